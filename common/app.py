@@ -1,0 +1,114 @@
+"""The one way a service app is assembled: problems, request context, tokens, idempotency, ops routes."""
+
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from typing import Any
+
+import httpx
+from fastapi import APIRouter, FastAPI
+from fastapi.routing import APIRoute
+from pydantic import BaseModel
+from sqlalchemy import Table
+
+from common.db import Database
+from common.idempotency import install_idempotency
+from common.observability import Metrics, RequestContextMiddleware
+from common.ops import router as ops_router
+from common.problems import ProblemDetail, install_problem_handlers
+from common.settings import ServiceSettings
+from common.tokens import JwksKeySource, TokenVerifier
+
+API_PREFIX = "/api/v1"
+
+
+def operation_id(route: APIRoute) -> str:
+    """Stable operationIds: the route function's name."""
+    return route.name
+
+
+def http_client(settings: ServiceSettings, transport: httpx.AsyncBaseTransport | None) -> httpx.AsyncClient:
+    return httpx.AsyncClient(
+        transport=transport,
+        timeout=httpx.Timeout(settings.upstream_timeout_seconds),
+        limits=httpx.Limits(max_connections=100, max_keepalive_connections=20),
+    )
+
+
+def remote_jwks(http: httpx.AsyncClient, settings: ServiceSettings) -> JwksKeySource:
+    url = settings.identity_url.rstrip("/") + "/.well-known/jwks.json"
+
+    async def fetch() -> dict[str, Any]:
+        response = await http.get(url)
+        response.raise_for_status()
+        return response.json()
+
+    return JwksKeySource(fetch, min_refresh_seconds=settings.jwks_min_refresh_seconds)
+
+
+def create_service_app(
+    *,
+    service: str,
+    title: str,
+    description: str,
+    settings: ServiceSettings,
+    database: Database,
+    idempotency_table: Table,
+    routers: list[APIRouter],
+    http: httpx.AsyncClient,
+    key_source: JwksKeySource,
+    openapi_tags: list[dict[str, str]],
+    root_routers: Sequence[APIRouter] = (),
+    extra_schemas: Sequence[type[BaseModel]] = (),
+) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        await http.aclose()
+        await database.dispose()
+
+    app = FastAPI(
+        title=title,
+        description=description,
+        version="1.0.0",
+        openapi_tags=openapi_tags,
+        lifespan=lifespan,
+        generate_unique_id_function=operation_id,
+        separate_input_output_schemas=False,
+    )
+    app.state.settings = settings
+    app.state.db = database
+    app.state.http = http
+    app.state.metrics = Metrics(service)
+    app.state.verifier = TokenVerifier(key_source, issuer=settings.token_issuer, audience=settings.token_audience)
+    install_problem_handlers(app)
+    install_idempotency(app, idempotency_table)
+    for router in routers:
+        app.include_router(router, prefix=API_PREFIX)
+    for router in root_routers:
+        app.include_router(router)
+    app.include_router(ops_router)
+    app.add_middleware(
+        RequestContextMiddleware, service=service, metrics=app.state.metrics, max_body_bytes=settings.max_body_bytes
+    )
+    _register_schemas(app, [ProblemDetail, *extra_schemas])
+    return app
+
+
+def _register_schemas(app: FastAPI, models: Sequence[type[BaseModel]]) -> None:
+    """Put models that routes only reference by $ref (problems, hand-written bodies) in components."""
+    original = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema:
+            return app.openapi_schema
+        schema = original()
+        schemas = schema.setdefault("components", {}).setdefault("schemas", {})
+        for model in models:
+            generated = model.model_json_schema(ref_template="#/components/schemas/{model}")
+            for name, definition in generated.pop("$defs", {}).items():
+                schemas.setdefault(name, definition)
+            schemas.setdefault(model.__name__, generated)
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

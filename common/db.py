@@ -1,0 +1,121 @@
+"""Database engine and session: SQLite (WAL, one file per service) or PostgreSQL (one schema per service).
+
+The session dependency is the one place that commits; services and repositories only flush.
+"""
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+from sqlalchemy import DateTime, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.types import TypeDecorator
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UtcDateTime(TypeDecorator):
+    """Timezone-aware UTC timestamps on both backends (SQLite keeps no offset)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime refused: store UTC-aware timestamps")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def is_sqlite(url: str) -> bool:
+    return make_url(url).get_backend_name() == "sqlite"
+
+
+def async_url(url: str) -> str:
+    parsed = make_url(url)
+    driver = "aiosqlite" if parsed.get_backend_name() == "sqlite" else "psycopg"
+    return parsed.set(drivername=f"{parsed.get_backend_name()}+{driver}").render_as_string(hide_password=False)
+
+
+def sync_url(url: str) -> str:
+    parsed = make_url(url)
+    driver = "pysqlite" if parsed.get_backend_name() == "sqlite" else "psycopg"
+    return parsed.set(drivername=f"{parsed.get_backend_name()}+{driver}").render_as_string(hide_password=False)
+
+
+def connect_args_for(url: str, schema: str) -> dict[str, Any]:
+    if is_sqlite(url):
+        return {"timeout": 30}
+    return {"options": f"-csearch_path={schema}"}
+
+
+def install_sqlite_pragmas(engine: Any) -> None:
+    """WAL, foreign keys, and explicit BEGIN so that write transactions take the lock up front."""
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None  # we emit BEGIN ourselves
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        # A deferred transaction that later writes can fail at once with SQLITE_BUSY;
+        # writers therefore start with BEGIN IMMEDIATE and wait for the lock instead.
+        immediate = connection.get_execution_options().get("sqlite_immediate", False)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+class Database:
+    """One engine per service; a reader and a writer session factory over it."""
+
+    def __init__(self, url: str, *, schema: str = "public", pool_size: int = 10):
+        self.url = url
+        self.schema = schema
+        self.sqlite = is_sqlite(url)
+        kwargs: dict[str, Any] = {"connect_args": connect_args_for(url, schema)}
+        if not self.sqlite:
+            kwargs.update(pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+        self.engine: AsyncEngine = create_async_engine(async_url(url), **kwargs)
+        writer_engine = self.engine
+        if self.sqlite:
+            install_sqlite_pragmas(self.engine.sync_engine)
+            writer_engine = self.engine.execution_options(sqlite_immediate=True)
+        self.reader = async_sessionmaker(self.engine, class_=AsyncSession, expire_on_commit=False)
+        self.writer = async_sessionmaker(writer_engine, class_=AsyncSession, expire_on_commit=False)
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()
+
+
+async def _request_session(request: Request) -> AsyncIterator[AsyncSession]:
+    database: Database = request.app.state.db
+    factory = database.reader if request.method in SAFE_METHODS else database.writer
+    async with factory() as session:
+        try:
+            yield session
+            await session.commit()
+        except BaseException:
+            await session.rollback()
+            raise
+
+
+# scope="function": the commit runs before the response is sent, so a failed commit is never a 2xx.
+SessionDep = Annotated[AsyncSession, Depends(_request_session, scope="function")]

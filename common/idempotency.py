@@ -1,0 +1,176 @@
+"""Idempotency-Key: the same key and body give the same answer again; another body is 422;
+a call still running is 409. The answer is stored in the same transaction as the change."""
+
+import hashlib
+import json
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from typing import Annotated, Any
+
+from fastapi import Depends, Header, Request
+from fastapi.encoders import jsonable_encoder
+from sqlalchemy import JSON, Column, Integer, MetaData, String, Table, Text, delete, insert, select, update
+from sqlalchemy.exc import IntegrityError
+from starlette.responses import JSONResponse, Response
+
+from common.auth import optional_principal
+from common.db import Database, SessionDep, UtcDateTime, utcnow
+from common.problems import Conflict, UnprocessableContent
+from common.problems import Text as Msg
+from common.tokens import Principal
+
+# A reservation left behind by a crashed call is taken over after this long.
+ABANDONED_AFTER = timedelta(seconds=60)
+REPLAYED_HEADERS = ("location", "etag")
+
+
+def idempotency_table(metadata: MetaData) -> Table:
+    return Table(
+        "idempotency_keys",
+        metadata,
+        Column("principal", String(200), primary_key=True),
+        Column("key", String(255), primary_key=True),
+        Column("request_hash", String(64), nullable=False),
+        Column("status_code", Integer, nullable=True),  # NULL while the first call runs
+        Column("response_body", Text, nullable=True),
+        Column("response_headers", JSON, nullable=True),
+        Column("created_at", UtcDateTime, nullable=False),
+    )
+
+
+class IdempotentReplay(Exception):
+    def __init__(self, response: Response):
+        self.response = response
+
+
+class IdempotentCall:
+    """Handed to a route; `respond` builds the answer and, under a key, stores it for replays."""
+
+    def __init__(self, table: Table | None, principal: str | None, key: str | None):
+        self.table = table
+        self.principal = principal
+        self.key = key
+
+    async def respond(
+        self, session: Any, *, status_code: int, content: Any, headers: dict[str, str] | None = None
+    ) -> JSONResponse:
+        body = jsonable_encoder(content)
+        headers = headers or {}
+        if self.key and self.table is not None:
+            await session.execute(
+                update(self.table)
+                .where(self.table.c.principal == self.principal, self.table.c.key == self.key)
+                .values(
+                    status_code=status_code,
+                    response_body=json.dumps(body),
+                    response_headers={k.lower(): v for k, v in headers.items()},
+                )
+            )
+        return JSONResponse(body, status_code=status_code, headers=headers)
+
+
+def _request_hash(request: Request, body: bytes) -> str:
+    digest = hashlib.sha256()
+    digest.update(f"{request.method} {request.url.path}\n".encode())
+    digest.update(body)
+    return digest.hexdigest()
+
+
+async def _reserve(database: Database, table: Table, principal: str, key: str, request_hash: str) -> None:
+    """Claim the key in its own committed transaction so that concurrent retries see it."""
+    async with database.writer() as session:
+        try:
+            await session.execute(
+                insert(table).values(
+                    principal=principal, key=key, request_hash=request_hash, created_at=utcnow()
+                )
+            )
+            await session.commit()
+            return
+        except IntegrityError:
+            await session.rollback()
+        row = (
+            await session.execute(select(table).where(table.c.principal == principal, table.c.key == key))
+        ).one()
+        if row.request_hash != request_hash:
+            raise UnprocessableContent(
+                Msg(
+                    "Cette clé d'idempotence a déjà servi pour une autre requête.",
+                    "This Idempotency-Key was already used with another request.",
+                ),
+                code="idempotency_key_reused",
+            )
+        if row.status_code is not None:
+            headers = dict(row.response_headers or {})
+            headers["idempotent-replayed"] = "true"
+            raise IdempotentReplay(
+                Response(
+                    row.response_body, status_code=row.status_code, headers=headers,
+                    media_type="application/json",
+                )
+            )
+        if utcnow() - row.created_at < ABANDONED_AFTER:
+            raise Conflict(
+                Msg(
+                    "Une requête avec cette clé d'idempotence est encore en cours.",
+                    "A request with this Idempotency-Key is still in progress.",
+                ),
+                code="idempotency_in_progress",
+            )
+        await session.execute(
+            update(table)
+            .where(table.c.principal == principal, table.c.key == key)
+            .values(created_at=utcnow())
+        )
+        await session.commit()
+
+
+async def _release(database: Database, table: Table, principal: str, key: str) -> None:
+    async with database.writer() as session:
+        await session.execute(
+            delete(table).where(
+                table.c.principal == principal, table.c.key == key, table.c.status_code.is_(None)
+            )
+        )
+        await session.commit()
+
+
+async def _idempotent_call(
+    request: Request,
+    _session: SessionDep,  # entered first, so this guard exits before the commit
+    principal: Annotated[Principal | None, Depends(optional_principal)],
+    idempotency_key: Annotated[
+        str | None,
+        Header(
+            alias="Idempotency-Key",
+            min_length=1,
+            max_length=255,
+            description="Clé unique choisie par le client pour rejouer une requête sans la dupliquer.",
+        ),
+    ] = None,
+) -> AsyncIterator[IdempotentCall]:
+    table: Table = request.app.state.idempotency_table
+    if idempotency_key is None or principal is None:
+        yield IdempotentCall(None, None, None)
+        return
+    database: Database = request.app.state.db
+    request_hash = _request_hash(request, await request.body())
+    await _reserve(database, table, principal.subject, idempotency_key, request_hash)
+    try:
+        yield IdempotentCall(table, principal.subject, idempotency_key)
+    except BaseException:
+        await _release(database, table, principal.subject, idempotency_key)
+        raise
+
+
+IdempotencyDep = Annotated[IdempotentCall, Depends(_idempotent_call, scope="function")]
+
+
+def install_idempotency(app: Any, table: Table) -> None:
+    app.state.idempotency_table = table
+
+    @app.exception_handler(IdempotentReplay)
+    async def _replay(_request: Request, exc: IdempotentReplay) -> Response:
+        return exc.response
+
+

@@ -1,0 +1,159 @@
+"""Request ids, JSON logs, Prometheus metrics and the body-size limit, as one thin ASGI layer."""
+
+import contextvars
+import json
+import logging
+import re
+import sys
+import time
+import uuid
+from typing import Any
+
+from prometheus_client import CollectorRegistry, Counter, Histogram
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from common.problems import PROBLEM_MEDIA_TYPE, PayloadTooLarge, Text, problem_body
+
+request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
+_VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+
+
+def incoming_request_id(value: str | None) -> str:
+    """Keep the client's id when it is sane, otherwise make one."""
+    if value and _VALID_REQUEST_ID.match(value):
+        return value
+    return uuid.uuid4().hex
+
+
+class JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, Any] = {
+            "time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S%z"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+            "request_id": request_id_var.get(),
+        }
+        entry.update(getattr(record, "fields", {}))
+        if record.exc_info:
+            entry["exception"] = self.formatException(record.exc_info)
+        return json.dumps(entry, ensure_ascii=False)
+
+
+def configure_logging(service: str, level: str) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(JsonFormatter())
+    root = logging.getLogger()
+    root.handlers = [handler]
+    root.setLevel(level)
+    logging.getLogger("uvicorn.access").disabled = True  # our access line carries the request id
+    logging.getLogger(service).info("logging configured")
+
+
+class Metrics:
+    def __init__(self, service: str):
+        self.registry = CollectorRegistry()
+        self.requests = Counter(
+            "http_requests_total", "HTTP requests", ["service", "method", "route", "status"], registry=self.registry
+        )
+        self.latency = Histogram(
+            "http_request_duration_seconds", "HTTP request latency", ["service", "method", "route"],
+            registry=self.registry,
+        )
+        self.service = service
+
+
+def _route_template(scope: Scope) -> str:
+    route = scope.get("route")
+    return getattr(route, "path", None) or "unmatched"
+
+
+async def _send_problem(send: Send, problem: PayloadTooLarge, path: str, request_id: str) -> None:
+    body = json.dumps(
+        problem_body(
+            status=problem.status, code=problem.code, title=problem.title.fr,
+            detail=problem.detail.fr if problem.detail else None, instance=path, request_id=request_id,
+        ),
+        ensure_ascii=False,
+    ).encode()
+    await send({
+        "type": "http.response.start",
+        "status": problem.status,
+        "headers": [
+            (b"content-type", PROBLEM_MEDIA_TYPE.encode()),
+            (b"content-length", str(len(body)).encode()),
+            (b"x-request-id", request_id.encode()),
+        ],
+    })
+    await send({"type": "http.response.body", "body": body})
+
+
+class RequestContextMiddleware:
+    """Sets X-Request-ID, limits the body size, logs one JSON line and records metrics per request."""
+
+    def __init__(self, app: ASGIApp, *, service: str, metrics: Metrics, max_body_bytes: int):
+        self.app = app
+        self.service = service
+        self.metrics = metrics
+        self.max_body_bytes = max_body_bytes
+        self.log = logging.getLogger(f"{service}.access")
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope.get("headers") or [])
+        request_id = incoming_request_id(headers.get(b"x-request-id", b"").decode("latin-1") or None)
+        token = request_id_var.set(request_id)
+        # Downstream code (problem bodies, outgoing calls) reads the id from the request headers.
+        scope["headers"] = [(k, v) for k, v in scope.get("headers", []) if k != b"x-request-id"] + [
+            (b"x-request-id", request_id.encode())
+        ]
+        started = time.perf_counter()
+        status_holder = {"status": 500}
+        too_large = PayloadTooLarge(
+            Text(
+                f"Le corps de la requête dépasse {self.max_body_bytes} octets.",
+                f"The request body exceeds {self.max_body_bytes} bytes.",
+            )
+        )
+        try:
+            declared = headers.get(b"content-length")
+            if declared is not None and declared.isdigit() and int(declared) > self.max_body_bytes:
+                status_holder["status"] = 413
+                await _send_problem(send, too_large, scope.get("path", ""), request_id)
+                return
+            received = 0
+
+            async def limited_receive() -> Message:
+                nonlocal received
+                message = await receive()
+                if message["type"] == "http.request":
+                    received += len(message.get("body", b""))
+                    if received > self.max_body_bytes:
+                        raise too_large
+                return message
+
+            async def send_with_id(message: Message) -> None:
+                if message["type"] == "http.response.start":
+                    status_holder["status"] = message["status"]
+                    message["headers"] = list(message.get("headers", [])) + [
+                        (b"x-request-id", request_id.encode())
+                    ]
+                await send(message)
+
+            await self.app(scope, limited_receive, send_with_id)
+        finally:
+            elapsed = time.perf_counter() - started
+            route = _route_template(scope)
+            method = scope.get("method", "")
+            self.metrics.requests.labels(self.service, method, route, str(status_holder["status"])).inc()
+            self.metrics.latency.labels(self.service, method, route).observe(elapsed)
+            self.log.info(
+                "request",
+                extra={"fields": {
+                    "method": method, "path": scope.get("path"), "status": status_holder["status"],
+                    "duration_ms": round(elapsed * 1000, 2),
+                }},
+            )
+            request_id_var.reset(token)

@@ -1,0 +1,33 @@
+"""Operations routes every service serves: alive, ready (database reachable), metrics."""
+
+from fastapi import APIRouter, Request
+from fastapi.responses import PlainTextResponse
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlalchemy import text
+
+from common.problems import Problem, Text
+
+router = APIRouter(tags=["operations"])
+
+
+@router.get("/healthz", summary="Liveness", operation_id="healthz")
+async def healthz() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+@router.get("/readyz", summary="Readiness: the database answers", operation_id="readyz")
+async def readyz(request: Request) -> dict[str, str]:
+    try:
+        async with request.app.state.db.reader() as session:
+            await session.execute(text("SELECT 1"))
+    except Exception as exc:
+        raise Problem(
+            Text("Base de données injoignable.", "Database unreachable."),
+            status=503, code="not_ready", title=Text("Service indisponible", "Service unavailable"),
+        ) from exc
+    return {"status": "ready"}
+
+
+@router.get("/metrics", summary="Prometheus metrics", operation_id="metrics", response_class=PlainTextResponse)
+async def metrics(request: Request) -> PlainTextResponse:
+    return PlainTextResponse(generate_latest(request.app.state.metrics.registry), media_type=CONTENT_TYPE_LATEST)

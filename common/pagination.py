@@ -1,0 +1,73 @@
+"""Cursor pagination over (created_at, id): constant cost per page at any depth."""
+
+import base64
+import binascii
+import json
+from datetime import datetime
+from typing import Annotated, Any, Generic, TypeVar
+from uuid import UUID
+
+from fastapi import Query
+from pydantic import BaseModel
+from sqlalchemy import and_, or_
+from sqlmodel.sql.expression import SelectOfScalar
+
+from common.problems import BadRequest, Text
+
+DEFAULT_LIMIT = 50
+MAX_LIMIT = 200
+
+T = TypeVar("T")
+
+
+class Page(BaseModel, Generic[T]):
+    items: list[T]
+    next_cursor: str | None = None
+
+
+LimitParam = Annotated[
+    int, Query(ge=1, le=MAX_LIMIT, description=f"Taille de page (1–{MAX_LIMIT}).")
+]
+CursorParam = Annotated[
+    str | None, Query(max_length=200, description="Curseur opaque renvoyé par la page précédente.")
+]
+
+
+def encode_cursor(created_at: datetime, row_id: UUID) -> str:
+    raw = json.dumps([created_at.isoformat(), str(row_id)]).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, UUID]:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        created_at, row_id = json.loads(base64.urlsafe_b64decode(padded.encode()))
+        return datetime.fromisoformat(created_at), UUID(row_id)
+    except (ValueError, TypeError, binascii.Error, json.JSONDecodeError) as exc:
+        raise BadRequest(
+            Text("Curseur de pagination invalide.", "Invalid pagination cursor."), code="invalid_cursor"
+        ) from exc
+
+
+def keyset(statement: SelectOfScalar[Any], model: Any, *, limit: int, cursor: str | None) -> SelectOfScalar[Any]:
+    """Order by (created_at, id) and start after the cursor; fetches one row more to know if a page follows."""
+    if cursor:
+        created_at, row_id = decode_cursor(cursor)
+        statement = statement.where(
+            or_(model.created_at > created_at, and_(model.created_at == created_at, model.id > row_id))
+        )
+    return statement.order_by(model.created_at, model.id).limit(limit + 1)
+
+
+def split_page(rows: list[Any], *, limit: int, anchor: Any = lambda row: row) -> tuple[list[Any], str | None]:
+    """The rows of this page and the cursor of the next; `anchor` gives the paged entity of a joined row."""
+    page = rows[:limit]
+    if len(rows) <= limit or not page:
+        return page, None
+    last = anchor(page[-1])
+    return page, encode_cursor(last.created_at, last.id)
+
+
+def page_of(rows: list[Any], *, limit: int, to_public: Any, anchor: Any = lambda row: row) -> dict[str, Any]:
+    page, next_cursor = split_page(rows, limit=limit, anchor=anchor)
+    return {"items": [to_public(r) for r in page], "next_cursor": next_cursor}

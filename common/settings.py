@@ -1,0 +1,52 @@
+"""Settings shared by every service; each service subclasses with its own env prefix."""
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+VAR_DIR = REPO_ROOT / "var"
+
+# Any secret still holding this marker is a development default.
+DEV_SECRET_MARKER = "dev-only-"
+
+Environment = Literal["development", "test", "production"]
+
+
+class ServiceSettings(BaseSettings):
+    model_config = SettingsConfigDict(extra="ignore", env_file=None)
+
+    environment: Environment = "development"
+    host: str = "127.0.0.1"
+    port: int = 8000
+    database_url: str = ""
+    # PostgreSQL schema owned by the service (ignored on SQLite: one file per service).
+    db_schema: str = "public"
+    log_level: str = "INFO"
+    max_body_bytes: int = 1_048_576
+    identity_url: str = "http://127.0.0.1:8001"
+    token_issuer: str = "funding-desk-identity"
+    token_audience: str = "funding-desk"
+    # Seconds between two JWKS refreshes triggered by an unknown key id.
+    jwks_min_refresh_seconds: float = 10.0
+    upstream_timeout_seconds: float = 5.0
+
+    def secret_fields(self) -> dict[str, str]:
+        """Secrets that must not keep their development default outside development."""
+        return {}
+
+    @model_validator(mode="after")
+    def _refuse_default_secrets(self):
+        if self.environment != "development":
+            weak = [name for name, value in self.secret_fields().items() if DEV_SECRET_MARKER in value]
+            if weak:
+                raise ValueError(
+                    f"default development secrets refused in environment {self.environment!r}: {', '.join(weak)}"
+                )
+        return self
+
+
+def sqlite_url_for(service: str) -> str:
+    return f"sqlite:///{VAR_DIR / f'{service}.db'}"

@@ -1,0 +1,74 @@
+"""Calls from one service to another: one pooled httpx client, request id forwarded,
+and a service token obtained from identity by client credentials, cached until it nears expiry."""
+
+import asyncio
+import time
+from typing import Any
+
+import httpx
+
+from common.observability import request_id_var
+from common.problems import BadGateway, Text
+
+
+class ServiceTokenProvider:
+    def __init__(self, http: httpx.AsyncClient, *, identity_url: str, client_id: str, client_secret: str, scope: str):
+        self.http = http
+        self.url = identity_url.rstrip("/") + "/api/v1/auth/token"
+        self.form = {
+            "grant_type": "client_credentials",
+            "client_id": client_id,
+            "client_secret": client_secret,
+            "scope": scope,
+        }
+        self._token: str | None = None
+        self._renew_at = 0.0
+        self._lock = asyncio.Lock()
+
+    async def token(self) -> str:
+        if self._token and time.monotonic() < self._renew_at:
+            return self._token
+        async with self._lock:
+            if self._token and time.monotonic() < self._renew_at:
+                return self._token
+            try:
+                response = await self.http.post(self.url, data=self.form)
+            except httpx.HTTPError as exc:
+                raise upstream_unavailable("identity") from exc
+            if response.status_code != 200:
+                raise upstream_unavailable("identity")
+            payload = response.json()
+            self._token = payload["access_token"]
+            self._renew_at = time.monotonic() + max(int(payload.get("expires_in", 60)) - 30, 5)
+            return self._token
+
+
+def upstream_unavailable(service: str) -> BadGateway:
+    return BadGateway(
+        Text(f"Le service {service} ne répond pas correctement.", f"The {service} service did not answer properly."),
+        extra={"upstream": service},
+    )
+
+
+def forwarded_headers(token: str) -> dict[str, str]:
+    headers = {"authorization": f"Bearer {token}"}
+    request_id = request_id_var.get()
+    if request_id:
+        headers["x-request-id"] = request_id
+    return headers
+
+
+async def get_json(
+    http: httpx.AsyncClient, url: str, *, token: str, service: str
+) -> tuple[int, Any]:
+    """GET a JSON document from another service; a network failure or a 5xx is a 502 for our caller."""
+    try:
+        response = await http.get(url, headers=forwarded_headers(token))
+    except httpx.HTTPError as exc:
+        raise upstream_unavailable(service) from exc
+    if response.status_code >= 500:
+        raise upstream_unavailable(service)
+    try:
+        return response.status_code, response.json()
+    except ValueError as exc:
+        raise upstream_unavailable(service) from exc

@@ -1,0 +1,75 @@
+"""Fixtures shared by every test: the databases (SQLite always, PostgreSQL when TEST_POSTGRES_URL is set),
+built by the real migrations, and the three services in process."""
+
+import os
+from collections.abc import Iterator
+
+import pytest
+from anyio.from_thread import start_blocking_portal
+from sqlalchemy import create_engine, text
+
+from common.db import sync_url
+from tests.support.stack import SERVICES, Stack, build_stack, migrate, reset_postgres
+from tests.support.world import World
+
+
+def _backends() -> list[str]:
+    backends = ["sqlite"]
+    if os.environ.get("TEST_POSTGRES_URL"):
+        backends.append("postgres")
+    elif os.environ.get("CI") == "true":
+        raise pytest.UsageError("CI=true but TEST_POSTGRES_URL is not set: the PostgreSQL run cannot be skipped")
+    return backends
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "backend" in metafunc.fixturenames:
+        metafunc.parametrize("backend", _backends(), scope="session")
+
+
+@pytest.fixture(scope="session")
+def portal() -> Iterator[object]:
+    with start_blocking_portal() as blocking_portal:
+        yield blocking_portal
+
+
+@pytest.fixture(scope="session")
+def database_urls(backend: str, tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    if backend == "sqlite":
+        folder = tmp_path_factory.mktemp("sqlite")
+        urls = {service: f"sqlite:///{folder / f'{service}.db'}" for service in SERVICES}
+    else:
+        url = os.environ["TEST_POSTGRES_URL"]
+        try:
+            engine = create_engine(sync_url(url))
+            with engine.connect() as connection:
+                connection.execute(text("SELECT 1"))
+            engine.dispose()
+        except Exception as exc:  # a missing PostgreSQL fails the run, never skips it
+            pytest.fail(f"PostgreSQL at TEST_POSTGRES_URL is unreachable: {exc}")
+        reset_postgres(url)
+        urls = {service: url for service in SERVICES}
+    for service, url in urls.items():
+        migrate(service, url)
+    return urls
+
+
+@pytest.fixture(scope="session")
+def stack(backend: str, database_urls: dict[str, str], portal, tmp_path_factory) -> Iterator[Stack]:
+    built = build_stack(backend, database_urls, portal, tmp_path_factory.mktemp(f"stack-{backend}"))
+    yield built
+
+    async def close() -> None:
+        for app in built.apps.values():
+            await app.state.http.aclose()
+            await app.state.db.dispose()
+
+    built.run(close)
+
+
+@pytest.fixture
+def world(stack: Stack) -> Iterator[World]:
+    stack.clean()
+    built = World(stack)
+    built.seed()
+    yield built

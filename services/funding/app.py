@@ -1,0 +1,36 @@
+"""The funding service: programmes, dossiers and their co-funding plans."""
+
+import httpx
+from fastapi import FastAPI
+
+from common.app import create_service_app, http_client, remote_jwks
+from common.db import Database
+from services.funding.models import idempotency_keys
+from services.funding.peers import Peers
+from services.funding.routes import dossiers, programmes
+from services.funding.settings import FundingSettings
+
+TAGS = [
+    {"name": "programmes", "description": "Programmes : appels, fonds d'amorçage, petits projets, CPO."},
+    {"name": "dossiers", "description": "Dossiers uniques et plans de cofinancement."},
+    {"name": "operations", "description": "Santé, disponibilité, métriques."},
+]
+
+
+def create_app(settings: FundingSettings | None = None, *, transport: httpx.AsyncBaseTransport | None = None) -> FastAPI:
+    settings = settings or FundingSettings()
+    http = http_client(settings, transport)
+    app = create_service_app(
+        service="funding",
+        title="Guichet unique — funding",
+        description="Programmes, dossiers uniques, plans de cofinancement.",
+        settings=settings,
+        database=Database(settings.database_url, schema=settings.db_schema),
+        idempotency_table=idempotency_keys,
+        routers=[programmes.router, dossiers.router],
+        http=http,
+        key_source=remote_jwks(http, settings),
+        openapi_tags=TAGS,
+    )
+    app.state.peers = Peers(settings, http)
+    return app

@@ -1,0 +1,199 @@
+"""Dossiers: a draft for one of my projects under an open programme, its co-funding plan, its submission."""
+
+import uuid
+from datetime import date
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from common.db import utcnow
+from common.problems import Conflict, NotFound, Text, UnprocessableContent
+from common.tokens import Principal
+from services.funding import repository
+from services.funding.models import Dossier, DossierHistory, DossierState, FundingLine, Programme
+from services.funding.peers import Peers
+from services.funding.programmes import get_programme, is_open
+from services.funding.schemas import DossierCreate, DossierPublic, FundingLineIn
+from services.vocabulary import DESK_ROLES, FUNDER_ROLES, HOLDER_ROLES
+
+DOSSIER_NOT_FOUND = Text("Dossier introuvable.", "Dossier not found.")
+
+
+def format_reference(year: int, number: int) -> str:
+    return f"GU-{year}-{number:06d}"
+
+
+def _programme_closed(programme: Programme) -> Conflict:
+    return Conflict(
+        Text(
+            f"Le programme n'est pas ouvert aujourd'hui (du {programme.opens_on} au {programme.closes_on}).",
+            f"The programme is not open today (from {programme.opens_on} to {programme.closes_on}).",
+        ),
+        code="programme_closed",
+        extra={"opens_on": programme.opens_on.isoformat(), "closes_on": programme.closes_on.isoformat()},
+    )
+
+
+async def _open_programme(session: AsyncSession, programme_id: uuid.UUID) -> Programme:
+    try:
+        programme = await get_programme(session, programme_id)
+    except NotFound as exc:
+        raise UnprocessableContent(
+            Text("Programme inconnu.", "Unknown programme."),
+            errors=[("body.programme_id", Text("Programme inconnu.", "Unknown programme."))],
+        ) from exc
+    if not is_open(programme, date.today()):
+        raise _programme_closed(programme)
+    return programme
+
+
+async def _check_plan(session: AsyncSession, programme: Programme, plan: list[FundingLineIn]) -> None:
+    participating = set((await repository.funders_of_programmes(session, [programme.id]))[programme.id])
+    strangers = [str(line.funder_id) for line in plan if line.funder_id is not None and line.funder_id not in participating]
+    if strangers:
+        raise UnprocessableContent(
+            Text("Financeur(s) hors du programme.", "Funder(s) outside the programme."),
+            errors=[("body.funding_plan", Text(", ".join(strangers), ", ".join(strangers)))],
+            code="funder_not_in_programme",
+        )
+
+
+async def _owned_project(peers: Peers, principal: Principal, project_id: uuid.UUID) -> dict:
+    """The live project from the projects service; it must belong to the caller's organisation."""
+    project = await peers.project(project_id)
+    if project is None or project.get("organisation_id") != str(principal.organisation_id):
+        raise UnprocessableContent(
+            Text("Projet inconnu de votre organisation.", "Project unknown to your organisation."),
+            errors=[("body.project_id", Text("Projet inconnu.", "Unknown project."))],
+            code="unknown_project",
+        )
+    return project
+
+
+def _lines(dossier_id: uuid.UUID, plan: list[FundingLineIn]) -> list[FundingLine]:
+    return [
+        FundingLine(dossier_id=dossier_id, position=index, funder_id=line.funder_id, amount_cents=line.amount_cents)
+        for index, line in enumerate(plan)
+    ]
+
+
+def _trace(dossier: Dossier, principal: Principal, action: str, from_state: str | None) -> DossierHistory:
+    return DossierHistory(
+        dossier_id=dossier.id, action=action, from_state=from_state, to_state=dossier.state,
+        actor=principal.subject, actor_organisation_id=principal.organisation_id,
+    )
+
+
+async def create_dossier(
+    session: AsyncSession, *, principal: Principal, request: DossierCreate, peers: Peers
+) -> DossierPublic:
+    programme = await _open_programme(session, request.programme_id)
+    await _check_plan(session, programme, request.funding_plan)
+    await _owned_project(peers, principal, request.project_id)
+    now = utcnow()
+    number = await repository.next_reference_number(session, now.year)
+    dossier = Dossier(
+        reference=format_reference(now.year, number),
+        programme_id=programme.id,
+        project_id=request.project_id,
+        organisation_id=principal.organisation_id,
+        requested_total_cents=sum(line.amount_cents for line in request.funding_plan),
+        created_by=principal.subject,
+    )
+    session.add(dossier)
+    await session.flush()
+    await repository.replace_lines(session, dossier.id, _lines(dossier.id, request.funding_plan))
+    session.add(_trace(dossier, principal, "created", None))
+    return await to_public(session, dossier)
+
+
+async def visible_dossier(session: AsyncSession, *, principal: Principal, dossier_id: uuid.UUID) -> Dossier:
+    """A holder sees its own; a funder, the submitted dossiers whose plan names it; the desk, all."""
+    dossier = await repository.dossier_by_id(session, dossier_id)
+    if dossier is None:
+        raise NotFound(DOSSIER_NOT_FOUND)
+    if principal.has_any_role(DESK_ROLES):
+        return dossier
+    if principal.has_any_role(HOLDER_ROLES) and dossier.organisation_id == principal.organisation_id:
+        return dossier
+    if (
+        principal.has_any_role(FUNDER_ROLES)
+        and principal.organisation_id is not None
+        and dossier.state != DossierState.draft
+        and await repository.funder_is_named(session, dossier.id, principal.organisation_id)
+    ):
+        return dossier
+    raise NotFound(DOSSIER_NOT_FOUND)
+
+
+async def owned_dossier(session: AsyncSession, *, principal: Principal, dossier_id: uuid.UUID) -> Dossier:
+    dossier = await repository.dossier_by_id(session, dossier_id)
+    if dossier is None or dossier.organisation_id != principal.organisation_id:
+        raise NotFound(DOSSIER_NOT_FOUND)
+    return dossier
+
+
+def _illegal_move(dossier: Dossier, action: str, allowed: list[str]) -> Conflict:
+    return Conflict(
+        Text(
+            f"Action « {action} » impossible dans l'état « {dossier.state} ».",
+            f"Action '{action}' is not allowed in state '{dossier.state}'.",
+        ),
+        code="illegal_transition",
+        extra={"state": dossier.state, "allowed_actions": allowed},
+    )
+
+
+ALLOWED_ACTIONS: dict[str, list[str]] = {
+    DossierState.draft: ["update", "submit"],
+    DossierState.submitted: [],
+}
+
+
+async def update_plan(
+    session: AsyncSession, *, principal: Principal, dossier: Dossier, plan: list[FundingLineIn]
+) -> DossierPublic:
+    if dossier.state != DossierState.draft:
+        raise _illegal_move(dossier, "update", ALLOWED_ACTIONS.get(dossier.state, []))
+    programme = await get_programme(session, dossier.programme_id)
+    await _check_plan(session, programme, plan)
+    await repository.replace_lines(session, dossier.id, _lines(dossier.id, plan))
+    dossier.requested_total_cents = sum(line.amount_cents for line in plan)
+    dossier.version += 1
+    dossier.updated_at = utcnow()
+    session.add(_trace(dossier, principal, "plan_updated", dossier.state))
+    await session.flush()
+    return await to_public(session, dossier)
+
+
+async def submit(session: AsyncSession, *, principal: Principal, dossier: Dossier, peers: Peers) -> DossierPublic:
+    """Freeze the project as it stands now (snapshot), then the dossier leaves the holder's hands."""
+    if dossier.state != DossierState.draft:
+        raise _illegal_move(dossier, "submit", ALLOWED_ACTIONS.get(dossier.state, []))
+    programme = await get_programme(session, dossier.programme_id)
+    if not is_open(programme, date.today()):
+        raise _programme_closed(programme)
+    project = await _owned_project(peers, principal, dossier.project_id)
+    previous = dossier.state
+    dossier.project_snapshot = project
+    dossier.state = DossierState.submitted
+    dossier.submitted_at = utcnow()
+    dossier.version += 1
+    dossier.updated_at = dossier.submitted_at
+    session.add(_trace(dossier, principal, "submitted", previous))
+    await session.flush()
+    return await to_public(session, dossier)
+
+
+async def to_public(session: AsyncSession, dossier: Dossier) -> DossierPublic:
+    return (await to_public_many(session, [dossier]))[0]
+
+
+async def to_public_many(session: AsyncSession, dossiers: list[Dossier]) -> list[DossierPublic]:
+    lines = await repository.lines_of(session, [d.id for d in dossiers])
+    return [
+        DossierPublic(
+            **d.model_dump(exclude={"created_by"}),
+            funding_plan=[{"funder_id": line.funder_id, "amount_cents": line.amount_cents} for line in lines[d.id]],
+        )
+        for d in dossiers
+    ]

@@ -1,0 +1,124 @@
+"""Funding's tables: programmes, dossiers, co-funding plans, the dossier history."""
+
+import uuid
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, CheckConstraint, Column, ForeignKey, Index, UniqueConstraint
+from sqlalchemy.orm import registry
+from sqlmodel import Field, SQLModel
+
+from common.db import UtcDateTime, utcnow
+from common.idempotency import idempotency_table
+
+
+class FundingTable(SQLModel, registry=registry()):
+    pass
+
+
+metadata = FundingTable.metadata
+idempotency_keys = idempotency_table(metadata)
+
+
+class Track(StrEnum):
+    seed = "seed"
+    small = "small"
+    annual = "annual"
+    cpo = "cpo"
+
+
+class DossierState(StrEnum):
+    draft = "draft"
+    submitted = "submitted"
+
+
+def _created() -> Any:
+    return Field(default_factory=utcnow, sa_type=UtcDateTime, nullable=False)
+
+
+class Programme(FundingTable, table=True):
+    __tablename__ = "programmes"
+    __table_args__ = (CheckConstraint("closes_on >= opens_on", name="ck_programmes_dates_ordered"),)
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    title: str = Field(max_length=200)
+    track: str = Field(max_length=16, index=True)
+    year: int = Field(index=True)
+    opens_on: date
+    closes_on: date
+    created_by: str = Field(max_length=200)
+    version: int = Field(default=1, nullable=False)
+    created_at: datetime = _created()
+    updated_at: datetime = _created()
+
+
+class ProgrammeFunder(FundingTable, table=True):
+    __tablename__ = "programme_funders"
+
+    programme_id: uuid.UUID = Field(
+        sa_column=Column(ForeignKey("programmes.id", ondelete="CASCADE"), primary_key=True)
+    )
+    funder_id: uuid.UUID = Field(primary_key=True)
+
+
+class ReferenceCounter(FundingTable, table=True):
+    """Last number given per year, for the human references GU-YYYY-NNNNNN."""
+
+    __tablename__ = "reference_counters"
+
+    year: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    last_value: int = Field(default=0, nullable=False)
+
+
+class Dossier(FundingTable, table=True):
+    __tablename__ = "dossiers"
+    __table_args__ = (
+        Index("ix_dossiers_org_created", "organisation_id", "created_at", "id"),
+        Index("ix_dossiers_created", "created_at", "id"),
+    )
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    reference: str = Field(max_length=20, unique=True)
+    programme_id: uuid.UUID = Field(foreign_key="programmes.id", index=True)
+    project_id: uuid.UUID = Field(index=True)
+    organisation_id: uuid.UUID = Field(nullable=False)
+    state: str = Field(default=DossierState.draft, max_length=32, index=True)
+    requested_total_cents: int = Field(default=0, sa_type=BigInteger, nullable=False)
+    project_snapshot: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    submitted_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    created_by: str = Field(max_length=200)
+    version: int = Field(default=1, nullable=False)
+    created_at: datetime = _created()
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime, nullable=False, index=True)
+
+
+class FundingLine(FundingTable, table=True):
+    """One line of the co-funding plan: what is asked of one funder, or of the desk to allocate (no funder)."""
+
+    __tablename__ = "funding_lines"
+    __table_args__ = (
+        CheckConstraint("amount_cents > 0", name="ck_funding_lines_amount_positive"),
+        UniqueConstraint("dossier_id", "position", name="uq_funding_lines_position"),
+    )
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    dossier_id: uuid.UUID = Field(sa_column=Column(ForeignKey("dossiers.id", ondelete="CASCADE"), index=True, nullable=False))
+    position: int
+    funder_id: uuid.UUID | None = Field(default=None, index=True)
+    amount_cents: int = Field(sa_type=BigInteger, nullable=False)
+
+
+class DossierHistory(FundingTable, table=True):
+    """The audit trail: who moved a dossier, from which state to which, when."""
+
+    __tablename__ = "dossier_history"
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    dossier_id: uuid.UUID = Field(sa_column=Column(ForeignKey("dossiers.id", ondelete="CASCADE"), index=True, nullable=False))
+    action: str = Field(max_length=40)
+    from_state: str | None = Field(default=None, max_length=32)
+    to_state: str = Field(max_length=32)
+    actor: str = Field(max_length=200)
+    actor_organisation_id: uuid.UUID | None = None
+    at: datetime = _created()

@@ -1,0 +1,58 @@
+"""Programmes: created by the desk, each with its track, year, participating funders and dates."""
+
+import asyncio
+import uuid
+from datetime import date
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from common.problems import NotFound, Text, UnprocessableContent
+from common.tokens import Principal
+from services.funding import repository
+from services.funding.models import Programme, ProgrammeFunder
+from services.funding.peers import Peers
+from services.funding.schemas import ProgrammeCreate, ProgrammePublic
+from services.vocabulary import OrganisationKind
+
+
+def is_open(programme: Programme, today: date) -> bool:
+    return programme.opens_on <= today <= programme.closes_on
+
+
+async def create_programme(
+    session: AsyncSession, *, principal: Principal, request: ProgrammeCreate, peers: Peers
+) -> ProgrammePublic:
+    """Every participating funder must be a funder known to identity."""
+    organisations = await asyncio.gather(*(peers.organisation(fid) for fid in request.funder_ids))
+    not_funders = [
+        str(fid) for fid, org in zip(request.funder_ids, organisations, strict=True)
+        if org is None or org.get("kind") != OrganisationKind.funder
+    ]
+    if not_funders:
+        raise UnprocessableContent(
+            Text("Ces organisations ne sont pas des financeurs connus.", "These organisations are not known funders."),
+            errors=[("body.funder_ids", Text(", ".join(not_funders), ", ".join(not_funders)))],
+            code="unknown_funder",
+        )
+    programme = Programme(created_by=principal.subject, **request.model_dump(exclude={"funder_ids"}))
+    session.add(programme)
+    await session.flush()
+    session.add_all(ProgrammeFunder(programme_id=programme.id, funder_id=fid) for fid in request.funder_ids)
+    await session.flush()
+    return (await to_public_many(session, [programme]))[0]
+
+
+async def get_programme(session: AsyncSession, programme_id: uuid.UUID) -> Programme:
+    programme = await repository.programme_by_id(session, programme_id)
+    if programme is None:
+        raise NotFound(Text("Programme introuvable.", "Programme not found."))
+    return programme
+
+
+async def to_public_many(session: AsyncSession, programmes: list[Programme]) -> list[ProgrammePublic]:
+    funders = await repository.funders_of_programmes(session, [p.id for p in programmes])
+    today = date.today()
+    return [
+        ProgrammePublic(**p.model_dump(exclude={"created_by", "version"}), funder_ids=funders[p.id], is_open=is_open(p, today))
+        for p in programmes
+    ]

@@ -1,0 +1,123 @@
+"""Funding's queries."""
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import delete, exists, insert, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from common.pagination import keyset
+from services.funding.models import (
+    Dossier,
+    DossierState,
+    FundingLine,
+    Programme,
+    ProgrammeFunder,
+    ReferenceCounter,
+)
+
+
+async def programme_by_id(session: AsyncSession, programme_id: uuid.UUID) -> Programme | None:
+    return await session.get(Programme, programme_id)
+
+
+async def funders_of_programmes(session: AsyncSession, programme_ids: list[uuid.UUID]) -> dict[uuid.UUID, list[uuid.UUID]]:
+    funders: dict[uuid.UUID, list[uuid.UUID]] = {pid: [] for pid in programme_ids}
+    rows = await session.execute(
+        select(ProgrammeFunder.programme_id, ProgrammeFunder.funder_id)
+        .where(ProgrammeFunder.programme_id.in_(programme_ids))
+        .order_by(ProgrammeFunder.funder_id)
+    )
+    for programme_id, funder_id in rows:
+        funders[programme_id].append(funder_id)
+    return funders
+
+
+async def list_programmes(
+    session: AsyncSession, *, track: str | None, year: int | None, limit: int, cursor: str | None
+) -> list[Programme]:
+    statement = select(Programme)
+    if track:
+        statement = statement.where(Programme.track == track)
+    if year:
+        statement = statement.where(Programme.year == year)
+    return list((await session.execute(keyset(statement, Programme, limit=limit, cursor=cursor))).scalars())
+
+
+async def next_reference_number(session: AsyncSession, year: int) -> int:
+    """Atomic increment: a conditional UPDATE … RETURNING, the row created once per year."""
+    statement = (
+        update(ReferenceCounter)
+        .where(ReferenceCounter.year == year)
+        .values(last_value=ReferenceCounter.last_value + 1)
+        .returning(ReferenceCounter.last_value)
+    )
+    value = (await session.execute(statement)).scalar_one_or_none()
+    if value is not None:
+        return value
+    # First dossier of the year. A concurrent first insert makes ours fail on the primary key;
+    # the savepoint lets us retry the UPDATE within the same transaction.
+    try:
+        async with session.begin_nested():
+            await session.execute(insert(ReferenceCounter).values(year=year, last_value=1))
+        return 1
+    except IntegrityError:
+        return (await session.execute(statement)).scalar_one()
+
+
+async def lines_of(session: AsyncSession, dossier_ids: list[uuid.UUID]) -> dict[uuid.UUID, list[FundingLine]]:
+    lines: dict[uuid.UUID, list[FundingLine]] = {did: [] for did in dossier_ids}
+    if not dossier_ids:
+        return lines
+    rows = await session.execute(
+        select(FundingLine).where(FundingLine.dossier_id.in_(dossier_ids)).order_by(FundingLine.position)
+    )
+    for line in rows.scalars():
+        lines[line.dossier_id].append(line)
+    return lines
+
+
+async def replace_lines(session: AsyncSession, dossier_id: uuid.UUID, lines: list[FundingLine]) -> None:
+    await session.execute(delete(FundingLine).where(FundingLine.dossier_id == dossier_id))
+    session.add_all(lines)
+    await session.flush()
+
+
+def _funder_named(funder_id: uuid.UUID):  # type: ignore[no-untyped-def]
+    return exists().where(FundingLine.dossier_id == Dossier.id, FundingLine.funder_id == funder_id)
+
+
+async def dossier_by_id(session: AsyncSession, dossier_id: uuid.UUID) -> Dossier | None:
+    return await session.get(Dossier, dossier_id)
+
+
+async def funder_is_named(session: AsyncSession, dossier_id: uuid.UUID, funder_id: uuid.UUID) -> bool:
+    statement = select(FundingLine.id).where(FundingLine.dossier_id == dossier_id, FundingLine.funder_id == funder_id)
+    return (await session.execute(statement.limit(1))).first() is not None
+
+
+async def list_dossiers(
+    session: AsyncSession,
+    *,
+    holder_organisation: uuid.UUID | None,
+    funder_organisation: uuid.UUID | None,
+    state: str | None,
+    programme_id: uuid.UUID | None,
+    updated_since: datetime | None,
+    limit: int,
+    cursor: str | None,
+) -> list[Dossier]:
+    """Exactly one of the two organisations narrows the list; neither means the desk (everything)."""
+    statement = select(Dossier)
+    if holder_organisation is not None:
+        statement = statement.where(Dossier.organisation_id == holder_organisation)
+    if funder_organisation is not None:
+        statement = statement.where(Dossier.state != DossierState.draft, _funder_named(funder_organisation))
+    if state:
+        statement = statement.where(Dossier.state == state)
+    if programme_id:
+        statement = statement.where(Dossier.programme_id == programme_id)
+    if updated_since:
+        statement = statement.where(Dossier.updated_at >= updated_since)
+    return list((await session.execute(keyset(statement, Dossier, limit=limit, cursor=cursor))).scalars())

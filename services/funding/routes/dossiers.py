@@ -1,0 +1,128 @@
+"""Dossiers: one per project and programme, with its co-funding plan."""
+
+import uuid
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request, Response
+
+from common.auth import Authorize
+from common.db import SessionDep
+from common.etag import check_if_match, etag_of
+from common.idempotency import IdempotencyDep
+from common.pagination import CursorParam, LimitParam, Page, split_page
+from common.problems import problem_responses
+from common.tokens import Principal
+from services.funding import dossiers, repository
+from services.funding.deps import PeersDep
+from services.funding.models import DossierState
+from services.funding.schemas import DossierCreate, DossierPublic, DossierUpdate
+from services.vocabulary import DESK_ROLES, FUNDER_ROLES, HOLDER_ROLES, Scope
+
+router = APIRouter(prefix="/dossiers", tags=["dossiers"])
+
+Reader = Annotated[
+    Principal, Depends(Authorize(roles=HOLDER_ROLES | FUNDER_ROLES | DESK_ROLES, scope=Scope.dossiers_read))
+]
+Holder = Annotated[Principal, Depends(Authorize(roles=HOLDER_ROLES, scope=Scope.dossiers_write))]
+
+
+def _headers(dossier: object) -> dict[str, str]:
+    return {"Location": f"/api/v1/dossiers/{dossier.id}", "ETag": etag_of(dossier.version)}  # type: ignore[attr-defined]
+
+
+@router.post(
+    "",
+    summary="Créer un dossier (brouillon) pour un de mes projets",
+    status_code=201,
+    response_model=DossierPublic,
+    responses=problem_responses(400, 401, 403, 409, 413, 422, 502),
+)
+async def create_dossier(
+    body: DossierCreate, session: SessionDep, caller: Holder, peers: PeersDep, call: IdempotencyDep
+) -> Response:
+    """The human reference (GU-YYYY-NNNNNN) is given now and kept for the dossier's whole life."""
+    dossier = await dossiers.create_dossier(session, principal=caller, request=body, peers=peers)
+    return await call.respond(session, status_code=201, content=dossier, headers=_headers(dossier))
+
+
+@router.get(
+    "",
+    summary="Dossiers visibles par moi",
+    response_model=Page[DossierPublic],
+    responses=problem_responses(400, 401, 403, 422),
+)
+async def list_dossiers(
+    session: SessionDep,
+    caller: Reader,
+    limit: LimitParam = 50,
+    cursor: CursorParam = None,
+    state: Annotated[DossierState | None, Query()] = None,
+    programme_id: Annotated[uuid.UUID | None, Query()] = None,
+    updated_since: Annotated[datetime | None, Query(description="RFC 3339 ; dossiers modifiés depuis.")] = None,
+) -> dict:
+    """A holder lists its own; a funder, the submitted dossiers whose plan names it; the desk, all."""
+    desk = caller.has_any_role(DESK_ROLES)
+    holder = not desk and caller.has_any_role(HOLDER_ROLES)
+    rows = await repository.list_dossiers(
+        session,
+        holder_organisation=caller.organisation_id if holder else None,
+        funder_organisation=caller.organisation_id if not desk and not holder else None,
+        state=state, programme_id=programme_id, updated_since=updated_since, limit=limit, cursor=cursor,
+    )
+    page, next_cursor = split_page(rows, limit=limit)
+    return {"items": await dossiers.to_public_many(session, page), "next_cursor": next_cursor}
+
+
+@router.get(
+    "/{dossier_id}",
+    summary="Lire un dossier",
+    response_model=DossierPublic,
+    responses=problem_responses(401, 403, 404, 422),
+)
+async def get_dossier(dossier_id: uuid.UUID, session: SessionDep, caller: Reader, response: Response) -> DossierPublic:
+    dossier = await dossiers.visible_dossier(session, principal=caller, dossier_id=dossier_id)
+    response.headers["ETag"] = etag_of(dossier.version)
+    return await dossiers.to_public(session, dossier)
+
+
+@router.patch(
+    "/{dossier_id}",
+    summary="Modifier le plan de financement d'un brouillon (If-Match requis)",
+    response_model=DossierPublic,
+    responses=problem_responses(400, 401, 403, 404, 409, 412, 413, 422, 428),
+)
+async def update_dossier(
+    dossier_id: uuid.UUID,
+    body: DossierUpdate,
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    caller: Holder,
+) -> DossierPublic:
+    dossier = await dossiers.owned_dossier(session, principal=caller, dossier_id=dossier_id)
+    check_if_match(request, dossier.version)
+    updated = await dossiers.update_plan(session, principal=caller, dossier=dossier, plan=body.funding_plan)
+    response.headers["ETag"] = etag_of(updated.version)
+    return updated
+
+
+@router.post(
+    "/{dossier_id}/submit",
+    summary="Déposer le dossier (Idempotency-Key conseillé)",
+    response_model=DossierPublic,
+    responses=problem_responses(401, 403, 404, 409, 412, 422, 502),
+)
+async def submit_dossier(
+    dossier_id: uuid.UUID,
+    request: Request,
+    session: SessionDep,
+    caller: Holder,
+    peers: PeersDep,
+    call: IdempotencyDep,
+) -> Response:
+    """Takes a snapshot of the project as it stands; later changes to the project do not touch it."""
+    dossier = await dossiers.owned_dossier(session, principal=caller, dossier_id=dossier_id)
+    check_if_match(request, dossier.version, required=False)
+    submitted = await dossiers.submit(session, principal=caller, dossier=dossier, peers=peers)
+    return await call.respond(session, status_code=200, content=submitted, headers=_headers(submitted))

@@ -1,0 +1,49 @@
+"""Machine clients of an organisation: created by its admin, secret shown once, stored hashed."""
+
+import secrets
+import uuid
+from datetime import timedelta
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from common.db import utcnow
+from common.problems import NotFound, Text, UnprocessableContent
+from common.tokens import Principal
+from services.identity import repository
+from services.identity.models import MachineClient, Organisation
+from services.identity.schemas import ClientCreate
+from services.identity.sign_in import hash_secret
+from services.vocabulary import CLIENT_ROLE_BY_KIND, OrganisationKind
+
+
+async def create_client(
+    session: AsyncSession, *, principal: Principal, organisation: Organisation, request: ClientCreate
+) -> tuple[MachineClient, str]:
+    if OrganisationKind(organisation.kind) not in CLIENT_ROLE_BY_KIND:
+        raise UnprocessableContent(
+            Text("Ce type d'organisation n'a pas de client machine.", "This kind of organisation has no machine client.")
+        )
+    client_id = "cli_" + secrets.token_hex(12)
+    secret = "cs_" + secrets.token_urlsafe(32)
+    client = MachineClient(
+        client_id=client_id,
+        organisation_id=organisation.id,
+        name=request.name,
+        secret_hash=hash_secret(secret),
+        scopes=sorted({s.value for s in request.scopes}),
+        expires_at=utcnow() + timedelta(days=request.expires_in_days),
+        created_by=uuid.UUID(principal.subject),
+    )
+    session.add(client)
+    await session.flush()
+    return client, secret
+
+
+async def revoke_client(session: AsyncSession, *, organisation_id: uuid.UUID, client_uuid: uuid.UUID) -> MachineClient:
+    client = await repository.client_of(session, organisation_id, client_uuid)
+    if client is None:
+        raise NotFound(Text("Client introuvable.", "Client not found."))
+    if client.revoked_at is None:
+        client.revoked_at = utcnow()
+        await session.flush()
+    return client

@@ -1,0 +1,35 @@
+"""French registry identifiers: SIREN/SIRET (Luhn, with La Poste's exception) and RNA."""
+
+import re
+
+LA_POSTE_SIREN = "356000000"
+_RNA = re.compile(r"^W\d{9}$")
+
+
+def luhn_valid(digits: str) -> bool:
+    total = 0
+    for index, char in enumerate(reversed(digits)):
+        value = int(char)
+        if index % 2 == 1:
+            value *= 2
+            if value > 9:
+                value -= 9
+        total += value
+    return total % 10 == 0
+
+
+def is_valid_siren(value: str) -> bool:
+    return len(value) == 9 and value.isdigit() and luhn_valid(value)
+
+
+def is_valid_siret(value: str) -> bool:
+    if len(value) != 14 or not value.isdigit():
+        return False
+    if value.startswith(LA_POSTE_SIREN):
+        # La Poste's establishments break Luhn; their digits add up to a multiple of 5 instead.
+        return luhn_valid(value) or sum(int(c) for c in value) % 5 == 0
+    return luhn_valid(value)
+
+
+def is_valid_rna(value: str) -> bool:
+    return bool(_RNA.match(value))

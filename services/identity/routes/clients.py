@@ -1,0 +1,72 @@
+"""Machine clients of the caller's organisation."""
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Response
+
+from common.auth import Authorize
+from common.db import SessionDep
+from common.idempotency import IdempotencyDep
+from common.pagination import CursorParam, LimitParam, Page, page_of
+from common.problems import Forbidden, Text, problem_responses
+from common.tokens import Principal
+from services.identity import accounts, clients, repository
+from services.identity.models import MachineClient
+from services.identity.schemas import ClientCreate, ClientCreated, ClientPublic
+from services.vocabulary import ADMIN_ROLES
+
+router = APIRouter(prefix="/clients", tags=["clients"])
+
+Admin = Annotated[Principal, Depends(Authorize(roles=ADMIN_ROLES))]
+
+
+def client_public(client: MachineClient) -> ClientPublic:
+    return ClientPublic.model_validate(client, from_attributes=True)
+
+
+def _person_only(principal: Principal) -> uuid.UUID:
+    if principal.kind != "user" or principal.organisation_id is None:
+        raise Forbidden(Text("Seule une personne gère les clients machine.", "Only a person manages machine clients."))
+    return principal.organisation_id
+
+
+@router.post(
+    "",
+    summary="Créer un client machine (le secret n'est montré qu'une fois)",
+    status_code=201,
+    response_model=ClientCreated,
+    responses=problem_responses(400, 401, 403, 409, 413, 422),
+)
+async def create_client(body: ClientCreate, session: SessionDep, admin: Admin, call: IdempotencyDep) -> Response:
+    organisation_id = _person_only(admin)
+    organisation = await accounts.visible_organisation(session, organisation_id)
+    client, secret = await clients.create_client(session, principal=admin, organisation=organisation, request=body)
+    created = ClientCreated(**client_public(client).model_dump(), client_secret=secret)
+    return await call.respond(
+        session, status_code=201, content=created, headers={"Location": f"/api/v1/clients/{client.id}"}
+    )
+
+
+@router.get(
+    "",
+    summary="Clients machine de mon organisation",
+    response_model=Page[ClientPublic],
+    responses=problem_responses(400, 401, 403, 422),
+)
+async def list_clients(
+    session: SessionDep, admin: Admin, limit: LimitParam = 50, cursor: CursorParam = None
+) -> dict:
+    rows = await repository.clients_of(session, _person_only(admin), limit=limit, cursor=cursor)
+    return page_of(rows, limit=limit, to_public=client_public)
+
+
+@router.delete(
+    "/{client_id}",
+    summary="Révoquer un client machine",
+    response_model=ClientPublic,
+    responses=problem_responses(401, 403, 404, 422),
+)
+async def revoke_client(client_id: uuid.UUID, session: SessionDep, admin: Admin) -> ClientPublic:
+    client = await clients.revoke_client(session, organisation_id=_person_only(admin), client_uuid=client_id)
+    return client_public(client)

@@ -1,0 +1,178 @@
+"""Identity's API models: one family per entity (create, update, public)."""
+
+import uuid
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, StringConstraints
+
+from common.problems import bilingual
+from services.identity.identifiers import is_valid_rna, is_valid_siret
+from services.vocabulary import OrganisationKind, Role, Scope
+
+
+def _siret(value: str) -> str:
+    if not is_valid_siret(value):
+        raise ValueError(bilingual("SIRET invalide (14 chiffres, clé de Luhn).", "Invalid SIRET (14 digits, Luhn key)."))
+    return value
+
+
+def _rna(value: str) -> str:
+    if not is_valid_rna(value):
+        raise ValueError(bilingual("RNA invalide (W suivi de 9 chiffres).", "Invalid RNA (W followed by 9 digits)."))
+    return value
+
+
+Siret = Annotated[str, StringConstraints(min_length=14, max_length=14), AfterValidator(_siret)]
+Rna = Annotated[str, StringConstraints(min_length=10, max_length=10), AfterValidator(_rna)]
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Password = Annotated[str, StringConstraints(min_length=12, max_length=128)]
+QpvCode = Annotated[str, StringConstraints(pattern=r"^QN\d{5}[A-Z]$")]
+FunderCategory = Literal["state", "city", "epci", "departement", "region", "caf", "landlord", "foundation", "other"]
+
+
+class Input(BaseModel):
+    # Unknown (and privileged) fields are refused, never silently applied.
+    model_config = ConfigDict(extra="forbid")
+
+
+class OrganisationFields(Input):
+    name: Name = Field(examples=["Association Blosne Avenir"])
+    siret: Siret | None = Field(default=None, examples=["73282932000074"])
+    rna: Rna | None = Field(default=None, examples=["W353012345"])
+    address: Annotated[str, StringConstraints(max_length=300)] | None = None
+    email: EmailStr | None = None
+
+
+class AdminCreate(Input):
+    email: EmailStr = Field(examples=["presidente@blosne-avenir.example"])
+    full_name: Name = Field(examples=["Awa Diallo"])
+    password: Password = Field(examples=["un-mot-de-passe-solide"])
+
+
+class SignupRequest(Input):
+    """An association signs itself up with its first admin."""
+
+    organisation: OrganisationFields
+    admin: AdminCreate
+
+
+class OrganisationCreate(OrganisationFields):
+    kind: OrganisationKind
+    funder_category: FunderCategory | None = None
+    qpv_codes: list[QpvCode] = Field(default_factory=list, max_length=50)
+
+
+class OrganisationUpdate(Input):
+    name: Name | None = None
+    address: Annotated[str, StringConstraints(max_length=300)] | None = None
+    email: EmailStr | None = None
+
+
+class OrganisationPublic(BaseModel):
+    id: uuid.UUID
+    kind: OrganisationKind
+    name: str
+    siret: str | None
+    rna: str | None
+    funder_category: str | None
+    qpv_codes: list[str]
+    address: str | None
+    email: str | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class PersonPublic(BaseModel):
+    id: uuid.UUID
+    email: str
+    full_name: str
+
+
+class SignupResult(BaseModel):
+    organisation: OrganisationPublic
+    admin: PersonPublic
+
+
+class MemberCreate(Input):
+    email: EmailStr
+    full_name: Name
+    password: Password
+    roles: list[Role] = Field(min_length=1, max_length=8)
+
+
+class MemberPublic(BaseModel):
+    person_id: uuid.UUID
+    email: str
+    full_name: str
+    roles: list[str]
+    created_at: datetime
+
+
+class MembershipView(BaseModel):
+    organisation_id: uuid.UUID
+    organisation_name: str
+    organisation_kind: str
+    roles: list[str]
+
+
+class Me(BaseModel):
+    person: PersonPublic
+    organisation_id: uuid.UUID | None
+    roles: list[str]
+    memberships: list[MembershipView]
+
+
+class PasswordGrant(Input):
+    grant_type: Literal["password"]
+    username: EmailStr = Field(examples=["presidente@blosne-avenir.example"])
+    password: Annotated[str, StringConstraints(min_length=1, max_length=128)]
+    organisation_id: uuid.UUID | None = Field(
+        default=None, description="Organisation to act for, when the person belongs to several."
+    )
+
+
+class ClientCredentialsGrant(Input):
+    grant_type: Literal["client_credentials"]
+    client_id: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+    client_secret: Annotated[str, StringConstraints(min_length=1, max_length=128)]
+    scope: Annotated[str, StringConstraints(max_length=500)] | None = None
+
+
+TokenRequest = Annotated[PasswordGrant | ClientCredentialsGrant, Field(discriminator="grant_type")]
+
+
+class RefreshRequest(Input):
+    refresh_token: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+
+
+class TokenResponse(BaseModel):
+    access_token: str
+    token_type: Literal["Bearer"] = "Bearer"
+    expires_in: int
+    refresh_token: str | None = None
+    scope: str | None = None
+
+
+class ClientCreate(Input):
+    name: Name = Field(examples=["Logiciel de gestion de la fédération"])
+    scopes: list[Scope] = Field(min_length=1, max_length=10)
+    expires_in_days: int = Field(default=365, ge=1, le=730)
+
+
+class ClientPublic(BaseModel):
+    id: uuid.UUID
+    client_id: str
+    name: str
+    scopes: list[str]
+    expires_at: datetime
+    created_at: datetime
+    revoked_at: datetime | None
+
+
+class ClientCreated(ClientPublic):
+    client_secret: str = Field(description="Shown once; stored hashed.")
+
+
+class Jwks(BaseModel):
+    keys: list[dict[str, str]]

@@ -1,0 +1,205 @@
+"""Tokens: password and client-credentials grants, refresh rotation with reuse detection, logout."""
+
+import hashlib
+import math
+import secrets
+import uuid
+from datetime import timedelta
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from common.db import utcnow
+from common.problems import Problem, Text, TooManyRequests, Unauthorized
+from services.identity import repository
+from services.identity.keys import KeyStore
+from services.identity.models import LoginFailure, MachineClient, Organisation, Person, RefreshToken
+from services.identity.passwords import Passwords
+from services.identity.schemas import ClientCredentialsGrant, PasswordGrant, TokenResponse
+from services.identity.settings import IdentitySettings
+from services.vocabulary import CLIENT_ROLE_BY_KIND, SERVICE_SCOPES, OrganisationKind, Role
+
+SERVICE_CLIENT_PREFIX = "svc-"
+
+
+class InvalidGrant(Problem):
+    status, code, title = 400, "invalid_grant", Text("Identifiants refusés", "Credentials refused")
+
+
+class InvalidClient(Problem):
+    status, code, title = 401, "invalid_client", Text("Client refusé", "Client refused")
+
+
+def hash_secret(value: str) -> str:
+    # Secrets we generate carry 256 bits of entropy: a fast hash is enough, unlike passwords.
+    return hashlib.sha256(value.encode()).hexdigest()
+
+
+class TokenIssuer:
+    def __init__(self, settings: IdentitySettings, keys: KeyStore):
+        self.settings = settings
+        self.keys = keys
+
+    def access_token(
+        self, *, subject: str, kind: str, organisation: Organisation | None, roles: list[str], scope: str = ""
+    ) -> str:
+        now = int(utcnow().timestamp())
+        claims = {
+            "iss": self.settings.token_issuer,
+            "aud": self.settings.token_audience,
+            "sub": subject,
+            "iat": now,
+            "nbf": now,
+            "exp": now + self.settings.access_token_ttl_seconds,
+            "jti": uuid.uuid4().hex,
+            "kind": kind,
+            "org": str(organisation.id) if organisation else None,
+            "org_kind": organisation.kind if organisation else None,
+            "roles": sorted(roles),
+            "scope": scope,
+        }
+        return self.keys.sign(claims)
+
+
+async def _throttle(session: AsyncSession, settings: IdentitySettings, email: str) -> None:
+    window = timedelta(seconds=settings.login_failure_window_seconds)
+    count, oldest = await repository.count_recent_failures(session, email, utcnow() - window)
+    if count >= settings.login_max_failures and oldest is not None:
+        retry_after = max(1, math.ceil((oldest + window - utcnow()).total_seconds()))
+        raise TooManyRequests(
+            Text(
+                "Trop d'échecs de connexion pour ce compte ; réessayez plus tard.",
+                "Too many failed logins for this account; try again later.",
+            ),
+            headers={"Retry-After": str(retry_after)},
+        )
+
+
+async def record_login_failure(session: AsyncSession, email: str) -> None:
+    """Written by its own committed transaction: the failed request itself rolls back."""
+    session.add(LoginFailure(email=email))
+    await session.flush()
+
+
+async def password_grant(
+    session: AsyncSession, *, grant: PasswordGrant, passwords: Passwords, issuer: TokenIssuer
+) -> tuple[TokenResponse | None, bool]:
+    """Returns the tokens, or (None, True) when the attempt failed and must be recorded."""
+    email = grant.username.lower()
+    await _throttle(session, issuer.settings, email)
+    person = await repository.person_by_email(session, email)
+    if not passwords.verify(person.password_hash if person else None, grant.password) or not person or not person.is_active:
+        return None, True
+    memberships = await repository.memberships_of(session, person.id)
+    if grant.organisation_id is not None:
+        memberships = [(m, o) for m, o in memberships if o.id == grant.organisation_id]
+    if not memberships:
+        raise InvalidGrant(Text("Aucune organisation pour ce compte.", "No organisation for this account."))
+    membership, organisation = memberships[0]
+    await repository.clear_failures(session, email)
+    access = issuer.access_token(subject=str(person.id), kind="user", organisation=organisation, roles=membership.roles)
+    refresh = await _new_refresh_token(session, issuer.settings, person, organisation, family_id=uuid.uuid4())
+    return TokenResponse(
+        access_token=access, expires_in=issuer.settings.access_token_ttl_seconds, refresh_token=refresh
+    ), False
+
+
+async def _new_refresh_token(
+    session: AsyncSession, settings: IdentitySettings, person: Person, organisation: Organisation, *, family_id: uuid.UUID
+) -> str:
+    value = "rt_" + secrets.token_urlsafe(32)
+    session.add(
+        RefreshToken(
+            token_hash=hash_secret(value),
+            family_id=family_id,
+            person_id=person.id,
+            organisation_id=organisation.id,
+            expires_at=utcnow() + timedelta(seconds=settings.refresh_token_ttl_seconds),
+        )
+    )
+    await session.flush()
+    return value
+
+
+def _refused_refresh() -> InvalidGrant:
+    return InvalidGrant(Text("Jeton de rafraîchissement invalide.", "Invalid refresh token."))
+
+
+async def refresh(session: AsyncSession, *, token: str, issuer: TokenIssuer) -> tuple[TokenResponse | None, bool]:
+    """Rotate: the used token dies, a new one of the same family is born. A reused token kills the family.
+
+    Returns (None, True) when a reuse was detected: the family's revocation must be committed
+    even though the caller gets an error.
+    """
+    stored = await repository.refresh_token_by_hash(session, hash_secret(token))
+    now = utcnow()
+    if stored is None or stored.revoked_at is not None or stored.expires_at <= now:
+        raise _refused_refresh()
+    if stored.used_at is not None or not await repository.mark_used_if_unused(session, stored.id, now):
+        await repository.revoke_family(session, stored.family_id, now)
+        return None, True
+    person = await session.get(Person, stored.person_id)
+    organisation = await session.get(Organisation, stored.organisation_id)
+    membership = await repository.membership(session, stored.person_id, stored.organisation_id)
+    if person is None or organisation is None or membership is None or not person.is_active:
+        raise _refused_refresh()
+    access = issuer.access_token(subject=str(person.id), kind="user", organisation=organisation, roles=membership.roles)
+    new_refresh = await _new_refresh_token(session, issuer.settings, person, organisation, family_id=stored.family_id)
+    return TokenResponse(
+        access_token=access, expires_in=issuer.settings.access_token_ttl_seconds, refresh_token=new_refresh
+    ), False
+
+
+async def logout(session: AsyncSession, *, token: str) -> None:
+    """Revoke the whole family of the given refresh token; unknown tokens are ignored (nothing to reveal)."""
+    stored = await repository.refresh_token_by_hash(session, hash_secret(token))
+    if stored is not None:
+        await repository.revoke_family(session, stored.family_id, utcnow())
+
+
+def _requested_scopes(requested: str | None, granted: frozenset[str]) -> list[str]:
+    if not requested:
+        return sorted(granted)
+    wanted = set(requested.split())
+    if not wanted <= granted:
+        raise InvalidGrant(
+            Text("Portée demandée non accordée à ce client.", "Requested scope not granted to this client."),
+            code="invalid_scope",
+        )
+    return sorted(wanted)
+
+
+def _invalid_client() -> InvalidClient:
+    return InvalidClient(Text("Identifiant ou secret du client refusé.", "Client id or secret refused."))
+
+
+async def client_credentials_grant(
+    session: AsyncSession, *, grant: ClientCredentialsGrant, issuer: TokenIssuer
+) -> TokenResponse:
+    settings = issuer.settings
+    if grant.client_id.startswith(SERVICE_CLIENT_PREFIX):
+        name = grant.client_id.removeprefix(SERVICE_CLIENT_PREFIX)
+        expected = settings.service_clients.get(name)
+        if expected is None or not secrets.compare_digest(expected, grant.client_secret):
+            raise _invalid_client()
+        scopes = _requested_scopes(grant.scope, frozenset(SERVICE_SCOPES))
+        access = issuer.access_token(
+            subject=grant.client_id, kind="service", organisation=None, roles=[], scope=" ".join(scopes)
+        )
+        return TokenResponse(access_token=access, expires_in=settings.access_token_ttl_seconds, scope=" ".join(scopes))
+    client: MachineClient | None = await repository.client_by_client_id(session, grant.client_id)
+    if (
+        client is None
+        or not secrets.compare_digest(client.secret_hash, hash_secret(grant.client_secret))
+        or client.revoked_at is not None
+        or client.expires_at <= utcnow()
+    ):
+        raise _invalid_client()
+    organisation = await session.get(Organisation, client.organisation_id)
+    if organisation is None:
+        raise _invalid_client()
+    role: Role = CLIENT_ROLE_BY_KIND[OrganisationKind(organisation.kind)]
+    scopes = _requested_scopes(grant.scope, frozenset(client.scopes))
+    access = issuer.access_token(
+        subject=client.client_id, kind="client", organisation=organisation, roles=[role], scope=" ".join(scopes)
+    )
+    return TokenResponse(access_token=access, expires_in=settings.access_token_ttl_seconds, scope=" ".join(scopes))

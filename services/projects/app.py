@@ -1,0 +1,33 @@
+"""The projects service: associations' projects and the reference lists."""
+
+import httpx
+from fastapi import FastAPI
+
+from common.app import create_service_app, http_client, remote_jwks
+from common.db import Database
+from services.projects.models import idempotency_keys
+from services.projects.routes import projects, referential
+from services.projects.settings import ProjectsSettings
+
+TAGS = [
+    {"name": "projects", "description": "Projets des associations."},
+    {"name": "referential", "description": "Listes de référence : QPV, priorités."},
+    {"name": "operations", "description": "Santé, disponibilité, métriques."},
+]
+
+
+def create_app(settings: ProjectsSettings | None = None, *, transport: httpx.AsyncBaseTransport | None = None) -> FastAPI:
+    settings = settings or ProjectsSettings()
+    http = http_client(settings, transport)
+    return create_service_app(
+        service="projects",
+        title="Guichet unique — projects",
+        description="Projets des associations, QPV et priorités du contrat de ville.",
+        settings=settings,
+        database=Database(settings.database_url, schema=settings.db_schema),
+        idempotency_table=idempotency_keys,
+        routers=[projects.router, referential.router],
+        http=http,
+        key_source=remote_jwks(http, settings),
+        openapi_tags=TAGS,
+    )

@@ -1,0 +1,95 @@
+"""Projects' queries."""
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from common.pagination import keyset
+from services.projects.models import Priority, Project, ProjectPriority, ProjectQpv, Qpv
+
+
+async def known_qpv_codes(session: AsyncSession, codes: list[str]) -> set[str]:
+    rows = await session.execute(select(Qpv.code).where(Qpv.code.in_(codes)))
+    return set(rows.scalars())
+
+
+async def known_priority_codes(session: AsyncSession, codes: list[str]) -> set[str]:
+    rows = await session.execute(select(Priority.code).where(Priority.code.in_(codes)))
+    return set(rows.scalars())
+
+
+async def qpv_list(session: AsyncSession, *, department: str | None) -> list[Qpv]:
+    statement = select(Qpv).order_by(Qpv.code)
+    if department:
+        statement = statement.where(Qpv.department == department)
+    return list((await session.execute(statement)).scalars())
+
+
+async def priority_list(session: AsyncSession) -> list[Priority]:
+    return list((await session.execute(select(Priority).order_by(Priority.kind.desc(), Priority.code))).scalars())
+
+
+async def project_by_id(session: AsyncSession, project_id: uuid.UUID) -> Project | None:
+    return await session.get(Project, project_id)
+
+
+async def tags_of(session: AsyncSession, project_ids: list[uuid.UUID]) -> dict[uuid.UUID, tuple[list[str], list[str]]]:
+    """QPV codes and priorities of several projects in two queries."""
+    tags: dict[uuid.UUID, tuple[list[str], list[str]]] = {pid: ([], []) for pid in project_ids}
+    if not project_ids:
+        return tags
+    qpv_rows = await session.execute(
+        select(ProjectQpv.project_id, ProjectQpv.qpv_code)
+        .where(ProjectQpv.project_id.in_(project_ids))
+        .order_by(ProjectQpv.qpv_code)
+    )
+    for project_id, code in qpv_rows:
+        tags[project_id][0].append(code)
+    priority_rows = await session.execute(
+        select(ProjectPriority.project_id, ProjectPriority.priority_code)
+        .where(ProjectPriority.project_id.in_(project_ids))
+        .order_by(ProjectPriority.priority_code)
+    )
+    for project_id, code in priority_rows:
+        tags[project_id][1].append(code)
+    return tags
+
+
+async def replace_tags(
+    session: AsyncSession, project_id: uuid.UUID, *, qpv_codes: list[str] | None, priorities: list[str] | None
+) -> None:
+    if qpv_codes is not None:
+        await session.execute(delete(ProjectQpv).where(ProjectQpv.project_id == project_id))
+        session.add_all(ProjectQpv(project_id=project_id, qpv_code=code) for code in sorted(set(qpv_codes)))
+    if priorities is not None:
+        await session.execute(delete(ProjectPriority).where(ProjectPriority.project_id == project_id))
+        session.add_all(
+            ProjectPriority(project_id=project_id, priority_code=code) for code in sorted(set(priorities))
+        )
+    await session.flush()
+
+
+async def list_projects(
+    session: AsyncSession,
+    *,
+    organisation_id: uuid.UUID,
+    qpv: str | None,
+    priority: str | None,
+    updated_since: datetime | None,
+    limit: int,
+    cursor: str | None,
+) -> list[Project]:
+    statement = select(Project).where(Project.organisation_id == organisation_id)
+    if qpv:
+        statement = statement.where(
+            Project.id.in_(select(ProjectQpv.project_id).where(ProjectQpv.qpv_code == qpv))
+        )
+    if priority:
+        statement = statement.where(
+            Project.id.in_(select(ProjectPriority.project_id).where(ProjectPriority.priority_code == priority))
+        )
+    if updated_since:
+        statement = statement.where(Project.updated_at >= updated_since)
+    return list((await session.execute(keyset(statement, Project, limit=limit, cursor=cursor))).scalars())

@@ -1,0 +1,44 @@
+"""Reference lists: QPVs and the contrat de ville's priorities."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query
+
+from common.auth import Authorize
+from common.db import SessionDep
+from common.pagination import Page
+from common.problems import problem_responses
+from common.tokens import Principal
+from services.projects import repository
+from services.projects.schemas import PriorityPublic, QpvPublic
+from services.vocabulary import EVERY_ROLE, Scope
+
+router = APIRouter(prefix="/referential", tags=["referential"])
+Reader = Annotated[Principal, Depends(Authorize(roles=EVERY_ROLE, scope=Scope.projects_read, services=True))]
+
+
+@router.get(
+    "/qpv",
+    summary="Quartiers prioritaires (QPV)",
+    response_model=Page[QpvPublic],
+    responses=problem_responses(401, 403, 422),
+)
+async def list_qpv(
+    session: SessionDep,
+    _caller: Reader,
+    department: Annotated[str | None, Query(pattern=r"^\d{3}$", description="Département sur 3 chiffres.")] = None,
+) -> dict:
+    """The whole reference list fits in one page (about 1,600 QPVs nationally)."""
+    rows = await repository.qpv_list(session, department=department)
+    return {"items": [QpvPublic.model_validate(r, from_attributes=True) for r in rows], "next_cursor": None}
+
+
+@router.get(
+    "/priorities",
+    summary="Priorités (piliers et axes transversaux) du contrat de ville",
+    response_model=Page[PriorityPublic],
+    responses=problem_responses(401, 403),
+)
+async def list_priorities(session: SessionDep, _caller: Reader) -> dict:
+    rows = await repository.priority_list(session)
+    return {"items": [PriorityPublic.model_validate(r, from_attributes=True) for r in rows], "next_cursor": None}

@@ -1,0 +1,66 @@
+"""The words every service reads in a token: organisation kinds, roles and scopes.
+
+This is the contract between identity, which writes them, and the services that check them.
+"""
+
+from enum import StrEnum
+
+
+class OrganisationKind(StrEnum):
+    association = "association"
+    funder = "funder"
+    desk = "desk"
+    citizen_council = "citizen_council"
+    platform = "platform"
+
+
+class Role(StrEnum):
+    holder_admin = "holder_admin"
+    holder_member = "holder_member"
+    funder_instructor = "funder_instructor"
+    funder_manager = "funder_manager"
+    committee_member = "committee_member"
+    desk_coordinator = "desk_coordinator"
+    citizen_reviewer = "citizen_reviewer"
+    platform_admin = "platform_admin"
+
+
+ROLES_BY_KIND: dict[OrganisationKind, frozenset[Role]] = {
+    OrganisationKind.association: frozenset({Role.holder_admin, Role.holder_member}),
+    OrganisationKind.funder: frozenset({Role.funder_instructor, Role.funder_manager, Role.committee_member}),
+    OrganisationKind.desk: frozenset({Role.desk_coordinator, Role.committee_member}),
+    OrganisationKind.citizen_council: frozenset({Role.citizen_reviewer}),
+    OrganisationKind.platform: frozenset({Role.platform_admin}),
+}
+
+# Who administers an organisation's members and machine clients.
+ADMIN_ROLES: frozenset[Role] = frozenset(
+    {Role.holder_admin, Role.funder_manager, Role.desk_coordinator, Role.platform_admin}
+)
+
+# The role a machine client of an organisation acts with.
+CLIENT_ROLE_BY_KIND: dict[OrganisationKind, Role] = {
+    OrganisationKind.association: Role.holder_member,
+    OrganisationKind.funder: Role.funder_instructor,
+    OrganisationKind.desk: Role.desk_coordinator,
+    OrganisationKind.citizen_council: Role.citizen_reviewer,
+}
+
+HOLDER_ROLES = frozenset({Role.holder_admin, Role.holder_member})
+FUNDER_ROLES = frozenset({Role.funder_instructor, Role.funder_manager, Role.committee_member})
+DESK_ROLES = frozenset({Role.desk_coordinator})
+EVERY_ROLE = frozenset(Role)
+
+
+class Scope(StrEnum):
+    organisations_read = "organisations:read"
+    projects_read = "projects:read"
+    projects_write = "projects:write"
+    programmes_read = "programmes:read"
+    programmes_write = "programmes:write"
+    dossiers_read = "dossiers:read"
+    dossiers_write = "dossiers:write"
+
+
+# Scopes another service of the desk may hold in its service token.
+SERVICE_SCOPES = frozenset({Scope.organisations_read, Scope.projects_read, Scope.dossiers_read})
