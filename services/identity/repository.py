@@ -7,7 +7,14 @@ from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from common.pagination import keyset
-from services.identity.models import LoginFailure, MachineClient, Membership, Organisation, Person, RefreshToken
+from services.identity.models import (
+    LoginFailure,
+    MachineClient,
+    Membership,
+    Organisation,
+    Person,
+    RefreshToken,
+)
 
 
 async def organisation_by_id(session: AsyncSession, organisation_id: uuid.UUID) -> Organisation | None:

@@ -9,7 +9,7 @@ from datetime import timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from common.db import utcnow
-from common.problems import Problem, Text, TooManyRequests, Unauthorized
+from common.problems import Problem, Text, TooManyRequests
 from services.identity import repository
 from services.identity.keys import KeyStore
 from services.identity.models import LoginFailure, MachineClient, Organisation, Person, RefreshToken

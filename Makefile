@@ -1,0 +1,57 @@
+# The desk's commands. `make run` starts everything on SQLite; `make test` runs the suite.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+
+.PHONY: run test migrate seed openapi check-openapi check-migrations lint bench lock clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+# Stamps: reinstall only when the pinned lists change.
+$(VENV)/.runtime: requirements.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements.txt
+	touch $@
+
+$(VENV)/.dev: requirements-dev.txt $(VENV)/.runtime
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	touch $@
+
+migrate: $(VENV)/.runtime
+	$(BIN)/python -m scripts.migrate
+
+seed: migrate
+	$(BIN)/python -m scripts.seed_demo
+
+run: seed
+	$(BIN)/python -m scripts.run_stack
+
+test: $(VENV)/.dev
+	$(BIN)/pytest
+
+openapi: $(VENV)/.runtime
+	$(BIN)/python -m scripts.export_openapi
+
+check-migrations: $(VENV)/.runtime
+	$(BIN)/python -m scripts.migrate check
+
+lint: $(VENV)/.dev
+	$(BIN)/ruff check .
+
+bench: $(VENV)/.dev
+	$(BIN)/python -m bench.gateway_vs_direct
+
+# Re-pin every dependency from requirements*.in in a scratch environment.
+lock:
+	rm -rf /tmp/desk-lock && $(PYTHON) -m venv /tmp/desk-lock
+	/tmp/desk-lock/bin/pip install --quiet -r requirements.in
+	(echo "# Runtime dependencies, every version pinned (transitive ones included). Regenerate with 'make lock'."; \
+	 /tmp/desk-lock/bin/pip freeze --exclude pip) > requirements.txt
+	/tmp/desk-lock/bin/pip install --quiet -r requirements-dev.in
+	(echo "# Test and lint tools on top of the runtime set, every version pinned. Regenerate with 'make lock'."; \
+	 echo "-r requirements.txt"; \
+	 /tmp/desk-lock/bin/pip freeze --exclude pip | grep -vxF -f requirements.txt) > requirements-dev.txt
+
+clean:
+	rm -rf var .pytest_cache

@@ -1,0 +1,181 @@
+"""The one public door: a raw ASGI pass-through for the services' routes, FastAPI for the gateway's own
+(merged OpenAPI, docs, aggregated views, operations)."""
+
+import asyncio
+import logging
+import re
+import time
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from starlette.types import Receive, Scope, Send
+
+from common.observability import Metrics
+from common.problems import BadGateway, Problem, Text, install_problem_handlers
+from common.tokens import JwksKeySource, TokenVerifier
+from gateway import aggregates
+from gateway.openapi_merge import merge
+from gateway.proxy import Proxy, language_of, request_context, send_problem
+from gateway.settings import GatewaySettings
+from gateway.upstreams import Upstreams, upstream_for
+
+log = logging.getLogger("gateway.access")
+# Routes the gateway answers itself, even under a prefix owned by a service.
+OWN_PATHS = re.compile(
+    r"^(/api/v1/openapi\.json|/docs|/healthz|/readyz|/metrics|/api/v1/dossiers/[^/]+/overview)$"
+)
+
+
+def create_fastapi(settings: GatewaySettings, upstreams: Upstreams) -> FastAPI:
+    app = FastAPI(
+        title="Guichet unique — gateway",
+        version="1.0.0",
+        docs_url=None,
+        redoc_url=None,
+        openapi_url="/gateway/openapi.json",
+        separate_input_output_schemas=False,
+    )
+    app.state.settings = settings
+    app.state.upstreams = upstreams
+    app.state.merged_openapi = None
+    install_problem_handlers(app)
+    app.include_router(aggregates.router)
+
+    @app.get("/api/v1/openapi.json", include_in_schema=False)
+    async def merged_openapi() -> JSONResponse:
+        if app.state.merged_openapi is None:
+            documents = await asyncio.gather(
+                *(_fetch_document(upstreams, service) for service in ("identity", "projects", "funding"))
+            )
+            app.state.merged_openapi = merge(
+                dict(zip(("identity", "projects", "funding"), documents, strict=True)), app.openapi()
+            )
+        return JSONResponse(app.state.merged_openapi)
+
+    @app.get("/docs", include_in_schema=False)
+    async def docs() -> HTMLResponse:
+        return get_swagger_ui_html(openapi_url="/api/v1/openapi.json", title="Guichet unique — API")
+
+    @app.get("/healthz", include_in_schema=False)
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/readyz", include_in_schema=False)
+    async def readyz() -> JSONResponse:
+        """Ready when every service says it is ready."""
+        results = await asyncio.gather(*(_ready(upstreams, s) for s in ("identity", "projects", "funding")))
+        statuses = dict(zip(("identity", "projects", "funding"), results, strict=True))
+        return JSONResponse({"status": "ready" if all(results) else "degraded", "services": statuses},
+                            status_code=200 if all(results) else 503)
+
+    @app.get("/metrics", include_in_schema=False)
+    async def metrics() -> PlainTextResponse:
+        return PlainTextResponse(generate_latest(app.state.metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
+    return app
+
+
+async def _fetch_document(upstreams: Upstreams, service: str) -> dict[str, Any]:
+    try:
+        async with upstreams.session(service).get(upstreams.base_urls[service] + "/openapi.json") as response:
+            if response.status == 200:
+                return await response.json()
+    except Exception as exc:  # any network failure: say which service, never a 500
+        raise BadGateway(Text(f"{service} injoignable.", f"{service} unreachable."), extra={"upstream": service}) from exc
+    raise BadGateway(Text(f"{service} injoignable.", f"{service} unreachable."), extra={"upstream": service})
+
+
+async def _ready(upstreams: Upstreams, service: str) -> bool:
+    try:
+        async with upstreams.session(service).get(upstreams.base_urls[service] + "/readyz") as response:
+            return response.status == 200
+    except Exception:
+        return False
+
+
+class Gateway:
+    """The ASGI application served by uvicorn."""
+
+    def __init__(self, settings: GatewaySettings | None = None):
+        self.settings = settings or GatewaySettings()
+        self.upstreams = Upstreams(self.settings)
+        jwks_url = self.upstreams.base_urls["identity"] + "/.well-known/jwks.json"
+
+        async def fetch_jwks() -> dict[str, Any]:
+            async with self.upstreams.session("identity").get(jwks_url) as response:
+                response.raise_for_status()
+                return await response.json()
+
+        self.verifier = TokenVerifier(
+            JwksKeySource(fetch_jwks, min_refresh_seconds=self.settings.jwks_min_refresh_seconds),
+            issuer=self.settings.token_issuer,
+            audience=self.settings.token_audience,
+        )
+        self.proxy = Proxy(self.upstreams, self.verifier, max_body_bytes=self.settings.max_body_bytes)
+        self.metrics = Metrics("gateway")
+        self.app = create_fastapi(self.settings, self.upstreams)
+        self.app.state.metrics = self.metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await self._lifespan(receive, send)
+            return
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        headers, request_id = request_context(scope)
+        status = {"code": 500}
+
+        async def send_with_status(message: dict[str, Any]) -> None:
+            if message["type"] == "http.response.start":
+                status["code"] = message["status"]
+                if not any(k == b"x-request-id" for k, _ in message.get("headers", [])):
+                    message["headers"] = [*message.get("headers", []), (b"x-request-id", request_id.encode())]
+            await send(message)
+
+        path = scope["path"]
+        service = None if OWN_PATHS.match(path) else upstream_for(path)
+        try:
+            await self.proxy.check_token(headers)
+            if service is None:
+                scope["headers"] = [(k, v) for k, v in scope["headers"] if k != b"x-request-id"] + [
+                    (b"x-request-id", request_id.encode())
+                ]
+                await self.app(scope, receive, send_with_status)
+            else:
+                await self.proxy.forward(scope, receive, send_with_status, service, request_id)
+        except Problem as problem:
+            if status["code"] == 500:  # nothing sent yet
+                await send_problem(send_with_status, problem, path=path, request_id=request_id,
+                                   lang=language_of(headers))
+        finally:
+            route = service or "gateway"
+            elapsed = time.perf_counter() - started
+            self.metrics.requests.labels("gateway", scope["method"], route, str(status["code"])).inc()
+            self.metrics.latency.labels("gateway", scope["method"], route).observe(elapsed)
+            if log.isEnabledFor(logging.INFO):
+                log.info("request", extra={"fields": {
+                    "method": scope["method"], "path": path, "status": status["code"], "upstream": service,
+                    "duration_ms": round(elapsed * 1000, 2),
+                }})
+
+    async def _lifespan(self, receive: Receive, send: Send) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                await self.upstreams.close()
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+
+def create_gateway(settings: GatewaySettings | None = None) -> Gateway:
+    return Gateway(settings)
+
+
+

@@ -1,0 +1,70 @@
+"""One OpenAPI document for the whole desk, merged from the services' documents and the gateway's own."""
+
+import copy
+import json
+from typing import Any
+
+from gateway.upstreams import upstream_for
+
+OPERATIONS_PATHS = {"/healthz", "/readyz", "/metrics"}
+
+
+def _rename_refs(node: Any, renames: dict[str, str]) -> Any:
+    if isinstance(node, dict):
+        return {
+            key: (
+                "#/components/schemas/" + renames[value.rsplit("/", 1)[-1]]
+                if key == "$ref" and isinstance(value, str) and value.rsplit("/", 1)[-1] in renames
+                else _rename_refs(value, renames)
+            )
+            for key, value in node.items()
+        }
+    if isinstance(node, list):
+        return [_rename_refs(item, renames) for item in node]
+    return node
+
+
+def merge(services: dict[str, dict[str, Any]], gateway: dict[str, Any]) -> dict[str, Any]:
+    """Paths come from the service that owns them; same-named schemas that differ get the service's prefix."""
+    merged: dict[str, Any] = {
+        "openapi": gateway.get("openapi", "3.1.0"),
+        "info": {
+            "title": "Guichet unique du contrat de ville — API",
+            "version": gateway.get("info", {}).get("version", "1.0.0"),
+            "description": (
+                "Un dossier, tous les cofinanceurs, un comité, une réponse. "
+                "Toutes les routes sont servies sous /api/v1 par la passerelle. "
+                "Erreurs : application/problem+json (RFC 9457), en français ou en anglais (Accept-Language: en)."
+            ),
+        },
+        "paths": {},
+        "components": {"schemas": {}, "securitySchemes": {}},
+        "tags": [],
+    }
+    schemas: dict[str, Any] = merged["components"]["schemas"]
+    seen_tags: set[str] = set()
+    for service, document in [*services.items(), ("gateway", gateway)]:
+        document = copy.deepcopy(document)
+        own_schemas = document.get("components", {}).get("schemas", {})
+        renames = {
+            name: f"{service}_{name}"
+            for name, schema in own_schemas.items()
+            if name in schemas and json.dumps(schemas[name], sort_keys=True) != json.dumps(schema, sort_keys=True)
+        }
+        document = _rename_refs(document, renames)
+        for name, schema in document.get("components", {}).get("schemas", {}).items():
+            schemas.setdefault(renames.get(name, name), schema)
+        merged["components"]["securitySchemes"].update(document.get("components", {}).get("securitySchemes", {}))
+        for path, item in document.get("paths", {}).items():
+            if path in OPERATIONS_PATHS:
+                continue
+            owner = upstream_for(path)
+            if service == "gateway" or owner == service:
+                merged["paths"][path] = {**merged["paths"].get(path, {}), **item}
+        for tag in document.get("tags", []):
+            if tag["name"] not in seen_tags and tag["name"] != "operations":
+                seen_tags.add(tag["name"])
+                merged["tags"].append(tag)
+    merged["paths"] = dict(sorted(merged["paths"].items()))
+    merged["components"]["schemas"] = dict(sorted(schemas.items()))
+    return merged

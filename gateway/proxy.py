@@ -1,0 +1,163 @@
+"""The pass-through hop, in raw ASGI: request id, early token check, then bytes in, bytes out.
+
+Kept free of FastAPI routing and validation models: they cost about 120 µs per request here.
+"""
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+
+import aiohttp
+from starlette.types import Receive, Scope, Send
+
+from common.observability import incoming_request_id, request_id_var
+from common.problems import (
+    PROBLEM_MEDIA_TYPE,
+    BadGateway,
+    PayloadTooLarge,
+    Problem,
+    Text,
+    Unauthorized,
+    problem_body,
+)
+from common.tokens import TokenVerifier, bearer_token
+from gateway.upstreams import Upstreams
+
+HOP_BY_HOP = frozenset({
+    b"connection", b"keep-alive", b"proxy-authenticate", b"proxy-authorization", b"te", b"trailer",
+    b"trailers", b"transfer-encoding", b"upgrade", b"host", b"content-length",
+})
+RESPONSE_SKIPPED = frozenset({
+    "connection", "keep-alive", "proxy-authenticate", "te", "trailer", "trailers", "transfer-encoding", "upgrade",
+    "x-request-id", "date", "server",
+})
+# Bodies up to this size are read at once (faster); larger ones are streamed to the upstream.
+BUFFERED_BODY_LIMIT = 256 * 1024
+
+
+class GatewayTimeout(Problem):
+    status, code, title = 504, "upstream_timeout", Text("Service amont trop lent", "Upstream timeout")
+
+
+def language_of(headers: dict[bytes, bytes]) -> str:
+    value = headers.get(b"accept-language", b"").decode("latin-1").lower()
+    for part in value.split(","):
+        tag = part.split(";")[0].strip()
+        if tag.startswith("en"):
+            return "en"
+        if tag.startswith("fr"):
+            return "fr"
+    return "fr"
+
+
+async def send_problem(send: Send, problem: Problem, *, path: str, request_id: str, lang: str) -> None:
+    body = json.dumps(
+        problem_body(
+            status=problem.status, code=problem.code, title=problem.title.pick(lang),
+            detail=problem.detail.pick(lang) if problem.detail else None, instance=path, request_id=request_id,
+            extra=problem.extra,
+        ),
+        ensure_ascii=False,
+    ).encode()
+    headers = [
+        (b"content-type", PROBLEM_MEDIA_TYPE.encode()),
+        (b"content-length", str(len(body)).encode()),
+        (b"x-request-id", request_id.encode()),
+    ] + [(k.lower().encode(), v.encode()) for k, v in problem.headers.items()]
+    await send({"type": "http.response.start", "status": problem.status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+class Proxy:
+    def __init__(self, upstreams: Upstreams, verifier: TokenVerifier, *, max_body_bytes: int):
+        self.upstreams = upstreams
+        self.verifier = verifier
+        self.max_body_bytes = max_body_bytes
+
+    async def check_token(self, headers: dict[bytes, bytes]) -> None:
+        """Reject a bad token before any upstream sees it; anonymous calls go on (the service decides)."""
+        authorization = headers.get(b"authorization")
+        if authorization is None:
+            return
+        token = bearer_token(authorization.decode("latin-1"))
+        if token is None:
+            raise Unauthorized(Text("En-tête Authorization mal formé.", "Malformed Authorization header."))
+        await self.verifier.verify(token)
+
+    async def forward(self, scope: Scope, receive: Receive, send: Send, service: str, request_id: str) -> None:
+        headers = dict(scope["headers"])
+        length = headers.get(b"content-length")
+        if length is not None and (not length.isdigit() or int(length) > self.max_body_bytes):
+            raise PayloadTooLarge(Text("Requête trop volumineuse.", "Payload too large."))
+        body: bytes | AsyncIterator[bytes] | None
+        if length is not None and int(length) <= BUFFERED_BODY_LIMIT:
+            body = await self._read_body(receive)
+        elif length is None and b"transfer-encoding" not in headers:
+            body = None
+        else:
+            body = self._stream_body(receive)
+        url = self.upstreams.base_urls[service] + scope.get("raw_path", scope["path"].encode()).decode("latin-1")
+        if scope.get("query_string"):
+            url += "?" + scope["query_string"].decode("latin-1")
+        outgoing = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"] if k not in HOP_BY_HOP]
+        outgoing.append(("x-request-id", request_id))
+        client = scope.get("client")
+        if client:
+            outgoing.append(("x-forwarded-for", client[0]))
+        try:
+            async with self.upstreams.session(service).request(
+                scope["method"], url, headers=outgoing, data=body, allow_redirects=False
+            ) as response:
+                await self._relay(response, send, request_id)
+        except TimeoutError as exc:
+            raise GatewayTimeout(Text(f"{service} n'a pas répondu à temps.", f"{service} did not answer in time.")) from exc
+        except aiohttp.ClientError as exc:
+            raise BadGateway(
+                Text(f"Le service {service} est injoignable.", f"The {service} service is unreachable."),
+                extra={"upstream": service},
+            ) from exc
+
+    async def _relay(self, response: aiohttp.ClientResponse, send: Send, request_id: str) -> None:
+        headers: list[tuple[bytes, bytes]] = [
+            (k.lower().encode("latin-1"), v.encode("latin-1"))
+            for k, v in _decoded(response.raw_headers)
+            if k.lower() not in RESPONSE_SKIPPED
+        ]
+        headers.append((b"x-request-id", request_id.encode()))
+        await send({"type": "http.response.start", "status": response.status, "headers": headers})
+        async for chunk in response.content.iter_any():
+            await send({"type": "http.response.body", "body": chunk, "more_body": True})
+        await send({"type": "http.response.body", "body": b""})
+
+    async def _read_body(self, receive: Receive) -> bytes:
+        chunks = []
+        async for chunk in self._stream_body(receive):
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    async def _stream_body(self, receive: Receive) -> AsyncIterator[bytes]:
+        received = 0
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                raise asyncio.CancelledError
+            chunk = message.get("body", b"")
+            received += len(chunk)
+            if received > self.max_body_bytes:
+                raise PayloadTooLarge(Text("Requête trop volumineuse.", "Payload too large."))
+            if chunk:
+                yield chunk
+            if not message.get("more_body", False):
+                return
+
+
+def _decoded(raw_headers: tuple[tuple[bytes, bytes], ...]) -> list[tuple[str, str]]:
+    return [(k.decode("latin-1"), v.decode("latin-1")) for k, v in raw_headers]
+
+
+def request_context(scope: Scope) -> tuple[dict[bytes, bytes], str]:
+    headers = dict(scope["headers"])
+    request_id = incoming_request_id(headers.get(b"x-request-id", b"").decode("latin-1") or None)
+    request_id_var.set(request_id)
+    return headers, request_id
+

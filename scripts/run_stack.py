@@ -1,0 +1,107 @@
+"""Starts identity, projects, funding and the gateway as four processes on 127.0.0.1: `python -m scripts.run_stack`.
+
+Ctrl-C (or SIGTERM) stops all four; if one dies, the others are stopped too.
+"""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+
+from scripts import demo_data
+
+SERVERS = (
+    ("identity", "services.identity.main:app", "IDENTITY_PORT", 8001),
+    ("projects", "services.projects.main:app", "PROJECTS_PORT", 8002),
+    ("funding", "services.funding.main:app", "FUNDING_PORT", 8003),
+    ("gateway", "gateway.main:app", "GATEWAY_PORT", 8000),
+)
+
+
+def port_of(env_var: str, default: int) -> int:
+    return int(os.environ.get(env_var, default))
+
+
+def upstream_environment() -> dict[str, str]:
+    """Each process is told where the others listen, from the same port settings."""
+    env = dict(os.environ)
+    urls = {name: f"http://127.0.0.1:{port_of(var, port)}" for name, _, var, port in SERVERS}
+    for prefix in ("PROJECTS", "FUNDING", "GATEWAY"):
+        env.setdefault(f"{prefix}_IDENTITY_URL", urls["identity"])
+    env.setdefault("FUNDING_PROJECTS_URL", urls["projects"])
+    env.setdefault("GATEWAY_PROJECTS_URL", urls["projects"])
+    env.setdefault("GATEWAY_FUNDING_URL", urls["funding"])
+    return env
+
+
+def wait_ready(url: str, process: subprocess.Popen, timeout: float = 30.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            return False
+        try:
+            with urllib.request.urlopen(url, timeout=1) as response:
+                if response.status == 200:
+                    return True
+        except OSError:
+            time.sleep(0.2)
+    return False
+
+
+def stop(processes: list[subprocess.Popen]) -> None:
+    for process in processes:
+        if process.poll() is None:
+            process.terminate()
+    deadline = time.monotonic() + 10
+    for process in processes:
+        try:
+            process.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+def main() -> int:
+    env = upstream_environment()
+    processes: list[subprocess.Popen] = []
+    stopping = False
+
+    def on_signal(_signum: int, _frame: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+    for name, target, port_var, default in SERVERS:
+        port = port_of(port_var, default)
+        process = subprocess.Popen(
+            [sys.executable, "-m", "uvicorn", target, "--host", "127.0.0.1", "--port", str(port),
+             "--no-access-log", "--timeout-graceful-shutdown", "5"],
+            env=env,
+            start_new_session=True,  # Ctrl-C reaches us only; we stop the children in order
+        )
+        processes.append(process)
+        if not wait_ready(f"http://127.0.0.1:{port}/healthz", process):
+            print(f"{name} did not start on port {port}", file=sys.stderr)
+            stop(processes)
+            return 1
+    gateway = f"http://127.0.0.1:{port_of('GATEWAY_PORT', 8000)}"
+    print(f"\nGuichet unique running.\n  gateway: {gateway}\n  docs:    {gateway}/docs\n")
+    print(f"Demo logins (password for all: {demo_data.DEMO_PASSWORD}):")
+    for user in demo_data.USERS:
+        print(f"  {user.roles[0]:<18} {user.email}")
+    print("\nCtrl-C stops the four processes.", flush=True)
+    while not stopping:
+        if any(p.poll() is not None for p in processes):
+            print("a process stopped unexpectedly; stopping the others", file=sys.stderr)
+            stop(processes)
+            return 1
+        time.sleep(0.5)
+    stop(processes)
+    print("stopped.")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
