@@ -73,3 +73,13 @@ def world(stack: Stack) -> Iterator[World]:
     built = World(stack)
     built.seed()
     yield built
+
+
+@pytest.fixture(scope="session")
+def live(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
+    """The four servers as separate processes, started by the same script as `make run`."""
+    from tests.support.live import start_live_stack
+
+    stack = start_live_stack(backend, tmp_path_factory.mktemp(f"live-{backend}"), os.environ.get("TEST_POSTGRES_URL"))
+    yield stack
+    stack.stop()

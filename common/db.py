@@ -11,6 +11,7 @@ from fastapi import Depends, Request
 from sqlalchemy import DateTime, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.pool import NullPool
 from sqlalchemy.types import TypeDecorator
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -86,12 +87,16 @@ def install_sqlite_pragmas(engine: Any) -> None:
 class Database:
     """One engine per service; a reader and a writer session factory over it."""
 
-    def __init__(self, url: str, *, schema: str = "public", pool_size: int = 10):
+    def __init__(self, url: str, *, schema: str = "public", pool_size: int = 10, pooled: bool = True):
         self.url = url
         self.schema = schema
         self.sqlite = is_sqlite(url)
         kwargs: dict[str, Any] = {"connect_args": connect_args_for(url, schema)}
-        if not self.sqlite:
+        if not pooled:
+            # For callers that run each request on a new event loop (Starlette's TestClient):
+            # a pooled async connection cannot move between loops.
+            kwargs["poolclass"] = NullPool
+        elif not self.sqlite:
             kwargs.update(pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
         self.engine: AsyncEngine = create_async_engine(async_url(url), **kwargs)
         writer_engine = self.engine

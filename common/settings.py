@@ -24,6 +24,8 @@ class ServiceSettings(BaseSettings):
     database_url: str = ""
     # PostgreSQL schema owned by the service (ignored on SQLite: one file per service).
     db_schema: str = "public"
+    # False gives one connection per session (no pool): for test clients that change event loop per request.
+    database_pool: bool = True
     log_level: str = "INFO"
     max_body_bytes: int = 1_048_576
     identity_url: str = "http://127.0.0.1:8001"

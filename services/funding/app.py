@@ -25,7 +25,7 @@ def create_app(settings: FundingSettings | None = None, *, transport: httpx.Asyn
         title="Guichet unique — funding",
         description="Programmes, dossiers uniques, plans de cofinancement.",
         settings=settings,
-        database=Database(settings.database_url, schema=settings.db_schema),
+        database=Database(settings.database_url, schema=settings.db_schema, pooled=settings.database_pool),
         idempotency_table=idempotency_keys,
         routers=[programmes.router, dossiers.router],
         http=http,

@@ -38,7 +38,7 @@ def create_app(settings: IdentitySettings | None = None, *, transport: httpx.Asy
         title="Guichet unique — identity",
         description="Organisations, personnes, rôles, clients machine ; émet les jetons et publie ses clés.",
         settings=settings,
-        database=Database(settings.database_url, schema=settings.db_schema),
+        database=Database(settings.database_url, schema=settings.db_schema, pooled=settings.database_pool),
         idempotency_table=idempotency_keys,
         routers=[auth.router, organisations.router, me.router, clients.router],
         root_routers=[jwks.router],

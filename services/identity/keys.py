@@ -51,6 +51,13 @@ class KeyStore:
         self._published = [self._signing_jwk] + [public_jwk(k) for k in previous]
 
     @classmethod
+    def from_pem(cls, pem: bytes) -> "KeyStore":
+        key = serialization.load_pem_private_key(pem, password=None)
+        if not isinstance(key, rsa.RSAPrivateKey):
+            raise ValueError("not an RSA private key")
+        return cls(key, [])
+
+    @classmethod
     def from_settings(cls, settings: IdentitySettings) -> "KeyStore":
         path = Path(settings.signing_key_file)
         if not path.exists():
@@ -66,5 +73,10 @@ class KeyStore:
     def jwks(self) -> dict[str, Any]:
         return {"keys": list(self._published)}
 
-    def sign(self, claims: dict[str, Any]) -> str:
-        return jwt.encode(claims, self._signer, algorithm="RS256", headers={"kid": self.kid, "typ": ACCESS_TOKEN_TYP})
+    def sign(self, claims: dict[str, Any], *, headers: dict[str, Any] | None = None) -> str:
+        """`headers` exists for tests that forge tokens; the desk itself never overrides them."""
+        base = {"kid": self.kid, "typ": ACCESS_TOKEN_TYP}
+        return jwt.encode(claims, self._signer, algorithm="RS256", headers={**base, **(headers or {})})
+
+    def public_pem(self) -> bytes:
+        return self._signer.public_key().to_pem()

@@ -24,7 +24,7 @@ def create_app(settings: ProjectsSettings | None = None, *, transport: httpx.Asy
         title="Guichet unique — projects",
         description="Projets des associations, QPV et priorités du contrat de ville.",
         settings=settings,
-        database=Database(settings.database_url, schema=settings.db_schema),
+        database=Database(settings.database_url, schema=settings.db_schema, pooled=settings.database_pool),
         idempotency_table=idempotency_keys,
         routers=[projects.router, referential.router],
         http=http,

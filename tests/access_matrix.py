@@ -1,0 +1,54 @@
+"""Who may call what: the one written table of role × route. `tests/test_access_matrix.py` walks it
+against every route of every app and fails when a route is missing here or answers otherwise.
+
+PUBLIC: no token needed. A set of roles: a token carrying one of them passes the role check (the object
+may still be out of sight: 404). Machine clients act with their organisation's member role and need the
+route's scope too; service tokens reach only the routes marked `services=True` in code.
+"""
+
+HOLDERS = {"holder_admin", "holder_member"}
+FUNDERS = {"funder_instructor", "funder_manager", "committee_member"}
+DESK = {"desk_coordinator"}
+ADMINS = {"holder_admin", "funder_manager", "desk_coordinator", "platform_admin"}
+EVERYONE = HOLDERS | FUNDERS | DESK | {"citizen_reviewer", "platform_admin"}
+PUBLIC = "public"
+
+ACCESS: dict[str, dict[tuple[str, str], object]] = {
+    "identity": {
+        ("POST", "/api/v1/auth/token"): PUBLIC,
+        ("POST", "/api/v1/auth/refresh"): PUBLIC,
+        ("POST", "/api/v1/auth/logout"): PUBLIC,
+        ("POST", "/api/v1/organisations/signup"): PUBLIC,
+        ("POST", "/api/v1/organisations"): {"platform_admin"},
+        ("GET", "/api/v1/organisations"): EVERYONE,
+        ("GET", "/api/v1/organisations/{organisation_id}"): EVERYONE,
+        ("PATCH", "/api/v1/organisations/{organisation_id}"): ADMINS,
+        ("GET", "/api/v1/organisations/{organisation_id}/members"): ADMINS,
+        ("POST", "/api/v1/organisations/{organisation_id}/members"): ADMINS,
+        ("GET", "/api/v1/me"): EVERYONE,
+        ("POST", "/api/v1/clients"): ADMINS,
+        ("GET", "/api/v1/clients"): ADMINS,
+        ("DELETE", "/api/v1/clients/{client_id}"): ADMINS,
+        ("GET", "/.well-known/jwks.json"): PUBLIC,
+    },
+    "projects": {
+        ("POST", "/api/v1/projects"): HOLDERS,
+        ("GET", "/api/v1/projects"): HOLDERS,
+        ("GET", "/api/v1/projects/{project_id}"): HOLDERS,
+        ("PATCH", "/api/v1/projects/{project_id}"): HOLDERS,
+        ("GET", "/api/v1/referential/qpv"): EVERYONE,
+        ("GET", "/api/v1/referential/priorities"): EVERYONE,
+    },
+    "funding": {
+        ("POST", "/api/v1/programmes"): DESK,
+        ("GET", "/api/v1/programmes"): EVERYONE,
+        ("GET", "/api/v1/programmes/{programme_id}"): EVERYONE,
+        ("POST", "/api/v1/dossiers"): HOLDERS,
+        ("GET", "/api/v1/dossiers"): HOLDERS | FUNDERS | DESK,
+        ("GET", "/api/v1/dossiers/{dossier_id}"): HOLDERS | FUNDERS | DESK,
+        ("PATCH", "/api/v1/dossiers/{dossier_id}"): HOLDERS,
+        ("POST", "/api/v1/dossiers/{dossier_id}/submit"): HOLDERS,
+    },
+}
+# Every service also serves /healthz, /readyz and /metrics to anyone (operations, not data).
+OPERATIONS = {("GET", "/healthz"), ("GET", "/readyz"), ("GET", "/metrics")}

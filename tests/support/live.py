@@ -1,0 +1,111 @@
+"""The whole desk as it runs for real: `scripts.run_stack` in a subprocess (four uvicorn servers on
+127.0.0.1, free ports), migrated and seeded by the same commands `make run` uses."""
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+from sqlalchemy import create_engine, text
+
+from common.db import sync_url
+from services.identity.keys import generate_pem
+
+REPO = Path(__file__).resolve().parents[2]
+SERVICES = ("identity", "projects", "funding")
+LIVE_SECRET = "live-test-service-secret"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass
+class LiveStack:
+    process: subprocess.Popen
+    ports: dict[str, int]
+    log_file: Path
+    key_file: Path
+
+    def url(self, server: str = "gateway") -> str:
+        return f"http://127.0.0.1:{self.ports[server]}"
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+def live_environment(backend: str, workdir: Path, postgres_url: str | None) -> tuple[dict[str, str], dict[str, int]]:
+    ports = {name: free_port() for name in ("gateway", *SERVICES)}
+    key_file = workdir / "signing.pem"
+    key_file.write_bytes(generate_pem())
+    env = dict(os.environ)
+    for prefix in ("IDENTITY", "PROJECTS", "FUNDING", "GATEWAY"):
+        env[f"{prefix}_ENVIRONMENT"] = "test"
+        env[f"{prefix}_LOG_LEVEL"] = "WARNING"
+    for name, port in ports.items():
+        env[f"{name.upper()}_PORT"] = str(port)
+    for service in SERVICES:
+        upper = service.upper()
+        if backend == "sqlite":
+            env[f"{upper}_DATABASE_URL"] = f"sqlite:///{workdir / f'{service}.db'}"
+        else:
+            assert postgres_url is not None
+            env[f"{upper}_DATABASE_URL"] = postgres_url
+            env[f"{upper}_DB_SCHEMA"] = f"live_{service}"  # apart from the in-process suite's schemas
+    env.update({
+        "IDENTITY_SIGNING_KEY_FILE": str(key_file),
+        "IDENTITY_SERVICE_CLIENTS": json.dumps({"funding": LIVE_SECRET}),
+        "FUNDING_SERVICE_CLIENT_SECRET": LIVE_SECRET,
+        "IDENTITY_PASSWORD_TIME_COST": "1",
+        "IDENTITY_PASSWORD_MEMORY_KIB": "8",
+    })
+    return env, ports
+
+
+def drop_live_schemas(postgres_url: str) -> None:
+    engine = create_engine(sync_url(postgres_url))
+    with engine.begin() as connection:
+        for service in SERVICES:
+            connection.execute(text(f'DROP SCHEMA IF EXISTS "live_{service}" CASCADE'))
+    engine.dispose()
+
+
+def start_live_stack(backend: str, workdir: Path, postgres_url: str | None) -> LiveStack:
+    if backend == "postgres":
+        assert postgres_url is not None
+        drop_live_schemas(postgres_url)
+    env, ports = live_environment(backend, workdir, postgres_url)
+    for module in ("scripts.migrate", "scripts.seed_demo"):
+        subprocess.run([sys.executable, "-m", module], cwd=REPO, env=env, check=True, capture_output=True, timeout=120)
+    log_file = workdir / "stack.log"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "scripts.run_stack"], cwd=REPO, env=env,
+        stdout=log_file.open("wb"), stderr=subprocess.STDOUT,
+    )
+    stack = LiveStack(process=process, ports=ports, log_file=log_file, key_file=workdir / "signing.pem")
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"run_stack exited early:\n{log_file.read_text()[-3000:]}")
+        try:
+            if httpx.get(stack.url() + "/readyz", timeout=1).status_code == 200:
+                return stack
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.3)
+    stack.stop()
+    raise RuntimeError(f"the desk did not become ready:\n{log_file.read_text()[-3000:]}")
