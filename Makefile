@@ -39,7 +39,9 @@ check-migrations: $(VENV)/.runtime
 lint: $(VENV)/.dev
 	$(BIN)/ruff check .
 
-bench: $(VENV)/.dev
+# Load generator: wrk, from Debian's packages.
+bench: $(VENV)/.runtime
+	command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
 	$(BIN)/python -m bench.gateway_vs_direct
 
 # Re-pin every dependency from requirements*.in in a scratch environment.

@@ -78,7 +78,7 @@ def world(stack: Stack) -> Iterator[World]:
 @pytest.fixture(scope="session")
 def live(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
     """The four servers as separate processes, started by the same script as `make run`."""
-    from tests.support.live import start_live_stack
+    from scripts.live_stack import start_live_stack
 
     stack = start_live_stack(backend, tmp_path_factory.mktemp(f"live-{backend}"), os.environ.get("TEST_POSTGRES_URL"))
     yield stack

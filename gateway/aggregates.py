@@ -32,13 +32,13 @@ class DossierOverview(BaseModel):
 
 
 async def _fetch(
-    upstreams: Upstreams, service: str, path: str, authorization: str, timeout: float
+    upstreams: Upstreams, service: str, path: str, authorization: str, wait_seconds: float
 ) -> tuple[Part, Any]:
     """One upstream read, never raising: the part's status says what happened; the raw body comes along."""
     headers = {"authorization": authorization, "x-request-id": request_id_var.get() or ""}
     url = upstreams.base_urls[service] + path
     try:
-        async with asyncio.timeout(timeout):
+        async with asyncio.timeout(wait_seconds):
             async with upstreams.session(service).get(url, headers=headers) as response:
                 body = await response.json(content_type=None)
                 status = response.status

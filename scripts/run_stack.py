@@ -13,21 +13,25 @@ import urllib.request
 from scripts import demo_data
 
 SERVERS = (
-    ("identity", "services.identity.main:app", "IDENTITY_PORT", 8001),
-    ("projects", "services.projects.main:app", "PROJECTS_PORT", 8002),
-    ("funding", "services.funding.main:app", "FUNDING_PORT", 8003),
-    ("gateway", "gateway.main:app", "GATEWAY_PORT", 8000),
+    ("identity", "services.identity.main:app", "IDENTITY", 8001),
+    ("projects", "services.projects.main:app", "PROJECTS", 8002),
+    ("funding", "services.funding.main:app", "FUNDING", 8003),
+    ("gateway", "gateway.main:app", "GATEWAY", 8000),
 )
 
 
-def port_of(env_var: str, default: int) -> int:
-    return int(os.environ.get(env_var, default))
+def port_of(prefix: str, default: int) -> int:
+    return int(os.environ.get(f"{prefix}_PORT", default))
+
+
+def host_of(prefix: str) -> str:
+    return os.environ.get(f"{prefix}_HOST", "127.0.0.1")
 
 
 def upstream_environment() -> dict[str, str]:
     """Each process is told where the others listen, from the same port settings."""
     env = dict(os.environ)
-    urls = {name: f"http://127.0.0.1:{port_of(var, port)}" for name, _, var, port in SERVERS}
+    urls = {name: f"http://{host_of(prefix)}:{port_of(prefix, port)}" for name, _, prefix, port in SERVERS}
     for prefix in ("PROJECTS", "FUNDING", "GATEWAY"):
         env.setdefault(f"{prefix}_IDENTITY_URL", urls["identity"])
     env.setdefault("FUNDING_PROJECTS_URL", urls["projects"])
@@ -73,20 +77,21 @@ def main() -> int:
 
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
-    for name, target, port_var, default in SERVERS:
-        port = port_of(port_var, default)
+    for name, target, prefix, default in SERVERS:
+        port = port_of(prefix, default)
+        host = host_of(prefix)
         process = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", target, "--host", "127.0.0.1", "--port", str(port),
+            [sys.executable, "-m", "uvicorn", target, "--host", host, "--port", str(port),
              "--no-access-log", "--timeout-graceful-shutdown", "5"],
             env=env,
             start_new_session=True,  # Ctrl-C reaches us only; we stop the children in order
         )
         processes.append(process)
-        if not wait_ready(f"http://127.0.0.1:{port}/healthz", process):
+        if not wait_ready(f"http://{host}:{port}/healthz", process):
             print(f"{name} did not start on port {port}", file=sys.stderr)
             stop(processes)
             return 1
-    gateway = f"http://127.0.0.1:{port_of('GATEWAY_PORT', 8000)}"
+    gateway = f"http://{host_of('GATEWAY')}:{port_of('GATEWAY', 8000)}"
     print(f"\nGuichet unique running.\n  gateway: {gateway}\n  docs:    {gateway}/docs\n")
     print(f"Demo logins (password for all: {demo_data.DEMO_PASSWORD}):")
     for user in demo_data.USERS:

@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from scripts import demo_data
-from tests.support.live import LiveStack
+from scripts.live_stack import LiveStack
 from tests.support.stack import problem
 from tests.support.world import CITY_INSTRUCTOR, HOLDER, OTHER_HOLDER, PROJECT, STATE_INSTRUCTOR, org_id
 

@@ -1,0 +1,132 @@
+"""GET /api/v1/dossiers/{id}, direct on funding and through the gateway, in the same run:
+`python -m bench.gateway_vs_direct [--seconds 10] [--rounds 2] [--connections 32]`.
+
+Starts the desk in a scratch folder (SQLite, real password cost), files and submits one dossier, then runs
+wrk (32 connections, bounded time) alternately against funding and the gateway, and prints requests/s,
+p50 and p99 for both, the ratio gateway/direct, and each server's resident memory.
+"""
+
+import argparse
+import json
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import httpx
+
+from scripts import demo_data
+from scripts.live_stack import LiveStack, start_live_stack
+
+RESULTS = Path(__file__).resolve().parent / "results"
+UNITS = {"us": 1e-3, "ms": 1.0, "s": 1000.0}
+
+
+def _ms(value: str) -> float:
+    number, unit = re.fullmatch(r"([\d.]+)(us|ms|s)", value).groups()  # type: ignore[union-attr]
+    return float(number) * UNITS[unit]
+
+
+def run_wrk(url: str, token: str, *, seconds: int, connections: int) -> dict[str, float]:
+    output = subprocess.run(
+        ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", "--timeout", "5s",
+         "-H", f"Authorization: Bearer {token}", url],
+        check=True, capture_output=True, text=True, timeout=seconds + 30,
+    ).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))  # type: ignore[union-attr]
+    p50 = _ms(re.search(r"50%\s+(\S+)", output).group(1))  # type: ignore[union-attr]
+    p99 = _ms(re.search(r"99%\s+(\S+)", output).group(1))  # type: ignore[union-attr]
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
+    if errors:
+        raise RuntimeError(f"{errors.group(1)} failed responses against {url}:\n{output}")
+    return {"rps": rps, "p50_ms": p50, "p99_ms": p99}
+
+
+def file_a_dossier(stack: LiveStack) -> tuple[str, str]:
+    """The holder's token and a submitted dossier, made through the API."""
+    with httpx.Client(base_url=stack.url(), timeout=10) as client:
+        login = client.post("/api/v1/auth/token", data={
+            "grant_type": "password", "username": "presidence@blosne-avenir.example",
+            "password": demo_data.DEMO_PASSWORD,
+        })
+        login.raise_for_status()
+        auth = {"Authorization": f"Bearer {login.json()['access_token']}"}
+        project = client.post("/api/v1/projects", headers=auth, json={
+            "title": "Aide aux devoirs", "summary": "Soutien scolaire", "qpv_codes": ["QN03502B"],
+            "priorities": ["youth"], "start_date": "2027-01-05", "end_date": "2027-12-18",
+            "target_public": "Collégiens", "total_cost_cents": 4_800_000,
+        })
+        project.raise_for_status()
+        dossier = client.post("/api/v1/dossiers", headers=auth, json={
+            "programme_id": str(demo_data.PROGRAMME_ID), "project_id": project.json()["id"],
+            "funding_plan": [{"funder_id": str(demo_data.organisation("ville").id), "amount_cents": 1_500_000}],
+        })
+        dossier.raise_for_status()
+        client.post(f"/api/v1/dossiers/{dossier.json()['id']}/submit", headers=auth).raise_for_status()
+        return login.json()["access_token"], dossier.json()["id"]
+
+
+def resident_memory_mib(stack: LiveStack) -> dict[str, float]:
+    """VmRSS of each uvicorn child of run_stack, by the port it serves."""
+    memory = {}
+    children = subprocess.run(["pgrep", "-P", str(stack.process.pid)], capture_output=True, text=True).stdout.split()
+    for pid in children:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        port = int(cmdline[cmdline.index(b"--port") + 1])
+        name = next(n for n, p in stack.ports.items() if p == port)
+        rss_kib = next(int(line.split()[1]) for line in Path(f"/proc/{pid}/status").read_text().splitlines()
+                       if line.startswith("VmRSS:"))
+        memory[name] = round(rss_kib / 1024, 1)
+    return memory
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--backend", choices=("sqlite", "postgres"), default="sqlite")
+    parser.add_argument("--postgres-url", default="postgresql://postgres@127.0.0.1:5432/test",
+                        help="with --backend postgres: the database that gets live_* schemas")
+    args = parser.parse_args()
+    if shutil.which("wrk") is None:
+        print("wrk is missing: `apt-get install -y wrk` (make bench does it)", file=sys.stderr)
+        return 2
+    with tempfile.TemporaryDirectory(prefix="desk-bench-") as folder:
+        stack = start_live_stack(args.backend, Path(folder), args.postgres_url, fast_passwords=False)
+        try:
+            token, dossier_id = file_a_dossier(stack)
+            path = f"/api/v1/dossiers/{dossier_id}"
+            targets = {"direct": stack.url("funding") + path, "gateway": stack.url() + path}
+            for url in targets.values():  # warm both paths (token caches, pools) before measuring
+                run_wrk(url, token, seconds=2, connections=args.connections)
+            runs: dict[str, list[dict[str, float]]] = {"direct": [], "gateway": []}
+            for _ in range(args.rounds):  # alternated, so that drift on the machine hits both alike
+                for name, url in targets.items():
+                    runs[name].append(run_wrk(url, token, seconds=args.seconds, connections=args.connections))
+            memory = resident_memory_mib(stack)
+        finally:
+            stack.stop()
+    summary = {
+        name: {key: round(statistics.median(r[key] for r in results), 2) for key in ("rps", "p50_ms", "p99_ms")}
+        for name, results in runs.items()
+    }
+    ratio = round(summary["gateway"]["rps"] / summary["direct"]["rps"], 3)
+    print(f"GET /api/v1/dossiers/{{id}} on {args.backend} — wrk, {args.connections} connections,"
+          f" {args.rounds}×{args.seconds}s each, alternated (median of rounds)")
+    print(f"{'':10}{'req/s':>10}{'p50 ms':>10}{'p99 ms':>10}")
+    for name, figures in summary.items():
+        print(f"{name:10}{figures['rps']:>10.1f}{figures['p50_ms']:>10.2f}{figures['p99_ms']:>10.2f}")
+    print(f"ratio gateway/direct (throughput): {ratio}  (aim ≥ 0.5)")
+    print("resident memory after the load (MiB): " + ", ".join(f"{k} {v}" for k, v in sorted(memory.items())))
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / f"gateway_vs_direct_{args.backend}.json").write_text(json.dumps(
+        {"runs": runs, "summary": summary, "ratio": ratio, "memory_mib": memory}, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,82 @@
+"""Prints the configuration table of the README from the settings classes: `python -m scripts.settings_table`."""
+
+from pydantic_settings import BaseSettings
+
+from common.settings import REPO_ROOT, ServiceSettings
+from gateway.settings import GatewaySettings
+from services.funding.settings import FundingSettings
+from services.identity.settings import IdentitySettings
+from services.projects.settings import ProjectsSettings
+
+CLASSES: tuple[type[BaseSettings], ...] = (IdentitySettings, ProjectsSettings, FundingSettings, GatewaySettings)
+
+DESCRIPTIONS = {
+    "environment": "`development`, `test` or `production`; outside development, default secrets are refused",
+    "host": "interface the server binds",
+    "port": "port of the service",
+    "database_url": "SQLAlchemy URL: `sqlite:///…` (default, under var/) or `postgresql://user@host/db`",
+    "db_schema": "PostgreSQL schema owned by the service",
+    "database_pool": "pool connections (turn off only for clients that change event loop per request)",
+    "log_level": "JSON log level",
+    "max_body_bytes": "largest request body accepted (413 above)",
+    "identity_url": "where identity listens (JWKS, service tokens)",
+    "projects_url": "where projects listens",
+    "funding_url": "where funding listens",
+    "token_issuer": "`iss` of access tokens",
+    "token_audience": "`aud` of access tokens",
+    "jwks_min_refresh_seconds": "least delay between two JWKS refreshes caused by an unknown `kid`",
+    "upstream_timeout_seconds": "timeout of calls to another service",
+    "signing_key_file": "PEM of the RSA key that signs tokens (generated in development only)",
+    "previous_key_files": "comma-separated PEM files of retired keys still published in the JWKS",
+    "access_token_ttl_seconds": "access token lifetime (30–900 s)",
+    "refresh_token_ttl_seconds": "refresh token lifetime",
+    "service_clients": 'JSON map of the desk\'s services and their secrets, e.g. `{"funding": "…"}`',
+    "login_max_failures": "failed logins per account within the window before 429",
+    "login_failure_window_seconds": "window of the failed-login count",
+    "password_time_cost": "argon2id time cost",
+    "password_memory_kib": "argon2id memory cost (KiB)",
+    "service_client_secret": "funding's secret at identity (client id `svc-funding`)",
+    "upstream_connections": "connection pool size per upstream",
+    "upstream_connect_timeout_seconds": "connect timeout to an upstream",
+    "aggregate_timeout_seconds": "time an aggregated view waits for each part",
+}
+
+
+def _default(field: object) -> str:
+    if getattr(field, "default_factory", None) is not None:
+        return "under `var/`"
+    default = getattr(field, "default", None)
+    if default in ("", None):
+        return ""
+    return "`" + str(default).replace(str(REPO_ROOT) + "/", "") + "`"
+
+
+def table() -> str:
+    """Fields every service shares are listed once as `<SERVICE>_NAME`; then each class's own."""
+    shared = ServiceSettings.model_fields
+    per_service = ("port", "database_url", "db_schema")
+    lines = ["| variable | default | meaning |", "|---|---|---|"]
+    for name, field in shared.items():
+        if name in per_service:
+            continue  # defaults differ per service: listed with each service
+        lines.append(f"| `<SERVICE>_{name.upper()}` | {_default(field)} | {DESCRIPTIONS.get(name, '')} |")
+    for settings_class in CLASSES:
+        prefix = settings_class.model_config.get("env_prefix", "")
+        for name, field in settings_class.model_fields.items():
+            if settings_class is not GatewaySettings and name in shared and name not in per_service:
+                continue
+            lines.append(f"| `{(prefix + name).upper()}` | {_default(field)} | {DESCRIPTIONS.get(name, '')} |")
+    return "\n".join(lines)
+
+
+def every_variable() -> set[str]:
+    """Each variable the code reads, spelled out (`<SERVICE>_` expanded), for the README test."""
+    return {
+        (settings_class.model_config.get("env_prefix", "") + name).upper()
+        for settings_class in CLASSES
+        for name in settings_class.model_fields
+    }
+
+
+if __name__ == "__main__":
+    print(table())

@@ -1,0 +1,36 @@
+"""The README stays true: its curl story runs against the live desk, its table lists every variable."""
+
+import re
+import subprocess
+from pathlib import Path
+
+from scripts.settings_table import every_variable
+
+README = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+
+
+def walkthrough() -> str:
+    block = README.split("<!-- readme-walkthrough:start -->", 1)[1].split("<!-- readme-walkthrough:end -->", 1)[0]
+    return block.split("```bash", 1)[1].rsplit("```", 1)[0]
+
+
+def test_the_curl_story_works_against_the_live_desk(live) -> None:
+    script = walkthrough().replace("BASE=http://127.0.0.1:8000", f"BASE={live.url()}")
+    done = subprocess.run(["bash", "-euo", "pipefail", "-c", script], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.strip().splitlines()
+    reference = re.fullmatch(r"(GU-\d{4}-\d{6}) submitted", lines[0])
+    assert reference, done.stdout
+    assert reference.group(1) in lines[1]  # the instructor's list
+    assert lines[2] == f"{reference.group(1)} Aide aux devoirs au Blosne Association Blosne Avenir"
+
+
+def test_the_configuration_table_names_every_variable() -> None:
+    table = README.split("<!-- settings-table:start -->", 1)[1].split("<!-- settings-table:end -->", 1)[0]
+    listed = set(re.findall(r"`([A-Z<>_]+)`", table))
+    missing = set()
+    for variable in every_variable():
+        service, _, rest = variable.partition("_")
+        if variable not in listed and f"<SERVICE>_{rest}" not in listed:
+            missing.add(variable)
+    assert not missing, f"variables missing from the README table: {sorted(missing)}"
