@@ -18,7 +18,11 @@ def run_migrations(*, metadata: MetaData, schema: str, default_url: str) -> None
             Path(database).parent.mkdir(parents=True, exist_ok=True)
     else:
         with create_engine(sync_url(url), poolclass=pool.NullPool).begin() as connection:
-            connection.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
+            # CREATE SCHEMA IF NOT EXISTS checks the database's CREATE privilege even when the schema exists:
+            # a deployed role owns its schema but may not create schemas (deploy/postgres/init), so look first.
+            found = connection.execute(text("SELECT 1 FROM pg_namespace WHERE nspname = :schema"), {"schema": schema})
+            if found.first() is None:
+                connection.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
     engine = create_engine(sync_url(url), poolclass=pool.NullPool, connect_args=connect_args_for(url, schema))
     with engine.connect() as connection:
         context.configure(
