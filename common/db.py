@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
-from sqlalchemy import DateTime, event
+from sqlalchemy import DateTime, event, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.pool import NullPool
@@ -82,6 +82,15 @@ def install_sqlite_pragmas(engine: Any) -> None:
         # writers therefore start with BEGIN IMMEDIATE and wait for the lock instead.
         immediate = connection.get_execution_options().get("sqlite_immediate", False)
         connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+async def get_row(session: AsyncSession, model: Any, row_id: Any, *, for_update: bool = False) -> Any:
+    """One row by primary key. `for_update` locks it until commit (PostgreSQL; on SQLite a writer already
+    holds the database lock), so a change checked against what it read cannot race another change."""
+    if not for_update:
+        return await session.get(model, row_id)
+    statement = select(model).where(model.id == row_id).with_for_update().execution_options(populate_existing=True)
+    return (await session.execute(statement)).scalar_one_or_none()
 
 
 class Database:

@@ -1,5 +1,7 @@
 """ETags from a row's version counter; If-Match required on every change."""
 
+from typing import Any
+
 from fastapi import Request
 
 from common.problems import PreconditionFailed, PreconditionRequired, Text
@@ -30,3 +32,19 @@ def check_if_match(request: Request, current_version: int, *, required: bool = T
         ),
         extra={"current_etag": etag_of(current_version)},
     )
+
+
+def if_match_parameter(*, required: bool = True) -> dict[str, Any]:
+    """`openapi_extra` declaring the If-Match header, which `check_if_match` reads from the request itself."""
+    description = "ETag lu sur la ressource ; périmé : 412" + (", absent : 428." if required else ".")
+    return {
+        "parameters": [
+            {
+                "name": "If-Match",
+                "in": "header",
+                "required": required,
+                "description": description,
+                "schema": {"type": "string", "examples": ['"1"']},
+            }
+        ]
+    }

@@ -2,7 +2,6 @@
 a call still running is 409. The answer is stored in the same transaction as the change."""
 
 import hashlib
-import json
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Annotated, Any
@@ -54,19 +53,20 @@ class IdempotentCall:
     async def respond(
         self, session: Any, *, status_code: int, content: Any, headers: dict[str, str] | None = None
     ) -> JSONResponse:
-        body = jsonable_encoder(content)
         headers = headers or {}
+        response = JSONResponse(jsonable_encoder(content), status_code=status_code, headers=headers)
         if self.key and self.table is not None:
+            # The very bytes sent now are replayed later.
             await session.execute(
                 update(self.table)
                 .where(self.table.c.principal == self.principal, self.table.c.key == self.key)
                 .values(
                     status_code=status_code,
-                    response_body=json.dumps(body),
+                    response_body=response.body.decode(),
                     response_headers={k.lower(): v for k, v in headers.items()},
                 )
             )
-        return JSONResponse(body, status_code=status_code, headers=headers)
+        return response
 
 
 def _request_hash(request: Request, body: bytes) -> str:
@@ -137,7 +137,7 @@ async def _release(database: Database, table: Table, principal: str, key: str) -
 
 async def _idempotent_call(
     request: Request,
-    _session: SessionDep,  # entered first, so this guard exits before the commit
+    session: SessionDep,  # entered first, so this guard exits before the commit
     principal: Annotated[Principal | None, Depends(optional_principal)],
     idempotency_key: Annotated[
         str | None,
@@ -159,6 +159,9 @@ async def _idempotent_call(
     try:
         yield IdempotentCall(table, principal.subject, idempotency_key)
     except BaseException:
+        # The request's own transaction is over: end it before `_release` opens another one. On SQLite it
+        # holds the write lock, and `_release` would wait for it until the busy timeout (then a 500).
+        await session.rollback()
         await _release(database, table, principal.subject, idempotency_key)
         raise
 

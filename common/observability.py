@@ -10,6 +10,7 @@ import uuid
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
+from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from common.problems import PROBLEM_MEDIA_TYPE, PayloadTooLarge, Text, problem_body
@@ -131,7 +132,9 @@ class RequestContextMiddleware:
                 if message["type"] == "http.request":
                     received += len(message.get("body", b""))
                     if received > self.max_body_bytes:
-                        raise too_large
+                        # An HTTPException, not our Problem: FastAPI turns any other error raised while it
+                        # reads the body into a 400; this one it lets through to the 413 handler.
+                        raise HTTPException(413, detail=too_large.detail.fr if too_large.detail else None)
                 return message
 
             async def send_with_id(message: Message) -> None:

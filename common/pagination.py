@@ -3,16 +3,17 @@
 import base64
 import binascii
 import json
+import re
 from datetime import datetime
 from typing import Annotated, Any, Generic, TypeVar
 from uuid import UUID
 
 from fastapi import Query
-from pydantic import BaseModel
+from pydantic import AwareDatetime, BaseModel, BeforeValidator
 from sqlalchemy import and_, or_
 from sqlmodel.sql.expression import SelectOfScalar
 
-from common.problems import BadRequest, Text
+from common.problems import BadRequest, Text, bilingual
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 200
@@ -28,6 +29,25 @@ class Page(BaseModel, Generic[T]):
 LimitParam = Annotated[
     int, Query(ge=1, le=MAX_LIMIT, description=f"Taille de page (1–{MAX_LIMIT}).")
 ]
+_RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})$")
+
+
+def _rfc3339_only(value: object) -> object:
+    """Before pydantic's lax parsing, which would also take a Unix timestamp ("0") or a date."""
+    if isinstance(value, str) and not _RFC3339.match(value):
+        raise ValueError(bilingual(
+            "Horodatage RFC 3339 attendu, avec décalage (2026-01-31T12:00:00Z).",
+            "An RFC 3339 timestamp with an offset is expected (2026-01-31T12:00:00Z).",
+        ))
+    return value
+
+
+# `?updated_since=` for incremental sync: RFC 3339 with its offset; anything else is a 422, never a 500.
+UpdatedSinceParam = Annotated[
+    AwareDatetime | None,
+    BeforeValidator(_rfc3339_only),
+    Query(description="RFC 3339 avec décalage : seulement ce qui a changé depuis cet instant."),
+]
 CursorParam = Annotated[
     str | None, Query(max_length=200, description="Curseur opaque renvoyé par la page précédente.")
 ]
@@ -42,7 +62,10 @@ def decode_cursor(cursor: str) -> tuple[datetime, UUID]:
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         created_at, row_id = json.loads(base64.urlsafe_b64decode(padded.encode()))
-        return datetime.fromisoformat(created_at), UUID(row_id)
+        moment = datetime.fromisoformat(created_at)
+        if moment.tzinfo is None:  # we only ever write UTC-aware cursors: anything else is forged
+            raise ValueError("cursor timestamp without offset")
+        return moment, UUID(row_id)
     except (ValueError, TypeError, binascii.Error, json.JSONDecodeError) as exc:
         raise BadRequest(
             Text("Curseur de pagination invalide.", "Invalid pagination cursor."), code="invalid_cursor"

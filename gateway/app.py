@@ -24,9 +24,7 @@ from gateway.upstreams import Upstreams, upstream_for
 
 log = logging.getLogger("gateway.access")
 # Routes the gateway answers itself, even under a prefix owned by a service.
-OWN_PATHS = re.compile(
-    r"^(/api/v1/openapi\.json|/docs|/healthz|/readyz|/metrics|/api/v1/dossiers/[^/]+/overview)$"
-)
+OWN_PATHS = re.compile(r"^(/api/v1/openapi\.json|/docs|/healthz|/readyz|/metrics|/api/v1/dossiers/[^/]+/overview)$")
 
 
 def create_fastapi(settings: GatewaySettings, upstreams: Upstreams) -> FastAPI:
@@ -68,8 +66,10 @@ def create_fastapi(settings: GatewaySettings, upstreams: Upstreams) -> FastAPI:
         """Ready when every service says it is ready."""
         results = await asyncio.gather(*(_ready(upstreams, s) for s in ("identity", "projects", "funding")))
         statuses = dict(zip(("identity", "projects", "funding"), results, strict=True))
-        return JSONResponse({"status": "ready" if all(results) else "degraded", "services": statuses},
-                            status_code=200 if all(results) else 503)
+        return JSONResponse(
+            {"status": "ready" if all(results) else "degraded", "services": statuses},
+            status_code=200 if all(results) else 503,
+        )
 
     @app.get("/metrics", include_in_schema=False)
     async def metrics() -> PlainTextResponse:
@@ -84,7 +84,9 @@ async def _fetch_document(upstreams: Upstreams, service: str) -> dict[str, Any]:
             if response.status == 200:
                 return await response.json()
     except Exception as exc:  # any network failure: say which service, never a 500
-        raise BadGateway(Text(f"{service} injoignable.", f"{service} unreachable."), extra={"upstream": service}) from exc
+        raise BadGateway(
+            Text(f"{service} injoignable.", f"{service} unreachable."), extra={"upstream": service}
+        ) from exc
     raise BadGateway(Text(f"{service} injoignable.", f"{service} unreachable."), extra={"upstream": service})
 
 
@@ -150,18 +152,27 @@ class Gateway:
                 await self.proxy.forward(scope, receive, send_with_status, service, request_id)
         except Problem as problem:
             if status["code"] == 500:  # nothing sent yet
-                await send_problem(send_with_status, problem, path=path, request_id=request_id,
-                                   lang=language_of(headers))
+                await send_problem(
+                    send_with_status, problem, path=path, request_id=request_id, lang=language_of(headers)
+                )
         finally:
             route = service or "gateway"
             elapsed = time.perf_counter() - started
             self.metrics.requests.labels("gateway", scope["method"], route, str(status["code"])).inc()
             self.metrics.latency.labels("gateway", scope["method"], route).observe(elapsed)
             if log.isEnabledFor(logging.INFO):
-                log.info("request", extra={"fields": {
-                    "method": scope["method"], "path": path, "status": status["code"], "upstream": service,
-                    "duration_ms": round(elapsed * 1000, 2),
-                }})
+                log.info(
+                    "request",
+                    extra={
+                        "fields": {
+                            "method": scope["method"],
+                            "path": path,
+                            "status": status["code"],
+                            "upstream": service,
+                            "duration_ms": round(elapsed * 1000, 2),
+                        }
+                    },
+                )
 
     async def _lifespan(self, receive: Receive, send: Send) -> None:
         while True:
@@ -176,6 +187,3 @@ class Gateway:
 
 def create_gateway(settings: GatewaySettings | None = None) -> Gateway:
     return Gateway(settings)
-
-
-

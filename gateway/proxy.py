@@ -23,14 +23,36 @@ from common.problems import (
 from common.tokens import TokenVerifier, bearer_token
 from gateway.upstreams import Upstreams
 
-HOP_BY_HOP = frozenset({
-    b"connection", b"keep-alive", b"proxy-authenticate", b"proxy-authorization", b"te", b"trailer",
-    b"trailers", b"transfer-encoding", b"upgrade", b"host", b"content-length",
-})
-RESPONSE_SKIPPED = frozenset({
-    "connection", "keep-alive", "proxy-authenticate", "te", "trailer", "trailers", "transfer-encoding", "upgrade",
-    "x-request-id", "date", "server",
-})
+HOP_BY_HOP = frozenset(
+    {
+        b"connection",
+        b"keep-alive",
+        b"proxy-authenticate",
+        b"proxy-authorization",
+        b"te",
+        b"trailer",
+        b"trailers",
+        b"transfer-encoding",
+        b"upgrade",
+        b"host",
+        b"content-length",
+    }
+)
+RESPONSE_SKIPPED = frozenset(
+    {
+        "connection",
+        "keep-alive",
+        "proxy-authenticate",
+        "te",
+        "trailer",
+        "trailers",
+        "transfer-encoding",
+        "upgrade",
+        "x-request-id",
+        "date",
+        "server",
+    }
+)
 # Bodies up to this size are read at once (faster); larger ones are streamed to the upstream.
 BUFFERED_BODY_LIMIT = 256 * 1024
 
@@ -53,8 +75,12 @@ def language_of(headers: dict[bytes, bytes]) -> str:
 async def send_problem(send: Send, problem: Problem, *, path: str, request_id: str, lang: str) -> None:
     body = json.dumps(
         problem_body(
-            status=problem.status, code=problem.code, title=problem.title.pick(lang),
-            detail=problem.detail.pick(lang) if problem.detail else None, instance=path, request_id=request_id,
+            status=problem.status,
+            code=problem.code,
+            title=problem.title.pick(lang),
+            detail=problem.detail.pick(lang) if problem.detail else None,
+            instance=path,
+            request_id=request_id,
             extra=problem.extra,
         ),
         ensure_ascii=False,
@@ -110,7 +136,9 @@ class Proxy:
             ) as response:
                 await self._relay(response, send, request_id)
         except TimeoutError as exc:
-            raise GatewayTimeout(Text(f"{service} n'a pas répondu à temps.", f"{service} did not answer in time.")) from exc
+            raise GatewayTimeout(
+                Text(f"{service} n'a pas répondu à temps.", f"{service} did not answer in time.")
+            ) from exc
         except aiohttp.ClientError as exc:
             raise BadGateway(
                 Text(f"Le service {service} est injoignable.", f"The {service} service is unreachable."),
@@ -160,4 +188,3 @@ def request_context(scope: Scope) -> tuple[dict[bytes, bytes], str]:
     request_id = incoming_request_id(headers.get(b"x-request-id", b"").decode("latin-1") or None)
     request_id_var.set(request_id)
     return headers, request_id
-

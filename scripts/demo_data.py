@@ -45,17 +45,22 @@ class DemoUser:
 ORGANISATIONS = (
     DemoOrganisation("platform", "platform", "Plateforme du guichet unique", siret="90123456700013"),
     DemoOrganisation("desk", "desk", "Guichet unique du contrat de ville de Rennes Métropole", siret="21350239600012"),
-    DemoOrganisation("prefecture", "funder", "Préfecture d'Ille-et-Vilaine", siret="17350001800010", funder_category="state"),
+    DemoOrganisation(
+        "prefecture", "funder", "Préfecture d'Ille-et-Vilaine", siret="17350001800010", funder_category="state"
+    ),
     DemoOrganisation("ville", "funder", "Ville de Rennes", siret="21350238800019", funder_category="city"),
     DemoOrganisation("metropole", "funder", "Rennes Métropole", siret="24350013900015", funder_category="epci"),
-    DemoOrganisation("departement", "funder", "Département d'Ille-et-Vilaine", siret="22350001800013",
-                     funder_category="departement"),
+    DemoOrganisation(
+        "departement", "funder", "Département d'Ille-et-Vilaine", siret="22350001800013", funder_category="departement"
+    ),
     DemoOrganisation("caf", "funder", "CAF d'Ille-et-Vilaine", siret="77562316800017", funder_category="caf"),
     DemoOrganisation("conseil-blosne", "citizen_council", "Conseil citoyen du Blosne", qpv_codes=("QN03502B",)),
-    DemoOrganisation("blosne-avenir", "association", "Association Blosne Avenir", siret="81234567600017",
-                     rna="W353012345"),
-    DemoOrganisation("maurepas-solidaire", "association", "Maurepas Solidaire", siret="82345678500018",
-                     rna="W353067890"),
+    DemoOrganisation(
+        "blosne-avenir", "association", "Association Blosne Avenir", siret="81234567600017", rna="W353012345"
+    ),
+    DemoOrganisation(
+        "maurepas-solidaire", "association", "Maurepas Solidaire", siret="82345678500018", rna="W353067890"
+    ),
 )
 
 USERS = (

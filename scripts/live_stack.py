@@ -79,11 +79,12 @@ def live_environment(
     return env, ports
 
 
-def drop_live_schemas(postgres_url: str) -> None:
+def drop_schemas(postgres_url: str, schemas: list[str]) -> None:
+    """A clean start for a scratch desk: its services' schemas go, with everything in them."""
     engine = create_engine(sync_url(postgres_url))
     with engine.begin() as connection:
-        for service in SERVICES:
-            connection.execute(text(f'DROP SCHEMA IF EXISTS "live_{service}" CASCADE'))
+        for schema in schemas:
+            connection.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
     engine.dispose()
 
 
@@ -92,7 +93,7 @@ def start_live_stack(
 ) -> LiveStack:
     if backend == "postgres":
         assert postgres_url is not None
-        drop_live_schemas(postgres_url)
+        drop_schemas(postgres_url, [f"live_{service}" for service in SERVICES])
     env, ports = live_environment(backend, workdir, postgres_url, fast_passwords=fast_passwords)
     for module in ("scripts.migrate", "scripts.seed_demo"):
         done = subprocess.run([sys.executable, "-m", module], cwd=REPO, env=env, capture_output=True, timeout=120)

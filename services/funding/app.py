@@ -17,7 +17,9 @@ TAGS = [
 ]
 
 
-def create_app(settings: FundingSettings | None = None, *, transport: httpx.AsyncBaseTransport | None = None) -> FastAPI:
+def create_app(
+    settings: FundingSettings | None = None, *, transport: httpx.AsyncBaseTransport | None = None
+) -> FastAPI:
     settings = settings or FundingSettings()
     http = http_client(settings, transport)
     app = create_service_app(

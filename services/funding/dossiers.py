@@ -48,7 +48,9 @@ async def _open_programme(session: AsyncSession, programme_id: uuid.UUID) -> Pro
 
 async def _check_plan(session: AsyncSession, programme: Programme, plan: list[FundingLineIn]) -> None:
     participating = set((await repository.funders_of_programmes(session, [programme.id]))[programme.id])
-    strangers = [str(line.funder_id) for line in plan if line.funder_id is not None and line.funder_id not in participating]
+    strangers = [
+        str(line.funder_id) for line in plan if line.funder_id is not None and line.funder_id not in participating
+    ]
     if strangers:
         raise UnprocessableContent(
             Text("Financeur(s) hors du programme.", "Funder(s) outside the programme."),
@@ -78,8 +80,12 @@ def _lines(dossier_id: uuid.UUID, plan: list[FundingLineIn]) -> list[FundingLine
 
 def _trace(dossier: Dossier, principal: Principal, action: str, from_state: str | None) -> DossierHistory:
     return DossierHistory(
-        dossier_id=dossier.id, action=action, from_state=from_state, to_state=dossier.state,
-        actor=principal.subject, actor_organisation_id=principal.organisation_id,
+        dossier_id=dossier.id,
+        action=action,
+        from_state=from_state,
+        to_state=dossier.state,
+        actor=principal.subject,
+        actor_organisation_id=principal.organisation_id,
     )
 
 
@@ -126,7 +132,8 @@ async def visible_dossier(session: AsyncSession, *, principal: Principal, dossie
 
 
 async def owned_dossier(session: AsyncSession, *, principal: Principal, dossier_id: uuid.UUID) -> Dossier:
-    dossier = await repository.dossier_by_id(session, dossier_id)
+    """The caller's own dossier, locked for the change it is about to make (If-Match, state checks)."""
+    dossier = await repository.dossier_by_id(session, dossier_id, for_update=True)
     if dossier is None or dossier.organisation_id != principal.organisation_id:
         raise NotFound(DOSSIER_NOT_FOUND)
     return dossier

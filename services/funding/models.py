@@ -56,9 +56,7 @@ class Programme(FundingTable, table=True):
 class ProgrammeFunder(FundingTable, table=True):
     __tablename__ = "programme_funders"
 
-    programme_id: uuid.UUID = Field(
-        sa_column=Column(ForeignKey("programmes.id", ondelete="CASCADE"), primary_key=True)
-    )
+    programme_id: uuid.UUID = Field(sa_column=Column(ForeignKey("programmes.id", ondelete="CASCADE"), primary_key=True))
     funder_id: uuid.UUID = Field(primary_key=True)
 
 
@@ -103,7 +101,9 @@ class FundingLine(FundingTable, table=True):
     )
 
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
-    dossier_id: uuid.UUID = Field(sa_column=Column(ForeignKey("dossiers.id", ondelete="CASCADE"), index=True, nullable=False))
+    dossier_id: uuid.UUID = Field(
+        sa_column=Column(ForeignKey("dossiers.id", ondelete="CASCADE"), index=True, nullable=False)
+    )
     position: int
     funder_id: uuid.UUID | None = Field(default=None, index=True)
     amount_cents: int = Field(sa_type=BigInteger, nullable=False)
@@ -115,7 +115,9 @@ class DossierHistory(FundingTable, table=True):
     __tablename__ = "dossier_history"
 
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
-    dossier_id: uuid.UUID = Field(sa_column=Column(ForeignKey("dossiers.id", ondelete="CASCADE"), index=True, nullable=False))
+    dossier_id: uuid.UUID = Field(
+        sa_column=Column(ForeignKey("dossiers.id", ondelete="CASCADE"), index=True, nullable=False)
+    )
     action: str = Field(max_length=40)
     from_state: str | None = Field(default=None, max_length=32)
     to_state: str = Field(max_length=32)

@@ -25,7 +25,8 @@ async def create_programme(
     """Every participating funder must be a funder known to identity."""
     organisations = await asyncio.gather(*(peers.organisation(fid) for fid in request.funder_ids))
     not_funders = [
-        str(fid) for fid, org in zip(request.funder_ids, organisations, strict=True)
+        str(fid)
+        for fid, org in zip(request.funder_ids, organisations, strict=True)
         if org is None or org.get("kind") != OrganisationKind.funder
     ]
     if not_funders:
@@ -53,6 +54,8 @@ async def to_public_many(session: AsyncSession, programmes: list[Programme]) -> 
     funders = await repository.funders_of_programmes(session, [p.id for p in programmes])
     today = date.today()
     return [
-        ProgrammePublic(**p.model_dump(exclude={"created_by", "version"}), funder_ids=funders[p.id], is_open=is_open(p, today))
+        ProgrammePublic(
+            **p.model_dump(exclude={"created_by", "version"}), funder_ids=funders[p.id], is_open=is_open(p, today)
+        )
         for p in programmes
     ]

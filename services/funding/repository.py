@@ -7,6 +7,7 @@ from sqlalchemy import delete, exists, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from common.db import get_row
 from common.pagination import keyset
 from services.funding.models import (
     Dossier,
@@ -22,7 +23,9 @@ async def programme_by_id(session: AsyncSession, programme_id: uuid.UUID) -> Pro
     return await session.get(Programme, programme_id)
 
 
-async def funders_of_programmes(session: AsyncSession, programme_ids: list[uuid.UUID]) -> dict[uuid.UUID, list[uuid.UUID]]:
+async def funders_of_programmes(
+    session: AsyncSession, programme_ids: list[uuid.UUID]
+) -> dict[uuid.UUID, list[uuid.UUID]]:
     funders: dict[uuid.UUID, list[uuid.UUID]] = {pid: [] for pid in programme_ids}
     rows = await session.execute(
         select(ProgrammeFunder.programme_id, ProgrammeFunder.funder_id)
@@ -88,8 +91,8 @@ def _funder_named(funder_id: uuid.UUID):  # type: ignore[no-untyped-def]
     return exists().where(FundingLine.dossier_id == Dossier.id, FundingLine.funder_id == funder_id)
 
 
-async def dossier_by_id(session: AsyncSession, dossier_id: uuid.UUID) -> Dossier | None:
-    return await session.get(Dossier, dossier_id)
+async def dossier_by_id(session: AsyncSession, dossier_id: uuid.UUID, *, for_update: bool = False) -> Dossier | None:
+    return await get_row(session, Dossier, dossier_id, for_update=for_update)
 
 
 async def funder_is_named(session: AsyncSession, dossier_id: uuid.UUID, funder_id: uuid.UUID) -> bool:

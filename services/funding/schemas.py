@@ -4,32 +4,42 @@ import uuid
 from datetime import date, datetime
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    model_validator,
+)
 
 from common.problems import bilingual
+from common.schemas import InputModel, IsoDate, WholeNumber
 from services.funding.models import DossierState, Track
 
-Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-# Strict: `false` or "1500" is not an amount; a line asks for at least one cent.
-PositiveCents = Annotated[int, Field(strict=True, gt=0, le=1_000_000_000)]
+# Stripped, then at least one character; `\S` says in the OpenAPI that a blank string is refused.
+Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, pattern=r"\S", max_length=200)]
+# Strict: `false` or "1500" is not an amount (1500.0 is: JSON has one number type); a line asks for at least one cent.
+PositiveCents = Annotated[int, Field(strict=True, gt=0, le=1_000_000_000), WholeNumber]
 
 
-class Input(BaseModel):
+class Input(InputModel):
     model_config = ConfigDict(extra="forbid")
 
 
 class ProgrammeCreate(Input):
     title: Title = Field(examples=["Appel à projets contrat de ville 2027"])
     track: Track
-    year: int = Field(strict=True, ge=2024, le=2100, examples=[2027])
+    year: Annotated[int, WholeNumber] = Field(strict=True, ge=2024, le=2100, examples=[2027])
     funder_ids: list[uuid.UUID] = Field(min_length=1, max_length=50)
-    opens_on: date
-    closes_on: date
+    opens_on: IsoDate
+    closes_on: IsoDate
 
     @model_validator(mode="after")
     def _ordered(self) -> "ProgrammeCreate":
         if self.closes_on < self.opens_on:
-            raise ValueError(bilingual("La clôture précède l'ouverture.", "The closing date is before the opening date."))
+            raise ValueError(
+                bilingual("La clôture précède l'ouverture.", "The closing date is before the opening date.")
+            )
         if len(set(self.funder_ids)) != len(self.funder_ids):
             raise ValueError(bilingual("Financeur en double.", "Duplicate funder."))
         return self

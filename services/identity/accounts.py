@@ -1,6 +1,7 @@
 """Organisations, people and memberships: the rules."""
 
 import uuid
+from collections.abc import Callable
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -29,6 +30,11 @@ def _email_taken() -> Conflict:
                     code="email_taken")
 
 
+def _already_member() -> Conflict:
+    return Conflict(Text("Cette personne est déjà membre.", "This person is already a member."),
+                    code="already_member")
+
+
 async def signup_association(
     session: AsyncSession, *, request: SignupRequest, passwords: Passwords
 ) -> tuple[Organisation, Person]:
@@ -49,10 +55,14 @@ async def signup_association(
         full_name=request.admin.full_name,
         password_hash=passwords.hash(request.admin.password),
     )
-    session.add_all([organisation, person])
-    await session.flush()
+    # One flush per row, so that a concurrent sign-up that took the identifier or the email between our
+    # checks and our inserts is told apart (PostgreSQL) and answered 409, never 500.
+    session.add(organisation)
+    await _flush_or_conflict(session, _identifier_taken)
+    session.add(person)
+    await _flush_or_conflict(session, _email_taken)
     session.add(Membership(person_id=person.id, organisation_id=organisation.id, roles=[Role.holder_admin]))
-    await _flush_or_conflict(session)
+    await _flush_or_conflict(session, _identifier_taken)
     return organisation, person
 
 
@@ -72,14 +82,17 @@ async def create_organisation(session: AsyncSession, *, request: OrganisationCre
         raise _identifier_taken()
     organisation = Organisation(**request.model_dump())
     session.add(organisation)
-    await _flush_or_conflict(session)
+    await _flush_or_conflict(session, _identifier_taken)
     return organisation
 
 
 async def update_organisation(
     session: AsyncSession, *, organisation: Organisation, request: OrganisationUpdate
 ) -> Organisation:
-    for field, value in request.model_dump(exclude_unset=True).items():
+    changes = request.model_dump(exclude_unset=True)
+    if all(getattr(organisation, field) == value for field, value in changes.items()):
+        return organisation  # nothing changes: same version, same ETag
+    for field, value in changes.items():
         setattr(organisation, field, value)
     organisation.version += 1
     organisation.updated_at = utcnow()
@@ -87,21 +100,27 @@ async def update_organisation(
     return organisation
 
 
-async def visible_organisation(session: AsyncSession, organisation_id: uuid.UUID) -> Organisation:
+async def visible_organisation(
+    session: AsyncSession, organisation_id: uuid.UUID, *, for_update: bool = False
+) -> Organisation:
     """Organisations' public cards (name, kind, registry identifiers) are readable by every signed-in caller."""
-    organisation = await repository.organisation_by_id(session, organisation_id)
+    organisation = await repository.organisation_by_id(session, organisation_id, for_update=for_update)
     if organisation is None:
         raise NotFound(ORGANISATION_NOT_FOUND)
     return organisation
 
 
 async def administered_organisation(
-    session: AsyncSession, *, principal: Principal, organisation_id: uuid.UUID
+    session: AsyncSession, *, principal: Principal, organisation_id: uuid.UUID, for_update: bool = False
 ) -> Organisation:
-    """The organisation, if the caller administers it (or is a platform admin); 404 otherwise."""
+    """The organisation, if the caller administers it (or is a platform admin); 404 otherwise.
+
+    `for_update` locks the row before its ETag is checked, so that two changes made from the same read
+    cannot both pass the If-Match check (the second waits, then sees the new version: 412).
+    """
     if Role.platform_admin not in principal.roles and principal.organisation_id != organisation_id:
         raise NotFound(ORGANISATION_NOT_FOUND)
-    return await visible_organisation(session, organisation_id)
+    return await visible_organisation(session, organisation_id, for_update=for_update)
 
 
 async def add_member(
@@ -120,15 +139,15 @@ async def add_member(
             email=request.email.lower(), full_name=request.full_name, password_hash=passwords.hash(request.password)
         )
         session.add(person)
-        await session.flush()
+        # A concurrent request may have created this person between our lookup and our insert.
+        await _flush_or_conflict(session, _email_taken)
     elif await repository.membership(session, person.id, organisation.id):
-        raise Conflict(Text("Cette personne est déjà membre.", "This person is already a member."),
-                       code="already_member")
+        raise _already_member()
     membership = Membership(
         person_id=person.id, organisation_id=organisation.id, roles=sorted(set(request.roles))
     )
     session.add(membership)
-    await _flush_or_conflict(session)
+    await _flush_or_conflict(session, _already_member)
     return membership, person
 
 
@@ -141,9 +160,9 @@ def require_admin_of(principal: Principal, organisation: Organisation) -> None:
         raise Forbidden(Text("Réservé aux personnes.", "People only."))
 
 
-async def _flush_or_conflict(session: AsyncSession) -> None:
+async def _flush_or_conflict(session: AsyncSession, conflict: Callable[[], Conflict]) -> None:
+    """Flush; a unique constraint broken by a concurrent request (after our checks) is that request's 409."""
     try:
         await session.flush()
     except IntegrityError as exc:
-        # A concurrent sign-up took the same identifier or email between our check and our insert.
-        raise _identifier_taken() from exc
+        raise conflict() from exc

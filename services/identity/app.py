@@ -26,7 +26,9 @@ TAGS = [
 ]
 
 
-def create_app(settings: IdentitySettings | None = None, *, transport: httpx.AsyncBaseTransport | None = None) -> FastAPI:
+def create_app(
+    settings: IdentitySettings | None = None, *, transport: httpx.AsyncBaseTransport | None = None
+) -> FastAPI:
     settings = settings or IdentitySettings()
     keys = KeyStore.from_settings(settings)
 

@@ -21,7 +21,9 @@ async def create_client(
 ) -> tuple[MachineClient, str]:
     if OrganisationKind(organisation.kind) not in CLIENT_ROLE_BY_KIND:
         raise UnprocessableContent(
-            Text("Ce type d'organisation n'a pas de client machine.", "This kind of organisation has no machine client.")
+            Text(
+                "Ce type d'organisation n'a pas de client machine.", "This kind of organisation has no machine client."
+            )
         )
     client_id = "cli_" + secrets.token_hex(12)
     secret = "cs_" + secrets.token_urlsafe(32)

@@ -3,7 +3,10 @@
 import re
 
 LA_POSTE_SIREN = "356000000"
-_RNA = re.compile(r"^W\d{9}$")
+# ASCII digits only: `\d` and str.isdigit() also accept other scripts' digits ("٣") and superscripts ("²").
+_SIREN = re.compile(r"[0-9]{9}")
+_SIRET = re.compile(r"[0-9]{14}")
+_RNA = re.compile(r"W[0-9]{9}")
 
 
 def luhn_valid(digits: str) -> bool:
@@ -19,11 +22,11 @@ def luhn_valid(digits: str) -> bool:
 
 
 def is_valid_siren(value: str) -> bool:
-    return len(value) == 9 and value.isdigit() and luhn_valid(value)
+    return bool(_SIREN.fullmatch(value)) and luhn_valid(value)
 
 
 def is_valid_siret(value: str) -> bool:
-    if len(value) != 14 or not value.isdigit():
+    if not _SIRET.fullmatch(value):
         return False
     if value.startswith(LA_POSTE_SIREN):
         # La Poste's establishments break Luhn; their digits add up to a multiple of 5 instead.
@@ -32,4 +35,5 @@ def is_valid_siret(value: str) -> bool:
 
 
 def is_valid_rna(value: str) -> bool:
-    return bool(_RNA.match(value))
+    # fullmatch, not match with `$`: `$` also matches before a trailing newline.
+    return bool(_RNA.fullmatch(value))

@@ -30,7 +30,9 @@ def public_jwk(private_key: rsa.RSAPrivateKey) -> dict[str, str]:
 
 def generate_pem() -> bytes:
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    return key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
 
 
 def _load(path: Path) -> rsa.RSAPrivateKey:

@@ -17,11 +17,16 @@ from services.identity.models import (
 )
 
 
-async def organisation_by_id(session: AsyncSession, organisation_id: uuid.UUID) -> Organisation | None:
-    return await session.get(Organisation, organisation_id)
+async def organisation_by_id(
+    session: AsyncSession, organisation_id: uuid.UUID, *, for_update: bool = False
+) -> Organisation | None:
+    """`for_update` locks the row (PostgreSQL) until the transaction ends; SQLite writers hold the lock anyway."""
+    return await session.get(Organisation, organisation_id, with_for_update=for_update or None)
 
 
-async def organisation_by_identifier(session: AsyncSession, *, siret: str | None, rna: str | None) -> Organisation | None:
+async def organisation_by_identifier(
+    session: AsyncSession, *, siret: str | None, rna: str | None
+) -> Organisation | None:
     clauses = [column == value for column, value in ((Organisation.siret, siret), (Organisation.rna, rna)) if value]
     if not clauses:
         return None

@@ -4,16 +4,19 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, StringConstraints, field_validator
 
 from common.problems import bilingual
+from common.schemas import InputModel, without_null
 from services.identity.identifiers import is_valid_rna, is_valid_siret
 from services.vocabulary import OrganisationKind, Role, Scope
 
 
 def _siret(value: str) -> str:
     if not is_valid_siret(value):
-        raise ValueError(bilingual("SIRET invalide (14 chiffres, clé de Luhn).", "Invalid SIRET (14 digits, Luhn key)."))
+        raise ValueError(
+            bilingual("SIRET invalide (14 chiffres, clé de Luhn).", "Invalid SIRET (14 digits, Luhn key).")
+        )
     return value
 
 
@@ -23,15 +26,27 @@ def _rna(value: str) -> str:
     return value
 
 
-Siret = Annotated[str, StringConstraints(min_length=14, max_length=14), AfterValidator(_siret)]
-Rna = Annotated[str, StringConstraints(min_length=10, max_length=10), AfterValidator(_rna)]
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+# The patterns are for the OpenAPI; the validators check them (and the Luhn key) with a message of their own.
+Siret = Annotated[
+    str,
+    StringConstraints(min_length=14, max_length=14),
+    AfterValidator(_siret),
+    Field(json_schema_extra={"pattern": "^[0-9]{14}$"}),
+]
+Rna = Annotated[
+    str,
+    StringConstraints(min_length=10, max_length=10),
+    AfterValidator(_rna),
+    Field(json_schema_extra={"pattern": "^W[0-9]{9}$"}),
+]
+# Stripped, then at least one character; `\S` says in the OpenAPI that a blank string is refused.
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, pattern=r"\S", max_length=200)]
 Password = Annotated[str, StringConstraints(min_length=12, max_length=128)]
 QpvCode = Annotated[str, StringConstraints(pattern=r"^QN\d{5}[A-Z]$")]
 FunderCategory = Literal["state", "city", "epci", "departement", "region", "caf", "landlord", "foundation", "other"]
 
 
-class Input(BaseModel):
+class Input(InputModel):
     # Unknown (and privileged) fields are refused, never silently applied.
     model_config = ConfigDict(extra="forbid")
 
@@ -50,10 +65,24 @@ class AdminCreate(Input):
     password: Password = Field(examples=["un-mot-de-passe-solide"])
 
 
+class AssociationFields(OrganisationFields):
+    """An association identifies itself by its SIRET or its RNA (checked by the sign-up; said here for the OpenAPI)."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "anyOf": [
+                {"required": ["siret"], "properties": {"siret": {"type": "string"}}},
+                {"required": ["rna"], "properties": {"rna": {"type": "string"}}},
+            ]
+        },
+    )
+
+
 class SignupRequest(Input):
     """An association signs itself up with its first admin."""
 
-    organisation: OrganisationFields
+    organisation: AssociationFields
     admin: AdminCreate
 
 
@@ -64,9 +93,18 @@ class OrganisationCreate(OrganisationFields):
 
 
 class OrganisationUpdate(Input):
-    name: Name | None = None
+    # Left out keeps the name; null is refused below, so the OpenAPI shows none.
+    name: Name | None = Field(default=None, json_schema_extra=without_null)
     address: Annotated[str, StringConstraints(max_length=300)] | None = None
     email: EmailStr | None = None
+
+    @field_validator("name")
+    @classmethod
+    def _name_cannot_be_cleared(cls, value: str | None) -> str:
+        # Leaving the name out keeps it; an explicit null would clear a required column.
+        if value is None:
+            raise ValueError(bilingual("Le nom ne peut pas être effacé.", "The name cannot be cleared."))
+        return value
 
 
 class OrganisationPublic(BaseModel):

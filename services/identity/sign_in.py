@@ -87,7 +87,11 @@ async def password_grant(
     email = grant.username.lower()
     await _throttle(session, issuer.settings, email)
     person = await repository.person_by_email(session, email)
-    if not passwords.verify(person.password_hash if person else None, grant.password) or not person or not person.is_active:
+    if (
+        not passwords.verify(person.password_hash if person else None, grant.password)
+        or not person
+        or not person.is_active
+    ):
         return None, True
     memberships = await repository.memberships_of(session, person.id)
     if grant.organisation_id is not None:
@@ -104,7 +108,12 @@ async def password_grant(
 
 
 async def _new_refresh_token(
-    session: AsyncSession, settings: IdentitySettings, person: Person, organisation: Organisation, *, family_id: uuid.UUID
+    session: AsyncSession,
+    settings: IdentitySettings,
+    person: Person,
+    organisation: Organisation,
+    *,
+    family_id: uuid.UUID,
 ) -> str:
     value = "rt_" + secrets.token_urlsafe(32)
     session.add(

@@ -16,7 +16,9 @@ TAGS = [
 ]
 
 
-def create_app(settings: ProjectsSettings | None = None, *, transport: httpx.AsyncBaseTransport | None = None) -> FastAPI:
+def create_app(
+    settings: ProjectsSettings | None = None, *, transport: httpx.AsyncBaseTransport | None = None
+) -> FastAPI:
     settings = settings or ProjectsSettings()
     http = http_client(settings, transport)
     return create_service_app(

@@ -14,20 +14,35 @@ from services.projects.schemas import ProjectCreate, ProjectPublic, ProjectUpdat
 PROJECT_NOT_FOUND = Text("Projet introuvable.", "Project not found.")
 
 
-async def _check_references(session: AsyncSession, *, qpv_codes: list[str] | None, priorities: list[str] | None) -> None:
+async def _check_references(
+    session: AsyncSession, *, qpv_codes: list[str] | None, priorities: list[str] | None
+) -> None:
     errors: list[tuple[str, Text]] = []
     if qpv_codes is not None:
         unknown = sorted(set(qpv_codes) - await repository.known_qpv_codes(session, qpv_codes))
         if unknown:
-            errors.append(("body.qpv_codes", Text(f"QPV inconnu(s) : {', '.join(unknown)}.", f"Unknown QPV: {', '.join(unknown)}.")))
+            errors.append(
+                (
+                    "body.qpv_codes",
+                    Text(f"QPV inconnu(s) : {', '.join(unknown)}.", f"Unknown QPV: {', '.join(unknown)}."),
+                )
+            )
     if priorities is not None:
         unknown = sorted(set(priorities) - await repository.known_priority_codes(session, priorities))
         if unknown:
-            errors.append(("body.priorities", Text(f"Priorité(s) inconnue(s) : {', '.join(unknown)}.", f"Unknown priorities: {', '.join(unknown)}.")))
+            errors.append(
+                (
+                    "body.priorities",
+                    Text(
+                        f"Priorité(s) inconnue(s) : {', '.join(unknown)}.", f"Unknown priorities: {', '.join(unknown)}."
+                    ),
+                )
+            )
     if errors:
         raise UnprocessableContent(
             Text("Codes absents des listes de référence.", "Codes missing from the reference lists."),
-            errors=errors, code="unknown_reference",
+            errors=errors,
+            code="unknown_reference",
         )
 
 
@@ -45,9 +60,12 @@ async def create_project(session: AsyncSession, *, principal: Principal, request
     return await to_public(session, project)
 
 
-async def visible_project(session: AsyncSession, *, principal: Principal, project_id: uuid.UUID) -> Project:
-    """Members of the owning organisation see the project; so does another desk service with its service token."""
-    project = await repository.project_by_id(session, project_id)
+async def visible_project(
+    session: AsyncSession, *, principal: Principal, project_id: uuid.UUID, for_update: bool = False
+) -> Project:
+    """Members of the owning organisation see the project; so does another desk service with its service token.
+    `for_update` locks it for a change (If-Match checked and version bumped under the same lock)."""
+    project = await repository.project_by_id(session, project_id, for_update=for_update)
     if project is None or (principal.kind != "service" and project.organisation_id != principal.organisation_id):
         raise NotFound(PROJECT_NOT_FOUND)
     return project
@@ -63,6 +81,9 @@ async def update_project(session: AsyncSession, *, project: Project, request: Pr
             errors=[("body.end_date", Text("Avant la date de début.", "Before the start date."))],
         )
     await _check_references(session, qpv_codes=changes.get("qpv_codes"), priorities=changes.get("priorities"))
+    current = await to_public(session, project)
+    if not _changes_anything(current, changes):
+        return current  # same version, same ETag
     for field, value in changes.items():
         if field not in ("qpv_codes", "priorities"):
             setattr(project, field, value)
@@ -75,6 +96,14 @@ async def update_project(session: AsyncSession, *, project: Project, request: Pr
     return await to_public(session, project)
 
 
+def _changes_anything(current: ProjectPublic, changes: dict) -> bool:
+    for field, value in changes.items():
+        wanted = sorted(set(value)) if field in ("qpv_codes", "priorities") else value
+        if getattr(current, field) != wanted:
+            return True
+    return False
+
+
 async def to_public(session: AsyncSession, project: Project) -> ProjectPublic:
     return (await to_public_many(session, [project]))[0]
 
@@ -82,8 +111,6 @@ async def to_public(session: AsyncSession, project: Project) -> ProjectPublic:
 async def to_public_many(session: AsyncSession, projects: list[Project]) -> list[ProjectPublic]:
     tags = await repository.tags_of(session, [p.id for p in projects])
     return [
-        ProjectPublic(
-            **p.model_dump(exclude={"created_by"}), qpv_codes=tags[p.id][0], priorities=tags[p.id][1]
-        )
+        ProjectPublic(**p.model_dump(exclude={"created_by"}), qpv_codes=tags[p.id][0], priorities=tags[p.id][1])
         for p in projects
     ]

@@ -6,6 +6,7 @@ from datetime import datetime
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from common.db import get_row
 from common.pagination import keyset
 from services.projects.models import Priority, Project, ProjectPriority, ProjectQpv, Qpv
 
@@ -31,8 +32,8 @@ async def priority_list(session: AsyncSession) -> list[Priority]:
     return list((await session.execute(select(Priority).order_by(Priority.kind.desc(), Priority.code))).scalars())
 
 
-async def project_by_id(session: AsyncSession, project_id: uuid.UUID) -> Project | None:
-    return await session.get(Project, project_id)
+async def project_by_id(session: AsyncSession, project_id: uuid.UUID, *, for_update: bool = False) -> Project | None:
+    return await get_row(session, Project, project_id, for_update=for_update)
 
 
 async def tags_of(session: AsyncSession, project_ids: list[uuid.UUID]) -> dict[uuid.UUID, tuple[list[str], list[str]]]:

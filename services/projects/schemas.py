@@ -4,26 +4,37 @@ import uuid
 from datetime import date, datetime
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    model_validator,
+)
 
 from common.problems import bilingual
+from common.schemas import InputModel, IsoDate, WholeNumber, null_refused
 
 QpvCode = Annotated[str, StringConstraints(pattern=r"^QN\d{5}[A-Z]$")]
 PriorityCode = Annotated[str, StringConstraints(pattern=r"^[a-z_]{1,40}$")]
-Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-Summary = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=5000)]
-TargetPublic = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
-# Strict: `false` or "12" is not an amount. Upper bound: ten million euros is far above any project here.
-Cents = Annotated[int, Field(strict=True, ge=0, le=1_000_000_000)]
+# Stripped, then at least one character; `\S` says in the OpenAPI that a blank string is refused.
+Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, pattern=r"\S", max_length=200)]
+Summary = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, pattern=r"\S", max_length=5000)]
+TargetPublic = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, pattern=r"\S", max_length=500)]
+# Strict: `false` or "12" is not an amount (12.0 is: JSON has one number type).
+# Upper bound: ten million euros is far above any project here.
+Cents = Annotated[int, Field(strict=True, ge=0, le=1_000_000_000), WholeNumber]
 
 
-class Input(BaseModel):
+class Input(InputModel):
     model_config = ConfigDict(extra="forbid")
 
 
 def _dates_ordered(start: date | None, end: date | None) -> None:
     if start is not None and end is not None and end < start:
-        raise ValueError(bilingual("La date de fin précède la date de début.", "The end date is before the start date."))
+        raise ValueError(
+            bilingual("La date de fin précède la date de début.", "The end date is before the start date.")
+        )
 
 
 class ProjectCreate(Input):
@@ -31,8 +42,8 @@ class ProjectCreate(Input):
     summary: Summary = Field(examples=["Accompagnement scolaire de 60 collégiens, quatre soirs par semaine."])
     qpv_codes: list[QpvCode] = Field(min_length=1, max_length=20, examples=[["QN03502B"]])
     priorities: list[PriorityCode] = Field(default_factory=list, max_length=10, examples=[["social_cohesion", "youth"]])
-    start_date: date = Field(examples=["2027-01-05"])
-    end_date: date = Field(examples=["2027-12-18"])
+    start_date: IsoDate = Field(examples=["2027-01-05"])
+    end_date: IsoDate = Field(examples=["2027-12-18"])
     target_public: TargetPublic = Field(examples=["Collégiens du Blosne et leurs parents"])
     total_cost_cents: Cents = Field(examples=[4_800_000])
 
@@ -43,12 +54,15 @@ class ProjectCreate(Input):
 
 
 class ProjectUpdate(Input):
+    # Each field may be left out, never set to null (refused below): the OpenAPI shows no null.
+    model_config = ConfigDict(extra="forbid", json_schema_extra=null_refused)
+
     title: Title | None = None
     summary: Summary | None = None
     qpv_codes: list[QpvCode] | None = Field(default=None, min_length=1, max_length=20)
     priorities: list[PriorityCode] | None = Field(default=None, max_length=10)
-    start_date: date | None = None
-    end_date: date | None = None
+    start_date: IsoDate | None = None
+    end_date: IsoDate | None = None
     target_public: TargetPublic | None = None
     total_cost_cents: Cents | None = None
 
@@ -56,7 +70,9 @@ class ProjectUpdate(Input):
     def _no_nulls(self) -> "ProjectUpdate":
         nulls = [name for name in self.model_fields_set if getattr(self, name) is None]
         if nulls:
-            raise ValueError(bilingual(f"Valeur nulle refusée : {', '.join(nulls)}.", f"Null refused: {', '.join(nulls)}."))
+            raise ValueError(
+                bilingual(f"Valeur nulle refusée : {', '.join(nulls)}.", f"Null refused: {', '.join(nulls)}.")
+            )
         _dates_ordered(self.start_date, self.end_date)
         return self
 

@@ -12,9 +12,10 @@ from alembic import command
 from alembic.config import Config
 from anyio.from_thread import BlockingPortal
 from fastapi import FastAPI
-from sqlalchemy import MetaData, create_engine, text
+from sqlalchemy import MetaData, create_engine
 
 from common.db import sync_url
+from scripts.live_stack import drop_schemas
 from services.funding.app import create_app as create_funding
 from services.funding.models import metadata as funding_metadata
 from services.funding.settings import FundingSettings
@@ -45,11 +46,7 @@ def migrate(service: str, url: str) -> None:
 
 
 def reset_postgres(url: str) -> None:
-    engine = create_engine(sync_url(url))
-    with engine.begin() as connection:
-        for service in SERVICES:
-            connection.execute(text(f'DROP SCHEMA IF EXISTS "{service}" CASCADE'))
-    engine.dispose()
+    drop_schemas(url, list(SERVICES))
 
 
 class RouterTransport(httpx.AsyncBaseTransport):
@@ -160,3 +157,17 @@ def problem(response: httpx.Response) -> dict[str, Any]:
     body = json.loads(response.text)
     assert body["status"] == response.status_code
     return body
+
+
+def build_apps(settings: dict[str, Any], **overrides: Any) -> tuple[dict[str, FastAPI], RouterTransport]:
+    """Three more apps over the same databases and signing key, with some settings changed
+    (e.g. `database_pool=False` for a client that runs requests on another event loop), wired like build_stack's."""
+    factories = {"identity": create_identity, "projects": create_projects, "funding": create_funding}
+    transport = RouterTransport()
+    apps = {
+        service: factories[service](settings[service].model_copy(update=overrides), transport=transport)
+        for service in SERVICES
+    }
+    for service, app in apps.items():
+        transport.mount(HOSTS[service], app)
+    return apps, transport

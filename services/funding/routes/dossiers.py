@@ -1,16 +1,15 @@
 """Dossiers: one per project and programme, with its co-funding plan."""
 
 import uuid
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 
 from common.auth import Authorize
 from common.db import SessionDep
-from common.etag import check_if_match, etag_of
+from common.etag import check_if_match, etag_of, if_match_parameter
 from common.idempotency import IdempotencyDep
-from common.pagination import CursorParam, LimitParam, Page, split_page
+from common.pagination import CursorParam, LimitParam, Page, UpdatedSinceParam, split_page
 from common.problems import problem_responses
 from common.tokens import Principal
 from services.funding import dossiers, repository
@@ -27,6 +26,17 @@ Reader = Annotated[
 Holder = Annotated[Principal, Depends(Authorize(roles=HOLDER_ROLES, scope=Scope.dossiers_write))]
 
 
+def _next_steps(dossier_id: str) -> dict[str, dict]:
+    """OpenAPI links: what a client can do next with the dossier it got back (schemathesis' stateful run
+    follows them); `dossier_id` is a runtime expression naming where its id is."""
+    changes = {"dossier_id": dossier_id, "header.If-Match": "$response.header.ETag"}
+    return {
+        "GetDossier": {"operationId": "get_dossier", "parameters": {"dossier_id": dossier_id}},
+        "UpdateDossier": {"operationId": "update_dossier", "parameters": changes},
+        "SubmitDossier": {"operationId": "submit_dossier", "parameters": changes},
+    }
+
+
 def _headers(dossier: object) -> dict[str, str]:
     return {"Location": f"/api/v1/dossiers/{dossier.id}", "ETag": etag_of(dossier.version)}  # type: ignore[attr-defined]
 
@@ -36,7 +46,9 @@ def _headers(dossier: object) -> dict[str, str]:
     summary="Créer un dossier (brouillon) pour un de mes projets",
     status_code=201,
     response_model=DossierPublic,
-    responses=problem_responses(400, 401, 403, 409, 413, 422, 502),
+    responses={
+        **problem_responses(400, 401, 403, 409, 413, 422, 502), 201: {"links": _next_steps("$response.body#/id")}
+    },
 )
 async def create_dossier(
     body: DossierCreate, session: SessionDep, caller: Holder, peers: PeersDep, call: IdempotencyDep
@@ -59,7 +71,7 @@ async def list_dossiers(
     cursor: CursorParam = None,
     state: Annotated[DossierState | None, Query()] = None,
     programme_id: Annotated[uuid.UUID | None, Query()] = None,
-    updated_since: Annotated[datetime | None, Query(description="RFC 3339 ; dossiers modifiés depuis.")] = None,
+    updated_since: UpdatedSinceParam = None,
 ) -> dict:
     """A holder lists its own; a funder, the submitted dossiers whose plan names it; the desk, all."""
     desk = caller.has_any_role(DESK_ROLES)
@@ -78,7 +90,7 @@ async def list_dossiers(
     "/{dossier_id}",
     summary="Lire un dossier",
     response_model=DossierPublic,
-    responses=problem_responses(401, 403, 404, 422),
+    responses={**problem_responses(401, 403, 404, 422), 200: {"links": _next_steps("$request.path.dossier_id")}},
 )
 async def get_dossier(dossier_id: uuid.UUID, session: SessionDep, caller: Reader, response: Response) -> DossierPublic:
     dossier = await dossiers.visible_dossier(session, principal=caller, dossier_id=dossier_id)
@@ -90,7 +102,11 @@ async def get_dossier(dossier_id: uuid.UUID, session: SessionDep, caller: Reader
     "/{dossier_id}",
     summary="Modifier le plan de financement d'un brouillon (If-Match requis)",
     response_model=DossierPublic,
-    responses=problem_responses(400, 401, 403, 404, 409, 412, 413, 422, 428),
+    responses={
+        **problem_responses(400, 401, 403, 404, 409, 412, 413, 422, 428),
+        200: {"links": _next_steps("$request.path.dossier_id")},
+    },
+    openapi_extra=if_match_parameter(),
 )
 async def update_dossier(
     dossier_id: uuid.UUID,
@@ -112,6 +128,7 @@ async def update_dossier(
     summary="Déposer le dossier (Idempotency-Key conseillé)",
     response_model=DossierPublic,
     responses=problem_responses(401, 403, 404, 409, 412, 422, 502),
+    openapi_extra=if_match_parameter(required=False),
 )
 async def submit_dossier(
     dossier_id: uuid.UUID,

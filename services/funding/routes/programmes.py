@@ -29,7 +29,12 @@ Desk = Annotated[Principal, Depends(Authorize(roles=DESK_ROLES, scope=Scope.prog
     summary="Créer un programme (guichet)",
     status_code=201,
     response_model=ProgrammePublic,
-    responses=problem_responses(400, 401, 403, 409, 413, 422, 502),
+    responses={
+        **problem_responses(400, 401, 403, 409, 413, 422, 502),
+        # OpenAPI link: where to read the programme created (schemathesis' stateful run follows it).
+        201: {"links": {"GetProgramme": {
+            "operationId": "get_programme", "parameters": {"programme_id": "$response.body#/id"}}}},
+    },
 )
 async def create_programme(
     body: ProgrammeCreate, session: SessionDep, caller: Desk, peers: PeersDep, call: IdempotencyDep

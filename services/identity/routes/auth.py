@@ -52,7 +52,9 @@ async def _grant_payload(request: Request) -> Any:
             ) from exc
     raise Problem(
         Text("Envoyez un formulaire ou du JSON.", "Send a form or JSON."),
-        status=415, code="unsupported_media_type", title=Text("Type de contenu non pris en charge", "Unsupported media type"),
+        status=415,
+        code="unsupported_media_type",
+        title=Text("Type de contenu non pris en charge", "Unsupported media type"),
     )
 
 
@@ -122,7 +124,7 @@ async def refresh_token(
     "/logout",
     summary="Se déconnecter (révoque la famille du jeton de rafraîchissement)",
     status_code=204,
-    responses=problem_responses(413, 422),
+    responses=problem_responses(400, 413, 422),
 )
 async def logout(body: RefreshRequest, session: SessionDep) -> Response:
     await sign_in.logout(session, token=body.refresh_token)

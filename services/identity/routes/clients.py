@@ -36,7 +36,12 @@ def _person_only(principal: Principal) -> uuid.UUID:
     summary="Créer un client machine (le secret n'est montré qu'une fois)",
     status_code=201,
     response_model=ClientCreated,
-    responses=problem_responses(400, 401, 403, 409, 413, 422),
+    responses={
+        **problem_responses(400, 401, 403, 409, 413, 422),
+        # OpenAPI link: how to revoke the client created (schemathesis' stateful run follows it).
+        201: {"links": {"RevokeClient": {
+            "operationId": "revoke_client", "parameters": {"client_id": "$response.body#/id"}}}},
+    },
 )
 async def create_client(body: ClientCreate, session: SessionDep, admin: Admin, call: IdempotencyDep) -> Response:
     organisation_id = _person_only(admin)

@@ -7,7 +7,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 
 from common.auth import Authorize
 from common.db import SessionDep
-from common.etag import check_if_match, etag_of
+from common.etag import check_if_match, etag_of, if_match_parameter
 from common.idempotency import IdempotencyDep
 from common.pagination import CursorParam, LimitParam, Page, page_of
 from common.problems import problem_responses
@@ -34,6 +34,12 @@ Admin = Annotated[Principal, Depends(Authorize(roles=ADMIN_ROLES))]
 PlatformAdmin = Annotated[Principal, Depends(Authorize(roles={Role.platform_admin}))]
 
 
+def _next_steps(organisation_id: str) -> dict[str, dict]:
+    """OpenAPI links: where to read the organisation a response names (schemathesis' stateful run follows
+    them); `organisation_id` is a runtime expression naming where its id is."""
+    return {"GetOrganisation": {"operationId": "get_organisation", "parameters": {"organisation_id": organisation_id}}}
+
+
 def organisation_public(organisation: Organisation) -> OrganisationPublic:
     return OrganisationPublic.model_validate(organisation, from_attributes=True)
 
@@ -41,8 +47,11 @@ def organisation_public(organisation: Organisation) -> OrganisationPublic:
 def member_public(pair: tuple[Membership, Person]) -> MemberPublic:
     membership, person = pair
     return MemberPublic(
-        person_id=person.id, email=person.email, full_name=person.full_name,
-        roles=membership.roles, created_at=membership.created_at,
+        person_id=person.id,
+        email=person.email,
+        full_name=person.full_name,
+        roles=membership.roles,
+        created_at=membership.created_at,
     )
 
 
@@ -55,7 +64,12 @@ def _location(organisation: Organisation) -> dict[str, str]:
     summary="Inscription d'une association avec son premier administrateur",
     status_code=201,
     response_model=SignupResult,
-    responses=problem_responses(400, 409, 413, 422),
+    responses={
+        **problem_responses(400, 401, 409, 413, 422),
+        201: {"links": _next_steps("$response.body#/organisation/id")},
+    },
+    # Public: a token is optional (it only scopes the Idempotency-Key); one that is sent must be valid (401).
+    openapi_extra={"security": [{}]},
 )
 async def signup_association(
     body: SignupRequest, session: SessionDep, passwords: PasswordsDep, call: IdempotencyDep
@@ -73,7 +87,7 @@ async def signup_association(
     summary="Enregistrer une organisation (financeur, guichet, conseil citoyen…)",
     status_code=201,
     response_model=OrganisationPublic,
-    responses=problem_responses(400, 401, 403, 409, 413, 422),
+    responses={**problem_responses(400, 401, 403, 409, 413, 422), 201: {"links": _next_steps("$response.body#/id")}},
 )
 async def create_organisation(
     body: OrganisationCreate, session: SessionDep, _admin: PlatformAdmin, call: IdempotencyDep
@@ -105,7 +119,24 @@ async def list_organisations(
     "/{organisation_id}",
     summary="Fiche publique d'une organisation",
     response_model=OrganisationPublic,
-    responses=problem_responses(401, 403, 404, 422),
+    responses={
+        **problem_responses(401, 403, 404, 422),
+        200: {
+            "links": {
+                "UpdateOrganisation": {
+                    "operationId": "update_organisation",
+                    "parameters": {
+                        "organisation_id": "$request.path.organisation_id",
+                        "header.If-Match": "$response.header.ETag",
+                    },
+                },
+                "ListMembers": {
+                    "operationId": "list_members",
+                    "parameters": {"organisation_id": "$request.path.organisation_id"},
+                },
+            }
+        },
+    },
 )
 async def get_organisation(
     organisation_id: uuid.UUID, session: SessionDep, _caller: Reader, response: Response
@@ -119,7 +150,8 @@ async def get_organisation(
     "/{organisation_id}",
     summary="Modifier sa propre organisation",
     response_model=OrganisationPublic,
-    responses=problem_responses(401, 403, 404, 412, 413, 422, 428),
+    responses=problem_responses(400, 401, 403, 404, 412, 413, 422, 428),
+    openapi_extra=if_match_parameter(),
 )
 async def update_organisation(
     organisation_id: uuid.UUID,
@@ -129,7 +161,9 @@ async def update_organisation(
     session: SessionDep,
     admin: Admin,
 ) -> OrganisationPublic:
-    organisation = await accounts.administered_organisation(session, principal=admin, organisation_id=organisation_id)
+    organisation = await accounts.administered_organisation(
+        session, principal=admin, organisation_id=organisation_id, for_update=True
+    )
     accounts.require_admin_of(admin, organisation)
     check_if_match(request, organisation.version)
     organisation = await accounts.update_organisation(session, organisation=organisation, request=body)
@@ -151,6 +185,8 @@ async def list_members(
     cursor: CursorParam = None,
 ) -> dict:
     organisation = await accounts.administered_organisation(session, principal=admin, organisation_id=organisation_id)
+    # People only, as for adding members: a machine client acting with an admin role must not read them.
+    accounts.require_admin_of(admin, organisation)
     rows = await repository.members_of(session, organisation.id, limit=limit, cursor=cursor)
     return page_of(rows, limit=limit, to_public=member_public, anchor=lambda pair: pair[0])
 
@@ -172,5 +208,7 @@ async def add_member(
 ) -> Response:
     organisation = await accounts.administered_organisation(session, principal=admin, organisation_id=organisation_id)
     accounts.require_admin_of(admin, organisation)
-    membership, person = await accounts.add_member(session, organisation=organisation, request=body, passwords=passwords)
+    membership, person = await accounts.add_member(
+        session, organisation=organisation, request=body, passwords=passwords
+    )
     return await call.respond(session, status_code=201, content=member_public((membership, person)))

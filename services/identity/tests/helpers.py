@@ -101,8 +101,12 @@ def demo_org(key: str) -> str:
 
 
 def signup_body(
-    *, siret: str | None = "73282932000074", rna: str | None = None, email: str = "presidente@nouvelle.example",
-    name: str = "Association Nouvelle Vague", password: str = "un-mot-de-passe-solide",
+    *,
+    siret: str | None = "73282932000074",
+    rna: str | None = None,
+    email: str = "presidente@nouvelle.example",
+    name: str = "Association Nouvelle Vague",
+    password: str = "un-mot-de-passe-solide",
 ) -> dict[str, Any]:
     organisation: dict[str, Any] = {"name": name}
     if siret is not None:

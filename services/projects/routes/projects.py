@@ -1,16 +1,15 @@
 """An association's projects."""
 
 import uuid
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 
 from common.auth import Authorize
 from common.db import SessionDep
-from common.etag import check_if_match, etag_of
+from common.etag import check_if_match, etag_of, if_match_parameter
 from common.idempotency import IdempotencyDep
-from common.pagination import CursorParam, LimitParam, Page, split_page
+from common.pagination import CursorParam, LimitParam, Page, UpdatedSinceParam, split_page
 from common.problems import problem_responses
 from common.tokens import Principal
 from services.projects import project_service, repository
@@ -22,13 +21,24 @@ router = APIRouter(prefix="/projects", tags=["projects"])
 Reader = Annotated[Principal, Depends(Authorize(roles=HOLDER_ROLES, scope=Scope.projects_read, services=True))]
 Writer = Annotated[Principal, Depends(Authorize(roles=HOLDER_ROLES, scope=Scope.projects_write))]
 
+# OpenAPI links: what a client can do next with the project it got back (schemathesis' stateful run follows them).
+CREATED_LINKS = {
+    "GetProject": {"operationId": "get_project", "parameters": {"project_id": "$response.body#/id"}},
+    "UpdateProject": {"operationId": "update_project", "parameters": {
+        "project_id": "$response.body#/id", "header.If-Match": "$response.header.ETag"}},
+}
+READ_LINKS = {
+    "UpdateProject": {"operationId": "update_project", "parameters": {
+        "project_id": "$request.path.project_id", "header.If-Match": "$response.header.ETag"}},
+}
+
 
 @router.post(
     "",
     summary="Créer un projet de mon association",
     status_code=201,
     response_model=ProjectPublic,
-    responses=problem_responses(400, 401, 403, 409, 413, 422),
+    responses={**problem_responses(400, 401, 403, 409, 413, 422), 201: {"links": CREATED_LINKS}},
 )
 async def create_project(body: ProjectCreate, session: SessionDep, caller: Writer, call: IdempotencyDep) -> Response:
     project = await project_service.create_project(session, principal=caller, request=body)
@@ -51,7 +61,7 @@ async def list_projects(
     cursor: CursorParam = None,
     qpv: Annotated[str | None, Query(pattern=r"^QN\d{5}[A-Z]$")] = None,
     priority: Annotated[str | None, Query(pattern=r"^[a-z_]{1,40}$")] = None,
-    updated_since: Annotated[datetime | None, Query(description="RFC 3339; projets modifiés depuis.")] = None,
+    updated_since: UpdatedSinceParam = None,
 ) -> dict:
     rows = await repository.list_projects(
         session, organisation_id=caller.organisation_id, qpv=qpv, priority=priority,
@@ -65,7 +75,7 @@ async def list_projects(
     "/{project_id}",
     summary="Lire un projet",
     response_model=ProjectPublic,
-    responses=problem_responses(401, 403, 404, 422),
+    responses={**problem_responses(401, 403, 404, 422), 200: {"links": READ_LINKS}},
 )
 async def get_project(project_id: uuid.UUID, session: SessionDep, caller: Reader, response: Response) -> ProjectPublic:
     project = await project_service.visible_project(session, principal=caller, project_id=project_id)
@@ -78,6 +88,7 @@ async def get_project(project_id: uuid.UUID, session: SessionDep, caller: Reader
     summary="Modifier un projet (If-Match requis)",
     response_model=ProjectPublic,
     responses=problem_responses(400, 401, 403, 404, 412, 413, 422, 428),
+    openapi_extra=if_match_parameter(),
 )
 async def update_project(
     project_id: uuid.UUID,
@@ -87,7 +98,9 @@ async def update_project(
     session: SessionDep,
     caller: Writer,
 ) -> ProjectPublic:
-    project = await project_service.visible_project(session, principal=caller, project_id=project_id)
+    project = await project_service.visible_project(
+        session, principal=caller, project_id=project_id, for_update=True
+    )
     check_if_match(request, project.version)
     updated = await project_service.update_project(session, project=project, request=body)
     response.headers["ETag"] = etag_of(updated.version)

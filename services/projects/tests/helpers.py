@@ -1,54 +1,39 @@
 """Small helpers for the projects tests: walking every page of a list, firing requests at once."""
 
-from collections.abc import Sequence
 from typing import Any
 
-import anyio
-import httpx
+from sqlalchemy import func, select
 
+from services.projects.models import Project
+from tests.support import calls
+from tests.support.calls import at_once, pages  # noqa: F401  (the tests import them from here)
 from tests.support.stack import Api
+from tests.support.world import World
 
 PROJECTS = "/api/v1/projects"
 
 
-def pages(api: Api, url: str, **params: Any) -> list[dict[str, Any]]:
-    """Every page of a cursor-paginated list, following next_cursor to the end."""
-    found: list[dict[str, Any]] = []
-    cursor: str | None = None
-    while True:
-        query = {**params, **({"cursor": cursor} if cursor else {})}
-        response = api.get(url, params=query)
-        assert response.status_code == 200, response.text
-        page = response.json()
-        found.append(page)
-        cursor = page["next_cursor"]
-        if cursor is None:
-            return found
-        assert len(found) < 100, "pagination does not end"
+
+
+
+
+
+
+
+
+def stored_projects(world: World) -> int:
+    """Rows in the projects table, whoever owns them: a write the caller's own list would not show."""
+
+    async def count() -> int:
+        async with world.stack.apps["projects"].state.db.reader() as session:
+            return (await session.execute(select(func.count()).select_from(Project))).scalar_one()
+
+    return world.stack.run(count)
 
 
 def listed_ids(api: Api, url: str = PROJECTS, **params: Any) -> list[str]:
-    return [item["id"] for page in pages(api, url, **params) for item in page["items"]]
+    return calls.listed_ids(api, url, **params)
 
 
 def listed_state(api: Api, url: str = PROJECTS) -> list[tuple[str, int]]:
-    """(id, version) of everything the caller can list: what 'nothing was written' compares."""
-    return [(item["id"], item["version"]) for page in pages(api, url, limit=200) for item in page["items"]]
-
-
-def at_once(api: Api, calls: Sequence[tuple[str, str, dict[str, Any]]]) -> list[httpx.Response]:
-    """Send every (method, url, kwargs) concurrently on the stack's event loop; answers in call order."""
-    answers: list[httpx.Response | None] = [None] * len(calls)
-
-    async def one(index: int, method: str, url: str, kwargs: dict[str, Any]) -> None:
-        headers = {"Authorization": f"Bearer {api.token}", **kwargs.pop("headers", {})}
-        answers[index] = await api.client.request(method, url, headers=headers, **kwargs)
-
-    async def burst() -> None:
-        async with anyio.create_task_group() as group:
-            for index, (method, url, kwargs) in enumerate(calls):
-                group.start_soon(one, index, method, url, dict(kwargs))
-
-    api.portal.call(burst)
-    assert all(answer is not None for answer in answers)
-    return answers  # type: ignore[return-value]
+    return calls.listed_state(api, url)

@@ -1,0 +1,73 @@
+"""Helpers for the services' API models."""
+
+import re
+from datetime import date
+from typing import Annotated, Any
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, field_validator
+
+from common.problems import bilingual
+
+
+def without_null(schema: dict[str, Any]) -> None:
+    """`json_schema_extra` of an optional field that refuses null: left out, it keeps the stored value.
+
+    Typed `X | None = None` so that it may be left out, the field refuses an explicit null in a validator;
+    its OpenAPI must not offer null either, or clients (and schemathesis) would send one.
+    """
+    options = schema.pop("anyOf", None)
+    if options is not None:
+        kept = [option for option in options if option.get("type") != "null"]
+        if len(kept) == 1:
+            schema.update(kept[0])
+        else:
+            schema["anyOf"] = kept
+    schema.pop("default", None)
+
+
+def null_refused(schema: dict[str, Any]) -> None:
+    """`json_schema_extra` of an update model none of whose fields accepts null."""
+    for field in schema.get("properties", {}).values():
+        without_null(field)
+
+
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+def _iso_date_only(value: object) -> object:
+    """Before pydantic's lax parsing, which would also take a Unix timestamp (0, "0") or a datetime string."""
+    if isinstance(value, date):
+        return value
+    if not isinstance(value, str) or not _ISO_DATE.fullmatch(value):
+        raise ValueError(bilingual("Date ISO attendue (AAAA-MM-JJ).", "An ISO date is expected (YYYY-MM-DD)."))
+    return value
+
+
+# A calendar date in JSON: the string `YYYY-MM-DD` that the OpenAPI's `format: date` promises, nothing else.
+IsoDate = Annotated[date, BeforeValidator(_iso_date_only)]
+
+
+def _whole_float_to_int(value: object) -> object:
+    """JSON has one kind of number: 1500.0 is the integer 1500, for JSON Schema's `integer` and for us."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+# Before a strict integer (`Field(strict=True)`): 1500 and 1500.0 pass; 15.5, "1500" and false stay refused.
+WholeNumber = BeforeValidator(_whole_float_to_int)
+
+
+class InputModel(BaseModel):
+    """Base of the request bodies: unknown fields refused, and the NUL character in text, which PostgreSQL's
+    text cannot hold (a 500 there, while SQLite would store it): a 422 on both databases."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    @field_validator("*")
+    @classmethod
+    def _no_nul_character(cls, value: Any) -> Any:
+        texts = value if isinstance(value, list) else [value]
+        if any(isinstance(text, str) and "\x00" in text for text in texts):
+            raise ValueError(bilingual("Caractère nul (U+0000) refusé.", "NUL character (U+0000) refused."))
+        return value

@@ -1,0 +1,87 @@
+"""/api/v1/referential/qpv and /api/v1/referential/priorities: the lists the migrations loaded."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.support.stack import REPO, problem
+from tests.support.world import CITIZEN, CITY_INSTRUCTOR, DESK, HOLDER, PLATFORM, World
+
+QPV = "/api/v1/referential/qpv"
+PRIORITIES = "/api/v1/referential/priorities"
+# The frozen sample the reference migration loads: what the API must give back, field for field.
+SAMPLE = json.loads(Path(REPO / "migrations" / "projects" / "data" / "reference_sample_2024.json").read_text("utf-8"))
+
+
+class TestListQpv:
+    def test_anonymous_caller_gets_401(self, world: World) -> None:
+        response = world.projects.get(QPV)
+        assert response.status_code == 401
+        assert problem(response)["code"] == "unauthorized"
+
+    def test_gives_the_five_sample_qpvs_sorted_by_code(self, world: World) -> None:
+        response = world.as_("projects", HOLDER).get(QPV)
+        assert response.status_code == 200
+        body = response.json()
+        assert body["next_cursor"] is None
+        assert len(body["items"]) == 5
+        assert body["items"] == sorted(SAMPLE["qpv"], key=lambda qpv: qpv["code"])
+
+    @pytest.mark.parametrize("email", [CITY_INSTRUCTOR, DESK, CITIZEN, PLATFORM])
+    def test_every_role_reads_it(self, world: World, email: str) -> None:
+        response = world.as_("projects", email).get(QPV)
+        assert response.status_code == 200
+        assert {qpv["code"] for qpv in response.json()["items"]} == {qpv["code"] for qpv in SAMPLE["qpv"]}
+
+    def test_department_filter(self, world: World) -> None:
+        api = world.as_("projects", HOLDER)
+        ille_et_vilaine = api.get(QPV, params={"department": "035"})
+        assert ille_et_vilaine.status_code == 200
+        assert [q["code"] for q in ille_et_vilaine.json()["items"]] == sorted(
+            q["code"] for q in SAMPLE["qpv"] if q["department"] == "035"
+        )
+        paris = api.get(QPV, params={"department": "075"})
+        assert paris.status_code == 200
+        assert paris.json()["items"] == []
+
+    @pytest.mark.parametrize("department", ["35", "0355", "2A", "abc"])
+    def test_a_malformed_department_is_422(self, world: World, department: str) -> None:
+        response = world.as_("projects", HOLDER).get(QPV, params={"department": department})
+        assert response.status_code == 422
+        assert problem(response)["code"] == "validation_failed"
+
+    def test_the_listed_codes_are_the_ones_projects_accept(self, world: World) -> None:
+        api = world.as_("projects", HOLDER)
+        codes = [q["code"] for q in api.get(QPV).json()["items"]]
+        project = world.create_project(qpv_codes=codes)
+        assert project["qpv_codes"] == codes
+
+
+class TestListPriorities:
+    def test_anonymous_caller_gets_401(self, world: World) -> None:
+        assert world.projects.get(PRIORITIES).status_code == 401
+
+    def test_gives_the_seven_priorities_pillars_first(self, world: World) -> None:
+        response = world.as_("projects", HOLDER).get(PRIORITIES)
+        assert response.status_code == 200
+        body = response.json()
+        assert body["next_cursor"] is None
+        items = body["items"]
+        assert len(items) == 7
+        assert sorted(items, key=lambda p: p["code"]) == sorted(SAMPLE["priorities"], key=lambda p: p["code"])
+        kinds = [p["kind"] for p in items]
+        assert kinds == ["pillar"] * 3 + ["cross_cutting"] * 4
+        for kind in ("pillar", "cross_cutting"):
+            codes = [p["code"] for p in items if p["kind"] == kind]
+            assert codes == sorted(codes)
+
+    def test_labels_come_in_french_and_english(self, world: World) -> None:
+        items = world.as_("projects", CITY_INSTRUCTOR).get(PRIORITIES).json()["items"]
+        youth = next(p for p in items if p["code"] == "youth")
+        assert youth["label_fr"] == "Jeunesse"
+        assert youth["label_en"] == "Youth"
+
+    def test_the_listed_codes_are_the_ones_projects_accept(self, world: World) -> None:
+        codes = [p["code"] for p in world.as_("projects", HOLDER).get(PRIORITIES).json()["items"]]
+        assert world.create_project(priorities=codes)["priorities"] == sorted(codes)

@@ -1,0 +1,180 @@
+"""schemathesis against each service's own OpenAPI, in process, with real tokens, on both databases.
+
+The services are built again for each test, over the test databases and with the `stack`'s signing key:
+- schemathesis' ASGI client runs the apps on its own event loop, and a pooled async connection cannot move
+  between loops, so these apps have no pool (`database_pool=False`);
+- its pytest plugin ends the lifespan of every ASGI app it reached when a test ends, and the apps' lifespan
+  closes their HTTP client (JWKS, calls between services) for good.
+"""
+
+import pytest
+import schemathesis
+from fastapi import FastAPI
+from schemathesis.schemas import BaseSchema
+
+from scripts import demo_data
+from tests.support.fuzz import (
+    CALLER_BY_OPERATION,
+    OPERATIONS,
+    PUBLIC_OPERATIONS,
+    Audit,
+    Callers,
+    Fuzzer,
+    LinkWalk,
+    config,
+    operations_by_id,
+    run_state_machine,
+)
+from tests.support.stack import Stack, build_apps
+from tests.support.world import DESK, HOLDER, PLATFORM, World, org_id
+
+# Fuzzing examples per operation and generation mode (positive, negative), on top of the schema's examples
+# and schemathesis' coverage cases (boundaries, missing and wrongly typed values: about 20-150 per operation).
+MAX_EXAMPLES = 25
+# Stateful scenarios per service, and calls per scenario.
+SCENARIOS = 30
+STEPS = 8
+# Chains started from each operation that has links, and how many links deep they go.
+CHAINS = 30
+CHAIN_DEPTH = 3
+SERVICES = ("identity", "projects", "funding")
+SEED = 20261125
+
+
+@pytest.fixture
+def fuzz_apps(stack: Stack, world: World) -> dict[str, FastAPI]:
+    """The three services without a pool, wired together, over the seeded demo territory."""
+    apps, _transport = build_apps(stack.settings, database_pool=False)
+    return apps
+
+
+@pytest.fixture
+def tokens(world: World) -> dict[str, str]:
+    """Real logins through identity's API."""
+    return {email: world.login(email) for email in (HOLDER, DESK, PLATFORM)}
+
+
+@pytest.fixture
+def known(world: World) -> dict[str, list[str]]:
+    """Identifiers and codes that name real rows: the demo territory, and resources of the holder's made
+    through the API (a project, a draft dossier, a machine client)."""
+    project = world.create_project()
+    dossier = world.create_dossier(project=world.create_project(title="Jardins partagés"))
+    client = world.as_("identity", HOLDER).post(
+        "/api/v1/clients", json={"name": "Logiciel de la fédération", "scopes": ["projects:read"]}
+    )
+    assert client.status_code == 201, client.text
+    referential = world.as_("projects", HOLDER)
+    qpv = referential.get("/api/v1/referential/qpv", params={"department": "035"})
+    priorities = referential.get("/api/v1/referential/priorities")
+    assert qpv.status_code == priorities.status_code == 200
+    return {
+        "organisations": [org_id("blosne-avenir"), org_id("maurepas-solidaire"), org_id("ville")],
+        "projects": [project["id"], dossier["project_id"]],
+        "dossiers": [dossier["id"]],
+        "programmes": [str(demo_data.PROGRAMME_ID)],
+        "clients": [client.json()["id"]],
+        "funders": [org_id(key) for key in demo_data.FUNDER_KEYS],
+        "qpv_codes": [item["code"] for item in qpv.json()["items"]],
+        "priorities": [item["code"] for item in priorities.json()["items"]],
+    }
+
+
+@pytest.fixture
+def schema(fuzz_apps: dict[str, FastAPI], known: dict[str, list[str]], service: str) -> BaseSchema:
+    return schemathesis.openapi.from_asgi("/openapi.json", fuzz_apps[service], config=config(known, seed=SEED))
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_every_operation_is_fuzzed_with_its_caller(schema: BaseSchema, service: str) -> None:
+    """The tables of callers cover the live schema exactly: a new route cannot escape the fuzzing."""
+    live = operations_by_id(schema)
+    assert set(live) == set(OPERATIONS[service]), (
+        f"not fuzzed: {set(live) - set(OPERATIONS[service])}; gone: {set(OPERATIONS[service]) - set(live)}"
+    )
+    for name in CALLER_BY_OPERATION[service]:
+        assert live[name].definition.raw.get("security"), f"{live[name].label} has a caller but declares no security"
+    for name in PUBLIC_OPERATIONS[service] & set(live):
+        assert name not in CALLER_BY_OPERATION[service]
+
+
+@pytest.mark.parametrize(
+    ("service", "operation"), [(service, name) for service in SERVICES for name in OPERATIONS[service]]
+)
+def test_fuzz(schema: BaseSchema, tokens: dict[str, str], service: str, operation: str) -> None:
+    api_operation = operations_by_id(schema)[operation]
+    audit = Audit()
+    fuzzer = Fuzzer(
+        schema=schema,
+        headers_for=Callers(service, tokens).headers,
+        audit=audit,
+        max_examples=MAX_EXAMPLES,
+    )
+    fuzzer.run(api_operation)
+
+    assert not fuzzer.failures, "\n\n".join(fuzzer.failures.values())
+    if operation in CALLER_BY_OPERATION[service]:
+        # A run where every call was refused (bad token, wrong role, JWKS unreachable) must not pass.
+        assert audit.authorised(api_operation), (
+            f"{api_operation.label}: every call refused for its caller: {dict(audit.statuses[api_operation.label])}, "
+            f"first: {audit.first_refusal.get(api_operation.label)}"
+        )
+
+
+@pytest.mark.parametrize(("service", "operation"), [("projects", "list_projects"), ("projects", "create_project")])
+def test_the_audit_catches_a_run_where_auth_silently_fails(schema: BaseSchema, service: str, operation: str) -> None:
+    """The safety net of `test_fuzz`, tried: with a token the services cannot verify, every call that gets to
+    the token check is a 401, and the audit fails the run."""
+    api_operation = operations_by_id(schema)[operation]
+    audit = Audit()
+    unverifiable = Callers(service, {HOLDER: "eyJhbGciOiJSUzI1NiJ9.e30.c2lnbmF0dXJl"})
+    Fuzzer(schema=schema, headers_for=unverifiable.headers, audit=audit, max_examples=3).run(api_operation)
+    assert 401 in audit.statuses[api_operation.label]
+    assert not audit.authorised(api_operation), dict(audit.statuses[api_operation.label])
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_stateful(schema: BaseSchema, tokens: dict[str, str], service: str) -> None:
+    """Scenarios along the OpenAPI links: a resource created, then read, changed, submitted, revoked."""
+    audit = Audit()
+    failures = run_state_machine(
+        schema, Callers(service, tokens), audit, scenarios=SCENARIOS, step_count=STEPS, seed=SEED
+    )
+
+    assert not failures, "\n\n".join(failures.values())
+    refused = {label: dict(audit.statuses[label]) for label in audit.statuses if not audit.authorised_label(label)}
+    assert not refused, f"every call refused for its caller: {refused}"
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_links_lead_somewhere(
+    fuzz_apps: dict[str, FastAPI], known: dict[str, list[str]], tokens: dict[str, str], service: str
+) -> None:
+    """Explicit chains: create (or read) a resource, then follow each OpenAPI link of the answer with the id
+    and ETag it gives (project created, read, changed; dossier created, changed, submitted; programme created,
+    read; association signed up, read; machine client created, revoked). Every link must reach a 2xx."""
+    # Real identifiers every time, so that a chain starts from a creation that can succeed; and a funding plan
+    # of one line (its funder drawn from the programme's): generated plans of several lines name a funder twice
+    # more often than not, and the chains would stop at their 422. Single operations fuzz the plans.
+    schema = schemathesis.openapi.from_asgi(
+        "/openapi.json",
+        fuzz_apps[service],
+        config=config(
+            known, seed=SEED, probability=1.0,
+            fixed={"body.funding_plan": [{"funder_id": known["funders"][0], "amount_cents": 1_500_000}]},
+        ),
+    )
+    audit = Audit()
+    fuzzer = Fuzzer(schema=schema, headers_for=Callers(service, tokens).headers, audit=audit, max_examples=0)
+    walk = LinkWalk(fuzzer, operations_by_id(schema), depth=CHAIN_DEPTH)
+    links = walk.links()
+    sources = {operation.label: operation for operation, _, _ in links.values()}
+    for index, label in enumerate(sorted(sources)):
+        walk.run(sources[label], examples=CHAINS, seed=SEED + index)
+
+    assert not fuzzer.failures, "\n\n".join(fuzzer.failures.values())
+    reached = {name: dict(walk.reached.get(name, {})) for name in links}
+    dead = {name: statuses for name, statuses in reached.items() if not walk.successes(name)}
+    assert not dead, f"links that never led to a 2xx: {dead}"
+    refused = {label: dict(audit.statuses[label]) for label in audit.statuses if not audit.authorised_label(label)}
+    assert not refused, f"every call refused for its caller: {refused}"
