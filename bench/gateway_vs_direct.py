@@ -8,6 +8,7 @@ p50 and p99 for both, the ratio gateway/direct, and each server's resident memor
 
 import argparse
 import json
+import os
 import re
 import shutil
 import statistics
@@ -72,18 +73,39 @@ def file_a_dossier(stack: LiveStack) -> tuple[str, str]:
         return login.json()["access_token"], dossier.json()["id"]
 
 
-def resident_memory_mib(stack: LiveStack) -> dict[str, float]:
-    """VmRSS of each uvicorn child of run_stack, by the port it serves."""
-    memory = {}
+def server_pids(stack: LiveStack) -> dict[str, int]:
+    """The uvicorn children of run_stack, by the name of the server they run (read from their --port)."""
+    pids = {}
     children = subprocess.run(["pgrep", "-P", str(stack.process.pid)], capture_output=True, text=True).stdout.split()
     for pid in children:
         cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
         port = int(cmdline[cmdline.index(b"--port") + 1])
-        name = next(n for n, p in stack.ports.items() if p == port)
-        rss_kib = next(int(line.split()[1]) for line in Path(f"/proc/{pid}/status").read_text().splitlines()
-                       if line.startswith("VmRSS:"))
-        memory[name] = round(rss_kib / 1024, 1)
+        pids[next(n for n, p in stack.ports.items() if p == port)] = int(pid)
+    return pids
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (/proc/PID/stat fields 14 and 15)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def resident_memory_mib(pids: dict[str, int]) -> dict[str, float]:
+    memory = {}
+    for name, pid in pids.items():
+        status = Path(f"/proc/{pid}/status").read_text().splitlines()
+        memory[name] = round(next(int(line.split()[1]) for line in status if line.startswith("VmRSS:")) / 1024, 1)
     return memory
+
+
+def measured_run(url: str, token: str, pids: dict[str, int], *, seconds: int, connections: int) -> dict[str, float]:
+    """One wrk run, plus the CPU each server spent per request during it (µs)."""
+    before = {name: cpu_seconds(pid) for name, pid in pids.items()}
+    figures = run_wrk(url, token, seconds=seconds, connections=connections)
+    requests = figures["rps"] * seconds
+    for name, pid in pids.items():
+        figures[f"cpu_us_per_request_{name}"] = round((cpu_seconds(pid) - before[name]) / requests * 1e6, 1)
+    return figures
 
 
 def main() -> int:
@@ -104,17 +126,20 @@ def main() -> int:
             token, dossier_id = file_a_dossier(stack)
             path = f"/api/v1/dossiers/{dossier_id}"
             targets = {"direct": stack.url("funding") + path, "gateway": stack.url() + path}
+            pids = server_pids(stack)
             for url in targets.values():  # warm both paths (token caches, pools) before measuring
                 run_wrk(url, token, seconds=2, connections=args.connections)
             runs: dict[str, list[dict[str, float]]] = {"direct": [], "gateway": []}
             for _ in range(args.rounds):  # alternated, so that drift on the machine hits both alike
                 for name, url in targets.items():
-                    runs[name].append(run_wrk(url, token, seconds=args.seconds, connections=args.connections))
-            memory = resident_memory_mib(stack)
+                    runs[name].append(
+                        measured_run(url, token, pids, seconds=args.seconds, connections=args.connections)
+                    )
+            memory = resident_memory_mib(pids)
         finally:
             stack.stop()
     summary = {
-        name: {key: round(statistics.median(r[key] for r in results), 2) for key in ("rps", "p50_ms", "p99_ms")}
+        name: {key: round(statistics.median(r[key] for r in results), 2) for key in results[0]}
         for name, results in runs.items()
     }
     ratio = round(summary["gateway"]["rps"] / summary["direct"]["rps"], 3)
@@ -124,6 +149,11 @@ def main() -> int:
     for name, figures in summary.items():
         print(f"{name:10}{figures['rps']:>10.1f}{figures['p50_ms']:>10.2f}{figures['p99_ms']:>10.2f}")
     print(f"ratio gateway/direct (throughput): {ratio}  (aim ≥ 0.5)")
+    print(
+        "CPU per request through the gateway (µs): "
+        + ", ".join(f"{n} {summary['gateway'][f'cpu_us_per_request_{n}']}" for n in ("gateway", "funding"))
+        + f"; direct, funding {summary['direct']['cpu_us_per_request_funding']}"
+    )
     print("resident memory after the load (MiB): " + ", ".join(f"{k} {v}" for k, v in sorted(memory.items())))
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / f"gateway_vs_direct_{args.backend}.json").write_text(json.dumps(

@@ -38,21 +38,10 @@ HOP_BY_HOP = frozenset(
         b"content-length",
     }
 )
-RESPONSE_SKIPPED = frozenset(
-    {
-        "connection",
-        "keep-alive",
-        "proxy-authenticate",
-        "te",
-        "trailer",
-        "trailers",
-        "transfer-encoding",
-        "upgrade",
-        "x-request-id",
-        "date",
-        "server",
-    }
-)
+RESPONSE_SKIPPED = frozenset({
+    b"connection", b"keep-alive", b"proxy-authenticate", b"te", b"trailer", b"trailers", b"transfer-encoding",
+    b"upgrade", b"x-request-id", b"date", b"server",
+})  # fmt: skip
 # Bodies up to this size are read at once (faster); larger ones are streamed to the upstream.
 BUFFERED_BODY_LIMIT = 256 * 1024
 
@@ -147,11 +136,15 @@ class Proxy:
 
     async def _relay(self, response: aiohttp.ClientResponse, send: Send, request_id: str) -> None:
         headers: list[tuple[bytes, bytes]] = [
-            (k.lower().encode("latin-1"), v.encode("latin-1"))
-            for k, v in _decoded(response.raw_headers)
-            if k.lower() not in RESPONSE_SKIPPED
+            (name.lower(), value) for name, value in response.raw_headers if name.lower() not in RESPONSE_SKIPPED
         ]
         headers.append((b"x-request-id", request_id.encode()))
+        if response.content_length is not None and response.content_length <= BUFFERED_BODY_LIMIT:
+            # Small answers (nearly all of them) go out in one piece: one write instead of one per chunk.
+            body = await response.read()
+            await send({"type": "http.response.start", "status": response.status, "headers": headers})
+            await send({"type": "http.response.body", "body": body})
+            return
         await send({"type": "http.response.start", "status": response.status, "headers": headers})
         async for chunk in response.content.iter_any():
             await send({"type": "http.response.body", "body": chunk, "more_body": True})
@@ -177,10 +170,6 @@ class Proxy:
                 yield chunk
             if not message.get("more_body", False):
                 return
-
-
-def _decoded(raw_headers: tuple[tuple[bytes, bytes], ...]) -> list[tuple[str, str]]:
-    return [(k.decode("latin-1"), v.decode("latin-1")) for k, v in raw_headers]
 
 
 def request_context(scope: Scope) -> tuple[dict[bytes, bytes], str]:
