@@ -13,6 +13,7 @@ ROUTES: tuple[tuple[str, str], ...] = (
     ("/.well-known/jwks.json", "identity"),
     ("/api/v1/projects", "projects"),
     ("/api/v1/referential", "projects"),
+    ("/api/v1/indicators", "projects"),
     ("/api/v1/programmes", "funding"),
     ("/api/v1/dossiers", "funding"),
 )

@@ -38,6 +38,10 @@ ACCESS: dict[str, dict[tuple[str, str], object]] = {
         ("PATCH", "/api/v1/projects/{project_id}"): HOLDERS,
         ("GET", "/api/v1/referential/qpv"): EVERYONE,
         ("GET", "/api/v1/referential/priorities"): EVERYONE,
+        ("POST", "/api/v1/indicators"): DESK,
+        ("GET", "/api/v1/indicators"): EVERYONE,
+        ("GET", "/api/v1/indicators/{indicator_id}"): EVERYONE,
+        ("PATCH", "/api/v1/indicators/{indicator_id}"): DESK,
     },
     "funding": {
         ("POST", "/api/v1/programmes"): DESK,

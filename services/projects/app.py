@@ -6,12 +6,13 @@ from fastapi import FastAPI
 from common.app import create_service_app, http_client, remote_jwks
 from common.db import Database
 from services.projects.models import idempotency_keys
-from services.projects.routes import projects, referential
+from services.projects.routes import indicators, projects, referential
 from services.projects.settings import ProjectsSettings
 
 TAGS = [
     {"name": "projects", "description": "Projets des associations."},
     {"name": "referential", "description": "Listes de référence : QPV, priorités."},
+    {"name": "indicators", "description": "Catalogue des indicateurs partagés (impact collectif)."},
     {"name": "operations", "description": "Santé, disponibilité, métriques."},
 ]
 
@@ -28,7 +29,7 @@ def create_app(
         settings=settings,
         database=Database(settings.database_url, schema=settings.db_schema, pooled=settings.database_pool),
         idempotency_table=idempotency_keys,
-        routers=[projects.router, referential.router],
+        routers=[projects.router, referential.router, indicators.router],
         http=http,
         key_source=remote_jwks(http, settings),
         openapi_tags=TAGS,

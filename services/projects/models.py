@@ -65,16 +65,46 @@ class Project(ProjectsTable, table=True):
 class ProjectQpv(ProjectsTable, table=True):
     __tablename__ = "project_qpv"
 
-    project_id: uuid.UUID = Field(
-        sa_column=Column(ForeignKey("projects.id", ondelete="CASCADE"), primary_key=True)
-    )
+    project_id: uuid.UUID = Field(sa_column=Column(ForeignKey("projects.id", ondelete="CASCADE"), primary_key=True))
     qpv_code: str = Field(sa_column=Column(ForeignKey("qpv.code"), primary_key=True, index=True))
 
 
 class ProjectPriority(ProjectsTable, table=True):
     __tablename__ = "project_priorities"
 
-    project_id: uuid.UUID = Field(
-        sa_column=Column(ForeignKey("projects.id", ondelete="CASCADE"), primary_key=True)
+    project_id: uuid.UUID = Field(sa_column=Column(ForeignKey("projects.id", ondelete="CASCADE"), primary_key=True))
+    priority_code: str = Field(sa_column=Column(ForeignKey("priorities.code"), primary_key=True, index=True))
+
+
+class Indicator(ProjectsTable, table=True):
+    """A shared indicator of the catalogue (collective impact): everyone measures with the same ones."""
+
+    __tablename__ = "indicators"
+    __table_args__ = (
+        CheckConstraint(
+            "unit IN ('people', 'organisations', 'hours', 'events', 'euros', 'percent')", name="ck_indicators_unit"
+        ),
+        CheckConstraint("aggregation IN ('sum', 'average', 'ratio')", name="ck_indicators_aggregation"),
+        CheckConstraint(
+            "(aggregation = 'ratio') = (denominator_code IS NOT NULL)", name="ck_indicators_ratio_has_denominator"
+        ),
     )
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    code: str = Field(max_length=40, unique=True)
+    label: str = Field(max_length=200)
+    description: str = Field(default="", max_length=2000)
+    unit: str = Field(max_length=16)
+    aggregation: str = Field(max_length=16)
+    denominator_code: str | None = Field(default=None, sa_column=Column(ForeignKey("indicators.code"), nullable=True))
+    active: bool = Field(default=True, nullable=False)
+    version: int = Field(default=1, nullable=False)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime, nullable=False)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime, nullable=False, index=True)
+
+
+class IndicatorPriority(ProjectsTable, table=True):
+    __tablename__ = "indicator_priorities"
+
+    indicator_id: uuid.UUID = Field(sa_column=Column(ForeignKey("indicators.id", ondelete="CASCADE"), primary_key=True))
     priority_code: str = Field(sa_column=Column(ForeignKey("priorities.code"), primary_key=True, index=True))

@@ -14,9 +14,10 @@ from services.projects.schemas import ProjectCreate, ProjectPublic, ProjectUpdat
 PROJECT_NOT_FOUND = Text("Projet introuvable.", "Project not found.")
 
 
-async def _check_references(
+async def check_references(
     session: AsyncSession, *, qpv_codes: list[str] | None, priorities: list[str] | None
 ) -> None:
+    """Codes must come from the reference lists; one 422 names every unknown one."""
     errors: list[tuple[str, Text]] = []
     if qpv_codes is not None:
         unknown = sorted(set(qpv_codes) - await repository.known_qpv_codes(session, qpv_codes))
@@ -48,7 +49,7 @@ async def _check_references(
 
 async def create_project(session: AsyncSession, *, principal: Principal, request: ProjectCreate) -> ProjectPublic:
     """A draft project of the caller's association."""
-    await _check_references(session, qpv_codes=request.qpv_codes, priorities=request.priorities)
+    await check_references(session, qpv_codes=request.qpv_codes, priorities=request.priorities)
     project = Project(
         organisation_id=principal.organisation_id,
         created_by=principal.subject,
@@ -80,7 +81,7 @@ async def update_project(session: AsyncSession, *, project: Project, request: Pr
             Text("La date de fin précède la date de début.", "The end date is before the start date."),
             errors=[("body.end_date", Text("Avant la date de début.", "Before the start date."))],
         )
-    await _check_references(session, qpv_codes=changes.get("qpv_codes"), priorities=changes.get("priorities"))
+    await check_references(session, qpv_codes=changes.get("qpv_codes"), priorities=changes.get("priorities"))
     current = await to_public(session, project)
     if not _changes_anything(current, changes):
         return current  # same version, same ETag

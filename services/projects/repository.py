@@ -8,7 +8,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from common.db import get_row
 from common.pagination import keyset
-from services.projects.models import Priority, Project, ProjectPriority, ProjectQpv, Qpv
+from services.projects.models import (
+    Indicator,
+    IndicatorPriority,
+    Priority,
+    Project,
+    ProjectPriority,
+    ProjectQpv,
+    Qpv,
+)
 
 
 async def known_qpv_codes(session: AsyncSession, codes: list[str]) -> set[str]:
@@ -66,9 +74,7 @@ async def replace_tags(
         session.add_all(ProjectQpv(project_id=project_id, qpv_code=code) for code in sorted(set(qpv_codes)))
     if priorities is not None:
         await session.execute(delete(ProjectPriority).where(ProjectPriority.project_id == project_id))
-        session.add_all(
-            ProjectPriority(project_id=project_id, priority_code=code) for code in sorted(set(priorities))
-        )
+        session.add_all(ProjectPriority(project_id=project_id, priority_code=code) for code in sorted(set(priorities)))
     await session.flush()
 
 
@@ -84,9 +90,7 @@ async def list_projects(
 ) -> list[Project]:
     statement = select(Project).where(Project.organisation_id == organisation_id)
     if qpv:
-        statement = statement.where(
-            Project.id.in_(select(ProjectQpv.project_id).where(ProjectQpv.qpv_code == qpv))
-        )
+        statement = statement.where(Project.id.in_(select(ProjectQpv.project_id).where(ProjectQpv.qpv_code == qpv)))
     if priority:
         statement = statement.where(
             Project.id.in_(select(ProjectPriority.project_id).where(ProjectPriority.priority_code == priority))
@@ -94,3 +98,56 @@ async def list_projects(
     if updated_since:
         statement = statement.where(Project.updated_at >= updated_since)
     return list((await session.execute(keyset(statement, Project, limit=limit, cursor=cursor))).scalars())
+
+
+async def indicator_by_code(session: AsyncSession, code: str) -> Indicator | None:
+    return (await session.execute(select(Indicator).where(Indicator.code == code))).scalars().first()
+
+
+async def indicator_by_id(
+    session: AsyncSession, indicator_id: uuid.UUID, *, for_update: bool = False
+) -> Indicator | None:
+    return await get_row(session, Indicator, indicator_id, for_update=for_update)
+
+
+async def indicator_priorities(session: AsyncSession, indicator_ids: list[uuid.UUID]) -> dict[uuid.UUID, list[str]]:
+    tags: dict[uuid.UUID, list[str]] = {iid: [] for iid in indicator_ids}
+    if indicator_ids:
+        rows = await session.execute(
+            select(IndicatorPriority.indicator_id, IndicatorPriority.priority_code)
+            .where(IndicatorPriority.indicator_id.in_(indicator_ids))
+            .order_by(IndicatorPriority.priority_code)
+        )
+        for indicator_id, code in rows:
+            tags[indicator_id].append(code)
+    return tags
+
+
+async def replace_indicator_priorities(session: AsyncSession, indicator_id: uuid.UUID, codes: list[str]) -> None:
+    await session.execute(delete(IndicatorPriority).where(IndicatorPriority.indicator_id == indicator_id))
+    session.add_all(IndicatorPriority(indicator_id=indicator_id, priority_code=code) for code in sorted(set(codes)))
+    await session.flush()
+
+
+async def list_indicators(
+    session: AsyncSession,
+    *,
+    priority: str | None,
+    unit: str | None,
+    active: bool | None,
+    updated_since: datetime | None,
+    limit: int,
+    cursor: str | None,
+) -> list[Indicator]:
+    statement = select(Indicator)
+    if priority:
+        statement = statement.where(
+            Indicator.id.in_(select(IndicatorPriority.indicator_id).where(IndicatorPriority.priority_code == priority))
+        )
+    if unit:
+        statement = statement.where(Indicator.unit == unit)
+    if active is not None:
+        statement = statement.where(Indicator.active == active)
+    if updated_since:
+        statement = statement.where(Indicator.updated_at >= updated_since)
+    return list((await session.execute(keyset(statement, Indicator, limit=limit, cursor=cursor))).scalars())

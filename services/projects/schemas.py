@@ -2,7 +2,7 @@
 
 import uuid
 from datetime import date, datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import (
     BaseModel,
@@ -108,3 +108,74 @@ class PriorityPublic(BaseModel):
     kind: str
     label_fr: str
     label_en: str
+
+
+IndicatorCode = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{1,39}$")]
+IndicatorLabel = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, pattern=r"\S", max_length=200)]
+Description = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)]
+IndicatorUnit = Literal["people", "organisations", "hours", "events", "euros", "percent"]
+Aggregation = Literal["sum", "average", "ratio"]
+
+
+class IndicatorCreate(Input):
+    code: IndicatorCode = Field(examples=["residents_trained"])
+    label: IndicatorLabel = Field(examples=["Habitants formés"])
+    description: Description = ""
+    unit: IndicatorUnit
+    aggregation: Aggregation = Field(
+        description="sum, average, or ratio: the values reported are numerators over the denominator indicator's."
+    )
+    denominator_code: IndicatorCode | None = Field(default=None, description="Required for a ratio, refused otherwise.")
+    priorities: list[PriorityCode] = Field(default_factory=list, max_length=10)
+
+    @model_validator(mode="after")
+    def _ratio_has_denominator(self) -> "IndicatorCreate":
+        if (self.aggregation == "ratio") != (self.denominator_code is not None):
+            raise ValueError(
+                bilingual(
+                    "Un ratio a un indicateur dénominateur ; les autres agrégations n'en ont pas.",
+                    "A ratio has a denominator indicator; other aggregations have none.",
+                )
+            )
+        if self.denominator_code == self.code:
+            raise ValueError(
+                bilingual(
+                    "Un indicateur n'est pas son propre dénominateur.", "An indicator is not its own denominator."
+                )
+            )
+        return self
+
+
+class IndicatorUpdate(Input):
+    """What can change once reports may use the indicator: wording, tags, retirement; never unit or aggregation."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra=null_refused)
+
+    label: IndicatorLabel | None = None
+    description: Description | None = None
+    priorities: list[PriorityCode] | None = Field(default=None, max_length=10)
+    active: bool | None = None
+
+    @model_validator(mode="after")
+    def _no_nulls(self) -> "IndicatorUpdate":
+        nulls = [name for name in self.model_fields_set if getattr(self, name) is None]
+        if nulls:
+            raise ValueError(
+                bilingual(f"Valeur nulle refusée : {', '.join(nulls)}.", f"Null refused: {', '.join(nulls)}.")
+            )
+        return self
+
+
+class IndicatorPublic(BaseModel):
+    id: uuid.UUID
+    code: str
+    label: str
+    description: str
+    unit: IndicatorUnit
+    aggregation: Aggregation
+    denominator_code: str | None
+    priorities: list[str]
+    active: bool
+    version: int
+    created_at: datetime
+    updated_at: datetime

@@ -51,6 +51,11 @@ CALLER_BY_OPERATION: dict[str, dict[str, str]] = {
         "update_project": HOLDER,
         "list_qpv": HOLDER,
         "list_priorities": HOLDER,
+        # The desk keeps the indicators' catalogue; everyone reads it.
+        "create_indicator": DESK,
+        "update_indicator": DESK,
+        "list_indicators": HOLDER,
+        "get_indicator": HOLDER,
     },
     "funding": {
         "create_programme": DESK,
@@ -103,6 +108,8 @@ STATE_DEPENDENT_REJECTIONS: dict[str, str] = {
     "unknown_funder": "a UUID that names no funder known to identity",
     "precondition_failed": "an If-Match that is not the resource's current ETag (RFC 9110 13.1.1: 412)",
     "funder_not_in_programme": "a funder that exists but does not take part in the programme",
+    "indicator_code_taken": "an indicator code already in the catalogue (409)",
+    "invalid_denominator": "a well-formed code that names no indicator, or names a ratio",
 }
 # 2. `validation_failed` on these fields only, per operation: a rule that ties a field to another one, or to rows.
 # ("body" is where a model's own validator reports.)
@@ -123,6 +130,7 @@ RULES_BEYOND_SCHEMA: dict[str, dict[str, str]] = {
     "create_programme": {"body": "the closing date is not before the opening one, and a funder appears once"},
     "create_dossier": {"body": _PLAN, "body.programme_id": "a UUID that names no programme"},
     "update_dossier": {"body": _PLAN},
+    "create_indicator": {"body": "a ratio, and only a ratio, has a denominator other than itself"},
 }
 
 # Where real identifiers go: with this probability, a generated value is replaced by one that names a row

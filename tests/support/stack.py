@@ -33,7 +33,7 @@ METADATA: dict[str, MetaData] = {
     "identity": identity_metadata, "projects": projects_metadata, "funding": funding_metadata,
 }
 # Reference lists loaded by migrations: kept between tests.
-REFERENCE_TABLES = {"qpv", "priorities"}
+REFERENCE_TABLES = {"qpv", "priorities", "indicators", "indicator_priorities"}
 SERVICE_SECRET = "test-service-secret-funding"
 HOSTS = {"identity": "http://identity.test", "projects": "http://projects.test", "funding": "http://funding.test"}
 
