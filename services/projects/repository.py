@@ -3,7 +3,7 @@
 import uuid
 from datetime import datetime
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from common.db import get_row
@@ -29,10 +29,21 @@ async def known_priority_codes(session: AsyncSession, codes: list[str]) -> set[s
     return set(rows.scalars())
 
 
-async def qpv_list(session: AsyncSession, *, department: str | None) -> list[Qpv]:
+async def qpv_list(session: AsyncSession, *, department: str | None, search: str | None) -> list[Qpv]:
     statement = select(Qpv).order_by(Qpv.code)
     if department:
         statement = statement.where(Qpv.department == department)
+    if search:
+        # Case-insensitive, anywhere in the code, the name, the commune or the EPCI; % and _ taken literally.
+        needle = search.lower()
+        statement = statement.where(
+            or_(
+                *(
+                    func.lower(column).contains(needle, autoescape=True)
+                    for column in (Qpv.code, Qpv.name, Qpv.commune, Qpv.epci)
+                )
+            )
+        )
     return list((await session.execute(statement)).scalars())
 
 

@@ -27,9 +27,13 @@ async def list_qpv(
     session: SessionDep,
     _caller: Reader,
     department: Annotated[str | None, Query(pattern=r"^\d{3}$", description="Département sur 3 chiffres.")] = None,
+    q: Annotated[
+        str | None,
+        Query(min_length=2, max_length=100, description="Recherche dans le code, le nom, la commune ou l'EPCI."),
+    ] = None,
 ) -> dict:
     """The whole reference list fits in one page (about 1,600 QPVs nationally)."""
-    rows = await repository.qpv_list(session, department=department)
+    rows = await repository.qpv_list(session, department=department, search=q)
     return {"items": [QpvPublic.model_validate(r, from_attributes=True) for r in rows], "next_cursor": None}
 
 

@@ -85,3 +85,26 @@ class TestListPriorities:
     def test_the_listed_codes_are_the_ones_projects_accept(self, world: World) -> None:
         codes = [p["code"] for p in world.as_("projects", HOLDER).get(PRIORITIES).json()["items"]]
         assert world.create_project(priorities=codes)["priorities"] == sorted(codes)
+
+
+class TestQpvSearch:
+    @pytest.mark.parametrize(
+        ("q", "codes"),
+        [
+            ("blosne", {"QN03502B"}),  # by name, any case
+            ("QN0350", {"QN03501M", "QN03502B", "QN03503V", "QN03504C", "QN03505K"}),  # by code
+            ("rennes", {"QN03501M", "QN03502B", "QN03503V", "QN03504C", "QN03505K"}),  # commune and EPCI
+            ("Métropole", {"QN03501M", "QN03502B", "QN03503V", "QN03504C", "QN03505K"}),  # by EPCI
+            ("zz", set()),
+            ("%_", set()),  # wildcards are taken literally
+        ],
+    )
+    def test_search_by_code_name_commune_or_epci(self, world: World, q: str, codes: set[str]) -> None:
+        response = world.as_("projects", HOLDER).get("/api/v1/referential/qpv", params={"q": q})
+        assert response.status_code == 200, response.text
+        assert {item["code"] for item in response.json()["items"]} == codes
+
+    @pytest.mark.parametrize("q", ["x", "y" * 101])
+    def test_a_search_too_short_or_too_long_is_422(self, world: World, q: str) -> None:
+        response = world.as_("projects", HOLDER).get("/api/v1/referential/qpv", params={"q": q})
+        assert problem(response)["status"] == 422
