@@ -93,6 +93,21 @@ async def get_row(session: AsyncSession, model: Any, row_id: Any, *, for_update:
     return (await session.execute(statement)).scalar_one_or_none()
 
 
+async def children_by_parent(
+    session: AsyncSession, parent_column: Any, child_column: Any, parent_ids: list[Any]
+) -> dict[Any, list[Any]]:
+    """One query for the children of several parents (tags, members of a link table), in child order;
+    every parent asked for is in the answer, with an empty list when it has none."""
+    children: dict[Any, list[Any]] = {parent_id: [] for parent_id in parent_ids}
+    if parent_ids:
+        rows = await session.execute(
+            select(parent_column, child_column).where(parent_column.in_(parent_ids)).order_by(child_column)
+        )
+        for parent_id, child in rows:
+            children[parent_id].append(child)
+    return children
+
+
 class Database:
     """One engine per service; a reader and a writer session factory over it."""
 

@@ -4,7 +4,7 @@ import re
 from datetime import date
 from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, field_validator, model_validator
 
 from common.problems import bilingual
 
@@ -71,3 +71,19 @@ class InputModel(BaseModel):
         if any(isinstance(text, str) and "\x00" in text for text in texts):
             raise ValueError(bilingual("Caractère nul (U+0000) refusé.", "NUL character (U+0000) refused."))
         return value
+
+
+class PatchModel(InputModel):
+    """Base of a PATCH body whose fields may each be left out (kept) but never set to null; its OpenAPI
+    shows no null either."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra=null_refused)
+
+    @model_validator(mode="after")
+    def _no_nulls(self) -> "PatchModel":
+        nulls = sorted(name for name in self.model_fields_set if getattr(self, name) is None)
+        if nulls:
+            raise ValueError(
+                bilingual(f"Valeur nulle refusée : {', '.join(nulls)}.", f"Null refused: {', '.join(nulls)}.")
+            )
+        return self

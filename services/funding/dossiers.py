@@ -1,7 +1,7 @@
 """Dossiers: a draft for one of my projects under an open programme, its co-funding plan, its submission."""
 
 import uuid
-from datetime import date
+from datetime import date, datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -129,6 +129,27 @@ async def visible_dossier(session: AsyncSession, *, principal: Principal, dossie
     ):
         return dossier
     raise NotFound(DOSSIER_NOT_FOUND)
+
+
+async def visible_dossiers(
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    state: str | None,
+    programme_id: uuid.UUID | None,
+    updated_since: datetime | None,
+    limit: int,
+    cursor: str | None,
+) -> list[Dossier]:
+    """The list counterpart of `visible_dossier`: the same three views (desk, holder, funder)."""
+    desk = principal.has_any_role(DESK_ROLES)
+    holder = not desk and principal.has_any_role(HOLDER_ROLES)
+    return await repository.list_dossiers(
+        session,
+        holder_organisation=principal.organisation_id if holder else None,
+        funder_organisation=principal.organisation_id if not desk and not holder else None,
+        state=state, programme_id=programme_id, updated_since=updated_since, limit=limit, cursor=cursor,
+    )
 
 
 async def owned_dossier(session: AsyncSession, *, principal: Principal, dossier_id: uuid.UUID) -> Dossier:

@@ -7,7 +7,7 @@ from sqlalchemy import delete, exists, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from common.db import get_row
+from common.db import children_by_parent, get_row
 from common.pagination import keyset
 from services.funding.models import (
     Dossier,
@@ -26,15 +26,7 @@ async def programme_by_id(session: AsyncSession, programme_id: uuid.UUID) -> Pro
 async def funders_of_programmes(
     session: AsyncSession, programme_ids: list[uuid.UUID]
 ) -> dict[uuid.UUID, list[uuid.UUID]]:
-    funders: dict[uuid.UUID, list[uuid.UUID]] = {pid: [] for pid in programme_ids}
-    rows = await session.execute(
-        select(ProgrammeFunder.programme_id, ProgrammeFunder.funder_id)
-        .where(ProgrammeFunder.programme_id.in_(programme_ids))
-        .order_by(ProgrammeFunder.funder_id)
-    )
-    for programme_id, funder_id in rows:
-        funders[programme_id].append(funder_id)
-    return funders
+    return await children_by_parent(session, ProgrammeFunder.programme_id, ProgrammeFunder.funder_id, programme_ids)
 
 
 async def list_programmes(

@@ -6,7 +6,7 @@ from datetime import datetime
 from sqlalchemy import delete, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from common.db import get_row
+from common.db import children_by_parent, get_row
 from common.pagination import keyset
 from services.projects.models import (
     Indicator,
@@ -57,24 +57,11 @@ async def project_by_id(session: AsyncSession, project_id: uuid.UUID, *, for_upd
 
 async def tags_of(session: AsyncSession, project_ids: list[uuid.UUID]) -> dict[uuid.UUID, tuple[list[str], list[str]]]:
     """QPV codes and priorities of several projects in two queries."""
-    tags: dict[uuid.UUID, tuple[list[str], list[str]]] = {pid: ([], []) for pid in project_ids}
-    if not project_ids:
-        return tags
-    qpv_rows = await session.execute(
-        select(ProjectQpv.project_id, ProjectQpv.qpv_code)
-        .where(ProjectQpv.project_id.in_(project_ids))
-        .order_by(ProjectQpv.qpv_code)
+    qpv = await children_by_parent(session, ProjectQpv.project_id, ProjectQpv.qpv_code, project_ids)
+    priorities = await children_by_parent(
+        session, ProjectPriority.project_id, ProjectPriority.priority_code, project_ids
     )
-    for project_id, code in qpv_rows:
-        tags[project_id][0].append(code)
-    priority_rows = await session.execute(
-        select(ProjectPriority.project_id, ProjectPriority.priority_code)
-        .where(ProjectPriority.project_id.in_(project_ids))
-        .order_by(ProjectPriority.priority_code)
-    )
-    for project_id, code in priority_rows:
-        tags[project_id][1].append(code)
-    return tags
+    return {pid: (qpv[pid], priorities[pid]) for pid in project_ids}
 
 
 async def replace_tags(
@@ -122,16 +109,9 @@ async def indicator_by_id(
 
 
 async def indicator_priorities(session: AsyncSession, indicator_ids: list[uuid.UUID]) -> dict[uuid.UUID, list[str]]:
-    tags: dict[uuid.UUID, list[str]] = {iid: [] for iid in indicator_ids}
-    if indicator_ids:
-        rows = await session.execute(
-            select(IndicatorPriority.indicator_id, IndicatorPriority.priority_code)
-            .where(IndicatorPriority.indicator_id.in_(indicator_ids))
-            .order_by(IndicatorPriority.priority_code)
-        )
-        for indicator_id, code in rows:
-            tags[indicator_id].append(code)
-    return tags
+    return await children_by_parent(
+        session, IndicatorPriority.indicator_id, IndicatorPriority.priority_code, indicator_ids
+    )
 
 
 async def replace_indicator_priorities(session: AsyncSession, indicator_id: uuid.UUID, codes: list[str]) -> None:

@@ -13,7 +13,7 @@ from pydantic import (
 )
 
 from common.problems import bilingual
-from common.schemas import InputModel, IsoDate, WholeNumber, null_refused
+from common.schemas import InputModel, IsoDate, PatchModel, WholeNumber
 
 QpvCode = Annotated[str, StringConstraints(pattern=r"^QN\d{5}[A-Z]$")]
 PriorityCode = Annotated[str, StringConstraints(pattern=r"^[a-z_]{1,40}$")]
@@ -53,9 +53,7 @@ class ProjectCreate(Input):
         return self
 
 
-class ProjectUpdate(Input):
-    # Each field may be left out, never set to null (refused below): the OpenAPI shows no null.
-    model_config = ConfigDict(extra="forbid", json_schema_extra=null_refused)
+class ProjectUpdate(PatchModel):
 
     title: Title | None = None
     summary: Summary | None = None
@@ -67,12 +65,7 @@ class ProjectUpdate(Input):
     total_cost_cents: Cents | None = None
 
     @model_validator(mode="after")
-    def _no_nulls(self) -> "ProjectUpdate":
-        nulls = [name for name in self.model_fields_set if getattr(self, name) is None]
-        if nulls:
-            raise ValueError(
-                bilingual(f"Valeur nulle refusée : {', '.join(nulls)}.", f"Null refused: {', '.join(nulls)}.")
-            )
+    def _check_dates(self) -> "ProjectUpdate":
         _dates_ordered(self.start_date, self.end_date)
         return self
 
@@ -146,24 +139,13 @@ class IndicatorCreate(Input):
         return self
 
 
-class IndicatorUpdate(Input):
+class IndicatorUpdate(PatchModel):
     """What can change once reports may use the indicator: wording, tags, retirement; never unit or aggregation."""
-
-    model_config = ConfigDict(extra="forbid", json_schema_extra=null_refused)
 
     label: IndicatorLabel | None = None
     description: Description | None = None
     priorities: list[PriorityCode] | None = Field(default=None, max_length=10)
     active: bool | None = None
-
-    @model_validator(mode="after")
-    def _no_nulls(self) -> "IndicatorUpdate":
-        nulls = [name for name in self.model_fields_set if getattr(self, name) is None]
-        if nulls:
-            raise ValueError(
-                bilingual(f"Valeur nulle refusée : {', '.join(nulls)}.", f"Null refused: {', '.join(nulls)}.")
-            )
-        return self
 
 
 class IndicatorPublic(BaseModel):

@@ -12,7 +12,7 @@ from common.idempotency import IdempotencyDep
 from common.pagination import CursorParam, LimitParam, Page, UpdatedSinceParam, split_page
 from common.problems import problem_responses
 from common.tokens import Principal
-from services.funding import dossiers, repository
+from services.funding import dossiers
 from services.funding.deps import PeersDep
 from services.funding.models import DossierState
 from services.funding.schemas import DossierCreate, DossierPublic, DossierUpdate
@@ -74,13 +74,9 @@ async def list_dossiers(
     updated_since: UpdatedSinceParam = None,
 ) -> dict:
     """A holder lists its own; a funder, the submitted dossiers whose plan names it; the desk, all."""
-    desk = caller.has_any_role(DESK_ROLES)
-    holder = not desk and caller.has_any_role(HOLDER_ROLES)
-    rows = await repository.list_dossiers(
-        session,
-        holder_organisation=caller.organisation_id if holder else None,
-        funder_organisation=caller.organisation_id if not desk and not holder else None,
-        state=state, programme_id=programme_id, updated_since=updated_since, limit=limit, cursor=cursor,
+    rows = await dossiers.visible_dossiers(
+        session, principal=caller, state=state, programme_id=programme_id, updated_since=updated_since,
+        limit=limit, cursor=cursor,
     )
     page, next_cursor = split_page(rows, limit=limit)
     return {"items": await dossiers.to_public_many(session, page), "next_cursor": next_cursor}
