@@ -12,7 +12,7 @@ from sqlalchemy import Table
 
 from common.db import Database
 from common.idempotency import install_idempotency
-from common.observability import Metrics, RequestContextMiddleware
+from common.observability import BodyLimit, Metrics, RequestContextMiddleware
 from common.ops import router as ops_router
 from common.problems import ProblemDetail, install_problem_handlers
 from common.settings import ServiceSettings
@@ -59,6 +59,7 @@ def create_service_app(
     openapi_tags: list[dict[str, str]],
     root_routers: Sequence[APIRouter] = (),
     extra_schemas: Sequence[type[BaseModel]] = (),
+    body_limits: Sequence[BodyLimit] = (),
 ) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -88,7 +89,8 @@ def create_service_app(
         app.include_router(router)
     app.include_router(ops_router)
     app.add_middleware(
-        RequestContextMiddleware, service=service, metrics=app.state.metrics, max_body_bytes=settings.max_body_bytes
+        RequestContextMiddleware, service=service, metrics=app.state.metrics, max_body_bytes=settings.max_body_bytes,
+        body_limits=body_limits,
     )
     _register_schemas(app, [ProblemDetail, *extra_schemas])
     return app

@@ -10,6 +10,7 @@ from fastapi import Depends, Header, Request
 from fastapi.encoders import jsonable_encoder
 from sqlalchemy import JSON, Column, Integer, MetaData, String, Table, Text, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
+from starlette.datastructures import UploadFile
 from starlette.responses import JSONResponse, Response
 
 from common.auth import optional_principal
@@ -74,6 +75,25 @@ def _request_hash(request: Request, body: bytes) -> str:
     digest.update(f"{request.method} {request.url.path}\n".encode())
     digest.update(body)
     return digest.hexdigest()
+
+
+async def _body_fingerprint(request: Request) -> bytes:
+    """The request's body, or for a multipart form (parsed, its stream spent, before any dependency runs) a digest
+    of its parts: fields and files' bytes, not the boundary a client draws anew on every retry."""
+    if not request.headers.get("content-type", "").lower().startswith("multipart/form-data"):
+        return await request.body()
+    digest = hashlib.sha256()
+    for name, value in (await request.form()).multi_items():
+        if isinstance(value, UploadFile):
+            digest.update(f"{len(name)}:{name} file {value.filename!r} {value.content_type!r}\n".encode())
+            await value.seek(0)
+            while chunk := await value.read(1 << 20):
+                digest.update(chunk)
+            await value.seek(0)
+            digest.update(b"\n")
+        else:
+            digest.update(f"{len(name)}:{name} {len(value)}:{value}\n".encode())
+    return digest.hexdigest().encode()
 
 
 async def _reserve(database: Database, table: Table, principal: str, key: str, request_hash: str) -> None:
@@ -154,7 +174,7 @@ async def _idempotent_call(
         yield IdempotentCall(None, None, None)
         return
     database: Database = request.app.state.db
-    request_hash = _request_hash(request, await request.body())
+    request_hash = _request_hash(request, await _body_fingerprint(request))
     await _reserve(database, table, principal.subject, idempotency_key, request_hash)
     try:
         yield IdempotentCall(table, principal.subject, idempotency_key)

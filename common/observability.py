@@ -7,6 +7,8 @@ import re
 import sys
 import time
 import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
@@ -89,15 +91,35 @@ async def _send_problem(send: Send, problem: PayloadTooLarge, path: str, request
     await send({"type": "http.response.body", "body": body})
 
 
+@dataclass(frozen=True)
+class BodyLimit:
+    """Another body limit for the requests of one method whose path matches (file uploads)."""
+
+    method: str
+    path: re.Pattern[str]
+    max_bytes: int
+
+
 class RequestContextMiddleware:
     """Sets X-Request-ID, limits the body size, logs one JSON line and records metrics per request."""
 
-    def __init__(self, app: ASGIApp, *, service: str, metrics: Metrics, max_body_bytes: int):
+    def __init__(
+        self, app: ASGIApp, *, service: str, metrics: Metrics, max_body_bytes: int,
+        body_limits: Sequence[BodyLimit] = (),
+    ):
         self.app = app
         self.service = service
         self.metrics = metrics
         self.max_body_bytes = max_body_bytes
+        self.body_limits = tuple(body_limits)
         self.log = logging.getLogger(f"{service}.access")
+
+    def _limit(self, scope: Scope) -> int:
+        method, path = scope.get("method", ""), scope.get("path", "")
+        for limit in self.body_limits:
+            if limit.method == method and limit.path.fullmatch(path):
+                return limit.max_bytes
+        return self.max_body_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -112,15 +134,16 @@ class RequestContextMiddleware:
         ]
         started = time.perf_counter()
         status_holder = {"status": 500}
+        max_body_bytes = self._limit(scope)
         too_large = PayloadTooLarge(
             Text(
-                f"Le corps de la requête dépasse {self.max_body_bytes} octets.",
-                f"The request body exceeds {self.max_body_bytes} bytes.",
+                f"Le corps de la requête dépasse {max_body_bytes} octets.",
+                f"The request body exceeds {max_body_bytes} bytes.",
             )
         )
         try:
             declared = headers.get(b"content-length")
-            if declared is not None and declared.isdigit() and int(declared) > self.max_body_bytes:
+            if declared is not None and declared.isdigit() and int(declared) > max_body_bytes:
                 status_holder["status"] = 413
                 await _send_problem(send, too_large, scope.get("path", ""), request_id)
                 return
@@ -131,7 +154,7 @@ class RequestContextMiddleware:
                 message = await receive()
                 if message["type"] == "http.request":
                     received += len(message.get("body", b""))
-                    if received > self.max_body_bytes:
+                    if received > max_body_bytes:
                         # An HTTPException, not our Problem: FastAPI turns any other error raised while it
                         # reads the body into a 400; this one it lets through to the 413 handler.
                         raise HTTPException(413, detail=too_large.detail.fr if too_large.detail else None)

@@ -31,6 +31,11 @@ def null_refused(schema: dict[str, Any]) -> None:
         without_null(field)
 
 
+# A character that stays once a string is stripped, the same for every reader of the pattern: Python's strip()
+# also removes U+001C–U+001F and U+0085, which a regex's `\S` keeps; ECMA-262's `\s` (the OpenAPI's) takes U+FEFF,
+# which Python keeps. All are named, so that "blank" means the same to the server and to its clients.
+VISIBLE_CHARACTER = r"[^\s\x1c-\x1f\x85\ufeff]"
+
 _ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 

@@ -50,8 +50,10 @@ def upstream_unavailable(service: str) -> BadGateway:
     )
 
 
-def forwarded_headers(token: str) -> dict[str, str]:
+def forwarded_headers(token: str, *, language: str | None = None) -> dict[str, str]:
     headers = {"authorization": f"Bearer {token}"}
+    if language:  # so that the messages another service writes come back in our caller's language
+        headers["accept-language"] = language
     request_id = request_id_var.get()
     if request_id:
         headers["x-request-id"] = request_id
@@ -59,11 +61,27 @@ def forwarded_headers(token: str) -> dict[str, str]:
 
 
 async def get_json(
-    http: httpx.AsyncClient, url: str, *, token: str, service: str
+    http: httpx.AsyncClient, url: str, *, token: str, service: str, language: str | None = None
 ) -> tuple[int, Any]:
     """GET a JSON document from another service; a network failure or a 5xx is a 502 for our caller."""
     try:
-        response = await http.get(url, headers=forwarded_headers(token))
+        response = await http.get(url, headers=forwarded_headers(token, language=language))
+    except httpx.HTTPError as exc:
+        raise upstream_unavailable(service) from exc
+    if response.status_code >= 500:
+        raise upstream_unavailable(service)
+    try:
+        return response.status_code, response.json()
+    except ValueError as exc:
+        raise upstream_unavailable(service) from exc
+
+
+async def post_json(
+    http: httpx.AsyncClient, url: str, body: Any, *, token: str, service: str, language: str | None = None
+) -> tuple[int, Any]:
+    """POST JSON to another service; like `get_json`, a network failure or a 5xx is a 502 for our caller."""
+    try:
+        response = await http.post(url, json=body, headers=forwarded_headers(token, language=language))
     except httpx.HTTPError as exc:
         raise upstream_unavailable(service) from exc
     if response.status_code >= 500:

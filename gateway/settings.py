@@ -22,4 +22,5 @@ class GatewaySettings(BaseSettings):
     upstream_timeout_seconds: float = 15.0
     # Aggregated views answer with what arrived within this delay.
     aggregate_timeout_seconds: float = 2.0
-    max_body_bytes: int = 10 * 1_048_576
+    # A document of the vault's largest size (10 MiB) plus its multipart form around it.
+    max_body_bytes: int = 11 * 1_048_576

@@ -14,6 +14,9 @@ ROUTES: tuple[tuple[str, str], ...] = (
     ("/api/v1/projects", "projects"),
     ("/api/v1/referential", "projects"),
     ("/api/v1/indicators", "projects"),
+    ("/api/v1/documents", "projects"),
+    ("/api/v1/reports", "projects"),
+    ("/api/v1/association-budgets", "projects"),
     ("/api/v1/programmes", "funding"),
     ("/api/v1/dossiers", "funding"),
 )

@@ -6,6 +6,7 @@ so every service seeds the same ids and seeding twice changes nothing.
 
 import uuid
 from dataclasses import dataclass
+from typing import Any
 
 NAMESPACE = uuid.UUID("6f1d2c7e-3a4b-4c5d-8e9f-0a1b2c3d4e5f")
 DEMO_PASSWORD = "demo-password-2026"
@@ -83,3 +84,41 @@ PROGRAMME_TITLE = "Appel à projets du contrat de ville de Rennes Métropole"
 
 def organisation(key: str) -> DemoOrganisation:
     return next(o for o in ORGANISATIONS if o.key == key)
+
+
+# Each demo association's yearly budget (the form's "budget prévisionnel de l'association"), balanced:
+# (account group, label, amount in cents, funder key for an account 74 line).
+ASSOCIATION_BUDGETS: dict[str, tuple[list[tuple[str, str, int]], list[tuple[str, str, int, str | None]]]] = {
+    "blosne-avenir": (
+        [("60", "Achats et fournitures", 1_800_000), ("61", "Locations et entretien", 2_400_000),
+         ("62", "Honoraires, déplacements, communication", 1_800_000), ("64", "Salaires et charges", 19_000_000),
+         ("86", "Bénévolat valorisé", 3_000_000)],
+        [("70", "Participation des familles", 4_000_000, None), ("74", "Ville de Rennes", 12_000_000, "ville"),
+         ("74", "État (politique de la ville)", 5_000_000, "prefecture"),
+         ("75", "Cotisations et dons", 4_000_000, None),
+         ("87", "Bénévolat valorisé", 3_000_000, None)],
+    ),
+    "maurepas-solidaire": (
+        [("60", "Achats", 1_200_000), ("62", "Services extérieurs", 1_600_000), ("64", "Salaires", 15_200_000)],
+        [("74", "Ville de Rennes", 9_000_000, "ville"), ("74", "CAF d'Ille-et-Vilaine", 6_000_000, "caf"),
+         ("75", "Cotisations et dons", 3_000_000, None)],
+    ),
+}
+
+# Each demo association's profile (the form's identification pages), entered once for every dossier.
+PROFILES: dict[str, dict[str, Any]] = {
+    "blosne-avenir": {
+        "representative_name": "Awa Diallo", "representative_function": "Présidente",
+        "representative_email": "presidence@blosne-avenir.example", "representative_phone": "0299000001",
+        "contact_name": "Yann Guillou", "contact_function": "Coordinateur bénévole",
+        "contact_email": "benevole@blosne-avenir.example", "contact_phone": "0299000002",
+        "street_lines": ["12 boulevard de Yougoslavie"], "postcode": "35200", "city": "Rennes", "insee_code": "35238",
+        "volunteers": 42, "employees": 5, "fte_hundredths": 380, "members": 160, "paying_members": 120,
+    },
+    "maurepas-solidaire": {
+        "representative_name": "Inès Moreau", "representative_function": "Présidente",
+        "representative_email": "presidence@maurepas-solidaire.example",
+        "street_lines": ["3 place du Gros Chêne"], "postcode": "35700", "city": "Rennes", "insee_code": "35238",
+        "volunteers": 25, "employees": 3, "fte_hundredths": 250, "members": 90,
+    },
+}

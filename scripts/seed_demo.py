@@ -1,10 +1,12 @@
 """Seeds the demo territory into each service's own database: `python -m scripts.seed_demo`.
 
 Run twice, it adds nothing: rows are looked up by their fixed ids first.
+The QPV sample goes through the same import as the official list (`scripts.import_qpv`).
 """
 
 import asyncio
 from datetime import date
+from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -12,9 +14,16 @@ from common.db import Database
 from scripts import demo_data
 from services.funding.models import Programme, ProgrammeFunder, Track
 from services.funding.settings import FundingSettings
-from services.identity.models import Membership, Organisation, Person
+from services.identity.models import Membership, Organisation, OrganisationProfile, Person
 from services.identity.passwords import Passwords
 from services.identity.settings import IdentitySettings
+from services.projects import budgets
+from services.projects.budget_models import Budget, BudgetLine
+from services.projects.qpv_import import import_file
+from services.projects.settings import ProjectsSettings
+
+# The demo QPVs: a SAMPLE in the ANCT's CSV format (see migrations/projects/data/README.md).
+QPV_SAMPLE = Path(__file__).resolve().parent.parent / "migrations" / "projects" / "data" / "qpv_2024_sample.csv"
 
 
 async def seed_identity(session: AsyncSession, passwords: Passwords) -> int:
@@ -43,6 +52,12 @@ async def seed_identity(session: AsyncSession, passwords: Passwords) -> int:
             )
             added += 1
     await session.flush()
+    for key, profile in demo_data.PROFILES.items():
+        organisation_id = demo_data.organisation(key).id
+        if await session.get(OrganisationProfile, organisation_id) is None:
+            session.add(OrganisationProfile(organisation_id=organisation_id, updated_by="demo", **profile))
+            added += 1
+    await session.flush()
     return added
 
 
@@ -69,6 +84,31 @@ async def seed_funding(session: AsyncSession, today: date) -> int:
     return 1
 
 
+async def seed_projects(session: AsyncSession, today: date) -> int:
+    """This year's budget of each demo association, so that its dossiers can be submitted at once."""
+    added = 0
+    for key, (charges, income) in demo_data.ASSOCIATION_BUDGETS.items():
+        organisation_id = demo_data.organisation(key).id
+        if (await budgets.association_budget(session, organisation_id, today.year)).row is not None:
+            continue
+        budget = Budget(organisation_id=organisation_id, year=today.year, updated_by="demo")
+        session.add(budget)
+        await session.flush()
+        session.add_all(
+            BudgetLine(budget_id=budget.id, side="charge", position=i, account_group=group, label=label,
+                       amount_cents=amount)
+            for i, (group, label, amount) in enumerate(charges)
+        )
+        session.add_all(
+            BudgetLine(budget_id=budget.id, side="income", position=i, account_group=group, label=label,
+                       amount_cents=amount, funder_id=demo_data.organisation(funder).id if funder else None)
+            for i, (group, label, amount, funder) in enumerate(income)
+        )
+        added += 1
+    await session.flush()
+    return added
+
+
 async def _seed(database: Database, seeder, *args) -> int:  # type: ignore[no-untyped-def]
     async with database.writer() as session:
         added = await seeder(session, *args)
@@ -82,7 +122,11 @@ async def main() -> None:
     funding = FundingSettings()
     added = await _seed(Database(identity.database_url, schema=identity.db_schema), seed_identity, Passwords(identity))
     added += await _seed(Database(funding.database_url, schema=funding.db_schema), seed_funding, date.today())
+    projects = ProjectsSettings()
+    added += await _seed(Database(projects.database_url, schema=projects.db_schema), seed_projects, date.today())
     print(f"demo data: {added} new row group(s)" if added else "demo data: already there, nothing added")
+    qpv = await import_file(projects.database_url, projects.db_schema, QPV_SAMPLE)
+    print(f"demo QPVs: {len(qpv.added)} added, {len(qpv.changed)} changed, {qpv.unchanged} unchanged")
 
 
 if __name__ == "__main__":

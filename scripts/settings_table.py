@@ -16,6 +16,8 @@ DESCRIPTIONS = {
     "port": "port of the service",
     "database_url": "SQLAlchemy URL: `sqlite:///…` (default, under var/) or `postgresql://user@host/db`",
     "db_schema": "PostgreSQL schema owned by the service",
+    "documents_root": "folder of the documents vault's content-addressed files",
+    "documents_max_bytes": "largest document file accepted (413 above)",
     "database_pool": "pool connections (turn off only for clients that change event loop per request)",
     "log_level": "JSON log level",
     "max_body_bytes": "largest request body accepted (413 above)",

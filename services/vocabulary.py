@@ -60,7 +60,11 @@ class Scope(StrEnum):
     programmes_write = "programmes:write"
     dossiers_read = "dossiers:read"
     dossiers_write = "dossiers:write"
+    # Only a service token: funding pins the document versions a submitted dossier references.
+    documents_pin = "documents:pin"
 
 
 # Scopes another service of the desk may hold in its service token.
-SERVICE_SCOPES = frozenset({Scope.organisations_read, Scope.projects_read, Scope.dossiers_read})
+SERVICE_SCOPES = frozenset(
+    {Scope.organisations_read, Scope.projects_read, Scope.dossiers_read, Scope.documents_pin}
+)

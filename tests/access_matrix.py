@@ -25,6 +25,9 @@ ACCESS: dict[str, dict[tuple[str, str], object]] = {
         ("PATCH", "/api/v1/organisations/{organisation_id}"): ADMINS,
         ("GET", "/api/v1/organisations/{organisation_id}/members"): ADMINS,
         ("POST", "/api/v1/organisations/{organisation_id}/members"): ADMINS,
+        # Read by the association's members, the desk and the platform admin; anyone else gets the 404.
+        ("GET", "/api/v1/organisations/{organisation_id}/profile"): EVERYONE,
+        ("PUT", "/api/v1/organisations/{organisation_id}/profile"): {"holder_admin", "platform_admin"},
         ("GET", "/api/v1/me"): EVERYONE,
         ("POST", "/api/v1/clients"): ADMINS,
         ("GET", "/api/v1/clients"): ADMINS,
@@ -36,12 +39,39 @@ ACCESS: dict[str, dict[tuple[str, str], object]] = {
         ("GET", "/api/v1/projects"): HOLDERS,
         ("GET", "/api/v1/projects/{project_id}"): HOLDERS,
         ("PATCH", "/api/v1/projects/{project_id}"): HOLDERS,
+        # CERFA budgets: the project's is the association's alone (and the desk's services read it); the yearly
+        # budget of an association is read by the desk too.
+        ("GET", "/api/v1/projects/{project_id}/budget"): HOLDERS,
+        ("PUT", "/api/v1/projects/{project_id}/budget"): HOLDERS,
+        ("GET", "/api/v1/association-budgets/{organisation_id}/{year}"): HOLDERS | DESK,
+        ("PUT", "/api/v1/association-budgets/{organisation_id}/{year}"): HOLDERS,
+        # The documents vault: the association writes; its members, the desk and the desk's services read.
+        ("POST", "/api/v1/documents"): HOLDERS,
+        ("GET", "/api/v1/documents"): HOLDERS | DESK,
+        ("GET", "/api/v1/documents/{document_id}"): HOLDERS | DESK,
+        ("POST", "/api/v1/documents/{document_id}/versions"): HOLDERS,
+        ("GET", "/api/v1/documents/{document_id}/versions/{version_id}/content"): HOLDERS | DESK,
+        ("DELETE", "/api/v1/documents/{document_id}/versions/{version_id}"): HOLDERS,
+        ("GET", "/api/v1/documents/compliance"): DESK,  # and services (projects:read)
+        ("POST", "/api/v1/documents/pins"): set(),  # service tokens only (documents:pin)
         ("GET", "/api/v1/referential/qpv"): EVERYONE,
         ("GET", "/api/v1/referential/priorities"): EVERYONE,
         ("POST", "/api/v1/indicators"): DESK,
         ("GET", "/api/v1/indicators"): EVERYONE,
         ("GET", "/api/v1/indicators/{indicator_id}"): EVERYONE,
         ("PATCH", "/api/v1/indicators/{indicator_id}"): DESK,
+        # A project's indicators and reports: the association writes, the desk reads and reviews (and the desk's
+        # services read, projects:read); the aggregates are for the desk and the funders.
+        ("GET", "/api/v1/projects/{project_id}/indicators"): HOLDERS | DESK,
+        ("PUT", "/api/v1/projects/{project_id}/indicators"): HOLDERS,
+        ("GET", "/api/v1/indicators/aggregates"): FUNDERS | DESK,
+        ("POST", "/api/v1/reports"): HOLDERS,
+        ("GET", "/api/v1/reports"): HOLDERS | DESK,
+        ("GET", "/api/v1/reports/{report_id}"): HOLDERS | DESK,
+        ("PATCH", "/api/v1/reports/{report_id}"): HOLDERS,
+        ("POST", "/api/v1/reports/{report_id}/submit"): HOLDERS,
+        ("POST", "/api/v1/reports/{report_id}/accept"): DESK,
+        ("POST", "/api/v1/reports/{report_id}/request-changes"): DESK,
     },
     "funding": {
         ("POST", "/api/v1/programmes"): DESK,
@@ -52,6 +82,7 @@ ACCESS: dict[str, dict[tuple[str, str], object]] = {
         ("GET", "/api/v1/dossiers/{dossier_id}"): HOLDERS | FUNDERS | DESK,
         ("PATCH", "/api/v1/dossiers/{dossier_id}"): HOLDERS,
         ("POST", "/api/v1/dossiers/{dossier_id}/submit"): HOLDERS,
+        ("GET", "/api/v1/dossiers/{dossier_id}/required-documents"): HOLDERS | FUNDERS | DESK,
     },
 }
 # Every service also serves /healthz, /readyz and /metrics to anyone (operations, not data).

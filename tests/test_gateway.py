@@ -37,6 +37,19 @@ def submitted(gateway: httpx.Client) -> dict:
     holder = login(gateway, HOLDER)
     project = gateway.post("/api/v1/projects", json=PROJECT, headers=holder)
     assert project.status_code == 201, project.text
+    budget = gateway.put(
+        f"/api/v1/projects/{project.json()['id']}/budget",
+        headers=holder | {"If-Match": '"0"'},
+        json={
+            "charges": [{"account_group": "64", "label": "Animation", "amount_cents": 4_800_000}],
+            "income": [
+                {"account_group": "74", "label": "Ville", "amount_cents": 1_500_000, "funder_id": org_id("ville")},
+                {"account_group": "74", "label": "À répartir", "amount_cents": 500_000, "to_be_allocated": True},
+                {"account_group": "75", "label": "Fonds propres", "amount_cents": 2_800_000},
+            ],
+        },
+    )
+    assert budget.status_code == 200 and budget.json()["balanced"], budget.text
     dossier = gateway.post(
         "/api/v1/dossiers",
         headers=holder,

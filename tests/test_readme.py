@@ -19,10 +19,12 @@ def test_the_curl_story_works_against_the_live_desk(live) -> None:
     done = subprocess.run(["bash", "-euo", "pipefail", "-c", script], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     lines = done.stdout.strip().splitlines()
-    reference = re.fullmatch(r"(GU-\d{4}-\d{6}) submitted", lines[0])
+    assert lines[0] == "budget balanced: True", done.stdout
+    reference = re.fullmatch(r"(GU-\d{4}-\d{6}) submitted", lines[1])
     assert reference, done.stdout
-    assert reference.group(1) in lines[1]  # the instructor's list
-    assert lines[2] == f"{reference.group(1)} Aide aux devoirs au Blosne Association Blosne Avenir"
+    assert reference.group(1) in lines[2]  # the instructor's list
+    assert lines[3] == f"{reference.group(1)} Aide aux devoirs au Blosne Association Blosne Avenir"
+    assert lines[4:] == ["report submitted"]
 
 
 def test_the_configuration_table_names_every_variable() -> None:

@@ -26,7 +26,7 @@ from tests.support.fuzz import (
     run_state_machine,
 )
 from tests.support.stack import Stack, build_apps
-from tests.support.world import DESK, HOLDER, PLATFORM, World, org_id
+from tests.support.world import DESK, HOLDER, PLATFORM, SERVICE, World, org_id
 
 # Fuzzing examples per operation and generation mode (positive, negative), on top of the schema's examples
 # and schemathesis' coverage cases (boundaries, missing and wrongly typed values: about 20-150 per operation).
@@ -39,6 +39,8 @@ CHAINS = 30
 CHAIN_DEPTH = 3
 SERVICES = ("identity", "projects", "funding")
 SEED = 20261125
+# The funding plan of every chain: one line, its funder from the demo programme's.
+LINKS_PLAN = [{"funder_id": org_id(demo_data.FUNDER_KEYS[0]), "amount_cents": 1_500_000}]
 
 
 @pytest.fixture
@@ -51,7 +53,7 @@ def fuzz_apps(stack: Stack, world: World) -> dict[str, FastAPI]:
 @pytest.fixture
 def tokens(world: World) -> dict[str, str]:
     """Real logins through identity's API."""
-    return {email: world.login(email) for email in (HOLDER, DESK, PLATFORM)}
+    return {**{email: world.login(email) for email in (HOLDER, DESK, PLATFORM)}, SERVICE: world.service_token()}
 
 
 @pytest.fixture
@@ -60,6 +62,10 @@ def known(world: World) -> dict[str, list[str]]:
     through the API (a project, a draft dossier, a machine client)."""
     project = world.create_project()
     dossier = world.create_dossier(project=world.create_project(title="Jardins partagés"))
+    # Both projects' budgets ask what the chains' one-line plan asks (see `test_links_lead_somewhere`), so that
+    # a dossier made in a chain can be submitted.
+    for each in (project, world.as_("projects", HOLDER).get(f"/api/v1/projects/{dossier['project_id']}").json()):
+        world.budget_matching(each, LINKS_PLAN)
     client = world.as_("identity", HOLDER).post(
         "/api/v1/clients", json={"name": "Logiciel de la fédération", "scopes": ["projects:read"]}
     )
@@ -68,6 +74,22 @@ def known(world: World) -> dict[str, list[str]]:
     qpv = referential.get("/api/v1/referential/qpv", params={"department": "035"})
     priorities = referential.get("/api/v1/referential/priorities")
     assert qpv.status_code == priorities.status_code == 200
+    documents = [world.create_document(), world.create_document(kind="approved_accounts", year=2025)]
+    # Both projects follow two indicators (2027 and the span); the first has a complete draft report for each.
+    holder = world.as_("projects", HOLDER)
+    followed = {"volunteers_involved": "2027", "activity_hours": "span"}
+    for project_id in (project["id"], dossier["project_id"]):
+        targets = [{"indicator_code": code, "period": period, "target": 10} for code, period in followed.items()]
+        chosen = holder.request("PUT", f"/api/v1/projects/{project_id}/indicators", json={"targets": targets})
+        assert chosen.status_code == 200, chosen.text
+    reports = [
+        holder.post("/api/v1/reports", json={
+            "project_id": project["id"], "period": period, "narrative": "Bilan",
+            "values": [{"indicator_code": code, "value": 8}],
+        })
+        for code, period in followed.items()
+    ]
+    assert all(report.status_code == 201 for report in reports), [report.text for report in reports]
     return {
         "organisations": [org_id("blosne-avenir"), org_id("maurepas-solidaire"), org_id("ville")],
         "projects": [project["id"], dossier["project_id"]],
@@ -77,6 +99,11 @@ def known(world: World) -> dict[str, list[str]]:
         "funders": [org_id(key) for key in demo_data.FUNDER_KEYS],
         "qpv_codes": [item["code"] for item in qpv.json()["items"]],
         "priorities": [item["code"] for item in priorities.json()["items"]],
+        "documents": [document["id"] for document in documents],
+        "document_versions": [document["current_version"]["id"] for document in documents],
+        "reports": [report.json()["id"] for report in reports],
+        "indicator_codes": list(followed),
+        "periods": sorted(set(followed.values())),
     }
 
 
@@ -161,7 +188,15 @@ def test_links_lead_somewhere(
         fuzz_apps[service],
         config=config(
             known, seed=SEED, probability=1.0,
-            fixed={"body.funding_plan": [{"funder_id": known["funders"][0], "amount_cents": 1_500_000}]},
+            fixed={
+                "body.funding_plan": LINKS_PLAN,
+                # Generated versions name nothing in the vault: a submission would be refused for them.
+                "body.document_version_ids": [],
+                # A report's values are checked against the project's targets, its evidence against the vault:
+                # generated ones break a rule almost every time. Single operations fuzz them.
+                "body.values": [],
+                "body.evidence_version_ids": [],
+            },
         ),
     )
     audit = Audit()

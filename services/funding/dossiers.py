@@ -8,11 +8,18 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from common.db import utcnow
 from common.problems import Conflict, NotFound, Text, UnprocessableContent
 from common.tokens import Principal
-from services.funding import repository
+from services.funding import readiness, repository
 from services.funding.models import Dossier, DossierHistory, DossierState, FundingLine, Programme
 from services.funding.peers import Peers
-from services.funding.programmes import get_programme, is_open
-from services.funding.schemas import DossierCreate, DossierPublic, FundingLineIn
+from services.funding.programmes import REQUIRED_DOCUMENTS, get_programme, is_open
+from services.funding.schemas import (
+    DossierCreate,
+    DossierPublic,
+    DossierUpdate,
+    FundingLineIn,
+    RequiredDocument,
+    RequiredDocuments,
+)
 from services.vocabulary import DESK_ROLES, FUNDER_ROLES, HOLDER_ROLES
 
 DOSSIER_NOT_FOUND = Text("Dossier introuvable.", "Dossier not found.")
@@ -61,7 +68,10 @@ async def _check_plan(session: AsyncSession, programme: Programme, plan: list[Fu
 
 async def _owned_project(peers: Peers, principal: Principal, project_id: uuid.UUID) -> dict:
     """The live project from the projects service; it must belong to the caller's organisation."""
-    project = await peers.project(project_id)
+    return _check_owned(principal, await peers.project(project_id))
+
+
+def _check_owned(principal: Principal, project: dict | None) -> dict:
     if project is None or project.get("organisation_id") != str(principal.organisation_id):
         raise UnprocessableContent(
             Text("Projet inconnu de votre organisation.", "Project unknown to your organisation."),
@@ -103,6 +113,7 @@ async def create_dossier(
         project_id=request.project_id,
         organisation_id=principal.organisation_id,
         requested_total_cents=sum(line.amount_cents for line in request.funding_plan),
+        document_version_ids=[str(version) for version in request.document_version_ids],
         created_by=principal.subject,
     )
     session.add(dossier)
@@ -177,32 +188,67 @@ ALLOWED_ACTIONS: dict[str, list[str]] = {
 }
 
 
-async def update_plan(
-    session: AsyncSession, *, principal: Principal, dossier: Dossier, plan: list[FundingLineIn]
+async def update_draft(
+    session: AsyncSession, *, principal: Principal, dossier: Dossier, request: DossierUpdate
 ) -> DossierPublic:
+    """Change the plan, the attached documents, or both; the same content again keeps the version."""
     if dossier.state != DossierState.draft:
         raise _illegal_move(dossier, "update", ALLOWED_ACTIONS.get(dossier.state, []))
-    programme = await get_programme(session, dossier.programme_id)
-    await _check_plan(session, programme, plan)
-    await repository.replace_lines(session, dossier.id, _lines(dossier.id, plan))
-    dossier.requested_total_cents = sum(line.amount_cents for line in plan)
+    current = await to_public(session, dossier)
+    changed = False
+    if request.funding_plan is not None and [line.model_dump() for line in request.funding_plan] != [
+        line.model_dump() for line in current.funding_plan
+    ]:
+        programme = await get_programme(session, dossier.programme_id)
+        await _check_plan(session, programme, request.funding_plan)
+        await repository.replace_lines(session, dossier.id, _lines(dossier.id, request.funding_plan))
+        dossier.requested_total_cents = sum(line.amount_cents for line in request.funding_plan)
+        session.add(_trace(dossier, principal, "plan_updated", dossier.state))
+        changed = True
+    documents = [str(version) for version in request.document_version_ids or []]
+    if request.document_version_ids is not None and documents != dossier.document_version_ids:
+        dossier.document_version_ids = documents
+        session.add(_trace(dossier, principal, "documents_updated", dossier.state))
+        changed = True
+    if not changed:
+        return current
     dossier.version += 1
     dossier.updated_at = utcnow()
-    session.add(_trace(dossier, principal, "plan_updated", dossier.state))
     await session.flush()
     return await to_public(session, dossier)
 
 
-async def submit(session: AsyncSession, *, principal: Principal, dossier: Dossier, peers: Peers) -> DossierPublic:
-    """Freeze the project as it stands now (snapshot), then the dossier leaves the holder's hands."""
+async def submit(
+    session: AsyncSession, *, principal: Principal, dossier: Dossier, peers: Peers, language: str
+) -> DossierPublic:
+    """Check what identity and projects hold, freeze it (snapshots), then the dossier leaves the holder's hands."""
     if dossier.state != DossierState.draft:
         raise _illegal_move(dossier, "submit", ALLOWED_ACTIONS.get(dossier.state, []))
     programme = await get_programme(session, dossier.programme_id)
-    if not is_open(programme, date.today()):
+    today = date.today()
+    if not is_open(programme, today):
         raise _programme_closed(programme)
-    project = await _owned_project(peers, principal, dossier.project_id)
+    facts = await readiness.gather(
+        peers, organisation_id=dossier.organisation_id, project_id=dossier.project_id, year=today.year,
+        language=language,
+    )
+    project = _check_owned(principal, facts.project)
+    failures = readiness.failed_rules(facts, (await repository.lines_of(session, [dossier.id]))[dossier.id])
+    if failures:
+        raise readiness.not_ready(failures)
+    if dossier.document_version_ids:  # last, so that a refused submission pins nothing
+        versions, refusal = await peers.pin_documents(
+            organisation_id=dossier.organisation_id, dossier_id=dossier.id,
+            version_ids=dossier.document_version_ids, language=language,
+        )
+        if refusal is not None:
+            raise readiness.not_ready(readiness.unknown_documents(refusal))
+        dossier.documents_snapshot = versions
     previous = dossier.state
     dossier.project_snapshot = project
+    dossier.budget_snapshot = facts.budget
+    dossier.association_budget_snapshot = facts.association_budget
+    dossier.organisation_snapshot = facts.profile
     dossier.state = DossierState.submitted
     dossier.submitted_at = utcnow()
     dossier.version += 1
@@ -225,3 +271,18 @@ async def to_public_many(session: AsyncSession, dossiers: list[Dossier]) -> list
         )
         for d in dossiers
     ]
+
+
+async def required_documents(
+    session: AsyncSession, *, dossier: Dossier, peers: Peers
+) -> RequiredDocuments:
+    """The documents the dossier's track requires, and whether the association's vault holds valid ones today."""
+    programme = await get_programme(session, dossier.programme_id)
+    today = date.today()
+    answer = await peers.document_compliance(
+        organisation_id=dossier.organisation_id, kinds=list(REQUIRED_DOCUMENTS[programme.track]), on=today
+    )
+    items = [RequiredDocument(**item) for item in answer["items"]]
+    return RequiredDocuments(
+        dossier_id=dossier.id, track=programme.track, on=today, complete=all(i.satisfied for i in items), items=items
+    )

@@ -83,7 +83,14 @@ class Dossier(FundingTable, table=True):
     organisation_id: uuid.UUID = Field(nullable=False)
     state: str = Field(default=DossierState.draft, max_length=32, index=True)
     requested_total_cents: int = Field(default=0, sa_type=BigInteger, nullable=False)
+    # What the dossier was judged on, frozen at submission: later edits elsewhere never change it.
     project_snapshot: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    budget_snapshot: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    association_budget_snapshot: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    organisation_snapshot: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    # The attached versions of the association's documents (ids in projects' vault), in order.
+    document_version_ids: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    documents_snapshot: list[dict[str, Any]] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
     submitted_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
     created_by: str = Field(max_length=200)
     version: int = Field(default=1, nullable=False)

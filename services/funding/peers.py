@@ -1,11 +1,12 @@
 """What funding asks of the other services, with its own service token."""
 
 import uuid
+from datetime import date
 from typing import Any
 
 import httpx
 
-from common.upstream import ServiceTokenProvider, get_json, upstream_unavailable
+from common.upstream import ServiceTokenProvider, get_json, post_json, upstream_unavailable
 from services.funding.settings import FundingSettings
 from services.vocabulary import Scope
 
@@ -20,18 +21,61 @@ class Peers:
             identity_url=settings.identity_url,
             client_id="svc-funding",
             client_secret=settings.service_client_secret,
-            scope=f"{Scope.projects_read} {Scope.organisations_read}",
+            scope=f"{Scope.projects_read} {Scope.organisations_read} {Scope.documents_pin}",
         )
 
     async def project(self, project_id: uuid.UUID) -> dict[str, Any] | None:
         """The live project, or None if projects does not know it."""
         return await self._get(f"{self.projects_url}/api/v1/projects/{project_id}", "projects")
 
+    async def project_budget(self, project_id: uuid.UUID, *, language: str) -> dict[str, Any] | None:
+        """The project's CERFA budget with its totals and the issues that stop a submission (in `language`)."""
+        return await self._get(f"{self.projects_url}/api/v1/projects/{project_id}/budget", "projects", language)
+
+    async def association_budget(self, organisation_id: uuid.UUID, year: int, *, language: str) -> dict[str, Any]:
+        url = f"{self.projects_url}/api/v1/association-budgets/{organisation_id}/{year}"
+        budget = await self._get(url, "projects", language)
+        if budget is None:  # projects answers every organisation and year, version 0 when nothing was entered
+            raise upstream_unavailable("projects")
+        return budget
+
     async def organisation(self, organisation_id: uuid.UUID) -> dict[str, Any] | None:
         return await self._get(f"{self.identity_url}/api/v1/organisations/{organisation_id}", "identity")
 
-    async def _get(self, url: str, service: str) -> dict[str, Any] | None:
-        status, body = await get_json(self.http, url, token=await self.tokens.token(), service=service)
+    async def organisation_profile(self, organisation_id: uuid.UUID) -> dict[str, Any] | None:
+        """The association's profile as the form asks it, or None while it was never filled in."""
+        profile = await self._get(f"{self.identity_url}/api/v1/organisations/{organisation_id}/profile", "identity")
+        return profile if profile and profile.get("filled_in") else None
+
+    async def pin_documents(
+        self, *, organisation_id: uuid.UUID, dossier_id: uuid.UUID, version_ids: list[str], language: str
+    ) -> tuple[list[dict[str, Any]] | None, dict[str, Any] | None]:
+        """Pin the versions a submitted dossier references (never deletable afterwards): (their metadata, None),
+        or (None, the vault's problem) when some are unknown or another organisation's."""
+        body = {"organisation_id": str(organisation_id), "dossier_id": str(dossier_id), "version_ids": version_ids}
+        status, answer = await post_json(
+            self.http, f"{self.projects_url}/api/v1/documents/pins", body,
+            token=await self.tokens.token(), service="projects", language=language,
+        )
+        if status == 200 and isinstance(answer, dict):
+            return answer["versions"], None
+        if status == 422 and isinstance(answer, dict):
+            return None, answer
+        raise upstream_unavailable("projects")
+
+    async def document_compliance(
+        self, *, organisation_id: uuid.UUID, kinds: list[str], on: date
+    ) -> dict[str, Any]:
+        """Whether the association's vault holds a valid document of each kind on that day."""
+        query = "&".join([f"organisation_id={organisation_id}", f"on={on.isoformat()}"] + [f"kinds={k}" for k in kinds])
+        answer = await self._get(f"{self.projects_url}/api/v1/documents/compliance?{query}", "projects")
+        if answer is None:
+            raise upstream_unavailable("projects")
+        return answer
+
+    async def _get(self, url: str, service: str, language: str | None = None) -> dict[str, Any] | None:
+        token = await self.tokens.token()
+        status, body = await get_json(self.http, url, token=token, service=service, language=language)
         if status == 404:
             return None
         if status != 200 or not isinstance(body, dict):

@@ -9,10 +9,22 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from common.problems import NotFound, Text, UnprocessableContent
 from common.tokens import Principal
 from services.funding import repository
-from services.funding.models import Programme, ProgrammeFunder
+from services.funding.models import Programme, ProgrammeFunder, Track
 from services.funding.peers import Peers
 from services.funding.schemas import ProgrammeCreate, ProgrammePublic
 from services.vocabulary import OrganisationKind
+
+# What each track asks of the association's documents vault (kinds of projects' vault), checked at admissibility.
+REQUIRED_DOCUMENTS: dict[str, tuple[str, ...]] = {
+    Track.seed: ("statutes", "board_members", "bank_details"),
+    Track.small: ("statutes", "bank_details"),
+    Track.annual: (
+        "statutes", "board_members", "bank_details", "approved_accounts", "activity_report", "insurance_certificate",
+    ),
+    Track.cpo: (
+        "statutes", "board_members", "bank_details", "approved_accounts", "activity_report", "insurance_certificate",
+    ),
+}
 
 
 def is_open(programme: Programme, today: date) -> bool:

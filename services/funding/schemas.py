@@ -13,11 +13,13 @@ from pydantic import (
 )
 
 from common.problems import bilingual
-from common.schemas import InputModel, IsoDate, WholeNumber
+from common.schemas import VISIBLE_CHARACTER, InputModel, IsoDate, PatchModel, WholeNumber
 from services.funding.models import DossierState, Track
 
-# Stripped, then at least one character; `\S` says in the OpenAPI that a blank string is refused.
-Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, pattern=r"\S", max_length=200)]
+# Stripped, then at least one character; the pattern says in the OpenAPI that a blank string is refused.
+Title = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, pattern=VISIBLE_CHARACTER, max_length=200)
+]
 # Strict: `false` or "1500" is not an amount (1500.0 is: JSON has one number type); a line asks for at least one cent.
 PositiveCents = Annotated[int, Field(strict=True, gt=0, le=1_000_000_000), WholeNumber]
 
@@ -78,23 +80,41 @@ def _one_line_per_funder(plan: list[FundingLineIn] | None) -> None:
         raise ValueError(bilingual("Une seule ligne « à répartir ».", "Only one to-be-allocated line."))
 
 
+# Versions from the association's documents vault (projects): uploaded once, reused by every dossier.
+DocumentVersionIds = Annotated[
+    list[uuid.UUID],
+    Field(max_length=50, description="Versions de documents du coffre-fort de l'association jointes au dossier."),
+]
+
+
+def _distinct_documents(version_ids: list[uuid.UUID] | None) -> None:
+    if version_ids is not None and len(set(version_ids)) != len(version_ids):
+        raise ValueError(bilingual("Document joint en double.", "Document attached twice."))
+
+
 class DossierCreate(Input):
     programme_id: uuid.UUID
     project_id: uuid.UUID
     funding_plan: FundingPlan
+    document_version_ids: DocumentVersionIds = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _plan(self) -> "DossierCreate":
         _one_line_per_funder(self.funding_plan)
+        _distinct_documents(self.document_version_ids)
         return self
 
 
-class DossierUpdate(Input):
-    funding_plan: FundingPlan
+class DossierUpdate(PatchModel):
+    """What the holder may change in a draft: each field left out stays as it is."""
+
+    funding_plan: FundingPlan | None = None
+    document_version_ids: DocumentVersionIds | None = None
 
     @model_validator(mode="after")
     def _plan(self) -> "DossierUpdate":
         _one_line_per_funder(self.funding_plan)
+        _distinct_documents(self.document_version_ids)
         return self
 
 
@@ -112,8 +132,36 @@ class DossierPublic(BaseModel):
     state: DossierState
     funding_plan: list[FundingLinePublic]
     requested_total_cents: int
-    project_snapshot: dict[str, Any] | None
+    project_snapshot: dict[str, Any] | None = Field(description="Le projet tel qu'au dépôt.")
+    budget_snapshot: dict[str, Any] | None = Field(description="Le budget du projet (CERFA 12156) tel qu'au dépôt.")
+    association_budget_snapshot: dict[str, Any] | None = Field(
+        description="Le budget annuel de l'association tel qu'au dépôt."
+    )
+    organisation_snapshot: dict[str, Any] | None = Field(description="La fiche de l'association telle qu'au dépôt.")
+    document_version_ids: list[uuid.UUID]
+    documents_snapshot: list[dict[str, Any]] | None = Field(
+        description="Les versions jointes, telles qu'épinglées au dépôt (elles ne peuvent plus être supprimées)."
+    )
     submitted_at: datetime | None
     version: int
     created_at: datetime
     updated_at: datetime
+
+
+class RequiredDocument(BaseModel):
+    kind: str = Field(examples=["insurance_certificate"])
+    satisfied: bool
+    document_id: uuid.UUID | None = None
+    version_id: uuid.UUID | None = None
+    valid_until: date | None = None
+    reason: str | None = Field(default=None, examples=["missing"])
+
+
+class RequiredDocuments(BaseModel):
+    """What the dossier's track requires from the association's vault, and whether it holds it today."""
+
+    dossier_id: uuid.UUID
+    track: Track
+    on: date
+    complete: bool
+    items: list[RequiredDocument]

@@ -11,7 +11,7 @@ from common.tokens import JwksKeySource
 from services.identity.keys import KeyStore
 from services.identity.models import idempotency_keys
 from services.identity.passwords import Passwords
-from services.identity.routes import auth, clients, jwks, me, organisations
+from services.identity.routes import auth, clients, jwks, me, organisations, profiles
 from services.identity.schemas import ClientCredentialsGrant, PasswordGrant
 from services.identity.settings import IdentitySettings
 from services.identity.sign_in import TokenIssuer
@@ -42,7 +42,7 @@ def create_app(
         settings=settings,
         database=Database(settings.database_url, schema=settings.db_schema, pooled=settings.database_pool),
         idempotency_table=idempotency_keys,
-        routers=[auth.router, organisations.router, me.router, clients.router],
+        routers=[auth.router, organisations.router, profiles.router, me.router, clients.router],
         root_routers=[jwks.router],
         http=http_client(settings, transport),
         key_source=JwksKeySource(own_jwks),

@@ -1,9 +1,9 @@
 """Identity's tables. Its own metadata: no other service's table is known here."""
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import JSON, Column, Index, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, CheckConstraint, Column, ForeignKey, Index, UniqueConstraint
 from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
 
@@ -105,3 +105,111 @@ class LoginFailure(IdentityTable, table=True):
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
     email: str = Field(max_length=254)
     failed_at: datetime = _timestamp()
+
+
+class OrganisationProfile(IdentityTable, table=True):
+    """An association's answers to the identification pages of the CERFA 12156: entered once, read by every
+    dossier (the funding service snapshots it at submission)."""
+
+    __tablename__ = "organisation_profiles"
+    __table_args__ = (
+        CheckConstraint(
+            "volunteers >= 0 AND employees >= 0 AND fte_hundredths >= 0 AND members >= 0",
+            name="ck_organisation_profiles_counts",
+        ),
+        CheckConstraint(
+            "paying_members IS NULL OR (paying_members >= 0 AND paying_members <= members)",
+            name="ck_organisation_profiles_paying_members",
+        ),
+        # The contact person is all there or all absent.
+        CheckConstraint(
+            "(contact_name IS NULL) = (contact_function IS NULL) AND (contact_name IS NULL) = (contact_email IS NULL)",
+            name="ck_organisation_profiles_contact_whole",
+        ),
+    )
+
+    organisation_id: uuid.UUID = Field(
+        sa_column=Column(ForeignKey("organisations.id", ondelete="CASCADE"), primary_key=True)
+    )
+    representative_name: str = Field(max_length=200)
+    representative_function: str = Field(max_length=100)
+    representative_email: str = Field(max_length=254)
+    representative_phone: str | None = Field(default=None, max_length=20)
+    contact_name: str | None = Field(default=None, max_length=200)
+    contact_function: str | None = Field(default=None, max_length=100)
+    contact_email: str | None = Field(default=None, max_length=254)
+    contact_phone: str | None = Field(default=None, max_length=20)
+    street_lines: list[str] = Field(sa_column=Column(JSON, nullable=False))
+    postcode: str = Field(max_length=5)
+    city: str = Field(max_length=100)
+    insee_code: str | None = Field(default=None, max_length=5)
+    volunteers: int = Field(nullable=False)
+    employees: int = Field(nullable=False)
+    # Full-time equivalents in hundredths (3.50 FTE = 350): exact, never a float.
+    fte_hundredths: int = Field(nullable=False)
+    members: int = Field(nullable=False)
+    paying_members: int | None = Field(default=None)
+    version: int = Field(default=1, nullable=False)
+    created_at: datetime = _timestamp()
+    updated_at: datetime = _timestamp(index=True)
+    updated_by: str = Field(max_length=64)
+
+
+def _profile_child() -> object:
+    return Field(
+        sa_column=Column(
+            ForeignKey("organisation_profiles.organisation_id", ondelete="CASCADE"), index=True, nullable=False
+        )
+    )
+
+
+class ProfileApproval(IdentityTable, table=True):
+    """An approval (agrément) the association holds."""
+
+    __tablename__ = "organisation_approvals"
+    __table_args__ = (UniqueConstraint("organisation_id", "position", name="uq_organisation_approvals_position"),)
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    organisation_id: uuid.UUID = _profile_child()
+    position: int
+    kind: str = Field(max_length=200)
+    number: str | None = Field(default=None, max_length=50)
+    authority: str = Field(max_length=200)
+    granted_on: date
+
+
+class ProfileNetwork(IdentityTable, table=True):
+    """A federation or network the association belongs to."""
+
+    __tablename__ = "organisation_networks"
+    __table_args__ = (UniqueConstraint("organisation_id", "position", name="uq_organisation_networks_position"),)
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    organisation_id: uuid.UUID = _profile_child()
+    position: int
+    name: str = Field(max_length=200)
+    siret: str | None = Field(default=None, max_length=14)
+    rna: str | None = Field(default=None, max_length=10)
+
+
+class ProfilePublicAid(IdentityTable, table=True):
+    """One line of the public aid received over the last three years, as the association declares it."""
+
+    __tablename__ = "organisation_public_aid"
+    __table_args__ = (
+        UniqueConstraint("organisation_id", "position", name="uq_organisation_public_aid_position"),
+        CheckConstraint("amount_cents > 0", name="ck_organisation_public_aid_amount_positive"),
+        CheckConstraint("nature IN ('cash', 'in_kind')", name="ck_organisation_public_aid_nature"),
+        CheckConstraint("source IN ('declared')", name="ck_organisation_public_aid_source"),
+    )
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    organisation_id: uuid.UUID = _profile_child()
+    position: int
+    year: int
+    funder_name: str = Field(max_length=200)
+    funder_organisation_id: uuid.UUID | None = Field(default=None, foreign_key="organisations.id")
+    amount_cents: int = Field(sa_type=BigInteger, nullable=False)
+    purpose: str = Field(max_length=300)
+    nature: str = Field(max_length=16)
+    source: str = Field(default="declared", max_length=16)

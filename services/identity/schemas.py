@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, StringConstraints, field_validator
 
 from common.problems import bilingual
-from common.schemas import InputModel, without_null
+from common.schemas import VISIBLE_CHARACTER, InputModel, without_null
 from services.identity.identifiers import is_valid_rna, is_valid_siret
 from services.vocabulary import OrganisationKind, Role, Scope
 
@@ -39,8 +39,10 @@ Rna = Annotated[
     AfterValidator(_rna),
     Field(json_schema_extra={"pattern": "^W[0-9]{9}$"}),
 ]
-# Stripped, then at least one character; `\S` says in the OpenAPI that a blank string is refused.
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, pattern=r"\S", max_length=200)]
+# Stripped, then at least one character; the pattern says in the OpenAPI that a blank string is refused.
+Name = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, pattern=VISIBLE_CHARACTER, max_length=200)
+]
 Password = Annotated[str, StringConstraints(min_length=12, max_length=128)]
 QpvCode = Annotated[str, StringConstraints(pattern=r"^QN\d{5}[A-Z]$")]
 FunderCategory = Literal["state", "city", "epci", "departement", "region", "caf", "landlord", "foundation", "other"]

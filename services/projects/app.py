@@ -5,14 +5,18 @@ from fastapi import FastAPI
 
 from common.app import create_service_app, http_client, remote_jwks
 from common.db import Database
+from services.projects.document_storage import LocalDocumentStorage
 from services.projects.models import idempotency_keys
-from services.projects.routes import indicators, projects, referential
+from services.projects.routes import budgets, documents, indicators, project_indicators, projects, referential, reports
 from services.projects.settings import ProjectsSettings
 
 TAGS = [
     {"name": "projects", "description": "Projets des associations."},
+    {"name": "budgets", "description": "Budgets au format du CERFA 12156 : projet et association."},
     {"name": "referential", "description": "Listes de référence : QPV, priorités."},
     {"name": "indicators", "description": "Catalogue des indicateurs partagés (impact collectif)."},
+    {"name": "reports", "description": "Rapports des projets : valeurs des indicateurs, récit, preuves."},
+    {"name": "documents", "description": "Coffre-fort des documents des associations (statuts, RIB, comptes…)."},
     {"name": "operations", "description": "Santé, disponibilité, métriques."},
 ]
 
@@ -22,15 +26,20 @@ def create_app(
 ) -> FastAPI:
     settings = settings or ProjectsSettings()
     http = http_client(settings, transport)
-    return create_service_app(
+    app = create_service_app(
         service="projects",
         title="Guichet unique — projects",
         description="Projets des associations, QPV et priorités du contrat de ville.",
         settings=settings,
         database=Database(settings.database_url, schema=settings.db_schema, pooled=settings.database_pool),
         idempotency_table=idempotency_keys,
-        routers=[projects.router, referential.router, indicators.router],
+        routers=[projects.router, budgets.router, referential.router,
+                 project_indicators.router, indicators.router, reports.router,
+                 documents.router],
         http=http,
         key_source=remote_jwks(http, settings),
         openapi_tags=TAGS,
+        body_limits=documents.upload_body_limits(settings.documents_max_bytes),
     )
+    app.state.document_storage = LocalDocumentStorage(settings.documents_root)
+    return app

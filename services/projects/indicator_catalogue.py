@@ -36,6 +36,17 @@ async def create_indicator(session: AsyncSession, *, request: IndicatorCreate) -
                 errors=[("body.denominator_code", Text("Dénominateur refusé.", "Denominator refused."))],
                 code="invalid_denominator",
             )
+    if request.part_of_code is not None:
+        whole = await repository.indicator_by_code(session, request.part_of_code)
+        if whole is None or whole.aggregation != "sum" or whole.unit != request.unit:
+            raise UnprocessableContent(
+                Text(
+                    "Le tout (« dont ») doit être un indicateur existant, une somme de même unité.",
+                    "The whole ('of whom') must be an existing indicator, a sum of the same unit.",
+                ),
+                errors=[("body.part_of_code", Text("Indicateur englobant refusé.", "Whole indicator refused."))],
+                code="invalid_part_of",
+            )
     indicator = Indicator(**request.model_dump(exclude={"priorities"}))
     session.add(indicator)
     try:

@@ -88,6 +88,7 @@ class Indicator(ProjectsTable, table=True):
         CheckConstraint(
             "(aggregation = 'ratio') = (denominator_code IS NOT NULL)", name="ck_indicators_ratio_has_denominator"
         ),
+        CheckConstraint("part_of_code IS NULL OR part_of_code <> code", name="ck_indicators_part_of_not_self"),
     )
 
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
@@ -97,6 +98,12 @@ class Indicator(ProjectsTable, table=True):
     unit: str = Field(max_length=16)
     aggregation: str = Field(max_length=16)
     denominator_code: str | None = Field(default=None, sa_column=Column(ForeignKey("indicators.code"), nullable=True))
+    # "Of whom": this indicator counts a part of that one (women among the residents reached), so a value of it
+    # never exceeds the whole's in the same report or plan.
+    part_of_code: str | None = Field(
+        default=None,
+        sa_column=Column(ForeignKey("indicators.code", name="fk_indicators_part_of_code"), nullable=True),
+    )
     active: bool = Field(default=True, nullable=False)
     version: int = Field(default=1, nullable=False)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime, nullable=False)

@@ -119,6 +119,12 @@ class IndicatorCreate(Input):
         description="sum, average, or ratio: the values reported are numerators over the denominator indicator's."
     )
     denominator_code: IndicatorCode | None = Field(default=None, description="Required for a ratio, refused otherwise.")
+    part_of_code: IndicatorCode | None = Field(
+        default=None,
+        description="'Of whom': this indicator counts a part of that one (women among the residents reached), so "
+        "its value never exceeds the whole's. Both are sums of the same unit.",
+        examples=["qpv_residents_reached"],
+    )
     priorities: list[PriorityCode] = Field(default_factory=list, max_length=10)
 
     @model_validator(mode="after")
@@ -134,6 +140,13 @@ class IndicatorCreate(Input):
             raise ValueError(
                 bilingual(
                     "Un indicateur n'est pas son propre dénominateur.", "An indicator is not its own denominator."
+                )
+            )
+        if self.part_of_code is not None and (self.aggregation != "sum" or self.part_of_code == self.code):
+            raise ValueError(
+                bilingual(
+                    "Seule une somme est la partie (« dont ») d'un autre indicateur, jamais d'elle-même.",
+                    "Only a sum is a part ('of whom') of another indicator, never of itself.",
                 )
             )
         return self
@@ -156,6 +169,7 @@ class IndicatorPublic(BaseModel):
     unit: IndicatorUnit
     aggregation: Aggregation
     denominator_code: str | None
+    part_of_code: str | None
     priorities: list[str]
     active: bool
     version: int

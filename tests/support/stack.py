@@ -1,5 +1,6 @@
 """The three services in process, on one event loop, talking to each other over an ASGI router."""
 
+import asyncio
 import functools
 import json
 from collections.abc import Callable
@@ -24,8 +25,9 @@ from services.identity.keys import generate_pem
 from services.identity.models import metadata as identity_metadata
 from services.identity.settings import IdentitySettings
 from services.projects.app import create_app as create_projects
-from services.projects.models import metadata as projects_metadata
+from services.projects.qpv_import import import_file
 from services.projects.settings import ProjectsSettings
+from services.projects.tables import metadata as projects_metadata
 
 REPO = Path(__file__).resolve().parents[2]
 SERVICES = ("identity", "projects", "funding")
@@ -34,15 +36,20 @@ METADATA: dict[str, MetaData] = {
 }
 # Reference lists loaded by migrations: kept between tests.
 REFERENCE_TABLES = {"qpv", "priorities", "indicators", "indicator_priorities"}
+QPV_SAMPLE = REPO / "migrations" / "projects" / "data" / "qpv_2024_sample.csv"
 SERVICE_SECRET = "test-service-secret-funding"
 HOSTS = {"identity": "http://identity.test", "projects": "http://projects.test", "funding": "http://funding.test"}
 
 
-def migrate(service: str, url: str) -> None:
+def migrate(service: str, url: str, *, samples: bool = True) -> None:
+    """The real migrations; then, for projects, the QPV sample imported as `make run` does (unless `samples=False`)."""
     config = Config(str(REPO / "alembic.ini"), ini_section=service)
     config.set_main_option("script_location", str(REPO / "migrations" / service))
     config.set_main_option("sqlalchemy.url", url)
     command.upgrade(config, "head")
+    if service == "projects" and samples:
+        report = asyncio.run(import_file(url, service, QPV_SAMPLE))
+        assert not report.rejected, report.lines()
 
 
 def reset_postgres(url: str) -> None:
@@ -90,6 +97,9 @@ class Api:
     def patch(self, url: str, **kwargs: Any) -> httpx.Response:
         return self.request("PATCH", url, **kwargs)
 
+    def put(self, url: str, **kwargs: Any) -> httpx.Response:
+        return self.request("PUT", url, **kwargs)
+
     def delete(self, url: str, **kwargs: Any) -> httpx.Response:
         return self.request("DELETE", url, **kwargs)
 
@@ -133,7 +143,9 @@ def build_stack(backend: str, urls: dict[str, str], portal: BlockingPortal, work
         **common, database_url=urls["identity"], signing_key_file=str(key_file),
         service_clients={"funding": SERVICE_SECRET}, password_time_cost=1, password_memory_kib=8,
     )
-    projects_settings = ProjectsSettings(**common, database_url=urls["projects"])
+    projects_settings = ProjectsSettings(
+        **common, database_url=urls["projects"], documents_root=str(workdir / "documents")
+    )
     funding_settings = FundingSettings(
         **common, database_url=urls["funding"], projects_url=HOSTS["projects"], service_client_secret=SERVICE_SECRET,
     )

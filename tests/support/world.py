@@ -4,9 +4,9 @@ from datetime import date
 from typing import Any
 
 from scripts import demo_data
-from scripts.seed_demo import seed_funding, seed_identity
+from scripts.seed_demo import seed_funding, seed_identity, seed_projects
 from services.identity.passwords import Passwords
-from tests.support.stack import Api, Stack
+from tests.support.stack import SERVICE_SECRET, Api, Stack
 
 PROJECT = {
     "title": "Aide aux devoirs au Blosne",
@@ -29,6 +29,8 @@ COMMITTEE_MEMBER = "comite@prefecture35.example"
 DESK = "coordination@guichet-rennes.example"
 CITIZEN = "conseil@conseil-blosne.example"
 PLATFORM = "admin@plateforme.example"
+# The funding service's own client at identity: a caller by service token, not a person.
+SERVICE = "svc-funding"
 EMAIL_BY_ROLE = {
     "holder_admin": HOLDER,
     "holder_member": HOLDER_MEMBER,
@@ -58,6 +60,7 @@ class World:
             for service, seeder, args in (
                 ("identity", seed_identity, (Passwords(self.stack.settings["identity"]),)),
                 ("funding", seed_funding, (date.today(),)),
+                ("projects", seed_projects, (date.today(),)),
             ):
                 async with self.stack.apps[service].state.db.writer() as session:
                     await seeder(session, *args)
@@ -74,6 +77,24 @@ class World:
             assert response.status_code == 200, response.text
             self._tokens[email] = response.json()["access_token"]
         return self._tokens[email]
+
+    def service_token(self, scope: str | None = None) -> str:
+        """A service token of funding's (client credentials), with all its scopes or the ones asked."""
+        key = f"{SERVICE} {scope or ''}"
+        if key not in self._tokens:
+            response = self.identity.post(
+                "/api/v1/auth/token",
+                json={"grant_type": "client_credentials", "client_id": SERVICE, "client_secret": SERVICE_SECRET,
+                      **({"scope": scope} if scope else {})},
+            )
+            assert response.status_code == 200, response.text
+            self._tokens[key] = response.json()["access_token"]
+        return self._tokens[key]
+
+    def as_service(self, service: str, scope: str | None = None) -> Api:
+        api = self.stack.api(service)
+        api.token = self.service_token(scope)
+        return api
 
     def as_(self, service: str, email: str) -> Api:
         api = self.stack.api(service)
@@ -96,6 +117,45 @@ class World:
         response = self.as_("funding", email).post(
             "/api/v1/dossiers",
             json={"programme_id": str(demo_data.PROGRAMME_ID), "project_id": project["id"], "funding_plan": plan},
+        )
+        assert response.status_code == 201, response.text
+        self.budget_matching(project, plan, email)
+        return response.json()
+
+    def budget_matching(
+        self, project: dict[str, Any], plan: list[dict[str, Any]], email: str = HOLDER
+    ) -> dict[str, Any]:
+        """A balanced CERFA budget for the project whose account 74 lines ask what the plan asks; the rest of
+        the project's cost comes from the association's own resources (75)."""
+        asked = sum(line["amount_cents"] for line in plan)
+        grants = [
+            {"account_group": "74", "label": "Subvention", "amount_cents": line["amount_cents"],
+             **({"funder_id": line["funder_id"]} if line["funder_id"] else {"to_be_allocated": True})}
+            for line in plan
+        ]
+        total = max(project["total_cost_cents"], asked)
+        own = [{"account_group": "75", "label": "Fonds propres", "amount_cents": total - asked}]
+        own = own if total > asked else []
+        api = self.as_("projects", email)
+        url = f"/api/v1/projects/{project['id']}/budget"
+        response = api.put(
+            url,
+            json={"charges": [{"account_group": "64", "label": "Animation", "amount_cents": total}],
+                  "income": grants + own},
+            headers={"If-Match": api.get(url).headers["etag"]},
+        )
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    def create_document(self, email: str = HOLDER, kind: str = "statutes", content: bytes | None = None,
+                        **fields: Any) -> dict[str, Any]:
+        """A document of the association's vault, uploaded through the API (a small PDF unless told)."""
+        from services.projects.tests.document_samples import pdf
+
+        response = self.as_("projects", email).post(
+            "/api/v1/documents",
+            data={"kind": kind, **{name: str(value) for name, value in fields.items()}},
+            files={"file": ("statuts.pdf", content if content is not None else pdf(kind), "application/pdf")},
         )
         assert response.status_code == 201, response.text
         return response.json()

@@ -10,12 +10,12 @@ from common.db import SessionDep
 from common.etag import check_if_match, etag_of, if_match_parameter
 from common.idempotency import IdempotencyDep
 from common.pagination import CursorParam, LimitParam, Page, UpdatedSinceParam, split_page
-from common.problems import problem_responses
+from common.problems import problem_responses, request_language
 from common.tokens import Principal
 from services.funding import dossiers
 from services.funding.deps import PeersDep
 from services.funding.models import DossierState
-from services.funding.schemas import DossierCreate, DossierPublic, DossierUpdate
+from services.funding.schemas import DossierCreate, DossierPublic, DossierUpdate, RequiredDocuments
 from services.vocabulary import DESK_ROLES, FUNDER_ROLES, HOLDER_ROLES, Scope
 
 router = APIRouter(prefix="/dossiers", tags=["dossiers"])
@@ -96,7 +96,7 @@ async def get_dossier(dossier_id: uuid.UUID, session: SessionDep, caller: Reader
 
 @router.patch(
     "/{dossier_id}",
-    summary="Modifier le plan de financement d'un brouillon (If-Match requis)",
+    summary="Modifier le plan de financement ou les documents joints d'un brouillon (If-Match requis)",
     response_model=DossierPublic,
     responses={
         **problem_responses(400, 401, 403, 404, 409, 412, 413, 422, 428),
@@ -114,7 +114,7 @@ async def update_dossier(
 ) -> DossierPublic:
     dossier = await dossiers.owned_dossier(session, principal=caller, dossier_id=dossier_id)
     check_if_match(request, dossier.version)
-    updated = await dossiers.update_plan(session, principal=caller, dossier=dossier, plan=body.funding_plan)
+    updated = await dossiers.update_draft(session, principal=caller, dossier=dossier, request=body)
     response.headers["ETag"] = etag_of(updated.version)
     return updated
 
@@ -137,5 +137,20 @@ async def submit_dossier(
     """Takes a snapshot of the project as it stands; later changes to the project do not touch it."""
     dossier = await dossiers.owned_dossier(session, principal=caller, dossier_id=dossier_id)
     check_if_match(request, dossier.version, required=False)
-    submitted = await dossiers.submit(session, principal=caller, dossier=dossier, peers=peers)
+    submitted = await dossiers.submit(
+        session, principal=caller, dossier=dossier, peers=peers, language=request_language(request)
+    )
     return await call.respond(session, status_code=200, content=submitted, headers=_headers(submitted))
+
+
+@router.get(
+    "/{dossier_id}/required-documents",
+    summary="Pièces exigées par le dispositif, et celles que le coffre-fort de l'association contient",
+    response_model=RequiredDocuments,
+    responses=problem_responses(401, 403, 404, 422, 502),
+)
+async def dossier_required_documents(
+    dossier_id: uuid.UUID, session: SessionDep, caller: Reader, peers: PeersDep
+) -> RequiredDocuments:
+    dossier = await dossiers.visible_dossier(session, principal=caller, dossier_id=dossier_id)
+    return await dossiers.required_documents(session, dossier=dossier, peers=peers)

@@ -117,13 +117,12 @@ def test_a_plan_change_racing_the_submission_never_changes_a_submitted_plan(worl
         ("PATCH", url_of(dossier), {"json": {"funding_plan": new_plan}, "headers": {"If-Match": etag}}),
         ("POST", f"{url_of(dossier)}/submit", {}),
     ])
-    assert submit.status_code == 200, submit.text
     read = api.get(url_of(dossier)).json()
-    assert read["state"] == "submitted"
-    if patch.status_code == 200:  # the change came first: the submission carries it
-        assert submit.json()["funding_plan"] == new_plan
-        assert read["funding_plan"] == new_plan
+    if patch.status_code == 200:  # the change came first: the plan no longer agrees with the budget's 74 lines
+        assert submit.status_code == 409 and problem(submit)["code"] == "dossier_not_ready", submit.text
+        assert read["state"] == "draft" and read["funding_plan"] == new_plan
     else:  # the submission came first: the change is refused, the plan is the one submitted
+        assert submit.status_code == 200, submit.text
         assert patch.status_code in (409, 412), patch.text
-        assert read["funding_plan"] == dossier["funding_plan"]
-    assert read == submit.json()
+        assert read["state"] == "submitted" and read["funding_plan"] == dossier["funding_plan"]
+        assert read == submit.json()

@@ -480,7 +480,10 @@ class TestUpdatePlan:
             pytest.param({"funding_plan": PLAN, "state": "submitted"}, id="state"),
             pytest.param({"funding_plan": PLAN, "requested_total_cents": 1}, id="requested_total_cents"),
             pytest.param({"funding_plan": PLAN, "project_id": NOBODY}, id="project_id"),
-            pytest.param({}, id="nothing"),
+            pytest.param({"funding_plan": None}, id="null_plan"),
+            pytest.param({"document_version_ids": None}, id="null_documents"),
+            pytest.param({"document_version_ids": [NOBODY, NOBODY]}, id="document_twice"),
+            pytest.param({"document_version_ids": ["not-a-uuid"]}, id="document_not_a_uuid"),
         ],
     )
     def test_bad_input_is_422_and_nothing_changes(self, world: World, draft: dict, body: dict) -> None:
@@ -489,6 +492,14 @@ class TestUpdatePlan:
         assert response.status_code == 422, response.text
         assert problem(response)["code"] == "validation_failed"
         assert api.get(url_of(draft)).json() == draft
+
+    @pytest.mark.parametrize("body", [{}, {"funding_plan": PLAN}], ids=["nothing", "the_same_plan"])
+    def test_a_change_that_changes_nothing_keeps_the_version(self, world: World, draft: dict, body: dict) -> None:
+        api = world.as_("funding", HOLDER)
+        response = api.patch(url_of(draft), json=body, headers={"If-Match": '"1"'})
+        assert response.status_code == 200, response.text
+        assert response.headers["etag"] == '"1"' and response.json() == draft
+        assert history_count(world, draft["id"], "plan_updated") == 0
 
     def test_another_association_gets_404(self, world: World, draft: dict) -> None:
         response = world.as_("funding", OTHER_HOLDER).patch(
@@ -584,8 +595,10 @@ class TestSubmitDossier:
     def test_a_stale_if_match_is_412_and_a_fresh_one_passes(self, world: World) -> None:
         dossier = world.create_dossier()
         api = world.as_("funding", HOLDER)
-        moved = api.patch(url_of(dossier), json={"funding_plan": PLAN}, headers={"If-Match": '"1"'})
-        assert moved.status_code == 200
+        moved = api.patch(url_of(dossier), json={"funding_plan": PLAN[:2]}, headers={"If-Match": '"1"'})
+        assert moved.status_code == 200 and moved.headers["etag"] == '"2"'
+        project = world.as_("projects", HOLDER).get(f"/api/v1/projects/{dossier['project_id']}").json()
+        world.budget_matching(project, PLAN[:2])
         stale = self._submit(world, dossier, headers={"If-Match": '"1"'})
         assert stale.status_code == 412
         assert api.get(url_of(dossier)).json()["state"] == "draft"

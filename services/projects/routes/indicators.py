@@ -17,6 +17,9 @@ from services.projects.schemas import IndicatorCreate, IndicatorPublic, Indicato
 from services.vocabulary import DESK_ROLES, EVERY_ROLE, Scope
 
 router = APIRouter(prefix="/indicators", tags=["indicators"])
+# Only a UUID is an indicator's id: other words under /indicators (aggregates) are routes of their own, which a
+# PATCH /indicators/aggregates must not reach as an id (a 422 where RFC 9110 says 405).
+BY_ID = "/{indicator_id:uuid}"
 
 Reader = Annotated[Principal, Depends(Authorize(roles=EVERY_ROLE, scope=Scope.projects_read, services=True))]
 Desk = Annotated[Principal, Depends(Authorize(roles=DESK_ROLES, scope=Scope.projects_write))]
@@ -70,7 +73,7 @@ async def list_indicators(
 
 
 @router.get(
-    "/{indicator_id}",
+    BY_ID,
     summary="Lire un indicateur",
     response_model=IndicatorPublic,
     responses=problem_responses(401, 403, 404, 422),
@@ -84,7 +87,7 @@ async def get_indicator(
 
 
 @router.patch(
-    "/{indicator_id}",
+    BY_ID,
     summary="Modifier le libellé, les priorités ou retirer un indicateur (If-Match requis)",
     response_model=IndicatorPublic,
     responses=problem_responses(400, 401, 403, 404, 412, 413, 422, 428),

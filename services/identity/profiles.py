@@ -1,0 +1,298 @@
+"""Organisation profiles (CERFA 12156, identification pages): who reads them, who writes them, what they hold."""
+
+import uuid
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from common.db import utcnow
+from common.problems import Conflict, Forbidden, NotFound, PreconditionFailed, Text, UnprocessableContent
+from common.tokens import Principal
+from services.identity import repository
+from services.identity.accounts import ORGANISATION_NOT_FOUND
+from services.identity.models import (
+    Organisation,
+    OrganisationProfile,
+    ProfileApproval,
+    ProfileNetwork,
+    ProfilePublicAid,
+)
+from services.identity.profile_schemas import (
+    CERTIFIED_ACCOUNTS_THRESHOLD_CENTS,
+    AddressPublic,
+    ApprovalPublic,
+    NetworkPublic,
+    PeoplePublic,
+    PersonIn,
+    PersonPublic,
+    ProfileIn,
+    ProfilePublic,
+    PublicAidPublic,
+    PublicAidYear,
+)
+from services.vocabulary import OrganisationKind, Role
+
+# Who reads any association's profile besides its own members: the desk, and the platform's admin.
+READERS_BEYOND_MEMBERS = frozenset({Role.desk_coordinator, Role.platform_admin})
+_PERSON_FIELDS = ("name", "function", "email", "phone")
+
+
+def _not_an_association(organisation: Organisation) -> Conflict:
+    return Conflict(
+        Text(
+            f"Seule une association a un profil ; cette organisation est de type « {organisation.kind} ».",
+            f"Only an association has a profile; this organisation is of kind '{organisation.kind}'.",
+        ),
+        code="not_an_association",
+        extra={"kind": organisation.kind},
+    )
+
+
+async def _association(session: AsyncSession, organisation_id: uuid.UUID, *, for_update: bool) -> Organisation:
+    organisation = await repository.organisation_by_id(session, organisation_id, for_update=for_update)
+    if organisation is None:
+        raise NotFound(ORGANISATION_NOT_FOUND)
+    if organisation.kind != OrganisationKind.association:
+        raise _not_an_association(organisation)
+    return organisation
+
+
+async def readable_profile(
+    session: AsyncSession, *, principal: Principal, organisation_id: uuid.UUID
+) -> OrganisationProfile | None:
+    """The profile (None while blank), for the association's members, the desk, the platform admin and the desk's
+    services; a 404 for anyone else."""
+    member = principal.organisation_id == organisation_id
+    # A service token got here only with `organisations:read` (the route's guard).
+    if not (member or principal.kind == "service" or principal.has_any_role(READERS_BEYOND_MEMBERS)):
+        raise NotFound(ORGANISATION_NOT_FOUND)
+    await _association(session, organisation_id, for_update=False)
+    return await session.get(OrganisationProfile, organisation_id)
+
+
+async def writable_association(
+    session: AsyncSession, *, principal: Principal, organisation_id: uuid.UUID
+) -> tuple[Organisation, OrganisationProfile | None]:
+    """The association the caller administers (its own; any, for the platform admin), locked, and its profile
+    if it has one (to check the If-Match against).
+
+    The organisation's row lock serialises the writers, the first one included: a second first PUT waits,
+    then finds the profile and is asked for its If-Match.
+    """
+    if Role.platform_admin not in principal.roles and principal.organisation_id != organisation_id:
+        raise NotFound(ORGANISATION_NOT_FOUND)
+    if principal.kind != "user":
+        raise Forbidden(Text("Réservé aux personnes.", "People only."))
+    organisation = await _association(session, organisation_id, for_update=True)
+    return organisation, await _profile_for_update(session, organisation_id)
+
+
+def version_of(profile: OrganisationProfile | None) -> int:
+    """0 while the profile is blank, as the ETag "0" says."""
+    return profile.version if profile is not None else 0
+
+
+async def save_profile(
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    organisation: Organisation,
+    current: OrganisationProfile | None,
+    request: ProfileIn,
+) -> tuple[OrganisationProfile, bool]:
+    """Create the profile or replace it whole; a replacement that changes nothing keeps its version (and ETag).
+    Returns the profile and whether it was created."""
+    await _check_funders(session, request)
+    columns = _columns(request)
+    children = _children(request)
+    if current is not None and _stored_columns(current, columns) == columns:
+        if await _stored_children(session, organisation.id) == children:
+            return current, False
+    now = utcnow()
+    if current is None:
+        profile = OrganisationProfile(
+            organisation_id=organisation.id, created_at=now, updated_at=now, updated_by=principal.subject, **columns
+        )
+        session.add(profile)
+        try:
+            await session.flush()
+        except IntegrityError as exc:  # cannot happen behind the organisation's lock; answered, never a 500
+            raise PreconditionFailed(
+                Text("Le profil vient d'être créé ; relisez-le.", "The profile was just created; read it again.")
+            ) from exc
+    else:
+        profile = current
+        for name, value in columns.items():
+            setattr(profile, name, value)
+        profile.version += 1
+        profile.updated_at = now
+        profile.updated_by = principal.subject
+    await _replace_children(session, organisation.id, children)
+    return profile, current is None
+
+
+async def to_public(
+    session: AsyncSession, organisation_id: uuid.UUID, profile: OrganisationProfile | None
+) -> ProfilePublic:
+    if profile is None:
+        return ProfilePublic(
+            organisation_id=organisation_id, filled_in=False, legal_representative=None, contact=None,
+            address=None, people=None, approvals=[], networks=[], public_aid=[], public_aid_by_year=[],
+            certified_accounts_required=False, created_at=None, updated_at=None, updated_by=None,
+        )
+    children = await _stored_children(session, profile.organisation_id)
+    aid = [PublicAidPublic(**line) for line in children[ProfilePublicAid]]
+    by_year = aid_by_year(aid)
+    return ProfilePublic(
+        organisation_id=profile.organisation_id,
+        filled_in=True,
+        legal_representative=_person_public(profile, "representative"),
+        contact=_person_public(profile, "contact") if profile.contact_name is not None else None,
+        address=AddressPublic(
+            street_lines=profile.street_lines, postcode=profile.postcode, city=profile.city,
+            insee_code=profile.insee_code,
+        ),
+        people=PeoplePublic(
+            volunteers=profile.volunteers,
+            employees=profile.employees,
+            fte=fte_text(profile.fte_hundredths),
+            members=profile.members,
+            paying_members=profile.paying_members,
+        ),
+        approvals=[ApprovalPublic(**line) for line in children[ProfileApproval]],
+        networks=[NetworkPublic(**line) for line in children[ProfileNetwork]],
+        public_aid=aid,
+        public_aid_by_year=by_year,
+        certified_accounts_required=any(year.certified_accounts_required for year in by_year),
+        created_at=profile.created_at,
+        updated_at=profile.updated_at,
+        updated_by=profile.updated_by,
+    )
+
+
+def aid_by_year(lines: list[PublicAidPublic]) -> list[PublicAidYear]:
+    """Totals per year in integer cents; only cash aid counts towards the certified accounts' threshold."""
+    cash: dict[int, int] = {}
+    in_kind: dict[int, int] = {}
+    for line in lines:
+        totals = cash if line.nature == "cash" else in_kind
+        totals[line.year] = totals.get(line.year, 0) + line.amount_cents
+    return [
+        PublicAidYear(
+            year=year,
+            cash_cents=cash.get(year, 0),
+            in_kind_cents=in_kind.get(year, 0),
+            total_cents=cash.get(year, 0) + in_kind.get(year, 0),
+            certified_accounts_required=cash.get(year, 0) > CERTIFIED_ACCOUNTS_THRESHOLD_CENTS,
+        )
+        for year in sorted(cash.keys() | in_kind.keys())
+    ]
+
+
+def fte_hundredths(text: str) -> int:
+    """"3.5" → 350: the schema allows two decimal places at most, so this is exact."""
+    return int(Decimal(text) * 100)
+
+
+def fte_text(hundredths: int) -> str:
+    return f"{hundredths // 100}.{hundredths % 100:02d}"
+
+
+def _person_columns(prefix: str, person: PersonIn | None) -> dict[str, Any]:
+    return {f"{prefix}_{name}": getattr(person, name) if person else None for name in _PERSON_FIELDS}
+
+
+def _person_public(profile: OrganisationProfile, prefix: str) -> PersonPublic:
+    return PersonPublic(**{name: getattr(profile, f"{prefix}_{name}") for name in _PERSON_FIELDS})
+
+
+def _columns(request: ProfileIn) -> dict[str, Any]:
+    address, people = request.address, request.people
+    return {
+        **_person_columns("representative", request.legal_representative),
+        **_person_columns("contact", request.contact),
+        "street_lines": list(address.street_lines),
+        "postcode": address.postcode,
+        "city": address.city,
+        "insee_code": address.insee_code,
+        "volunteers": people.volunteers,
+        "employees": people.employees,
+        "fte_hundredths": fte_hundredths(people.fte),
+        "members": people.members,
+        "paying_members": people.paying_members,
+    }
+
+
+def _stored_columns(profile: OrganisationProfile, like: dict[str, Any]) -> dict[str, Any]:
+    return {name: getattr(profile, name) for name in like}
+
+
+# The fields of each child table, the same names as in the request's lines.
+_CHILD_FIELDS: dict[type, tuple[str, ...]] = {
+    ProfileApproval: ("kind", "number", "authority", "granted_on"),
+    ProfileNetwork: ("name", "siret", "rna"),
+    ProfilePublicAid: ("year", "funder_name", "funder_organisation_id", "amount_cents", "purpose", "nature", "source"),
+}
+
+
+def _children(request: ProfileIn) -> dict[type, list[dict[str, Any]]]:
+    lines = {ProfileApproval: request.approvals, ProfileNetwork: request.networks, ProfilePublicAid: request.public_aid}
+    return {
+        model: [item.model_dump(include=set(_CHILD_FIELDS[model])) for item in items] for model, items in lines.items()
+    }
+
+
+async def _check_funders(session: AsyncSession, request: ProfileIn) -> None:
+    """A funder named by its id is one the desk knows."""
+    named = {line.funder_organisation_id for line in request.public_aid if line.funder_organisation_id}
+    if not named:
+        return
+    statement = select(Organisation.id).where(
+        Organisation.id.in_(named), Organisation.kind == OrganisationKind.funder
+    )
+    known = set((await session.execute(statement)).scalars())
+    errors = [
+        (f"body.public_aid.{index}.funder_organisation_id", Text("Financeur inconnu.", "Unknown funder."))
+        for index, line in enumerate(request.public_aid)
+        if line.funder_organisation_id is not None and line.funder_organisation_id not in known
+    ]
+    if errors:
+        raise UnprocessableContent(
+            Text("Financeur inconnu du guichet.", "Funder unknown to the desk."), errors=errors, code="unknown_funder"
+        )
+
+
+# Queries: the profile's tables belong to this module alone.
+
+
+async def _profile_for_update(session: AsyncSession, organisation_id: uuid.UUID) -> OrganisationProfile | None:
+    statement = (
+        select(OrganisationProfile)
+        .where(OrganisationProfile.organisation_id == organisation_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    return (await session.execute(statement)).scalar_one_or_none()
+
+
+async def _stored_children(session: AsyncSession, organisation_id: uuid.UUID) -> dict[type, list[dict[str, Any]]]:
+    stored: dict[type, list[dict[str, Any]]] = {}
+    for model, fields in _CHILD_FIELDS.items():
+        statement = select(model).where(model.organisation_id == organisation_id).order_by(model.position)
+        rows = (await session.execute(statement)).scalars()
+        stored[model] = [{name: getattr(row, name) for name in fields} for row in rows]
+    return stored
+
+
+async def _replace_children(
+    session: AsyncSession, organisation_id: uuid.UUID, children: dict[type, list[dict[str, Any]]]
+) -> None:
+    for model, lines in children.items():
+        await session.execute(delete(model).where(model.organisation_id == organisation_id))
+        session.add_all(
+            model(organisation_id=organisation_id, position=position, **line) for position, line in enumerate(lines)
+        )
+    await session.flush()

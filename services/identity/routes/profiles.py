@@ -1,0 +1,117 @@
+"""An association's profile, as the CERFA 12156 asks it: entered once, reused by every dossier."""
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Body, Depends, Request, Response
+
+from common.auth import Authorize
+from common.db import SessionDep
+from common.etag import check_if_match, etag_of, if_match_parameter
+from common.problems import problem_responses
+from common.tokens import Principal
+from services.identity import profiles
+from services.identity.profile_schemas import ProfileIn, ProfilePublic
+from services.vocabulary import EVERY_ROLE, Role, Scope
+
+router = APIRouter(prefix="/organisations", tags=["organisations"])
+
+# Every role passes the guard: who may read is decided per organisation, and anyone else gets a 404.
+Reader = Annotated[Principal, Depends(Authorize(roles=EVERY_ROLE, scope=Scope.organisations_read, services=True))]
+# The association's admin, or the platform's, who administers every organisation (as for its card and members).
+# Machine clients act as holder_member (read only), and no scope lets a client write an organisation.
+Writer = Annotated[Principal, Depends(Authorize(roles={Role.holder_admin, Role.platform_admin}))]
+
+PROFILE_PATH = "/{organisation_id}/profile"
+EXAMPLE = {
+    "legal_representative": {
+        "name": "Awa Diallo",
+        "function": "Présidente",
+        "email": "presidence@blosne-avenir.example",
+        "phone": "02 99 00 00 00",
+    },
+    "contact": {"name": "Yann Guillou", "function": "Coordinateur", "email": "coordination@blosne-avenir.example"},
+    "address": {"street_lines": ["12 rue du Blosne"], "postcode": "35200", "city": "Rennes", "insee_code": "35238"},
+    "people": {"volunteers": 40, "employees": 4, "fte": "3.50", "members": 120, "paying_members": 95},
+    "approvals": [
+        {
+            "kind": "Jeunesse et éducation populaire",
+            "number": "35-JEP-2019-04",
+            "authority": "Préfecture d'Ille-et-Vilaine",
+            "granted_on": "2019-06-14",
+        }
+    ],
+    "networks": [{"name": "Fédération des centres sociaux d'Ille-et-Vilaine", "rna": "W353000001"}],
+    "public_aid": [],
+}
+
+
+def _get_profile_link() -> dict[str, dict]:
+    return {
+        "GetProfile": {"operationId": "get_profile", "parameters": {"organisation_id": "$request.path.organisation_id"}}
+    }
+
+
+@router.get(
+    PROFILE_PATH,
+    summary="Profil de l'association (identification du CERFA 12156)",
+    response_model=ProfilePublic,
+    responses={
+        **problem_responses(401, 403, 404, 409, 422),
+        200: {
+            "links": {
+                "ReplaceProfile": {
+                    "operationId": "replace_profile",
+                    "parameters": {
+                        "organisation_id": "$request.path.organisation_id",
+                        "header.If-Match": "$response.header.ETag",
+                    },
+                }
+            }
+        },
+    },
+)
+async def get_profile(
+    organisation_id: uuid.UUID, session: SessionDep, caller: Reader, response: Response
+) -> ProfilePublic:
+    """Read by the association's members, the desk, the platform admin and the desk's services; blank (ETag "0")
+    until the association fills it in."""
+    profile = await profiles.readable_profile(session, principal=caller, organisation_id=organisation_id)
+    response.headers["ETag"] = etag_of(profiles.version_of(profile))
+    return await profiles.to_public(session, organisation_id, profile)
+
+
+@router.put(
+    PROFILE_PATH,
+    summary="Saisir ou remplacer le profil de l'association (If-Match requis dès qu'il est saisi)",
+    response_model=ProfilePublic,
+    responses={
+        **problem_responses(400, 401, 403, 404, 409, 412, 413, 422, 428),
+        200: {"description": "Profil remplacé (inchangé : même ETag)", "links": _get_profile_link()},
+        201: {"description": "Profil saisi une première fois", "model": ProfilePublic, "links": _get_profile_link()},
+    },
+    openapi_extra=if_match_parameter(required=False),
+)
+async def replace_profile(
+    organisation_id: uuid.UUID,
+    body: Annotated[ProfileIn, Body(openapi_examples={"profil": {"summary": "Un profil complet", "value": EXAMPLE}})],
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    admin: Writer,
+) -> ProfilePublic:
+    """The first PUT fills the blank profile in (201; If-Match "0" or none); later ones replace it whole under
+    If-Match."""
+    organisation, current = await profiles.writable_association(
+        session, principal=admin, organisation_id=organisation_id
+    )
+    # A blank profile's ETag is "0": the first PUT may send it, or nothing.
+    check_if_match(request, profiles.version_of(current), required=current is not None)
+    profile, created = await profiles.save_profile(
+        session, principal=admin, organisation=organisation, current=current, request=body
+    )
+    response.headers["ETag"] = etag_of(profile.version)
+    if created:
+        response.status_code = 201
+        response.headers["Location"] = f"/api/v1/organisations/{organisation.id}/profile"
+    return await profiles.to_public(session, organisation.id, profile)
