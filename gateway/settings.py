@@ -22,5 +22,6 @@ class GatewaySettings(BaseSettings):
     upstream_timeout_seconds: float = 15.0
     # Aggregated views answer with what arrived within this delay.
     aggregate_timeout_seconds: float = 2.0
-    # A document of the vault's largest size (10 MiB) plus its multipart form around it.
+    # A document of the vault's largest size (PROJECTS_DOCUMENTS_MAX_BYTES, 10 MiB) plus its multipart form:
+    # raise both together.
     max_body_bytes: int = 11 * 1_048_576

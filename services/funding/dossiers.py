@@ -233,6 +233,7 @@ async def submit(
         language=language,
     )
     project = _check_owned(principal, facts.project)
+    readiness.check_one_moment(facts)
     failures = readiness.failed_rules(facts, (await repository.lines_of(session, [dossier.id]))[dossier.id])
     if failures:
         raise readiness.not_ready(failures)

@@ -75,6 +75,19 @@ def _plan_mismatches(budget: dict[str, Any], plan: list[FundingLine]) -> list[tu
     return failures
 
 
+def check_one_moment(facts: Facts) -> None:
+    """The project and its budget come from two reads: if the project changed in between, the budget's
+    issues were computed on another version than the one the dossier would keep. The holder retries."""
+    if facts.project and facts.budget and facts.budget.get("project_version") != facts.project.get("version"):
+        raise Conflict(
+            Text(
+                "Le projet a été modifié pendant le dépôt ; déposez à nouveau.",
+                "The project was changed during the submission; submit again.",
+            ),
+            code="concurrent_change",
+        )
+
+
 def failed_rules(facts: Facts, plan: list[FundingLine]) -> list[tuple[str, str, Text]]:
     """Every rule the dossier breaks, as (rule, where, message): all are listed at once, not one per try."""
     failures: list[tuple[str, str, Text]] = []

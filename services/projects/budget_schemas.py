@@ -150,6 +150,9 @@ class BudgetPublic(BaseModel):
 
     organisation_id: uuid.UUID
     project_id: uuid.UUID | None = None
+    project_version: int | None = Field(
+        default=None, description="Version du projet contre laquelle les points bloquants ont été calculés."
+    )
     year: int | None = None
     version: int = Field(description="0 tant que rien n'a été saisi.")
     charges: list[BudgetLinePublic]

@@ -229,6 +229,7 @@ def to_public(
     return BudgetPublic(
         organisation_id=organisation_id,
         project_id=project.id if project else None,
+        project_version=project.version if project else None,
         year=year,
         version=stored.version,
         charges=[_public_line(line) for line in stored.lines if line.side == "charge"],

@@ -1,12 +1,15 @@
 """Submitting a dossier checks what projects and identity hold: the CERFA budget balances, its account 74 lines
 agree with the co-funding plan, the association's yearly budget and profile are there; all of it is frozen."""
 
+import dataclasses
 from datetime import date
 from typing import Any
 
 import pytest
 from sqlalchemy import delete
 
+from common.problems import Conflict
+from services.funding import readiness
 from services.funding.tests.helpers import PREFECTURE, VILLE, at_once, history_count, url_of
 from services.identity.models import OrganisationProfile
 from services.projects.budget_models import Budget
@@ -327,3 +330,18 @@ class TestRequiredDocuments:
         world.submit(dossier)
         assert world.as_("funding", CITY_INSTRUCTOR).get(f"{url_of(dossier)}/required-documents").status_code == 200
         assert world.as_("funding", CITIZEN).get(f"{url_of(dossier)}/required-documents").status_code == 403
+
+
+class TestOneMoment:
+    def test_the_budget_kept_was_checked_against_the_project_kept(self, world: World) -> None:
+        submitted = world.submit(world.create_dossier(plan=PLAN))
+        assert submitted["budget_snapshot"]["project_version"] == submitted["project_snapshot"]["version"]
+
+    def test_a_project_changed_between_its_two_reads_is_a_409_to_retry(self) -> None:
+        facts = readiness.Facts(
+            project={"version": 3}, budget={"project_version": 2}, association_budget={}, profile={}, budget_year=2026
+        )
+        with pytest.raises(Conflict) as caught:
+            readiness.check_one_moment(facts)
+        assert caught.value.code == "concurrent_change"
+        readiness.check_one_moment(dataclasses.replace(facts, budget={"project_version": 3}))

@@ -70,6 +70,7 @@ class TestProjectBudget:
         body = response.json()
         assert response.headers["etag"] == '"1"' and body["version"] == 1
         assert body["balanced"] is True and body["issues"] == []
+        assert (body["project_id"], body["project_version"], body["year"]) == (project["id"], project["version"], None)
         assert body["totals"] == {
             "charges_cents": 5_520_000, "income_cents": 5_520_000,
             "cash_charges_cents": 4_800_000, "cash_income_cents": 4_800_000,
