@@ -64,24 +64,23 @@ async def get_json(
     http: httpx.AsyncClient, url: str, *, token: str, service: str, language: str | None = None
 ) -> tuple[int, Any]:
     """GET a JSON document from another service; a network failure or a 5xx is a 502 for our caller."""
-    try:
-        response = await http.get(url, headers=forwarded_headers(token, language=language))
-    except httpx.HTTPError as exc:
-        raise upstream_unavailable(service) from exc
-    if response.status_code >= 500:
-        raise upstream_unavailable(service)
-    try:
-        return response.status_code, response.json()
-    except ValueError as exc:
-        raise upstream_unavailable(service) from exc
+    return await _exchange(http, "GET", url, None, token=token, service=service, language=language)
 
 
 async def post_json(
     http: httpx.AsyncClient, url: str, body: Any, *, token: str, service: str, language: str | None = None
 ) -> tuple[int, Any]:
     """POST JSON to another service; like `get_json`, a network failure or a 5xx is a 502 for our caller."""
+    return await _exchange(http, "POST", url, body, token=token, service=service, language=language)
+
+
+async def _exchange(
+    http: httpx.AsyncClient, method: str, url: str, body: Any, *, token: str, service: str, language: str | None
+) -> tuple[int, Any]:
     try:
-        response = await http.post(url, json=body, headers=forwarded_headers(token, language=language))
+        response = await http.request(
+            method, url, json=body, headers=forwarded_headers(token, language=language)
+        )
     except httpx.HTTPError as exc:
         raise upstream_unavailable(service) from exc
     if response.status_code >= 500:
