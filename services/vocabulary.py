@@ -1,4 +1,4 @@
-"""The words every service reads in a token: organisation kinds, roles and scopes.
+"""The words every service reads in a token (organisation kinds, roles and scopes) and the codes they share.
 
 This is the contract between identity, which writes them, and the services that check them.
 """
@@ -68,3 +68,11 @@ class Scope(StrEnum):
 SERVICE_SCOPES = frozenset(
     {Scope.organisations_read, Scope.projects_read, Scope.dossiers_read, Scope.documents_pin}
 )
+
+
+# QPV codes (2024 list), written by the projects' import and read by identity (citizen councils) and projects:
+# `QN`, the département on three characters (`035`, `974`; Corsica `02A` and `02B`), a two-digit order number and a
+# letter, e.g. QN03501M, QN02A01B. `[0-9]`, not `\d`: Python's `\d` also matches other scripts' digits.
+QPV_DEPARTMENT = "(?:[0-9]{3}|02[AB])"
+QPV_DEPARTMENT_PATTERN = f"^{QPV_DEPARTMENT}$"
+QPV_CODE_PATTERN = f"^QN{QPV_DEPARTMENT}[0-9]{{2}}[A-Z]$"

@@ -10,6 +10,8 @@ import pytest
 
 from scripts import demo_data
 from scripts.live_stack import LiveStack
+from services.projects.settings import ProjectsSettings
+from services.projects.tests.document_samples import pdf
 from tests.support.stack import problem
 from tests.support.world import CITY_INSTRUCTOR, HOLDER, OTHER_HOLDER, PROJECT, STATE_INSTRUCTOR, org_id
 
@@ -139,10 +141,22 @@ class TestTokensAtTheDoor:
 class TestLimits:
     def test_an_oversized_body_gets_413(self, gateway):
         response = gateway.post(
-            "/api/v1/projects", content=b"x" * (10 * 1_048_576 + 1),
+            "/api/v1/projects", content=b"x" * (11 * 1_048_576 + 1),
             headers=login(gateway, HOLDER) | {"content-type": "application/json"},
         )
         assert problem(response)["status"] == 413
+
+    def test_a_document_of_the_largest_size_the_vault_takes_passes_the_gateway(self, gateway):
+        largest = ProjectsSettings().documents_max_bytes
+        content = pdf("largest").replace(b"%%EOF", b"")
+        content += b"%" * (largest - len(content) - len(b"%%EOF\n")) + b"%%EOF\n"
+        assert len(content) == largest
+        response = gateway.post(
+            "/api/v1/documents", headers=login(gateway, HOLDER),
+            data={"kind": "statutes"}, files={"file": ("statuts.pdf", content, "application/pdf")},
+        )
+        assert response.status_code == 201, response.text
+        assert response.json()["current_version"]["size_bytes"] == largest
 
 
 class TestDocs:

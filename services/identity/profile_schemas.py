@@ -10,7 +10,8 @@ from common.problems import bilingual
 from common.schemas import VISIBLE_CHARACTER, InputModel, IsoDate, WholeNumber
 from services.identity.schemas import Rna, Siret
 
-# Public aid is declared for the current year and the three before it (the form's "last three years").
+# Public aid is declared for the current year and the three before it (the form's "last three years"); older lines
+# are no longer shown nor counted (services/identity/profiles.py).
 AID_YEARS_BACK = 3
 # Above this much cash public aid in one year, the association must publish certified accounts
 # (code de commerce L612-4, décret 2006-335; "en numéraire" since the loi ESS of 2014: in-kind aid does not count).
@@ -119,14 +120,18 @@ class NetworkIn(InputModel):
     rna: Rna | None = None
 
 
-def aid_years(today: date) -> range:
-    return range(today.year - AID_YEARS_BACK, today.year + 1)
-
-
 class PublicAidIn(InputModel):
-    # The static bounds are for the OpenAPI; the validator below keeps the last three years and this one.
+    # The static bounds are for the OpenAPI; the window (this year and the three before) depends on today and on
+    # the lines already stored, so the service checks it (profiles.check_aid_years).
     year: Annotated[int, WholeNumber] = Field(
-        strict=True, ge=2000, le=2100, description="L'année en cours ou l'une des trois précédentes.", examples=[2026]
+        strict=True,
+        ge=2000,
+        le=2100,
+        description=(
+            "L'année en cours ou l'une des trois précédentes. Une ligne renvoyée telle qu'elle a été lue reste "
+            "acceptée si son année est depuis sortie de la période ; elle n'est alors plus conservée."
+        ),
+        examples=[2026],
     )
     funder_name: Label = Field(examples=["Ville de Rennes"])
     funder_organisation_id: uuid.UUID | None = Field(
@@ -136,17 +141,6 @@ class PublicAidIn(InputModel):
     purpose: Purpose = Field(examples=["Aide aux devoirs"])
     nature: Nature = Field(description="cash : en numéraire ; in_kind : en nature (valorisée).")
     source: AidSource = "declared"
-
-    @field_validator("year")
-    @classmethod
-    def _recent_year(cls, value: int) -> int:
-        years = aid_years(date.today())
-        if value not in years:
-            first, last = years[0], years[-1]
-            raise ValueError(
-                bilingual(f"Année hors période ({first}–{last}).", f"Year outside the period ({first}–{last}).")
-            )
-        return value
 
 
 class ProfileIn(InputModel):
@@ -231,13 +225,18 @@ class ProfilePublic(BaseModel):
     people: PeoplePublic | None
     approvals: list[ApprovalPublic]
     networks: list[NetworkPublic]
-    public_aid: list[PublicAidPublic]
+    public_aid: list[PublicAidPublic] = Field(
+        description="Les aides de l'année en cours et des trois précédentes ; les plus anciennes ne sont plus montrées."
+    )
     public_aid_by_year: list[PublicAidYear] = Field(
-        json_schema_extra={"readOnly": True}, description="Calculé : totaux par année, du plus ancien au plus récent."
+        json_schema_extra={"readOnly": True},
+        description="Calculé : totaux par année de la période, du plus ancien au plus récent.",
     )
     certified_accounts_required: bool = Field(
         json_schema_extra={"readOnly": True},
-        description="Calculé : une année au moins dépasse 153 000 € d'aides publiques en numéraire.",
+        description=(
+            "Calculé : une année au moins de la période dépasse 153 000 € d'aides publiques en numéraire."
+        ),
     )
     created_at: datetime | None
     updated_at: datetime | None

@@ -1,6 +1,13 @@
-"""Organisation profiles (CERFA 12156, identification pages): who reads them, who writes them, what they hold."""
+"""Organisation profiles (CERFA 12156, identification pages): who reads them, who writes them, what they hold.
+
+Public aid covers a moving window, this year and the three before (the form's "last three years"): lines older
+than the window are history the form no longer asks for. They are neither shown nor counted, a PUT may send them
+back unchanged (a client that read the profile before 1 January) but not enter new ones, and they are deleted at
+the next replacement that changes the profile.
+"""
 
 import uuid
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -21,6 +28,7 @@ from services.identity.models import (
     ProfilePublicAid,
 )
 from services.identity.profile_schemas import (
+    AID_YEARS_BACK,
     CERTIFIED_ACCOUNTS_THRESHOLD_CENTS,
     AddressPublic,
     ApprovalPublic,
@@ -38,6 +46,16 @@ from services.vocabulary import OrganisationKind, Role
 # Who reads any association's profile besides its own members: the desk, and the platform's admin.
 READERS_BEYOND_MEMBERS = frozenset({Role.desk_coordinator, Role.platform_admin})
 _PERSON_FIELDS = ("name", "function", "email", "phone")
+
+
+def today() -> date:
+    """Today, for the public aid's window (tests move the calendar here)."""
+    return date.today()
+
+
+def aid_years(on: date) -> range:
+    """The years the form asks public aid for: this one and the three before."""
+    return range(on.year - AID_YEARS_BACK, on.year + 1)
 
 
 def _not_an_association(organisation: Organisation) -> Conflict:
@@ -104,12 +122,19 @@ async def save_profile(
     request: ProfileIn,
 ) -> tuple[OrganisationProfile, bool]:
     """Create the profile or replace it whole; a replacement that changes nothing keeps its version (and ETag).
-    Returns the profile and whether it was created."""
+    Returns the profile and whether it was created.
+
+    Lines older than the public aid's window are not kept; nothing is written when what remains is what is stored
+    (an unchanged round trip keeps its ETag even after the window moved, and its aged-out lines until the next
+    change)."""
+    years = aid_years(today())
+    stored = await _stored_children(session, organisation.id) if current is not None else None
+    check_aid_years(request, years, stored[ProfilePublicAid] if stored is not None else [])
     await _check_funders(session, request)
     columns = _columns(request)
-    children = _children(request)
-    if current is not None and _stored_columns(current, columns) == columns:
-        if await _stored_children(session, organisation.id) == children:
+    children = _children(request, years)
+    if current is not None and stored is not None and _stored_columns(current, columns) == columns:
+        if _in_window(stored, years) == children:
             return current, False
     now = utcnow()
     if current is None:
@@ -143,7 +168,7 @@ async def to_public(
             address=None, people=None, approvals=[], networks=[], public_aid=[], public_aid_by_year=[],
             certified_accounts_required=False, created_at=None, updated_at=None, updated_by=None,
         )
-    children = await _stored_children(session, profile.organisation_id)
+    children = _in_window(await _stored_children(session, profile.organisation_id), aid_years(today()))
     aid = [PublicAidPublic(**line) for line in children[ProfilePublicAid]]
     by_year = aid_by_year(aid)
     return ProfilePublic(
@@ -238,11 +263,35 @@ _CHILD_FIELDS: dict[type, tuple[str, ...]] = {
 }
 
 
-def _children(request: ProfileIn) -> dict[type, list[dict[str, Any]]]:
+def _children(request: ProfileIn, years: range) -> dict[type, list[dict[str, Any]]]:
+    """The request's lines as rows, without the public aid older than the window."""
     lines = {ProfileApproval: request.approvals, ProfileNetwork: request.networks, ProfilePublicAid: request.public_aid}
-    return {
+    rows = {
         model: [item.model_dump(include=set(_CHILD_FIELDS[model])) for item in items] for model, items in lines.items()
     }
+    return _in_window(rows, years)
+
+
+def _in_window(children: dict[type, list[dict[str, Any]]], years: range) -> dict[type, list[dict[str, Any]]]:
+    return {**children, ProfilePublicAid: [line for line in children[ProfilePublicAid] if line["year"] in years]}
+
+
+def check_aid_years(request: ProfileIn, years: range, stored_aid: list[dict[str, Any]]) -> None:
+    """Each public aid line is of the window, or one already stored sent back unchanged: a profile read before
+    1 January is written back as read, while a new line older than the window is refused."""
+    fields = _CHILD_FIELDS[ProfilePublicAid]
+    stored = {tuple(line[name] for name in fields) for line in stored_aid}
+    first, last = years[0], years[-1]
+    errors = [
+        (
+            f"body.public_aid.{index}.year",
+            Text(f"Année hors période ({first}–{last}).", f"Year outside the period ({first}–{last})."),
+        )
+        for index, line in enumerate(request.public_aid)
+        if line.year not in years and tuple(getattr(line, name) for name in fields) not in stored
+    ]
+    if errors:
+        raise UnprocessableContent(Text("Certains champs sont invalides.", "Some fields are invalid."), errors=errors)
 
 
 async def _check_funders(session: AsyncSession, request: ProfileIn) -> None:

@@ -9,7 +9,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, Str
 from common.problems import bilingual
 from common.schemas import VISIBLE_CHARACTER, InputModel, without_null
 from services.identity.identifiers import is_valid_rna, is_valid_siret
-from services.vocabulary import OrganisationKind, Role, Scope
+from services.vocabulary import QPV_CODE_PATTERN, OrganisationKind, Role, Scope
 
 
 def _siret(value: str) -> str:
@@ -44,7 +44,7 @@ Name = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, pattern=VISIBLE_CHARACTER, max_length=200)
 ]
 Password = Annotated[str, StringConstraints(min_length=12, max_length=128)]
-QpvCode = Annotated[str, StringConstraints(pattern=r"^QN\d{5}[A-Z]$")]
+QpvCode = Annotated[str, StringConstraints(pattern=QPV_CODE_PATTERN), Field(examples=["QN03502B"])]
 FunderCategory = Literal["state", "city", "epci", "departement", "region", "caf", "landlord", "foundation", "other"]
 
 

@@ -7,6 +7,7 @@ import re
 import unicodedata
 import uuid
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
 from urllib.parse import quote
@@ -34,10 +35,10 @@ from services.projects.document_schemas import (
     PinnedVersion,
     PinRequest,
     PinResponse,
-    VersionUpload,
 )
 from services.projects.document_storage import CHUNK_BYTES, BlobTooLarge, DocumentStorage, StagedBlob
 from services.projects.document_types import ALLOWED_CONTENT_TYPES, sniff
+from services.projects.report_models import Report, ReportEvidence
 from services.vocabulary import DESK_ROLES
 
 log = logging.getLogger("projects.documents")
@@ -105,8 +106,10 @@ async def visible_document(
     return document
 
 
-async def version_of(session: AsyncSession, document: Document, version_id: uuid.UUID) -> DocumentVersion:
-    version = await session.get(DocumentVersion, version_id)
+async def version_of(
+    session: AsyncSession, document: Document, version_id: uuid.UUID, *, for_update: bool = False
+) -> DocumentVersion:
+    version = await get_row(session, DocumentVersion, version_id, for_update=for_update)
     if version is None or version.document_id != document.id:
         raise NotFound(VERSION_NOT_FOUND)
     return version
@@ -187,6 +190,16 @@ async def receive(storage: DocumentStorage, upload: UploadFile, *, max_bytes: in
     return Received(staged=staged, content_type=sniffed, declared_content_type=declared, filename=filename)
 
 
+@asynccontextmanager
+async def received_file(storage: DocumentStorage, upload: UploadFile, *, max_bytes: int) -> AsyncIterator[Received]:
+    """`receive`, then the staged copy discarded whatever happens (nothing is left of it once kept)."""
+    received = await receive(storage, upload, max_bytes=max_bytes)
+    try:
+        yield received
+    finally:
+        await storage.discard(received.staged)
+
+
 async def lock_blob(session: AsyncSession, sha256: str) -> None:
     """Serialise publishing and releasing one blob until the transaction ends: an advisory lock on PostgreSQL;
     on SQLite a writer holds the database's lock from its first statement (BEGIN IMMEDIATE)."""
@@ -228,8 +241,7 @@ async def create_document(
 ) -> DocumentPublic:
     """A document of the caller's organisation, with its first version."""
     _check_year(form.kind, form.year)
-    received = await receive(storage, form.file, max_bytes=max_bytes)
-    try:
+    async with received_file(storage, form.file, max_bytes=max_bytes) as received:
         document = Document(
             organisation_id=principal.organisation_id,
             kind=form.kind,
@@ -241,8 +253,6 @@ async def create_document(
         await session.flush()
         await _store_version(session, storage, received, _new_version(document, 1, received, principal,
                                                                       form.valid_until))
-    finally:
-        await storage.discard(received.staged)  # nothing left once kept
     return await to_public(session, document)
 
 
@@ -252,25 +262,20 @@ async def add_version(
     storage: DocumentStorage,
     principal: Principal,
     document: Document,
-    form: VersionUpload,
-    max_bytes: int,
+    received: Received,
+    valid_until: date | None,
 ) -> DocumentPublic:
-    """A new version of a document (locked, If-Match checked); the old ones stay."""
-    received = await receive(storage, form.file, max_bytes=max_bytes)
-    try:
-        latest = (
-            await session.execute(
-                select(func.max(DocumentVersion.number)).where(DocumentVersion.document_id == document.id)
-            )
-        ).scalar_one()
-        await _store_version(
-            session, storage, received, _new_version(document, (latest or 0) + 1, received, principal,
-                                                     form.valid_until)
+    """A new version, from a file already received, of a document locked and If-Match checked; the old ones stay."""
+    latest = (
+        await session.execute(
+            select(func.max(DocumentVersion.number)).where(DocumentVersion.document_id == document.id)
         )
-        _touch(document)
-        await session.flush()
-    finally:
-        await storage.discard(received.staged)
+    ).scalar_one()
+    await _store_version(
+        session, storage, received, _new_version(document, (latest or 0) + 1, received, principal, valid_until)
+    )
+    _touch(document)
+    await session.flush()
     return await to_public(session, document)
 
 
@@ -291,20 +296,57 @@ def _pinned(dossier_ids: list[uuid.UUID]) -> Conflict:
     )
 
 
+def _in_reports(report_ids: list[uuid.UUID]) -> Conflict:
+    listed = ", ".join(str(r) for r in report_ids)
+    return Conflict(
+        Text(
+            f"Cette version est une pièce justificative de rapport(s) ({listed}) : elle ne peut pas être supprimée. "
+            "Retirez-la d'abord des rapports encore modifiables ; celle d'un rapport déposé ou accepté reste.",
+            f"This version is evidence of report(s) ({listed}): it cannot be deleted. First remove it from the "
+            "reports that can still be changed; a submitted or accepted report's evidence stays.",
+        ),
+        code="document_version_in_report",
+        extra={"report_ids": [str(r) for r in report_ids]},
+    )
+
+
+async def _reports_citing(session: AsyncSession, version_id: uuid.UUID) -> list[uuid.UUID]:
+    """The reports, whatever their state, that cite the version as evidence (their table has no foreign key to the
+    vault: the delete checks it here)."""
+    rows = await session.execute(
+        select(Report.id)
+        .join(ReportEvidence, ReportEvidence.report_id == Report.id)
+        .where(ReportEvidence.document_version_id == version_id)
+        .order_by(Report.id)
+    )
+    return list(rows.scalars())
+
+
 async def delete_version(
     session: AsyncSession, *, document: Document, version_id: uuid.UUID
 ) -> tuple[Document | None, str]:
-    """Remove an unpinned version (the document with its last one); returns the document left and the sha256
-    whose blob may now be unreferenced (see `release_blob`, run after the commit)."""
-    version = await version_of(session, document, version_id)
+    """Remove a version no dossier pins and no report cites (the document with its last one); returns the document
+    left and the sha256 whose blob may now be unreferenced (see `release_blob`, run after the commit)."""
+    # Locked before the checks: a pin (its foreign key) or a report's evidence (`owned_versions`) taking the
+    # version's key lock either committed before, and is seen below, or waits and then finds the version gone.
+    version = await version_of(session, document, version_id, for_update=True)
     pins = (await _pins_of(session, [version.id]))[version.id]
     if pins:
         raise _pinned(pins)
+    # Refused for a draft's evidence too: the report's table is not the vault's to change, and a draft left
+    # citing a deleted version could be submitted so.
+    reports = await _reports_citing(session, version.id)
+    if reports:
+        raise _in_reports(reports)
     sha256 = version.sha256
-    await session.delete(version)
     try:
-        await session.flush()
+        async with session.begin_nested():  # the session stays usable to read the pins again
+            await session.delete(version)
+            await session.flush()
     except IntegrityError as exc:  # pinned by a dossier between our check and the delete
+        pins = (await _pins_of(session, [version_id]))[version_id]
+        if not pins:
+            raise
         raise _pinned(pins) from exc
     remaining = (
         await session.execute(
@@ -403,7 +445,10 @@ async def to_list_items(session: AsyncSession, documents: list[Document]) -> lis
     )
     publics = await _version_publics(session, current)
     by_document = {v.document_id: publics[v.id] for v in current}
-    return [DocumentListItem(**d.model_dump(), current_version=by_document[d.id]) for d in documents]
+    # A document whose last version was deleted between the two reads is gone: not listed.
+    return [
+        DocumentListItem(**d.model_dump(), current_version=by_document[d.id]) for d in documents if d.id in by_document
+    ]
 
 
 async def to_public(session: AsyncSession, document: Document) -> DocumentPublic:
@@ -416,6 +461,8 @@ async def to_public(session: AsyncSession, document: Document) -> DocumentPublic
             )
         ).scalars()
     )
+    if not versions:  # its last version deleted since the document was read: the document went with it
+        raise NotFound(DOCUMENT_NOT_FOUND)
     publics = await _version_publics(session, versions)
     ordered = [publics[v.id] for v in versions]
     return DocumentPublic(**document.model_dump(), current_version=ordered[0], versions=ordered)
@@ -427,13 +474,15 @@ async def to_public(session: AsyncSession, document: Document) -> DocumentPublic
 async def owned_versions(
     session: AsyncSession, *, organisation_id: uuid.UUID, version_ids: list[uuid.UUID] | set[uuid.UUID]
 ) -> set[uuid.UUID]:
-    """The versions among `version_ids` that exist and belong to the organisation."""
+    """The versions among `version_ids` that exist and belong to the organisation, key-locked until the caller
+    commits as a foreign key would lock them (report evidence has none): none of them can be deleted meanwhile."""
     if not version_ids:
         return set()
     rows = await session.execute(
         select(DocumentVersion.id)
         .join(Document, Document.id == DocumentVersion.document_id)
         .where(Document.organisation_id == organisation_id, DocumentVersion.id.in_(list(version_ids)))
+        .with_for_update(read=True, key_share=True, of=DocumentVersion)
     )
     return set(rows.scalars())
 
@@ -458,6 +507,18 @@ async def pin_versions(session: AsyncSession, *, principal: Principal, request: 
     """Record that a submitted dossier references these versions of its organisation: they can never be deleted.
     All or nothing; pinning again is harmless."""
     wanted = list(dict.fromkeys(request.version_ids))
+    # The documents first, in one order, as a delete or a new version locks the document before its versions
+    # (a pin takes the version's key lock through its foreign key): no deadlock with them, nor between two pins.
+    await session.execute(
+        select(Document.id)
+        .where(
+            Document.organisation_id == request.organisation_id,
+            Document.id.in_(select(DocumentVersion.document_id).where(DocumentVersion.id.in_(wanted))),
+        )
+        .order_by(Document.id)
+        .with_for_update()
+    )
+    # Read once the documents are locked: a version deleted meanwhile is unknown.
     rows = (
         await session.execute(
             select(DocumentVersion, Document)

@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from common.db import Database
 from common.problems import Text
 from services.projects.models import Qpv
+from services.vocabulary import QPV_CODE_PATTERN
 
 # The one place where the ANCT's column names live: our field -> the file's column.
 COLUMNS: dict[str, str] = {
@@ -43,10 +44,11 @@ MAX_LENGTH = {"name": 200, "commune": 200, "epci": 200}
 BATCH_SIZE = 500
 JOIN = ", "
 
-CODE = re.compile(r"QN(\d{3})\d{2}[A-Z]")
-DEPARTMENT = re.compile(r"\d{2,3}")
-INSEE_COMMUNE = re.compile(r"\d{5}|2[AB]\d{3}")
-SIREN = re.compile(r"\d{9}")
+CODE = re.compile(QPV_CODE_PATTERN)  # the département is code[2:5]: 035, or 02A / 02B for Corsica
+# The file writes the département on two characters (35, 2A) or three (035, 02A): stored as the code writes it.
+DEPARTMENT = re.compile(r"[0-9]{2,3}|0?2[AB]")
+INSEE_COMMUNE = re.compile(r"[0-9]{5}|2[AB][0-9]{3}")
+SIREN = re.compile(r"[0-9]{9}")
 MANY = re.compile(r"\s*[;,]\s*")  # several communes or EPCIs in one cell
 
 
@@ -133,18 +135,20 @@ def _check(values: dict[str, str]) -> tuple[dict[str, str] | None, Text | None]:
         names = ", ".join(empty)
         return None, Text(f"Champs obligatoires vides : {names}.", f"Required fields empty: {names}.")
     code = values["code"]
-    match = CODE.fullmatch(code)
-    if match is None:
+    if CODE.fullmatch(code) is None:
         return None, Text(
-            f"Code QPV « {code} » invalide : QN, 3 chiffres de département, 2 chiffres, une lettre (ex. QN03501M).",
-            f"Invalid QPV code '{code}': QN, 3-digit département, 2 digits, a letter (e.g. QN03501M).",
+            f"Code QPV « {code} » invalide : QN, le département sur 3 caractères, 2 chiffres, une lettre "
+            "(ex. QN03501M, QN02A01B en Corse).",
+            f"Invalid QPV code '{code}': QN, the département on 3 characters, 2 digits, a letter "
+            "(e.g. QN03501M, QN02A01B in Corsica).",
         )
     departments = MANY.split(values["department"])
     if not all(DEPARTMENT.fullmatch(d) for d in departments):
         return None, Text(
-            f"Département « {values['department']} » invalide.", f"Invalid département '{values['department']}'."
+            f"Département « {values['department']} » invalide (ex. 35, 035, 2A).",
+            f"Invalid département '{values['department']}' (e.g. 35, 035, 2A).",
         )
-    department = match.group(1)
+    department = code[2:5]
     if department not in {d.zfill(3) for d in departments}:
         return None, Text(
             f"Le département {values['department']} ne correspond pas au code {code} (département {department}).",

@@ -14,8 +14,9 @@ from pydantic import (
 
 from common.problems import bilingual
 from common.schemas import InputModel, IsoDate, PatchModel, WholeNumber
+from services.vocabulary import QPV_CODE_PATTERN
 
-QpvCode = Annotated[str, StringConstraints(pattern=r"^QN\d{5}[A-Z]$")]
+QpvCode = Annotated[str, StringConstraints(pattern=QPV_CODE_PATTERN)]
 PriorityCode = Annotated[str, StringConstraints(pattern=r"^[a-z_]{1,40}$")]
 # Stripped, then at least one character; `\S` says in the OpenAPI that a blank string is refused.
 Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, pattern=r"\S", max_length=200)]

@@ -158,6 +158,7 @@ STATE_DEPENDENT_REJECTIONS: dict[str, str] = {
     "unsupported_document_type": "a file is judged by its bytes (magic numbers, ZIP entries), not by its schema",
     "unknown_document_version": "a UUID that names no document version of that organisation",
     "document_version_pinned": "a version that a submitted dossier references cannot be deleted (409)",
+    "document_version_in_report": "a version that a report cites as evidence cannot be deleted (409)",
     "precondition_required": "an If-Match optional on a blank profile's first PUT, required once filled in (428)",
     "not_an_association": "an organisation that exists but is not an association has no profile (409)",
 }

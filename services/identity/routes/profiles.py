@@ -54,7 +54,7 @@ def _get_profile_link() -> dict[str, dict]:
 
 @router.get(
     PROFILE_PATH,
-    summary="Profil de l'association (identification du CERFA 12156)",
+    summary="Profil de l'association (identification du CERFA 12156 ; aides publiques des trois dernières années)",
     response_model=ProfilePublic,
     responses={
         **problem_responses(401, 403, 404, 409, 422),
@@ -75,7 +75,11 @@ async def get_profile(
     organisation_id: uuid.UUID, session: SessionDep, caller: Reader, response: Response
 ) -> ProfilePublic:
     """Read by the association's members, the desk, the platform admin and the desk's services; blank (ETag "0")
-    until the association fills it in."""
+    until the association fills it in.
+
+    Public aid is shown for the current year and the three before only (the form's "last three years"): after
+    1 January, the lines of the year that left the window are no longer shown, nor counted in the totals and the
+    153,000 € flag; the ETag does not change for that, since nothing was written."""
     profile = await profiles.readable_profile(session, principal=caller, organisation_id=organisation_id)
     response.headers["ETag"] = etag_of(profiles.version_of(profile))
     return await profiles.to_public(session, organisation_id, profile)
@@ -83,7 +87,10 @@ async def get_profile(
 
 @router.put(
     PROFILE_PATH,
-    summary="Saisir ou remplacer le profil de l'association (If-Match requis dès qu'il est saisi)",
+    summary=(
+        "Saisir ou remplacer le profil de l'association (If-Match requis dès qu'il est saisi ; aides publiques "
+        "de l'année et des trois précédentes)"
+    ),
     response_model=ProfilePublic,
     responses={
         **problem_responses(400, 401, 403, 404, 409, 412, 413, 422, 428),
@@ -101,7 +108,12 @@ async def replace_profile(
     admin: Writer,
 ) -> ProfilePublic:
     """The first PUT fills the blank profile in (201; If-Match "0" or none); later ones replace it whole under
-    If-Match."""
+    If-Match.
+
+    Each public aid line is for the current year or one of the three before. A line older than that is refused,
+    unless it is one already stored, sent back unchanged (a profile read before 1 January and written back after):
+    it is then accepted but not kept, as it is no longer shown. A replacement that changes nothing else keeps its
+    ETag; the next one that does deletes the lines older than the window."""
     organisation, current = await profiles.writable_association(
         session, principal=admin, organisation_id=organisation_id
     )

@@ -81,6 +81,15 @@ class TestCreateOrganisation:
         assert response.status_code == 201, response.text
         assert response.json()["qpv_codes"] == ["QN03501M"]
 
+    def test_a_citizen_council_of_a_corsican_qpv(self, world: World) -> None:
+        # Corsica's départements are 2A and 2B: the code carries 02A where others carry three digits.
+        body = {"kind": "citizen_council", "name": "Conseil citoyen des Cannes", "qpv_codes": ["QN02A91K", "QN02B01C"]}
+        response = world.as_("identity", PLATFORM).post(ORGANISATIONS, json=body)
+        assert response.status_code == 201, response.text
+        assert response.json()["qpv_codes"] == ["QN02A91K", "QN02B01C"]
+        read = world.as_("identity", PLATFORM).get(f"{ORGANISATIONS}/{response.json()['id']}")
+        assert read.json()["qpv_codes"] == ["QN02A91K", "QN02B01C"]
+
     @pytest.mark.parametrize("role", sorted(set(EMAIL_BY_ROLE) - {"platform_admin"}))
     def test_any_other_role_is_403_and_nothing_is_written(self, world: World, role: str) -> None:
         before = count_rows(world.stack, Organisation)
@@ -111,6 +120,8 @@ class TestCreateOrganisation:
             ({**FUNDER, "funder_category": "bank"}, "body.funder_category"),
             ({**FUNDER, "siret": "18002002600018"}, "body.siret"),
             ({"kind": "citizen_council", "name": "Conseil", "qpv_codes": ["QN035"]}, "body.qpv_codes.0"),
+            ({"kind": "citizen_council", "name": "Conseil", "qpv_codes": ["QN2A091K"]}, "body.qpv_codes.0"),
+            ({"kind": "citizen_council", "name": "Conseil", "qpv_codes": ["QN03501M", "QN02C01K"]}, "body.qpv_codes.1"),
             ({**FUNDER, "id": new_uuid()}, "body.id"),
             ({**FUNDER, "version": 7}, "body.version"),
             ({k: v for k, v in FUNDER.items() if k != "kind"}, "body.kind"),
@@ -122,6 +133,8 @@ class TestCreateOrganisation:
             "unknown-category",
             "bad-siret",
             "bad-qpv-code",
+            "corsican-qpv-code-on-two-characters",
+            "qpv-code-not-corsican",
             "chosen-id",
             "chosen-version",
             "no-kind",

@@ -3,6 +3,7 @@ by its admin under If-Match, read by its members, the desk, the platform admin a
 
 import copy
 import uuid
+from collections.abc import Callable
 from datetime import date, timedelta
 from typing import Any
 
@@ -10,6 +11,7 @@ import httpx
 import pytest
 from sqlalchemy import delete
 
+from services.identity import profiles
 from services.identity.models import OrganisationProfile, ProfileApproval, ProfileNetwork, ProfilePublicAid
 from services.identity.tests.helpers import (
     SERVICE_CLIENT_ID,
@@ -547,6 +549,136 @@ class TestPublicAidTotals:
         profile = create(world, body(public_aid=[])).json()
         assert profile["public_aid_by_year"] == []
         assert profile["certified_accounts_required"] is False
+
+
+NEXT_YEAR = THIS_YEAR + 1
+
+
+def as_sent(read: dict[str, Any]) -> dict[str, Any]:
+    """What a client sends back of a profile it read: the fields it writes, as read."""
+    return {name: copy.deepcopy(read[name]) for name in PROFILE}
+
+
+def without_aid(profile: dict[str, Any]) -> dict[str, Any]:
+    return {name: value for name, value in profile.items() if name not in ("public_aid", "public_aid_by_year")}
+
+
+@pytest.fixture
+def new_year(monkeypatch: pytest.MonkeyPatch) -> Callable[[], None]:
+    """Moves the profile rules' calendar to 2 January of next year: THIS_YEAR - 3 leaves the public aid's window."""
+
+    def turn() -> None:
+        monkeypatch.setattr(profiles, "today", lambda: date(NEXT_YEAR, 1, 2))
+
+    return turn
+
+
+class TestTheYearTurns:
+    """The public aid's window moves on 1 January: a round trip still works, and what left it is neither shown
+    nor counted. PROFILE has two lines of THIS_YEAR - 1 and one of THIS_YEAR - 3."""
+
+    def test_a_profile_read_last_year_is_written_back_as_read(self, world: World, new_year: Callable[[], None]) -> None:
+        create(world)
+        api = world.as_("identity", HOLDER)
+        read = api.get(url(BLOSNE))
+        assert [line["year"] for line in read.json()["public_aid"]] == [THIS_YEAR - 1, THIS_YEAR - 1, THIS_YEAR - 3]
+        new_year()
+        response = put(api, BLOSNE, as_sent(read.json()), if_match=read.headers["etag"])
+        assert response.status_code == 200, response.text
+        # Nothing shown changed, so nothing was written: same ETag, the aged-out line still stored but not shown.
+        assert response.headers["etag"] == '"1"'
+        assert response.json()["public_aid"] == read.json()["public_aid"][:2]
+        assert stored(world)[0].version == 1
+        assert count_rows(world.stack, ProfilePublicAid) == 3
+
+    def test_after_new_year_the_aged_out_lines_are_not_shown_and_what_is_read_goes_back(
+        self, world: World, new_year: Callable[[], None]
+    ) -> None:
+        created = create(world).json()
+        new_year()
+        api = world.as_("identity", HOLDER)
+        read = api.get(url(BLOSNE))
+        assert read.status_code == 200
+        assert read.headers["etag"] == '"1"'
+        shown = read.json()
+        assert shown["public_aid"] == created["public_aid"][:2]
+        assert [year["year"] for year in shown["public_aid_by_year"]] == [THIS_YEAR - 1]
+        assert without_aid(shown) == without_aid(created)
+
+        response = put(api, BLOSNE, as_sent(shown), if_match=read.headers["etag"])
+        assert response.status_code == 200, response.text
+        assert response.headers["etag"] == '"1"'
+        assert response.json() == shown
+
+    def test_the_next_change_deletes_the_lines_older_than_the_window(
+        self, world: World, new_year: Callable[[], None]
+    ) -> None:
+        create(world)
+        new_year()
+        api = world.as_("identity", HOLDER)
+        payload = as_sent(api.get(url(BLOSNE)).json())
+        payload["public_aid"].append(aid(NEXT_YEAR, 500_000))
+        response = put(api, BLOSNE, payload, if_match='"1"')
+        assert response.status_code == 200, response.text
+        assert response.headers["etag"] == '"2"'
+        assert [line["year"] for line in response.json()["public_aid"]] == [THIS_YEAR - 1, THIS_YEAR - 1, NEXT_YEAR]
+        assert sorted(row.year for row in fetch_rows(world.stack, ProfilePublicAid)) == [
+            THIS_YEAR - 1, THIS_YEAR - 1, NEXT_YEAR
+        ]
+
+    def test_an_aged_out_line_sent_back_with_a_change_is_refused(
+        self, world: World, new_year: Callable[[], None]
+    ) -> None:
+        create(world)
+        new_year()
+        payload = body()
+        payload["public_aid"][2]["amount_cents"] = 900_000  # the THIS_YEAR - 3 line, no longer the one stored
+        response = put(world.as_("identity", HOLDER), BLOSNE, payload, if_match='"1"')
+        assert response.status_code == 422, response.text
+        details = problem(response)
+        assert details["code"] == "validation_failed"
+        assert [(error["field"], error["message"]) for error in details["errors"]] == [
+            ("body.public_aid.2.year", f"Année hors période ({THIS_YEAR - 2}–{NEXT_YEAR}).")
+        ]
+        assert stored(world)[0].version == 1
+        assert sorted(row.amount_cents for row in fetch_rows(world.stack, ProfilePublicAid)) == [
+            300_000, 800_000, 1_200_000
+        ]
+
+    def test_totals_and_the_flag_count_only_the_window(self, world: World, new_year: Callable[[], None]) -> None:
+        created = create(world, body(public_aid=[aid(THIS_YEAR - 3, 20_000_000), aid(THIS_YEAR - 1, 1_000_000)]))
+        assert created.json()["certified_accounts_required"] is True
+        new_year()
+        shown = world.as_("identity", HOLDER).get(url(BLOSNE)).json()
+        assert shown["public_aid_by_year"] == [
+            {"year": THIS_YEAR - 1, "cash_cents": 1_000_000, "in_kind_cents": 0, "total_cents": 1_000_000,
+             "certified_accounts_required": False},
+        ]
+        assert shown["certified_accounts_required"] is False
+
+    def test_a_line_stored_before_the_window_moved_is_neither_shown_nor_a_bar_to_writing(self, world: World) -> None:
+        """The same on today's calendar: a line of THIS_YEAR - 4, stored when that year was in the window."""
+        create(world)
+
+        async def store_an_old_line() -> None:
+            async with world.stack.apps["identity"].state.db.writer() as session:
+                session.add(ProfilePublicAid(
+                    organisation_id=uuid.UUID(BLOSNE), position=3, year=THIS_YEAR - 4, funder_name="Département",
+                    amount_cents=30_000_000, purpose="Ancienne aide", nature="cash",
+                ))
+                await session.commit()
+
+        world.stack.run(store_an_old_line)
+        api = world.as_("identity", HOLDER)
+        read = api.get(url(BLOSNE))
+        shown = read.json()
+        assert [line["year"] for line in shown["public_aid"]] == [THIS_YEAR - 1, THIS_YEAR - 1, THIS_YEAR - 3]
+        assert THIS_YEAR - 4 not in {year["year"] for year in shown["public_aid_by_year"]}
+        assert shown["certified_accounts_required"] is False
+        response = put(api, BLOSNE, as_sent(shown), if_match=read.headers["etag"])
+        assert response.status_code == 200, response.text
+        assert response.headers["etag"] == '"1"'
+        assert response.json() == shown
 
 
 def test_a_profile_is_one_row_and_its_lines(world: World) -> None:

@@ -285,13 +285,16 @@ async def add_document_version(
     storage: StorageDep,
     max_bytes: MaxBytes,
 ) -> Response:
-    document = await documents.visible_document(
-        session, principal=caller, document_id=document_id, for_update=True, writing=True
-    )
-    check_if_match(request, document.version)
-    updated = await documents.add_version(
-        session, storage=storage, principal=caller, document=document, form=form, max_bytes=max_bytes
-    )
+    # The file first: the document's lock is held for the writes, not while an upload is read and stored.
+    async with documents.received_file(storage, form.file, max_bytes=max_bytes) as received:
+        document = await documents.visible_document(
+            session, principal=caller, document_id=document_id, for_update=True, writing=True
+        )
+        check_if_match(request, document.version)
+        updated = await documents.add_version(
+            session, storage=storage, principal=caller, document=document, received=received,
+            valid_until=form.valid_until,
+        )
     return await call.respond(session, status_code=200, content=updated, headers={"ETag": etag_of(updated.version)})
 
 
@@ -345,9 +348,11 @@ async def download_document_version(
 
 @router.delete(
     "/{document_id}/versions/{version_id}",
-    summary="Supprimer une version (If-Match requis) ; refusé (409) si un dossier déposé l'utilise",
+    summary="Supprimer une version (If-Match requis) ; refusé (409) si un dossier déposé ou un rapport l'utilise",
     description=(
-        "409 `document_version_pinned` avec `dossier_ids` quand un dossier déposé s'appuie sur la version. "
+        "409 `document_version_pinned` avec `dossier_ids` quand un dossier déposé s'appuie sur la version ; "
+        "409 `document_version_in_report` avec `report_ids` quand un rapport (brouillon compris) la cite en pièce "
+        "justificative. "
         "La dernière version supprimée emporte le document. Le fichier n'est effacé que si plus aucune version "
         "ne le référence."
     ),

@@ -13,7 +13,7 @@ from common.pagination import CursorParam, LimitParam, Page, UpdatedSinceParam, 
 from common.problems import problem_responses
 from common.tokens import Principal
 from services.projects import project_service, repository
-from services.projects.schemas import ProjectCreate, ProjectPublic, ProjectUpdate
+from services.projects.schemas import ProjectCreate, ProjectPublic, ProjectUpdate, QpvCode
 from services.vocabulary import HOLDER_ROLES, Scope
 
 router = APIRouter(prefix="/projects", tags=["projects"])
@@ -59,7 +59,7 @@ async def list_projects(
     caller: Annotated[Principal, Depends(Authorize(roles=HOLDER_ROLES, scope=Scope.projects_read))],
     limit: LimitParam = 50,
     cursor: CursorParam = None,
-    qpv: Annotated[str | None, Query(pattern=r"^QN\d{5}[A-Z]$")] = None,
+    qpv: Annotated[QpvCode | None, Query()] = None,
     priority: Annotated[str | None, Query(pattern=r"^[a-z_]{1,40}$")] = None,
     updated_since: UpdatedSinceParam = None,
 ) -> dict:

@@ -11,7 +11,7 @@ from common.problems import problem_responses
 from common.tokens import Principal
 from services.projects import repository
 from services.projects.schemas import PriorityPublic, QpvPublic
-from services.vocabulary import EVERY_ROLE, Scope
+from services.vocabulary import EVERY_ROLE, QPV_DEPARTMENT_PATTERN, Scope
 
 router = APIRouter(prefix="/referential", tags=["referential"])
 Reader = Annotated[Principal, Depends(Authorize(roles=EVERY_ROLE, scope=Scope.projects_read, services=True))]
@@ -26,7 +26,14 @@ Reader = Annotated[Principal, Depends(Authorize(roles=EVERY_ROLE, scope=Scope.pr
 async def list_qpv(
     session: SessionDep,
     _caller: Reader,
-    department: Annotated[str | None, Query(pattern=r"^\d{3}$", description="Département sur 3 chiffres.")] = None,
+    department: Annotated[
+        str | None,
+        Query(
+            pattern=QPV_DEPARTMENT_PATTERN,
+            description="Département sur 3 caractères, comme dans le code QPV : 035, 974, 02A ou 02B pour la Corse.",
+            examples=["035"],
+        ),
+    ] = None,
     q: Annotated[
         str | None,
         Query(min_length=2, max_length=100, description="Recherche dans le code, le nom, la commune ou l'EPCI."),

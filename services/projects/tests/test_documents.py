@@ -3,19 +3,24 @@ pins by submitted dossiers, compliance; each organisation sees only its own."""
 
 import hashlib
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.orm import ORMExecuteState, Session
 
 from services.projects import documents as rules
 from services.projects.document_models import Document, DocumentPin, DocumentVersion
 from services.projects.document_storage import LocalDocumentStorage
 from services.projects.document_types import CSV, PDF, PNG
 from services.projects.tests import document_samples as samples
+from services.projects.tests import test_reports as report_tests
 from services.projects.tests.helpers import at_once
 from tests.support import calls
 from tests.support.stack import Api, problem
@@ -118,6 +123,41 @@ def empty_storage(world: World) -> None:
     if root.exists():
         for path in sorted(root.rglob("*"), reverse=True):
             path.unlink() if path.is_file() else path.rmdir()
+
+
+@contextmanager
+def recorded(log: list[str]) -> Iterator[None]:
+    """Each statement the sessions execute, rendered for PostgreSQL: SQLite has no row locks to show their order."""
+
+    def record(state: ORMExecuteState) -> None:
+        try:
+            log.append(str(state.statement.compile(dialect=postgresql.dialect())))
+        except AttributeError:  # SQLite's own INSERT … ON CONFLICT
+            log.append(str(state.statement))
+
+    event.listen(Session, "do_orm_execute", record)
+    try:
+        yield
+    finally:
+        event.remove(Session, "do_orm_execute", record)
+
+
+def first(log: list[str], *parts: str) -> int:
+    """Where the first statement holding every part is in the log."""
+    return next(index for index, statement in enumerate(log) if all(part in statement for part in parts))
+
+
+def orphan_document(world: World) -> str:
+    """A document row without a version: what a reader meets when a delete takes its last version meanwhile."""
+
+    async def run() -> str:
+        async with world.stack.apps["projects"].state.db.writer() as session:
+            document = Document(organisation_id=uuid.UUID(org_id("blosne-avenir")), kind="other", created_by="test")
+            session.add(document)
+            await session.commit()
+            return str(document.id)
+
+    return world.stack.run(run)
 
 
 def assert_nothing_written(world: World, before_blobs: set[str], before_counts: tuple[int, int, int]) -> None:
@@ -481,6 +521,15 @@ class TestRead:
         assert problem(api.get(content_url(document["id"], other["current_version"]["id"])))["status"] == 404
         assert problem(api.get(f"{DOCUMENTS}/not-a-uuid"))["status"] == 422
 
+    def test_a_document_whose_last_version_went_meanwhile_is_not_there(self, world: World) -> None:
+        api = world.as_("projects", HOLDER)
+        kept, _ = created(api)
+        orphan = orphan_document(world)
+        response = api.get(DOCUMENTS)
+        assert response.status_code == 200, response.text
+        assert [item["id"] for item in response.json()["items"]] == [kept["id"]]
+        assert problem(api.get(f"{DOCUMENTS}/{orphan}"))["status"] == 404
+
     @pytest.mark.parametrize("email", [CITIZEN, CITY_INSTRUCTOR])
     def test_other_roles_are_403(self, world: World, email: str) -> None:
         document, _ = created(world.as_("projects", HOLDER))
@@ -524,6 +573,26 @@ class TestVersions:
         assert problem(response)["code"] == "unsupported_document_type"
         assert_nothing_written(world, *before)
         assert api.get(f"{DOCUMENTS}/{document['id']}").headers["etag"] == etag
+
+    def test_the_file_is_stored_before_the_document_is_locked(
+        self, world: World, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        api = world.as_("projects", HOLDER)
+        document, etag = created(api)
+        log: list[str] = []
+        store = storage(world)
+        stage = store.stage
+
+        async def staging(*args: Any, **kwargs: Any) -> Any:
+            log.append("stage")
+            return await stage(*args, **kwargs)
+
+        monkeypatch.setattr(store, "stage", staging)
+        with recorded(log):
+            response = new_version(api, document["id"], samples.pdf(salt()), etag)
+        assert response.status_code == 200, response.text
+        assert log.index("stage") < first(log, "FROM documents", "FOR UPDATE")
+        assert staged_leftovers(world) == []
 
     def test_only_the_association_adds_versions(self, world: World) -> None:
         document, etag = created(world.as_("projects", HOLDER))
@@ -598,12 +667,92 @@ class TestDelete:
         assert dossier in body["detail"]
         assert_nothing_written(world, *before)
 
+    def test_a_pin_landing_after_the_check_is_409_naming_the_dossier(
+        self, world: World, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        api = world.as_("projects", HOLDER)
+        document, _ = created(api)
+        version = document["current_version"]["id"]
+        dossier = str(uuid.uuid4())
+        assert pin(world, [version], dossier=dossier).status_code == 200
+        etag = api.get(f"{DOCUMENTS}/{document['id']}").headers["etag"]
+        pins_of = rules._pins_of
+        asked: list[Any] = []
+
+        async def late(session: Any, version_ids: list[uuid.UUID]) -> dict[uuid.UUID, list[uuid.UUID]]:
+            asked.append(version_ids)
+            found = await pins_of(session, version_ids)
+            return {v: [] for v in found} if len(asked) == 1 else found  # the pin lands after the first look
+
+        monkeypatch.setattr(rules, "_pins_of", late)
+        before = blobs(world), counts(world)
+        response = api.delete(version_url(document["id"], version), headers={"If-Match": etag})
+        body = problem(response)
+        assert response.status_code == 409, response.text
+        assert (body["code"], body["dossier_ids"]) == ("document_version_pinned", [dossier])
+        assert len(asked) == 2
+        monkeypatch.undo()
+        assert_nothing_written(world, *before)
+
+    def test_the_document_then_the_version_are_locked_before_the_checks(self, world: World) -> None:
+        api = world.as_("projects", HOLDER)
+        document, etag = created(api)
+        etag = new_version(api, document["id"], samples.pdf(salt()), etag).headers["etag"]
+        log: list[str] = []
+        with recorded(log):
+            response = api.delete(version_url(document["id"], document["current_version"]["id"]),
+                                  headers={"If-Match": etag})
+        assert response.status_code == 204, response.text
+        document_lock = first(log, "FROM documents", "FOR UPDATE")
+        version_lock = first(log, "FROM document_versions", "FOR UPDATE")
+        assert document_lock < version_lock < first(log, "FROM document_pins") < first(log, "report_evidence")
+
+    @pytest.mark.parametrize("state", ["draft", "changes_requested", "submitted", "accepted"])
+    def test_a_version_cited_by_a_report_is_409_naming_it(self, world: World, state: str) -> None:
+        api = world.as_("projects", HOLDER)
+        document, etag = created(api)
+        cited = document["current_version"]["id"]
+        etag = new_version(api, document["id"], samples.pdf(salt()), etag).headers["etag"]
+        report = reported(world, [cited], state)
+        before = blobs(world), counts(world)
+        response = api.delete(version_url(document["id"], cited), headers={"If-Match": etag})
+        body = problem(response)
+        assert response.status_code == 409, response.text
+        assert (body["code"], body["report_ids"]) == ("document_version_in_report", [report["id"]])
+        assert report["id"] in body["detail"]
+        assert_nothing_written(world, *before)
+        assert api.get(f"{DOCUMENTS}/{document['id']}").headers["etag"] == etag
+        # Another version of the document, cited by no report, goes.
+        current = api.get(f"{DOCUMENTS}/{document['id']}").json()["current_version"]["id"]
+        assert api.delete(version_url(document["id"], current), headers={"If-Match": etag}).status_code == 204
+
+    def test_evidence_key_locks_the_versions_it_names(self, world: World) -> None:
+        document, _ = created(world.as_("projects", HOLDER))
+        log: list[str] = []
+        with recorded(log):
+            reported(world, [document["current_version"]["id"]], "draft")
+        assert "FOR KEY SHARE OF document_versions" in log[first(log, "FROM document_versions", "FOR KEY SHARE")]
+
     def test_only_the_association_deletes(self, world: World) -> None:
         document, etag = created(world.as_("projects", HOLDER))
         url = version_url(document["id"], document["current_version"]["id"])
         for api in (world.as_("projects", DESK), world.as_("projects", CITIZEN)):
             assert problem(api.delete(url, headers={"If-Match": etag}))["status"] == 403
         assert counts(world) == (1, 1, 0)
+
+
+def reported(world: World, evidence: list[str], state: str) -> dict[str, Any]:
+    """A report of the holder's citing these versions as evidence, brought to `state`."""
+    report = report_tests.created(world, report_tests.planned_project(world), evidence_version_ids=evidence)
+    moves = {"draft": [], "submitted": [("submit", HOLDER, {})], "accepted": [("submit", HOLDER, {}),
+             ("accept", DESK, {})], "changes_requested": [("submit", HOLDER, {}),
+             ("request-changes", DESK, {"json": {"comment": "Joindre l'émargement."}})]}
+    for action, email, kwargs in moves[state]:
+        response = report_tests.act(world, report, action, email, **kwargs)
+        assert response.status_code == 200, response.text
+        report = response.json()
+    assert (report["state"], report["evidence_version_ids"]) == (state, sorted(evidence))
+    return report
 
 
 def pin(world: World, version_ids: list[str], *, organisation: str = "blosne-avenir",
@@ -637,6 +786,15 @@ class TestPins:
         assert again.status_code == 200 and again.json() == body
         assert api.get(f"{DOCUMENTS}/{statutes['id']}").headers["etag"] == read.headers["etag"]
         assert counts(world)[2] == 2
+
+    def test_the_documents_are_locked_in_order_before_the_pins_are_written(self, world: World) -> None:
+        api = world.as_("projects", HOLDER)
+        versions = [created(api)[0]["current_version"]["id"] for _ in range(2)]
+        log: list[str] = []
+        with recorded(log):
+            assert pin(world, versions).status_code == 200
+        lock = first(log, "FROM documents", "ORDER BY documents.id FOR UPDATE")
+        assert lock < first(log, "INSERT INTO document_pins") < first(log, "UPDATE documents")
 
     def test_an_unknown_or_foreign_version_pins_nothing(self, world: World) -> None:
         mine, _ = created(world.as_("projects", HOLDER))

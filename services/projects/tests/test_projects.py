@@ -90,6 +90,12 @@ class TestCreateProject:
         assert created["qpv_codes"] == ["QN03501M", "QN03502B"]
         assert created["priorities"] == ["youth"]
 
+    def test_a_corsican_qpv_of_the_imported_list_tags_a_project(self, world: World) -> None:
+        created = world.create_project(qpv_codes=["QN03502B", "QN02A91K"])
+        assert created["qpv_codes"] == ["QN02A91K", "QN03502B"]
+        read = world.as_("projects", HOLDER).get(_url(created))
+        assert read.json()["qpv_codes"] == ["QN02A91K", "QN03502B"]
+
     def test_a_zero_cost_is_an_amount(self, world: World) -> None:
         assert world.create_project(total_cost_cents=0)["total_cost_cents"] == 0
 
@@ -113,6 +119,8 @@ def _body(**changes: Any) -> dict[str, Any]:
 BAD_BODIES = {
     "unknown_qpv": (_body(qpv_codes=["QN09999Z"]), 422, "unknown_reference", "body.qpv_codes"),
     "malformed_qpv": (_body(qpv_codes=["QPV-BLOSNE"]), 422, "validation_failed", None),
+    "unknown_corsican_qpv": (_body(qpv_codes=["QN02B91K"]), 422, "unknown_reference", "body.qpv_codes"),
+    "corsican_qpv_on_two_characters": (_body(qpv_codes=["QN2A091K"]), 422, "validation_failed", "body.qpv_codes.0"),
     "no_qpv": (_body(qpv_codes=[]), 422, "validation_failed", None),
     "unknown_priority": (_body(priorities=["world_peace"]), 422, "unknown_reference", "body.priorities"),
     "end_before_start": (_body(start_date="2027-06-01", end_date="2027-05-31"), 422, "validation_failed", None),
@@ -287,6 +295,13 @@ class TestListProjects:
         assert listed_ids(api, qpv="QN03501M") == [both, maurepas]
         assert listed_ids(api, qpv="QN03505K") == []
 
+    def test_filter_by_a_corsican_qpv(self, world: World) -> None:
+        ajaccio = world.create_project(qpv_codes=["QN02A91K"])["id"]
+        world.create_project(qpv_codes=["QN03502B"])
+        api = world.as_("projects", HOLDER)
+        assert listed_ids(api, qpv="QN02A91K") == [ajaccio]
+        assert listed_ids(api, qpv="QN02B91K") == []
+
     def test_filter_by_priority(self, world: World) -> None:
         youth = world.create_project(priorities=["youth"])["id"]
         untagged = world.create_project(priorities=[])["id"]
@@ -368,7 +383,9 @@ class TestListProjects:
         assert response.status_code == 400
         assert problem(response)["code"] == "invalid_cursor"
 
-    @pytest.mark.parametrize("params", [{"qpv": "Blosne"}, {"priority": "Youth!"}, {"updated_since": "yesterday"}])
+    @pytest.mark.parametrize(
+        "params", [{"qpv": "Blosne"}, {"qpv": "QN2A091K"}, {"priority": "Youth!"}, {"updated_since": "yesterday"}]
+    )
     def test_malformed_filters_are_422(self, world: World, params: dict[str, str]) -> None:
         response = world.as_("projects", HOLDER).get(PROJECTS, params=params)
         assert response.status_code == 422

@@ -27,6 +27,8 @@ with QPV_SAMPLE.open(encoding="utf-8", newline="") as _handle:
     SAMPLE_ROWS = list(csv.DictReader(_handle, delimiter=";"))
 SAMPLE_CODES = {row["code_qp"] for row in SAMPLE_ROWS}
 NANTES = {"QN04491A", "QN04492B", "QN04493C"}
+AJACCIO = dict(code="QN02A91K", name="Les Cannes - Les Salines", insee='"=""2A004"""', communes="Ajaccio",
+               siren="242010056", epci="CA du Pays Ajaccien")
 
 
 def line(code="QN04491A", name="Bellevue", dep="44", insee='"=""44109;44162"""', communes='"Nantes; Saint-Herblain"',
@@ -84,7 +86,9 @@ class TestTheShippedSample:
             assert (row["lib_qp"], row["lib_com"], row["insee_com"], row["siren_epci"], row["lib_epci"]) == (
                 q["name"], q["commune"], f'="{q["insee_commune"]}"', q["epci_siren"], q["epci"]
             )
-        assert {row["lib_com"] for row in SAMPLE_ROWS} >= {"Lyon", "Vaulx-en-Velin", "Marseille", "Lille", "Roubaix"}
+        assert {row["lib_com"] for row in SAMPLE_ROWS} >= {
+            "Lyon", "Vaulx-en-Velin", "Marseille", "Lille", "Roubaix", "Ajaccio"
+        }
 
     def test_first_import_adds_the_others_and_leaves_rennes_unchanged(self, db: Path) -> None:
         assert set(stored(db)) == set(RENNES)
@@ -103,6 +107,15 @@ class TestTheShippedSample:
         assert stored(db)["QN04491A"] == {
             "code": "QN04491A", "name": "Bellevue", "commune": "Nantes, Saint-Herblain", "insee_commune": "44109",
             "epci": "Nantes Métropole", "epci_siren": "244400404", "department": "044",
+        }
+
+    def test_the_corsican_qpv_keeps_its_departement_as_its_code_writes_it(self, db: Path) -> None:
+        (corsican,) = [row for row in SAMPLE_ROWS if row["insee_dep"] == "2A"]
+        assert corsican["code_qp"] == "QN02A91K"
+        run(db, QPV_SAMPLE)
+        assert stored(db)["QN02A91K"] == {
+            "code": "QN02A91K", "name": "Les Cannes - Les Salines", "commune": "Ajaccio", "insee_commune": "2A004",
+            "epci": "CA du Pays Ajaccien", "epci_siren": "242010056", "department": "02A",
         }
 
     def test_a_second_run_adds_and_changes_nothing(self, db: Path) -> None:
@@ -146,6 +159,18 @@ BAD_ROWS = {
     "code of an older generation": (line(code="QP044001"), "Code QPV « QP044001 » invalide"),
     "département mismatch": (line(dep="35"), "Le département 35 ne correspond pas au code QN04491A"),
     "département not a number": (line(dep="Loire"), "Département « Loire » invalide"),
+    "code with non-ASCII digits": (line(code="QN\u0660\u0664\u066491A"), "Code QPV « QN\u0660\u0664\u066491A »"),
+    "Corsican code with a two-character département": (
+        line(**(AJACCIO | {"code": "QN2A091K"}), dep="2A"), "Code QPV « QN2A091K » invalide"
+    ),
+    "Corsican code with another letter": (line(**(AJACCIO | {"code": "QN02C91K"}), dep="2A"), "Code QPV « QN02C91K »"),
+    "Corsican code in lower case": (line(**(AJACCIO | {"code": "QN02a91K"}), dep="2a"), "Code QPV « QN02a91K »"),
+    "Corsican département of the other half": (
+        line(**AJACCIO, dep="2B"), "Le département 2B ne correspond pas au code QN02A91K (département 02A)."
+    ),
+    "Corsican département in lower case": (line(**AJACCIO, dep="2a"), "Département « 2a » invalide"),
+    "Corsican département padded twice": (line(**AJACCIO, dep="002A"), "Département « 002A » invalide"),
+    "Corsica's old département 20": (line(**AJACCIO, dep="20"), "Le département 20 ne correspond pas au code"),
     "missing name": (line(name=""), "Champs obligatoires vides : lib_qp."),
     "missing communes and EPCI": (line(insee="", epci=" "), "Champs obligatoires vides : insee_com, lib_epci."),
     "SIREN of 8 digits": (line(siren="24440040"), "SIREN d'EPCI « 24440040 » invalide"),
@@ -170,6 +195,19 @@ class TestRejectedRows:
         assert sorted(report.added) == ["QN04492B", "QN04493C"]
         assert report.read == 3
         assert set(stored(db)) == set(RENNES) | {"QN04492B", "QN04493C"}
+
+    @pytest.mark.parametrize("dep", ["2A", "02A", '"=""2A"""'])
+    def test_a_corsican_row_is_imported_whichever_way_the_file_writes_its_departement(
+        self, db: Path, tmp_path: Path, dep: str
+    ) -> None:
+        haute_corse = line(code="QN02B91L", name="Lupino", dep="2B", insee='"=""2B033"""', communes="Bastia",
+                           siren="200000172", epci="EPCI de test")
+        report = run(db, write(tmp_path, HEADER, line(**AJACCIO, dep=dep), haute_corse))
+        assert report.rejected == [] and sorted(report.added) == ["QN02A91K", "QN02B91L"]
+        table = stored(db)
+        assert (table["QN02A91K"]["department"], table["QN02A91K"]["insee_commune"]) == ("02A", "2A004")
+        assert (table["QN02B91L"]["department"], table["QN02B91L"]["insee_commune"]) == ("02B", "2B033")
+        assert run(db, write(tmp_path, HEADER, line(**AJACCIO, dep="02A"), haute_corse)).unchanged == 2
 
     def test_a_duplicate_code_is_rejected_pointing_at_the_first_line(self, db: Path, tmp_path: Path) -> None:
         report = run(db, write(tmp_path, HEADER, GOOD, line(), line(name="Bellevue bis")))

@@ -51,7 +51,19 @@ class TestListQpv:
         assert paris.status_code == 200
         assert paris.json()["items"] == []
 
-    @pytest.mark.parametrize("department", ["35", "0355", "2A", "abc"])
+    def test_department_filter_for_corsica_takes_the_code_s_three_characters(self, world: World) -> None:
+        api = world.as_("projects", HOLDER)
+        corse_du_sud = api.get(QPV, params={"department": "02A"})
+        assert corse_du_sud.status_code == 200, corse_du_sud.text
+        items = corse_du_sud.json()["items"]
+        assert [(q["code"], q["department"], q["insee_commune"], q["commune"]) for q in items] == [
+            ("QN02A91K", "02A", "2A004", "Ajaccio")
+        ]
+        haute_corse = api.get(QPV, params={"department": "02B"})
+        assert haute_corse.status_code == 200
+        assert haute_corse.json()["items"] == []
+
+    @pytest.mark.parametrize("department", ["35", "0355", "2A", "02a", "02C", "2AB", "abc", "\u0660\u0663\u0665"])
     def test_a_malformed_department_is_422(self, world: World, department: str) -> None:
         response = world.as_("projects", HOLDER).get(QPV, params={"department": department})
         assert response.status_code == 422
@@ -98,6 +110,8 @@ class TestQpvSearch:
         ("q", "codes"),
         [
             ("blosne", {"QN03502B"}),  # by name, any case
+            ("QN02A", {"QN02A91K"}),  # a Corsican code
+            ("ajaccio", {"QN02A91K"}),
             ("QN0350", {"QN03501M", "QN03502B", "QN03503V", "QN03504C", "QN03505K"}),  # by code
             ("rennes", {"QN03501M", "QN03502B", "QN03503V", "QN03504C", "QN03505K"}),  # commune and EPCI
             ("Rennes Métropole", {"QN03501M", "QN03502B", "QN03503V", "QN03504C", "QN03505K"}),  # by EPCI
