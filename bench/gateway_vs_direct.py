@@ -64,9 +64,17 @@ def file_a_dossier(stack: LiveStack) -> tuple[str, str]:
             "target_public": "Collégiens", "total_cost_cents": 4_800_000,
         })
         project.raise_for_status()
+        ville = str(demo_data.organisation("ville").id)
+        client.put(f"/api/v1/projects/{project.json()['id']}/budget", headers=auth | {"If-Match": '"0"'}, json={
+            "charges": [{"account_group": "64", "label": "Animation", "amount_cents": 4_800_000}],
+            "income": [
+                {"account_group": "74", "label": "Ville", "amount_cents": 1_500_000, "funder_id": ville},
+                {"account_group": "75", "label": "Fonds propres", "amount_cents": 3_300_000},
+            ],
+        }).raise_for_status()
         dossier = client.post("/api/v1/dossiers", headers=auth, json={
             "programme_id": str(demo_data.PROGRAMME_ID), "project_id": project.json()["id"],
-            "funding_plan": [{"funder_id": str(demo_data.organisation("ville").id), "amount_cents": 1_500_000}],
+            "funding_plan": [{"funder_id": ville, "amount_cents": 1_500_000}],
         })
         dossier.raise_for_status()
         client.post(f"/api/v1/dossiers/{dossier.json()['id']}/submit", headers=auth).raise_for_status()

@@ -19,6 +19,7 @@ ROUTES: tuple[tuple[str, str], ...] = (
     ("/api/v1/association-budgets", "projects"),
     ("/api/v1/programmes", "funding"),
     ("/api/v1/dossiers", "funding"),
+    ("/api/v1/envelopes", "funding"),
 )
 
 

@@ -8,10 +8,13 @@ import asyncio
 from datetime import date
 from pathlib import Path
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from common.db import Database
 from scripts import demo_data
+from services.funding import envelopes
+from services.funding.envelope_models import Envelope
 from services.funding.models import Programme, ProgrammeFunder, Track
 from services.funding.settings import FundingSettings
 from services.identity.models import Membership, Organisation, OrganisationProfile, Person
@@ -62,6 +65,36 @@ async def seed_identity(session: AsyncSession, passwords: Passwords) -> int:
 
 
 async def seed_funding(session: AsyncSession, today: date) -> int:
+    added = await _seed_programme(session, today)
+    return added + await _seed_envelopes(session, today)
+
+
+# This year's envelope of each funder of the demo programme, in cents.
+DEMO_ENVELOPES = {
+    "ville": 20_000_000, "prefecture": 15_000_000, "metropole": 12_000_000, "departement": 8_000_000, "caf": 5_000_000,
+}
+
+
+async def _seed_envelopes(session: AsyncSession, today: date) -> int:
+    added = 0
+    for key, total_cents in DEMO_ENVELOPES.items():
+        funder_id = demo_data.organisation(key).id
+        found = await session.execute(
+            select(Envelope.id).where(
+                Envelope.funder_id == funder_id, Envelope.programme_id == demo_data.PROGRAMME_ID,
+                Envelope.year == today.year,
+            )
+        )
+        if found.first() is None:
+            await envelopes.open_envelope(
+                session, funder_id=funder_id, programme_id=demo_data.PROGRAMME_ID, year=today.year,
+                total_cents=total_cents, actor="demo",
+            )
+            added += 1
+    return added
+
+
+async def _seed_programme(session: AsyncSession, today: date) -> int:
     if await session.get(Programme, demo_data.PROGRAMME_ID) is not None:
         return 0
     session.add(

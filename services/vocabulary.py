@@ -60,6 +60,8 @@ class Scope(StrEnum):
     programmes_write = "programmes:write"
     dossiers_read = "dossiers:read"
     dossiers_write = "dossiers:write"
+    envelopes_read = "envelopes:read"
+    envelopes_write = "envelopes:write"
     # Only a service token: funding pins the document versions a submitted dossier references.
     documents_pin = "documents:pin"
 

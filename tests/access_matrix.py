@@ -83,6 +83,19 @@ ACCESS: dict[str, dict[tuple[str, str], object]] = {
         ("PATCH", "/api/v1/dossiers/{dossier_id}"): HOLDERS,
         ("POST", "/api/v1/dossiers/{dossier_id}/submit"): HOLDERS,
         ("GET", "/api/v1/dossiers/{dossier_id}/required-documents"): HOLDERS | FUNDERS | DESK,
+        # Envelopes: a funder's managers open and change their organisation's; its people and the desk read them.
+        ("POST", "/api/v1/envelopes"): {"funder_manager"},
+        ("GET", "/api/v1/envelopes"): FUNDERS | DESK,
+        ("GET", "/api/v1/envelopes/{envelope_id}"): FUNDERS | DESK,
+        ("PATCH", "/api/v1/envelopes/{envelope_id}"): {"funder_manager"},
+        ("GET", "/api/v1/envelopes/{envelope_id}/ledger"): FUNDERS | DESK,
+        # Admissibility: the desk checks and decides, the holder reads the rules and may withdraw.
+        ("GET", "/api/v1/dossiers/{dossier_id}/admissibility"): HOLDERS | DESK,
+        ("POST", "/api/v1/dossiers/{dossier_id}/admissibility"): DESK,
+        ("POST", "/api/v1/dossiers/{dossier_id}/request-supplements"): DESK,
+        ("POST", "/api/v1/dossiers/{dossier_id}/allocate"): DESK,
+        ("POST", "/api/v1/dossiers/{dossier_id}/withdraw"): HOLDERS,
+        ("GET", "/api/v1/dossiers/{dossier_id}/history"): HOLDERS | FUNDERS | DESK,
     },
 }
 # Every service also serves /healthz, /readyz and /metrics to anyone (operations, not data).

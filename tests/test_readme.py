@@ -24,7 +24,7 @@ def test_the_curl_story_works_against_the_live_desk(live) -> None:
     assert reference, done.stdout
     assert reference.group(1) in lines[2]  # the instructor's list
     assert lines[3] == f"{reference.group(1)} Aide aux devoirs au Blosne Association Blosne Avenir"
-    assert lines[4:] == ["report submitted"]
+    assert lines[4:] == ["['required_documents']", "supplements_requested", "report submitted"]
 
 
 def test_the_configuration_table_names_every_variable() -> None:

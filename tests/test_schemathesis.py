@@ -26,7 +26,7 @@ from tests.support.fuzz import (
     run_state_machine,
 )
 from tests.support.stack import Stack, build_apps
-from tests.support.world import DESK, HOLDER, PLATFORM, SERVICE, World, org_id
+from tests.support.world import CITY_MANAGER, DESK, HOLDER, PLATFORM, SERVICE, World, org_id
 
 # Fuzzing examples per operation and generation mode (positive, negative), on top of the schema's examples
 # and schemathesis' coverage cases (boundaries, missing and wrongly typed values: about 20-150 per operation).
@@ -53,7 +53,10 @@ def fuzz_apps(stack: Stack, world: World) -> dict[str, FastAPI]:
 @pytest.fixture
 def tokens(world: World) -> dict[str, str]:
     """Real logins through identity's API."""
-    return {**{email: world.login(email) for email in (HOLDER, DESK, PLATFORM)}, SERVICE: world.service_token()}
+    return {
+        **{email: world.login(email) for email in (HOLDER, DESK, PLATFORM, CITY_MANAGER)},
+        SERVICE: world.service_token(),
+    }
 
 
 @pytest.fixture
@@ -90,6 +93,9 @@ def known(world: World) -> dict[str, list[str]]:
         for code, period in followed.items()
     ]
     assert all(report.status_code == 201 for report in reports), [report.text for report in reports]
+    # The city's demo envelope: its manager is the caller of the envelopes' operations.
+    envelopes = world.as_("funding", CITY_MANAGER).get("/api/v1/envelopes")
+    assert envelopes.status_code == 200 and envelopes.json()["items"], envelopes.text
     return {
         "organisations": [org_id("blosne-avenir"), org_id("maurepas-solidaire"), org_id("ville")],
         "projects": [project["id"], dossier["project_id"]],
@@ -104,6 +110,7 @@ def known(world: World) -> dict[str, list[str]]:
         "reports": [report.json()["id"] for report in reports],
         "indicator_codes": list(followed),
         "periods": sorted(set(followed.values())),
+        "envelopes": [item["id"] for item in envelopes.json()["items"]],
     }
 
 

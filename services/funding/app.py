@@ -7,12 +7,13 @@ from common.app import create_service_app, http_client, remote_jwks
 from common.db import Database
 from services.funding.models import idempotency_keys
 from services.funding.peers import Peers
-from services.funding.routes import dossiers, programmes
+from services.funding.routes import admissibility, dossiers, envelopes, programmes
 from services.funding.settings import FundingSettings
 
 TAGS = [
     {"name": "programmes", "description": "Programmes : appels, fonds d'amorçage, petits projets, CPO."},
     {"name": "dossiers", "description": "Dossiers uniques et plans de cofinancement."},
+    {"name": "envelopes", "description": "Enveloppes des financeurs par programme et année, et leur registre."},
     {"name": "operations", "description": "Santé, disponibilité, métriques."},
 ]
 
@@ -29,7 +30,7 @@ def create_app(
         settings=settings,
         database=Database(settings.database_url, schema=settings.db_schema, pooled=settings.database_pool),
         idempotency_table=idempotency_keys,
-        routers=[programmes.router, dossiers.router],
+        routers=[programmes.router, dossiers.router, admissibility.router, envelopes.router],
         http=http,
         key_source=remote_jwks(http, settings),
         openapi_tags=TAGS,

@@ -53,11 +53,16 @@ async def _open_programme(session: AsyncSession, programme_id: uuid.UUID) -> Pro
     return programme
 
 
+async def funders_outside(
+    session: AsyncSession, programme_id: uuid.UUID, funder_ids: list[uuid.UUID | None]
+) -> list[str]:
+    """The funders named that do not take part in the programme."""
+    participating = set((await repository.funders_of_programmes(session, [programme_id]))[programme_id])
+    return [str(funder) for funder in funder_ids if funder is not None and funder not in participating]
+
+
 async def _check_plan(session: AsyncSession, programme: Programme, plan: list[FundingLineIn]) -> None:
-    participating = set((await repository.funders_of_programmes(session, [programme.id]))[programme.id])
-    strangers = [
-        str(line.funder_id) for line in plan if line.funder_id is not None and line.funder_id not in participating
-    ]
+    strangers = await funders_outside(session, programme.id, [line.funder_id for line in plan])
     if strangers:
         raise UnprocessableContent(
             Text("Financeur(s) hors du programme.", "Funder(s) outside the programme."),
@@ -88,8 +93,12 @@ def _lines(dossier_id: uuid.UUID, plan: list[FundingLineIn]) -> list[FundingLine
     ]
 
 
-def _trace(dossier: Dossier, principal: Principal, action: str, from_state: str | None) -> DossierHistory:
+def trace(
+    dossier: Dossier, principal: Principal, action: str, from_state: str | None, comment: str | None = None
+) -> DossierHistory:
+    """One line of the audit trail."""
     return DossierHistory(
+        comment=comment,
         dossier_id=dossier.id,
         action=action,
         from_state=from_state,
@@ -119,7 +128,7 @@ async def create_dossier(
     session.add(dossier)
     await session.flush()
     await repository.replace_lines(session, dossier.id, _lines(dossier.id, request.funding_plan))
-    session.add(_trace(dossier, principal, "created", None))
+    session.add(trace(dossier, principal, "created", None))
     return await to_public(session, dossier)
 
 
@@ -182,18 +191,30 @@ def _illegal_move(dossier: Dossier, action: str, allowed: list[str]) -> Conflict
     )
 
 
+# Who may do what in each state: the holder updates, submits and withdraws; the desk asks for supplements,
+# declares admissibility and allocates the share left to it. The next issue's steps extend it.
 ALLOWED_ACTIONS: dict[str, list[str]] = {
-    DossierState.draft: ["update", "submit"],
-    DossierState.submitted: [],
+    DossierState.draft: ["update", "submit", "withdraw"],
+    DossierState.submitted: ["request_supplements", "decide_admissibility", "allocate", "withdraw"],
+    DossierState.supplements_requested: ["update", "submit", "withdraw"],
+    DossierState.admissible: ["allocate", "withdraw"],
+    DossierState.inadmissible: [],
+    DossierState.withdrawn: [],
 }
+
+
+def require_action(dossier: Dossier, action: str) -> None:
+    """409 with the moves the state allows when `action` is not one of them."""
+    allowed = ALLOWED_ACTIONS.get(dossier.state, [])
+    if action not in allowed:
+        raise _illegal_move(dossier, action, allowed)
 
 
 async def update_draft(
     session: AsyncSession, *, principal: Principal, dossier: Dossier, request: DossierUpdate
 ) -> DossierPublic:
     """Change the plan, the attached documents, or both; the same content again keeps the version."""
-    if dossier.state != DossierState.draft:
-        raise _illegal_move(dossier, "update", ALLOWED_ACTIONS.get(dossier.state, []))
+    require_action(dossier, "update")
     current = await to_public(session, dossier)
     changed = False
     if request.funding_plan is not None and [line.model_dump() for line in request.funding_plan] != [
@@ -203,12 +224,12 @@ async def update_draft(
         await _check_plan(session, programme, request.funding_plan)
         await repository.replace_lines(session, dossier.id, _lines(dossier.id, request.funding_plan))
         dossier.requested_total_cents = sum(line.amount_cents for line in request.funding_plan)
-        session.add(_trace(dossier, principal, "plan_updated", dossier.state))
+        session.add(trace(dossier, principal, "plan_updated", dossier.state))
         changed = True
     documents = [str(version) for version in request.document_version_ids or []]
     if request.document_version_ids is not None and documents != dossier.document_version_ids:
         dossier.document_version_ids = documents
-        session.add(_trace(dossier, principal, "documents_updated", dossier.state))
+        session.add(trace(dossier, principal, "documents_updated", dossier.state))
         changed = True
     if not changed:
         return current
@@ -221,12 +242,12 @@ async def update_draft(
 async def submit(
     session: AsyncSession, *, principal: Principal, dossier: Dossier, peers: Peers, language: str
 ) -> DossierPublic:
-    """Check what identity and projects hold, freeze it (snapshots), then the dossier leaves the holder's hands."""
-    if dossier.state != DossierState.draft:
-        raise _illegal_move(dossier, "submit", ALLOWED_ACTIONS.get(dossier.state, []))
+    """Check what identity and projects hold, freeze it (snapshots), then the dossier leaves the holder's hands;
+    after supplements, the same checks and a fresh snapshot."""
+    require_action(dossier, "submit")
     programme = await get_programme(session, dossier.programme_id)
     today = date.today()
-    if not is_open(programme, today):
+    if dossier.state == DossierState.draft and not is_open(programme, today):  # supplements may come later
         raise _programme_closed(programme)
     facts = await readiness.gather(
         peers, organisation_id=dossier.organisation_id, project_id=dossier.project_id, year=today.year,
@@ -246,6 +267,7 @@ async def submit(
             raise readiness.not_ready(readiness.unknown_documents(refusal))
         dossier.documents_snapshot = versions
     previous = dossier.state
+    dossier.supplements_message = dossier.supplements_due_on = None
     dossier.project_snapshot = project
     dossier.budget_snapshot = facts.budget
     dossier.association_budget_snapshot = facts.association_budget
@@ -254,7 +276,8 @@ async def submit(
     dossier.submitted_at = utcnow()
     dossier.version += 1
     dossier.updated_at = dossier.submitted_at
-    session.add(_trace(dossier, principal, "submitted", previous))
+    action = "submitted" if previous == DossierState.draft else "supplements_provided"
+    session.add(trace(dossier, principal, action, previous))
     await session.flush()
     return await to_public(session, dossier)
 

@@ -31,6 +31,10 @@ class Track(StrEnum):
 class DossierState(StrEnum):
     draft = "draft"
     submitted = "submitted"
+    supplements_requested = "supplements_requested"
+    admissible = "admissible"
+    inadmissible = "inadmissible"
+    withdrawn = "withdrawn"
 
 
 def _created() -> Any:
@@ -47,6 +51,8 @@ class Programme(FundingTable, table=True):
     year: int = Field(index=True)
     opens_on: date
     closes_on: date
+    # The territory: a project must touch at least one of these QPVs (empty: any QPV of the contrat de ville).
+    qpv_codes: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     created_by: str = Field(max_length=200)
     version: int = Field(default=1, nullable=False)
     created_at: datetime = _created()
@@ -92,6 +98,11 @@ class Dossier(FundingTable, table=True):
     document_version_ids: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     documents_snapshot: list[dict[str, Any]] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
     submitted_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    # The desk's current request for supplements (while the dossier is back with the holder).
+    supplements_message: str | None = Field(default=None, max_length=2000)
+    supplements_due_on: date | None = None
+    # Why it was declared inadmissible, or withdrawn.
+    closing_reason: str | None = Field(default=None, max_length=2000)
     created_by: str = Field(max_length=200)
     version: int = Field(default=1, nullable=False)
     created_at: datetime = _created()
@@ -130,4 +141,5 @@ class DossierHistory(FundingTable, table=True):
     to_state: str = Field(max_length=32)
     actor: str = Field(max_length=200)
     actor_organisation_id: uuid.UUID | None = None
+    comment: str | None = Field(default=None, max_length=2000)
     at: datetime = _created()

@@ -2,7 +2,7 @@
 
 import uuid
 from datetime import date, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -15,6 +15,9 @@ from pydantic import (
 from common.problems import bilingual
 from common.schemas import VISIBLE_CHARACTER, InputModel, IsoDate, PatchModel, WholeNumber
 from services.funding.models import DossierState, Track
+from services.vocabulary import QPV_CODE_PATTERN
+
+QpvCode = Annotated[str, StringConstraints(pattern=QPV_CODE_PATTERN)]
 
 # Stripped, then at least one character; the pattern says in the OpenAPI that a blank string is refused.
 Title = Annotated[
@@ -35,6 +38,10 @@ class ProgrammeCreate(Input):
     funder_ids: list[uuid.UUID] = Field(min_length=1, max_length=50)
     opens_on: IsoDate
     closes_on: IsoDate
+    qpv_codes: list[QpvCode] = Field(
+        default_factory=list, max_length=200,
+        description="Territoire : un projet doit toucher au moins un de ces QPV (vide : tout QPV du contrat de ville).",
+    )
 
     @model_validator(mode="after")
     def _ordered(self) -> "ProgrammeCreate":
@@ -55,6 +62,7 @@ class ProgrammePublic(BaseModel):
     funder_ids: list[uuid.UUID]
     opens_on: date
     closes_on: date
+    qpv_codes: list[str]
     is_open: bool
     created_at: datetime
     updated_at: datetime
@@ -143,9 +151,75 @@ class DossierPublic(BaseModel):
         description="Les versions jointes, telles qu'épinglées au dépôt (elles ne peuvent plus être supprimées)."
     )
     submitted_at: datetime | None
+    supplements_message: str | None = Field(description="Pièces ou précisions demandées par le guichet.")
+    supplements_due_on: date | None
+    closing_reason: str | None = Field(description="Motif d'irrecevabilité ou de retrait.")
     version: int
     created_at: datetime
     updated_at: datetime
+
+
+Comment = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, pattern=VISIBLE_CHARACTER, max_length=2000)
+]
+
+
+class AdmissibilityDecision(Input):
+    decision: Literal["admissible", "inadmissible"]
+    reason: Comment | None = Field(default=None, description="Obligatoire pour une irrecevabilité.")
+
+    @model_validator(mode="after")
+    def _reason_when_inadmissible(self) -> "AdmissibilityDecision":
+        if self.decision == "inadmissible" and self.reason is None:
+            raise ValueError(bilingual("Le motif d'irrecevabilité est obligatoire.", "The reason is required."))
+        return self
+
+
+class SupplementsRequest(Input):
+    message: Comment = Field(examples=["Merci de joindre l'attestation d'assurance 2027."])
+    due_on: IsoDate = Field(description="Date limite de réponse (après aujourd'hui).")
+
+
+class Allocation(Input):
+    """How the desk shares out the amount the plan left to it, among the programme's funders."""
+
+    lines: Annotated[list[FundingLineIn], Field(min_length=1, max_length=20)]
+
+    @model_validator(mode="after")
+    def _named_once(self) -> "Allocation":
+        if any(line.funder_id is None for line in self.lines):
+            raise ValueError(bilingual("Chaque part nomme un financeur.", "Each share names a funder."))
+        _one_line_per_funder(self.lines)
+        return self
+
+
+class Withdrawal(Input):
+    reason: Comment | None = None
+
+
+class AdmissibilityRule(BaseModel):
+    rule: str = Field(examples=["required_documents"])
+    satisfied: bool
+    detail: str
+
+
+class AdmissibilityCheck(BaseModel):
+    """The rules the desk checks before declaring a dossier admissible, each with what fails."""
+
+    dossier_id: uuid.UUID
+    state: DossierState
+    admissible: bool
+    rules: list[AdmissibilityRule]
+
+
+class HistoryEntry(BaseModel):
+    action: str
+    from_state: str | None
+    to_state: str
+    actor: str
+    actor_organisation_id: uuid.UUID | None
+    comment: str | None
+    at: datetime
 
 
 class RequiredDocument(BaseModel):

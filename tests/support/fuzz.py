@@ -27,7 +27,7 @@ from schemathesis.core.failures import FailureGroup
 from schemathesis.schemas import APIOperation, BaseSchema
 
 from services.projects.tests.document_samples import ALLOWED as DOCUMENT_SAMPLES
-from tests.support.world import DESK, HOLDER, PLATFORM, SERVICE
+from tests.support.world import CITY_MANAGER, DESK, HOLDER, PLATFORM, SERVICE
 
 # The caller of each protected operation, by operationId: a person holding the role the route is written for.
 CALLER_BY_OPERATION: dict[str, dict[str, str]] = {
@@ -99,6 +99,19 @@ CALLER_BY_OPERATION: dict[str, dict[str, str]] = {
         "update_dossier": HOLDER,
         "submit_dossier": HOLDER,
         "dossier_required_documents": HOLDER,
+        # The city's manager opens and changes its envelopes, and reads them with their ledger.
+        "create_envelope": CITY_MANAGER,
+        "list_envelopes": CITY_MANAGER,
+        "get_envelope": CITY_MANAGER,
+        "update_envelope": CITY_MANAGER,
+        "list_envelope_ledger": CITY_MANAGER,
+        # The desk checks and moves submitted dossiers; the holder withdraws its own and reads their trail.
+        "check_admissibility": DESK,
+        "decide_admissibility": DESK,
+        "request_supplements": DESK,
+        "allocate_share": DESK,
+        "withdraw_dossier": HOLDER,
+        "dossier_history": HOLDER,
     },
 }
 
@@ -147,6 +160,14 @@ STATE_DEPENDENT_REJECTIONS: dict[str, str] = {
     "precondition_failed": "an If-Match that is not the resource's current ETag (RFC 9110 13.1.1: 412)",
     "funder_not_in_programme": "a funder that exists but does not take part in the programme",
     "dossier_not_ready": "a submission checked against the project's budget, the yearly budget and the profile",
+    "envelope_exists": "a funder has one envelope per programme and year (409)",
+    "envelope_below_committed": "an envelope's total never goes below what is already committed on it (409)",
+    "envelope_exceeded": "a commitment beyond what the envelope has left (409)",
+    "envelope_missing": "a commitment on an envelope the funder has not opened (409)",
+    "envelope_release_exceeded": "a release of more than is committed and not paid, or than the dossier holds (409)",
+    "admissibility_rules_failed": "admissible only when the vault, the territory and the plan say so (409)",
+    "nothing_to_allocate": "a plan that leaves nothing to the desk (409)",
+    "allocation_total_mismatch": "shares must add up to the amount the stored plan leaves to the desk",
     "indicator_code_taken": "an indicator code already in the catalogue (409)",
     "invalid_denominator": "a well-formed code that names no indicator, or names a ratio",
     "invalid_part_of": "a well-formed code that names no indicator, or no sum of the same unit",
@@ -181,7 +202,11 @@ RULES_BEYOND_SCHEMA: dict[str, dict[str, str]] = {
     "create_project": {"body": _DATES},
     "update_project": {"body": _DATES, "body.end_date": f"{_DATES}, the one stored included"},
     "create_programme": {"body": "the closing date is not before the opening one, and a funder appears once"},
+    "decide_admissibility": {"body": "an inadmissibility has a reason"},
+    "request_supplements": {"body.due_on": "the due date is after today"},
+    "allocate_share": {"body": "each share names a funder, once"},
     "create_dossier": {"body": _PLAN, "body.programme_id": "a UUID that names no programme"},
+    "create_envelope": {"body.programme_id": "a UUID that names no programme"},
     "update_dossier": {"body": _PLAN},
     "replace_project_budget": {"body": _BUDGET, "body.income[*]": _GRANT_LINE},
     "replace_association_budget": {
@@ -208,6 +233,7 @@ KNOWN_VALUE_PARAMETERS: dict[str, str] = {
     "path.organisation_id": "organisations",
     "path.project_id": "projects",
     "path.dossier_id": "dossiers",
+    "path.envelope_id": "envelopes",
     "path.programme_id": "programmes",
     "path.client_id": "clients",
     "body.project_id": "projects",

@@ -18,8 +18,8 @@ from sqlalchemy import MetaData, create_engine
 from common.db import sync_url
 from scripts.live_stack import drop_schemas
 from services.funding.app import create_app as create_funding
-from services.funding.models import metadata as funding_metadata
 from services.funding.settings import FundingSettings
+from services.funding.tables import metadata as funding_metadata
 from services.identity.app import create_app as create_identity
 from services.identity.keys import generate_pem
 from services.identity.models import metadata as identity_metadata

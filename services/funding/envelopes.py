@@ -1,0 +1,391 @@
+"""Envelopes: what each funder puts into a programme for a year, the money committed on it, and its ledger.
+
+Money moves with one conditional UPDATE (`committed + x <= total`) backed by CHECK constraints, never with a
+read-check-write: on PostgreSQL two such reads would both see room and over-commit the envelope.
+"""
+
+import base64
+import binascii
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from common.db import get_row, utcnow
+from common.money import euros
+from common.pagination import keyset
+from common.problems import BadRequest, Conflict, Forbidden, NotFound, Text, UnprocessableContent
+from common.tokens import Principal
+from services.funding import repository
+from services.funding.envelope_models import Envelope, EnvelopeMovement, MovementKind
+from services.funding.envelope_schemas import EnvelopeCreate, EnvelopePublic, EnvelopeUpdate, MovementPublic
+from services.vocabulary import DESK_ROLES, FUNDER_ROLES
+
+ENVELOPE_NOT_FOUND = Text("Enveloppe introuvable.", "Envelope not found.")
+COMMITMENT_KINDS = (MovementKind.committed, MovementKind.released)
+
+
+# Rules used by the committees' decisions.
+
+
+async def commit(
+    session: AsyncSession,
+    *,
+    funder_id: uuid.UUID,
+    programme_id: uuid.UUID,
+    year: int,
+    amount_cents: int,
+    dossier_id: uuid.UUID | None,
+    actor: str,
+) -> EnvelopeMovement:
+    """Commit money on the funder's envelope in the caller's transaction, or 409 when it cannot cover it."""
+    if amount_cents <= 0:
+        raise ValueError("a commitment is a positive amount")
+    envelope_id = await _envelope_id(session, funder_id=funder_id, programme_id=programme_id, year=year)
+    # The condition is checked by the database on the row as it stands when the UPDATE takes its lock: two
+    # commitments can never both see the same room. No row back (rowcount 0): the envelope cannot cover the amount.
+    row = await _move(
+        session, envelope_id, condition=Envelope.committed_cents + amount_cents <= Envelope.total_cents,
+        committed_cents=Envelope.committed_cents + amount_cents,
+    )
+    if row is None:
+        raise await _exceeded(session, envelope_id, amount_cents)
+    return await _record(session, envelope_id, row, MovementKind.committed, amount_cents, dossier_id, actor)
+
+
+async def release(
+    session: AsyncSession,
+    *,
+    funder_id: uuid.UUID,
+    programme_id: uuid.UUID,
+    year: int,
+    amount_cents: int,
+    dossier_id: uuid.UUID | None,
+    actor: str,
+) -> EnvelopeMovement:
+    """Give back committed money (never below what is paid, nor more than the dossier holds), or 409."""
+    if amount_cents <= 0:
+        raise ValueError("a release is a positive amount")
+    envelope_id = await _envelope_id(session, funder_id=funder_id, programme_id=programme_id, year=year)
+    # Locked first, so that the dossier's share read next cannot change before the UPDATE (two releases of the
+    # same dossier at once); the UPDATE keeps its own condition all the same.
+    envelope = await get_row(session, Envelope, envelope_id, for_update=True)
+    if dossier_id is not None:
+        held = await _committed_for_dossier(session, envelope_id, dossier_id)
+        if amount_cents > held:
+            raise _release_refused(envelope, amount_cents, dossier_held=held)
+    row = await _move(
+        session, envelope_id, condition=Envelope.committed_cents - amount_cents >= Envelope.paid_cents,
+        committed_cents=Envelope.committed_cents - amount_cents,
+    )
+    if row is None:
+        raise _release_refused(await get_row(session, Envelope, envelope_id, for_update=True), amount_cents)
+    return await _record(session, envelope_id, row, MovementKind.released, -amount_cents, dossier_id, actor)
+
+
+async def _envelope_id(session: AsyncSession, *, funder_id: uuid.UUID, programme_id: uuid.UUID, year: int) -> uuid.UUID:
+    statement = select(Envelope.id).where(
+        Envelope.funder_id == funder_id, Envelope.programme_id == programme_id, Envelope.year == year
+    )
+    envelope_id = (await session.execute(statement)).scalar_one_or_none()
+    if envelope_id is None:
+        raise Conflict(
+            Text(
+                f"Le financeur n'a pas d'enveloppe pour ce programme en {year}.",
+                f"The funder has no envelope for this programme in {year}.",
+            ),
+            code="envelope_missing",
+            extra={"funder_id": str(funder_id), "programme_id": str(programme_id), "year": year},
+        )
+    return envelope_id
+
+
+async def _move(session: AsyncSession, envelope_id: uuid.UUID, *, condition: Any, **values: Any) -> Any:
+    """One conditional UPDATE of the envelope; the balances after it, or None when the condition failed."""
+    statement = (
+        update(Envelope)
+        .where(Envelope.id == envelope_id, condition)
+        .values(**values, version=Envelope.version + 1, updated_at=utcnow())
+        .returning(Envelope.total_cents, Envelope.committed_cents, Envelope.paid_cents, Envelope.version)
+        # Refreshes an Envelope this session already holds from the row the database returns.
+        .execution_options(synchronize_session="fetch")
+    )
+    return (await session.execute(statement)).first()
+
+
+async def _record(
+    session: AsyncSession, envelope_id: uuid.UUID, row: Any, kind: MovementKind, amount_cents: int,
+    dossier_id: uuid.UUID | None, actor: str,
+) -> EnvelopeMovement:
+    movement = EnvelopeMovement(
+        envelope_id=envelope_id, sequence=row.version, kind=kind, amount_cents=amount_cents,
+        total_cents=row.total_cents, committed_cents=row.committed_cents, paid_cents=row.paid_cents,
+        dossier_id=dossier_id, actor=actor,
+    )
+    session.add(movement)
+    await session.flush()
+    return movement
+
+
+async def _committed_for_dossier(session: AsyncSession, envelope_id: uuid.UUID, dossier_id: uuid.UUID) -> int:
+    statement = select(func.coalesce(func.sum(EnvelopeMovement.amount_cents), 0)).where(
+        EnvelopeMovement.envelope_id == envelope_id,
+        EnvelopeMovement.dossier_id == dossier_id,
+        EnvelopeMovement.kind.in_(COMMITMENT_KINDS),
+    )
+    return int((await session.execute(statement)).scalar_one())
+
+
+def _balances(envelope: Envelope) -> dict[str, Any]:
+    return {
+        "envelope_id": str(envelope.id),
+        "total_cents": envelope.total_cents,
+        "committed_cents": envelope.committed_cents,
+        "paid_cents": envelope.paid_cents,
+        "available_cents": envelope.total_cents - envelope.committed_cents,
+    }
+
+
+async def _exceeded(session: AsyncSession, envelope_id: uuid.UUID, amount_cents: int) -> Conflict:
+    envelope = (
+        await session.execute(
+            select(Envelope).where(Envelope.id == envelope_id).execution_options(populate_existing=True)
+        )
+    ).scalar_one()
+    total, committed = euros(envelope.total_cents), euros(envelope.committed_cents)
+    available, asked = euros(envelope.total_cents - envelope.committed_cents), euros(amount_cents)
+    return Conflict(
+        Text(
+            f"L'enveloppe ne peut couvrir {asked.fr} : total {total.fr}, déjà engagé {committed.fr}, "
+            f"disponible {available.fr}.",
+            f"The envelope cannot cover {asked.en}: total {total.en}, already committed {committed.en}, "
+            f"available {available.en}.",
+        ),
+        code="envelope_exceeded",
+        extra={**_balances(envelope), "amount_cents": amount_cents},
+    )
+
+
+def _release_refused(envelope: Envelope, amount_cents: int, *, dossier_held: int | None = None) -> Conflict:
+    extra: dict[str, Any] = {**_balances(envelope), "amount_cents": amount_cents}
+    if dossier_held is not None:
+        extra["dossier_committed_cents"] = dossier_held
+        held = euros(dossier_held)
+        detail = Text(
+            f"Le dossier n'a que {held.fr} engagés sur cette enveloppe.",
+            f"The dossier only has {held.en} committed on this envelope.",
+        )
+    else:
+        releasable = euros(envelope.committed_cents - envelope.paid_cents)
+        detail = Text(
+            f"Seuls {releasable.fr} engagés et non versés peuvent être libérés.",
+            f"Only {releasable.en} committed and not paid can be released.",
+        )
+    return Conflict(detail, code="envelope_release_exceeded", extra=extra)
+
+
+# The envelopes' own life: opened by the funder's managers, read by its people and the desk.
+
+
+async def open_envelope(
+    session: AsyncSession, *, funder_id: uuid.UUID, programme_id: uuid.UUID, year: int, total_cents: int, actor: str
+) -> Envelope:
+    """A new envelope and the first line of its ledger; 409 when the funder has one for that programme and year."""
+    envelope = Envelope(
+        funder_id=funder_id, programme_id=programme_id, year=year, total_cents=total_cents, created_by=actor
+    )
+    try:
+        # A savepoint: a concurrent opening of the same envelope fails on the unique constraint, and only that.
+        async with session.begin_nested():
+            session.add(envelope)
+            await session.flush()
+    except IntegrityError as exc:
+        raise Conflict(
+            Text(
+                f"Votre organisation a déjà une enveloppe pour ce programme en {year}.",
+                f"Your organisation already has an envelope for this programme in {year}.",
+            ),
+            code="envelope_exists",
+            extra={"year": year, "programme_id": str(programme_id)},
+        ) from exc
+    session.add(_movement_of(envelope, MovementKind.opened, total_cents, actor))
+    await session.flush()
+    return envelope
+
+
+async def create_envelope(session: AsyncSession, *, principal: Principal, request: EnvelopeCreate) -> EnvelopePublic:
+    """The programme must exist and count the caller's organisation among its funders (422)."""
+    funder_id = _funder_of(principal)
+    programme = await repository.programme_by_id(session, request.programme_id)
+    if programme is None:
+        raise UnprocessableContent(
+            Text("Programme inconnu.", "Unknown programme."),
+            errors=[("body.programme_id", Text("Programme inconnu.", "Unknown programme."))],
+        )
+    funders = (await repository.funders_of_programmes(session, [programme.id]))[programme.id]
+    if funder_id not in funders:
+        raise UnprocessableContent(
+            Text("Votre organisation ne finance pas ce programme.", "Your organisation does not fund this programme."),
+            errors=[("body.programme_id", Text("Financeur hors du programme.", "Funder outside the programme."))],
+            code="funder_not_in_programme",
+        )
+    existing = await session.execute(
+        select(Envelope.id).where(
+            Envelope.funder_id == funder_id, Envelope.programme_id == programme.id, Envelope.year == request.year
+        )
+    )
+    if existing.first() is not None:  # said at once; the unique constraint settles a race (open_envelope)
+        raise Conflict(
+            Text(
+                f"Votre organisation a déjà une enveloppe pour ce programme en {request.year}.",
+                f"Your organisation already has an envelope for this programme in {request.year}.",
+            ),
+            code="envelope_exists",
+            extra={"year": request.year, "programme_id": str(programme.id)},
+        )
+    envelope = await open_envelope(
+        session, funder_id=funder_id, programme_id=programme.id, year=request.year,
+        total_cents=request.total_cents, actor=principal.subject,
+    )
+    return to_public(envelope)
+
+
+def _funder_of(principal: Principal) -> uuid.UUID:
+    if principal.organisation_id is None:  # a funder's role always comes with its organisation
+        raise Forbidden(Text("Seul un financeur ouvre ses enveloppes.", "Only a funder opens its envelopes."))
+    return principal.organisation_id
+
+
+def _sees_all(principal: Principal) -> bool:
+    return principal.has_any_role(DESK_ROLES)
+
+
+def _sees(principal: Principal, envelope: Envelope) -> bool:
+    return _sees_all(principal) or (
+        principal.has_any_role(FUNDER_ROLES) and envelope.funder_id == principal.organisation_id
+    )
+
+
+async def visible_envelope(session: AsyncSession, *, principal: Principal, envelope_id: uuid.UUID) -> Envelope:
+    """The desk sees every envelope; a funder's people, their organisation's; anyone else gets the 404."""
+    envelope = await session.get(Envelope, envelope_id)
+    if envelope is None or not _sees(principal, envelope):
+        raise NotFound(ENVELOPE_NOT_FOUND)
+    return envelope
+
+
+async def managed_envelope(session: AsyncSession, *, principal: Principal, envelope_id: uuid.UUID) -> Envelope:
+    """An envelope of the caller's own organisation, locked for the change it is about to make."""
+    envelope = await get_row(session, Envelope, envelope_id, for_update=True)
+    if envelope is None or envelope.funder_id != principal.organisation_id:
+        raise NotFound(ENVELOPE_NOT_FOUND)
+    return envelope
+
+
+async def visible_envelopes(
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    programme_id: uuid.UUID | None,
+    year: int | None,
+    funder_id: uuid.UUID | None,
+    updated_since: datetime | None,
+    limit: int,
+    cursor: str | None,
+) -> list[Envelope]:
+    """The list counterpart of `visible_envelope`; `funder_id` narrows it further."""
+    statement = select(Envelope)
+    if not _sees_all(principal):
+        statement = statement.where(Envelope.funder_id == principal.organisation_id)
+    if funder_id is not None:
+        statement = statement.where(Envelope.funder_id == funder_id)
+    if programme_id is not None:
+        statement = statement.where(Envelope.programme_id == programme_id)
+    if year is not None:
+        statement = statement.where(Envelope.year == year)
+    if updated_since is not None:
+        statement = statement.where(Envelope.updated_at >= updated_since)
+    return list((await session.execute(keyset(statement, Envelope, limit=limit, cursor=cursor))).scalars())
+
+
+async def change_total(
+    session: AsyncSession, *, principal: Principal, envelope: Envelope, request: EnvelopeUpdate
+) -> EnvelopePublic:
+    """The same total again keeps the version; below what is committed, 409 (the envelope is locked meanwhile)."""
+    if request.total_cents is None or request.total_cents == envelope.total_cents:
+        return to_public(envelope)
+    if request.total_cents < envelope.committed_cents:
+        asked, committed = euros(request.total_cents), euros(envelope.committed_cents)
+        raise Conflict(
+            Text(
+                f"L'enveloppe ne peut descendre à {asked.fr} : {committed.fr} sont déjà engagés.",
+                f"The envelope cannot go down to {asked.en}: {committed.en} are already committed.",
+            ),
+            code="envelope_below_committed",
+            extra={**_balances(envelope), "requested_total_cents": request.total_cents},
+        )
+    change = request.total_cents - envelope.total_cents
+    envelope.total_cents = request.total_cents
+    envelope.version += 1
+    envelope.updated_at = utcnow()
+    session.add(_movement_of(envelope, MovementKind.total_changed, change, principal.subject))
+    await session.flush()
+    return to_public(envelope)
+
+
+def _movement_of(envelope: Envelope, kind: MovementKind, amount_cents: int, actor: str) -> EnvelopeMovement:
+    return EnvelopeMovement(
+        envelope_id=envelope.id, sequence=envelope.version, kind=kind, amount_cents=amount_cents,
+        total_cents=envelope.total_cents, committed_cents=envelope.committed_cents, paid_cents=envelope.paid_cents,
+        actor=actor,
+    )
+
+
+# The ledger, in the order of the envelope's versions.
+
+
+def _encode_sequence(sequence: int) -> str:
+    return base64.urlsafe_b64encode(f"seq:{sequence}".encode()).decode().rstrip("=")
+
+
+def _decode_sequence(cursor: str) -> int:
+    try:
+        raw = base64.urlsafe_b64decode((cursor + "=" * (-len(cursor) % 4)).encode()).decode()
+        prefix, _, number = raw.partition(":")
+        # Digits only, and few of them: a sequence is an INTEGER column (SQLite refuses a bigger Python int).
+        if prefix != "seq" or not number.isascii() or not number.isdigit() or len(number) > 9:
+            raise ValueError(raw)
+        return int(number)
+    except (ValueError, binascii.Error, UnicodeDecodeError) as exc:
+        raise BadRequest(
+            Text("Curseur de pagination invalide.", "Invalid pagination cursor."), code="invalid_cursor"
+        ) from exc
+
+
+async def ledger(
+    session: AsyncSession, envelope: Envelope, *, limit: int, cursor: str | None
+) -> tuple[list[MovementPublic], str | None]:
+    statement = select(EnvelopeMovement).where(EnvelopeMovement.envelope_id == envelope.id)
+    if cursor:
+        statement = statement.where(EnvelopeMovement.sequence > _decode_sequence(cursor))
+    statement = statement.order_by(EnvelopeMovement.sequence).limit(limit + 1)
+    rows = list((await session.execute(statement)).scalars())
+    page = rows[:limit]
+    next_cursor = _encode_sequence(page[-1].sequence) if len(rows) > limit else None
+    return [movement_public(m) for m in page], next_cursor
+
+
+def to_public(envelope: Envelope) -> EnvelopePublic:
+    return EnvelopePublic(
+        **envelope.model_dump(exclude={"created_by"}),
+        available_cents=envelope.total_cents - envelope.committed_cents,
+    )
+
+
+def movement_public(movement: EnvelopeMovement) -> MovementPublic:
+    return MovementPublic(
+        **movement.model_dump(), available_cents=movement.total_cents - movement.committed_cents
+    )
