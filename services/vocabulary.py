@@ -49,6 +49,7 @@ CLIENT_ROLE_BY_KIND: dict[OrganisationKind, Role] = {
 HOLDER_ROLES = frozenset({Role.holder_admin, Role.holder_member})
 FUNDER_ROLES = frozenset({Role.funder_instructor, Role.funder_manager, Role.committee_member})
 DESK_ROLES = frozenset({Role.desk_coordinator})
+COUNCIL_ROLES = frozenset({Role.citizen_reviewer})
 EVERY_ROLE = frozenset(Role)
 
 

@@ -79,7 +79,8 @@ ACCESS: dict[str, dict[tuple[str, str], object]] = {
         ("GET", "/api/v1/programmes/{programme_id}"): EVERYONE,
         ("POST", "/api/v1/dossiers"): HOLDERS,
         ("GET", "/api/v1/dossiers"): HOLDERS | FUNDERS | DESK,
-        ("GET", "/api/v1/dossiers/{dossier_id}"): HOLDERS | FUNDERS | DESK,
+        # A citizen council reads the examined dossiers of its QPVs (404 for the others), never the list.
+        ("GET", "/api/v1/dossiers/{dossier_id}"): HOLDERS | FUNDERS | DESK | {"citizen_reviewer"},
         ("PATCH", "/api/v1/dossiers/{dossier_id}"): HOLDERS,
         ("POST", "/api/v1/dossiers/{dossier_id}/submit"): HOLDERS,
         ("GET", "/api/v1/dossiers/{dossier_id}/required-documents"): HOLDERS | FUNDERS | DESK,
@@ -96,6 +97,16 @@ ACCESS: dict[str, dict[tuple[str, str], object]] = {
         ("POST", "/api/v1/dossiers/{dossier_id}/allocate"): DESK,
         ("POST", "/api/v1/dossiers/{dossier_id}/withdraw"): HOLDERS,
         ("GET", "/api/v1/dossiers/{dossier_id}/history"): HOLDERS | FUNDERS | DESK,
+        # Opinions: a routed funder's instructors or managers and the QPV's citizen council give theirs; the desk
+        # and routed funders read all, a council its own; holders never.
+        ("PUT", "/api/v1/dossiers/{dossier_id}/opinions/mine"): {
+            "funder_instructor", "funder_manager", "citizen_reviewer",
+        },
+        ("GET", "/api/v1/dossiers/{dossier_id}/opinions"): FUNDERS | DESK | {"citizen_reviewer"},
+        # Routing: the desk sends, a funder's instructors or managers decline what was sent to them.
+        ("POST", "/api/v1/dossiers/{dossier_id}/route"): DESK,
+        ("POST", "/api/v1/dossiers/{dossier_id}/decline-routing"): {"funder_instructor", "funder_manager"},
+        ("GET", "/api/v1/dossiers/{dossier_id}/routings"): HOLDERS | FUNDERS | DESK,
     },
 }
 # Every service also serves /healthz, /readyz and /metrics to anyone (operations, not data).

@@ -3,6 +3,8 @@ problems passed through, early token rejection, the merged OpenAPI and the dossi
 
 import json
 import uuid
+from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 
 import httpx
@@ -10,10 +12,12 @@ import pytest
 
 from scripts import demo_data
 from scripts.live_stack import LiveStack
+from services.funding.programmes import REQUIRED_DOCUMENTS
+from services.projects.document_models import PER_YEAR_KINDS
 from services.projects.settings import ProjectsSettings
 from services.projects.tests.document_samples import pdf
 from tests.support.stack import problem
-from tests.support.world import CITY_INSTRUCTOR, HOLDER, OTHER_HOLDER, PROJECT, STATE_INSTRUCTOR, org_id
+from tests.support.world import CITY_INSTRUCTOR, DESK, HOLDER, OTHER_HOLDER, PROJECT, STATE_INSTRUCTOR, org_id
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -74,17 +78,52 @@ def submitted(gateway: httpx.Client) -> dict:
     return first.json()
 
 
+@pytest.fixture
+def routed(gateway: httpx.Client, submitted: dict) -> Iterator[dict]:
+    """The desk's path, through the gateway: the association's documents, admissible, the desk's share to the
+    département, routed to the city and the département. The documents are taken out of the vault afterwards:
+    the live desk is shared, and the README's story starts from a vault without them."""
+    holder = login(gateway, HOLDER)
+    uploaded = []
+    for kind in REQUIRED_DOCUMENTS["annual"]:
+        year = {"year": str(date.today().year - 1)} if kind in PER_YEAR_KINDS else {}
+        answer = gateway.post("/api/v1/documents", headers=holder, data={"kind": kind, **year},
+                              files={"file": ("piece.pdf", pdf(kind), "application/pdf")})
+        assert answer.status_code == 201, answer.text
+        uploaded.append(answer)
+    desk = login(gateway, DESK)
+    url = f"/api/v1/dossiers/{submitted['id']}"
+    assert gateway.post(f"{url}/admissibility", headers=desk, json={"decision": "admissible"}).status_code == 200
+    shared = gateway.post(f"{url}/allocate", headers=desk,
+                          json={"lines": [{"funder_id": org_id("departement"), "amount_cents": 500_000}]})
+    assert shared.status_code == 200, shared.text
+    answer = gateway.post(f"{url}/route", headers=desk)
+    assert answer.status_code == 200, answer.text
+    yield answer.json()
+    for document in uploaded:
+        version = document.json()["current_version"]["id"]
+        removed = gateway.delete(f"/api/v1/documents/{document.json()['id']}/versions/{version}",
+                                 headers=holder | {"If-Match": document.headers["etag"]})
+        assert removed.status_code == 204, removed.text
+
+
 class TestTheStoryThroughTheGateway:
-    def test_the_funder_named_in_the_plan_sees_the_submitted_dossier(self, gateway, submitted):
+    def test_the_funder_named_in_the_plan_sees_nothing_before_routing(self, gateway, submitted):
+        instructor = login(gateway, CITY_INSTRUCTOR)
+        listed = gateway.get("/api/v1/dossiers", headers=instructor).json()["items"]
+        assert submitted["id"] not in [d["id"] for d in listed]
+        assert gateway.get(f"/api/v1/dossiers/{submitted['id']}", headers=instructor).status_code == 404
+
+    def test_the_funder_named_in_the_plan_sees_the_routed_dossier(self, gateway, routed):
         instructor = login(gateway, CITY_INSTRUCTOR)
         listed = gateway.get("/api/v1/dossiers", headers=instructor)
-        assert submitted["id"] in [d["id"] for d in listed.json()["items"]]
-        read = gateway.get(f"/api/v1/dossiers/{submitted['id']}", headers=instructor)
+        assert routed["id"] in [d["id"] for d in listed.json()["items"]]
+        read = gateway.get(f"/api/v1/dossiers/{routed['id']}", headers=instructor)
         assert read.status_code == 200
         assert read.json()["project_snapshot"]["title"] == PROJECT["title"]
 
-    def test_a_funder_not_in_the_plan_gets_404(self, gateway, submitted):
-        response = gateway.get(f"/api/v1/dossiers/{submitted['id']}", headers=login(gateway, STATE_INSTRUCTOR))
+    def test_a_funder_not_in_the_plan_gets_404(self, gateway, routed):
+        response = gateway.get(f"/api/v1/dossiers/{routed['id']}", headers=login(gateway, STATE_INSTRUCTOR))
         assert problem(response)["code"] == "not_found"
 
 
@@ -185,11 +224,11 @@ class TestDossierOverview:
         assert body["organisation"]["status"] == "ok"
         assert body["organisation"]["data"]["name"] == demo_data.organisation("blosne-avenir").name
 
-    def test_a_part_the_caller_may_not_read_is_marked_not_fatal(self, gateway, submitted):
+    def test_a_part_the_caller_may_not_read_is_marked_not_fatal(self, gateway, routed):
         body = gateway.get(
-            f"/api/v1/dossiers/{submitted['id']}/overview", headers=login(gateway, CITY_INSTRUCTOR)
+            f"/api/v1/dossiers/{routed['id']}/overview", headers=login(gateway, CITY_INSTRUCTOR)
         ).json()
-        assert body["dossier"]["id"] == submitted["id"]
+        assert body["dossier"]["id"] == routed["id"]
         assert body["project"] == {"status": "forbidden", "http_status": 403, "data": None}
         assert body["organisation"]["status"] == "ok"
 

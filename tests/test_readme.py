@@ -22,9 +22,10 @@ def test_the_curl_story_works_against_the_live_desk(live) -> None:
     assert lines[0] == "budget balanced: True", done.stdout
     reference = re.fullmatch(r"(GU-\d{4}-\d{6}) submitted", lines[1])
     assert reference, done.stdout
-    assert reference.group(1) in lines[2]  # the instructor's list
-    assert lines[3] == f"{reference.group(1)} Aide aux devoirs au Blosne Association Blosne Avenir"
-    assert lines[4:] == ["['required_documents']", "supplements_requested", "report submitted"]
+    assert lines[2:6] == ["['required_documents']", "supplements_requested", "submitted", "in_instruction"]
+    assert reference.group(1) in lines[6]  # the instructor's list
+    assert lines[7] == f"{reference.group(1)} Aide aux devoirs au Blosne Association Blosne Avenir"
+    assert lines[8:] == ["report submitted"]
 
 
 def test_the_configuration_table_names_every_variable() -> None:

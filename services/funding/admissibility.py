@@ -190,6 +190,14 @@ async def allocate(
             errors=[("body.lines", Text(", ".join(strangers), ", ".join(strangers)))],
             code="funder_not_in_programme",
         )
+    declined = await repository.declined_funders(session, dossier.id)
+    refused = [str(share.funder_id) for share in request.lines if share.funder_id in declined]
+    if refused:
+        raise UnprocessableContent(
+            Text("Ce(s) financeur(s) ont décliné le dossier.", "These funders declined the dossier."),
+            errors=[("body.lines", Text(", ".join(refused), ", ".join(refused)))],
+            code="funder_declined",
+        )
     by_funder: dict[uuid.UUID, int] = {line.funder_id: line.amount_cents for line in lines if line.funder_id}
     for share in request.lines:
         by_funder[share.funder_id] = by_funder.get(share.funder_id, 0) + share.amount_cents

@@ -7,7 +7,7 @@ from common.app import create_service_app, http_client, remote_jwks
 from common.db import Database
 from services.funding.models import idempotency_keys
 from services.funding.peers import Peers
-from services.funding.routes import admissibility, dossiers, envelopes, programmes
+from services.funding.routes import admissibility, dossiers, envelopes, opinions, programmes, routing
 from services.funding.settings import FundingSettings
 
 TAGS = [
@@ -30,7 +30,10 @@ def create_app(
         settings=settings,
         database=Database(settings.database_url, schema=settings.db_schema, pooled=settings.database_pool),
         idempotency_table=idempotency_keys,
-        routers=[programmes.router, dossiers.router, admissibility.router, envelopes.router],
+        routers=[
+            programmes.router, dossiers.router, admissibility.router, envelopes.router, routing.router,
+            opinions.router,
+        ],
         http=http,
         key_source=remote_jwks(http, settings),
         openapi_tags=TAGS,

@@ -20,7 +20,7 @@ from services.funding.schemas import (
     RequiredDocument,
     RequiredDocuments,
 )
-from services.vocabulary import DESK_ROLES, FUNDER_ROLES, HOLDER_ROLES
+from services.vocabulary import COUNCIL_ROLES, DESK_ROLES, FUNDER_ROLES, HOLDER_ROLES
 
 DOSSIER_NOT_FOUND = Text("Dossier introuvable.", "Dossier not found.")
 
@@ -132,8 +132,31 @@ async def create_dossier(
     return await to_public(session, dossier)
 
 
-async def visible_dossier(session: AsyncSession, *, principal: Principal, dossier_id: uuid.UUID) -> Dossier:
-    """A holder sees its own; a funder, the submitted dossiers whose plan names it; the desk, all."""
+# A citizen council sees the dossiers of its QPVs while they are examined, not before (nor after, for now).
+COUNCIL_STATES = (DossierState.in_instruction, DossierState.ready_for_committee)
+
+
+async def council_qpvs(peers: Peers, principal: Principal) -> set[str]:
+    """The QPVs the caller's citizen council speaks for, as identity knows them."""
+    if principal.organisation_id is None:
+        return set()
+    card = await peers.organisation(principal.organisation_id)
+    if card is None or card.get("kind") != "citizen_council":
+        return set()
+    return set(card.get("qpv_codes") or [])
+
+
+def council_covers(dossier: Dossier, qpvs: set[str]) -> bool:
+    """The dossier is examined and its project (as submitted) touches one of the council's QPVs."""
+    touched = set((dossier.project_snapshot or {}).get("qpv_codes") or [])
+    return dossier.state in COUNCIL_STATES and not touched.isdisjoint(qpvs)
+
+
+async def visible_dossier(
+    session: AsyncSession, *, principal: Principal, dossier_id: uuid.UUID, peers: Peers | None = None
+) -> Dossier:
+    """A holder sees its own; a funder, the dossiers routed to it (and not declined); the desk, all; a citizen
+    council (only when `peers` is given), the examined dossiers of its QPVs."""
     dossier = await repository.dossier_by_id(session, dossier_id)
     if dossier is None:
         raise NotFound(DOSSIER_NOT_FOUND)
@@ -144,8 +167,14 @@ async def visible_dossier(session: AsyncSession, *, principal: Principal, dossie
     if (
         principal.has_any_role(FUNDER_ROLES)
         and principal.organisation_id is not None
-        and dossier.state != DossierState.draft
-        and await repository.funder_is_named(session, dossier.id, principal.organisation_id)
+        and await repository.is_routed_to(session, dossier.id, principal.organisation_id)
+    ):
+        return dossier
+    if (
+        peers is not None
+        and principal.has_any_role(COUNCIL_ROLES)
+        and dossier.state in COUNCIL_STATES  # before asking identity
+        and council_covers(dossier, await council_qpvs(peers, principal))
     ):
         return dossier
     raise NotFound(DOSSIER_NOT_FOUND)
@@ -197,8 +226,10 @@ ALLOWED_ACTIONS: dict[str, list[str]] = {
     DossierState.draft: ["update", "submit", "withdraw"],
     DossierState.submitted: ["request_supplements", "decide_admissibility", "allocate", "withdraw"],
     DossierState.supplements_requested: ["update", "submit", "withdraw"],
-    DossierState.admissible: ["allocate", "withdraw"],
+    DossierState.admissible: ["allocate", "route", "withdraw"],
     DossierState.inadmissible: [],
+    DossierState.in_instruction: ["allocate", "route", "decline_routing", "give_opinion", "withdraw"],
+    DossierState.ready_for_committee: ["decline_routing", "give_opinion", "withdraw"],
     DossierState.withdrawn: [],
 }
 

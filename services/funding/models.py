@@ -34,7 +34,20 @@ class DossierState(StrEnum):
     supplements_requested = "supplements_requested"
     admissible = "admissible"
     inadmissible = "inadmissible"
+    in_instruction = "in_instruction"
+    ready_for_committee = "ready_for_committee"
     withdrawn = "withdrawn"
+
+
+class RoutingState(StrEnum):
+    routed = "routed"
+    declined = "declined"
+
+
+class OpinionKind(StrEnum):
+    favourable = "favourable"
+    reserved = "reserved"
+    unfavourable = "unfavourable"
 
 
 def _created() -> Any:
@@ -143,3 +156,54 @@ class DossierHistory(FundingTable, table=True):
     actor_organisation_id: uuid.UUID | None = None
     comment: str | None = Field(default=None, max_length=2000)
     at: datetime = _created()
+
+
+class DossierRouting(FundingTable, table=True):
+    """A dossier sent to one funder of its plan: that funder's people see it and give their opinion, or the
+    funder declines it (its line goes back to the desk to allocate)."""
+
+    __tablename__ = "dossier_routings"
+    __table_args__ = (
+        UniqueConstraint("dossier_id", "funder_id", name="uq_dossier_routings_funder"),
+        CheckConstraint("state IN ('routed', 'declined')", name="ck_dossier_routings_state"),
+        Index("ix_dossier_routings_funder", "funder_id", "state"),
+    )
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    dossier_id: uuid.UUID = Field(sa_column=Column(ForeignKey("dossiers.id", ondelete="CASCADE"), nullable=False))
+    funder_id: uuid.UUID = Field(nullable=False)
+    state: str = Field(default=RoutingState.routed, max_length=16)
+    amount_cents: int = Field(sa_type=BigInteger, nullable=False)
+    routed_by: str = Field(max_length=200)
+    routed_at: datetime = _created()
+    declined_by: str | None = Field(default=None, max_length=200)
+    declined_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    decline_reason: str | None = Field(default=None, max_length=2000)
+
+
+class DossierOpinion(FundingTable, table=True):
+    """An instruction opinion: one per routed funder, and one advisory opinion of the QPV's citizen council."""
+
+    __tablename__ = "dossier_opinions"
+    __table_args__ = (
+        UniqueConstraint("dossier_id", "organisation_id", name="uq_dossier_opinions_author"),
+        CheckConstraint("opinion IN ('favourable', 'reserved', 'unfavourable')", name="ck_dossier_opinions_opinion"),
+        CheckConstraint("author_kind IN ('funder', 'citizen_council')", name="ck_dossier_opinions_author_kind"),
+        CheckConstraint(
+            "proposed_amount_cents IS NULL OR (author_kind = 'funder' AND proposed_amount_cents >= 0)",
+            name="ck_dossier_opinions_amount",
+        ),
+    )
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    dossier_id: uuid.UUID = Field(sa_column=Column(ForeignKey("dossiers.id", ondelete="CASCADE"), nullable=False))
+    organisation_id: uuid.UUID = Field(nullable=False)
+    author_kind: str = Field(max_length=16)
+    opinion: str = Field(max_length=16)
+    proposed_amount_cents: int | None = Field(default=None, sa_type=BigInteger)
+    conditions: str | None = Field(default=None, max_length=2000)
+    comment: str | None = Field(default=None, max_length=4000)
+    author: str = Field(max_length=200)
+    version: int = Field(default=1, nullable=False)
+    created_at: datetime = _created()
+    updated_at: datetime = _created()

@@ -11,11 +11,12 @@ from common.db import children_by_parent, get_row
 from common.pagination import keyset
 from services.funding.models import (
     Dossier,
-    DossierState,
+    DossierRouting,
     FundingLine,
     Programme,
     ProgrammeFunder,
     ReferenceCounter,
+    RoutingState,
 )
 
 
@@ -79,16 +80,34 @@ async def replace_lines(session: AsyncSession, dossier_id: uuid.UUID, lines: lis
     await session.flush()
 
 
-def _funder_named(funder_id: uuid.UUID):  # type: ignore[no-untyped-def]
-    return exists().where(FundingLine.dossier_id == Dossier.id, FundingLine.funder_id == funder_id)
+def _routed_to(funder_id: uuid.UUID):  # type: ignore[no-untyped-def]
+    return exists().where(
+        DossierRouting.dossier_id == Dossier.id,
+        DossierRouting.funder_id == funder_id,
+        DossierRouting.state == RoutingState.routed,
+    )
 
 
 async def dossier_by_id(session: AsyncSession, dossier_id: uuid.UUID, *, for_update: bool = False) -> Dossier | None:
     return await get_row(session, Dossier, dossier_id, for_update=for_update)
 
 
-async def funder_is_named(session: AsyncSession, dossier_id: uuid.UUID, funder_id: uuid.UUID) -> bool:
-    statement = select(FundingLine.id).where(FundingLine.dossier_id == dossier_id, FundingLine.funder_id == funder_id)
+async def declined_funders(session: AsyncSession, dossier_id: uuid.UUID) -> set[uuid.UUID]:
+    rows = await session.execute(
+        select(DossierRouting.funder_id).where(
+            DossierRouting.dossier_id == dossier_id, DossierRouting.state == RoutingState.declined
+        )
+    )
+    return set(rows.scalars())
+
+
+async def is_routed_to(session: AsyncSession, dossier_id: uuid.UUID, funder_id: uuid.UUID) -> bool:
+    """The dossier is routed to this funder now (a funder that declined it no longer sees it)."""
+    statement = select(DossierRouting.id).where(
+        DossierRouting.dossier_id == dossier_id,
+        DossierRouting.funder_id == funder_id,
+        DossierRouting.state == RoutingState.routed,
+    )
     return (await session.execute(statement.limit(1))).first() is not None
 
 
@@ -108,7 +127,7 @@ async def list_dossiers(
     if holder_organisation is not None:
         statement = statement.where(Dossier.organisation_id == holder_organisation)
     if funder_organisation is not None:
-        statement = statement.where(Dossier.state != DossierState.draft, _funder_named(funder_organisation))
+        statement = statement.where(_routed_to(funder_organisation))
     if state:
         statement = statement.where(Dossier.state == state)
     if programme_id:

@@ -193,6 +193,19 @@ class Allocation(Input):
         return self
 
 
+class RoutingDecline(Input):
+    reason: Comment = Field(examples=["Hors de nos champs d'intervention."])
+
+
+class RoutingPublic(BaseModel):
+    funder_id: uuid.UUID
+    state: str = Field(examples=["routed"])
+    amount_cents: int
+    routed_at: datetime
+    declined_at: datetime | None
+    decline_reason: str | None
+
+
 class Withdrawal(Input):
     reason: Comment | None = None
 

@@ -112,6 +112,13 @@ CALLER_BY_OPERATION: dict[str, dict[str, str]] = {
         "allocate_share": DESK,
         "withdraw_dossier": HOLDER,
         "dossier_history": HOLDER,
+        # Opinions: the run's dossier is a draft routed to nobody, so the city's manager gets its 404 (past the
+        # token and role checks); the desk reads the (empty) list.
+        "record_opinion": CITY_MANAGER,
+        "list_opinions": DESK,
+        "route_dossier": DESK,
+        "decline_routing": CITY_MANAGER,
+        "list_routings": HOLDER,
     },
 }
 
@@ -168,6 +175,10 @@ STATE_DEPENDENT_REJECTIONS: dict[str, str] = {
     "admissibility_rules_failed": "admissible only when the vault, the territory and the plan say so (409)",
     "nothing_to_allocate": "a plan that leaves nothing to the desk (409)",
     "allocation_total_mismatch": "shares must add up to the amount the stored plan leaves to the desk",
+    "funder_declined": "a funder that declined the dossier gets no share of it",
+    "unallocated_share": "a dossier is routed once the desk's share is allocated (409)",
+    "nothing_to_route": "every funder of the plan already has the dossier (409)",
+    "routing_already_declined": "a funder declines a dossier once (409)",
     "indicator_code_taken": "an indicator code already in the catalogue (409)",
     "invalid_denominator": "a well-formed code that names no indicator, or names a ratio",
     "invalid_part_of": "a well-formed code that names no indicator, or no sum of the same unit",
@@ -205,6 +216,7 @@ RULES_BEYOND_SCHEMA: dict[str, dict[str, str]] = {
     "decide_admissibility": {"body": "an inadmissibility has a reason"},
     "request_supplements": {"body.due_on": "the due date is after today"},
     "allocate_share": {"body": "each share names a funder, once"},
+    "record_opinion": {"body.proposed_amount_cents": "a funder proposes an amount, a citizen council none (who calls)"},
     "create_dossier": {"body": _PLAN, "body.programme_id": "a UUID that names no programme"},
     "create_envelope": {"body.programme_id": "a UUID that names no programme"},
     "update_dossier": {"body": _PLAN},

@@ -160,6 +160,32 @@ class World:
         assert response.status_code == 201, response.text
         return response.json()
 
+    def provide_required_documents(self, email: str = HOLDER, track: str = "annual") -> None:
+        """Every document the track requires, valid today, in the association's vault."""
+        from services.funding.programmes import REQUIRED_DOCUMENTS
+        from services.projects.document_models import PER_YEAR_KINDS
+
+        for kind in REQUIRED_DOCUMENTS[track]:
+            year = {"year": date.today().year - 1} if kind in PER_YEAR_KINDS else {}
+            self.create_document(email, kind=kind, **year)
+
+    def route(self, dossier: dict[str, Any], share_to: str = "departement") -> dict[str, Any]:
+        """The desk's path for a submitted dossier: documents in the vault, admissible, the desk's share (if
+        any) given to `share_to`, routed to every funder of the plan."""
+        desk = self.as_("funding", DESK)
+        url = f"/api/v1/dossiers/{dossier['id']}"
+        self.provide_required_documents()
+        admitted = desk.post(f"{url}/admissibility", json={"decision": "admissible"})
+        assert admitted.status_code == 200, admitted.text
+        pending = sum(line["amount_cents"] for line in admitted.json()["funding_plan"] if line["funder_id"] is None)
+        if pending:
+            shared = desk.post(f"{url}/allocate", json={"lines": [
+                {"funder_id": org_id(share_to), "amount_cents": pending}]})
+            assert shared.status_code == 200, shared.text
+        routed = desk.post(f"{url}/route", json={})
+        assert routed.status_code == 200, routed.text
+        return routed.json()
+
     def submit(self, dossier: dict[str, Any], email: str = HOLDER) -> dict[str, Any]:
         response = self.as_("funding", email).post(f"/api/v1/dossiers/{dossier['id']}/submit")
         assert response.status_code == 200, response.text

@@ -16,7 +16,7 @@ from services.funding import dossiers
 from services.funding.deps import PeersDep
 from services.funding.models import DossierState
 from services.funding.schemas import DossierCreate, DossierPublic, DossierUpdate, RequiredDocuments
-from services.vocabulary import DESK_ROLES, FUNDER_ROLES, HOLDER_ROLES, Scope
+from services.vocabulary import COUNCIL_ROLES, DESK_ROLES, FUNDER_ROLES, HOLDER_ROLES, Scope
 
 router = APIRouter(prefix="/dossiers", tags=["dossiers"])
 
@@ -24,6 +24,11 @@ Reader = Annotated[
     Principal, Depends(Authorize(roles=HOLDER_ROLES | FUNDER_ROLES | DESK_ROLES, scope=Scope.dossiers_read))
 ]
 Holder = Annotated[Principal, Depends(Authorize(roles=HOLDER_ROLES, scope=Scope.dossiers_write))]
+# A citizen council reads one dossier of its QPVs (the project and its budget), never the list.
+OneReader = Annotated[
+    Principal,
+    Depends(Authorize(roles=HOLDER_ROLES | FUNDER_ROLES | DESK_ROLES | COUNCIL_ROLES, scope=Scope.dossiers_read)),
+]
 
 
 def _next_steps(dossier_id: str) -> dict[str, dict]:
@@ -86,10 +91,15 @@ async def list_dossiers(
     "/{dossier_id}",
     summary="Lire un dossier",
     response_model=DossierPublic,
-    responses={**problem_responses(401, 403, 404, 422), 200: {"links": _next_steps("$request.path.dossier_id")}},
+    responses={
+        **problem_responses(401, 403, 404, 422, 502), 200: {"links": _next_steps("$request.path.dossier_id")}
+    },
 )
-async def get_dossier(dossier_id: uuid.UUID, session: SessionDep, caller: Reader, response: Response) -> DossierPublic:
-    dossier = await dossiers.visible_dossier(session, principal=caller, dossier_id=dossier_id)
+async def get_dossier(
+    dossier_id: uuid.UUID, session: SessionDep, caller: OneReader, peers: PeersDep, response: Response
+) -> DossierPublic:
+    """A citizen council sees the examined dossiers of its QPVs (identity says which QPVs it speaks for)."""
+    dossier = await dossiers.visible_dossier(session, principal=caller, dossier_id=dossier_id, peers=peers)
     response.headers["ETag"] = etag_of(dossier.version)
     return await dossiers.to_public(session, dossier)
 

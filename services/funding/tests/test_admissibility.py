@@ -6,7 +6,6 @@ from typing import Any
 
 import pytest
 
-from services.funding.programmes import REQUIRED_DOCUMENTS
 from services.funding.tests.helpers import (
     CAF,
     DEPARTEMENT,
@@ -16,7 +15,6 @@ from services.funding.tests.helpers import (
     history_count,
     url_of,
 )
-from services.projects.document_models import PER_YEAR_KINDS
 from tests.support.stack import problem
 from tests.support.world import CITY_INSTRUCTOR, DESK, HOLDER, OTHER_HOLDER, World
 
@@ -29,9 +27,7 @@ TOMORROW = (date.today() + timedelta(days=1)).isoformat()
 
 
 def every_required_document(world: World, track: str = "annual", email: str = HOLDER) -> None:
-    for kind in REQUIRED_DOCUMENTS[track]:
-        year = {"year": date.today().year - 1} if kind in PER_YEAR_KINDS else {}
-        world.create_document(email, kind=kind, **year)
+    world.provide_required_documents(email, track)
 
 
 def submitted(world: World, plan: list[dict[str, Any]] | None = None) -> dict[str, Any]:

@@ -325,9 +325,10 @@ class TestRequiredDocuments:
         dossier = world.create_dossier(plan=PLAN)
         assert world.as_("funding", DESK).get(f"{url_of(dossier)}/required-documents").status_code == 200
         assert world.as_("funding", OTHER_HOLDER).get(f"{url_of(dossier)}/required-documents").status_code == 404
-        # a funder named in the plan sees it once the dossier is submitted, not before
-        assert world.as_("funding", CITY_INSTRUCTOR).get(f"{url_of(dossier)}/required-documents").status_code == 404
+        # a funder named in the plan sees it once the dossier is routed to it, not before
         world.submit(dossier)
+        assert world.as_("funding", CITY_INSTRUCTOR).get(f"{url_of(dossier)}/required-documents").status_code == 404
+        world.route(dossier)
         assert world.as_("funding", CITY_INSTRUCTOR).get(f"{url_of(dossier)}/required-documents").status_code == 200
         assert world.as_("funding", CITIZEN).get(f"{url_of(dossier)}/required-documents").status_code == 403
 
