@@ -152,6 +152,23 @@ def council_covers(dossier: Dossier, qpvs: set[str]) -> bool:
     return dossier.state in COUNCIL_STATES and not touched.isdisjoint(qpvs)
 
 
+def reads_as_council(principal: Principal) -> bool:
+    """The caller sees this dossier only as a citizen council (not as its holder, a funder or the desk)."""
+    return (
+        principal.has_any_role(COUNCIL_ROLES)
+        and not principal.has_any_role(DESK_ROLES | HOLDER_ROLES | FUNDER_ROLES)
+    )
+
+
+def for_council(public: DossierPublic) -> DossierPublic:
+    """What a citizen council reads of a dossier: the project and its budget, as submitted; the association's
+    people, contacts, yearly budget and documents stay with the desk and the funders."""
+    return public.model_copy(update={
+        "organisation_snapshot": None, "association_budget_snapshot": None,
+        "document_version_ids": [], "documents_snapshot": None,
+    })
+
+
 async def visible_dossier(
     session: AsyncSession, *, principal: Principal, dossier_id: uuid.UUID, peers: Peers | None = None
 ) -> Dossier:

@@ -98,10 +98,12 @@ async def list_dossiers(
 async def get_dossier(
     dossier_id: uuid.UUID, session: SessionDep, caller: OneReader, peers: PeersDep, response: Response
 ) -> DossierPublic:
-    """A citizen council sees the examined dossiers of its QPVs (identity says which QPVs it speaks for)."""
+    """A citizen council sees the examined dossiers of its QPVs (identity says which QPVs it speaks for): the
+    project and its budget, not the association's profile, yearly budget or documents."""
     dossier = await dossiers.visible_dossier(session, principal=caller, dossier_id=dossier_id, peers=peers)
     response.headers["ETag"] = etag_of(dossier.version)
-    return await dossiers.to_public(session, dossier)
+    public = await dossiers.to_public(session, dossier)
+    return dossiers.for_council(public) if dossiers.reads_as_council(caller) else public
 
 
 @router.patch(

@@ -355,6 +355,12 @@ class TestCitizenCouncil:
         assert read.status_code == 200, read.text
         assert read.json()["project_snapshot"]["qpv_codes"] == ["QN03502B"]
         assert read.json()["budget_snapshot"] is not None
+        # the project and its budget; not the association's people, contacts, yearly budget or documents
+        assert read.json()["organisation_snapshot"] is None
+        assert read.json()["association_budget_snapshot"] is None
+        assert (read.json()["document_version_ids"], read.json()["documents_snapshot"]) == ([], None)
+        desk = world.as_("funding", DESK).get(url_of(dossier)).json()
+        assert desk["organisation_snapshot"]["legal_representative"]["name"] == "Awa Diallo"
         assert council.get(opinions_url(dossier)).json() == []  # the city's is not for it
         give(world, CITIZEN, dossier, COUNCIL_OPINION)
         listed = council.get(opinions_url(dossier)).json()
