@@ -6,13 +6,13 @@ from datetime import date
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from common.db import utcnow
 from common.money import euros
 from common.problems import Conflict, Text, UnprocessableContent
 from common.tokens import Principal
 from services.funding import repository
 from services.funding.dossiers import (
     funders_outside,
+    moved,
     require_action,
     required_documents,
     to_public,
@@ -98,10 +98,6 @@ async def check(session: AsyncSession, *, dossier: Dossier, peers: Peers, langua
     )
 
 
-def _moved(dossier: Dossier) -> None:
-    dossier.version += 1
-    dossier.updated_at = utcnow()
-
 
 async def decide(
     session: AsyncSession,
@@ -132,7 +128,7 @@ async def decide(
     dossier.state = DossierState(request.decision)
     if request.decision == "inadmissible":
         dossier.closing_reason = request.reason
-    _moved(dossier)
+    moved(dossier)
     session.add(trace(dossier, principal, f"declared_{request.decision}", previous, request.reason))
     await session.flush()
     return await to_public(session, dossier)
@@ -152,7 +148,7 @@ async def request_supplements(
     dossier.state = DossierState.supplements_requested
     dossier.supplements_message = request.message
     dossier.supplements_due_on = request.due_on
-    _moved(dossier)
+    moved(dossier)
     session.add(trace(dossier, principal, "supplements_requested", previous, request.message))
     await session.flush()
     return await to_public(session, dossier)
@@ -205,7 +201,7 @@ async def allocate(
         FundingLine(dossier_id=dossier.id, position=index, funder_id=funder, amount_cents=amount)
         for index, (funder, amount) in enumerate(by_funder.items())
     ])
-    _moved(dossier)
+    moved(dossier)
     detail = "; ".join(f"{share.funder_id}: {share.amount_cents}" for share in request.lines)
     session.add(trace(dossier, principal, "allocated", dossier.state, detail))
     await session.flush()
@@ -220,7 +216,7 @@ async def withdraw(
     previous = dossier.state
     dossier.state = DossierState.withdrawn
     dossier.closing_reason = request.reason
-    _moved(dossier)
+    moved(dossier)
     session.add(trace(dossier, principal, "withdrawn", previous, request.reason))
     await session.flush()
     return await to_public(session, dossier)

@@ -93,6 +93,20 @@ def _lines(dossier_id: uuid.UUID, plan: list[FundingLineIn]) -> list[FundingLine
     ]
 
 
+def moved(dossier: Dossier) -> None:
+    """A change the dossier's ETag must show."""
+    dossier.version += 1
+    dossier.updated_at = utcnow()
+
+
+async def any_dossier(session: AsyncSession, dossier_id: uuid.UUID) -> Dossier:
+    """Any dossier, for the desk, locked for the move it is about to make."""
+    dossier = await repository.dossier_by_id(session, dossier_id, for_update=True)
+    if dossier is None:
+        raise NotFound(DOSSIER_NOT_FOUND)
+    return dossier
+
+
 def trace(
     dossier: Dossier, principal: Principal, action: str, from_state: str | None, comment: str | None = None
 ) -> DossierHistory:
@@ -152,17 +166,12 @@ def council_covers(dossier: Dossier, qpvs: set[str]) -> bool:
     return dossier.state in COUNCIL_STATES and not touched.isdisjoint(qpvs)
 
 
-def reads_as_council(principal: Principal) -> bool:
-    """The caller sees this dossier only as a citizen council (not as its holder, a funder or the desk)."""
-    return (
-        principal.has_any_role(COUNCIL_ROLES)
-        and not principal.has_any_role(DESK_ROLES | HOLDER_ROLES | FUNDER_ROLES)
-    )
-
-
-def for_council(public: DossierPublic) -> DossierPublic:
-    """What a citizen council reads of a dossier: the project and its budget, as submitted; the association's
-    people, contacts, yearly budget and documents stay with the desk and the funders."""
+async def public_view(session: AsyncSession, *, principal: Principal, dossier: Dossier) -> DossierPublic:
+    """The dossier as the caller may read it. A citizen council reads the project and its budget as submitted;
+    the association's people, contacts, yearly budget and documents stay with the desk and the funders."""
+    public = await to_public(session, dossier)
+    if principal.has_any_role(DESK_ROLES | HOLDER_ROLES | FUNDER_ROLES):
+        return public
     return public.model_copy(update={
         "organisation_snapshot": None, "association_budget_snapshot": None,
         "document_version_ids": [], "documents_snapshot": None,
@@ -281,8 +290,7 @@ async def update_draft(
         changed = True
     if not changed:
         return current
-    dossier.version += 1
-    dossier.updated_at = utcnow()
+    moved(dossier)
     await session.flush()
     return await to_public(session, dossier)
 
@@ -321,9 +329,8 @@ async def submit(
     dossier.association_budget_snapshot = facts.association_budget
     dossier.organisation_snapshot = facts.profile
     dossier.state = DossierState.submitted
-    dossier.submitted_at = utcnow()
-    dossier.version += 1
-    dossier.updated_at = dossier.submitted_at
+    moved(dossier)
+    dossier.submitted_at = dossier.updated_at
     action = "submitted" if previous == DossierState.draft else "supplements_provided"
     session.add(trace(dossier, principal, action, previous))
     await session.flush()

@@ -129,7 +129,7 @@ async def visible_opinions(
         statement = statement.where(DossierOpinion.organisation_id == principal.organisation_id)
     elif principal.has_any_role(DESK_ROLES | FUNDER_ROLES):
         # A funder that declined the dossier has no say on it any more: its opinion, if any, is left out.
-        routed = await routing.routed_funders(session, dossier.id)
+        routed = await repository.routed_funders(session, dossier.id)
         statement = statement.where(
             or_(DossierOpinion.author_kind == COUNCIL, DossierOpinion.organisation_id.in_(routed))
         )

@@ -11,6 +11,7 @@ from common.db import children_by_parent, get_row
 from common.pagination import keyset
 from services.funding.models import (
     Dossier,
+    DossierHistory,
     DossierRouting,
     FundingLine,
     Programme,
@@ -90,6 +91,31 @@ def _routed_to(funder_id: uuid.UUID):  # type: ignore[no-untyped-def]
 
 async def dossier_by_id(session: AsyncSession, dossier_id: uuid.UUID, *, for_update: bool = False) -> Dossier | None:
     return await get_row(session, Dossier, dossier_id, for_update=for_update)
+
+
+async def routings_of(session: AsyncSession, dossier_id: uuid.UUID) -> list[DossierRouting]:
+    rows = await session.execute(
+        select(DossierRouting).where(DossierRouting.dossier_id == dossier_id).order_by(DossierRouting.routed_at)
+    )
+    return list(rows.scalars())
+
+
+async def routed_funders(session: AsyncSession, dossier_id: uuid.UUID) -> set[uuid.UUID]:
+    """The funders the dossier is routed to now (declined ones left out)."""
+    rows = await session.execute(
+        select(DossierRouting.funder_id).where(
+            DossierRouting.dossier_id == dossier_id, DossierRouting.state == RoutingState.routed
+        )
+    )
+    return set(rows.scalars())
+
+
+
+async def history_of(session: AsyncSession, dossier_id: uuid.UUID) -> list[DossierHistory]:
+    rows = await session.execute(
+        select(DossierHistory).where(DossierHistory.dossier_id == dossier_id).order_by(DossierHistory.at)
+    )
+    return list(rows.scalars())
 
 
 async def declined_funders(session: AsyncSession, dossier_id: uuid.UUID) -> set[uuid.UUID]:

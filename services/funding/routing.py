@@ -11,7 +11,7 @@ from common.db import utcnow
 from common.problems import Conflict, NotFound, Text
 from common.tokens import Principal
 from services.funding import repository
-from services.funding.dossiers import DOSSIER_NOT_FOUND, require_action, to_public, trace
+from services.funding.dossiers import DOSSIER_NOT_FOUND, moved, require_action, to_public, trace
 from services.funding.models import (
     Dossier,
     DossierOpinion,
@@ -23,35 +23,13 @@ from services.funding.models import (
 from services.funding.schemas import DossierPublic, RoutingDecline
 
 
-async def routings_of(session: AsyncSession, dossier_id: uuid.UUID) -> list[DossierRouting]:
-    rows = await session.execute(
-        select(DossierRouting).where(DossierRouting.dossier_id == dossier_id).order_by(DossierRouting.routed_at)
-    )
-    return list(rows.scalars())
-
-
-async def routed_funders(session: AsyncSession, dossier_id: uuid.UUID) -> set[uuid.UUID]:
-    """The funders the dossier is routed to now (declined ones left out)."""
-    rows = await session.execute(
-        select(DossierRouting.funder_id).where(
-            DossierRouting.dossier_id == dossier_id, DossierRouting.state == RoutingState.routed
-        )
-    )
-    return set(rows.scalars())
-
-
-def _moved(dossier: Dossier) -> None:
-    dossier.version += 1
-    dossier.updated_at = utcnow()
-
-
 async def settle(session: AsyncSession, *, dossier: Dossier, principal: Principal) -> None:
     """In instruction → ready for the committee once every share is routed and every funder routed has given
     its opinion; back to instruction when a new funder is routed or one declines."""
     if dossier.state not in (DossierState.in_instruction, DossierState.ready_for_committee):
         return
     lines = (await repository.lines_of(session, [dossier.id]))[dossier.id]
-    routed = await routed_funders(session, dossier.id)
+    routed = await repository.routed_funders(session, dossier.id)
     opinions = await session.execute(
         select(func.count()).select_from(DossierOpinion).where(
             DossierOpinion.dossier_id == dossier.id, DossierOpinion.organisation_id.in_(routed)
@@ -66,7 +44,7 @@ async def settle(session: AsyncSession, *, dossier: Dossier, principal: Principa
     if dossier.state != wanted:
         previous = dossier.state
         dossier.state = wanted
-        _moved(dossier)
+        moved(dossier)
         session.add(trace(dossier, principal, "ready_for_committee" if ready else "back_in_instruction", previous))
         await session.flush()
 
@@ -83,7 +61,7 @@ async def route(session: AsyncSession, *, principal: Principal, dossier: Dossier
             ),
             code="unallocated_share",
         )
-    known = {routing.funder_id for routing in await routings_of(session, dossier.id)}
+    known = {routing.funder_id for routing in await repository.routings_of(session, dossier.id)}
     new = [line for line in lines if line.funder_id not in known]
     if not new:
         raise Conflict(
@@ -97,7 +75,7 @@ async def route(session: AsyncSession, *, principal: Principal, dossier: Dossier
     )
     previous = dossier.state
     dossier.state = DossierState.in_instruction
-    _moved(dossier)
+    moved(dossier)
     session.add(trace(dossier, principal, "routed", previous, ", ".join(str(line.funder_id) for line in new)))
     await session.flush()
     await settle(session, dossier=dossier, principal=principal)
@@ -141,7 +119,7 @@ async def decline(
     if given_back + pending:
         session.add(FundingLine(dossier_id=dossier.id, position=len(kept), funder_id=None,
                                 amount_cents=given_back + pending))
-    _moved(dossier)
+    moved(dossier)
     session.add(trace(dossier, principal, "routing_declined", dossier.state, request.reason))
     await session.flush()
     await settle(session, dossier=dossier, principal=principal)

@@ -5,17 +5,16 @@ import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request, Response
-from sqlalchemy import select
 
 from common.auth import Authorize
 from common.db import SessionDep
 from common.etag import check_if_match, etag_of, if_match_parameter
 from common.idempotency import IdempotencyDep
-from common.problems import NotFound, problem_responses, request_language
+from common.problems import problem_responses, request_language
 from common.tokens import Principal
 from services.funding import admissibility, dossiers, repository
 from services.funding.deps import PeersDep
-from services.funding.models import Dossier, DossierHistory
+from services.funding.models import Dossier
 from services.funding.schemas import (
     AdmissibilityCheck,
     AdmissibilityDecision,
@@ -44,9 +43,7 @@ MOVE = {
 
 async def _locked(session: SessionDep, dossier_id: uuid.UUID, request: Request) -> Dossier:
     """Any dossier, for the desk, locked for the move it is about to make; a stale If-Match is 412."""
-    dossier = await repository.dossier_by_id(session, dossier_id, for_update=True)
-    if dossier is None:
-        raise NotFound(dossiers.DOSSIER_NOT_FOUND)
+    dossier = await dossiers.any_dossier(session, dossier_id)
     check_if_match(request, dossier.version, required=False)
     return dossier
 
@@ -152,7 +149,4 @@ async def withdraw_dossier(
 )
 async def dossier_history(dossier_id: uuid.UUID, session: SessionDep, caller: Reader) -> list[HistoryEntry]:
     dossier = await dossiers.visible_dossier(session, principal=caller, dossier_id=dossier_id)
-    rows = await session.execute(
-        select(DossierHistory).where(DossierHistory.dossier_id == dossier.id).order_by(DossierHistory.at)
-    )
-    return [HistoryEntry(**row.model_dump()) for row in rows.scalars()]
+    return [HistoryEntry(**row.model_dump()) for row in await repository.history_of(session, dossier.id)]

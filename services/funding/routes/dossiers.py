@@ -102,8 +102,7 @@ async def get_dossier(
     project and its budget, not the association's profile, yearly budget or documents."""
     dossier = await dossiers.visible_dossier(session, principal=caller, dossier_id=dossier_id, peers=peers)
     response.headers["ETag"] = etag_of(dossier.version)
-    public = await dossiers.to_public(session, dossier)
-    return dossiers.for_council(public) if dossiers.reads_as_council(caller) else public
+    return await dossiers.public_view(session, principal=caller, dossier=dossier)
 
 
 @router.patch(

@@ -9,7 +9,7 @@ from common.auth import Authorize
 from common.db import SessionDep
 from common.etag import check_if_match, etag_of
 from common.idempotency import IdempotencyDep
-from common.problems import NotFound, problem_responses
+from common.problems import problem_responses
 from common.tokens import Principal
 from services.funding import dossiers, repository, routing
 from services.funding.routes.admissibility import MOVE, Desk, Reader
@@ -29,9 +29,7 @@ Instructor = Annotated[
 async def route_dossier(
     dossier_id: uuid.UUID, request: Request, session: SessionDep, caller: Desk, call: IdempotencyDep
 ) -> Response:
-    dossier = await repository.dossier_by_id(session, dossier_id, for_update=True)
-    if dossier is None:
-        raise NotFound(dossiers.DOSSIER_NOT_FOUND)
+    dossier = await dossiers.any_dossier(session, dossier_id)
     check_if_match(request, dossier.version, required=False)
     routed = await routing.route(session, principal=caller, dossier=dossier)
     return await call.respond(session, status_code=200, content=routed, headers={"ETag": etag_of(routed.version)})
@@ -59,4 +57,4 @@ async def decline_routing(
 )
 async def list_routings(dossier_id: uuid.UUID, session: SessionDep, caller: Reader) -> list[RoutingPublic]:
     dossier = await dossiers.visible_dossier(session, principal=caller, dossier_id=dossier_id)
-    return [RoutingPublic(**row.model_dump()) for row in await routing.routings_of(session, dossier.id)]
+    return [RoutingPublic(**row.model_dump()) for row in await repository.routings_of(session, dossier.id)]
