@@ -8,7 +8,17 @@ import pytest
 from services.funding.tests.helpers import CAF, DEPARTEMENT, METROPOLE, PREFECTURE, VILLE, history_count, url_of
 from services.funding.tests.test_admissibility import PLAN, every_required_document, post
 from tests.support.stack import problem
-from tests.support.world import CITY_INSTRUCTOR, CITY_MANAGER, COMMITTEE_MEMBER, DESK, HOLDER, STATE_INSTRUCTOR, World
+from tests.support.world import (
+    CITIZEN,
+    CITY_INSTRUCTOR,
+    CITY_MANAGER,
+    COMMITTEE_MEMBER,
+    DESK,
+    HOLDER,
+    OTHER_HOLDER,
+    STATE_INSTRUCTOR,
+    World,
+)
 
 
 def admitted(world: World, plan: list[dict[str, Any]] | None = None) -> dict[str, Any]:
@@ -129,3 +139,14 @@ class TestDecline:
         dossier = routed(world)
         assert post(world, CITY_INSTRUCTOR, dossier, "decline-routing", body).status_code == 422
         assert routings(world, dossier)[VILLE]["state"] == "routed"
+
+
+class TestWhoReadsTheRoutingsAndTheTrail:
+    @pytest.mark.parametrize("what", ["routings", "history"])
+    def test_another_association_gets_404_a_citizen_403_a_bad_id_422(self, world: World, what: str) -> None:
+        dossier = routed(world)
+        assert world.as_("funding", HOLDER).get(f"{url_of(dossier)}/{what}").status_code == 200
+        assert world.as_("funding", CITY_INSTRUCTOR).get(f"{url_of(dossier)}/{what}").status_code == 200
+        assert world.as_("funding", OTHER_HOLDER).get(f"{url_of(dossier)}/{what}").status_code == 404
+        assert world.as_("funding", CITIZEN).get(f"{url_of(dossier)}/{what}").status_code == 403
+        assert world.as_("funding", DESK).get(f"/api/v1/dossiers/not-a-uuid/{what}").status_code == 422
