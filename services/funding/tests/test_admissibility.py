@@ -23,7 +23,8 @@ PLAN = [
     {"funder_id": PREFECTURE, "amount_cents": 1_000_000},
     {"funder_id": None, "amount_cents": 500_000},
 ]
-TOMORROW = (date.today() + timedelta(days=1)).isoformat()
+# A due date well after today, whenever the tests run (a run may cross midnight).
+DUE_ON = (date.today() + timedelta(days=30)).isoformat()
 
 
 def every_required_document(world: World, track: str = "annual", email: str = HOLDER) -> None:
@@ -151,9 +152,9 @@ class TestSupplements:
     def test_the_round_trip(self, world: World) -> None:
         dossier = submitted(world)
         asked = post(world, DESK, dossier, "request-supplements",
-                     {"message": "Merci de joindre l'attestation d'assurance.", "due_on": TOMORROW})
+                     {"message": "Merci de joindre l'attestation d'assurance.", "due_on": DUE_ON})
         assert asked.status_code == 200, asked.text
-        assert (asked.json()["state"], asked.json()["supplements_due_on"]) == ("supplements_requested", TOMORROW)
+        assert (asked.json()["state"], asked.json()["supplements_due_on"]) == ("supplements_requested", DUE_ON)
         holder = world.as_("funding", HOLDER)
         seen = holder.get(url_of(dossier)).json()
         assert seen["supplements_message"] == "Merci de joindre l'attestation d'assurance."
@@ -179,8 +180,8 @@ class TestSupplements:
 
     @pytest.mark.parametrize(
         "body",
-        [{"message": "x", "due_on": date.today().isoformat()}, {"message": "", "due_on": TOMORROW},
-         {"message": "x"}, {"message": "x", "due_on": TOMORROW, "extra": 1}],
+        [{"message": "x", "due_on": date.today().isoformat()}, {"message": "", "due_on": DUE_ON},
+         {"message": "x"}, {"message": "x", "due_on": DUE_ON, "extra": 1}],
         ids=["due-today", "empty-message", "no-date", "unknown-field"],
     )
     def test_bad_requests_are_422_and_nothing_moves(self, world: World, body: dict[str, Any]) -> None:
@@ -228,7 +229,7 @@ class TestWithdrawal:
         if stage != "draft":
             dossier = world.submit(dossier)
         if stage == "supplements_requested":
-            post(world, DESK, dossier, "request-supplements", {"message": "x", "due_on": TOMORROW})
+            post(world, DESK, dossier, "request-supplements", {"message": "x", "due_on": DUE_ON})
         response = post(world, HOLDER, dossier, "withdraw", {"reason": "Projet reporté."})
         assert response.status_code == 200, response.text
         assert (response.json()["state"], response.json()["closing_reason"]) == ("withdrawn", "Projet reporté.")
