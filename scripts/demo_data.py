@@ -62,6 +62,11 @@ ORGANISATIONS = (
     DemoOrganisation(
         "maurepas-solidaire", "association", "Maurepas Solidaire", siret="82345678500018", rna="W353067890"
     ),
+    DemoOrganisation(
+        "jardins-gros-chene", "association", "Les Jardins du Gros Chêne", siret="83456789400003", rna="W353045678"
+    ),
+    # A funder of the region that takes part in none of Rennes' programmes: it sees none of its sessions.
+    DemoOrganisation("region", "funder", "Région Bretagne", siret="23350001600040", funder_category="region"),
 )
 
 USERS = (
@@ -75,6 +80,14 @@ USERS = (
     DemoUser("presidence@blosne-avenir.example", "Awa Diallo", "blosne-avenir", ("holder_admin",)),
     DemoUser("benevole@blosne-avenir.example", "Yann Guillou", "blosne-avenir", ("holder_member",)),
     DemoUser("presidence@maurepas-solidaire.example", "Inès Moreau", "maurepas-solidaire", ("holder_admin",)),
+    DemoUser("presidence@jardins-gros-chene.example", "Karim Haddad", "jardins-gros-chene", ("holder_admin",)),
+    # Who sits on the comité des financeurs for each funder (the State's member is above); in the smaller
+    # funders, the manager who examines the dossiers also sits.
+    DemoUser("comite@ville-rennes.example", "Marie Lebreton", "ville", ("committee_member",)),
+    DemoUser("direction@rennes-metropole.example", "Paul Ménard", "metropole", ("funder_manager", "committee_member")),
+    DemoUser("direction@departement35.example", "Anne Collet", "departement", ("funder_manager", "committee_member")),
+    DemoUser("direction@caf35.example", "Julien Riou", "caf", ("funder_manager", "committee_member")),
+    DemoUser("comite@region-bretagne.example", "Lena Kervella", "region", ("committee_member",)),
 )
 
 FUNDER_KEYS = ("prefecture", "ville", "metropole", "departement", "caf")
@@ -103,6 +116,13 @@ ASSOCIATION_BUDGETS: dict[str, tuple[list[tuple[str, str, int]], list[tuple[str,
         [("74", "Ville de Rennes", 9_000_000, "ville"), ("74", "CAF d'Ille-et-Vilaine", 6_000_000, "caf"),
          ("75", "Cotisations et dons", 3_000_000, None)],
     ),
+    "jardins-gros-chene": (
+        [("60", "Semences et outillage", 600_000), ("61", "Location des parcelles", 400_000),
+         ("64", "Animateur à mi-temps", 2_000_000)],
+        [("74", "Rennes Métropole", 1_500_000, "metropole"), ("74", "Département d'Ille-et-Vilaine", 800_000,
+                                                               "departement"),
+         ("75", "Cotisations", 700_000, None)],
+    ),
 }
 
 # Each demo association's profile (the form's identification pages), entered once for every dossier.
@@ -120,5 +140,11 @@ PROFILES: dict[str, dict[str, Any]] = {
         "representative_email": "presidence@maurepas-solidaire.example",
         "street_lines": ["3 place du Gros Chêne"], "postcode": "35700", "city": "Rennes", "insee_code": "35238",
         "volunteers": 25, "employees": 3, "fte_hundredths": 250, "members": 90,
+    },
+    "jardins-gros-chene": {
+        "representative_name": "Karim Haddad", "representative_function": "Président",
+        "representative_email": "presidence@jardins-gros-chene.example",
+        "street_lines": ["7 rue de Trégain"], "postcode": "35700", "city": "Rennes", "insee_code": "35238",
+        "volunteers": 18, "employees": 1, "fte_hundredths": 50, "members": 45,
     },
 }

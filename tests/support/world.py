@@ -108,12 +108,14 @@ class World:
 
     def create_dossier(self, email: str = HOLDER, project: dict[str, Any] | None = None,
                        plan: list[dict[str, Any]] | None = None) -> dict[str, Any]:
-        project = project or self.create_project(email)
         plan = plan or [
             {"funder_id": org_id("ville"), "amount_cents": 1_500_000},
             {"funder_id": org_id("prefecture"), "amount_cents": 1_000_000},
             {"funder_id": None, "amount_cents": 500_000},
         ]
+        # A project that costs at least what the plan asks, so that its budget can balance.
+        asked = sum(line["amount_cents"] for line in plan)
+        project = project or self.create_project(email, total_cost_cents=max(asked, PROJECT["total_cost_cents"]))
         response = self.as_("funding", email).post(
             "/api/v1/dossiers",
             json={"programme_id": str(demo_data.PROGRAMME_ID), "project_id": project["id"], "funding_plan": plan},
