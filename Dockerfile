@@ -22,9 +22,11 @@ COPY gateway ./gateway
 COPY migrations ./migrations
 COPY scripts ./scripts
 
-# Non-root, owning nothing under /app: the code is read-only to the process.
+# Non-root, owning nothing under /app: the code is read-only to the process. It owns /data only, where the
+# compose file mounts the volumes it writes (the documents vault, the mail outbox).
 RUN groupadd --system --gid 10001 desk \
-    && useradd --system --uid 10001 --gid desk --home-dir /nonexistent --no-create-home --shell /usr/sbin/nologin desk
+    && useradd --system --uid 10001 --gid desk --home-dir /nonexistent --no-create-home --shell /usr/sbin/nologin desk \
+    && mkdir -p /data/documents /data/mail && chown -R desk:desk /data
 USER desk:desk
 
 EXPOSE 8000

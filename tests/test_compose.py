@@ -364,7 +364,7 @@ def compose_problems(
             # The development defaults live in the checkout's var/ (SQLite files, a generated signing key);
             # migrate reads only the database settings, checked below.
             for field, value in settings.model_dump().items():
-                if name in SERVERS and isinstance(value, str) and str(VAR_DIR) in value:
+                if name in SERVERS and isinstance(value, str | Path) and str(VAR_DIR) in str(value):
                     problems.append(f"{name}: {cls.__name__}.{field} keeps its development default under var/ "
                                     f"(set {env_prefix(cls)}{field.upper()})")
         for key, value in env.items():
