@@ -20,6 +20,8 @@ ROUTES: tuple[tuple[str, str], ...] = (
     ("/api/v1/programmes", "funding"),
     ("/api/v1/dossiers", "funding"),
     ("/api/v1/envelopes", "funding"),
+    ("/api/v1/sessions", "funding"),
+    ("/api/v1/notifications", "funding"),
 )
 
 

@@ -39,6 +39,11 @@ class LiveStack:
     def url(self, server: str = "gateway") -> str:
         return f"http://127.0.0.1:{self.ports[server]}"
 
+    @property
+    def mail_folder(self) -> Path:
+        """Where funding writes the mails it sends (see live_environment)."""
+        return self.log_file.parent / "mail"
+
     def stop(self) -> None:
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
@@ -73,6 +78,8 @@ def live_environment(
         "IDENTITY_SIGNING_KEY_FILE": str(key_file),
         "IDENTITY_SERVICE_CLIENTS": json.dumps({"funding": LIVE_SECRET}),
         "FUNDING_SERVICE_CLIENT_SECRET": LIVE_SECRET,
+        # The holders' notifications are written there, as .eml files (no mail server here).
+        "FUNDING_MAIL_FOLDER": str(workdir / "mail"),
     })
     if fast_passwords:  # tests log in hundreds of times; the benchmark keeps the real cost
         env.update({"IDENTITY_PASSWORD_TIME_COST": "1", "IDENTITY_PASSWORD_MEMORY_KIB": "8"})

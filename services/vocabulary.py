@@ -63,6 +63,8 @@ class Scope(StrEnum):
     dossiers_write = "dossiers:write"
     envelopes_read = "envelopes:read"
     envelopes_write = "envelopes:write"
+    sessions_read = "sessions:read"
+    sessions_write = "sessions:write"
     # Only a service token: funding pins the document versions a submitted dossier references.
     documents_pin = "documents:pin"
 

@@ -107,6 +107,27 @@ ACCESS: dict[str, dict[tuple[str, str], object]] = {
         ("POST", "/api/v1/dossiers/{dossier_id}/route"): DESK,
         ("POST", "/api/v1/dossiers/{dossier_id}/decline-routing"): {"funder_instructor", "funder_manager"},
         ("GET", "/api/v1/dossiers/{dossier_id}/routings"): HOLDERS | FUNDERS | DESK,
+        # Notifications: the committee's answer to the association, read by its people and the desk; the desk sends
+        # a failed one again.
+        # Committee sessions: the desk plans, opens, defers, raises and closes; the invited funders' people read
+        # (others get the 404); their committee members and managers declare conflicts and decide.
+        ("POST", "/api/v1/sessions"): DESK,
+        ("GET", "/api/v1/sessions"): FUNDERS | DESK,
+        ("GET", "/api/v1/sessions/{session_id}"): FUNDERS | DESK,
+        ("PATCH", "/api/v1/sessions/{session_id}"): DESK,
+        ("PUT", "/api/v1/sessions/{session_id}/funders"): DESK,
+        ("PUT", "/api/v1/sessions/{session_id}/agenda"): DESK,
+        ("POST", "/api/v1/sessions/{session_id}/conflicts"): {"committee_member", "funder_manager"},
+        ("GET", "/api/v1/sessions/{session_id}/conflicts"): FUNDERS | DESK,
+        ("POST", "/api/v1/sessions/{session_id}/open"): DESK,
+        ("PUT", "/api/v1/sessions/{session_id}/items/{item_id}/decisions/mine"): {"committee_member", "funder_manager"},
+        ("POST", "/api/v1/sessions/{session_id}/items/{item_id}/defer"): DESK,
+        ("POST", "/api/v1/sessions/{session_id}/items/{item_id}/raise-plan"): DESK,
+        ("POST", "/api/v1/sessions/{session_id}/close"): DESK,
+        ("GET", "/api/v1/sessions/{session_id}/minutes"): FUNDERS | DESK,
+        ("GET", "/api/v1/notifications"): HOLDERS | DESK,
+        ("GET", "/api/v1/notifications/{notification_id}"): HOLDERS | DESK,
+        ("POST", "/api/v1/notifications/{notification_id}/deliver"): DESK,
     },
 }
 # Every service also serves /healthz, /readyz and /metrics to anyone (operations, not data).

@@ -25,7 +25,11 @@ def test_the_curl_story_works_against_the_live_desk(live) -> None:
     assert lines[2:6] == ["['required_documents']", "supplements_requested", "submitted", "in_instruction"]
     assert reference.group(1) in lines[6]  # the instructor's list
     assert lines[7] == f"{reference.group(1)} Aide aux devoirs au Blosne Association Blosne Avenir"
-    assert lines[8:] == ["report submitted"]
+    assert lines[8:12] == [
+        "report submitted", "ready_for_committee", "session open", "session closed partially_accepted"
+    ]
+    assert lines[12].startswith(f"Dossier {reference.group(1)} : réponse du comité des financeurs du "), lines[12]
+    assert lines[13:] == []
 
 
 def test_the_configuration_table_names_every_variable() -> None:

@@ -7,12 +7,17 @@ The services are built again for each test, over the test databases and with the
   closes their HTTP client (JWKS, calls between services) for good.
 """
 
+from typing import Any
+
 import pytest
 import schemathesis
 from fastapi import FastAPI
 from schemathesis.schemas import BaseSchema
+from sqlalchemy import update
 
 from scripts import demo_data
+from services.funding.notification_models import DeliveryState, Notification
+from services.funding.tests.committee_helpers import decide, ok, open_session, plan_session, ready
 from tests.support.fuzz import (
     CALLER_BY_OPERATION,
     OPERATIONS,
@@ -26,7 +31,7 @@ from tests.support.fuzz import (
     run_state_machine,
 )
 from tests.support.stack import Stack, build_apps
-from tests.support.world import CITY_MANAGER, DESK, HOLDER, PLATFORM, SERVICE, World, org_id
+from tests.support.world import CITY_MANAGER, COMMITTEE_MEMBER, DESK, HOLDER, PLATFORM, SERVICE, World, org_id
 
 # Fuzzing examples per operation and generation mode (positive, negative), on top of the schema's examples
 # and schemathesis' coverage cases (boundaries, missing and wrongly typed values: about 20-150 per operation).
@@ -54,7 +59,7 @@ def fuzz_apps(stack: Stack, world: World) -> dict[str, FastAPI]:
 def tokens(world: World) -> dict[str, str]:
     """Real logins through identity's API."""
     return {
-        **{email: world.login(email) for email in (HOLDER, DESK, PLATFORM, CITY_MANAGER)},
+        **{email: world.login(email) for email in (HOLDER, DESK, PLATFORM, CITY_MANAGER, COMMITTEE_MEMBER)},
         SERVICE: world.service_token(),
     }
 
@@ -96,7 +101,17 @@ def known(world: World) -> dict[str, list[str]]:
     # The city's demo envelope: its manager is the caller of the envelopes' operations.
     envelopes = world.as_("funding", CITY_MANAGER).get("/api/v1/envelopes")
     assert envelopes.status_code == 200 and envelopes.json()["items"], envelopes.text
+    # A planned committee session with a ready dossier on its agenda, and a closed one whose answer the holder
+    # was notified of.
+    planned = plan_session(world, [ready(world)], [org_id("ville"), org_id("prefecture")])
+    closed = _closed_session(world)
+    notifications = world.as_("funding", HOLDER).get("/api/v1/notifications")
+    assert notifications.status_code == 200 and notifications.json()["items"], notifications.text
+    _mail_server_was_down(world)
     return {
+        "sessions": [planned["id"], closed["id"]],
+        "items": [item["id"] for item in planned["items"] + closed["items"]],
+        "notifications": [item["id"] for item in notifications.json()["items"]],
         "organisations": [org_id("blosne-avenir"), org_id("maurepas-solidaire"), org_id("ville")],
         "projects": [project["id"], dossier["project_id"]],
         "dossiers": [dossier["id"]],
@@ -112,6 +127,28 @@ def known(world: World) -> dict[str, list[str]]:
         "periods": sorted(set(followed.values())),
         "envelopes": [item["id"] for item in envelopes.json()["items"]],
     }
+
+
+def _closed_session(world: World) -> dict[str, Any]:
+    dossier = ready(world, documents=False)
+    both = [org_id("ville"), org_id("prefecture")]
+    session = ok(open_session(world, plan_session(world, [dossier], both), both))
+    for funder in both:
+        ok(decide(world, session, dossier, funder, 0), 201)
+    return ok(world.as_("funding", DESK).post(f"/api/v1/sessions/{session['id']}/close", json={}))
+
+
+def _mail_server_was_down(world: World) -> None:
+    """The notifications' mails failed, as with the mail server down: the desk's resend has one to send."""
+
+    async def fail() -> None:
+        async with world.stack.apps["funding"].state.db.writer() as session:
+            await session.execute(update(Notification).values(
+                delivery_state=DeliveryState.failed, sent_at=None, last_error="mail server unreachable"
+            ))
+            await session.commit()
+
+    world.stack.run(fail)
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from common.money import euros
 from common.problems import Conflict, Text, UnprocessableContent
 from common.tokens import Principal
-from services.funding import repository
+from services.funding import decisions, repository
 from services.funding.dossiers import (
     funders_outside,
     moved,
@@ -213,6 +213,7 @@ async def withdraw(
 ) -> DossierPublic:
     """The holder takes the dossier back for good, before any decision."""
     require_action(dossier, "withdraw")
+    await decisions.on_withdrawn(session, dossier=dossier, actor=principal.subject)
     previous = dossier.state
     dossier.state = DossierState.withdrawn
     dossier.closing_reason = request.reason

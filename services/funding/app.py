@@ -5,15 +5,27 @@ from fastapi import FastAPI
 
 from common.app import create_service_app, http_client, remote_jwks
 from common.db import Database
+from services.funding.mail import mailer_from_settings
 from services.funding.models import idempotency_keys
 from services.funding.peers import Peers
-from services.funding.routes import admissibility, dossiers, envelopes, opinions, programmes, routing
+from services.funding.routes import (
+    admissibility,
+    dossiers,
+    envelopes,
+    notifications,
+    opinions,
+    programmes,
+    routing,
+    sessions,
+)
 from services.funding.settings import FundingSettings
 
 TAGS = [
     {"name": "programmes", "description": "Programmes : appels, fonds d'amorçage, petits projets, CPO."},
     {"name": "dossiers", "description": "Dossiers uniques et plans de cofinancement."},
     {"name": "envelopes", "description": "Enveloppes des financeurs par programme et année, et leur registre."},
+    {"name": "sessions", "description": "Comité des financeurs : séances, ordre du jour, déports, décisions, PV."},
+    {"name": "notifications", "description": "Réponses du comité aux porteurs, et leur envoi par courriel."},
     {"name": "operations", "description": "Santé, disponibilité, métriques."},
 ]
 
@@ -32,11 +44,12 @@ def create_app(
         idempotency_table=idempotency_keys,
         routers=[
             programmes.router, dossiers.router, admissibility.router, envelopes.router, routing.router,
-            opinions.router,
+            opinions.router, sessions.router, notifications.router,
         ],
         http=http,
         key_source=remote_jwks(http, settings),
         openapi_tags=TAGS,
     )
     app.state.peers = Peers(settings, http)
+    app.state.mailer = mailer_from_settings(settings)
     return app

@@ -256,13 +256,20 @@ ALLOWED_ACTIONS: dict[str, list[str]] = {
     DossierState.inadmissible: [],
     DossierState.in_instruction: ["allocate", "route", "decline_routing", "give_opinion", "withdraw"],
     DossierState.ready_for_committee: ["decline_routing", "give_opinion", "withdraw"],
+    # The desk places a deferred dossier on a later session's agenda (it is then ready for the committee again).
+    DossierState.deferred: ["withdraw"],
+    DossierState.decided: [],
     DossierState.withdrawn: [],
 }
+# While a dossier is on a session's agenda its plan stays as the committee will read it.
+FROZEN_ON_AGENDA = frozenset({"decline_routing"})
 
 
 def require_action(dossier: Dossier, action: str) -> None:
     """409 with the moves the state allows when `action` is not one of them."""
     allowed = ALLOWED_ACTIONS.get(dossier.state, [])
+    if dossier.agenda_session_id is not None:
+        allowed = [move for move in allowed if move not in FROZEN_ON_AGENDA]
     if action not in allowed:
         raise _illegal_move(dossier, action, allowed)
 

@@ -36,6 +36,8 @@ class DossierState(StrEnum):
     inadmissible = "inadmissible"
     in_instruction = "in_instruction"
     ready_for_committee = "ready_for_committee"
+    deferred = "deferred"
+    decided = "decided"
     withdrawn = "withdrawn"
 
 
@@ -66,6 +68,8 @@ class Programme(FundingTable, table=True):
     closes_on: date
     # The territory: a project must touch at least one of these QPVs (empty: any QPV of the contrat de ville).
     qpv_codes: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    # The funders that must sit for a committee to decide on this programme (empty: two funders, one the State).
+    quorum_funder_ids: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     created_by: str = Field(max_length=200)
     version: int = Field(default=1, nullable=False)
     created_at: datetime = _created()
@@ -116,6 +120,11 @@ class Dossier(FundingTable, table=True):
     supplements_due_on: date | None = None
     # Why it was declared inadmissible, or withdrawn.
     closing_reason: str | None = Field(default=None, max_length=2000)
+    # The committee session whose agenda holds the dossier (planned or open): one at a time.
+    agenda_session_id: uuid.UUID | None = Field(default=None, index=True)
+    # The committee's answer, from every funder's share, and when the session that gave it closed.
+    outcome: str | None = Field(default=None, max_length=24)
+    decided_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
     created_by: str = Field(max_length=200)
     version: int = Field(default=1, nullable=False)
     created_at: datetime = _created()

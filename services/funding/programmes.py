@@ -47,7 +47,11 @@ async def create_programme(
             errors=[("body.funder_ids", Text(", ".join(not_funders), ", ".join(not_funders)))],
             code="unknown_funder",
         )
-    programme = Programme(created_by=principal.subject, **request.model_dump(exclude={"funder_ids"}))
+    # JSON columns (territory, quorum) take plain strings; the dates stay dates.
+    stored = request.model_dump(mode="json", exclude={"funder_ids", "opens_on", "closes_on"})
+    programme = Programme(
+        created_by=principal.subject, opens_on=request.opens_on, closes_on=request.closes_on, **stored
+    )
     session.add(programme)
     await session.flush()
     session.add_all(ProgrammeFunder(programme_id=programme.id, funder_id=fid) for fid in request.funder_ids)

@@ -42,6 +42,13 @@ class ProgrammeCreate(Input):
         default_factory=list, max_length=200,
         description="Territoire : un projet doit toucher au moins un de ces QPV (vide : tout QPV du contrat de ville).",
     )
+    quorum_funder_ids: list[uuid.UUID] = Field(
+        default_factory=list, max_length=50,
+        description=(
+            "Quorum du comité : les financeurs qui doivent siéger (parmi funder_ids) ; "
+            "vide : au moins deux financeurs du programme, dont l'État."
+        ),
+    )
 
     @model_validator(mode="after")
     def _ordered(self) -> "ProgrammeCreate":
@@ -51,6 +58,12 @@ class ProgrammeCreate(Input):
             )
         if len(set(self.funder_ids)) != len(self.funder_ids):
             raise ValueError(bilingual("Financeur en double.", "Duplicate funder."))
+        if len(set(self.quorum_funder_ids)) != len(self.quorum_funder_ids):
+            raise ValueError(bilingual("Financeur du quorum en double.", "Duplicate quorum funder."))
+        if not set(self.quorum_funder_ids) <= set(self.funder_ids):
+            raise ValueError(
+                bilingual("Le quorum nomme des financeurs du programme.", "The quorum names funders of the programme.")
+            )
         return self
 
 
@@ -63,6 +76,7 @@ class ProgrammePublic(BaseModel):
     opens_on: date
     closes_on: date
     qpv_codes: list[str]
+    quorum_funder_ids: list[uuid.UUID]
     is_open: bool
     created_at: datetime
     updated_at: datetime
@@ -154,6 +168,11 @@ class DossierPublic(BaseModel):
     supplements_message: str | None = Field(description="Pièces ou précisions demandées par le guichet.")
     supplements_due_on: date | None
     closing_reason: str | None = Field(description="Motif d'irrecevabilité ou de retrait.")
+    agenda_session_id: uuid.UUID | None = Field(description="La séance du comité dont l'ordre du jour le porte.")
+    outcome: Literal["accepted", "partially_accepted", "refused"] | None = Field(
+        description="L'issue décidée par le comité, d'après la part accordée par chaque financeur."
+    )
+    decided_at: datetime | None
     version: int
     created_at: datetime
     updated_at: datetime

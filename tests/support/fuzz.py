@@ -27,7 +27,7 @@ from schemathesis.core.failures import FailureGroup
 from schemathesis.schemas import APIOperation, BaseSchema
 
 from services.projects.tests.document_samples import ALLOWED as DOCUMENT_SAMPLES
-from tests.support.world import CITY_MANAGER, DESK, HOLDER, PLATFORM, SERVICE
+from tests.support.world import CITY_MANAGER, COMMITTEE_MEMBER, DESK, HOLDER, PLATFORM, SERVICE
 
 # The caller of each protected operation, by operationId: a person holding the role the route is written for.
 CALLER_BY_OPERATION: dict[str, dict[str, str]] = {
@@ -119,6 +119,25 @@ CALLER_BY_OPERATION: dict[str, dict[str, str]] = {
         "route_dossier": DESK,
         "decline_routing": CITY_MANAGER,
         "list_routings": HOLDER,
+        # Committee sessions: the desk runs them; the State's committee member declares and decides.
+        "create_session": DESK,
+        "list_sessions": DESK,
+        "get_session": DESK,
+        "update_session": DESK,
+        "invite_funders": DESK,
+        "set_agenda": DESK,
+        "declare_conflict": COMMITTEE_MEMBER,
+        "list_conflicts": DESK,
+        "open_session": DESK,
+        "record_decision": COMMITTEE_MEMBER,
+        "defer_item": DESK,
+        "raise_plan": DESK,
+        "close_session": DESK,
+        "get_minutes": DESK,
+        # The holder reads the committee's answers; the desk sends one again.
+        "list_notifications": HOLDER,
+        "get_notification": HOLDER,
+        "deliver_notification": DESK,
     },
 }
 
@@ -193,6 +212,26 @@ STATE_DEPENDENT_REJECTIONS: dict[str, str] = {
     "document_version_in_report": "a version that a report cites as evidence cannot be deleted (409)",
     "precondition_required": "an If-Match optional on a blank profile's first PUT, required once filled in (428)",
     "not_an_association": "an organisation that exists but is not an association has no profile (409)",
+    "unknown_programme": "a UUID that names no programme",
+    "unknown_dossier": "a UUID that names no dossier",
+    "unknown_item": "a UUID that names no item of the session's agenda",
+    "session_not_planned": "invitations, agenda and conflicts change while the session is planned (409)",
+    "session_not_open": "decisions, deferrals and closing happen while the session is open (409)",
+    "quorum_not_met": "the funders present must make each programme's quorum (409)",
+    "agenda_empty": "a session opens with something on its agenda (409)",
+    "dossier_not_placeable": "an agenda takes ready dossiers of the session's programmes, on no other agenda (409)",
+    "funder_not_invited": "the funders present are among those invited",
+    "conflict_already_declared": "a member declares a conflict on an item once (409)",
+    "item_not_pending": "an item is decided or deferred once (409)",
+    "funder_not_present": "a funder decides in a session it sits in (409)",
+    "recused": "a member who declared a conflict on an item takes no part in its decision (409)",
+    "no_share_asked": "a funder decides on the dossiers whose plan asks it for a share (409)",
+    "above_amount_asked": "a grant is at most what the stored plan asks of the funder",
+    "not_a_raise": "a raise asks more than the stored plan does",
+    "funder_not_in_plan": "a raise concerns a funder of the stored plan",
+    "items_undecided": "a session closes once every funder asked has decided each item, or it is deferred (409)",
+    "minutes_not_ready": "minutes exist once the session is closed (409)",
+    "notification_already_sent": "a notification sent is not sent again (409)",
 }
 # 2. `validation_failed` on these fields only, per operation: a rule that ties a field to another one, or to rows.
 # ("body" is where a model's own validator reports.)
@@ -212,7 +251,16 @@ RULES_BEYOND_SCHEMA: dict[str, dict[str, str]] = {
     "add_member": {"body.roles": "the roles an organisation gives depend on its kind, read from the database"},
     "create_project": {"body": _DATES},
     "update_project": {"body": _DATES, "body.end_date": f"{_DATES}, the one stored included"},
-    "create_programme": {"body": "the closing date is not before the opening one, and a funder appears once"},
+    "create_programme": {
+        "body": "the closing date is not before the opening one, a funder appears once, the quorum names funders "
+                "of the programme"
+    },
+    "create_session": {"body": "a programme appears once", "body.held_on": "a session is not held in the past"},
+    "update_session": {"body.held_on": "a session is not held in the past (depends on today)"},
+    "invite_funders": {"body": "a funder appears once"},
+    "set_agenda": {"body": "a dossier appears once on the agenda"},
+    "open_session": {"body": "a funder appears once"},
+    "record_decision": {"body": "no grant has a reason"},
     "decide_admissibility": {"body": "an inadmissibility has a reason"},
     "request_supplements": {"body.due_on": "the due date is after today"},
     "allocate_share": {"body": "each share names a funder, once"},
@@ -266,6 +314,17 @@ KNOWN_VALUE_PARAMETERS: dict[str, str] = {
     "body.organisation_id": "organisations",
     "query.organisation_id": "organisations",
     "body.priorities[*]": "priorities",
+    "body.quorum_funder_ids[*]": "funders",
+    "body.programme_ids[*]": "programmes",
+    "body.present_funder_ids[*]": "funders",
+    "body.funder_id": "funders",
+    "body.items[*].dossier_id": "dossiers",
+    "body.item_id": "items",
+    "path.session_id": "sessions",
+    "path.item_id": "items",
+    "path.notification_id": "notifications",
+    "query.session_id": "sessions",
+    "query.dossier_id": "dossiers",
 }
 
 

@@ -148,6 +148,7 @@ def build_stack(backend: str, urls: dict[str, str], portal: BlockingPortal, work
     )
     funding_settings = FundingSettings(
         **common, database_url=urls["funding"], projects_url=HOSTS["projects"], service_client_secret=SERVICE_SECRET,
+        mail_folder=str(workdir / "mail"),
     )
     transport = RouterTransport()
     apps = {

@@ -1,0 +1,510 @@
+"""Committee sessions before they sit: the desk plans a session, invites the funders of its programmes, builds the
+agenda from ready dossiers; members declare their conflicts of interest; the session opens on quorum.
+
+Locks are always taken in the same order — session, dossiers (by id), agenda items, envelopes — so that two
+changes never wait on each other.
+"""
+
+import asyncio
+import uuid
+from collections.abc import Iterable
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from common.db import children_by_parent, get_row, utcnow
+from common.pagination import keyset
+from common.problems import Conflict, NotFound, Text, UnprocessableContent
+from common.tokens import Principal
+from services.funding import repository
+from services.funding.committee_models import (
+    AgendaItem,
+    CommitteeSession,
+    FunderDecision,
+    ItemState,
+    Recusal,
+    SessionFunder,
+    SessionProgramme,
+    SessionState,
+)
+from services.funding.committee_schemas import (
+    Agenda,
+    AgendaItemPublic,
+    ConflictDeclaration,
+    DecisionPublic,
+    Invitations,
+    Opening,
+    RecusalPublic,
+    SessionCreate,
+    SessionFunderPublic,
+    SessionPublic,
+    SessionSummary,
+    SessionUpdate,
+    ShareAsked,
+)
+from services.funding.dossiers import moved, trace
+from services.funding.models import Dossier, DossierState, Programme
+from services.funding.peers import Peers
+from services.vocabulary import DESK_ROLES, FUNDER_ROLES, OrganisationKind, Role
+
+SESSION_NOT_FOUND = Text("Séance introuvable.", "Session not found.")
+ITEM_NOT_FOUND = Text("Point de l'ordre du jour introuvable.", "Agenda item not found.")
+# Who sits for a funder and speaks for it in session: its committee members, and its managers.
+MEMBER_ROLES = frozenset({Role.committee_member, Role.funder_manager})
+# The funder category identity gives the State's services; the default quorum needs one of them.
+STATE_CATEGORY = "state"
+# A dossier may be placed on an agenda once ready, or again after a deferral.
+PLACEABLE_STATES = (DossierState.ready_for_committee, DossierState.deferred)
+
+
+# Who sees a session: the desk, and the people of the funders invited to it (the others get the 404).
+
+
+def _sees_all(principal: Principal) -> bool:
+    return principal.has_any_role(DESK_ROLES)
+
+
+async def invited_funders(session: AsyncSession, session_id: uuid.UUID) -> list[SessionFunder]:
+    rows = await session.execute(
+        select(SessionFunder).where(SessionFunder.session_id == session_id).order_by(SessionFunder.name)
+    )
+    return list(rows.scalars())
+
+
+async def is_invited(session: AsyncSession, session_id: uuid.UUID, organisation_id: uuid.UUID | None) -> bool:
+    if organisation_id is None:
+        return False
+    row = await session.get(SessionFunder, (session_id, organisation_id))
+    return row is not None
+
+
+async def visible_session(
+    session: AsyncSession, *, principal: Principal, session_id: uuid.UUID, lock: str | None = None
+) -> CommitteeSession:
+    """The session if the caller may see it; `lock` "update" (the desk's changes) or "share" (decisions, which
+    may run side by side but never beside an opening or a closing)."""
+    statement = select(CommitteeSession).where(CommitteeSession.id == session_id)
+    if lock is not None:
+        statement = statement.with_for_update(read=lock == "share").execution_options(populate_existing=True)
+    found = (await session.execute(statement)).scalar_one_or_none()
+    if found is None:
+        raise NotFound(SESSION_NOT_FOUND)
+    if _sees_all(principal):
+        return found
+    if principal.has_any_role(FUNDER_ROLES) and await is_invited(session, found.id, principal.organisation_id):
+        return found
+    raise NotFound(SESSION_NOT_FOUND)
+
+
+async def visible_sessions(
+    session: AsyncSession, *, principal: Principal, state: str | None, updated_since: datetime | None,
+    limit: int, cursor: str | None,
+) -> list[CommitteeSession]:
+    statement = select(CommitteeSession)
+    if not _sees_all(principal):
+        statement = statement.where(
+            CommitteeSession.id.in_(
+                select(SessionFunder.session_id).where(SessionFunder.funder_id == principal.organisation_id)
+            )
+        )
+    if state:
+        statement = statement.where(CommitteeSession.state == state)
+    if updated_since:
+        statement = statement.where(CommitteeSession.updated_at >= updated_since)
+    rows = await session.execute(keyset(statement, CommitteeSession, limit=limit, cursor=cursor))
+    return list(rows.scalars())
+
+
+def require_state(committee: CommitteeSession, wanted: SessionState, action: str) -> None:
+    """409 naming the state the action needs."""
+    if committee.state == wanted:
+        return
+    raise Conflict(
+        Text(
+            f"Action « {action} » possible seulement en séance « {wanted} » (séance « {committee.state} »).",
+            f"Action '{action}' needs a '{wanted}' session (this one is '{committee.state}').",
+        ),
+        code=f"session_not_{wanted}",
+        extra={"state": committee.state},
+    )
+
+
+def touched(committee: CommitteeSession) -> None:
+    """A change the session's ETag must show."""
+    committee.version += 1
+    committee.updated_at = utcnow()
+
+
+# Planning.
+
+
+async def programmes_by_id(
+    session: AsyncSession, programme_ids: Iterable[uuid.UUID]
+) -> dict[uuid.UUID, Programme]:
+    ids = list(programme_ids)
+    rows = await session.execute(select(Programme).where(Programme.id.in_(ids)))
+    return {programme.id: programme for programme in rows.scalars()}
+
+
+def _not_in_the_past(held_on: date) -> None:
+    if held_on < date.today():
+        raise UnprocessableContent(
+            Text("La séance ne peut être datée dans le passé.", "The session cannot be held in the past."),
+            errors=[("body.held_on", Text("Date passée.", "Date in the past."))],
+        )
+
+
+async def create_session(session: AsyncSession, *, principal: Principal, request: SessionCreate) -> SessionPublic:
+    _not_in_the_past(request.held_on)
+    known = await programmes_by_id(session, request.programme_ids)
+    unknown = [str(pid) for pid in request.programme_ids if pid not in known]
+    if unknown:
+        raise UnprocessableContent(
+            Text("Programme inconnu.", "Unknown programme."),
+            errors=[("body.programme_ids", Text(", ".join(unknown), ", ".join(unknown)))],
+            code="unknown_programme",
+        )
+    committee = CommitteeSession(
+        title=request.title, held_on=request.held_on, place=request.place, created_by=principal.subject
+    )
+    session.add(committee)
+    await session.flush()
+    session.add_all(SessionProgramme(session_id=committee.id, programme_id=pid) for pid in request.programme_ids)
+    await session.flush()
+    return await to_public(session, committee)
+
+
+async def update_session(
+    session: AsyncSession, *, committee: CommitteeSession, request: SessionUpdate
+) -> SessionPublic:
+    require_state(committee, SessionState.planned, "update")
+    changes = request.model_dump(exclude_unset=True)
+    if "held_on" in changes:
+        _not_in_the_past(changes["held_on"])
+    changed = {name: value for name, value in changes.items() if getattr(committee, name) != value}
+    if changed:
+        for name, value in changed.items():
+            setattr(committee, name, value)
+        touched(committee)
+        await session.flush()
+    return await to_public(session, committee)
+
+
+async def programme_ids_of(session: AsyncSession, session_id: uuid.UUID) -> list[uuid.UUID]:
+    rows = await session.execute(
+        select(SessionProgramme.programme_id).where(SessionProgramme.session_id == session_id)
+    )
+    return list(rows.scalars())
+
+
+async def funder_cards(peers: Peers, funder_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, dict[str, Any] | None]:
+    """What identity says of each organisation (None when it does not know it), asked in parallel."""
+    ids = list(dict.fromkeys(funder_ids))
+    cards = await asyncio.gather(*(peers.organisation(fid) for fid in ids))
+    return dict(zip(ids, cards, strict=True))
+
+
+async def invite(
+    session: AsyncSession, *, committee: CommitteeSession, request: Invitations,
+    cards: dict[uuid.UUID, dict[str, Any] | None], principal: Principal,
+) -> SessionPublic:
+    """Replace the list of funders invited; each must fund one of the session's programmes. `cards` were read
+    from identity before the session was locked."""
+    require_state(committee, SessionState.planned, "invite")
+    programme_ids = await programme_ids_of(session, committee.id)
+    participating = {
+        fid for funders in (await repository.funders_of_programmes(session, programme_ids)).values() for fid in funders
+    }
+    outsiders = [
+        str(fid) for fid in request.funder_ids
+        if fid not in participating or (cards.get(fid) or {}).get("kind") != OrganisationKind.funder
+    ]
+    if outsiders:
+        raise UnprocessableContent(
+            Text("Ces financeurs ne participent à aucun programme de la séance.",
+                 "These funders take part in none of the session's programmes."),
+            errors=[("body.funder_ids", Text(", ".join(outsiders), ", ".join(outsiders)))],
+            code="funder_not_in_programme",
+        )
+    current = {row.funder_id: row for row in await invited_funders(session, committee.id)}
+    wanted = set(request.funder_ids)
+    if wanted == set(current):
+        return await to_public(session, committee)
+    gone = [fid for fid in current if fid not in wanted]
+    if gone:
+        await session.execute(
+            delete(SessionFunder).where(SessionFunder.session_id == committee.id, SessionFunder.funder_id.in_(gone))
+        )
+    for fid in request.funder_ids:
+        if fid not in current:
+            card = cards[fid] or {}
+            session.add(SessionFunder(
+                session_id=committee.id, funder_id=fid, name=card.get("name") or str(fid),
+                category=card.get("funder_category"), invited_by=principal.subject,
+            ))
+    touched(committee)
+    await session.flush()
+    return await to_public(session, committee)
+
+
+async def items_of(session: AsyncSession, session_id: uuid.UUID, *, for_update: bool = False) -> list[AgendaItem]:
+    statement = select(AgendaItem).where(AgendaItem.session_id == session_id).order_by(AgendaItem.position)
+    if for_update:
+        statement = statement.with_for_update().execution_options(populate_existing=True)
+    return list((await session.execute(statement)).scalars())
+
+
+async def lock_dossiers(session: AsyncSession, dossier_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, Dossier]:
+    """The dossiers, locked in the order of their ids (the same order for every change)."""
+    ids = sorted(set(dossier_ids))
+    if not ids:
+        return {}
+    statement = (
+        select(Dossier).where(Dossier.id.in_(ids)).order_by(Dossier.id).with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    return {dossier.id: dossier for dossier in (await session.execute(statement)).scalars()}
+
+
+def _agenda_refusal(problems: list[dict[str, Any]]) -> Conflict:
+    references = ", ".join(problem["reference"] for problem in problems)
+    return Conflict(
+        Text(f"Ces dossiers ne peuvent être inscrits : {references}.",
+             f"These dossiers cannot be placed on the agenda: {references}."),
+        code="dossier_not_placeable",
+        extra={"dossiers": problems},
+    )
+
+
+async def set_agenda(
+    session: AsyncSession, *, principal: Principal, committee: CommitteeSession, request: Agenda
+) -> SessionPublic:
+    """Replace the agenda, in its order. Each dossier is ready (or deferred by an earlier session), of one of the
+    session's programmes and on no other agenda; a dossier taken off goes back to waiting for a session."""
+    require_state(committee, SessionState.planned, "set_agenda")
+    current = {item.dossier_id: item for item in await items_of(session, committee.id, for_update=True)}
+    wanted_ids = [entry.dossier_id for entry in request.items]
+    locked = await lock_dossiers(session, [*wanted_ids, *current])
+    unknown = [str(did) for did in wanted_ids if did not in locked]
+    if unknown:
+        raise UnprocessableContent(
+            Text("Dossier inconnu.", "Unknown dossier."),
+            errors=[("body.items", Text(", ".join(unknown), ", ".join(unknown)))],
+            code="unknown_dossier",
+        )
+    programme_ids = set(await programme_ids_of(session, committee.id))
+    refused = []
+    for did in wanted_ids:
+        dossier = locked[did]
+        reason = None
+        if dossier.programme_id not in programme_ids:
+            reason = "programme_not_in_session"
+        elif dossier.agenda_session_id not in (None, committee.id):
+            reason = "on_another_agenda"
+        elif dossier.agenda_session_id is None and dossier.state not in PLACEABLE_STATES:
+            reason = "not_ready"
+        if reason:
+            refused.append({"dossier_id": str(did), "reference": dossier.reference, "state": dossier.state,
+                            "reason": reason})
+    if refused:
+        raise _agenda_refusal(refused)
+    notes = {entry.dossier_id: entry.note for entry in request.items}
+    unchanged = list(current) == wanted_ids and all(current[did].note == notes[did] for did in wanted_ids)
+    if unchanged:
+        return await to_public(session, committee)
+    for did, item in current.items():
+        if did not in notes:
+            await session.delete(item)
+            dossier = locked[did]
+            if dossier.agenda_session_id == committee.id:
+                dossier.agenda_session_id = None
+                moved(dossier)
+                session.add(trace(dossier, principal, "removed_from_agenda", dossier.state, str(committee.id)))
+    await session.flush()
+    for position, did in enumerate(wanted_ids, start=1):
+        item = current.get(did)
+        if item is None:
+            item = AgendaItem(session_id=committee.id, dossier_id=did, position=position)
+            session.add(item)
+            _place(locked[did], committee, principal, session)
+        item.position, item.note = position, notes[did]
+    touched(committee)
+    await session.flush()
+    return await to_public(session, committee)
+
+
+def _place(dossier: Dossier, committee: CommitteeSession, principal: Principal, session: AsyncSession) -> None:
+    """On the agenda: a deferred dossier waits for this session again (deferred → ready_for_committee)."""
+    previous = dossier.state
+    dossier.state = DossierState.ready_for_committee
+    dossier.agenda_session_id = committee.id
+    moved(dossier)
+    session.add(trace(dossier, principal, "placed_on_agenda", previous, str(committee.id)))
+
+
+async def item_of(session: AsyncSession, committee: CommitteeSession, item_id: uuid.UUID,
+                  *, for_update: bool = False) -> AgendaItem:
+    item = await get_row(session, AgendaItem, item_id, for_update=for_update)
+    if item is None or item.session_id != committee.id:
+        raise NotFound(ITEM_NOT_FOUND)
+    return item
+
+
+# Conflicts of interest, declared before the session opens.
+
+
+async def declare_conflict(
+    session: AsyncSession, *, principal: Principal, committee: CommitteeSession, request: ConflictDeclaration
+) -> Recusal:
+    require_state(committee, SessionState.planned, "declare_conflict")
+    item = await session.get(AgendaItem, request.item_id)
+    if item is None or item.session_id != committee.id:
+        raise UnprocessableContent(
+            ITEM_NOT_FOUND, errors=[("body.item_id", ITEM_NOT_FOUND)], code="unknown_item"
+        )
+    existing = await session.execute(
+        select(Recusal.id).where(Recusal.item_id == item.id, Recusal.member == principal.subject)
+    )
+    if existing.first() is not None:
+        raise Conflict(
+            Text("Vous avez déjà déclaré un conflit d'intérêts sur ce point.",
+                 "You already declared a conflict of interest on this item."),
+            code="conflict_already_declared",
+        )
+    recusal = Recusal(
+        session_id=committee.id, item_id=item.id, member=principal.subject,
+        organisation_id=principal.organisation_id, reason=request.reason,
+    )
+    session.add(recusal)
+    await session.flush()
+    return recusal
+
+
+async def recusals_of(session: AsyncSession, session_id: uuid.UUID) -> list[Recusal]:
+    rows = await session.execute(
+        select(Recusal).where(Recusal.session_id == session_id).order_by(Recusal.declared_at, Recusal.id)
+    )
+    return list(rows.scalars())
+
+
+# Opening: attendance, quorum, and every dossier of the agenda still ready.
+
+
+def quorum_gaps(
+    programme: Programme, participating: list[uuid.UUID], present: dict[uuid.UUID, SessionFunder]
+) -> dict[str, Any] | None:
+    """What the programme's quorum misses among the funders present, or None when it holds."""
+    required = [uuid.UUID(fid) for fid in programme.quorum_funder_ids]
+    if required:
+        missing = [str(fid) for fid in required if fid not in present]
+        return {"programme_id": str(programme.id), "rule": "named_funders", "missing_funder_ids": missing} \
+            if missing else None
+    sitting = [present[fid] for fid in participating if fid in present]
+    has_state = any(funder.category == STATE_CATEGORY for funder in sitting)
+    if len(sitting) >= 2 and has_state:
+        return None
+    return {"programme_id": str(programme.id), "rule": "two_funders_with_the_state",
+            "present_count": len(sitting), "state_present": has_state}
+
+
+async def open_session(
+    session: AsyncSession, *, principal: Principal, committee: CommitteeSession, request: Opening
+) -> SessionPublic:
+    require_state(committee, SessionState.planned, "open")
+    invited = {row.funder_id: row for row in await invited_funders(session, committee.id)}
+    strangers = [str(fid) for fid in request.present_funder_ids if fid not in invited]
+    if strangers:
+        raise UnprocessableContent(
+            Text("Ces financeurs ne sont pas invités à la séance.", "These funders are not invited to the session."),
+            errors=[("body.present_funder_ids", Text(", ".join(strangers), ", ".join(strangers)))],
+            code="funder_not_invited",
+        )
+    present = {fid: invited[fid] for fid in request.present_funder_ids}
+    programmes = await programmes_by_id(session, await programme_ids_of(session, committee.id))
+    funders = await repository.funders_of_programmes(session, list(programmes))
+    gaps = [gap for pid, programme in programmes.items() if (gap := quorum_gaps(programme, funders[pid], present))]
+    if gaps:
+        raise Conflict(
+            Text(
+                "Quorum non atteint : il faut les financeurs que le programme exige, ou deux financeurs dont l'État.",
+                "No quorum: the funders the programme requires must sit, or two funders, one of them the State.",
+            ),
+            code="quorum_not_met",
+            extra={"programmes": gaps},
+        )
+    items = await items_of(session, committee.id)
+    pending = [item for item in items if item.state == ItemState.pending]
+    if not pending:
+        raise Conflict(Text("L'ordre du jour est vide.", "The agenda is empty."), code="agenda_empty")
+    locked = await lock_dossiers(session, [item.dossier_id for item in pending])
+    stale = [
+        {"dossier_id": str(d.id), "reference": d.reference, "state": d.state, "reason": "not_ready"}
+        for d in locked.values() if d.state != DossierState.ready_for_committee or d.agenda_session_id != committee.id
+    ]
+    if stale:
+        raise _agenda_refusal(stale)
+    for fid, row in invited.items():
+        row.present = fid in present
+    committee.state = SessionState.open
+    committee.opened_at = utcnow()
+    committee.opened_by = principal.subject
+    touched(committee)
+    await session.flush()
+    return await to_public(session, committee)
+
+
+# Reads.
+
+
+async def decisions_of(session: AsyncSession, item_ids: list[uuid.UUID]) -> list[FunderDecision]:
+    if not item_ids:
+        return []
+    rows = await session.execute(
+        select(FunderDecision).where(FunderDecision.item_id.in_(item_ids)).order_by(FunderDecision.created_at)
+    )
+    return list(rows.scalars())
+
+
+def decision_public(decision: FunderDecision) -> DecisionPublic:
+    return DecisionPublic(**decision.model_dump(exclude={"granted_cents"}), granted_amount_cents=decision.granted_cents)
+
+
+def recusal_public(recusal: Recusal) -> RecusalPublic:
+    return RecusalPublic(**recusal.model_dump())
+
+
+async def to_public(session: AsyncSession, committee: CommitteeSession) -> SessionPublic:
+    items = await items_of(session, committee.id)
+    dossiers = {d.id: d for d in (await session.execute(
+        select(Dossier).where(Dossier.id.in_([item.dossier_id for item in items]))
+    )).scalars()} if items else {}
+    lines = await repository.lines_of(session, list(dossiers))
+    decisions: dict[uuid.UUID, list[DecisionPublic]] = {item.id: [] for item in items}
+    for decision in await decisions_of(session, [item.id for item in items]):
+        decisions[decision.item_id].append(decision_public(decision))
+    recusals: dict[uuid.UUID, list[RecusalPublic]] = {item.id: [] for item in items}
+    for recusal in await recusals_of(session, committee.id):
+        recusals[recusal.item_id].append(recusal_public(recusal))
+    return SessionPublic(
+        **committee.model_dump(exclude={"minutes", "created_by", "opened_by", "closed_by"}),
+        programme_ids=await programme_ids_of(session, committee.id),
+        funders=[SessionFunderPublic(**row.model_dump()) for row in await invited_funders(session, committee.id)],
+        items=[
+            AgendaItemPublic(
+                **item.model_dump(), reference=dossiers[item.dossier_id].reference,
+                asked=[ShareAsked(funder_id=line.funder_id, amount_cents=line.amount_cents)
+                       for line in lines[item.dossier_id] if line.funder_id is not None],
+                decisions=decisions[item.id], recusals=recusals[item.id],
+            )
+            for item in items
+        ],
+    )
+
+
+async def summaries(session: AsyncSession, committees: list[CommitteeSession]) -> list[SessionSummary]:
+    programmes = await children_by_parent(
+        session, SessionProgramme.session_id, SessionProgramme.programme_id, [c.id for c in committees]
+    )
+    return [SessionSummary(**c.model_dump(exclude={"minutes"}), programme_ids=programmes[c.id]) for c in committees]

@@ -1,0 +1,433 @@
+"""The committee in session: each funder present decides its own share of each item, committing money on its
+envelope; the desk defers an item or raises what the plan asks of a funder; closing computes each dossier's
+outcome, freezes the minutes and writes one consolidated notification per dossier."""
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from common.db import utcnow
+from common.money import euros
+from common.problems import Conflict, Text, UnprocessableContent
+from common.tokens import Principal
+from services.funding import envelopes, notifications, repository
+from services.funding.committee import (
+    decisions_of,
+    invited_funders,
+    item_of,
+    items_of,
+    lock_dossiers,
+    programme_ids_of,
+    programmes_by_id,
+    recusals_of,
+    require_state,
+    to_public,
+    touched,
+)
+from services.funding.committee_models import (
+    AgendaItem,
+    CommitteeSession,
+    FunderDecision,
+    ItemState,
+    Outcome,
+    Recusal,
+    SessionFunder,
+    SessionState,
+)
+from services.funding.committee_schemas import (
+    DecisionIn,
+    Deferral,
+    Minutes,
+    MinutesAttendance,
+    MinutesDecision,
+    MinutesFunderTotal,
+    MinutesItem,
+    MinutesProgramme,
+    MinutesRecusal,
+    PlanRaise,
+    SessionPublic,
+)
+from services.funding.dossiers import moved, trace
+from services.funding.models import Dossier, DossierState, FundingLine
+
+
+@dataclass
+class Seat:
+    """What a decision is about: the item (locked), its dossier (locked), the share asked of the caller's funder,
+    and the decision the funder already recorded, if any."""
+
+    committee: CommitteeSession
+    item: AgendaItem
+    dossier: Dossier
+    asked: FundingLine
+    current: FunderDecision | None
+
+
+async def _locked_item(
+    session: AsyncSession, committee: CommitteeSession, item_id: uuid.UUID
+) -> tuple[AgendaItem, Dossier]:
+    """The item and its dossier, locked in the house order (dossier, then item), still pending."""
+    item = await item_of(session, committee, item_id)
+    dossier = (await lock_dossiers(session, [item.dossier_id]))[item.dossier_id]
+    item = await item_of(session, committee, item_id, for_update=True)
+    if item.state != ItemState.pending:
+        raise Conflict(
+            Text(f"Ce point est déjà « {item.state} ».", f"This item is already '{item.state}'."),
+            code="item_not_pending",
+            extra={"state": item.state},
+        )
+    return item, dossier
+
+
+async def seat(
+    session: AsyncSession, *, principal: Principal, committee: CommitteeSession, item_id: uuid.UUID
+) -> Seat:
+    """Where the caller's funder speaks on the item: present, not recused, asked for a share."""
+    require_state(committee, SessionState.open, "decide")
+    attendance = await session.get(SessionFunder, (committee.id, principal.organisation_id))
+    if attendance is None or not attendance.present:
+        raise Conflict(
+            Text("Votre financeur n'est pas présent à cette séance.", "Your funder is not present at this session."),
+            code="funder_not_present",
+        )
+    item, dossier = await _locked_item(session, committee, item_id)
+    recused = await session.execute(
+        select(Recusal.id).where(Recusal.item_id == item.id, Recusal.member == principal.subject)
+    )
+    if recused.first() is not None:
+        raise Conflict(
+            Text(
+                "Vous avez déclaré un conflit d'intérêts sur ce point : vous ne prenez pas part à la décision.",
+                "You declared a conflict of interest on this item: you take no part in the decision.",
+            ),
+            code="recused",
+        )
+    lines = (await repository.lines_of(session, [dossier.id]))[dossier.id]
+    asked = next((line for line in lines if line.funder_id == principal.organisation_id), None)
+    if asked is None:
+        raise Conflict(
+            Text("Le plan ne demande rien à votre financeur sur ce dossier.",
+                 "The plan asks nothing of your funder on this dossier."),
+            code="no_share_asked",
+        )
+    current = (await session.execute(
+        select(FunderDecision).where(
+            FunderDecision.item_id == item.id, FunderDecision.funder_id == principal.organisation_id
+        )
+    )).scalars().first()
+    return Seat(committee=committee, item=item, dossier=dossier, asked=asked, current=current)
+
+
+async def _move_money(
+    session: AsyncSession, *, dossier: Dossier, funder_id: uuid.UUID, before: int, after: int, actor: str
+) -> None:
+    """Commit the increase on the funder's envelope for the programme's year, or release the decrease."""
+    if before == after:
+        return
+    programme = await repository.programme_by_id(session, dossier.programme_id)
+    assert programme is not None  # a dossier's programme is a foreign key
+    money = {"funder_id": funder_id, "programme_id": programme.id, "year": programme.year, "dossier_id": dossier.id,
+             "actor": actor}
+    if after > before:
+        await envelopes.commit(session, amount_cents=after - before, **money)
+    else:
+        await envelopes.release(session, amount_cents=before - after, **money)
+
+
+async def record_decision(
+    session: AsyncSession, *, principal: Principal, place: Seat, request: DecisionIn
+) -> tuple[FunderDecision, bool]:
+    """Record or replace the funder's decision (the same content again keeps the version); the money follows on
+    its envelope in the same transaction. Returns the decision and whether it was created."""
+    granted = request.granted_amount_cents
+    if granted > place.asked.amount_cents:
+        asked = euros(place.asked.amount_cents)
+        raise UnprocessableContent(
+            Text(f"Au plus {asked.fr}, ce que le plan demande à votre financeur (le guichet peut le relever).",
+                 f"At most {asked.en}, what the plan asks of your funder (the desk may raise it)."),
+            errors=[("body.granted_amount_cents", Text(f"Au plus {asked.fr}.", f"At most {asked.en}."))],
+            code="above_amount_asked",
+            extra={"asked_cents": place.asked.amount_cents},
+        )
+    content = {
+        "granted_cents": granted,
+        "conditions": request.conditions,
+        "refusal_reason": request.refusal_reason if granted == 0 else None,
+    }
+    current = place.current
+    if current is not None and all(getattr(current, name) == value for name, value in content.items()):
+        return current, False
+    await _move_money(
+        session, dossier=place.dossier, funder_id=place.asked.funder_id,
+        before=current.granted_cents if current else 0, after=granted, actor=principal.subject,
+    )
+    created = current is None
+    if current is None:
+        current = FunderDecision(
+            item_id=place.item.id, dossier_id=place.dossier.id, funder_id=place.asked.funder_id,
+            decided_by=principal.subject, **content,
+        )
+        session.add(current)
+    else:
+        for name, value in content.items():
+            setattr(current, name, value)
+        current.decided_by = principal.subject
+        current.version += 1
+        current.updated_at = utcnow()
+    # The trail says who decided, not what: the holder learns it from the notification, once the session closes.
+    session.add(trace(place.dossier, principal, "decision_recorded", place.dossier.state))
+    await session.flush()
+    return current, created
+
+
+async def _void_decisions(session: AsyncSession, item: AgendaItem, dossier: Dossier, actor: str) -> None:
+    """The item leaves the session undecided: every amount its decisions committed goes back to the envelopes."""
+    for decision in await decisions_of(session, [item.id]):
+        await _move_money(session, dossier=dossier, funder_id=decision.funder_id,
+                          before=decision.granted_cents, after=0, actor=actor)
+        await session.delete(decision)
+    await session.flush()
+
+
+async def defer(
+    session: AsyncSession, *, principal: Principal, committee: CommitteeSession, item_id: uuid.UUID,
+    request: Deferral,
+) -> SessionPublic:
+    """The whole item waits for a later session: decisions voided, the dossier `deferred`."""
+    require_state(committee, SessionState.open, "defer")
+    item, dossier = await _locked_item(session, committee, item_id)
+    await _void_decisions(session, item, dossier, principal.subject)
+    item.state = ItemState.deferred
+    item.deferral_reason = request.reason
+    previous = dossier.state
+    dossier.state = DossierState.deferred
+    dossier.agenda_session_id = None
+    moved(dossier)
+    session.add(trace(dossier, principal, "deferred", previous, request.reason))
+    touched(committee)
+    await session.flush()
+    return await to_public(session, committee)
+
+
+async def raise_plan(
+    session: AsyncSession, *, principal: Principal, committee: CommitteeSession, item_id: uuid.UUID,
+    request: PlanRaise,
+) -> SessionPublic:
+    """The coordinator raises what the plan asks of one funder, so that it may grant more."""
+    require_state(committee, SessionState.open, "raise_plan")
+    item, dossier = await _locked_item(session, committee, item_id)
+    lines = (await repository.lines_of(session, [dossier.id]))[dossier.id]
+    line = next((line for line in lines if line.funder_id == request.funder_id), None)
+    if line is None:
+        raise UnprocessableContent(
+            Text("Ce financeur n'est pas au plan du dossier.", "This funder is not in the dossier's plan."),
+            errors=[("body.funder_id", Text("Financeur hors du plan.", "Funder outside the plan."))],
+            code="funder_not_in_plan",
+        )
+    if request.amount_cents <= line.amount_cents:
+        asked = euros(line.amount_cents)
+        raise UnprocessableContent(
+            Text(f"Le plan demande déjà {asked.fr} à ce financeur : relever, c'est demander plus.",
+                 f"The plan already asks {asked.en} of this funder: a raise asks for more."),
+            errors=[("body.amount_cents", Text(f"Plus de {asked.fr}.", f"More than {asked.en}."))],
+            code="not_a_raise",
+            extra={"asked_cents": line.amount_cents},
+        )
+    before = line.amount_cents
+    line.amount_cents = request.amount_cents
+    dossier.requested_total_cents += request.amount_cents - before
+    moved(dossier)
+    session.add(trace(dossier, principal, "plan_raised", dossier.state,
+                      f"{request.funder_id}: {before} → {request.amount_cents}"))
+    touched(committee)
+    await session.flush()
+    return await to_public(session, committee)
+
+
+async def on_withdrawn(session: AsyncSession, *, dossier: Dossier, actor: str) -> None:
+    """The holder withdrew a dossier on an agenda (the dossier is locked): its item is marked withdrawn, and what
+    its decisions committed goes back to the envelopes."""
+    if dossier.agenda_session_id is None:
+        return
+    item = (await session.execute(
+        select(AgendaItem).where(
+            AgendaItem.session_id == dossier.agenda_session_id, AgendaItem.dossier_id == dossier.id
+        ).with_for_update()
+    )).scalars().first()
+    if item is not None and item.state == ItemState.pending:
+        await _void_decisions(session, item, dossier, actor)
+        item.state = ItemState.withdrawn
+    dossier.agenda_session_id = None
+
+
+# Closing.
+
+
+def outcome_of(lines: list[FundingLine], granted: dict[uuid.UUID, int]) -> Outcome:
+    """accepted: every share granted in full; refused: nothing granted; otherwise partially accepted."""
+    shares = [line for line in lines if line.funder_id is not None]
+    if all(granted.get(line.funder_id, 0) >= line.amount_cents for line in shares):
+        return Outcome.accepted
+    if sum(granted.values()) == 0:
+        return Outcome.refused
+    return Outcome.partially_accepted
+
+
+def _undecided(
+    items: list[AgendaItem], dossiers: dict[uuid.UUID, Dossier], lines: dict[uuid.UUID, list[FundingLine]],
+    decided: dict[uuid.UUID, dict[uuid.UUID, FunderDecision]],
+) -> list[dict[str, Any]]:
+    gaps = []
+    for item in items:
+        if item.state != ItemState.pending:
+            continue
+        missing = [str(line.funder_id) for line in lines[item.dossier_id]
+                   if line.funder_id is not None and line.funder_id not in decided[item.id]]
+        if missing:
+            gaps.append({"item_id": str(item.id), "reference": dossiers[item.dossier_id].reference,
+                         "missing_funder_ids": missing})
+    return gaps
+
+
+async def holders_to_ask(session: AsyncSession, committee: CommitteeSession) -> list[uuid.UUID]:
+    """The associations of the agenda, whose names and addresses identity gives before the session is locked."""
+    items = await items_of(session, committee.id)
+    if not items:
+        return []
+    rows = await session.execute(
+        select(Dossier.organisation_id).where(Dossier.id.in_([item.dossier_id for item in items]))
+    )
+    return list(dict.fromkeys(rows.scalars()))
+
+
+def _recipients(dossier: Dossier, card: dict[str, Any] | None) -> list[str]:
+    profile = dossier.organisation_snapshot or {}
+    found = [
+        (card or {}).get("email"),
+        (profile.get("legal_representative") or {}).get("email"),
+        (profile.get("contact") or {}).get("email"),
+    ]
+    return list(dict.fromkeys(email for email in found if email))
+
+
+async def close(
+    session: AsyncSession, *, principal: Principal, committee: CommitteeSession,
+    holders: dict[uuid.UUID, dict[str, Any] | None],
+) -> tuple[SessionPublic, list[uuid.UUID]]:
+    """Every pending item decided by every funder asked (else 409 naming what is missing), outcomes computed,
+    dossiers decided, the minutes frozen, the notifications written. Returns the session and the notifications
+    to send once committed. `holders` are identity's cards of the agenda's associations."""
+    require_state(committee, SessionState.open, "close")
+    items = await items_of(session, committee.id)
+    locked = await lock_dossiers(session, [item.dossier_id for item in items])
+    items = await items_of(session, committee.id, for_update=True)
+    lines = await repository.lines_of(session, list(locked))
+    decided: dict[uuid.UUID, dict[uuid.UUID, FunderDecision]] = {item.id: {} for item in items}
+    for decision in await decisions_of(session, [item.id for item in items]):
+        decided[decision.item_id][decision.funder_id] = decision
+    gaps = _undecided(items, locked, lines, decided)
+    if gaps:
+        references = ", ".join(gap["reference"] for gap in gaps)
+        raise Conflict(
+            Text(f"Des financeurs n'ont pas décidé sur : {references}. Décidez ou reportez ces points.",
+                 f"Some funders have not decided on: {references}. Decide or defer these items."),
+            code="items_undecided",
+            extra={"items": gaps},
+        )
+    now = utcnow()
+    for item in items:
+        if item.state != ItemState.pending:
+            continue
+        dossier = locked[item.dossier_id]
+        granted = {fid: decision.granted_cents for fid, decision in decided[item.id].items()}
+        item.state = ItemState.decided
+        item.outcome = outcome_of(lines[dossier.id], granted)
+        previous = dossier.state
+        dossier.state = DossierState.decided
+        dossier.outcome = item.outcome
+        dossier.decided_at = now
+        dossier.agenda_session_id = None
+        moved(dossier)
+        session.add(trace(dossier, principal, "decided", previous, item.outcome))
+    committee.state = SessionState.closed
+    committee.closed_at = now
+    committee.closed_by = principal.subject
+    touched(committee)
+    await session.flush()
+    minutes = await build_minutes(session, committee, items, locked, lines, decided, holders)
+    committee.minutes = minutes.model_dump(mode="json")
+    recipients = {
+        dossier.organisation_id: _recipients(dossier, holders.get(dossier.organisation_id))
+        for dossier in locked.values()
+    }
+    sent = await notifications.notify_holders(
+        session, session_id=committee.id, minutes=minutes, recipients=recipients
+    )
+    await session.flush()
+    return await to_public(session, committee), sent
+
+
+async def build_minutes(
+    session: AsyncSession, committee: CommitteeSession, items: list[AgendaItem], dossiers: dict[uuid.UUID, Dossier],
+    lines: dict[uuid.UUID, list[FundingLine]], decided: dict[uuid.UUID, dict[uuid.UUID, FunderDecision]],
+    holders: dict[uuid.UUID, dict[str, Any] | None],
+) -> Minutes:
+    funders = await invited_funders(session, committee.id)
+    names = {funder.funder_id: funder.name for funder in funders}
+    recusals: dict[uuid.UUID, list[Recusal]] = {item.id: [] for item in items}
+    for recusal in await recusals_of(session, committee.id):
+        recusals[recusal.item_id].append(recusal)
+    programmes = await programmes_by_id(session, await programme_ids_of(session, committee.id))
+    totals: dict[uuid.UUID, MinutesFunderTotal] = {}
+    minutes_items = []
+    for item in items:
+        dossier = dossiers[item.dossier_id]
+        shares = [line for line in lines[dossier.id] if line.funder_id is not None]
+        decisions = []
+        for line in shares:
+            decision = decided[item.id].get(line.funder_id) if item.state == ItemState.decided else None
+            if decision is None:
+                continue
+            decisions.append(MinutesDecision(
+                funder_id=line.funder_id, funder_name=names.get(line.funder_id, str(line.funder_id)),
+                asked_cents=line.amount_cents, granted_cents=decision.granted_cents,
+                conditions=decision.conditions, refusal_reason=decision.refusal_reason,
+                decided_by=decision.decided_by,
+            ))
+            total = totals.setdefault(line.funder_id, MinutesFunderTotal(
+                funder_id=line.funder_id, name=names.get(line.funder_id, str(line.funder_id)),
+                asked_cents=0, granted_cents=0, dossiers_granted=0,
+            ))
+            total.asked_cents += line.amount_cents
+            total.granted_cents += decision.granted_cents
+            total.dossiers_granted += 1 if decision.granted_cents else 0
+        minutes_items.append(MinutesItem(
+            position=item.position, item_id=item.id, dossier_id=dossier.id, reference=dossier.reference,
+            organisation_id=dossier.organisation_id,
+            organisation_name=(holders.get(dossier.organisation_id) or {}).get("name") or str(dossier.organisation_id),
+            project_title=(dossier.project_snapshot or {}).get("title") or "",
+            note=item.note, state=item.state, outcome=item.outcome, deferral_reason=item.deferral_reason,
+            asked_cents=sum(line.amount_cents for line in shares),
+            granted_cents=sum(decision.granted_cents for decision in decisions),
+            decisions=decisions,
+            recusals=[
+                MinutesRecusal(member=r.member, member_name=r.member_name, organisation_id=r.organisation_id,
+                               organisation_name=names.get(r.organisation_id) if r.organisation_id else None,
+                               reason=r.reason)
+                for r in recusals[item.id]
+            ],
+        ))
+    assert committee.opened_at is not None and committee.closed_at is not None and committee.closed_by is not None
+    return Minutes(
+        session_id=committee.id, title=committee.title, held_on=committee.held_on, place=committee.place,
+        programmes=[MinutesProgramme(id=p.id, title=p.title, year=p.year) for p in programmes.values()],
+        opened_at=committee.opened_at, closed_at=committee.closed_at, closed_by=committee.closed_by,
+        attendance=[MinutesAttendance(funder_id=f.funder_id, name=f.name, category=f.category,
+                                      present=bool(f.present)) for f in funders],
+        items=minutes_items,
+        totals=sorted(totals.values(), key=lambda total: total.name),
+        granted_cents=sum(item.granted_cents for item in minutes_items),
+    )

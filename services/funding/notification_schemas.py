@@ -1,0 +1,40 @@
+"""API models of the holders' notifications."""
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from services.funding.notification_models import DeliveryState, NotificationKind
+
+
+class NotificationPublic(BaseModel):
+    """The committee's consolidated answer to a holder on one dossier, as sent (or to be sent) by mail."""
+
+    id: uuid.UUID
+    dossier_id: uuid.UUID
+    session_id: uuid.UUID = Field(description="La séance du comité des financeurs qui a répondu.")
+    organisation_id: uuid.UUID = Field(description="L'association porteuse du dossier.")
+    reference: str = Field(examples=["GU-2027-000123"])
+    kind: NotificationKind = Field(description="decision : le comité a décidé ; deferral : il a reporté le dossier.")
+    subject: str = Field(
+        description="Objet, dans la langue de l'appelant (Accept-Language).",
+        examples=["Dossier GU-2027-000123 : réponse du comité des financeurs du 12 mars 2027"],
+    )
+    body: str = Field(description="Texte du courriel, dans la langue de l'appelant (Accept-Language).")
+    content: dict[str, Any] = Field(
+        description="Ce que dit la notification, en données : décision, réponse de chaque financeur, totaux, "
+        "motif du report, séance, suite (`agreements`, `none` ou `next_session`)."
+    )
+    recipients: list[str] = Field(
+        description="Les adresses de l'association auxquelles le courriel part.", examples=[["contact@asso.example"]]
+    )
+    delivery_state: DeliveryState = Field(description="pending, sent ou failed (le guichet peut réessayer).")
+    attempts: int = Field(description="Tentatives d'envoi faites.", examples=[1])
+    last_error: str | None = Field(
+        description="Pourquoi le dernier envoi a échoué (montré au guichet seulement).", examples=[None]
+    )
+    sent_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
