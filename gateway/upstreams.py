@@ -22,6 +22,8 @@ ROUTES: tuple[tuple[str, str], ...] = (
     ("/api/v1/envelopes", "funding"),
     ("/api/v1/sessions", "funding"),
     ("/api/v1/notifications", "funding"),
+    ("/api/v1/agreements", "funding"),
+    ("/api/v1/payments", "funding"),
 )
 
 

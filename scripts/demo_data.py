@@ -76,6 +76,7 @@ USERS = (
     DemoUser("direction@ville-rennes.example", "Sophie Le Goff", "ville", ("funder_manager",)),
     DemoUser("instruction@prefecture35.example", "Hugo Lemoine", "prefecture", ("funder_instructor",)),
     DemoUser("comite@prefecture35.example", "Claire Robin", "prefecture", ("committee_member",)),
+    DemoUser("direction@prefecture35.example", "Thomas Garnier", "prefecture", ("funder_manager",)),
     DemoUser("conseil@conseil-blosne.example", "Moussa Traoré", "conseil-blosne", ("citizen_reviewer",)),
     DemoUser("presidence@blosne-avenir.example", "Awa Diallo", "blosne-avenir", ("holder_admin",)),
     DemoUser("benevole@blosne-avenir.example", "Yann Guillou", "blosne-avenir", ("holder_member",)),

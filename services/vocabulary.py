@@ -65,6 +65,10 @@ class Scope(StrEnum):
     envelopes_write = "envelopes:write"
     sessions_read = "sessions:read"
     sessions_write = "sessions:write"
+    agreements_read = "agreements:read"
+    agreements_write = "agreements:write"
+    payments_read = "payments:read"
+    payments_write = "payments:write"
     # Only a service token: funding pins the document versions a submitted dossier references.
     documents_pin = "documents:pin"
 

@@ -240,8 +240,11 @@ def test_a_whole_committee_through_the_gateway(desk: Desk, vaults: None, live: L
     }
 
     # --- The minutes, as data and as a document. ---
-    minutes = desk.json(COMMITTEE_MEMBER, "GET", f"{session_url}/minutes")
+    minutes = desk.json(DESK, "GET", f"{session_url}/minutes")
     assert all(entry["present"] for entry in minutes["attendance"]) and len(minutes["attendance"]) == 5
+    # A funder reads the items that asked it for a share, nothing of the others.
+    states = desk.json(COMMITTEE_MEMBER, "GET", f"{session_url}/minutes")
+    assert [entry["reference"] for entry in states["items"]] == [homework["reference"], later["reference"]]
     [recusal] = minutes["items"][1]["recusals"]
     assert recusal["organisation_name"] == "Ville de Rennes"
     assert minutes["granted_cents"] == 1_500_000 + 1_000_000 + 500_000 + 900_000 + 300_000
@@ -263,6 +266,22 @@ def test_a_whole_committee_through_the_gateway(desk: Desk, vaults: None, live: L
     mails = [email.message_from_bytes(path.read_bytes()) for path in live.mail_folder.glob("*.eml")]
     to_homework = [m for m in mails if homework["reference"] in m["Subject"]]
     assert len(to_homework) == 1 and "presidence@blosne-avenir.example" in to_homework[0]["To"]
+
+    # --- Each share granted has its agreement: the CAF's 5,000 € is a decision letter, in force once sent;
+    #     the association asks for the payment and the CAF pays it. ---
+    signed = {a["funder_id"]: a for a in desk.json(HOLDER, "GET", "/api/v1/agreements",
+                                                   params={"dossier_id": homework["id"]})["items"]}
+    assert {key: signed[org_id(key)]["kind"] for key in ("ville", "prefecture", "caf")} == {
+        "ville": "decision_letter", "prefecture": "decision_letter", "caf": "decision_letter"}
+    letter = signed[org_id("caf")]
+    assert desk.json(MANAGER["caf"], "POST", f"/api/v1/agreements/{letter['id']}/send", json={})["state"] == "active"
+    [payment] = desk.json(HOLDER, "GET", "/api/v1/payments", params={"agreement_id": letter["id"]})["items"]
+    assert payment["state"] == "due"
+    desk.call(HOLDER, "POST", f"/api/v1/payments/{payment['id']}/request", json={})
+    assert desk.json(MANAGER["caf"], "POST", f"/api/v1/payments/{payment['id']}/pay", json={})["state"] == "paid"
+    caf_envelope = next(e for e in desk.json(MANAGER["caf"], "GET", "/api/v1/envelopes")["items"]
+                        if e["programme_id"] == str(demo_data.PROGRAMME_ID) and e["year"] == date.today().year)
+    assert caf_envelope["paid_cents"] >= 500_000
 
     # --- The deferred dossier goes to a second session and is decided there. ---
     assert desk.json(HOLDER, "GET", f"/api/v1/dossiers/{later['id']}")["state"] == "deferred"

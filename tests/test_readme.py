@@ -29,7 +29,7 @@ def test_the_curl_story_works_against_the_live_desk(live) -> None:
         "report submitted", "ready_for_committee", "session open", "session closed partially_accepted"
     ]
     assert lines[12].startswith(f"Dossier {reference.group(1)} : réponse du comité des financeurs du "), lines[12]
-    assert lines[13:] == []
+    assert lines[13:] == ["decision_letter active", "payment 1500000 paid"]
 
 
 def test_the_configuration_table_names_every_variable() -> None:

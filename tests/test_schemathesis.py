@@ -108,10 +108,15 @@ def known(world: World) -> dict[str, list[str]]:
     notifications = world.as_("funding", HOLDER).get("/api/v1/notifications")
     assert notifications.status_code == 200 and notifications.json()["items"], notifications.text
     _mail_server_was_down(world)
+    agreements = world.as_("funding", HOLDER).get("/api/v1/agreements").json()["items"]
+    payments = world.as_("funding", HOLDER).get("/api/v1/payments").json()["items"]
+    assert agreements and payments
     return {
         "sessions": [planned["id"], closed["id"]],
         "items": [item["id"] for item in planned["items"] + closed["items"]],
         "notifications": [item["id"] for item in notifications.json()["items"]],
+        "agreements": [item["id"] for item in agreements],
+        "payments": [item["id"] for item in payments],
         "organisations": [org_id("blosne-avenir"), org_id("maurepas-solidaire"), org_id("ville")],
         "projects": [project["id"], dossier["project_id"]],
         "dossiers": [dossier["id"]],
@@ -130,11 +135,12 @@ def known(world: World) -> dict[str, list[str]]:
 
 
 def _closed_session(world: World) -> dict[str, Any]:
+    """The city grants its whole share (a decision letter, its payment), the State nothing."""
     dossier = ready(world, documents=False)
     both = [org_id("ville"), org_id("prefecture")]
     session = ok(open_session(world, plan_session(world, [dossier], both), both))
-    for funder in both:
-        ok(decide(world, session, dossier, funder, 0), 201)
+    ok(decide(world, session, dossier, both[0], 1_500_000), 201)
+    ok(decide(world, session, dossier, both[1], 0), 201)
     return ok(world.as_("funding", DESK).post(f"/api/v1/sessions/{session['id']}/close", json={}))
 
 

@@ -10,10 +10,12 @@ from services.funding.models import idempotency_keys
 from services.funding.peers import Peers
 from services.funding.routes import (
     admissibility,
+    agreements,
     dossiers,
     envelopes,
     notifications,
     opinions,
+    payments,
     programmes,
     routing,
     sessions,
@@ -25,6 +27,8 @@ TAGS = [
     {"name": "dossiers", "description": "Dossiers uniques et plans de cofinancement."},
     {"name": "envelopes", "description": "Enveloppes des financeurs par programme et année, et leur registre."},
     {"name": "sessions", "description": "Comité des financeurs : séances, ordre du jour, déports, décisions, PV."},
+    {"name": "agreements", "description": "Conventions et décisions d'attribution, une par subvention."},
+    {"name": "payments", "description": "Versements : l'échéancier de chaque subvention."},
     {"name": "notifications", "description": "Réponses du comité aux porteurs, et leur envoi par courriel."},
     {"name": "operations", "description": "Santé, disponibilité, métriques."},
 ]
@@ -44,7 +48,7 @@ def create_app(
         idempotency_table=idempotency_keys,
         routers=[
             programmes.router, dossiers.router, admissibility.router, envelopes.router, routing.router,
-            opinions.router, sessions.router, notifications.router,
+            opinions.router, sessions.router, notifications.router, agreements.router, payments.router,
         ],
         http=http,
         key_source=remote_jwks(http, settings),

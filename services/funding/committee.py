@@ -35,6 +35,7 @@ from services.funding.committee_schemas import (
     ConflictDeclaration,
     DecisionPublic,
     Invitations,
+    Minutes,
     Opening,
     RecusalPublic,
     SessionCreate,
@@ -45,7 +46,7 @@ from services.funding.committee_schemas import (
     ShareAsked,
 )
 from services.funding.dossiers import moved, trace
-from services.funding.models import Dossier, DossierState, Programme
+from services.funding.models import Dossier, DossierState, FundingLine, Programme
 from services.funding.peers import Peers
 from services.vocabulary import DESK_ROLES, FUNDER_ROLES, OrganisationKind, Role
 
@@ -117,8 +118,44 @@ async def visible_sessions(
     return list(rows.scalars())
 
 
+async def asked_dossiers(
+    session: AsyncSession, funder_id: uuid.UUID | None, dossier_ids: Iterable[uuid.UUID]
+) -> set[uuid.UUID]:
+    """The dossiers, among these, whose plan asks this funder for a share."""
+    ids = list(dossier_ids)
+    if funder_id is None or not ids:
+        return set()
+    rows = await session.execute(
+        select(FundingLine.dossier_id).where(FundingLine.dossier_id.in_(ids), FundingLine.funder_id == funder_id)
+    )
+    return set(rows.scalars())
+
+
+async def visible_items(
+    session: AsyncSession, principal: Principal, items: list[AgendaItem]
+) -> list[AgendaItem]:
+    """The desk sees the whole agenda; a funder's people, the items whose dossier asks their funder for a share:
+    a funder outside a dossier's plan sees nothing of it, in session as anywhere else."""
+    if _sees_all(principal):
+        return items
+    asked = await asked_dossiers(session, principal.organisation_id, [item.dossier_id for item in items])
+    return [item for item in items if item.dossier_id in asked]
+
+
+async def sees_item(session: AsyncSession, principal: Principal, item: AgendaItem) -> bool:
+    return bool(await visible_items(session, principal, [item]))
+
+
+# What each state of a session lets the desk and the members do; a 409 names them.
+SESSION_ACTIONS: dict[str, list[str]] = {
+    SessionState.planned: ["update", "invite", "set_agenda", "declare_conflict", "open", "delete"],
+    SessionState.open: ["decide", "defer", "raise_plan", "close"],
+    SessionState.closed: [],
+}
+
+
 def require_state(committee: CommitteeSession, wanted: SessionState, action: str) -> None:
-    """409 naming the state the action needs."""
+    """409 naming the state the action needs and what the session's state allows."""
     if committee.state == wanted:
         return
     raise Conflict(
@@ -127,7 +164,7 @@ def require_state(committee: CommitteeSession, wanted: SessionState, action: str
             f"Action '{action}' needs a '{wanted}' session (this one is '{committee.state}').",
         ),
         code=f"session_not_{wanted}",
-        extra={"state": committee.state},
+        extra={"state": committee.state, "allowed_actions": SESSION_ACTIONS[committee.state]},
     )
 
 
@@ -199,9 +236,11 @@ async def programme_ids_of(session: AsyncSession, session_id: uuid.UUID) -> list
     return list(rows.scalars())
 
 
-async def funder_cards(peers: Peers, funder_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, dict[str, Any] | None]:
+async def organisation_cards(
+    peers: Peers, organisation_ids: Iterable[uuid.UUID]
+) -> dict[uuid.UUID, dict[str, Any] | None]:
     """What identity says of each organisation (None when it does not know it), asked in parallel."""
-    ids = list(dict.fromkeys(funder_ids))
+    ids = list(dict.fromkeys(organisation_ids))
     cards = await asyncio.gather(*(peers.organisation(fid) for fid in ids))
     return dict(zip(ids, cards, strict=True))
 
@@ -236,6 +275,10 @@ async def invite(
     if gone:
         await session.execute(
             delete(SessionFunder).where(SessionFunder.session_id == committee.id, SessionFunder.funder_id.in_(gone))
+        )
+        # A funder that no longer sits has no member to recuse.
+        await session.execute(
+            delete(Recusal).where(Recusal.session_id == committee.id, Recusal.organisation_id.in_(gone))
         )
     for fid in request.funder_ids:
         if fid not in current:
@@ -284,9 +327,12 @@ async def set_agenda(
     """Replace the agenda, in its order. Each dossier is ready (or deferred by an earlier session), of one of the
     session's programmes and on no other agenda; a dossier taken off goes back to waiting for a session."""
     require_state(committee, SessionState.planned, "set_agenda")
-    current = {item.dossier_id: item for item in await items_of(session, committee.id, for_update=True)}
     wanted_ids = [entry.dossier_id for entry in request.items]
-    locked = await lock_dossiers(session, [*wanted_ids, *current])
+    # Dossiers before items, as a holder's withdrawal takes them: read the items, lock every dossier, then the
+    # items again, locked.
+    listed = [item.dossier_id for item in await items_of(session, committee.id)]
+    locked = await lock_dossiers(session, [*wanted_ids, *listed])
+    current = {item.dossier_id: item for item in await items_of(session, committee.id, for_update=True)}
     unknown = [str(did) for did in wanted_ids if did not in locked]
     if unknown:
         raise UnprocessableContent(
@@ -352,6 +398,20 @@ async def item_of(session: AsyncSession, committee: CommitteeSession, item_id: u
     return item
 
 
+async def delete_session(session: AsyncSession, *, principal: Principal, committee: CommitteeSession) -> None:
+    """A planned session called off: its dossiers wait for another one (their states unchanged)."""
+    require_state(committee, SessionState.planned, "delete")
+    items = await items_of(session, committee.id)
+    locked = await lock_dossiers(session, [item.dossier_id for item in items])
+    for dossier in locked.values():
+        if dossier.agenda_session_id == committee.id:
+            dossier.agenda_session_id = None
+            moved(dossier)
+            session.add(trace(dossier, principal, "removed_from_agenda", dossier.state, str(committee.id)))
+    await session.delete(committee)
+    await session.flush()
+
+
 # Conflicts of interest, declared before the session opens.
 
 
@@ -359,8 +419,9 @@ async def declare_conflict(
     session: AsyncSession, *, principal: Principal, committee: CommitteeSession, request: ConflictDeclaration
 ) -> Recusal:
     require_state(committee, SessionState.planned, "declare_conflict")
-    item = await session.get(AgendaItem, request.item_id)
-    if item is None or item.session_id != committee.id:
+    # Locked, so that the same member declaring twice at once gets the 409 below, not the unique constraint.
+    item = await get_row(session, AgendaItem, request.item_id, for_update=True)
+    if item is None or item.session_id != committee.id or not await sees_item(session, principal, item):
         raise UnprocessableContent(
             ITEM_NOT_FOUND, errors=[("body.item_id", ITEM_NOT_FOUND)], code="unknown_item"
         )
@@ -380,6 +441,12 @@ async def declare_conflict(
     session.add(recusal)
     await session.flush()
     return recusal
+
+
+async def visible_recusals(session: AsyncSession, principal: Principal, committee: CommitteeSession) -> list[Recusal]:
+    items = await visible_items(session, principal, await items_of(session, committee.id))
+    shown = {item.id for item in items}
+    return [recusal for recusal in await recusals_of(session, committee.id) if recusal.item_id in shown]
 
 
 async def recusals_of(session: AsyncSession, session_id: uuid.UUID) -> list[Recusal]:
@@ -475,8 +542,13 @@ def recusal_public(recusal: Recusal) -> RecusalPublic:
     return RecusalPublic(**recusal.model_dump())
 
 
-async def to_public(session: AsyncSession, committee: CommitteeSession) -> SessionPublic:
+async def to_public(
+    session: AsyncSession, committee: CommitteeSession, viewer: Principal | None = None
+) -> SessionPublic:
+    """The session with its agenda; a `viewer` other than the desk sees only the items that concern its funder."""
     items = await items_of(session, committee.id)
+    if viewer is not None:
+        items = await visible_items(session, viewer, items)
     dossiers = {d.id: d for d in (await session.execute(
         select(Dossier).where(Dossier.id.in_([item.dossier_id for item in items]))
     )).scalars()} if items else {}
@@ -501,6 +573,23 @@ async def to_public(session: AsyncSession, committee: CommitteeSession) -> Sessi
             for item in items
         ],
     )
+
+
+async def minutes_for(session: AsyncSession, principal: Principal, committee: CommitteeSession) -> Minutes:
+    """The frozen minutes as the caller may read them: every item for the desk, a funder's own for its people
+    (the attendance and the totals per funder name no dossier)."""
+    if committee.minutes is None:
+        raise Conflict(
+            Text("Le procès-verbal est établi à la clôture de la séance.",
+                 "The minutes are made when the session closes."),
+            code="minutes_not_ready",
+            extra={"state": committee.state, "allowed_actions": SESSION_ACTIONS[committee.state]},
+        )
+    minutes = Minutes.model_validate(committee.minutes)
+    if _sees_all(principal):
+        return minutes
+    asked = await asked_dossiers(session, principal.organisation_id, [item.dossier_id for item in minutes.items])
+    return minutes.model_copy(update={"items": [item for item in minutes.items if item.dossier_id in asked]})
 
 
 async def summaries(session: AsyncSession, committees: list[CommitteeSession]) -> list[SessionSummary]:

@@ -11,10 +11,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from common.db import utcnow
 from common.money import euros
-from common.problems import Conflict, Text, UnprocessableContent
+from common.problems import Conflict, NotFound, Text, UnprocessableContent
 from common.tokens import Principal
-from services.funding import envelopes, notifications, repository
+from services.funding import agreements, envelopes, notifications, repository
 from services.funding.committee import (
+    ITEM_NOT_FOUND,
     decisions_of,
     invited_funders,
     item_of,
@@ -107,12 +108,8 @@ async def seat(
         )
     lines = (await repository.lines_of(session, [dossier.id]))[dossier.id]
     asked = next((line for line in lines if line.funder_id == principal.organisation_id), None)
-    if asked is None:
-        raise Conflict(
-            Text("Le plan ne demande rien à votre financeur sur ce dossier.",
-                 "The plan asks nothing of your funder on this dossier."),
-            code="no_share_asked",
-        )
+    if asked is None:  # a funder outside the dossier's plan sees nothing of it
+        raise NotFound(ITEM_NOT_FOUND)
     current = (await session.execute(
         select(FunderDecision).where(
             FunderDecision.item_id == item.id, FunderDecision.funder_id == principal.organisation_id
@@ -177,15 +174,16 @@ async def record_decision(
         current.decided_by = principal.subject
         current.version += 1
         current.updated_at = utcnow()
-    # The trail says who decided, not what: the holder learns it from the notification, once the session closes.
-    session.add(trace(place.dossier, principal, "decision_recorded", place.dossier.state))
+    # Nothing goes in the dossier's trail, which the holder reads: the answer reaches it whole, with the
+    # notification, once the session closes. The decision keeps who made it and when.
     await session.flush()
     return current, created
 
 
 async def _void_decisions(session: AsyncSession, item: AgendaItem, dossier: Dossier, actor: str) -> None:
     """The item leaves the session undecided: every amount its decisions committed goes back to the envelopes."""
-    for decision in await decisions_of(session, [item.id]):
+    # Envelopes in the order of their funders, as every release does: two voids never wait on each other.
+    for decision in sorted(await decisions_of(session, [item.id]), key=lambda d: d.funder_id):
         await _move_money(session, dossier=dossier, funder_id=decision.funder_id,
                           before=decision.granted_cents, after=0, actor=actor)
         await session.delete(decision)
@@ -352,6 +350,12 @@ async def close(
         dossier.agenda_session_id = None
         moved(dossier)
         session.add(trace(dossier, principal, "decided", previous, item.outcome))
+        programme = await repository.programme_by_id(session, dossier.programme_id)
+        assert programme is not None  # a foreign key
+        await agreements.grant_shares(
+            session, dossier=dossier, programme=programme, lines=lines[dossier.id], decisions=decided[item.id],
+            session_id=committee.id, decided_at=now,
+        )
     committee.state = SessionState.closed
     committee.closed_at = now
     committee.closed_by = principal.subject
@@ -363,8 +367,12 @@ async def close(
         dossier.organisation_id: _recipients(dossier, holders.get(dossier.organisation_id))
         for dossier in locked.values()
     }
+    # A dossier deferred, then withdrawn by its holder, gets no word of a later session.
+    answered = minutes.model_copy(update={
+        "items": [item for item in minutes.items if locked[item.dossier_id].state != DossierState.withdrawn]
+    })
     sent = await notifications.notify_holders(
-        session, session_id=committee.id, minutes=minutes, recipients=recipients
+        session, session_id=committee.id, minutes=answered, recipients=recipients
     )
     await session.flush()
     return await to_public(session, committee), sent

@@ -10,7 +10,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import case, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -26,6 +26,7 @@ from services.vocabulary import DESK_ROLES, FUNDER_ROLES
 
 ENVELOPE_NOT_FOUND = Text("Enveloppe introuvable.", "Envelope not found.")
 COMMITMENT_KINDS = (MovementKind.committed, MovementKind.released)
+DOSSIER_KINDS = (*COMMITMENT_KINDS, MovementKind.paid)
 
 
 # Rules used by the committees' decisions.
@@ -66,7 +67,8 @@ async def release(
     dossier_id: uuid.UUID | None,
     actor: str,
 ) -> EnvelopeMovement:
-    """Give back committed money (never below what is paid, nor more than the dossier holds), or 409."""
+    """Give back committed money (never below what is paid, nor more than the dossier holds and was not paid to it),
+    or 409 `envelope_release_exceeded`."""
     if amount_cents <= 0:
         raise ValueError("a release is a positive amount")
     envelope_id = await _envelope_id(session, funder_id=funder_id, programme_id=programme_id, year=year)
@@ -74,9 +76,10 @@ async def release(
     # same dossier at once); the UPDATE keeps its own condition all the same.
     envelope = await get_row(session, Envelope, envelope_id, for_update=True)
     if dossier_id is not None:
-        held = await _committed_for_dossier(session, envelope_id, dossier_id)
-        if amount_cents > held:
-            raise _release_refused(envelope, amount_cents, dossier_held=held)
+        # What the dossier already had paid stays committed: only the rest can go back.
+        committed, paid = await _dossier_money(session, envelope_id, dossier_id)
+        if amount_cents > committed - paid:
+            raise _release_refused(envelope, amount_cents, dossier_money=(committed, paid))
     row = await _move(
         session, envelope_id, condition=Envelope.committed_cents - amount_cents >= Envelope.paid_cents,
         committed_cents=Envelope.committed_cents - amount_cents,
@@ -84,6 +87,36 @@ async def release(
     if row is None:
         raise _release_refused(await get_row(session, Envelope, envelope_id, for_update=True), amount_cents)
     return await _record(session, envelope_id, row, MovementKind.released, -amount_cents, dossier_id, actor)
+
+
+async def pay(
+    session: AsyncSession,
+    *,
+    funder_id: uuid.UUID,
+    programme_id: uuid.UUID,
+    year: int,
+    amount_cents: int,
+    dossier_id: uuid.UUID,
+    actor: str,
+) -> EnvelopeMovement:
+    """Pay committed money to a dossier in the caller's transaction; 409 `envelope_paid_exceeded` beyond what the
+    dossier, or the envelope, has committed and not yet paid."""
+    if amount_cents <= 0:
+        raise ValueError("a payment is a positive amount")
+    envelope_id = await _envelope_id(session, funder_id=funder_id, programme_id=programme_id, year=year)
+    # Locked first, as in `release`: two payments of the same dossier at once cannot both read the same unpaid rest.
+    envelope = await get_row(session, Envelope, envelope_id, for_update=True)
+    committed, paid = await _dossier_money(session, envelope_id, dossier_id)
+    if amount_cents > committed - paid:
+        raise _paid_exceeded(envelope, amount_cents, dossier_money=(committed, paid))
+    # The envelope's own bound, checked by the database on the row as the UPDATE locks it (see `commit`).
+    row = await _move(
+        session, envelope_id, condition=Envelope.paid_cents + amount_cents <= Envelope.committed_cents,
+        paid_cents=Envelope.paid_cents + amount_cents,
+    )
+    if row is None:
+        raise _paid_exceeded(await get_row(session, Envelope, envelope_id, for_update=True), amount_cents)
+    return await _record(session, envelope_id, row, MovementKind.paid, amount_cents, dossier_id, actor)
 
 
 async def _envelope_id(session: AsyncSession, *, funder_id: uuid.UUID, programme_id: uuid.UUID, year: int) -> uuid.UUID:
@@ -130,13 +163,21 @@ async def _record(
     return movement
 
 
-async def _committed_for_dossier(session: AsyncSession, envelope_id: uuid.UUID, dossier_id: uuid.UUID) -> int:
-    statement = select(func.coalesce(func.sum(EnvelopeMovement.amount_cents), 0)).where(
+async def _dossier_money(
+    session: AsyncSession, envelope_id: uuid.UUID, dossier_id: uuid.UUID
+) -> tuple[int, int]:
+    """What the dossier has committed (commitments less releases) and been paid on the envelope, from its ledger."""
+    is_paid = EnvelopeMovement.kind == MovementKind.paid
+    statement = select(
+        func.coalesce(func.sum(case((is_paid, 0), else_=EnvelopeMovement.amount_cents)), 0),
+        func.coalesce(func.sum(case((is_paid, EnvelopeMovement.amount_cents), else_=0)), 0),
+    ).where(
         EnvelopeMovement.envelope_id == envelope_id,
         EnvelopeMovement.dossier_id == dossier_id,
-        EnvelopeMovement.kind.in_(COMMITMENT_KINDS),
+        EnvelopeMovement.kind.in_(DOSSIER_KINDS),
     )
-    return int((await session.execute(statement)).scalar_one())
+    committed, paid = (await session.execute(statement)).one()
+    return int(committed), int(paid)
 
 
 def _balances(envelope: Envelope) -> dict[str, Any]:
@@ -169,14 +210,21 @@ async def _exceeded(session: AsyncSession, envelope_id: uuid.UUID, amount_cents:
     )
 
 
-def _release_refused(envelope: Envelope, amount_cents: int, *, dossier_held: int | None = None) -> Conflict:
+def _dossier_extra(dossier_money: tuple[int, int]) -> dict[str, int]:
+    committed, paid = dossier_money
+    return {"dossier_committed_cents": committed, "dossier_paid_cents": paid}
+
+
+def _release_refused(
+    envelope: Envelope, amount_cents: int, *, dossier_money: tuple[int, int] | None = None
+) -> Conflict:
     extra: dict[str, Any] = {**_balances(envelope), "amount_cents": amount_cents}
-    if dossier_held is not None:
-        extra["dossier_committed_cents"] = dossier_held
-        held = euros(dossier_held)
+    if dossier_money is not None:
+        extra.update(_dossier_extra(dossier_money))
+        held = euros(dossier_money[0] - dossier_money[1])
         detail = Text(
-            f"Le dossier n'a que {held.fr} engagés sur cette enveloppe.",
-            f"The dossier only has {held.en} committed on this envelope.",
+            f"Le dossier n'a que {held.fr} engagés et non versés sur cette enveloppe.",
+            f"The dossier only has {held.en} committed and not paid on this envelope.",
         )
     else:
         releasable = euros(envelope.committed_cents - envelope.paid_cents)
@@ -185,6 +233,32 @@ def _release_refused(envelope: Envelope, amount_cents: int, *, dossier_held: int
             f"Only {releasable.en} committed and not paid can be released.",
         )
     return Conflict(detail, code="envelope_release_exceeded", extra=extra)
+
+
+def _paid_exceeded(envelope: Envelope, amount_cents: int, *, dossier_money: tuple[int, int] | None = None) -> Conflict:
+    """One code whether the dossier's rest or the envelope's is short: `dossier_committed_cents` and
+    `dossier_paid_cents` in `extra` say it was the dossier's."""
+    extra: dict[str, Any] = {**_balances(envelope), "amount_cents": amount_cents}
+    asked = euros(amount_cents)
+    if dossier_money is not None:
+        extra.update(_dossier_extra(dossier_money))
+        committed, paid, unpaid = (euros(c) for c in (*dossier_money, dossier_money[0] - dossier_money[1]))
+        detail = Text(
+            f"Le dossier ne peut recevoir {asked.fr} : engagé pour lui {committed.fr}, déjà versé {paid.fr}, "
+            f"reste à verser {unpaid.fr}.",
+            f"The dossier cannot be paid {asked.en}: committed for it {committed.en}, already paid {paid.en}, "
+            f"left to pay {unpaid.en}.",
+        )
+    else:
+        committed, paid = euros(envelope.committed_cents), euros(envelope.paid_cents)
+        unpaid = euros(envelope.committed_cents - envelope.paid_cents)
+        detail = Text(
+            f"L'enveloppe ne peut verser {asked.fr} : engagé {committed.fr}, déjà versé {paid.fr}, "
+            f"reste à verser {unpaid.fr}.",
+            f"The envelope cannot pay {asked.en}: committed {committed.en}, already paid {paid.en}, "
+            f"left to pay {unpaid.en}.",
+        )
+    return Conflict(detail, code="envelope_paid_exceeded", extra=extra)
 
 
 # The envelopes' own life: opened by the funder's managers, read by its people and the desk.

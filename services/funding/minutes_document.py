@@ -1,13 +1,8 @@
 """The minutes of a closed committee session as a standalone, printable HTML document (French or English)."""
 
-from datetime import UTC, date, datetime
-from pathlib import Path
-
-from jinja2 import Environment, FileSystemLoader, StrictUndefined
-
-from common.money import euros
 from common.problems import Text
 from services.funding.committee_schemas import Minutes
+from services.funding.html_documents import language_of, render
 
 LABELS: dict[str, Text] = {
     "document": Text("Procès-verbal", "Minutes"),
@@ -65,38 +60,8 @@ OUTCOMES: dict[str, Text] = {
 }
 
 
-def _iso_date(value: date) -> str:
-    return value.isoformat()
-
-
-def _utc(value: datetime) -> str:
-    # Stored timestamps are UTC-aware; a naive one is taken as already UTC rather than as local time.
-    aware = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-    return aware.strftime("%Y-%m-%d %H:%M UTC")
-
-
-# Autoescape everywhere: every value comes from people (notes, reasons, names) and must never become markup.
-_environment = Environment(
-    loader=FileSystemLoader(Path(__file__).parent / "templates"),
-    autoescape=True,
-    undefined=StrictUndefined,
-    trim_blocks=True,
-    lstrip_blocks=True,
-    keep_trailing_newline=True,
-)
-_environment.filters["iso_date"] = _iso_date
-_environment.filters["utc"] = _utc
-_template = _environment.get_template("minutes.html.j2")
-
-
 def minutes_html(minutes: Minutes, language: str) -> str:
     """The whole HTML5 document of the minutes: English when language == "en", French otherwise."""
-    lang = "en" if language == "en" else "fr"
-    return _template.render(
-        m=minutes,
-        lang=lang,
-        t={key: text.pick(lang) for key, text in LABELS.items()},
-        states={key: text.pick(lang) for key, text in STATES.items()},
-        outcomes={key: text.pick(lang) for key, text in OUTCOMES.items()},
-        money=lambda cents: euros(cents).pick(lang),
+    return render(
+        "minutes.html.j2", language_of(language), {"t": LABELS, "states": STATES, "outcomes": OUTCOMES}, m=minutes
     )

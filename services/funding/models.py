@@ -70,6 +70,8 @@ class Programme(FundingTable, table=True):
     qpv_codes: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     # The funders that must sit for a committee to decide on this programme (empty: two funders, one the State).
     quorum_funder_ids: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    # The track's rules where the programme departs from their defaults (ceilings, durations, shares, delays).
+    rules: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     created_by: str = Field(max_length=200)
     version: int = Field(default=1, nullable=False)
     created_at: datetime = _created()

@@ -3,6 +3,12 @@
 Tables live beside the rules that use them (programmes and dossiers, envelopes); each module is imported here.
 """
 
-from services.funding import committee_models, envelope_models, models, notification_models  # noqa: F401
+from services.funding import (  # noqa: F401
+    agreement_models,
+    committee_models,
+    envelope_models,
+    models,
+    notification_models,
+)
 
 metadata = models.metadata

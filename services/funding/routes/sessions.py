@@ -11,7 +11,7 @@ from common.db import SessionDep
 from common.etag import check_if_match, etag_of, if_match_parameter
 from common.idempotency import IdempotencyDep
 from common.pagination import CursorParam, LimitParam, Page, UpdatedSinceParam, split_page
-from common.problems import Conflict, Text, problem_responses, request_language
+from common.problems import problem_responses, request_language
 from common.tokens import Principal
 from services.funding import committee, decisions, notifications
 from services.funding.committee_models import SessionState
@@ -100,10 +100,24 @@ async def list_sessions(
     responses=problem_responses(401, 403, 404, 422),
 )
 async def get_session(session_id: uuid.UUID, session: SessionDep, caller: Reader, response: Response) -> SessionPublic:
+    """A funder's people see the items whose dossier asks their funder for a share; the desk sees them all."""
     found = await committee.visible_session(session, principal=caller, session_id=session_id)
-    public = await committee.to_public(session, found)
+    public = await committee.to_public(session, found, viewer=caller)
     response.headers["ETag"] = etag_of(public.version)
     return public
+
+
+@router.delete(
+    "/{session_id}",
+    summary="Annuler une séance prévue : ses dossiers attendent une autre séance — guichet",
+    status_code=204,
+    responses=problem_responses(401, 403, 404, 409, 412, 422, 428),
+    openapi_extra=if_match_parameter(required=True),
+)
+async def delete_session(session_id: uuid.UUID, request: Request, session: SessionDep, caller: Desk) -> Response:
+    found = await _for_change(session, caller, session_id, request, required=True)
+    await committee.delete_session(session, principal=caller, committee=found)
+    return Response(status_code=204)
 
 
 async def _for_change(session: SessionDep, caller: Principal, session_id: uuid.UUID, request: Request, *,
@@ -133,7 +147,7 @@ async def invite_funders(
     caller: Desk, peers: PeersDep,
 ) -> SessionPublic:
     # Identity is asked before the session is locked: no call to another service while a row is held.
-    cards = await committee.funder_cards(peers, body.funder_ids)
+    cards = await committee.organisation_cards(peers, body.funder_ids)
     found = await _for_change(session, caller, session_id, request, required=True)
     public = await committee.invite(session, committee=found, request=body, cards=cards, principal=caller)
     response.headers.update(_headers(public))
@@ -182,7 +196,7 @@ async def declare_conflict(
 async def list_conflicts(session_id: uuid.UUID, session: SessionDep, caller: Reader) -> list[RecusalPublic]:
     """As many as the members declare, on at most 200 items: no pagination."""
     found = await committee.visible_session(session, principal=caller, session_id=session_id)
-    return [committee.recusal_public(row) for row in await committee.recusals_of(session, found.id)]
+    return [committee.recusal_public(row) for row in await committee.visible_recusals(session, caller, found)]
 
 
 @router.post(
@@ -238,7 +252,7 @@ async def defer_item(
     session_id: uuid.UUID, item_id: uuid.UUID, body: Deferral, session: SessionDep, caller: Desk, call: IdempotencyDep
 ) -> Response:
     """What the funders already decided on it is voided and goes back to their envelopes."""
-    found = await committee.visible_session(session, principal=caller, session_id=session_id, lock="share")
+    found = await committee.visible_session(session, principal=caller, session_id=session_id, lock="update")
     public = await decisions.defer(session, principal=caller, committee=found, item_id=item_id, request=body)
     return await call.respond(session, status_code=200, content=public, headers=_headers(public))
 
@@ -252,7 +266,7 @@ async def raise_plan(
     session_id: uuid.UUID, item_id: uuid.UUID, body: PlanRaise, session: SessionDep, caller: Desk,
     call: IdempotencyDep,
 ) -> Response:
-    found = await committee.visible_session(session, principal=caller, session_id=session_id, lock="share")
+    found = await committee.visible_session(session, principal=caller, session_id=session_id, lock="update")
     public = await decisions.raise_plan(session, principal=caller, committee=found, item_id=item_id, request=body)
     return await call.respond(session, status_code=200, content=public, headers=_headers(public))
 
@@ -267,10 +281,13 @@ async def close_session(
     peers: PeersDep, background: BackgroundTasks,
 ) -> Response:
     """Refused (409 `items_undecided`) while a funder asked on a pending item has not decided: decide or defer."""
-    found = await committee.visible_session(session, principal=caller, session_id=session_id)
-    committee.require_state(found, SessionState.open, "close")
-    # The associations' names and addresses, from identity, before the session is locked.
-    holders = await committee.funder_cards(peers, await decisions.holders_to_ask(session, found))
+    # The associations' names and addresses, from identity, read before the writer's transaction starts: on
+    # SQLite its first statement takes the database's write lock, which no call to another service may hold.
+    async with request.app.state.db.reader() as reading:
+        found = await committee.visible_session(reading, principal=caller, session_id=session_id)
+        committee.require_state(found, SessionState.open, "close")
+        to_ask = await decisions.holders_to_ask(reading, found)
+    holders = await committee.organisation_cards(peers, to_ask)
     found = await _for_change(session, caller, session_id, request, required=False)
     public, written = await decisions.close(session, principal=caller, committee=found, holders=holders)
     settings = request.app.state.settings
@@ -298,14 +315,7 @@ async def get_minutes(
     format: Annotated[str | None, Query(pattern="^(json|html)$", description="json (défaut) ou html.")] = None,
 ) -> Response:
     found = await committee.visible_session(session, principal=caller, session_id=session_id)
-    if found.minutes is None:
-        raise Conflict(
-            Text("Le procès-verbal est établi à la clôture de la séance.", "The minutes are made when the session "
-                 "closes."),
-            code="minutes_not_ready",
-            extra={"state": found.state},
-        )
-    minutes = Minutes.model_validate(found.minutes)
+    minutes = await committee.minutes_for(session, caller, found)
     headers = {"ETag": etag_of(found.version)}
     wants_html = format == "html" or (format is None and "text/html" in request.headers.get("accept", ""))
     if wants_html:

@@ -1,8 +1,10 @@
 """Races on an envelope, on both databases: commitments at once through separate writer sessions never commit more
-than the envelope holds, and lowering the total while they run never leaves committed above total."""
+than the envelope holds, lowering the total while they run never leaves committed above total, and payments at once
+never pay more than is committed."""
 
 import uuid
 from datetime import date
+from functools import partial
 from typing import Any
 
 import anyio
@@ -30,13 +32,17 @@ def _open(world: World, total_cents: int) -> dict[str, Any]:
     return response.json()
 
 
-async def _commit_alone(world: World, envelope: dict[str, Any], dossier_id: str) -> object:
-    """One commitment in its own writer session and transaction: the movement, or the exception it ended with."""
+async def _commit_alone(
+    world: World, envelope: dict[str, Any], dossier_id: str, *, rule: Any = envelopes.commit,
+    amount_cents: int = HUNDRED_EUROS,
+) -> object:
+    """One commitment (or another `rule` of `envelopes`) in its own writer session and transaction: the movement,
+    or the exception it ended with."""
     try:
         async with world.stack.apps["funding"].state.db.writer() as session:
-            movement = await envelopes.commit(
+            movement = await rule(
                 session, funder_id=uuid.UUID(VILLE), programme_id=uuid.UUID(PROGRAMME_ID), year=envelope["year"],
-                amount_cents=HUNDRED_EUROS, dossier_id=uuid.UUID(dossier_id), actor="committee",
+                amount_cents=amount_cents, dossier_id=uuid.UUID(dossier_id), actor="committee",
             )
             await session.commit()
             return movement
@@ -61,15 +67,23 @@ def _stored(world: World, envelope_id: str) -> tuple[Envelope, list[EnvelopeMove
 def _check_ledger(envelope: Envelope, ledger: list[EnvelopeMovement]) -> None:
     """The ledger replayed from its first line gives every balance it records, and the envelope's."""
     assert [m.sequence for m in ledger] == list(range(1, len(ledger) + 1))
-    total = committed = 0
+    total = committed = paid = 0
     for movement in ledger:
         if movement.kind in ("opened", "total_changed"):
             total += movement.amount_cents
         elif movement.kind in ("committed", "released"):
             committed += movement.amount_cents
-        assert (movement.total_cents, movement.committed_cents) == (total, committed), movement
-        assert 0 <= movement.committed_cents <= movement.total_cents, movement
-    assert (envelope.total_cents, envelope.committed_cents, envelope.version) == (total, committed, len(ledger))
+        elif movement.kind == "paid":
+            paid += movement.amount_cents
+        else:
+            raise AssertionError(f"a movement the replay does not know: {movement}")
+        assert (movement.total_cents, movement.committed_cents, movement.paid_cents) == (total, committed, paid), (
+            movement
+        )
+        assert 0 <= movement.paid_cents <= movement.committed_cents <= movement.total_cents, movement
+    assert (envelope.total_cents, envelope.committed_cents, envelope.paid_cents, envelope.version) == (
+        total, committed, paid, len(ledger),
+    )
     commitments = sum(m.amount_cents for m in ledger if m.kind in ("committed", "released"))
     assert commitments == envelope.committed_cents
 
@@ -159,3 +173,42 @@ def test_lowering_the_total_while_commitments_run_never_leaves_committed_above_t
     # the first change that went through moved the total; the others found it already there and kept the version
     assert [m.kind for m in ledger].count("total_changed") == (1 if lowered else 0)
     _check_ledger(stored, ledger)
+
+
+def test_twenty_payments_of_100_euros_on_600_euros_committed_let_exactly_six_through(world: World) -> None:
+    envelope = _open(world, THOUSAND_EUROS)
+    dossier = world.create_dossier()
+    committed = world.stack.run(partial(_commit_alone, world, envelope, dossier["id"], amount_cents=6 * HUNDRED_EUROS))
+    assert isinstance(committed, EnvelopeMovement), committed
+    results: list[object] = [None] * 20
+
+    async def race() -> None:
+        async def one(index: int) -> None:
+            results[index] = await _commit_alone(world, envelope, dossier["id"], rule=envelopes.pay)
+
+        async with anyio.create_task_group() as group:
+            for index in range(len(results)):
+                group.start_soon(one, index)
+
+    world.stack.run(race)
+
+    paid = [r for r in results if isinstance(r, EnvelopeMovement)]
+    refused = [r for r in results if isinstance(r, Problem)]
+    others = [r for r in results if not isinstance(r, EnvelopeMovement | Problem)]
+    assert others == [], others
+    assert len(paid) == 6
+    assert len(refused) == 14
+    assert {(p.status, p.code) for p in refused} == {(409, "envelope_paid_exceeded")}
+    assert all(p.extra["amount_cents"] == HUNDRED_EUROS for p in refused)
+    # every refusal saw all six payments: none was let through on a stale read of what was left to pay
+    assert {(p.extra["committed_cents"], p.extra["paid_cents"]) for p in refused} == {(60_000, 60_000)}
+    assert sorted(m.paid_cents for m in paid) == [HUNDRED_EUROS * n for n in range(1, 7)]
+    assert {(m.kind, m.amount_cents, m.committed_cents) for m in paid} == {("paid", HUNDRED_EUROS, 60_000)}
+
+    stored, ledger = _stored(world, envelope["id"])
+    assert (stored.total_cents, stored.committed_cents, stored.paid_cents) == (THOUSAND_EUROS, 60_000, 60_000)
+    assert [m.kind for m in ledger] == ["opened", "committed"] + ["paid"] * 6
+    assert {m.dossier_id for m in ledger[1:]} == {uuid.UUID(dossier["id"])}
+    _check_ledger(stored, ledger)
+    read = world.as_("funding", CITY_MANAGER).get(f"{ENVELOPES}/{envelope['id']}").json()
+    assert (read["paid_cents"], read["available_cents"], read["version"]) == (60_000, 40_000, 8)

@@ -1,5 +1,5 @@
 """/api/v1/envelopes: funders' envelopes per programme and year, who sees and changes them, their ledger, and the
-rules that commit and release money on them."""
+rules that commit, release and pay money on them."""
 
 import uuid
 from datetime import date, datetime, timedelta
@@ -87,8 +87,8 @@ def _read(world: World, envelope: dict[str, Any]) -> dict[str, Any]:
 
 
 def _rule(world: World, rule: Any, **arguments: Any) -> Any:
-    """Run `envelopes.commit` or `envelopes.release` in a writer session of funding's database, committed when it
-    succeeds; a problem it raises is returned, not raised."""
+    """Run `envelopes.commit`, `envelopes.release` or `envelopes.pay` in a writer session of funding's database,
+    committed when it succeeds; a problem it raises is returned, not raised."""
 
     async def run() -> Any:
         async with world.stack.apps["funding"].state.db.writer() as session:
@@ -632,3 +632,152 @@ class TestRelease:
     def test_no_envelope_is_409_envelope_missing(self, world: World) -> None:
         refused = _rule(world, envelopes.release, **_money({**_demo(world, VILLE), "year": NEXT_YEAR}, 1))
         assert isinstance(refused, Conflict) and refused.code == "envelope_missing"
+
+    def test_a_dossier_never_releases_what_it_was_paid(self, world: World) -> None:
+        envelope = _demo(world, VILLE)
+        dossier = world.create_dossier()
+        _rule(world, envelopes.commit, **_money(envelope, 1_000_000, dossier["id"]))
+        _rule(world, envelopes.pay, **_money(envelope, 700_000, dossier["id"]))
+        before = _read(world, envelope)
+        refused = _rule(world, envelopes.release, **_money(envelope, 300_001, dossier["id"]))
+        assert isinstance(refused, Conflict) and refused.code == "envelope_release_exceeded"
+        assert (refused.extra["dossier_committed_cents"], refused.extra["dossier_paid_cents"]) == (1_000_000, 700_000)
+        assert refused.detail.fr == "Le dossier n'a que 3\u202f000,00 € engagés et non versés sur cette enveloppe."
+        assert refused.detail.en == "The dossier only has €3,000.00 committed and not paid on this envelope."
+        assert _read(world, envelope) == before
+        movement = _rule(world, envelopes.release, **_money(envelope, 300_000, dossier["id"]))
+        assert (movement.committed_cents, movement.paid_cents) == (700_000, 700_000)
+
+    def test_a_release_for_no_dossier_never_goes_below_what_is_paid(self, world: World) -> None:
+        envelope = _demo(world, VILLE)
+        dossier = world.create_dossier()
+        _rule(world, envelopes.commit, **_money(envelope, 1_000, dossier["id"]))
+        _rule(world, envelopes.pay, **_money(envelope, 600, dossier["id"]))
+        before = _read(world, envelope)
+        # the conditional UPDATE refuses it with its 409 before the CHECK paid <= committed would fail
+        refused = _rule(world, envelopes.release, **_money(envelope, 401))
+        assert isinstance(refused, Conflict) and refused.code == "envelope_release_exceeded"
+        assert (refused.extra["committed_cents"], refused.extra["paid_cents"]) == (1_000, 600)
+        assert "dossier_committed_cents" not in refused.extra
+        assert refused.detail.en == "Only €4.00 committed and not paid can be released."
+        assert _read(world, envelope) == before
+        assert _rule(world, envelopes.release, **_money(envelope, 400)).committed_cents == 600
+
+
+class TestPay:
+    def test_a_payment_moves_what_is_paid_and_writes_its_ledger_line(self, world: World) -> None:
+        envelope = _demo(world, VILLE)
+        dossier = world.create_dossier()
+        _rule(world, envelopes.commit, **_money(envelope, 1_200_000, dossier["id"]))
+        movement = _rule(world, envelopes.pay, **_money(envelope, 840_000, dossier["id"]))
+        assert (movement.kind, movement.amount_cents, movement.sequence) == ("paid", 840_000, 3)
+        assert (movement.total_cents, movement.committed_cents, movement.paid_cents) == (20_000_000, 1_200_000, 840_000)
+        assert str(movement.dossier_id) == dossier["id"] and movement.actor == "committee"
+        read = _read(world, envelope)
+        # paying spends committed money: what is left to commit stays total − committed
+        assert (read["committed_cents"], read["paid_cents"], read["available_cents"], read["version"]) == (
+            1_200_000, 840_000, 18_800_000, 3,
+        )
+        assert _at(read["updated_at"]) > _at(envelope["updated_at"])
+        ledger = _ledger(world, envelope)
+        assert [(m["kind"], m["amount_cents"]) for m in ledger] == [
+            ("opened", 20_000_000), ("committed", 1_200_000), ("paid", 840_000),
+        ]
+        last = ledger[-1]
+        assert (last["sequence"], last["dossier_id"], last["actor"]) == (3, dossier["id"], "committee")
+        assert (last["total_cents"], last["committed_cents"], last["paid_cents"], last["available_cents"]) == (
+            20_000_000, 1_200_000, 840_000, 18_800_000,
+        )
+        assert read["paid_cents"] == sum(m["amount_cents"] for m in ledger if m["kind"] == "paid")
+        commitments = [m["amount_cents"] for m in ledger if m["kind"] in ("committed", "released")]
+        assert read["committed_cents"] == sum(commitments)
+
+    def test_exactly_what_the_dossier_has_unpaid_passes_and_a_cent_more_is_409(self, world: World) -> None:
+        envelope = _demo(world, CAF)
+        dossier = world.create_dossier()
+        _rule(world, envelopes.commit, **_money(envelope, 1_000_000, dossier["id"]))
+        _rule(world, envelopes.pay, **_money(envelope, 700_000, dossier["id"]))
+        before = _read(world, envelope)
+        refused = _rule(world, envelopes.pay, **_money(envelope, 300_001, dossier["id"]))
+        assert isinstance(refused, Conflict) and refused.status == 409
+        assert refused.code == "envelope_paid_exceeded"
+        assert refused.extra == {
+            "envelope_id": envelope["id"], "total_cents": 5_000_000, "committed_cents": 1_000_000,
+            "paid_cents": 700_000, "available_cents": 4_000_000, "amount_cents": 300_001,
+            "dossier_committed_cents": 1_000_000, "dossier_paid_cents": 700_000,
+        }
+        assert refused.detail.fr == (
+            "Le dossier ne peut recevoir 3\u202f000,01 € : engagé pour lui 10\u202f000,00 €, déjà versé "
+            "7\u202f000,00 €, reste à verser 3\u202f000,00 €."
+        )
+        assert refused.detail.en == (
+            "The dossier cannot be paid €3,000.01: committed for it €10,000.00, already paid €7,000.00, "
+            "left to pay €3,000.00."
+        )
+        assert _read(world, envelope) == before
+        assert len(_ledger(world, envelope, DESK)) == 3
+        taken = _rule(world, envelopes.pay, **_money(envelope, 300_000, dossier["id"]))
+        assert taken.paid_cents == taken.committed_cents == 1_000_000
+
+    def test_a_dossier_is_paid_no_more_than_was_committed_for_it_whatever_the_envelope_holds(
+        self, world: World
+    ) -> None:
+        envelope = _demo(world, VILLE)
+        first, second, third = world.create_dossier(), world.create_dossier(), world.create_dossier()
+        _rule(world, envelopes.commit, **_money(envelope, 1_000, first["id"]))
+        _rule(world, envelopes.commit, **_money(envelope, 5_000, second["id"]))
+        refused = _rule(world, envelopes.pay, **_money(envelope, 1_001, first["id"]))
+        assert isinstance(refused, Conflict) and refused.code == "envelope_paid_exceeded"
+        assert (refused.extra["dossier_committed_cents"], refused.extra["dossier_paid_cents"]) == (1_000, 0)
+        nothing = _rule(world, envelopes.pay, **_money(envelope, 1, third["id"]))
+        assert isinstance(nothing, Conflict) and nothing.code == "envelope_paid_exceeded"
+        assert nothing.extra["dossier_committed_cents"] == 0
+        read = _read(world, envelope)
+        assert (read["paid_cents"], read["version"]) == (0, 3)
+        assert _rule(world, envelopes.pay, **_money(envelope, 5_000, second["id"])).paid_cents == 5_000
+        assert _rule(world, envelopes.pay, **_money(envelope, 1_000, first["id"])).paid_cents == 6_000
+
+    def test_what_a_dossier_released_can_no_longer_be_paid(self, world: World) -> None:
+        envelope = _demo(world, VILLE)
+        dossier = world.create_dossier()
+        _rule(world, envelopes.commit, **_money(envelope, 1_000, dossier["id"]))
+        _rule(world, envelopes.release, **_money(envelope, 400, dossier["id"]))
+        refused = _rule(world, envelopes.pay, **_money(envelope, 601, dossier["id"]))
+        assert isinstance(refused, Conflict) and refused.extra["dossier_committed_cents"] == 600
+        assert _rule(world, envelopes.pay, **_money(envelope, 600, dossier["id"])).paid_cents == 600
+
+    def test_the_envelope_pays_no_more_than_it_has_committed(self, world: World) -> None:
+        envelope = _demo(world, VILLE)
+        dossier = world.create_dossier()
+        _rule(world, envelopes.commit, **_money(envelope, 1_000, dossier["id"]))
+        # given back for no dossier: the dossier's ledger still shows 10 €, the envelope only 4 € committed
+        _rule(world, envelopes.release, **_money(envelope, 600))
+        refused = _rule(world, envelopes.pay, **_money(envelope, 500, dossier["id"]))
+        assert isinstance(refused, Conflict) and refused.code == "envelope_paid_exceeded"
+        assert (refused.extra["committed_cents"], refused.extra["paid_cents"], refused.extra["amount_cents"]) == (
+            400, 0, 500,
+        )
+        assert "dossier_committed_cents" not in refused.extra
+        assert refused.detail.fr == (
+            "L'enveloppe ne peut verser 5,00 € : engagé 4,00 €, déjà versé 0,00 €, reste à verser 4,00 €."
+        )
+        assert refused.detail.en == (
+            "The envelope cannot pay €5.00: committed €4.00, already paid €0.00, left to pay €4.00."
+        )
+        assert _read(world, envelope)["paid_cents"] == 0
+        assert _rule(world, envelopes.pay, **_money(envelope, 400, dossier["id"])).paid_cents == 400
+
+    def test_no_envelope_is_409_envelope_missing(self, world: World) -> None:
+        dossier = world.create_dossier()
+        refused = _rule(world, envelopes.pay, **_money({**_demo(world, VILLE), "year": NEXT_YEAR}, 1, dossier["id"]))
+        assert isinstance(refused, Conflict) and refused.code == "envelope_missing"
+        assert refused.extra == {"funder_id": VILLE, "programme_id": PROGRAMME_ID, "year": NEXT_YEAR}
+
+    @pytest.mark.parametrize("amount", [0, -100])
+    def test_a_payment_is_a_positive_amount(self, world: World, amount: int) -> None:
+        envelope = _demo(world, VILLE)
+        dossier = world.create_dossier()
+        _rule(world, envelopes.commit, **_money(envelope, 1_000, dossier["id"]))
+        with pytest.raises(ValueError):
+            _rule(world, envelopes.pay, **_money(envelope, amount, dossier["id"]))
+        assert _read(world, envelope)["paid_cents"] == 0

@@ -6,6 +6,7 @@ from typing import Any
 import pytest
 
 from services.funding.tests.committee_helpers import (
+    CAF_MANAGER,
     CITY_MEMBER,
     REGION_MEMBER,
     SESSIONS,
@@ -128,6 +129,7 @@ class TestASessionFromPlanningToMinutes:
         assert problem(close(world, session))["code"] == "session_not_open"
         replan = put_with_etag(world, f"{session_url(session)}/agenda", {"items": []})
         assert replan.status_code == 409 and problem(replan)["code"] == "session_not_planned"
+        assert problem(replan)["allowed_actions"] == []
 
     def test_minutes_wait_for_the_closing(self, world: World) -> None:
         session = create_session(world)
@@ -270,6 +272,18 @@ class TestDeferral:
         assert minutes["items"][0]["state"] == "deferred"
         assert minutes["items"][0]["deferral_reason"] == "Attente du budget rectifié."
 
+    def test_a_dossier_deferred_then_withdrawn_gets_no_notification(self, world: World) -> None:
+        dossier, other = ready(world), ready(world)
+        session = ok(open_session(world, plan_session(world, [dossier, other], BOTH), BOTH))
+        desk = world.as_("funding", DESK)
+        ok(desk.post(f"{session_url(session)}/items/{item_of(session, dossier)['id']}/defer", json={"reason": "x"}))
+        ok(world.as_("funding", HOLDER).post(f"{url_of(dossier)}/withdraw", json={}))
+        ok(decide(world, session, other, VILLE, 1_500_000), 201)
+        ok(decide(world, session, other, PREFECTURE, 1_000_000), 201)
+        ok(close(world, session))
+        notified = ok(world.as_("funding", HOLDER).get("/api/v1/notifications"))["items"]
+        assert [n["dossier_id"] for n in notified] == [other["id"]]
+
     def test_withdrawing_during_the_session_releases_the_money(self, world: World) -> None:
         dossier, other = ready(world), ready(world)
         session = ok(open_session(world, plan_session(world, [dossier, other], BOTH), BOTH))
@@ -382,7 +396,73 @@ class TestQuorum:
         assert world.as_("funding", DESK).post("/api/v1/programmes", json=body).status_code == 422
 
 
+class TestCallingOff:
+    def test_a_planned_session_is_called_off_and_its_dossiers_wait_for_another(self, world: World) -> None:
+        dossier = ready(world)
+        session = plan_session(world, [dossier], BOTH)
+        desk = world.as_("funding", DESK)
+        assert desk.delete(session_url(session)).status_code == 428
+        assert desk.delete(session_url(session), headers={"If-Match": f'"{session["version"]}"'}).status_code == 204
+        assert desk.get(session_url(session)).status_code == 404
+        assert state_of(world, dossier)["agenda_session_id"] is None
+        ok(open_session(world, plan_session(world, [dossier], BOTH), BOTH))
+
+    def test_an_open_session_is_not_called_off(self, world: World) -> None:
+        dossier = ready(world)
+        session = ok(open_session(world, plan_session(world, [dossier], BOTH), BOTH))
+        answer = world.as_("funding", DESK).delete(session_url(session),
+                                                   headers={"If-Match": f'"{session["version"]}"'})
+        assert answer.status_code == 409 and problem(answer)["code"] == "session_not_planned"
+        assert problem(answer)["allowed_actions"] == ["decide", "defer", "raise_plan", "close"]
+
+    def test_a_funder_no_longer_invited_takes_its_members_conflicts_away(self, world: World) -> None:
+        dossier = ready(world)
+        session = plan_session(world, [dossier], BOTH)
+        ok(world.as_("funding", CITY_MEMBER).post(
+            f"{session_url(session)}/conflicts", json={"item_id": item_of(session, dossier)["id"], "reason": "x"}
+        ), 201)
+        session = ok(put_with_etag(world, f"{session_url(session)}/funders", {"funder_ids": [PREFECTURE]}))
+        assert item_of(session, dossier)["recusals"] == []
+
+
 class TestWhoSeesASession:
+    def test_a_funder_outside_a_dossiers_plan_sees_nothing_of_it_in_session(self, world: World) -> None:
+        state_and_city = ready(world)
+        city_and_caf = ready(world, plan=[{"funder_id": VILLE, "amount_cents": 1_000_000},
+                                          {"funder_id": CAF, "amount_cents": 500_000}])
+        session = plan_session(world, [state_and_city, city_and_caf], [VILLE, PREFECTURE, CAF])
+        caf = world.as_("funding", CAF_MANAGER)
+        assert [i["dossier_id"] for i in ok(caf.get(session_url(session)))["items"]] == [city_and_caf["id"]]
+        assert [i["dossier_id"] for i in ok(world.as_("funding", COMMITTEE_MEMBER).get(session_url(session)))[
+            "items"]] == [state_and_city["id"]]
+        hidden = item_of(session, state_and_city)
+        conflict = caf.post(f"{session_url(session)}/conflicts", json={"item_id": hidden["id"], "reason": "x"})
+        assert conflict.status_code == 422 and problem(conflict)["code"] == "unknown_item"
+        ok(world.as_("funding", CITY_MEMBER).post(
+            f"{session_url(session)}/conflicts", json={"item_id": hidden["id"], "reason": "Je connais le porteur."}
+        ), 201)
+        assert ok(caf.get(f"{session_url(session)}/conflicts")) == []
+        session = ok(open_session(world, session, [VILLE, PREFECTURE, CAF]))
+        assert caf.put(decision_url(session, hidden), json={"granted_amount_cents": 100}).status_code == 404
+        ok(decide(world, session, state_and_city, VILLE, 1_500_000, email=CITY_MANAGER), 201)
+        ok(decide(world, session, state_and_city, PREFECTURE, 1_000_000), 201)
+        ok(decide(world, session, city_and_caf, VILLE, 1_000_000), 201)
+        ok(decide(world, session, city_and_caf, CAF, 500_000), 201)
+        ok(close(world, session))
+        minutes = ok(caf.get(f"{session_url(session)}/minutes"))
+        assert [i["dossier_id"] for i in minutes["items"]] == [city_and_caf["id"]]
+        assert len(ok(world.as_("funding", DESK).get(f"{session_url(session)}/minutes"))["items"]) == 2
+        assert state_and_city["reference"] not in caf.get(f"{session_url(session)}/minutes",
+                                                          params={"format": "html"}).text
+
+    def test_the_holder_learns_nothing_of_the_decisions_before_the_closing(self, world: World) -> None:
+        dossier = ready(world)
+        session = ok(open_session(world, plan_session(world, [dossier], BOTH), BOTH))
+        ok(decide(world, session, dossier, VILLE, 1_500_000), 201)
+        trail = ok(world.as_("funding", HOLDER).get(f"{url_of(dossier)}/history"))
+        assert [entry["action"] for entry in trail][-1] == "placed_on_agenda"
+        assert world.as_("funding", HOLDER).get("/api/v1/notifications").json()["items"] == []
+
     def test_the_desk_and_invited_funders_see_it_nobody_else(self, world: World) -> None:
         dossier = ready(world)
         session = plan_session(world, [dossier], BOTH)

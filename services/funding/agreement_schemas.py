@@ -1,0 +1,62 @@
+"""API models of agreements and payments."""
+
+import uuid
+from datetime import date, datetime
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from services.funding.agreement_models import AgreementKind, AgreementState, PaymentCondition, PaymentState
+from services.funding.schemas import Comment, Input
+
+
+class AgreementPublic(BaseModel):
+    id: uuid.UUID
+    number: str = Field(examples=["CONV-2027-000123-1"])
+    kind: AgreementKind = Field(description="convention (dès 23 000 € d'un financeur), sinon decision_letter.")
+    grant_id: uuid.UUID
+    dossier_id: uuid.UUID
+    reference: str = Field(description="La référence du dossier (GU-…).")
+    funder_id: uuid.UUID
+    organisation_id: uuid.UUID
+    state: AgreementState
+    object: str
+    amount_cents: int
+    year: int
+    terms: dict[str, Any] = Field(description="Échéancier, obligations de compte rendu, conditions.")
+    sent_at: datetime | None
+    funder_signed_at: datetime | None
+    holder_signed_at: datetime | None
+    activated_at: datetime | None
+    ended_at: datetime | None
+    allowed_actions: list[str] = Field(description="Ce que l'appelant peut faire de la convention maintenant.")
+    version: int
+    created_at: datetime
+    updated_at: datetime
+
+
+class PaymentPublic(BaseModel):
+    id: uuid.UUID
+    grant_id: uuid.UUID
+    agreement_id: uuid.UUID
+    dossier_id: uuid.UUID
+    funder_id: uuid.UUID
+    organisation_id: uuid.UUID
+    programme_id: uuid.UUID
+    year: int
+    sequence: int
+    amount_cents: int
+    condition: PaymentCondition
+    due_on: date | None
+    state: PaymentState = Field(description="scheduled, due (calculé), requested, paid ou cancelled.")
+    requested_at: datetime | None
+    paid_at: datetime | None
+    cancelled_at: datetime | None
+    cancel_reason: str | None
+    version: int
+    created_at: datetime
+    updated_at: datetime
+
+
+class Cancellation(Input):
+    reason: Comment = Field(examples=["Projet abandonné par l'association."])

@@ -1,0 +1,259 @@
+"""After the committee: each share granted becomes a grant, with its agreement (a convention from the legal
+threshold, a decision letter below it) and its payment schedule; the agreement then goes drafted → sent →
+signed by both sides → active → ended (a decision letter is in force once notified)."""
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from common.db import get_row, utcnow
+from common.pagination import keyset
+from common.problems import Conflict, NotFound, Text
+from common.tokens import Principal
+from services.funding import repository
+from services.funding.agreement_models import (
+    Agreement,
+    AgreementKind,
+    AgreementState,
+    Grant,
+    Payment,
+    PaymentState,
+)
+from services.funding.agreement_schemas import AgreementPublic
+from services.funding.committee import organisation_cards
+from services.funding.committee_models import FunderDecision
+from services.funding.models import Dossier, FundingLine, Programme
+from services.funding.payment_schedule import split_amount
+from services.funding.peers import Peers
+from services.funding.track_rules import rules_of
+from services.vocabulary import DESK_ROLES, FUNDER_ROLES, HOLDER_ROLES, Role
+
+AGREEMENT_NOT_FOUND = Text("Convention introuvable.", "Agreement not found.")
+FUNDER_SIGNERS = frozenset({Role.funder_manager})
+HOLDER_SIGNERS = frozenset({Role.holder_admin})
+
+
+def agreement_number(kind: AgreementKind, dossier: Dossier, position: int) -> str:
+    """CONV- or DEC- and the dossier's reference number, then the funder's place in the plan: one thread of
+    identifiers from the dossier to its agreements."""
+    prefix = "CONV" if kind == AgreementKind.convention else "DEC"
+    return f"{prefix}-{dossier.reference.removeprefix('GU-')}-{position}"
+
+
+async def grant_shares(
+    session: AsyncSession, *, dossier: Dossier, programme: Programme, lines: list[FundingLine],
+    decisions: dict[uuid.UUID, FunderDecision], session_id: uuid.UUID | None, decided_at: datetime,
+) -> list[Grant]:
+    """A grant, its agreement and its payment schedule for each share granted on the dossier (money already
+    committed on the envelopes by the decisions)."""
+    rules = rules_of(programme)
+    title = (dossier.project_snapshot or {}).get("title") or dossier.reference
+    grants = []
+    for position, line in enumerate(lines, start=1):
+        decision = decisions.get(line.funder_id) if line.funder_id is not None else None
+        if decision is None or decision.granted_cents <= 0:
+            continue
+        grant = Grant(
+            dossier_id=dossier.id, funder_id=decision.funder_id, organisation_id=dossier.organisation_id,
+            programme_id=programme.id, session_id=session_id, year=programme.year,
+            amount_cents=decision.granted_cents, conditions=decision.conditions, decided_at=decided_at,
+        )
+        session.add(grant)
+        await session.flush()
+        kind = (AgreementKind.convention if grant.amount_cents >= rules.convention_threshold_cents
+                else AgreementKind.decision_letter)
+        amounts = split_amount(grant.amount_cents, list(rules.payment_shares_bp))
+        agreement = Agreement(
+            number=agreement_number(kind, dossier, position), kind=kind, grant_id=grant.id, dossier_id=dossier.id,
+            funder_id=grant.funder_id, organisation_id=grant.organisation_id, object=title[:500],
+            amount_cents=grant.amount_cents,
+            terms={
+                "payments": [{"sequence": n, "amount_cents": amount, "condition": condition}
+                             for n, (amount, condition) in enumerate(zip(amounts, rules.payment_conditions,
+                                                                         strict=True), start=1)],
+                "financial_report_months": rules.financial_report_months,
+                "conditions": grant.conditions,
+            },
+        )
+        session.add(agreement)
+        await session.flush()
+        # An instalment of no cent (a tiny grant split in shares) is no payment at all.
+        session.add_all(
+            Payment(grant_id=grant.id, agreement_id=agreement.id, dossier_id=dossier.id, funder_id=grant.funder_id,
+                    organisation_id=grant.organisation_id, programme_id=programme.id, year=grant.year,
+                    sequence=n, amount_cents=amount, condition=condition)
+            for n, (amount, condition) in enumerate(zip(amounts, rules.payment_conditions, strict=True), start=1)
+            if amount > 0
+        )
+        grants.append(grant)
+    await session.flush()
+    return grants
+
+
+# Who sees an agreement: the desk, the funder's people, the association's.
+
+
+def _sees(principal: Principal, agreement: Agreement) -> bool:
+    if principal.has_any_role(DESK_ROLES):
+        return True
+    if principal.has_any_role(FUNDER_ROLES) and agreement.funder_id == principal.organisation_id:
+        return True
+    return principal.has_any_role(HOLDER_ROLES) and agreement.organisation_id == principal.organisation_id
+
+
+async def visible_agreement(
+    session: AsyncSession, *, principal: Principal, agreement_id: uuid.UUID, for_update: bool = False
+) -> Agreement:
+    agreement = await get_row(session, Agreement, agreement_id, for_update=for_update)
+    if agreement is None or not _sees(principal, agreement):
+        raise NotFound(AGREEMENT_NOT_FOUND)
+    return agreement
+
+
+async def visible_agreements(
+    session: AsyncSession, *, principal: Principal, state: str | None, dossier_id: uuid.UUID | None,
+    funder_id: uuid.UUID | None, updated_since: datetime | None, limit: int, cursor: str | None,
+) -> list[Agreement]:
+    statement = select(Agreement)
+    if not principal.has_any_role(DESK_ROLES):
+        column = Agreement.funder_id if principal.has_any_role(FUNDER_ROLES) else Agreement.organisation_id
+        statement = statement.where(column == principal.organisation_id)
+    if state:
+        statement = statement.where(Agreement.state == state)
+    if dossier_id:
+        statement = statement.where(Agreement.dossier_id == dossier_id)
+    if funder_id:
+        statement = statement.where(Agreement.funder_id == funder_id)
+    if updated_since:
+        statement = statement.where(Agreement.updated_at >= updated_since)
+    return list((await session.execute(keyset(statement, Agreement, limit=limit, cursor=cursor))).scalars())
+
+
+# Its life.
+
+
+@dataclass(frozen=True)
+class Parties:
+    funder: str
+    holder: str
+    project: str
+
+
+async def party_names(session: AsyncSession, peers: Peers, agreement: Agreement) -> Parties:
+    """The parties as identity names them today, and the project as the dossier froze it."""
+    cards = await organisation_cards(peers, [agreement.funder_id, agreement.organisation_id])
+    dossier = await repository.dossier_by_id(session, agreement.dossier_id)
+    assert dossier is not None  # a foreign key
+    return Parties(
+        funder=(cards[agreement.funder_id] or {}).get("name") or str(agreement.funder_id),
+        holder=(cards[agreement.organisation_id] or {}).get("name") or str(agreement.organisation_id),
+        project=(dossier.project_snapshot or {}).get("title") or dossier.reference,
+    )
+
+
+def _side(principal: Principal, agreement: Agreement) -> str | None:
+    """Which party the caller speaks for: the funder's manager, or the association's admin."""
+    if principal.has_any_role(FUNDER_SIGNERS) and principal.organisation_id == agreement.funder_id:
+        return "funder"
+    if principal.has_any_role(HOLDER_SIGNERS) and principal.organisation_id == agreement.organisation_id:
+        return "holder"
+    return None
+
+
+def allowed_actions(principal: Principal, agreement: Agreement) -> list[str]:
+    side = _side(principal, agreement)
+    state = agreement.state
+    if side == "funder":
+        moves = {
+            AgreementState.drafted: ["send"],
+            AgreementState.sent: [] if agreement.funder_signed_at else ["sign"],
+            AgreementState.signed: ["activate"],
+            AgreementState.active: ["end"],
+        }
+        return moves.get(state, [])
+    if side == "holder" and state == AgreementState.sent and agreement.holder_signed_at is None:
+        return ["sign"]
+    return []
+
+
+def _refuse(agreement: Agreement, action: str, allowed: list[str]) -> Conflict:
+    return Conflict(
+        Text(
+            f"Action « {action} » impossible sur une convention « {agreement.state} ».",
+            f"Action '{action}' is not allowed on a '{agreement.state}' agreement.",
+        ),
+        code="illegal_transition",
+        extra={"state": agreement.state, "allowed_actions": allowed},
+    )
+
+
+def _require(principal: Principal, agreement: Agreement, action: str) -> None:
+    allowed = allowed_actions(principal, agreement)
+    if action not in allowed:
+        raise _refuse(agreement, action, allowed)
+
+
+def _moved(agreement: Agreement) -> None:
+    agreement.version += 1
+    agreement.updated_at = utcnow()
+
+
+def send(principal: Principal, agreement: Agreement, now: datetime) -> None:
+    """The funder sends it to the association; a decision letter is in force once notified."""
+    _require(principal, agreement, "send")
+    agreement.sent_at, agreement.sent_by = now, principal.subject
+    if agreement.kind == AgreementKind.decision_letter:
+        agreement.state, agreement.activated_at = AgreementState.active, now
+    else:
+        agreement.state = AgreementState.sent
+    _moved(agreement)
+
+
+def sign(principal: Principal, agreement: Agreement, now: datetime) -> None:
+    """Each side signs once; with both signatures the convention is signed."""
+    _require(principal, agreement, "sign")
+    if _side(principal, agreement) == "funder":
+        agreement.funder_signed_at, agreement.funder_signed_by = now, principal.subject
+    else:
+        agreement.holder_signed_at, agreement.holder_signed_by = now, principal.subject
+    if agreement.funder_signed_at and agreement.holder_signed_at:
+        agreement.state = AgreementState.signed
+    _moved(agreement)
+
+
+def activate(principal: Principal, agreement: Agreement, now: datetime) -> None:
+    _require(principal, agreement, "activate")
+    agreement.state, agreement.activated_at = AgreementState.active, now
+    _moved(agreement)
+
+
+async def end(session: AsyncSession, principal: Principal, agreement: Agreement, now: datetime) -> None:
+    """Once every payment is paid or cancelled."""
+    _require(principal, agreement, "end")
+    outstanding = (await session.execute(
+        select(Payment.sequence).where(
+            Payment.agreement_id == agreement.id,
+            Payment.state.in_([PaymentState.scheduled, PaymentState.requested]),
+        ).order_by(Payment.sequence)
+    )).scalars().all()
+    if outstanding:
+        raise Conflict(
+            Text("Des versements restent à faire ou à annuler.", "Some payments are still to be paid or cancelled."),
+            code="payments_outstanding",
+            extra={"sequences": list(outstanding)},
+        )
+    agreement.state, agreement.ended_at = AgreementState.ended, now
+    _moved(agreement)
+
+
+async def to_public(session: AsyncSession, principal: Principal, agreement: Agreement) -> AgreementPublic:
+    dossier = await repository.dossier_by_id(session, agreement.dossier_id)
+    grant = await session.get(Grant, agreement.grant_id)
+    assert dossier is not None and grant is not None  # foreign keys
+    return AgreementPublic(
+        **agreement.model_dump(exclude={"sent_by", "funder_signed_by", "holder_signed_by"}),
+        reference=dossier.reference, year=grant.year, allowed_actions=allowed_actions(principal, agreement),
+    )
