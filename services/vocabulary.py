@@ -69,6 +69,8 @@ class Scope(StrEnum):
     agreements_write = "agreements:write"
     payments_read = "payments:read"
     payments_write = "payments:write"
+    financial_reports_read = "financial-reports:read"
+    financial_reports_write = "financial-reports:write"
     # Only a service token: funding pins the document versions a submitted dossier references.
     documents_pin = "documents:pin"
 

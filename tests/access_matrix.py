@@ -140,6 +140,13 @@ ACCESS: dict[str, dict[tuple[str, str], object]] = {
         ("POST", "/api/v1/payments/{payment_id}/request"): HOLDERS,
         ("POST", "/api/v1/payments/{payment_id}/pay"): {"funder_manager"},
         ("POST", "/api/v1/payments/{payment_id}/cancel"): {"funder_manager"},
+        # Financial reports: the association fills in and submits; the funder's instructors and managers review.
+        ("GET", "/api/v1/financial-reports"): HOLDERS | FUNDERS | DESK,
+        ("GET", "/api/v1/financial-reports/{report_id}"): HOLDERS | FUNDERS | DESK,
+        ("PUT", "/api/v1/financial-reports/{report_id}"): HOLDERS,
+        ("POST", "/api/v1/financial-reports/{report_id}/submit"): HOLDERS,
+        ("POST", "/api/v1/financial-reports/{report_id}/accept"): {"funder_instructor", "funder_manager"},
+        ("POST", "/api/v1/financial-reports/{report_id}/request-changes"): {"funder_instructor", "funder_manager"},
         ("GET", "/api/v1/notifications"): HOLDERS | DESK,
         ("GET", "/api/v1/notifications/{notification_id}"): HOLDERS | DESK,
         ("POST", "/api/v1/notifications/{notification_id}/deliver"): DESK,

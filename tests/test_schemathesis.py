@@ -110,7 +110,8 @@ def known(world: World) -> dict[str, list[str]]:
     _mail_server_was_down(world)
     agreements = world.as_("funding", HOLDER).get("/api/v1/agreements").json()["items"]
     payments = world.as_("funding", HOLDER).get("/api/v1/payments").json()["items"]
-    assert agreements and payments
+    financial = world.as_("funding", HOLDER).get("/api/v1/financial-reports").json()["items"]
+    assert agreements and payments and financial
     return {
         "sessions": [planned["id"], closed["id"]],
         "items": [item["id"] for item in planned["items"] + closed["items"]],
@@ -127,7 +128,8 @@ def known(world: World) -> dict[str, list[str]]:
         "priorities": [item["code"] for item in priorities.json()["items"]],
         "documents": [document["id"] for document in documents],
         "document_versions": [document["current_version"]["id"] for document in documents],
-        "reports": [report.json()["id"] for report in reports],
+        # The projects' indicator reports and funding's financial reports share the path parameter's name.
+        "reports": [report.json()["id"] for report in reports] + [item["id"] for item in financial],
         "indicator_codes": list(followed),
         "periods": sorted(set(followed.values())),
         "envelopes": [item["id"] for item in envelopes.json()["items"]],

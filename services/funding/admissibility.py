@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from common.money import euros
 from common.problems import Conflict, Text, UnprocessableContent
 from common.tokens import Principal
-from services.funding import decisions, repository
+from services.funding import decisions, financial_reports, repository
 from services.funding.dossiers import (
     funders_outside,
     moved,
@@ -63,7 +63,23 @@ def _plan_rule(dossier: Dossier, lines: list[FundingLine]) -> tuple[bool, Text]:
     )
 
 
-async def check(session: AsyncSession, *, dossier: Dossier, peers: Peers, language: str) -> AdmissibilityCheck:
+async def _reports_rule(
+    session: AsyncSession, dossier: Dossier, lines: list[FundingLine], today: date
+) -> tuple[bool, Text]:
+    """No financial report past its date owed to a funder of the plan (CERFA 15059: before any new request)."""
+    funders = {line.funder_id for line in lines if line.funder_id is not None}
+    late = await financial_reports.overdue_with(
+        session, organisation_id=dossier.organisation_id, funder_ids=funders, today=today
+    )
+    if late:
+        return False, financial_reports.overdue_text(late)
+    return True, Text("Aucun compte rendu financier en retard auprès des financeurs du plan.",
+                      "No overdue financial report with the plan's funders.")
+
+
+async def check(
+    session: AsyncSession, *, dossier: Dossier, peers: Peers, language: str, today: date
+) -> AdmissibilityCheck:
     """Every admissibility rule with what fails, computed now from the vault and the frozen dossier."""
     programme = await get_programme(session, dossier.programme_id)
     documents = await required_documents(session, dossier=dossier, peers=peers)
@@ -82,13 +98,7 @@ async def check(session: AsyncSession, *, dossier: Dossier, peers: Peers, langua
         ),
         ("territory_eligible", *_territory_rule(programme, dossier)),
         ("plan_coherent_with_budget", *_plan_rule(dossier, lines)),
-        # The financial reports (CERFA 15059) come with the agreements and payments; until then none is due.
-        (
-            "no_overdue_financial_report",
-            True,
-            Text("Aucun compte rendu financier en retard auprès des financeurs du plan.",
-                 "No overdue financial report with the plan's funders."),
-        ),
+        ("no_overdue_financial_report", *await _reports_rule(session, dossier, lines, today)),
     ]
     return AdmissibilityCheck(
         dossier_id=dossier.id,
@@ -107,11 +117,12 @@ async def decide(
     request: AdmissibilityDecision,
     peers: Peers,
     language: str,
+    today: date,
 ) -> DossierPublic:
     """Admissible only when every rule holds (409 listing the failed ones); inadmissible with a reason."""
     require_action(dossier, "decide_admissibility")
     if request.decision == "admissible":
-        result = await check(session, dossier=dossier, peers=peers, language=language)
+        result = await check(session, dossier=dossier, peers=peers, language=language, today=today)
         failed = [rule for rule in result.rules if not rule.satisfied]
         if failed:
             raise Conflict(

@@ -13,7 +13,7 @@ from common.db import get_row, utcnow
 from common.pagination import keyset
 from common.problems import Conflict, NotFound, Text
 from common.tokens import Principal
-from services.funding import repository
+from services.funding import financial_reports, repository
 from services.funding.agreement_models import (
     Agreement,
     AgreementKind,
@@ -79,6 +79,7 @@ async def grant_shares(
             },
         )
         session.add(agreement)
+        session.add(financial_reports.expected_report(grant, dossier, rules.financial_report_months))
         await session.flush()
         # An instalment of no cent (a tiny grant split in shares) is no payment at all.
         session.add_all(

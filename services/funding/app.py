@@ -13,6 +13,7 @@ from services.funding.routes import (
     agreements,
     dossiers,
     envelopes,
+    financial_reports,
     notifications,
     opinions,
     payments,
@@ -29,6 +30,7 @@ TAGS = [
     {"name": "sessions", "description": "Comité des financeurs : séances, ordre du jour, déports, décisions, PV."},
     {"name": "agreements", "description": "Conventions et décisions d'attribution, une par subvention."},
     {"name": "payments", "description": "Versements : l'échéancier de chaque subvention."},
+    {"name": "financial-reports", "description": "Comptes rendus financiers (CERFA 15059) dus par chaque subvention."},
     {"name": "notifications", "description": "Réponses du comité aux porteurs, et leur envoi par courriel."},
     {"name": "operations", "description": "Santé, disponibilité, métriques."},
 ]
@@ -49,6 +51,7 @@ def create_app(
         routers=[
             programmes.router, dossiers.router, admissibility.router, envelopes.router, routing.router,
             opinions.router, sessions.router, notifications.router, agreements.router, payments.router,
+            financial_reports.router,
         ],
         http=http,
         key_source=remote_jwks(http, settings),

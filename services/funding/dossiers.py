@@ -8,7 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from common.db import utcnow
 from common.problems import Conflict, NotFound, Text, UnprocessableContent
 from common.tokens import Principal
-from services.funding import readiness, repository
+from services.funding import financial_reports, readiness, repository
 from services.funding.models import Dossier, DossierHistory, DossierState, FundingLine, Programme
 from services.funding.peers import Peers
 from services.funding.programmes import REQUIRED_DOCUMENTS, get_programme, is_open
@@ -29,12 +29,21 @@ def format_reference(year: int, number: int) -> str:
     return f"GU-{year}-{number:06d}"
 
 
-def _programme_closed(programme: Programme) -> Conflict:
+def _programme_closed(programme: Programme, today: date) -> Conflict:
+    """Not open: past its deadline (said first: a call's deadline is what a late applicant needs to read), or
+    not open yet."""
+    if today > programme.closes_on:
+        text = Text(
+            f"La date limite de dépôt de ce programme était le {programme.closes_on}.",
+            f"This programme's deadline for submissions was {programme.closes_on}.",
+        )
+    else:
+        text = Text(
+            f"Le programme n'est pas encore ouvert (du {programme.opens_on} au {programme.closes_on}).",
+            f"The programme is not open yet (from {programme.opens_on} to {programme.closes_on}).",
+        )
     return Conflict(
-        Text(
-            f"Le programme n'est pas ouvert aujourd'hui (du {programme.opens_on} au {programme.closes_on}).",
-            f"The programme is not open today (from {programme.opens_on} to {programme.closes_on}).",
-        ),
+        text,
         code="programme_closed",
         extra={"opens_on": programme.opens_on.isoformat(), "closes_on": programme.closes_on.isoformat()},
     )
@@ -48,8 +57,9 @@ async def _open_programme(session: AsyncSession, programme_id: uuid.UUID) -> Pro
             Text("Programme inconnu.", "Unknown programme."),
             errors=[("body.programme_id", Text("Programme inconnu.", "Unknown programme."))],
         ) from exc
-    if not is_open(programme, date.today()):
-        raise _programme_closed(programme)
+    today = date.today()
+    if not is_open(programme, today):
+        raise _programme_closed(programme, today)
     return programme
 
 
@@ -303,22 +313,28 @@ async def update_draft(
 
 
 async def submit(
-    session: AsyncSession, *, principal: Principal, dossier: Dossier, peers: Peers, language: str
+    session: AsyncSession, *, principal: Principal, dossier: Dossier, peers: Peers, language: str, today: date
 ) -> DossierPublic:
     """Check what identity and projects hold, freeze it (snapshots), then the dossier leaves the holder's hands;
     after supplements, the same checks and a fresh snapshot."""
     require_action(dossier, "submit")
     programme = await get_programme(session, dossier.programme_id)
-    today = date.today()
     if dossier.state == DossierState.draft and not is_open(programme, today):  # supplements may come later
-        raise _programme_closed(programme)
+        raise _programme_closed(programme, today)
     facts = await readiness.gather(
         peers, organisation_id=dossier.organisation_id, project_id=dossier.project_id, year=today.year,
         language=language,
     )
     project = _check_owned(principal, facts.project)
     readiness.check_one_moment(facts)
-    failures = readiness.failed_rules(facts, (await repository.lines_of(session, [dossier.id]))[dossier.id])
+    plan = (await repository.lines_of(session, [dossier.id]))[dossier.id]
+    failures = readiness.failed_rules(facts, plan)
+    late = await financial_reports.overdue_with(
+        session, organisation_id=dossier.organisation_id, today=today,
+        funder_ids={line.funder_id for line in plan if line.funder_id is not None},
+    )
+    if late:  # CERFA 15059: no new request to a funder while a report owed to it is late
+        failures.append(("financial_report_overdue", "funding_plan", financial_reports.overdue_text(late)))
     if failures:
         raise readiness.not_ready(failures)
     if dossier.document_version_ids:  # last, so that a refused submission pins nothing

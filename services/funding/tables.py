@@ -7,6 +7,7 @@ from services.funding import (  # noqa: F401
     agreement_models,
     committee_models,
     envelope_models,
+    financial_report_models,
     models,
     notification_models,
 )

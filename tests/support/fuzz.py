@@ -148,6 +148,13 @@ CALLER_BY_OPERATION: dict[str, dict[str, str]] = {
         "request_payment": HOLDER,
         "pay_payment": CITY_MANAGER,
         "cancel_payment": CITY_MANAGER,
+        # Financial reports: the holder fills its city report in and submits it; the city's manager reviews.
+        "list_financial_reports": HOLDER,
+        "get_financial_report": HOLDER,
+        "update_financial_report": HOLDER,
+        "submit_financial_report": HOLDER,
+        "accept_financial_report": CITY_MANAGER,
+        "request_financial_report_changes": CITY_MANAGER,
         # The holder reads the committee's answers; the desk sends one again.
         "list_notifications": HOLDER,
         "get_notification": HOLDER,
@@ -251,6 +258,8 @@ STATE_DEPENDENT_REJECTIONS: dict[str, str] = {
     "payment_not_yet_due": "a payment before its date (409)",
     "bank_details_missing": "a payment needs the association's valid bank details in its vault (409)",
     "payments_outstanding": "an agreement ends once each payment is paid or cancelled (409)",
+    "report_lines_mismatch": "a financial report has one entry per line of the budget as planned",
+    "report_incomplete": "a report is submitted with every actual amount and each gap over 15 % explained (409)",
     "envelope_paid_exceeded": "a payment beyond what is committed and not yet paid, for the envelope or the dossier",
 }
 # 2. `validation_failed` on these fields only, per operation: a rule that ties a field to another one, or to rows.

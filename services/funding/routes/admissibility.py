@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request, Response
 
 from common.auth import Authorize
+from common.clock import ClockDep
 from common.db import SessionDep
 from common.etag import check_if_match, etag_of, if_match_parameter
 from common.idempotency import IdempotencyDep
@@ -59,10 +60,13 @@ def _headers(dossier: DossierPublic) -> dict[str, str]:
     responses=problem_responses(401, 403, 404, 422, 502),
 )
 async def check_admissibility(
-    dossier_id: uuid.UUID, request: Request, session: SessionDep, caller: DeskOrHolder, peers: PeersDep
+    dossier_id: uuid.UUID, request: Request, session: SessionDep, caller: DeskOrHolder, peers: PeersDep,
+    clock: ClockDep,
 ) -> AdmissibilityCheck:
     dossier = await dossiers.visible_dossier(session, principal=caller, dossier_id=dossier_id)
-    return await admissibility.check(session, dossier=dossier, peers=peers, language=request_language(request))
+    return await admissibility.check(
+        session, dossier=dossier, peers=peers, language=request_language(request), today=clock.today()
+    )
 
 
 @router.post(
@@ -78,10 +82,12 @@ async def decide_admissibility(
     caller: Desk,
     peers: PeersDep,
     call: IdempotencyDep,
+    clock: ClockDep,
 ) -> Response:
     dossier = await _locked(session, dossier_id, request)
     decided = await admissibility.decide(
-        session, principal=caller, dossier=dossier, request=body, peers=peers, language=request_language(request)
+        session, principal=caller, dossier=dossier, request=body, peers=peers, language=request_language(request),
+        today=clock.today(),
     )
     return await call.respond(session, status_code=200, content=decided, headers=_headers(decided))
 

@@ -6,6 +6,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request, Response
 
 from common.auth import Authorize
+from common.clock import ClockDep
 from common.db import SessionDep
 from common.etag import check_if_match, etag_of, if_match_parameter
 from common.idempotency import IdempotencyDep
@@ -144,12 +145,14 @@ async def submit_dossier(
     caller: Holder,
     peers: PeersDep,
     call: IdempotencyDep,
+    clock: ClockDep,
 ) -> Response:
     """Takes a snapshot of the project as it stands; later changes to the project do not touch it."""
     dossier = await dossiers.owned_dossier(session, principal=caller, dossier_id=dossier_id)
     check_if_match(request, dossier.version, required=False)
     submitted = await dossiers.submit(
-        session, principal=caller, dossier=dossier, peers=peers, language=request_language(request)
+        session, principal=caller, dossier=dossier, peers=peers, language=request_language(request),
+        today=clock.today(),
     )
     return await call.respond(session, status_code=200, content=submitted, headers=_headers(submitted))
 

@@ -225,6 +225,7 @@ class TestCreateDossierRejectsBadInput:
         details = self._refused(world, dossier_body(project, programme_id=closed["id"]), 409, "programme_closed")
         assert details["opens_on"] == "2024-01-01"
         assert details["closes_on"] == "2024-12-31"
+        assert details["detail"] == "La date limite de dépôt de ce programme était le 2024-12-31."
 
     def test_a_programme_not_open_yet_is_409_programme_closed(self, world: World, project: dict) -> None:
         future = create_programme(world, year=2099, opens_on="2099-01-01", closes_on="2099-12-31")

@@ -1,0 +1,251 @@
+"""Financial reports: each grant owes its funder a compte rendu financier (CERFA 15059) some months after the
+end of its year — the budget as planned against what was spent and received, each gap over 15 % explained.
+The association fills it in and submits it; the funder accepts it or asks for changes. An overdue one is
+listed for the funder and the desk, and blocks the association's new requests to that funder."""
+
+import calendar
+import uuid
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from common.db import get_row, utcnow
+from common.pagination import keyset
+from common.problems import Conflict, NotFound, Text, UnprocessableContent
+from common.tokens import Principal
+from services.funding import repository
+from services.funding.agreement_models import Grant
+from services.funding.financial_report_models import OWED_STATES, FinancialReport, ReportState
+from services.funding.financial_report_schemas import (
+    FinancialReportPublic,
+    FinancialReportUpdate,
+    ReportLinePublic,
+    ReportTotals,
+)
+from services.funding.models import Dossier
+from services.vocabulary import DESK_ROLES, FUNDER_ROLES, HOLDER_ROLES, Role
+
+REPORT_NOT_FOUND = Text("Compte rendu financier introuvable.", "Financial report not found.")
+# A gap is explained when it exceeds this share of the planned amount (in basis points: 1,500 = 15 %).
+EXPLAINED_GAP_BP = 1_500
+REVIEWERS = frozenset({Role.funder_instructor, Role.funder_manager})
+
+
+def due_on(year: int, months: int) -> date:
+    """The last day of the month that ends `months` months after the year's end: 6 → 30 June of the next year."""
+    month_index = 12 + months  # counted from January of `year`, 1-based
+    due_year, due_month = year + (month_index - 1) // 12, (month_index - 1) % 12 + 1
+    return date(due_year, due_month, calendar.monthrange(due_year, due_month)[1])
+
+
+def expected_report(grant: Grant, dossier: Dossier, months: int) -> FinancialReport:
+    """The report a new grant owes, its lines those of the budget frozen at submission, nothing entered yet."""
+    budget = dossier.budget_snapshot or {}
+    lines = [
+        {"side": side, "account_group": line["account_group"], "label": line["label"],
+         "planned_cents": line["amount_cents"], "actual_cents": None, "explanation": None}
+        for side, key in (("charge", "charges"), ("income", "income"))
+        for line in budget.get(key) or []
+    ]
+    return FinancialReport(
+        grant_id=grant.id, dossier_id=dossier.id, funder_id=grant.funder_id, organisation_id=grant.organisation_id,
+        year=grant.year, due_on=due_on(grant.year, months), lines=lines,
+    )
+
+
+def is_overdue(report: FinancialReport, today: date) -> bool:
+    return report.state in OWED_STATES and report.due_on < today
+
+
+async def overdue_with(
+    session: AsyncSession, *, organisation_id: uuid.UUID, funder_ids: set[uuid.UUID], today: date
+) -> list[FinancialReport]:
+    """The association's reports owed to these funders and past their date."""
+    if not funder_ids:
+        return []
+    rows = await session.execute(
+        select(FinancialReport).where(
+            FinancialReport.organisation_id == organisation_id,
+            FinancialReport.funder_id.in_(funder_ids),
+            FinancialReport.state.in_(OWED_STATES),
+            FinancialReport.due_on < today,
+        ).order_by(FinancialReport.due_on)
+    )
+    return list(rows.scalars())
+
+
+def overdue_text(reports: list[FinancialReport]) -> Text:
+    """Which funder each late report is owed to (its id: the funder's card is identity's), its year and date."""
+    fr = ", ".join(f"financeur {r.funder_id}, exercice {r.year}, dû le {r.due_on}" for r in reports)
+    en = ", ".join(f"funder {r.funder_id}, year {r.year}, due on {r.due_on}" for r in reports)
+    return Text(f"Compte rendu financier en retard : {fr}.", f"Financial report overdue: {en}.")
+
+
+# Who sees a report: the desk, the funder's people, the association's.
+
+
+def _sees(principal: Principal, report: FinancialReport) -> bool:
+    if principal.has_any_role(DESK_ROLES):
+        return True
+    if principal.has_any_role(FUNDER_ROLES) and report.funder_id == principal.organisation_id:
+        return True
+    return principal.has_any_role(HOLDER_ROLES) and report.organisation_id == principal.organisation_id
+
+
+async def visible_report(
+    session: AsyncSession, *, principal: Principal, report_id: uuid.UUID, for_update: bool = False
+) -> FinancialReport:
+    report = await get_row(session, FinancialReport, report_id, for_update=for_update)
+    if report is None or not _sees(principal, report):
+        raise NotFound(REPORT_NOT_FOUND)
+    return report
+
+
+async def visible_reports(
+    session: AsyncSession, *, principal: Principal, today: date, state: str | None, overdue: bool | None,
+    funder_id: uuid.UUID | None, dossier_id: uuid.UUID | None, updated_since: datetime | None, limit: int,
+    cursor: str | None,
+) -> list[FinancialReport]:
+    statement = select(FinancialReport)
+    if not principal.has_any_role(DESK_ROLES):
+        column = FinancialReport.funder_id if principal.has_any_role(FUNDER_ROLES) else FinancialReport.organisation_id
+        statement = statement.where(column == principal.organisation_id)
+    if state:
+        statement = statement.where(FinancialReport.state == state)
+    owed_and_late = FinancialReport.state.in_(OWED_STATES) & (FinancialReport.due_on < today)
+    if overdue is True:
+        statement = statement.where(owed_and_late)
+    elif overdue is False:
+        statement = statement.where(~owed_and_late)
+    for column, value in ((FinancialReport.funder_id, funder_id), (FinancialReport.dossier_id, dossier_id)):
+        if value is not None:
+            statement = statement.where(column == value)
+    if updated_since:
+        statement = statement.where(FinancialReport.updated_at >= updated_since)
+    return list((await session.execute(keyset(statement, FinancialReport, limit=limit, cursor=cursor))).scalars())
+
+
+# Its life.
+
+
+def allowed_actions(principal: Principal, report: FinancialReport) -> list[str]:
+    if principal.has_any_role(HOLDER_ROLES) and principal.organisation_id == report.organisation_id:
+        if report.state in OWED_STATES:
+            return ["update", "submit"] if report.state != ReportState.expected else ["update"]
+        return []
+    if (principal.has_any_role(REVIEWERS) and principal.organisation_id == report.funder_id
+            and report.state == ReportState.submitted):
+        return ["accept", "request_changes"]
+    return []
+
+
+def _require(principal: Principal, report: FinancialReport, action: str) -> None:
+    allowed = allowed_actions(principal, report)
+    if action not in allowed:
+        raise Conflict(
+            Text(f"Action « {action} » impossible sur un compte rendu « {report.state} ».",
+                 f"Action '{action}' is not allowed on a '{report.state}' report."),
+            code="illegal_transition",
+            extra={"state": report.state, "allowed_actions": allowed},
+        )
+
+
+def _needs_explanation(planned: int, actual: int | None) -> bool:
+    if actual is None or actual == planned:
+        return False
+    return planned == 0 or abs(actual - planned) * 10_000 > EXPLAINED_GAP_BP * planned
+
+
+def _moved(report: FinancialReport) -> None:
+    report.version += 1
+    report.updated_at = utcnow()
+
+
+def update(principal: Principal, report: FinancialReport, request: FinancialReportUpdate) -> bool:
+    """Record what was spent and received; whether anything changed (the same content keeps the version)."""
+    _require(principal, report, "update")
+    if len(request.lines) != len(report.lines):
+        raise UnprocessableContent(
+            Text(f"Le compte rendu a {len(report.lines)} lignes, celles du budget prévu.",
+                 f"The report has {len(report.lines)} lines, those of the planned budget."),
+            errors=[("body.lines", Text(f"{len(report.lines)} lignes attendues.",
+                                        f"{len(report.lines)} lines expected."))],
+            code="report_lines_mismatch",
+            extra={"expected_lines": len(report.lines)},
+        )
+    lines = [
+        {**line, "actual_cents": entry.actual_cents, "explanation": entry.explanation}
+        for line, entry in zip(report.lines, request.lines, strict=True)
+    ]
+    if lines == report.lines and request.comment == report.comment and report.state != ReportState.expected:
+        return False
+    report.lines, report.comment = lines, request.comment
+    if report.state == ReportState.expected:
+        report.state = ReportState.draft
+    _moved(report)
+    return True
+
+
+def submit(principal: Principal, report: FinancialReport, now: datetime) -> None:
+    """Every line has its actual amount, and each gap over 15 % its explanation (409 naming the lines)."""
+    _require(principal, report, "submit")
+    gaps: list[dict[str, Any]] = []
+    for index, line in enumerate(report.lines):
+        if line["actual_cents"] is None:
+            gaps.append({"line": index, "label": line["label"], "missing": "actual_cents"})
+        elif _needs_explanation(line["planned_cents"], line["actual_cents"]) and not line["explanation"]:
+            gaps.append({"line": index, "label": line["label"], "missing": "explanation"})
+    if gaps:
+        labels = ", ".join(gap["label"] for gap in gaps)
+        raise Conflict(
+            Text(f"Compte rendu incomplet : {labels} (réalisé manquant, ou écart de plus de 15 % sans explication).",
+                 f"Incomplete report: {labels} (actual missing, or a gap over 15% unexplained)."),
+            code="report_incomplete",
+            extra={"lines": gaps},
+        )
+    report.state = ReportState.submitted
+    report.submitted_at, report.submitted_by = now, principal.subject
+    _moved(report)
+
+
+def review(principal: Principal, report: FinancialReport, now: datetime, *, accepted: bool,
+           comment: str | None) -> None:
+    _require(principal, report, "accept" if accepted else "request_changes")
+    report.state = ReportState.accepted if accepted else ReportState.changes_requested
+    report.reviewed_at, report.reviewed_by, report.review_comment = now, principal.subject, comment
+    _moved(report)
+
+
+def _line_public(line: dict[str, Any]) -> ReportLinePublic:
+    planned, actual = line["planned_cents"], line["actual_cents"]
+    gap = None if actual is None else actual - planned
+    return ReportLinePublic(
+        **line, gap_cents=gap,
+        gap_basis_points=None if gap is None or planned == 0 else gap * 10_000 // planned,
+        needs_explanation=_needs_explanation(planned, actual),
+    )
+
+
+async def to_public(
+    session: AsyncSession, principal: Principal, report: FinancialReport, today: date
+) -> FinancialReportPublic:
+    dossier = await repository.dossier_by_id(session, report.dossier_id)
+    assert dossier is not None  # a foreign key
+
+    def total(side: str, key: str) -> int:
+        return sum(line[key] or 0 for line in report.lines if line["side"] == side)
+
+    return FinancialReportPublic(
+        **report.model_dump(exclude={"lines", "submitted_by", "reviewed_by"}),
+        reference=dossier.reference, overdue=is_overdue(report, today),
+        lines=[_line_public(line) for line in report.lines],
+        totals=ReportTotals(
+            planned_charges_cents=total("charge", "planned_cents"),
+            actual_charges_cents=total("charge", "actual_cents"),
+            planned_income_cents=total("income", "planned_cents"),
+            actual_income_cents=total("income", "actual_cents"),
+        ),
+        allowed_actions=allowed_actions(principal, report),
+    )
