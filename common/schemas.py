@@ -31,6 +31,22 @@ def null_refused(schema: dict[str, Any]) -> None:
         without_null(field)
 
 
+# An optional field of a multipart form sent empty: absent, as HTML forms mean it (FastAPI reads it so).
+_LEFT_EMPTY = {"type": "string", "maxLength": 0}
+
+
+def form_fields(schema: dict[str, Any]) -> None:
+    """`json_schema_extra` of a multipart form: no null, and each optional field may also be left empty."""
+    null_refused(schema)
+    required = set(schema.get("required", []))
+    for name, field in schema.get("properties", {}).items():
+        if name in required:
+            continue
+        alternatives = field.pop("anyOf", None) or [{key: field.pop(key) for key in list(field)
+                                                     if key not in ("title", "description", "examples", "default")}]
+        field["anyOf"] = [*alternatives, dict(_LEFT_EMPTY)]
+
+
 # A character that stays once a string is stripped, the same for every reader of the pattern: Python's strip()
 # also removes U+001C–U+001F and U+0085, which a regex's `\S` keeps; ECMA-262's `\s` (the OpenAPI's) takes U+FEFF,
 # which Python keeps. All are named, so that "blank" means the same to the server and to its clients.

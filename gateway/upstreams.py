@@ -25,6 +25,7 @@ ROUTES: tuple[tuple[str, str], ...] = (
     ("/api/v1/agreements", "funding"),
     ("/api/v1/payments", "funding"),
     ("/api/v1/financial-reports", "funding"),
+    ("/api/v1/grants", "funding"),
 )
 
 

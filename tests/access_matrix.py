@@ -81,7 +81,7 @@ ACCESS: dict[str, dict[tuple[str, str], object]] = {
         ("GET", "/api/v1/dossiers"): HOLDERS | FUNDERS | DESK,
         # A citizen council reads the examined dossiers of its QPVs (404 for the others), never the list.
         ("GET", "/api/v1/dossiers/{dossier_id}"): HOLDERS | FUNDERS | DESK | {"citizen_reviewer"},
-        ("PATCH", "/api/v1/dossiers/{dossier_id}"): HOLDERS,
+        ("PATCH", "/api/v1/dossiers/{dossier_id}"): HOLDERS | DESK,
         ("POST", "/api/v1/dossiers/{dossier_id}/submit"): HOLDERS,
         ("GET", "/api/v1/dossiers/{dossier_id}/required-documents"): HOLDERS | FUNDERS | DESK,
         # Envelopes: a funder's managers open and change their organisation's; its people and the desk read them.
@@ -109,6 +109,13 @@ ACCESS: dict[str, dict[tuple[str, str], object]] = {
         ("GET", "/api/v1/dossiers/{dossier_id}/routings"): HOLDERS | FUNDERS | DESK,
         # Notifications: the committee's answer to the association, read by its people and the desk; the desk sends
         # a failed one again.
+        # Administrative support: the holder asks and ends it, one of the desk's people takes it (and may then
+        # edit the draft: PATCH /dossiers/{id} above).
+        ("POST", "/api/v1/dossiers/{dossier_id}/support"): HOLDERS,
+        ("POST", "/api/v1/dossiers/{dossier_id}/support/take"): DESK,
+        ("POST", "/api/v1/dossiers/{dossier_id}/support/end"): HOLDERS,
+        # A small project: its lead funder's manager decides alone.
+        ("POST", "/api/v1/dossiers/{dossier_id}/decide"): {"funder_manager"},
         # Committee sessions: the desk plans, opens, defers, raises and closes; the invited funders' people read
         # (others get the 404); their committee members and managers declare conflicts and decide.
         ("POST", "/api/v1/sessions"): DESK,
@@ -135,6 +142,8 @@ ACCESS: dict[str, dict[tuple[str, str], object]] = {
         ("POST", "/api/v1/agreements/{agreement_id}/sign"): {"funder_manager", "holder_admin"},
         ("POST", "/api/v1/agreements/{agreement_id}/activate"): {"funder_manager"},
         ("POST", "/api/v1/agreements/{agreement_id}/end"): {"funder_manager"},
+        ("GET", "/api/v1/grants"): HOLDERS | FUNDERS | DESK,
+        ("GET", "/api/v1/grants/totals"): HOLDERS | DESK,
         ("GET", "/api/v1/payments"): HOLDERS | FUNDERS | DESK,
         ("GET", "/api/v1/payments/{payment_id}"): HOLDERS | FUNDERS | DESK,
         ("POST", "/api/v1/payments/{payment_id}/request"): HOLDERS,

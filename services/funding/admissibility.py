@@ -2,14 +2,14 @@
 declares it admissible or not; the holder may withdraw it before a decision. Every move is in the trail."""
 
 import uuid
-from datetime import date
+from datetime import date, datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from common.money import euros
 from common.problems import Conflict, Text, UnprocessableContent
 from common.tokens import Principal
-from services.funding import decisions, financial_reports, repository
+from services.funding import decisions, delegated, financial_reports, repository, service_clock
 from services.funding.dossiers import (
     funders_outside,
     moved,
@@ -139,6 +139,9 @@ async def decide(
     dossier.state = DossierState(request.decision)
     if request.decision == "inadmissible":
         dossier.closing_reason = request.reason
+        service_clock.stop(dossier)
+    else:
+        await delegated.route_to_lead(session, principal=principal, dossier=dossier)
     moved(dossier)
     session.add(trace(dossier, principal, f"declared_{request.decision}", previous, request.reason))
     await session.flush()
@@ -146,11 +149,11 @@ async def decide(
 
 
 async def request_supplements(
-    session: AsyncSession, *, principal: Principal, dossier: Dossier, request: SupplementsRequest
+    session: AsyncSession, *, principal: Principal, dossier: Dossier, request: SupplementsRequest, now: datetime
 ) -> DossierPublic:
     """The dossier goes back to the holder with a message and a due date; it comes back by a new submission."""
     require_action(dossier, "request_supplements")
-    if request.due_on <= date.today():
+    if request.due_on <= now.date():
         raise UnprocessableContent(
             Text("La date limite doit être postérieure à aujourd'hui.", "The due date must be after today."),
             errors=[("body.due_on", Text("Date passée.", "Date in the past."))],
@@ -160,6 +163,7 @@ async def request_supplements(
     dossier.supplements_message = request.message
     dossier.supplements_due_on = request.due_on
     moved(dossier)
+    service_clock.pause(dossier, now)
     session.add(trace(dossier, principal, "supplements_requested", previous, request.message))
     await session.flush()
     return await to_public(session, dossier)
@@ -225,6 +229,7 @@ async def withdraw(
     """The holder takes the dossier back for good, before any decision."""
     require_action(dossier, "withdraw")
     await decisions.on_withdrawn(session, dossier=dossier, actor=principal.subject)
+    service_clock.stop(dossier)
     previous = dossier.state
     dossier.state = DossierState.withdrawn
     dossier.closing_reason = request.reason

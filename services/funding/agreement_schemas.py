@@ -60,3 +60,27 @@ class PaymentPublic(BaseModel):
 
 class Cancellation(Input):
     reason: Comment = Field(examples=["Projet abandonné par l'association."])
+
+
+class GrantPublic(BaseModel):
+    id: uuid.UUID
+    dossier_id: uuid.UUID
+    funder_id: uuid.UUID
+    organisation_id: uuid.UUID
+    programme_id: uuid.UUID
+    session_id: uuid.UUID | None = Field(description="La séance qui l'a décidée ; aucune pour une décision déléguée.")
+    year: int
+    amount_cents: int
+    conditions: str | None
+    decided_at: datetime
+    created_at: datetime
+
+
+class GrantTotals(BaseModel):
+    """What the desk's funders granted one association in a year."""
+
+    organisation_id: uuid.UUID
+    year: int
+    granted_cents: int
+    threshold_cents: int = Field(description="153 000 € : au-delà, comptes certifiés à publier.")
+    certified_accounts_required: bool

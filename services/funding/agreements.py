@@ -6,7 +6,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from common.db import get_row, utcnow
@@ -24,7 +24,6 @@ from services.funding.agreement_models import (
 )
 from services.funding.agreement_schemas import AgreementPublic
 from services.funding.committee import organisation_cards
-from services.funding.committee_models import FunderDecision
 from services.funding.models import Dossier, FundingLine, Programme
 from services.funding.payment_schedule import split_amount
 from services.funding.peers import Peers
@@ -43,27 +42,38 @@ def agreement_number(kind: AgreementKind, dossier: Dossier, position: int) -> st
     return f"{prefix}-{dossier.reference.removeprefix('GU-')}-{position}"
 
 
+@dataclass(frozen=True)
+class Share:
+    """What one funder granted on a dossier: by a committee's decision, or alone (small projects)."""
+
+    granted_cents: int
+    conditions: str | None
+
+
 async def grant_shares(
     session: AsyncSession, *, dossier: Dossier, programme: Programme, lines: list[FundingLine],
-    decisions: dict[uuid.UUID, FunderDecision], session_id: uuid.UUID | None, decided_at: datetime,
+    shares: dict[uuid.UUID, Share], session_id: uuid.UUID | None, decided_at: datetime, decided_by: str,
 ) -> list[Grant]:
-    """A grant, its agreement and its payment schedule for each share granted on the dossier (money already
-    committed on the envelopes by the decisions)."""
+    """A grant, its agreement, its payment schedule and its report for each share granted on the dossier (money
+    already committed on the envelopes by the decisions). A delegated decision is notified with the answer: its
+    letter is in force at once."""
     rules = rules_of(programme)
     title = (dossier.project_snapshot or {}).get("title") or dossier.reference
     grants = []
     for position, line in enumerate(lines, start=1):
-        decision = decisions.get(line.funder_id) if line.funder_id is not None else None
-        if decision is None or decision.granted_cents <= 0:
+        share = shares.get(line.funder_id) if line.funder_id is not None else None
+        if share is None or share.granted_cents <= 0:
             continue
         grant = Grant(
-            dossier_id=dossier.id, funder_id=decision.funder_id, organisation_id=dossier.organisation_id,
+            dossier_id=dossier.id, funder_id=line.funder_id, organisation_id=dossier.organisation_id,
             programme_id=programme.id, session_id=session_id, year=programme.year,
-            amount_cents=decision.granted_cents, conditions=decision.conditions, decided_at=decided_at,
+            amount_cents=share.granted_cents, conditions=share.conditions, decided_at=decided_at,
         )
         session.add(grant)
         await session.flush()
-        kind = (AgreementKind.convention if grant.amount_cents >= rules.convention_threshold_cents
+        # The threshold is the year's total from one funder to one association (loi 2000-321, art. 10).
+        year_total = await _granted_that_year(session, grant)
+        kind = (AgreementKind.convention if year_total >= rules.convention_threshold_cents
                 else AgreementKind.decision_letter)
         amounts = split_amount(grant.amount_cents, list(rules.payment_shares_bp))
         agreement = Agreement(
@@ -78,8 +88,12 @@ async def grant_shares(
                 "conditions": grant.conditions,
             },
         )
+        if rules.delegated and kind == AgreementKind.decision_letter:  # a convention still waits for signatures
+            agreement.state = AgreementState.active
+            agreement.sent_at = agreement.activated_at = decided_at
+            agreement.sent_by = decided_by
         session.add(agreement)
-        session.add(financial_reports.expected_report(grant, dossier, rules.financial_report_months))
+        session.add(financial_reports.owed_report(grant, dossier, rules))
         await session.flush()
         # An instalment of no cent (a tiny grant split in shares) is no payment at all.
         session.add_all(
@@ -92,6 +106,17 @@ async def grant_shares(
         grants.append(grant)
     await session.flush()
     return grants
+
+
+async def _granted_that_year(session: AsyncSession, grant: Grant) -> int:
+    """What this funder granted this association for the grant's year, this grant included."""
+    total = await session.execute(
+        select(func.coalesce(func.sum(Grant.amount_cents), 0)).where(
+            Grant.funder_id == grant.funder_id, Grant.organisation_id == grant.organisation_id,
+            Grant.year == grant.year,
+        )
+    )
+    return int(total.scalar_one())
 
 
 # Who sees an agreement: the desk, the funder's people, the association's.

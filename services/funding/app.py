@@ -11,15 +11,18 @@ from services.funding.peers import Peers
 from services.funding.routes import (
     admissibility,
     agreements,
+    delegated,
     dossiers,
     envelopes,
     financial_reports,
+    grants,
     notifications,
     opinions,
     payments,
     programmes,
     routing,
     sessions,
+    support,
 )
 from services.funding.settings import FundingSettings
 
@@ -51,7 +54,7 @@ def create_app(
         routers=[
             programmes.router, dossiers.router, admissibility.router, envelopes.router, routing.router,
             opinions.router, sessions.router, notifications.router, agreements.router, payments.router,
-            financial_reports.router,
+            financial_reports.router, delegated.router, support.router, grants.router,
         ],
         http=http,
         key_source=remote_jwks(http, settings),

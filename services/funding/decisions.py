@@ -4,6 +4,7 @@ outcome, freezes the minutes and writes one consolidated notification per dossie
 
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -53,6 +54,7 @@ from services.funding.committee_schemas import (
 )
 from services.funding.dossiers import moved, trace
 from services.funding.models import Dossier, DossierState, FundingLine
+from services.funding.track_rules import rules_of
 
 
 @dataclass
@@ -235,8 +237,19 @@ async def raise_plan(
             extra={"asked_cents": line.amount_cents},
         )
     before = line.amount_cents
+    ceiling = rules_of(await repository.programme_by_id(session, dossier.programme_id)).ceiling_cents
+    total = dossier.requested_total_cents + request.amount_cents - before
+    if ceiling is not None and total > ceiling:
+        limit = euros(ceiling)
+        raise UnprocessableContent(
+            Text(f"Plafond du programme dépassé : {limit.fr} au plus.", f"Above the programme's ceiling: {limit.en} at "
+                 "most."),
+            errors=[("body.amount_cents", Text(f"Au plus {limit.fr} en tout.", f"At most {limit.en} in all."))],
+            code="above_ceiling",
+            extra={"rule": "ceiling_cents", "limit_cents": ceiling, "asked_cents": total},
+        )
     line.amount_cents = request.amount_cents
-    dossier.requested_total_cents += request.amount_cents - before
+    dossier.requested_total_cents = total
     moved(dossier)
     session.add(trace(dossier, principal, "plan_raised", dossier.state,
                       f"{request.funder_id}: {before} → {request.amount_cents}"))
@@ -301,7 +314,8 @@ async def holders_to_ask(session: AsyncSession, committee: CommitteeSession) -> 
     return list(dict.fromkeys(rows.scalars()))
 
 
-def _recipients(dossier: Dossier, card: dict[str, Any] | None) -> list[str]:
+def recipients_of(dossier: Dossier, card: dict[str, Any] | None) -> list[str]:
+    """Where the association's answer goes: its address at identity, its representative's and contact's."""
     profile = dossier.organisation_snapshot or {}
     found = [
         (card or {}).get("email"),
@@ -313,7 +327,7 @@ def _recipients(dossier: Dossier, card: dict[str, Any] | None) -> list[str]:
 
 async def close(
     session: AsyncSession, *, principal: Principal, committee: CommitteeSession,
-    holders: dict[uuid.UUID, dict[str, Any] | None],
+    holders: dict[uuid.UUID, dict[str, Any] | None], now: datetime,
 ) -> tuple[SessionPublic, list[uuid.UUID]]:
     """Every pending item decided by every funder asked (else 409 naming what is missing), outcomes computed,
     dossiers decided, the minutes frozen, the notifications written. Returns the session and the notifications
@@ -335,7 +349,6 @@ async def close(
             code="items_undecided",
             extra={"items": gaps},
         )
-    now = utcnow()
     for item in items:
         if item.state != ItemState.pending:
             continue
@@ -353,8 +366,9 @@ async def close(
         programme = await repository.programme_by_id(session, dossier.programme_id)
         assert programme is not None  # a foreign key
         await agreements.grant_shares(
-            session, dossier=dossier, programme=programme, lines=lines[dossier.id], decisions=decided[item.id],
-            session_id=committee.id, decided_at=now,
+            session, dossier=dossier, programme=programme, lines=lines[dossier.id],
+            shares={fid: agreements.Share(d.granted_cents, d.conditions) for fid, d in decided[item.id].items()},
+            session_id=committee.id, decided_at=now, decided_by=principal.subject,
         )
     committee.state = SessionState.closed
     committee.closed_at = now
@@ -364,7 +378,7 @@ async def close(
     minutes = await build_minutes(session, committee, items, locked, lines, decided, holders)
     committee.minutes = minutes.model_dump(mode="json")
     recipients = {
-        dossier.organisation_id: _recipients(dossier, holders.get(dossier.organisation_id))
+        dossier.organisation_id: recipients_of(dossier, holders.get(dossier.organisation_id))
         for dossier in locked.values()
     }
     # A dossier deferred, then withdrawn by its holder, gets no word of a later session.

@@ -6,9 +6,10 @@ from datetime import date, datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from common.db import utcnow
+from common.money import euros
 from common.problems import Conflict, NotFound, Text, UnprocessableContent
 from common.tokens import Principal
-from services.funding import financial_reports, readiness, repository
+from services.funding import financial_reports, readiness, repository, service_clock
 from services.funding.models import Dossier, DossierHistory, DossierState, FundingLine, Programme
 from services.funding.peers import Peers
 from services.funding.programmes import REQUIRED_DOCUMENTS, get_programme, is_open
@@ -20,6 +21,7 @@ from services.funding.schemas import (
     RequiredDocument,
     RequiredDocuments,
 )
+from services.funding.track_rules import rules_of
 from services.vocabulary import COUNCIL_ROLES, DESK_ROLES, FUNDER_ROLES, HOLDER_ROLES
 
 DOSSIER_NOT_FOUND = Text("Dossier introuvable.", "Dossier not found.")
@@ -49,7 +51,7 @@ def _programme_closed(programme: Programme, today: date) -> Conflict:
     )
 
 
-async def _open_programme(session: AsyncSession, programme_id: uuid.UUID) -> Programme:
+async def _open_programme(session: AsyncSession, programme_id: uuid.UUID, today: date) -> Programme:
     try:
         programme = await get_programme(session, programme_id)
     except NotFound as exc:
@@ -57,7 +59,6 @@ async def _open_programme(session: AsyncSession, programme_id: uuid.UUID) -> Pro
             Text("Programme inconnu.", "Unknown programme."),
             errors=[("body.programme_id", Text("Programme inconnu.", "Unknown programme."))],
         ) from exc
-    today = date.today()
     if not is_open(programme, today):
         raise _programme_closed(programme, today)
     return programme
@@ -94,6 +95,49 @@ def _check_owned(principal: Principal, project: dict | None) -> dict:
             code="unknown_project",
         )
     return project
+
+
+# A small project's budget fits in a few lines (the dossier simplifié).
+SIMPLIFIED_BUDGET_LINES = 10
+
+
+def plan_of(programme: Programme, plan: list[FundingLineIn] | None, requested: int | None) -> list[FundingLineIn]:
+    """The co-funding plan, or, for a small project, the amount asked of the lead funder the programme names;
+    the track's ceiling either way (422 naming the rule and the limit)."""
+    rules = rules_of(programme)
+    if rules.delegated:
+        if plan is not None:
+            raise UnprocessableContent(
+                Text("Dossier simplifié : pas de plan de cofinancement, le programme nomme son financeur.",
+                     "Simplified dossier: no co-funding plan, the programme names its funder."),
+                errors=[("body.funding_plan", Text("Donnez requested_amount_cents.", "Give requested_amount_cents."))],
+                code="simplified_dossier",
+            )
+        if requested is None:
+            raise UnprocessableContent(
+                Text("Le montant demandé est obligatoire.", "The requested amount is required."),
+                errors=[("body.requested_amount_cents", Text("Obligatoire.", "Required."))],
+                code="simplified_dossier",
+            )
+        plan = [FundingLineIn(funder_id=uuid.UUID(rules.lead_funder_id), amount_cents=requested)]
+    elif plan is None:
+        raise UnprocessableContent(
+            Text("Ce programme demande un plan de cofinancement.", "This programme asks for a co-funding plan."),
+            errors=[("body.funding_plan", Text("Obligatoire.", "Required."))],
+            code="funding_plan_required",
+        )
+    asked = sum(line.amount_cents for line in plan)
+    if rules.ceiling_cents is not None and asked > rules.ceiling_cents:
+        ceiling = euros(rules.ceiling_cents)
+        raise UnprocessableContent(
+            Text(f"Plafond du programme dépassé : {ceiling.fr} au plus.",
+                 f"Above the programme's ceiling: {ceiling.en} at most."),
+            errors=[("body.requested_amount_cents" if rules.delegated else "body.funding_plan",
+                     Text(f"Au plus {ceiling.fr}.", f"At most {ceiling.en}."))],
+            code="above_ceiling",
+            extra={"rule": "ceiling_cents", "limit_cents": rules.ceiling_cents, "asked_cents": asked},
+        )
+    return plan
 
 
 def _lines(dossier_id: uuid.UUID, plan: list[FundingLineIn]) -> list[FundingLine]:
@@ -133,10 +177,11 @@ def trace(
 
 
 async def create_dossier(
-    session: AsyncSession, *, principal: Principal, request: DossierCreate, peers: Peers
+    session: AsyncSession, *, principal: Principal, request: DossierCreate, peers: Peers, today: date
 ) -> DossierPublic:
-    programme = await _open_programme(session, request.programme_id)
-    await _check_plan(session, programme, request.funding_plan)
+    programme = await _open_programme(session, request.programme_id, today)
+    plan = plan_of(programme, request.funding_plan, request.requested_amount_cents)
+    await _check_plan(session, programme, plan)
     await _owned_project(peers, principal, request.project_id)
     now = utcnow()
     number = await repository.next_reference_number(session, now.year)
@@ -145,13 +190,13 @@ async def create_dossier(
         programme_id=programme.id,
         project_id=request.project_id,
         organisation_id=principal.organisation_id,
-        requested_total_cents=sum(line.amount_cents for line in request.funding_plan),
+        requested_total_cents=sum(line.amount_cents for line in plan),
         document_version_ids=[str(version) for version in request.document_version_ids],
         created_by=principal.subject,
     )
     session.add(dossier)
     await session.flush()
-    await repository.replace_lines(session, dossier.id, _lines(dossier.id, request.funding_plan))
+    await repository.replace_lines(session, dossier.id, _lines(dossier.id, plan))
     session.add(trace(dossier, principal, "created", None))
     return await to_public(session, dossier)
 
@@ -180,8 +225,10 @@ async def public_view(session: AsyncSession, *, principal: Principal, dossier: D
     """The dossier as the caller may read it. A citizen council reads the project and its budget as submitted;
     the association's people, contacts, yearly budget and documents stay with the desk and the funders."""
     public = await to_public(session, dossier)
-    if principal.has_any_role(DESK_ROLES | HOLDER_ROLES | FUNDER_ROLES):
+    if principal.has_any_role(DESK_ROLES | HOLDER_ROLES):
         return public
+    if principal.has_any_role(FUNDER_ROLES):  # the holder's call for help is between it and the desk
+        return public.model_copy(update={"support_message": None, "support_helper": None})
     return public.model_copy(update={
         "organisation_snapshot": None, "association_budget_snapshot": None,
         "document_version_ids": [], "documents_snapshot": None,
@@ -225,8 +272,11 @@ async def visible_dossiers(
     updated_since: datetime | None,
     limit: int,
     cursor: str | None,
+    decision_overdue: bool | None = None,
+    now: datetime | None = None,
 ) -> list[Dossier]:
-    """The list counterpart of `visible_dossier`: the same three views (desk, holder, funder)."""
+    """The list counterpart of `visible_dossier`: the same three views (desk, holder, funder); `decision_overdue`
+    narrows it to the dossiers whose service clock ran out by `now`, or to the others."""
     desk = principal.has_any_role(DESK_ROLES)
     holder = not desk and principal.has_any_role(HOLDER_ROLES)
     return await repository.list_dossiers(
@@ -234,6 +284,7 @@ async def visible_dossiers(
         holder_organisation=principal.organisation_id if holder else None,
         funder_organisation=principal.organisation_id if not desk and not holder else None,
         state=state, programme_id=programme_id, updated_since=updated_since, limit=limit, cursor=cursor,
+        decision_overdue=decision_overdue, now=now,
     )
 
 
@@ -262,7 +313,8 @@ ALLOWED_ACTIONS: dict[str, list[str]] = {
     DossierState.draft: ["update", "submit", "withdraw"],
     DossierState.submitted: ["request_supplements", "decide_admissibility", "allocate", "withdraw"],
     DossierState.supplements_requested: ["update", "submit", "withdraw"],
-    DossierState.admissible: ["allocate", "route", "withdraw"],
+    # A small project's lead funder decides it once admissible (the committee's tracks are routed instead).
+    DossierState.admissible: ["allocate", "route", "decide", "withdraw"],
     DossierState.inadmissible: [],
     DossierState.in_instruction: ["allocate", "route", "decline_routing", "give_opinion", "withdraw"],
     DossierState.ready_for_committee: ["decline_routing", "give_opinion", "withdraw"],
@@ -291,13 +343,16 @@ async def update_draft(
     require_action(dossier, "update")
     current = await to_public(session, dossier)
     changed = False
-    if request.funding_plan is not None and [line.model_dump() for line in request.funding_plan] != [
+    programme = await get_programme(session, dossier.programme_id)
+    wanted = None
+    if request.funding_plan is not None or request.requested_amount_cents is not None:
+        wanted = plan_of(programme, request.funding_plan, request.requested_amount_cents)
+    if wanted is not None and [line.model_dump() for line in wanted] != [
         line.model_dump() for line in current.funding_plan
     ]:
-        programme = await get_programme(session, dossier.programme_id)
-        await _check_plan(session, programme, request.funding_plan)
-        await repository.replace_lines(session, dossier.id, _lines(dossier.id, request.funding_plan))
-        dossier.requested_total_cents = sum(line.amount_cents for line in request.funding_plan)
+        await _check_plan(session, programme, wanted)
+        await repository.replace_lines(session, dossier.id, _lines(dossier.id, wanted))
+        dossier.requested_total_cents = sum(line.amount_cents for line in wanted)
         session.add(trace(dossier, principal, "plan_updated", dossier.state))
         changed = True
     documents = [str(version) for version in request.document_version_ids or []]
@@ -313,12 +368,13 @@ async def update_draft(
 
 
 async def submit(
-    session: AsyncSession, *, principal: Principal, dossier: Dossier, peers: Peers, language: str, today: date
+    session: AsyncSession, *, principal: Principal, dossier: Dossier, peers: Peers, language: str, now: datetime
 ) -> DossierPublic:
     """Check what identity and projects hold, freeze it (snapshots), then the dossier leaves the holder's hands;
     after supplements, the same checks and a fresh snapshot."""
     require_action(dossier, "submit")
     programme = await get_programme(session, dossier.programme_id)
+    today = now.date()
     if dossier.state == DossierState.draft and not is_open(programme, today):  # supplements may come later
         raise _programme_closed(programme, today)
     facts = await readiness.gather(
@@ -335,6 +391,14 @@ async def submit(
     )
     if late:  # CERFA 15059: no new request to a funder while a report owed to it is late
         failures.append(("financial_report_overdue", "funding_plan", financial_reports.overdue_text(late)))
+    rules = rules_of(programme)
+    if rules.delegated and facts.budget is not None:
+        count = len(facts.budget["charges"]) + len(facts.budget["income"])
+        if count > SIMPLIFIED_BUDGET_LINES:
+            failures.append(("simplified_budget_too_long", "project_budget", Text(
+                f"Un dossier simplifié tient en {SIMPLIFIED_BUDGET_LINES} lignes de budget au plus ({count} saisies).",
+                f"A simplified dossier's budget has {SIMPLIFIED_BUDGET_LINES} lines at most ({count} entered).",
+            )))
     if failures:
         raise readiness.not_ready(failures)
     if dossier.document_version_ids:  # last, so that a refused submission pins nothing
@@ -354,6 +418,7 @@ async def submit(
     dossier.state = DossierState.submitted
     moved(dossier)
     dossier.submitted_at = dossier.updated_at
+    service_clock.run(dossier, rules, now)
     action = "submitted" if previous == DossierState.draft else "supplements_provided"
     session.add(trace(dossier, principal, action, previous))
     await session.flush()

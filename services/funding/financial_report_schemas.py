@@ -27,7 +27,10 @@ class FinancialReportUpdate(Input):
     """What was actually spent and received, one entry per line of the budget as planned, in its order."""
 
     lines: list[ReportLineIn] = Field(max_length=200)
-    comment: LongText | None = None
+    comment: LongText | None = Field(default=None, description="Bilan léger : ce qui s'est passé (obligatoire).")
+    people_reached: Annotated[int, Field(strict=True, ge=0, le=10_000_000), WholeNumber] | None = Field(
+        default=None, description="Bilan léger : le nombre de personnes touchées (obligatoire)."
+    )
 
 
 class ReviewComment(Input):

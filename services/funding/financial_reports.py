@@ -8,7 +8,7 @@ import uuid
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import and_, exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from common.db import get_row, utcnow
@@ -16,8 +16,8 @@ from common.pagination import keyset
 from common.problems import Conflict, NotFound, Text, UnprocessableContent
 from common.tokens import Principal
 from services.funding import repository
-from services.funding.agreement_models import Grant
-from services.funding.financial_report_models import OWED_STATES, FinancialReport, ReportState
+from services.funding.agreement_models import Grant, Payment, PaymentState
+from services.funding.financial_report_models import OWED_STATES, FinancialReport, ReportKind, ReportState
 from services.funding.financial_report_schemas import (
     FinancialReportPublic,
     FinancialReportUpdate,
@@ -25,6 +25,7 @@ from services.funding.financial_report_schemas import (
     ReportTotals,
 )
 from services.funding.models import Dossier
+from services.funding.track_rules import TrackRules
 from services.vocabulary import DESK_ROLES, FUNDER_ROLES, HOLDER_ROLES, Role
 
 REPORT_NOT_FOUND = Text("Compte rendu financier introuvable.", "Financial report not found.")
@@ -40,23 +41,53 @@ def due_on(year: int, months: int) -> date:
     return date(due_year, due_month, calendar.monthrange(due_year, due_month)[1])
 
 
-def expected_report(grant: Grant, dossier: Dossier, months: int) -> FinancialReport:
-    """The report a new grant owes, its lines those of the budget frozen at submission, nothing entered yet."""
+def _add_months(day: date, months: int) -> date:
+    """The same day `months` months later, or the month's last day when it has no such day."""
+    month_index = day.month - 1 + months
+    year, month = day.year + month_index // 12, month_index % 12 + 1
+    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+
+
+def owed_report(grant: Grant, dossier: Dossier, rules: TrackRules) -> FinancialReport:
+    """The report a new grant owes, nothing entered yet. The CERFA 15059 takes the lines of the budget frozen at
+    submission, due months after the grant's year; a small project's light report takes what was spent in all,
+    due months after the project's end."""
     budget = dossier.budget_snapshot or {}
-    lines = [
+    owed = FinancialReport(
+        grant_id=grant.id, dossier_id=dossier.id, funder_id=grant.funder_id, organisation_id=grant.organisation_id,
+        year=grant.year, due_on=due_on(grant.year, rules.financial_report_months),
+    )
+    if rules.light_report_months is not None:
+        end = date.fromisoformat((dossier.project_snapshot or {})["end_date"])
+        owed.kind, owed.due_on = ReportKind.light, _add_months(end, rules.light_report_months)
+        owed.lines = [{"side": "charge", "account_group": "total", "label": "Dépenses du projet",
+                       "planned_cents": (budget.get("totals") or {}).get("charges_cents", 0),
+                       "actual_cents": None, "explanation": None}]
+        return owed
+    owed.lines = [
         {"side": side, "account_group": line["account_group"], "label": line["label"],
          "planned_cents": line["amount_cents"], "actual_cents": None, "explanation": None}
         for side, key in (("charge", "charges"), ("income", "income"))
         for line in budget.get(key) or []
     ]
-    return FinancialReport(
-        grant_id=grant.id, dossier_id=dossier.id, funder_id=grant.funder_id, organisation_id=grant.organisation_id,
-        year=grant.year, due_on=due_on(grant.year, months), lines=lines,
-    )
+    return owed
 
 
-def is_overdue(report: FinancialReport, today: date) -> bool:
-    return report.state in OWED_STATES and report.due_on < today
+def _money_received() -> Any:
+    """SQL: something was paid on the report's grant. A report accounts for money received: a grant never paid
+    (its letter never sent, its payments cancelled) owes none."""
+    return exists().where(Payment.grant_id == FinancialReport.grant_id, Payment.state == PaymentState.paid)
+
+
+def _late(today: date) -> Any:
+    return and_(FinancialReport.state.in_(OWED_STATES), FinancialReport.due_on < today, _money_received())
+
+
+async def is_overdue(session: AsyncSession, report: FinancialReport, today: date) -> bool:
+    if report.state not in OWED_STATES or report.due_on >= today:
+        return False
+    found = await session.execute(select(FinancialReport.id).where(FinancialReport.id == report.id, _late(today)))
+    return found.first() is not None
 
 
 async def overdue_with(
@@ -69,8 +100,7 @@ async def overdue_with(
         select(FinancialReport).where(
             FinancialReport.organisation_id == organisation_id,
             FinancialReport.funder_id.in_(funder_ids),
-            FinancialReport.state.in_(OWED_STATES),
-            FinancialReport.due_on < today,
+            _late(today),
         ).order_by(FinancialReport.due_on)
     )
     return list(rows.scalars())
@@ -114,11 +144,10 @@ async def visible_reports(
         statement = statement.where(column == principal.organisation_id)
     if state:
         statement = statement.where(FinancialReport.state == state)
-    owed_and_late = FinancialReport.state.in_(OWED_STATES) & (FinancialReport.due_on < today)
     if overdue is True:
-        statement = statement.where(owed_and_late)
+        statement = statement.where(_late(today))
     elif overdue is False:
-        statement = statement.where(~owed_and_late)
+        statement = statement.where(~_late(today))
     for column, value in ((FinancialReport.funder_id, funder_id), (FinancialReport.dossier_id, dossier_id)):
         if value is not None:
             statement = statement.where(column == value)
@@ -179,9 +208,10 @@ def update(principal: Principal, report: FinancialReport, request: FinancialRepo
         {**line, "actual_cents": entry.actual_cents, "explanation": entry.explanation}
         for line, entry in zip(report.lines, request.lines, strict=True)
     ]
-    if lines == report.lines and request.comment == report.comment and report.state != ReportState.expected:
+    same = (lines, request.comment, request.people_reached) == (report.lines, report.comment, report.people_reached)
+    if same and report.state != ReportState.expected:
         return False
-    report.lines, report.comment = lines, request.comment
+    report.lines, report.comment, report.people_reached = lines, request.comment, request.people_reached
     if report.state == ReportState.expected:
         report.state = ReportState.draft
     _moved(report)
@@ -197,6 +227,9 @@ def submit(principal: Principal, report: FinancialReport, now: datetime) -> None
             gaps.append({"line": index, "label": line["label"], "missing": "actual_cents"})
         elif _needs_explanation(line["planned_cents"], line["actual_cents"]) and not line["explanation"]:
             gaps.append({"line": index, "label": line["label"], "missing": "explanation"})
+    if report.kind == ReportKind.light:  # what happened and whom it reached, in a few words and one number
+        gaps += [{"line": None, "label": name, "missing": name}
+                 for name in ("comment", "people_reached") if getattr(report, name) is None]
     if gaps:
         labels = ", ".join(gap["label"] for gap in gaps)
         raise Conflict(
@@ -239,7 +272,7 @@ async def to_public(
 
     return FinancialReportPublic(
         **report.model_dump(exclude={"lines", "submitted_by", "reviewed_by"}),
-        reference=dossier.reference, overdue=is_overdue(report, today),
+        reference=dossier.reference, overdue=await is_overdue(session, report, today),
         lines=[_line_public(line) for line in report.lines],
         totals=ReportTotals(
             planned_charges_cents=total("charge", "planned_cents"),

@@ -127,6 +127,15 @@ class Dossier(FundingTable, table=True):
     # The committee's answer, from every funder's share, and when the session that gave it closed.
     outcome: str | None = Field(default=None, max_length=24)
     decided_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    # The service clock of a delegated decision (small projects): when the decision is due, while it runs;
+    # while supplements are awaited it stands still and keeps the time it had left.
+    decision_due_at: datetime | None = Field(default=None, sa_type=UtcDateTime, index=True)
+    clock_remaining_seconds: int | None = None
+    # Administrative support: asked by the holder, taken by one of the desk's people (the helper), who may then
+    # edit the draft for the holder until the holder ends it.
+    support_state: str | None = Field(default=None, max_length=16)
+    support_message: str | None = Field(default=None, max_length=2000)
+    support_helper: str | None = Field(default=None, max_length=200)
     created_by: str = Field(max_length=200)
     version: int = Field(default=1, nullable=False)
     created_at: datetime = _created()

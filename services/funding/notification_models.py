@@ -35,7 +35,10 @@ class Notification(FundingTable, table=True):
 
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
     dossier_id: uuid.UUID = Field(sa_column=Column(ForeignKey("dossiers.id"), index=True, nullable=False))
-    session_id: uuid.UUID = Field(sa_column=Column(ForeignKey("committee_sessions.id"), nullable=False))
+    # The committee session that answered; none for a decision delegated to one funder (small projects).
+    session_id: uuid.UUID | None = Field(
+        default=None, sa_column=Column(ForeignKey("committee_sessions.id"), nullable=True)
+    )
     # The holder: the association the dossier belongs to.
     organisation_id: uuid.UUID = Field(nullable=False)
     reference: str = Field(max_length=20)

@@ -14,7 +14,9 @@ class NotificationPublic(BaseModel):
 
     id: uuid.UUID
     dossier_id: uuid.UUID
-    session_id: uuid.UUID = Field(description="La séance du comité des financeurs qui a répondu.")
+    session_id: uuid.UUID | None = Field(
+        description="La séance du comité des financeurs qui a répondu ; aucune pour une décision déléguée."
+    )
     organisation_id: uuid.UUID = Field(description="L'association porteuse du dossier.")
     reference: str = Field(examples=["GU-2027-000123"])
     kind: NotificationKind = Field(description="decision : le comité a décidé ; deferral : il a reporté le dossier.")

@@ -54,6 +54,9 @@ async def notify_holders(
     """One pending notification per dossier decided or deferred by the session (none for a withdrawn one),
     addressed to its association's recipients; the ids made, in the minutes' order."""
     made: list[uuid.UUID] = []
+    sitting = {
+        "id": str(session_id), "title": minutes.title, "held_on": minutes.held_on.isoformat(), "place": minutes.place,
+    }
     for item in minutes.items:
         if item.state not in (ItemState.decided, ItemState.deferred):
             continue
@@ -64,7 +67,7 @@ async def notify_holders(
             organisation_id=item.organisation_id,
             reference=item.reference,
             kind=NotificationKind.deferral if deferred else NotificationKind.decision,
-            content=_content(session_id, minutes, item),
+            content=_content(sitting, item),
             recipients=list(recipients.get(item.organisation_id, [])),
         )
         session.add(notification)
@@ -73,11 +76,23 @@ async def notify_holders(
     return made
 
 
-def _content(session_id: uuid.UUID, minutes: Minutes, item: MinutesItem) -> dict[str, Any]:
-    """What the notification says, as data the API gives as it is and `render` words in either language."""
-    session = {
-        "id": str(session_id), "title": minutes.title, "held_on": minutes.held_on.isoformat(), "place": minutes.place,
-    }
+async def notify_delegated(
+    session: AsyncSession, *, item: MinutesItem, decided_on: date, recipients: list[str]
+) -> uuid.UUID:
+    """The one answer on a dossier one funder decided alone (small projects), addressed to its association."""
+    notification = Notification(
+        dossier_id=item.dossier_id, organisation_id=item.organisation_id, reference=item.reference,
+        kind=NotificationKind.decision, recipients=list(recipients),
+        content={**_content(None, item), "decided_on": decided_on.isoformat()},
+    )
+    session.add(notification)
+    await session.flush()
+    return notification.id
+
+
+def _content(session: dict[str, Any] | None, item: MinutesItem) -> dict[str, Any]:
+    """What the notification says, as data the API gives as it is and `render` words in either language; the
+    committee session that answered, or none for a delegated decision."""
     common = {
         "session": session, "project_title": item.project_title, "organisation_name": item.organisation_name,
         "asked_cents": item.asked_cents,
@@ -146,19 +161,27 @@ def _funder_line(funder: dict[str, Any]) -> Text:
 
 
 def _decision(content: dict[str, Any], reference: str, day: Text) -> tuple[Text, list[Text]]:
-    title, project = content["session"]["title"], content["project_title"]
+    project = content["project_title"]
     asked, granted = euros(content["asked_cents"]), euros(content["granted_cents"])
-    subject = Text(f"Dossier {reference} : réponse du comité des financeurs du {day.fr}",
-                   f"Dossier {reference}: answer of the funders' committee of {day.en}")
-    paragraphs = [
-        Text(
+    if content["session"] is None:  # one funder decided alone (small projects)
+        funder = content["funders"][0]["name"]
+        subject = Text(f"Dossier {reference} : décision de {funder} du {day.fr}",
+                       f"Dossier {reference}: decision of {funder} of {day.en}")
+        opening = Text(
+            f"{funder} a examiné votre dossier simplifié {reference} « {project} » et a décidé le {day.fr}.",
+            f"{funder} examined your simplified dossier {reference} \"{project}\" and decided on {day.en}.",
+        )
+    else:
+        title = content["session"]["title"]
+        subject = Text(f"Dossier {reference} : réponse du comité des financeurs du {day.fr}",
+                       f"Dossier {reference}: answer of the funders' committee of {day.en}")
+        opening = Text(
             f"Le comité des financeurs « {title} » s'est réuni le {day.fr}. Voici sa réponse, au nom de tous les "
             f"financeurs, sur votre dossier {reference} « {project} ».",
             f"The funders' committee \"{title}\" met on {day.en}. Here is its answer, on behalf of every funder, on "
             f"your dossier {reference} \"{project}\".",
-        ),
-        OUTCOME_WORDS[Outcome(content["outcome"])],
-    ]
+        )
+    paragraphs = [opening, OUTCOME_WORDS[Outcome(content["outcome"])]]
     if content["funders"]:
         lines = [_funder_line(funder) for funder in content["funders"]]
         paragraphs.append(Text(
@@ -211,7 +234,7 @@ def _deferral(content: dict[str, Any], reference: str, day: Text) -> tuple[Text,
 def render(notification: Notification, language: str) -> tuple[str, str]:
     """Subject and plain-text body, in French unless `language` is "en": the one consolidated answer."""
     content = notification.content
-    day = _day(date.fromisoformat(content["session"]["held_on"]))
+    day = _day(date.fromisoformat(content["session"]["held_on"] if content["session"] else content["decided_on"]))
     wording = _deferral if notification.kind == NotificationKind.deferral else _decision
     subject, paragraphs = wording(content, notification.reference, day)
     body = [GREETING, *paragraphs, SIGNATURE]

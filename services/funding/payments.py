@@ -107,7 +107,10 @@ async def visible_payments(
 
 def _not_due(payment: Payment, agreement: Agreement, today: date, action: str) -> Conflict:
     state = effective_state(payment, agreement, today)
-    waiting = _waiting_for(payment, agreement, today) if state == PaymentState.scheduled else None
+    stalled = state == PaymentState.scheduled or (
+        state == PaymentState.requested and agreement.state != AgreementState.active  # e.g. a suspended CPO
+    )
+    waiting = _waiting_for(payment, agreement, today) if stalled else None
     if waiting is not None:
         text = waiting.pop("text")
         return Conflict(text, code=waiting.pop("code"), extra={"state": state, **waiting})
@@ -149,7 +152,8 @@ async def pay(
     session: AsyncSession, principal: Principal, payment: Payment, agreement: Agreement, today: date, now: datetime
 ) -> None:
     """The funder pays a due or requested payment; its envelope's paid amount moves in the same transaction."""
-    if effective_state(payment, agreement, today) not in (PaymentState.due, PaymentState.requested):
+    state = effective_state(payment, agreement, today)
+    if state not in (PaymentState.due, PaymentState.requested) or agreement.state != AgreementState.active:
         raise _not_due(payment, agreement, today, "pay")
     await envelopes.pay(
         session, funder_id=payment.funder_id, programme_id=payment.programme_id, year=payment.year,

@@ -12,6 +12,7 @@ from services.funding import repository
 from services.funding.models import Programme, ProgrammeFunder, Track
 from services.funding.peers import Peers
 from services.funding.schemas import ProgrammeCreate, ProgrammePublic
+from services.funding.track_rules import public_rules
 from services.vocabulary import OrganisationKind
 
 # What each track asks of the association's documents vault (kinds of projects' vault), checked at admissibility.
@@ -47,10 +48,13 @@ async def create_programme(
             errors=[("body.funder_ids", Text(", ".join(not_funders), ", ".join(not_funders)))],
             code="unknown_funder",
         )
-    # JSON columns (territory, quorum) take plain strings; the dates stay dates.
-    stored = request.model_dump(mode="json", exclude={"funder_ids", "opens_on", "closes_on"})
+    # JSON columns (territory, quorum, rules) take plain strings; the dates stay dates.
+    stored = request.model_dump(
+        mode="json", exclude={"funder_ids", "opens_on", "closes_on", "lead_funder_id", "ceiling_cents"}
+    )
+    rules = request.model_dump(mode="json", include={"lead_funder_id", "ceiling_cents"}, exclude_none=True)
     programme = Programme(
-        created_by=principal.subject, opens_on=request.opens_on, closes_on=request.closes_on, **stored
+        created_by=principal.subject, opens_on=request.opens_on, closes_on=request.closes_on, rules=rules, **stored
     )
     session.add(programme)
     await session.flush()
@@ -71,7 +75,8 @@ async def to_public_many(session: AsyncSession, programmes: list[Programme]) -> 
     today = date.today()
     return [
         ProgrammePublic(
-            **p.model_dump(exclude={"created_by", "version"}), funder_ids=funders[p.id], is_open=is_open(p, today)
+            **p.model_dump(exclude={"created_by", "version", "rules"}), funder_ids=funders[p.id],
+            rules=public_rules(p), is_open=is_open(p, today),
         )
         for p in programmes
     ]

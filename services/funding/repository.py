@@ -3,7 +3,7 @@
 import uuid
 from datetime import datetime
 
-from sqlalchemy import delete, exists, insert, select, update
+from sqlalchemy import delete, exists, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -147,6 +147,8 @@ async def list_dossiers(
     updated_since: datetime | None,
     limit: int,
     cursor: str | None,
+    decision_overdue: bool | None = None,
+    now: datetime | None = None,
 ) -> list[Dossier]:
     """Exactly one of the two organisations narrows the list; neither means the desk (everything)."""
     statement = select(Dossier)
@@ -160,4 +162,7 @@ async def list_dossiers(
         statement = statement.where(Dossier.programme_id == programme_id)
     if updated_since:
         statement = statement.where(Dossier.updated_at >= updated_since)
+    if decision_overdue is not None and now is not None:  # a running clock only: a paused one has no due time
+        late = Dossier.decision_due_at < now
+        statement = statement.where(late if decision_overdue else or_(Dossier.decision_due_at.is_(None), ~late))
     return list((await session.execute(keyset(statement, Dossier, limit=limit, cursor=cursor))).scalars())

@@ -49,6 +49,15 @@ class ProgrammeCreate(Input):
             "vide : au moins deux financeurs du programme, dont l'État."
         ),
     )
+    lead_funder_id: uuid.UUID | None = Field(
+        default=None,
+        description="Petits projets : le financeur (parmi funder_ids) dont le gestionnaire décide seul. Obligatoire "
+                    "pour ce parcours, refusé pour les autres.",
+    )
+    ceiling_cents: PositiveCents | None = Field(
+        default=None, description="Plafond d'une demande, à la place de celui du parcours (15 000 € amorçage, "
+                                  "5 000 € petits projets).",
+    )
 
     @model_validator(mode="after")
     def _ordered(self) -> "ProgrammeCreate":
@@ -64,6 +73,14 @@ class ProgrammeCreate(Input):
             raise ValueError(
                 bilingual("Le quorum nomme des financeurs du programme.", "The quorum names funders of the programme.")
             )
+        if (self.track == Track.small) != (self.lead_funder_id is not None):
+            raise ValueError(bilingual(
+                "Un programme de petits projets, et lui seul, nomme son financeur chef de file.",
+                "A small-projects programme, and only one, names its lead funder.",
+            ))
+        if self.lead_funder_id is not None and self.lead_funder_id not in self.funder_ids:
+            raise ValueError(bilingual("Le chef de file est un financeur du programme.",
+                                       "The lead funder is one of the programme's funders."))
         return self
 
 
@@ -77,6 +94,7 @@ class ProgrammePublic(BaseModel):
     closes_on: date
     qpv_codes: list[str]
     quorum_funder_ids: list[uuid.UUID]
+    rules: dict[str, Any] = Field(description="Les règles du parcours en vigueur : plafond, délais, échéancier…")
     is_open: bool
     created_at: datetime
     updated_at: datetime
@@ -114,16 +132,36 @@ def _distinct_documents(version_ids: list[uuid.UUID] | None) -> None:
         raise ValueError(bilingual("Document joint en double.", "Document attached twice."))
 
 
+RequestedAmount = Annotated[
+    PositiveCents | None,
+    Field(description="Petits projets (dossier simplifié) : le montant demandé au financeur chef de file, à la place "
+                      "du plan de cofinancement.", examples=[180_000]),
+]
+
+
+def _plan_or_amount(plan: list[FundingLineIn] | None, amount: int | None) -> None:
+    if plan is not None and amount is not None:
+        raise ValueError(bilingual("Un plan de cofinancement ou un montant demandé, pas les deux.",
+                                   "A co-funding plan or a requested amount, not both."))
+
+
 class DossierCreate(Input):
     programme_id: uuid.UUID
     project_id: uuid.UUID
-    funding_plan: FundingPlan
+    funding_plan: FundingPlan | None = Field(
+        default=None, description="Le plan de cofinancement (tout parcours sauf les petits projets)."
+    )
+    requested_amount_cents: RequestedAmount = None
     document_version_ids: DocumentVersionIds = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _plan(self) -> "DossierCreate":
         _one_line_per_funder(self.funding_plan)
         _distinct_documents(self.document_version_ids)
+        _plan_or_amount(self.funding_plan, self.requested_amount_cents)
+        if self.funding_plan is None and self.requested_amount_cents is None:
+            raise ValueError(bilingual("Le plan de cofinancement, ou le montant demandé d'un petit projet.",
+                                       "The co-funding plan, or a small project's requested amount."))
         return self
 
 
@@ -131,12 +169,14 @@ class DossierUpdate(PatchModel):
     """What the holder may change in a draft: each field left out stays as it is."""
 
     funding_plan: FundingPlan | None = None
+    requested_amount_cents: RequestedAmount = None
     document_version_ids: DocumentVersionIds | None = None
 
     @model_validator(mode="after")
     def _plan(self) -> "DossierUpdate":
         _one_line_per_funder(self.funding_plan)
         _distinct_documents(self.document_version_ids)
+        _plan_or_amount(self.funding_plan, self.requested_amount_cents)
         return self
 
 
@@ -173,6 +213,17 @@ class DossierPublic(BaseModel):
         description="L'issue décidée par le comité, d'après la part accordée par chaque financeur."
     )
     decided_at: datetime | None
+    decision_due_at: datetime | None = Field(
+        description="Petits projets : quand la décision est due (horloge en marche ; vide pendant les compléments)."
+    )
+    clock_remaining_seconds: int | None = Field(
+        description="Petits projets, horloge arrêtée pendant les compléments : le temps qu'il lui restait."
+    )
+    support_state: Literal["requested", "active", "ended"] | None = Field(
+        description="Accompagnement administratif : demandé, pris par un accompagnant du guichet, terminé."
+    )
+    support_message: str | None
+    support_helper: str | None = Field(description="L'accompagnant du guichet qui peut modifier le brouillon.")
     version: int
     created_at: datetime
     updated_at: datetime
@@ -223,6 +274,10 @@ class RoutingPublic(BaseModel):
     routed_at: datetime
     declined_at: datetime | None
     decline_reason: str | None
+
+
+class SupportRequest(Input):
+    message: Comment = Field(examples=["Nous avons besoin d'aide pour le budget du projet."])
 
 
 class Withdrawal(Input):

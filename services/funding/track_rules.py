@@ -1,7 +1,8 @@
 """Each track's rules as data: the defaults of the field (../shared/DOMAIN.md, "Money and law" and "The four
 ways money flows"), which a programme may override in its `rules`."""
 
-from dataclasses import dataclass, fields, replace
+from dataclasses import asdict, dataclass, fields, replace
+from typing import Any
 
 from services.funding.agreement_models import PaymentCondition
 from services.funding.models import Programme, Track
@@ -18,6 +19,16 @@ class TrackRules:
     financial_report_months: int = 6
     ceiling_cents: int | None = None
     max_duration_months: int | None = None
+    # Small projects: one funder decides alone, within this many days of a complete file (the clock paused while
+    # supplements are awaited); a light report is due this many months after the project's end.
+    lead_funder_id: str | None = None
+    decision_target_days: int | None = None
+    light_report_months: int | None = None
+
+    @property
+    def delegated(self) -> bool:
+        """Decided by the lead funder's manager alone, without a committee."""
+        return self.lead_funder_id is not None
 
 
 DEFAULT_RULES: dict[str, TrackRules] = {
@@ -26,7 +37,7 @@ DEFAULT_RULES: dict[str, TrackRules] = {
         ceiling_cents=1_500_000, max_duration_months=18, payment_shares_bp=(7_000, 3_000),
         payment_conditions=(PaymentCondition.on_activation, PaymentCondition.after_review),
     ),
-    Track.small: TrackRules(ceiling_cents=500_000),
+    Track.small: TrackRules(ceiling_cents=500_000, decision_target_days=21, light_report_months=3),
     Track.cpo: TrackRules(max_duration_months=48),
 }
 _NAMES = {field.name for field in fields(TrackRules)}
@@ -38,4 +49,17 @@ def rules_of(programme: Programme) -> TrackRules:
     for name in ("payment_shares_bp", "payment_conditions"):
         if name in overrides:
             overrides[name] = tuple(overrides[name])
-    return replace(DEFAULT_RULES[programme.track], **overrides)
+    rules = replace(DEFAULT_RULES[programme.track], **overrides)
+    shares, conditions = rules.payment_shares_bp, rules.payment_conditions
+    if len(shares) != len(conditions) or sum(shares) != 10_000 or any(share <= 0 for share in shares):
+        # A schedule that does not add up is no schedule: the track's own, rather than a closing that fails.
+        default = DEFAULT_RULES[programme.track]
+        rules = replace(rules, payment_shares_bp=default.payment_shares_bp,
+                        payment_conditions=default.payment_conditions)
+    return rules
+
+
+def public_rules(programme: Programme) -> dict[str, Any]:
+    """The rules in force, as the API shows them."""
+    return {name: list(value) if isinstance(value, tuple) else value
+            for name, value in asdict(rules_of(programme)).items()}

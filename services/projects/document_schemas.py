@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 from fastapi import UploadFile
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from common.schemas import InputModel, IsoDate, null_refused
+from common.schemas import InputModel, IsoDate, form_fields
 from services.projects.document_types import ALLOWED_CONTENT_TYPES
 
 DocumentKind = Literal[
@@ -34,7 +34,7 @@ FILE_CONTENT_TYPES = ", ".join(ALLOWED_CONTENT_TYPES)
 class DocumentUpload(InputModel):
     """A new document and its first version (multipart/form-data)."""
 
-    model_config = ConfigDict(extra="forbid", json_schema_extra=null_refused)
+    model_config = ConfigDict(extra="forbid", json_schema_extra=form_fields)
 
     kind: DocumentKind = Field(description="Nature du document.", examples=["statutes"])
     year: Year | None = Field(
@@ -52,7 +52,7 @@ class DocumentUpload(InputModel):
 class VersionUpload(InputModel):
     """A new version of a document (multipart/form-data): the old ones stay."""
 
-    model_config = ConfigDict(extra="forbid", json_schema_extra=null_refused)
+    model_config = ConfigDict(extra="forbid", json_schema_extra=form_fields)
 
     valid_until: IsoDate | None = Field(default=None, description="Fin de validité.", examples=["2027-06-30"])
     file: UploadFile = Field(description=FILE_DESCRIPTION)

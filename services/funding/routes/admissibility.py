@@ -104,9 +104,12 @@ async def request_supplements(
     session: SessionDep,
     caller: Desk,
     call: IdempotencyDep,
+    clock: ClockDep,
 ) -> Response:
     dossier = await _locked(session, dossier_id, request)
-    moved = await admissibility.request_supplements(session, principal=caller, dossier=dossier, request=body)
+    moved = await admissibility.request_supplements(
+        session, principal=caller, dossier=dossier, request=body, now=clock.now()
+    )
     return await call.respond(session, status_code=200, content=moved, headers=_headers(moved))
 
 

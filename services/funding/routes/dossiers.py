@@ -13,7 +13,7 @@ from common.idempotency import IdempotencyDep
 from common.pagination import CursorParam, LimitParam, Page, UpdatedSinceParam, split_page
 from common.problems import problem_responses, request_language
 from common.tokens import Principal
-from services.funding import dossiers
+from services.funding import dossiers, support
 from services.funding.deps import PeersDep
 from services.funding.models import DossierState
 from services.funding.schemas import DossierCreate, DossierPublic, DossierUpdate, RequiredDocuments
@@ -25,6 +25,8 @@ Reader = Annotated[
     Principal, Depends(Authorize(roles=HOLDER_ROLES | FUNDER_ROLES | DESK_ROLES, scope=Scope.dossiers_read))
 ]
 Holder = Annotated[Principal, Depends(Authorize(roles=HOLDER_ROLES, scope=Scope.dossiers_write))]
+# The holder edits its draft; the desk's helper too, while an administrative support is active.
+Editor = Annotated[Principal, Depends(Authorize(roles=HOLDER_ROLES | DESK_ROLES, scope=Scope.dossiers_write))]
 # A citizen council reads one dossier of its QPVs (the project and its budget), never the list.
 OneReader = Annotated[
     Principal,
@@ -57,10 +59,12 @@ def _headers(dossier: object) -> dict[str, str]:
     },
 )
 async def create_dossier(
-    body: DossierCreate, session: SessionDep, caller: Holder, peers: PeersDep, call: IdempotencyDep
+    body: DossierCreate, session: SessionDep, caller: Holder, peers: PeersDep, call: IdempotencyDep, clock: ClockDep
 ) -> Response:
     """The human reference (GU-YYYY-NNNNNN) is given now and kept for the dossier's whole life."""
-    dossier = await dossiers.create_dossier(session, principal=caller, request=body, peers=peers)
+    dossier = await dossiers.create_dossier(
+        session, principal=caller, request=body, peers=peers, today=clock.today()
+    )
     return await call.respond(session, status_code=201, content=dossier, headers=_headers(dossier))
 
 
@@ -73,16 +77,20 @@ async def create_dossier(
 async def list_dossiers(
     session: SessionDep,
     caller: Reader,
+    clock: ClockDep,
     limit: LimitParam = 50,
     cursor: CursorParam = None,
     state: Annotated[DossierState | None, Query()] = None,
     programme_id: Annotated[uuid.UUID | None, Query()] = None,
     updated_since: UpdatedSinceParam = None,
+    decision_overdue: Annotated[bool | None, Query(
+        description="true : les petits projets dont la décision a dépassé le délai cible (horloge en marche)."
+    )] = None,
 ) -> dict:
     """A holder lists its own; a funder, the submitted dossiers whose plan names it; the desk, all."""
     rows = await dossiers.visible_dossiers(
         session, principal=caller, state=state, programme_id=programme_id, updated_since=updated_since,
-        limit=limit, cursor=cursor,
+        limit=limit, cursor=cursor, decision_overdue=decision_overdue, now=clock.now(),
     )
     page, next_cursor = split_page(rows, limit=limit)
     return {"items": await dossiers.to_public_many(session, page), "next_cursor": next_cursor}
@@ -108,7 +116,10 @@ async def get_dossier(
 
 @router.patch(
     "/{dossier_id}",
-    summary="Modifier le plan de financement ou les documents joints d'un brouillon (If-Match requis)",
+    summary=(
+        "Modifier le plan de financement ou les documents joints d'un brouillon (If-Match requis) — le porteur, ou "
+        "l'accompagnant du guichet pendant un accompagnement"
+    ),
     response_model=DossierPublic,
     responses={
         **problem_responses(400, 401, 403, 404, 409, 412, 413, 422, 428),
@@ -122,9 +133,14 @@ async def update_dossier(
     request: Request,
     response: Response,
     session: SessionDep,
-    caller: Holder,
+    caller: Editor,
 ) -> DossierPublic:
-    dossier = await dossiers.owned_dossier(session, principal=caller, dossier_id=dossier_id)
+    """The holder, or the desk's helper while an administrative support is active (the trail names who)."""
+    if caller.has_any_role(DESK_ROLES):
+        dossier = await dossiers.any_dossier(session, dossier_id)
+        support.require_helper(caller, dossier)
+    else:
+        dossier = await dossiers.owned_dossier(session, principal=caller, dossier_id=dossier_id)
     check_if_match(request, dossier.version)
     updated = await dossiers.update_draft(session, principal=caller, dossier=dossier, request=body)
     response.headers["ETag"] = etag_of(updated.version)
@@ -152,7 +168,7 @@ async def submit_dossier(
     check_if_match(request, dossier.version, required=False)
     submitted = await dossiers.submit(
         session, principal=caller, dossier=dossier, peers=peers, language=request_language(request),
-        today=clock.today(),
+        now=clock.now(),
     )
     return await call.respond(session, status_code=200, content=submitted, headers=_headers(submitted))
 

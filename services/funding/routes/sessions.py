@@ -7,6 +7,7 @@ from fastapi import APIRouter, BackgroundTasks, Depends, Query, Request, Respons
 from fastapi.responses import HTMLResponse
 
 from common.auth import Authorize
+from common.clock import ClockDep
 from common.db import SessionDep
 from common.etag import check_if_match, etag_of, if_match_parameter
 from common.idempotency import IdempotencyDep
@@ -278,7 +279,7 @@ async def raise_plan(
 )
 async def close_session(
     session_id: uuid.UUID, request: Request, session: SessionDep, caller: Desk, call: IdempotencyDep,
-    peers: PeersDep, background: BackgroundTasks,
+    peers: PeersDep, background: BackgroundTasks, clock: ClockDep,
 ) -> Response:
     """Refused (409 `items_undecided`) while a funder asked on a pending item has not decided: decide or defer."""
     # The associations' names and addresses, from identity, read before the writer's transaction starts: on
@@ -289,7 +290,9 @@ async def close_session(
         to_ask = await decisions.holders_to_ask(reading, found)
     holders = await committee.organisation_cards(peers, to_ask)
     found = await _for_change(session, caller, session_id, request, required=False)
-    public, written = await decisions.close(session, principal=caller, committee=found, holders=holders)
+    public, written = await decisions.close(
+        session, principal=caller, committee=found, holders=holders, now=clock.now()
+    )
     settings = request.app.state.settings
     # Sent once the transaction is committed (the response goes after the commit): a mail is never sent for a
     # closing that did not happen.

@@ -2,6 +2,7 @@
 letter below) and its payments; the agreement's life; payments asked for, paid (the envelope's `paid` moves) or
 cancelled (its money goes back); who sees what."""
 
+from datetime import date
 from typing import Any
 
 from services.funding.tests.committee_helpers import (
@@ -194,3 +195,42 @@ class TestWhoSees:
         assert world.as_("funding", OTHER_HOLDER).post(f"{PAYMENTS}/{payment['id']}/request",
                                                        json={}).status_code == 404
         assert move(world, STATE_MANAGER, convention, "send").status_code == 404
+
+
+class TestGrants:
+    def test_each_share_granted_is_a_grant_and_the_year_adds_them_up(self, world: World) -> None:
+        dossier = decided(world)
+        year = date.today().year
+        listed = ok(world.as_("funding", HOLDER).get("/api/v1/grants", params={"dossier_id": dossier["id"]}))
+        assert sorted((g["funder_id"], g["amount_cents"], g["year"]) for g in listed["items"]) == sorted([
+            (VILLE, 2_500_000, year), (PREFECTURE, 1_000_000, year)])
+        assert [g["funder_id"] for g in ok(world.as_("funding", CITY_MANAGER).get("/api/v1/grants"))["items"]] \
+            == [VILLE]
+        assert ok(world.as_("funding", OTHER_HOLDER).get("/api/v1/grants"))["items"] == []
+        totals = ok(world.as_("funding", HOLDER).get("/api/v1/grants/totals", params={"year": year}))
+        assert (totals["granted_cents"], totals["certified_accounts_required"]) == (3_500_000, False)
+        assert world.as_("funding", CITY_MANAGER).get("/api/v1/grants/totals", params={"year": year}).status_code \
+            == 403
+        desk = world.as_("funding", DESK)
+        assert desk.get("/api/v1/grants/totals", params={"year": year}).status_code == 422
+        named = ok(desk.get("/api/v1/grants/totals", params={"year": year, "organisation_id": dossier[
+            "organisation_id"]}))
+        assert named["granted_cents"] == 3_500_000
+        # What a funder cancels was never given.
+        letter = agreements_of(world, dossier)[PREFECTURE]
+        ok(move(world, STATE_MANAGER, letter, "send"))
+        [payment] = payments_of(world, letter)
+        ok(world.as_("funding", STATE_MANAGER).post(f"{PAYMENTS}/{payment['id']}/cancel", json={"reason": "x"}))
+        totals = ok(world.as_("funding", HOLDER).get("/api/v1/grants/totals", params={"year": year}))
+        assert totals["granted_cents"] == 2_500_000
+
+    def test_above_153000_euros_a_year_certified_accounts_are_flagged(self, world: World) -> None:
+        large = [{"funder_id": VILLE, "amount_cents": 15_300_100}]
+        dossier = ready(world, plan=large)
+        both = [VILLE, PREFECTURE]
+        session = ok(open_session(world, plan_session(world, [dossier], both), both))
+        ok(decide(world, session, dossier, VILLE, 15_300_100), 201)
+        ok(world.as_("funding", DESK).post(f"{session_url(session)}/close", json={}))
+        totals = ok(world.as_("funding", HOLDER).get("/api/v1/grants/totals", params={"year": date.today().year}))
+        assert (totals["granted_cents"], totals["threshold_cents"]) == (15_300_100, 15_300_000)
+        assert totals["certified_accounts_required"] is True

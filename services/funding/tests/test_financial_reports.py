@@ -2,11 +2,8 @@
 submitted by the association (each gap over 15 % explained), accepted or sent back by the funder. Past its date
 it is listed as overdue and blocks the association's new requests to that funder — time moved by the clock."""
 
-from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
-
-import pytest
 
 from common.clock import FixedClock
 from services.funding.tests.helpers import PREFECTURE, VILLE, url_of
@@ -15,16 +12,6 @@ from tests.support.stack import problem
 from tests.support.world import CITY_INSTRUCTOR, CITY_MANAGER, DESK, HOLDER, OTHER_HOLDER, World
 
 REPORTS = "/api/v1/financial-reports"
-
-
-@pytest.fixture
-def clock(world: World) -> Iterator[FixedClock]:
-    """Funding's clock, set to now and moved by the test; the wall clock again afterwards."""
-    app = world.stack.apps["funding"]
-    previous = app.state.clock
-    app.state.clock = FixedClock(datetime.now(UTC))
-    yield app.state.clock
-    app.state.clock = previous
 
 
 def reports_of(world: World, dossier: dict[str, Any], email: str = HOLDER) -> dict[str, dict[str, Any]]:
@@ -113,25 +100,39 @@ class TestTheAssociationFillsItIn:
         assert act(world, HOLDER, report, "submit").status_code == 200
 
 
+def paid_state_letter(world: World, dossier: dict[str, Any]) -> None:
+    """The State's decision letter sent (in force) and its payment made: the report now accounts for money."""
+    letter = next(a for a in world.as_("funding", HOLDER).get("/api/v1/agreements", params={
+        "dossier_id": dossier["id"]}).json()["items"] if a["funder_id"] == PREFECTURE)
+    assert world.as_("funding", STATE_MANAGER).post(f"/api/v1/agreements/{letter['id']}/send").status_code == 200
+    [payment] = world.as_("funding", HOLDER).get("/api/v1/payments", params={
+        "agreement_id": letter["id"]}).json()["items"]
+    paid = world.as_("funding", STATE_MANAGER).post(f"/api/v1/payments/{payment['id']}/pay")
+    assert paid.status_code == 200, paid.text
+
+
 class TestOverdue:
     def test_past_its_date_it_is_listed_and_blocks_new_requests_to_that_funder(
         self, world: World, clock: FixedClock
     ) -> None:
         dossier = decided(world)
-        waiting = world.submit(world.create_dossier(plan=[{"funder_id": VILLE, "amount_cents": 1_000_000}]))
-        report = reports_of(world, dossier)[VILLE]
+        paid_state_letter(world, dossier)
+        waiting = world.submit(world.create_dossier(plan=[{"funder_id": PREFECTURE, "amount_cents": 1_000_000}]))
+        report = reports_of(world, dossier)[PREFECTURE]
         clock.at = datetime(date.today().year + 1, 7, 1, 9, tzinfo=UTC)
-        late = world.as_("funding", CITY_MANAGER).get(REPORTS, params={"overdue": "true"}).json()["items"]
+        late = world.as_("funding", STATE_MANAGER).get(REPORTS, params={"overdue": "true"}).json()["items"]
         assert [r["id"] for r in late] == [report["id"]] and late[0]["overdue"] is True
+        # The city paid nothing: its report accounts for no money, and is not late.
         desk_list = world.as_("funding", DESK).get(REPORTS, params={"overdue": "true"}).json()["items"]
-        assert {r["id"] for r in desk_list} == {r["id"] for r in reports_of(world, dossier).values()}
+        assert [r["id"] for r in desk_list] == [report["id"]]
+        assert reports_of(world, dossier)[VILLE]["overdue"] is False
         check = world.as_("funding", DESK).get(f"{url_of(waiting)}/admissibility").json()
         rule = next(r for r in check["rules"] if r["rule"] == "no_overdue_financial_report")
-        assert rule["satisfied"] is False and VILLE in rule["detail"]
-        another = world.create_dossier(plan=[{"funder_id": VILLE, "amount_cents": 500_000}])
+        assert rule["satisfied"] is False and PREFECTURE in rule["detail"]
+        another = world.create_dossier(plan=[{"funder_id": PREFECTURE, "amount_cents": 500_000}])
         refused = world.as_("funding", HOLDER).post(f"{url_of(another)}/submit")
         assert refused.status_code == 409 and "financial_report_overdue" in problem(refused)["failed_rules"]
-        # Another association owes nothing: its requests to the city go on.
+        # Another association owes nothing: its requests go on.
         assert world.as_("funding", OTHER_HOLDER).get(REPORTS, params={"overdue": "true"}).json()["items"] == []
 
         put(world, report, actuals(report))
@@ -143,7 +144,8 @@ class TestOverdue:
 
     def test_the_day_it_is_due_it_is_not_yet_overdue(self, world: World, clock: FixedClock) -> None:
         dossier = decided(world)
-        report = reports_of(world, dossier)[VILLE]
+        paid_state_letter(world, dossier)
+        report = reports_of(world, dossier)[PREFECTURE]
         clock.at = datetime.fromisoformat(report["due_on"]).replace(hour=23, tzinfo=UTC)
         assert world.as_("funding", HOLDER).get(f"{REPORTS}/{report['id']}").json()["overdue"] is False
         clock.advance(hours=1)
