@@ -129,6 +129,8 @@ ACCESS: dict[str, dict[tuple[str, str], object]] = {
         ("GET", "/api/v1/sessions/{session_id}/conflicts"): FUNDERS | DESK,
         ("POST", "/api/v1/sessions/{session_id}/open"): DESK,
         ("PUT", "/api/v1/sessions/{session_id}/items/{item_id}/decisions/mine"): {"committee_member", "funder_manager"},
+        ("PUT", "/api/v1/sessions/{session_id}/items/{item_id}/scores/mine"): {"committee_member", "funder_manager"},
+        ("GET", "/api/v1/sessions/{session_id}/items/{item_id}/scores"): DESK,
         ("POST", "/api/v1/sessions/{session_id}/items/{item_id}/defer"): DESK,
         ("POST", "/api/v1/sessions/{session_id}/items/{item_id}/raise-plan"): DESK,
         ("POST", "/api/v1/sessions/{session_id}/close"): DESK,

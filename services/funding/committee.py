@@ -18,7 +18,7 @@ from common.db import children_by_parent, get_row, utcnow
 from common.pagination import keyset
 from common.problems import Conflict, NotFound, Text, UnprocessableContent
 from common.tokens import Principal
-from services.funding import repository
+from services.funding import repository, scores
 from services.funding.committee_models import (
     AgendaItem,
     CommitteeSession,
@@ -412,6 +412,26 @@ async def delete_session(session: AsyncSession, *, principal: Principal, committ
     await session.flush()
 
 
+# What a member needs to speak in session: its funder present, and no conflict declared on the item.
+
+
+async def require_present(session: AsyncSession, committee: CommitteeSession, principal: Principal) -> None:
+    attendance = await session.get(SessionFunder, (committee.id, principal.organisation_id))
+    if attendance is None or not attendance.present:
+        raise Conflict(
+            Text("Votre financeur n'est pas présent à cette séance.", "Your funder is not present at this session."),
+            code="funder_not_present",
+        )
+
+
+async def require_not_recused(session: AsyncSession, item: AgendaItem, principal: Principal, refusal: Text) -> None:
+    recused = await session.execute(
+        select(Recusal.id).where(Recusal.item_id == item.id, Recusal.member == principal.subject)
+    )
+    if recused.first() is not None:
+        raise Conflict(refusal, code="recused")
+
+
 # Conflicts of interest, declared before the session opens.
 
 
@@ -558,7 +578,10 @@ async def to_public(
         decisions[decision.item_id].append(decision_public(decision))
     recusals: dict[uuid.UUID, list[RecusalPublic]] = {item.id: [] for item in items}
     for recusal in await recusals_of(session, committee.id):
-        recusals[recusal.item_id].append(recusal_public(recusal))
+        if recusal.item_id in recusals:
+            recusals[recusal.item_id].append(recusal_public(recusal))
+    graded = await scores.scored_items(session, {item.id: item.dossier_id for item in items})
+    marks = await scores.scores_of(session, graded)
     return SessionPublic(
         **committee.model_dump(exclude={"minutes", "created_by", "opened_by", "closed_by"}),
         programme_ids=await programme_ids_of(session, committee.id),
@@ -569,6 +592,7 @@ async def to_public(
                 asked=[ShareAsked(funder_id=line.funder_id, amount_cents=line.amount_cents)
                        for line in lines[item.dossier_id] if line.funder_id is not None],
                 decisions=decisions[item.id], recusals=recusals[item.id],
+                scores=scores.summary(marks[item.id]) if item.id in graded else None,
             )
             for item in items
         ],

@@ -159,3 +159,33 @@ class FunderDecision(FundingTable, table=True):
     version: int = Field(default=1, nullable=False)
     created_at: datetime = _now()
     updated_at: datetime = _now()
+
+
+class Score(FundingTable, table=True):
+    """A committee member's scores of a seed-fund item on the grid (0 to 5 each), with an optional comment."""
+
+    __tablename__ = "committee_scores"
+    __table_args__ = (
+        UniqueConstraint("item_id", "member", name="uq_committee_scores_member"),
+        CheckConstraint(
+            "innovation BETWEEN 0 AND 5 AND collective BETWEEN 0 AND 5 AND residents_involvement BETWEEN 0 AND 5 "
+            "AND feasibility BETWEEN 0 AND 5",
+            name="ck_committee_scores_grid",
+        ),
+    )
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    session_id: uuid.UUID = _session_fk()
+    item_id: uuid.UUID = Field(
+        sa_column=Column(ForeignKey("committee_agenda_items.id", ondelete="CASCADE"), index=True, nullable=False)
+    )
+    member: str = Field(max_length=200)
+    organisation_id: uuid.UUID | None = None
+    innovation: int
+    collective: int
+    residents_involvement: int
+    feasibility: int
+    comment: str | None = Field(default=None, max_length=2000)
+    version: int = Field(default=1, nullable=False)
+    created_at: datetime = _now()
+    updated_at: datetime = _now()

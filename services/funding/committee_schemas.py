@@ -108,6 +108,19 @@ class Deferral(Input):
     reason: Comment = Field(examples=["Attente du budget rectifié."])
 
 
+Mark = Annotated[int, Field(strict=True, ge=0, le=5), WholeNumber]
+
+
+class ScoreIn(Input):
+    """A member's scores of a seed-fund item on the grid, 0 to 5 each."""
+
+    innovation: Mark = Field(examples=[4])
+    collective: Mark = Field(description="La dimension collective.", examples=[5])
+    residents_involvement: Mark = Field(description="L'implication des habitants.", examples=[4])
+    feasibility: Mark = Field(examples=[3])
+    comment: Comment | None = None
+
+
 class PlanRaise(Input):
     """The coordinator raises what is asked of one funder, so that it may grant more than the plan said."""
 
@@ -149,6 +162,33 @@ class DecisionPublic(BaseModel):
     updated_at: datetime
 
 
+class ScorePublic(BaseModel):
+    id: uuid.UUID
+    item_id: uuid.UUID
+    member: str
+    organisation_id: uuid.UUID | None
+    innovation: int
+    collective: int
+    residents_involvement: int
+    feasibility: int
+    comment: str | None
+    version: int
+    created_at: datetime
+    updated_at: datetime
+
+
+class ScoreSummary(BaseModel):
+    """The grid's scores of an item: each criterion's average, the members' overall average and its spread."""
+
+    count: int
+    innovation: float | None
+    collective: float | None
+    residents_involvement: float | None
+    feasibility: float | None
+    average: float | None = Field(description="La moyenne des quatre critères, sur 5, arrondie au centième.")
+    spread: float | None = Field(description="L'écart entre la plus haute et la plus basse moyenne d'un membre.")
+
+
 class ShareAsked(BaseModel):
     funder_id: uuid.UUID
     amount_cents: int
@@ -166,6 +206,7 @@ class AgendaItemPublic(BaseModel):
     asked: list[ShareAsked] = Field(description="Ce que le plan demande à chaque financeur.")
     decisions: list[DecisionPublic]
     recusals: list[RecusalPublic]
+    scores: ScoreSummary | None = Field(description="Fonds d'amorçage : la grille des membres ; aucune sinon.")
 
 
 class SessionPublic(BaseModel):
@@ -248,6 +289,7 @@ class MinutesItem(BaseModel):
     granted_cents: int
     decisions: list[MinutesDecision]
     recusals: list[MinutesRecusal]
+    scores: ScoreSummary | None = None
 
 
 class MinutesFunderTotal(BaseModel):

@@ -14,7 +14,7 @@ from common.db import utcnow
 from common.money import euros
 from common.problems import Conflict, NotFound, Text, UnprocessableContent
 from common.tokens import Principal
-from services.funding import agreements, envelopes, notifications, repository
+from services.funding import agreements, envelopes, notifications, repository, scores
 from services.funding.committee import (
     ITEM_NOT_FOUND,
     decisions_of,
@@ -25,6 +25,8 @@ from services.funding.committee import (
     programme_ids_of,
     programmes_by_id,
     recusals_of,
+    require_not_recused,
+    require_present,
     require_state,
     to_public,
     touched,
@@ -36,7 +38,6 @@ from services.funding.committee_models import (
     ItemState,
     Outcome,
     Recusal,
-    SessionFunder,
     SessionState,
 )
 from services.funding.committee_schemas import (
@@ -90,24 +91,12 @@ async def seat(
 ) -> Seat:
     """Where the caller's funder speaks on the item: present, not recused, asked for a share."""
     require_state(committee, SessionState.open, "decide")
-    attendance = await session.get(SessionFunder, (committee.id, principal.organisation_id))
-    if attendance is None or not attendance.present:
-        raise Conflict(
-            Text("Votre financeur n'est pas présent à cette séance.", "Your funder is not present at this session."),
-            code="funder_not_present",
-        )
+    await require_present(session, committee, principal)
     item, dossier = await _locked_item(session, committee, item_id)
-    recused = await session.execute(
-        select(Recusal.id).where(Recusal.item_id == item.id, Recusal.member == principal.subject)
-    )
-    if recused.first() is not None:
-        raise Conflict(
-            Text(
-                "Vous avez déclaré un conflit d'intérêts sur ce point : vous ne prenez pas part à la décision.",
-                "You declared a conflict of interest on this item: you take no part in the decision.",
-            ),
-            code="recused",
-        )
+    await require_not_recused(session, item, principal, Text(
+        "Vous avez déclaré un conflit d'intérêts sur ce point : vous ne prenez pas part à la décision.",
+        "You declared a conflict of interest on this item: you take no part in the decision.",
+    ))
     lines = (await repository.lines_of(session, [dossier.id]))[dossier.id]
     asked = next((line for line in lines if line.funder_id == principal.organisation_id), None)
     if asked is None:  # a funder outside the dossier's plan sees nothing of it
@@ -403,6 +392,8 @@ async def build_minutes(
     for recusal in await recusals_of(session, committee.id):
         recusals[recusal.item_id].append(recusal)
     programmes = await programmes_by_id(session, await programme_ids_of(session, committee.id))
+    graded = await scores.scored_items(session, {item.id: item.dossier_id for item in items})
+    marks = await scores.scores_of(session, graded)
     totals: dict[uuid.UUID, MinutesFunderTotal] = {}
     minutes_items = []
     for item in items:
@@ -435,6 +426,7 @@ async def build_minutes(
             asked_cents=sum(line.amount_cents for line in shares),
             granted_cents=sum(decision.granted_cents for decision in decisions),
             decisions=decisions,
+            scores=scores.summary(marks[item.id]) if item.id in graded else None,
             recusals=[
                 MinutesRecusal(member=r.member, member_name=r.member_name, organisation_id=r.organisation_id,
                                organisation_name=names.get(r.organisation_id) if r.organisation_id else None,

@@ -10,7 +10,7 @@ from common.money import euros
 from common.problems import Conflict, NotFound, Text, UnprocessableContent
 from common.tokens import Principal
 from services.funding import financial_reports, readiness, repository, service_clock
-from services.funding.models import Dossier, DossierHistory, DossierState, FundingLine, Programme
+from services.funding.models import Dossier, DossierHistory, DossierState, FundingLine, Programme, Track
 from services.funding.peers import Peers
 from services.funding.programmes import REQUIRED_DOCUMENTS, get_programme, is_open
 from services.funding.schemas import (
@@ -21,7 +21,7 @@ from services.funding.schemas import (
     RequiredDocument,
     RequiredDocuments,
 )
-from services.funding.track_rules import rules_of
+from services.funding.track_rules import TrackRules, add_months, rules_of
 from services.vocabulary import COUNCIL_ROLES, DESK_ROLES, FUNDER_ROLES, HOLDER_ROLES
 
 DOSSIER_NOT_FOUND = Text("Dossier introuvable.", "Dossier not found.")
@@ -95,6 +95,28 @@ def _check_owned(principal: Principal, project: dict | None) -> dict:
             code="unknown_project",
         )
     return project
+
+
+def _track_failures(programme: Programme, rules: TrackRules, dossier: Dossier, project: dict) -> list:
+    """What the track asks beyond the common file: a seed fund's partners and learning plan, and a duration
+    within the track's limit (18 months for a seed fund), each named with its rule and limit."""
+    failures = []
+    if programme.track == Track.seed:
+        if not dossier.partners:
+            failures.append(("seed_partners_missing", "partners", Text(
+                "Le fonds d'amorçage finance un collectif : nommez au moins une organisation partenaire.",
+                "The seed fund funds a collective: name at least one partner organisation.")))
+        if not dossier.learning_plan:
+            failures.append(("seed_learning_plan_missing", "learning_plan", Text(
+                "Dites ce qui est tenté et comment vous saurez si cela marche (plan d'apprentissage).",
+                "Say what is being tried and how you will know whether it works (learning plan).")))
+    limit = rules.max_duration_months
+    start, end = project.get("start_date"), project.get("end_date")
+    if limit is not None and start and end and date.fromisoformat(end) > add_months(date.fromisoformat(start), limit):
+        failures.append(("duration_exceeded", "project", Text(
+            f"Le projet dure plus que les {limit} mois permis par le programme.",
+            f"The project lasts longer than the {limit} months the programme allows.")))
+    return failures
 
 
 # A small project's budget fits in a few lines (the dossier simplifié).
@@ -192,6 +214,8 @@ async def create_dossier(
         organisation_id=principal.organisation_id,
         requested_total_cents=sum(line.amount_cents for line in plan),
         document_version_ids=[str(version) for version in request.document_version_ids],
+        partners=[partner.model_dump(mode="json") for partner in request.partners],
+        learning_plan=request.learning_plan.model_dump() if request.learning_plan else None,
         created_by=principal.subject,
     )
     session.add(dossier)
@@ -355,6 +379,16 @@ async def update_draft(
         dossier.requested_total_cents = sum(line.amount_cents for line in wanted)
         session.add(trace(dossier, principal, "plan_updated", dossier.state))
         changed = True
+    seed_details = {
+        "partners": [partner.model_dump(mode="json") for partner in request.partners]
+        if request.partners is not None else dossier.partners,
+        "learning_plan": request.learning_plan.model_dump() if request.learning_plan is not None
+        else dossier.learning_plan,
+    }
+    if (seed_details["partners"], seed_details["learning_plan"]) != (dossier.partners, dossier.learning_plan):
+        dossier.partners, dossier.learning_plan = seed_details["partners"], seed_details["learning_plan"]
+        session.add(trace(dossier, principal, "seed_details_updated", dossier.state))
+        changed = True
     documents = [str(version) for version in request.document_version_ids or []]
     if request.document_version_ids is not None and documents != dossier.document_version_ids:
         dossier.document_version_ids = documents
@@ -392,6 +426,7 @@ async def submit(
     if late:  # CERFA 15059: no new request to a funder while a report owed to it is late
         failures.append(("financial_report_overdue", "funding_plan", financial_reports.overdue_text(late)))
     rules = rules_of(programme)
+    failures += _track_failures(programme, rules, dossier, project)
     if rules.delegated and facts.budget is not None:
         count = len(facts.budget["charges"]) + len(facts.budget["income"])
         if count > SIMPLIFIED_BUDGET_LINES:

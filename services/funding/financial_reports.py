@@ -25,7 +25,7 @@ from services.funding.financial_report_schemas import (
     ReportTotals,
 )
 from services.funding.models import Dossier
-from services.funding.track_rules import TrackRules
+from services.funding.track_rules import TrackRules, add_months
 from services.vocabulary import DESK_ROLES, FUNDER_ROLES, HOLDER_ROLES, Role
 
 REPORT_NOT_FOUND = Text("Compte rendu financier introuvable.", "Financial report not found.")
@@ -41,13 +41,6 @@ def due_on(year: int, months: int) -> date:
     return date(due_year, due_month, calendar.monthrange(due_year, due_month)[1])
 
 
-def _add_months(day: date, months: int) -> date:
-    """The same day `months` months later, or the month's last day when it has no such day."""
-    month_index = day.month - 1 + months
-    year, month = day.year + month_index // 12, month_index % 12 + 1
-    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
-
-
 def owed_report(grant: Grant, dossier: Dossier, rules: TrackRules) -> FinancialReport:
     """The report a new grant owes, nothing entered yet. The CERFA 15059 takes the lines of the budget frozen at
     submission, due months after the grant's year; a small project's light report takes what was spent in all,
@@ -59,7 +52,7 @@ def owed_report(grant: Grant, dossier: Dossier, rules: TrackRules) -> FinancialR
     )
     if rules.light_report_months is not None:
         end = date.fromisoformat((dossier.project_snapshot or {})["end_date"])
-        owed.kind, owed.due_on = ReportKind.light, _add_months(end, rules.light_report_months)
+        owed.kind, owed.due_on = ReportKind.light, add_months(end, rules.light_report_months)
         owed.lines = [{"side": "charge", "account_group": "total", "label": "Dépenses du projet",
                        "planned_cents": (budget.get("totals") or {}).get("charges_cents", 0),
                        "actual_cents": None, "explanation": None}]

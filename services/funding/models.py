@@ -136,6 +136,9 @@ class Dossier(FundingTable, table=True):
     support_state: str | None = Field(default=None, max_length=16)
     support_message: str | None = Field(default=None, max_length=2000)
     support_helper: str | None = Field(default=None, max_length=200)
+    # Seed fund: the partner organisations of the collective, and what is tried and how it will be known.
+    partners: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    learning_plan: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
     created_by: str = Field(max_length=200)
     version: int = Field(default=1, nullable=False)
     created_at: datetime = _created()

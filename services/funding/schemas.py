@@ -15,6 +15,7 @@ from pydantic import (
 from common.problems import bilingual
 from common.schemas import VISIBLE_CHARACTER, InputModel, IsoDate, PatchModel, WholeNumber
 from services.funding.models import DossierState, Track
+from services.identifiers import is_valid_siret
 from services.vocabulary import QPV_CODE_PATTERN
 
 QpvCode = Annotated[str, StringConstraints(pattern=QPV_CODE_PATTERN)]
@@ -145,6 +146,39 @@ def _plan_or_amount(plan: list[FundingLineIn] | None, amount: int | None) -> Non
                                    "A co-funding plan or a requested amount, not both."))
 
 
+class Partner(Input):
+    """A partner organisation of a seed-fund collective: registered at the desk, or named by SIRET or RNA."""
+
+    name: Title = Field(examples=["Les Bricoleurs de Maurepas"])
+    organisation_id: uuid.UUID | None = Field(default=None, description="Si elle est inscrite au guichet.")
+    siret: Annotated[str, StringConstraints(pattern=r"^[0-9]{14}$")] | None = None
+    rna: Annotated[str, StringConstraints(pattern=r"^W[0-9]{9}$")] | None = None
+
+    @model_validator(mode="after")
+    def _identified(self) -> "Partner":
+        if self.organisation_id is None and self.siret is None and self.rna is None:
+            raise ValueError(bilingual("Un partenaire est inscrit, ou identifié par SIRET ou RNA.",
+                                       "A partner is registered, or identified by SIRET or RNA."))
+        if self.siret is not None and not is_valid_siret(self.siret):
+            raise ValueError(bilingual("SIRET invalide (clé de Luhn).", "Invalid SIRET (Luhn key)."))
+        return self
+
+
+LearningText = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, pattern=VISIBLE_CHARACTER, max_length=4000)
+]
+
+
+class LearningPlan(Input):
+    """Seed fund: what is being tried, and how it will be known whether it works."""
+
+    experiment: LearningText = Field(examples=["Un café réparation tenu par les habitants, deux samedis par mois."])
+    evidence: LearningText = Field(examples=["Objets réparés, bénévoles formés, fréquentation, avis des habitants."])
+
+
+Partners = Annotated[list[Partner], Field(max_length=20, description="Fonds d'amorçage : les partenaires du projet.")]
+
+
 class DossierCreate(Input):
     programme_id: uuid.UUID
     project_id: uuid.UUID
@@ -153,6 +187,8 @@ class DossierCreate(Input):
     )
     requested_amount_cents: RequestedAmount = None
     document_version_ids: DocumentVersionIds = Field(default_factory=list)
+    partners: Partners = Field(default_factory=list)
+    learning_plan: LearningPlan | None = None
 
     @model_validator(mode="after")
     def _plan(self) -> "DossierCreate":
@@ -171,6 +207,8 @@ class DossierUpdate(PatchModel):
     funding_plan: FundingPlan | None = None
     requested_amount_cents: RequestedAmount = None
     document_version_ids: DocumentVersionIds | None = None
+    partners: Partners | None = None
+    learning_plan: LearningPlan | None = None
 
     @model_validator(mode="after")
     def _plan(self) -> "DossierUpdate":
@@ -224,6 +262,9 @@ class DossierPublic(BaseModel):
     )
     support_message: str | None
     support_helper: str | None = Field(description="L'accompagnant du guichet qui peut modifier le brouillon.")
+    partners: list[dict[str, Any]] = Field(description="Fonds d'amorçage : les organisations partenaires.")
+    learning_plan: dict[str, Any] | None = Field(description="Fonds d'amorçage : ce qui est tenté, et comment on "
+                                                              "saura si cela marche.")
     version: int
     created_at: datetime
     updated_at: datetime

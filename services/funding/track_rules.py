@@ -1,7 +1,9 @@
 """Each track's rules as data: the defaults of the field (../shared/DOMAIN.md, "Money and law" and "The four
 ways money flows"), which a programme may override in its `rules`."""
 
+import calendar
 from dataclasses import asdict, dataclass, fields, replace
+from datetime import date
 from typing import Any
 
 from services.funding.agreement_models import PaymentCondition
@@ -63,3 +65,10 @@ def public_rules(programme: Programme) -> dict[str, Any]:
     """The rules in force, as the API shows them."""
     return {name: list(value) if isinstance(value, tuple) else value
             for name, value in asdict(rules_of(programme)).items()}
+
+
+def add_months(day: date, months: int) -> date:
+    """The same day `months` months later, or that month's last day when it has no such day."""
+    month_index = day.month - 1 + months
+    year, month = day.year + month_index // 12, month_index % 12 + 1
+    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))

@@ -8,7 +8,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, Str
 
 from common.problems import bilingual
 from common.schemas import VISIBLE_CHARACTER, InputModel, without_null
-from services.identity.identifiers import is_valid_rna, is_valid_siret
+from services.identifiers import is_valid_rna, is_valid_siret
 from services.vocabulary import QPV_CODE_PATTERN, OrganisationKind, Role, Scope
 
 

@@ -137,6 +137,8 @@ CALLER_BY_OPERATION: dict[str, dict[str, str]] = {
         "list_conflicts": DESK,
         "open_session": DESK,
         "record_decision": COMMITTEE_MEMBER,
+        "record_score": COMMITTEE_MEMBER,
+        "list_scores": DESK,
         "defer_item": DESK,
         "raise_plan": DESK,
         "close_session": DESK,
@@ -272,6 +274,7 @@ STATE_DEPENDENT_REJECTIONS: dict[str, str] = {
     "above_ceiling": "the amount asked is within the programme's ceiling (its track's rules)",
     "support_state": "support is asked, taken and ended in that order (409)",
     "not_the_helper": "the desk edits a draft only as the helper of an active support (409)",
+    "no_scoring_grid": "only a seed-fund item is scored on the grid (409)",
     "not_delegated": "only a small project is decided by one funder alone (409)",
     "report_lines_mismatch": "a financial report has one entry per line of the budget as planned",
     "report_incomplete": "a report is submitted with every actual amount and each gap over 15 % explained (409)",
@@ -282,6 +285,7 @@ STATE_DEPENDENT_REJECTIONS: dict[str, str] = {
 _DATES = "the end date is not before the start date"
 _PLAN = "a funder appears once in the plan, one line at most is left to the desk, a document is attached once"
 _BUDGET = "one account 74 line per funder, and one at most left to the desk"
+_PARTNER = "a seed-fund partner is registered or named by SIRET or RNA, a SIRET has a Luhn key"
 _GRANT_LINE = "only an account 74 line names a funder or is left to the desk, never both"
 RULES_BEYOND_SCHEMA: dict[str, dict[str, str]] = {
     "signup_association": {
@@ -313,9 +317,13 @@ RULES_BEYOND_SCHEMA: dict[str, dict[str, str]] = {
     "create_dossier": {
         "body": f"{_PLAN}; a co-funding plan or a small project's requested amount, one of them",
         "body.programme_id": "a UUID that names no programme",
+        "body.partners[*]": _PARTNER,
     },
     "create_envelope": {"body.programme_id": "a UUID that names no programme"},
-    "update_dossier": {"body": f"{_PLAN}; a co-funding plan or a small project's requested amount, not both"},
+    "update_dossier": {
+        "body": f"{_PLAN}; a co-funding plan or a small project's requested amount, not both",
+        "body.partners[*]": _PARTNER,
+    },
     "replace_project_budget": {"body": _BUDGET, "body.income[*]": _GRANT_LINE},
     "replace_association_budget": {
         "body": _BUDGET, "body.income[*]": _GRANT_LINE,
@@ -363,6 +371,7 @@ KNOWN_VALUE_PARAMETERS: dict[str, str] = {
     "query.organisation_id": "organisations",
     "body.priorities[*]": "priorities",
     "body.quorum_funder_ids[*]": "funders",
+    "body.partners[*].organisation_id": "organisations",
     "body.programme_ids[*]": "programmes",
     "body.present_funder_ids[*]": "funders",
     "body.funder_id": "funders",

@@ -14,7 +14,7 @@ from common.idempotency import IdempotencyDep
 from common.pagination import CursorParam, LimitParam, Page, UpdatedSinceParam, split_page
 from common.problems import problem_responses, request_language
 from common.tokens import Principal
-from services.funding import committee, decisions, notifications
+from services.funding import committee, decisions, notifications, scores, scoring
 from services.funding.committee_models import SessionState
 from services.funding.committee_schemas import (
     Agenda,
@@ -27,6 +27,8 @@ from services.funding.committee_schemas import (
     Opening,
     PlanRaise,
     RecusalPublic,
+    ScoreIn,
+    ScorePublic,
     SessionCreate,
     SessionPublic,
     SessionSummary,
@@ -40,6 +42,7 @@ router = APIRouter(prefix="/sessions", tags=["sessions"])
 
 Desk = Annotated[Principal, Depends(Authorize(roles=DESK_ROLES, scope=Scope.sessions_write))]
 Reader = Annotated[Principal, Depends(Authorize(roles=DESK_ROLES | FUNDER_ROLES, scope=Scope.sessions_read))]
+DeskReader = Annotated[Principal, Depends(Authorize(roles=DESK_ROLES, scope=Scope.sessions_read))]
 Member = Annotated[Principal, Depends(Authorize(roles=committee.MEMBER_ROLES, scope=Scope.sessions_write))]
 
 CHANGE = {
@@ -242,6 +245,51 @@ async def record_decision(
         response.status_code = 201
         response.headers["Location"] = f"/api/v1/sessions/{found.id}/items/{item_id}/decisions/mine"
     return committee.decision_public(decision)
+
+
+@router.put(
+    "/{session_id}/items/{item_id}/scores/mine",
+    summary=(
+        "Noter un point du fonds d'amorçage sur la grille (innovation, dimension collective, implication des "
+        "habitants, faisabilité : 0 à 5) — membre présent, non déporté ; If-Match requis dès que la note existe"
+    ),
+    response_model=ScorePublic,
+    responses={
+        **problem_responses(400, 401, 403, 404, 409, 412, 413, 422, 428),
+        200: {"description": "Notes remplacées (inchangées : même ETag)"},
+        201: {"description": "Premières notes du membre sur ce point", "model": ScorePublic},
+    },
+    openapi_extra=if_match_parameter(required=False),
+)
+async def record_score(
+    session_id: uuid.UUID, item_id: uuid.UUID, body: ScoreIn, request: Request, response: Response,
+    session: SessionDep, caller: Member,
+) -> ScorePublic:
+    """The agenda shows each item's averages and their spread; a recused member's scores are refused (409)."""
+    found = await committee.visible_session(session, principal=caller, session_id=session_id, lock="share")
+    current = await scoring.current_score(session, item_id, caller.subject)
+    check_if_match(request, current.version if current else 0, required=current is not None)
+    score, created = await scoring.record(session, principal=caller, committee=found, item_id=item_id, request=body)
+    response.headers["ETag"] = etag_of(score.version)
+    if created:
+        response.status_code = 201
+        response.headers["Location"] = f"/api/v1/sessions/{found.id}/items/{item_id}/scores/mine"
+    return scoring.to_public(score)
+
+
+@router.get(
+    "/{session_id}/items/{item_id}/scores",
+    summary="Les notes de chaque membre sur un point du fonds d'amorçage — guichet",
+    response_model=list[ScorePublic],
+    responses=problem_responses(401, 403, 404, 422),
+)
+async def list_scores(
+    session_id: uuid.UUID, item_id: uuid.UUID, session: SessionDep, caller: DeskReader
+) -> list[ScorePublic]:
+    """A member's own marks stay between it and the desk; the agenda shows everyone their summary."""
+    found = await committee.visible_session(session, principal=caller, session_id=session_id)
+    item = await committee.item_of(session, found, item_id)
+    return [scoring.to_public(score) for score in (await scores.scores_of(session, [item.id]))[item.id]]
 
 
 @router.post(

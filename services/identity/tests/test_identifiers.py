@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from services.identity.identifiers import LA_POSTE_SIREN, is_valid_rna, is_valid_siren, is_valid_siret, luhn_valid
+from services.identifiers import LA_POSTE_SIREN, is_valid_rna, is_valid_siren, is_valid_siret, luhn_valid
 from services.identity.models import Organisation, Person
 from services.identity.tests.helpers import SIGNUP_URL, count_rows, signup_body
 from tests.support.stack import Api, problem

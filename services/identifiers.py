@@ -1,4 +1,4 @@
-"""French registry identifiers: SIREN/SIRET (Luhn, with La Poste's exception) and RNA."""
+"""French registry identifiers, shared by the services: SIREN/SIRET (Luhn, with La Poste's exception) and RNA."""
 
 import re
 
