@@ -114,6 +114,13 @@ ACCESS: dict[str, dict[tuple[str, str], object]] = {
         ("POST", "/api/v1/dossiers/{dossier_id}/support"): HOLDERS,
         ("POST", "/api/v1/dossiers/{dossier_id}/support/take"): DESK,
         ("POST", "/api/v1/dossiers/{dossier_id}/support/end"): HOLDERS,
+        # A seed fund's mid-term learning review: the collective writes it, the desk accepts it.
+        ("GET", "/api/v1/dossiers/{dossier_id}/learning-review"): HOLDERS | FUNDERS | DESK,
+        ("PUT", "/api/v1/dossiers/{dossier_id}/learning-review"): HOLDERS,
+        ("POST", "/api/v1/dossiers/{dossier_id}/learning-review/submit"): HOLDERS,
+        ("POST", "/api/v1/dossiers/{dossier_id}/learning-review/accept"): DESK,
+        ("POST", "/api/v1/dossiers/{dossier_id}/learning-review/request-changes"): DESK,
+        ("POST", "/api/v1/dossiers/{dossier_id}/verdict"): DESK,
         # A small project: its lead funder's manager decides alone.
         ("POST", "/api/v1/dossiers/{dossier_id}/decide"): {"funder_manager"},
         # Committee sessions: the desk plans, opens, defers, raises and closes; the invited funders' people read

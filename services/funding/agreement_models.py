@@ -136,6 +136,8 @@ class Payment(FundingTable, table=True):
     amount_cents: int = Field(sa_type=BigInteger, nullable=False)
     condition: str = Field(max_length=16)
     due_on: date | None = None
+    # When the review an `after_review` instalment waits for was accepted: it may then fall due.
+    released_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
     state: str = Field(default=PaymentState.scheduled, max_length=16, index=True)
     requested_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
     requested_by: str | None = Field(default=None, max_length=200)
@@ -147,3 +149,37 @@ class Payment(FundingTable, table=True):
     version: int = Field(default=1, nullable=False)
     created_at: datetime = _now()
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime, nullable=False, index=True)
+
+
+class ReviewState(StrEnum):
+    draft = "draft"
+    submitted = "submitted"
+    accepted = "accepted"
+    changes_requested = "changes_requested"
+
+
+class LearningReview(FundingTable, table=True):
+    """A seed fund's mid-term learning review: what the collective has learnt so far. Accepted by the desk, it
+    lets the grants' last instalments fall due."""
+
+    __tablename__ = "learning_reviews"
+    __table_args__ = (
+        UniqueConstraint("dossier_id", name="uq_learning_reviews_dossier"),
+        CheckConstraint(
+            "state IN ('draft', 'submitted', 'accepted', 'changes_requested')", name="ck_learning_reviews_state"
+        ),
+    )
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    dossier_id: uuid.UUID = Field(sa_column=Column(ForeignKey("dossiers.id"), nullable=False))
+    organisation_id: uuid.UUID = Field(nullable=False)
+    state: str = Field(default=ReviewState.draft, max_length=24)
+    learned: str = Field(max_length=8000)
+    next_steps: str | None = Field(default=None, max_length=4000)
+    submitted_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    reviewed_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    reviewed_by: str | None = Field(default=None, max_length=200)
+    review_comment: str | None = Field(default=None, max_length=2000)
+    version: int = Field(default=1, nullable=False)
+    created_at: datetime = _now()
+    updated_at: datetime = _now()

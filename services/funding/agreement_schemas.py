@@ -2,11 +2,18 @@
 
 import uuid
 from datetime import date, datetime
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StringConstraints
 
-from services.funding.agreement_models import AgreementKind, AgreementState, PaymentCondition, PaymentState
+from common.schemas import VISIBLE_CHARACTER
+from services.funding.agreement_models import (
+    AgreementKind,
+    AgreementState,
+    PaymentCondition,
+    PaymentState,
+    ReviewState,
+)
 from services.funding.schemas import Comment, Input
 
 
@@ -48,6 +55,9 @@ class PaymentPublic(BaseModel):
     amount_cents: int
     condition: PaymentCondition
     due_on: date | None
+    released_at: datetime | None = Field(
+        default=None, description="Quand le bilan qu'attend ce versement a été validé."
+    )
     state: PaymentState = Field(description="scheduled, due (calculé), requested, paid ou cancelled.")
     requested_at: datetime | None
     paid_at: datetime | None
@@ -84,3 +94,29 @@ class GrantTotals(BaseModel):
     granted_cents: int
     threshold_cents: int = Field(description="153 000 € : au-delà, comptes certifiés à publier.")
     certified_accounts_required: bool
+
+
+LongComment = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, pattern=VISIBLE_CHARACTER, max_length=8000)
+]
+
+
+class LearningReviewIn(Input):
+    learned: LongComment = Field(description="Ce que le collectif a appris jusqu'ici.",
+                                 examples=["Les habitants viennent réparer, pas seulement déposer."])
+    next_steps: Comment | None = Field(default=None, description="Ce qui change pour la suite.")
+
+
+class LearningReviewPublic(BaseModel):
+    id: uuid.UUID
+    dossier_id: uuid.UUID
+    organisation_id: uuid.UUID
+    state: ReviewState
+    learned: str
+    next_steps: str | None
+    submitted_at: datetime | None
+    reviewed_at: datetime | None
+    review_comment: str | None
+    version: int
+    created_at: datetime
+    updated_at: datetime

@@ -16,6 +16,7 @@ from services.funding.routes import (
     envelopes,
     financial_reports,
     grants,
+    learning_reviews,
     notifications,
     opinions,
     payments,
@@ -54,7 +55,7 @@ def create_app(
         routers=[
             programmes.router, dossiers.router, admissibility.router, envelopes.router, routing.router,
             opinions.router, sessions.router, notifications.router, agreements.router, payments.router,
-            financial_reports.router, delegated.router, support.router, grants.router,
+            financial_reports.router, delegated.router, support.router, grants.router, learning_reviews.router,
         ],
         http=http,
         key_source=remote_jwks(http, settings),

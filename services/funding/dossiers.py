@@ -51,7 +51,7 @@ def _programme_closed(programme: Programme, today: date) -> Conflict:
     )
 
 
-async def _open_programme(session: AsyncSession, programme_id: uuid.UUID, today: date) -> Programme:
+async def open_programme(session: AsyncSession, programme_id: uuid.UUID, today: date) -> Programme:
     try:
         programme = await get_programme(session, programme_id)
     except NotFound as exc:
@@ -201,7 +201,7 @@ def trace(
 async def create_dossier(
     session: AsyncSession, *, principal: Principal, request: DossierCreate, peers: Peers, today: date
 ) -> DossierPublic:
-    programme = await _open_programme(session, request.programme_id, today)
+    programme = await open_programme(session, request.programme_id, today)
     plan = plan_of(programme, request.funding_plan, request.requested_amount_cents)
     await _check_plan(session, programme, plan)
     await _owned_project(peers, principal, request.project_id)

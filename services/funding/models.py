@@ -139,6 +139,16 @@ class Dossier(FundingTable, table=True):
     # Seed fund: the partner organisations of the collective, and what is tried and how it will be known.
     partners: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     learning_plan: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    # The end of a seed-fund project: stop, continue or graduate (towards a CPO or the annual call).
+    verdict: str | None = Field(default=None, max_length=16)
+    verdict_comment: str | None = Field(default=None, max_length=2000)
+    verdict_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    # One thread across the years: a dossier that follows another (a graduation, a renewal) keeps the first
+    # one's reference here, and names the one it follows.
+    thread_reference: str | None = Field(default=None, max_length=20, index=True)
+    previous_dossier_id: uuid.UUID | None = Field(
+        default=None, sa_column=Column(ForeignKey("dossiers.id", name="fk_dossiers_previous_dossier"), nullable=True)
+    )
     created_by: str = Field(max_length=200)
     version: int = Field(default=1, nullable=False)
     created_at: datetime = _created()

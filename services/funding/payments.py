@@ -41,7 +41,7 @@ def _waiting_for(payment: Payment, agreement: Agreement, today: date) -> dict[st
     if agreement.state != AgreementState.active:
         return {"code": "agreement_not_active", "agreement_state": agreement.state,
                 "text": Text("La convention n'est pas en vigueur.", "The agreement is not in force.")}
-    if payment.condition == PaymentCondition.after_review:
+    if payment.condition == PaymentCondition.after_review and payment.released_at is None:
         return {"code": "review_pending",
                 "text": Text("Ce versement attend la validation du bilan.", "This payment waits for the review.")}
     if payment.due_on is not None and payment.due_on > today:
@@ -56,7 +56,7 @@ def _due_clause(today: date) -> Any:
     return and_(
         Payment.state == PaymentState.scheduled,
         Agreement.state == AgreementState.active,
-        Payment.condition == PaymentCondition.on_activation,
+        or_(Payment.condition == PaymentCondition.on_activation, Payment.released_at.is_not(None)),
         or_(Payment.due_on.is_(None), Payment.due_on <= today),
     )
 

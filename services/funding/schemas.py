@@ -262,6 +262,15 @@ class DossierPublic(BaseModel):
     )
     support_message: str | None
     support_helper: str | None = Field(description="L'accompagnant du guichet qui peut modifier le brouillon.")
+    verdict: Literal["stop", "continue", "graduate"] | None = Field(
+        description="Fonds d'amorçage, à la fin : arrêter, continuer, ou essaimer vers une CPO ou l'appel annuel."
+    )
+    verdict_comment: str | None
+    verdict_at: datetime | None
+    thread_reference: str | None = Field(
+        description="La référence du premier dossier du fil (essaimage, renouvellement) ; vide pour un premier."
+    )
+    previous_dossier_id: uuid.UUID | None = Field(description="Le dossier que celui-ci prolonge.")
     partners: list[dict[str, Any]] = Field(description="Fonds d'amorçage : les organisations partenaires.")
     learning_plan: dict[str, Any] | None = Field(description="Fonds d'amorçage : ce qui est tenté, et comment on "
                                                               "saura si cela marche.")
@@ -367,3 +376,25 @@ class RequiredDocuments(BaseModel):
     on: date
     complete: bool
     items: list[RequiredDocument]
+
+
+class VerdictIn(Input):
+    """The end of a seed-fund project."""
+
+    verdict: Literal["stop", "continue", "graduate"]
+    comment: Comment | None = None
+    programme_id: uuid.UUID | None = Field(
+        default=None, description="Pour essaimer : le programme (CPO ou appel annuel, ouvert) du nouveau dossier."
+    )
+
+    @model_validator(mode="after")
+    def _graduation_names_its_programme(self) -> "VerdictIn":
+        if (self.verdict == "graduate") != (self.programme_id is not None):
+            raise ValueError(bilingual("Essaimer nomme le programme du nouveau dossier, et seulement essaimer.",
+                                       "Graduating names the new dossier's programme, and only graduating does."))
+        return self
+
+
+class VerdictOutcome(BaseModel):
+    dossier: DossierPublic
+    draft: DossierPublic | None = Field(description="Le brouillon ouvert par l'essaimage, pré-rempli, sur le même fil.")

@@ -122,6 +122,13 @@ CALLER_BY_OPERATION: dict[str, dict[str, str]] = {
         "list_routings": HOLDER,
         # A small project's lead funder decides it alone: the run's dossiers are the annual call's (409).
         "decide_small_project": CITY_MANAGER,
+        # A seed fund's learning review: the run's dossiers are the annual call's (409).
+        "get_learning_review": HOLDER,
+        "write_learning_review": HOLDER,
+        "submit_learning_review": HOLDER,
+        "accept_learning_review": DESK,
+        "request_learning_review_changes": DESK,
+        "give_verdict": DESK,
         # Administrative support: the holder asks and ends it, the desk takes it.
         "ask_support": HOLDER,
         "take_support": DESK,
@@ -274,6 +281,10 @@ STATE_DEPENDENT_REJECTIONS: dict[str, str] = {
     "above_ceiling": "the amount asked is within the programme's ceiling (its track's rules)",
     "support_state": "support is asked, taken and ended in that order (409)",
     "not_the_helper": "the desk edits a draft only as the helper of an active support (409)",
+    "no_verdict_yet": "a verdict ends a funded seed project whose mid-term review is accepted (409)",
+    "verdict_given": "a seed project gets one verdict (409)",
+    "not_a_graduation_programme": "a seed project graduates to a CPO or annual-call programme (its track)",
+    "no_learning_review": "a learning review follows a funded seed-fund project (409)",
     "no_scoring_grid": "only a seed-fund item is scored on the grid (409)",
     "not_delegated": "only a small project is decided by one funder alone (409)",
     "report_lines_mismatch": "a financial report has one entry per line of the budget as planned",
@@ -310,6 +321,7 @@ RULES_BEYOND_SCHEMA: dict[str, dict[str, str]] = {
     "open_session": {"body": "a funder appears once"},
     "record_decision": {"body": "no grant has a reason"},
     "decide_small_project": {"body": "no grant has a reason"},
+    "give_verdict": {"body": "graduating, and only graduating, names the new dossier's programme"},
     "decide_admissibility": {"body": "an inadmissibility has a reason"},
     "request_supplements": {"body.due_on": "the due date is after today"},
     "allocate_share": {"body": "each share names a funder, once"},

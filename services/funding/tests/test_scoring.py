@@ -17,7 +17,7 @@ from services.funding.tests.committee_helpers import (
     ready,
     session_url,
 )
-from services.funding.tests.helpers import PREFECTURE, VILLE, create_programme, url_of
+from services.funding.tests.helpers import PREFECTURE, PROGRAMME_ID, VILLE, create_programme, url_of
 from tests.support.stack import problem
 from tests.support.world import CITY_MANAGER, COMMITTEE_MEMBER, DESK, HOLDER, World, org_id
 
@@ -161,3 +161,88 @@ class TestTheSeedDossier:
             "programme_id": seed["id"], "project_id": project["id"],
             "funding_plan": [{"funder_id": VILLE, "amount_cents": 1_500_001}]})
         assert answer.status_code == 422 and problem(answer)["limit_cents"] == 1_500_000
+
+
+def granted_seed(world: World, programme: dict[str, Any]) -> dict[str, Any]:
+    """A seed dossier granted in full by the city and the State, its session closed."""
+    repair = seed_dossier(world, programme)
+    both = [VILLE, PREFECTURE]
+    session = ok(open_session(world, plan_session(world, [repair], both, programme_ids=[programme["id"]]), both))
+    ok(decide(world, session, repair, VILLE, 800_000, email=CITY_MEMBER), 201)
+    ok(decide(world, session, repair, PREFECTURE, 400_000, email=COMMITTEE_MEMBER), 201)
+    ok(world.as_("funding", DESK).post(f"{session_url(session)}/close", json={}))
+    return repair
+
+
+class TestTheMidTermLearningReview:
+    def test_70_percent_at_the_start_30_once_the_review_is_accepted(self, world: World, seed: dict) -> None:
+        repair = granted_seed(world, seed)
+        holder, desk = world.as_("funding", HOLDER), world.as_("funding", DESK)
+        city = world.as_("funding", CITY_MANAGER)
+        [letter] = [a for a in holder.get("/api/v1/agreements", params={"dossier_id": repair["id"]}).json()["items"]
+                    if a["funder_id"] == VILLE]
+        ok(city.post(f"/api/v1/agreements/{letter['id']}/send"))
+        start, rest = sorted(holder.get("/api/v1/payments", params={"agreement_id": letter["id"]}).json()["items"],
+                             key=lambda p: p["sequence"])
+        assert (start["amount_cents"], start["state"], rest["amount_cents"], rest["state"]) == (
+            560_000, "due", 240_000, "scheduled")
+        waiting = city.post(f"/api/v1/payments/{rest['id']}/pay")
+        assert waiting.status_code == 409 and problem(waiting)["code"] == "review_pending"
+
+        url = f"{url_of(repair)}/learning-review"
+        assert holder.get(url).status_code == 404
+        written = holder.put(url, json={"learned": "Les habitants réparent eux-mêmes, accompagnés."})
+        assert written.status_code == 201 and written.headers["etag"] == '"1"'
+        assert holder.put(url, json={"learned": "Sans ETag."}).status_code == 428
+        ok(holder.post(f"{url}/submit"))
+        assert desk.post(f"{url}/request-changes", json={}).status_code == 422
+        back = ok(desk.post(f"{url}/request-changes", json={"comment": "Combien d'objets réparés ?"}))
+        assert back["state"] == "changes_requested"
+        ok(holder.put(url, json={"learned": "120 objets réparés, 15 bénévoles formés.", "next_steps": "Un 3e samedi."},
+                      headers={"If-Match": f'"{back["version"]}"'}))
+        ok(holder.post(f"{url}/submit"))
+        assert world.as_("funding", CITY_MEMBER).post(f"{url}/accept").status_code == 403
+        accepted = ok(desk.post(f"{url}/accept"))
+        assert accepted["state"] == "accepted"
+        released = ok(holder.get(f"/api/v1/payments/{rest['id']}"))
+        assert released["state"] == "due" and released["released_at"]
+        assert ok(city.post(f"/api/v1/payments/{rest['id']}/pay"))["state"] == "paid"
+        assert desk.post(f"{url}/accept").status_code == 409
+
+    def test_only_a_funded_seed_project_has_one(self, world: World, seed: dict) -> None:
+        draft = seed_draft(world, seed, partners=PARTNERS, learning_plan=LEARNING_PLAN)
+        early = world.as_("funding", HOLDER).put(f"{url_of(draft)}/learning-review", json={"learned": "Trop tôt."})
+        assert early.status_code == 409 and problem(early)["code"] == "no_learning_review"
+
+
+class TestTheVerdict:
+    def test_graduating_opens_a_prefilled_draft_on_the_same_thread(self, world: World, seed: dict) -> None:
+        repair = granted_seed(world, seed)
+        holder, desk = world.as_("funding", HOLDER), world.as_("funding", DESK)
+        url = f"{url_of(repair)}/verdict"
+        early = desk.post(url, json={"verdict": "graduate", "programme_id": PROGRAMME_ID})
+        assert early.status_code == 409 and problem(early)["code"] == "no_verdict_yet"
+        ok(holder.put(f"{url_of(repair)}/learning-review", json={"learned": "Ça marche."}), 201)
+        ok(holder.post(f"{url_of(repair)}/learning-review/submit"))
+        ok(desk.post(f"{url_of(repair)}/learning-review/accept"))
+
+        assert desk.post(url, json={"verdict": "stop", "programme_id": PROGRAMME_ID}).status_code == 422
+        assert desk.post(url, json={"verdict": "graduate"}).status_code == 422
+        to_seed = desk.post(url, json={"verdict": "graduate", "programme_id": seed["id"]})
+        assert to_seed.status_code == 422 and problem(to_seed)["code"] == "not_a_graduation_programme"
+        graduated = desk.post(url, json={"verdict": "graduate", "comment": "Prêt pour une CPO.",
+                                         "programme_id": PROGRAMME_ID})
+        assert graduated.status_code == 200, graduated.text
+        outcome = graduated.json()
+        assert (outcome["dossier"]["verdict"], outcome["dossier"]["verdict_comment"]) == ("graduate",
+                                                                                         "Prêt pour une CPO.")
+        draft = outcome["draft"]
+        assert graduated.headers["location"] == f"/api/v1/dossiers/{draft['id']}"
+        assert (draft["state"], draft["programme_id"], draft["project_id"]) == ("draft", PROGRAMME_ID,
+                                                                              repair["project_id"])
+        assert (draft["thread_reference"], draft["previous_dossier_id"]) == (repair["reference"], repair["id"])
+        assert draft["reference"] != repair["reference"]
+        assert draft["funding_plan"] == SEED_PLAN and draft["partners"] == repair["partners"]
+        assert ok(holder.get(url_of(draft)))["learning_plan"] == LEARNING_PLAN
+        again = desk.post(url, json={"verdict": "stop"})
+        assert again.status_code == 409 and problem(again)["code"] == "verdict_given"

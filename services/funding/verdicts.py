@@ -1,0 +1,87 @@
+"""The end of a seed-fund project: a verdict — stop, continue, or graduate. Graduating opens a draft dossier on a
+CPO or annual-call programme, on the same thread (the first dossier's reference), pre-filled from the seed one."""
+
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from common.problems import Conflict, Text, UnprocessableContent
+from common.tokens import Principal
+from services.funding import repository
+from services.funding.agreement_models import ReviewState
+from services.funding.dossiers import (
+    format_reference,
+    funders_outside,
+    moved,
+    open_programme,
+    to_public,
+    trace,
+)
+from services.funding.learning_reviews import review_of
+from services.funding.models import Dossier, DossierState, FundingLine, Track
+from services.funding.schemas import VerdictIn, VerdictOutcome
+
+# Where a seed project may graduate to.
+GRADUATION_TRACKS = (Track.cpo, Track.annual)
+
+
+async def give(
+    session: AsyncSession, *, principal: Principal, dossier: Dossier, request: VerdictIn, now: datetime
+) -> VerdictOutcome:
+    """Once the project is funded and its mid-term review accepted; once."""
+    programme = await repository.programme_by_id(session, dossier.programme_id)
+    review = await review_of(session, dossier.id)
+    if (programme is None or programme.track != Track.seed or dossier.state != DossierState.decided
+            or review is None or review.state != ReviewState.accepted):
+        raise Conflict(
+            Text("Le verdict clôt un projet du fonds d'amorçage financé dont le bilan à mi-parcours est validé.",
+                 "The verdict ends a funded seed-fund project whose mid-term review is accepted."),
+            code="no_verdict_yet",
+        )
+    if dossier.verdict is not None:
+        raise Conflict(Text(f"Verdict déjà rendu : {dossier.verdict}.", f"Verdict already given: {dossier.verdict}."),
+                       code="verdict_given", extra={"verdict": dossier.verdict})
+    draft = None
+    if request.verdict == "graduate":
+        draft = await _graduate(session, principal=principal, seed=dossier, request=request, now=now)
+    dossier.verdict, dossier.verdict_comment, dossier.verdict_at = request.verdict, request.comment, now
+    moved(dossier)
+    session.add(trace(dossier, principal, f"verdict_{request.verdict}", dossier.state, request.comment))
+    await session.flush()
+    return VerdictOutcome(dossier=await to_public(session, dossier),
+                          draft=await to_public(session, draft) if draft else None)
+
+
+async def _graduate(
+    session: AsyncSession, *, principal: Principal, seed: Dossier, request: VerdictIn, now: datetime
+) -> Dossier:
+    assert request.programme_id is not None  # the schema says so
+    target = await open_programme(session, request.programme_id, now.date())
+    if target.track not in GRADUATION_TRACKS:
+        raise UnprocessableContent(
+            Text("On essaime vers une CPO ou l'appel annuel.", "A seed project graduates to a CPO or the annual call."),
+            errors=[("body.programme_id", Text("Programme CPO ou appel annuel.", "A CPO or annual-call programme."))],
+            code="not_a_graduation_programme",
+        )
+    lines = (await repository.lines_of(session, [seed.id]))[seed.id]
+    outside = set(await funders_outside(session, target.id, [line.funder_id for line in lines]))
+    kept = [line for line in lines if line.funder_id is not None and str(line.funder_id) not in outside]
+    # The seed's funders the new programme does not have: their share is left to the desk to allocate.
+    left = sum(line.amount_cents for line in lines) - sum(line.amount_cents for line in kept)
+    number = await repository.next_reference_number(session, now.year)
+    draft = Dossier(
+        reference=format_reference(now.year, number), programme_id=target.id, project_id=seed.project_id,
+        organisation_id=seed.organisation_id, requested_total_cents=seed.requested_total_cents,
+        document_version_ids=list(seed.document_version_ids), partners=list(seed.partners),
+        learning_plan=seed.learning_plan, thread_reference=seed.thread_reference or seed.reference,
+        previous_dossier_id=seed.id, created_by=principal.subject,
+    )
+    session.add(draft)
+    await session.flush()
+    plan = [FundingLine(dossier_id=draft.id, position=index, funder_id=line.funder_id,
+                        amount_cents=line.amount_cents) for index, line in enumerate(kept)]
+    if left:
+        plan.append(FundingLine(dossier_id=draft.id, position=len(plan), funder_id=None, amount_cents=left))
+    await repository.replace_lines(session, draft.id, plan)
+    session.add(trace(draft, principal, "opened_by_graduation", None, seed.reference))
+    return draft
