@@ -19,7 +19,7 @@ from services.funding.tests.committee_helpers import (
 )
 from services.funding.tests.helpers import PREFECTURE, PROGRAMME_ID, VILLE, create_programme, url_of
 from tests.support.stack import problem
-from tests.support.world import CITY_MANAGER, COMMITTEE_MEMBER, DESK, HOLDER, World, org_id
+from tests.support.world import CITY_MANAGER, COMMITTEE_MEMBER, DESK, HOLDER, OTHER_HOLDER, World, org_id
 
 SEED_PLAN = [{"funder_id": VILLE, "amount_cents": 800_000}, {"funder_id": PREFECTURE, "amount_cents": 400_000}]
 CITY_MARKS = {"innovation": 4, "collective": 5, "residents_involvement": 4, "feasibility": 3}
@@ -246,3 +246,16 @@ class TestTheVerdict:
         assert ok(holder.get(url_of(draft)))["learning_plan"] == LEARNING_PLAN
         again = desk.post(url, json={"verdict": "stop"})
         assert again.status_code == 409 and problem(again)["code"] == "verdict_given"
+
+
+def test_another_association_and_a_funder_outside_the_plan_see_no_learning_review(world: World, seed: dict) -> None:
+    repair = granted_seed(world, seed)
+    url = f"{url_of(repair)}/learning-review"
+    ok(world.as_("funding", HOLDER).put(url, json={"learned": "Ça marche."}), 201)
+    other = world.as_("funding", OTHER_HOLDER)
+    assert other.get(url).status_code == 404
+    assert other.put(url, json={"learned": "Intrusion."}).status_code == 404
+    assert other.post(f"{url}/submit").status_code == 404
+    assert world.as_("funding", "direction@caf35.example").get(url).status_code == 404
+    assert world.as_("funding", CITY_MANAGER).get(url).status_code == 200  # the city funds it
+    assert world.as_("funding", HOLDER).get(url).json()["learned"] == "Ça marche."
