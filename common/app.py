@@ -10,7 +10,7 @@ from fastapi.routing import APIRoute
 from pydantic import BaseModel
 from sqlalchemy import Table
 
-from common.clock import Clock
+from common.clock import clock_of
 from common.db import Database
 from common.idempotency import install_idempotency
 from common.observability import BodyLimit, Metrics, RequestContextMiddleware
@@ -79,7 +79,7 @@ def create_service_app(
     )
     app.state.settings = settings
     app.state.db = database
-    app.state.clock = Clock()
+    app.state.clock = clock_of(settings.clock_file)
     app.state.http = http
     app.state.metrics = Metrics(service)
     app.state.verifier = TokenVerifier(key_source, issuer=settings.token_issuer, audience=settings.token_audience)

@@ -34,10 +34,18 @@ class ServiceSettings(BaseSettings):
     # Seconds between two JWKS refreshes triggered by an unknown key id.
     jwks_min_refresh_seconds: float = 10.0
     upstream_timeout_seconds: float = 5.0
+    # A file whose ISO datetime the service takes as now (end-to-end tests move time this way); never in production.
+    clock_file: str | None = None
 
     def secret_fields(self) -> dict[str, str]:
         """Secrets that must not keep their development default outside development."""
         return {}
+
+    @model_validator(mode="after")
+    def _no_clock_file_in_production(self):
+        if self.environment == "production" and self.clock_file:
+            raise ValueError("clock_file is for tests and demos: refused in environment 'production'")
+        return self
 
     @model_validator(mode="after")
     def _refuse_default_secrets(self):

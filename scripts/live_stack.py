@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 import httpx
@@ -38,6 +39,11 @@ class LiveStack:
 
     def url(self, server: str = "gateway") -> str:
         return f"http://127.0.0.1:{self.ports[server]}"
+
+    def set_clock(self, at: datetime | None) -> None:
+        """Funding's time from now on (None: the wall clock again); see live_environment."""
+        clock_file = self.log_file.parent / "clock"
+        clock_file.write_text(at.isoformat() if at else "")
 
     @property
     def mail_folder(self) -> Path:
@@ -80,6 +86,8 @@ def live_environment(
         "FUNDING_SERVICE_CLIENT_SECRET": LIVE_SECRET,
         # The holders' notifications are written there, as .eml files (no mail server here).
         "FUNDING_MAIL_FOLDER": str(workdir / "mail"),
+        # Funding's time, which the end-to-end tests move (LiveStack.set_clock); the wall clock while empty.
+        "FUNDING_CLOCK_FILE": str(workdir / "clock"),
     })
     if fast_passwords:  # tests log in hundreds of times; the benchmark keeps the real cost
         env.update({"IDENTITY_PASSWORD_TIME_COST": "1", "IDENTITY_PASSWORD_MEMORY_KIB": "8"})

@@ -100,3 +100,21 @@ def test_development_generates_the_missing_key(tmp_path: Path) -> None:
     KeyStore.from_settings(IdentitySettings(environment="development", signing_key_file=str(key_file)))
     assert key_file.exists()
     assert key_file.stat().st_mode & 0o777 == 0o600
+
+
+def test_a_clock_file_is_refused_in_production_and_read_elsewhere(tmp_path: Path) -> None:
+    from datetime import UTC, datetime
+
+    from common.clock import FileClock, clock_of
+
+    with pytest.raises(ValidationError, match="clock_file"):
+        FundingSettings(environment="production", service_client_secret="s3cret", clock_file=str(tmp_path / "c"))
+    clock = clock_of(FundingSettings(environment="development", clock_file=str(tmp_path / "c")).clock_file)
+    assert isinstance(clock, FileClock)
+    before = datetime.now(UTC)
+    assert before <= clock.now()  # no file yet: the wall clock
+    (tmp_path / "c").write_text("2029-03-01T10:00:00+00:00")
+    assert clock.now() == datetime(2029, 3, 1, 10, tzinfo=UTC) and clock.today().isoformat() == "2029-03-01"
+    (tmp_path / "c").write_text("")
+    assert clock.now() >= before
+    assert type(clock_of(None)).__name__ == "Clock"
