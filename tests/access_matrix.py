@@ -121,6 +121,10 @@ ACCESS: dict[str, dict[tuple[str, str], object]] = {
         ("POST", "/api/v1/dossiers/{dossier_id}/learning-review/accept"): DESK,
         ("POST", "/api/v1/dossiers/{dossier_id}/learning-review/request-changes"): DESK,
         ("POST", "/api/v1/dossiers/{dossier_id}/verdict"): DESK,
+        ("GET", "/api/v1/dossiers/{dossier_id}/cpo"): HOLDERS | FUNDERS | DESK,
+        ("POST", "/api/v1/dossiers/{dossier_id}/cpo/reviews"): DESK,
+        ("POST", "/api/v1/dossiers/{dossier_id}/cpo/final-evaluation"): DESK,
+        ("POST", "/api/v1/dossiers/{dossier_id}/cpo/renewal"): DESK | {"holder_admin"},
         # A small project: its lead funder's manager decides alone.
         ("POST", "/api/v1/dossiers/{dossier_id}/decide"): {"funder_manager"},
         # Committee sessions: the desk plans, opens, defers, raises and closes; the invited funders' people read

@@ -42,6 +42,18 @@ def test_the_small_project_story_works_against_the_live_desk(live) -> None:
     ]
 
 
+def test_the_cpo_story_works_against_the_live_desk(live) -> None:
+    assert run(walkthrough("readme-walkthrough-cpo"), live) == [
+        "submitted 3 years with targets: 3",
+        "session closed accepted",
+        "convention active [6000000, 6000000, 6000000]",
+        "convention active [3000000, 3000000, 3000000]",
+        "advance 3000000 paid",
+        "running version 1 ['continue']",
+        "balance 3000000 paid",
+    ]
+
+
 def test_the_configuration_table_names_every_variable() -> None:
     table = README.split("<!-- settings-table:start -->", 1)[1].split("<!-- settings-table:end -->", 1)[0]
     listed = set(re.findall(r"`([A-Z<>_]+)`", table))

@@ -102,5 +102,6 @@ def test_a_seed_project_from_the_grid_to_its_graduation(desk: Desk, vaults: None
     draft = outcome["draft"]
     assert (outcome["dossier"]["verdict"], draft["state"], draft["programme_id"]) == ("graduate", "draft", cpo["id"])
     assert (draft["thread_reference"], draft["previous_dossier_id"]) == (dossier["reference"], dossier["id"])
+    # The CPO's three years (its default) share what the seed project had.
     assert desk.json(THIRD_HOLDER, "GET", f"/api/v1/dossiers/{draft['id']}")["funding_plan"] == [
-        {"funder_id": METROPOLE, "amount_cents": GRANTED}]
+        {"funder_id": METROPOLE, "amount_cents": GRANTED, "yearly_amounts_cents": [400_000] * 3}]

@@ -24,6 +24,7 @@ LABELS: dict[str, Text] = {
     "payment": Text("Versement", "Payment"),
     "condition": Text("Condition", "Condition"),
     "due_on": Text("Échéance", "Due date"),
+    "pay_by": Text("À verser avant le", "To be paid by"),
     "no_payments": Text("Aucun versement prévu.", "No payment scheduled."),
     "reporting": Text("Obligations de compte rendu", "Reporting duties"),
     "financial_report": Text(
@@ -90,4 +91,5 @@ def agreement_html(
         payments=sorted(payments, key=lambda payment: payment.sequence),
         financial_report=LABELS["financial_report"].format(months=months).pick(lang) if months else None,
         conditions=agreement.terms.get("conditions"),
+        years=agreement.terms.get("years") or [],
     )

@@ -102,6 +102,8 @@ class Agreement(FundingTable, table=True):
     holder_signed_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
     holder_signed_by: str | None = Field(default=None, max_length=200)
     activated_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    # A CPO's yearly review may suspend it: its payments stop until a later review lets it go on.
+    suspended_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
     ended_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
     version: int = Field(default=1, nullable=False)
     created_at: datetime = _now()
@@ -136,6 +138,8 @@ class Payment(FundingTable, table=True):
     amount_cents: int = Field(sa_type=BigInteger, nullable=False)
     condition: str = Field(max_length=16)
     due_on: date | None = None
+    # The date by which it should be paid (a CPO's yearly advance: 31 March), shown to both sides.
+    pay_by: date | None = None
     # When the review an `after_review` instalment waits for was accepted: it may then fall due.
     released_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
     state: str = Field(default=PaymentState.scheduled, max_length=16, index=True)

@@ -35,6 +35,8 @@ class AgreementPublic(BaseModel):
     funder_signed_at: datetime | None
     holder_signed_at: datetime | None
     activated_at: datetime | None
+    suspended_at: datetime | None = Field(description="CPO suspendue par sa revue annuelle : les versements "
+                                                      "s'arrêtent jusqu'à une revue qui la poursuit.")
     ended_at: datetime | None
     allowed_actions: list[str] = Field(description="Ce que l'appelant peut faire de la convention maintenant.")
     version: int
@@ -55,6 +57,8 @@ class PaymentPublic(BaseModel):
     amount_cents: int
     condition: PaymentCondition
     due_on: date | None
+    pay_by: date | None = Field(description="La date avant laquelle le verser (l'avance annuelle d'une CPO : "
+                                            "31 mars).")
     released_at: datetime | None = Field(
         default=None, description="Quand le bilan qu'attend ce versement a été validé."
     )

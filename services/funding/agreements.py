@@ -13,7 +13,7 @@ from common.db import get_row, utcnow
 from common.pagination import keyset
 from common.problems import Conflict, NotFound, Text
 from common.tokens import Principal
-from services.funding import financial_reports, repository
+from services.funding import cpo, cpo_plan, financial_reports, repository
 from services.funding.agreement_models import (
     Agreement,
     AgreementKind,
@@ -24,10 +24,10 @@ from services.funding.agreement_models import (
 )
 from services.funding.agreement_schemas import AgreementPublic
 from services.funding.committee import organisation_cards
+from services.funding.instalments import payment_terms, payments_of, schedule
 from services.funding.models import Dossier, FundingLine, Programme
-from services.funding.payment_schedule import split_amount
 from services.funding.peers import Peers
-from services.funding.track_rules import rules_of
+from services.funding.track_rules import TrackRules, rules_of
 from services.vocabulary import DESK_ROLES, FUNDER_ROLES, HOLDER_ROLES, Role
 
 AGREEMENT_NOT_FOUND = Text("Convention introuvable.", "Agreement not found.")
@@ -54,12 +54,13 @@ async def grant_shares(
     session: AsyncSession, *, dossier: Dossier, programme: Programme, lines: list[FundingLine],
     shares: dict[uuid.UUID, Share], session_id: uuid.UUID | None, decided_at: datetime, decided_by: str,
 ) -> list[Grant]:
-    """A grant, its agreement, its payment schedule and its report for each share granted on the dossier (money
+    """A grant, its agreement, its payment schedule and its reports for each share granted on the dossier (money
     already committed on the envelopes by the decisions). A delegated decision is notified with the answer: its
-    letter is in force at once."""
+    letter is in force at once. A CPO's grant runs over its years, and the CPO's first version is kept."""
     rules = rules_of(programme)
     title = (dossier.project_snapshot or {}).get("title") or dossier.reference
-    grants = []
+    years = cpo_plan.years_of(programme, dossier) if rules.multi_year else [programme.year]
+    grants, amounts = [], {}
     for position, line in enumerate(lines, start=1):
         share = shares.get(line.funder_id) if line.funder_id is not None else None
         if share is None or share.granted_cents <= 0:
@@ -71,19 +72,16 @@ async def grant_shares(
         )
         session.add(grant)
         await session.flush()
-        # The threshold is the year's total from one funder to one association (loi 2000-321, art. 10).
-        year_total = await _granted_that_year(session, grant)
-        kind = (AgreementKind.convention if year_total >= rules.convention_threshold_cents
-                else AgreementKind.decision_letter)
-        amounts = split_amount(grant.amount_cents, list(rules.payment_shares_bp))
+        yearly = dict(zip(years, cpo_plan.granted_by_year(line, share.granted_cents, len(years)), strict=True))
+        kind = await agreement_kind(session, grant, yearly, rules)
+        instalments = schedule(rules, yearly, decided_at.date())
         agreement = Agreement(
             number=agreement_number(kind, dossier, position), kind=kind, grant_id=grant.id, dossier_id=dossier.id,
             funder_id=grant.funder_id, organisation_id=grant.organisation_id, object=title[:500],
             amount_cents=grant.amount_cents,
             terms={
-                "payments": [{"sequence": n, "amount_cents": amount, "condition": condition}
-                             for n, (amount, condition) in enumerate(zip(amounts, rules.payment_conditions,
-                                                                         strict=True), start=1)],
+                "years": [{"year": year, "amount_cents": amount} for year, amount in yearly.items()],
+                "payments": payment_terms(instalments),
                 "financial_report_months": rules.financial_report_months,
                 "conditions": grant.conditions,
             },
@@ -93,27 +91,32 @@ async def grant_shares(
             agreement.sent_at = agreement.activated_at = decided_at
             agreement.sent_by = decided_by
         session.add(agreement)
-        session.add(financial_reports.owed_report(grant, dossier, rules))
+        session.add_all(financial_reports.owed_report(grant, dossier, rules, year) for year in yearly)
         await session.flush()
-        # An instalment of no cent (a tiny grant split in shares) is no payment at all.
-        session.add_all(
-            Payment(grant_id=grant.id, agreement_id=agreement.id, dossier_id=dossier.id, funder_id=grant.funder_id,
-                    organisation_id=grant.organisation_id, programme_id=programme.id, year=grant.year,
-                    sequence=n, amount_cents=amount, condition=condition)
-            for n, (amount, condition) in enumerate(zip(amounts, rules.payment_conditions, strict=True), start=1)
-            if amount > 0
-        )
+        session.add_all(payments_of(grant, agreement, instalments))
         grants.append(grant)
+        amounts[str(grant.funder_id)] = {str(year): amount for year, amount in yearly.items()}
+    if rules.multi_year and grants:
+        cpo.start(session, dossier, amounts, decided_by)
     await session.flush()
     return grants
 
 
-async def _granted_that_year(session: AsyncSession, grant: Grant) -> int:
-    """What this funder granted this association for the grant's year, this grant included."""
+async def agreement_kind(session: AsyncSession, grant: Grant, yearly: dict[int, int], rules: TrackRules) -> str:
+    """A convention when, in one of the grant's years, this funder gives this association the legal threshold or
+    more, this grant included (loi 2000-321, art. 10); a decision letter below it."""
+    for year, amount in yearly.items():
+        if await _granted_that_year(session, grant, year) + amount >= rules.convention_threshold_cents:
+            return AgreementKind.convention
+    return AgreementKind.decision_letter
+
+
+async def _granted_that_year(session: AsyncSession, grant: Grant, year: int) -> int:
+    """What this funder's other grants give this association in that year (their instalments not cancelled)."""
     total = await session.execute(
-        select(func.coalesce(func.sum(Grant.amount_cents), 0)).where(
-            Grant.funder_id == grant.funder_id, Grant.organisation_id == grant.organisation_id,
-            Grant.year == grant.year,
+        select(func.coalesce(func.sum(Payment.amount_cents), 0)).where(
+            Payment.funder_id == grant.funder_id, Payment.organisation_id == grant.organisation_id,
+            Payment.year == year, Payment.grant_id != grant.id, Payment.state != PaymentState.cancelled,
         )
     )
     return int(total.scalar_one())

@@ -11,6 +11,7 @@ from services.funding.peers import Peers
 from services.funding.routes import (
     admissibility,
     agreements,
+    cpo,
     delegated,
     dossiers,
     envelopes,
@@ -32,6 +33,7 @@ TAGS = [
     {"name": "dossiers", "description": "Dossiers uniques et plans de cofinancement."},
     {"name": "envelopes", "description": "Enveloppes des financeurs par programme et année, et leur registre."},
     {"name": "sessions", "description": "Comité des financeurs : séances, ordre du jour, déports, décisions, PV."},
+    {"name": "cpo", "description": "CPO : versions et avenants, revues annuelles, évaluation finale, renouvellement."},
     {"name": "agreements", "description": "Conventions et décisions d'attribution, une par subvention."},
     {"name": "payments", "description": "Versements : l'échéancier de chaque subvention."},
     {"name": "financial-reports", "description": "Comptes rendus financiers (CERFA 15059) dus par chaque subvention."},
@@ -56,6 +58,7 @@ def create_app(
             programmes.router, dossiers.router, admissibility.router, envelopes.router, routing.router,
             opinions.router, sessions.router, notifications.router, agreements.router, payments.router,
             financial_reports.router, delegated.router, support.router, grants.router, learning_reviews.router,
+            cpo.router,
         ],
         http=http,
         key_source=remote_jwks(http, settings),

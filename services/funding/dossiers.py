@@ -9,7 +9,7 @@ from common.db import utcnow
 from common.money import euros
 from common.problems import Conflict, NotFound, Text, UnprocessableContent
 from common.tokens import Principal
-from services.funding import financial_reports, readiness, repository, service_clock
+from services.funding import cpo_plan, financial_reports, readiness, repository, service_clock
 from services.funding.models import Dossier, DossierHistory, DossierState, FundingLine, Programme, Track
 from services.funding.peers import Peers
 from services.funding.programmes import REQUIRED_DOCUMENTS, get_programme, is_open
@@ -18,6 +18,7 @@ from services.funding.schemas import (
     DossierPublic,
     DossierUpdate,
     FundingLineIn,
+    FundingLinePublic,
     RequiredDocument,
     RequiredDocuments,
 )
@@ -162,11 +163,21 @@ def plan_of(programme: Programme, plan: list[FundingLineIn] | None, requested: i
     return plan
 
 
-def _lines(dossier_id: uuid.UUID, plan: list[FundingLineIn]) -> list[FundingLine]:
+def _lines(dossier_id: uuid.UUID, plan: list[FundingLineIn], cpo_years: int | None) -> list[FundingLine]:
     return [
-        FundingLine(dossier_id=dossier_id, position=index, funder_id=line.funder_id, amount_cents=line.amount_cents)
+        FundingLine(dossier_id=dossier_id, position=index, funder_id=line.funder_id, amount_cents=line.amount_cents,
+                    yearly_amounts_cents=cpo_plan.yearly_of(line, cpo_years) if cpo_years else [])
         for index, line in enumerate(plan)
     ]
+
+
+def _check_objectives(rules: TrackRules, objectives: list[str] | None) -> None:
+    if objectives and not rules.multi_year:
+        raise UnprocessableContent(
+            Text("Seule une CPO fixe des objectifs pluriannuels.", "Only a CPO sets multi-year objectives."),
+            errors=[("body.objectives", Text("Réservé au parcours CPO.", "CPO track only."))],
+            code="not_a_cpo",
+        )
 
 
 def moved(dossier: Dossier) -> None:
@@ -203,6 +214,9 @@ async def create_dossier(
 ) -> DossierPublic:
     programme = await open_programme(session, request.programme_id, today)
     plan = plan_of(programme, request.funding_plan, request.requested_amount_cents)
+    rules = rules_of(programme)
+    cpo_years = cpo_plan.cpo_years_of(programme, rules, plan, request.cpo_years)
+    _check_objectives(rules, request.objectives)
     await _check_plan(session, programme, plan)
     await _owned_project(peers, principal, request.project_id)
     now = utcnow()
@@ -216,11 +230,12 @@ async def create_dossier(
         document_version_ids=[str(version) for version in request.document_version_ids],
         partners=[partner.model_dump(mode="json") for partner in request.partners],
         learning_plan=request.learning_plan.model_dump() if request.learning_plan else None,
+        cpo_years=cpo_years, objectives=list(request.objectives),
         created_by=principal.subject,
     )
     session.add(dossier)
     await session.flush()
-    await repository.replace_lines(session, dossier.id, _lines(dossier.id, plan))
+    await repository.replace_lines(session, dossier.id, _lines(dossier.id, plan, cpo_years))
     session.add(trace(dossier, principal, "created", None))
     return await to_public(session, dossier)
 
@@ -368,14 +383,21 @@ async def update_draft(
     current = await to_public(session, dossier)
     changed = False
     programme = await get_programme(session, dossier.programme_id)
+    rules = rules_of(programme)
+    _check_objectives(rules, request.objectives)
     wanted = None
     if request.funding_plan is not None or request.requested_amount_cents is not None:
         wanted = plan_of(programme, request.funding_plan, request.requested_amount_cents)
-    if wanted is not None and [line.model_dump() for line in wanted] != [
-        line.model_dump() for line in current.funding_plan
+    if wanted is not None:
+        yearly_given = any(line.yearly_amounts_cents is not None for line in wanted)
+        cpo_years = cpo_plan.cpo_years_of(programme, rules, wanted, None if yearly_given else dossier.cpo_years)
+        lines = _lines(dossier.id, wanted, cpo_years)
+    if wanted is not None and [_comparable(line) for line in lines] != [
+        _comparable(line) for line in current.funding_plan
     ]:
         await _check_plan(session, programme, wanted)
-        await repository.replace_lines(session, dossier.id, _lines(dossier.id, wanted))
+        await repository.replace_lines(session, dossier.id, lines)
+        dossier.cpo_years = cpo_years
         dossier.requested_total_cents = sum(line.amount_cents for line in wanted)
         session.add(trace(dossier, principal, "plan_updated", dossier.state))
         changed = True
@@ -389,6 +411,10 @@ async def update_draft(
         dossier.partners, dossier.learning_plan = seed_details["partners"], seed_details["learning_plan"]
         session.add(trace(dossier, principal, "seed_details_updated", dossier.state))
         changed = True
+    if request.objectives is not None and list(request.objectives) != dossier.objectives:
+        dossier.objectives = list(request.objectives)
+        session.add(trace(dossier, principal, "objectives_updated", dossier.state))
+        changed = True
     documents = [str(version) for version in request.document_version_ids or []]
     if request.document_version_ids is not None and documents != dossier.document_version_ids:
         dossier.document_version_ids = documents
@@ -399,6 +425,10 @@ async def update_draft(
     moved(dossier)
     await session.flush()
     return await to_public(session, dossier)
+
+
+def _comparable(line: FundingLine | FundingLinePublic) -> tuple:
+    return line.funder_id, line.amount_cents, list(line.yearly_amounts_cents or [])
 
 
 async def submit(
@@ -427,6 +457,11 @@ async def submit(
         failures.append(("financial_report_overdue", "funding_plan", financial_reports.overdue_text(late)))
     rules = rules_of(programme)
     failures += _track_failures(programme, rules, dossier, project)
+    cpo_targets = None
+    if rules.multi_year:
+        indicators = await peers.project_indicators(dossier.project_id)
+        cpo_targets = cpo_plan.targets_by_year(indicators, cpo_plan.years_of(programme, dossier))
+        failures += cpo_plan.plan_failures(dossier, cpo_targets)
     if rules.delegated and facts.budget is not None:
         count = len(facts.budget["charges"]) + len(facts.budget["income"])
         if count > SIMPLIFIED_BUDGET_LINES:
@@ -450,6 +485,7 @@ async def submit(
     dossier.budget_snapshot = facts.budget
     dossier.association_budget_snapshot = facts.association_budget
     dossier.organisation_snapshot = facts.profile
+    dossier.cpo_targets = cpo_targets
     dossier.state = DossierState.submitted
     moved(dossier)
     dossier.submitted_at = dossier.updated_at
@@ -469,7 +505,8 @@ async def to_public_many(session: AsyncSession, dossiers: list[Dossier]) -> list
     return [
         DossierPublic(
             **d.model_dump(exclude={"created_by"}),
-            funding_plan=[{"funder_id": line.funder_id, "amount_cents": line.amount_cents} for line in lines[d.id]],
+            funding_plan=[{"funder_id": line.funder_id, "amount_cents": line.amount_cents,
+                           "yearly_amounts_cents": line.yearly_amounts_cents or None} for line in lines[d.id]],
         )
         for d in dossiers
     ]

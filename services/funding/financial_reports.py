@@ -41,14 +41,14 @@ def due_on(year: int, months: int) -> date:
     return date(due_year, due_month, calendar.monthrange(due_year, due_month)[1])
 
 
-def owed_report(grant: Grant, dossier: Dossier, rules: TrackRules) -> FinancialReport:
-    """The report a new grant owes, nothing entered yet. The CERFA 15059 takes the lines of the budget frozen at
-    submission, due months after the grant's year; a small project's light report takes what was spent in all,
-    due months after the project's end."""
+def owed_report(grant: Grant, dossier: Dossier, rules: TrackRules, year: int) -> FinancialReport:
+    """The report a new grant owes for one of its years (a CPO owes one a year), nothing entered yet. The CERFA
+    15059 takes the lines of the budget frozen at submission, due months after the year; a small project's light
+    report takes what was spent in all, due months after the project's end."""
     budget = dossier.budget_snapshot or {}
     owed = FinancialReport(
         grant_id=grant.id, dossier_id=dossier.id, funder_id=grant.funder_id, organisation_id=grant.organisation_id,
-        year=grant.year, due_on=due_on(grant.year, rules.financial_report_months),
+        year=year, due_on=due_on(year, rules.financial_report_months),
     )
     if rules.light_report_months is not None:
         end = date.fromisoformat((dossier.project_snapshot or {})["end_date"])

@@ -51,17 +51,14 @@ async def totals(
             Text("Nommez l'association.", "Name the association."),
             errors=[("query.organisation_id", Text("Obligatoire pour le guichet.", "Required for the desk."))],
         )
-    of_the_year = (Grant.organisation_id == organisation_id, Grant.year == year)
-    awarded = (await session.execute(
-        select(func.coalesce(func.sum(Grant.amount_cents), 0)).where(*of_the_year)
-    )).scalar_one()
-    # What a funder cancelled was never given: it does not count towards the threshold.
-    cancelled = (await session.execute(
-        select(func.coalesce(func.sum(Payment.amount_cents), 0))
-        .join(Grant, Grant.id == Payment.grant_id)
-        .where(*of_the_year, Payment.state == PaymentState.cancelled)
-    )).scalar_one()
-    granted = int(awarded) - int(cancelled)
+    # A year's grants are its instalments (a CPO gives each of its years its own); what a funder cancelled was
+    # never given, and does not count towards the threshold.
+    granted = int((await session.execute(
+        select(func.coalesce(func.sum(Payment.amount_cents), 0)).where(
+            Payment.organisation_id == organisation_id, Payment.year == year,
+            Payment.state != PaymentState.cancelled,
+        )
+    )).scalar_one())
     return GrantTotals(
         organisation_id=organisation_id, year=year, granted_cents=granted,
         threshold_cents=CERTIFIED_ACCOUNTS_THRESHOLD_CENTS,

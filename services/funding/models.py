@@ -149,6 +149,13 @@ class Dossier(FundingTable, table=True):
     previous_dossier_id: uuid.UUID | None = Field(
         default=None, sa_column=Column(ForeignKey("dossiers.id", name="fk_dossiers_previous_dossier"), nullable=True)
     )
+    # CPO: how many years it runs (from the programme's year), its objectives, the indicator targets per year as
+    # projects held them at submission, and where it stands once granted (running, suspended, terminated,
+    # completed).
+    cpo_years: int | None = None
+    objectives: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    cpo_targets: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    cpo_state: str | None = Field(default=None, max_length=16)
     created_by: str = Field(max_length=200)
     version: int = Field(default=1, nullable=False)
     created_at: datetime = _created()
@@ -171,6 +178,10 @@ class FundingLine(FundingTable, table=True):
     position: int
     funder_id: uuid.UUID | None = Field(default=None, index=True)
     amount_cents: int = Field(sa_type=BigInteger, nullable=False)
+    # CPO: the amount asked for each year, adding up to `amount_cents` (empty for the other tracks).
+    yearly_amounts_cents: list[int] = Field(
+        default_factory=list, sa_column=Column(JSON, nullable=False)
+    )
 
 
 class DossierHistory(FundingTable, table=True):

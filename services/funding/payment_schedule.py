@@ -34,6 +34,17 @@ def yearly_split(amount_cents: int, years: int) -> list[int]:
     return _largest_remainder(amount_cents, [1] * years, years)
 
 
+def proportional_split(amount_cents: int, weights: list[int]) -> list[int]:
+    """`amount_cents` cut in proportion to `weights` (positive integers, e.g. what was asked each year):
+    `proportional_split(1_000, [2, 1, 1]) == [500, 250, 250]`."""
+    _check_amount(amount_cents)
+    if not weights or any(not _is_int(weight) for weight in weights):
+        raise TypeError("weights are a non-empty list of integers")
+    if any(weight <= 0 for weight in weights):
+        raise ValueError(f"every weight is positive: {weights}")
+    return _largest_remainder(amount_cents, weights, sum(weights))
+
+
 def _is_int(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 

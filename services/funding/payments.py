@@ -23,6 +23,7 @@ from services.funding.agreement_models import (
     PaymentState,
 )
 from services.funding.agreement_schemas import PaymentPublic
+from services.funding.models import Programme
 from services.vocabulary import DESK_ROLES, FUNDER_ROLES, HOLDER_ROLES
 
 PAYMENT_NOT_FOUND = Text("Versement introuvable.", "Payment not found.")
@@ -41,6 +42,10 @@ def _waiting_for(payment: Payment, agreement: Agreement, today: date) -> dict[st
     if agreement.state != AgreementState.active:
         return {"code": "agreement_not_active", "agreement_state": agreement.state,
                 "text": Text("La convention n'est pas en vigueur.", "The agreement is not in force.")}
+    if agreement.suspended_at is not None:
+        return {"code": "cpo_suspended", "suspended_at": agreement.suspended_at.isoformat(),
+                "text": Text("La CPO est suspendue par sa revue annuelle : ses versements sont arrêtés.",
+                             "The CPO is suspended by its yearly review: its payments are stopped.")}
     if payment.condition == PaymentCondition.after_review and payment.released_at is None:
         return {"code": "review_pending",
                 "text": Text("Ce versement attend la validation du bilan.", "This payment waits for the review.")}
@@ -56,6 +61,7 @@ def _due_clause(today: date) -> Any:
     return and_(
         Payment.state == PaymentState.scheduled,
         Agreement.state == AgreementState.active,
+        Agreement.suspended_at.is_(None),
         or_(Payment.condition == PaymentCondition.on_activation, Payment.released_at.is_not(None)),
         or_(Payment.due_on.is_(None), Payment.due_on <= today),
     )
@@ -107,9 +113,7 @@ async def visible_payments(
 
 def _not_due(payment: Payment, agreement: Agreement, today: date, action: str) -> Conflict:
     state = effective_state(payment, agreement, today)
-    stalled = state == PaymentState.scheduled or (
-        state == PaymentState.requested and agreement.state != AgreementState.active  # e.g. a suspended CPO
-    )
+    stalled = state == PaymentState.scheduled or (state == PaymentState.requested and not _in_force(agreement))
     waiting = _waiting_for(payment, agreement, today) if stalled else None
     if waiting is not None:
         text = waiting.pop("text")
@@ -120,6 +124,17 @@ def _not_due(payment: Payment, agreement: Agreement, today: date, action: str) -
         code="illegal_transition",
         extra={"state": state},
     )
+
+
+def _in_force(agreement: Agreement) -> bool:
+    return agreement.state == AgreementState.active and agreement.suspended_at is None
+
+
+async def _envelope_year(session: AsyncSession, payment: Payment) -> int:
+    """The money was committed on the envelope of the programme's year (a CPO's later years included)."""
+    programme = await session.get(Programme, payment.programme_id)
+    assert programme is not None  # a foreign key
+    return programme.year
 
 
 def require_bank_details(compliance: dict[str, Any]) -> None:
@@ -153,10 +168,11 @@ async def pay(
 ) -> None:
     """The funder pays a due or requested payment; its envelope's paid amount moves in the same transaction."""
     state = effective_state(payment, agreement, today)
-    if state not in (PaymentState.due, PaymentState.requested) or agreement.state != AgreementState.active:
+    if state not in (PaymentState.due, PaymentState.requested) or not _in_force(agreement):
         raise _not_due(payment, agreement, today, "pay")
     await envelopes.pay(
-        session, funder_id=payment.funder_id, programme_id=payment.programme_id, year=payment.year,
+        session, funder_id=payment.funder_id, programme_id=payment.programme_id,
+        year=await _envelope_year(session, payment),
         amount_cents=payment.amount_cents, dossier_id=payment.dossier_id, actor=principal.subject,
     )
     payment.state = PaymentState.paid
@@ -172,7 +188,8 @@ async def cancel(
     if payment.state not in (PaymentState.scheduled, PaymentState.requested):
         raise _not_due(payment, agreement, today, "cancel")
     await envelopes.release(
-        session, funder_id=payment.funder_id, programme_id=payment.programme_id, year=payment.year,
+        session, funder_id=payment.funder_id, programme_id=payment.programme_id,
+        year=await _envelope_year(session, payment),
         amount_cents=payment.amount_cents, dossier_id=payment.dossier_id, actor=principal.subject,
     )
     payment.state = PaymentState.cancelled

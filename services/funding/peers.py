@@ -32,6 +32,19 @@ class Peers:
         """The project's CERFA budget with its totals and the issues that stop a submission (in `language`)."""
         return await self._get(f"{self.projects_url}/api/v1/projects/{project_id}/budget", "projects", language)
 
+    async def project_indicators(self, project_id: uuid.UUID) -> dict[str, Any] | None:
+        """The indicators the project follows and their targets per period."""
+        return await self._get(f"{self.projects_url}/api/v1/projects/{project_id}/indicators", "projects")
+
+    async def activity_report(self, project_id: uuid.UUID, period: str) -> dict[str, Any] | None:
+        """The project's activity report (indicator actuals) for a period, or None while it has none."""
+        answer = await self._get(
+            f"{self.projects_url}/api/v1/reports?project_id={project_id}&period={period}&limit=1", "projects"
+        )
+        if answer is None:
+            raise upstream_unavailable("projects")
+        return next(iter(answer["items"]), None)
+
     async def association_budget(self, organisation_id: uuid.UUID, year: int, *, language: str) -> dict[str, Any]:
         url = f"{self.projects_url}/api/v1/association-budgets/{organisation_id}/{year}"
         budget = await self._get(url, "projects", language)

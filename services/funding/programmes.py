@@ -28,6 +28,10 @@ REQUIRED_DOCUMENTS: dict[str, tuple[str, ...]] = {
 }
 
 
+# What a programme sets in place of its track's rules (services.funding.track_rules).
+RULE_FIELDS = {"lead_funder_id", "ceiling_cents", "convention_threshold_cents", "default_years"}
+
+
 def is_open(programme: Programme, today: date) -> bool:
     return programme.opens_on <= today <= programme.closes_on
 
@@ -49,10 +53,8 @@ async def create_programme(
             code="unknown_funder",
         )
     # JSON columns (territory, quorum, rules) take plain strings; the dates stay dates.
-    stored = request.model_dump(
-        mode="json", exclude={"funder_ids", "opens_on", "closes_on", "lead_funder_id", "ceiling_cents"}
-    )
-    rules = request.model_dump(mode="json", include={"lead_funder_id", "ceiling_cents"}, exclude_none=True)
+    stored = request.model_dump(mode="json", exclude={"funder_ids", "opens_on", "closes_on", *RULE_FIELDS})
+    rules = request.model_dump(mode="json", include=RULE_FIELDS, exclude_none=True)
     programme = Programme(
         created_by=principal.subject, opens_on=request.opens_on, closes_on=request.closes_on, rules=rules, **stored
     )

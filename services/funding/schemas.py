@@ -8,7 +8,9 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    SerializerFunctionWrapHandler,
     StringConstraints,
+    model_serializer,
     model_validator,
 )
 
@@ -59,6 +61,15 @@ class ProgrammeCreate(Input):
         default=None, description="Plafond d'une demande, à la place de celui du parcours (15 000 € amorçage, "
                                   "5 000 € petits projets).",
     )
+    convention_threshold_cents: Annotated[int, Field(strict=True, ge=0, le=2_300_000), WholeNumber] | None = Field(
+        default=None,
+        description="Montant annuel d'un financeur à partir duquel une convention est signée (23 000 € par la loi, "
+                    "au plus ; 0 : une convention par financeur quel que soit le montant).",
+    )
+    default_years: Annotated[int, Field(strict=True, ge=2, le=4), WholeNumber] | None = Field(
+        default=None,
+        description="CPO : durée en années quand le dossier ne la donne pas (3 par défaut ; de 2 à 4).",
+    )
 
     @model_validator(mode="after")
     def _ordered(self) -> "ProgrammeCreate":
@@ -79,6 +90,8 @@ class ProgrammeCreate(Input):
                 "Un programme de petits projets, et lui seul, nomme son financeur chef de file.",
                 "A small-projects programme, and only one, names its lead funder.",
             ))
+        if self.default_years is not None and self.track != Track.cpo:
+            raise ValueError(bilingual("Seule une CPO dure plusieurs années.", "Only a CPO lasts several years."))
         if self.lead_funder_id is not None and self.lead_funder_id not in self.funder_ids:
             raise ValueError(bilingual("Le chef de file est un financeur du programme.",
                                        "The lead funder is one of the programme's funders."))
@@ -101,17 +114,35 @@ class ProgrammePublic(BaseModel):
     updated_at: datetime
 
 
-class FundingLineIn(Input):
+class FundingShareIn(Input):
     funder_id: uuid.UUID | None = Field(
         description="Financeur sollicité ; null = « à répartir par le guichet ».", examples=[None]
     )
     amount_cents: PositiveCents = Field(examples=[1_500_000])
 
 
+class FundingLineIn(FundingShareIn):
+    yearly_amounts_cents: list[PositiveCents] | None = Field(
+        default=None, min_length=1, max_length=10,
+        description="CPO : le montant demandé pour chaque année, à partir de l'année du programme ; leur somme est "
+                    "amount_cents. Absent : amount_cents réparti à parts égales sur la durée de la CPO.",
+        examples=[None],
+    )
+
+    @model_validator(mode="after")
+    def _adds_up(self) -> "FundingLineIn":
+        if self.yearly_amounts_cents is not None and sum(self.yearly_amounts_cents) != self.amount_cents:
+            raise ValueError(bilingual(
+                f"Les montants annuels font {sum(self.yearly_amounts_cents)} centimes, pas amount_cents.",
+                f"The yearly amounts add up to {sum(self.yearly_amounts_cents)} cents, not amount_cents.",
+            ))
+        return self
+
+
 FundingPlan = Annotated[list[FundingLineIn], Field(min_length=1, max_length=20)]
 
 
-def _one_line_per_funder(plan: list[FundingLineIn] | None) -> None:
+def _one_line_per_funder(plan: list[FundingShareIn] | list[FundingLineIn] | None) -> None:
     if plan is None:
         return
     named = [line.funder_id for line in plan if line.funder_id is not None]
@@ -177,6 +208,18 @@ class LearningPlan(Input):
 
 
 Partners = Annotated[list[Partner], Field(max_length=20, description="Fonds d'amorçage : les partenaires du projet.")]
+Objective = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, pattern=VISIBLE_CHARACTER, max_length=500)
+]
+Objectives = Annotated[
+    list[Objective],
+    Field(max_length=20, description="CPO : les objectifs de la convention (les cibles annuelles sont les "
+                                     "indicateurs du projet)."),
+]
+CpoYears = Annotated[
+    Annotated[int, Field(strict=True, ge=1, le=10), WholeNumber] | None,
+    Field(description="CPO : sa durée en années (de 2 à 4 ; 3 par défaut)."),
+]
 
 
 class DossierCreate(Input):
@@ -189,6 +232,8 @@ class DossierCreate(Input):
     document_version_ids: DocumentVersionIds = Field(default_factory=list)
     partners: Partners = Field(default_factory=list)
     learning_plan: LearningPlan | None = None
+    objectives: Objectives = Field(default_factory=list)
+    cpo_years: CpoYears = None
 
     @model_validator(mode="after")
     def _plan(self) -> "DossierCreate":
@@ -209,6 +254,7 @@ class DossierUpdate(PatchModel):
     document_version_ids: DocumentVersionIds | None = None
     partners: Partners | None = None
     learning_plan: LearningPlan | None = None
+    objectives: Objectives | None = None
 
     @model_validator(mode="after")
     def _plan(self) -> "DossierUpdate":
@@ -221,6 +267,16 @@ class DossierUpdate(PatchModel):
 class FundingLinePublic(BaseModel):
     funder_id: uuid.UUID | None
     amount_cents: int
+    yearly_amounts_cents: list[int] | None = Field(
+        default=None, description="CPO : le montant de chaque année (absent des autres parcours)."
+    )
+
+    @model_serializer(mode="wrap")
+    def _without_years_outside_a_cpo(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        line = handler(self)
+        if line.get("yearly_amounts_cents") is None:
+            line.pop("yearly_amounts_cents", None)
+        return line
 
 
 class DossierPublic(BaseModel):
@@ -274,6 +330,14 @@ class DossierPublic(BaseModel):
     partners: list[dict[str, Any]] = Field(description="Fonds d'amorçage : les organisations partenaires.")
     learning_plan: dict[str, Any] | None = Field(description="Fonds d'amorçage : ce qui est tenté, et comment on "
                                                               "saura si cela marche.")
+    cpo_years: int | None = Field(description="CPO : sa durée en années, à partir de l'année du programme.")
+    objectives: list[str] = Field(description="CPO : les objectifs de la convention.")
+    cpo_targets: dict[str, Any] | None = Field(
+        description="CPO : les cibles des indicateurs par année, telles qu'au dépôt."
+    )
+    cpo_state: Literal["running", "suspended", "terminated", "completed"] | None = Field(
+        description="CPO accordée : en cours, suspendue, résiliée, achevée (évaluation finale faite)."
+    )
     version: int
     created_at: datetime
     updated_at: datetime
@@ -303,7 +367,7 @@ class SupplementsRequest(Input):
 class Allocation(Input):
     """How the desk shares out the amount the plan left to it, among the programme's funders."""
 
-    lines: Annotated[list[FundingLineIn], Field(min_length=1, max_length=20)]
+    lines: Annotated[list[FundingShareIn], Field(min_length=1, max_length=20)]
 
     @model_validator(mode="after")
     def _named_once(self) -> "Allocation":

@@ -6,6 +6,7 @@ Tables live beside the rules that use them (programmes and dossiers, envelopes);
 from services.funding import (  # noqa: F401
     agreement_models,
     committee_models,
+    cpo_models,
     envelope_models,
     financial_report_models,
     models,

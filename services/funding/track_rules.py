@@ -26,11 +26,23 @@ class TrackRules:
     lead_funder_id: str | None = None
     decision_target_days: int | None = None
     light_report_months: int | None = None
+    # CPO: how many years (from the programme's year), each year's advance (in basis points of that year's
+    # amount) due by the end of this month, and the balance after the yearly review.
+    min_years: int | None = None
+    max_years: int | None = None
+    default_years: int | None = None
+    advance_bp: int = 5_000
+    advance_deadline_month: int = 3
 
     @property
     def delegated(self) -> bool:
         """Decided by the lead funder's manager alone, without a committee."""
         return self.lead_funder_id is not None
+
+    @property
+    def multi_year(self) -> bool:
+        """A CPO: amounts per year, a yearly advance and balance, yearly reviews."""
+        return self.default_years is not None
 
 
 DEFAULT_RULES: dict[str, TrackRules] = {
@@ -40,7 +52,7 @@ DEFAULT_RULES: dict[str, TrackRules] = {
         payment_conditions=(PaymentCondition.on_activation, PaymentCondition.after_review),
     ),
     Track.small: TrackRules(ceiling_cents=500_000, decision_target_days=21, light_report_months=3),
-    Track.cpo: TrackRules(max_duration_months=48),
+    Track.cpo: TrackRules(max_duration_months=48, min_years=2, max_years=4, default_years=3),
 }
 _NAMES = {field.name for field in fields(TrackRules)}
 

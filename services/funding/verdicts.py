@@ -7,18 +7,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from common.problems import Conflict, Text, UnprocessableContent
 from common.tokens import Principal
-from services.funding import repository
+from services.funding import repository, threads
 from services.funding.agreement_models import ReviewState
-from services.funding.dossiers import (
-    format_reference,
-    funders_outside,
-    moved,
-    open_programme,
-    to_public,
-    trace,
-)
+from services.funding.dossiers import moved, open_programme, to_public, trace
 from services.funding.learning_reviews import review_of
-from services.funding.models import Dossier, DossierState, FundingLine, Track
+from services.funding.models import Dossier, DossierState, Track
 from services.funding.schemas import VerdictIn, VerdictOutcome
 
 # Where a seed project may graduate to.
@@ -64,24 +57,8 @@ async def _graduate(
             code="not_a_graduation_programme",
         )
     lines = (await repository.lines_of(session, [seed.id]))[seed.id]
-    outside = set(await funders_outside(session, target.id, [line.funder_id for line in lines]))
-    kept = [line for line in lines if line.funder_id is not None and str(line.funder_id) not in outside]
-    # The seed's funders the new programme does not have: their share is left to the desk to allocate.
-    left = sum(line.amount_cents for line in lines) - sum(line.amount_cents for line in kept)
-    number = await repository.next_reference_number(session, now.year)
-    draft = Dossier(
-        reference=format_reference(now.year, number), programme_id=target.id, project_id=seed.project_id,
-        organisation_id=seed.organisation_id, requested_total_cents=seed.requested_total_cents,
-        document_version_ids=list(seed.document_version_ids), partners=list(seed.partners),
-        learning_plan=seed.learning_plan, thread_reference=seed.thread_reference or seed.reference,
-        previous_dossier_id=seed.id, created_by=principal.subject,
+    return await threads.open_follow_on(
+        session, principal=principal, previous=seed, target=target,
+        asks=[(line.funder_id, line.amount_cents, []) for line in lines], now=now, action="opened_by_graduation",
+        partners=list(seed.partners), learning_plan=seed.learning_plan,
     )
-    session.add(draft)
-    await session.flush()
-    plan = [FundingLine(dossier_id=draft.id, position=index, funder_id=line.funder_id,
-                        amount_cents=line.amount_cents) for index, line in enumerate(kept)]
-    if left:
-        plan.append(FundingLine(dossier_id=draft.id, position=len(plan), funder_id=None, amount_cents=left))
-    await repository.replace_lines(session, draft.id, plan)
-    session.add(trace(draft, principal, "opened_by_graduation", None, seed.reference))
-    return draft

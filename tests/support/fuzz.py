@@ -129,6 +129,11 @@ CALLER_BY_OPERATION: dict[str, dict[str, str]] = {
         "accept_learning_review": DESK,
         "request_learning_review_changes": DESK,
         "give_verdict": DESK,
+        # A CPO's life: the run's dossiers are the annual call's, no granted CPO (404), none evaluated (409).
+        "get_cpo": HOLDER,
+        "record_cpo_review": DESK,
+        "evaluate_cpo": DESK,
+        "renew_cpo": DESK,
         # Administrative support: the holder asks and ends it, the desk takes it.
         "ask_support": HOLDER,
         "take_support": DESK,
@@ -290,6 +295,23 @@ STATE_DEPENDENT_REJECTIONS: dict[str, str] = {
     "report_lines_mismatch": "a financial report has one entry per line of the budget as planned",
     "report_incomplete": "a report is submitted with every actual amount and each gap over 15 % explained (409)",
     "envelope_paid_exceeded": "a payment beyond what is committed and not yet paid, for the envelope or the dossier",
+    "not_a_cpo": "yearly amounts, a length in years and objectives belong to the CPO track (the programme's)",
+    "cpo_years_mismatch": "each line of a CPO plan gives an amount for each of the same years",
+    "cpo_duration": "a CPO lasts 2 to 4 years (its programme's rules)",
+    "cpo_not_running": "a CPO is reviewed while running or suspended, evaluated while running (409)",
+    "not_a_cpo_year": "a review is held in one of the CPO's years (the programme's year and length)",
+    "review_too_early": "a year's review is held in that year (409, depends on today)",
+    "review_out_of_order": "each year's review after the one before (409)",
+    "review_done": "a year goes on once (409)",
+    "reports_missing": "a review needs the reports of the year before (409)",
+    "not_a_cpo_funder": "an amendment changes the amounts of the CPO's funders",
+    "not_a_later_year": "an amendment changes the years after the review's",
+    "year_already_paid": "an amendment leaves a year whose payments were asked for or made (409)",
+    "evaluation_too_early": "the final evaluation follows each year's review and the last year's end (409)",
+    "not_evaluated": "a CPO is renewed once evaluated (409)",
+    "not_a_cpo_programme": "a CPO is renewed on a CPO programme (its track)",
+    "follow_on_exists": "a dossier is followed by one dossier (409)",
+    "cpo_suspended": "a suspended CPO's payments stop (409)",
 }
 # 2. `validation_failed` on these fields only, per operation: a rule that ties a field to another one, or to rows.
 # ("body" is where a model's own validator reports.)
@@ -297,6 +319,7 @@ _DATES = "the end date is not before the start date"
 _PLAN = "a funder appears once in the plan, one line at most is left to the desk, a document is attached once"
 _BUDGET = "one account 74 line per funder, and one at most left to the desk"
 _PARTNER = "a seed-fund partner is registered or named by SIRET or RNA, a SIRET has a Luhn key"
+_YEARLY = "a CPO line's yearly amounts add up to its amount"
 _GRANT_LINE = "only an account 74 line names a funder or is left to the desk, never both"
 RULES_BEYOND_SCHEMA: dict[str, dict[str, str]] = {
     "signup_association": {
@@ -312,7 +335,8 @@ RULES_BEYOND_SCHEMA: dict[str, dict[str, str]] = {
     "update_project": {"body": _DATES, "body.end_date": f"{_DATES}, the one stored included"},
     "create_programme": {
         "body": "the closing date is not before the opening one, a funder appears once, the quorum names funders "
-                "of the programme, a small-projects programme (and only one) names its lead funder among them"
+                "of the programme, a small-projects programme (and only one) names its lead funder among them, "
+                "only a CPO has a default length in years"
     },
     "create_session": {"body": "a programme appears once", "body.held_on": "a session is not held in the past"},
     "update_session": {"body.held_on": "a session is not held in the past (depends on today)"},
@@ -322,18 +346,24 @@ RULES_BEYOND_SCHEMA: dict[str, dict[str, str]] = {
     "record_decision": {"body": "no grant has a reason"},
     "decide_small_project": {"body": "no grant has a reason"},
     "give_verdict": {"body": "graduating, and only graduating, names the new dossier's programme"},
+    "record_cpo_review": {
+        "body": "an amendment, and only one, carries its changes; all but `continue` give a reason",
+        "body.amendment": "an amendment changes amounts or objectives, each funder and year once",
+    },
     "decide_admissibility": {"body": "an inadmissibility has a reason"},
     "request_supplements": {"body.due_on": "the due date is after today"},
     "allocate_share": {"body": "each share names a funder, once"},
     "record_opinion": {"body.proposed_amount_cents": "a funder proposes an amount, a citizen council none (who calls)"},
     "create_dossier": {
         "body": f"{_PLAN}; a co-funding plan or a small project's requested amount, one of them",
+        "body.funding_plan[*]": _YEARLY,
         "body.programme_id": "a UUID that names no programme",
         "body.partners[*]": _PARTNER,
     },
     "create_envelope": {"body.programme_id": "a UUID that names no programme"},
     "update_dossier": {
         "body": f"{_PLAN}; a co-funding plan or a small project's requested amount, not both",
+        "body.funding_plan[*]": _YEARLY,
         "body.partners[*]": _PARTNER,
     },
     "replace_project_budget": {"body": _BUDGET, "body.income[*]": _GRANT_LINE},
@@ -812,7 +842,9 @@ def _refused_beyond_schema(case: Case, response: Response) -> bool:
     # every string of the OpenAPI could say so. Refused on the strings of the case that hold one, and no other.
     nul_texts = {_any_index(path) for path in _nul_texts(case.body)}
     allowed = set(RULES_BEYOND_SCHEMA.get(operation_id(case.operation), {})) | nul_texts
-    return all(field in allowed or _names_a_nul_text(field, nul_texts) for field in fields)
+    # A list of strings is refused as a whole ("body.objectives" for a NUL in one of its items).
+    return all(field in allowed or f"{field}[*]" in nul_texts or _names_a_nul_text(field, nul_texts)
+               for field in fields)
 
 
 def _names_a_nul_text(field: str | None, nul_texts: set[str | None]) -> bool:

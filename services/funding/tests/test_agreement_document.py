@@ -26,7 +26,8 @@ def agreement(**fields: object) -> AgreementPublic:
         "object": "Ateliers d'écriture au Blosne", "amount_cents": 3_000_000, "year": 2027,
         "terms": {"financial_report_months": 6, "conditions": "Bilan à mi-parcours"},
         "sent_at": datetime(2027, 4, 2, 9, 0, tzinfo=UTC), "funder_signed_at": datetime(2027, 4, 10, 15, 0, tzinfo=UTC),
-        "holder_signed_at": None, "activated_at": None, "ended_at": None, "allowed_actions": [], "version": 1,
+        "holder_signed_at": None, "activated_at": None, "suspended_at": None, "ended_at": None,
+        "allowed_actions": [], "version": 1,
         "created_at": CREATED, "updated_at": CREATED,
     }
     return AgreementPublic(**(values | fields))
@@ -36,7 +37,8 @@ def payment(sequence: int, amount: int, condition: PaymentCondition, due_on: dat
     return PaymentPublic(
         id=uuid.uuid4(), grant_id=uuid.uuid4(), agreement_id=uuid.uuid4(), dossier_id=uuid.uuid4(),
         funder_id=uuid.uuid4(), organisation_id=uuid.uuid4(), programme_id=uuid.uuid4(), year=2027,
-        sequence=sequence, amount_cents=amount, condition=condition, due_on=due_on, state=PaymentState.scheduled,
+        sequence=sequence, amount_cents=amount, condition=condition, due_on=due_on, pay_by=None,
+        state=PaymentState.scheduled,
         requested_at=None, paid_at=None, cancelled_at=None, cancel_reason=None, version=1, created_at=CREATED,
         updated_at=CREATED,
     )
@@ -186,13 +188,27 @@ def test_payments_in_sequence_order_with_their_condition_in_words() -> None:
     english = render("en")
 
     first = (f'<tr><td>1</td><td class="amount">21{NNBSP}000,00 €</td>\n'
-             "      <td>à la prise d&#39;effet</td>\n      <td>2027-05-15</td></tr>")
+             "      <td>à la prise d&#39;effet</td>\n      <td>2027-05-15</td>\n      <td>—</td></tr>")
     second = (f'<tr><td>2</td><td class="amount">9{NNBSP}000,00 €</td>\n'
-              "      <td>après validation du bilan intermédiaire</td>\n      <td>—</td></tr>")
+              "      <td>après validation du bilan intermédiaire</td>\n      <td>—</td>\n      <td>—</td></tr>")
     assert first in french and second in french
     assert french.index(first) < french.index(second)
     assert "<td>once in force</td>" in english and "<td>after the mid-term review is accepted</td>" in english
     assert "Aucun versement prévu." in render("fr", payments=[])
+
+
+def test_a_cpo_states_each_year_and_when_each_advance_is_to_be_paid() -> None:
+    terms = {"financial_report_months": 6, "years": [{"year": 2027, "amount_cents": 6_000_000},
+                                                     {"year": 2028, "amount_cents": 5_000_000}]}
+    advance = payment(3, 2_500_000, PaymentCondition.on_activation, date(2028, 1, 1)).model_copy(
+        update={"pay_by": date(2028, 3, 31)})
+    french = render("fr", terms=terms, payments=[advance])
+
+    assert f'<tr><td>2027</td><td class="amount">60{NNBSP}000,00 €</td></tr>' in french
+    assert f'<tr><td>2028</td><td class="amount">50{NNBSP}000,00 €</td></tr>' in french
+    assert "<th>À verser avant le</th>" in french
+    assert "<td>2028-01-01</td>\n      <td>2028-03-31</td></tr>" in french
+    assert 'class="years"' not in render("fr")  # one year: no table of years
 
 
 def test_reporting_duties_come_from_the_terms() -> None:

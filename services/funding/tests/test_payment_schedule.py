@@ -5,7 +5,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from services.funding.payment_schedule import BASIS_POINTS, split_amount, yearly_split
+from services.funding.payment_schedule import BASIS_POINTS, proportional_split, split_amount, yearly_split
 
 amounts = st.integers(min_value=0, max_value=10**12)
 years = st.integers(min_value=1, max_value=10)
@@ -143,3 +143,32 @@ class TestYearlySplit:
     def test_a_negative_amount_is_a_value_error(self) -> None:
         with pytest.raises(ValueError):
             yearly_split(-5, 2)
+
+
+weights = st.lists(st.integers(min_value=1, max_value=10**9), min_size=1, max_size=6)
+
+
+class TestProportionalSplit:
+    """A CPO's grant cut along what was asked each year."""
+
+    @given(amounts, weights)
+    def test_the_parts_add_up_to_the_amount(self, amount: int, asked: list[int]) -> None:
+        assert sum(proportional_split(amount, asked)) == amount
+
+    @given(amounts, weights)
+    def test_each_part_is_within_a_cent_of_its_exact_share(self, amount: int, asked: list[int]) -> None:
+        whole = sum(asked)
+        for part, weight in zip(proportional_split(amount, asked), asked, strict=True):
+            assert abs(part * whole - amount * weight) < whole
+
+    def test_a_grant_of_what_was_asked_keeps_each_year(self) -> None:
+        assert proportional_split(11_000_000, [6_000_000, 3_000_000, 2_000_000]) == [6_000_000, 3_000_000, 2_000_000]
+
+    def test_half_of_what_was_asked_halves_each_year(self) -> None:
+        assert proportional_split(3_000_000, [3_000_000, 2_000_000, 1_000_000]) == [1_500_000, 1_000_000, 500_000]
+
+    def test_no_weights_or_a_zero_weight_is_refused(self) -> None:
+        with pytest.raises(TypeError):
+            proportional_split(100, [])
+        with pytest.raises(ValueError):
+            proportional_split(100, [1, 0])

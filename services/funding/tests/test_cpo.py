@@ -1,0 +1,435 @@
+"""The CPO track: a 3-year agreement with the city (60,000 € a year), the CAF (30,000 €) and the State (20,000 €);
+an advance before 31 March and the balance after each yearly review, which needs the reports of the year before;
+an amendment, a suspension, a termination; the final evaluation and the renewal on the same thread."""
+
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from common.clock import FixedClock
+from services.funding.tests.committee_helpers import INSTRUCTOR_OF, MEMBER_OF, decide, ok, open_session, plan_session
+from services.funding.tests.helpers import (
+    BLOSNE_AVENIR,
+    CAF,
+    DOSSIERS,
+    PREFECTURE,
+    PROGRAMME_ID,
+    VILLE,
+    create_programme,
+    url_of,
+)
+from tests.support.stack import problem
+from tests.support.world import CITY_MANAGER, DESK, HOLDER, World
+
+CAF_MANAGER = "direction@caf35.example"
+STATE_MANAGER = "direction@prefecture35.example"
+MANAGER_OF = {VILLE: CITY_MANAGER, CAF: CAF_MANAGER, PREFECTURE: STATE_MANAGER}
+YEARS = [2027, 2028, 2029]
+YEARLY = {VILLE: 6_000_000, CAF: 3_000_000, PREFECTURE: 2_000_000}
+PLAN = [{"funder_id": funder, "amount_cents": amount * 3, "yearly_amounts_cents": [amount] * 3}
+        for funder, amount in YEARLY.items()]
+OBJECTIVES = ["Ouvrir le centre social six jours sur sept.", "Accueillir 300 familles du Blosne chaque année."]
+INDICATOR = "qpv_residents_reached"
+REPORTS = "/api/v1/financial-reports"
+
+
+@pytest.fixture
+def cpo_programme(world: World) -> dict[str, Any]:
+    """Year 2027, every funder under a convention whatever its amount, the three funders' envelopes."""
+    programme = create_programme(world, title="CPO 2027-2029", track="cpo", year=2027,
+                                 funder_ids=[VILLE, CAF, PREFECTURE], convention_threshold_cents=0)
+    for funder, amount in YEARLY.items():
+        ok(world.as_("funding", MANAGER_OF[funder]).post("/api/v1/envelopes", json={
+            "programme_id": programme["id"], "year": 2027, "total_cents": amount * 3 + 1_000_000}), 201)
+    return programme
+
+
+def cpo_project(world: World) -> dict[str, Any]:
+    """The social centre's project over the three years, with a target for each year."""
+    project = world.create_project(title="Centre social du Blosne", start_date="2027-01-01",
+                                   end_date="2029-12-31", total_cost_cents=60_000_000)
+    world.budget_matching(project, PLAN)
+    api = world.as_("projects", HOLDER)
+    url = f"/api/v1/projects/{project['id']}/indicators"
+    targets = [{"indicator_code": INDICATOR, "period": str(year), "target": 300} for year in YEARS]
+    ok(api.put(url, json={"targets": targets}, headers={"If-Match": api.get(url).headers["etag"]}))
+    return project
+
+
+def cpo_draft(world: World, programme: dict[str, Any], **extra: Any) -> dict[str, Any]:
+    project = extra.pop("project", None) or cpo_project(world)
+    body = {"programme_id": programme["id"], "project_id": project["id"], "funding_plan": PLAN,
+            "objectives": OBJECTIVES, **extra}
+    return ok(world.as_("funding", HOLDER).post(DOSSIERS, json=body), 201)
+
+
+def granted_cpo(world: World, programme: dict[str, Any]) -> dict[str, Any]:
+    """Submitted, admissible, routed, favourable, granted in full by the committee; each agreement signed by both
+    sides and in force."""
+    dossier = world.submit(cpo_draft(world, programme))
+    world.provide_required_documents(track="cpo")
+    desk = world.as_("funding", DESK)
+    ok(desk.post(f"{url_of(dossier)}/admissibility", json={"decision": "admissible"}))
+    ok(desk.post(f"{url_of(dossier)}/route", json={}))
+    for line in PLAN:
+        ok(world.as_("funding", INSTRUCTOR_OF[line["funder_id"]]).put(f"{url_of(dossier)}/opinions/mine", json={
+            "opinion": "favourable", "proposed_amount_cents": line["amount_cents"]}), 201)
+    funders = list(YEARLY)
+    session = ok(open_session(world, plan_session(world, [dossier], funders, programme_ids=[programme["id"]]),
+                              funders))
+    for line in PLAN:
+        ok(decide(world, session, dossier, line["funder_id"], line["amount_cents"]), 201)
+    ok(desk.post(f"/api/v1/sessions/{session['id']}/close", json={}))
+    for agreement in agreements_of(world, dossier).values():
+        url = f"/api/v1/agreements/{agreement['id']}"
+        manager = world.as_("funding", MANAGER_OF[agreement["funder_id"]])
+        ok(manager.post(f"{url}/send"))
+        ok(manager.post(f"{url}/sign"))
+        ok(world.as_("funding", HOLDER).post(f"{url}/sign"))
+        ok(manager.post(f"{url}/activate"))
+    return ok(desk.get(url_of(dossier)))
+
+
+def agreements_of(world: World, dossier: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    listed = ok(world.as_("funding", DESK).get("/api/v1/agreements", params={"dossier_id": dossier["id"]}))
+    return {agreement["funder_id"]: agreement for agreement in listed["items"]}
+
+
+def payments_of(world: World, dossier: dict[str, Any], funder: str | None = None) -> list[dict[str, Any]]:
+    params = {"dossier_id": dossier["id"], **({"funder_id": funder} if funder else {}), "limit": 100}
+    listed = ok(world.as_("funding", DESK).get("/api/v1/payments", params=params))["items"]
+    return sorted(listed, key=lambda p: (p["funder_id"], p["sequence"]))
+
+
+def of_year(payments: list[dict[str, Any]], year: int) -> list[dict[str, Any]]:
+    return [payment for payment in payments if payment["year"] == year]
+
+
+def pay_due(world: World, dossier: dict[str, Any]) -> int:
+    """Every due payment paid by its funder's manager; how many."""
+    due = [p for p in payments_of(world, dossier) if p["state"] == "due"]
+    for payment in due:
+        ok(world.as_("funding", MANAGER_OF[payment["funder_id"]]).post(f"/api/v1/payments/{payment['id']}/pay"))
+    return len(due)
+
+
+def file_financial_reports(world: World, dossier: dict[str, Any], year: int, funders: list[str] | None = None) -> None:
+    api = world.as_("funding", HOLDER)
+    listed = ok(api.get(REPORTS, params={"dossier_id": dossier["id"], "limit": 100}))["items"]
+    for report in listed:
+        if report["year"] != year or (funders is not None and report["funder_id"] not in funders):
+            continue
+        url = f"{REPORTS}/{report['id']}"
+        lines = [{"actual_cents": line["planned_cents"]} for line in report["lines"]]
+        ok(api.put(url, json={"lines": lines}, headers={"If-Match": api.get(url).headers["etag"]}))
+        ok(api.post(f"{url}/submit", json={}))
+
+
+def file_activity_report(world: World, dossier: dict[str, Any], year: int) -> None:
+    api = world.as_("projects", HOLDER)
+    report = ok(api.post("/api/v1/reports", json={
+        "project_id": dossier["project_id"], "period": str(year), "narrative": "Une année au centre social.",
+        "values": [{"indicator_code": INDICATOR, "value": 310}]}), 201)
+    ok(api.post(f"/api/v1/reports/{report['id']}/submit", json={}, headers={"If-Match": f'"{report["version"]}"'}))
+
+
+def review(world: World, dossier: dict[str, Any], year: int, outcome: str, **body: Any):  # noqa: ANN201
+    return world.as_("funding", DESK).post(f"{url_of(dossier)}/cpo/reviews",
+                                           json={"year": year, "outcome": outcome, **body})
+
+
+def at(clock: FixedClock, year: int, month: int, day: int = 15) -> None:
+    clock.at = datetime(year, month, day, 10, 0, tzinfo=UTC)
+
+
+class TestTheCpoFile:
+    def test_amounts_per_funder_per_year_objectives_and_targets_frozen_at_submission(
+        self, world: World, cpo_programme: dict
+    ) -> None:
+        assert cpo_programme["rules"]["default_years"] == 3
+        assert (cpo_programme["rules"]["min_years"], cpo_programme["rules"]["max_years"]) == (2, 4)
+        dossier = cpo_draft(world, cpo_programme)
+        assert dossier["cpo_years"] == 3 and dossier["objectives"] == OBJECTIVES
+        assert [line["yearly_amounts_cents"] for line in dossier["funding_plan"]] == [[6_000_000] * 3,
+                                                                                     [3_000_000] * 3,
+                                                                                     [2_000_000] * 3]
+        submitted = world.submit(dossier)
+        assert submitted["cpo_targets"] == {str(year): [{"indicator_code": INDICATOR, "target": "300"}]
+                                            for year in YEARS}
+
+    def test_without_yearly_amounts_the_default_three_years_share_the_amount(
+        self, world: World, cpo_programme: dict
+    ) -> None:
+        dossier = cpo_draft(world, cpo_programme, funding_plan=[{"funder_id": VILLE, "amount_cents": 10_000}])
+        assert dossier["cpo_years"] == 3
+        assert dossier["funding_plan"][0]["yearly_amounts_cents"] == [3_334, 3_333, 3_333]
+
+    def test_two_to_four_years_and_yearly_amounts_adding_up(self, world: World, cpo_programme: dict) -> None:
+        project = cpo_project(world)
+        api = world.as_("funding", HOLDER)
+        body = {"programme_id": cpo_programme["id"], "project_id": project["id"]}
+        five = api.post(DOSSIERS, json={**body, "funding_plan": [
+            {"funder_id": VILLE, "amount_cents": 500, "yearly_amounts_cents": [100] * 5}]})
+        assert five.status_code == 422 and problem(five)["code"] == "cpo_duration"
+        assert problem(five)["max_years"] == 4
+        one = api.post(DOSSIERS, json={**body, "cpo_years": 1, "funding_plan": [{"funder_id": VILLE,
+                                                                                  "amount_cents": 500}]})
+        assert one.status_code == 422 and problem(one)["code"] == "cpo_duration"
+        wrong_sum = api.post(DOSSIERS, json={**body, "funding_plan": [
+            {"funder_id": VILLE, "amount_cents": 500, "yearly_amounts_cents": [100, 100]}]})
+        assert wrong_sum.status_code == 422
+        uneven = api.post(DOSSIERS, json={**body, "funding_plan": [
+            {"funder_id": VILLE, "amount_cents": 200, "yearly_amounts_cents": [100, 100]},
+            {"funder_id": CAF, "amount_cents": 300, "yearly_amounts_cents": [100, 100, 100]}]})
+        assert uneven.status_code == 422 and problem(uneven)["code"] == "cpo_years_mismatch"
+
+    def test_yearly_amounts_and_objectives_belong_to_the_cpo_track(self, world: World) -> None:
+        project = world.create_project()
+        api = world.as_("funding", HOLDER)
+        annual = api.post(DOSSIERS, json={"programme_id": PROGRAMME_ID, "project_id": project["id"],
+                                          "funding_plan": [{"funder_id": VILLE, "amount_cents": 200,
+                                                            "yearly_amounts_cents": [100, 100]}]})
+        assert annual.status_code == 422 and problem(annual)["code"] == "not_a_cpo"
+        with_objectives = api.post(DOSSIERS, json={
+            "programme_id": PROGRAMME_ID, "project_id": project["id"], "objectives": ["Un objectif."],
+            "funding_plan": [{"funder_id": VILLE, "amount_cents": 200}]})
+        assert with_objectives.status_code == 422 and problem(with_objectives)["code"] == "not_a_cpo"
+
+    def test_submission_needs_objectives_and_a_target_for_each_year(self, world: World, cpo_programme: dict) -> None:
+        project = world.create_project(title="Sans cibles", start_date="2027-01-01", end_date="2029-12-31",
+                                       total_cost_cents=60_000_000)
+        world.budget_matching(project, PLAN)
+        dossier = cpo_draft(world, cpo_programme, project=project, objectives=[])
+        refused = world.as_("funding", HOLDER).post(f"{url_of(dossier)}/submit")
+        assert refused.status_code == 409
+        assert {"cpo_objectives_missing", "cpo_targets_missing"} <= set(problem(refused)["failed_rules"])
+
+
+class TestTheGrant:
+    def test_one_convention_per_funder_with_its_years_and_an_advance_and_balance_each_year(
+        self, world: World, cpo_programme: dict
+    ) -> None:
+        dossier = granted_cpo(world, cpo_programme)
+        assert dossier["cpo_state"] == "running"
+        agreements = agreements_of(world, dossier)
+        assert {a["kind"] for a in agreements.values()} == {"convention"}  # the State's 20,000 € too
+        state = agreements[PREFECTURE]
+        assert state["amount_cents"] == 6_000_000
+        assert state["terms"]["years"] == [{"year": year, "amount_cents": 2_000_000} for year in YEARS]
+        payments = payments_of(world, dossier, PREFECTURE)
+        assert [(p["year"], p["amount_cents"], p["condition"]) for p in payments] == [
+            (year, 1_000_000, condition) for year in YEARS for condition in ("on_activation", "after_review")]
+        assert sum(p["amount_cents"] for p in payments_of(world, dossier)) == 33_000_000
+        advances = [p for p in payments if p["condition"] == "on_activation"]
+        assert [(p["due_on"], p["pay_by"]) for p in advances] == [
+            (None, "2027-03-31"), ("2028-01-01", "2028-03-31"), ("2029-01-01", "2029-03-31")]
+        # The first advance is due once in force; the later ones from 1 January; balances after the review.
+        assert [p["state"] for p in payments] == ["due"] + ["scheduled"] * 5
+        cpo = ok(world.as_("funding", HOLDER).get(f"{url_of(dossier)}/cpo"))
+        assert (cpo["years"], cpo["state"], cpo["current"]["number"]) == (YEARS, "running", 1)
+        assert cpo["current"]["objectives"] == OBJECTIVES
+        assert {(a["funder_id"], a["year"], a["amount_cents"]) for a in cpo["current"]["amounts"]} == {
+            (funder, year, amount) for funder, amount in YEARLY.items() for year in YEARS}
+        # Each year owes its financial report to each funder, due 30 June of the next year.
+        listed = ok(world.as_("funding", HOLDER).get(REPORTS, params={"dossier_id": dossier["id"], "limit": 100}))
+        assert sorted((r["year"], r["due_on"]) for r in listed["items"] if r["funder_id"] == VILLE) == [
+            (year, f"{year + 1}-06-30") for year in YEARS]
+        # A year counts its own share towards the 153,000 € flag.
+        totals = ok(world.as_("funding", HOLDER).get("/api/v1/grants/totals", params={"year": 2028}))
+        assert totals["granted_cents"] == 11_000_000
+
+    def test_a_smaller_grant_keeps_the_shape_of_what_was_asked_each_year(
+        self, world: World, cpo_programme: dict
+    ) -> None:
+        plan = [{"funder_id": VILLE, "amount_cents": 6_000_000, "yearly_amounts_cents": [3_000_000, 2_000_000,
+                                                                                        1_000_000]}]
+        project = world.create_project(title="Maison de quartier", start_date="2027-01-01", end_date="2029-12-31",
+                                       total_cost_cents=60_000_000)
+        world.budget_matching(project, plan)
+        api = world.as_("projects", HOLDER)
+        url = f"/api/v1/projects/{project['id']}/indicators"
+        ok(api.put(url, json={"targets": [{"indicator_code": INDICATOR, "period": str(y), "target": 50}
+                                          for y in YEARS]}, headers={"If-Match": api.get(url).headers["etag"]}))
+        dossier = world.submit(cpo_draft(world, cpo_programme, project=project, funding_plan=plan))
+        world.provide_required_documents(track="cpo")
+        desk = world.as_("funding", DESK)
+        ok(desk.post(f"{url_of(dossier)}/admissibility", json={"decision": "admissible"}))
+        ok(desk.post(f"{url_of(dossier)}/route", json={}))
+        ok(world.as_("funding", INSTRUCTOR_OF[VILLE]).put(f"{url_of(dossier)}/opinions/mine", json={
+            "opinion": "favourable", "proposed_amount_cents": 3_000_000}), 201)
+        session = ok(open_session(world, plan_session(world, [dossier], [VILLE, CAF, PREFECTURE],
+                                                      programme_ids=[cpo_programme["id"]]), [VILLE, PREFECTURE]))
+        ok(decide(world, session, dossier, VILLE, 3_000_000, email=MEMBER_OF[VILLE]), 201)
+        ok(desk.post(f"/api/v1/sessions/{session['id']}/close", json={}))
+        [agreement] = agreements_of(world, dossier).values()
+        assert agreement["terms"]["years"] == [{"year": 2027, "amount_cents": 1_500_000},
+                                               {"year": 2028, "amount_cents": 1_000_000},
+                                               {"year": 2029, "amount_cents": 500_000}]
+
+
+class TestTheYearlyReviews:
+    def test_three_years_with_an_amendment_in_year_2_and_a_suspension_in_year_3(
+        self, world: World, cpo_programme: dict, clock: FixedClock
+    ) -> None:
+        dossier = granted_cpo(world, cpo_programme)
+        url = f"{url_of(dossier)}/cpo"
+        at(clock, 2027, 2)
+        assert pay_due(world, dossier) == 3  # the three 2027 advances
+        early = review(world, dossier, 2028, "continue")
+        assert early.status_code == 409 and problem(early)["code"] == "review_too_early"
+
+        # 2027: the first review needs no report; the balances fall due.
+        at(clock, 2027, 6)
+        first = review(world, dossier, 2027, "continue")
+        assert first.status_code == 201, first.text
+        assert [r["outcome"] for r in first.json()["reviews"]] == ["continue"]
+        assert review(world, dossier, 2027, "continue").status_code == 409
+        assert [p["state"] for p in of_year(payments_of(world, dossier, VILLE), 2027)] == ["paid", "due"]
+        assert pay_due(world, dossier) == 3
+
+        # 2028: the advances from 1 January; the review waits for the reports of 2027.
+        at(clock, 2028, 2)
+        assert pay_due(world, dossier) == 3
+        missing = review(world, dossier, 2028, "continue")
+        assert missing.status_code == 409 and problem(missing)["code"] == "reports_missing"
+        kinds = sorted(item["kind"] for item in problem(missing)["missing"])
+        assert kinds == ["activity_report"] + ["financial_report"] * 3
+        file_financial_reports(world, dossier, 2027)
+        file_activity_report(world, dossier, 2027)
+        at(clock, 2028, 5)
+        envelope_before = self.state_envelope(world, cpo_programme)
+        amended = review(world, dossier, 2028, "amend", comment="Baisse de la dotation de l'État en 2029.",
+                         amendment={"amounts": [{"funder_id": PREFECTURE, "year": 2029, "amount_cents": 1_500_000}]})
+        assert amended.status_code == 201, amended.text
+        cpo = amended.json()
+        assert [v["number"] for v in cpo["versions"]] == [1, 2] and cpo["current"]["number"] == 2
+        assert cpo["current"]["reason"] == "Baisse de la dotation de l'État en 2029."
+        current = {(a["funder_id"], a["year"]): a["amount_cents"] for a in cpo["current"]["amounts"]}
+        first_version = {(a["funder_id"], a["year"]): a["amount_cents"] for a in cpo["versions"][0]["amounts"]}
+        assert (current[(PREFECTURE, 2029)], first_version[(PREFECTURE, 2029)]) == (1_500_000, 2_000_000)
+        state = agreements_of(world, dossier)[PREFECTURE]
+        assert state["amount_cents"] == 5_500_000 and state["version"] > 1
+        assert state["terms"]["years"][-1] == {"year": 2029, "amount_cents": 1_500_000}
+        state_payments = payments_of(world, dossier, PREFECTURE)
+        assert [p["amount_cents"] for p in of_year(state_payments, 2029)] == [750_000, 750_000]
+        assert sum(p["amount_cents"] for p in state_payments) == 5_500_000
+        assert self.state_envelope(world, cpo_programme)["committed_cents"] == envelope_before["committed_cents"] - \
+            500_000
+        assert pay_due(world, dossier) == 3  # the 2028 balances
+        paid_year = review(world, dossier, 2029, "amend", comment="Trop tôt.", amendment={
+            "amounts": [{"funder_id": VILLE, "year": 2028, "amount_cents": 1}]})
+        assert paid_year.status_code == 409  # 2029's review comes in 2029
+
+        # 2029: the city's report of 2028 is late; the balance waits, the desk suspends, then lifts it.
+        at(clock, 2029, 7)
+        file_financial_reports(world, dossier, 2028, funders=[CAF, PREFECTURE])
+        file_activity_report(world, dossier, 2028)
+        late = review(world, dossier, 2029, "continue")
+        assert late.status_code == 409
+        [report] = problem(late)["missing"]
+        assert (report["kind"], report["funder_id"], report["due_on"]) == ("financial_report", VILLE, "2029-06-30")
+        suspended = review(world, dossier, 2029, "suspend", comment="Compte rendu 2028 de la ville en retard.")
+        assert suspended.status_code == 201 and suspended.json()["state"] == "suspended"
+        advance = of_year(payments_of(world, dossier, VILLE), 2029)[0]
+        assert advance["state"] == "scheduled"  # no longer due
+        stopped = world.as_("funding", CITY_MANAGER).post(f"/api/v1/payments/{advance['id']}/pay")
+        assert stopped.status_code == 409 and problem(stopped)["code"] == "cpo_suspended"
+        assert agreements_of(world, dossier)[VILLE]["suspended_at"] is not None
+        file_financial_reports(world, dossier, 2028, funders=[VILLE])
+        resumed = review(world, dossier, 2029, "continue")
+        assert resumed.status_code == 201 and resumed.json()["state"] == "running"
+        assert [r["outcome"] for r in resumed.json()["reviews"]] == ["continue", "amend", "suspend", "continue"]
+        assert pay_due(world, dossier) == 6  # 2029's advances and balances
+        assert all(p["state"] == "paid" for p in payments_of(world, dossier))
+
+        # 2030: the final evaluation on the reports of 2029; the agreements end; the renewal keeps the thread.
+        too_soon = world.as_("funding", DESK).post(f"{url}/renewal", json={"programme_id": cpo_programme["id"]})
+        assert too_soon.status_code == 409 and problem(too_soon)["code"] == "not_evaluated"
+        at(clock, 2030, 3)
+        evaluation = {"outcome": "achieved", "comment": "Objectifs atteints."}
+        unreported = world.as_("funding", DESK).post(f"{url}/final-evaluation", json=evaluation)
+        assert unreported.status_code == 409 and problem(unreported)["code"] == "reports_missing"
+        file_financial_reports(world, dossier, 2029)
+        file_activity_report(world, dossier, 2029)
+        evaluated = world.as_("funding", DESK).post(f"{url}/final-evaluation", json=evaluation)
+        assert evaluated.status_code == 201, evaluated.text
+        assert evaluated.json()["state"] == "completed"
+        assert evaluated.json()["reviews"][-1]["kind"] == "final"
+        assert {a["state"] for a in agreements_of(world, dossier).values()} == {"ended"}
+
+        at(clock, 2026, 12)  # the next call is open now
+        renewal = create_programme(world, title="CPO 2030-2032", track="cpo", year=2030,
+                                   funder_ids=[VILLE, CAF, PREFECTURE])
+        renewed = world.as_("funding", HOLDER).post(f"{url}/renewal", json={"programme_id": renewal["id"]})
+        assert renewed.status_code == 201, renewed.text
+        draft = renewed.json()
+        assert renewed.headers["location"] == f"/api/v1/dossiers/{draft['id']}"
+        assert (draft["state"], draft["thread_reference"], draft["previous_dossier_id"]) == (
+            "draft", dossier["reference"], dossier["id"])
+        assert draft["objectives"] == OBJECTIVES and draft["cpo_years"] == 3
+        asked = {line["funder_id"]: line["yearly_amounts_cents"] for line in draft["funding_plan"]}
+        assert asked == {VILLE: [6_000_000] * 3, CAF: [3_000_000] * 3, PREFECTURE: [1_500_000] * 3}
+        again = world.as_("funding", HOLDER).post(f"{url}/renewal", json={"programme_id": renewal["id"]})
+        assert again.status_code == 409 and problem(again)["code"] == "follow_on_exists"
+
+    @staticmethod
+    def state_envelope(world: World, programme: dict[str, Any]) -> dict[str, Any]:
+        listed = ok(world.as_("funding", STATE_MANAGER).get("/api/v1/envelopes",
+                                                            params={"programme_id": programme["id"]}))
+        [envelope] = listed["items"]
+        return envelope
+
+    def test_a_termination_cancels_what_is_left_and_ends_the_agreements(
+        self, world: World, cpo_programme: dict, clock: FixedClock
+    ) -> None:
+        dossier = granted_cpo(world, cpo_programme)
+        at(clock, 2027, 2)
+        pay_due(world, dossier)
+        at(clock, 2027, 9)
+        ended = review(world, dossier, 2027, "terminate", comment="Le centre social ferme.")
+        assert ended.status_code == 201 and ended.json()["state"] == "terminated"
+        payments = payments_of(world, dossier)
+        assert {p["state"] for p in payments if p["condition"] == "on_activation" and p["year"] == 2027} == {"paid"}
+        assert {p["state"] for p in payments if p["year"] > 2027 or p["condition"] == "after_review"} == {
+            "cancelled"}
+        assert {a["state"] for a in agreements_of(world, dossier).values()} == {"ended"}
+        listed = ok(world.as_("funding", HOLDER).get(REPORTS, params={"dossier_id": dossier["id"], "limit": 100}))
+        assert {r["year"] for r in listed["items"]} == {2027}  # the years no longer funded owe no report
+        envelope = self.state_envelope(world, cpo_programme)
+        assert envelope["committed_cents"] == envelope["paid_cents"] == 1_000_000
+        after = review(world, dossier, 2027, "continue")
+        assert after.status_code == 409 and problem(after)["code"] == "cpo_not_running"
+
+    def test_what_a_review_may_say(self, world: World, cpo_programme: dict, clock: FixedClock) -> None:
+        dossier = granted_cpo(world, cpo_programme)
+        at(clock, 2028, 3)
+        out_of_order = review(world, dossier, 2028, "suspend", comment="Sans la revue de 2027.")
+        assert out_of_order.status_code == 409 and problem(out_of_order)["code"] == "review_out_of_order"
+        not_a_year = review(world, dossier, 2031, "continue")
+        assert not_a_year.status_code == 422 and problem(not_a_year)["code"] == "not_a_cpo_year"
+        assert review(world, dossier, 2027, "amend", comment="Sans avenant.").status_code == 422
+        assert review(world, dossier, 2027, "suspend").status_code == 422  # a suspension gives its reason
+        past = review(world, dossier, 2027, "amend", comment="Une année passée.", amendment={
+            "amounts": [{"funder_id": VILLE, "year": 2027, "amount_cents": 100}]})
+        assert past.status_code == 422 and problem(past)["code"] == "not_a_later_year"
+        stranger = review(world, dossier, 2027, "amend", comment="Un financeur de plus.", amendment={
+            "amounts": [{"funder_id": BLOSNE_AVENIR, "year": 2028, "amount_cents": 100}]})
+        assert stranger.status_code == 422 and problem(stranger)["code"] == "not_a_cpo_funder"
+        too_much = review(world, dossier, 2027, "amend", comment="Au-delà de l'enveloppe.", amendment={
+            "amounts": [{"funder_id": VILLE, "year": 2028, "amount_cents": 50_000_000}]})
+        assert too_much.status_code == 409 and problem(too_much)["code"] == "envelope_exceeded"
+        cpo = ok(world.as_("funding", DESK).get(f"{url_of(dossier)}/cpo"))
+        assert cpo["reviews"] == [] and cpo["current"]["number"] == 1  # nothing written by the refusals
+        assert world.as_("funding", HOLDER).post(f"{url_of(dossier)}/cpo/reviews",
+                                                 json={"year": 2027, "outcome": "continue"}).status_code == 403
+
+    def test_who_reads_a_cpo(self, world: World, cpo_programme: dict) -> None:
+        dossier = granted_cpo(world, cpo_programme)
+        url = f"{url_of(dossier)}/cpo"
+        for email in (HOLDER, DESK, CITY_MANAGER):
+            assert world.as_("funding", email).get(url).status_code == 200
+        assert world.as_("funding", "presidence@maurepas-solidaire.example").get(url).status_code == 404
+        assert world.as_("funding", "direction@rennes-metropole.example").get(url).status_code == 404
+        annual = world.create_dossier()
+        assert world.as_("funding", HOLDER).get(f"{url_of(annual)}/cpo").status_code == 404

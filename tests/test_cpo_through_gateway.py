@@ -1,0 +1,232 @@
+"""A 3-year CPO's whole life through the gateway, against the four real processes, on both databases, funding's
+clock moved year by year: a social centre of Maurepas signs with the city (60,000 € a year), the CAF (30,000 €)
+and the State (20,000 €), one convention each; each year an advance before 31 March and the balance after the
+yearly review of the reports of the year before; in year 2 an amendment lowers the State's year 3 to 15,000 €;
+year 3's balance waits for a late financial report (the CPO suspended meanwhile); the final evaluation, and the
+renewal on the same thread. Then an annual call refuses a submission after its deadline."""
+
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from scripts.live_stack import LiveStack
+from tests.support.world import CITY_MANAGER, DESK, PROJECT, org_id
+from tests.test_committee_through_gateway import (  # noqa: F401  (fixtures)
+    MANAGER,
+    OTHER_HOLDER,
+    Desk,
+    desk,
+    vaults,
+)
+
+VILLE, CAF, PREFECTURE = org_id("ville"), org_id("caf"), org_id("prefecture")
+YEARLY = {VILLE: 6_000_000, CAF: 3_000_000, PREFECTURE: 2_000_000}
+MANAGERS = {VILLE: CITY_MANAGER, CAF: MANAGER["caf"], PREFECTURE: "direction@prefecture35.example"}
+INSTRUCTORS = {VILLE: "instruction@ville-rennes.example", CAF: MANAGER["caf"],
+               PREFECTURE: "instruction@prefecture35.example"}
+MEMBERS = {VILLE: "comite@ville-rennes.example", CAF: MANAGER["caf"], PREFECTURE: "comite@prefecture35.example"}
+YEARS = [2027, 2028, 2029]
+INDICATOR = "qpv_residents_reached"
+
+
+@pytest.fixture
+def clock(live: LiveStack) -> Iterator[LiveStack]:
+    """Funding's time, moved by the test; the wall clock again afterwards (the live desk is shared)."""
+    yield live
+    live.set_clock(None)
+
+
+def at(live: LiveStack, year: int, month: int, day: int = 15) -> None:
+    live.set_clock(datetime(year, month, day, 10, tzinfo=UTC))
+
+
+class Centre:
+    """The social centre's CPO as the desk, the funders and the association see it through the gateway."""
+
+    def __init__(self, gateway: Desk, dossier: dict[str, Any]):
+        self.desk, self.dossier = gateway, dossier
+        self.url = f"/api/v1/dossiers/{dossier['id']}"
+
+    def payments(self) -> list[dict[str, Any]]:
+        listed = self.desk.json(DESK, "GET", "/api/v1/payments", params={"dossier_id": self.dossier["id"],
+                                                                          "limit": 100})["items"]
+        return sorted(listed, key=lambda p: (p["funder_id"], p["sequence"]))
+
+    def pay_due(self) -> list[tuple[int, int]]:
+        """Each funder pays what is due; the (year, amount) of each payment made."""
+        paid = []
+        for payment in self.payments():
+            if payment["state"] == "due":
+                self.desk.call(MANAGERS[payment["funder_id"]], "POST", f"/api/v1/payments/{payment['id']}/pay",
+                               json={})
+                paid.append((payment["year"], payment["amount_cents"]))
+        return paid
+
+    def file_reports(self, year: int, funders: list[str]) -> None:
+        """The association's financial reports of `year` to these funders, and, once, its activity report."""
+        reports = self.desk.json(OTHER_HOLDER, "GET", "/api/v1/financial-reports",
+                                 params={"dossier_id": self.dossier["id"], "limit": 100})["items"]
+        for report in reports:
+            if report["year"] == year and report["funder_id"] in funders:
+                url = f"/api/v1/financial-reports/{report['id']}"
+                self.desk.call(OTHER_HOLDER, "PUT", url, etag_of=url,
+                               json={"lines": [{"actual_cents": line["planned_cents"]} for line in report["lines"]]})
+                self.desk.call(OTHER_HOLDER, "POST", f"{url}/submit", json={})
+
+    def file_activity(self, year: int) -> None:
+        report = self.desk.json(OTHER_HOLDER, "POST", "/api/v1/reports", 201, json={
+            "project_id": self.dossier["project_id"], "period": str(year), "narrative": "Une année au centre.",
+            "values": [{"indicator_code": INDICATOR, "value": 320}]})
+        self.desk.call(OTHER_HOLDER, "POST", f"/api/v1/reports/{report['id']}/submit", json={},
+                       headers={"If-Match": f'"{report["version"]}"'})
+
+    def review(self, year: int, outcome: str, status: int = 201, **body: Any) -> dict[str, Any]:
+        return self.desk.json(DESK, "POST", f"{self.url}/cpo/reviews", status,
+                              json={"year": year, "outcome": outcome, **body})
+
+
+def test_a_three_year_cpo_from_the_committee_to_its_renewal(
+    desk: Desk, vaults: None, clock: LiveStack  # noqa: F811
+) -> None:
+    today = date.today()
+    period = {"opens_on": (today - timedelta(days=1)).isoformat(),
+              "closes_on": (today + timedelta(days=60)).isoformat()}
+    programme = desk.json(DESK, "POST", "/api/v1/programmes", 201, json={
+        "title": "CPO 2027-2029", "track": "cpo", "year": 2027, "funder_ids": list(YEARLY),
+        "convention_threshold_cents": 0, **period})
+    assert programme["rules"]["default_years"] == 3 and programme["rules"]["convention_threshold_cents"] == 0
+    for funder, amount in YEARLY.items():
+        desk.call(MANAGERS[funder], "POST", "/api/v1/envelopes", 201, json={
+            "programme_id": programme["id"], "year": 2027, "total_cents": amount * 3})
+
+    # The file: amounts per funder per year, objectives, a target for each year.
+    project = desk.json(OTHER_HOLDER, "POST", "/api/v1/projects", 201, json={
+        **PROJECT, "title": "Centre social de Maurepas", "qpv_codes": ["QN03501M"], "total_cost_cents": 40_000_000,
+        "start_date": "2027-01-01", "end_date": "2029-12-31"})
+    plan = [{"funder_id": funder, "amount_cents": amount * 3, "yearly_amounts_cents": [amount] * 3}
+            for funder, amount in YEARLY.items()]
+    desk.call(OTHER_HOLDER, "PUT", f"/api/v1/projects/{project['id']}/budget", headers={"If-Match": '"0"'}, json={
+        "charges": [{"account_group": "64", "label": "Salaires", "amount_cents": 40_000_000}],
+        "income": [{"account_group": "74", "label": "Subvention", "amount_cents": line["amount_cents"],
+                    "funder_id": line["funder_id"]} for line in plan]
+        + [{"account_group": "70", "label": "Participations des familles", "amount_cents": 7_000_000}]})
+    desk.call(OTHER_HOLDER, "PUT", f"/api/v1/projects/{project['id']}/indicators", headers={"If-Match": '"0"'},
+              json={"targets": [{"indicator_code": INDICATOR, "period": str(year), "target": 300}
+                                for year in YEARS]})
+    dossier = desk.json(OTHER_HOLDER, "POST", "/api/v1/dossiers", 201, json={
+        "programme_id": programme["id"], "project_id": project["id"], "funding_plan": plan,
+        "objectives": ["Ouvrir six jours sur sept.", "Accueillir 300 familles par an."]})
+    url = f"/api/v1/dossiers/{dossier['id']}"
+    submitted = desk.json(OTHER_HOLDER, "POST", f"{url}/submit")
+    assert submitted["cpo_targets"]["2029"] == [{"indicator_code": INDICATOR, "target": "300"}]
+    desk.call(DESK, "POST", f"{url}/admissibility", json={"decision": "admissible"})
+    desk.call(DESK, "POST", f"{url}/route", json={})
+    for line in plan:
+        desk.call(INSTRUCTORS[line["funder_id"]], "PUT", f"{url}/opinions/mine", 201,
+                  json={"opinion": "favourable", "proposed_amount_cents": line["amount_cents"]})
+
+    # The committee grants in full; one convention per funder, signed by both sides.
+    session = desk.json(DESK, "POST", "/api/v1/sessions", 201, json={
+        "title": "Comité des financeurs — CPO", "held_on": today.isoformat(), "place": "Hôtel de ville",
+        "programme_ids": [programme["id"]]})
+    session_url = f"/api/v1/sessions/{session['id']}"
+    desk.call(DESK, "PUT", f"{session_url}/funders", etag_of=session_url, json={"funder_ids": list(YEARLY)})
+    session = desk.json(DESK, "PUT", f"{session_url}/agenda", etag_of=session_url,
+                        json={"items": [{"dossier_id": dossier["id"]}]})
+    session = desk.json(DESK, "POST", f"{session_url}/open", json={"present_funder_ids": list(YEARLY)})
+    [item] = session["items"]
+    for line in plan:
+        desk.call(MEMBERS[line["funder_id"]], "PUT", f"{session_url}/items/{item['id']}/decisions/mine", 201,
+                  json={"granted_amount_cents": line["amount_cents"]})
+    desk.call(DESK, "POST", f"{session_url}/close", json={})
+    agreements = desk.json(OTHER_HOLDER, "GET", "/api/v1/agreements", params={"dossier_id": dossier["id"]})["items"]
+    assert sorted((a["kind"], a["amount_cents"]) for a in agreements) == [
+        ("convention", 6_000_000), ("convention", 9_000_000), ("convention", 18_000_000)]
+    for agreement in agreements:
+        agreement_url = f"/api/v1/agreements/{agreement['id']}"
+        manager = MANAGERS[agreement["funder_id"]]
+        desk.call(manager, "POST", f"{agreement_url}/send", json={})
+        desk.call(manager, "POST", f"{agreement_url}/sign", json={})
+        desk.call(OTHER_HOLDER, "POST", f"{agreement_url}/sign", json={})
+        desk.call(manager, "POST", f"{agreement_url}/activate", json={})
+    document = desk.call(OTHER_HOLDER, "GET", f"/api/v1/agreements/{agreements[0]['id']}/document")
+    assert "<th>À verser avant le</th>" in document.text and "2029-03-31" in document.text
+
+    centre = Centre(desk, dossier)
+    # 2027: the advances before 31 March; the first review, without report, lets the balances fall due.
+    at(clock, 2027, 2)
+    assert sorted(centre.pay_due()) == [(2027, 1_000_000), (2027, 1_500_000), (2027, 3_000_000)]
+    at(clock, 2027, 6)
+    assert centre.review(2027, "continue")["reviews"][0]["outcome"] == "continue"
+    assert len(centre.pay_due()) == 3
+
+    # 2028: the review needs the reports of 2027; it amends the State's 2029 down to 15,000 €.
+    at(clock, 2028, 2)
+    assert len(centre.pay_due()) == 3
+    missing = centre.review(2028, "continue", 409)
+    assert missing["code"] == "reports_missing" and len(missing["missing"]) == 4
+    centre.file_reports(2027, list(YEARLY))
+    centre.file_activity(2027)
+    at(clock, 2028, 5)
+    amended = centre.review(2028, "amend", comment="Dotation de l'État revue à la baisse pour 2029.", amendment={
+        "amounts": [{"funder_id": PREFECTURE, "year": 2029, "amount_cents": 1_500_000}]})
+    assert [v["number"] for v in amended["versions"]] == [1, 2]
+    assert {(a["funder_id"], a["year"], a["amount_cents"]) for a in amended["current"]["amounts"]} >= {
+        (PREFECTURE, 2029, 1_500_000), (PREFECTURE, 2028, 2_000_000)}
+    assert len(centre.pay_due()) == 3
+
+    # 2029: the city's 2028 report is late; the balance waits, the CPO is suspended, then goes on.
+    at(clock, 2029, 7)
+    centre.file_reports(2028, [CAF, PREFECTURE])
+    centre.file_activity(2028)
+    assert sorted(centre.pay_due()) == [(2029, 750_000), (2029, 1_500_000), (2029, 3_000_000)]
+    late = centre.review(2029, "continue", 409)
+    assert [(m["kind"], m["funder_id"]) for m in late["missing"]] == [("financial_report", VILLE)]
+    assert centre.review(2029, "suspend", comment="Compte rendu 2028 de la ville en retard.")["state"] == "suspended"
+    city_balance = next(p for p in centre.payments() if p["funder_id"] == VILLE and p["year"] == 2029
+                        and p["condition"] == "after_review")
+    stopped = desk.call(CITY_MANAGER, "POST", f"/api/v1/payments/{city_balance['id']}/pay", 409, json={})
+    assert stopped.json()["code"] in ("cpo_suspended", "review_pending")
+    centre.file_reports(2028, [VILLE])
+    assert centre.review(2029, "continue")["state"] == "running"
+    assert sorted(centre.pay_due()) == [(2029, 750_000), (2029, 1_500_000), (2029, 3_000_000)]
+    assert all(p["state"] == "paid" for p in centre.payments())
+    assert sum(p["amount_cents"] for p in centre.payments() if p["funder_id"] == PREFECTURE) == 5_500_000
+
+    # 2030: the final evaluation on the reports of 2029; then the renewal keeps the thread.
+    at(clock, 2030, 3)
+    centre.file_reports(2029, list(YEARLY))
+    centre.file_activity(2029)
+    evaluated = desk.json(DESK, "POST", f"{url}/cpo/final-evaluation", 201,
+                          json={"outcome": "achieved", "comment": "300 familles accueillies chaque année."})
+    assert evaluated["state"] == "completed"
+    clock.set_clock(None)
+    renewal = desk.json(DESK, "POST", "/api/v1/programmes", 201, json={
+        "title": "CPO 2030-2032", "track": "cpo", "year": 2030, "funder_ids": list(YEARLY), **period})
+    draft = desk.json(OTHER_HOLDER, "POST", f"{url}/cpo/renewal", 201, json={"programme_id": renewal["id"]})
+    assert (draft["thread_reference"], draft["previous_dossier_id"]) == (dossier["reference"], dossier["id"])
+    assert {line["funder_id"]: line["yearly_amounts_cents"][0] for line in draft["funding_plan"]} == {
+        VILLE: 6_000_000, CAF: 3_000_000, PREFECTURE: 1_500_000}
+
+
+def test_an_annual_call_refuses_a_submission_after_its_deadline(
+    desk: Desk, vaults: None, clock: LiveStack  # noqa: F811
+) -> None:
+    today = date.today()
+    closes_on = today + timedelta(days=10)
+    call = desk.json(DESK, "POST", "/api/v1/programmes", 201, json={
+        "title": "Appel à projets 2027", "track": "annual", "year": today.year, "funder_ids": [VILLE],
+        "opens_on": (today - timedelta(days=1)).isoformat(), "closes_on": closes_on.isoformat()})
+    project = desk.json(OTHER_HOLDER, "POST", "/api/v1/projects", 201, json={**PROJECT, "title": "Fête de Maurepas"})
+    dossier = desk.json(OTHER_HOLDER, "POST", "/api/v1/dossiers", 201, json={
+        "programme_id": call["id"], "project_id": project["id"],
+        "funding_plan": [{"funder_id": VILLE, "amount_cents": 300_000}]})
+    clock.set_clock(datetime.combine(closes_on + timedelta(days=1), datetime.min.time(), tzinfo=UTC))
+    late = desk.call(OTHER_HOLDER, "POST", f"/api/v1/dossiers/{dossier['id']}/submit", 409).json()
+    assert late["code"] == "programme_closed" and late["closes_on"] == closes_on.isoformat()
+    assert closes_on.isoformat() in late["detail"]
+    english = desk.call(OTHER_HOLDER, "POST", f"/api/v1/dossiers/{dossier['id']}/submit", 409,
+                        headers={"Accept-Language": "en"}).json()
+    assert english["detail"] == f"This programme's deadline for submissions was {closes_on}."
