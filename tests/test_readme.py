@@ -42,6 +42,13 @@ def test_the_small_project_story_works_against_the_live_desk(live) -> None:
     ]
 
 
+def test_the_seed_fund_story_works_against_the_live_desk(live) -> None:
+    assert run(walkthrough("readme-walkthrough-seed"), live) == [
+        "submitted", "grid average 4.25 accepted", "paid 840000", "learning review accepted", "paid 360000",
+        "graduate draft True",
+    ]
+
+
 def test_the_cpo_story_works_against_the_live_desk(live) -> None:
     assert run(walkthrough("readme-walkthrough-cpo"), live) == [
         "submitted 3 years with targets: 3",
