@@ -110,6 +110,24 @@ class Agreement(FundingTable, table=True):
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime, nullable=False, index=True)
 
 
+class AgreementParty(FundingTable, table=True):
+    """A funder party to a multi-party agreement (one agreement for all the dossier's funders, when the programme
+    asks for it): its grant, and its signature."""
+
+    __tablename__ = "agreement_parties"
+    __table_args__ = (
+        UniqueConstraint("agreement_id", "funder_id", name="uq_agreement_parties_funder"),
+        Index("ix_agreement_parties_funder", "funder_id", "agreement_id"),
+    )
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    agreement_id: uuid.UUID = Field(sa_column=Column(ForeignKey("agreements.id"), nullable=False))
+    funder_id: uuid.UUID = Field(nullable=False)
+    grant_id: uuid.UUID = Field(sa_column=Column(ForeignKey("grants.id"), unique=True, nullable=False))
+    signed_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    signed_by: str | None = Field(default=None, max_length=200)
+
+
 class Payment(FundingTable, table=True):
     """One instalment of a grant's schedule; the instalments of a grant add up to its amount, to the cent."""
 

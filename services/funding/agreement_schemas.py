@@ -17,6 +17,13 @@ from services.funding.agreement_models import (
 from services.funding.schemas import Comment, Input
 
 
+class PartyPublic(BaseModel):
+    funder_id: uuid.UUID
+    grant_id: uuid.UUID
+    amount_cents: int
+    signed_at: datetime | None
+
+
 class AgreementPublic(BaseModel):
     id: uuid.UUID
     number: str = Field(examples=["CONV-2027-000123-1"])
@@ -39,6 +46,11 @@ class AgreementPublic(BaseModel):
                                                       "s'arrêtent jusqu'à une revue qui la poursuit.")
     ended_at: datetime | None
     allowed_actions: list[str] = Field(description="Ce que l'appelant peut faire de la convention maintenant.")
+    parties: list[PartyPublic] = Field(
+        default_factory=list,
+        description="Convention pluripartite : chaque financeur, sa part et sa signature (vide pour une convention "
+                    "avec un seul financeur, `funder_id`).",
+    )
     version: int
     created_at: datetime
     updated_at: datetime

@@ -14,7 +14,15 @@ from common.db import utcnow
 from common.problems import Conflict, NotFound, Text, UnprocessableContent
 from common.tokens import Principal
 from services.funding import cpo_plan, envelopes, threads
-from services.funding.agreement_models import Agreement, AgreementState, Grant, Payment, PaymentCondition, PaymentState
+from services.funding.agreement_models import (
+    Agreement,
+    AgreementParty,
+    AgreementState,
+    Grant,
+    Payment,
+    PaymentCondition,
+    PaymentState,
+)
 from services.funding.cpo_models import CpoReview, CpoState, CpoVersion, ReviewOutcome
 from services.funding.cpo_schemas import (
     CpoPublic,
@@ -274,6 +282,9 @@ async def _amend(
         select(Grant).where(Grant.dossier_id == dossier.id).with_for_update()
     )).scalars()}
     by_grant = {agreement.grant_id: agreement for agreement in agreements}
+    by_id = {agreement.id: agreement for agreement in agreements}
+    parties = await session.execute(select(AgreementParty).where(AgreementParty.agreement_id.in_(list(by_id))))
+    by_grant |= {party.grant_id: by_id[party.agreement_id] for party in parties.scalars()}
     later = [year for year in cpo_plan.years_of(programme, dossier) if year > request.year]
     rules = rules_of(programme)
     for index, change in enumerate(request.amendment.amounts):
@@ -337,13 +348,26 @@ async def _recut_year(
     grant.amount_cents += after - before
     agreement.amount_cents += after - before
     kept = sorted([p for p in rows if p.year != year] + fresh, key=lambda payment: payment.sequence)
-    agreement.terms = {
-        **agreement.terms,
-        "years": [{"year": y["year"], "amount_cents": after if y["year"] == year else y["amount_cents"]}
-                  for y in agreement.terms.get("years", [])],
-        "payments": payment_terms(kept),
-    }
+    agreement.terms = _restated(agreement.terms, grant, year, after - before, payment_terms(kept))
     _touched(agreement)
+
+
+def _restated(terms: dict[str, Any], grant: Grant, year: int, change: int, payments: list[dict[str, Any]]
+              ) -> dict[str, Any]:
+    """The agreement's terms after a year of `grant` changed by `change` cents: its years (and, in a
+    multi-party agreement, that funder's entry) and its schedule."""
+    def moved_year(years: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return [{**y, "amount_cents": y["amount_cents"] + (change if y["year"] == year else 0)} for y in years]
+
+    terms = {**terms, "years": moved_year(terms.get("years", []))}
+    if "parties" not in terms:
+        return {**terms, "payments": payments}
+    terms["parties"] = [
+        {**party, "amount_cents": party["amount_cents"] + change, "years": moved_year(party["years"]),
+         "payments": payments} if party["funder_id"] == str(grant.funder_id) else party
+        for party in terms["parties"]
+    ]
+    return terms
 
 
 # The end.

@@ -29,7 +29,9 @@ REQUIRED_DOCUMENTS: dict[str, tuple[str, ...]] = {
 
 
 # What a programme sets in place of its track's rules (services.funding.track_rules).
-RULE_FIELDS = {"lead_funder_id", "ceiling_cents", "convention_threshold_cents", "default_years"}
+RULE_FIELDS = {
+    "lead_funder_id", "ceiling_cents", "convention_threshold_cents", "default_years", "multi_party_agreement",
+}
 
 
 def is_open(programme: Programme, today: date) -> bool:

@@ -66,6 +66,11 @@ class ProgrammeCreate(Input):
         description="Montant annuel d'un financeur à partir duquel une convention est signée (23 000 € par la loi, "
                     "au plus ; 0 : une convention par financeur quel que soit le montant).",
     )
+    multi_party_agreement: bool | None = Field(
+        default=None, strict=True,
+        description="Une seule convention entre l'association et tous les financeurs du dossier, au lieu d'une par "
+                    "financeur.",
+    )
     default_years: Annotated[int, Field(strict=True, ge=2, le=4), WholeNumber] | None = Field(
         default=None,
         description="CPO : durée en années quand le dossier ne la donne pas (3 par défaut ; de 2 à 4).",

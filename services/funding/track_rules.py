@@ -33,6 +33,8 @@ class TrackRules:
     default_years: int | None = None
     advance_bp: int = 5_000
     advance_deadline_month: int = 3
+    # One agreement between the association and every funder of the dossier, instead of one per funder.
+    multi_party_agreement: bool = False
 
     @property
     def delegated(self) -> bool:

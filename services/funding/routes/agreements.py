@@ -1,4 +1,5 @@
-"""Agreements: one per grant, a convention from 23,000 € (signed by both sides) or a decision letter below."""
+"""Agreements: one per grant, a convention from 23,000 € (signed by both sides) or a decision letter below; or one
+multi-party convention for all the dossier's funders when the programme asks for it."""
 
 import inspect
 import uuid
@@ -144,7 +145,7 @@ async def sign_agreement(
     clock: ClockDep,
 ) -> Response:
     """With both signatures, the convention is `signed`."""
-    return await _move(agreement_id, request, session, caller, call, agreements.sign, clock.now())
+    return await _move(agreement_id, request, session, caller, call, partial(agreements.sign, session), clock.now())
 
 
 @router.post("/{agreement_id}/activate", summary="Faire prendre effet à la convention signée (financeur)", **MOVE)

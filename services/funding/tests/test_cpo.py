@@ -67,6 +67,19 @@ def cpo_draft(world: World, programme: dict[str, Any], **extra: Any) -> dict[str
 def granted_cpo(world: World, programme: dict[str, Any]) -> dict[str, Any]:
     """Submitted, admissible, routed, favourable, granted in full by the committee; each agreement signed by both
     sides and in force."""
+    dossier = decided_cpo(world, programme)
+    for agreement in agreements_of(world, dossier).values():
+        url = f"/api/v1/agreements/{agreement['id']}"
+        manager = world.as_("funding", MANAGER_OF[agreement["funder_id"]])
+        ok(manager.post(f"{url}/send"))
+        ok(manager.post(f"{url}/sign"))
+        ok(world.as_("funding", HOLDER).post(f"{url}/sign"))
+        ok(manager.post(f"{url}/activate"))
+    return ok(world.as_("funding", DESK).get(url_of(dossier)))
+
+
+def decided_cpo(world: World, programme: dict[str, Any]) -> dict[str, Any]:
+    """Submitted, admissible, routed, favourable, granted in full by the committee."""
     dossier = world.submit(cpo_draft(world, programme))
     world.provide_required_documents(track="cpo")
     desk = world.as_("funding", DESK)
@@ -81,14 +94,7 @@ def granted_cpo(world: World, programme: dict[str, Any]) -> dict[str, Any]:
     for line in PLAN:
         ok(decide(world, session, dossier, line["funder_id"], line["amount_cents"]), 201)
     ok(desk.post(f"/api/v1/sessions/{session['id']}/close", json={}))
-    for agreement in agreements_of(world, dossier).values():
-        url = f"/api/v1/agreements/{agreement['id']}"
-        manager = world.as_("funding", MANAGER_OF[agreement["funder_id"]])
-        ok(manager.post(f"{url}/send"))
-        ok(manager.post(f"{url}/sign"))
-        ok(world.as_("funding", HOLDER).post(f"{url}/sign"))
-        ok(manager.post(f"{url}/activate"))
-    return ok(desk.get(url_of(dossier)))
+    return dossier
 
 
 def agreements_of(world: World, dossier: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -266,6 +272,61 @@ class TestTheGrant:
         assert agreement["terms"]["years"] == [{"year": 2027, "amount_cents": 1_500_000},
                                                {"year": 2028, "amount_cents": 1_000_000},
                                                {"year": 2029, "amount_cents": 500_000}]
+
+
+class TestAMultiPartyAgreement:
+    def test_one_convention_for_every_funder_each_signing_for_its_share(self, world: World, clock: FixedClock
+                                                                         ) -> None:
+        programme = create_programme(world, title="CPO commune", track="cpo", year=2027,
+                                     funder_ids=[VILLE, CAF, PREFECTURE], multi_party_agreement=True)
+        assert programme["rules"]["multi_party_agreement"] is True
+        for funder, amount in YEARLY.items():
+            ok(world.as_("funding", MANAGER_OF[funder]).post("/api/v1/envelopes", json={
+                "programme_id": programme["id"], "year": 2027, "total_cents": amount * 3 + 1_000_000}), 201)
+        dossier = decided_cpo(world, programme)
+        [agreement] = agreements_of(world, dossier).values()
+        number = dossier["reference"].removeprefix("GU-")
+        assert (agreement["kind"], agreement["number"], agreement["funder_id"]) == ("convention", f"CONV-{number}",
+                                                                                    VILLE)
+        assert agreement["amount_cents"] == 33_000_000
+        assert [(p["funder_id"], p["amount_cents"], p["signed_at"]) for p in agreement["parties"]] == [
+            (VILLE, 18_000_000, None), (CAF, 9_000_000, None), (PREFECTURE, 6_000_000, None)]
+        assert agreement["terms"]["years"] == [{"year": year, "amount_cents": 11_000_000} for year in YEARS]
+        # Each funder party reads it, and sees its own payments; the lead sends, the others only sign.
+        url = f"/api/v1/agreements/{agreement['id']}"
+        caf = world.as_("funding", CAF_MANAGER)
+        assert ok(caf.get(url))["allowed_actions"] == []
+        assert [a["id"] for a in ok(caf.get("/api/v1/agreements", params={"funder_id": CAF}))["items"]] == [
+            agreement["id"]]
+        assert caf.post(f"{url}/send").status_code == 409
+        ok(world.as_("funding", CITY_MANAGER).post(f"{url}/send"))
+        assert ok(caf.get(url))["allowed_actions"] == ["sign"]
+        for email in (CITY_MANAGER, CAF_MANAGER, HOLDER):
+            assert ok(world.as_("funding", email).post(f"{url}/sign"))["state"] == "sent"
+        assert caf.post(f"{url}/sign").status_code == 409  # once
+        signed = ok(world.as_("funding", STATE_MANAGER).post(f"{url}/sign"))
+        assert signed["state"] == "signed" and all(p["signed_at"] for p in signed["parties"])
+        assert caf.post(f"{url}/activate").status_code == 409  # the lead's move
+        ok(world.as_("funding", CITY_MANAGER).post(f"{url}/activate"))
+        due = [p for p in payments_of(world, dossier) if p["state"] == "due"]
+        assert sorted((p["funder_id"], p["amount_cents"]) for p in due) == sorted(
+            (funder, amount // 2) for funder, amount in YEARLY.items())
+        assert {p["agreement_id"] for p in payments_of(world, dossier)} == {agreement["id"]}
+        document = world.as_("funding", HOLDER).get(f"{url}/document")
+        assert "Ville de Rennes, CAF d&#39;Ille-et-Vilaine, Préfecture d&#39;Ille-et-Vilaine" in document.text
+        assert world.as_("funding", "direction@rennes-metropole.example").get(url).status_code == 404
+
+        # An amendment restates the CAF's share within the one agreement.
+        at(clock, 2027, 6)
+        amended = review(world, dossier, 2027, "amend", comment="La CAF augmente 2028.", amendment={
+            "amounts": [{"funder_id": CAF, "year": 2028, "amount_cents": 3_500_000}]})
+        assert amended.status_code == 201, amended.text
+        terms = ok(world.as_("funding", DESK).get(url))["terms"]
+        [caf_entry] = [party for party in terms["parties"] if party["funder_id"] == CAF]
+        assert caf_entry["amount_cents"] == 9_500_000
+        assert caf_entry["years"][1] == {"year": 2028, "amount_cents": 3_500_000}
+        assert terms["years"][1] == {"year": 2028, "amount_cents": 11_500_000}
+        assert ok(world.as_("funding", DESK).get(url))["amount_cents"] == 33_500_000
 
 
 class TestTheYearlyReviews:
