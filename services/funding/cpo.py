@@ -385,7 +385,8 @@ async def evaluate(
     _require_running(dossier, CpoState.running)
     years = cpo_plan.years_of(programme, dossier)
     last = years[-1]
-    waiting = [year for year in years if year not in await _years_passed(session, dossier.id)]
+    passed = await _years_passed(session, dossier.id)
+    waiting = [year for year in years if year not in passed]
     if waiting or now.year <= last:
         raise _refused(Text(f"L'évaluation finale suit la revue de chaque année et la fin de {last}.",
                             f"The final evaluation follows each year's review and the end of {last}."),
