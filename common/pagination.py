@@ -72,6 +72,25 @@ def decode_cursor(cursor: str) -> tuple[datetime, UUID]:
         ) from exc
 
 
+def encode_sequence(sequence: int) -> str:
+    """A cursor over a numbered sequence (a ledger, the events feed): the last number read."""
+    return base64.urlsafe_b64encode(f"seq:{sequence}".encode()).decode().rstrip("=")
+
+
+def decode_sequence(cursor: str, *, max_digits: int = 9) -> int:
+    """`max_digits`: a forged number beyond the column (SQLite refuses a Python int past 64 bits) is a 400."""
+    try:
+        raw = base64.urlsafe_b64decode((cursor + "=" * (-len(cursor) % 4)).encode()).decode()
+        prefix, _, number = raw.partition(":")
+        if prefix != "seq" or not number.isascii() or not number.isdigit() or len(number) > max_digits:
+            raise ValueError(raw)
+        return int(number)
+    except (ValueError, binascii.Error, UnicodeDecodeError) as exc:
+        raise BadRequest(
+            Text("Curseur de pagination invalide.", "Invalid pagination cursor."), code="invalid_cursor"
+        ) from exc
+
+
 def keyset(statement: SelectOfScalar[Any], model: Any, *, limit: int, cursor: str | None) -> SelectOfScalar[Any]:
     """Order by (created_at, id) and start after the cursor; fetches one row more to know if a page follows."""
     if cursor:

@@ -71,6 +71,7 @@ class Scope(StrEnum):
     payments_write = "payments:write"
     financial_reports_read = "financial-reports:read"
     financial_reports_write = "financial-reports:write"
+    events_read = "events:read"
     # Only a service token: funding pins the document versions a submitted dossier references.
     documents_pin = "documents:pin"
 

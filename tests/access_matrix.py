@@ -158,6 +158,7 @@ ACCESS: dict[str, dict[tuple[str, str], object]] = {
         ("GET", "/api/v1/grants"): HOLDERS | FUNDERS | DESK,
         ("GET", "/api/v1/grants/totals"): HOLDERS | DESK,
         ("GET", "/api/v1/payments"): HOLDERS | FUNDERS | DESK,
+        ("GET", "/api/v1/events"): HOLDERS | FUNDERS | DESK,
         ("GET", "/api/v1/payments/{payment_id}"): HOLDERS | FUNDERS | DESK,
         ("POST", "/api/v1/payments/{payment_id}/request"): HOLDERS,
         ("POST", "/api/v1/payments/{payment_id}/pay"): {"funder_manager"},

@@ -15,6 +15,7 @@ from services.funding.routes import (
     delegated,
     dossiers,
     envelopes,
+    events,
     financial_reports,
     grants,
     learning_reviews,
@@ -38,6 +39,7 @@ TAGS = [
     {"name": "payments", "description": "Versements : l'échéancier de chaque subvention."},
     {"name": "financial-reports", "description": "Comptes rendus financiers (CERFA 15059) dus par chaque subvention."},
     {"name": "notifications", "description": "Réponses du comité aux porteurs, et leur envoi par courriel."},
+    {"name": "events", "description": "Le flux des événements : ce qui a changé depuis un curseur."},
     {"name": "operations", "description": "Santé, disponibilité, métriques."},
 ]
 
@@ -58,7 +60,7 @@ def create_app(
             programmes.router, dossiers.router, admissibility.router, envelopes.router, routing.router,
             opinions.router, sessions.router, notifications.router, agreements.router, payments.router,
             financial_reports.router, delegated.router, support.router, grants.router, learning_reviews.router,
-            cpo.router,
+            cpo.router, events.router,
         ],
         http=http,
         key_source=remote_jwks(http, settings),

@@ -4,8 +4,6 @@ Money moves with one conditional UPDATE (`committed + x <= total`) backed by CHE
 read-check-write: on PostgreSQL two such reads would both see room and over-commit the envelope.
 """
 
-import base64
-import binascii
 import uuid
 from datetime import datetime
 from typing import Any
@@ -16,8 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from common.db import get_row, utcnow
 from common.money import euros
-from common.pagination import keyset
-from common.problems import BadRequest, Conflict, Forbidden, NotFound, Text, UnprocessableContent
+from common.pagination import decode_sequence, encode_sequence, keyset
+from common.problems import Conflict, Forbidden, NotFound, Text, UnprocessableContent
 from common.tokens import Principal
 from services.funding import repository
 from services.funding.envelope_models import Envelope, EnvelopeMovement, MovementKind
@@ -421,34 +419,16 @@ def _movement_of(envelope: Envelope, kind: MovementKind, amount_cents: int, acto
 # The ledger, in the order of the envelope's versions.
 
 
-def _encode_sequence(sequence: int) -> str:
-    return base64.urlsafe_b64encode(f"seq:{sequence}".encode()).decode().rstrip("=")
-
-
-def _decode_sequence(cursor: str) -> int:
-    try:
-        raw = base64.urlsafe_b64decode((cursor + "=" * (-len(cursor) % 4)).encode()).decode()
-        prefix, _, number = raw.partition(":")
-        # Digits only, and few of them: a sequence is an INTEGER column (SQLite refuses a bigger Python int).
-        if prefix != "seq" or not number.isascii() or not number.isdigit() or len(number) > 9:
-            raise ValueError(raw)
-        return int(number)
-    except (ValueError, binascii.Error, UnicodeDecodeError) as exc:
-        raise BadRequest(
-            Text("Curseur de pagination invalide.", "Invalid pagination cursor."), code="invalid_cursor"
-        ) from exc
-
-
 async def ledger(
     session: AsyncSession, envelope: Envelope, *, limit: int, cursor: str | None
 ) -> tuple[list[MovementPublic], str | None]:
     statement = select(EnvelopeMovement).where(EnvelopeMovement.envelope_id == envelope.id)
     if cursor:
-        statement = statement.where(EnvelopeMovement.sequence > _decode_sequence(cursor))
+        statement = statement.where(EnvelopeMovement.sequence > decode_sequence(cursor))
     statement = statement.order_by(EnvelopeMovement.sequence).limit(limit + 1)
     rows = list((await session.execute(statement)).scalars())
     page = rows[:limit]
-    next_cursor = _encode_sequence(page[-1].sequence) if len(rows) > limit else None
+    next_cursor = encode_sequence(page[-1].sequence) if len(rows) > limit else None
     return [movement_public(m) for m in page], next_cursor
 
 

@@ -167,6 +167,7 @@ CALLER_BY_OPERATION: dict[str, dict[str, str]] = {
         "list_grants": HOLDER,
         "grant_totals": HOLDER,
         "list_payments": HOLDER,
+        "list_events": HOLDER,
         "get_payment": HOLDER,
         "request_payment": HOLDER,
         "pay_payment": CITY_MANAGER,

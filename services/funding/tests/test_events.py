@@ -1,0 +1,130 @@
+"""Domain events: each state change writes its event in its own transaction (a refused change writes none); the
+feed gives each caller what it may see, in commit order, and resumes from a cursor."""
+
+from typing import Any
+
+from services.funding.tests.committee_helpers import (
+    CAF_MANAGER,
+    CITY_MEMBER,
+    TWO_FUNDERS,
+    decide,
+    ok,
+    open_session,
+    plan_session,
+    ready,
+    session_url,
+)
+from services.funding.tests.helpers import BLOSNE_AVENIR, CAF, PREFECTURE, VILLE, url_of
+from tests.support.stack import problem
+from tests.support.world import CITY_INSTRUCTOR, CITY_MANAGER, COMMITTEE_MEMBER, DESK, HOLDER, OTHER_HOLDER, World
+
+EVENTS = "/api/v1/events"
+
+
+def feed(world: World, email: str, **params: Any) -> list[dict[str, Any]]:
+    """Every event the caller may see, page after page."""
+    items, cursor = [], None
+    while True:
+        page = ok(world.as_("funding", email).get(EVENTS, params={**params, **({"cursor": cursor} if cursor else {})}))
+        items += page["items"]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            return items
+
+
+def of_dossier(events: list[dict[str, Any]], dossier: dict[str, Any]) -> list[str]:
+    return [event["type"] for event in events if event["dossier_id"] == dossier["id"]]
+
+
+class TestTheOutbox:
+    def test_a_dossier_s_life_in_order_each_seeing_its_share(self, world: World) -> None:
+        dossier = ready(world)
+        desk = of_dossier(feed(world, DESK), dossier)
+        assert desk == ["dossier.created", "dossier.submitted", "dossier.declared_admissible", "dossier.routed",
+                        "dossier.opinion_recorded", "dossier.opinion_recorded", "dossier.ready_for_committee"]
+        # The association does not see the funders' opinions; a funder sees what came once it was routed to.
+        assert of_dossier(feed(world, HOLDER), dossier) == [
+            "dossier.created", "dossier.submitted", "dossier.declared_admissible", "dossier.routed",
+            "dossier.ready_for_committee"]
+        assert of_dossier(feed(world, CITY_INSTRUCTOR), dossier) == desk[3:]
+        assert of_dossier(feed(world, CAF_MANAGER), dossier) == []
+        assert of_dossier(feed(world, OTHER_HOLDER), dossier) == []
+
+        [submitted] = [e for e in feed(world, HOLDER) if e["type"] == "dossier.submitted"
+                       and e["dossier_id"] == dossier["id"]]
+        assert (submitted["subject_kind"], submitted["subject_id"], submitted["reference"]) == (
+            "dossier", dossier["id"], dossier["reference"])
+        assert submitted["organisation_id"] == BLOSNE_AVENIR
+        assert submitted["data"]["from_state"] == "draft" and submitted["data"]["to_state"] == "submitted"
+
+    def test_the_numbers_follow_the_commits_and_the_cursor_resumes(self, world: World) -> None:
+        ready(world)
+        everything = feed(world, DESK)
+        numbers = [event["sequence"] for event in everything]
+        assert numbers == sorted(numbers) and len(set(numbers)) == len(numbers)
+        paged = feed(world, DESK, limit=3)
+        assert [event["id"] for event in paged] == [event["id"] for event in everything]
+        # Resuming after the last event read gives nothing until something happens, then only that.
+        last = ok(world.as_("funding", DESK).get(EVENTS, params={"limit": 200}))["last_cursor"]
+        assert ok(world.as_("funding", DESK).get(EVENTS, params={"cursor": last}))["items"] == []
+        world.create_dossier()
+        after = ok(world.as_("funding", DESK).get(EVENTS, params={"cursor": last}))
+        assert [event["type"] for event in after["items"]] == ["dossier.created"]
+        assert after["last_cursor"] != last
+
+    def test_a_refused_change_writes_no_event(self, world: World) -> None:
+        dossier = world.create_dossier()
+        before = feed(world, DESK)
+        refused = world.as_("funding", DESK).post(f"{url_of(dossier)}/route", json={})
+        assert refused.status_code == 409
+        assert feed(world, DESK) == before
+
+    def test_types_and_a_dossier_narrow_the_feed(self, world: World) -> None:
+        first, second = world.create_dossier(), world.create_dossier()
+        world.submit(second)
+        submitted = feed(world, HOLDER, type=["dossier.submitted"])
+        assert [event["dossier_id"] for event in submitted] == [second["id"]]
+        assert {event["dossier_id"] for event in feed(world, HOLDER, dossier_id=first["id"])} == {first["id"]}
+
+    def test_a_forged_cursor_is_a_400(self, world: World) -> None:
+        for cursor in ("not-a-cursor", "c2VxOjk5OTk5OTk5OTk5OTk5OTk5OTk5OQ"):  # the second: 21 digits
+            answer = world.as_("funding", DESK).get(EVENTS, params={"cursor": cursor})
+            assert answer.status_code == 400 and problem(answer)["code"] == "invalid_cursor"
+
+
+class TestWhatTheCommitteeAndTheMoneySay:
+    def test_decisions_to_their_funder_the_rest_to_whom_it_concerns(self, world: World) -> None:
+        dossier = ready(world, plan=TWO_FUNDERS)
+        both = [VILLE, PREFECTURE]
+        session = ok(open_session(world, plan_session(world, [dossier], both), both))
+        ok(decide(world, session, dossier, VILLE, 1_500_000, email=CITY_MEMBER), 201)
+        ok(decide(world, session, dossier, PREFECTURE, 1_000_000, email=COMMITTEE_MEMBER), 201)
+        ok(world.as_("funding", DESK).post(f"{session_url(session)}/close", json={}))
+
+        city = [e for e in feed(world, CITY_MANAGER) if e["type"] == "decision.recorded"]
+        assert [(e["data"]["funder_id"], e["data"]["granted_cents"]) for e in city] == [(VILLE, 1_500_000)]
+        assert city[0]["organisation_id"] is None  # the association hears it at the closing, not before
+        holder = [e["type"] for e in feed(world, HOLDER)]
+        assert "decision.recorded" not in holder and "dossier.decided" in holder
+        sessions = [e["type"] for e in feed(world, COMMITTEE_MEMBER) if e["subject_kind"] == "session"]
+        assert sessions == ["session.opened", "session.closed"]
+        assert [e for e in feed(world, CAF_MANAGER) if e["subject_kind"] in ("session", "decision")] == []
+
+        agreements = [e for e in feed(world, HOLDER) if e["subject_kind"] == "agreement"]
+        assert sorted(e["type"] for e in agreements) == ["agreement.drafted", "agreement.drafted"]
+        [letter] = [e for e in feed(world, CITY_MANAGER) if e["type"] == "agreement.drafted"]
+        assert letter["data"]["funder_id"] == VILLE
+        agreement_id = letter["subject_id"]
+        city = world.as_("funding", CITY_MANAGER)
+        ok(city.post(f"/api/v1/agreements/{agreement_id}/send"))
+        world.provide_required_documents()
+        [payment] = ok(city.get("/api/v1/payments", params={"agreement_id": agreement_id}))["items"]
+        ok(city.post(f"/api/v1/payments/{payment['id']}/pay"))
+        money = [(e["type"], e["subject_id"]) for e in feed(world, HOLDER, dossier_id=dossier["id"])
+                 if e["subject_kind"] in ("agreement", "payment")]
+        assert ("agreement.active", agreement_id) in money and ("payment.paid", payment["id"]) in money
+        assert money.index(("agreement.active", agreement_id)) < money.index(("payment.paid", payment["id"]))
+        assert not [e for e in feed(world, CITY_MANAGER) if e["subject_kind"] == "payment"
+                    and e["data"]["funder_id"] != VILLE]
+        assert not [e for e in feed(world, CAF_MANAGER) if e["subject_kind"] in ("agreement", "payment")]
+        assert CAF  # the CAF was asked nothing here
