@@ -9,6 +9,7 @@ from anyio.from_thread import start_blocking_portal
 from sqlalchemy import create_engine, text
 
 from common.db import sync_url
+from tests.support.receiver import receiver  # noqa: F401  (a fixture: a partner's webhook endpoint)
 from tests.support.stack import SERVICES, Stack, build_stack, migrate, reset_postgres
 from tests.support.world import World
 

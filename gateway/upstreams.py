@@ -27,6 +27,7 @@ ROUTES: tuple[tuple[str, str], ...] = (
     ("/api/v1/financial-reports", "funding"),
     ("/api/v1/grants", "funding"),
     ("/api/v1/events", "funding"),
+    ("/api/v1/webhooks", "funding"),
 )
 
 

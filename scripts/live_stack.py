@@ -88,6 +88,9 @@ def live_environment(
         "FUNDING_MAIL_FOLDER": str(workdir / "mail"),
         # Funding's time, which the end-to-end tests move (LiveStack.set_clock); the wall clock while empty.
         "FUNDING_CLOCK_FILE": str(workdir / "clock"),
+        # The end-to-end tests' webhook receivers listen on loopback.
+        "FUNDING_WEBHOOK_ALLOWED_NETWORKS": '["127.0.0.0/8"]',
+        "FUNDING_WEBHOOK_POLL_SECONDS": "0.2",
     })
     if fast_passwords:  # tests log in hundreds of times; the benchmark keeps the real cost
         env.update({"IDENTITY_PASSWORD_TIME_COST": "1", "IDENTITY_PASSWORD_MEMORY_KIB": "8"})

@@ -1,6 +1,7 @@
-"""Starts identity, projects, funding and the gateway as four processes on 127.0.0.1: `python -m scripts.run_stack`.
+"""Starts identity, projects, funding and the gateway as four servers on 127.0.0.1, and the webhook worker beside
+them: `python -m scripts.run_stack`.
 
-Ctrl-C (or SIGTERM) stops all four; if one dies, the others are stopped too.
+Ctrl-C (or SIGTERM) stops all five; if one dies, the others are stopped too.
 """
 
 import os
@@ -18,6 +19,8 @@ SERVERS = (
     ("funding", "services.funding.main:app", "FUNDING", 8003),
     ("gateway", "gateway.main:app", "GATEWAY", 8000),
 )
+# Processes that serve no port: the webhook deliveries.
+WORKERS = (("webhooks", "services.funding.webhook_worker"),)
 
 
 def port_of(prefix: str, default: int) -> int:
@@ -91,12 +94,14 @@ def main() -> int:
             print(f"{name} did not start on port {port}", file=sys.stderr)
             stop(processes)
             return 1
+    for _name, module in WORKERS:
+        processes.append(subprocess.Popen([sys.executable, "-m", module], env=env, start_new_session=True))
     gateway = f"http://{host_of('GATEWAY')}:{port_of('GATEWAY', 8000)}"
     print(f"\nGuichet unique running.\n  gateway: {gateway}\n  docs:    {gateway}/docs\n")
     print(f"Demo logins (password for all: {demo_data.DEMO_PASSWORD}):")
     for user in demo_data.USERS:
         print(f"  {user.roles[0]:<18} {user.email}")
-    print("\nCtrl-C stops the four processes.", flush=True)
+    print("\nCtrl-C stops the five processes (four servers and the webhook worker).", flush=True)
     while not stopping:
         if any(p.poll() is not None for p in processes):
             print("a process stopped unexpectedly; stopping the others", file=sys.stderr)

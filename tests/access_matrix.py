@@ -12,6 +12,8 @@ DESK = {"desk_coordinator"}
 ADMINS = {"holder_admin", "funder_manager", "desk_coordinator", "platform_admin"}
 EVERYONE = HOLDERS | FUNDERS | DESK | {"citizen_reviewer", "platform_admin"}
 PUBLIC = "public"
+# An organisation's admin manages its webhook endpoints (the platform's admin has no events of its own).
+WEBHOOK_ADMINS = {"holder_admin", "funder_manager", "desk_coordinator"}
 
 ACCESS: dict[str, dict[tuple[str, str], object]] = {
     "identity": {
@@ -159,6 +161,14 @@ ACCESS: dict[str, dict[tuple[str, str], object]] = {
         ("GET", "/api/v1/grants/totals"): HOLDERS | DESK,
         ("GET", "/api/v1/payments"): HOLDERS | FUNDERS | DESK,
         ("GET", "/api/v1/events"): HOLDERS | FUNDERS | DESK,
+        ("POST", "/api/v1/webhooks"): WEBHOOK_ADMINS,
+        ("GET", "/api/v1/webhooks"): WEBHOOK_ADMINS,
+        ("GET", "/api/v1/webhooks/{endpoint_id}"): WEBHOOK_ADMINS,
+        ("PATCH", "/api/v1/webhooks/{endpoint_id}"): WEBHOOK_ADMINS,
+        ("POST", "/api/v1/webhooks/{endpoint_id}/rotate-secret"): WEBHOOK_ADMINS,
+        ("GET", "/api/v1/webhooks/{endpoint_id}/deliveries"): WEBHOOK_ADMINS,
+        ("GET", "/api/v1/webhooks/{endpoint_id}/deliveries/{delivery_id}"): WEBHOOK_ADMINS,
+        ("POST", "/api/v1/webhooks/{endpoint_id}/deliveries/{delivery_id}/replay"): WEBHOOK_ADMINS,
         ("GET", "/api/v1/payments/{payment_id}"): HOLDERS | FUNDERS | DESK,
         ("POST", "/api/v1/payments/{payment_id}/request"): HOLDERS,
         ("POST", "/api/v1/payments/{payment_id}/pay"): {"funder_manager"},

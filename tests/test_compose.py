@@ -44,6 +44,7 @@ SETTINGS: dict[str, tuple[type[BaseSettings], ...]] = {
     "identity": (IdentitySettings,),
     "projects": (ProjectsSettings,),
     "funding": (FundingSettings,),
+    "webhooks": (FundingSettings,),  # the webhook worker: funding's settings, no server
     "gateway": (GatewaySettings,),
 }
 # Long-running servers: their settings class gives the port.
@@ -60,6 +61,7 @@ REQUIRED_DEPENDENCIES: dict[str, dict[str, str]] = {
     "identity": {"migrate": COMPLETED},
     "projects": {"migrate": COMPLETED},
     "funding": {"migrate": COMPLETED, "identity": HEALTHY, "projects": HEALTHY},
+    "webhooks": {"migrate": COMPLETED},
     "gateway": {"identity": HEALTHY, "projects": HEALTHY, "funding": HEALTHY},
 }
 HEALTH_PATHS = {"/readyz", "/healthz"}
@@ -404,6 +406,9 @@ def compose_problems(
                 problems.append(f"{runner}: {cls.__name__} database differs between migrate and {service_name}")
             urls.setdefault(service_name, settings.database_url)
             schemas.setdefault(service_name, settings.db_schema)
+    worker = built.get(("webhooks", FundingSettings))
+    if worker is not None and (worker.database_url, worker.db_schema) != (urls.get("funding"), schemas.get("funding")):
+        problems.append("webhooks: the worker's database is not funding's")
     problems += init_sql_problems(compose, repo, variables, urls, schemas)
 
     # Servers: port, bind address, who publishes, healthcheck on a served route.
@@ -656,6 +661,10 @@ def _drop(path: str) -> Callable[[dict[str, Any]], None]:
         (_drop("services/projects/environment/PROJECTS_DATABASE_URL"), "PROJECTS_DATABASE_URL"),
         (_drop("services/projects/healthcheck"), "projects"),
         (_drop("services/postgres"), "postgres"),
+        (_set("services/webhooks/environment/FUNDING_DB_SCHEMA", "projects"), "the worker's database"),
+        (_replace_in_command("webhooks", "services.funding.webhook_worker", "services.funding.webhook_workers"),
+         "services.funding.webhook_workers"),
+        (_drop("services/webhooks"), "webhooks"),
     ],
 )
 def test_a_broken_compose_file_is_reported(

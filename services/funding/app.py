@@ -26,6 +26,7 @@ from services.funding.routes import (
     routing,
     sessions,
     support,
+    webhooks,
 )
 from services.funding.settings import FundingSettings
 
@@ -40,6 +41,7 @@ TAGS = [
     {"name": "financial-reports", "description": "Comptes rendus financiers (CERFA 15059) dus par chaque subvention."},
     {"name": "notifications", "description": "Réponses du comité aux porteurs, et leur envoi par courriel."},
     {"name": "events", "description": "Le flux des événements : ce qui a changé depuis un curseur."},
+    {"name": "webhooks", "description": "Points de réception des événements : livraisons signées, journal, rejeu."},
     {"name": "operations", "description": "Santé, disponibilité, métriques."},
 ]
 
@@ -60,7 +62,7 @@ def create_app(
             programmes.router, dossiers.router, admissibility.router, envelopes.router, routing.router,
             opinions.router, sessions.router, notifications.router, agreements.router, payments.router,
             financial_reports.router, delegated.router, support.router, grants.router, learning_reviews.router,
-            cpo.router, events.router,
+            cpo.router, events.router, webhooks.router,
         ],
         http=http,
         key_source=remote_jwks(http, settings),

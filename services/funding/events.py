@@ -1,7 +1,8 @@
 """Domain events, written by the transaction that changes the state (an outbox), and the feed that replays them.
 
 No call site writes an event: what a flush changes says it. A new line of a dossier's trail is `dossier.<action>`;
-a session, an agreement, a payment or a financial report whose state moves is `<kind>.<state>`; a funder's
+a session, an agreement, a payment, a financial report or a webhook endpoint whose state moves is
+`<kind>.<state>`; a funder's
 decision recorded in session is `decision.recorded`. At commit each event takes the next number from the one
 counter row (its lock orders the numbers as the transactions commit) and is stored with the organisations that
 may see it: the association concerned, and the funders concerned (those a dossier is routed to, the deciding
@@ -25,6 +26,7 @@ from services.funding.committee_models import CommitteeSession, FunderDecision, 
 from services.funding.event_models import DomainEvent, EventAudience, EventCounter
 from services.funding.financial_report_models import FinancialReport
 from services.funding.models import Dossier, DossierHistory, DossierRouting, RoutingState
+from services.funding.webhook_models import WebhookEndpoint
 from services.vocabulary import DESK_ROLES
 
 PENDING = "funding_domain_events"
@@ -69,6 +71,10 @@ def _drafts_of(session: Session) -> list[Draft]:
             if isinstance(instance, Agreement) and inspect(instance).attrs.suspended_at.history.has_changes():
                 drafts.append(Draft("agreement.suspended" if instance.suspended_at else "agreement.resumed",
                                     instance))
+        elif isinstance(instance, WebhookEndpoint):
+            state = _moved_to(instance, "state")
+            if state is not None:
+                drafts.append(Draft(f"webhook.{state}", instance))
     for instance in session.deleted:
         if isinstance(instance, CommitteeSession):
             drafts.append(Draft("session.called_off", instance))
@@ -150,6 +156,10 @@ def _event_of(session: Session, draft: Draft) -> tuple[dict[str, Any], set[uuid.
             "state": subject.state, "held_on": subject.held_on.isoformat() if subject.held_on else None}}
         invited = session.execute(select(SessionFunder.funder_id).where(SessionFunder.session_id == subject.id))
         return row, set(invited.scalars())
+    if isinstance(subject, WebhookEndpoint):  # its organisation's admin learns that it stopped, and why
+        row |= {"subject_kind": "webhook", "subject_id": subject.id, "data": {
+            "state": subject.state, "reason": subject.disabled_reason, "url": subject.url}}
+        return row, {subject.organisation_id}
     kind = {Agreement: "agreement", Payment: "payment", FinancialReport: "report"}[type(subject)]
     row |= {"subject_kind": kind, "subject_id": subject.id}
     data |= {"state": subject.state, "funder_id": str(subject.funder_id)}

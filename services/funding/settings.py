@@ -23,6 +23,11 @@ class FundingSettings(ServiceSettings):
     mail_smtp_timeout_seconds: float = 10.0
     mail_from: str = "guichet-unique@contrat-de-ville.example"
     mail_folder: str = str(VAR_DIR / "mail")
+    # Webhooks: networks a target may be in although not public (CIDRs; the tests allow 127.0.0.0/8, and plain
+    # http there); how long one attempt may take; how often the worker looks for work.
+    webhook_allowed_networks: list[str] = []
+    webhook_timeout_seconds: float = 10.0
+    webhook_poll_seconds: float = 1.0
 
     def secret_fields(self) -> dict[str, str]:
         secrets = {"service_client_secret": self.service_client_secret}

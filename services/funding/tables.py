@@ -14,6 +14,7 @@ from services.funding import (  # noqa: F401
     financial_report_models,
     models,
     notification_models,
+    webhook_models,
 )
 
 metadata = models.metadata

@@ -168,6 +168,15 @@ CALLER_BY_OPERATION: dict[str, dict[str, str]] = {
         "grant_totals": HOLDER,
         "list_payments": HOLDER,
         "list_events": HOLDER,
+        # Webhooks: the association's admin; the run's endpoint ids name none of its own (404).
+        "register_webhook": HOLDER,
+        "list_webhooks": HOLDER,
+        "get_webhook": HOLDER,
+        "update_webhook": HOLDER,
+        "rotate_webhook_secret": HOLDER,
+        "list_webhook_deliveries": HOLDER,
+        "get_webhook_delivery": HOLDER,
+        "replay_webhook_delivery": HOLDER,
         "get_payment": HOLDER,
         "request_payment": HOLDER,
         "pay_payment": CITY_MANAGER,
@@ -313,6 +322,7 @@ STATE_DEPENDENT_REJECTIONS: dict[str, str] = {
     "not_a_cpo_programme": "a CPO is renewed on a CPO programme (its track)",
     "follow_on_exists": "a dossier is followed by one dossier (409)",
     "cpo_suspended": "a suspended CPO's payments stop (409)",
+    "webhook_target_refused": "a webhook target resolves to a public address, over https (SSRF)",
 }
 # 2. `validation_failed` on these fields only, per operation: a rule that ties a field to another one, or to rows.
 # ("body" is where a model's own validator reports.)
@@ -347,6 +357,8 @@ RULES_BEYOND_SCHEMA: dict[str, dict[str, str]] = {
     "record_decision": {"body": "no grant has a reason"},
     "decide_small_project": {"body": "no grant has a reason"},
     "give_verdict": {"body": "graduating, and only graduating, names the new dossier's programme"},
+    "register_webhook": {"body": "an event type appears once"},
+    "update_webhook": {"body": "an event type appears once"},
     "record_cpo_review": {
         "body": "an amendment, and only one, carries its changes; all but `continue` give a reason",
         "body.amendment": "an amendment changes amounts or objectives, each funder and year once",

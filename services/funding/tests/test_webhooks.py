@@ -1,0 +1,208 @@
+"""Webhooks: an organisation's admin registers an endpoint (its secret shown once); the worker delivers the events
+its organisation may see, signed as Standard Webhooks asks (checked with the reference library), retries with
+backoff, stops on 410, disables the endpoint after a day of failures, logs each attempt, replays on demand; two
+workers never send a delivery twice at once. Targets are checked against SSRF."""
+
+import asyncio
+import ipaddress
+from datetime import timedelta
+from typing import Any
+
+import httpx
+import pytest
+from standardwebhooks.webhooks import Webhook
+
+from common.clock import FixedClock
+from services.funding.tests.committee_helpers import ok
+from services.funding.webhook_targets import TargetRefused, check_address, networks
+from services.funding.webhook_worker import Worker
+from tests.support.receiver import Receiver
+from tests.support.stack import problem
+from tests.support.world import DESK, HOLDER, HOLDER_MEMBER, OTHER_HOLDER, World
+
+WEBHOOKS = "/api/v1/webhooks"
+
+
+def worker_pass(world: World, clock: FixedClock | None = None, workers: int = 1) -> int:
+    """One pass of `workers` workers at once, as the worker process makes it."""
+    app = world.stack.apps["funding"]
+
+    async def passes() -> int:
+        async with httpx.AsyncClient() as http:
+            running = [Worker(app.state.db, http, app.state.settings, clock or app.state.clock) for _ in range(workers)]
+            return sum(await asyncio.gather(*(worker.tick() for worker in running)))
+
+    return world.stack.run(passes)
+
+
+def register(world: World, url: str, email: str = HOLDER, **body: Any) -> dict[str, Any]:
+    return ok(world.as_("funding", email).post(WEBHOOKS, json={"url": url, **body}), 201)
+
+
+def deliveries(world: World, endpoint: dict[str, Any], email: str = HOLDER) -> list[dict[str, Any]]:
+    return ok(world.as_("funding", email).get(f"{WEBHOOKS}/{endpoint['id']}/deliveries"))["items"]
+
+
+class TestRegistration:
+    def test_the_secret_is_shown_once_and_only_an_admin_registers(self, world: World, receiver: Receiver) -> None:
+        endpoint = register(world, receiver.url, description="Notre logiciel de gestion")
+        assert endpoint["secret"].startswith("whsec_") and endpoint["state"] == "active"
+        read = ok(world.as_("funding", HOLDER).get(f"{WEBHOOKS}/{endpoint['id']}"))
+        assert "secret" not in read and read["url"] == receiver.url
+        assert world.as_("funding", HOLDER_MEMBER).post(WEBHOOKS, json={"url": receiver.url}).status_code == 403
+        assert world.as_("funding", OTHER_HOLDER).get(f"{WEBHOOKS}/{endpoint['id']}").status_code == 404
+
+    @pytest.mark.parametrize("url", [
+        "https://10.0.0.8/hook", "https://169.254.169.254/latest/meta-data", "https://[::1]/hook",
+        "https://[fc00::1]/hook", "https://[::ffff:192.168.1.1]/hook", "http://93.184.216.34/hook",
+        "https://user:pass@93.184.216.34/hook", "ftp://93.184.216.34/hook", "https://nowhere.invalid/hook",
+        "https://[::1/hook", "https://\u0080x.example/hook",
+    ])
+    def test_private_targets_credentials_and_plain_http_are_refused(self, world: World, url: str) -> None:
+        refused = world.as_("funding", HOLDER).post(WEBHOOKS, json={"url": url})
+        assert refused.status_code == 422, refused.text
+        assert problem(refused)["code"] in ("webhook_target_refused", "validation_failed")
+        assert ok(world.as_("funding", HOLDER).get(WEBHOOKS))["items"] == []
+
+    def test_a_public_https_target_is_taken(self, world: World) -> None:
+        assert register(world, "https://93.184.216.34/hook")["url"] == "https://93.184.216.34/hook"
+
+    def test_the_address_rules(self) -> None:
+        loopback = networks(["127.0.0.0/8"])
+        check_address(ipaddress.ip_address("127.0.0.1"), loopback)
+        check_address(ipaddress.ip_address("93.184.216.34"), [])
+        for address in ("127.0.0.1", "10.1.2.3", "172.16.0.1", "192.168.0.1", "169.254.0.1", "::1", "fe80::1",
+                        "::ffff:10.0.0.1", "0.0.0.0", "224.0.0.1"):
+            with pytest.raises(TargetRefused):
+                check_address(ipaddress.ip_address(address), [])
+
+
+class TestDelivery:
+    def test_signed_events_its_organisation_may_see_from_its_registration_on(
+        self, world: World, receiver: Receiver
+    ) -> None:
+        before = world.create_dossier()
+        endpoint = register(world, receiver.url)
+        other = Receiver()
+        try:
+            register(world, other.url, email=OTHER_HOLDER)
+            dossier = world.submit(world.create_dossier())
+            assert worker_pass(world) > 0
+            assert other.requests == []  # another association sees nothing of this one
+        finally:
+            other.stop()
+        # Delivered side by side, in no set order: each carries its sequence for the partner to order them.
+        types = sorted((payload["type"], payload["data"]["dossier_id"]) for payload in receiver.payloads())
+        assert types == [("dossier.created", dossier["id"]), ("dossier.submitted", dossier["id"])]
+        assert before["id"] not in {dossier_id for _, dossier_id in types}
+        headers, body = next(request for request in receiver.requests if b"dossier.submitted" in request[1])
+        payload = Webhook(endpoint["secret"]).verify(body, headers)
+        assert payload["data"]["reference"] == dossier["reference"]
+        assert headers["webhook-id"] == payload["data"]["id"]
+        log = deliveries(world, endpoint)
+        assert {(d["state"], d["attempts"], d["last_status"]) for d in log} == {("delivered", 1, 200)}
+        assert all(d["last_latency_ms"] >= 0 for d in log)
+        assert worker_pass(world) == 0  # nothing sent twice
+
+    def test_only_the_types_asked_for(self, world: World, receiver: Receiver) -> None:
+        register(world, receiver.url, event_types=["dossier.submitted"])
+        world.submit(world.create_dossier())
+        worker_pass(world)
+        assert [payload["type"] for payload in receiver.payloads()] == ["dossier.submitted"]
+
+    def test_the_desk_receives_every_event(self, world: World, receiver: Receiver) -> None:
+        register(world, receiver.url, email=DESK)
+        world.create_dossier(OTHER_HOLDER)
+        world.create_dossier()
+        worker_pass(world)
+        assert len(receiver.requests) == 2
+
+    def test_two_workers_never_send_a_delivery_twice(self, world: World, receiver: Receiver) -> None:
+        register(world, receiver.url)
+        for _ in range(3):
+            world.submit(world.create_dossier())
+        worker_pass(world, workers=3)
+        worker_pass(world, workers=3)
+        ids = [headers["webhook-id"] for headers, _ in receiver.requests]
+        assert len(ids) == 6 and len(set(ids)) == 6
+
+
+class TestFailures:
+    def test_retries_back_off_then_a_day_of_failures_disables_the_endpoint(
+        self, world: World, receiver: Receiver, clock: FixedClock
+    ) -> None:
+        endpoint = register(world, receiver.url)
+        world.create_dossier()
+        receiver.statuses = [500] * 20
+        worker_pass(world)
+        [delivery] = deliveries(world, endpoint)
+        assert (delivery["state"], delivery["attempts"], delivery["last_status"]) == ("pending", 1, 500)
+        worker_pass(world)
+        assert len(receiver.requests) == 1  # not before its time
+        for wait in (timedelta(seconds=6), timedelta(minutes=6), timedelta(minutes=31), timedelta(hours=3),
+                     timedelta(hours=6), timedelta(hours=11), timedelta(hours=11)):
+            clock.advance(seconds=wait.total_seconds())
+            worker_pass(world)
+        # Eight attempts over more than a day: the delivery has failed, the endpoint is disabled.
+        assert len(receiver.requests) == 8
+        assert deliveries(world, endpoint)[0]["state"] == "failed"
+        read = ok(world.as_("funding", HOLDER).get(f"{WEBHOOKS}/{endpoint['id']}"))
+        assert (read["state"], read["disabled_reason"]) == ("disabled", "failing")
+        feed = ok(world.as_("funding", HOLDER).get("/api/v1/events", params={"type": ["webhook.disabled"]}))
+        assert [event["subject_id"] for event in feed["items"]] == [endpoint["id"]]
+        detail = ok(world.as_("funding", HOLDER).get(f"{WEBHOOKS}/{endpoint['id']}/deliveries/{delivery['id']}"))
+        assert [attempt["status"] for attempt in detail["log"]] == [500] * 8
+        world.create_dossier()
+        worker_pass(world)
+        assert len(receiver.requests) == 8  # a disabled endpoint is sent nothing
+        # Back in service: what waited goes out, and the failed delivery once replayed.
+        etag = world.as_("funding", HOLDER).get(f"{WEBHOOKS}/{endpoint['id']}").headers["etag"]
+        ok(world.as_("funding", HOLDER).patch(f"{WEBHOOKS}/{endpoint['id']}", json={"state": "active"},
+                                              headers={"If-Match": etag}))
+        receiver.statuses = []
+        ok(world.as_("funding", HOLDER).post(f"{WEBHOOKS}/{endpoint['id']}/deliveries/{delivery['id']}/replay"))
+        worker_pass(world)
+        assert {d["state"] for d in deliveries(world, endpoint)} == {"delivered"}
+        # The replayed event, and what happened meanwhile, its own disabling and return included (sent side by
+        # side: in no set order).
+        assert sorted(payload["type"] for payload in receiver.payloads()[8:]) == [
+            "dossier.created", "dossier.created", "webhook.active", "webhook.disabled"]
+
+    def test_410_stops_at_once_and_disables_the_endpoint(self, world: World, receiver: Receiver) -> None:
+        endpoint = register(world, receiver.url)
+        world.create_dossier()
+        receiver.statuses = [410]
+        worker_pass(world)
+        [delivery] = deliveries(world, endpoint)
+        assert (delivery["state"], delivery["last_status"]) == ("stopped", 410)
+        read = ok(world.as_("funding", HOLDER).get(f"{WEBHOOKS}/{endpoint['id']}"))
+        assert (read["state"], read["disabled_reason"]) == ("disabled", "gone")
+        world.create_dossier()
+        worker_pass(world)
+        assert len(receiver.requests) == 1
+
+    def test_a_replay_sends_the_same_message_again(self, world: World, receiver: Receiver) -> None:
+        endpoint = register(world, receiver.url)
+        world.create_dossier()
+        worker_pass(world)
+        [delivery] = deliveries(world, endpoint)
+        replayed = ok(world.as_("funding", HOLDER).post(
+            f"{WEBHOOKS}/{endpoint['id']}/deliveries/{delivery['id']}/replay"))
+        assert replayed["state"] == "pending"
+        worker_pass(world)
+        assert [h["webhook-id"] for h, _ in receiver.requests] == [receiver.requests[0][0]["webhook-id"]] * 2
+        assert world.as_("funding", OTHER_HOLDER).post(
+            f"{WEBHOOKS}/{endpoint['id']}/deliveries/{delivery['id']}/replay").status_code == 404
+
+
+class TestRotation:
+    def test_both_secrets_sign_during_a_rotation(self, world: World, receiver: Receiver) -> None:
+        endpoint = register(world, receiver.url)
+        rotated = ok(world.as_("funding", HOLDER).post(f"{WEBHOOKS}/{endpoint['id']}/rotate-secret"))
+        assert rotated["secret"] != endpoint["secret"] and rotated["previous_secret_expires_at"]
+        world.create_dossier()
+        worker_pass(world)
+        [(headers, body)] = receiver.requests
+        assert len(headers["webhook-signature"].split(" ")) == 2
+        for secret in (endpoint["secret"], rotated["secret"]):
+            assert Webhook(secret).verify(body, headers)["type"] == "dossier.created"
