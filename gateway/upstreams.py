@@ -28,6 +28,7 @@ ROUTES: tuple[tuple[str, str], ...] = (
     ("/api/v1/grants", "funding"),
     ("/api/v1/events", "funding"),
     ("/api/v1/webhooks", "funding"),
+    ("/api/v1/exports", "funding"),
 )
 
 

@@ -161,6 +161,7 @@ ACCESS: dict[str, dict[tuple[str, str], object]] = {
         ("GET", "/api/v1/grants/totals"): HOLDERS | DESK,
         ("GET", "/api/v1/payments"): HOLDERS | FUNDERS | DESK,
         ("GET", "/api/v1/events"): HOLDERS | FUNDERS | DESK,
+        ("GET", "/api/v1/exports/scdl"): PUBLIC,
         ("POST", "/api/v1/webhooks"): WEBHOOK_ADMINS,
         ("GET", "/api/v1/webhooks"): WEBHOOK_ADMINS,
         ("GET", "/api/v1/webhooks/{endpoint_id}"): WEBHOOK_ADMINS,

@@ -16,6 +16,7 @@ from services.funding.routes import (
     dossiers,
     envelopes,
     events,
+    exports,
     financial_reports,
     grants,
     learning_reviews,
@@ -42,6 +43,7 @@ TAGS = [
     {"name": "notifications", "description": "Réponses du comité aux porteurs, et leur envoi par courriel."},
     {"name": "events", "description": "Le flux des événements : ce qui a changé depuis un curseur."},
     {"name": "webhooks", "description": "Points de réception des événements : livraisons signées, journal, rejeu."},
+    {"name": "exports", "description": "Données ouvertes : les subventions au format SCDL 2.1.1."},
     {"name": "operations", "description": "Santé, disponibilité, métriques."},
 ]
 
@@ -62,7 +64,7 @@ def create_app(
             programmes.router, dossiers.router, admissibility.router, envelopes.router, routing.router,
             opinions.router, sessions.router, notifications.router, agreements.router, payments.router,
             financial_reports.router, delegated.router, support.router, grants.router, learning_reviews.router,
-            cpo.router, events.router, webhooks.router,
+            cpo.router, events.router, webhooks.router, exports.router,
         ],
         http=http,
         key_source=remote_jwks(http, settings),

@@ -5,7 +5,6 @@ Locks are always taken in the same order — session, dossiers (by id), agenda i
 changes never wait on each other.
 """
 
-import asyncio
 import uuid
 from collections.abc import Iterable
 from datetime import date, datetime
@@ -239,10 +238,8 @@ async def programme_ids_of(session: AsyncSession, session_id: uuid.UUID) -> list
 async def organisation_cards(
     peers: Peers, organisation_ids: Iterable[uuid.UUID]
 ) -> dict[uuid.UUID, dict[str, Any] | None]:
-    """What identity says of each organisation (None when it does not know it), asked in parallel."""
-    ids = list(dict.fromkeys(organisation_ids))
-    cards = await asyncio.gather(*(peers.organisation(fid) for fid in ids))
-    return dict(zip(ids, cards, strict=True))
+    """What identity says of each organisation (None when it does not know it)."""
+    return await peers.organisations(organisation_ids)
 
 
 async def invite(

@@ -1,6 +1,8 @@
 """What funding asks of the other services, with its own service token."""
 
+import asyncio
 import uuid
+from collections.abc import Iterable
 from datetime import date
 from typing import Any
 
@@ -54,6 +56,12 @@ class Peers:
 
     async def organisation(self, organisation_id: uuid.UUID) -> dict[str, Any] | None:
         return await self._get(f"{self.identity_url}/api/v1/organisations/{organisation_id}", "identity")
+
+    async def organisations(self, organisation_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, dict[str, Any] | None]:
+        """What identity says of each organisation (None when it does not know it), asked in parallel."""
+        ids = list(dict.fromkeys(organisation_ids))
+        cards = await asyncio.gather(*(self.organisation(organisation_id) for organisation_id in ids))
+        return dict(zip(ids, cards, strict=True))
 
     async def organisation_profile(self, organisation_id: uuid.UUID) -> dict[str, Any] | None:
         """The association's profile as the form asks it, or None while it was never filled in."""

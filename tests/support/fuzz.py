@@ -201,7 +201,7 @@ PUBLIC_OPERATIONS: dict[str, frozenset[str]] = {
         {"issue_token", "refresh_token", "logout", "signup_association", "jwks", "healthz", "readyz", "metrics"}
     ),
     "projects": frozenset({"healthz", "readyz", "metrics"}),
-    "funding": frozenset({"healthz", "readyz", "metrics"}),
+    "funding": frozenset({"healthz", "readyz", "metrics", "export_scdl"}),
 }
 
 OPERATIONS: dict[str, list[str]] = {

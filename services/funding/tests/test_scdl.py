@@ -1,0 +1,119 @@
+"""The SCDL "subventions" 2.1.1 export: public, one row per notified grant of the funder for the year, each row
+checked against the schema's rules (required fields, patterns, allowed values, lengths)."""
+
+import csv
+import io
+import re
+from datetime import date
+from typing import Any
+
+from services.funding.scdl import COLUMNS, amount, payment_period
+from services.funding.tests.committee_helpers import ok
+from services.funding.tests.helpers import PREFECTURE, VILLE
+from services.funding.tests.test_agreements import agreements_of, decided
+from tests.support.stack import problem
+from tests.support.world import CITY_MANAGER, World
+
+STATE_MANAGER = "direction@prefecture35.example"
+DATE = r"[0-9]{4}-[0-9]{2}-[0-9]{2}"
+# The schema's rules, field by field: (required, pattern or allowed values, longest).
+RULES: dict[str, tuple[bool, str | frozenset[str] | None, int | None]] = {
+    "nomAttribuant": (True, None, None),
+    "idAttribuant": (True, r"[0-9]{14}", None),
+    "dateConvention": (True, DATE, None),
+    "referenceDecision": (False, None, None),
+    "nomBeneficiaire": (True, None, None),
+    "idBeneficiaire": (False, r"[0-9]{14}", None),
+    "rnaBeneficiaire": (False, r"W[0-9]{9}", None),
+    "objet": (True, None, 256),
+    "montant": (True, r"[0-9]+(\.[0-9]{1,2})?", None),
+    "nature": (True, frozenset({"aide en numéraire", "aide en nature", "aide en numéraire;aide en nature"}), None),
+    "conditionsVersement": (True, frozenset({"unique", "échelonné", "autre"}), None),
+    "datesPeriodeVersement": (True, rf"{DATE}(/{DATE})?", None),
+    "idRAE": (False, None, None),
+    "notificationUE": (True, frozenset({"oui", "non"}), None),
+    "pourcentageSubvention": (True, r"(0\.[0-9]{1,2}|1(\.0{1,2})?)", None),
+    "dispositifAide": (False, None, None),
+}
+
+
+def violations(row: dict[str, str]) -> list[str]:
+    found = []
+    for field, (required, rule, longest) in RULES.items():
+        value = row[field]
+        if not value:
+            if required:
+                found.append(f"{field} is required")
+            continue
+        if isinstance(rule, frozenset) and value not in rule:
+            found.append(f"{field}={value!r} is not an allowed value")
+        if isinstance(rule, str) and not re.fullmatch(rule, value):
+            found.append(f"{field}={value!r} does not match {rule}")
+        if longest is not None and len(value) > longest:
+            found.append(f"{field} is longer than {longest}")
+    if not (row["idBeneficiaire"] or row["rnaBeneficiaire"]):
+        found.append("the beneficiary has neither SIRET nor RNA")
+    for day in re.findall(DATE, row["dateConvention"] + " " + row["datesPeriodeVersement"]):
+        date.fromisoformat(day)  # a real date
+    if row["pourcentageSubvention"] and not 0.01 <= float(row["pourcentageSubvention"]) <= 1:
+        found.append("pourcentageSubvention outside 0.01-1")
+    return found
+
+
+def export(world: World, funder: str, year: int) -> list[dict[str, str]]:
+    answer = world.stack.api("funding").get("/api/v1/exports/scdl", params={"funder": funder, "year": year})
+    assert answer.status_code == 200, answer.text
+    assert answer.headers["content-type"] == "text/csv; charset=utf-8"
+    reader = csv.DictReader(io.StringIO(answer.text))
+    assert tuple(reader.fieldnames or ()) == COLUMNS
+    return list(reader)
+
+
+def test_each_notified_grant_is_one_valid_row(world: World) -> None:
+    dossier = decided(world)
+    year = ok(world.as_("funding", CITY_MANAGER).get(
+        "/api/v1/grants", params={"dossier_id": dossier["id"]}))["items"][0]["year"]
+    # Nothing is public before the agreements leave the funders.
+    assert export(world, VILLE, year) == []
+    agreements = agreements_of(world, dossier)
+    ok(world.as_("funding", CITY_MANAGER).post(f"/api/v1/agreements/{agreements[VILLE]['id']}/send"))
+    ok(world.as_("funding", STATE_MANAGER).post(f"/api/v1/agreements/{agreements[PREFECTURE]['id']}/send"))
+
+    [city] = export(world, VILLE, year)
+    assert violations(city) == []
+    assert (city["nomAttribuant"], city["idAttribuant"]) == ("Ville de Rennes", "21350238800019")
+    assert (city["nomBeneficiaire"], city["idBeneficiaire"], city["rnaBeneficiaire"]) == (
+        "Association Blosne Avenir", "81234567600017", "W353012345")
+    assert (city["montant"], city["referenceDecision"]) == ("25000.00", agreements[VILLE]["number"])
+    assert (city["conditionsVersement"], city["pourcentageSubvention"], city["notificationUE"]) == (
+        "unique", "1.00", "non")
+    [state] = export(world, PREFECTURE, year)
+    assert violations(state) == [] and state["montant"] == "10000.00"
+    assert export(world, VILLE, year + 1) == []
+
+
+def test_an_unknown_funder_is_a_404(world: World) -> None:
+    association = "4b1a7e5e-0000-4000-8000-000000000000"
+    answer = world.stack.api("funding").get("/api/v1/exports/scdl", params={"funder": association, "year": 2027})
+    assert answer.status_code == 404 and problem(answer)["status"] == 404
+
+
+def test_amounts_and_schedules_in_scdl_words() -> None:
+    assert [amount(cents) for cents in (0, 5, 1_500_000, 123_456)] == ["0.00", "0.05", "15000.00", "1234.56"]
+
+    class Paid:
+        def __init__(self, paid: date | None = None, due: date | None = None):
+            self.paid_at = None if paid is None else _at(paid)
+            self.due_on, self.pay_by = due, None
+
+    decided_on = date(2027, 3, 1)
+    assert payment_period([Paid(date(2027, 4, 2))], decided_on) == ("unique", "2027-04-02")  # type: ignore[list-item]
+    assert payment_period([Paid(date(2027, 4, 2)), Paid(due=date(2028, 1, 1))], decided_on) == (  # type: ignore[list-item]
+        "échelonné", "2027-04-02/2028-01-01")
+    assert payment_period([Paid(), Paid()], decided_on) == ("échelonné", "2027-03-01")  # type: ignore[list-item]
+
+
+def _at(day: date) -> Any:
+    from datetime import UTC, datetime
+
+    return datetime(day.year, day.month, day.day, 12, tzinfo=UTC)
