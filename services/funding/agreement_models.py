@@ -158,6 +158,8 @@ class Payment(FundingTable, table=True):
     due_on: date | None = None
     # The date by which it should be paid (a CPO's yearly advance: 31 March), shown to both sides.
     pay_by: date | None = None
+    # When the webhook worker first found it due and said so (the event payment.due, once).
+    due_announced_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
     # When the review an `after_review` instalment waits for was accepted: it may then fall due.
     released_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
     state: str = Field(default=PaymentState.scheduled, max_length=16, index=True)

@@ -2,7 +2,8 @@
 
 No call site writes an event: what a flush changes says it. A new line of a dossier's trail is `dossier.<action>`;
 a session, an agreement, a payment, a financial report or a webhook endpoint whose state moves is
-`<kind>.<state>`; a funder's
+`<kind>.<state>`; a payment the worker finds due is `payment.due`, a report it finds late `report.overdue`
+(each once); a funder's
 decision recorded in session is `decision.recorded`. At commit each event takes the next number from the one
 counter row (its lock orders the numbers as the transactions commit) and is stored with the organisations that
 may see it: the association concerned, and the funders concerned (those a dossier is routed to, the deciding
@@ -68,6 +69,10 @@ def _drafts_of(session: Session) -> list[Draft]:
             state = _moved_to(instance, "state")
             if state is not None:
                 drafts.append(Draft(_state_type(instance, state), instance))
+            announced = {Payment: ("due_announced_at", "payment.due"),
+                         FinancialReport: ("overdue_announced_at", "report.overdue")}.get(type(instance))
+            if announced and any(v is not None for v in inspect(instance).attrs[announced[0]].history.added):
+                drafts.append(Draft(announced[1], instance))
             if isinstance(instance, Agreement) and inspect(instance).attrs.suspended_at.history.has_changes():
                 drafts.append(Draft("agreement.suspended" if instance.suspended_at else "agreement.resumed",
                                     instance))

@@ -63,6 +63,8 @@ class FinancialReport(FundingTable, table=True):
     people_reached: int | None = None
     submitted_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
     submitted_by: str | None = Field(default=None, max_length=200)
+    # When the webhook worker first found it overdue and said so (the event report.overdue, once).
+    overdue_announced_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
     reviewed_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
     reviewed_by: str | None = Field(default=None, max_length=200)
     review_comment: str | None = Field(default=None, max_length=2000)

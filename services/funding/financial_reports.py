@@ -72,14 +72,14 @@ def _money_received() -> Any:
     return exists().where(Payment.grant_id == FinancialReport.grant_id, Payment.state == PaymentState.paid)
 
 
-def _late(today: date) -> Any:
+def late_clause(today: date) -> Any:
     return and_(FinancialReport.state.in_(OWED_STATES), FinancialReport.due_on < today, _money_received())
 
 
 async def is_overdue(session: AsyncSession, report: FinancialReport, today: date) -> bool:
     if report.state not in OWED_STATES or report.due_on >= today:
         return False
-    found = await session.execute(select(FinancialReport.id).where(FinancialReport.id == report.id, _late(today)))
+    found = await session.execute(select(FinancialReport.id).where(FinancialReport.id == report.id, late_clause(today)))
     return found.first() is not None
 
 
@@ -93,7 +93,7 @@ async def overdue_with(
         select(FinancialReport).where(
             FinancialReport.organisation_id == organisation_id,
             FinancialReport.funder_id.in_(funder_ids),
-            _late(today),
+            late_clause(today),
         ).order_by(FinancialReport.due_on)
     )
     return list(rows.scalars())
@@ -138,9 +138,9 @@ async def visible_reports(
     if state:
         statement = statement.where(FinancialReport.state == state)
     if overdue is True:
-        statement = statement.where(_late(today))
+        statement = statement.where(late_clause(today))
     elif overdue is False:
-        statement = statement.where(~_late(today))
+        statement = statement.where(~late_clause(today))
     for column, value in ((FinancialReport.funder_id, funder_id), (FinancialReport.dossier_id, dossier_id)):
         if value is not None:
             statement = statement.where(column == value)

@@ -56,7 +56,7 @@ def _waiting_for(payment: Payment, agreement: Agreement, today: date) -> dict[st
     return None
 
 
-def _due_clause(today: date) -> Any:
+def due_clause(today: date) -> Any:
     """SQL for `effective_state == due`, the list's filter (the agreement joined)."""
     return and_(
         Payment.state == PaymentState.scheduled,
@@ -96,9 +96,9 @@ async def visible_payments(
         column = Payment.funder_id if principal.has_any_role(FUNDER_ROLES) else Payment.organisation_id
         statement = statement.where(column == principal.organisation_id)
     if state == PaymentState.due:
-        statement = statement.where(_due_clause(today))
+        statement = statement.where(due_clause(today))
     elif state == PaymentState.scheduled:
-        statement = statement.where(Payment.state == PaymentState.scheduled, ~_due_clause(today))
+        statement = statement.where(Payment.state == PaymentState.scheduled, ~due_clause(today))
     elif state:
         statement = statement.where(Payment.state == state)
     for column, value in ((Payment.agreement_id, agreement_id), (Payment.dossier_id, dossier_id),

@@ -21,8 +21,12 @@ from standardwebhooks.webhooks import Webhook
 from common.clock import Clock, clock_of
 from common.db import Database
 from services.funding import events  # noqa: F401  (the outbox's listeners: a disabled endpoint is an event)
+from services.funding.agreement_models import Agreement, Payment
 from services.funding.event_models import DomainEvent, EventAudience
 from services.funding.event_schemas import EventPublic
+from services.funding.financial_report_models import FinancialReport
+from services.funding.financial_reports import late_clause
+from services.funding.payments import due_clause
 from services.funding.settings import FundingSettings
 from services.funding.webhook_models import (
     DeliveryState,
@@ -50,11 +54,31 @@ class Worker:
         self.timeout = settings.webhook_timeout_seconds
 
     async def tick(self) -> int:
-        """One pass: fan out, then send what is due; how much was done (0: nothing to do)."""
+        """One pass: say what time made due or late, fan out, then send what is due; how much was done (0:
+        nothing to do)."""
+        announced = await self._announce()
         fanned = sum([await self._fan_out(endpoint_id) for endpoint_id in await self._lease_endpoints()])
         leased = await self._lease_deliveries()
         await asyncio.gather(*(self._send(delivery_id) for delivery_id in leased))
-        return fanned + len(leased)
+        return announced + fanned + len(leased)
+
+    async def _announce(self) -> int:
+        """The payments whose day has come and the reports now late, each said once (the events payment.due and
+        report.overdue: only time changed, no request did)."""
+        now, today = self.clock.now(), self.clock.today()
+        async with self.db.writer() as session:
+            due = (select(Payment).join(Agreement, Agreement.id == Payment.agreement_id)
+                   .where(due_clause(today), Payment.due_announced_at.is_(None)).limit(FAN_OUT_BATCH))
+            payments = list((await session.execute(self._skip_locked(due, Payment))).scalars())
+            for payment in payments:
+                payment.due_announced_at = now
+            late = (select(FinancialReport)
+                    .where(late_clause(today), FinancialReport.overdue_announced_at.is_(None)).limit(FAN_OUT_BATCH))
+            reports = list((await session.execute(self._skip_locked(late, FinancialReport))).scalars())
+            for report in reports:
+                report.overdue_announced_at = now
+            await session.commit()
+        return len(payments) + len(reports)
 
     def _skip_locked(self, statement: Any, *of: Any) -> Any:
         # SQLite has one writer at a time: its transaction is the lock.

@@ -1,8 +1,10 @@
 """Domain events: each state change writes its event in its own transaction (a refused change writes none); the
 feed gives each caller what it may see, in commit order, and resumes from a cursor."""
 
+from datetime import UTC, date, datetime
 from typing import Any
 
+from common.clock import FixedClock
 from services.funding.tests.committee_helpers import (
     CAF_MANAGER,
     CITY_MEMBER,
@@ -15,6 +17,9 @@ from services.funding.tests.committee_helpers import (
     session_url,
 )
 from services.funding.tests.helpers import BLOSNE_AVENIR, CAF, PREFECTURE, VILLE, url_of
+from services.funding.tests.test_agreements import decided
+from services.funding.tests.test_financial_reports import STATE_MANAGER
+from services.funding.tests.test_webhooks import worker_pass
 from tests.support.stack import problem
 from tests.support.world import CITY_INSTRUCTOR, CITY_MANAGER, COMMITTEE_MEMBER, DESK, HOLDER, OTHER_HOLDER, World
 
@@ -128,3 +133,32 @@ class TestWhatTheCommitteeAndTheMoneySay:
                     and e["data"]["funder_id"] != VILLE]
         assert not [e for e in feed(world, CAF_MANAGER) if e["subject_kind"] in ("agreement", "payment")]
         assert CAF  # the CAF was asked nothing here
+
+
+class TestWhatTimeSays:
+    def test_a_payment_falling_due_and_a_report_falling_late_are_each_said_once(
+        self, world: World, clock: FixedClock
+    ) -> None:
+        dossier = decided(world)
+        state = world.as_("funding", STATE_MANAGER)
+        letter = next(a for a in ok(state.get("/api/v1/agreements", params={"dossier_id": dossier["id"]}))["items"]
+                      if a["funder_id"] == PREFECTURE)
+        ok(state.post(f"/api/v1/agreements/{letter['id']}/send"))  # in force: its payment is due
+        assert worker_pass(world) >= 1
+        due = [e for e in feed(world, STATE_MANAGER) if e["type"] == "payment.due"]
+        assert [e["data"]["funder_id"] for e in due] == [PREFECTURE]
+        assert [e["type"] for e in feed(world, HOLDER) if e["type"] == "payment.due"] == ["payment.due"]
+        assert not [e for e in feed(world, CITY_MANAGER) if e["type"] == "payment.due"]  # the city's is not in force
+        worker_pass(world)
+        assert len([e for e in feed(world, HOLDER) if e["type"] == "payment.due"]) == 1  # said once
+        world.provide_required_documents()
+        [payment] = ok(state.get("/api/v1/payments", params={"agreement_id": letter["id"]}))["items"]
+        ok(state.post(f"/api/v1/payments/{payment['id']}/pay"))
+        clock.at = datetime(date.today().year + 1, 7, 1, 9, tzinfo=UTC)
+        worker_pass(world)
+        worker_pass(world)
+        late = [e for e in feed(world, STATE_MANAGER) if e["type"] == "report.overdue"]
+        assert [(e["data"]["funder_id"], e["data"]["due_on"]) for e in late] == [
+            (PREFECTURE, f"{date.today().year + 1}-06-30")]
+        assert [e["type"] for e in feed(world, HOLDER) if e["type"] in ("payment.due", "report.overdue")] == [
+            "payment.due", "report.overdue"]
