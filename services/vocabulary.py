@@ -73,6 +73,7 @@ class Scope(StrEnum):
     financial_reports_write = "financial-reports:write"
     events_read = "events:read"
     webhooks_manage = "webhooks:manage"
+    exports_read = "exports:read"
     # Only a service token: funding pins the document versions a submitted dossier references.
     documents_pin = "documents:pin"
 

@@ -168,6 +168,7 @@ CALLER_BY_OPERATION: dict[str, dict[str, str]] = {
         "grant_totals": HOLDER,
         "list_payments": HOLDER,
         "list_events": HOLDER,
+        "bulk_export": CITY_MANAGER,
         # Webhooks: the association's admin; the run's endpoint ids name none of its own (404).
         "register_webhook": HOLDER,
         "list_webhooks": HOLDER,

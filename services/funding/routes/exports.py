@@ -1,15 +1,19 @@
-"""Open data: the SCDL "subventions" 2.1.1 CSV of a funder's grants for a year, public as the law wants it."""
+"""Exports: the SCDL "subventions" 2.1.1 CSV of a funder's grants for a year (open data, public as the law wants
+it), and a funder's bulk exports of its dossiers, decisions and payments (CSV or JSON Lines)."""
 
 import uuid
-from typing import Annotated
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import StreamingResponse
 
-from common.problems import NotFound, Text, problem_responses
-from services.funding import scdl
+from common.auth import Authorize
+from common.pagination import UpdatedSinceParam
+from common.problems import Forbidden, NotFound, Text, problem_responses
+from common.tokens import Principal
+from services.funding import bulk_exports, scdl
 from services.funding.deps import PeersDep
-from services.vocabulary import OrganisationKind
+from services.vocabulary import DESK_ROLES, FUNDER_ROLES, OrganisationKind, Scope
 
 router = APIRouter(prefix="/exports", tags=["exports"])
 
@@ -41,3 +45,42 @@ async def export_scdl(
 
     return StreamingResponse(lines(), media_type="text/csv; charset=utf-8", headers={
         "Content-Disposition": f'attachment; filename="subventions-{funder}-{year}.csv"'})
+
+
+FunderOrDesk = Annotated[Principal, Depends(Authorize(roles=FUNDER_ROLES | DESK_ROLES, scope=Scope.exports_read))]
+MEDIA = {"csv": "text/csv; charset=utf-8", "jsonl": "application/x-ndjson"}
+
+
+@router.get(
+    "/{kind}",
+    summary="Export en masse pour un financeur : ses dossiers, ses décisions ou ses versements (CSV ou JSON Lines)",
+    description="Un financeur exporte les dossiers qui lui sont orientés, ses décisions en séance, ses versements ; "
+    "le guichet, ceux d'un financeur (`funder_id`) ou de tous. Envoyé au fil de l'eau, par lots, dans l'ordre de "
+    "création ; `updated_since` ne garde que ce qui a changé depuis.",
+    response_class=StreamingResponse,
+    responses={**problem_responses(400, 401, 403, 422), 200: {"content": {
+        "text/csv": {"schema": {"type": "string"}}, "application/x-ndjson": {"schema": {"type": "string"}}}}},
+)
+async def bulk_export(
+    request: Request,
+    caller: FunderOrDesk,
+    kind: Literal["dossiers", "decisions", "payments"],
+    format: Annotated[Literal["csv", "jsonl"], Query()] = "csv",  # noqa: A002
+    funder_id: Annotated[uuid.UUID | None, Query(description="Le guichet : un financeur (tous sinon).")] = None,
+    updated_since: UpdatedSinceParam = None,
+) -> StreamingResponse:
+    if not caller.has_any_role(DESK_ROLES):
+        if funder_id is not None and funder_id != caller.organisation_id:
+            raise Forbidden(Text("Un financeur exporte ses propres données.", "A funder exports its own data."),
+                            code="not_your_funder")
+        funder_id = caller.organisation_id
+    export = bulk_exports.EXPORTS[kind]
+
+    async def lines():  # its own session: the request's is closed once the response starts
+        async with request.app.state.db.reader() as session:
+            async for line in bulk_exports.lines(session, export, funder_id=funder_id, updated_since=updated_since,
+                                                 jsonl=format == "jsonl"):
+                yield line.encode()
+
+    return StreamingResponse(lines(), media_type=MEDIA[format], headers={
+        "Content-Disposition": f'attachment; filename="{kind}.{format}"'})

@@ -1,8 +1,10 @@
-"""The SCDL "subventions" 2.1.1 export: public, one row per notified grant of the funder for the year, each row
-checked against the schema's rules (required fields, patterns, allowed values, lengths)."""
+"""Exports. The SCDL "subventions" 2.1.1 CSV: public, one row per notified grant of the funder for the year, each
+row checked against the schema's rules (required fields, patterns, allowed values, lengths). A funder's bulk
+exports of its dossiers, decisions and payments, CSV or JSON Lines, batch after batch."""
 
 import csv
 import io
+import json
 import re
 from datetime import date
 from typing import Any
@@ -117,3 +119,40 @@ def _at(day: date) -> Any:
     from datetime import UTC, datetime
 
     return datetime(day.year, day.month, day.day, 12, tzinfo=UTC)
+
+
+class TestBulkExports:
+    def test_a_funder_exports_its_dossiers_decisions_and_payments_as_csv_or_json_lines(self, world: World) -> None:
+        dossier = decided(world)
+        city = world.as_("funding", CITY_MANAGER)
+        answer = city.get("/api/v1/exports/dossiers")
+        assert answer.status_code == 200 and answer.headers["content-type"] == "text/csv; charset=utf-8"
+        [row] = list(csv.DictReader(io.StringIO(answer.text)))
+        assert (row["reference"], row["asked_cents"], row["state"]) == (dossier["reference"], "2500000", "decided")
+        decisions = [json.loads(line) for line in city.get("/api/v1/exports/decisions",
+                                                           params={"format": "jsonl"}).text.splitlines()]
+        assert [(d["funder_id"], d["granted_cents"], d["reference"]) for d in decisions] == [
+            (VILLE, 2_500_000, dossier["reference"])]
+        payments = [json.loads(line) for line in city.get("/api/v1/exports/payments",
+                                                          params={"format": "jsonl"}).text.splitlines()]
+        assert {p["funder_id"] for p in payments} == {VILLE} and sum(p["amount_cents"] for p in payments) == 2_500_000
+        # Another funder's data stays its own; the desk names a funder or takes all.
+        refused = city.get("/api/v1/exports/payments", params={"funder_id": PREFECTURE})
+        assert refused.status_code == 403 and problem(refused)["code"] == "not_your_funder"
+        desk = world.as_("funding", "coordination@guichet-rennes.example")
+        everyone = desk.get("/api/v1/exports/payments", params={"format": "jsonl"}).text.splitlines()
+        assert {json.loads(line)["funder_id"] for line in everyone} == {VILLE, PREFECTURE}
+        caf = world.as_("funding", "direction@caf35.example").get("/api/v1/exports/decisions",
+                                                                  params={"format": "jsonl"})
+        assert [json.loads(line)["granted_cents"] for line in caf.text.splitlines()] == [0]
+        assert world.as_("funding", "presidence@blosne-avenir.example").get(
+            "/api/v1/exports/dossiers").status_code == 403
+
+    def test_batches_follow_each_other_without_loss(self, world: World, monkeypatch: Any) -> None:
+        from services.funding import bulk_exports
+
+        monkeypatch.setattr(bulk_exports, "BATCH", 2)
+        created = [world.create_dossier() for _ in range(5)]
+        lines = world.as_("funding", "coordination@guichet-rennes.example").get(
+            "/api/v1/exports/dossiers", params={"format": "jsonl"}).text.splitlines()
+        assert [json.loads(line)["id"] for line in lines] == [d["id"] for d in created]
