@@ -313,6 +313,7 @@ async def visible_dossiers(
     cursor: str | None,
     decision_overdue: bool | None = None,
     now: datetime | None = None,
+    filters: repository.DossierFilters | None = None,
 ) -> list[Dossier]:
     """The list counterpart of `visible_dossier`: the same three views (desk, holder, funder); `decision_overdue`
     narrows it to the dossiers whose service clock ran out by `now`, or to the others."""
@@ -323,7 +324,7 @@ async def visible_dossiers(
         holder_organisation=principal.organisation_id if holder else None,
         funder_organisation=principal.organisation_id if not desk and not holder else None,
         state=state, programme_id=programme_id, updated_since=updated_since, limit=limit, cursor=cursor,
-        decision_overdue=decision_overdue, now=now,
+        decision_overdue=decision_overdue, now=now, filters=filters,
     )
 
 
@@ -486,6 +487,7 @@ async def submit(
     dossier.association_budget_snapshot = facts.association_budget
     dossier.organisation_snapshot = facts.profile
     dossier.cpo_targets = cpo_targets
+    await repository.replace_tags(session, dossier.id, project)
     dossier.state = DossierState.submitted
     moved(dossier)
     dossier.submitted_at = dossier.updated_at

@@ -1,7 +1,9 @@
 """Funding's queries."""
 
 import uuid
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import delete, exists, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
@@ -13,6 +15,7 @@ from services.funding.models import (
     Dossier,
     DossierHistory,
     DossierRouting,
+    DossierTag,
     FundingLine,
     Programme,
     ProgrammeFunder,
@@ -137,6 +140,47 @@ async def is_routed_to(session: AsyncSession, dossier_id: uuid.UUID, funder_id: 
     return (await session.execute(statement.limit(1))).first() is not None
 
 
+@dataclass(frozen=True)
+class DossierFilters:
+    """What a partner narrows a list of dossiers by, each an indexed lookup: the programme's track and year, a
+    funder the plan asks, a QPV or a priority of the project as submitted."""
+
+    track: str | None = None
+    year: int | None = None
+    funder_id: uuid.UUID | None = None
+    qpv: str | None = None
+    priority: str | None = None
+
+    def narrow(self, statement: Any) -> Any:
+        if self.track is not None or self.year is not None:
+            programmes = select(Programme.id)
+            if self.track is not None:
+                programmes = programmes.where(Programme.track == self.track)
+            if self.year is not None:
+                programmes = programmes.where(Programme.year == self.year)
+            statement = statement.where(Dossier.programme_id.in_(programmes))
+        if self.funder_id is not None:
+            statement = statement.where(Dossier.id.in_(
+                select(FundingLine.dossier_id).where(FundingLine.funder_id == self.funder_id)))
+        for kind, value in (("qpv", self.qpv), ("priority", self.priority)):
+            if value is not None:
+                statement = statement.where(Dossier.id.in_(
+                    select(DossierTag.dossier_id).where(DossierTag.kind == kind, DossierTag.value == value)))
+        return statement
+
+
+def tags_of(dossier_id: uuid.UUID, project: dict[str, Any]) -> list[DossierTag]:
+    """The project's QPVs and priorities, as the submission froze them."""
+    return [DossierTag(dossier_id=dossier_id, kind=kind, value=value)
+            for kind, key in (("qpv", "qpv_codes"), ("priority", "priorities"))
+            for value in dict.fromkeys(project.get(key) or [])]
+
+
+async def replace_tags(session: AsyncSession, dossier_id: uuid.UUID, project: dict[str, Any]) -> None:
+    await session.execute(delete(DossierTag).where(DossierTag.dossier_id == dossier_id))
+    session.add_all(tags_of(dossier_id, project))
+
+
 async def list_dossiers(
     session: AsyncSession,
     *,
@@ -149,6 +193,7 @@ async def list_dossiers(
     cursor: str | None,
     decision_overdue: bool | None = None,
     now: datetime | None = None,
+    filters: DossierFilters | None = None,
 ) -> list[Dossier]:
     """Exactly one of the two organisations narrows the list; neither means the desk (everything)."""
     statement = select(Dossier)
@@ -165,4 +210,6 @@ async def list_dossiers(
     if decision_overdue is not None and now is not None:  # a running clock only: a paused one has no due time
         late = Dossier.decision_due_at < now
         statement = statement.where(late if decision_overdue else or_(Dossier.decision_due_at.is_(None), ~late))
+    if filters is not None:
+        statement = filters.narrow(statement)
     return list((await session.execute(keyset(statement, Dossier, limit=limit, cursor=cursor))).scalars())

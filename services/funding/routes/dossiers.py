@@ -13,10 +13,10 @@ from common.idempotency import IdempotencyDep
 from common.pagination import CursorParam, LimitParam, Page, UpdatedSinceParam, split_page
 from common.problems import problem_responses, request_language
 from common.tokens import Principal
-from services.funding import dossiers, support
+from services.funding import dossiers, repository, support
 from services.funding.deps import PeersDep
-from services.funding.models import DossierState
-from services.funding.schemas import DossierCreate, DossierPublic, DossierUpdate, RequiredDocuments
+from services.funding.models import DossierState, Track
+from services.funding.schemas import DossierCreate, DossierPublic, DossierUpdate, QpvCode, RequiredDocuments
 from services.vocabulary import COUNCIL_ROLES, DESK_ROLES, FUNDER_ROLES, HOLDER_ROLES, Scope
 
 router = APIRouter(prefix="/dossiers", tags=["dossiers"])
@@ -86,11 +86,18 @@ async def list_dossiers(
     decision_overdue: Annotated[bool | None, Query(
         description="true : les petits projets dont la décision a dépassé le délai cible (horloge en marche)."
     )] = None,
+    track: Annotated[Track | None, Query(description="Le parcours du programme.")] = None,
+    year: Annotated[int | None, Query(ge=2000, le=2100, description="L'année du programme.")] = None,
+    funder_id: Annotated[uuid.UUID | None, Query(description="Un financeur que le plan sollicite.")] = None,
+    qpv: Annotated[QpvCode | None, Query(description="Un QPV du projet, tel qu'au dépôt.")] = None,
+    priority: Annotated[str | None, Query(pattern=r"^[a-z_]{1,40}$",
+                                          description="Une priorité du projet, telle qu'au dépôt.")] = None,
 ) -> dict:
     """A holder lists its own; a funder, the submitted dossiers whose plan names it; the desk, all."""
     rows = await dossiers.visible_dossiers(
         session, principal=caller, state=state, programme_id=programme_id, updated_since=updated_since,
         limit=limit, cursor=cursor, decision_overdue=decision_overdue, now=clock.now(),
+        filters=repository.DossierFilters(track=track, year=year, funder_id=funder_id, qpv=qpv, priority=priority),
     )
     page, next_cursor = split_page(rows, limit=limit)
     return {"items": await dossiers.to_public_many(session, page), "next_cursor": next_cursor}
