@@ -2,12 +2,12 @@
 
 import asyncio
 import uuid
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import aiohttp
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from common.observability import request_id_var
 from common.problems import PROBLEM_MEDIA_TYPE, BadGateway, Text, Unauthorized, problem_responses
@@ -70,14 +70,8 @@ async def dossier_overview(dossier_id: uuid.UUID, request: Request) -> Any:
     upstreams: Upstreams = request.app.state.upstreams
     timeout = request.app.state.settings.aggregate_timeout_seconds
     dossier, raw = await _fetch(upstreams, "funding", f"/api/v1/dossiers/{dossier_id}", authorization, timeout)
-    if dossier.data is None:
-        # Without the dossier there is no view: the service's own problem goes back unchanged.
-        if dossier.http_status is None or dossier.http_status >= 500 or not isinstance(raw, dict):
-            raise BadGateway(
-                Text("Le service funding ne répond pas.", "The funding service does not answer."),
-                extra={"upstream": "funding"},
-            )
-        return JSONResponse(raw, status_code=dossier.http_status, media_type=PROBLEM_MEDIA_TYPE)
+    if dossier.data is None:  # without the dossier there is no view
+        return _upstream_problem("funding", dossier, raw)
     data = dossier.data
     (project, _), (organisation, _) = await asyncio.gather(
         _fetch(upstreams, "projects", f"/api/v1/projects/{data['project_id']}", authorization, timeout),
@@ -89,3 +83,48 @@ async def dossier_overview(dossier_id: uuid.UUID, request: Request) -> Any:
         project=project,
         organisation=organisation,
     )
+
+
+class FunderDashboard(BaseModel):
+    year: int
+    figures: dict[str, Any] = Field(description="Les chiffres du financeur (funding : /api/v1/stats/funder).")
+    indicators: Part = Field(description="Les indicateurs partagés de l'année, cibles et réalisés (projects).")
+
+
+@router.get(
+    "/api/v1/dashboards/funder",
+    summary="Tableau de bord d'un financeur : enveloppes, dossiers, délais, répartition, levier, et les indicateurs",
+    response_model=FunderDashboard,
+    responses=problem_responses(400, 401, 403, 422, 502),
+    operation_id="funder_dashboard",
+)
+async def funder_dashboard(
+    request: Request,
+    year: Annotated[int, Query(ge=2000, le=2100)],
+    funder_id: Annotated[uuid.UUID | None, Query(description="Le guichet nomme le financeur.")] = None,
+) -> Any:
+    """The figures come from funding (without them there is no dashboard); the indicators from projects, marked
+    when they do not arrive."""
+    authorization = request.headers.get("authorization")
+    if not authorization:
+        raise Unauthorized(Text("Un jeton d'accès est requis.", "An access token is required."))
+    upstreams: Upstreams = request.app.state.upstreams
+    timeout = request.app.state.settings.aggregate_timeout_seconds
+    query = f"year={year}" + (f"&funder_id={funder_id}" if funder_id else "")
+    (figures, raw), (indicators, _) = await asyncio.gather(
+        _fetch(upstreams, "funding", f"/api/v1/stats/funder?{query}", authorization, timeout),
+        _fetch(upstreams, "projects", f"/api/v1/indicators/aggregates?year={year}&limit=200", authorization, timeout),
+    )
+    if figures.data is None:
+        return _upstream_problem("funding", figures, raw)
+    return FunderDashboard(year=year, figures=figures.data, indicators=indicators)
+
+
+def _upstream_problem(service: str, part: Part, raw: Any) -> JSONResponse:
+    """The service's own problem, unchanged; 502 when it gave none."""
+    if part.http_status is None or part.http_status >= 500 or not isinstance(raw, dict):
+        raise BadGateway(
+            Text(f"Le service {service} ne répond pas.", f"The {service} service does not answer."),
+            extra={"upstream": service},
+        )
+    return JSONResponse(raw, status_code=part.http_status, media_type=PROBLEM_MEDIA_TYPE)

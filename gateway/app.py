@@ -24,7 +24,9 @@ from gateway.upstreams import Upstreams, upstream_for
 
 log = logging.getLogger("gateway.access")
 # Routes the gateway answers itself, even under a prefix owned by a service.
-OWN_PATHS = re.compile(r"^(/api/v1/openapi\.json|/docs|/healthz|/readyz|/metrics|/api/v1/dossiers/[^/]+/overview)$")
+OWN_PATHS = re.compile(
+    r"^(/api/v1/openapi\.json|/docs|/healthz|/readyz|/metrics|/api/v1/dossiers/[^/]+/overview|/api/v1/dashboards/.*)$"
+)
 
 
 def create_fastapi(settings: GatewaySettings, upstreams: Upstreams) -> FastAPI:

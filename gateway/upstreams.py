@@ -29,6 +29,7 @@ ROUTES: tuple[tuple[str, str], ...] = (
     ("/api/v1/events", "funding"),
     ("/api/v1/webhooks", "funding"),
     ("/api/v1/exports", "funding"),
+    ("/api/v1/stats", "funding"),
 )
 
 

@@ -163,6 +163,7 @@ ACCESS: dict[str, dict[tuple[str, str], object]] = {
         ("GET", "/api/v1/events"): HOLDERS | FUNDERS | DESK,
         ("GET", "/api/v1/exports/scdl"): PUBLIC,
         ("GET", "/api/v1/exports/{kind}"): FUNDERS | DESK,
+        ("GET", "/api/v1/stats/funder"): FUNDERS | DESK,
         ("POST", "/api/v1/webhooks"): WEBHOOK_ADMINS,
         ("GET", "/api/v1/webhooks"): WEBHOOK_ADMINS,
         ("GET", "/api/v1/webhooks/{endpoint_id}"): WEBHOOK_ADMINS,

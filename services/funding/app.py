@@ -26,6 +26,7 @@ from services.funding.routes import (
     programmes,
     routing,
     sessions,
+    stats,
     support,
     webhooks,
 )
@@ -44,6 +45,7 @@ TAGS = [
     {"name": "events", "description": "Le flux des événements : ce qui a changé depuis un curseur."},
     {"name": "webhooks", "description": "Points de réception des événements : livraisons signées, journal, rejeu."},
     {"name": "exports", "description": "Données ouvertes : les subventions au format SCDL 2.1.1."},
+    {"name": "stats", "description": "Les chiffres d'un financeur pour son tableau de bord."},
     {"name": "operations", "description": "Santé, disponibilité, métriques."},
 ]
 
@@ -64,7 +66,7 @@ def create_app(
             programmes.router, dossiers.router, admissibility.router, envelopes.router, routing.router,
             opinions.router, sessions.router, notifications.router, agreements.router, payments.router,
             financial_reports.router, delegated.router, support.router, grants.router, learning_reviews.router,
-            cpo.router, events.router, webhooks.router, exports.router,
+            cpo.router, events.router, webhooks.router, exports.router, stats.router,
         ],
         http=http,
         key_source=remote_jwks(http, settings),

@@ -487,10 +487,10 @@ async def submit(
     dossier.association_budget_snapshot = facts.association_budget
     dossier.organisation_snapshot = facts.profile
     dossier.cpo_targets = cpo_targets
-    await repository.replace_tags(session, dossier.id, project)
+    await repository.replace_tags(session, dossier.id, project, facts.association_budget)
     dossier.state = DossierState.submitted
     moved(dossier)
-    dossier.submitted_at = dossier.updated_at
+    dossier.submitted_at = now  # the clock's: the service clocks and the decision delays count from it
     service_clock.run(dossier, rules, now)
     action = "submitted" if previous == DossierState.draft else "supplements_provided"
     session.add(trace(dossier, principal, action, previous))

@@ -169,16 +169,33 @@ class DossierFilters:
         return statement
 
 
-def tags_of(dossier_id: uuid.UUID, project: dict[str, Any]) -> list[DossierTag]:
-    """The project's QPVs and priorities, as the submission froze them."""
-    return [DossierTag(dossier_id=dossier_id, kind=kind, value=value)
+# The association's size, by its yearly budget (charges): the brackets the dashboards count by.
+SIZE_BRACKETS = ((5_000_000, "under_50k"), (20_000_000, "50k_200k"), (100_000_000, "200k_1m"))
+
+
+def size_of(association_budget: dict[str, Any] | None) -> str | None:
+    charges = ((association_budget or {}).get("totals") or {}).get("charges_cents")
+    if not charges:
+        return None
+    return next((name for limit, name in SIZE_BRACKETS if charges < limit), "over_1m")
+
+
+def tags_of(
+    dossier_id: uuid.UUID, project: dict[str, Any], association_budget: dict[str, Any] | None = None
+) -> list[DossierTag]:
+    """The project's QPVs and priorities, and the association's size, as the submission froze them."""
+    tags = [DossierTag(dossier_id=dossier_id, kind=kind, value=value)
             for kind, key in (("qpv", "qpv_codes"), ("priority", "priorities"))
             for value in dict.fromkeys(project.get(key) or [])]
+    size = size_of(association_budget)
+    return tags + ([DossierTag(dossier_id=dossier_id, kind="size", value=size)] if size else [])
 
 
-async def replace_tags(session: AsyncSession, dossier_id: uuid.UUID, project: dict[str, Any]) -> None:
+async def replace_tags(
+    session: AsyncSession, dossier_id: uuid.UUID, project: dict[str, Any], association_budget: dict[str, Any] | None
+) -> None:
     await session.execute(delete(DossierTag).where(DossierTag.dossier_id == dossier_id))
-    session.add_all(tags_of(dossier_id, project))
+    session.add_all(tags_of(dossier_id, project, association_budget))
 
 
 async def list_dossiers(
