@@ -14,7 +14,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, Field, PlainValidator, StringConstraints, WithJsonSchema
 
 from common.problems import bilingual
-from common.schemas import InputModel, PatchModel
+from common.schemas import VISIBLE_CHARACTER, InputModel, PatchModel
 from services.projects.report_models import ReportState
 from services.projects.schemas import Aggregation, IndicatorCode, IndicatorUnit
 
@@ -75,7 +75,9 @@ Period = Annotated[
     ),
 ]
 Narrative = Annotated[str, StringConstraints(max_length=20_000)]
-Comment = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, pattern=r"\S", max_length=5000)]
+Comment = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, pattern=VISIBLE_CHARACTER, max_length=5000)
+]
 
 
 class TargetIn(InputModel):

@@ -13,15 +13,22 @@ from pydantic import (
 )
 
 from common.problems import bilingual
-from common.schemas import InputModel, IsoDate, PatchModel, WholeNumber
+from common.schemas import VISIBLE_CHARACTER, InputModel, IsoDate, PatchModel, WholeNumber
 from services.vocabulary import QPV_CODE_PATTERN
 
 QpvCode = Annotated[str, StringConstraints(pattern=QPV_CODE_PATTERN)]
 PriorityCode = Annotated[str, StringConstraints(pattern=r"^[a-z_]{1,40}$")]
-# Stripped, then at least one character; `\S` says in the OpenAPI that a blank string is refused.
-Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, pattern=r"\S", max_length=200)]
-Summary = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, pattern=r"\S", max_length=5000)]
-TargetPublic = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, pattern=r"\S", max_length=500)]
+# Stripped, then at least one visible character: the pattern says in the OpenAPI that a blank string is refused,
+# the blanks Python strips (\x85, \ufeff…) included.
+Title = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, pattern=VISIBLE_CHARACTER, max_length=200)
+]
+Summary = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, pattern=VISIBLE_CHARACTER, max_length=5000)
+]
+TargetPublic = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, pattern=VISIBLE_CHARACTER, max_length=500)
+]
 # Strict: `false` or "12" is not an amount (12.0 is: JSON has one number type).
 # Upper bound: ten million euros is far above any project here.
 Cents = Annotated[int, Field(strict=True, ge=0, le=1_000_000_000), WholeNumber]
@@ -105,7 +112,9 @@ class PriorityPublic(BaseModel):
 
 
 IndicatorCode = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{1,39}$")]
-IndicatorLabel = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, pattern=r"\S", max_length=200)]
+IndicatorLabel = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, pattern=VISIBLE_CHARACTER, max_length=200)
+]
 Description = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)]
 IndicatorUnit = Literal["people", "organisations", "hours", "events", "euros", "percent"]
 Aggregation = Literal["sum", "average", "ratio"]

@@ -12,6 +12,7 @@ from common.problems import problem_responses
 from common.tokens import Principal
 from services.funding import events
 from services.funding.event_schemas import EventPage, EventPublic
+from services.funding.webhook_schemas import EventType
 from services.vocabulary import DESK_ROLES, FUNDER_ROLES, HOLDER_ROLES, Scope
 
 router = APIRouter(prefix="/events", tags=["events"])
@@ -39,7 +40,7 @@ async def list_events(
     caller: Reader,
     limit: LimitParam = 50,
     cursor: CursorParam = None,
-    type: Annotated[list[str] | None, Query(max_length=20, description="Ne garder que ces types.")] = None,  # noqa: A002
+    type: Annotated[list[EventType] | None, Query(max_length=20, description="Ne garder que ces types.")] = None,  # noqa: A002
     dossier_id: Annotated[uuid.UUID | None, Query()] = None,
 ) -> EventPage:
     after = decode_sequence(cursor, max_digits=SEQUENCE_DIGITS) if cursor else 0
