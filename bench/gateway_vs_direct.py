@@ -82,11 +82,14 @@ def file_a_dossier(stack: LiveStack) -> tuple[str, str]:
 
 
 def server_pids(stack: LiveStack) -> dict[str, int]:
-    """The uvicorn children of run_stack, by the name of the server they run (read from their --port)."""
+    """The uvicorn children of run_stack, by the name of the server they run (read from their --port); the
+    webhook worker serves no port and is left out."""
     pids = {}
     children = subprocess.run(["pgrep", "-P", str(stack.process.pid)], capture_output=True, text=True).stdout.split()
     for pid in children:
         cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        if b"--port" not in cmdline:
+            continue
         port = int(cmdline[cmdline.index(b"--port") + 1])
         pids[next(n for n, p in stack.ports.items() if p == port)] = int(pid)
     return pids

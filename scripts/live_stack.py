@@ -86,14 +86,17 @@ def live_environment(
         "FUNDING_SERVICE_CLIENT_SECRET": LIVE_SECRET,
         # The holders' notifications are written there, as .eml files (no mail server here).
         "FUNDING_MAIL_FOLDER": str(workdir / "mail"),
-        # Funding's time, which the end-to-end tests move (LiveStack.set_clock); the wall clock while empty.
-        "FUNDING_CLOCK_FILE": str(workdir / "clock"),
-        # The end-to-end tests' webhook receivers listen on loopback.
-        "FUNDING_WEBHOOK_ALLOWED_NETWORKS": '["127.0.0.0/8"]',
-        "FUNDING_WEBHOOK_POLL_SECONDS": "0.2",
     })
-    if fast_passwords:  # tests log in hundreds of times; the benchmark keeps the real cost
-        env.update({"IDENTITY_PASSWORD_TIME_COST": "1", "IDENTITY_PASSWORD_MEMORY_KIB": "8"})
+    if fast_passwords:  # the tests: the benchmark measures the desk as it runs for real
+        env.update({
+            # They log in hundreds of times.
+            "IDENTITY_PASSWORD_TIME_COST": "1", "IDENTITY_PASSWORD_MEMORY_KIB": "8",
+            # Funding's time, which they move (LiveStack.set_clock); the wall clock while empty.
+            "FUNDING_CLOCK_FILE": str(workdir / "clock"),
+            # Their webhook receivers listen on loopback, and wait for the worker.
+            "FUNDING_WEBHOOK_ALLOWED_NETWORKS": '["127.0.0.0/8"]',
+            "FUNDING_WEBHOOK_POLL_SECONDS": "0.2",
+        })
     return env, ports
 
 
