@@ -103,7 +103,8 @@ def _text(value: Any) -> Any:
     return value
 
 
-def _csv_line(values: list[Any]) -> str:
+def csv_line(values: list[Any]) -> str:
+    """One CSV record (RFC 4180 line end); None is an empty field."""
     buffer = io.StringIO()
     csv.writer(buffer, lineterminator="\r\n").writerow(["" if v is None else v for v in values])
     return buffer.getvalue()
@@ -115,7 +116,7 @@ async def lines(
 ) -> AsyncIterator[str]:
     """A CSV with its header, or one JSON object a line."""
     if not jsonl:
-        yield _csv_line(list(export.columns))
+        yield csv_line(list(export.columns))
     cursor: str | None = None
     while True:
         statement = export.statement(funder_id)
@@ -124,7 +125,7 @@ async def lines(
         fetched = (await session.execute(keyset(statement, export.model, limit=BATCH, cursor=cursor))).all()
         for row in fetched[:BATCH]:
             values = {name: _text(value) for name, value in export.values(row).items()}
-            yield (json.dumps(values, ensure_ascii=False) + "\n") if jsonl else _csv_line(
+            yield (json.dumps(values, ensure_ascii=False) + "\n") if jsonl else csv_line(
                 [values[name] for name in export.columns])
         if len(fetched) <= BATCH:
             return

@@ -2,8 +2,6 @@
 and funder, notified grants only (an agreement still being drafted is not public). Streamed by batches of grants
 in the keyset order, so that a funder's whole year never sits in memory."""
 
-import csv
-import io
 import uuid
 from collections.abc import AsyncIterator
 from datetime import date
@@ -14,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from common.pagination import encode_cursor, keyset
 from services.funding.agreement_models import Agreement, AgreementState, Grant, Payment, PaymentState
+from services.funding.bulk_exports import csv_line
 from services.funding.models import Programme
 from services.funding.peers import Peers
 
@@ -24,12 +23,6 @@ COLUMNS = (
 )
 BATCH = 500
 OBJECT_LIMIT = 256
-
-
-def _line(values: list[str]) -> str:
-    buffer = io.StringIO()
-    csv.writer(buffer, lineterminator="\r\n").writerow(values)
-    return buffer.getvalue()
 
 
 def amount(cents: int) -> str:
@@ -61,7 +54,7 @@ async def rows(
     session: AsyncSession, peers: Peers, *, funder_id: uuid.UUID, year: int
 ) -> AsyncIterator[str]:
     """The header, then one line per notified grant of the funder for that year."""
-    yield _line(list(COLUMNS))
+    yield csv_line(list(COLUMNS))
     cards: dict[uuid.UUID, dict[str, Any] | None] = {}
     funder = (await peers.organisations([funder_id]))[funder_id] or {}
     cursor: str | None = None
@@ -89,7 +82,7 @@ async def rows(
                 continue
             beneficiary = cards.get(grant.organisation_id) or {}
             conditions, period = payment_period(payments, grant.decided_at.date())
-            yield _line([
+            yield csv_line([
                 funder.get("name") or "", funder.get("siret") or "",
                 convention_date(agreement, grant).isoformat(), agreement.number,
                 beneficiary.get("name") or "", beneficiary.get("siret") or "", beneficiary.get("rna") or "",

@@ -4,16 +4,15 @@ it), and a funder's bulk exports of its dossiers, decisions and payments (CSV or
 import uuid
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import StreamingResponse
 
-from common.auth import Authorize
 from common.pagination import UpdatedSinceParam
-from common.problems import Forbidden, NotFound, Text, problem_responses
-from common.tokens import Principal
+from common.problems import NotFound, Text, problem_responses
 from services.funding import bulk_exports, scdl
 from services.funding.deps import PeersDep
-from services.vocabulary import DESK_ROLES, FUNDER_ROLES, OrganisationKind, Scope
+from services.funding.funder_scope import FunderOrDesk, funder_of
+from services.vocabulary import OrganisationKind
 
 router = APIRouter(prefix="/exports", tags=["exports"])
 
@@ -47,7 +46,6 @@ async def export_scdl(
         "Content-Disposition": f'attachment; filename="subventions-{funder}-{year}.csv"'})
 
 
-FunderOrDesk = Annotated[Principal, Depends(Authorize(roles=FUNDER_ROLES | DESK_ROLES, scope=Scope.exports_read))]
 MEDIA = {"csv": "text/csv; charset=utf-8", "jsonl": "application/x-ndjson"}
 
 
@@ -69,11 +67,7 @@ async def bulk_export(
     funder_id: Annotated[uuid.UUID | None, Query(description="Le guichet : un financeur (tous sinon).")] = None,
     updated_since: UpdatedSinceParam = None,
 ) -> StreamingResponse:
-    if not caller.has_any_role(DESK_ROLES):
-        if funder_id is not None and funder_id != caller.organisation_id:
-            raise Forbidden(Text("Un financeur exporte ses propres données.", "A funder exports its own data."),
-                            code="not_your_funder")
-        funder_id = caller.organisation_id
+    funder_id = funder_of(caller, funder_id, desk_may_take_all=True)
     export = bulk_exports.EXPORTS[kind]
 
     async def lines():  # its own session: the request's is closed once the response starts

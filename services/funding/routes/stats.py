@@ -3,19 +3,15 @@
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Query
 
-from common.auth import Authorize
 from common.db import SessionDep
-from common.problems import Forbidden, Text, UnprocessableContent, problem_responses
-from common.tokens import Principal
+from common.problems import problem_responses
 from services.funding import funder_stats
+from services.funding.funder_scope import FunderOrDesk, funder_of
 from services.funding.stats_schemas import FunderYear
-from services.vocabulary import DESK_ROLES, FUNDER_ROLES, Scope
 
 router = APIRouter(prefix="/stats", tags=["stats"])
-
-FunderOrDesk = Annotated[Principal, Depends(Authorize(roles=FUNDER_ROLES | DESK_ROLES, scope=Scope.exports_read))]
 
 
 @router.get(
@@ -31,16 +27,6 @@ async def funder_year(
     year: Annotated[int, Query(ge=2000, le=2100, examples=[2027])],
     funder_id: Annotated[uuid.UUID | None, Query(description="Le guichet nomme le financeur.")] = None,
 ) -> FunderYear:
-    if caller.has_any_role(DESK_ROLES):
-        if funder_id is None:
-            raise UnprocessableContent(
-                Text("Nommez le financeur.", "Name the funder."),
-                errors=[("query.funder_id", Text("Obligatoire pour le guichet.", "Required for the desk."))],
-            )
-    elif funder_id not in (None, caller.organisation_id):
-        raise Forbidden(Text("Un financeur voit ses propres chiffres.", "A funder sees its own figures."),
-                        code="not_your_funder")
-    else:
-        funder_id = caller.organisation_id
-    assert funder_id is not None
-    return FunderYear.model_validate(await funder_stats.funder_year(session, funder_id, year))
+    funder = funder_of(caller, funder_id, desk_may_take_all=False)
+    assert funder is not None  # the desk names one
+    return FunderYear.model_validate(await funder_stats.funder_year(session, funder, year))
