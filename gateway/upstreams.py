@@ -21,6 +21,7 @@ ROUTES: tuple[tuple[str, str], ...] = (
     ("/api/v1/dossiers", "funding"),
     ("/api/v1/envelopes", "funding"),
     ("/api/v1/sessions", "funding"),
+    ("/api/v1/decisions", "funding"),
     ("/api/v1/notifications", "funding"),
     ("/api/v1/agreements", "funding"),
     ("/api/v1/payments", "funding"),

@@ -54,6 +54,7 @@ class Grant(FundingTable, table=True):
         CheckConstraint("amount_cents > 0", name="ck_grants_amount_positive"),
         Index("ix_grants_funder_created", "funder_id", "created_at", "id"),
         Index("ix_grants_organisation_created", "organisation_id", "created_at", "id"),
+        Index("ix_grants_year_created", "year", "created_at", "id"),
     )
 
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
@@ -142,6 +143,7 @@ class Payment(FundingTable, table=True):
         Index("ix_payments_funder_created", "funder_id", "created_at", "id"),
         Index("ix_payments_organisation_created", "organisation_id", "created_at", "id"),
         Index("ix_payments_created", "created_at", "id"),
+        Index("ix_payments_year_created", "year", "created_at", "id"),
     )
 
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)

@@ -221,6 +221,7 @@ def _party_to(funder_id: uuid.UUID | None) -> Any:
 async def visible_agreements(
     session: AsyncSession, *, principal: Principal, state: str | None, dossier_id: uuid.UUID | None,
     funder_id: uuid.UUID | None, updated_since: datetime | None, limit: int, cursor: str | None,
+    filters: repository.DossierFilters | None = None,
 ) -> list[Agreement]:
     statement = select(Agreement)
     if principal.has_any_role(FUNDER_ROLES) and not principal.has_any_role(DESK_ROLES):
@@ -235,6 +236,8 @@ async def visible_agreements(
         statement = statement.where(_party_to(funder_id))
     if updated_since:
         statement = statement.where(Agreement.updated_at >= updated_since)
+    if filters is not None:
+        statement = filters.narrow_rows(statement, Agreement.dossier_id)
     return list((await session.execute(keyset(statement, Agreement, limit=limit, cursor=cursor))).scalars())
 
 

@@ -144,6 +144,9 @@ class FunderDecision(FundingTable, table=True):
         CheckConstraint(
             "granted_cents > 0 OR refusal_reason IS NOT NULL", name="ck_committee_decisions_refusal_has_reason"
         ),
+        # The decisions list pages in (created_at, id) order: all of them for the desk, one funder's for its people.
+        Index("ix_committee_decisions_created", "created_at", "id"),
+        Index("ix_committee_decisions_funder_created", "funder_id", "created_at", "id"),
     )
 
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
@@ -158,7 +161,7 @@ class FunderDecision(FundingTable, table=True):
     decided_by: str = Field(max_length=200)
     version: int = Field(default=1, nullable=False)
     created_at: datetime = _now()
-    updated_at: datetime = _now()
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime, nullable=False, index=True)
 
 
 class Score(FundingTable, table=True):

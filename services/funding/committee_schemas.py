@@ -2,6 +2,7 @@
 
 import uuid
 from datetime import date, datetime
+from enum import StrEnum
 from typing import Annotated, Any
 
 from pydantic import BaseModel, Field, StringConstraints, model_validator
@@ -160,6 +161,22 @@ class DecisionPublic(BaseModel):
     version: int
     created_at: datetime
     updated_at: datetime
+
+
+class DecisionOutcome(StrEnum):
+    granted = "granted"
+    refused = "refused"
+
+
+class DecisionListed(DecisionPublic):
+    """A funder's decision as `GET /decisions` lists it: with its dossier, its programme and its session."""
+
+    reference: str = Field(description="La référence du dossier.", examples=["GU-2026-000123"])
+    programme_id: uuid.UUID
+    session_id: uuid.UUID
+    outcome: DecisionOutcome = Field(description="granted : un montant accordé ; refused : rien, avec un motif.")
+    final: bool = Field(description="La séance est close : la décision ne change plus (avant, le financeur peut "
+                                     "la modifier, et un report du point l'efface).")
 
 
 class ScorePublic(BaseModel):

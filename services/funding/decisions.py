@@ -12,11 +12,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from common.db import utcnow
 from common.money import euros
+from common.pagination import keyset
 from common.problems import Conflict, NotFound, Text, UnprocessableContent
 from common.tokens import Principal
 from services.funding import agreements, envelopes, notifications, repository, scores
 from services.funding.committee import (
     ITEM_NOT_FOUND,
+    decision_public,
     decisions_of,
     invited_funders,
     item_of,
@@ -42,6 +44,8 @@ from services.funding.committee_models import (
 )
 from services.funding.committee_schemas import (
     DecisionIn,
+    DecisionListed,
+    DecisionOutcome,
     Deferral,
     Minutes,
     MinutesAttendance,
@@ -445,3 +449,40 @@ async def build_minutes(
         totals=sorted(totals.values(), key=lambda total: total.name),
         granted_cents=sum(item.granted_cents for item in minutes_items),
     )
+
+
+# The decisions list, for the funders' systems.
+
+
+async def listed_decisions(
+    session: AsyncSession, *, funder_id: uuid.UUID | None, dossier_id: uuid.UUID | None,
+    outcome: DecisionOutcome | None, updated_since: datetime | None, filters: repository.DossierFilters,
+    limit: int, cursor: str | None,
+) -> list[DecisionListed]:
+    """One funder's decisions (None: every funder's, for the desk), in the keyset order; one row more than `limit`
+    tells a page follows. Each row joins its dossier, item and session by primary key."""
+    statement = (
+        select(FunderDecision, Dossier.reference, Dossier.programme_id, AgendaItem.session_id, CommitteeSession.state)
+        .join(Dossier, Dossier.id == FunderDecision.dossier_id)
+        .join(AgendaItem, AgendaItem.id == FunderDecision.item_id)
+        .join(CommitteeSession, CommitteeSession.id == AgendaItem.session_id)
+    )
+    if funder_id is not None:
+        statement = statement.where(FunderDecision.funder_id == funder_id)
+    if dossier_id is not None:
+        statement = statement.where(FunderDecision.dossier_id == dossier_id)
+    if outcome is not None:  # a refusal grants nothing (the table's checks), a grant something
+        granted = FunderDecision.granted_cents > 0
+        statement = statement.where(granted if outcome == DecisionOutcome.granted else ~granted)
+    if updated_since is not None:
+        statement = statement.where(FunderDecision.updated_at >= updated_since)
+    statement = filters.narrow_rows(statement, FunderDecision.dossier_id)
+    rows = await session.execute(keyset(statement, FunderDecision, limit=limit, cursor=cursor))
+    return [
+        DecisionListed(
+            **decision_public(decision).model_dump(), reference=reference, programme_id=programme_id,
+            session_id=session_id, final=state == SessionState.closed,
+            outcome=DecisionOutcome.granted if decision.granted_cents > 0 else DecisionOutcome.refused,
+        )
+        for decision, reference, programme_id, session_id, state in rows.all()
+    ]

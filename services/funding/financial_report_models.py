@@ -44,6 +44,7 @@ class FinancialReport(FundingTable, table=True):
         Index("ix_financial_reports_funder_created", "funder_id", "created_at", "id"),
         Index("ix_financial_reports_organisation_created", "organisation_id", "created_at", "id"),
         Index("ix_financial_reports_created", "created_at", "id"),
+        Index("ix_financial_reports_year_created", "year", "created_at", "id"),
     )
 
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)

@@ -129,8 +129,9 @@ async def visible_report(
 async def visible_reports(
     session: AsyncSession, *, principal: Principal, today: date, state: str | None, overdue: bool | None,
     funder_id: uuid.UUID | None, dossier_id: uuid.UUID | None, updated_since: datetime | None, limit: int,
-    cursor: str | None,
+    cursor: str | None, year: int | None = None, filters: repository.DossierFilters | None = None,
 ) -> list[FinancialReport]:
+    """`year`: the one the report accounts for (a CPO owes one a year); `filters` narrow by the dossier."""
     statement = select(FinancialReport)
     if not principal.has_any_role(DESK_ROLES):
         column = FinancialReport.funder_id if principal.has_any_role(FUNDER_ROLES) else FinancialReport.organisation_id
@@ -141,11 +142,14 @@ async def visible_reports(
         statement = statement.where(late_clause(today))
     elif overdue is False:
         statement = statement.where(~late_clause(today))
-    for column, value in ((FinancialReport.funder_id, funder_id), (FinancialReport.dossier_id, dossier_id)):
+    for column, value in ((FinancialReport.funder_id, funder_id), (FinancialReport.dossier_id, dossier_id),
+                          (FinancialReport.year, year)):
         if value is not None:
             statement = statement.where(column == value)
     if updated_since:
         statement = statement.where(FinancialReport.updated_at >= updated_since)
+    if filters is not None:
+        statement = filters.narrow_rows(statement, FinancialReport.dossier_id)
     return list((await session.execute(keyset(statement, FinancialReport, limit=limit, cursor=cursor))).scalars())
 
 

@@ -12,6 +12,7 @@ from common.problems import Text, UnprocessableContent
 from common.tokens import Principal
 from services.funding.agreement_models import Grant, Payment, PaymentState
 from services.funding.agreement_schemas import GrantPublic, GrantTotals
+from services.funding.repository import DossierFilters
 from services.vocabulary import DESK_ROLES, FUNDER_ROLES
 
 # Décret 2006-335 / article L612-4 du code de commerce: certified accounts above 153,000 € of public grants a year.
@@ -28,7 +29,9 @@ def _narrowed(statement, principal: Principal):  # type: ignore[no-untyped-def]
 async def visible_grants(
     session: AsyncSession, *, principal: Principal, organisation_id: uuid.UUID | None, funder_id: uuid.UUID | None,
     dossier_id: uuid.UUID | None, year: int | None, updated_since: datetime | None, limit: int, cursor: str | None,
+    filters: DossierFilters | None = None,
 ) -> list[Grant]:
+    """`year`: the grant's own, its programme's year; `filters` narrow by the dossier."""
     statement = _narrowed(select(Grant), principal)
     for column, value in ((Grant.organisation_id, organisation_id), (Grant.funder_id, funder_id),
                           (Grant.dossier_id, dossier_id), (Grant.year, year)):
@@ -36,6 +39,8 @@ async def visible_grants(
             statement = statement.where(column == value)
     if updated_since:
         statement = statement.where(Grant.created_at >= updated_since)
+    if filters is not None:
+        statement = filters.narrow_rows(statement, Grant.dossier_id)
     return list((await session.execute(keyset(statement, Grant, limit=limit, cursor=cursor))).scalars())
 
 

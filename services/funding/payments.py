@@ -14,7 +14,7 @@ from common.db import get_row, utcnow
 from common.pagination import keyset
 from common.problems import Conflict, NotFound, Text
 from common.tokens import Principal
-from services.funding import envelopes
+from services.funding import envelopes, repository
 from services.funding.agreement_models import (
     Agreement,
     AgreementState,
@@ -89,8 +89,9 @@ async def visible_payment(
 async def visible_payments(
     session: AsyncSession, *, principal: Principal, today: date, state: str | None, agreement_id: uuid.UUID | None,
     dossier_id: uuid.UUID | None, funder_id: uuid.UUID | None, updated_since: datetime | None, limit: int,
-    cursor: str | None,
+    cursor: str | None, year: int | None = None, filters: repository.DossierFilters | None = None,
 ) -> list[tuple[Payment, Agreement]]:
+    """`year`: the payment's own (a CPO's instalments each have theirs); `filters` narrow by the dossier."""
     statement = select(Payment, Agreement).join(Agreement, Agreement.id == Payment.agreement_id)
     if not principal.has_any_role(DESK_ROLES):
         column = Payment.funder_id if principal.has_any_role(FUNDER_ROLES) else Payment.organisation_id
@@ -102,11 +103,13 @@ async def visible_payments(
     elif state:
         statement = statement.where(Payment.state == state)
     for column, value in ((Payment.agreement_id, agreement_id), (Payment.dossier_id, dossier_id),
-                          (Payment.funder_id, funder_id)):
+                          (Payment.funder_id, funder_id), (Payment.year, year)):
         if value is not None:
             statement = statement.where(column == value)
     if updated_since:
         statement = statement.where(Payment.updated_at >= updated_since)
+    if filters is not None:
+        statement = filters.narrow_rows(statement, Payment.dossier_id)
     rows = await session.execute(keyset(statement, Payment, limit=limit, cursor=cursor))
     return [(payment, agreement) for payment, agreement in rows.all()]
 

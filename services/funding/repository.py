@@ -142,9 +142,10 @@ async def is_routed_to(session: AsyncSession, dossier_id: uuid.UUID, funder_id: 
 
 @dataclass(frozen=True)
 class DossierFilters:
-    """What a partner narrows a list of dossiers by, each an indexed lookup: the programme's track and year, a
+    """What a partner narrows a list of dossiers by, each an indexed lookup: the programme, its track and year, a
     funder the plan asks, a QPV or a priority of the project as submitted."""
 
+    programme_id: uuid.UUID | None = None
     track: str | None = None
     year: int | None = None
     funder_id: uuid.UUID | None = None
@@ -152,6 +153,8 @@ class DossierFilters:
     priority: str | None = None
 
     def narrow(self, statement: Any) -> Any:
+        if self.programme_id is not None:
+            statement = statement.where(Dossier.programme_id == self.programme_id)
         if self.track is not None or self.year is not None:
             programmes = select(Programme.id)
             if self.track is not None:
@@ -167,6 +170,13 @@ class DossierFilters:
                 statement = statement.where(Dossier.id.in_(
                     select(DossierTag.dossier_id).where(DossierTag.kind == kind, DossierTag.value == value)))
         return statement
+
+    def narrow_rows(self, statement: Any, dossier_id: Any) -> Any:
+        """Rows that hang off a dossier (agreements, payments, decisions…) kept to the dossiers these filters keep:
+        one semi-join on their indexed `dossier_id` column, nothing when no filter is set."""
+        if self == DossierFilters():
+            return statement
+        return statement.where(dossier_id.in_(self.narrow(select(Dossier.id))))
 
 
 # The association's size, by its yearly budget (charges): the brackets the dashboards count by.

@@ -1,7 +1,7 @@
 """Projects' queries."""
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import delete, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -85,8 +85,13 @@ async def list_projects(
     updated_since: datetime | None,
     limit: int,
     cursor: str | None,
+    year: int | None = None,
 ) -> list[Project]:
+    """One association's projects, walked along its (organisation_id, created_at, id) index in page order; the
+    filters only sift its own rows, which no other index would give in that order."""
     statement = select(Project).where(Project.organisation_id == organisation_id)
+    if year is not None:  # the project runs at some point of the year: it starts before its end, ends after its start
+        statement = statement.where(Project.start_date <= date(year, 12, 31), Project.end_date >= date(year, 1, 1))
     if qpv:
         statement = statement.where(Project.id.in_(select(ProjectQpv.project_id).where(ProjectQpv.qpv_code == qpv)))
     if priority:

@@ -155,6 +155,8 @@ CALLER_BY_OPERATION: dict[str, dict[str, str]] = {
         "raise_plan": DESK,
         "close_session": DESK,
         "get_minutes": DESK,
+        # The State's committee member lists its funder's decisions (the closed session's included).
+        "list_decisions": COMMITTEE_MEMBER,
         "delete_session": DESK,
         # Agreements and payments: the city's manager runs its side; the holder reads, signs and asks.
         "list_agreements": HOLDER,

@@ -4,6 +4,7 @@ multi-party convention for all the dossier's funders when the programme asks for
 import inspect
 import uuid
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from datetime import datetime
 from functools import partial
 from typing import Annotated
@@ -23,7 +24,7 @@ from services.funding import agreements, payments
 from services.funding.agreement_document import agreement_html
 from services.funding.agreement_models import AgreementState
 from services.funding.agreement_schemas import AgreementPublic
-from services.funding.deps import PeersDep
+from services.funding.deps import DossierFiltersDep, PeersDep
 from services.vocabulary import DESK_ROLES, FUNDER_ROLES, HOLDER_ROLES, Role, Scope
 
 router = APIRouter(prefix="/agreements", tags=["agreements"])
@@ -51,16 +52,20 @@ MOVE = {
 async def list_agreements(
     session: SessionDep,
     caller: Reader,
+    filters: DossierFiltersDep,
     limit: LimitParam = 50,
     cursor: CursorParam = None,
     state: Annotated[AgreementState | None, Query()] = None,
     dossier_id: Annotated[uuid.UUID | None, Query()] = None,
-    funder_id: Annotated[uuid.UUID | None, Query()] = None,
+    funder_id: Annotated[uuid.UUID | None, Query(description="Un financeur partie à la convention.")] = None,
+    year: Annotated[int | None, Query(
+        ge=2000, le=2100, description="L'année du programme du dossier (une convention n'a pas d'année à elle).",
+    )] = None,
     updated_since: UpdatedSinceParam = None,
 ) -> Page[AgreementPublic]:
     rows = await agreements.visible_agreements(
         session, principal=caller, state=state, dossier_id=dossier_id, funder_id=funder_id,
-        updated_since=updated_since, limit=limit, cursor=cursor,
+        updated_since=updated_since, limit=limit, cursor=cursor, filters=replace(filters, year=year),
     )
     page, next_cursor = split_page(rows, limit=limit)
     return Page(items=[await agreements.to_public(session, caller, row) for row in page], next_cursor=next_cursor)

@@ -14,6 +14,7 @@ from common.pagination import CursorParam, LimitParam, Page, UpdatedSinceParam, 
 from common.problems import problem_responses
 from common.tokens import Principal
 from services.funding import financial_reports
+from services.funding.deps import DossierFiltersDep
 from services.funding.financial_report_models import FinancialReport, ReportState
 from services.funding.financial_report_schemas import FinancialReportPublic, FinancialReportUpdate, ReviewComment
 from services.vocabulary import DESK_ROLES, FUNDER_ROLES, HOLDER_ROLES, Scope
@@ -47,18 +48,24 @@ async def list_financial_reports(
     session: SessionDep,
     caller: Reader,
     clock: ClockDep,
+    filters: DossierFiltersDep,
     limit: LimitParam = 50,
     cursor: CursorParam = None,
     state: Annotated[ReportState | None, Query()] = None,
     overdue: Annotated[bool | None, Query(description="true : encore dus après leur date.")] = None,
-    funder_id: Annotated[uuid.UUID | None, Query()] = None,
+    funder_id: Annotated[uuid.UUID | None, Query(description="Le financeur à qui le compte rendu est dû.")] = None,
     dossier_id: Annotated[uuid.UUID | None, Query()] = None,
+    year: Annotated[int | None, Query(
+        ge=2000, le=2100,
+        description="L'exercice dont le compte rendu rend compte : l'année du programme, ou pour une CPO chacune "
+        "de ses années.",
+    )] = None,
     updated_since: UpdatedSinceParam = None,
 ) -> Page[FinancialReportPublic]:
     today = clock.today()
     rows = await financial_reports.visible_reports(
         session, principal=caller, today=today, state=state, overdue=overdue, funder_id=funder_id,
-        dossier_id=dossier_id, updated_since=updated_since, limit=limit, cursor=cursor,
+        dossier_id=dossier_id, updated_since=updated_since, limit=limit, cursor=cursor, year=year, filters=filters,
     )
     page, next_cursor = split_page(rows, limit=limit)
     return Page(

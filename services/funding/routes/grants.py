@@ -12,6 +12,7 @@ from common.problems import problem_responses
 from common.tokens import Principal
 from services.funding import grants
 from services.funding.agreement_schemas import GrantPublic, GrantTotals
+from services.funding.deps import DossierFiltersDep
 from services.vocabulary import DESK_ROLES, FUNDER_ROLES, HOLDER_ROLES, Scope
 
 router = APIRouter(prefix="/grants", tags=["agreements"])
@@ -32,17 +33,18 @@ Year = Annotated[int, Query(ge=2000, le=2100, description="Exercice.")]
 async def list_grants(
     session: SessionDep,
     caller: Reader,
+    filters: DossierFiltersDep,
     limit: LimitParam = 50,
     cursor: CursorParam = None,
     organisation_id: Annotated[uuid.UUID | None, Query()] = None,
-    funder_id: Annotated[uuid.UUID | None, Query()] = None,
+    funder_id: Annotated[uuid.UUID | None, Query(description="Le financeur qui accorde.")] = None,
     dossier_id: Annotated[uuid.UUID | None, Query()] = None,
-    year: Annotated[int | None, Query(ge=2000, le=2100)] = None,
+    year: Annotated[int | None, Query(ge=2000, le=2100, description="L'année du programme du dossier.")] = None,
     updated_since: UpdatedSinceParam = None,
 ) -> Page[GrantPublic]:
     rows = await grants.visible_grants(
         session, principal=caller, organisation_id=organisation_id, funder_id=funder_id, dossier_id=dossier_id,
-        year=year, updated_since=updated_since, limit=limit, cursor=cursor,
+        year=year, updated_since=updated_since, limit=limit, cursor=cursor, filters=filters,
     )
     page, next_cursor = split_page(rows, limit=limit)
     return Page(items=[grants.to_public(row) for row in page], next_cursor=next_cursor)

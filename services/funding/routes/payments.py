@@ -16,7 +16,7 @@ from common.tokens import Principal
 from services.funding import payments
 from services.funding.agreement_models import Agreement, Payment, PaymentState
 from services.funding.agreement_schemas import Cancellation, PaymentPublic
-from services.funding.deps import PeersDep
+from services.funding.deps import DossierFiltersDep, PeersDep
 from services.vocabulary import DESK_ROLES, FUNDER_ROLES, HOLDER_ROLES, Role, Scope
 
 router = APIRouter(prefix="/payments", tags=["payments"])
@@ -43,18 +43,23 @@ async def list_payments(
     session: SessionDep,
     caller: Reader,
     clock: ClockDep,
+    filters: DossierFiltersDep,
     limit: LimitParam = 50,
     cursor: CursorParam = None,
     state: Annotated[PaymentState | None, Query(description="due : ceux qui sont dus aujourd'hui.")] = None,
     agreement_id: Annotated[uuid.UUID | None, Query()] = None,
     dossier_id: Annotated[uuid.UUID | None, Query()] = None,
-    funder_id: Annotated[uuid.UUID | None, Query()] = None,
+    funder_id: Annotated[uuid.UUID | None, Query(description="Le financeur qui verse.")] = None,
+    year: Annotated[int | None, Query(
+        ge=2000, le=2100,
+        description="L'exercice du versement : l'année du programme, ou pour une CPO chacune de ses années.",
+    )] = None,
     updated_since: UpdatedSinceParam = None,
 ) -> Page[PaymentPublic]:
     today = clock.today()
     rows = await payments.visible_payments(
         session, principal=caller, today=today, state=state, agreement_id=agreement_id, dossier_id=dossier_id,
-        funder_id=funder_id, updated_since=updated_since, limit=limit, cursor=cursor,
+        funder_id=funder_id, updated_since=updated_since, limit=limit, cursor=cursor, year=year, filters=filters,
     )
     page, next_cursor = split_page(rows, limit=limit, anchor=lambda row: row[0])
     return Page(items=[payments.to_public(p, a, today) for p, a in page], next_cursor=next_cursor)

@@ -33,12 +33,12 @@ def ok(response: httpx.Response, status: int = 200) -> dict[str, Any]:
 
 
 def ready(world: World, plan: list[dict[str, Any]] | None = None, email: str = HOLDER,
-          documents: bool = True) -> dict[str, Any]:
+          documents: bool = True, project: dict[str, Any] | None = None) -> dict[str, Any]:
     """A dossier ready for the committee: submitted, admissible, routed to every funder of its plan (all named),
     and each funder's favourable opinion given. `documents=False` when the association's vault already holds
     what admissibility asks."""
     plan = plan or TWO_FUNDERS
-    dossier = world.submit(world.create_dossier(email, plan=plan), email)
+    dossier = world.submit(world.create_dossier(email, project=project, plan=plan), email)
     if documents:
         world.provide_required_documents(email)
     desk = world.as_("funding", DESK)

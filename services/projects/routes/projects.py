@@ -59,13 +59,17 @@ async def list_projects(
     caller: Annotated[Principal, Depends(Authorize(roles=HOLDER_ROLES, scope=Scope.projects_read))],
     limit: LimitParam = 50,
     cursor: CursorParam = None,
-    qpv: Annotated[QpvCode | None, Query()] = None,
-    priority: Annotated[str | None, Query(pattern=r"^[a-z_]{1,40}$")] = None,
+    qpv: Annotated[QpvCode | None, Query(description="Un QPV que le projet touche.")] = None,
+    priority: Annotated[str | None, Query(pattern=r"^[a-z_]{1,40}$", description="Une priorité du projet.")] = None,
+    year: Annotated[int | None, Query(
+        ge=2000, le=2100, description="Les projets en cours cette année-là : leurs dates de début et de fin en "
+        "couvrent au moins un jour.",
+    )] = None,
     updated_since: UpdatedSinceParam = None,
 ) -> dict:
     rows = await repository.list_projects(
         session, organisation_id=caller.organisation_id, qpv=qpv, priority=priority,
-        updated_since=updated_since, limit=limit, cursor=cursor,
+        updated_since=updated_since, limit=limit, cursor=cursor, year=year,
     )
     page, next_cursor = split_page(rows, limit=limit)
     return {"items": await project_service.to_public_many(session, page), "next_cursor": next_cursor}

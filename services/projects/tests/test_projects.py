@@ -318,6 +318,28 @@ class TestListProjects:
         api = world.as_("projects", HOLDER)
         assert listed_ids(api, qpv="QN03503V", priority="youth", limit=1) == wanted
 
+    def test_filter_by_year_keeps_the_projects_running_that_year(self, world: World) -> None:
+        this_year = world.create_project(start_date="2027-01-05", end_date="2027-12-18")["id"]
+        across = world.create_project(start_date="2026-09-01", end_date="2027-01-01")["id"]
+        next_year = world.create_project(start_date="2028-01-01", end_date="2028-06-30")["id"]
+        world.create_project(OTHER_HOLDER, start_date="2027-03-01", end_date="2027-04-30")
+        api = world.as_("projects", HOLDER)
+        assert listed_ids(api, year=2027) == [this_year, across]
+        assert listed_ids(api, year=2026) == [across]
+        assert listed_ids(api, year=2028) == [next_year]
+        assert listed_ids(api, year=2029) == []
+        # Paged one at a time and with another filter, the year holds on every page.
+        assert listed_ids(api, year=2027, limit=1) == [this_year, across]
+        assert listed_ids(api, year=2027, priority="youth", limit=1) == [this_year, across]
+
+    @pytest.mark.parametrize("year", ["1999", "2101", "deux-mille-vingt-sept", "2027.5"])
+    def test_a_malformed_year_is_a_422_problem(self, world: World, year: str) -> None:
+        response = world.as_("projects", HOLDER).get(PROJECTS, params={"year": year})
+        assert response.status_code == 422
+        details = problem(response)
+        assert details["code"] == "validation_failed"
+        assert [error["field"] for error in details["errors"]] == ["query.year"]
+
     def test_filter_by_updated_since(self, world: World) -> None:
         first = world.create_project(title="Premier")
         second = world.create_project(title="Deuxième")
