@@ -3,6 +3,7 @@
 import asyncio
 import uuid
 from typing import Annotated, Any, Literal
+from urllib.parse import urlencode
 
 import aiohttp
 from fastapi import APIRouter, Query, Request
@@ -10,8 +11,17 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from common.observability import request_id_var
-from common.problems import PROBLEM_MEDIA_TYPE, BadGateway, Text, Unauthorized, problem_responses
+from common.problems import (
+    PROBLEM_MEDIA_TYPE,
+    BadGateway,
+    NotFound,
+    Text,
+    Unauthorized,
+    UnprocessableContent,
+    problem_responses,
+)
 from gateway.upstreams import Upstreams
+from services.vocabulary import INSEE_COMMUNE_PATTERN, QPV_CODE_PATTERN
 
 router = APIRouter(tags=["aggregates"])
 
@@ -64,18 +74,14 @@ async def _fetch(
 )
 async def dossier_overview(dossier_id: uuid.UUID, request: Request) -> Any:
     """Each part carries its own status: a slow or failing service marks its part, it does not fail the view."""
-    authorization = request.headers.get("authorization")
-    if not authorization:
-        raise Unauthorized(Text("Un jeton d'accès est requis.", "An access token is required."))
-    upstreams: Upstreams = request.app.state.upstreams
-    timeout = request.app.state.settings.aggregate_timeout_seconds
-    dossier, raw = await _fetch(upstreams, "funding", f"/api/v1/dossiers/{dossier_id}", authorization, timeout)
+    read = _reader(request)
+    dossier, raw = await read("funding", f"/api/v1/dossiers/{dossier_id}")
     if dossier.data is None:  # without the dossier there is no view
         return _upstream_problem("funding", dossier, raw)
     data = dossier.data
     (project, _), (organisation, _) = await asyncio.gather(
-        _fetch(upstreams, "projects", f"/api/v1/projects/{data['project_id']}", authorization, timeout),
-        _fetch(upstreams, "identity", f"/api/v1/organisations/{data['organisation_id']}", authorization, timeout),
+        read("projects", f"/api/v1/projects/{data['project_id']}"),
+        read("identity", f"/api/v1/organisations/{data['organisation_id']}"),
     )
     return DossierOverview(
         dossier={k: v for k, v in data.items() if k != "project_snapshot"},
@@ -105,19 +111,126 @@ async def funder_dashboard(
 ) -> Any:
     """The figures come from funding (without them there is no dashboard); the indicators from projects, marked
     when they do not arrive."""
+    read = _reader(request)
+    query = urlencode({"year": year, **({"funder_id": funder_id} if funder_id else {})})
+    (figures, raw), (indicators, _) = await asyncio.gather(
+        read("funding", f"/api/v1/stats/funder?{query}"),
+        read("projects", f"/api/v1/indicators/aggregates?year={year}&limit=200"),
+    )
+    if figures.data is None:
+        return _upstream_problem("funding", figures, raw)
+    return FunderDashboard(year=year, figures=figures.data, indicators=indicators)
+
+
+def _reader(request: Request) -> Any:
+    """Reads for this request: its caller's token, the gateway's wait; 401 at once without a token."""
     authorization = request.headers.get("authorization")
     if not authorization:
         raise Unauthorized(Text("Un jeton d'accès est requis.", "An access token is required."))
     upstreams: Upstreams = request.app.state.upstreams
     timeout = request.app.state.settings.aggregate_timeout_seconds
-    query = f"year={year}" + (f"&funder_id={funder_id}" if funder_id else "")
+
+    async def read(service: str, path: str) -> tuple[Part, Any]:
+        return await _fetch(upstreams, service, path, authorization, timeout)
+
+    return read
+
+
+TerritoryKind = Literal["qpv", "commune", "epci", "all"]
+
+
+class TerritoryScope(BaseModel):
+    kind: TerritoryKind = Field(description="qpv, commune (code INSEE), epci (un contrat de ville) ou all.")
+    value: str | None
+    qpv_codes: list[str] = Field(description="Les QPV qu'il couvre ; vide pour all.")
+
+
+class TerritoryDashboard(BaseModel):
+    year: int
+    scope: TerritoryScope
+    figures: dict[str, Any] = Field(description="Les chiffres du territoire (funding : /api/v1/stats/territory).")
+    indicators: Part = Field(description="Les indicateurs partagés de ses QPV pour l'année, cibles et réalisés.")
+
+
+@router.get(
+    "/api/v1/dashboards/territory",
+    summary="Tableau de bord d'un territoire (un QPV, une commune, un contrat de ville, ou tout) : l'argent par "
+    "financeur, parcours et priorité, projets et associations soutenus, indicateurs",
+    response_model=TerritoryDashboard,
+    responses=problem_responses(400, 401, 403, 404, 422, 502),
+    operation_id="territory_dashboard",
+)
+async def territory_dashboard(
+    request: Request,
+    year: Annotated[int, Query(ge=2000, le=2100)],
+    qpv: Annotated[str | None, Query(pattern=QPV_CODE_PATTERN, description="Un QPV.")] = None,
+    insee_commune: Annotated[
+        str | None, Query(pattern=INSEE_COMMUNE_PATTERN, description="Les QPV d'une commune (code INSEE).")
+    ] = None,
+    epci: Annotated[
+        str | None,
+        Query(min_length=2, max_length=200, pattern=r"^[^\x00-\x1f\x7f]+$",
+              description="Les QPV d'un EPCI : le territoire d'un contrat de ville (son nom)."),
+    ] = None,
+) -> Any:
+    """The territory's QPVs come from projects' reference list; its figures from funding (without either there is
+    no dashboard); its indicators from projects, marked when they do not arrive."""
+    read = _reader(request)
+    asked = {kind: value for kind, value in (("qpv", qpv), ("commune", insee_commune), ("epci", epci)) if value}
+    if len(asked) > 1:
+        raise UnprocessableContent(Text("Un seul territoire à la fois : qpv, insee_commune ou epci.",
+                                        "One territory at a time: qpv, insee_commune or epci."))
+    kind, value = next(iter(asked.items()), ("all", None))
+    codes = [value] if kind == "qpv" else []
+    if kind in ("commune", "epci"):
+        found, raw = await read("projects", "/api/v1/referential/qpv?" + urlencode(
+            {"insee_commune" if kind == "commune" else "epci": value}))
+        if found.data is None:
+            return _upstream_problem("projects", found, raw)
+        codes = [item["code"] for item in found.data["items"]]
+        if not codes:
+            raise NotFound(Text("Aucun QPV dans ce territoire.", "No QPV in this territory."),
+                           code="territory_not_found")
+    scope = urlencode({"year": year, "qpv": codes}, doseq=True)
     (figures, raw), (indicators, _) = await asyncio.gather(
-        _fetch(upstreams, "funding", f"/api/v1/stats/funder?{query}", authorization, timeout),
-        _fetch(upstreams, "projects", f"/api/v1/indicators/aggregates?year={year}&limit=200", authorization, timeout),
+        read("funding", f"/api/v1/stats/territory?{scope}"),
+        read("projects", f"/api/v1/indicators/aggregates?{scope}&limit=200"),
     )
     if figures.data is None:
         return _upstream_problem("funding", figures, raw)
-    return FunderDashboard(year=year, figures=figures.data, indicators=indicators)
+    return TerritoryDashboard(year=year, scope=TerritoryScope(kind=kind, value=value, qpv_codes=codes),
+                              figures=figures.data, indicators=indicators)
+
+
+class AssociationDashboard(BaseModel):
+    home: dict[str, Any] = Field(description="Dossiers par état, ce qui est dû, versements attendus "
+                                 "(funding : /api/v1/stats/association).")
+    projects: Part = Field(description="Ses projets : la première page de 20 (la suite : /api/v1/projects).")
+
+
+@router.get(
+    "/api/v1/dashboards/association",
+    summary="Accueil d'une association : ses projets, ses dossiers par état, ce qu'elle doit faire ensuite (pièces, "
+    "comptes rendus, signatures), les versements attendus",
+    response_model=AssociationDashboard,
+    responses=problem_responses(400, 401, 403, 422, 502),
+    operation_id="association_dashboard",
+)
+async def association_dashboard(
+    request: Request,
+    organisation_id: Annotated[uuid.UUID | None, Query(description="Le guichet nomme l'association.")] = None,
+) -> Any:
+    """What the association must do comes from funding (without it there is no home); its projects from projects,
+    marked when they do not arrive."""
+    read = _reader(request)
+    named = urlencode({"organisation_id": organisation_id} if organisation_id else {})
+    (home, raw), (projects, _) = await asyncio.gather(
+        read("funding", f"/api/v1/stats/association?{named}"),
+        read("projects", f"/api/v1/projects?limit=20&{named}"),
+    )
+    if home.data is None:
+        return _upstream_problem("funding", home, raw)
+    return AssociationDashboard(home=home.data, projects=projects)
 
 
 def _upstream_problem(service: str, part: Part, raw: Any) -> JSONResponse:

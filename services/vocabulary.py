@@ -90,3 +90,5 @@ SERVICE_SCOPES = frozenset(
 QPV_DEPARTMENT = "(?:[0-9]{3}|02[AB])"
 QPV_DEPARTMENT_PATTERN = f"^{QPV_DEPARTMENT}$"
 QPV_CODE_PATTERN = f"^QN{QPV_DEPARTMENT}[0-9]{{2}}[A-Z]$"
+# A commune's INSEE code: the département (01-98, Corsica 2A/2B), then three digits.
+INSEE_COMMUNE_PATTERN = r"^(?:0[1-9]|[1-8][0-9]|9[0-8]|2[AB])[0-9]{3}$"

@@ -167,6 +167,10 @@ ACCESS: dict[str, dict[tuple[str, str], object]] = {
         ("GET", "/api/v1/exports/scdl"): PUBLIC,
         ("GET", "/api/v1/exports/{kind}"): FUNDERS | DESK,
         ("GET", "/api/v1/stats/funder"): FUNDERS | DESK,
+        # A territory's figures: every funder's money on it (the open data says as much), for funders and the desk.
+        ("GET", "/api/v1/stats/territory"): FUNDERS | DESK,
+        # An association's home: its own people; the desk names the association it helps.
+        ("GET", "/api/v1/stats/association"): HOLDERS | DESK,
         ("POST", "/api/v1/webhooks"): WEBHOOK_ADMINS,
         ("GET", "/api/v1/webhooks"): WEBHOOK_ADMINS,
         ("GET", "/api/v1/webhooks/{endpoint_id}"): WEBHOOK_ADMINS,

@@ -1,11 +1,14 @@
-"""The funder's dashboard, composed by the gateway from funding's figures and projects' indicators, against the
-real processes on both databases."""
+"""The dashboards composed by the gateway — a funder's, a territory's, an association's home — from funding's
+figures, projects' indicators and reference list, against the real processes on both databases."""
 
 import httpx
 
 from scripts.live_stack import LiveStack
-from tests.support.world import CITY_MANAGER, DESK, org_id
+from tests.support.world import CITY_MANAGER, DESK, HOLDER, org_id
 from tests.test_committee_through_gateway import Desk, desk  # noqa: F401  (fixture)
+
+TERRITORY = "/api/v1/dashboards/territory"
+HOME = "/api/v1/dashboards/association"
 
 
 def test_the_funder_dashboard_composes_funding_and_projects(desk: Desk, live: LiveStack) -> None:  # noqa: F811
@@ -20,3 +23,48 @@ def test_the_funder_dashboard_composes_funding_and_projects(desk: Desk, live: Li
     unnamed = desk.call(DESK, "GET", "/api/v1/dashboards/funder", 422, params={"year": year})
     assert unnamed.headers["content-type"].startswith("application/problem+json")
     assert httpx.get(f"{live.url()}/api/v1/dashboards/funder", params={"year": year}).status_code == 401
+
+
+def test_the_territory_dashboard_resolves_its_qpvs_then_composes(desk: Desk, live: LiveStack) -> None:  # noqa: F811
+    year = desk.json(DESK, "GET", "/api/v1/programmes", params={"track": "annual"})["items"][0]["year"]
+    rennes = sorted(q["code"] for q in desk.json(
+        DESK, "GET", "/api/v1/referential/qpv", params={"insee_commune": "35238"})["items"])
+    commune = desk.json(CITY_MANAGER, "GET", TERRITORY, params={"year": year, "insee_commune": "35238"})
+    assert commune["scope"] == {"kind": "commune", "value": "35238", "qpv_codes": rennes} and rennes
+    assert commune["figures"] == desk.json(CITY_MANAGER, "GET", "/api/v1/stats/territory",
+                                           params={"year": year, "qpv": rennes})
+    assert commune["indicators"]["status"] == "ok"
+    metropole = desk.json(DESK, "GET", TERRITORY, params={"year": year, "epci": "Rennes Métropole"})
+    assert set(metropole["scope"]["qpv_codes"]) >= set(rennes)
+    everything = desk.json(DESK, "GET", TERRITORY, params={"year": year})
+    assert everything["scope"] == {"kind": "all", "value": None, "qpv_codes": []}
+    figures = everything["figures"]
+    assert figures["granted_cents"] == sum(line["granted_cents"] for line in figures["granted_by"]["funder"])
+    assert figures["granted_cents"] >= metropole["figures"]["granted_cents"] >= commune["figures"]["granted_cents"]
+    one = desk.json(DESK, "GET", TERRITORY, params={"year": year, "qpv": "QN03502B"})
+    assert one["scope"]["qpv_codes"] == ["QN03502B"] and one["figures"]["qpv_codes"] == ["QN03502B"]
+
+    two = desk.call(DESK, "GET", TERRITORY, 422, params={"year": year, "qpv": "QN03502B", "epci": "Rennes Métropole"})
+    assert two.headers["content-type"].startswith("application/problem+json")
+    nowhere = desk.call(DESK, "GET", TERRITORY, 404, params={"year": year, "insee_commune": "75056"})
+    assert nowhere.json()["code"] == "territory_not_found"
+    assert desk.call(HOLDER, "GET", TERRITORY, 403, params={"year": year}).json()["code"] == "forbidden"
+    assert httpx.get(f"{live.url()}{TERRITORY}", params={"year": year}).status_code == 401
+
+
+def test_the_association_home_composes_funding_and_projects(desk: Desk, live: LiveStack) -> None:  # noqa: F811
+    board = desk.json(HOLDER, "GET", HOME)
+    home = board["home"]
+    assert home["organisation_id"] == org_id("blosne-avenir")
+    mine = desk.json(HOLDER, "GET", "/api/v1/dossiers", params={"limit": 200})
+    assert mine["next_cursor"] is None
+    assert sum(home["dossiers_by_state"].values()) == len(mine["items"])
+    assert set(home) >= {"due_next", "payments_expected"}
+    assert board["projects"]["status"] == "ok"
+    projects = desk.json(HOLDER, "GET", "/api/v1/projects", params={"limit": 20})["items"]
+    assert [p["id"] for p in board["projects"]["data"]["items"]] == [p["id"] for p in projects]
+    named = desk.json(DESK, "GET", HOME, params={"organisation_id": org_id("blosne-avenir")})
+    assert named["home"]["dossiers_by_state"] == home["dossiers_by_state"]
+    assert desk.call(DESK, "GET", HOME, 422).headers["content-type"].startswith("application/problem+json")
+    assert desk.call(CITY_MANAGER, "GET", HOME, 403).json()["code"] == "forbidden"
+    assert httpx.get(f"{live.url()}{HOME}").status_code == 401

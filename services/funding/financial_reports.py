@@ -72,8 +72,13 @@ def _money_received() -> Any:
     return exists().where(Payment.grant_id == FinancialReport.grant_id, Payment.state == PaymentState.paid)
 
 
+def owed_clause() -> Any:
+    """SQL: the report is still owed — not yet in the funder's hands, for money received."""
+    return and_(FinancialReport.state.in_(OWED_STATES), _money_received())
+
+
 def late_clause(today: date) -> Any:
-    return and_(FinancialReport.state.in_(OWED_STATES), FinancialReport.due_on < today, _money_received())
+    return and_(owed_clause(), FinancialReport.due_on < today)
 
 
 async def is_overdue(session: AsyncSession, report: FinancialReport, today: date) -> bool:

@@ -1,6 +1,8 @@
-"""API models of a funder's year in figures."""
+"""API models of the dashboards' figures: a funder's year, a territory's year, an association's home."""
 
 import uuid
+from datetime import date
+from typing import Literal
 
 from pydantic import BaseModel, Field
 
@@ -51,3 +53,63 @@ class FunderYear(BaseModel):
     decision_delays: list[DecisionDelay]
     granted_by: GrantedBy
     leverage: Leverage
+
+
+class TerritoryGrantedBy(BaseModel):
+    funder: list[GrantedLine] = Field(description="Par financeur (value : son identifiant).")
+    track: list[GrantedLine]
+    priority: list[GrantedLine] = Field(
+        description="Une subvention compte sous chacune des priorités de son dossier : les lignes ne "
+        "s'additionnent pas."
+    )
+
+
+class TerritoryYear(BaseModel):
+    year: int
+    qpv_codes: list[str] = Field(description="Les QPV du territoire ; vide : tout ce que couvre le guichet.")
+    grants: int
+    granted_cents: int
+    projects: int = Field(description="Projets ayant reçu au moins une subvention de l'année.")
+    associations: int = Field(description="Associations ayant reçu au moins une subvention de l'année.")
+    funders: int = Field(description="Financeurs ayant accordé au moins une subvention de l'année.")
+    dossiers_by_state: dict[str, int] = Field(description="Les dossiers déposés aux programmes de l'année, par état.")
+    granted_by: TerritoryGrantedBy
+
+
+DueKind = Literal["supplements", "financial_report", "signature"]
+
+
+class DueItem(BaseModel):
+    kind: DueKind = Field(description="supplements : pièces demandées ; financial_report : compte rendu financier "
+                          "dû ; signature : convention à signer.")
+    item_id: uuid.UUID = Field(description="Le dossier, le compte rendu ou la convention concerné.")
+    dossier_id: uuid.UUID
+    reference: str
+    funder_id: uuid.UUID | None
+    due_on: date | None
+    overdue: bool
+
+
+class ExpectedPayment(BaseModel):
+    id: uuid.UUID
+    dossier_id: uuid.UUID
+    reference: str
+    funder_id: uuid.UUID
+    amount_cents: int
+    due_on: date | None
+    pay_by: date | None
+    state: str = Field(description="scheduled, due ou requested.")
+
+
+class PaymentsExpected(BaseModel):
+    count: int
+    amount_cents: int = Field(description="Tout ce qui reste à verser à l'association (prévu, dû ou demandé).")
+    next: list[ExpectedPayment] = Field(description="Les prochains : les dus et demandés d'abord, puis par date.")
+
+
+class AssociationHome(BaseModel):
+    organisation_id: uuid.UUID
+    today: date
+    dossiers_by_state: dict[str, int]
+    due_next: list[DueItem] = Field(description="Ce que l'association doit faire, le plus pressé d'abord (20 au plus).")
+    payments_expected: PaymentsExpected

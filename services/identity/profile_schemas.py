@@ -9,6 +9,7 @@ from pydantic import AfterValidator, BaseModel, EmailStr, Field, StringConstrain
 from common.problems import bilingual
 from common.schemas import VISIBLE_CHARACTER, InputModel, IsoDate, WholeNumber
 from services.identity.schemas import Rna, Siret
+from services.vocabulary import INSEE_COMMUNE_PATTERN
 
 # Public aid is declared for the current year and the three before it (the form's "last three years"); older lines
 # are no longer shown nor counted (services/identity/profiles.py).
@@ -49,9 +50,7 @@ Phone = Annotated[
 Postcode = Annotated[
     str, StringConstraints(pattern=r"^(?:0[1-9]|[1-8][0-9]|9[0-8])[0-9]{3}$"), Field(examples=["35200"])
 ]
-InseeCode = Annotated[
-    str, StringConstraints(pattern=r"^(?:0[1-9]|[1-8][0-9]|9[0-8]|2[AB])[0-9]{3}$"), Field(examples=["35238"])
-]
+InseeCode = Annotated[str, StringConstraints(pattern=INSEE_COMMUNE_PATTERN), Field(examples=["35238"])]
 Count = Annotated[int, Field(strict=True, ge=0, le=1_000_000), WholeNumber]
 # A decimal with at most two places, as a string so that no float ever carries it.
 Fte = Annotated[

@@ -92,7 +92,7 @@ async def aggregates(
     session: AsyncSession,
     *,
     year: int | None,
-    qpv: str | None,
+    qpv: list[str] | None,
     priority: str | None,
     indicator: str | None,
     limit: int,
@@ -114,8 +114,8 @@ async def aggregates(
         .outerjoin(ProjectQpv, ProjectQpv.project_id == Project.id)
         .outerjoin(ProjectPriority, ProjectPriority.project_id == Project.id)
     )
-    if qpv is not None:
-        keyed = keyed.where(ProjectQpv.qpv_code == qpv)
+    if qpv:
+        keyed = keyed.where(ProjectQpv.qpv_code.in_(qpv))
     if priority is not None:
         keyed = keyed.where(ProjectPriority.priority_code == priority)
     keyed = keyed.subquery("keyed")

@@ -29,10 +29,17 @@ async def known_priority_codes(session: AsyncSession, codes: list[str]) -> set[s
     return set(rows.scalars())
 
 
-async def qpv_list(session: AsyncSession, *, department: str | None, search: str | None) -> list[Qpv]:
+async def qpv_list(
+    session: AsyncSession, *, department: str | None, search: str | None, insee_commune: str | None = None,
+    epci: str | None = None,
+) -> list[Qpv]:
     statement = select(Qpv).order_by(Qpv.code)
     if department:
         statement = statement.where(Qpv.department == department)
+    if insee_commune:
+        statement = statement.where(Qpv.insee_commune == insee_commune)
+    if epci:
+        statement = statement.where(func.lower(Qpv.epci) == epci.lower())
     if search:
         # Case-insensitive, anywhere in the code, the name, the commune or the EPCI; % and _ taken literally.
         needle = search.lower()

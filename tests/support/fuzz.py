@@ -172,6 +172,8 @@ CALLER_BY_OPERATION: dict[str, dict[str, str]] = {
         "list_events": HOLDER,
         "bulk_export": CITY_MANAGER,
         "funder_year": CITY_MANAGER,
+        "territory_year": CITY_MANAGER,
+        "association_figures": HOLDER,
         # Webhooks: the association's admin; the run's endpoint ids name none of its own (404).
         "register_webhook": HOLDER,
         "list_webhooks": HOLDER,

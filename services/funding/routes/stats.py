@@ -1,17 +1,26 @@
-"""A funder's year in figures, for its dashboard (the gateway's /dashboards/funder adds the indicators)."""
+"""The dashboards' figures: a funder's year, a territory's year, an association's home (the gateway's
+/dashboards/* add the other services' parts)."""
 
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 
+from common.auth import Authorize
+from common.clock import ClockDep
 from common.db import SessionDep
-from common.problems import problem_responses
-from services.funding import funder_stats
+from common.problems import Forbidden, Text, UnprocessableContent, problem_responses
+from common.tokens import Principal
+from services.funding import association_home, funder_stats, territory_stats
 from services.funding.funder_scope import FunderOrDesk, funder_of
-from services.funding.stats_schemas import FunderYear
+from services.funding.schemas import QpvCode
+from services.funding.stats_schemas import AssociationHome, FunderYear, TerritoryYear
+from services.vocabulary import DESK_ROLES, HOLDER_ROLES, Scope
 
 router = APIRouter(prefix="/stats", tags=["stats"])
+HolderOrDesk = Annotated[Principal, Depends(Authorize(roles=HOLDER_ROLES | DESK_ROLES, scope=Scope.dossiers_read))]
+# A contrat de ville counts a few dozen QPVs; the largest (Marseille) about forty.
+MAX_TERRITORY_QPVS = 200
 
 
 @router.get(
@@ -30,3 +39,53 @@ async def funder_year(
     funder = funder_of(caller, funder_id, desk_may_take_all=False)
     assert funder is not None  # the desk names one
     return FunderYear.model_validate(await funder_stats.funder_year(session, funder, year))
+
+
+@router.get(
+    "/territory",
+    summary="L'année d'un territoire en chiffres : subventions par financeur, parcours et priorité, projets et "
+    "associations soutenus, dossiers par état",
+    response_model=TerritoryYear,
+    responses=problem_responses(400, 401, 403, 422),
+)
+async def territory_year(
+    session: SessionDep,
+    _caller: FunderOrDesk,
+    year: Annotated[int, Query(ge=2000, le=2100, examples=[2027])],
+    qpv: Annotated[
+        list[QpvCode] | None,
+        Query(max_length=MAX_TERRITORY_QPVS,
+              description="Les QPV du territoire (un QPV, ceux d'une commune ou d'un contrat de ville) ; aucun : tout "
+              "ce que couvre le guichet."),
+    ] = None,
+) -> TerritoryYear:
+    codes = sorted(set(qpv or []))
+    return TerritoryYear.model_validate(await territory_stats.territory_year(session, codes, year))
+
+
+@router.get(
+    "/association",
+    summary="L'accueil d'une association : ses dossiers par état, ce qu'elle doit faire (pièces, comptes rendus, "
+    "signatures), les versements attendus",
+    response_model=AssociationHome,
+    responses=problem_responses(400, 401, 403, 422),
+)
+async def association_figures(
+    session: SessionDep,
+    caller: HolderOrDesk,
+    clock: ClockDep,
+    organisation_id: Annotated[uuid.UUID | None, Query(description="Le guichet nomme l'association.")] = None,
+) -> AssociationHome:
+    if caller.has_any_role(DESK_ROLES):
+        if organisation_id is None:
+            raise UnprocessableContent(
+                Text("Nommez l'association.", "Name the association."),
+                errors=[("query.organisation_id", Text("Obligatoire pour le guichet.", "Required for the desk."))],
+            )
+        organisation = organisation_id
+    elif organisation_id is not None and organisation_id != caller.organisation_id:
+        raise Forbidden(Text("Une association ne lit que ce qui est à elle.", "An association reads only its own."),
+                        code="not_your_association")
+    else:
+        organisation = caller.organisation_id
+    return AssociationHome.model_validate(await association_home.association_home(session, organisation, clock.today()))

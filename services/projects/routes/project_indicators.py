@@ -92,7 +92,10 @@ async def list_indicator_aggregates(
     limit: LimitParam = 50,
     cursor: CursorParam = None,
     year: Annotated[int | None, Query(ge=1900, le=2999)] = None,
-    qpv: Annotated[QpvCode | None, Query()] = None,
+    qpv: Annotated[
+        list[QpvCode] | None,
+        Query(max_length=200, description="Un ou plusieurs QPV (ceux d'une commune, d'un contrat de ville)."),
+    ] = None,
     priority: Annotated[PriorityCode | None, Query()] = None,
     indicator: Annotated[IndicatorCode | None, Query()] = None,
 ) -> ImpactPage:

@@ -11,7 +11,7 @@ from common.problems import problem_responses
 from common.tokens import Principal
 from services.projects import repository
 from services.projects.schemas import PriorityPublic, QpvPublic
-from services.vocabulary import EVERY_ROLE, QPV_DEPARTMENT_PATTERN, Scope
+from services.vocabulary import EVERY_ROLE, INSEE_COMMUNE_PATTERN, QPV_DEPARTMENT_PATTERN, Scope
 
 router = APIRouter(prefix="/referential", tags=["referential"])
 Reader = Annotated[Principal, Depends(Authorize(roles=EVERY_ROLE, scope=Scope.projects_read, services=True))]
@@ -38,9 +38,19 @@ async def list_qpv(
         str | None,
         Query(min_length=2, max_length=100, description="Recherche dans le code, le nom, la commune ou l'EPCI."),
     ] = None,
+    insee_commune: Annotated[
+        str | None,
+        Query(pattern=INSEE_COMMUNE_PATTERN, examples=["35238"],
+              description="Les QPV d'une commune (code INSEE ; un QPV sur plusieurs communes : sa première)."),
+    ] = None,
+    epci: Annotated[
+        str | None,
+        Query(min_length=2, max_length=200, pattern=r"^[^\x00-\x1f\x7f]+$", examples=["Rennes Métropole"],
+              description="Les QPV d'un EPCI, le territoire d'un contrat de ville (son nom exact, sans casse)."),
+    ] = None,
 ) -> dict:
     """The whole reference list fits in one page (about 1,600 QPVs nationally)."""
-    rows = await repository.qpv_list(session, department=department, search=q)
+    rows = await repository.qpv_list(session, department=department, search=q, insee_commune=insee_commune, epci=epci)
     return {"items": [QpvPublic.model_validate(r, from_attributes=True) for r in rows], "next_cursor": None}
 
 

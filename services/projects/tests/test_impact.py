@@ -212,6 +212,13 @@ class TestAggregates:
         wanted = [r for r in expected_rows(built) if all(r[keys[k]] == v for k, v in params.items())]
         assert served(world, **params) == wanted
 
+    def test_several_qpvs_a_commune_or_a_contrat_de_ville(self, world: World, built: list[Plan]) -> None:
+        wanted = [r for r in expected_rows(built) if r["qpv_code"] in {"QN03501M", "QN03502B"} and r["year"] == 2027]
+        assert served(world, year=2027, qpv=["QN03502B", "QN03501M"]) == wanted
+        assert {r["qpv_code"] for r in wanted} == {"QN03501M", "QN03502B"}
+        too_many = world.as_("projects", DESK).get(AGGREGATES, params={"qpv": ["QN03501M"] * 201})
+        assert too_many.status_code == 422
+
     def test_pages_cover_every_cell_once(self, world: World, built: list[Plan]) -> None:
         pages = calls.pages(world.as_("projects", DESK), AGGREGATES, limit=4)
         assert len(pages) > 2

@@ -51,6 +51,19 @@ class TestListQpv:
         assert paris.status_code == 200
         assert paris.json()["items"] == []
 
+    def test_a_commune_s_or_an_epci_s_qpvs(self, world: World) -> None:
+        api = world.as_("projects", DESK)
+        for params, wanted in (({"insee_commune": "35238"}, {"insee_commune": "35238"}),
+                               ({"epci": "rennes métropole"}, {"epci": "Rennes Métropole"})):
+            response = api.get(QPV, params=params)
+            assert response.status_code == 200, response.text
+            expected = sorted(q["code"] for q in SAMPLE["qpv"] if all(q[k] == v for k, v in wanted.items()))
+            assert expected and [q["code"] for q in response.json()["items"]] == expected
+        assert api.get(QPV, params={"insee_commune": "75056"}).json()["items"] == []
+        for params in ({"insee_commune": "3523"}, {"insee_commune": "99123"}, {"epci": "Rennes\x00"}):
+            response = api.get(QPV, params=params)
+            assert response.status_code == 422 and problem(response)["code"] == "validation_failed", params
+
     def test_department_filter_for_corsica_takes_the_code_s_three_characters(self, world: World) -> None:
         api = world.as_("projects", HOLDER)
         corse_du_sud = api.get(QPV, params={"department": "02A"})

@@ -1,0 +1,116 @@
+"""A territory's year in figures (a QPV, several, or everything the desk covers) and an association's home: what
+it has filed, what it must do next, the money it can expect."""
+
+from datetime import date, timedelta
+from typing import Any
+
+from services.funding.tests.committee_helpers import (
+    CAF_MANAGER,
+    decide,
+    ok,
+    open_session,
+    plan_session,
+    ready,
+    session_url,
+)
+from services.funding.tests.helpers import BLOSNE_AVENIR, CAF, PREFECTURE, PROGRAMME_ID, VILLE, url_of
+from services.funding.tests.test_agreements import STATE_MANAGER, agreements_of, decided, move, payments_of
+from tests.support.stack import problem
+from tests.support.world import CITY_MANAGER, DESK, HOLDER, OTHER_HOLDER, World
+
+TERRITORY = "/api/v1/stats/territory"
+HOME = "/api/v1/stats/association"
+BLOSNE_QPV, MAUREPAS_QPV = "QN03502B", "QN03501M"
+
+
+def territory(world: World, email: str = DESK, **params: Any) -> dict[str, Any]:
+    return ok(world.as_("funding", email).get(TERRITORY, params=params))
+
+
+class TestTerritory:
+    def test_money_by_funder_track_priority_and_who_it_reached(self, world: World) -> None:
+        blosne = ready(world, plan=[{"funder_id": VILLE, "amount_cents": 1_000_000},
+                                    {"funder_id": PREFECTURE, "amount_cents": 400_000}])
+        project = world.create_project(qpv_codes=[MAUREPAS_QPV], priorities=["economic_development"])
+        maurepas = ready(world, plan=[{"funder_id": CAF, "amount_cents": 500_000}], project=project, documents=False)
+        present = [VILLE, PREFECTURE, CAF]
+        session = ok(open_session(world, plan_session(world, [blosne, maurepas], present), present))
+        ok(decide(world, session, blosne, VILLE, 1_000_000), 201)
+        ok(decide(world, session, blosne, PREFECTURE, 400_000), 201)
+        ok(decide(world, session, maurepas, CAF, 500_000, email=CAF_MANAGER), 201)
+        ok(world.as_("funding", DESK).post(f"{session_url(session)}/close", json={}))
+        year = ok(world.as_("funding", DESK).get(f"/api/v1/programmes/{PROGRAMME_ID}"))["year"]
+
+        one = territory(world, year=year, qpv=BLOSNE_QPV)
+        assert (one["qpv_codes"], one["grants"], one["granted_cents"]) == ([BLOSNE_QPV], 2, 1_400_000)
+        assert (one["projects"], one["associations"], one["funders"]) == (1, 1, 2)
+        assert one["granted_by"]["funder"] == [{"value": VILLE, "grants": 1, "granted_cents": 1_000_000},
+                                               {"value": PREFECTURE, "grants": 1, "granted_cents": 400_000}]
+        assert one["granted_by"]["track"] == [{"value": "annual", "grants": 2, "granted_cents": 1_400_000}]
+        # A grant counts under each of its dossier's priorities.
+        assert one["granted_by"]["priority"] == [{"value": "social_cohesion", "grants": 2, "granted_cents": 1_400_000},
+                                                 {"value": "youth", "grants": 2, "granted_cents": 1_400_000}]
+        assert one["dossiers_by_state"] == {"decided": 1}
+        assert territory(world, year=year, qpv=MAUREPAS_QPV)["granted_by"]["funder"] == [
+            {"value": CAF, "grants": 1, "granted_cents": 500_000}]
+
+        # A commune or a contrat de ville: its QPVs together, each dossier once.
+        both = territory(world, year=year, qpv=[MAUREPAS_QPV, BLOSNE_QPV, MAUREPAS_QPV])
+        assert (both["qpv_codes"], both["grants"], both["granted_cents"]) == (
+            [MAUREPAS_QPV, BLOSNE_QPV], 3, 1_900_000)
+        assert (both["projects"], both["associations"], both["funders"]) == (2, 1, 3)
+        everything = territory(world, CITY_MANAGER, year=year)  # a funder reads the territory's, all funders'
+        assert (everything["qpv_codes"], everything["granted_cents"]) == ([], 1_900_000)
+        assert everything["dossiers_by_state"] == {"decided": 2}
+        assert territory(world, year=year + 1)["grants"] == 0
+
+    def test_who_reads_it_and_bad_scopes(self, world: World) -> None:
+        assert world.as_("funding", HOLDER).get(TERRITORY, params={"year": 2027}).status_code == 403
+        for params in ({"year": 2027, "qpv": "QN0"}, {"year": 1990}, {}):
+            answer = world.as_("funding", DESK).get(TERRITORY, params=params)
+            assert answer.status_code == 422 and problem(answer)["code"] == "validation_failed", params
+        too_many = [f"QN0350{n % 10}{chr(65 + n // 10)}" for n in range(201)]
+        assert world.as_("funding", DESK).get(TERRITORY, params={"year": 2027, "qpv": too_many}).status_code == 422
+
+
+class TestAssociationHome:
+    def test_what_is_due_next_and_the_money_expected(self, world: World) -> None:
+        dossier = decided(world)  # the city 25,000 € (a convention), the State 10,000 € (a letter)
+        agreements = agreements_of(world, dossier)
+        home = ok(world.as_("funding", HOLDER).get(HOME))
+        assert home["organisation_id"] == BLOSNE_AVENIR and home["dossiers_by_state"] == {"decided": 1}
+        assert home["due_next"] == []
+        expected = home["payments_expected"]
+        assert expected["amount_cents"] == 3_500_000 and expected["count"] == len(expected["next"])
+        assert {p["state"] for p in expected["next"]} == {"scheduled"}
+
+        ok(move(world, STATE_MANAGER, agreements[PREFECTURE], "send"))  # a letter: in force at once, its payment due
+        ok(move(world, CITY_MANAGER, agreements[VILLE], "send"))  # a convention: the association signs first
+        supplements_due = (date.today() + timedelta(days=30)).isoformat()
+        other = world.submit(world.create_dossier(plan=[{"funder_id": VILLE, "amount_cents": 800_000}]))
+        ok(world.as_("funding", DESK).post(f"{url_of(other)}/request-supplements",
+                                           json={"message": "Le RIB, s'il vous plaît.", "due_on": supplements_due}))
+        home = ok(world.as_("funding", HOLDER).get(HOME))
+        assert home["dossiers_by_state"] == {"decided": 1, "supplements_requested": 1}
+        assert [(item["kind"], item["item_id"], item["due_on"]) for item in home["due_next"]] == [
+            ("supplements", other["id"], supplements_due), ("signature", agreements[VILLE]["id"], None)]
+        [letter_payment] = payments_of(world, agreements[PREFECTURE])
+        first = home["payments_expected"]["next"][0]
+        assert (first["id"], first["state"], first["funder_id"]) == (letter_payment["id"], "due", PREFECTURE)
+
+        ok(world.as_("funding", STATE_MANAGER).post(f"/api/v1/payments/{letter_payment['id']}/pay", json={}))
+        home = ok(world.as_("funding", HOLDER).get(HOME))
+        assert home["payments_expected"]["amount_cents"] == 2_500_000
+        report = next(item for item in home["due_next"] if item["kind"] == "financial_report")
+        assert (report["funder_id"], report["dossier_id"], report["overdue"]) == (PREFECTURE, dossier["id"], False)
+        assert [item["kind"] for item in home["due_next"]][-1] == "signature"  # undated, after the dated ones
+
+    def test_each_reads_its_own_the_desk_names_one(self, world: World) -> None:
+        decided(world)
+        assert ok(world.as_("funding", OTHER_HOLDER).get(HOME))["dossiers_by_state"] == {}
+        theirs = world.as_("funding", OTHER_HOLDER).get(HOME, params={"organisation_id": BLOSNE_AVENIR})
+        assert theirs.status_code == 403 and problem(theirs)["code"] == "not_your_association"
+        assert world.as_("funding", DESK).get(HOME).status_code == 422
+        named = ok(world.as_("funding", DESK).get(HOME, params={"organisation_id": BLOSNE_AVENIR}))
+        assert named["dossiers_by_state"] == {"decided": 1}
+        assert world.as_("funding", CITY_MANAGER).get(HOME).status_code == 403
