@@ -42,14 +42,16 @@ class DossierOverview(BaseModel):
 
 
 async def _fetch(
-    upstreams: Upstreams, service: str, path: str, authorization: str, wait_seconds: float
+    upstreams: Upstreams, service: str, path: str, authorization: str, wait_seconds: float, search: Any = None
 ) -> tuple[Part, Any]:
-    """One upstream read, never raising: the part's status says what happened; the raw body comes along."""
+    """One upstream read, never raising: the part's status says what happened; the raw body comes along. A
+    `search` body makes it a POST (a read whose filter does not fit in an address)."""
     headers = {"authorization": authorization, "x-request-id": request_id_var.get() or ""}
     url = upstreams.base_urls[service] + path
+    method = "GET" if search is None else "POST"
     try:
         async with asyncio.timeout(wait_seconds):
-            async with upstreams.session(service).get(url, headers=headers) as response:
+            async with upstreams.session(service).request(method, url, headers=headers, json=search) as response:
                 body = await response.json(content_type=None)
                 status = response.status
     except TimeoutError:
@@ -94,7 +96,8 @@ async def dossier_overview(dossier_id: uuid.UUID, request: Request) -> Any:
 class FunderDashboard(BaseModel):
     year: int
     figures: dict[str, Any] = Field(description="Les chiffres du financeur (funding : /api/v1/stats/funder).")
-    indicators: Part = Field(description="Les indicateurs partagés de l'année, cibles et réalisés (projects).")
+    indicators: Part = Field(description="Les indicateurs partagés des projets qu'il a soutenus dans l'année, cibles "
+                             "et réalisés (projects).")
 
 
 @router.get(
@@ -113,12 +116,18 @@ async def funder_dashboard(
     when they do not arrive."""
     read = _reader(request)
     query = urlencode({"year": year, **({"funder_id": funder_id} if funder_id else {})})
-    (figures, raw), (indicators, _) = await asyncio.gather(
-        read("funding", f"/api/v1/stats/funder?{query}"),
-        read("projects", f"/api/v1/indicators/aggregates?year={year}&limit=200"),
+    (figures, raw), (projects, _) = await asyncio.gather(
+        read("funding", f"/api/v1/stats/funder?{query}"), read("funding", f"/api/v1/stats/funder/projects?{query}"),
     )
     if figures.data is None:
         return _upstream_problem("funding", figures, raw)
+    if projects.data is None:
+        indicators = projects  # the projects' list did not arrive: neither can their indicators
+    elif not projects.data["project_ids"]:
+        indicators = Part(status="ok", data={"items": [], "next_cursor": None})
+    else:
+        indicators, _ = await read("projects", "/api/v1/indicators/aggregates/search?limit=200",
+                                   {"project_ids": projects.data["project_ids"], "year": year})
     return FunderDashboard(year=year, figures=figures.data, indicators=indicators)
 
 
@@ -130,8 +139,8 @@ def _reader(request: Request) -> Any:
     upstreams: Upstreams = request.app.state.upstreams
     timeout = request.app.state.settings.aggregate_timeout_seconds
 
-    async def read(service: str, path: str) -> tuple[Part, Any]:
-        return await _fetch(upstreams, service, path, authorization, timeout)
+    async def read(service: str, path: str, search: Any = None) -> tuple[Part, Any]:
+        return await _fetch(upstreams, service, path, authorization, timeout, search)
 
     return read
 

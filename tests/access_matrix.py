@@ -67,6 +67,7 @@ ACCESS: dict[str, dict[tuple[str, str], object]] = {
         ("GET", "/api/v1/projects/{project_id}/indicators"): HOLDERS | DESK,
         ("PUT", "/api/v1/projects/{project_id}/indicators"): HOLDERS,
         ("GET", "/api/v1/indicators/aggregates"): FUNDERS | DESK,
+        ("POST", "/api/v1/indicators/aggregates/search"): FUNDERS | DESK,
         ("POST", "/api/v1/reports"): HOLDERS,
         ("GET", "/api/v1/reports"): HOLDERS | DESK,
         ("GET", "/api/v1/reports/{report_id}"): HOLDERS | DESK,
@@ -167,6 +168,7 @@ ACCESS: dict[str, dict[tuple[str, str], object]] = {
         ("GET", "/api/v1/exports/scdl"): PUBLIC,
         ("GET", "/api/v1/exports/{kind}"): FUNDERS | DESK,
         ("GET", "/api/v1/stats/funder"): FUNDERS | DESK,
+        ("GET", "/api/v1/stats/funder/projects"): FUNDERS | DESK,
         # A territory's figures: every funder's money on it (the open data says as much), for funders and the desk.
         ("GET", "/api/v1/stats/territory"): FUNDERS | DESK,
         # An association's home: its own people; the desk names the association it helps.

@@ -18,7 +18,15 @@ def test_the_funder_dashboard_composes_funding_and_projects(desk: Desk, live: Li
     assert board["year"] == year and board["figures"]["funder_id"] == org_id("ville")
     assert {line["programme_id"] for line in board["figures"]["envelopes"]} >= {programmes[0]["id"]}
     assert set(board["figures"]) >= {"dossiers_by_state", "decision_delays", "granted_by", "leverage"}
-    assert board["indicators"]["status"] == "ok" and "items" in board["indicators"]["data"]
+    # The indicators are those of the projects it granted money to that year.
+    granted = desk.json(CITY_MANAGER, "GET", "/api/v1/stats/funder/projects", params={"year": year})["project_ids"]
+    assert board["indicators"]["status"] == "ok"
+    if granted:
+        assert board["indicators"]["data"] == desk.json(
+            CITY_MANAGER, "POST", "/api/v1/indicators/aggregates/search", params={"limit": 200},
+            json={"project_ids": granted, "year": year})
+    else:
+        assert board["indicators"]["data"]["items"] == []
     # Funding's own refusal comes back as it said it; no token, no dashboard.
     unnamed = desk.call(DESK, "GET", "/api/v1/dashboards/funder", 422, params={"year": year})
     assert unnamed.headers["content-type"].startswith("application/problem+json")

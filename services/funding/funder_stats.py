@@ -106,6 +106,15 @@ async def leverage(session: AsyncSession, funder_id: uuid.UUID, year: int) -> di
             "per_euro": round(int(others) / int(own), 2) if own else None}
 
 
+async def granted_projects(session: AsyncSession, funder_id: uuid.UUID, year: int) -> list[uuid.UUID]:
+    """The projects the funder granted money to that year (their shared indicators are its dashboard's)."""
+    rows = await session.execute(
+        select(Dossier.project_id).join(Grant, Grant.dossier_id == Dossier.id)
+        .where(Grant.funder_id == funder_id, Grant.year == year).distinct().order_by(Dossier.project_id)
+    )
+    return list(rows.scalars())
+
+
 async def funder_year(session: AsyncSession, funder_id: uuid.UUID, year: int) -> dict[str, Any]:
     return {
         "funder_id": funder_id, "year": year,

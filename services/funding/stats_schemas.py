@@ -55,6 +55,12 @@ class FunderYear(BaseModel):
     leverage: Leverage
 
 
+class FunderProjects(BaseModel):
+    funder_id: uuid.UUID
+    year: int
+    project_ids: list[uuid.UUID] = Field(description="Les projets auxquels il a accordé une subvention cette année.")
+
+
 class TerritoryGrantedBy(BaseModel):
     funder: list[GrantedLine] = Field(description="Par financeur (value : son identifiant).")
     track: list[GrantedLine]

@@ -11,6 +11,7 @@
 import base64
 import binascii
 import json
+import uuid
 from typing import Any
 
 from sqlalchemy import BigInteger, Integer, and_, case, cast, distinct, extract, func, literal, null, select, tuple_
@@ -97,6 +98,7 @@ async def aggregates(
     indicator: str | None,
     limit: int,
     cursor: str | None,
+    project_ids: list[uuid.UUID] | None = None,
 ) -> tuple[list[ImpactRow], str | None]:
     """One page of cells ordered by (indicator, QPV, priority, year), and the cursor of the next."""
     facts = _facts(indicator)
@@ -116,6 +118,8 @@ async def aggregates(
     )
     if qpv:
         keyed = keyed.where(ProjectQpv.qpv_code.in_(qpv))
+    if project_ids is not None:
+        keyed = keyed.where(Project.id.in_(project_ids))
     if priority is not None:
         keyed = keyed.where(ProjectPriority.priority_code == priority)
     keyed = keyed.subquery("keyed")

@@ -215,4 +215,16 @@ class ImpactPage(BaseModel):
     next_cursor: str | None = None
 
 
+# A funder's projects of a year: a few hundred in a contrat de ville, a few thousand for a large one nationally.
+MAX_IMPACT_PROJECTS = 5_000
+
+
+class ImpactOfProjects(InputModel):
+    """The aggregates of a set of projects (too many ids for a query string: a funder's granted projects)."""
+
+    project_ids: list[uuid.UUID] = Field(min_length=1, max_length=MAX_IMPACT_PROJECTS)
+    year: int | None = Field(default=None, ge=1900, le=2999)
+    indicator: IndicatorCode | None = None
+
+
 ReportStateFilter = Literal["draft", "submitted", "accepted", "changes_requested"]

@@ -72,6 +72,7 @@ CALLER_BY_OPERATION: dict[str, dict[str, str]] = {
         "get_project_indicators": HOLDER,
         "replace_project_indicators": HOLDER,
         "list_indicator_aggregates": DESK,
+        "search_indicator_aggregates": DESK,
         "create_report": HOLDER,
         "list_reports": HOLDER,
         "get_report": HOLDER,
@@ -172,6 +173,7 @@ CALLER_BY_OPERATION: dict[str, dict[str, str]] = {
         "list_events": HOLDER,
         "bulk_export": CITY_MANAGER,
         "funder_year": CITY_MANAGER,
+        "funder_projects": CITY_MANAGER,
         "territory_year": CITY_MANAGER,
         "association_figures": HOLDER,
         # Webhooks: the association's admin; the run's endpoint ids name none of its own (404).

@@ -14,13 +14,19 @@ from common.tokens import Principal
 from services.funding import association_home, funder_stats, territory_stats
 from services.funding.funder_scope import FunderOrDesk, funder_of
 from services.funding.schemas import QpvCode
-from services.funding.stats_schemas import AssociationHome, FunderYear, TerritoryYear
+from services.funding.stats_schemas import AssociationHome, FunderProjects, FunderYear, TerritoryYear
 from services.vocabulary import DESK_ROLES, HOLDER_ROLES, Scope
 
 router = APIRouter(prefix="/stats", tags=["stats"])
 HolderOrDesk = Annotated[Principal, Depends(Authorize(roles=HOLDER_ROLES | DESK_ROLES, scope=Scope.dossiers_read))]
 # A contrat de ville counts a few dozen QPVs; the largest (Marseille) about forty.
 MAX_TERRITORY_QPVS = 200
+
+
+def _one_funder(caller: Principal, funder_id: uuid.UUID | None) -> uuid.UUID:
+    funder = funder_of(caller, funder_id, desk_may_take_all=False)
+    assert funder is not None  # the desk must name one
+    return funder
 
 
 @router.get(
@@ -36,9 +42,25 @@ async def funder_year(
     year: Annotated[int, Query(ge=2000, le=2100, examples=[2027])],
     funder_id: Annotated[uuid.UUID | None, Query(description="Le guichet nomme le financeur.")] = None,
 ) -> FunderYear:
-    funder = funder_of(caller, funder_id, desk_may_take_all=False)
-    assert funder is not None  # the desk names one
+    funder = _one_funder(caller, funder_id)
     return FunderYear.model_validate(await funder_stats.funder_year(session, funder, year))
+
+
+@router.get(
+    "/funder/projects",
+    summary="Les projets qu'un financeur a soutenus dans l'année (pour ses indicateurs)",
+    response_model=FunderProjects,
+    responses=problem_responses(400, 401, 403, 422),
+)
+async def funder_projects(
+    session: SessionDep,
+    caller: FunderOrDesk,
+    year: Annotated[int, Query(ge=2000, le=2100, examples=[2027])],
+    funder_id: Annotated[uuid.UUID | None, Query(description="Le guichet nomme le financeur.")] = None,
+) -> FunderProjects:
+    funder = _one_funder(caller, funder_id)
+    return FunderProjects(funder_id=funder, year=year,
+                          project_ids=await funder_stats.granted_projects(session, funder, year))
 
 
 @router.get(

@@ -51,6 +51,11 @@ def test_a_funder_s_year(world: World, clock: FixedClock) -> None:
     assert sum(line["grants"] for line in figures["granted_by"]["association_size"]) == 3
     assert figures["leverage"] == {"granted_cents": 3_000_000, "others_granted_cents": 1_200_000, "per_euro": 0.4}
     assert ok(world.as_("funding", CITY_MANAGER).get(STATS, params={"year": year + 1}))["dossiers_by_state"] == {}
+    # Whose indicators its dashboard shows: the projects it granted money to that year, each once.
+    projects = ok(world.as_("funding", CITY_MANAGER).get(f"{STATS}/projects", params={"year": year}))
+    assert projects["project_ids"] == sorted({d["project_id"] for d in (first, second, third)})
+    assert ok(world.as_("funding", DESK).get(f"{STATS}/projects", params={"year": year + 1, "funder_id": VILLE}))[
+        "project_ids"] == []
 
 
 def test_a_funder_sees_its_own_the_desk_names_one(world: World) -> None:
@@ -60,3 +65,6 @@ def test_a_funder_sees_its_own_the_desk_names_one(world: World) -> None:
     assert unnamed.status_code == 422
     assert ok(world.as_("funding", DESK).get(STATS, params={"year": 2027, "funder_id": VILLE}))["funder_id"] == VILLE
     assert world.as_("funding", "presidence@blosne-avenir.example").get(STATS, params={"year": 2027}).status_code == 403
+    theirs = world.as_("funding", CITY_MANAGER).get(f"{STATS}/projects", params={"year": 2027, "funder_id": PREFECTURE})
+    assert theirs.status_code == 403 and problem(theirs)["code"] == "not_your_funder"
+    assert world.as_("funding", DESK).get(f"{STATS}/projects", params={"year": 2027}).status_code == 422

@@ -219,6 +219,28 @@ class TestAggregates:
         too_many = world.as_("projects", DESK).get(AGGREGATES, params={"qpv": ["QN03501M"] * 201})
         assert too_many.status_code == 422
 
+    def test_a_set_of_projects_a_funder_s_for_instance(self, world: World, built: list[Plan]) -> None:
+        chosen = [built[0], built[3]]
+        body = {"project_ids": [plan.project["id"] for plan in chosen]}
+        rows, cursor = [], None
+        while True:
+            answer = world.as_("projects", CITY_MANAGER).post(
+                f"{AGGREGATES}/search", json=body, params={"limit": 3, **({"cursor": cursor} if cursor else {})})
+            assert answer.status_code == 200, answer.text
+            rows += answer.json()["items"]
+            cursor = answer.json()["next_cursor"]
+            if cursor is None:
+                break
+        for row in rows:
+            row.pop("unit")
+        assert rows == expected_rows(chosen) != expected_rows(built)
+        one_year = world.as_("projects", DESK).post(f"{AGGREGATES}/search", json={**body, "year": 2028})
+        assert one_year.json()["items"] == []  # both end in 2027
+        for bad in ({"project_ids": []}, {"project_ids": ["x"]}, {**body, "qpv": "QN03502B"}, {**body, "year": 1}):
+            refused = world.as_("projects", DESK).post(f"{AGGREGATES}/search", json=bad)
+            assert refused.status_code == 422 and problem(refused)["code"] == "validation_failed", bad
+        assert world.as_("projects", HOLDER).post(f"{AGGREGATES}/search", json=body).status_code == 403
+
     def test_pages_cover_every_cell_once(self, world: World, built: list[Plan]) -> None:
         pages = calls.pages(world.as_("projects", DESK), AGGREGATES, limit=4)
         assert len(pages) > 2
