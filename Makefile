@@ -44,6 +44,12 @@ bench: $(VENV)/.runtime
 	command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
 	$(BIN)/python -m bench.gateway_vs_direct
 
+# A realistic country on PostgreSQL, on top of the demo: the *_DATABASE_URL and *_DB_SCHEMA of the environment;
+# ARGS="--dossiers 10000" (or --replace) passes options (python -m scripts.seed_country --help).
+.PHONY: seed-country
+seed-country: seed
+	$(BIN)/python -m scripts.seed_country $(ARGS)
+
 # Re-pin every dependency from requirements*.in in a scratch environment.
 lock:
 	rm -rf /tmp/desk-lock && $(PYTHON) -m venv /tmp/desk-lock

@@ -61,7 +61,7 @@ class LiveStack:
 
 
 def live_environment(
-    backend: str, workdir: Path, postgres_url: str | None, *, fast_passwords: bool
+    backend: str, workdir: Path, postgres_url: str | None, *, fast_passwords: bool, schema_prefix: str = "live"
 ) -> tuple[dict[str, str], dict[str, int]]:
     ports = {name: free_port() for name in ("gateway", *SERVICES)}
     key_file = workdir / "signing.pem"
@@ -79,7 +79,7 @@ def live_environment(
         else:
             assert postgres_url is not None
             env[f"{upper}_DATABASE_URL"] = postgres_url
-            env[f"{upper}_DB_SCHEMA"] = f"live_{service}"  # apart from the in-process suite's schemas
+            env[f"{upper}_DB_SCHEMA"] = f"{schema_prefix}_{service}"  # apart from the in-process suite's schemas
     env.update({
         "IDENTITY_SIGNING_KEY_FILE": str(key_file),
         "IDENTITY_SERVICE_CLIENTS": json.dumps({"funding": LIVE_SECRET}),
@@ -117,9 +117,21 @@ def start_live_stack(
         drop_schemas(postgres_url, [f"live_{service}" for service in SERVICES])
     env, ports = live_environment(backend, workdir, postgres_url, fast_passwords=fast_passwords)
     for module in ("scripts.migrate", "scripts.seed_demo"):
-        done = subprocess.run([sys.executable, "-m", module], cwd=REPO, env=env, capture_output=True, timeout=120)
-        if done.returncode != 0:
-            raise RuntimeError(f"{module} failed:\n{done.stderr.decode()[-3000:]}")
+        run_module(module, env)
+    return launch_stack(env, ports, workdir)
+
+
+def run_module(module: str, env: dict[str, str], *args: str, timeout: float = 120) -> str:
+    """`python -m module args` in the repository with that environment; its output, or an error with its end."""
+    done = subprocess.run([sys.executable, "-m", module, *args], cwd=REPO, env=env, capture_output=True,
+                          timeout=timeout)
+    if done.returncode != 0:
+        raise RuntimeError(f"{module} failed:\n{done.stderr.decode()[-3000:]}")
+    return done.stdout.decode()
+
+
+def launch_stack(env: dict[str, str], ports: dict[str, int], workdir: Path) -> LiveStack:
+    """scripts.run_stack on databases already migrated and seeded; back once the gateway is ready."""
     log_file = workdir / "stack.log"
     process = subprocess.Popen(
         [sys.executable, "-m", "scripts.run_stack"], cwd=REPO, env=env,
