@@ -144,13 +144,15 @@ def test_each_kind_of_seeded_dossier_reads_back(country: Country, desk: Gateway)
 def test_the_tags_are_those_a_submission_writes(country: Country) -> None:
     funding = SCHEMAS["funding"]
     stored: dict[Any, set] = {}
-    for dossier_id, kind, value in country.sql(f"SELECT dossier_id, kind, value FROM {funding}.dossier_tags"):
-        stored.setdefault(dossier_id, set()).add((kind, value))
-    rows = country.sql(f"SELECT id, project_snapshot, association_budget_snapshot FROM {funding}.dossiers "
-                       "WHERE submitted_at IS NOT NULL")
+    for dossier_id, kind, value, year in country.sql(
+            f"SELECT dossier_id, kind, value, year FROM {funding}.dossier_tags"):
+        stored.setdefault(dossier_id, set()).add((kind, value, year))
+    rows = country.sql(f"SELECT d.id, p.year, d.project_snapshot, d.association_budget_snapshot "
+                       f"FROM {funding}.dossiers d JOIN {funding}.programmes p ON p.id = d.programme_id "
+                       "WHERE d.submitted_at IS NOT NULL")
     assert rows
-    for dossier_id, project, association_budget in rows:
-        expected = {(tag.kind, tag.value) for tag in tags_of(dossier_id, project, association_budget)}
+    for dossier_id, year, project, association_budget in rows:
+        expected = {(tag.kind, tag.value, tag.year) for tag in tags_of(dossier_id, year, project, association_budget)}
         assert stored.get(dossier_id, set()) == expected
 
 

@@ -23,7 +23,7 @@ DOSSIERS = Table("funding", "dossiers", (
     "cpo_state", "created_by", "version", "created_at", "updated_at"))
 FUNDING_LINES = Table("funding", "funding_lines", (
     "id", "dossier_id", "position", "funder_id", "amount_cents", "yearly_amounts_cents"))
-TAGS = Table("funding", "dossier_tags", ("dossier_id", "kind", "value"))
+TAGS = Table("funding", "dossier_tags", ("dossier_id", "kind", "value", "year"))
 HISTORY = Table("funding", "dossier_history", (
     "id", "dossier_id", "action", "from_state", "to_state", "actor", "actor_organisation_id", "at", "comment"))
 ROUTINGS = Table("funding", "dossier_routings", (
@@ -74,10 +74,11 @@ def emit(d: Dossier, batch: Batch, rng: random.Random, desk: str) -> None:
             budget_snapshot(organisation=a.text, project=project_text, lines=p.lines, updated_at=p.budget_saved),
             association_json, a.snapshot)
         tags = batch.rows_of(TAGS)
-        tags.extend((d.id, "qpv", code) for code in dict.fromkeys(p.qpv_codes))
-        tags.extend((d.id, "priority", code) for code in dict.fromkeys(p.priorities))
+        year = d.programme.year
+        tags.extend((d.id, "qpv", code, year) for code in dict.fromkeys(p.qpv_codes))
+        tags.extend((d.id, "priority", code, year) for code in dict.fromkeys(p.priorities))
         if size:
-            tags.append((d.id, "size", size))
+            tags.append((d.id, "size", size, year))
         if d.cpo_years:
             targets = dumps(cpo_targets(d))
     waiting = d.state == "supplements_requested"

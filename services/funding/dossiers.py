@@ -487,7 +487,7 @@ async def submit(
     dossier.association_budget_snapshot = facts.association_budget
     dossier.organisation_snapshot = facts.profile
     dossier.cpo_targets = cpo_targets
-    await repository.replace_tags(session, dossier.id, project, facts.association_budget)
+    await repository.replace_tags(session, dossier.id, programme.year, project, facts.association_budget)
     dossier.state = DossierState.submitted
     moved(dossier)
     dossier.submitted_at = now  # the clock's: the service clocks and the decision delays count from it

@@ -185,17 +185,19 @@ class FundingLine(FundingTable, table=True):
 
 
 class DossierTag(FundingTable, table=True):
-    """What the dossier's project touched at its last submission, for the lists' filters: each QPV, each
-    priority (the snapshot is JSON, which no index reaches)."""
+    """What the dossier's project touched at its last submission, for the lists' filters and the territory's
+    figures: each QPV, each priority (the snapshot is JSON, which no index reaches); with the programme's year, so
+    that a territory's year is one range of the index, however many years the desk has behind it."""
 
     __tablename__ = "dossier_tags"
-    __table_args__ = (Index("ix_dossier_tags_value", "kind", "value", "dossier_id"),)
+    __table_args__ = (Index("ix_dossier_tags_value", "kind", "value", "year", "dossier_id"),)
 
     dossier_id: uuid.UUID = Field(
         sa_column=Column(ForeignKey("dossiers.id", ondelete="CASCADE"), primary_key=True)
     )
     kind: str = Field(max_length=16, primary_key=True)
     value: str = Field(max_length=40, primary_key=True)
+    year: int
 
 
 class DossierHistory(FundingTable, table=True):

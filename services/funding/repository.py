@@ -191,21 +191,23 @@ def size_of(association_budget: dict[str, Any] | None) -> str | None:
 
 
 def tags_of(
-    dossier_id: uuid.UUID, project: dict[str, Any], association_budget: dict[str, Any] | None = None
+    dossier_id: uuid.UUID, year: int, project: dict[str, Any], association_budget: dict[str, Any] | None = None
 ) -> list[DossierTag]:
-    """The project's QPVs and priorities, and the association's size, as the submission froze them."""
-    tags = [DossierTag(dossier_id=dossier_id, kind=kind, value=value)
+    """The project's QPVs and priorities, and the association's size, as the submission froze them; `year`, the
+    programme's."""
+    tags = [DossierTag(dossier_id=dossier_id, kind=kind, value=value, year=year)
             for kind, key in (("qpv", "qpv_codes"), ("priority", "priorities"))
             for value in dict.fromkeys(project.get(key) or [])]
     size = size_of(association_budget)
-    return tags + ([DossierTag(dossier_id=dossier_id, kind="size", value=size)] if size else [])
+    return tags + ([DossierTag(dossier_id=dossier_id, kind="size", value=size, year=year)] if size else [])
 
 
 async def replace_tags(
-    session: AsyncSession, dossier_id: uuid.UUID, project: dict[str, Any], association_budget: dict[str, Any] | None
+    session: AsyncSession, dossier_id: uuid.UUID, year: int, project: dict[str, Any],
+    association_budget: dict[str, Any] | None,
 ) -> None:
     await session.execute(delete(DossierTag).where(DossierTag.dossier_id == dossier_id))
-    session.add_all(tags_of(dossier_id, project, association_budget))
+    session.add_all(tags_of(dossier_id, year, project, association_budget))
 
 
 async def list_dossiers(

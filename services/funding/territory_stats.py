@@ -12,11 +12,13 @@ from services.funding.agreement_models import Grant
 from services.funding.models import Dossier, DossierState, DossierTag, Programme
 
 
-def _dossiers_in(qpv_codes: list[str]) -> Any:
-    """SQL: the dossiers whose project touched one of these QPVs at submission (none given: every dossier)."""
+def _dossiers_in(qpv_codes: list[str], year: int) -> Any:
+    """SQL: the dossiers of that year's programmes whose project touched one of these QPVs at submission (none
+    given: every dossier) — one range of the tags' index per QPV."""
     if not qpv_codes:
         return None
-    return select(DossierTag.dossier_id).where(DossierTag.kind == "qpv", DossierTag.value.in_(qpv_codes))
+    return select(DossierTag.dossier_id).where(
+        DossierTag.kind == "qpv", DossierTag.value.in_(qpv_codes), DossierTag.year == year)
 
 
 def _grants_of(year: int, territory: Any) -> Any:
@@ -34,7 +36,7 @@ async def _granted_by(session: AsyncSession, key: Any, where: Any, *joins: tuple
 
 
 async def territory_year(session: AsyncSession, qpv_codes: list[str], year: int) -> dict[str, Any]:
-    territory = _dossiers_in(qpv_codes)
+    territory = _dossiers_in(qpv_codes, year)
     granted = _grants_of(year, territory)
     totals = (await session.execute(
         select(func.count(), func.coalesce(func.sum(Grant.amount_cents), 0), func.count(distinct(Dossier.project_id)),
