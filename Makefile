@@ -3,7 +3,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test migrate seed openapi check-openapi check-migrations lint bench lock clean
+.PHONY: run test migrate seed openapi check-openapi check-migrations lint bench bench-scale lock clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -43,6 +43,11 @@ lint: $(VENV)/.dev
 bench: $(VENV)/.runtime
 	command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
 	$(BIN)/python -m bench.gateway_vs_direct
+
+# The country's scale on PostgreSQL (127.0.0.1:5432 by default; the first run seeds for up to half an hour).
+bench-scale: $(VENV)/.runtime
+	command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
+	$(BIN)/python -m bench.scale
 
 # A realistic country on PostgreSQL, on top of the demo: the *_DATABASE_URL and *_DB_SCHEMA of the environment;
 # ARGS="--dossiers 10000" (or --replace) passes options (python -m scripts.seed_country --help).
