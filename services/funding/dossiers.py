@@ -16,6 +16,7 @@ from services.funding.programmes import REQUIRED_DOCUMENTS, get_programme, is_op
 from services.funding.schemas import (
     DossierCreate,
     DossierPublic,
+    DossierSummary,
     DossierUpdate,
     FundingLineIn,
     FundingLinePublic,
@@ -314,6 +315,7 @@ async def visible_dossiers(
     decision_overdue: bool | None = None,
     now: datetime | None = None,
     filters: repository.DossierFilters | None = None,
+    summary: bool = False,
 ) -> list[Dossier]:
     """The list counterpart of `visible_dossier`: the same three views (desk, holder, funder); `decision_overdue`
     narrows it to the dossiers whose service clock ran out by `now`, or to the others."""
@@ -324,7 +326,7 @@ async def visible_dossiers(
         holder_organisation=principal.organisation_id if holder else None,
         funder_organisation=principal.organisation_id if not desk and not holder else None,
         state=state, programme_id=programme_id, updated_since=updated_since, limit=limit, cursor=cursor,
-        decision_overdue=decision_overdue, now=now, filters=filters,
+        decision_overdue=decision_overdue, now=now, filters=filters, summary=summary,
     )
 
 
@@ -502,11 +504,16 @@ async def to_public(session: AsyncSession, dossier: Dossier) -> DossierPublic:
     return (await to_public_many(session, [dossier]))[0]
 
 
-async def to_public_many(session: AsyncSession, dossiers: list[Dossier]) -> list[DossierPublic]:
+async def to_public_many(
+    session: AsyncSession, dossiers: list[Dossier], *, summary: bool = False
+) -> list[DossierPublic] | list[DossierSummary]:
+    """`summary`: without the snapshots (which the list did not load)."""
     lines = await repository.lines_of(session, [d.id for d in dossiers])
+    shape = DossierSummary if summary else DossierPublic
+    names = [name for name in shape.model_fields if name != "funding_plan"]
     return [
-        DossierPublic(
-            **d.model_dump(exclude={"created_by"}),
+        shape(
+            **{name: getattr(d, name) for name in names},
             funding_plan=[{"funder_id": line.funder_id, "amount_cents": line.amount_cents,
                            "yearly_amounts_cents": line.yearly_amounts_cents or None} for line in lines[d.id]],
         )

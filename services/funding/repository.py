@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import delete, exists, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import defer
 
 from common.db import children_by_parent, get_row
 from common.pagination import keyset
@@ -22,6 +23,7 @@ from services.funding.models import (
     ReferenceCounter,
     RoutingState,
 )
+from services.funding.schemas import SNAPSHOT_FIELDS
 
 
 async def programme_by_id(session: AsyncSession, programme_id: uuid.UUID) -> Programme | None:
@@ -223,9 +225,13 @@ async def list_dossiers(
     decision_overdue: bool | None = None,
     now: datetime | None = None,
     filters: DossierFilters | None = None,
+    summary: bool = False,
 ) -> list[Dossier]:
-    """Exactly one of the two organisations narrows the list; neither means the desk (everything)."""
+    """Exactly one of the two organisations narrows the list; neither means the desk (everything). A `summary`
+    list leaves the frozen snapshots in the database (the bulk of a dossier's row, and of a page's bytes)."""
     statement = select(Dossier)
+    if summary:
+        statement = statement.options(*(defer(getattr(Dossier, name), raiseload=True) for name in SNAPSHOT_FIELDS))
     if holder_organisation is not None:
         statement = statement.where(Dossier.organisation_id == holder_organisation)
     if funder_organisation is not None:

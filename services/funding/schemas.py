@@ -284,7 +284,14 @@ class FundingLinePublic(BaseModel):
         return line
 
 
-class DossierPublic(BaseModel):
+SNAPSHOT_FIELDS = ("project_snapshot", "budget_snapshot", "association_budget_snapshot", "organisation_snapshot",
+                   "documents_snapshot", "cpo_targets")
+
+
+class DossierSummary(BaseModel):
+    """A dossier as a list shows it: everything but what the submission froze (the snapshots, a few KB each),
+    which its own page (`GET /dossiers/{id}`) or `?view=full` gives."""
+
     id: uuid.UUID
     reference: str = Field(examples=["GU-2026-000123"])
     programme_id: uuid.UUID
@@ -293,16 +300,7 @@ class DossierPublic(BaseModel):
     state: DossierState
     funding_plan: list[FundingLinePublic]
     requested_total_cents: int
-    project_snapshot: dict[str, Any] | None = Field(description="Le projet tel qu'au dépôt.")
-    budget_snapshot: dict[str, Any] | None = Field(description="Le budget du projet (CERFA 12156) tel qu'au dépôt.")
-    association_budget_snapshot: dict[str, Any] | None = Field(
-        description="Le budget annuel de l'association tel qu'au dépôt."
-    )
-    organisation_snapshot: dict[str, Any] | None = Field(description="La fiche de l'association telle qu'au dépôt.")
     document_version_ids: list[uuid.UUID]
-    documents_snapshot: list[dict[str, Any]] | None = Field(
-        description="Les versions jointes, telles qu'épinglées au dépôt (elles ne peuvent plus être supprimées)."
-    )
     submitted_at: datetime | None
     supplements_message: str | None = Field(description="Pièces ou précisions demandées par le guichet.")
     supplements_due_on: date | None
@@ -337,15 +335,27 @@ class DossierPublic(BaseModel):
                                                               "saura si cela marche.")
     cpo_years: int | None = Field(description="CPO : sa durée en années, à partir de l'année du programme.")
     objectives: list[str] = Field(description="CPO : les objectifs de la convention.")
-    cpo_targets: dict[str, Any] | None = Field(
-        description="CPO : les cibles des indicateurs par année, telles qu'au dépôt."
-    )
     cpo_state: Literal["running", "suspended", "terminated", "completed"] | None = Field(
         description="CPO accordée : en cours, suspendue, résiliée, achevée (évaluation finale faite)."
     )
     version: int
     created_at: datetime
     updated_at: datetime
+
+
+class DossierPublic(DossierSummary):
+    project_snapshot: dict[str, Any] | None = Field(description="Le projet tel qu'au dépôt.")
+    budget_snapshot: dict[str, Any] | None = Field(description="Le budget du projet (CERFA 12156) tel qu'au dépôt.")
+    association_budget_snapshot: dict[str, Any] | None = Field(
+        description="Le budget annuel de l'association tel qu'au dépôt."
+    )
+    organisation_snapshot: dict[str, Any] | None = Field(description="La fiche de l'association telle qu'au dépôt.")
+    documents_snapshot: list[dict[str, Any]] | None = Field(
+        description="Les versions jointes, telles qu'épinglées au dépôt (elles ne peuvent plus être supprimées)."
+    )
+    cpo_targets: dict[str, Any] | None = Field(
+        description="CPO : les cibles des indicateurs par année, telles qu'au dépôt."
+    )
 
 
 Comment = Annotated[

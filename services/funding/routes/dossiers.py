@@ -1,7 +1,7 @@
 """Dossiers: one per project and programme, with its co-funding plan."""
 
 import uuid
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 
@@ -16,7 +16,14 @@ from common.tokens import Principal
 from services.funding import dossiers, repository, support
 from services.funding.deps import PeersDep
 from services.funding.models import DossierState, Track
-from services.funding.schemas import DossierCreate, DossierPublic, DossierUpdate, QpvCode, RequiredDocuments
+from services.funding.schemas import (
+    DossierCreate,
+    DossierPublic,
+    DossierSummary,
+    DossierUpdate,
+    QpvCode,
+    RequiredDocuments,
+)
 from services.vocabulary import COUNCIL_ROLES, DESK_ROLES, FUNDER_ROLES, HOLDER_ROLES, Scope
 
 router = APIRouter(prefix="/dossiers", tags=["dossiers"])
@@ -71,7 +78,7 @@ async def create_dossier(
 @router.get(
     "",
     summary="Dossiers visibles par moi",
-    response_model=Page[DossierPublic],
+    response_model=Page[DossierPublic | DossierSummary],
     responses=problem_responses(400, 401, 403, 422),
 )
 async def list_dossiers(
@@ -92,15 +99,21 @@ async def list_dossiers(
     qpv: Annotated[QpvCode | None, Query(description="Un QPV du projet, tel qu'au dépôt.")] = None,
     priority: Annotated[str | None, Query(pattern=r"^[a-z_]{1,40}$",
                                           description="Une priorité du projet, telle qu'au dépôt.")] = None,
+    view: Annotated[Literal["full", "summary"], Query(
+        description="full : chaque dossier entier ; summary : sans ce que le dépôt a figé (projet, budgets, fiche, "
+        "documents, cibles), que donne GET /dossiers/{id} — une page bien plus légère pour qui parcourt tout."
+    )] = "full",
 ) -> dict:
     """A holder lists its own; a funder, the submitted dossiers whose plan names it; the desk, all."""
+    summary = view == "summary"
     rows = await dossiers.visible_dossiers(
         session, principal=caller, state=state, programme_id=programme_id, updated_since=updated_since,
         limit=limit, cursor=cursor, decision_overdue=decision_overdue, now=clock.now(),
         filters=repository.DossierFilters(track=track, year=year, funder_id=funder_id, qpv=qpv, priority=priority),
+        summary=summary,
     )
     page, next_cursor = split_page(rows, limit=limit)
-    return {"items": await dossiers.to_public_many(session, page), "next_cursor": next_cursor}
+    return {"items": await dossiers.to_public_many(session, page, summary=summary), "next_cursor": next_cursor}
 
 
 @router.get(

@@ -46,3 +46,23 @@ def test_a_malformed_filter_is_a_422(world: World) -> None:
     for params in ({"qpv": "QN0"}, {"priority": "Not A Code"}, {"track": "other"}, {"year": "1990"}):
         answer = world.as_("funding", DESK).get(DOSSIERS, params=params)
         assert answer.status_code == 422 and problem(answer)["code"] == "validation_failed", params
+
+
+def test_a_summary_page_leaves_the_snapshots_out(world: World) -> None:
+    submitted = world.submit(world.create_dossier(plan=[{"funder_id": VILLE, "amount_cents": 1_000_000}]))
+    world.create_dossier(plan=[{"funder_id": CAF, "amount_cents": 500_000}])
+    desk = world.as_("funding", DESK)
+    full = ok(desk.get(DOSSIERS, params={"limit": 1}))
+    summary = ok(desk.get(DOSSIERS, params={"limit": 1, "view": "summary"}))
+    assert full["items"][0]["id"] == summary["items"][0]["id"] == submitted["id"]
+    snapshots = {"project_snapshot", "budget_snapshot", "association_budget_snapshot", "organisation_snapshot",
+                 "documents_snapshot", "cpo_targets"}
+    assert full["items"][0]["project_snapshot"]["qpv_codes"] == ["QN03502B"]
+    assert not snapshots & set(summary["items"][0])
+    assert {k: v for k, v in full["items"][0].items() if k not in snapshots} == summary["items"][0]
+    # The cursor is the same: a summary walk pages like the full one, narrowed like it.
+    second = ok(desk.get(DOSSIERS, params={"limit": 1, "view": "summary", "cursor": summary["next_cursor"]}))
+    assert second["items"][0]["state"] == "draft" and second["next_cursor"] is None
+    assert ok(desk.get(DOSSIERS, params={"view": "summary", "funder_id": CAF}))["items"][0]["id"] != submitted["id"]
+    wrong = desk.get(DOSSIERS, params={"view": "brief"})
+    assert wrong.status_code == 422 and problem(wrong)["code"] == "validation_failed"
