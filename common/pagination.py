@@ -10,7 +10,7 @@ from uuid import UUID
 
 from fastapi import Query
 from pydantic import AwareDatetime, BaseModel, BeforeValidator
-from sqlalchemy import and_, or_
+from sqlalchemy import literal, tuple_
 from sqlmodel.sql.expression import SelectOfScalar
 
 from common.problems import BadRequest, Text, bilingual
@@ -95,9 +95,10 @@ def keyset(statement: SelectOfScalar[Any], model: Any, *, limit: int, cursor: st
     """Order by (created_at, id) and start after the cursor; fetches one row more to know if a page follows."""
     if cursor:
         created_at, row_id = decode_cursor(cursor)
-        statement = statement.where(
-            or_(model.created_at > created_at, and_(model.created_at == created_at, model.id > row_id))
-        )
+        # A row-value comparison, not `a > x OR (a = x AND b > y)`: PostgreSQL (and SQLite) start the index range
+        # there, where the OR form walks the index from its first entry — a page's cost growing with its depth.
+        statement = statement.where(tuple_(model.created_at, model.id) > tuple_(
+            literal(created_at, type_=model.created_at.type), literal(row_id, type_=model.id.type)))
     return statement.order_by(model.created_at, model.id).limit(limit + 1)
 
 
