@@ -8,7 +8,6 @@ from typing import Any
 from sqlalchemy import delete, exists, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import defer
 
 from common.db import children_by_parent, get_row
 from common.pagination import keyset
@@ -23,7 +22,7 @@ from services.funding.models import (
     ReferenceCounter,
     RoutingState,
 )
-from services.funding.schemas import SNAPSHOT_FIELDS
+from services.funding.schemas import DossierSummary
 
 
 async def programme_by_id(session: AsyncSession, programme_id: uuid.UUID) -> Programme | None:
@@ -212,6 +211,10 @@ async def replace_tags(
     session.add_all(tags_of(dossier_id, year, project, association_budget))
 
 
+# A summary's columns: what DossierSummary shows of the row (its funding plan is another table's).
+SUMMARY_COLUMNS = tuple(getattr(Dossier, name) for name in DossierSummary.model_fields if name != "funding_plan")
+
+
 async def list_dossiers(
     session: AsyncSession,
     *,
@@ -226,12 +229,11 @@ async def list_dossiers(
     now: datetime | None = None,
     filters: DossierFilters | None = None,
     summary: bool = False,
-) -> list[Dossier]:
+) -> list[Any]:
     """Exactly one of the two organisations narrows the list; neither means the desk (everything). A `summary`
-    list leaves the frozen snapshots in the database (the bulk of a dossier's row, and of a page's bytes)."""
-    statement = select(Dossier)
-    if summary:
-        statement = statement.options(*(defer(getattr(Dossier, name), raiseload=True) for name in SNAPSHOT_FIELDS))
+    list reads plain rows of the summary's columns: the frozen snapshots (the bulk of a dossier's row, and of a
+    page's bytes) stay in the database, and no ORM object is built."""
+    statement = select(*SUMMARY_COLUMNS) if summary else select(Dossier)
     if holder_organisation is not None:
         statement = statement.where(Dossier.organisation_id == holder_organisation)
     if funder_organisation is not None:
@@ -247,4 +249,5 @@ async def list_dossiers(
         statement = statement.where(late if decision_overdue else or_(Dossier.decision_due_at.is_(None), ~late))
     if filters is not None:
         statement = filters.narrow(statement)
-    return list((await session.execute(keyset(statement, Dossier, limit=limit, cursor=cursor))).scalars())
+    found = await session.execute(keyset(statement, Dossier, limit=limit, cursor=cursor))
+    return list(found.all() if summary else found.scalars())

@@ -284,10 +284,6 @@ class FundingLinePublic(BaseModel):
         return line
 
 
-SNAPSHOT_FIELDS = ("project_snapshot", "budget_snapshot", "association_budget_snapshot", "organisation_snapshot",
-                   "documents_snapshot", "cpo_targets")
-
-
 class DossierSummary(BaseModel):
     """A dossier as a list shows it: everything but what the submission froze (the snapshots, a few KB each),
     which its own page (`GET /dossiers/{id}`) or `?view=full` gives."""

@@ -75,10 +75,15 @@ async def create_dossier(
     return await call.respond(session, status_code=201, content=dossier, headers=_headers(dossier))
 
 
+# A partner walks every dossier through this list: its page goes out as pydantic writes it, without FastAPI's
+# second pass over the models (validation then a JSON encoding of their dump).
+DossierPage = Page[DossierPublic | DossierSummary]
+
+
 @router.get(
     "",
     summary="Dossiers visibles par moi",
-    response_model=Page[DossierPublic | DossierSummary],
+    response_model=DossierPage,
     responses=problem_responses(400, 401, 403, 422),
 )
 async def list_dossiers(
@@ -103,7 +108,7 @@ async def list_dossiers(
         description="full : chaque dossier entier ; summary : sans ce que le dépôt a figé (projet, budgets, fiche, "
         "documents, cibles), que donne GET /dossiers/{id} — une page bien plus légère pour qui parcourt tout."
     )] = "full",
-) -> dict:
+) -> Response:
     """A holder lists its own; a funder, the submitted dossiers whose plan names it; the desk, all."""
     summary = view == "summary"
     rows = await dossiers.visible_dossiers(
@@ -113,7 +118,8 @@ async def list_dossiers(
         summary=summary,
     )
     page, next_cursor = split_page(rows, limit=limit)
-    return {"items": await dossiers.to_public_many(session, page, summary=summary), "next_cursor": next_cursor}
+    items = await dossiers.to_public_many(session, page, summary=summary)
+    return Response(DossierPage(items=items, next_cursor=next_cursor).model_dump_json(), media_type="application/json")
 
 
 @router.get(
