@@ -96,6 +96,7 @@ def live_environment(
             # Their webhook receivers listen on loopback, and wait for the worker.
             "FUNDING_WEBHOOK_ALLOWED_NETWORKS": '["127.0.0.0/8"]',
             "FUNDING_WEBHOOK_POLL_SECONDS": "0.2",
+            "FUNDING_WEBHOOK_ANNOUNCE_SECONDS": "0",  # they move the clock and wait for payment.due
         })
     return env, ports
 

@@ -28,6 +28,9 @@ class FundingSettings(ServiceSettings):
     webhook_allowed_networks: list[str] = []
     webhook_timeout_seconds: float = 10.0
     webhook_poll_seconds: float = 1.0
+    # How often the worker looks for payments fallen due and reports gone late (time-made events, by the day): a
+    # look reads every scheduled payment and owed report, which at a country's scale is a second of the database.
+    webhook_announce_seconds: float = 60.0
 
     def secret_fields(self) -> dict[str, str]:
         secrets = {"service_client_secret": self.service_client_secret}

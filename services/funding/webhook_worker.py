@@ -52,11 +52,16 @@ class Worker:
         self.db, self.http, self.clock = db, http, clock
         self.allowed: list[IpNetwork] = networks(settings.webhook_allowed_networks)
         self.timeout = settings.webhook_timeout_seconds
+        self.announce_every = settings.webhook_announce_seconds
+        self.next_announce = 0.0  # a new worker looks at once
 
     async def tick(self) -> int:
         """One pass: say what time made due or late, fan out, then send what is due; how much was done (0:
         nothing to do)."""
-        announced = await self._announce()
+        announced = 0
+        if time.monotonic() >= self.next_announce:
+            announced = await self._announce()
+            self.next_announce = time.monotonic() + self.announce_every
         fanned = sum([await self._fan_out(endpoint_id) for endpoint_id in await self._lease_endpoints()])
         leased = await self._lease_deliveries()
         await asyncio.gather(*(self._send(delivery_id) for delivery_id in leased))

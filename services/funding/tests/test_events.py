@@ -4,6 +4,8 @@ feed gives each caller what it may see, in commit order, and resumes from a curs
 from datetime import UTC, date, datetime
 from typing import Any
 
+import httpx
+
 from common.clock import FixedClock
 from services.funding.tests.committee_helpers import (
     CAF_MANAGER,
@@ -20,6 +22,7 @@ from services.funding.tests.helpers import BLOSNE_AVENIR, CAF, PREFECTURE, VILLE
 from services.funding.tests.test_agreements import decided
 from services.funding.tests.test_financial_reports import STATE_MANAGER
 from services.funding.tests.test_webhooks import worker_pass
+from services.funding.webhook_worker import Worker
 from tests.support.stack import problem
 from tests.support.world import CITY_INSTRUCTOR, CITY_MANAGER, COMMITTEE_MEMBER, DESK, HOLDER, OTHER_HOLDER, World
 
@@ -162,3 +165,26 @@ class TestWhatTimeSays:
             (PREFECTURE, f"{date.today().year + 1}-06-30")]
         assert [e["type"] for e in feed(world, HOLDER) if e["type"] in ("payment.due", "report.overdue")] == [
             "payment.due", "report.overdue"]
+
+    def test_a_running_worker_looks_at_time_once_an_interval(self, world: World) -> None:
+        """The look reads every scheduled payment and owed report: a long-running worker makes it once a minute
+        (FUNDING_WEBHOOK_ANNOUNCE_SECONDS), not at each of its passes."""
+        app = world.stack.apps["funding"]
+        settings = app.state.settings.model_copy(update={"webhook_announce_seconds": 3600})
+        dossier = decided(world)
+        state = world.as_("funding", STATE_MANAGER)
+        letter = next(a for a in ok(state.get("/api/v1/agreements", params={"dossier_id": dossier["id"]}))["items"]
+                      if a["funder_id"] == PREFECTURE)
+
+        http = httpx.AsyncClient()
+        worker = Worker(app.state.db, http, settings, app.state.clock)  # one worker, kept between its passes
+        try:
+            world.stack.run(worker.tick)  # a new worker looks at once: nothing is due yet
+            ok(state.post(f"/api/v1/agreements/{letter['id']}/send"))  # in force: its payment is due
+            world.stack.run(worker.tick)
+            assert not [e for e in feed(world, STATE_MANAGER) if e["type"] == "payment.due"]
+            worker.next_announce = 0.0  # the hour has passed
+            world.stack.run(worker.tick)
+            assert len([e for e in feed(world, STATE_MANAGER) if e["type"] == "payment.due"]) == 1
+        finally:
+            world.stack.run(http.aclose)
