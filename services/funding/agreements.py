@@ -7,8 +7,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from common.db import get_row, utcnow
 from common.pagination import keyset
@@ -213,9 +214,13 @@ async def visible_agreement(
 
 
 def _party_to(funder_id: uuid.UUID | None) -> Any:
-    """SQL: the agreement is this funder's, alone or as one of its parties."""
-    return or_(Agreement.funder_id == funder_id,
-               Agreement.id.in_(select(AgreementParty.agreement_id).where(AgreementParty.funder_id == funder_id)))
+    """SQL: the agreement is this funder's, alone or as one of its parties — one set of ids from two indexes (an
+    OR of the two made PostgreSQL walk every agreement: 1.3 s a page at a million dossiers)."""
+    own = aliased(Agreement)
+    return Agreement.id.in_(union_all(
+        select(own.id).where(own.funder_id == funder_id),
+        select(AgreementParty.agreement_id).where(AgreementParty.funder_id == funder_id),
+    ))
 
 
 async def visible_agreements(
