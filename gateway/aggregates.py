@@ -49,6 +49,8 @@ async def _fetch(
     headers = {"authorization": authorization, "x-request-id": request_id_var.get() or ""}
     url = upstreams.base_urls[service] + path
     method = "GET" if search is None else "POST"
+    if search is not None:  # the upstream sessions add no Content-Type of their own (the proxy forwards the caller's)
+        headers["content-type"] = "application/json"
     try:
         async with asyncio.timeout(wait_seconds):
             async with upstreams.session(service).request(method, url, headers=headers, json=search) as response:

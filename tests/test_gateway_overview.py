@@ -51,6 +51,19 @@ async def stubs() -> AsyncIterator[tuple[Gateway, str]]:
                                   "organisation_id": str(ORG_ID), "reference": "GU-2026-000001",
                                   "project_snapshot": {"title": "figé"}})
 
+    async def funder_figures(_request: web.Request) -> web.Response:
+        return web.json_response({"funder_id": str(ORG_ID), "year": 2027})
+
+    async def funder_projects(_request: web.Request) -> web.Response:
+        return web.json_response({"funder_id": str(ORG_ID), "year": 2027, "project_ids": [str(PROJECT_ID)]})
+
+    async def search_aggregates(request: web.Request) -> web.Response:
+        # As FastAPI reads it: a JSON body is one announced as such.
+        if request.content_type != "application/json":
+            return web.json_response({"status": 422}, status=422)
+        body = await request.json()
+        return web.json_response({"items": [{"asked": body}], "next_cursor": None})
+
     async def slow_project(_request: web.Request) -> web.Response:
         await asyncio.sleep(3)
         return web.json_response({"id": str(PROJECT_ID)})
@@ -60,8 +73,11 @@ async def stubs() -> AsyncIterator[tuple[Gateway, str]]:
     identity.router.add_get("/api/v1/organisations/{id}", broken_organisation)
     funding = web.Application()
     funding.router.add_get("/api/v1/dossiers/{id}", dossier)
+    funding.router.add_get("/api/v1/stats/funder", funder_figures)
+    funding.router.add_get("/api/v1/stats/funder/projects", funder_projects)
     projects = web.Application()
     projects.router.add_get("/api/v1/projects/{id}", slow_project)
+    projects.router.add_post("/api/v1/indicators/aggregates/search", search_aggregates)
     runners = []
     urls = {}
     for name, app in (("identity", identity), ("funding", funding), ("projects", projects)):
@@ -97,3 +113,15 @@ async def test_a_slow_and_a_broken_service_mark_their_parts(stubs) -> None:
     assert body["project_snapshot"] == {"title": "figé"}
     assert body["project"] == {"status": "timeout", "http_status": None, "data": None}
     assert body["organisation"] == {"status": "unavailable", "http_status": 500, "data": None}
+
+
+@pytest.mark.anyio
+async def test_the_funder_dashboard_asks_for_its_projects_indicators_in_a_json_body(stubs) -> None:
+    gateway, token = stubs
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=gateway), base_url="http://gw") as client:
+        response = await client.get("/api/v1/dashboards/funder", params={"year": 2027},
+                                    headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 200, response.text
+    indicators = response.json()["indicators"]
+    assert indicators["status"] == "ok", indicators
+    assert indicators["data"]["items"] == [{"asked": {"project_ids": [str(PROJECT_ID)], "year": 2027}}]

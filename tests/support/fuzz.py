@@ -216,6 +216,9 @@ OPERATIONS: dict[str, list[str]] = {
     service: sorted(CALLER_BY_OPERATION[service]) + sorted(PUBLIC_OPERATIONS[service]) for service in PUBLIC_OPERATIONS
 }
 REFUSED = frozenset({401, 403})
+# Refusals that only a caller past the token and role checks gets: the read is about another organisation than
+# the caller's (a funder_id or organisation_id taken from an earlier answer, in the stateful scenarios).
+OBJECT_LEVEL_REFUSALS = frozenset({"not_your_funder", "not_your_association"})
 
 # `format: email` allows any RFC 5321 address, and schemathesis draws some from `.test` on purpose; the desk
 # (pydantic's EmailStr, email-validator) refuses the special-use domains of RFC 6761 (.test, .local, .invalid…),
@@ -524,7 +527,7 @@ class Audit:
             return
         label = case.operation.label
         self.statuses[label][response.status_code] += 1
-        if response.status_code in REFUSED:
+        if response.status_code in REFUSED and (_problem(response) or {}).get("code") not in OBJECT_LEVEL_REFUSALS:
             self.first_refusal.setdefault(label, response.text[:500])
         elif not _answered_before_auth(response):
             self.through[label] += 1
