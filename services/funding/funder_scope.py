@@ -1,5 +1,5 @@
-"""Whose figures a funder-facing read covers: a funder's people read their own funder's; the desk names one, or,
-where the read allows it, takes every funder."""
+"""Whose figures a read covers: a funder's people read their own funder's, an association's people their own
+association's; the desk names one, or, where a funder-facing read allows it, takes every funder."""
 
 import uuid
 from typing import Annotated
@@ -29,3 +29,19 @@ def funder_of(principal: Principal, asked: uuid.UUID | None, *, desk_may_take_al
         raise Forbidden(Text("Un financeur ne lit que ce qui est à lui.", "A funder reads only its own."),
                         code="not_your_funder")
     return principal.organisation_id
+
+
+def association_of(principal: Principal, asked: uuid.UUID | None) -> uuid.UUID:
+    """The association the read is about: the caller's own (403 `not_your_association` for another's); the desk
+    must name one (422)."""
+    if not principal.has_any_role(DESK_ROLES):
+        if asked is not None and asked != principal.organisation_id:
+            raise Forbidden(Text("Une association ne lit que ce qui est à elle.", "An association reads only its own."),
+                            code="not_your_association")
+        return principal.organisation_id
+    if asked is None:
+        raise UnprocessableContent(
+            Text("Nommez l'association.", "Name the association."),
+            errors=[("query.organisation_id", Text("Obligatoire pour le guichet.", "Required for the desk."))],
+        )
+    return asked

@@ -8,10 +8,10 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from common.pagination import keyset
-from common.problems import Text, UnprocessableContent
 from common.tokens import Principal
 from services.funding.agreement_models import Grant, Payment, PaymentState
 from services.funding.agreement_schemas import GrantPublic, GrantTotals
+from services.funding.funder_scope import association_of
 from services.funding.repository import DossierFilters
 from services.vocabulary import DESK_ROLES, FUNDER_ROLES
 
@@ -49,13 +49,7 @@ async def totals(
 ) -> GrantTotals:
     """What the desk's funders granted the association that year, summed in SQL, and the 153,000 € flag. The
     association reads its own; the desk names one."""
-    if not principal.has_any_role(DESK_ROLES):
-        organisation_id = principal.organisation_id
-    if organisation_id is None:
-        raise UnprocessableContent(
-            Text("Nommez l'association.", "Name the association."),
-            errors=[("query.organisation_id", Text("Obligatoire pour le guichet.", "Required for the desk."))],
-        )
+    organisation_id = association_of(principal, organisation_id)
     # A year's grants are its instalments (a CPO gives each of its years its own); what a funder cancelled was
     # never given, and does not count towards the threshold.
     granted = int((await session.execute(

@@ -9,10 +9,10 @@ from fastapi import APIRouter, Depends, Query
 from common.auth import Authorize
 from common.clock import ClockDep
 from common.db import SessionDep
-from common.problems import Forbidden, Text, UnprocessableContent, problem_responses
+from common.problems import problem_responses
 from common.tokens import Principal
 from services.funding import association_home, funder_stats, territory_stats
-from services.funding.funder_scope import FunderOrDesk, funder_of
+from services.funding.funder_scope import FunderOrDesk, association_of, funder_of
 from services.funding.schemas import QpvCode
 from services.funding.stats_schemas import AssociationHome, FunderProjects, FunderYear, TerritoryYear
 from services.vocabulary import DESK_ROLES, HOLDER_ROLES, Scope
@@ -98,16 +98,5 @@ async def association_figures(
     clock: ClockDep,
     organisation_id: Annotated[uuid.UUID | None, Query(description="Le guichet nomme l'association.")] = None,
 ) -> AssociationHome:
-    if caller.has_any_role(DESK_ROLES):
-        if organisation_id is None:
-            raise UnprocessableContent(
-                Text("Nommez l'association.", "Name the association."),
-                errors=[("query.organisation_id", Text("Obligatoire pour le guichet.", "Required for the desk."))],
-            )
-        organisation = organisation_id
-    elif organisation_id is not None and organisation_id != caller.organisation_id:
-        raise Forbidden(Text("Une association ne lit que ce qui est à elle.", "An association reads only its own."),
-                        code="not_your_association")
-    else:
-        organisation = caller.organisation_id
+    organisation = association_of(caller, organisation_id)
     return AssociationHome.model_validate(await association_home.association_home(session, organisation, clock.today()))

@@ -211,6 +211,9 @@ class TestGrants:
         assert (totals["granted_cents"], totals["certified_accounts_required"]) == (3_500_000, False)
         assert world.as_("funding", CITY_MANAGER).get("/api/v1/grants/totals", params={"year": year}).status_code \
             == 403
+        theirs = world.as_("funding", OTHER_HOLDER).get(
+            "/api/v1/grants/totals", params={"year": year, "organisation_id": dossier["organisation_id"]})
+        assert theirs.status_code == 403 and problem(theirs)["code"] == "not_your_association"
         desk = world.as_("funding", DESK)
         assert desk.get("/api/v1/grants/totals", params={"year": year}).status_code == 422
         named = ok(desk.get("/api/v1/grants/totals", params={"year": year, "organisation_id": dossier[
