@@ -9,6 +9,7 @@ from anyio.from_thread import start_blocking_portal
 from sqlalchemy import create_engine, text
 
 from common.db import sync_url
+from tests.support.clock import TEST_NOW
 from tests.support.receiver import receiver  # noqa: F401  (a fixture: a partner's webhook endpoint)
 from tests.support.stack import SERVICES, Stack, build_stack, migrate, reset_postgres
 from tests.support.world import World
@@ -81,6 +82,8 @@ def live(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[obj
     """The four servers as separate processes, started by the same script as `make run`."""
     from scripts.live_stack import start_live_stack
 
-    stack = start_live_stack(backend, tmp_path_factory.mktemp(f"live-{backend}"), os.environ.get("TEST_POSTGRES_URL"))
+    stack = start_live_stack(
+        backend, tmp_path_factory.mktemp(f"live-{backend}"), os.environ.get("TEST_POSTGRES_URL"), now=TEST_NOW
+    )
     yield stack
     stack.stop()

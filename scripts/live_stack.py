@@ -41,9 +41,9 @@ class LiveStack:
         return f"http://127.0.0.1:{self.ports[server]}"
 
     def set_clock(self, at: datetime | None) -> None:
-        """Funding's time from now on (None: the wall clock again); see live_environment."""
-        clock_file = self.log_file.parent / "clock"
-        clock_file.write_text(at.isoformat() if at else "")
+        """Funding's time from now on (None: back to the time the desk was started at); see live_environment."""
+        folder = self.log_file.parent
+        (folder / "clock").write_text(at.isoformat() if at else (folder / "clock-start").read_text())
 
     @property
     def mail_folder(self) -> Path:
@@ -61,8 +61,11 @@ class LiveStack:
 
 
 def live_environment(
-    backend: str, workdir: Path, postgres_url: str | None, *, fast_passwords: bool, schema_prefix: str = "live"
+    backend: str, workdir: Path, postgres_url: str | None, *, fast_passwords: bool, schema_prefix: str = "live",
+    now: datetime | None = None,
 ) -> tuple[dict[str, str], dict[str, int]]:
+    """The servers' environment. With `now` (the tests), every service lives at that time rather than the
+    calendar's, funding's clock moved by LiveStack.set_clock, the others' standing still."""
     ports = {name: free_port() for name in ("gateway", *SERVICES)}
     key_file = workdir / "signing.pem"
     key_file.write_bytes(generate_pem())
@@ -91,13 +94,16 @@ def live_environment(
         env.update({
             # They log in hundreds of times.
             "IDENTITY_PASSWORD_TIME_COST": "1", "IDENTITY_PASSWORD_MEMORY_KIB": "8",
-            # Funding's time, which they move (LiveStack.set_clock); the wall clock while empty.
-            "FUNDING_CLOCK_FILE": str(workdir / "clock"),
             # Their webhook receivers listen on loopback, and wait for the worker.
             "FUNDING_WEBHOOK_ALLOWED_NETWORKS": '["127.0.0.0/8"]',
             "FUNDING_WEBHOOK_POLL_SECONDS": "0.2",
             "FUNDING_WEBHOOK_ANNOUNCE_SECONDS": "0",  # they move the clock and wait for payment.due
         })
+    if now is not None:
+        for name in ("clock", "clock-start"):
+            (workdir / name).write_text(now.isoformat())
+        env["FUNDING_CLOCK_FILE"] = str(workdir / "clock")
+        env["IDENTITY_CLOCK_FILE"] = env["PROJECTS_CLOCK_FILE"] = str(workdir / "clock-start")
     return env, ports
 
 
@@ -111,12 +117,13 @@ def drop_schemas(postgres_url: str, schemas: list[str]) -> None:
 
 
 def start_live_stack(
-    backend: str, workdir: Path, postgres_url: str | None = None, *, fast_passwords: bool = True
+    backend: str, workdir: Path, postgres_url: str | None = None, *, fast_passwords: bool = True,
+    now: datetime | None = None,
 ) -> LiveStack:
     if backend == "postgres":
         assert postgres_url is not None
         drop_schemas(postgres_url, [f"live_{service}" for service in SERVICES])
-    env, ports = live_environment(backend, workdir, postgres_url, fast_passwords=fast_passwords)
+    env, ports = live_environment(backend, workdir, postgres_url, fast_passwords=fast_passwords, now=now)
     for module in ("scripts.migrate", "scripts.seed_demo"):
         run_module(module, env)
     return launch_stack(env, ports, workdir)

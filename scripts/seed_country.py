@@ -20,6 +20,7 @@ import sys
 import time
 from datetime import UTC, datetime
 
+from common.clock import clock_of
 from common.db import is_sqlite
 from scripts import demo_data
 from scripts.country import (
@@ -73,7 +74,7 @@ def arguments(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--funders", type=int, default=2_000)
     parser.add_argument("--associations", type=int, default=50_000)
     parser.add_argument("--years", type=int, default=5)
-    parser.add_argument("--last-year", type=int, default=datetime.now(UTC).year)
+    parser.add_argument("--last-year", type=int, default=desk_now().year)
     parser.add_argument("--random-seed", type=int, default=1)
     parser.add_argument("--replace", action="store_true", help="delete the country an earlier run added, first")
     parser.add_argument("--keep-indexes", action="store_true",
@@ -91,9 +92,14 @@ def refusal(args: argparse.Namespace, urls: dict[str, tuple[str, str]]) -> str |
         return f"--funders: at least 4 per territory ({4 * args.territories} for {args.territories} territories)."
     if args.associations < args.territories:
         return "--associations: at least one per territory."
-    if args.last_year > datetime.now(UTC).year:
+    if args.last_year > desk_now().year:
         return f"--last-year {args.last_year} is in the future: the seeded history stops today."
     return None
+
+
+def desk_now() -> datetime:
+    """The desk's now: funding's clock (a test's fixed time), the calendar's otherwise."""
+    return clock_of(FundingSettings().clock_file).now()
 
 
 class Phases:
@@ -139,7 +145,7 @@ def seed(args: argparse.Namespace, loaders: dict[str, Loader]) -> int:
         return REFUSED
     last = datetime(args.last_year, 12, 31, 18, tzinfo=UTC)
     frame = Frame(first_year=args.last_year - args.years + 1, last_year=args.last_year,
-                  as_of=instant(min(datetime.now(UTC), last)))
+                  as_of=instant(min(desk_now(), last)))
     print(f"Seeding a country: {args.territories} territories, {args.funders:,} funders, {args.associations:,} "
           f"associations, {args.dossiers:,} dossiers over {frame.first_year}-{frame.last_year}.", flush=True)
     phases = Phases()

@@ -11,6 +11,7 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from common.clock import clock_of
 from common.db import Database
 from scripts import demo_data
 from services.funding import envelopes
@@ -153,10 +154,12 @@ async def _seed(database: Database, seeder, *args) -> int:  # type: ignore[no-un
 async def main() -> None:
     identity = IdentitySettings()
     funding = FundingSettings()
+    # The desk's today: its clock's (a test's fixed day), the calendar's otherwise.
+    today = clock_of(funding.clock_file).today()
     added = await _seed(Database(identity.database_url, schema=identity.db_schema), seed_identity, Passwords(identity))
-    added += await _seed(Database(funding.database_url, schema=funding.db_schema), seed_funding, date.today())
+    added += await _seed(Database(funding.database_url, schema=funding.db_schema), seed_funding, today)
     projects = ProjectsSettings()
-    added += await _seed(Database(projects.database_url, schema=projects.db_schema), seed_projects, date.today())
+    added += await _seed(Database(projects.database_url, schema=projects.db_schema), seed_projects, today)
     print(f"demo data: {added} new row group(s)" if added else "demo data: already there, nothing added")
     qpv = await import_file(projects.database_url, projects.db_schema, QPV_SAMPLE)
     print(f"demo QPVs: {len(qpv.added)} added, {len(qpv.changed)} changed, {qpv.unchanged} unchanged")

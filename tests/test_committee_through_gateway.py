@@ -10,7 +10,7 @@ import asyncio
 import email
 from collections import Counter
 from collections.abc import Iterator
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -21,6 +21,7 @@ from scripts.live_stack import LiveStack
 from services.funding.programmes import REQUIRED_DOCUMENTS
 from services.projects.document_models import PER_YEAR_KINDS
 from services.projects.tests.document_samples import pdf
+from tests.support.clock import TODAY
 from tests.support.world import (
     CITIZEN,
     CITY_INSTRUCTOR,
@@ -89,7 +90,7 @@ def vaults(desk: Desk) -> Iterator[None]:
     uploaded = []
     for holder in (HOLDER, OTHER_HOLDER, THIRD_HOLDER):
         for kind in REQUIRED_DOCUMENTS["annual"]:
-            year = {"year": str(date.today().year - 1)} if kind in PER_YEAR_KINDS else {}
+            year = {"year": str(TODAY.year - 1)} if kind in PER_YEAR_KINDS else {}
             answer = desk.call(holder, "POST", "/api/v1/documents", 201, data={"kind": kind, **year},
                                files={"file": ("piece.pdf", pdf(kind), "application/pdf")})
             uploaded.append((holder, answer))
@@ -152,7 +153,7 @@ def decide(desk: Desk, session: dict[str, Any], dossier: dict[str, Any], key: st
 def committed(desk: Desk) -> dict[str, int]:
     """Each demo funder's committed amount on the demo programme this year, as the desk reads it."""
     listed = desk.json(DESK, "GET", "/api/v1/envelopes", params={
-        "programme_id": str(demo_data.PROGRAMME_ID), "year": date.today().year, "limit": 50,
+        "programme_id": str(demo_data.PROGRAMME_ID), "year": TODAY.year, "limit": 50,
     })["items"]
     return {key: next(e["committed_cents"] for e in listed if e["funder_id"] == org_id(key)) for key in FUNDERS}
 
@@ -170,7 +171,7 @@ def test_a_whole_committee_through_the_gateway(desk: Desk, vaults: None, live: L
     homework = new_dossier(desk, THIRD_HOLDER, "Aide aux devoirs au Blosne",
                            [("ville", 1_500_000), ("prefecture", 1_000_000), (None, 500_000)])
     url = f"/api/v1/dossiers/{homework['id']}"
-    due_on = (date.today() + timedelta(days=20)).isoformat()
+    due_on = (TODAY + timedelta(days=20)).isoformat()
     back = desk.json(DESK, "POST", f"{url}/request-supplements",
                      json={"message": "Merci de préciser le public.", "due_on": due_on})
     assert back["state"] == "supplements_requested"
@@ -201,7 +202,7 @@ def test_a_whole_committee_through_the_gateway(desk: Desk, vaults: None, live: L
 
     # --- The first session: invitations, agenda, a conflict of interest, quorum. ---
     session = desk.json(DESK, "POST", "/api/v1/sessions", 201, json={
-        "title": "Comité des financeurs — session 1", "held_on": date.today().isoformat(),
+        "title": "Comité des financeurs — session 1", "held_on": TODAY.isoformat(),
         "place": "Hôtel de Rennes Métropole", "programme_ids": [str(demo_data.PROGRAMME_ID)],
     })
     session_url = f"/api/v1/sessions/{session['id']}"
@@ -285,13 +286,13 @@ def test_a_whole_committee_through_the_gateway(desk: Desk, vaults: None, live: L
     desk.call(THIRD_HOLDER, "POST", f"/api/v1/payments/{payment['id']}/request", json={})
     assert desk.json(MANAGER["caf"], "POST", f"/api/v1/payments/{payment['id']}/pay", json={})["state"] == "paid"
     caf_envelope = next(e for e in desk.json(MANAGER["caf"], "GET", "/api/v1/envelopes")["items"]
-                        if e["programme_id"] == str(demo_data.PROGRAMME_ID) and e["year"] == date.today().year)
+                        if e["programme_id"] == str(demo_data.PROGRAMME_ID) and e["year"] == TODAY.year)
     assert caf_envelope["paid_cents"] >= 500_000
 
     # --- The deferred dossier goes to a second session and is decided there. ---
     assert desk.json(HOLDER, "GET", f"/api/v1/dossiers/{later['id']}")["state"] == "deferred"
     second = desk.json(DESK, "POST", "/api/v1/sessions", 201, json={
-        "title": "Comité des financeurs — session 2", "held_on": date.today().isoformat(),
+        "title": "Comité des financeurs — session 2", "held_on": TODAY.isoformat(),
         "place": "Mairie de Rennes", "programme_ids": [str(demo_data.PROGRAMME_ID)],
     })
     second_url = f"/api/v1/sessions/{second['id']}"
@@ -326,7 +327,7 @@ def test_forty_decisions_at_once_through_the_gateway_commit_no_more_than_the_env
         admit_and_route(desk, dossier)
         dossiers.append(opinions(desk, dossier, ["metropole"]))
     session = desk.json(DESK, "POST", "/api/v1/sessions", 201, json={
-        "title": "Comité des financeurs — séance chargée", "held_on": date.today().isoformat(),
+        "title": "Comité des financeurs — séance chargée", "held_on": TODAY.isoformat(),
         "place": "Rennes", "programme_ids": [str(demo_data.PROGRAMME_ID)],
     })
     url = f"/api/v1/sessions/{session['id']}"
@@ -337,7 +338,7 @@ def test_forty_decisions_at_once_through_the_gateway_commit_no_more_than_the_env
     session = desk.json(DESK, "POST", f"{url}/open", json={"present_funder_ids": present})
     manager = MANAGER["metropole"]
     envelope = next(e for e in desk.json(manager, "GET", "/api/v1/envelopes")["items"]
-                    if e["programme_id"] == str(demo_data.PROGRAMME_ID) and e["year"] == date.today().year)
+                    if e["programme_id"] == str(demo_data.PROGRAMME_ID) and e["year"] == TODAY.year)
     envelope_url = f"/api/v1/envelopes/{envelope['id']}"
     # 1,000 € left on the envelope for the race; its total is given back afterwards (the live desk is shared).
     desk.call(manager, "PATCH", envelope_url, headers={"If-Match": f'"{envelope["version"]}"'},

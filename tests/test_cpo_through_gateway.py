@@ -6,12 +6,13 @@ year 3's balance waits for a late financial report (the CPO suspended meanwhile)
 renewal on the same thread. Then an annual call refuses a submission after its deadline."""
 
 from collections.abc import Iterator
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
 from scripts.live_stack import LiveStack
+from tests.support.clock import TODAY
 from tests.support.world import CITY_MANAGER, DESK, PROJECT, org_id
 from tests.test_committee_through_gateway import (  # noqa: F401  (fixtures)
     MANAGER,
@@ -33,7 +34,7 @@ INDICATOR = "qpv_residents_reached"
 
 @pytest.fixture
 def clock(live: LiveStack) -> Iterator[LiveStack]:
-    """Funding's time, moved by the test; the wall clock again afterwards (the live desk is shared)."""
+    """Funding's time, moved by the test; back at TEST_NOW afterwards (the live desk is shared)."""
     yield live
     live.set_clock(None)
 
@@ -90,7 +91,7 @@ class Centre:
 def test_a_three_year_cpo_from_the_committee_to_its_renewal(
     desk: Desk, vaults: None, clock: LiveStack  # noqa: F811
 ) -> None:
-    today = date.today()
+    today = TODAY
     period = {"opens_on": (today - timedelta(days=1)).isoformat(),
               "closes_on": (today + timedelta(days=60)).isoformat()}
     programme = desk.json(DESK, "POST", "/api/v1/programmes", 201, json={
@@ -214,7 +215,7 @@ def test_a_three_year_cpo_from_the_committee_to_its_renewal(
 def test_an_annual_call_refuses_a_submission_after_its_deadline(
     desk: Desk, vaults: None, clock: LiveStack  # noqa: F811
 ) -> None:
-    today = date.today()
+    today = TODAY
     closes_on = today + timedelta(days=10)
     call = desk.json(DESK, "POST", "/api/v1/programmes", 201, json={
         "title": "Appel à projets 2027", "track": "annual", "year": today.year, "funder_ids": [VILLE],

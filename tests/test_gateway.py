@@ -4,7 +4,6 @@ problems passed through, early token rejection, the merged OpenAPI and the dossi
 import json
 import uuid
 from collections.abc import Iterator
-from datetime import date
 from pathlib import Path
 
 import httpx
@@ -16,6 +15,7 @@ from services.funding.programmes import REQUIRED_DOCUMENTS
 from services.projects.document_models import PER_YEAR_KINDS
 from services.projects.settings import ProjectsSettings
 from services.projects.tests.document_samples import pdf
+from tests.support.clock import TODAY
 from tests.support.stack import problem
 from tests.support.world import CITY_INSTRUCTOR, DESK, HOLDER, OTHER_HOLDER, PROJECT, STATE_INSTRUCTOR, org_id
 
@@ -86,7 +86,7 @@ def routed(gateway: httpx.Client, submitted: dict) -> Iterator[dict]:
     holder = login(gateway, HOLDER)
     uploaded = []
     for kind in REQUIRED_DOCUMENTS["annual"]:
-        year = {"year": str(date.today().year - 1)} if kind in PER_YEAR_KINDS else {}
+        year = {"year": str(TODAY.year - 1)} if kind in PER_YEAR_KINDS else {}
         answer = gateway.post("/api/v1/documents", headers=holder, data={"kind": kind, **year},
                               files={"file": ("piece.pdf", pdf(kind), "application/pdf")})
         assert answer.status_code == 201, answer.text

@@ -1,10 +1,14 @@
 """The README stays true: its curl story runs against the live desk, its table lists every variable."""
 
+import os
 import re
+import shutil
 import subprocess
+from datetime import timedelta
 from pathlib import Path
 
 from scripts.settings_table import every_variable
+from tests.support.clock import TODAY
 
 README = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
 
@@ -14,15 +18,37 @@ def walkthrough(name: str = "readme-walkthrough") -> str:
     return block.split("```bash", 1)[1].rsplit("```", 1)[0]
 
 
-def run(script: str, live) -> list[str]:  # noqa: ANN001
-    script = script.replace("BASE=http://127.0.0.1:8000", f"BASE={live.url()}")
-    done = subprocess.run(["bash", "-euo", "pipefail", "-c", script], capture_output=True, text=True, timeout=120)
+def run(script: str, live, tmp_path: Path) -> list[str]:  # noqa: ANN001
+    if live is not None:
+        script = script.replace("BASE=http://127.0.0.1:8000", f"BASE={live.url()}")
+    done = subprocess.run(["bash", "-euo", "pipefail", "-c", script], capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "PATH": f"{desk_date(tmp_path)}:{os.environ['PATH']}"})
     assert done.returncode == 0, done.stderr
     return done.stdout.strip().splitlines()
 
 
-def test_the_curl_story_works_against_the_live_desk(live) -> None:
-    lines = run(walkthrough(), live)
+def desk_date(folder: Path) -> Path:
+    """A `date` that reads the live desk's clock (TEST_NOW), not the calendar, for the story's `$(date …)`:
+    `date +%F` is that day, `date -d '+15 days' +%F` counts from it."""
+    shim = folder / "bin" / "date"
+    shim.parent.mkdir(exist_ok=True)
+    day = TODAY.strftime("%Y%m%d")
+    shim.write_text(
+        "#!/bin/sh\n"
+        f'if [ "$1" = "-d" ]; then shift; when="$1"; shift; exec {shutil.which("date")} -u -d "{day} $when" "$@"; fi\n'
+        f'exec {shutil.which("date")} -u -d "{day}" "$@"\n'
+    )
+    shim.chmod(0o755)
+    return shim.parent
+
+
+def test_the_story_s_dates_are_the_desk_s(tmp_path: Path) -> None:
+    assert run("date +%F; date -d '+15 days' +%F; echo $(( $(date +%Y) - 1 ))", None, tmp_path) == [
+        TODAY.isoformat(), (TODAY + timedelta(days=15)).isoformat(), str(TODAY.year - 1)]
+
+
+def test_the_curl_story_works_against_the_live_desk(live, tmp_path: Path) -> None:
+    lines = run(walkthrough(), live, tmp_path)
     assert lines[0] == "budget balanced: True", lines
     reference = re.fullmatch(r"(GU-\d{4}-\d{6}) submitted", lines[1])
     assert reference, lines
@@ -36,21 +62,21 @@ def test_the_curl_story_works_against_the_live_desk(live) -> None:
     assert lines[13:] == ["decision_letter active", "payment 1500000 paid"]
 
 
-def test_the_small_project_story_works_against_the_live_desk(live) -> None:
-    assert run(walkthrough("readme-walkthrough-small"), live) == [
+def test_the_small_project_story_works_against_the_live_desk(live, tmp_path: Path) -> None:
+    assert run(walkthrough("readme-walkthrough-small"), live, tmp_path) == [
         "submitted clock running: True", "decided accepted", "payment paid", "light report due expected",
     ]
 
 
-def test_the_seed_fund_story_works_against_the_live_desk(live) -> None:
-    assert run(walkthrough("readme-walkthrough-seed"), live) == [
+def test_the_seed_fund_story_works_against_the_live_desk(live, tmp_path: Path) -> None:
+    assert run(walkthrough("readme-walkthrough-seed"), live, tmp_path) == [
         "submitted", "grid average 4.25 accepted", "paid 840000", "learning review accepted", "paid 360000",
         "graduate draft True",
     ]
 
 
-def test_the_cpo_story_works_against_the_live_desk(live) -> None:
-    assert run(walkthrough("readme-walkthrough-cpo"), live) == [
+def test_the_cpo_story_works_against_the_live_desk(live, tmp_path: Path) -> None:
+    assert run(walkthrough("readme-walkthrough-cpo"), live, tmp_path) == [
         "submitted 3 years with targets: 3",
         "session closed accepted",
         "convention active [6000000, 6000000, 6000000]",

@@ -20,12 +20,13 @@ from common.db import sync_url
 from scripts import demo_data
 from scripts.live_stack import REPO, LiveStack, drop_schemas, launch_stack, live_environment, run_module
 from services.funding.repository import tags_of
+from tests.support.clock import TEST_NOW
 from tests.support.world import CITY_MANAGER, DESK, HOLDER
 
 PREFIX = "country_test"  # apart from the suite's schemas and the shared live desk's (live_*)
 SCHEMAS = {service: f"{PREFIX}_{service}" for service in ("identity", "projects", "funding")}
 COUNTRY = ("--dossiers", "400", "--territories", "3", "--funders", "60", "--associations", "150")
-LAST_YEAR = date.today().year
+LAST_YEAR = TEST_NOW.year
 
 
 @dataclass
@@ -64,7 +65,7 @@ def country(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Country]:
         pytest.skip("the country is seeded into PostgreSQL only: set TEST_POSTGRES_URL")
     workdir = tmp_path_factory.mktemp("country")
     drop_schemas(url, list(SCHEMAS.values()))
-    env, ports = live_environment("postgres", workdir, url, fast_passwords=True, schema_prefix=PREFIX)
+    env, ports = live_environment("postgres", workdir, url, fast_passwords=True, schema_prefix=PREFIX, now=TEST_NOW)
     run_module("scripts.migrate", env)
     run_module("scripts.seed_demo", env)
     seeded = seed_country(env, "--last-year", str(LAST_YEAR))

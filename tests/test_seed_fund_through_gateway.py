@@ -3,9 +3,10 @@ collective of associations tries a repair café run by residents; the committee 
 12,000 €; 70 % is paid once the letter is in force, 30 % once the mid-term learning review is accepted; the verdict
 is to graduate, and a CPO draft opens on the same thread."""
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 from scripts.live_stack import LiveStack
+from tests.support.clock import TODAY
 from tests.support.world import COMMITTEE_MEMBER, DESK, PROJECT, org_id
 from tests.test_committee_through_gateway import (  # noqa: F401  (fixtures)
     MANAGER,
@@ -21,7 +22,7 @@ GRANTED = 1_200_000
 
 
 def test_a_seed_project_from_the_grid_to_its_graduation(desk: Desk, vaults: None, live: LiveStack) -> None:  # noqa: F811
-    today = date.today()
+    today = TODAY
     period = {"opens_on": (today - timedelta(days=1)).isoformat(),
               "closes_on": (today + timedelta(days=60)).isoformat()}
     seed = desk.json(DESK, "POST", "/api/v1/programmes", 201, json={

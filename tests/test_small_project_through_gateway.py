@@ -8,6 +8,7 @@ import email
 from datetime import date, timedelta
 
 from scripts.live_stack import LiveStack
+from tests.support.clock import TODAY
 from tests.support.world import CITY_MANAGER, DESK, OTHER_HOLDER, PROJECT, org_id
 from tests.test_committee_through_gateway import Desk, desk, vaults  # noqa: F401  (fixtures)
 
@@ -21,7 +22,7 @@ ASKED = 180_000
 def test_a_small_project_from_rolling_submission_to_its_light_report(
     desk: Desk, vaults: None, live: LiveStack  # noqa: F811
 ) -> None:
-    today = date.today()
+    today = TODAY
     programme = desk.json(DESK, "POST", "/api/v1/programmes", 201, json={
         "title": "Petits projets au fil de l'eau", "track": "small", "year": today.year,
         "funder_ids": [VILLE], "lead_funder_id": VILLE,

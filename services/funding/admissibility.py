@@ -82,7 +82,7 @@ async def check(
 ) -> AdmissibilityCheck:
     """Every admissibility rule with what fails, computed now from the vault and the frozen dossier."""
     programme = await get_programme(session, dossier.programme_id)
-    documents = await required_documents(session, dossier=dossier, peers=peers)
+    documents = await required_documents(session, dossier=dossier, peers=peers, today=today)
     missing = [
         item.kind + (f" ({item.reason})" if item.reason else "") for item in documents.items if not item.satisfied
     ]

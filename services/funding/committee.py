@@ -184,16 +184,18 @@ async def programmes_by_id(
     return {programme.id: programme for programme in rows.scalars()}
 
 
-def _not_in_the_past(held_on: date) -> None:
-    if held_on < date.today():
+def _not_in_the_past(held_on: date, today: date) -> None:
+    if held_on < today:
         raise UnprocessableContent(
             Text("La séance ne peut être datée dans le passé.", "The session cannot be held in the past."),
             errors=[("body.held_on", Text("Date passée.", "Date in the past."))],
         )
 
 
-async def create_session(session: AsyncSession, *, principal: Principal, request: SessionCreate) -> SessionPublic:
-    _not_in_the_past(request.held_on)
+async def create_session(
+    session: AsyncSession, *, principal: Principal, request: SessionCreate, today: date
+) -> SessionPublic:
+    _not_in_the_past(request.held_on, today)
     known = await programmes_by_id(session, request.programme_ids)
     unknown = [str(pid) for pid in request.programme_ids if pid not in known]
     if unknown:
@@ -213,12 +215,12 @@ async def create_session(session: AsyncSession, *, principal: Principal, request
 
 
 async def update_session(
-    session: AsyncSession, *, committee: CommitteeSession, request: SessionUpdate
+    session: AsyncSession, *, committee: CommitteeSession, request: SessionUpdate, today: date
 ) -> SessionPublic:
     require_state(committee, SessionState.planned, "update")
     changes = request.model_dump(exclude_unset=True)
     if "held_on" in changes:
-        _not_in_the_past(changes["held_on"])
+        _not_in_the_past(changes["held_on"], today)
     changed = {name: value for name, value in changes.items() if getattr(committee, name) != value}
     if changed:
         for name, value in changed.items():

@@ -522,11 +522,10 @@ async def to_public_many(
 
 
 async def required_documents(
-    session: AsyncSession, *, dossier: Dossier, peers: Peers
+    session: AsyncSession, *, dossier: Dossier, peers: Peers, today: date
 ) -> RequiredDocuments:
     """The documents the dossier's track requires, and whether the association's vault holds valid ones today."""
     programme = await get_programme(session, dossier.programme_id)
-    today = date.today()
     answer = await peers.document_compliance(
         organisation_id=dossier.organisation_id, kinds=list(REQUIRED_DOCUMENTS[programme.track]), on=today
     )

@@ -39,7 +39,7 @@ def is_open(programme: Programme, today: date) -> bool:
 
 
 async def create_programme(
-    session: AsyncSession, *, principal: Principal, request: ProgrammeCreate, peers: Peers
+    session: AsyncSession, *, principal: Principal, request: ProgrammeCreate, peers: Peers, today: date
 ) -> ProgrammePublic:
     """Every participating funder must be a funder known to identity."""
     organisations = await asyncio.gather(*(peers.organisation(fid) for fid in request.funder_ids))
@@ -64,7 +64,7 @@ async def create_programme(
     await session.flush()
     session.add_all(ProgrammeFunder(programme_id=programme.id, funder_id=fid) for fid in request.funder_ids)
     await session.flush()
-    return (await to_public_many(session, [programme]))[0]
+    return (await to_public_many(session, [programme], today))[0]
 
 
 async def get_programme(session: AsyncSession, programme_id: uuid.UUID) -> Programme:
@@ -74,9 +74,8 @@ async def get_programme(session: AsyncSession, programme_id: uuid.UUID) -> Progr
     return programme
 
 
-async def to_public_many(session: AsyncSession, programmes: list[Programme]) -> list[ProgrammePublic]:
+async def to_public_many(session: AsyncSession, programmes: list[Programme], today: date) -> list[ProgrammePublic]:
     funders = await repository.funders_of_programmes(session, [p.id for p in programmes])
-    today = date.today()
     return [
         ProgrammePublic(
             **p.model_dump(exclude={"created_by", "version", "rules"}), funder_ids=funders[p.id],

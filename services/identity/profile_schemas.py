@@ -103,14 +103,8 @@ class ApprovalIn(InputModel):
     kind: Label = Field(examples=["Jeunesse et éducation populaire"])
     number: ApprovalNumber | None = Field(default=None, examples=["35-JEP-2019-04"])
     authority: Label = Field(examples=["Préfecture d'Ille-et-Vilaine"])
+    # Not after today, as the service's clock says (checked by the service).
     granted_on: IsoDate = Field(examples=["2019-06-14"])
-
-    @field_validator("granted_on")
-    @classmethod
-    def _not_in_the_future(cls, value: date) -> date:
-        if value > date.today():
-            raise ValueError(bilingual("Date future refusée.", "A date in the future is refused."))
-        return value
 
 
 class NetworkIn(InputModel):

@@ -48,11 +48,6 @@ READERS_BEYOND_MEMBERS = frozenset({Role.desk_coordinator, Role.platform_admin})
 _PERSON_FIELDS = ("name", "function", "email", "phone")
 
 
-def today() -> date:
-    """Today, for the public aid's window (tests move the calendar here)."""
-    return date.today()
-
-
 def aid_years(on: date) -> range:
     """The years the form asks public aid for: this one and the three before."""
     return range(on.year - AID_YEARS_BACK, on.year + 1)
@@ -120,6 +115,7 @@ async def save_profile(
     organisation: Organisation,
     current: OrganisationProfile | None,
     request: ProfileIn,
+    today: date,
 ) -> tuple[OrganisationProfile, bool]:
     """Create the profile or replace it whole; a replacement that changes nothing keeps its version (and ETag).
     Returns the profile and whether it was created.
@@ -127,7 +123,8 @@ async def save_profile(
     Lines older than the public aid's window are not kept; nothing is written when what remains is what is stored
     (an unchanged round trip keeps its ETag even after the window moved, and its aged-out lines until the next
     change)."""
-    years = aid_years(today())
+    _check_approvals_not_in_the_future(request, today)
+    years = aid_years(today)
     stored = await _stored_children(session, organisation.id) if current is not None else None
     check_aid_years(request, years, stored[ProfilePublicAid] if stored is not None else [])
     await _check_funders(session, request)
@@ -160,7 +157,7 @@ async def save_profile(
 
 
 async def to_public(
-    session: AsyncSession, organisation_id: uuid.UUID, profile: OrganisationProfile | None
+    session: AsyncSession, organisation_id: uuid.UUID, profile: OrganisationProfile | None, today: date
 ) -> ProfilePublic:
     if profile is None:
         return ProfilePublic(
@@ -168,7 +165,7 @@ async def to_public(
             address=None, people=None, approvals=[], networks=[], public_aid=[], public_aid_by_year=[],
             certified_accounts_required=False, created_at=None, updated_at=None, updated_by=None,
         )
-    children = _in_window(await _stored_children(session, profile.organisation_id), aid_years(today()))
+    children = _in_window(await _stored_children(session, profile.organisation_id), aid_years(today))
     aid = [PublicAidPublic(**line) for line in children[ProfilePublicAid]]
     by_year = aid_by_year(aid)
     return ProfilePublic(
@@ -274,6 +271,19 @@ def _children(request: ProfileIn, years: range) -> dict[type, list[dict[str, Any
 
 def _in_window(children: dict[type, list[dict[str, Any]]], years: range) -> dict[type, list[dict[str, Any]]]:
     return {**children, ProfilePublicAid: [line for line in children[ProfilePublicAid] if line["year"] in years]}
+
+
+def _check_approvals_not_in_the_future(request: ProfileIn, today: date) -> None:
+    """An approval granted after today (the service's clock, not the request's) is refused."""
+    late = [index for index, approval in enumerate(request.approvals) if approval.granted_on > today]
+    if late:
+        raise UnprocessableContent(
+            Text("Certains champs sont invalides.", "Some fields are invalid."),
+            errors=[
+                (f"body.approvals.{index}.granted_on", Text("Date future refusée.", "A date in the future is refused."))
+                for index in late
+            ],
+        )
 
 
 def check_aid_years(request: ProfileIn, years: range, stored_aid: list[dict[str, Any]]) -> None:

@@ -80,10 +80,10 @@ def readable_association(principal: Principal, organisation_id: uuid.UUID) -> No
     raise NotFound(BUDGET_NOT_FOUND)
 
 
-def writable_association(principal: Principal, organisation_id: uuid.UUID, year: int) -> None:
+def writable_association(principal: Principal, organisation_id: uuid.UUID, year: int, today: date) -> None:
     if principal.organisation_id != organisation_id:
         raise NotFound(BUDGET_NOT_FOUND)
-    this_year = date.today().year
+    this_year = today.year
     if not this_year - YEARS_BEHIND <= year <= this_year + YEARS_AHEAD:
         raise UnprocessableContent(
             Text(

@@ -15,6 +15,7 @@ from anyio.from_thread import BlockingPortal
 from fastapi import FastAPI
 from sqlalchemy import MetaData, create_engine
 
+from common.clock import FixedClock
 from common.db import sync_url
 from scripts.live_stack import drop_schemas
 from services.funding.app import create_app as create_funding
@@ -28,6 +29,7 @@ from services.projects.app import create_app as create_projects
 from services.projects.qpv_import import import_file
 from services.projects.settings import ProjectsSettings
 from services.projects.tables import metadata as projects_metadata
+from tests.support.clock import TEST_NOW
 
 REPO = Path(__file__).resolve().parents[2]
 SERVICES = ("identity", "projects", "funding")
@@ -121,7 +123,9 @@ class Stack:
         return self.portal.call(fn, *args)
 
     def clean(self) -> None:
-        """Empty every table but the reference lists, children first."""
+        """Empty every table but the reference lists, children first; every service's clock back to TEST_NOW."""
+        for app in self.apps.values():
+            app.state.clock = FixedClock(TEST_NOW)
         for service in SERVICES:
             engine = create_engine(sync_url(self.urls[service]), connect_args=_schema_args(self.urls[service], service))
             with engine.begin() as connection:
@@ -163,6 +167,7 @@ def build_stack(backend: str, urls: dict[str, str], portal: BlockingPortal, work
         "funding": create_funding(funding_settings, transport=transport),
     }
     for service, app in apps.items():
+        app.state.clock = FixedClock(TEST_NOW)
         transport.mount(HOSTS[service], app)
     return Stack(
         backend=backend, urls=urls, apps=apps, transport=transport, portal=portal, signing_key_file=key_file,
@@ -188,5 +193,6 @@ def build_apps(settings: dict[str, Any], **overrides: Any) -> tuple[dict[str, Fa
         for service in SERVICES
     }
     for service, app in apps.items():
+        app.state.clock = FixedClock(TEST_NOW)
         transport.mount(HOSTS[service], app)
     return apps, transport

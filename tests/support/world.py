@@ -1,11 +1,11 @@
 """The demo territory in the test databases, and real logins through identity's API."""
 
-from datetime import date
 from typing import Any
 
 from scripts import demo_data
 from scripts.seed_demo import seed_funding, seed_identity, seed_projects
 from services.identity.passwords import Passwords
+from tests.support.clock import TODAY
 from tests.support.stack import SERVICE_SECRET, Api, Stack
 
 PROJECT = {
@@ -59,8 +59,8 @@ class World:
         async def run() -> None:
             for service, seeder, args in (
                 ("identity", seed_identity, (Passwords(self.stack.settings["identity"]),)),
-                ("funding", seed_funding, (date.today(),)),
-                ("projects", seed_projects, (date.today(),)),
+                ("funding", seed_funding, (TODAY,)),
+                ("projects", seed_projects, (TODAY,)),
             ):
                 async with self.stack.apps[service].state.db.writer() as session:
                     await seeder(session, *args)
@@ -168,7 +168,7 @@ class World:
         from services.projects.document_models import PER_YEAR_KINDS
 
         for kind in REQUIRED_DOCUMENTS[track]:
-            year = {"year": date.today().year - 1} if kind in PER_YEAR_KINDS else {}
+            year = {"year": TODAY.year - 1} if kind in PER_YEAR_KINDS else {}
             self.create_document(email, kind=kind, **year)
 
     def route(self, dossier: dict[str, Any], share_to: str = "departement") -> dict[str, Any]:

@@ -206,7 +206,7 @@ async def submit_dossier(
     responses=problem_responses(401, 403, 404, 422, 502),
 )
 async def dossier_required_documents(
-    dossier_id: uuid.UUID, session: SessionDep, caller: Reader, peers: PeersDep
+    dossier_id: uuid.UUID, session: SessionDep, caller: Reader, peers: PeersDep, clock: ClockDep
 ) -> RequiredDocuments:
     dossier = await dossiers.visible_dossier(session, principal=caller, dossier_id=dossier_id)
-    return await dossiers.required_documents(session, dossier=dossier, peers=peers)
+    return await dossiers.required_documents(session, dossier=dossier, peers=peers, today=clock.today())

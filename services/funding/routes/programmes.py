@@ -6,6 +6,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Response
 
 from common.auth import Authorize
+from common.clock import ClockDep
 from common.db import SessionDep
 from common.etag import etag_of
 from common.idempotency import IdempotencyDep
@@ -37,9 +38,11 @@ Desk = Annotated[Principal, Depends(Authorize(roles=DESK_ROLES, scope=Scope.prog
     },
 )
 async def create_programme(
-    body: ProgrammeCreate, session: SessionDep, caller: Desk, peers: PeersDep, call: IdempotencyDep
+    body: ProgrammeCreate, session: SessionDep, caller: Desk, peers: PeersDep, call: IdempotencyDep, clock: ClockDep
 ) -> Response:
-    programme = await programmes.create_programme(session, principal=caller, request=body, peers=peers)
+    programme = await programmes.create_programme(
+        session, principal=caller, request=body, peers=peers, today=clock.today()
+    )
     return await call.respond(
         session, status_code=201, content=programme,
         headers={"Location": f"/api/v1/programmes/{programme.id}", "ETag": etag_of(1)},
@@ -55,6 +58,7 @@ async def create_programme(
 async def list_programmes(
     session: SessionDep,
     _caller: Reader,
+    clock: ClockDep,
     limit: LimitParam = 50,
     cursor: CursorParam = None,
     track: Annotated[Track | None, Query()] = None,
@@ -62,7 +66,7 @@ async def list_programmes(
 ) -> dict:
     rows = await repository.list_programmes(session, track=track, year=year, limit=limit, cursor=cursor)
     page, next_cursor = split_page(rows, limit=limit)
-    return {"items": await programmes.to_public_many(session, page), "next_cursor": next_cursor}
+    return {"items": await programmes.to_public_many(session, page, clock.today()), "next_cursor": next_cursor}
 
 
 @router.get(
@@ -72,8 +76,8 @@ async def list_programmes(
     responses=problem_responses(401, 403, 404, 422),
 )
 async def get_programme(
-    programme_id: uuid.UUID, session: SessionDep, _caller: Reader, response: Response
+    programme_id: uuid.UUID, session: SessionDep, _caller: Reader, response: Response, clock: ClockDep
 ) -> ProgrammePublic:
     programme = await programmes.get_programme(session, programme_id)
     response.headers["ETag"] = etag_of(programme.version)
-    return (await programmes.to_public_many(session, [programme]))[0]
+    return (await programmes.to_public_many(session, [programme], clock.today()))[0]

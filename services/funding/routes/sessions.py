@@ -68,8 +68,10 @@ def _headers(public: SessionPublic) -> dict[str, str]:
     response_model=SessionPublic,
     responses=problem_responses(400, 401, 403, 409, 413, 422),
 )
-async def create_session(body: SessionCreate, session: SessionDep, caller: Desk, call: IdempotencyDep) -> Response:
-    created = await committee.create_session(session, principal=caller, request=body)
+async def create_session(
+    body: SessionCreate, session: SessionDep, caller: Desk, call: IdempotencyDep, clock: ClockDep
+) -> Response:
+    created = await committee.create_session(session, principal=caller, request=body, today=clock.today())
     return await call.respond(
         session, status_code=201, content=created,
         headers={**_headers(created), "Location": f"/api/v1/sessions/{created.id}"},
@@ -133,10 +135,11 @@ async def _for_change(session: SessionDep, caller: Principal, session_id: uuid.U
 
 @router.patch("/{session_id}", summary="Changer le titre, la date ou le lieu d'une séance prévue — guichet", **CHANGE)
 async def update_session(
-    session_id: uuid.UUID, body: SessionUpdate, request: Request, response: Response, session: SessionDep, caller: Desk
+    session_id: uuid.UUID, body: SessionUpdate, request: Request, response: Response, session: SessionDep, caller: Desk,
+    clock: ClockDep,
 ) -> SessionPublic:
     found = await _for_change(session, caller, session_id, request, required=True)
-    public = await committee.update_session(session, committee=found, request=body)
+    public = await committee.update_session(session, committee=found, request=body, today=clock.today())
     response.headers.update(_headers(public))
     return public
 

@@ -1,11 +1,11 @@
 """Helpers for the committee tests: dossiers ready for the committee, sessions planned and opened, decisions."""
 
-from datetime import date
 from typing import Any
 
 import httpx
 
 from services.funding.tests.helpers import CAF, DEPARTEMENT, METROPOLE, PREFECTURE, PROGRAMME_ID, VILLE, url_of
+from tests.support.clock import TODAY
 from tests.support.world import CITY_INSTRUCTOR, COMMITTEE_MEMBER, DESK, HOLDER, STATE_INSTRUCTOR, World
 
 SESSIONS = "/api/v1/sessions"
@@ -56,8 +56,10 @@ def ready(world: World, plan: list[dict[str, Any]] | None = None, email: str = H
 
 
 def create_session(world: World, programme_ids: list[str] | None = None, **overrides: Any) -> dict[str, Any]:
+    # Held on funding's today, wherever the test moved its clock.
+    today = world.stack.apps["funding"].state.clock.today()
     body = {
-        "title": "Comité des financeurs", "held_on": date.today().isoformat(), "place": "Hôtel de Rennes Métropole",
+        "title": "Comité des financeurs", "held_on": today.isoformat(), "place": "Hôtel de Rennes Métropole",
         "programme_ids": programme_ids or [PROGRAMME_ID], **overrides,
     }
     return ok(world.as_("funding", DESK).post(SESSIONS, json=body), 201)
@@ -109,7 +111,7 @@ def decide(world: World, session: dict[str, Any], dossier: dict[str, Any], funde
 def envelope_of(world: World, funder_email: str, year: int | None = None) -> dict[str, Any]:
     """The demo programme's envelope of the caller's funder for the year."""
     listed = ok(world.as_("funding", funder_email).get(
-        "/api/v1/envelopes", params={"programme_id": PROGRAMME_ID, "year": year or date.today().year}
+        "/api/v1/envelopes", params={"programme_id": PROGRAMME_ID, "year": year or TODAY.year}
     ))
     assert len(listed["items"]) == 1, listed
     return listed["items"][0]

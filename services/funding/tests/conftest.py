@@ -1,8 +1,5 @@
 """Fixtures of the funding tests."""
 
-from collections.abc import Iterator
-from datetime import UTC, datetime
-
 import pytest
 
 from common.clock import FixedClock
@@ -10,10 +7,8 @@ from tests.support.world import World
 
 
 @pytest.fixture
-def clock(world: World) -> Iterator[FixedClock]:
-    """Funding's clock, set to now and moved by the test; the wall clock again afterwards."""
-    app = world.stack.apps["funding"]
-    previous = app.state.clock
-    app.state.clock = FixedClock(datetime.now(UTC))
-    yield app.state.clock
-    app.state.clock = previous
+def clock(world: World) -> FixedClock:
+    """Funding's clock, at TEST_NOW and moved by the test (every clock is set back before the next test)."""
+    clock = world.stack.apps["funding"].state.clock
+    assert isinstance(clock, FixedClock)
+    return clock

@@ -2,7 +2,7 @@
 requests fired at once, and a look at funding's own tables where the API shows nothing."""
 
 import uuid
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import func, select
@@ -11,6 +11,7 @@ from scripts import demo_data
 from services.funding.models import DossierHistory
 from tests.support import calls
 from tests.support.calls import at_once, pages  # noqa: F401  (the tests import them from here)
+from tests.support.clock import TODAY
 from tests.support.stack import Api
 from tests.support.world import DESK, World, org_id
 
@@ -28,7 +29,7 @@ MAUREPAS_SOLIDAIRE = org_id("maurepas-solidaire")
 
 
 def programme_body(**overrides: Any) -> dict[str, Any]:
-    today = date.today()
+    today = TODAY
     body = {
         "title": "Fonds d'amorçage 2027",
         "track": "seed",

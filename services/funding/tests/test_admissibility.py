@@ -1,7 +1,7 @@
 """The desk's first look at a submitted dossier: the admissibility rules, the decision, supplements and the
 way back, the allocation of the share left to the desk, the holder's withdrawal, and the trail of it all."""
 
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -15,6 +15,7 @@ from services.funding.tests.helpers import (
     history_count,
     url_of,
 )
+from tests.support.clock import TODAY
 from tests.support.stack import problem
 from tests.support.world import CITY_INSTRUCTOR, DESK, HOLDER, OTHER_HOLDER, World
 
@@ -24,7 +25,7 @@ PLAN = [
     {"funder_id": None, "amount_cents": 500_000},
 ]
 # A due date well after today, whenever the tests run (a run may cross midnight).
-DUE_ON = (date.today() + timedelta(days=30)).isoformat()
+DUE_ON = (TODAY + timedelta(days=30)).isoformat()
 
 
 def every_required_document(world: World, track: str = "annual", email: str = HOLDER) -> None:
@@ -180,7 +181,7 @@ class TestSupplements:
 
     @pytest.mark.parametrize(
         "body",
-        [{"message": "x", "due_on": date.today().isoformat()}, {"message": "", "due_on": DUE_ON},
+        [{"message": "x", "due_on": TODAY.isoformat()}, {"message": "", "due_on": DUE_ON},
          {"message": "x"}, {"message": "x", "due_on": DUE_ON, "extra": 1}],
         ids=["due-today", "empty-message", "no-date", "unknown-field"],
     )

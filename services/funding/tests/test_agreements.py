@@ -2,7 +2,6 @@
 letter below) and its payments; the agreement's life; payments asked for, paid (the envelope's `paid` moves) or
 cancelled (its money goes back); who sees what."""
 
-from datetime import date
 from typing import Any
 
 from services.funding.tests.committee_helpers import (
@@ -15,6 +14,7 @@ from services.funding.tests.committee_helpers import (
     session_url,
 )
 from services.funding.tests.helpers import CAF, PREFECTURE, VILLE
+from tests.support.clock import TODAY
 from tests.support.stack import problem
 from tests.support.world import (
     CITY_MANAGER,
@@ -200,7 +200,7 @@ class TestWhoSees:
 class TestGrants:
     def test_each_share_granted_is_a_grant_and_the_year_adds_them_up(self, world: World) -> None:
         dossier = decided(world)
-        year = date.today().year
+        year = TODAY.year
         listed = ok(world.as_("funding", HOLDER).get("/api/v1/grants", params={"dossier_id": dossier["id"]}))
         assert sorted((g["funder_id"], g["amount_cents"], g["year"]) for g in listed["items"]) == sorted([
             (VILLE, 2_500_000, year), (PREFECTURE, 1_000_000, year)])
@@ -234,6 +234,6 @@ class TestGrants:
         session = ok(open_session(world, plan_session(world, [dossier], both), both))
         ok(decide(world, session, dossier, VILLE, 15_300_100), 201)
         ok(world.as_("funding", DESK).post(f"{session_url(session)}/close", json={}))
-        totals = ok(world.as_("funding", HOLDER).get("/api/v1/grants/totals", params={"year": date.today().year}))
+        totals = ok(world.as_("funding", HOLDER).get("/api/v1/grants/totals", params={"year": TODAY.year}))
         assert (totals["granted_cents"], totals["threshold_cents"]) == (15_300_100, 15_300_000)
         assert totals["certified_accounts_required"] is True

@@ -1,17 +1,18 @@
 """The annual call has a deadline: a draft made in time but submitted after it is refused, the problem saying the
 deadline in the caller's language; a new dossier is refused too."""
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from common.clock import FixedClock
 from services.funding.tests.committee_helpers import TWO_FUNDERS, ok
 from services.funding.tests.helpers import create_programme, url_of
+from tests.support.clock import TODAY
 from tests.support.stack import problem
 from tests.support.world import HOLDER, World
 
 
 def test_a_submission_after_the_deadline_is_refused_saying_it(world: World, clock: FixedClock) -> None:
-    today = date.today()
+    today = TODAY
     call = create_programme(world, title="Appel à projets 2027", track="annual",
                             closes_on=(today + timedelta(days=10)).isoformat())
     project = world.create_project()

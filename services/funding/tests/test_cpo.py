@@ -19,6 +19,7 @@ from services.funding.tests.helpers import (
     create_programme,
     url_of,
 )
+from tests.support.clock import TEST_NOW
 from tests.support.stack import problem
 from tests.support.world import CITY_MANAGER, DESK, HOLDER, World
 
@@ -419,7 +420,7 @@ class TestTheYearlyReviews:
         assert evaluated.json()["reviews"][-1]["kind"] == "final"
         assert {a["state"] for a in agreements_of(world, dossier).values()} == {"ended"}
 
-        at(clock, 2026, 12)  # the next call is open now
+        clock.at = TEST_NOW  # back when the next call is open
         renewal = create_programme(world, title="CPO 2030-2032", track="cpo", year=2030,
                                    funder_ids=[VILLE, CAF, PREFECTURE])
         renewed = world.as_("funding", HOLDER).post(f"{url}/renewal", json={"programme_id": renewal["id"]})

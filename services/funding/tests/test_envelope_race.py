@@ -3,7 +3,6 @@ than the envelope holds, lowering the total while they run never leaves committe
 never pay more than is committed."""
 
 import uuid
-from datetime import date
 from functools import partial
 from typing import Any
 
@@ -15,6 +14,7 @@ from common.problems import Problem
 from services.funding import envelopes
 from services.funding.envelope_models import Envelope, EnvelopeMovement
 from services.funding.tests.helpers import PROGRAMME_ID, VILLE
+from tests.support.clock import TODAY
 from tests.support.stack import problem
 from tests.support.world import CITY_MANAGER, World
 
@@ -26,7 +26,7 @@ THOUSAND_EUROS = 100_000
 
 def _open(world: World, total_cents: int) -> dict[str, Any]:
     response = world.as_("funding", CITY_MANAGER).post(
-        ENVELOPES, json={"programme_id": PROGRAMME_ID, "year": date.today().year + 1, "total_cents": total_cents}
+        ENVELOPES, json={"programme_id": PROGRAMME_ID, "year": TODAY.year + 1, "total_cents": total_cents}
     )
     assert response.status_code == 201, response.text
     return response.json()

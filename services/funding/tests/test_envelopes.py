@@ -2,7 +2,7 @@
 rules that commit, release and pay money on them."""
 
 import uuid
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -22,6 +22,7 @@ from services.funding.tests.helpers import (
     pages,
 )
 from tests.support.calls import listed_state
+from tests.support.clock import TODAY
 from tests.support.stack import problem
 from tests.support.world import (
     CITIZEN,
@@ -36,7 +37,7 @@ from tests.support.world import (
 )
 
 ENVELOPES = "/api/v1/envelopes"
-THIS_YEAR = date.today().year
+THIS_YEAR = TODAY.year
 NEXT_YEAR = THIS_YEAR + 1
 NOBODY = "6a1f9a0e-2b8c-4d47-9e0e-3c2f1b0a9d88"
 CITY_MANAGER_ID = str(demo_data.demo_id(f"person:{CITY_MANAGER}"))
@@ -126,7 +127,7 @@ class TestDemoEnvelopes:
 
         async def again() -> int:
             async with world.stack.apps["funding"].state.db.writer() as session:
-                added = await seed_funding(session, date.today())
+                added = await seed_funding(session, TODAY)
                 await session.commit()
                 return added
 

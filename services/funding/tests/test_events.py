@@ -1,7 +1,7 @@
 """Domain events: each state change writes its event in its own transaction (a refused change writes none); the
 feed gives each caller what it may see, in commit order, and resumes from a cursor."""
 
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -23,6 +23,7 @@ from services.funding.tests.test_agreements import decided
 from services.funding.tests.test_financial_reports import STATE_MANAGER
 from services.funding.tests.test_webhooks import worker_pass
 from services.funding.webhook_worker import Worker
+from tests.support.clock import TODAY
 from tests.support.stack import problem
 from tests.support.world import CITY_INSTRUCTOR, CITY_MANAGER, COMMITTEE_MEMBER, DESK, HOLDER, OTHER_HOLDER, World
 
@@ -157,12 +158,12 @@ class TestWhatTimeSays:
         world.provide_required_documents()
         [payment] = ok(state.get("/api/v1/payments", params={"agreement_id": letter["id"]}))["items"]
         ok(state.post(f"/api/v1/payments/{payment['id']}/pay"))
-        clock.at = datetime(date.today().year + 1, 7, 1, 9, tzinfo=UTC)
+        clock.at = datetime(TODAY.year + 1, 7, 1, 9, tzinfo=UTC)
         worker_pass(world)
         worker_pass(world)
         late = [e for e in feed(world, STATE_MANAGER) if e["type"] == "report.overdue"]
         assert [(e["data"]["funder_id"], e["data"]["due_on"]) for e in late] == [
-            (PREFECTURE, f"{date.today().year + 1}-06-30")]
+            (PREFECTURE, f"{TODAY.year + 1}-06-30")]
         assert [e["type"] for e in feed(world, HOLDER) if e["type"] in ("payment.due", "report.overdue")] == [
             "payment.due", "report.overdue"]
 

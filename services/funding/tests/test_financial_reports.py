@@ -8,6 +8,7 @@ from typing import Any
 from common.clock import FixedClock
 from services.funding.tests.helpers import PREFECTURE, VILLE, url_of
 from services.funding.tests.test_agreements import STATE_MANAGER, decided
+from tests.support.clock import TODAY
 from tests.support.stack import problem
 from tests.support.world import CITY_INSTRUCTOR, CITY_MANAGER, DESK, HOLDER, OTHER_HOLDER, World
 
@@ -41,7 +42,7 @@ class TestOwedByEachGrant:
         reports = reports_of(world, dossier)
         assert set(reports) == {VILLE, PREFECTURE}
         city = reports[VILLE]
-        assert city["due_on"] == date(date.today().year + 1, 6, 30).isoformat()
+        assert city["due_on"] == date(TODAY.year + 1, 6, 30).isoformat()
         assert (city["state"], city["overdue"], city["allowed_actions"]) == ("expected", False, ["update"])
         budget = dossier["budget_snapshot"]
         assert [(line["side"], line["label"], line["planned_cents"]) for line in city["lines"]] == [
@@ -119,7 +120,7 @@ class TestOverdue:
         paid_state_letter(world, dossier)
         waiting = world.submit(world.create_dossier(plan=[{"funder_id": PREFECTURE, "amount_cents": 1_000_000}]))
         report = reports_of(world, dossier)[PREFECTURE]
-        clock.at = datetime(date.today().year + 1, 7, 1, 9, tzinfo=UTC)
+        clock.at = datetime(TODAY.year + 1, 7, 1, 9, tzinfo=UTC)
         late = world.as_("funding", STATE_MANAGER).get(REPORTS, params={"overdue": "true"}).json()["items"]
         assert [r["id"] for r in late] == [report["id"]] and late[0]["overdue"] is True
         # The city paid nothing: its report accounts for no money, and is not late.

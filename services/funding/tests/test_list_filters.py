@@ -3,7 +3,6 @@ as a partner needs: the dossier's programme, its track and year, a QPV or a prio
 each filter keeps what matches and only that, across pages of a cursor."""
 
 import uuid
-from datetime import date
 from typing import Any
 
 import pytest
@@ -11,6 +10,7 @@ import pytest
 from services.funding.tests.committee_helpers import decide, ok, open_session, plan_session, ready, session_url
 from services.funding.tests.helpers import CAF, PREFECTURE, PROGRAMME_ID, VILLE
 from services.funding.tests.test_agreements import PLAN
+from tests.support.clock import TODAY
 from tests.support.stack import problem
 from tests.support.world import DESK, World
 
@@ -87,10 +87,10 @@ def test_each_dossier_filter_keeps_what_matches_across_pages(world: World, name:
     assert dossiers_of(world, url, programme_id=PROGRAMME_ID) == everything
     assert dossiers_of(world, url, programme_id=str(uuid.uuid4())) == {}
     # The demo programme is this year's; so are the grants, their payments and reports (one year each).
-    assert dossiers_of(world, url, year=date.today().year) == everything
-    assert dossiers_of(world, url, year=date.today().year + 1) == {}
+    assert dossiers_of(world, url, year=TODAY.year) == everything
+    assert dossiers_of(world, url, year=TODAY.year + 1) == {}
     assert dossiers_of(world, url, track="annual", priority="economic_development",
-                       year=date.today().year) == only_maurepas
+                       year=TODAY.year) == only_maurepas
 
 
 @pytest.mark.parametrize("name", sorted(LISTS))

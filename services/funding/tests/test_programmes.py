@@ -1,6 +1,6 @@
 """/api/v1/programmes: the desk creates them with funders known to identity; everyone reads them."""
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 
@@ -15,6 +15,7 @@ from services.funding.tests.helpers import (
     listed_ids,
     programme_body,
 )
+from tests.support.clock import TODAY
 from tests.support.stack import problem
 from tests.support.world import (
     CITIZEN,
@@ -71,7 +72,7 @@ class TestCreateProgramme:
         assert created["is_open"] is False
 
     def test_a_programme_that_opens_later_is_not_open_yet(self, world: World) -> None:
-        later = date.today() + timedelta(days=10)
+        later = TODAY + timedelta(days=10)
         created = create_programme(world, opens_on=later.isoformat(), closes_on=(later + timedelta(days=5)).isoformat())
         assert created["is_open"] is False
 

@@ -2,7 +2,7 @@
 within its ceiling, a budget of ten lines at most; decided by that funder's manager alone, within a service clock
 that stops while supplements are awaited; one payment due at once and a light report after the project's end."""
 
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -12,6 +12,7 @@ from services.funding.tests.committee_helpers import ok
 from services.funding.tests.helpers import PREFECTURE, PROGRAMME_ID, VILLE, create_programme, programme_body, url_of
 from services.funding.tests.test_agreements import STATE_MANAGER
 from services.funding.tests.test_opinions import routed
+from tests.support.clock import TODAY
 from tests.support.stack import problem
 from tests.support.world import CITY_INSTRUCTOR, CITY_MANAGER, DESK, HOLDER, OTHER_HOLDER, PROJECT, World, org_id
 
@@ -201,7 +202,7 @@ class TestTheServiceClock:
         assert due == start + timedelta(days=21)
         clock.advance(days=5)
         back = ok(world.as_("funding", DESK).post(f"{url_of(dossier)}/request-supplements", json={
-            "message": "Le devis de la sono ?", "due_on": (date.today() + timedelta(days=30)).isoformat()}))
+            "message": "Le devis de la sono ?", "due_on": (TODAY + timedelta(days=30)).isoformat()}))
         assert back["decision_due_at"] is None
         assert back["clock_remaining_seconds"] == pytest.approx(16 * 86_400, abs=600)
         clock.advance(days=10)  # the clock stands still meanwhile

@@ -2,7 +2,6 @@
 agree with the co-funding plan, the association's yearly budget and profile are there; all of it is frozen."""
 
 import dataclasses
-from datetime import date
 from typing import Any
 
 import pytest
@@ -13,6 +12,7 @@ from services.funding import readiness
 from services.funding.tests.helpers import PREFECTURE, VILLE, at_once, history_count, url_of
 from services.identity.models import OrganisationProfile
 from services.projects.budget_models import Budget
+from tests.support.clock import TODAY
 from tests.support.stack import problem
 from tests.support.world import CITIZEN, CITY_INSTRUCTOR, DESK, HOLDER, OTHER_HOLDER, World, org_id
 
@@ -76,7 +76,7 @@ class TestWhatTheDossierIsJudgedOn:
         dossier = world.create_dossier(plan=PLAN)
         project_budget = world.as_("projects", HOLDER).get(budget_url(dossier["project_id"])).json()
         yearly = world.as_("projects", HOLDER).get(
-            f"http://projects.test/api/v1/association-budgets/{org_id('blosne-avenir')}/{date.today().year}"
+            f"http://projects.test/api/v1/association-budgets/{org_id('blosne-avenir')}/{TODAY.year}"
         ).json()
         profile = world.as_("identity", HOLDER).get(
             f"/api/v1/organisations/{org_id('blosne-avenir')}/profile"
@@ -304,7 +304,7 @@ class TestRequiredDocuments:
         response = world.as_("funding", HOLDER).get(f"{url_of(dossier)}/required-documents")
         assert response.status_code == 200, response.text
         body = response.json()
-        assert (body["track"], body["complete"], body["on"]) == ("annual", False, date.today().isoformat())
+        assert (body["track"], body["complete"], body["on"]) == ("annual", False, TODAY.isoformat())
         by_kind = {item["kind"]: item for item in body["items"]}
         assert set(by_kind) == {
             "statutes", "board_members", "bank_details", "approved_accounts", "activity_report",

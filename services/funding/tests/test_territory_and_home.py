@@ -1,7 +1,7 @@
 """A territory's year in figures (a QPV, several, or everything the desk covers) and an association's home: what
 it has filed, what it must do next, the money it can expect."""
 
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import Any
 
 from services.funding.tests.committee_helpers import (
@@ -15,6 +15,7 @@ from services.funding.tests.committee_helpers import (
 )
 from services.funding.tests.helpers import BLOSNE_AVENIR, CAF, PREFECTURE, PROGRAMME_ID, VILLE, url_of
 from services.funding.tests.test_agreements import STATE_MANAGER, agreements_of, decided, move, payments_of
+from tests.support.clock import TODAY
 from tests.support.stack import problem
 from tests.support.world import CITY_MANAGER, DESK, HOLDER, OTHER_HOLDER, World
 
@@ -86,7 +87,7 @@ class TestAssociationHome:
 
         ok(move(world, STATE_MANAGER, agreements[PREFECTURE], "send"))  # a letter: in force at once, its payment due
         ok(move(world, CITY_MANAGER, agreements[VILLE], "send"))  # a convention: the association signs first
-        supplements_due = (date.today() + timedelta(days=30)).isoformat()
+        supplements_due = (TODAY + timedelta(days=30)).isoformat()
         other = world.submit(world.create_dossier(plan=[{"funder_id": VILLE, "amount_cents": 800_000}]))
         ok(world.as_("funding", DESK).post(f"{url_of(other)}/request-supplements",
                                            json={"message": "Le RIB, s'il vous plaît.", "due_on": supplements_due}))

@@ -6,6 +6,7 @@ from typing import Annotated
 from fastapi import APIRouter, Body, Depends, Request, Response
 
 from common.auth import Authorize
+from common.clock import ClockDep
 from common.db import SessionDep
 from common.etag import check_if_match, etag_of, if_match_parameter
 from common.problems import problem_responses
@@ -72,7 +73,7 @@ def _get_profile_link() -> dict[str, dict]:
     },
 )
 async def get_profile(
-    organisation_id: uuid.UUID, session: SessionDep, caller: Reader, response: Response
+    organisation_id: uuid.UUID, session: SessionDep, caller: Reader, response: Response, clock: ClockDep
 ) -> ProfilePublic:
     """Read by the association's members, the desk, the platform admin and the desk's services; blank (ETag "0")
     until the association fills it in.
@@ -82,7 +83,7 @@ async def get_profile(
     153,000 € flag; the ETag does not change for that, since nothing was written."""
     profile = await profiles.readable_profile(session, principal=caller, organisation_id=organisation_id)
     response.headers["ETag"] = etag_of(profiles.version_of(profile))
-    return await profiles.to_public(session, organisation_id, profile)
+    return await profiles.to_public(session, organisation_id, profile, clock.today())
 
 
 @router.put(
@@ -106,6 +107,7 @@ async def replace_profile(
     response: Response,
     session: SessionDep,
     admin: Writer,
+    clock: ClockDep,
 ) -> ProfilePublic:
     """The first PUT fills the blank profile in (201; If-Match "0" or none); later ones replace it whole under
     If-Match.
@@ -120,10 +122,10 @@ async def replace_profile(
     # A blank profile's ETag is "0": the first PUT may send it, or nothing.
     check_if_match(request, profiles.version_of(current), required=current is not None)
     profile, created = await profiles.save_profile(
-        session, principal=admin, organisation=organisation, current=current, request=body
+        session, principal=admin, organisation=organisation, current=current, request=body, today=clock.today()
     )
     response.headers["ETag"] = etag_of(profile.version)
     if created:
         response.status_code = 201
         response.headers["Location"] = f"/api/v1/organisations/{organisation.id}/profile"
-    return await profiles.to_public(session, organisation.id, profile)
+    return await profiles.to_public(session, organisation.id, profile, clock.today())

@@ -4,14 +4,13 @@ by its admin under If-Match, read by its members, the desk, the platform admin a
 import copy
 import uuid
 from collections.abc import Callable
-from datetime import date, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 import pytest
 from sqlalchemy import delete
 
-from services.identity import profiles
 from services.identity.models import OrganisationProfile, ProfileApproval, ProfileNetwork, ProfilePublicAid
 from services.identity.tests.helpers import (
     SERVICE_CLIENT_ID,
@@ -24,6 +23,7 @@ from services.identity.tests.helpers import (
     new_uuid,
     person_id,
 )
+from tests.support.clock import TODAY
 from tests.support.stack import Api, problem
 from tests.support.world import (
     CITIZEN,
@@ -54,7 +54,7 @@ def associations_without_a_profile(world: World) -> None:
 
 MAUREPAS = demo_org("maurepas-solidaire")
 VILLE = demo_org("ville")
-THIS_YEAR = date.today().year
+THIS_YEAR = TODAY.year
 
 
 def url(organisation_id: str) -> str:
@@ -227,7 +227,7 @@ INVALID: list[tuple[str, Any, str]] = [
     ("more paying members than members", lambda p: p["people"].update(paying_members=121),
      "body.people.paying_members"),
     ("approval granted tomorrow",
-     lambda p: p["approvals"][0].update(granted_on=(date.today() + timedelta(days=1)).isoformat()),
+     lambda p: p["approvals"][0].update(granted_on=(TODAY + timedelta(days=1)).isoformat()),
      "body.approvals.0.granted_on"),
     ("approval date not ISO", lambda p: p["approvals"][0].update(granted_on="14/06/2019"),
      "body.approvals.0.granted_on"),
@@ -564,11 +564,11 @@ def without_aid(profile: dict[str, Any]) -> dict[str, Any]:
 
 
 @pytest.fixture
-def new_year(monkeypatch: pytest.MonkeyPatch) -> Callable[[], None]:
-    """Moves the profile rules' calendar to 2 January of next year: THIS_YEAR - 3 leaves the public aid's window."""
+def new_year(world: World) -> Callable[[], None]:
+    """Moves identity's clock to 2 January of next year: THIS_YEAR - 3 leaves the public aid's window."""
 
     def turn() -> None:
-        monkeypatch.setattr(profiles, "today", lambda: date(NEXT_YEAR, 1, 2))
+        world.stack.apps["identity"].state.clock.at = datetime(NEXT_YEAR, 1, 2, 9, tzinfo=UTC)
 
     return turn
 

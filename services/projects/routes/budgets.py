@@ -6,6 +6,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Request, Response
 
 from common.auth import Authorize
+from common.clock import ClockDep
 from common.db import SessionDep
 from common.etag import check_if_match, etag_of, if_match_parameter
 from common.problems import problem_responses, request_language
@@ -109,8 +110,9 @@ async def replace_association_budget(
     response: Response,
     session: SessionDep,
     caller: Writer,
+    clock: ClockDep,
 ) -> BudgetPublic:
-    budgets.writable_association(caller, organisation_id, year)
+    budgets.writable_association(caller, organisation_id, year, clock.today())
     # Locked when it exists; two first entries at once meet on the unique (organisation, year): one gets a 412.
     stored = await budgets.association_budget(session, organisation_id, year, for_update=True)
     check_if_match(request, stored.version)

@@ -3,7 +3,6 @@ and compliance for the funding service."""
 
 import re
 import uuid
-from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Query, Request, Response
@@ -12,6 +11,7 @@ from starlette.background import BackgroundTask
 
 from common.app import API_PREFIX
 from common.auth import Authorize
+from common.clock import ClockDep
 from common.db import Database, SessionDep
 from common.etag import check_if_match, etag_of, if_match_parameter
 from common.idempotency import IdempotencyDep
@@ -206,9 +206,10 @@ async def document_compliance(
     _caller: ComplianceReader,
     organisation_id: Annotated[uuid.UUID, Query()],
     kinds: Annotated[list[DocumentKind], Query(min_length=1, max_length=20, examples=[["statutes", "bank_details"]])],
+    clock: ClockDep,
     on: Annotated[IsoDate | None, Query(description="Date de référence (AAAA-MM-JJ) ; aujourd'hui par défaut.")] = None,
 ) -> ComplianceReport:
-    return await documents.compliance(session, organisation_id=organisation_id, kinds=kinds, on=on or date.today())
+    return await documents.compliance(session, organisation_id=organisation_id, kinds=kinds, on=on or clock.today())
 
 
 @router.post(

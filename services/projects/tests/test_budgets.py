@@ -1,11 +1,11 @@
 """CERFA 12156 budgets: a project's forecast budget and the association's yearly one."""
 
-from datetime import date
 from typing import Any
 
 import pytest
 
 from services.projects.tests.helpers import at_once
+from tests.support.clock import TODAY
 from tests.support.stack import SERVICE_SECRET, problem
 from tests.support.world import CITIZEN, CITY_INSTRUCTOR, DESK, HOLDER, HOLDER_MEMBER, OTHER_HOLDER, World, org_id
 
@@ -36,7 +36,7 @@ def budget_url(project: dict[str, Any]) -> str:
     return f"/api/v1/projects/{project['id']}/budget"
 
 
-NEXT_YEAR = date.today().year + 1  # this year's budget is in the demo data
+NEXT_YEAR = TODAY.year + 1  # this year's budget is in the demo data
 
 
 def association_url(organisation: str = "blosne-avenir", year: int = NEXT_YEAR) -> str:
@@ -222,7 +222,7 @@ class TestProjectBudget:
 
 class TestAssociationBudget:
     def test_the_demo_association_has_this_years_budget_balanced(self, world: World) -> None:
-        body = world.as_("projects", HOLDER).get(association_url(year=date.today().year)).json()
+        body = world.as_("projects", HOLDER).get(association_url(year=TODAY.year)).json()
         assert body["version"] == 1 and body["balanced"] is True and body["issues"] == []
         assert body["totals"]["cash_charges_cents"] == 25_000_000
 
@@ -241,7 +241,7 @@ class TestAssociationBudget:
 
     @pytest.mark.parametrize("offset", [-2, 3])
     def test_years_outside_the_open_period_are_422(self, world: World, offset: int) -> None:
-        year = date.today().year + offset
+        year = TODAY.year + offset
         response = world.as_("projects", HOLDER).put(
             association_url(year=year), json=balanced_budget(), headers={"If-Match": '"0"'}
         )

@@ -23,6 +23,7 @@ from services.projects.tests import document_samples as samples
 from services.projects.tests import test_reports as report_tests
 from services.projects.tests.helpers import at_once
 from tests.support import calls
+from tests.support.clock import TODAY
 from tests.support.stack import Api, problem
 from tests.support.world import (
     CITIZEN,
@@ -38,7 +39,7 @@ from tests.support.world import (
 DOCUMENTS = "/api/v1/documents"
 PINS = f"{DOCUMENTS}/pins"
 COMPLIANCE = f"{DOCUMENTS}/compliance"
-TODAY = date.today()
+TODAY = TODAY
 
 
 def salt() -> str:
@@ -904,12 +905,12 @@ class TestCompliance:
         assert compliance(desk, ["insurance_certificate"], on).json()["items"][0]["reason"] == "expired"
 
     def test_today_by_default(self, world: World) -> None:
-        before = date.today()
+        before = TODAY
         created(world.as_("projects", HOLDER), kind="insurance_certificate",
                 valid_until=(before + timedelta(days=2)).isoformat())
         body = compliance(world.as_("projects", DESK), ["insurance_certificate"]).json()
         # today as the server sees it: the day the test began, or the next one if it crossed midnight
-        assert body["on"] in {before.isoformat(), date.today().isoformat()} and body["items"][0]["satisfied"]
+        assert body["on"] in {before.isoformat(), TODAY.isoformat()} and body["items"][0]["satisfied"]
 
     @pytest.mark.parametrize(
         "params",
