@@ -58,5 +58,22 @@ class ServiceSettings(BaseSettings):
         return self
 
 
+class MailSettings(ServiceSettings):
+    """A service that sends mail: by SMTP when a host is set; otherwise each message is written as an .eml file
+    into the mail folder (development: the git-ignored var/)."""
+
+    mail_smtp_host: str | None = None
+    mail_smtp_port: int = 25
+    mail_smtp_starttls: bool = False
+    mail_smtp_username: str | None = None
+    mail_smtp_password: str = ""
+    mail_smtp_timeout_seconds: float = 10.0
+    mail_from: str = "guichet-unique@contrat-de-ville.example"
+    mail_folder: str = str(VAR_DIR / "mail")
+
+    def mail_secret_fields(self) -> dict[str, str]:
+        return {"mail_smtp_password": self.mail_smtp_password} if self.mail_smtp_password else {}
+
+
 def sqlite_url_for(service: str) -> str:
     return f"sqlite:///{VAR_DIR / f'{service}.db'}"

@@ -5,7 +5,7 @@ from fastapi import FastAPI
 
 from common.app import create_service_app, http_client, remote_jwks
 from common.db import Database
-from services.funding.mail import mailer_from_settings
+from common.mail import mailer_from_settings
 from services.funding.models import idempotency_keys
 from services.funding.peers import Peers
 from services.funding.routes import (

@@ -19,13 +19,13 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from common.db import Database, utcnow
+from common.mail import Mailer
 from common.money import euros
 from common.pagination import keyset
 from common.problems import Conflict, NotFound, Text
 from common.tokens import Principal
 from services.funding.committee_models import ItemState, Outcome
 from services.funding.committee_schemas import Minutes, MinutesItem
-from services.funding.mail import Mailer
 from services.funding.notification_models import DeliveryState, Notification, NotificationKind
 from services.funding.notification_schemas import NotificationPublic
 from services.vocabulary import DESK_ROLES

@@ -8,11 +8,11 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from common.auth import Authorize
 from common.db import SessionDep
 from common.idempotency import IdempotencyDep
+from common.mail import Mailer
 from common.pagination import CursorParam, LimitParam, Page, UpdatedSinceParam, split_page
 from common.problems import problem_responses, request_language
 from common.tokens import Principal
 from services.funding import notifications
-from services.funding.mail import Mailer
 from services.funding.notification_models import DeliveryState
 from services.funding.notification_schemas import NotificationPublic
 from services.vocabulary import DESK_ROLES, HOLDER_ROLES, Scope

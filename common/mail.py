@@ -1,4 +1,5 @@
-"""Sending mail: one small interface, SMTP in deployments, a folder of .eml files in development."""
+"""Sending mail: one small interface, SMTP in deployments, a folder of .eml files in development.
+Used by funding (the holders' notifications) and identity (invitations, sign-up checks, password resets)."""
 
 import logging
 import os
@@ -14,9 +15,9 @@ from typing import Protocol
 
 import anyio.to_thread
 
-from services.funding.settings import FundingSettings
+from common.settings import MailSettings
 
-log = logging.getLogger("funding.mail")
+log = logging.getLogger("mail")
 
 
 class Mailer(Protocol):
@@ -76,7 +77,7 @@ class FolderMailer:
         return target
 
 
-def mailer_from_settings(settings: FundingSettings) -> Mailer:
+def mailer_from_settings(settings: MailSettings) -> Mailer:
     """SMTP when a host is set, the mail folder otherwise."""
     if settings.mail_smtp_host:
         return SmtpMailer(
