@@ -10,6 +10,7 @@ ROUTES: tuple[tuple[str, str], ...] = (
     ("/api/v1/organisations", "identity"),
     ("/api/v1/me", "identity"),
     ("/api/v1/clients", "identity"),
+    ("/api/v1/invitations", "identity"),
     ("/.well-known/jwks.json", "identity"),
     ("/api/v1/projects", "projects"),
     ("/api/v1/referential", "projects"),

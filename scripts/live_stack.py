@@ -50,6 +50,11 @@ class LiveStack:
         """Where funding writes the mails it sends (see live_environment)."""
         return self.log_file.parent / "mail"
 
+    @property
+    def identity_mail_folder(self) -> Path:
+        """Where identity writes its invitations, sign-up checks and password resets."""
+        return self.log_file.parent / "identity-mail"
+
     def stop(self) -> None:
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
@@ -89,11 +94,14 @@ def live_environment(
         "FUNDING_SERVICE_CLIENT_SECRET": LIVE_SECRET,
         # The holders' notifications are written there, as .eml files (no mail server here).
         "FUNDING_MAIL_FOLDER": str(workdir / "mail"),
+        "IDENTITY_MAIL_FOLDER": str(workdir / "identity-mail"),
     })
     if fast_passwords:  # the tests: the benchmark measures the desk as it runs for real
         env.update({
             # They log in hundreds of times.
             "IDENTITY_PASSWORD_TIME_COST": "1", "IDENTITY_PASSWORD_MEMORY_KIB": "8",
+            # Every test calls from loopback: the refusals of one address would add up across the whole suite.
+            "IDENTITY_LOGIN_MAX_FAILURES_PER_IP": "10000",
             # Their webhook receivers listen on loopback, and wait for the worker.
             "FUNDING_WEBHOOK_ALLOWED_NETWORKS": '["127.0.0.0/8"]',
             "FUNDING_WEBHOOK_POLL_SECONDS": "0.2",

@@ -42,7 +42,7 @@ async def seed_identity(session: AsyncSession, passwords: Passwords) -> int:
             )
             added += 1
     await session.flush()
-    password_hash = passwords.hash(demo_data.DEMO_PASSWORD)
+    password_hash = await passwords.hash(demo_data.DEMO_PASSWORD)
     for user in demo_data.USERS:
         if await session.get(Person, user.id) is None:
             session.add(Person(id=user.id, email=user.email, full_name=user.full_name, password_hash=password_hash))

@@ -2,17 +2,19 @@
 
 import uuid
 from collections.abc import Callable
+from datetime import datetime, timedelta
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from common.db import utcnow
-from common.problems import Conflict, Forbidden, NotFound, Text, UnprocessableContent
+from common.problems import Conflict, Forbidden, NotFound, Problem, Text, Unauthorized, UnprocessableContent
 from common.tokens import Principal
-from services.identity import repository
-from services.identity.models import Membership, Organisation, Person
+from services.identity import audit, repository
+from services.identity.models import Membership, Organisation, PendingSignup, Person
+from services.identity.one_time import hash_secret, new_token
 from services.identity.passwords import Passwords
-from services.identity.schemas import MemberCreate, OrganisationCreate, OrganisationUpdate, SignupRequest
+from services.identity.schemas import OrganisationCreate, OrganisationUpdate, SignupRequest
 from services.vocabulary import ROLES_BY_KIND, OrganisationKind, Role
 
 ORGANISATION_NOT_FOUND = Text("Organisation introuvable.", "Organisation not found.")
@@ -35,33 +37,78 @@ def _already_member() -> Conflict:
                     code="already_member")
 
 
-async def signup_association(
-    session: AsyncSession, *, request: SignupRequest, passwords: Passwords
-) -> tuple[Organisation, Person]:
-    """An association registers itself with its first admin."""
+def _signup_gone() -> Problem:
+    return Problem(
+        Text("Ce lien d'inscription a expiré : inscrivez-vous à nouveau.", "This sign-up link expired: sign up again."),
+        status=410, code="token_expired", title=Text("Lien expiré", "Link expired"),
+    )
+
+
+async def request_signup(
+    session: AsyncSession, *, request: SignupRequest, passwords: Passwords, now: datetime, ttl_seconds: int
+) -> tuple[PendingSignup, str, bool]:
+    """An association asks to register with its first admin: the sign-up waits for the admin to prove the address
+    (the token mailed to it). Returns the pending sign-up, its token and whether the address has an account (for
+    the mail only: the answer is the same either way)."""
     fields = request.organisation
     if not fields.siret and not fields.rna:
         raise UnprocessableContent(
             Text("Une association s'identifie par son SIRET ou son RNA.", "An association needs a SIRET or an RNA."),
             errors=[("body.organisation.siret", Text("SIRET ou RNA requis.", "SIRET or RNA required."))],
         )
+    # Hashed before the first statement (no lock held meanwhile), and even when the address has an account (whose
+    # password stays): both paths cost the same.
+    password_hash = await passwords.hash(request.admin.password)
+    # Organisations are a public directory: saying one exists tells nothing new.
     if await repository.organisation_by_identifier(session, siret=fields.siret, rna=fields.rna):
         raise _identifier_taken()
-    if await repository.person_by_email(session, request.admin.email):
-        raise _email_taken()
-    organisation = Organisation(kind=OrganisationKind.association, **fields.model_dump())
-    person = Person(
-        email=request.admin.email.lower(),
-        full_name=request.admin.full_name,
-        password_hash=passwords.hash(request.admin.password),
+    await repository.forget_expired_signups(session, now)
+    email = request.admin.email.lower()
+    existing = await repository.person_by_email(session, email) is not None
+    token, token_hash = new_token("sgn_")
+    pending = PendingSignup(
+        token_hash=token_hash, email=email, full_name=request.admin.full_name, password_hash=password_hash,
+        organisation=fields.model_dump(mode="json"), created_at=now, expires_at=now + timedelta(seconds=ttl_seconds),
     )
-    # One flush per row, so that a concurrent sign-up that took the identifier or the email between our
-    # checks and our inserts is told apart (PostgreSQL) and answered 409, never 500.
+    session.add(pending)
+    audit.record(session, action="signup.requested", actor=None, at=now, email=email,
+                 details={"name": fields.name, "siret": fields.siret, "rna": fields.rna})
+    await session.flush()
+    return pending, token, existing
+
+
+async def verify_signup(
+    session: AsyncSession, *, token: str, principal: Principal | None, now: datetime
+) -> tuple[Organisation, Person]:
+    """The admin opened the mailed link: the association and its admin exist from now on. An address that already
+    has an account must be signed in as that account (the sign-up's password is then dropped)."""
+    pending = await repository.pending_signup_by_hash(session, hash_secret(token))
+    if pending is None:
+        raise _token_unknown()
+    if pending.expires_at <= now:
+        raise _signup_gone()  # the next sign-up's sweep deletes it
+    fields = pending.organisation
+    if await repository.organisation_by_identifier(session, siret=fields.get("siret"), rna=fields.get("rna")):
+        raise _identifier_taken()
+    person = await repository.person_by_email(session, pending.email)
+    if person is not None:
+        if principal is None or principal.kind != "user" or principal.subject != str(person.id):
+            raise Unauthorized(
+                Text("Cette adresse a déjà un compte : connectez-vous avec lui, puis confirmez à nouveau.",
+                     "This address already has an account: sign in with it, then confirm again."),
+                code="sign_in_required",
+            )
+    organisation = Organisation(kind=OrganisationKind.association, **fields)
     session.add(organisation)
     await _flush_or_conflict(session, _identifier_taken)
-    session.add(person)
-    await _flush_or_conflict(session, _email_taken)
+    if person is None:
+        person = Person(email=pending.email, full_name=pending.full_name, password_hash=pending.password_hash)
+        session.add(person)
+        await _flush_or_conflict(session, _email_taken)
     session.add(Membership(person_id=person.id, organisation_id=organisation.id, roles=[Role.holder_admin]))
+    await session.delete(pending)
+    audit.record(session, action="signup.verified", actor=str(person.id), at=now, organisation_id=organisation.id,
+                 person_id=person.id, email=person.email)
     await _flush_or_conflict(session, _identifier_taken)
     return organisation, person
 
@@ -94,8 +141,7 @@ async def update_organisation(
         return organisation  # nothing changes: same version, same ETag
     for field, value in changes.items():
         setattr(organisation, field, value)
-    organisation.version += 1
-    organisation.updated_at = utcnow()
+    _touched(organisation)
     await session.flush()
     return organisation
 
@@ -123,32 +169,62 @@ async def administered_organisation(
     return await visible_organisation(session, organisation_id, for_update=for_update)
 
 
-async def add_member(
-    session: AsyncSession, *, organisation: Organisation, request: MemberCreate, passwords: Passwords
-) -> tuple[Membership, Person]:
+async def suspend(
+    session: AsyncSession, *, organisation: Organisation, reason: str, principal: Principal, now: datetime
+) -> Organisation:
+    """Its people and machine clients obtain no token from now on; their refresh tokens die at once."""
+    if organisation.kind == OrganisationKind.platform:
+        raise Conflict(Text("La plateforme ne se suspend pas elle-même.", "The platform does not suspend itself."),
+                       code="platform_not_suspendable")
+    if organisation.status == "suspended":
+        raise Conflict(Text("Cette organisation est déjà suspendue.", "This organisation is already suspended."),
+                       code="already_suspended")
+    organisation.status, organisation.suspended_at, organisation.suspended_reason = "suspended", now, reason
+    _touched(organisation)
+    await repository.revoke_refresh_tokens(session, organisation_id=organisation.id, at=now)
+    audit.record(session, action="organisation.suspended", actor=principal, at=now, organisation_id=organisation.id,
+                 details={"reason": reason})
+    await session.flush()
+    return organisation
+
+
+async def reactivate(
+    session: AsyncSession, *, organisation: Organisation, principal: Principal, now: datetime
+) -> Organisation:
+    if organisation.status != "suspended":
+        raise Conflict(Text("Cette organisation n'est pas suspendue.", "This organisation is not suspended."),
+                       code="not_suspended")
+    organisation.status, organisation.suspended_at, organisation.suspended_reason = "active", None, None
+    _touched(organisation)
+    audit.record(session, action="organisation.reactivated", actor=principal, at=now, organisation_id=organisation.id)
+    await session.flush()
+    return organisation
+
+
+def _touched(organisation: Organisation) -> None:
+    organisation.version += 1
+    organisation.updated_at = utcnow()
+
+
+def roles_allowed(organisation: Organisation, roles: list[str]) -> list[str]:
+    """The roles asked, if the organisation's kind gives them all; 422 naming those it does not."""
     allowed = ROLES_BY_KIND[OrganisationKind(organisation.kind)]
-    refused = [role for role in request.roles if role not in allowed]
+    refused = [role for role in roles if role not in allowed]
     if refused:
         raise UnprocessableContent(
             Text("Rôle non prévu pour ce type d'organisation.", "Role not available for this kind of organisation."),
             errors=[("body.roles", Text(f"Refusé : {', '.join(refused)}", f"Refused: {', '.join(refused)}"))],
         )
-    person = await repository.person_by_email(session, request.email)
-    if person is None:
-        person = Person(
-            email=request.email.lower(), full_name=request.full_name, password_hash=passwords.hash(request.password)
-        )
-        session.add(person)
-        # A concurrent request may have created this person between our lookup and our insert.
-        await _flush_or_conflict(session, _email_taken)
-    elif await repository.membership(session, person.id, organisation.id):
-        raise _already_member()
-    membership = Membership(
-        person_id=person.id, organisation_id=organisation.id, roles=sorted(set(request.roles))
-    )
-    session.add(membership)
-    await _flush_or_conflict(session, _already_member)
-    return membership, person
+    return sorted(set(roles))
+
+
+def _token_unknown() -> NotFound:
+    return NotFound(Text("Ce lien n'est pas (ou plus) valable.", "This link is not (or no longer) valid."),
+                    code="token_unknown")
+
+
+def not_an_admin() -> Forbidden:
+    return Forbidden(Text("Votre rôle ne permet pas cette action.", "Your role does not allow this action."))
 
 
 def require_admin_of(principal: Principal, organisation: Organisation) -> None:

@@ -7,18 +7,22 @@ from fastapi import FastAPI
 
 from common.app import create_service_app, http_client
 from common.db import Database
+from common.mail import mailer_from_settings
 from common.tokens import JwksKeySource
 from services.identity.keys import KeyStore
 from services.identity.models import idempotency_keys
 from services.identity.passwords import Passwords
-from services.identity.routes import auth, clients, jwks, me, organisations, profiles
+from services.identity.routes import auth, clients, invitations, jwks, me, members, organisations, profiles
 from services.identity.schemas import ClientCredentialsGrant, PasswordGrant
 from services.identity.settings import IdentitySettings
 from services.identity.sign_in import TokenIssuer
+from services.identity.throttle import AddressGate, networks_of
 
 TAGS = [
     {"name": "auth", "description": "Jetons d'accès et de rafraîchissement."},
     {"name": "organisations", "description": "Associations, financeurs, guichet, conseils citoyens et leurs membres."},
+    {"name": "members", "description": "Les membres d'une organisation, leurs rôles, leur départ."},
+    {"name": "invitations", "description": "Inviter une personne : rien n'est rattaché avant qu'elle accepte."},
     {"name": "me", "description": "La personne connectée."},
     {"name": "clients", "description": "Clients machine (systèmes partenaires)."},
     {"name": "keys", "description": "Clés publiques de signature."},
@@ -42,7 +46,10 @@ def create_app(
         settings=settings,
         database=Database(settings.database_url, schema=settings.db_schema, pooled=settings.database_pool),
         idempotency_table=idempotency_keys,
-        routers=[auth.router, organisations.router, profiles.router, me.router, clients.router],
+        routers=[
+            auth.router, organisations.router, members.router, invitations.router, profiles.router, me.router,
+            clients.router,
+        ],
         root_routers=[jwks.router],
         http=http_client(settings, transport),
         key_source=JwksKeySource(own_jwks),
@@ -52,4 +59,7 @@ def create_app(
     app.state.keys = keys
     app.state.passwords = Passwords(settings)
     app.state.issuer = TokenIssuer(settings, keys)
+    app.state.mailer = mailer_from_settings(settings)
+    app.state.login_gate = AddressGate(settings.login_concurrent_per_ip)
+    app.state.trusted_proxies = networks_of(settings.trusted_proxies)
     return app

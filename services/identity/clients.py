@@ -11,8 +11,8 @@ from common.problems import NotFound, Text, UnprocessableContent
 from common.tokens import Principal
 from services.identity import repository
 from services.identity.models import MachineClient, Organisation
+from services.identity.one_time import hash_secret
 from services.identity.schemas import ClientCreate
-from services.identity.sign_in import hash_secret
 from services.vocabulary import CLIENT_ROLE_BY_KIND, OrganisationKind
 
 

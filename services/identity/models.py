@@ -37,6 +37,10 @@ class Organisation(IdentityTable, table=True):
     qpv_codes: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     address: str | None = Field(default=None, max_length=300)
     email: str | None = Field(default=None, max_length=254)
+    # active, or suspended by the platform's admin: then none of its people or clients obtains a token.
+    status: str = Field(default="active", max_length=16, nullable=False)
+    suspended_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    suspended_reason: str | None = Field(default=None, max_length=500)
     version: int = Field(default=1, nullable=False)
     created_at: datetime = _timestamp()
     updated_at: datetime = _timestamp(index=True)
@@ -62,7 +66,9 @@ class Membership(IdentityTable, table=True):
     person_id: uuid.UUID = Field(foreign_key="people.id", index=True)
     organisation_id: uuid.UUID = Field(foreign_key="organisations.id", index=True)
     roles: list[str] = Field(sa_column=Column(JSON, nullable=False))
+    version: int = Field(default=1, nullable=False)
     created_at: datetime = _timestamp()
+    updated_at: datetime = _timestamp()
 
 
 class RefreshToken(IdentityTable, table=True):
@@ -99,12 +105,94 @@ class MachineClient(IdentityTable, table=True):
 
 
 class LoginFailure(IdentityTable, table=True):
+    """A refused password: counted per account and per address, so that one flood neither locks a stranger out
+    nor gets through by changing accounts."""
+
     __tablename__ = "login_failures"
-    __table_args__ = (Index("ix_login_failures_email_at", "email", "failed_at"),)
+    __table_args__ = (
+        Index("ix_login_failures_email_at", "email", "failed_at"),
+        Index("ix_login_failures_ip_at", "ip", "failed_at"),
+    )
 
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
     email: str = Field(max_length=254)
+    ip: str | None = Field(default=None, max_length=45)
     failed_at: datetime = _timestamp()
+
+
+class PendingSignup(IdentityTable, table=True):
+    """An association's sign-up waiting for its admin to prove the email: nothing else exists until then, so an
+    unproven sign-up holds no address, SIRET or RNA; it expires."""
+
+    __tablename__ = "pending_signups"
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    token_hash: str = Field(max_length=64, unique=True)
+    email: str = Field(max_length=254, index=True)
+    full_name: str = Field(max_length=200)
+    password_hash: str = Field(max_length=255)
+    # The organisation's fields as asked (name, siret, rna, address, email).
+    organisation: dict = Field(sa_column=Column(JSON, nullable=False))
+    created_at: datetime = Field(sa_type=UtcDateTime, nullable=False)
+    expires_at: datetime = Field(sa_type=UtcDateTime, nullable=False, index=True)
+
+
+class Invitation(IdentityTable, table=True):
+    """An admin's offer of roles in its organisation to an email; nothing is attached until the invitee accepts
+    with the single-use token mailed to that address (stored hashed)."""
+
+    __tablename__ = "invitations"
+    __table_args__ = (Index("ix_invitations_organisation_email", "organisation_id", "email"),)
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    organisation_id: uuid.UUID = Field(foreign_key="organisations.id", index=True)
+    email: str = Field(max_length=254)
+    roles: list[str] = Field(sa_column=Column(JSON, nullable=False))
+    token_hash: str = Field(max_length=64, unique=True)
+    invited_by: uuid.UUID = Field(foreign_key="people.id")
+    # pending (not yet handed over), sent or failed: the admin sees a mail that did not leave and resends.
+    mail_state: str = Field(default="pending", max_length=16, nullable=False)
+    expires_at: datetime = Field(sa_type=UtcDateTime, nullable=False)
+    accepted_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    accepted_by: uuid.UUID | None = Field(default=None, foreign_key="people.id")
+    revoked_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    revoked_by: uuid.UUID | None = Field(default=None, foreign_key="people.id")
+    version: int = Field(default=1, nullable=False)
+    created_at: datetime = Field(sa_type=UtcDateTime, nullable=False)
+    updated_at: datetime = Field(sa_type=UtcDateTime, nullable=False)
+
+
+class PasswordReset(IdentityTable, table=True):
+    """A forgotten password's single-use token, mailed to the person (stored hashed), short-lived."""
+
+    __tablename__ = "password_resets"
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    person_id: uuid.UUID = Field(foreign_key="people.id", index=True)
+    token_hash: str = Field(max_length=64, unique=True)
+    created_at: datetime = Field(sa_type=UtcDateTime, nullable=False)
+    expires_at: datetime = Field(sa_type=UtcDateTime, nullable=False)
+    used_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+
+
+class AuditEvent(IdentityTable, table=True):
+    """Who did what to whose membership, invitation, password or organisation: written in the change's own
+    transaction, never updated."""
+
+    __tablename__ = "audit_events"
+    __table_args__ = (Index("ix_audit_events_organisation_at", "organisation_id", "created_at"),)
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    created_at: datetime = Field(sa_type=UtcDateTime, nullable=False, index=True)
+    action: str = Field(max_length=64)
+    # The caller: a person's id, a client id, or "anonymous" (a sign-up, a reset by mail).
+    actor: str = Field(max_length=200)
+    actor_organisation_id: uuid.UUID | None = Field(default=None)
+    organisation_id: uuid.UUID | None = Field(default=None)
+    person_id: uuid.UUID | None = Field(default=None, index=True)
+    email: str | None = Field(default=None, max_length=254)
+    details: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    request_id: str | None = Field(default=None, max_length=128)
 
 
 class OrganisationProfile(IdentityTable, table=True):

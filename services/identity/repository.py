@@ -2,16 +2,20 @@
 
 import uuid
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from common.pagination import keyset
 from services.identity.models import (
+    Invitation,
     LoginFailure,
     MachineClient,
     Membership,
     Organisation,
+    PasswordReset,
+    PendingSignup,
     Person,
     RefreshToken,
 )
@@ -74,9 +78,13 @@ async def members_of(
     return [(m, p) for m, p in (await session.execute(keyset(statement, Membership, limit=limit, cursor=cursor))).all()]
 
 
-async def count_recent_failures(session: AsyncSession, email: str, since: datetime) -> tuple[int, datetime | None]:
+async def count_recent_failures(
+    session: AsyncSession, since: datetime, *, email: str | None = None, ip: str | None = None
+) -> tuple[int, datetime | None]:
+    """Failures since then, of one account or of one address (each on its index)."""
+    column, value = (LoginFailure.email, email) if email is not None else (LoginFailure.ip, ip)
     statement = select(func.count(), func.min(LoginFailure.failed_at)).where(
-        LoginFailure.email == email, LoginFailure.failed_at >= since
+        column == value, LoginFailure.failed_at >= since
     )
     count, oldest = (await session.execute(statement)).one()
     return int(count), oldest
@@ -89,6 +97,18 @@ async def clear_failures(session: AsyncSession, email: str) -> None:
 async def refresh_token_by_hash(session: AsyncSession, token_hash: str) -> RefreshToken | None:
     statement = select(RefreshToken).where(RefreshToken.token_hash == token_hash)
     return (await session.execute(statement)).scalars().first()
+
+
+async def revoke_refresh_tokens(
+    session: AsyncSession, *, at: datetime, person_id: uuid.UUID | None = None, organisation_id: uuid.UUID | None = None
+) -> None:
+    """Every live refresh token of a person, of an organisation, or of a person in an organisation."""
+    statement = update(RefreshToken).where(RefreshToken.revoked_at.is_(None))
+    if person_id is not None:
+        statement = statement.where(RefreshToken.person_id == person_id)
+    if organisation_id is not None:
+        statement = statement.where(RefreshToken.organisation_id == organisation_id)
+    await session.execute(statement.values(revoked_at=at))
 
 
 async def revoke_family(session: AsyncSession, family_id: uuid.UUID, at: datetime) -> None:
@@ -125,3 +145,130 @@ async def client_of(session: AsyncSession, organisation_id: uuid.UUID, client_uu
         MachineClient.id == client_uuid, MachineClient.organisation_id == organisation_id
     )
     return (await session.execute(statement)).scalars().first()
+
+
+async def member(
+    session: AsyncSession, organisation_id: uuid.UUID, person_id: uuid.UUID, *, for_update: bool = False
+) -> tuple[Membership, Person] | None:
+    statement = (
+        select(Membership, Person)
+        .join(Person, Person.id == Membership.person_id)
+        .where(Membership.organisation_id == organisation_id, Membership.person_id == person_id)
+    )
+    if for_update:
+        statement = statement.with_for_update(of=Membership).execution_options(populate_existing=True)
+    row = (await session.execute(statement)).first()
+    return (row[0], row[1]) if row else None
+
+
+async def roles_in(session: AsyncSession, organisation_id: uuid.UUID) -> list[list[str]]:
+    """The roles of each member of an organisation (to count its admins)."""
+    rows = await session.execute(select(Membership.roles).where(Membership.organisation_id == organisation_id))
+    return [list(roles) for roles in rows.scalars()]
+
+
+async def pending_signup_by_hash(session: AsyncSession, token_hash: str) -> PendingSignup | None:
+    statement = select(PendingSignup).where(PendingSignup.token_hash == token_hash)
+    return (await session.execute(statement)).scalars().first()
+
+
+async def forget_expired_signups(session: AsyncSession, now: datetime) -> None:
+    await session.execute(delete(PendingSignup).where(PendingSignup.expires_at <= now))
+
+
+async def invitation_by_hash(session: AsyncSession, token_hash: str, *, for_update: bool = False) -> Invitation | None:
+    statement = select(Invitation).where(Invitation.token_hash == token_hash)
+    if for_update:
+        statement = statement.with_for_update().execution_options(populate_existing=True)
+    return (await session.execute(statement)).scalars().first()
+
+
+async def invitation_of(
+    session: AsyncSession, organisation_id: uuid.UUID, invitation_id: uuid.UUID, *, for_update: bool = False
+) -> Invitation | None:
+    statement = select(Invitation).where(Invitation.id == invitation_id, Invitation.organisation_id == organisation_id)
+    if for_update:
+        statement = statement.with_for_update().execution_options(populate_existing=True)
+    return (await session.execute(statement)).scalars().first()
+
+
+def _open(now: datetime) -> list[Any]:
+    return [Invitation.accepted_at.is_(None), Invitation.revoked_at.is_(None), Invitation.expires_at > now]
+
+
+async def open_invitation(
+    session: AsyncSession, organisation_id: uuid.UUID, email: str, now: datetime
+) -> Invitation | None:
+    statement = select(Invitation).where(
+        Invitation.organisation_id == organisation_id, Invitation.email == email, *_open(now)
+    )
+    return (await session.execute(statement)).scalars().first()
+
+
+async def invitations_of(
+    session: AsyncSession, organisation_id: uuid.UUID, *, state: str | None, now: datetime, limit: int,
+    cursor: str | None,
+) -> list[Invitation]:
+    statement = select(Invitation).where(Invitation.organisation_id == organisation_id)
+    if state == "pending":
+        statement = statement.where(*_open(now))
+    elif state == "accepted":
+        statement = statement.where(Invitation.accepted_at.is_not(None))
+    elif state == "revoked":
+        statement = statement.where(Invitation.revoked_at.is_not(None))
+    elif state == "expired":
+        statement = statement.where(
+            Invitation.accepted_at.is_(None), Invitation.revoked_at.is_(None), Invitation.expires_at <= now
+        )
+    return list((await session.execute(keyset(statement, Invitation, limit=limit, cursor=cursor))).scalars())
+
+
+async def accept_if_open(
+    session: AsyncSession, invitation_id: uuid.UUID, *, person_id: uuid.UUID, now: datetime
+) -> bool:
+    """Conditional update: of two acceptances of one invitation at once, one wins."""
+    result = await session.execute(
+        update(Invitation)
+        .where(Invitation.id == invitation_id, *_open(now))
+        .values(accepted_at=now, accepted_by=person_id, updated_at=now, version=Invitation.version + 1)
+    )
+    return result.rowcount == 1
+
+
+async def set_mail_state(session: AsyncSession, invitation_id: uuid.UUID, token_hash: str, state: str) -> None:
+    """Only for the token that mail carried: a resend meanwhile has its own mail."""
+    await session.execute(
+        update(Invitation).where(Invitation.id == invitation_id, Invitation.token_hash == token_hash)
+        .values(mail_state=state)
+    )
+
+
+async def password_reset_by_hash(session: AsyncSession, token_hash: str) -> PasswordReset | None:
+    statement = select(PasswordReset).where(PasswordReset.token_hash == token_hash)
+    return (await session.execute(statement)).scalars().first()
+
+
+async def latest_password_reset(session: AsyncSession, person_id: uuid.UUID) -> PasswordReset | None:
+    statement = (
+        select(PasswordReset).where(PasswordReset.person_id == person_id)
+        .order_by(PasswordReset.created_at.desc()).limit(1)
+    )
+    return (await session.execute(statement)).scalars().first()
+
+
+async def use_password_reset(session: AsyncSession, reset_id: uuid.UUID, now: datetime) -> bool:
+    result = await session.execute(
+        update(PasswordReset)
+        .where(PasswordReset.id == reset_id, PasswordReset.used_at.is_(None), PasswordReset.expires_at > now)
+        .values(used_at=now)
+    )
+    return result.rowcount == 1
+
+
+async def retire_password_resets(session: AsyncSession, person_id: uuid.UUID, now: datetime) -> None:
+    """Every reset token of the person still unused stops working (a newer one, or the password changed)."""
+    await session.execute(
+        update(PasswordReset)
+        .where(PasswordReset.person_id == person_id, PasswordReset.used_at.is_(None))
+        .values(used_at=now)
+    )

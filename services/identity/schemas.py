@@ -2,7 +2,7 @@
 
 import uuid
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, StringConstraints, field_validator
 
@@ -119,6 +119,9 @@ class OrganisationPublic(BaseModel):
     qpv_codes: list[str]
     address: str | None
     email: str | None
+    status: Literal["active", "suspended"] = Field(
+        description="suspended: none of its people or machine clients obtains a token until reactivated"
+    )
     created_at: datetime
     updated_at: datetime
 
@@ -134,11 +137,56 @@ class SignupResult(BaseModel):
     admin: PersonPublic
 
 
-class MemberCreate(Input):
-    email: EmailStr
-    full_name: Name
-    password: Password
-    roles: list[Role] = Field(min_length=1, max_length=8)
+class SignupPending(BaseModel):
+    """The sign-up waits for its admin to open the link mailed to them; nothing exists until then."""
+
+    status: Literal["verification_sent"] = "verification_sent"
+    email: str
+    expires_at: datetime
+
+
+Token = Annotated[str, StringConstraints(min_length=1, max_length=200)]
+
+
+class SignupVerify(Input):
+    token: Token = Field(description="The token of the link mailed at sign-up.")
+
+
+class InvitationCreate(Input):
+    email: EmailStr = Field(examples=["tresorier@blosne-avenir.example"])
+    roles: list[Role] = Field(min_length=1, max_length=8, examples=[["holder_member"]])
+
+
+InvitationState = Literal["pending", "accepted", "revoked", "expired"]
+
+
+class InvitationPublic(BaseModel):
+    id: uuid.UUID
+    organisation_id: uuid.UUID
+    email: str
+    roles: list[str]
+    state: InvitationState
+    mail_state: Literal["pending", "sent", "failed"] = Field(description="Whether the mail with its link left")
+    invited_by: uuid.UUID
+    expires_at: datetime
+    accepted_at: datetime | None
+    revoked_at: datetime | None
+    created_at: datetime
+
+
+class InvitationAccept(Input):
+    """A new person chooses a name and a password; an existing one signs in first and sends the token alone."""
+
+    token: Token
+    full_name: Name | None = None
+    password: Password | None = None
+
+
+class InvitationAccepted(BaseModel):
+    organisation_id: uuid.UUID
+    organisation_name: str
+    person_id: uuid.UUID
+    roles: list[str]
 
 
 class MemberPublic(BaseModel):
@@ -147,6 +195,50 @@ class MemberPublic(BaseModel):
     full_name: str
     roles: list[str]
     created_at: datetime
+    updated_at: datetime
+
+
+class MemberUpdate(Input):
+    roles: list[Role] = Field(min_length=1, max_length=8, examples=[["holder_admin", "holder_member"]])
+
+
+class SuspensionRequest(Input):
+    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500,
+                                             pattern=VISIBLE_CHARACTER)]
+
+
+class PasswordChange(Input):
+    current_password: Annotated[str, StringConstraints(min_length=1, max_length=128)]
+    new_password: Password
+
+
+class PasswordResetRequest(Input):
+    email: EmailStr
+
+
+class PasswordResetRequested(BaseModel):
+    """The same answer whether the address has an account or not."""
+
+    status: Literal["accepted"] = "accepted"
+    detail: str
+
+
+class PasswordResetConfirm(Input):
+    token: Token
+    new_password: Password
+
+
+class AuditEventPublic(BaseModel):
+    id: uuid.UUID
+    created_at: datetime
+    action: str = Field(examples=["invitation.created"])
+    actor: str = Field(description="A person's id, a machine client's id, or anonymous")
+    actor_organisation_id: uuid.UUID | None
+    organisation_id: uuid.UUID | None
+    person_id: uuid.UUID | None
+    email: str | None
+    details: dict[str, Any]
+    request_id: str | None
 
 
 class MembershipView(BaseModel):

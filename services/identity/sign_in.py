@@ -1,21 +1,21 @@
 """Tokens: password and client-credentials grants, refresh rotation with reuse detection, logout."""
 
-import hashlib
-import math
 import secrets
 import uuid
 from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from common.db import utcnow
-from common.problems import Problem, Text, TooManyRequests
-from services.identity import repository
+from common.db import Database, utcnow
+from common.problems import Problem, Text
+from services.identity import repository, throttle
 from services.identity.keys import KeyStore
-from services.identity.models import LoginFailure, MachineClient, Organisation, Person, RefreshToken
+from services.identity.models import MachineClient, Organisation, Person, RefreshToken
+from services.identity.one_time import hash_secret, new_token
 from services.identity.passwords import Passwords
 from services.identity.schemas import ClientCredentialsGrant, PasswordGrant, TokenResponse
 from services.identity.settings import IdentitySettings
+from services.identity.throttle import AddressGate
 from services.vocabulary import CLIENT_ROLE_BY_KIND, SERVICE_SCOPES, OrganisationKind, Role
 
 SERVICE_CLIENT_PREFIX = "svc-"
@@ -27,11 +27,6 @@ class InvalidGrant(Problem):
 
 class InvalidClient(Problem):
     status, code, title = 401, "invalid_client", Text("Client refusé", "Client refused")
-
-
-def hash_secret(value: str) -> str:
-    # Secrets we generate carry 256 bits of entropy: a fast hash is enough, unlike passwords.
-    return hashlib.sha256(value.encode()).hexdigest()
 
 
 class TokenIssuer:
@@ -60,44 +55,34 @@ class TokenIssuer:
         return self.keys.sign(claims)
 
 
-async def _throttle(session: AsyncSession, settings: IdentitySettings, email: str) -> None:
-    window = timedelta(seconds=settings.login_failure_window_seconds)
-    count, oldest = await repository.count_recent_failures(session, email, utcnow() - window)
-    if count >= settings.login_max_failures and oldest is not None:
-        retry_after = max(1, math.ceil((oldest + window - utcnow()).total_seconds()))
-        raise TooManyRequests(
-            Text(
-                "Trop d'échecs de connexion pour ce compte ; réessayez plus tard.",
-                "Too many failed logins for this account; try again later.",
-            ),
-            headers={"Retry-After": str(retry_after)},
-        )
-
-
-async def record_login_failure(session: AsyncSession, email: str) -> None:
-    """Written by its own committed transaction: the failed request itself rolls back."""
-    session.add(LoginFailure(email=email))
-    await session.flush()
+ACTIVE = "active"
 
 
 async def password_grant(
-    session: AsyncSession, *, grant: PasswordGrant, passwords: Passwords, issuer: TokenIssuer
+    session: AsyncSession, *, database: Database, grant: PasswordGrant, passwords: Passwords, issuer: TokenIssuer,
+    gate: AddressGate, ip: str | None,
 ) -> tuple[TokenResponse | None, bool]:
-    """Returns the tokens, or (None, True) when the attempt failed and must be recorded."""
+    """Returns the tokens, or (None, True) when the attempt failed and must be recorded.
+
+    Everything is read on a reader session before the password is checked (in a worker thread): the request's
+    writer, which on SQLite holds the database's write lock from its first statement, only starts afterwards."""
     email = grant.username.lower()
-    await _throttle(session, issuer.settings, email)
-    person = await repository.person_by_email(session, email)
-    if (
-        not passwords.verify(person.password_hash if person else None, grant.password)
-        or not person
-        or not person.is_active
-    ):
+    async with database.reader() as reader:
+        await throttle.check_failures(reader, issuer.settings, email=email, ip=ip, now=utcnow())
+        person = await repository.person_by_email(reader, email)
+        memberships = await repository.memberships_of(reader, person.id) if person else []
+    async with gate.enter(ip):
+        verified = await passwords.verify(person.password_hash if person else None, grant.password)
+    if not verified or not person or not person.is_active:
         return None, True
-    memberships = await repository.memberships_of(session, person.id)
+    # A suspended organisation's people obtain no token for it.
+    memberships = [(m, o) for m, o in memberships if o.status == ACTIVE]
     if grant.organisation_id is not None:
         memberships = [(m, o) for m, o in memberships if o.id == grant.organisation_id]
     if not memberships:
-        raise InvalidGrant(Text("Aucune organisation pour ce compte.", "No organisation for this account."))
+        raise InvalidGrant(
+            Text("Aucune organisation active pour ce compte.", "No active organisation for this account.")
+        )
     membership, organisation = memberships[0]
     await repository.clear_failures(session, email)
     access = issuer.access_token(subject=str(person.id), kind="user", organisation=organisation, roles=membership.roles)
@@ -115,10 +100,10 @@ async def _new_refresh_token(
     *,
     family_id: uuid.UUID,
 ) -> str:
-    value = "rt_" + secrets.token_urlsafe(32)
+    value, token_hash = new_token("rt_")
     session.add(
         RefreshToken(
-            token_hash=hash_secret(value),
+            token_hash=token_hash,
             family_id=family_id,
             person_id=person.id,
             organisation_id=organisation.id,
@@ -149,7 +134,10 @@ async def refresh(session: AsyncSession, *, token: str, issuer: TokenIssuer) -> 
     person = await session.get(Person, stored.person_id)
     organisation = await session.get(Organisation, stored.organisation_id)
     membership = await repository.membership(session, stored.person_id, stored.organisation_id)
-    if person is None or organisation is None or membership is None or not person.is_active:
+    if (
+        person is None or organisation is None or membership is None or not person.is_active
+        or organisation.status != ACTIVE
+    ):
         raise _refused_refresh()
     access = issuer.access_token(subject=str(person.id), kind="user", organisation=organisation, roles=membership.roles)
     new_refresh = await _new_refresh_token(session, issuer.settings, person, organisation, family_id=stored.family_id)
@@ -204,7 +192,7 @@ async def client_credentials_grant(
     ):
         raise _invalid_client()
     organisation = await session.get(Organisation, client.organisation_id)
-    if organisation is None:
+    if organisation is None or organisation.status != ACTIVE:
         raise _invalid_client()
     role: Role = CLIENT_ROLE_BY_KIND[OrganisationKind(organisation.kind)]
     scopes = _requested_scopes(grant.scope, frozenset(client.scopes))

@@ -38,11 +38,22 @@ CALLER_BY_OPERATION: dict[str, dict[str, str]] = {
         "create_organisation": PLATFORM,
         "update_organisation": PLATFORM,
         "list_members": PLATFORM,
-        "add_member": PLATFORM,
+        "get_member": PLATFORM,
+        "update_member": PLATFORM,
+        "remove_member": PLATFORM,
+        "create_invitation": PLATFORM,
+        "list_invitations": PLATFORM,
+        "get_invitation": PLATFORM,
+        "revoke_invitation": PLATFORM,
+        "resend_invitation": PLATFORM,
+        "suspend_organisation": PLATFORM,
+        "reactivate_organisation": PLATFORM,
+        "list_audit_events": PLATFORM,
         # An association's admin reads the directory and manages its machine clients (a platform has none).
         "list_organisations": HOLDER,
         "get_organisation": HOLDER,
         "get_me": HOLDER,
+        "change_password": HOLDER,
         "create_client": HOLDER,
         "list_clients": HOLDER,
         "revoke_client": HOLDER,
@@ -206,7 +217,8 @@ CALLER_BY_OPERATION: dict[str, dict[str, str]] = {
 # Operations anyone may call: sent without a token.
 PUBLIC_OPERATIONS: dict[str, frozenset[str]] = {
     "identity": frozenset(
-        {"issue_token", "refresh_token", "logout", "signup_association", "jwks", "healthz", "readyz", "metrics"}
+        {"issue_token", "refresh_token", "logout", "signup_association", "verify_signup", "accept_invitation",
+         "request_password_reset", "confirm_password_reset", "jwks", "healthz", "readyz", "metrics"}
     ),
     "projects": frozenset({"healthz", "readyz", "metrics"}),
     "funding": frozenset({"healthz", "readyz", "metrics", "export_scdl"}),
@@ -246,6 +258,16 @@ for _media_type, (_build, _name, _declared) in DOCUMENT_SAMPLES.items():
 STATE_DEPENDENT_REJECTIONS: dict[str, str] = {
     "invalid_cursor": "a cursor is opaque: only the strings the server issued decode",
     "invalid_grant": "well-formed credentials or refresh token that the database does not know (RFC 6749 5.2)",
+    "token_unknown": "a single-use token (sign-up, invitation, reset) that was never mailed, or already used",
+    "wrong_password": "the current password is checked against the one stored",
+    "password_unchanged": "the new password differs from the current one (depends on `current_password`)",
+    "already_member": "an address that is already a member of the organisation (409)",
+    "invitation_pending": "an address already invited and not yet answered (409)",
+    "invitation_closed": "an invitation accepted or revoked cannot be revoked or resent (409)",
+    "last_admin": "an organisation keeps at least one admin (409)",
+    "already_suspended": "a suspended organisation is suspended once (409)",
+    "not_suspended": "only a suspended organisation is reactivated (409)",
+    "platform_not_suspendable": "the platform does not suspend itself (409)",
     "unknown_reference": "a well-formed QPV or priority code missing from the reference lists",
     "unknown_funder": "a UUID that names no funder known to identity",
     "precondition_failed": "an If-Match that is not the resource's current ETag (RFC 9110 13.1.1: 412)",
@@ -352,7 +374,8 @@ RULES_BEYOND_SCHEMA: dict[str, dict[str, str]] = {
         "body.funder_category": "only a funder has a funder category (depends on `kind`)",
         "body.siret": "a SIRET has a Luhn key",
     },
-    "add_member": {"body.roles": "the roles an organisation gives depend on its kind, read from the database"},
+    "create_invitation": {"body.roles": "the roles an organisation gives depend on its kind, read from the database"},
+    "update_member": {"body.roles": "the roles an organisation gives depend on its kind, read from the database"},
     "create_project": {"body": _DATES},
     "update_project": {"body": _DATES, "body.end_date": f"{_DATES}, the one stored included"},
     "create_programme": {

@@ -30,6 +30,7 @@ from services.projects.qpv_import import import_file
 from services.projects.settings import ProjectsSettings
 from services.projects.tables import metadata as projects_metadata
 from tests.support.clock import TEST_NOW
+from tests.support.mailbox import Mailbox
 
 REPO = Path(__file__).resolve().parents[2]
 SERVICES = ("identity", "projects", "funding")
@@ -119,6 +120,11 @@ class Stack:
     def api(self, service: str) -> Api:
         return Api(self.portal, self.transport, HOSTS[service])
 
+    @property
+    def identity_mail(self) -> Mailbox:
+        """The invitations, sign-up checks and password resets identity sent."""
+        return Mailbox(self.settings["identity"].mail_folder)
+
     def run(self, fn: Callable[..., Any], *args: Any) -> Any:
         return self.portal.call(fn, *args)
 
@@ -126,6 +132,7 @@ class Stack:
         """Empty every table but the reference lists, children first; every service's clock back to TEST_NOW."""
         for app in self.apps.values():
             app.state.clock = FixedClock(TEST_NOW)
+        self.identity_mail.clear()
         for service in SERVICES:
             engine = create_engine(sync_url(self.urls[service]), connect_args=_schema_args(self.urls[service], service))
             with engine.begin() as connection:
@@ -150,6 +157,7 @@ def build_stack(backend: str, urls: dict[str, str], portal: BlockingPortal, work
     identity_settings = IdentitySettings(
         **common, database_url=urls["identity"], signing_key_file=str(key_file),
         service_clients={"funding": SERVICE_SECRET}, password_time_cost=1, password_memory_kib=8,
+        mail_folder=str(workdir / "identity-mail"),
     )
     projects_settings = ProjectsSettings(
         **common, database_url=urls["projects"], documents_root=str(workdir / "documents")

@@ -4,16 +4,38 @@ import json
 from typing import Any
 from urllib.parse import parse_qsl
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, BackgroundTasks, Request, Response
 from fastapi.exceptions import RequestValidationError
 from pydantic import TypeAdapter, ValidationError
 
+from common.clock import ClockDep
 from common.db import SessionDep
-from common.problems import BadRequest, Problem, Text, problem_response, problem_responses
-from services.identity import sign_in
-from services.identity.deps import IssuerDep, PasswordsDep
+from common.problems import BadRequest, Problem, Text, problem_response, problem_responses, request_language
+from services.identity import credentials, mails, sign_in
+from services.identity.deps import (
+    AddressDep,
+    DatabaseDep,
+    GateDep,
+    IssuerDep,
+    MailerDep,
+    PasswordsDep,
+    SettingsDep,
+)
 from services.identity.models import LoginFailure
-from services.identity.schemas import PasswordGrant, RefreshRequest, TokenRequest, TokenResponse
+from services.identity.schemas import (
+    PasswordGrant,
+    PasswordResetConfirm,
+    PasswordResetRequest,
+    PasswordResetRequested,
+    RefreshRequest,
+    TokenRequest,
+    TokenResponse,
+)
+
+RESET_REQUESTED = Text(
+    "Si cette adresse a un compte, un lien pour choisir un nouveau mot de passe vient d'y être envoyé.",
+    "If this address has an account, a link to choose a new password was just sent to it.",
+)
 
 router = APIRouter(prefix="/auth", tags=["auth"])
 _token_request = TypeAdapter(TokenRequest)
@@ -74,7 +96,8 @@ async def _grant_payload(request: Request) -> Any:
     },
 )
 async def issue_token(
-    request: Request, session: SessionDep, passwords: PasswordsDep, issuer: IssuerDep
+    request: Request, session: SessionDep, passwords: PasswordsDep, issuer: IssuerDep, database: DatabaseDep,
+    gate: GateDep, address: AddressDep,
 ) -> Response | TokenResponse:
     """`grant_type=password` for people (returns a refresh token too), `client_credentials` for machines."""
     try:
@@ -84,10 +107,12 @@ async def issue_token(
             [{**e, "loc": ("body", *e["loc"])} for e in exc.errors(include_url=False)]
         ) from exc
     if isinstance(grant, PasswordGrant):
-        tokens, failed = await sign_in.password_grant(session, grant=grant, passwords=passwords, issuer=issuer)
+        tokens, failed = await sign_in.password_grant(
+            session, database=database, grant=grant, passwords=passwords, issuer=issuer, gate=gate, ip=address
+        )
         if failed:
             # Answer without raising, so that the session commits the recorded failure.
-            session.add(LoginFailure(email=grant.username.lower()))
+            session.add(LoginFailure(email=grant.username.lower(), ip=address))
             return problem_response(
                 request, sign_in.InvalidGrant(Text("E-mail ou mot de passe incorrect.", "Wrong email or password."))
             )
@@ -128,4 +153,48 @@ async def refresh_token(
 )
 async def logout(body: RefreshRequest, session: SessionDep) -> Response:
     await sign_in.logout(session, token=body.refresh_token)
+    return Response(status_code=204)
+
+
+@router.post(
+    "/password-reset",
+    summary="Mot de passe oublié : un lien à usage unique part à l'adresse, si elle a un compte",
+    status_code=202,
+    response_model=PasswordResetRequested,
+    responses=problem_responses(400, 413, 422),
+    openapi_extra={"security": [{}]},
+)
+async def request_password_reset(
+    body: PasswordResetRequest, request: Request, session: SessionDep, clock: ClockDep, settings: SettingsDep,
+    mailer: MailerDep, background: BackgroundTasks,
+) -> PasswordResetRequested:
+    """The same answer whether the address has an account or not. The link works once, for
+    IDENTITY_PASSWORD_RESET_TTL_SECONDS (30 min by default); a newer one makes the older useless; one mail a minute
+    at most per address."""
+    issued = await credentials.request_reset(
+        session, email=body.email.lower(), now=clock.now(), ttl_seconds=settings.password_reset_ttl_seconds
+    )
+    if issued is not None:
+        reset, token = issued
+        mail = mails.password_reset(to=body.email.lower(), token=token, expires_at=reset.expires_at,
+                                    links_base_url=settings.links_base_url)
+        background.add_task(mails.send, mailer, settings.mail_from, mail)
+    return PasswordResetRequested(detail=RESET_REQUESTED.pick(request_language(request)))
+
+
+@router.post(
+    "/password-reset/confirm",
+    summary="Choisir un nouveau mot de passe avec le jeton reçu par mail (ferme toutes les sessions)",
+    status_code=204,
+    responses=problem_responses(400, 404, 410, 413, 422),
+    openapi_extra={"security": [{}]},
+)
+async def confirm_password_reset(
+    body: PasswordResetConfirm, session: SessionDep, passwords: PasswordsDep, clock: ClockDep
+) -> Response:
+    """Every refresh token of the person dies; access tokens already issued work until they expire (10 min at
+    most). 404 `token_unknown` (never issued, used, or replaced by a newer one), 410 `token_expired`."""
+    await credentials.confirm_reset(
+        session, token=body.token, new_password=body.new_password, passwords=passwords, now=clock.now()
+    )
     return Response(status_code=204)

@@ -3,27 +3,32 @@
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, BackgroundTasks, Depends, Query, Request, Response
+from fastapi.encoders import jsonable_encoder
+from fastapi.responses import JSONResponse
 
-from common.auth import Authorize
+from common.auth import AnyCaller, Authorize
+from common.clock import ClockDep
 from common.db import SessionDep
 from common.etag import check_if_match, etag_of, if_match_parameter
 from common.idempotency import IdempotencyDep
 from common.pagination import CursorParam, LimitParam, Page, page_of
 from common.problems import problem_responses
 from common.tokens import Principal
-from services.identity import accounts, repository
-from services.identity.deps import PasswordsDep
-from services.identity.models import Membership, Organisation, Person
+from services.identity import accounts, audit, mails, repository
+from services.identity.deps import MailerDep, PasswordsDep, SettingsDep
+from services.identity.models import Organisation
 from services.identity.schemas import (
-    MemberCreate,
-    MemberPublic,
+    AuditEventPublic,
     OrganisationCreate,
     OrganisationPublic,
     OrganisationUpdate,
     PersonPublic,
+    SignupPending,
     SignupRequest,
     SignupResult,
+    SignupVerify,
+    SuspensionRequest,
 )
 from services.vocabulary import ADMIN_ROLES, EVERY_ROLE, OrganisationKind, Role, Scope
 
@@ -44,42 +49,60 @@ def organisation_public(organisation: Organisation) -> OrganisationPublic:
     return OrganisationPublic.model_validate(organisation, from_attributes=True)
 
 
-def member_public(pair: tuple[Membership, Person]) -> MemberPublic:
-    membership, person = pair
-    return MemberPublic(
-        person_id=person.id,
-        email=person.email,
-        full_name=person.full_name,
-        roles=membership.roles,
-        created_at=membership.created_at,
-    )
-
-
 def _location(organisation: Organisation) -> dict[str, str]:
     return {"Location": f"/api/v1/organisations/{organisation.id}", "ETag": etag_of(organisation.version)}
 
 
 @router.post(
     "/signup",
-    summary="Inscription d'une association avec son premier administrateur",
-    status_code=201,
-    response_model=SignupResult,
-    responses={
-        **problem_responses(400, 401, 409, 413, 422),
-        201: {"links": _next_steps("$response.body#/organisation/id")},
-    },
+    summary="Inscription d'une association : un lien de confirmation part à son premier administrateur",
+    status_code=202,
+    response_model=SignupPending,
+    responses=problem_responses(400, 401, 409, 413, 422),
     # Public: a token is optional (it only scopes the Idempotency-Key); one that is sent must be valid (401).
     openapi_extra={"security": [{}]},
 )
 async def signup_association(
-    body: SignupRequest, session: SessionDep, passwords: PasswordsDep, call: IdempotencyDep
+    body: SignupRequest, session: SessionDep, passwords: PasswordsDep, call: IdempotencyDep, clock: ClockDep,
+    settings: SettingsDep, mailer: MailerDep, background: BackgroundTasks,
 ) -> Response:
-    organisation, person = await accounts.signup_association(session, request=body, passwords=passwords)
+    """Nothing exists until the admin opens the link mailed to them (`POST /organisations/signup/verify`), within
+    `IDENTITY_SIGNUP_TTL_SECONDS` (48 h by default): an unproven sign-up holds no address, SIRET or RNA, and
+    cannot log in. The answer is the same whether the address already has an account or not."""
+    now = clock.now()
+    pending, token, existing = await accounts.request_signup(
+        session, request=body, passwords=passwords, now=now, ttl_seconds=settings.signup_ttl_seconds
+    )
+    mail = mails.signup_check(
+        to=pending.email, organisation_name=body.organisation.name, token=token, expires_at=pending.expires_at,
+        links_base_url=settings.links_base_url, existing_account=existing,
+    )
+    background.add_task(mails.send, mailer, settings.mail_from, mail)
+    return await call.respond(
+        session, status_code=202, content=SignupPending(email=pending.email, expires_at=pending.expires_at)
+    )
+
+
+@router.post(
+    "/signup/verify",
+    summary="Confirmer une inscription avec le jeton reçu par mail : l'association et son administrateur existent",
+    status_code=201,
+    response_model=SignupResult,
+    # No OpenAPI link: its success needs a token that only the admin's mailbox holds.
+    responses=problem_responses(400, 401, 404, 409, 410, 413, 422),
+    openapi_extra={"security": [{}, {"HTTPBearer": []}]},
+)
+async def verify_signup(
+    body: SignupVerify, session: SessionDep, caller: AnyCaller, clock: ClockDep
+) -> Response:
+    """404 `token_unknown` for a token never issued or already used, 410 `token_expired` after its lifetime. When the
+    address already has an account, the person must be signed in as that account (401 `sign_in_required`)."""
+    organisation, person = await accounts.verify_signup(session, token=body.token, principal=caller, now=clock.now())
     result = SignupResult(
         organisation=organisation_public(organisation),
         admin=PersonPublic(id=person.id, email=person.email, full_name=person.full_name),
     )
-    return await call.respond(session, status_code=201, content=result, headers=_location(organisation))
+    return JSONResponse(jsonable_encoder(result), status_code=201, headers=_location(organisation))
 
 
 @router.post(
@@ -171,44 +194,63 @@ async def update_organisation(
     return organisation_public(organisation)
 
 
+@router.post(
+    "/{organisation_id}/suspend",
+    summary="Suspendre une organisation : ses personnes et clients machine n'obtiennent plus de jeton (plateforme)",
+    response_model=OrganisationPublic,
+    responses=problem_responses(400, 401, 403, 404, 409, 412, 413, 422),
+    openapi_extra=if_match_parameter(required=False),
+)
+async def suspend_organisation(
+    organisation_id: uuid.UUID, body: SuspensionRequest, request: Request, response: Response, session: SessionDep,
+    admin: PlatformAdmin, clock: ClockDep,
+) -> OrganisationPublic:
+    """Refresh tokens of its people die at once; an access token already issued works until it expires (10 min at
+    most, IDENTITY_ACCESS_TOKEN_TTL_SECONDS)."""
+    organisation = await accounts.visible_organisation(session, organisation_id, for_update=True)
+    check_if_match(request, organisation.version, required=False)
+    organisation = await accounts.suspend(
+        session, organisation=organisation, reason=body.reason, principal=admin, now=clock.now()
+    )
+    response.headers["ETag"] = etag_of(organisation.version)
+    return organisation_public(organisation)
+
+
+@router.post(
+    "/{organisation_id}/reactivate",
+    summary="Réactiver une organisation suspendue (plateforme)",
+    response_model=OrganisationPublic,
+    responses=problem_responses(401, 403, 404, 409, 412, 422),
+    openapi_extra=if_match_parameter(required=False),
+)
+async def reactivate_organisation(
+    organisation_id: uuid.UUID, request: Request, response: Response, session: SessionDep, admin: PlatformAdmin,
+    clock: ClockDep,
+) -> OrganisationPublic:
+    organisation = await accounts.visible_organisation(session, organisation_id, for_update=True)
+    check_if_match(request, organisation.version, required=False)
+    organisation = await accounts.reactivate(session, organisation=organisation, principal=admin, now=clock.now())
+    response.headers["ETag"] = etag_of(organisation.version)
+    return organisation_public(organisation)
+
+
 @router.get(
-    "/{organisation_id}/members",
-    summary="Membres de son organisation",
-    response_model=Page[MemberPublic],
+    "/{organisation_id}/audit-events",
+    summary="Journal des accès : adhésions, invitations, suspensions (administrateurs de l'organisation)",
+    response_model=Page[AuditEventPublic],
     responses=problem_responses(400, 401, 403, 404, 422),
 )
-async def list_members(
+async def list_audit_events(
     organisation_id: uuid.UUID,
     session: SessionDep,
     admin: Admin,
     limit: LimitParam = 50,
     cursor: CursorParam = None,
+    action: Annotated[str | None, Query(max_length=64, pattern=r"^[a-z_]+\.[a-z_]+$",
+                                        examples=["invitation.created"])] = None,
 ) -> dict:
-    organisation = await accounts.administered_organisation(session, principal=admin, organisation_id=organisation_id)
-    # People only, as for adding members: a machine client acting with an admin role must not read them.
-    accounts.require_admin_of(admin, organisation)
-    rows = await repository.members_of(session, organisation.id, limit=limit, cursor=cursor)
-    return page_of(rows, limit=limit, to_public=member_public, anchor=lambda pair: pair[0])
-
-
-@router.post(
-    "/{organisation_id}/members",
-    summary="Ajouter un membre avec ses rôles",
-    status_code=201,
-    response_model=MemberPublic,
-    responses=problem_responses(400, 401, 403, 404, 409, 413, 422),
-)
-async def add_member(
-    organisation_id: uuid.UUID,
-    body: MemberCreate,
-    session: SessionDep,
-    admin: Admin,
-    passwords: PasswordsDep,
-    call: IdempotencyDep,
-) -> Response:
+    """Oldest first; who did what, when, with the request id that did it."""
     organisation = await accounts.administered_organisation(session, principal=admin, organisation_id=organisation_id)
     accounts.require_admin_of(admin, organisation)
-    membership, person = await accounts.add_member(
-        session, organisation=organisation, request=body, passwords=passwords
-    )
-    return await call.respond(session, status_code=201, content=member_public((membership, person)))
+    rows = await audit.events(session, organisation_id=organisation.id, action=action, limit=limit, cursor=cursor)
+    return page_of(rows, limit=limit, to_public=lambda row: AuditEventPublic.model_validate(row, from_attributes=True))

@@ -119,6 +119,51 @@ def signup_body(
     }
 
 
+SIGNUP_VERIFY_URL = "/api/v1/organisations/signup/verify"
+
+
+def signed_up(world: World, body: dict[str, Any], *, token: str | None = None) -> dict[str, Any]:
+    """A sign-up carried through: asked (202), its mail read, its link opened (201); the verified answer."""
+    api = world.stack.api("identity")
+    asked = api.post(SIGNUP_URL, json=body)
+    assert asked.status_code == 202, asked.text
+    sign_up_token = world.stack.identity_mail.token(body["admin"]["email"], "sgn_")
+    verified = api.post(SIGNUP_VERIFY_URL, json={"token": sign_up_token}, token=token or "")
+    assert verified.status_code == 201, verified.text
+    return verified.json()
+
+
+ACCEPT_URL = "/api/v1/invitations/accept"
+NEW_PASSWORD = "un-mot-de-passe-solide"
+
+
+def invitations_url(organisation_id: str) -> str:
+    return f"/api/v1/organisations/{organisation_id}/invitations"
+
+
+def members_url(organisation_id: str) -> str:
+    return f"/api/v1/organisations/{organisation_id}/members"
+
+
+def invite(world: World, admin: str, organisation_id: str, email: str, roles: list[str]) -> tuple[dict[str, Any], str]:
+    """An invitation sent by that admin; its body and the token its mail carries."""
+    response = world.as_("identity", admin).post(
+        invitations_url(organisation_id), json={"email": email, "roles": roles}
+    )
+    assert response.status_code == 201, response.text
+    return response.json(), world.stack.identity_mail.token(email, "inv_")
+
+
+def joined(world: World, admin: str, organisation_id: str, email: str, roles: list[str]) -> dict[str, Any]:
+    """A new person invited, who accepts with a name and a password: the acceptance's answer."""
+    _invitation, token = invite(world, admin, organisation_id, email, roles)
+    accepted = world.stack.api("identity").post(
+        ACCEPT_URL, token="", json={"token": token, "full_name": "Nouveau Membre", "password": NEW_PASSWORD}
+    )
+    assert accepted.status_code == 201, accepted.text
+    return accepted.json()
+
+
 def create_client(world: World, email: str, scopes: list[str], **extra: Any) -> dict[str, Any]:
     response = world.as_("identity", email).post(
         "/api/v1/clients", json={"name": "Logiciel partenaire", "scopes": scopes, **extra}

@@ -138,3 +138,60 @@ class TestCounting:
         assert response.status_code == 429
         expected = window - age_seconds
         assert expected - 5 <= _retry_after(response) <= expected + 1
+
+
+def _from(api: Api, address: str, email: str, password: str = WRONG):  # type: ignore[no-untyped-def]
+    """A login through the gateway for a caller at that address (the gateway's X-Forwarded-For)."""
+    return api.post("/api/v1/auth/token", token="", headers={"X-Forwarded-For": address},
+                    json={"grant_type": "password", "username": email, "password": password})
+
+
+class TestPerAddress:
+    def test_failures_from_one_address_over_many_accounts_close_that_address_only(
+        self, world: World, anonymous: Api, identity_settings: IdentitySettings
+    ) -> None:
+        flood = "203.0.113.7"
+        for n in range(identity_settings.login_max_failures_per_ip):
+            assert _from(anonymous, flood, f"inconnu{n}@exemple.example").status_code == 400
+        assert count_rows(world.stack, LoginFailure, LoginFailure.ip == flood) == (
+            identity_settings.login_max_failures_per_ip)
+        refused = _from(anonymous, flood, HOLDER, "demo-password-2026")
+        assert refused.status_code == 429 and _retry_after(refused) > 0
+        # Anyone else, the same account included, still logs in.
+        assert _from(anonymous, "198.51.100.20", HOLDER, "demo-password-2026").status_code == 200
+
+    def test_an_address_named_by_an_untrusted_peer_is_not_believed(self, world: World) -> None:
+        from services.identity.throttle import client_address
+
+        class Peer:
+            def __init__(self, host: str, forwarded: str | None):
+                self.client = type("Client", (), {"host": host})()
+                self.headers = {"x-forwarded-for": forwarded} if forwarded else {}
+                self.app = world.stack.apps["identity"]
+
+        assert client_address(Peer("127.0.0.1", "203.0.113.7")) == "203.0.113.7"
+        assert client_address(Peer("127.0.0.1", "10.0.0.1, 203.0.113.7")) == "203.0.113.7"  # the gateway's entry
+        assert client_address(Peer("192.0.2.50", "203.0.113.7")) == "192.0.2.50"
+        assert client_address(Peer("127.0.0.1", "not-an-address")) == "127.0.0.1"
+
+
+def test_password_checks_at_once_from_one_address_are_capped() -> None:
+    import anyio
+
+    from common.problems import TooManyRequests
+    from services.identity.throttle import AddressGate
+
+    async def run() -> None:
+        gate = AddressGate(2)
+        async with gate.enter("203.0.113.7"), gate.enter("203.0.113.7"):
+            with pytest.raises(TooManyRequests) as refused:
+                async with gate.enter("203.0.113.7"):
+                    pass
+            assert refused.value.headers["Retry-After"] == "1"
+            async with gate.enter("198.51.100.20"):  # another address is not held back
+                pass
+        async with gate.enter("203.0.113.7"):
+            assert gate.running == {"203.0.113.7": 1}
+        assert gate.running == {}
+
+    anyio.run(run)

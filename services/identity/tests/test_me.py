@@ -4,11 +4,13 @@ import pytest
 
 from scripts import demo_data
 from services.identity.tests.helpers import (
+    ACCEPT_URL,
     SERVICE_CLIENT_ID,
     SERVICE_CLIENT_SECRET,
     client_credentials,
     create_client,
     demo_org,
+    invite,
     password_login,
 )
 from tests.support.stack import Api, problem
@@ -39,16 +41,9 @@ class TestMe:
         assert "password" not in response.text
 
     def test_lists_every_membership_and_acts_for_the_chosen_one(self, world: World, anonymous: Api) -> None:
-        added = world.as_("identity", HOLDER).post(
-            f"/api/v1/organisations/{demo_org('blosne-avenir')}/members",
-            json={
-                "email": OTHER_HOLDER,
-                "full_name": "Inès Moreau",
-                "password": "un-mot-de-passe-solide",
-                "roles": ["holder_member"],
-            },
-        )
-        assert added.status_code == 201
+        _invitation, invited = invite(world, HOLDER, demo_org("blosne-avenir"), OTHER_HOLDER, ["holder_member"])
+        accepted = anonymous.post(ACCEPT_URL, token=world.login(OTHER_HOLDER), json={"token": invited})
+        assert accepted.status_code == 201, accepted.text
         token = password_login(anonymous, OTHER_HOLDER, organisation_id=demo_org("blosne-avenir")).json()[
             "access_token"
         ]

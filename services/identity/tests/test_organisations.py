@@ -9,7 +9,7 @@ import pytest
 
 from scripts import demo_data
 from services.identity.models import Organisation
-from services.identity.tests.helpers import count_rows, demo_org, fetch_rows, new_uuid
+from services.identity.tests.helpers import count_rows, demo_org, fetch_rows, joined, new_uuid
 from tests.support.stack import Api, problem
 from tests.support.world import (
     CITY_MANAGER,
@@ -64,16 +64,10 @@ class TestCreateOrganisation:
         created = world.as_("identity", PLATFORM).post(ORGANISATIONS, json=FUNDER).json()
         api = world.as_("identity", PLATFORM)
         assert api.get(f"{ORGANISATIONS}/{created['id']}/members").json()["items"] == []
-        response = api.post(
-            f"{ORGANISATIONS}/{created['id']}/members",
-            json={
-                "email": "gestion@cdc.example",
-                "full_name": "Gestion CDC",
-                "password": "un-mot-de-passe-solide",
-                "roles": ["funder_manager"],
-            },
-        )
-        assert response.status_code == 201
+        accepted = joined(world, PLATFORM, created["id"], "gestion@cdc.example", ["funder_manager"])
+        assert accepted["roles"] == ["funder_manager"]
+        assert [m["email"] for m in api.get(f"{ORGANISATIONS}/{created['id']}/members").json()["items"]] == [
+            "gestion@cdc.example"]
 
     def test_a_citizen_council_with_its_qpvs(self, world: World) -> None:
         body = {"kind": "citizen_council", "name": "Conseil citoyen de Maurepas", "qpv_codes": ["QN03501M"]}

@@ -7,7 +7,7 @@ import pytest
 
 from common.db import utcnow
 from services.identity.models import Person, RefreshToken
-from services.identity.sign_in import hash_secret
+from services.identity.one_time import hash_secret
 from services.identity.tests.helpers import (
     LOGOUT_URL,
     REFRESH_URL,

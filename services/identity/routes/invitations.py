@@ -1,0 +1,183 @@
+"""Invitations: sent by an organisation's admins, accepted by the invitee with the token mailed to them."""
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, BackgroundTasks, Depends, Query, Response
+
+from common.auth import AnyCaller, Authorize
+from common.clock import ClockDep
+from common.db import Database, SessionDep
+from common.idempotency import IdempotencyDep
+from common.pagination import CursorParam, LimitParam, Page, page_of
+from common.problems import problem_responses
+from common.tokens import Principal
+from services.identity import accounts, invitations, mails, repository
+from services.identity.deps import DatabaseDep, MailerDep, PasswordsDep, SettingsDep
+from services.identity.models import Invitation, Organisation, Person
+from services.identity.schemas import (
+    InvitationAccept,
+    InvitationAccepted,
+    InvitationCreate,
+    InvitationPublic,
+    InvitationState,
+)
+from services.identity.settings import IdentitySettings
+from services.vocabulary import ADMIN_ROLES
+
+router = APIRouter(tags=["invitations"])
+ORGANISATION_INVITATIONS = "/organisations/{organisation_id}/invitations"
+
+Admin = Annotated[Principal, Depends(Authorize(roles=ADMIN_ROLES))]
+
+
+async def _administered(session: SessionDep, admin: Principal, organisation_id: uuid.UUID, *,
+                        for_update: bool = False) -> Organisation:
+    organisation = await accounts.administered_organisation(
+        session, principal=admin, organisation_id=organisation_id, for_update=for_update
+    )
+    accounts.require_admin_of(admin, organisation)  # people only: the invitation names who invited
+    return organisation
+
+
+def _mail_it(
+    background: BackgroundTasks, *, database: Database, mailer: MailerDep, settings: IdentitySettings,
+    invitation: Invitation, organisation: Organisation, inviter: Person | None, token: str,
+) -> None:
+    """After the commit: the mail, then whether it left (for the admin's list; a resend meanwhile has its own)."""
+    mail = mails.invitation(
+        to=invitation.email, organisation_name=organisation.name, roles=invitation.roles,
+        inviter_name=inviter.full_name if inviter else organisation.name, token=token,
+        expires_at=invitation.expires_at, links_base_url=settings.links_base_url,
+    )
+    invitation_id, token_hash = invitation.id, invitation.token_hash
+
+    async def record(sent: bool) -> None:
+        async with database.writer() as session:
+            await repository.set_mail_state(session, invitation_id, token_hash, "sent" if sent else "failed")
+            await session.commit()
+
+    background.add_task(mails.send, mailer, settings.mail_from, mail, on_result=record)
+
+
+@router.post(
+    ORGANISATION_INVITATIONS,
+    summary="Inviter une adresse avec des rôles : un lien à usage unique lui est envoyé",
+    status_code=201,
+    response_model=InvitationPublic,
+    responses=problem_responses(400, 401, 403, 404, 409, 413, 422),
+)
+async def create_invitation(
+    organisation_id: uuid.UUID, body: InvitationCreate, session: SessionDep, admin: Admin, call: IdempotencyDep,
+    clock: ClockDep, settings: SettingsDep, database: DatabaseDep, mailer: MailerDep, background: BackgroundTasks,
+) -> Response:
+    """Nothing is attached until the invitee accepts. The answer is the same whether the address has an account or
+    not; 409 `already_member` when it is already a member of this organisation, `invitation_pending` when an
+    invitation to it still waits."""
+    organisation = await _administered(session, admin, organisation_id)
+    now = clock.now()
+    invitation, token = await invitations.invite(
+        session, organisation=organisation, request=body, principal=admin, now=now,
+        ttl_seconds=settings.invitation_ttl_seconds,
+    )
+    inviter = await session.get(Person, invitation.invited_by)
+    _mail_it(background, database=database, mailer=mailer, settings=settings, invitation=invitation,
+             organisation=organisation, inviter=inviter, token=token)
+    return await call.respond(
+        session, status_code=201, content=invitations.to_public(invitation, now),
+        headers={"Location": f"/api/v1/organisations/{organisation.id}/invitations/{invitation.id}"},
+    )
+
+
+@router.get(
+    ORGANISATION_INVITATIONS,
+    summary="Les invitations de son organisation",
+    response_model=Page[InvitationPublic],
+    responses=problem_responses(400, 401, 403, 404, 422),
+)
+async def list_invitations(
+    organisation_id: uuid.UUID, session: SessionDep, admin: Admin, clock: ClockDep,
+    limit: LimitParam = 50, cursor: CursorParam = None,
+    state: Annotated[InvitationState | None, Query()] = None,
+) -> dict:
+    organisation = await _administered(session, admin, organisation_id)
+    now = clock.now()
+    rows = await repository.invitations_of(session, organisation.id, state=state, now=now, limit=limit, cursor=cursor)
+    return page_of(rows, limit=limit, to_public=lambda row: invitations.to_public(row, now))
+
+
+@router.get(
+    ORGANISATION_INVITATIONS + "/{invitation_id}",
+    summary="Une invitation de son organisation",
+    response_model=InvitationPublic,
+    responses=problem_responses(401, 403, 404, 422),
+)
+async def get_invitation(
+    organisation_id: uuid.UUID, invitation_id: uuid.UUID, session: SessionDep, admin: Admin, clock: ClockDep
+) -> InvitationPublic:
+    organisation = await _administered(session, admin, organisation_id)
+    return invitations.to_public(await invitations.invitation_of(session, organisation, invitation_id), clock.now())
+
+
+@router.post(
+    ORGANISATION_INVITATIONS + "/{invitation_id}/revoke",
+    summary="Révoquer une invitation en attente : son lien ne sert plus",
+    response_model=InvitationPublic,
+    responses=problem_responses(401, 403, 404, 409, 422),
+)
+async def revoke_invitation(
+    organisation_id: uuid.UUID, invitation_id: uuid.UUID, session: SessionDep, admin: Admin, clock: ClockDep
+) -> InvitationPublic:
+    organisation = await _administered(session, admin, organisation_id)
+    invitation = await invitations.invitation_of(session, organisation, invitation_id, for_update=True)
+    now = clock.now()
+    revoked = await invitations.revoke(session, invitation=invitation, principal=admin, now=now)
+    return invitations.to_public(revoked, now)
+
+
+@router.post(
+    ORGANISATION_INVITATIONS + "/{invitation_id}/resend",
+    summary="Renvoyer une invitation : nouveau lien, nouvelle échéance, l'ancien lien ne sert plus",
+    response_model=InvitationPublic,
+    responses=problem_responses(401, 403, 404, 409, 422),
+)
+async def resend_invitation(
+    organisation_id: uuid.UUID, invitation_id: uuid.UUID, session: SessionDep, admin: Admin, clock: ClockDep,
+    settings: SettingsDep, database: DatabaseDep, mailer: MailerDep, background: BackgroundTasks,
+) -> InvitationPublic:
+    organisation = await _administered(session, admin, organisation_id)
+    invitation = await invitations.invitation_of(session, organisation, invitation_id, for_update=True)
+    now = clock.now()
+    invitation, token = await invitations.resend(
+        session, invitation=invitation, principal=admin, now=now, ttl_seconds=settings.invitation_ttl_seconds
+    )
+    inviter = await session.get(Person, uuid.UUID(admin.subject))
+    _mail_it(background, database=database, mailer=mailer, settings=settings, invitation=invitation,
+             organisation=organisation, inviter=inviter, token=token)
+    return invitations.to_public(invitation, now)
+
+
+@router.post(
+    "/invitations/accept",
+    summary="Accepter une invitation avec le jeton reçu par mail",
+    status_code=201,
+    response_model=InvitationAccepted,
+    responses=problem_responses(400, 401, 403, 404, 409, 410, 413, 422),
+    openapi_extra={"security": [{}, {"HTTPBearer": []}]},
+)
+async def accept_invitation(
+    body: InvitationAccept, session: SessionDep, caller: AnyCaller, passwords: PasswordsDep, clock: ClockDep
+) -> InvitationAccepted:
+    """A new person sends `full_name` and `password` (the token proved the address); an address that already has an
+    account must be signed in as that account (401 `sign_in_required`, 403 `invitation_for_someone_else`), and its
+    password does not change. 404 `token_unknown`, 409 `invitation_used`, 410 `token_expired` or
+    `invitation_revoked`. The new membership is in the person's next login."""
+    _invitation, organisation, person = await invitations.accept(
+        session, request=body, principal=caller, passwords=passwords, now=clock.now()
+    )
+    membership = await repository.membership(session, person.id, organisation.id)
+    assert membership is not None
+    return InvitationAccepted(
+        organisation_id=organisation.id, organisation_name=organisation.name, person_id=person.id,
+        roles=membership.roles,
+    )

@@ -1,0 +1,37 @@
+"""The mails a service wrote into its folder (the development outbox), read as its recipients would."""
+
+import re
+from email import message_from_bytes, policy
+from email.message import EmailMessage
+from pathlib import Path
+
+TOKEN = re.compile(r"\b(?:inv|sgn|pwr)_[A-Za-z0-9_-]{20,}")
+
+
+class Mailbox:
+    def __init__(self, folder: str | Path):
+        self.folder = Path(folder)
+
+    def messages(self, to: str | None = None) -> list[EmailMessage]:
+        """Oldest first (the files are named by the time they were written)."""
+        found = []
+        for path in sorted(self.folder.glob("*.eml")) if self.folder.exists() else []:
+            message = message_from_bytes(path.read_bytes(), policy=policy.default)
+            if to is None or message["To"].lower() == to.lower():
+                found.append(message)
+        return found
+
+    def body(self, message: EmailMessage) -> str:
+        return message.get_content()
+
+    def token(self, to: str, prefix: str) -> str:
+        """The token of the latest mail to that address carrying one of that kind (`inv_`, `sgn_`, `pwr_`)."""
+        for message in reversed(self.messages(to)):
+            tokens = [t for t in TOKEN.findall(self.body(message)) if t.startswith(prefix)]
+            if tokens:
+                return tokens[0]
+        raise AssertionError(f"no mail with a {prefix} token to {to} in {self.folder}")
+
+    def clear(self) -> None:
+        for path in self.folder.glob("*.eml") if self.folder.exists() else []:
+            path.unlink()
