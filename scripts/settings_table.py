@@ -30,7 +30,10 @@ DESCRIPTIONS = {
     "upstream_timeout_seconds": "timeout of calls to another service",
     "signing_key_file": "PEM of the RSA key that signs tokens (generated in development only)",
     "previous_key_files": "comma-separated PEM files of retired keys still published in the JWKS",
-    "access_token_ttl_seconds": "access token lifetime (30–900 s)",
+    "access_token_ttl_seconds": (
+        "access token lifetime (30–600 s): how long a removed member or a suspended organisation keeps an "
+        "already issued token"
+    ),
     "refresh_token_ttl_seconds": "refresh token lifetime",
     "service_clients": 'JSON map of the desk\'s services and their secrets, e.g. `{"funding": "…"}`',
     "login_max_failures": "failed logins per account within the window before 429",
@@ -38,7 +41,10 @@ DESCRIPTIONS = {
     "password_time_cost": "argon2id time cost",
     "password_memory_kib": "argon2id memory cost (KiB)",
     "service_client_secret": "funding's secret at identity (client id `svc-funding`)",
-    "mail_smtp_host": "SMTP server of the holders' notifications; unset: each mail is an .eml file in the mail folder",
+    "mail_smtp_host": (
+        "SMTP server of the service's mails (funding: the holders' notifications; identity: invitations, "
+        "sign-up checks, password resets); unset: each mail is an .eml file in the mail folder"
+    ),
     "mail_smtp_port": "SMTP port",
     "mail_smtp_starttls": "upgrade the SMTP connection with STARTTLS",
     "mail_smtp_username": "SMTP login (none: no authentication)",
@@ -49,6 +55,31 @@ DESCRIPTIONS = {
     "upstream_connections": "connection pool size per upstream",
     "upstream_connect_timeout_seconds": "connect timeout to an upstream",
     "aggregate_timeout_seconds": "time an aggregated view waits for each part",
+    "clock_file": (
+        "a file whose ISO datetime the service takes as now (end-to-end tests move a CPO through its years); "
+        "refused in production"
+    ),
+    "webhook_allowed_networks": (
+        'networks (JSON list of CIDRs) a webhook target may be in although not public; plain http is taken '
+        'there only (tests: `["127.0.0.0/8"]`)'
+    ),
+    "webhook_timeout_seconds": "longest wait for a webhook endpoint's answer",
+    "webhook_poll_seconds": "how often an idle webhook worker looks for events and due deliveries",
+    "webhook_announce_seconds": (
+        "how often the webhook worker looks for payments fallen due and reports gone late (`payment.due`, "
+        "`report.overdue`: time-made, by the day); each look reads every scheduled payment and owed report, "
+        "about a second of PostgreSQL at a million dossiers"
+    ),
+    "login_max_failures_per_ip": (
+        "failed logins from one client address within the window before 429 (whatever the accounts tried)"
+    ),
+    "login_concurrent_per_ip": "password checks one client address may have running at once (429 beyond)",
+    "trusted_proxies": "networks (JSON list of CIDRs) whose `X-Forwarded-For` names the client address (the gateway's)",
+    "password_workers": "threads hashing and verifying passwords (argon2 never runs on the event loop)",
+    "signup_ttl_seconds": "how long a sign-up's verification link stays valid; unverified, nothing is created",
+    "invitation_ttl_seconds": "how long an invitation's link stays valid",
+    "password_reset_ttl_seconds": "how long a password reset link stays valid",
+    "links_base_url": "where the links mailed to people point (the gateway's public address)",
 }
 
 
