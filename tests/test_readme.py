@@ -87,6 +87,20 @@ def test_the_cpo_story_works_against_the_live_desk(live, tmp_path: Path) -> None
     ]
 
 
+def test_the_joining_story_works_against_the_live_desk(live, tmp_path: Path) -> None:
+    story = walkthrough("readme-walkthrough-joining").replace("MAIL=var/mail", f"MAIL={live.identity_mail_folder}")
+    assert run(story, live, tmp_path) == [
+        "verification_sent",
+        "login before the check: 400",
+        "Les Jardins partagés de Villejean",
+        "pending",
+        "Les Jardins partagés de Villejean ['holder_member']",
+        "[('bureau@jardins-villejean.example', ['holder_admin']), "
+        "('tresorerie@jardins-villejean.example', ['holder_member'])]",
+        "['signup.verified', 'invitation.created', 'invitation.accepted']",
+    ]
+
+
 def test_the_configuration_table_names_every_variable() -> None:
     table = README.split("<!-- settings-table:start -->", 1)[1].split("<!-- settings-table:end -->", 1)[0]
     listed = set(re.findall(r"`([A-Z<>_]+)`", table))

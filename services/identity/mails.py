@@ -47,9 +47,10 @@ def _until(moment: datetime) -> Text:
 
 
 def _api(path: str, token: str) -> Text:
+    # The token alone on a short line: quoted-printable folds long lines, and a folded token cannot be copied.
     return Text(
-        f"Depuis un outil connecté à l'API : POST /api/v1/{path} avec le jeton {token}",
-        f"From a tool using the API: POST /api/v1/{path} with the token {token}",
+        f"Depuis un outil connecté à l'API : POST /api/v1/{path} avec le jeton\n{token}",
+        f"From a tool using the API: POST /api/v1/{path} with the token\n{token}",
     )
 
 

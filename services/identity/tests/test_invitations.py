@@ -66,6 +66,14 @@ class TestInviting:
         listed = world.as_("identity", HOLDER).get(invitations_url(BLOSNE)).json()["items"]
         assert [(i["id"], i["mail_state"]) for i in listed] == [(invitation["id"], "sent")]
 
+    def test_the_raw_mail_carries_the_token_whole_on_a_line_of_its_own(self, world: World) -> None:
+        """Quoted-printable folds long lines: a reader copying the token from the raw file (or a script's grep, as
+        the README's story does) must find it unbroken."""
+        invite(world, HOLDER, BLOSNE, NEWCOMER, ["holder_member"])
+        token = world.stack.identity_mail.token(NEWCOMER, "inv_")
+        [raw] = [path.read_text() for path in world.stack.identity_mail.folder.glob("*.eml")]
+        assert raw.splitlines().count(token) == 2  # the French part and the English one
+
     def test_the_answer_does_not_tell_whether_the_address_has_an_account(self, world: World) -> None:
         """A funder's instructor (an account) and a fresh address, invited by an association: the same answer."""
         api = world.as_("identity", HOLDER)
