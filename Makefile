@@ -3,7 +3,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test migrate seed openapi check-openapi check-migrations lint bench bench-scale lock clean
+.PHONY: run test migrate seed openapi check-openapi check-migrations lint bench bench-login bench-scale lock clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -43,6 +43,10 @@ lint: $(VENV)/.dev
 bench: $(VENV)/.runtime
 	command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
 	$(BIN)/python -m bench.gateway_vs_direct
+
+# A person's login while another address floods identity with logins to unknown emails (real argon2 cost).
+bench-login: $(VENV)/.runtime
+	$(BIN)/python -m bench.login_flood
 
 # The country's scale on PostgreSQL (127.0.0.1:5432 by default; the first run seeds for up to half an hour).
 bench-scale: $(VENV)/.runtime
