@@ -9,6 +9,7 @@ from sqlmodel import Field, SQLModel
 
 from common.db import UtcDateTime, utcnow
 from common.idempotency import idempotency_table
+from common.ids import time_ordered_uuid
 
 
 class IdentityTable(SQLModel, registry=registry()):
@@ -182,7 +183,8 @@ class AuditEvent(IdentityTable, table=True):
     __tablename__ = "audit_events"
     __table_args__ = (Index("ix_audit_events_organisation_at", "organisation_id", "created_at"),)
 
-    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    # Time-ordered: entries of the same instant (one transaction) are read back in the order they were written.
+    id: uuid.UUID = Field(default_factory=time_ordered_uuid, primary_key=True)
     created_at: datetime = Field(sa_type=UtcDateTime, nullable=False, index=True)
     action: str = Field(max_length=64)
     # The caller: a person's id, a client id, or "anonymous" (a sign-up, a reset by mail).

@@ -113,3 +113,28 @@ class TestAuditTrail:
         only = platform.get(_url(VILLE, "audit-events"), params={"action": "organisation.suspended"})
         assert [e["details"] for e in only.json()["items"]] == [{"reason": "Convention résiliée"}]
         assert platform.get(_url(VILLE, "audit-events"), params={"action": "DROP TABLE"}).status_code == 422
+
+    def test_changes_of_the_same_instant_come_back_in_the_order_they_were_made(self, world: World) -> None:
+        """The clock stands still (as within one transaction): the trail still reads as it happened, page by page."""
+        from services.identity.tests.helpers import invite
+
+        manager = world.as_("identity", CITY_MANAGER)
+        invitations = [
+            invite(world, CITY_MANAGER, VILLE, f"agent-{n}@ville-rennes.example", ["funder_instructor"])[0]
+            for n in range(6)
+        ]
+        for invitation in invitations[::2]:
+            revoked = manager.post(f"{_url(VILLE, 'invitations')}/{invitation['id']}/revoke")
+            assert revoked.status_code == 200, revoked.text
+        expected = [("invitation.created", i["id"]) for i in invitations] + [
+            ("invitation.revoked", i["id"]) for i in invitations[::2]]
+        read, cursor = [], None
+        while True:
+            params = {"limit": 2, **({"cursor": cursor} if cursor else {})}
+            page = manager.get(_url(VILLE, "audit-events"), params=params)
+            assert page.status_code == 200, page.text
+            read += [(e["action"], e["details"].get("invitation_id")) for e in page.json()["items"]]
+            cursor = page.json()["next_cursor"]
+            if cursor is None:
+                break
+        assert read == expected
