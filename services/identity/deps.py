@@ -1,6 +1,7 @@
-"""Identity's typed dependencies."""
+"""Identity's typed dependencies: what the app built at start-up (app.state), and the caller's address."""
 
-from typing import Annotated
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
 
@@ -13,44 +14,27 @@ from services.identity.sign_in import TokenIssuer
 from services.identity.throttle import AddressGate, client_address
 
 
-def _passwords(request: Request) -> Passwords:
-    return request.app.state.passwords
+def _from_state(name: str) -> Callable[[Request], Awaitable[Any]]:
+    # async: a plain def would cost each request a hop to the thread pool for an attribute read.
+    async def dependency(request: Request) -> Any:
+        return getattr(request.app.state, name)
+
+    dependency.__name__ = f"app_state_{name}"
+    return dependency
 
 
-def _issuer(request: Request) -> TokenIssuer:
-    return request.app.state.issuer
+PasswordsDep = Annotated[Passwords, Depends(_from_state("passwords"))]
+IssuerDep = Annotated[TokenIssuer, Depends(_from_state("issuer"))]
+KeysDep = Annotated[KeyStore, Depends(_from_state("keys"))]
+DatabaseDep = Annotated[Database, Depends(_from_state("db"))]
+MailerDep = Annotated[Mailer, Depends(_from_state("mailer"))]
+SettingsDep = Annotated[IdentitySettings, Depends(_from_state("settings"))]
+GateDep = Annotated[AddressGate, Depends(_from_state("login_gate"))]
 
 
-def _keys(request: Request) -> KeyStore:
-    return request.app.state.keys
-
-
-def _database(request: Request) -> Database:
-    return request.app.state.db
-
-
-def _mailer(request: Request) -> Mailer:
-    return request.app.state.mailer
-
-
-def _settings(request: Request) -> IdentitySettings:
-    return request.app.state.settings
-
-
-def _gate(request: Request) -> AddressGate:
-    return request.app.state.login_gate
-
-
-def _address(request: Request) -> str | None:
+async def _address(request: Request) -> str | None:
     return client_address(request)
 
 
-PasswordsDep = Annotated[Passwords, Depends(_passwords)]
-IssuerDep = Annotated[TokenIssuer, Depends(_issuer)]
-KeysDep = Annotated[KeyStore, Depends(_keys)]
-DatabaseDep = Annotated[Database, Depends(_database)]
-MailerDep = Annotated[Mailer, Depends(_mailer)]
-SettingsDep = Annotated[IdentitySettings, Depends(_settings)]
-GateDep = Annotated[AddressGate, Depends(_gate)]
 # The caller's address (the gateway's X-Forwarded-For when it comes through the gateway).
 AddressDep = Annotated[str | None, Depends(_address)]
