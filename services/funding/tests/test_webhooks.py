@@ -64,6 +64,24 @@ class TestRegistration:
         assert problem(refused)["code"] in ("webhook_target_refused", "validation_failed")
         assert ok(world.as_("funding", HOLDER).get(WEBHOOKS))["items"] == []
 
+    # Each reaches the desk's own side although it looks like another address: carrier-grade NAT, 6to4 and
+    # NAT64 around loopback or metadata, IPv4-mapped loopback, site-local, the clouds' metadata addresses,
+    # Teredo around a private client, multicast, unspecified.
+    @pytest.mark.parametrize("host", [
+        "100.64.0.1", "[2002:7f00:1::]", "[2002:a9fe:a9fe::1]", "[::ffff:127.0.0.1]", "[64:ff9b::7f00:1]",
+        "[64:ff9b::a9fe:a9fe]", "[64:ff9b:1::a00:1]", "[fec0::1]", "169.254.169.254", "[fd00:ec2::254]",
+        "[2001:0:5db8:d822:0:f227:f5ff:fff5]", "[ff02::1]", "224.0.0.1", "0.0.0.0", "[::]", "[::7f00:1]",
+        "255.255.255.255", "198.18.0.1",
+    ])
+    def test_no_address_that_is_not_globally_routable(self, world: World, host: str) -> None:
+        refused = world.as_("funding", HOLDER).post(WEBHOOKS, json={"url": f"https://{host}/hook"})
+        assert refused.status_code == 422, refused.text
+        body = problem(refused)
+        assert body["code"] == "webhook_target_refused"
+        [error] = body["errors"]
+        assert error["field"] == "body.url" and "not a globally routable address" in error["message"]
+        assert ok(world.as_("funding", HOLDER).get(WEBHOOKS))["items"] == []
+
     def test_a_public_https_target_is_taken(self, world: World) -> None:
         assert register(world, "https://93.184.216.34/hook")["url"] == "https://93.184.216.34/hook"
 
@@ -72,9 +90,21 @@ class TestRegistration:
         check_address(ipaddress.ip_address("127.0.0.1"), loopback)
         check_address(ipaddress.ip_address("93.184.216.34"), [])
         for address in ("127.0.0.1", "10.1.2.3", "172.16.0.1", "192.168.0.1", "169.254.0.1", "::1", "fe80::1",
-                        "::ffff:10.0.0.1", "0.0.0.0", "224.0.0.1"):
+                        "::ffff:10.0.0.1", "0.0.0.0", "224.0.0.1", "100.127.255.254", "2002:c0a8:101::1",
+                        "64:ff9b::c0a8:101", "fec0::1", "fd00:ec2::254", "2001:db8::1", "ff0e::1"):
             with pytest.raises(TargetRefused):
                 check_address(ipaddress.ip_address(address), [])
+        # What carries a public IPv4 address reaches that address: taken, as are public IPv6 addresses.
+        for address in ("::ffff:93.184.216.34", "64:ff9b::5db8:d822", "2002:5db8:d822::1",
+                        "2606:2800:220:1:248:1893:25c8:1946"):
+            check_address(ipaddress.ip_address(address), [])
+        # Teredo: refused whatever it carries (2001::/32 is not global), and a private client all the more.
+        with pytest.raises(TargetRefused):
+            check_address(ipaddress.ip_address("2001:0:5db8:d822:0:f227:5db8:d822"), [])
+        # The settings' networks are taken as written: the tests' loopback does not let its other forms in.
+        for address in ("::ffff:127.0.0.1", "64:ff9b::7f00:1", "2002:7f00:1::"):
+            with pytest.raises(TargetRefused):
+                check_address(ipaddress.ip_address(address), loopback)
 
 
 class TestDelivery:
