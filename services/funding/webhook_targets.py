@@ -2,12 +2,17 @@
 `ipaddress` module's is_global, never multicast, unspecified, reserved or site-local; an IPv6 address that
 carries an IPv4 one — mapped, NAT64, 6to4, Teredo — is judged by that one too), unless the address is in a
 network the settings allow (the tests allow loopback, and plain http there). Checked when the endpoint is
-registered and again before each delivery (a name may resolve elsewhere by then)."""
+registered and again at each delivery, whose request then goes to the very address checked (`pinned`): the name
+is looked up once, so it cannot point elsewhere between the check and the connection (DNS rebinding)."""
 
 import asyncio
 import ipaddress
 import socket
+from dataclasses import dataclass, field
+from typing import Any
 from urllib.parse import urlsplit
+
+import httpx
 
 IpAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IpNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -65,7 +70,8 @@ def check_address(address: IpAddress, allowed: list[IpNetwork]) -> None:
 
 
 def split(url: str) -> tuple[str, str, int]:
-    """(scheme, host, port) of a URL a webhook may be sent to: http(s), a host, no credentials."""
+    """(scheme, host, port) of a URL a webhook may be sent to: http(s), a host, no credentials. The host is the
+    ASCII form that httpx sends (IDNA 2008), so that the name looked up is the name the request carries."""
     try:
         parts = urlsplit(url)
     except ValueError as exc:  # "http://[::1" and the like
@@ -76,16 +82,21 @@ def split(url: str) -> tuple[str, str, int]:
         raise TargetRefused("no credentials in the URL")
     try:
         port = parts.port or (443 if parts.scheme == "https" else 80)
-    except ValueError as exc:
-        raise TargetRefused("an invalid port") from exc
-    return parts.scheme, parts.hostname, port
+        host = httpx.URL(url).raw_host.decode("ascii")
+    except (ValueError, httpx.InvalidURL) as exc:
+        raise TargetRefused("an invalid host or port") from exc
+    return parts.scheme, host, port
 
 
-async def resolve(host: str, port: int) -> list[IpAddress]:
+def _literal(host: str) -> IpAddress | None:
     try:
-        return [ipaddress.ip_address(host)]
+        return ipaddress.ip_address(host)
     except ValueError:
-        pass
+        return None
+
+
+async def lookup(host: str, port: int) -> list[IpAddress]:
+    """The addresses a name resolves to (the system's resolver; the tests put a stub here)."""
     try:
         answers = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except (OSError, UnicodeError) as exc:  # no such name, or no name at all (IDNA refuses it)
@@ -94,12 +105,52 @@ async def resolve(host: str, port: int) -> list[IpAddress]:
     return [ipaddress.ip_address(str(answer[4][0]).split("%")[0]) for answer in answers]
 
 
-async def check_target(url: str, allowed: list[IpNetwork]) -> None:
-    """TargetRefused unless every address the URL's host resolves to may be reached; plain http only inside an
-    allowed network."""
+async def resolve(host: str, port: int) -> list[IpAddress]:
+    literal = _literal(host)
+    return [literal] if literal is not None else await lookup(host, port)
+
+
+async def _checked(url: str, allowed: list[IpNetwork]) -> tuple[str, str, list[IpAddress]]:
     scheme, host, port = split(url)
     addresses = await resolve(host, port)
+    if not addresses:
+        raise TargetRefused(f"{host!r} does not resolve")
     for address in addresses:
         check_address(address, allowed)
     if scheme == "http" and not all(any(a in network for network in allowed) for a in addresses):
         raise TargetRefused("https is required")
+    return scheme, host, addresses
+
+
+async def check_target(url: str, allowed: list[IpNetwork]) -> None:
+    """TargetRefused unless every address the URL's host resolves to may be reached; plain http only inside an
+    allowed network."""
+    await _checked(url, allowed)
+
+
+@dataclass(frozen=True)
+class Pinned:
+    """A delivery's request, sent to the address that was checked: the URL names that address; the Host header
+    and TLS (SNI and the certificate's check, through httpcore's `sni_hostname`) still name the endpoint's host."""
+
+    url: str
+    host_header: str
+    extensions: dict[str, Any] = field(default_factory=dict)
+
+
+async def pinned(url: str, allowed: list[IpNetwork]) -> Pinned:
+    """The URL checked (every address it resolves to) and pinned to the first of them; TargetRefused otherwise."""
+    _, host, addresses = await _checked(url, allowed)
+    original = httpx.URL(url)
+    host_header = httpx.Request("POST", original).headers["host"]
+    extensions = {} if _literal(host) is not None else {"sni_hostname": host}
+    return Pinned(str(original.copy_with(host=str(addresses[0]))), host_header, extensions)
+
+
+def delivery_client() -> httpx.AsyncClient:
+    """The worker's HTTP client. Redirects are not followed (a 3xx is a failed attempt, never a second target).
+    No proxy from the environment: the connection must go to the pinned address itself. No keep-alive: its pool
+    is keyed by the address, so a TLS connection checked for one endpoint's name would carry another's requests
+    to the same address."""
+    return httpx.AsyncClient(follow_redirects=False, trust_env=False,
+                             limits=httpx.Limits(max_keepalive_connections=0))

@@ -8,13 +8,13 @@ import ipaddress
 from datetime import timedelta
 from typing import Any
 
-import httpx
 import pytest
 from standardwebhooks.webhooks import Webhook
 
 from common.clock import FixedClock
+from services.funding import webhook_targets
 from services.funding.tests.committee_helpers import ok
-from services.funding.webhook_targets import TargetRefused, check_address, networks
+from services.funding.webhook_targets import TargetRefused, check_address, delivery_client, networks
 from services.funding.webhook_worker import Worker
 from tests.support.receiver import Receiver
 from tests.support.stack import problem
@@ -28,7 +28,7 @@ def worker_pass(world: World, clock: FixedClock | None = None, workers: int = 1)
     app = world.stack.apps["funding"]
 
     async def passes() -> int:
-        async with httpx.AsyncClient() as http:
+        async with delivery_client() as http:  # the worker process's own client
             running = [Worker(app.state.db, http, app.state.settings, clock or app.state.clock) for _ in range(workers)]
             return sum(await asyncio.gather(*(worker.tick() for worker in running)))
 
@@ -105,6 +105,79 @@ class TestRegistration:
         for address in ("::ffff:127.0.0.1", "64:ff9b::7f00:1", "2002:7f00:1::"):
             with pytest.raises(TargetRefused):
                 check_address(ipaddress.ip_address(address), loopback)
+
+
+class Resolver:
+    """The name lookup the worker and the registration use, answering each call with the next answer (the last
+    one again when they run out); the address checks, the pinning and the connection stay the real ones."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch, *answers: list[str]) -> None:
+        self.answers, self.calls = list(answers), []
+        monkeypatch.setattr(webhook_targets, "lookup", self.lookup)
+
+    async def lookup(self, host: str, port: int) -> list[ipaddress.IPv4Address | ipaddress.IPv6Address]:
+        self.calls.append((host, port))
+        return [ipaddress.ip_address(a) for a in self.answers[min(len(self.calls), len(self.answers)) - 1]]
+
+
+class TestTheAddressConnectedToIsTheAddressChecked:
+    def test_a_name_that_resolves_to_a_private_address_at_delivery_is_refused(
+        self, world: World, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        # Public at registration; then private, or public and private: nothing leaves.
+        resolver = Resolver(monkeypatch, ["93.184.216.34"], ["10.0.0.8"], ["93.184.216.34", "169.254.169.254"])
+        endpoint = register(world, "https://partner.example/hook")
+        world.create_dossier()
+        clock = world.stack.apps["funding"].state.clock
+        for refused in ("10.0.0.8", "169.254.169.254"):
+            worker_pass(world, clock)
+            [delivery] = deliveries(world, endpoint)
+            assert delivery["state"] == "pending" and delivery["last_status"] is None
+            assert delivery["last_error"] == f"target refused: {refused} is not a globally routable address"
+            clock.advance(seconds=6 * 60)
+        assert resolver.calls == [("partner.example", 443)] * 3
+
+    def test_a_name_rebound_after_the_check_is_not_followed(
+        self, world: World, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        # The same port on another loopback address: were the name looked up again after its check, the
+        # rebound answer (127.0.0.2) would take the request there.
+        rebound = Receiver("127.0.0.2", receiver.port)
+        try:
+            resolver = Resolver(monkeypatch, ["127.0.0.1"], ["127.0.0.1"], ["127.0.0.2"], ["10.0.0.8"])
+            url = f"http://partner.example:{receiver.port}/hook"
+            endpoint = register(world, url)
+            world.create_dossier()
+            worker_pass(world)
+            assert len(resolver.calls) == 2  # the registration's check, the delivery's: once each
+            [(headers, _)] = receiver.requests
+            assert headers["host"] == f"partner.example:{receiver.port}" and rebound.requests == []
+            assert deliveries(world, endpoint)[0]["state"] == "delivered"
+            # The next delivery looks the name up afresh and goes where that answer, checked, points.
+            world.create_dossier()
+            worker_pass(world)
+            [(headers, _)] = rebound.requests
+            assert headers["host"] == f"partner.example:{receiver.port}" and len(receiver.requests) == 1
+            # And an answer that fails the check sends nothing anywhere.
+            world.create_dossier()
+            worker_pass(world)
+            assert (len(receiver.requests), len(rebound.requests)) == (1, 1)
+            assert len(resolver.calls) == 4
+        finally:
+            rebound.stop()
+
+    def test_a_redirect_is_not_followed_and_is_a_failed_attempt(self, world: World, receiver: Receiver) -> None:
+        internal = Receiver("127.0.0.2")
+        try:
+            receiver.statuses, receiver.location = [302], internal.url
+            endpoint = register(world, receiver.url)
+            world.create_dossier()
+            worker_pass(world)
+            assert len(receiver.requests) == 1 and internal.requests == []
+            [delivery] = deliveries(world, endpoint)
+            assert (delivery["state"], delivery["attempts"], delivery["last_status"]) == ("pending", 1, 302)
+        finally:
+            internal.stop()
 
 
 class TestDelivery:
