@@ -8,6 +8,7 @@ is looked up once, so it cannot point elsewhere between the check and the connec
 import asyncio
 import ipaddress
 import socket
+import ssl
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
@@ -147,10 +148,10 @@ async def pinned(url: str, allowed: list[IpNetwork]) -> Pinned:
     return Pinned(str(original.copy_with(host=str(addresses[0]))), host_header, extensions)
 
 
-def delivery_client() -> httpx.AsyncClient:
+def delivery_client(verify: ssl.SSLContext | bool = True) -> httpx.AsyncClient:
     """The worker's HTTP client. Redirects are not followed (a 3xx is a failed attempt, never a second target).
     No proxy from the environment: the connection must go to the pinned address itself. No keep-alive: its pool
     is keyed by the address, so a TLS connection checked for one endpoint's name would carry another's requests
-    to the same address."""
-    return httpx.AsyncClient(follow_redirects=False, trust_env=False,
+    to the same address. `verify`: the system's authorities (the tests bring their own)."""
+    return httpx.AsyncClient(verify=verify, follow_redirects=False, trust_env=False,
                              limits=httpx.Limits(max_keepalive_connections=0))

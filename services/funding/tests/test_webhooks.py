@@ -5,6 +5,7 @@ workers never send a delivery twice at once. Targets are checked against SSRF.""
 
 import asyncio
 import ipaddress
+import ssl
 from datetime import timedelta
 from typing import Any
 
@@ -18,17 +19,19 @@ from services.funding.webhook_targets import TargetRefused, check_address, deliv
 from services.funding.webhook_worker import Worker
 from tests.support.receiver import Receiver
 from tests.support.stack import problem
+from tests.support.tls import contexts
 from tests.support.world import DESK, HOLDER, HOLDER_MEMBER, OTHER_HOLDER, World
 
 WEBHOOKS = "/api/v1/webhooks"
 
 
-def worker_pass(world: World, clock: FixedClock | None = None, workers: int = 1) -> int:
+def worker_pass(world: World, clock: FixedClock | None = None, workers: int = 1,
+                verify: ssl.SSLContext | bool = True) -> int:
     """One pass of `workers` workers at once, as the worker process makes it."""
     app = world.stack.apps["funding"]
 
     async def passes() -> int:
-        async with delivery_client() as http:  # the worker process's own client
+        async with delivery_client(verify) as http:  # the worker process's own client
             running = [Worker(app.state.db, http, app.state.settings, clock or app.state.clock) for _ in range(workers)]
             return sum(await asyncio.gather(*(worker.tick() for worker in running)))
 
@@ -165,6 +168,27 @@ class TestTheAddressConnectedToIsTheAddressChecked:
             assert len(resolver.calls) == 4
         finally:
             rebound.stop()
+
+    def test_over_https_the_pinned_address_is_named_by_sni_and_its_certificate_checked_for_the_name(
+        self, world: World, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        server, client = contexts("partner.example")
+        partner = Receiver(tls=server)
+        try:
+            Resolver(monkeypatch, ["127.0.0.1"])
+            endpoint = register(world, f"https://partner.example:{partner.port}/hook")
+            # The certificate names partner.example, not 127.0.0.1: it passes only if checked against the name.
+            impostor = register(world, f"https://impostor.example:{partner.port}/hook", email=DESK)
+            world.create_dossier()
+            worker_pass(world, verify=client)
+            [(headers, _)] = partner.requests
+            assert headers["host"] == f"partner.example:{partner.port}"
+            assert "partner.example" in partner.server_names and "impostor.example" in partner.server_names
+            assert deliveries(world, endpoint)[0]["state"] == "delivered"
+            refused = deliveries(world, impostor, email=DESK)[0]
+            assert refused["state"] == "pending" and "CERTIFICATE_VERIFY_FAILED" in refused["last_error"]
+        finally:
+            partner.stop()
 
     def test_a_redirect_is_not_followed_and_is_a_failed_attempt(self, world: World, receiver: Receiver) -> None:
         internal = Receiver("127.0.0.2")
