@@ -13,6 +13,7 @@ import pytest
 
 from scripts.live_stack import LiveStack
 from tests.support.clock import TODAY
+from tests.support.documents import assert_inert
 from tests.support.world import CITY_MANAGER, DESK, PROJECT, org_id
 from tests.test_committee_through_gateway import (  # noqa: F401  (fixtures)
     MANAGER,
@@ -153,6 +154,7 @@ def test_a_three_year_cpo_from_the_committee_to_its_renewal(
         desk.call(OTHER_HOLDER, "POST", f"{agreement_url}/sign", json={})
         desk.call(manager, "POST", f"{agreement_url}/activate", json={})
     document = desk.call(OTHER_HOLDER, "GET", f"/api/v1/agreements/{agreements[0]['id']}/document")
+    assert_inert(document)  # the policy and nosniff pass the gateway's hop
     assert "<th>À verser avant le</th>" in document.text and "2029-03-31" in document.text
 
     centre = Centre(desk, dossier)

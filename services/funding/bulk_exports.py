@@ -1,8 +1,6 @@
 """Bulk exports for a funder's own systems: the dossiers routed to it, its decisions, its payments, as CSV or JSON
 Lines, streamed by batches in the keyset order (constant memory, constant cost per batch at any depth)."""
 
-import csv
-import io
 import json
 import uuid
 from collections.abc import AsyncIterator, Callable
@@ -13,6 +11,7 @@ from typing import Any
 from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from common.csv_cells import csv_line
 from common.pagination import encode_cursor, keyset
 from services.funding.agreement_models import Payment
 from services.funding.committee_models import AgendaItem, FunderDecision
@@ -103,13 +102,6 @@ def _text(value: Any) -> Any:
     return value
 
 
-def csv_line(values: list[Any]) -> str:
-    """One CSV record (RFC 4180 line end); None is an empty field."""
-    buffer = io.StringIO()
-    csv.writer(buffer, lineterminator="\r\n").writerow(["" if v is None else v for v in values])
-    return buffer.getvalue()
-
-
 async def lines(
     session: AsyncSession, export: Export, *, funder_id: uuid.UUID | None, updated_since: datetime | None,
     jsonl: bool,
@@ -124,9 +116,10 @@ async def lines(
             statement = statement.where(export.model.updated_at >= updated_since)
         fetched = (await session.execute(keyset(statement, export.model, limit=BATCH, cursor=cursor))).all()
         for row in fetched[:BATCH]:
-            values = {name: _text(value) for name, value in export.values(row).items()}
-            yield (json.dumps(values, ensure_ascii=False) + "\n") if jsonl else csv_line(
-                [values[name] for name in export.columns])
+            values = export.values(row)
+            # CSV cells keep their types, so that text is neutralised and figures are not (common.csv_cells).
+            yield (json.dumps({name: _text(value) for name, value in values.items()}, ensure_ascii=False) + "\n"
+                   ) if jsonl else csv_line(values[name] for name in export.columns)
         if len(fetched) <= BATCH:
             return
         last = fetched[BATCH - 1][0]

@@ -5,14 +5,15 @@ in the keyset order, so that a funder's whole year never sits in memory."""
 import uuid
 from collections.abc import AsyncIterator
 from datetime import date
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from common.csv_cells import FORMULA_STARTS, csv_line
 from common.pagination import encode_cursor, keyset
 from services.funding.agreement_models import Agreement, AgreementState, Grant, Payment, PaymentState
-from services.funding.bulk_exports import csv_line
 from services.funding.models import Programme
 from services.funding.peers import Peers
 
@@ -28,6 +29,11 @@ OBJECT_LIMIT = 256
 def amount(cents: int) -> str:
     """Euros with a decimal point and two decimals: 1_500_000 → "15000.00"."""
     return f"{cents // 100}.{cents % 100:02d}"
+
+
+def _object(text: str) -> str:
+    # The schema's 256 characters hold the neutralising quote too.
+    return text[:OBJECT_LIMIT - 1] if text.startswith(FORMULA_STARTS) else text[:OBJECT_LIMIT]
 
 
 def convention_date(agreement: Agreement, grant: Grant) -> date:
@@ -82,12 +88,14 @@ async def rows(
                 continue
             beneficiary = cards.get(grant.organisation_id) or {}
             conditions, period = payment_period(payments, grant.decided_at.date())
+            # Names, the object and the programme's title are text that people type: csv_line neutralises the
+            # ones a spreadsheet would run as formulas. The amount and the percentage go as numbers, untouched.
             yield csv_line([
                 funder.get("name") or "", funder.get("siret") or "",
-                convention_date(agreement, grant).isoformat(), agreement.number,
+                convention_date(agreement, grant), agreement.number,
                 beneficiary.get("name") or "", beneficiary.get("siret") or "", beneficiary.get("rna") or "",
-                agreement.object[:OBJECT_LIMIT], amount(sum(p.amount_cents for p in payments)),
-                "aide en numéraire", conditions, period, "", "non", "1.00", programme_title,
+                _object(agreement.object), Decimal(amount(sum(p.amount_cents for p in payments))),
+                "aide en numéraire", conditions, period, "", "non", Decimal("1.00"), programme_title,
             ])
         if len(fetched) <= BATCH:
             return

@@ -35,7 +35,7 @@ from services.funding.webhook_models import (
     WebhookDelivery,
     WebhookEndpoint,
 )
-from services.funding.webhook_targets import IpNetwork, TargetRefused, check_target, networks
+from services.funding.webhook_targets import IpNetwork, TargetRefused, delivery_client, networks, pinned
 from services.funding.webhooks import disable, signing_secrets
 
 logger = logging.getLogger("funding.webhooks")
@@ -168,8 +168,12 @@ class Worker:
         status, error = None, None
         started = time.perf_counter()
         try:
-            await check_target(endpoint.url, self.allowed)
-            answer = await self.http.post(endpoint.url, content=body.encode(), headers=headers, timeout=self.timeout)
+            # Looked up once, checked, and sent to that very address: the name cannot move in between.
+            target = await pinned(endpoint.url, self.allowed)
+            answer = await self.http.post(
+                target.url, content=body.encode(), headers={**headers, "host": target.host_header},
+                extensions=target.extensions, timeout=self.timeout, follow_redirects=False,
+            )
             status = answer.status_code
         except TargetRefused as refusal:
             error = f"target refused: {refusal}"
@@ -214,7 +218,7 @@ async def run(settings: FundingSettings) -> None:
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stopping.set)
-    async with httpx.AsyncClient(follow_redirects=False) as http:
+    async with delivery_client() as http:
         worker = Worker(db, http, settings, clock_of(settings.clock_file))
         while not stopping.is_set():
             try:

@@ -25,6 +25,7 @@ from services.funding.agreement_document import agreement_html
 from services.funding.agreement_models import AgreementState
 from services.funding.agreement_schemas import AgreementPublic
 from services.funding.deps import DossierFiltersDep, PeersDep
+from services.funding.html_documents import DOCUMENT_HEADERS, document_response
 from services.vocabulary import DESK_ROLES, FUNDER_ROLES, HOLDER_ROLES, Role, Scope
 
 router = APIRouter(prefix="/agreements", tags=["agreements"])
@@ -90,7 +91,8 @@ async def get_agreement(
     summary="Le document lisible de la convention ou de la décision (HTML, à imprimer)",
     response_class=HTMLResponse,
     responses={
-        **problem_responses(401, 403, 404, 422), 200: {"content": {"text/html": {"schema": {"type": "string"}}}},
+        **problem_responses(401, 403, 404, 422),
+        200: {"content": {"text/html": {"schema": {"type": "string"}}}, "headers": DOCUMENT_HEADERS},
     },
 )
 async def agreement_document(
@@ -109,7 +111,7 @@ async def agreement_document(
         payments=sorted((payments.to_public(p, a, clock.today()) for p, a in schedule), key=lambda p: p.sequence),
         language=request_language(request),
     )
-    return HTMLResponse(html, headers={"ETag": etag_of(agreement.version)})
+    return document_response(html, {"ETag": etag_of(agreement.version)})
 
 
 async def _move(

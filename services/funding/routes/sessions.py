@@ -4,7 +4,6 @@ import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, BackgroundTasks, Depends, Query, Request, Response
-from fastapi.responses import HTMLResponse
 
 from common.auth import Authorize
 from common.clock import ClockDep
@@ -35,6 +34,7 @@ from services.funding.committee_schemas import (
     SessionUpdate,
 )
 from services.funding.deps import PeersDep
+from services.funding.html_documents import DOCUMENT_HEADERS, document_response
 from services.funding.minutes_document import minutes_html
 from services.vocabulary import DESK_ROLES, FUNDER_ROLES, Scope
 
@@ -361,7 +361,8 @@ async def close_session(
     response_model=Minutes,
     responses={
         **problem_responses(401, 403, 404, 409, 422),
-        200: {"content": {"application/json": {}, "text/html": {"schema": {"type": "string"}}}},
+        200: {"content": {"application/json": {}, "text/html": {"schema": {"type": "string"}}},
+              "headers": DOCUMENT_HEADERS},
     },
 )
 async def get_minutes(
@@ -373,5 +374,5 @@ async def get_minutes(
     headers = {"ETag": etag_of(found.version)}
     wants_html = format == "html" or (format is None and "text/html" in request.headers.get("accept", ""))
     if wants_html:
-        return HTMLResponse(minutes_html(minutes, request_language(request)), headers=headers)
+        return document_response(minutes_html(minutes, request_language(request)), headers)
     return Response(minutes.model_dump_json(), media_type="application/json", headers=headers)

@@ -15,6 +15,7 @@ from services.funding.tests.committee_helpers import (
 )
 from services.funding.tests.helpers import CAF, PREFECTURE, VILLE
 from tests.support.clock import TODAY
+from tests.support.documents import assert_inert
 from tests.support.stack import problem
 from tests.support.world import (
     CITY_MANAGER,
@@ -138,7 +139,7 @@ class TestAConvention:
         dossier = decided(world)
         convention = agreements_of(world, dossier)[VILLE]
         document = world.as_("funding", HOLDER).get(f"{AGREEMENTS}/{convention['id']}/document")
-        assert document.status_code == 200 and document.headers["content-type"].startswith("text/html")
+        assert_inert(document)
         for text in ("Ville de Rennes", "Association Blosne Avenir", convention["number"], "Aide aux devoirs"):
             assert text in document.text, text
 

@@ -156,3 +156,75 @@ class TestBulkExports:
         lines = world.as_("funding", "coordination@guichet-rennes.example").get(
             "/api/v1/exports/dossiers", params={"format": "jsonl"}).text.splitlines()
         assert [json.loads(line)["id"] for line in lines] == [d["id"] for d in created]
+
+
+# What OWASP's CSV-injection page lists: each would run as a formula in a spreadsheet opening the export.
+FORMULAS = ('=HYPERLINK("http://x","y")', "+1", "@SUM(A1)", "\tcmd", "-2+3")
+
+
+def _rename(world: World, email: str, organisation: str, name: str) -> None:
+    identity = world.as_("identity", email)
+    current = identity.get(f"/api/v1/organisations/{organisation}")
+    ok(identity.patch(f"/api/v1/organisations/{organisation}", json={"name": name},
+                      headers={"If-Match": current.headers["ETag"]}))
+
+
+def _decided_with(world: World, *, title: str, conditions: str, refusal: str) -> dict[str, Any]:
+    """decided(), with a project title, the city's conditions and the CAF's refusal reason typed as formulas."""
+    from services.funding.tests.committee_helpers import decide, open_session, plan_session, ready, session_url
+    from services.funding.tests.helpers import CAF
+    from services.funding.tests.test_agreements import PLAN
+    from tests.support.world import DESK
+
+    dossier = ready(world, plan=PLAN, project=world.create_project(title=title))
+    present = [VILLE, PREFECTURE, CAF]
+    session = ok(open_session(world, plan_session(world, [dossier], present), present))
+    ok(decide(world, session, dossier, VILLE, 2_500_000, conditions=conditions), 201)
+    ok(decide(world, session, dossier, PREFECTURE, 1_000_000), 201)
+    ok(decide(world, session, dossier, CAF, 0, refusal_reason=refusal), 201)
+    ok(world.as_("funding", DESK).post(f"{session_url(session)}/close", json={}))
+    return dossier
+
+
+class TestFormulasAreNeutralised:
+    def test_names_and_objects_in_the_scdl_export_read_as_text_and_the_row_stays_valid(self, world: World) -> None:
+        title = FORMULAS[0]
+        dossier = _decided_with(world, title=title, conditions="x", refusal="y")
+        agreement = agreements_of(world, dossier)[VILLE]
+        ok(world.as_("funding", CITY_MANAGER).post(f"/api/v1/agreements/{agreement['id']}/send"))
+        year = ok(world.as_("funding", CITY_MANAGER).get(
+            "/api/v1/grants", params={"dossier_id": dossier["id"]}))["items"][0]["year"]
+        association = ok(world.as_("funding", CITY_MANAGER).get(
+            "/api/v1/grants", params={"dossier_id": dossier["id"]}))["items"][0]["organisation_id"]
+        # Identity trims a name, so a leading tab never reaches the export through one (the bulk test has one).
+        for formula in (f for f in FORMULAS if not f.startswith("\t")):
+            _rename(world, "presidence@blosne-avenir.example", association, formula)
+            _rename(world, CITY_MANAGER, VILLE, f"{formula} ville")
+            answer = world.stack.api("funding").get("/api/v1/exports/scdl", params={"funder": VILLE, "year": year})
+            [line] = answer.text.splitlines()[1:]
+            [row] = list(csv.DictReader(io.StringIO(answer.text)))
+            # A leading quote, inside double quotes: what a spreadsheet shows as text; nothing else changes.
+            assert row["nomBeneficiaire"] == "'" + formula, formula
+            assert row["nomAttribuant"] == f"'{formula} ville"
+            assert row["objet"] == "'" + title
+            written = '"' + ("'" + formula).replace('"', '""') + '"'
+            assert written in line
+            # The figures stay figures, and the row still passes the schema's rules.
+            assert (row["montant"], row["pourcentageSubvention"], row["idBeneficiaire"]) == (
+                "25000.00", "1.00", "81234567600017")
+            assert re.fullmatch(DATE, row["dateConvention"]) and violations(row) == []
+
+    def test_text_cells_of_the_bulk_exports_are_neutralised_and_their_figures_kept(self, world: World) -> None:
+        dossier = _decided_with(world, title="-2+3", conditions="@SUM(A1)", refusal="+1")
+        city = world.as_("funding", CITY_MANAGER)
+        [row] = list(csv.DictReader(io.StringIO(city.get("/api/v1/exports/dossiers").text)))
+        assert (row["title"], row["asked_cents"], row["reference"]) == ("'-2+3", "2500000", dossier["reference"])
+        [decision] = list(csv.DictReader(io.StringIO(city.get("/api/v1/exports/decisions").text)))
+        assert (decision["conditions"], decision["granted_cents"]) == ("'@SUM(A1)", "2500000")
+        caf = world.as_("funding", "direction@caf35.example").get("/api/v1/exports/decisions")
+        [refused] = list(csv.DictReader(io.StringIO(caf.text)))
+        assert (refused["refusal_reason"], refused["granted_cents"]) == ("'+1", "0")
+        assert '"\'+1"' in caf.text  # quoted, as OWASP asks (a leading tab never gets this far: inputs are trimmed)
+        # JSON Lines is not a spreadsheet format: the text stays as typed there.
+        [jsonl] = city.get("/api/v1/exports/dossiers", params={"format": "jsonl"}).text.splitlines()
+        assert json.loads(jsonl)["title"] == "-2+3"

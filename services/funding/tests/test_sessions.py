@@ -32,6 +32,7 @@ from services.funding.tests.helpers import (
     programme_body,
     url_of,
 )
+from tests.support.documents import assert_inert
 from tests.support.stack import problem
 from tests.support.world import (
     CITY_INSTRUCTOR,
@@ -452,8 +453,11 @@ class TestWhoSeesASession:
         minutes = ok(caf.get(f"{session_url(session)}/minutes"))
         assert [i["dossier_id"] for i in minutes["items"]] == [city_and_caf["id"]]
         assert len(ok(world.as_("funding", DESK).get(f"{session_url(session)}/minutes"))["items"]) == 2
-        assert state_and_city["reference"] not in caf.get(f"{session_url(session)}/minutes",
-                                                          params={"format": "html"}).text
+        document = caf.get(f"{session_url(session)}/minutes", params={"format": "html"})
+        assert state_and_city["reference"] not in document.text
+        assert_inert(document)
+        # Asked by Accept rather than by format=html: the same headers.
+        assert_inert(caf.get(f"{session_url(session)}/minutes", headers={"Accept": "text/html"}))
 
     def test_the_holder_learns_nothing_of_the_decisions_before_the_closing(self, world: World) -> None:
         dossier = ready(world)

@@ -5,30 +5,33 @@ workers never send a delivery twice at once. Targets are checked against SSRF.""
 
 import asyncio
 import ipaddress
+import ssl
 from datetime import timedelta
 from typing import Any
 
-import httpx
 import pytest
 from standardwebhooks.webhooks import Webhook
 
 from common.clock import FixedClock
+from services.funding import webhook_targets
 from services.funding.tests.committee_helpers import ok
-from services.funding.webhook_targets import TargetRefused, check_address, networks
+from services.funding.webhook_targets import TargetRefused, check_address, delivery_client, networks
 from services.funding.webhook_worker import Worker
 from tests.support.receiver import Receiver
 from tests.support.stack import problem
+from tests.support.tls import contexts
 from tests.support.world import DESK, HOLDER, HOLDER_MEMBER, OTHER_HOLDER, World
 
 WEBHOOKS = "/api/v1/webhooks"
 
 
-def worker_pass(world: World, clock: FixedClock | None = None, workers: int = 1) -> int:
+def worker_pass(world: World, clock: FixedClock | None = None, workers: int = 1,
+                verify: ssl.SSLContext | bool = True) -> int:
     """One pass of `workers` workers at once, as the worker process makes it."""
     app = world.stack.apps["funding"]
 
     async def passes() -> int:
-        async with httpx.AsyncClient() as http:
+        async with delivery_client(verify) as http:  # the worker process's own client
             running = [Worker(app.state.db, http, app.state.settings, clock or app.state.clock) for _ in range(workers)]
             return sum(await asyncio.gather(*(worker.tick() for worker in running)))
 
@@ -64,6 +67,24 @@ class TestRegistration:
         assert problem(refused)["code"] in ("webhook_target_refused", "validation_failed")
         assert ok(world.as_("funding", HOLDER).get(WEBHOOKS))["items"] == []
 
+    # Each reaches the desk's own side although it looks like another address: carrier-grade NAT, 6to4 and
+    # NAT64 around loopback or metadata, IPv4-mapped loopback, site-local, the clouds' metadata addresses,
+    # Teredo around a private client, multicast, unspecified.
+    @pytest.mark.parametrize("host", [
+        "100.64.0.1", "[2002:7f00:1::]", "[2002:a9fe:a9fe::1]", "[::ffff:127.0.0.1]", "[64:ff9b::7f00:1]",
+        "[64:ff9b::a9fe:a9fe]", "[64:ff9b:1::a00:1]", "[fec0::1]", "169.254.169.254", "[fd00:ec2::254]",
+        "[2001:0:5db8:d822:0:f227:f5ff:fff5]", "[ff02::1]", "224.0.0.1", "0.0.0.0", "[::]", "[::7f00:1]",
+        "255.255.255.255", "198.18.0.1",
+    ])
+    def test_no_address_that_is_not_globally_routable(self, world: World, host: str) -> None:
+        refused = world.as_("funding", HOLDER).post(WEBHOOKS, json={"url": f"https://{host}/hook"})
+        assert refused.status_code == 422, refused.text
+        body = problem(refused)
+        assert body["code"] == "webhook_target_refused"
+        [error] = body["errors"]
+        assert error["field"] == "body.url" and "not a globally routable address" in error["message"]
+        assert ok(world.as_("funding", HOLDER).get(WEBHOOKS))["items"] == []
+
     def test_a_public_https_target_is_taken(self, world: World) -> None:
         assert register(world, "https://93.184.216.34/hook")["url"] == "https://93.184.216.34/hook"
 
@@ -72,9 +93,115 @@ class TestRegistration:
         check_address(ipaddress.ip_address("127.0.0.1"), loopback)
         check_address(ipaddress.ip_address("93.184.216.34"), [])
         for address in ("127.0.0.1", "10.1.2.3", "172.16.0.1", "192.168.0.1", "169.254.0.1", "::1", "fe80::1",
-                        "::ffff:10.0.0.1", "0.0.0.0", "224.0.0.1"):
+                        "::ffff:10.0.0.1", "0.0.0.0", "224.0.0.1", "100.127.255.254", "2002:c0a8:101::1",
+                        "64:ff9b::c0a8:101", "fec0::1", "fd00:ec2::254", "2001:db8::1", "ff0e::1"):
             with pytest.raises(TargetRefused):
                 check_address(ipaddress.ip_address(address), [])
+        # What carries a public IPv4 address reaches that address: taken, as are public IPv6 addresses.
+        for address in ("::ffff:93.184.216.34", "64:ff9b::5db8:d822", "2002:5db8:d822::1",
+                        "2606:2800:220:1:248:1893:25c8:1946"):
+            check_address(ipaddress.ip_address(address), [])
+        # Teredo: refused whatever it carries (2001::/32 is not global), and a private client all the more.
+        with pytest.raises(TargetRefused):
+            check_address(ipaddress.ip_address("2001:0:5db8:d822:0:f227:5db8:d822"), [])
+        # The settings' networks are taken as written: the tests' loopback does not let its other forms in.
+        for address in ("::ffff:127.0.0.1", "64:ff9b::7f00:1", "2002:7f00:1::"):
+            with pytest.raises(TargetRefused):
+                check_address(ipaddress.ip_address(address), loopback)
+
+
+class Resolver:
+    """The name lookup the worker and the registration use, answering each call with the next answer (the last
+    one again when they run out); the address checks, the pinning and the connection stay the real ones."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch, *answers: list[str]) -> None:
+        self.answers, self.calls = list(answers), []
+        monkeypatch.setattr(webhook_targets, "lookup", self.lookup)
+
+    async def lookup(self, host: str, port: int) -> list[ipaddress.IPv4Address | ipaddress.IPv6Address]:
+        self.calls.append((host, port))
+        return [ipaddress.ip_address(a) for a in self.answers[min(len(self.calls), len(self.answers)) - 1]]
+
+
+class TestTheAddressConnectedToIsTheAddressChecked:
+    def test_a_name_that_resolves_to_a_private_address_at_delivery_is_refused(
+        self, world: World, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        # Public at registration; then private, or public and private: nothing leaves.
+        resolver = Resolver(monkeypatch, ["93.184.216.34"], ["10.0.0.8"], ["93.184.216.34", "169.254.169.254"])
+        endpoint = register(world, "https://partner.example/hook")
+        world.create_dossier()
+        clock = world.stack.apps["funding"].state.clock
+        for refused in ("10.0.0.8", "169.254.169.254"):
+            worker_pass(world, clock)
+            [delivery] = deliveries(world, endpoint)
+            assert delivery["state"] == "pending" and delivery["last_status"] is None
+            assert delivery["last_error"] == f"target refused: {refused} is not a globally routable address"
+            clock.advance(seconds=6 * 60)
+        assert resolver.calls == [("partner.example", 443)] * 3
+
+    def test_a_name_rebound_after_the_check_is_not_followed(
+        self, world: World, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        # The same port on another loopback address: were the name looked up again after its check, the
+        # rebound answer (127.0.0.2) would take the request there.
+        rebound = Receiver("127.0.0.2", receiver.port)
+        try:
+            resolver = Resolver(monkeypatch, ["127.0.0.1"], ["127.0.0.1"], ["127.0.0.2"], ["10.0.0.8"])
+            url = f"http://partner.example:{receiver.port}/hook"
+            endpoint = register(world, url)
+            world.create_dossier()
+            worker_pass(world)
+            assert len(resolver.calls) == 2  # the registration's check, the delivery's: once each
+            [(headers, _)] = receiver.requests
+            assert headers["host"] == f"partner.example:{receiver.port}" and rebound.requests == []
+            assert deliveries(world, endpoint)[0]["state"] == "delivered"
+            # The next delivery looks the name up afresh and goes where that answer, checked, points.
+            world.create_dossier()
+            worker_pass(world)
+            [(headers, _)] = rebound.requests
+            assert headers["host"] == f"partner.example:{receiver.port}" and len(receiver.requests) == 1
+            # And an answer that fails the check sends nothing anywhere.
+            world.create_dossier()
+            worker_pass(world)
+            assert (len(receiver.requests), len(rebound.requests)) == (1, 1)
+            assert len(resolver.calls) == 4
+        finally:
+            rebound.stop()
+
+    def test_over_https_the_pinned_address_is_named_by_sni_and_its_certificate_checked_for_the_name(
+        self, world: World, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        server, client = contexts("partner.example")
+        partner = Receiver(tls=server)
+        try:
+            Resolver(monkeypatch, ["127.0.0.1"])
+            endpoint = register(world, f"https://partner.example:{partner.port}/hook")
+            # The certificate names partner.example, not 127.0.0.1: it passes only if checked against the name.
+            impostor = register(world, f"https://impostor.example:{partner.port}/hook", email=DESK)
+            world.create_dossier()
+            worker_pass(world, verify=client)
+            [(headers, _)] = partner.requests
+            assert headers["host"] == f"partner.example:{partner.port}"
+            assert "partner.example" in partner.server_names and "impostor.example" in partner.server_names
+            assert deliveries(world, endpoint)[0]["state"] == "delivered"
+            refused = deliveries(world, impostor, email=DESK)[0]
+            assert refused["state"] == "pending" and "CERTIFICATE_VERIFY_FAILED" in refused["last_error"]
+        finally:
+            partner.stop()
+
+    def test_a_redirect_is_not_followed_and_is_a_failed_attempt(self, world: World, receiver: Receiver) -> None:
+        internal = Receiver("127.0.0.2")
+        try:
+            receiver.statuses, receiver.location = [302], internal.url
+            endpoint = register(world, receiver.url)
+            world.create_dossier()
+            worker_pass(world)
+            assert len(receiver.requests) == 1 and internal.requests == []
+            [delivery] = deliveries(world, endpoint)
+            assert (delivery["state"], delivery["attempts"], delivery["last_status"]) == ("pending", 1, 302)
+        finally:
+            internal.stop()
 
 
 class TestDelivery:
