@@ -51,6 +51,10 @@ def test_each_role_gets_what_the_table_says(world, service: str, method: str, pa
         token = keys.sign(claims_for(organisation_id=str(uuid.uuid4()), roles=[role.value]))
         response = api.request(method, _concrete(path), token=token, **body)
         if role.value in allowed:
-            assert response.status_code not in (401, 403), (role, response.status_code, response.text)
+            # identity's administrative routes then ask the database whether the caller still holds the role; this
+            # token's organisation is made up, so they say access_changed: a refusal past the role check.
+            past_role_check = response.status_code not in (401, 403) or (
+                response.status_code == 403 and response.json().get("code") == "access_changed")
+            assert past_role_check, (role, response.status_code, response.text)
         else:
             assert response.status_code == 403, (role, response.status_code, response.text)

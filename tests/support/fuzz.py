@@ -229,8 +229,9 @@ OPERATIONS: dict[str, list[str]] = {
 }
 REFUSED = frozenset({401, 403})
 # Refusals that only a caller past the token and role checks gets: the read is about another organisation than
-# the caller's (a funder_id or organisation_id taken from an earlier answer, in the stateful scenarios).
-OBJECT_LEVEL_REFUSALS = frozenset({"not_your_funder", "not_your_association"})
+# the caller's (a funder_id or organisation_id taken from an earlier answer, in the stateful scenarios), or the
+# caller's membership changed since its token was issued (a scenario that removed or demoted its own caller).
+OBJECT_LEVEL_REFUSALS = frozenset({"not_your_funder", "not_your_association", "access_changed"})
 
 # `format: email` allows any RFC 5321 address, and schemathesis draws some from `.test` on purpose; the desk
 # (pydantic's EmailStr, email-validator) refuses the special-use domains of RFC 6761 (.test, .local, .invalid…),

@@ -5,20 +5,19 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Response
 
-from common.auth import Authorize
 from common.db import SessionDep
 from common.idempotency import IdempotencyDep
 from common.pagination import CursorParam, LimitParam, Page, page_of
 from common.problems import Forbidden, Text, problem_responses
 from common.tokens import Principal
-from services.identity import accounts, clients, repository
+from services.identity import accounts, clients, repository, standing
 from services.identity.models import MachineClient
 from services.identity.schemas import ClientCreate, ClientCreated, ClientPublic
 from services.vocabulary import ADMIN_ROLES
 
 router = APIRouter(prefix="/clients", tags=["clients"])
 
-Admin = Annotated[Principal, Depends(Authorize(roles=ADMIN_ROLES))]
+Admin = Annotated[Principal, Depends(standing.current(ADMIN_ROLES))]
 
 
 def client_public(client: MachineClient) -> ClientPublic:

@@ -5,14 +5,14 @@ from typing import Annotated
 
 from fastapi import APIRouter, BackgroundTasks, Depends, Query, Response
 
-from common.auth import AnyCaller, Authorize
+from common.auth import AnyCaller
 from common.clock import ClockDep
 from common.db import Database, SessionDep
 from common.idempotency import IdempotencyDep
 from common.pagination import CursorParam, LimitParam, Page, page_of
 from common.problems import problem_responses
 from common.tokens import Principal
-from services.identity import accounts, invitations, mails, repository
+from services.identity import accounts, invitations, mails, repository, standing
 from services.identity.deps import DatabaseDep, MailerDep, PasswordsDep, SettingsDep
 from services.identity.models import Invitation, Organisation, Person
 from services.identity.schemas import (
@@ -28,7 +28,7 @@ from services.vocabulary import ADMIN_ROLES
 router = APIRouter(tags=["invitations"])
 ORGANISATION_INVITATIONS = "/organisations/{organisation_id}/invitations"
 
-Admin = Annotated[Principal, Depends(Authorize(roles=ADMIN_ROLES))]
+Admin = Annotated[Principal, Depends(standing.current(ADMIN_ROLES))]
 
 
 async def _administered(session: SessionDep, admin: Principal, organisation_id: uuid.UUID, *,

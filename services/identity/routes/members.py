@@ -12,14 +12,14 @@ from common.etag import check_if_match, etag_of, if_match_parameter
 from common.pagination import CursorParam, LimitParam, Page, page_of
 from common.problems import NotFound, problem_responses
 from common.tokens import Principal
-from services.identity import accounts, members, repository
+from services.identity import accounts, members, repository, standing
 from services.identity.models import Membership, Person
 from services.identity.schemas import MemberPublic, MemberUpdate
 from services.vocabulary import ADMIN_ROLES, EVERY_ROLE
 
 router = APIRouter(prefix="/organisations/{organisation_id}/members", tags=["members"])
 
-Admin = Annotated[Principal, Depends(Authorize(roles=ADMIN_ROLES))]
+Admin = Annotated[Principal, Depends(standing.current(ADMIN_ROLES))]
 Member = Annotated[Principal, Depends(Authorize(roles=EVERY_ROLE))]
 
 
@@ -117,6 +117,7 @@ async def remove_member(
             if caller.organisation_id != organisation_id:
                 raise NotFound(accounts.ORGANISATION_NOT_FOUND)  # another organisation's: out of sight
             raise accounts.not_an_admin()
+        await standing.require_current(session, caller, ADMIN_ROLES, now=clock.now())
         organisation = await accounts.administered_organisation(
             session, principal=caller, organisation_id=organisation_id, for_update=True
         )

@@ -15,7 +15,7 @@ from common.idempotency import IdempotencyDep
 from common.pagination import CursorParam, LimitParam, Page, page_of
 from common.problems import problem_responses
 from common.tokens import Principal
-from services.identity import accounts, audit, mails, repository
+from services.identity import accounts, audit, mails, repository, standing
 from services.identity.deps import MailerDep, PasswordsDep, SettingsDep
 from services.identity.models import Organisation
 from services.identity.schemas import (
@@ -35,8 +35,8 @@ from services.vocabulary import ADMIN_ROLES, EVERY_ROLE, OrganisationKind, Role,
 router = APIRouter(prefix="/organisations", tags=["organisations"])
 
 Reader = Annotated[Principal, Depends(Authorize(roles=EVERY_ROLE, scope=Scope.organisations_read, services=True))]
-Admin = Annotated[Principal, Depends(Authorize(roles=ADMIN_ROLES))]
-PlatformAdmin = Annotated[Principal, Depends(Authorize(roles={Role.platform_admin}))]
+Admin = Annotated[Principal, Depends(standing.current(ADMIN_ROLES))]
+PlatformAdmin = Annotated[Principal, Depends(standing.current({Role.platform_admin}))]
 
 
 def _next_steps(organisation_id: str) -> dict[str, dict]:

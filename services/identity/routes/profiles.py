@@ -11,7 +11,7 @@ from common.db import SessionDep
 from common.etag import check_if_match, etag_of, if_match_parameter
 from common.problems import problem_responses
 from common.tokens import Principal
-from services.identity import profiles
+from services.identity import profiles, standing
 from services.identity.profile_schemas import ProfileIn, ProfilePublic
 from services.vocabulary import EVERY_ROLE, Role, Scope
 
@@ -21,7 +21,7 @@ router = APIRouter(prefix="/organisations", tags=["organisations"])
 Reader = Annotated[Principal, Depends(Authorize(roles=EVERY_ROLE, scope=Scope.organisations_read, services=True))]
 # The association's admin, or the platform's, who administers every organisation (as for its card and members).
 # Machine clients act as holder_member (read only), and no scope lets a client write an organisation.
-Writer = Annotated[Principal, Depends(Authorize(roles={Role.holder_admin, Role.platform_admin}))]
+Writer = Annotated[Principal, Depends(standing.current({Role.holder_admin, Role.platform_admin}))]
 
 PROFILE_PATH = "/{organisation_id}/profile"
 EXAMPLE = {

@@ -7,7 +7,7 @@ import uuid
 import pytest
 
 from scripts import demo_data
-from services.identity.models import AuditEvent, Membership
+from services.identity.models import AuditEvent, Invitation, Membership
 from services.identity.tests.helpers import (
     NEW_PASSWORD,
     REFRESH_URL,
@@ -17,6 +17,7 @@ from services.identity.tests.helpers import (
     create_client,
     demo_org,
     fetch_rows,
+    invitations_url,
     joined,
     members_url,
     password_login,
@@ -210,3 +211,62 @@ class TestRemoveAndLeave:
     def test_removing_someone_who_is_not_a_member_is_404(self, world: World) -> None:
         response = world.as_("identity", HOLDER).delete(member_url(BLOSNE, OTHER_HOLDER))
         assert response.status_code == 404 and OTHER_HOLDER not in response.text
+
+
+class TestAStaleTokenAdministersNothing:
+    """An access token lives out its ten minutes, but identity's administrative routes ask the database: a removed or
+    demoted admin cannot use those minutes to make their access outlive the token."""
+
+    SECOND_ADMIN = "deuxieme-admin@blosne-avenir.example"
+
+    def _second_admin(self, world: World, anonymous: Api) -> tuple[Api, str]:
+        """The second admin's client, and the address of their membership."""
+        accepted = joined(world, HOLDER, BLOSNE, self.SECOND_ADMIN, ["holder_admin"])
+        other = world.stack.api("identity")
+        other.token = password_login(anonymous, self.SECOND_ADMIN, NEW_PASSWORD).json()["access_token"]
+        return other, f"{members_url(BLOSNE)}/{accepted['person_id']}"
+
+    def test_a_removed_admin_invites_no_second_mailbox_and_mints_no_client(self, world: World, anonymous: Api) -> None:
+        stale = world.as_("identity", HOLDER)  # issued before the removal
+        other, second_admin = self._second_admin(world, anonymous)
+        assert other.delete(member_url(BLOSNE, HOLDER)).status_code == 204
+        backdoor = "porte@derobee.example"
+        invited = stale.post(invitations_url(BLOSNE), json={"email": backdoor, "roles": ["holder_admin"]})
+        assert invited.status_code == 403 and problem(invited)["code"] == "access_changed"
+        assert count_rows(world.stack, Invitation, Invitation.email == backdoor) == 0
+        minted = stale.post("/api/v1/clients", json={"name": "x", "scopes": ["projects:read"]})
+        assert minted.status_code == 403 and problem(minted)["code"] == "access_changed"
+        assert stale.delete(second_admin).status_code == 403
+        assert _members_of(world, BLOSNE) == 2  # the second admin and the member, nobody new
+
+    def test_a_demoted_admin_cannot_give_the_role_back_to_themselves(self, world: World, anonymous: Api) -> None:
+        stale = world.as_("identity", HOLDER)
+        other, second_admin = self._second_admin(world, anonymous)
+        assert _change(other, member_url(BLOSNE, HOLDER), ["holder_member"]).status_code == 200
+        back = _change(stale, member_url(BLOSNE, HOLDER), ["holder_admin"])
+        assert back.status_code == 403 and problem(back)["code"] == "access_changed"
+        demote_other = _change(stale, second_admin, ["holder_member"])
+        assert demote_other.status_code == 403
+        roles = {m["email"]: m["roles"] for m in other.get(members_url(BLOSNE)).json()["items"]}
+        assert (roles[HOLDER], roles[self.SECOND_ADMIN]) == (["holder_member"], ["holder_admin"])
+
+    def test_a_suspended_organisation_s_admin_administers_nothing(self, world: World) -> None:
+        stale = world.as_("identity", HOLDER)
+        suspended = world.as_("identity", PLATFORM).post(
+            f"/api/v1/organisations/{BLOSNE}/suspend", json={"reason": "Contrôle"})
+        assert suspended.status_code == 200, suspended.text
+        listed = stale.get(members_url(BLOSNE))
+        assert listed.status_code == 403 and problem(listed)["code"] == "access_changed"
+
+    def test_a_revoked_machine_client_administers_nothing(self, world: World, anonymous: Api) -> None:
+        """The desk's clients act with the coordinator's role, an admin one: revoking one ends that at once."""
+        client = create_client(world, DESK, ["organisations:read"])
+        token = client_credentials(anonymous, client["client_id"], client["client_secret"]).json()["access_token"]
+        machine = world.stack.api("identity")
+        machine.token = token
+        desk = demo_org("desk")
+        before = machine.get(f"/api/v1/organisations/{desk}/invitations")
+        assert before.status_code != 403 or problem(before)["code"] != "access_changed"
+        assert world.as_("identity", DESK).delete(f"/api/v1/clients/{client['id']}").status_code in (200, 204)
+        after = machine.get(f"/api/v1/organisations/{desk}/invitations")
+        assert after.status_code == 403 and problem(after)["code"] == "access_changed"
