@@ -448,13 +448,16 @@ def compose_problems(
     if postgres and not any(v.split(":")[0] in (compose.get("volumes") or {}) for v in data_volumes):
         problems.append("postgres: data not kept in a named volume")
 
-    # URLs between containers: `<service>_url` points at that service, on its port.
+    # URLs between containers: `<service>_url` points at that service, on its port (a URL of the outside world,
+    # such as identity's links_base_url for the mailed links, names no service of the file).
     for name, env in envs.items():
         for cls in SETTINGS[name]:
             for key, field in env_names(cls).items():
                 if key not in env or not field.endswith("_url") or field == "database_url":
                     continue
                 target = field.removesuffix("_url")
+                if target not in services:
+                    continue
                 url = make_url(env[key]) if "://" in env[key] else None
                 if url is None or url.host != target or url.port != ports.get(target):
                     problems.append(f"{name}: {key}={env[key]} should be http://{target}:{ports.get(target)}")

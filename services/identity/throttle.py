@@ -15,6 +15,7 @@ from services.identity import repository
 from services.identity.settings import IdentitySettings
 
 Networks = tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]
+IpAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 
 def networks_of(cidrs: list[str]) -> Networks:
@@ -22,32 +23,43 @@ def networks_of(cidrs: list[str]) -> Networks:
 
 
 def client_address(request: Request) -> str | None:
-    """The caller's address: the last X-Forwarded-For entry when the peer is a trusted proxy (the gateway), the
-    peer otherwise."""
-    peer = request.client.host if request.client else None
-    forwarded = request.headers.get("x-forwarded-for")
+    """The caller's address, in canonical form. From a trusted proxy (the gateway), X-Forwarded-For is walked from
+    the right, every header line of it: the first hop that is not itself a trusted proxy is the client. What a
+    client wrote further left is never believed, and a malformed hop stops the walk at the proxy that sent it."""
+    peer = _parsed(request.client.host) if request.client else None
+    if peer is None:
+        return None
     trusted: Networks = request.app.state.trusted_proxies
-    if forwarded and peer and _trusted(peer, trusted):
-        last = forwarded.split(",")[-1].strip()
-        if _valid(last):
-            return last
-    return peer if peer and _valid(peer) else None
+    nearest = peer
+    if _trusted(nearest, trusted):
+        hops = [hop.strip() for line in request.headers.getlist("x-forwarded-for") for hop in line.split(",")]
+        for hop in reversed(hops):
+            address = _parsed(hop)
+            if address is None:
+                break
+            nearest = address
+            if not _trusted(address, trusted):
+                break
+    return str(nearest)
 
 
-def _valid(address: str) -> bool:
+def _parsed(text: str) -> IpAddress | None:
+    """An address, or None: zone ids (`fe80::1%eth0`) are refused, as they would make one host countless keys;
+    an IPv4-mapped IPv6 address is the IPv4 one."""
     try:
-        ipaddress.ip_address(address)
+        address = ipaddress.ip_address(text)
     except ValueError:
-        return False
-    return True
+        return None
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.scope_id is not None:
+            return None
+        if address.ipv4_mapped is not None:
+            return address.ipv4_mapped
+    return address
 
 
-def _trusted(address: str, networks: Networks) -> bool:
-    try:
-        ip = ipaddress.ip_address(address)
-    except ValueError:
-        return False
-    return any(ip in network for network in networks)
+def _trusted(address: IpAddress, networks: Networks) -> bool:
+    return any(address in network for network in networks)
 
 
 def _too_many(retry_after: int, detail: Text) -> TooManyRequests:

@@ -160,19 +160,38 @@ class TestPerAddress:
         # Anyone else, the same account included, still logs in.
         assert _from(anonymous, "198.51.100.20", HOLDER, "demo-password-2026").status_code == 200
 
-    def test_an_address_named_by_an_untrusted_peer_is_not_believed(self, world: World) -> None:
+    @pytest.mark.parametrize(("peer", "forwarded", "seen"), [
+        ("127.0.0.1", ["203.0.113.7"], "203.0.113.7"),  # the gateway names its caller
+        ("127.0.0.1", ["10.0.0.1, 203.0.113.7"], "203.0.113.7"),  # what the caller wrote on the left is not believed
+        ("127.0.0.1", ["6.6.6.6", "203.0.113.7"], "203.0.113.7"),  # nor a header line of its own before the gateway's
+        ("127.0.0.1", ["203.0.113.7, 127.0.0.5"], "203.0.113.7"),  # a chain of trusted proxies is walked through
+        ("192.0.2.50", ["203.0.113.7"], "192.0.2.50"),  # a peer that is no proxy of ours names nobody
+        ("127.0.0.1", ["not-an-address"], "127.0.0.1"),  # a malformed hop stops at the proxy that sent it
+        ("127.0.0.1", ["203.0.113.7, garbage"], "127.0.0.1"),
+        ("127.0.0.1", ["fe80::1%" + "a" * 200], "127.0.0.1"),  # zone ids would make one host countless keys
+        ("127.0.0.1", ["::ffff:203.0.113.7"], "203.0.113.7"),  # one address, one spelling
+        ("127.0.0.1", ["2001:DB8::0:1"], "2001:db8::1"),
+        ("127.0.0.1", [], "127.0.0.1"),
+    ])
+    def test_the_address_is_the_first_hop_no_proxy_of_ours_names(
+        self, world: World, peer: str, forwarded: list[str], seen: str
+    ) -> None:
+        from starlette.requests import Request
+
         from services.identity.throttle import client_address
 
-        class Peer:
-            def __init__(self, host: str, forwarded: str | None):
-                self.client = type("Client", (), {"host": host})()
-                self.headers = {"x-forwarded-for": forwarded} if forwarded else {}
-                self.app = world.stack.apps["identity"]
+        request = Request({"type": "http", "method": "POST", "path": "/", "client": (peer, 4242),
+                           "app": world.stack.apps["identity"],
+                           "headers": [(b"x-forwarded-for", line.encode()) for line in forwarded]})
+        assert client_address(request) == seen
 
-        assert client_address(Peer("127.0.0.1", "203.0.113.7")) == "203.0.113.7"
-        assert client_address(Peer("127.0.0.1", "10.0.0.1, 203.0.113.7")) == "203.0.113.7"  # the gateway's entry
-        assert client_address(Peer("192.0.2.50", "203.0.113.7")) == "192.0.2.50"
-        assert client_address(Peer("127.0.0.1", "not-an-address")) == "127.0.0.1"
+    def test_a_forged_zone_id_is_one_address_and_no_500(
+        self, world: World, anonymous: Api, identity_settings: IdentitySettings
+    ) -> None:
+        """The failure is recorded under the proxy's address (an ip column of 45 characters takes it)."""
+        response = _from(anonymous, "fe80::1%" + "x" * 200, "inconnu@exemple.example")
+        assert response.status_code == 400
+        assert count_rows(world.stack, LoginFailure, LoginFailure.ip == "127.0.0.1") == 1
 
 
 def test_password_checks_at_once_from_one_address_are_capped() -> None:
