@@ -13,8 +13,8 @@ from common.tokens import Principal
 from services.identity import audit, repository
 from services.identity.models import Membership, Organisation, PendingSignup, Person
 from services.identity.one_time import hash_secret, new_token
-from services.identity.passwords import Passwords
 from services.identity.schemas import OrganisationCreate, OrganisationUpdate, SignupRequest
+from services.identity.throttle import GatedPasswords
 from services.vocabulary import ROLES_BY_KIND, OrganisationKind, Role
 
 ORGANISATION_NOT_FOUND = Text("Organisation introuvable.", "Organisation not found.")
@@ -45,7 +45,7 @@ def _signup_gone() -> Problem:
 
 
 async def request_signup(
-    session: AsyncSession, *, request: SignupRequest, passwords: Passwords, now: datetime, ttl_seconds: int
+    session: AsyncSession, *, request: SignupRequest, passwords: GatedPasswords, now: datetime, ttl_seconds: int
 ) -> tuple[PendingSignup, str, bool]:
     """An association asks to register with its first admin: the sign-up waits for the admin to prove the address
     (the token mailed to it). Returns the pending sign-up, its token and whether the address has an account (for

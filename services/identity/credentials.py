@@ -14,6 +14,7 @@ from services.identity.models import LoginFailure, PasswordReset, Person
 from services.identity.one_time import hash_secret, new_token
 from services.identity.passwords import Passwords
 from services.identity.settings import IdentitySettings
+from services.identity.throttle import GatedPasswords
 
 # One reset mail per address at most this often: a flood of requests sends no flood of mails.
 RESET_MAIL_INTERVAL = timedelta(seconds=60)
@@ -85,17 +86,27 @@ async def request_reset(
     return reset, token
 
 
-async def confirm_reset(
-    session: AsyncSession, *, token: str, new_password: str, passwords: Passwords, now: datetime
-) -> Person:
-    new_hash = await passwords.hash(new_password)  # before the first statement: no lock held while hashing
-    reset = await repository.password_reset_by_hash(session, hash_secret(token))
+def _usable(reset: PasswordReset | None, now: datetime) -> PasswordReset:
     if reset is None or reset.used_at is not None:
         raise NotFound(Text("Ce lien n'est pas (ou plus) valable.", "This link is not (or no longer) valid."),
                        code="token_unknown")
     if reset.expires_at <= now:
         raise Problem(Text("Ce lien a expiré : demandez-en un nouveau.", "This link expired: ask for a new one."),
                       status=410, code="token_expired", title=Text("Lien expiré", "Link expired"))
+    return reset
+
+
+async def confirm_reset(
+    session: AsyncSession, *, database: Database, token: str, new_password: str, passwords: GatedPasswords,
+    now: datetime,
+) -> Person:
+    token_hash = hash_secret(token)
+    # The token is checked on a reader first: a made-up one costs no hash. The hash is computed before the
+    # writer's first statement (no lock held meanwhile), and the writer checks the token again.
+    async with database.reader() as reader:
+        _usable(await repository.password_reset_by_hash(reader, token_hash), now)
+    new_hash = await passwords.hash(new_password)
+    reset = _usable(await repository.password_reset_by_hash(session, token_hash), now)
     person = await session.get(Person, reset.person_id)
     if person is None or not person.is_active or not await repository.use_password_reset(session, reset.id, now):
         raise BadRequest(Text("Ce lien n'est pas (ou plus) valable.", "This link is not (or no longer) valid."),

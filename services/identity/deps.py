@@ -11,7 +11,7 @@ from services.identity.keys import KeyStore
 from services.identity.passwords import Passwords
 from services.identity.settings import IdentitySettings
 from services.identity.sign_in import TokenIssuer
-from services.identity.throttle import AddressGate, client_address
+from services.identity.throttle import AddressGate, GatedPasswords, client_address
 
 
 def _from_state(name: str) -> Callable[[Request], Awaitable[Any]]:
@@ -38,3 +38,11 @@ async def _address(request: Request) -> str | None:
 
 # The caller's address (the gateway's X-Forwarded-For when it comes through the gateway).
 AddressDep = Annotated[str | None, Depends(_address)]
+
+
+async def _gated_passwords(request: Request, address: AddressDep) -> GatedPasswords:
+    return GatedPasswords(request.app.state.passwords, request.app.state.login_gate, address)
+
+
+# Hashing for a caller without an account (sign-up, invitation, reset), capped per address.
+GatedPasswordsDep = Annotated[GatedPasswords, Depends(_gated_passwords)]

@@ -8,14 +8,15 @@ from datetime import datetime, timedelta
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from common.db import Database
 from common.problems import Conflict, Forbidden, NotFound, Problem, Text, Unauthorized, UnprocessableContent
 from common.tokens import Principal
 from services.identity import audit, repository
 from services.identity.accounts import roles_allowed
 from services.identity.models import Invitation, Membership, Organisation, Person
 from services.identity.one_time import hash_secret, new_token
-from services.identity.passwords import Passwords
 from services.identity.schemas import InvitationAccept, InvitationCreate, InvitationPublic, InvitationState
+from services.identity.throttle import GatedPasswords
 
 INVITATION_NOT_FOUND = Text("Invitation introuvable.", "Invitation not found.")
 
@@ -130,15 +131,8 @@ def _gone(code: str, detail: Text) -> Problem:
     return Problem(detail, status=410, code=code, title=Text("Lien expiré", "Link expired"))
 
 
-async def accept(
-    session: AsyncSession, *, request: InvitationAccept, principal: Principal | None, passwords: Passwords,
-    now: datetime,
-) -> tuple[Invitation, Organisation, Person]:
-    """The invitee says yes. An address with an account must be signed in as that account; a new person chooses a
-    name and a password (the token proved the address)."""
-    # Hashed before the first statement, so that no lock is held while hashing.
-    password_hash = await passwords.hash(request.password) if request.password is not None else None
-    invitation = await repository.invitation_by_hash(session, hash_secret(request.token), for_update=True)
+def _open(invitation: Invitation | None, now: datetime) -> Invitation:
+    """The invitation a token names, if it can still be accepted; the problem that says why not otherwise."""
     if invitation is None:
         raise NotFound(Text("Ce lien n'est pas (ou plus) valable.", "This link is not (or no longer) valid."),
                        code="token_unknown")
@@ -151,6 +145,22 @@ async def accept(
     if state == "expired":
         raise _gone("token_expired", Text("Cette invitation a expiré : demandez-en une nouvelle.",
                                           "This invitation expired: ask for a new one."))
+    return invitation
+
+
+async def accept(
+    session: AsyncSession, *, database: Database, request: InvitationAccept, principal: Principal | None,
+    passwords: GatedPasswords, now: datetime,
+) -> tuple[Invitation, Organisation, Person]:
+    """The invitee says yes. An address with an account must be signed in as that account; a new person chooses a
+    name and a password (the token proved the address)."""
+    token_hash = hash_secret(request.token)
+    # The token is checked on a reader first, so that a made-up one costs no hash; the password is hashed before
+    # the writer's first statement (no lock held meanwhile), and the writer checks everything again under lock.
+    async with database.reader() as reader:
+        _open(await repository.invitation_by_hash(reader, token_hash), now)
+    password_hash = await passwords.hash(request.password) if request.password is not None else None
+    invitation = _open(await repository.invitation_by_hash(session, token_hash, for_update=True), now)
     organisation = await session.get(Organisation, invitation.organisation_id)
     assert organisation is not None  # a foreign key
     if organisation.status != "active":

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from common.problems import Text, TooManyRequests
 from services.identity import repository
+from services.identity.passwords import Passwords
 from services.identity.settings import IdentitySettings
 
 Networks = tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]
@@ -113,3 +114,16 @@ class AddressGate:
                 self.running[key] = left
             else:
                 del self.running[key]
+
+
+class GatedPasswords:
+    """argon2 on behalf of one caller who needs no account (a sign-up, an invitation accepted, a reset confirmed):
+    at most a few at once from one address, like the login checks, so that those routes cannot be used to fill the
+    hashing threads in front of everyone else's login."""
+
+    def __init__(self, passwords: Passwords, gate: AddressGate, address: str | None):
+        self.passwords, self.gate, self.address = passwords, gate, address
+
+    async def hash(self, password: str) -> str:
+        async with self.gate.enter(self.address):
+            return await self.passwords.hash(password)

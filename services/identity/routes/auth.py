@@ -16,6 +16,7 @@ from services.identity.deps import (
     AddressDep,
     DatabaseDep,
     GateDep,
+    GatedPasswordsDep,
     IssuerDep,
     MailerDep,
     PasswordsDep,
@@ -190,11 +191,13 @@ async def request_password_reset(
     openapi_extra={"security": [{}]},
 )
 async def confirm_password_reset(
-    body: PasswordResetConfirm, session: SessionDep, passwords: PasswordsDep, clock: ClockDep
+    body: PasswordResetConfirm, session: SessionDep, database: DatabaseDep, passwords: GatedPasswordsDep,
+    clock: ClockDep,
 ) -> Response:
     """Every refresh token of the person dies; access tokens already issued work until they expire (10 min at
     most). 404 `token_unknown` (never issued, used, or replaced by a newer one), 410 `token_expired`."""
     await credentials.confirm_reset(
-        session, token=body.token, new_password=body.new_password, passwords=passwords, now=clock.now()
+        session, database=database, token=body.token, new_password=body.new_password, passwords=passwords,
+        now=clock.now(),
     )
     return Response(status_code=204)

@@ -13,7 +13,7 @@ from common.pagination import CursorParam, LimitParam, Page, page_of
 from common.problems import problem_responses
 from common.tokens import Principal
 from services.identity import accounts, invitations, mails, repository, standing
-from services.identity.deps import DatabaseDep, MailerDep, PasswordsDep, SettingsDep
+from services.identity.deps import DatabaseDep, GatedPasswordsDep, MailerDep, SettingsDep
 from services.identity.models import Invitation, Organisation, Person
 from services.identity.schemas import (
     InvitationAccept,
@@ -166,14 +166,15 @@ async def resend_invitation(
     openapi_extra={"security": [{}, {"HTTPBearer": []}]},
 )
 async def accept_invitation(
-    body: InvitationAccept, session: SessionDep, caller: AnyCaller, passwords: PasswordsDep, clock: ClockDep
+    body: InvitationAccept, session: SessionDep, caller: AnyCaller, database: DatabaseDep,
+    passwords: GatedPasswordsDep, clock: ClockDep,
 ) -> InvitationAccepted:
     """A new person sends `full_name` and `password` (the token proved the address); an address that already has an
     account must be signed in as that account (401 `sign_in_required`, 403 `invitation_for_someone_else`), and its
     password does not change. 404 `token_unknown`, 409 `invitation_used`, 410 `token_expired` or
     `invitation_revoked`. The new membership is in the person's next login."""
     _invitation, organisation, person = await invitations.accept(
-        session, request=body, principal=caller, passwords=passwords, now=clock.now()
+        session, database=database, request=body, principal=caller, passwords=passwords, now=clock.now()
     )
     membership = await repository.membership(session, person.id, organisation.id)
     assert membership is not None

@@ -16,7 +16,7 @@ from common.pagination import CursorParam, LimitParam, Page, page_of
 from common.problems import problem_responses
 from common.tokens import Principal
 from services.identity import accounts, audit, mails, repository, standing
-from services.identity.deps import MailerDep, PasswordsDep, SettingsDep
+from services.identity.deps import GatedPasswordsDep, MailerDep, SettingsDep
 from services.identity.models import Organisation
 from services.identity.schemas import (
     AuditEventPublic,
@@ -63,7 +63,7 @@ def _location(organisation: Organisation) -> dict[str, str]:
     openapi_extra={"security": [{}]},
 )
 async def signup_association(
-    body: SignupRequest, session: SessionDep, passwords: PasswordsDep, call: IdempotencyDep, clock: ClockDep,
+    body: SignupRequest, session: SessionDep, passwords: GatedPasswordsDep, call: IdempotencyDep, clock: ClockDep,
     settings: SettingsDep, mailer: MailerDep, background: BackgroundTasks,
 ) -> Response:
     """Nothing exists until the admin opens the link mailed to them (`POST /organisations/signup/verify`), within
