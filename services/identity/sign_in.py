@@ -84,6 +84,12 @@ async def password_grant(
             Text("Aucune organisation active pour ce compte.", "No active organisation for this account.")
         )
     membership, organisation = memberships[0]
+    # The password was checked against what the reader saw. A reset or a change committed since then revoked every
+    # family of the person: a family born now from the old password would outlive it. Locking the person's row
+    # orders this login with them (on SQLite the writer's lock does).
+    current = await session.get(Person, person.id, with_for_update=True, populate_existing=True)
+    if current is None or current.password_hash != person.password_hash or not current.is_active:
+        return None, True
     await repository.clear_failures(session, email)
     access = issuer.access_token(subject=str(person.id), kind="user", organisation=organisation, roles=membership.roles)
     refresh = await _new_refresh_token(session, issuer.settings, person, organisation, family_id=uuid.uuid4())

@@ -126,3 +126,35 @@ class TestResetByMail:
     def test_a_bad_request_is_422_and_sends_nothing(self, world: World, anonymous: Api, body: dict) -> None:
         assert anonymous.post(RESET_URL, json=body).status_code == 422
         assert world.stack.identity_mail.messages() == []
+
+
+def test_a_login_checked_against_the_old_password_while_a_reset_lands_gets_no_session(
+    world: World, anonymous: Api
+) -> None:
+    """Someone who knows the old password logs in; while its hash is being checked, the owner resets it. The login
+    must not give birth to a refresh family after the reset revoked them all (it would live for 30 days)."""
+    import httpx
+
+    from scripts import demo_data
+
+    passwords = world.stack.apps["identity"].state.passwords
+    real_verify, armed = passwords.verify, [True]
+    owner = httpx.AsyncClient(transport=world.stack.transport, base_url=anonymous.client.base_url)
+
+    async def verify_while_the_owner_resets(password_hash: str | None, password: str) -> bool:
+        verified = await real_verify(password_hash, password)
+        if armed and armed.pop():
+            assert (await owner.post(RESET_URL, json={"email": HOLDER})).status_code == 202
+            token = world.stack.identity_mail.token(HOLDER, "pwr_")
+            confirmed = await owner.post(CONFIRM_URL, json={"token": token, "new_password": "le-nouveau-secret"})
+            assert confirmed.status_code == 204, confirmed.text
+        return verified
+
+    passwords.verify = verify_while_the_owner_resets
+    try:
+        login = password_login(anonymous, HOLDER, demo_data.DEMO_PASSWORD)
+    finally:
+        passwords.verify = real_verify
+    assert not armed  # the reset did land in between
+    assert login.status_code == 400, login.text
+    assert password_login(anonymous, HOLDER, "le-nouveau-secret").status_code == 200
