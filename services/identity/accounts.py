@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from common.db import utcnow
+from common.db import Database, utcnow
 from common.problems import Conflict, Forbidden, NotFound, Problem, Text, Unauthorized, UnprocessableContent
 from common.tokens import Principal
 from services.identity import audit, repository
@@ -37,6 +37,24 @@ def _already_member() -> Conflict:
                     code="already_member")
 
 
+class SignupMailGate:
+    """One sign-up mail per address and caller address at most every `interval` (in this process: a bound on
+    nuisance, not a security boundary; the gateway's per-address rate limit is the other half)."""
+
+    def __init__(self, interval: timedelta = timedelta(seconds=60)):
+        self.interval = interval
+        self.last_sent: dict[tuple[str, str | None], datetime] = {}
+
+    def allows(self, email: str, ip: str | None, now: datetime) -> bool:
+        last = self.last_sent.get((email, ip))
+        return last is None or now - last >= self.interval
+
+    def sent(self, email: str, ip: str | None, now: datetime) -> None:
+        if len(self.last_sent) > 10_000:  # forget what no longer counts, so the map stays small
+            self.last_sent = {k: at for k, at in self.last_sent.items() if now - at < self.interval}
+        self.last_sent[(email, ip)] = now
+
+
 def _signup_gone() -> Problem:
     return Problem(
         Text("Ce lien d'inscription a expiré : inscrivez-vous à nouveau.", "This sign-up link expired: sign up again."),
@@ -45,25 +63,36 @@ def _signup_gone() -> Problem:
 
 
 async def request_signup(
-    session: AsyncSession, *, request: SignupRequest, passwords: GatedPasswords, now: datetime, ttl_seconds: int
-) -> tuple[PendingSignup, str, bool]:
+    session: AsyncSession, *, database: Database, request: SignupRequest, passwords: GatedPasswords,
+    mail_gate: SignupMailGate, ip: str | None, now: datetime, ttl_seconds: int,
+) -> tuple[PendingSignup, str, bool] | None:
     """An association asks to register with its first admin: the sign-up waits for the admin to prove the address
     (the token mailed to it). Returns the pending sign-up, its token and whether the address has an account (for
-    the mail only: the answer is the same either way)."""
+    the mail only: the answer is the same either way); None when this caller had a sign-up mail sent to that
+    address a moment ago (nothing is written and no mail goes: the caller's answer stays the same)."""
     fields = request.organisation
     if not fields.siret and not fields.rna:
         raise UnprocessableContent(
             Text("Une association s'identifie par son SIRET ou son RNA.", "An association needs a SIRET or an RNA."),
             errors=[("body.organisation.siret", Text("SIRET ou RNA requis.", "SIRET or RNA required."))],
         )
-    # Hashed before the first statement (no lock held meanwhile), and even when the address has an account (whose
-    # password stays): both paths cost the same.
+    email = request.admin.email.lower()
+    # Organisations are a public directory: saying one exists tells nothing new. Read first (and on a reader, so
+    # that nothing is locked while the password is hashed); the writer checks again.
+    async with database.reader() as reader:
+        if await repository.organisation_by_identifier(reader, siret=fields.siret, rna=fields.rna):
+            raise _identifier_taken()
+    # Sign-up is public: without this, anyone could have the desk mail any address as often as they like, with an
+    # organisation name of their choosing in the subject. Counted per address *and* caller, so that a stranger's
+    # sign-ups never delay the mail the address's owner asks for; checked before hashing, so a refusal is cheap.
+    if not mail_gate.allows(email, ip, now):
+        return None
+    # Hashed before the writer's first statement, and even when the address has an account (whose password
+    # stays): both paths cost the same.
     password_hash = await passwords.hash(request.admin.password)
-    # Organisations are a public directory: saying one exists tells nothing new.
     if await repository.organisation_by_identifier(session, siret=fields.siret, rna=fields.rna):
         raise _identifier_taken()
     await repository.forget_expired_signups(session, now)
-    email = request.admin.email.lower()
     existing = await repository.person_by_email(session, email) is not None
     token, token_hash = new_token("sgn_")
     pending = PendingSignup(
@@ -74,6 +103,7 @@ async def request_signup(
     audit.record(session, action="signup.requested", actor=None, at=now, email=email,
                  details={"name": fields.name, "siret": fields.siret, "rna": fields.rna})
     await session.flush()
+    mail_gate.sent(email, ip, now)
     return pending, token, existing
 
 

@@ -9,6 +9,7 @@ from common.app import create_service_app, http_client
 from common.db import Database
 from common.mail import mailer_from_settings
 from common.tokens import JwksKeySource
+from services.identity.accounts import SignupMailGate
 from services.identity.keys import KeyStore
 from services.identity.models import idempotency_keys
 from services.identity.passwords import Passwords
@@ -61,5 +62,6 @@ def create_app(
     app.state.issuer = TokenIssuer(settings, keys)
     app.state.mailer = mailer_from_settings(settings)
     app.state.login_gate = AddressGate(settings.login_concurrent_per_ip)
+    app.state.signup_mail_gate = SignupMailGate()
     app.state.trusted_proxies = networks_of(settings.trusted_proxies)
     return app

@@ -21,6 +21,7 @@ from scripts.live_stack import drop_schemas
 from services.funding.app import create_app as create_funding
 from services.funding.settings import FundingSettings
 from services.funding.tables import metadata as funding_metadata
+from services.identity.accounts import SignupMailGate
 from services.identity.app import create_app as create_identity
 from services.identity.keys import generate_pem
 from services.identity.models import metadata as identity_metadata
@@ -132,6 +133,8 @@ class Stack:
         """Empty every table but the reference lists, children first; every service's clock back to TEST_NOW."""
         for app in self.apps.values():
             app.state.clock = FixedClock(TEST_NOW)
+        # What identity keeps in memory goes with it, as on a restart: the sign-up mails sent a moment ago.
+        self.apps["identity"].state.signup_mail_gate = SignupMailGate()
         self.identity_mail.clear()
         for service in SERVICES:
             engine = create_engine(sync_url(self.urls[service]), connect_args=_schema_args(self.urls[service], service))

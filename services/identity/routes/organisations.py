@@ -1,6 +1,7 @@
 """Organisations and their members."""
 
 import uuid
+from datetime import timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, BackgroundTasks, Depends, Query, Request, Response
@@ -16,7 +17,7 @@ from common.pagination import CursorParam, LimitParam, Page, page_of
 from common.problems import problem_responses
 from common.tokens import Principal
 from services.identity import accounts, audit, mails, repository, standing
-from services.identity.deps import GatedPasswordsDep, MailerDep, SettingsDep
+from services.identity.deps import AddressDep, DatabaseDep, GatedPasswordsDep, MailerDep, SettingsDep
 from services.identity.models import Organisation
 from services.identity.schemas import (
     AuditEventPublic,
@@ -64,23 +65,29 @@ def _location(organisation: Organisation) -> dict[str, str]:
 )
 async def signup_association(
     body: SignupRequest, session: SessionDep, passwords: GatedPasswordsDep, call: IdempotencyDep, clock: ClockDep,
-    settings: SettingsDep, mailer: MailerDep, background: BackgroundTasks,
+    settings: SettingsDep, mailer: MailerDep, background: BackgroundTasks, request: Request, address: AddressDep,
+    database: DatabaseDep,
 ) -> Response:
     """Nothing exists until the admin opens the link mailed to them (`POST /organisations/signup/verify`), within
     `IDENTITY_SIGNUP_TTL_SECONDS` (48 h by default): an unproven sign-up holds no address, SIRET or RNA, and
     cannot log in. The answer is the same whether the address already has an account or not."""
     now = clock.now()
-    pending, token, existing = await accounts.request_signup(
-        session, request=body, passwords=passwords, now=now, ttl_seconds=settings.signup_ttl_seconds
+    asked = await accounts.request_signup(
+        session, database=database, request=body, passwords=passwords,
+        mail_gate=request.app.state.signup_mail_gate, ip=address,
+        now=now, ttl_seconds=settings.signup_ttl_seconds,
     )
-    mail = mails.signup_check(
-        to=pending.email, organisation_name=body.organisation.name, token=token, expires_at=pending.expires_at,
-        links_base_url=settings.links_base_url, existing_account=existing,
-    )
-    background.add_task(mails.send, mailer, settings.mail_from, mail)
-    return await call.respond(
-        session, status_code=202, content=SignupPending(email=pending.email, expires_at=pending.expires_at)
-    )
+    if asked is not None:
+        pending, token, existing = asked
+        mail = mails.signup_check(
+            to=pending.email, organisation_name=body.organisation.name, token=token, expires_at=pending.expires_at,
+            links_base_url=settings.links_base_url, existing_account=existing,
+        )
+        background.add_task(mails.send, mailer, settings.mail_from, mail)
+    # The same answer when a sign-up mail went to that address a moment ago and none goes now.
+    expires_at = now + timedelta(seconds=settings.signup_ttl_seconds)
+    answer = SignupPending(email=body.admin.email.lower(), expires_at=expires_at)
+    return await call.respond(session, status_code=202, content=answer)
 
 
 @router.post(

@@ -26,9 +26,9 @@ def _totals(stack: Stack) -> tuple[int, int, int]:
     return count_rows(stack, Organisation), count_rows(stack, Person), count_rows(stack, Membership)
 
 
-def _ask(world: World, anonymous: Api, body: dict[str, Any]) -> str:
-    """The sign-up asked; the token its mail carries."""
-    response = anonymous.post(SIGNUP_URL, json=body)
+def _ask(world: World, anonymous: Api, body: dict[str, Any], *, caller: str = "198.51.100.7") -> str:
+    """The sign-up asked (by a client at that address, as the gateway names it); the token its mail carries."""
+    response = anonymous.post(SIGNUP_URL, json=body, headers={"X-Forwarded-For": caller})
     assert response.status_code == 202, response.text
     return world.stack.identity_mail.token(body["admin"]["email"], "sgn_")
 
@@ -117,7 +117,7 @@ class TestTheSignupWaitsForTheAddress:
     def test_nobody_squats_an_address_or_a_siret(self, world: World, anonymous: Api) -> None:
         """A stranger's unverified sign-up holds nothing: the real association signs up the same day with the
         same SIRET and address, and the first link opened wins."""
-        squatter = _ask(world, anonymous, signup_body(password="le-mot-de-passe-de-l-intrus"))
+        squatter = _ask(world, anonymous, signup_body(password="le-mot-de-passe-de-l-intrus"), caller="203.0.113.66")
         world.stack.identity_mail.clear()
         owner = _ask(world, anonymous, signup_body())
         assert squatter != owner
@@ -127,6 +127,40 @@ class TestTheSignupWaitsForTheAddress:
         email = signup_body()["admin"]["email"]
         assert password_login(anonymous, email, "le-mot-de-passe-de-l-intrus").status_code == 400
         assert password_login(anonymous, email, signup_body()["admin"]["password"]).status_code == 200
+
+
+class TestSignUpMailsAreNoFlood:
+    def test_a_caller_asking_again_at_once_gets_the_same_answer_and_no_second_mail(
+        self, world: World, anonymous: Api
+    ) -> None:
+        body = signup_body(siret=None, rna="W751234567", email="cible@exemple.org")
+        answers = [anonymous.post(SIGNUP_URL, json=body, headers={"X-Forwarded-For": "203.0.113.66"})
+                   for _ in range(5)]
+        assert {a.status_code for a in answers} == {202}
+        assert len({a.text for a in answers}) == 1
+        world.stack.identity_mail.token("cible@exemple.org", "sgn_")  # the first one's mail
+        assert len(world.stack.identity_mail.messages("cible@exemple.org")) == 1
+        assert count_rows(world.stack, PendingSignup) == 1
+
+    def test_a_stranger_s_sign_ups_never_hold_back_the_owner_s_mail(self, world: World, anonymous: Api) -> None:
+        body = signup_body(siret=None, rna="W751234567", email="cible@exemple.org")
+        anonymous.post(SIGNUP_URL, json=body, headers={"X-Forwarded-For": "203.0.113.66"})
+        world.stack.identity_mail.token("cible@exemple.org", "sgn_")
+        owner = anonymous.post(SIGNUP_URL, json=body, headers={"X-Forwarded-For": "198.51.100.7"})
+        assert owner.status_code == 202
+        import time
+
+        deadline = time.monotonic() + 5
+        while len(world.stack.identity_mail.messages("cible@exemple.org")) < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert len(world.stack.identity_mail.messages("cible@exemple.org")) == 2
+
+    def test_a_minute_later_the_same_caller_is_mailed_again(self, world: World, anonymous: Api) -> None:
+        body = signup_body(siret=None, rna="W751234567", email="cible@exemple.org")
+        anonymous.post(SIGNUP_URL, json=body)
+        world.stack.apps["identity"].state.clock.advance(seconds=61)
+        anonymous.post(SIGNUP_URL, json=body)
+        assert count_rows(world.stack, PendingSignup) == 2
 
 
 class TestAnAddressThatHasAnAccount:
@@ -289,8 +323,9 @@ class TestConcurrentVerifications:
 
     def test_the_same_new_address_verified_at_once_gets_one_account(self, world: World, anonymous: Api) -> None:
         before = _totals(world.stack)
+        # Two callers (one caller asking twice in a minute is mailed once).
         tokens = [_ask(world, anonymous, signup_body(siret="73282932000074")),
-                  _ask(world, anonymous, signup_body(siret=None, rna="W751234567"))]
+                  _ask(world, anonymous, signup_body(siret=None, rna="W751234567"), caller="203.0.113.66")]
         responses = self._race(world, anonymous, tokens)
         [refused] = [r for r in responses if r.status_code != 201]
         # PostgreSQL runs both at once (the unique address refuses the second); SQLite one after the other (the
