@@ -564,10 +564,11 @@ class Audit:
 
 
 def _answered_before_auth(response: Response) -> bool:
-    """A body too large (middleware), unreadable (`bad_request`: FastAPI could not parse it) or of a media type
-    not taken is refused before any dependency runs, the token check included."""
+    """A body too large or nested too deep (middleware), unreadable (`bad_request`: FastAPI could not parse it) or
+    of a media type not taken is refused before any dependency runs, the token check included."""
     code = (_problem(response) or {}).get("code")
-    return response.status_code in (413, 415) or code in ("bad_request", "malformed_json", "malformed_form")
+    return response.status_code in (413, 415) or code in (
+        "bad_request", "malformed_json", "malformed_form", "json_too_deep")
 
 
 @dataclass
