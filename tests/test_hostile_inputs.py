@@ -5,8 +5,11 @@ import re
 import uuid
 from pathlib import Path
 
+import pytest
+
+from common.problems import BadRequest, Text
 from tests.support.stack import problem
-from tests.support.world import HOLDER, World
+from tests.support.world import CITY_MANAGER, DESK, HOLDER, World
 
 REPO = Path(__file__).resolve().parent.parent
 DEEP_ARRAY = "[" * 10_000 + "]" * 10_000
@@ -65,3 +68,65 @@ def test_a_body_nested_just_within_the_limit_reaches_validation(world: World) ->
     nested = "[" * 63 + "]" * 63
     response = api.post("/api/v1/projects", content=nested, headers={"content-type": "application/json"})
     assert response.status_code == 422 and problem(response)["code"] == "validation_failed"
+
+
+EDGES = ["9999-12-31T23:59:59-23:59", "0001-01-01T00:00:00+23:59"]
+
+
+def _since_routes(service: str) -> list[str]:
+    """Every list of the service that takes `?updated_since=` (the exports' `{kind}` a real one), its path
+    parameters filled with UUIDs."""
+    document = json.loads((REPO / "openapi" / f"{service}.json").read_text())
+    return [
+        re.sub(r"\{[^}]+\}", str(uuid.uuid4()), path.replace("{kind}", "dossiers"))
+        for path, operations in document["paths"].items()
+        for operation in [operations.get("get")] if operation
+        if any(p["name"] == "updated_since" for p in operation.get("parameters", []))
+    ]
+
+
+@pytest.mark.parametrize("edge", EDGES)
+def test_a_timestamp_past_the_calendar_s_edge_is_a_422_on_every_list(world: World, edge: str) -> None:
+    walked = 0
+    for service in ("projects", "funding"):
+        for path in _since_routes(service):
+            # A role check answers before parameters are validated: ask as the first caller that may list.
+            for caller in (HOLDER, CITY_MANAGER, DESK):
+                response = world.as_(service, caller).get(path, params={"updated_since": edge})
+                if response.status_code != 403:
+                    break
+            assert response.status_code == 422, (path, response.text)
+            body = problem(response)
+            assert body["code"] == "validation_failed"
+            assert [e["field"] for e in body["errors"]] == ["query.updated_since"], path
+            walked += 1
+    assert walked >= 10
+
+
+def test_the_last_instant_of_the_calendar_is_still_a_valid_filter(world: World) -> None:
+    world.create_project()
+    response = world.as_("projects", HOLDER).get("/api/v1/projects", params={"updated_since": "9999-12-31T23:59:59Z"})
+    assert response.status_code == 200 and response.json()["items"] == []
+    everything = world.as_("projects", HOLDER).get("/api/v1/projects", params={"updated_since": "0001-01-01T00:00:00Z"})
+    assert len(everything.json()["items"]) == 1
+
+
+@pytest.mark.parametrize("kind", ["dossiers", "decisions", "payments"])
+def test_an_export_refuses_an_edge_timestamp_before_its_first_byte(world: World, kind: str) -> None:
+    api = world.as_("funding", CITY_MANAGER)
+    for format_ in ("csv", "jsonl"):
+        response = api.get(f"/api/v1/exports/{kind}", params={"updated_since": EDGES[0], "format": format_})
+        assert response.status_code == 422, response.text
+        assert problem(response)["errors"][0]["field"] == "query.updated_since"
+
+
+def test_an_export_whose_first_query_fails_answers_a_problem_not_a_cut_off_200(world: World, monkeypatch) -> None:
+    from services.funding import bulk_exports
+
+    def refuse(*_args, **_kwargs):
+        raise BadRequest(Text("Curseur de pagination invalide.", "Invalid pagination cursor."), code="invalid_cursor")
+
+    monkeypatch.setattr(bulk_exports, "keyset", refuse)
+    response = world.as_("funding", CITY_MANAGER).get("/api/v1/exports/dossiers")  # a CSV: its header comes first
+    assert response.status_code == 400
+    assert problem(response)["code"] == "invalid_cursor"
