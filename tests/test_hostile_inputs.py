@@ -6,10 +6,15 @@ import uuid
 from pathlib import Path
 
 import pytest
+import sqlalchemy
+from jose import jwt
+from sqlalchemy import create_engine
 
+from common import idempotency
+from common.db import sync_url, utcnow
 from common.problems import BadRequest, Text
-from tests.support.stack import problem
-from tests.support.world import CITY_MANAGER, DESK, HOLDER, World
+from tests.support.stack import METADATA, _schema_args, problem
+from tests.support.world import CITY_MANAGER, DESK, HOLDER, PROJECT, World
 
 REPO = Path(__file__).resolve().parent.parent
 DEEP_ARRAY = "[" * 10_000 + "]" * 10_000
@@ -130,3 +135,67 @@ def test_an_export_whose_first_query_fails_answers_a_problem_not_a_cut_off_200(w
     response = world.as_("funding", CITY_MANAGER).get("/api/v1/exports/dossiers")  # a CSV: its header comes first
     assert response.status_code == 400
     assert problem(response)["code"] == "invalid_cursor"
+
+
+class _VanishingReservation:
+    """Between a retry's insert that conflicts and its lookup of the row it met, the first call with the same key
+    fails and releases its reservation (and, with `taken_again`, a third call with the same body claims the key at
+    once)."""
+
+    def __init__(self, world: World, service: str, subject: str, key: str, *, taken_again: bool = False):
+        url = world.stack.urls[service]
+        self.engine = create_engine(sync_url(url), connect_args=_schema_args(url, service))
+        self.table = METADATA[service].tables["idempotency_keys"]
+        self.row = {"principal": subject, "key": key, "request_hash": "0" * 64, "created_at": utcnow()}
+        self.taken_again = taken_again
+        self.lookups = 0
+        self.retry_hash: str | None = None
+        with self.engine.begin() as connection:  # the first call, still running
+            connection.execute(self.table.insert().values(**self.row))
+
+    def select(self, *args):
+        self.lookups += 1
+        if self.lookups == 1:
+            with self.engine.begin() as connection:
+                connection.execute(self.table.delete())
+                if self.taken_again:
+                    connection.execute(self.table.insert().values({**self.row, "request_hash": self.retry_hash}))
+        return sqlalchemy.select(*args)
+
+    def request_hash(self, *args):
+        self.retry_hash = _REQUEST_HASH(*args)
+        return self.retry_hash
+
+
+_REQUEST_HASH = idempotency._request_hash
+
+
+def _subject(token: str) -> str:
+    return jwt.get_unverified_claims(token)["sub"]
+
+
+def test_a_retry_whose_first_call_fails_under_it_proceeds_as_a_fresh_attempt(world: World, monkeypatch) -> None:
+    api = world.as_("projects", HOLDER)
+    race = _VanishingReservation(world, "projects", _subject(api.token), "retry-1")
+    monkeypatch.setattr(idempotency, "select", race.select)
+    before = _projects(world)
+    answer = api.post("/api/v1/projects", json=PROJECT, headers={"Idempotency-Key": "retry-1"})
+    assert answer.status_code == 201, answer.text  # was a 500 NoResultFound
+    assert race.lookups == 1
+    assert _projects(world) == before + 1
+    replay = api.post("/api/v1/projects", json=PROJECT, headers={"Idempotency-Key": "retry-1"})
+    assert replay.headers.get("idempotent-replayed") == "true" and replay.json()["id"] == answer.json()["id"]
+    race.engine.dispose()
+
+
+def test_a_retry_that_finds_the_key_taken_again_is_a_409_in_progress(world: World, monkeypatch) -> None:
+    api = world.as_("projects", HOLDER)
+    race = _VanishingReservation(world, "projects", _subject(api.token), "retry-2", taken_again=True)
+    monkeypatch.setattr(idempotency, "select", race.select)
+    monkeypatch.setattr(idempotency, "_request_hash", race.request_hash)
+    before = _projects(world)
+    answer = api.post("/api/v1/projects", json=PROJECT, headers={"Idempotency-Key": "retry-2"})
+    assert answer.status_code == 409, answer.text
+    assert problem(answer)["code"] == "idempotency_in_progress"
+    assert _projects(world) == before
+    race.engine.dispose()
