@@ -13,8 +13,9 @@ from sqlalchemy import create_engine
 from common import idempotency
 from common.db import sync_url, utcnow
 from common.problems import BadRequest, Text
+from scripts import demo_data
 from tests.support.stack import METADATA, _schema_args, problem
-from tests.support.world import CITY_MANAGER, DESK, HOLDER, PROJECT, World
+from tests.support.world import CITY_MANAGER, DESK, HOLDER, PROJECT, World, org_id
 
 REPO = Path(__file__).resolve().parent.parent
 DEEP_ARRAY = "[" * 10_000 + "]" * 10_000
@@ -199,3 +200,55 @@ def test_a_retry_that_finds_the_key_taken_again_is_a_409_in_progress(world: Worl
     assert problem(answer)["code"] == "idempotency_in_progress"
     assert _projects(world) == before
     race.engine.dispose()
+
+
+NOT_CENTS = [1.0, 1500.0, "100", True]
+
+
+@pytest.mark.parametrize("amount", NOT_CENTS, ids=repr)
+def test_a_project_s_cost_must_be_integer_cents(world: World, amount: object) -> None:
+    before = _projects(world)
+    response = world.as_("projects", HOLDER).post("/api/v1/projects", json={**PROJECT, "total_cost_cents": amount})
+    assert response.status_code == 422, response.text
+    assert [e["field"] for e in problem(response)["errors"]] == ["body.total_cost_cents"]
+    assert _projects(world) == before
+
+
+@pytest.mark.parametrize("amount", NOT_CENTS, ids=repr)
+def test_a_budget_line_must_be_integer_cents(world: World, amount: object) -> None:
+    project = world.create_project()
+    api = world.as_("projects", HOLDER)
+    url = f"/api/v1/projects/{project['id']}/budget"
+    etag = api.get(url).headers["etag"]
+    response = api.put(url, headers={"If-Match": etag, "accept-language": "en"}, json={
+        "charges": [{"account_group": "64", "label": "Animation", "amount_cents": amount}],
+        "income": [{"account_group": "75", "label": "Fonds propres", "amount_cents": 4_800_000}]})
+    assert response.status_code == 422, response.text
+    [error] = problem(response)["errors"]
+    assert error["field"] == "body.charges.0.amount_cents"
+    if isinstance(amount, float):
+        assert error["message"] == "An amount in whole cents is expected (1500, not 1500.0 nor 15.00)."
+    assert api.get(url).headers["etag"] == etag  # nothing written
+
+
+@pytest.mark.parametrize("amount", NOT_CENTS, ids=repr)
+def test_a_funding_plan_must_be_integer_cents(world: World, amount: object) -> None:
+    project = world.create_project()
+    api = world.as_("funding", HOLDER)
+    response = api.post("/api/v1/dossiers", json={
+        "programme_id": str(demo_data.PROGRAMME_ID), "project_id": project["id"],
+        "funding_plan": [{"funder_id": org_id("ville"), "amount_cents": amount}]})
+    assert response.status_code == 422, response.text
+    assert [e["field"] for e in problem(response)["errors"]] == ["body.funding_plan.0.amount_cents"]
+    assert api.get("/api/v1/dossiers").json()["items"] == []
+
+
+@pytest.mark.parametrize("amount", NOT_CENTS, ids=repr)
+def test_an_envelope_s_total_must_be_integer_cents(world: World, amount: object) -> None:
+    api = world.as_("funding", CITY_MANAGER)
+    before = api.get("/api/v1/envelopes").json()["items"]
+    response = api.post("/api/v1/envelopes", json={
+        "programme_id": str(demo_data.PROGRAMME_ID), "year": 2027, "total_cents": amount})
+    assert response.status_code == 422, response.text
+    assert [e["field"] for e in problem(response)["errors"]] == ["body.total_cents"]
+    assert api.get("/api/v1/envelopes").json()["items"] == before
