@@ -78,7 +78,8 @@ class Metrics:
 
 def _route_template(scope: Scope) -> str:
     route = scope.get("route")
-    return getattr(route, "path", None) or "unmatched"
+    # path_format: `/projects/{project_id}`, without the `:uuid` convertor that the matching uses.
+    return getattr(route, "path_format", None) or getattr(route, "path", None) or "unmatched"
 
 
 async def _send_problem(send: Send, problem: Problem, scope: Scope, request_id: str) -> None:

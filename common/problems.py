@@ -9,7 +9,7 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse
-from starlette.routing import Match, Route
+from starlette.routing import Match
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 PROBLEM_TYPE_BASE = "https://funding-desk.example/problems/"
@@ -275,14 +275,19 @@ _STATUS_CODES = {
 }
 
 
+_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+
 def allowed_methods(request: Request) -> list[str]:
     """Every method the request's path answers: Starlette's 405 names only those of the first route that
-    matches the path (GET of `/projects/{id}` but not its PATCH), and RFC 9110 asks for all of them."""
-    methods: set[str] = set()
-    for route in request.app.router.routes:
-        if isinstance(route, Route) and route.methods and route.matches(request.scope)[0] != Match.NONE:
-            methods |= route.methods
-    return sorted(methods)
+    matches the path (GET of `/projects/{id}` but not its PATCH), and RFC 9110 asks for all of them. Each method
+    is asked of the router's own matching (FastAPI nests the included routers, whose routes are not listed at the
+    top), so the answer is what a request with that method would really reach."""
+    routes = request.app.router.routes
+    return sorted(
+        method for method in _METHODS
+        if any(route.matches({**request.scope, "method": method})[0] == Match.FULL for route in routes)
+    )
 
 
 def install_problem_handlers(app: FastAPI) -> None:

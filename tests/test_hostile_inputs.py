@@ -252,3 +252,40 @@ def test_an_envelope_s_total_must_be_integer_cents(world: World, amount: object)
     assert response.status_code == 422, response.text
     assert [e["field"] for e in problem(response)["errors"]] == ["body.total_cents"]
     assert api.get("/api/v1/envelopes").json()["items"] == before
+
+
+ACTION_PATHS = [
+    # (service, method, path, the methods that path answers)
+    ("identity", "GET", "/api/v1/organisations/signup", "POST"),
+    ("identity", "PATCH", "/api/v1/organisations/signup", "POST"),
+    ("identity", "DELETE", "/api/v1/organisations/signup/verify", "POST"),
+    ("identity", "GET", "/api/v1/auth/password-reset", "POST"),
+    ("identity", "GET", "/api/v1/invitations/accept", "POST"),
+    ("projects", "GET", "/api/v1/documents/pins", "POST"),
+    ("projects", "PATCH", "/api/v1/documents/compliance", "GET"),
+    ("projects", "GET", "/api/v1/indicators/aggregates/search", "POST"),
+    ("funding", "DELETE", f"/api/v1/dossiers/{uuid.uuid4()}/submit", "POST"),
+    ("funding", "GET", f"/api/v1/sessions/{uuid.uuid4()}/open", "POST"),
+]
+
+
+@pytest.mark.parametrize(("service", "method", "path", "allow"), ACTION_PATHS, ids=lambda v: str(v)[:40])
+def test_another_verb_on_an_action_path_is_a_405_with_allow(
+    world: World, service: str, method: str, path: str, allow: str
+) -> None:
+    response = world.as_(service, HOLDER).request(method, path)
+    assert response.status_code == 405, response.text  # was a 422 "not a UUID" from GET /x/{id}
+    assert problem(response)["code"] == "method_not_allowed"
+    assert response.headers["allow"] == allow
+
+
+def test_allow_names_every_method_of_a_parameterised_path(world: World) -> None:
+    response = world.as_("projects", HOLDER).request("DELETE", f"/api/v1/projects/{uuid.uuid4()}")
+    assert response.status_code == 405
+    assert response.headers["allow"] == "GET, PATCH"
+
+
+def test_a_uuid_in_capitals_still_names_its_resource(world: World) -> None:
+    project = world.create_project()
+    response = world.as_("projects", HOLDER).get(f"/api/v1/projects/{project['id'].upper()}")
+    assert response.status_code == 200 and response.json()["id"] == project["id"]

@@ -30,3 +30,18 @@ def test_deep_json_is_a_400_problem_through_the_gateway(gateway: httpx.Client, p
     response = gateway.post(path, content=DEEP, headers={"content-type": "application/json"})
     assert response.status_code == 400, response.text
     assert problem(response)["code"] == "json_too_deep"
+
+
+@pytest.mark.parametrize(("method", "path", "allow"), [
+    ("GET", "/api/v1/organisations/signup", "POST"),
+    ("GET", "/api/v1/auth/password-reset", "POST"),
+    ("GET", "/api/v1/documents/pins", "POST"),
+    ("DELETE", f"/api/v1/dossiers/{uuid.uuid4()}/submit", "POST"),
+])
+def test_another_verb_on_an_action_path_is_a_405_through_the_gateway(
+    gateway: httpx.Client, method: str, path: str, allow: str
+) -> None:
+    response = gateway.request(method, path)
+    assert response.status_code == 405, response.text
+    assert problem(response)["code"] == "method_not_allowed"
+    assert response.headers["allow"] == allow

@@ -393,8 +393,8 @@ class TestGetEnvelope:
         response = world.as_("funding", email).get(_url(_demo(world, VILLE)))
         assert response.status_code == 403
 
-    def test_an_id_that_is_not_a_uuid_is_422(self, world: World) -> None:
-        assert world.as_("funding", DESK).get(f"{ENVELOPES}/abc").status_code == 422
+    def test_an_id_that_is_not_a_uuid_names_no_envelope(self, world: World) -> None:
+        assert world.as_("funding", DESK).get(f"{ENVELOPES}/abc").status_code == 404
 
 
 class TestUpdateEnvelope:
