@@ -1,8 +1,10 @@
 """No input breaks a service: each hostile body or parameter is a clear problem (4xx) and writes nothing."""
 
+import io
 import json
 import re
 import uuid
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -289,3 +291,53 @@ def test_a_uuid_in_capitals_still_names_its_resource(world: World) -> None:
     project = world.create_project()
     response = world.as_("projects", HOLDER).get(f"/api/v1/projects/{project['id'].upper()}")
     assert response.status_code == 200 and response.json()["id"] == project["id"]
+
+
+DOCX_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+
+
+def _docx_with(entries: int = 0, *, zeros: int = 0) -> bytes:
+    """A DOCX by its main part, with `entries` empty entries more, or a main part of `zeros` zero bytes."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("word/document.xml", b"\x00" * zeros or b"<w:document/>")
+        for number in range(entries):
+            archive.writestr(f"e/{number}", b"", compress_type=zipfile.ZIP_STORED)
+    return buffer.getvalue()
+
+
+def _documents(world: World) -> list[str]:
+    return [d["id"] for d in world.as_("projects", HOLDER).get("/api/v1/documents").json()["items"]]
+
+
+@pytest.mark.parametrize(("content", "limit"), [
+    (lambda: _docx_with(5_001), "entries"),  # the default cap is 5,000 entries
+    (lambda: _docx_with(zeros=20_000_000), "ratio"),  # 20 MB of zeros in a few KB
+], ids=["many_entries", "bomb"])
+def test_a_zip_document_over_the_caps_is_a_422_and_stores_nothing(world: World, content, limit: str) -> None:
+    root = world.stack.settings["projects"].documents_root
+    before, files = _documents(world), set(root.rglob("*"))
+    response = world.as_("projects", HOLDER).post(
+        "/api/v1/documents", data={"kind": "statutes"},
+        files={"file": ("statuts.docx", content(), DOCX_TYPE)}, headers={"accept-language": "en"})
+    assert response.status_code == 422, response.text
+    body = problem(response)
+    assert body["code"] == "document_archive_refused" and body["limit"] == limit
+    assert body["errors"] == [{"field": "body.file", "message": "Archive refused."}]
+    assert _documents(world) == before
+    assert set(root.rglob("*")) == files  # neither stored nor left staged
+
+
+def test_the_zip_caps_are_settings(world: World) -> None:
+    settings = world.stack.settings["projects"]
+    app = world.stack.apps["projects"]
+    app.state.settings = settings.model_copy(update={"documents_zip_max_entries": 10})
+    try:
+        response = world.as_("projects", HOLDER).post(
+            "/api/v1/documents", data={"kind": "statutes"}, files={"file": ("s.docx", _docx_with(10), DOCX_TYPE)})
+    finally:
+        app.state.settings = settings
+    assert response.status_code == 422 and problem(response)["max"] == 10
+    accepted = world.as_("projects", HOLDER).post(
+        "/api/v1/documents", data={"kind": "statutes"}, files={"file": ("s.docx", _docx_with(10), DOCX_TYPE)})
+    assert accepted.status_code == 201, accepted.text
