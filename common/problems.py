@@ -310,10 +310,17 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-        # A 500 is a bug: log it with its trace, never send the trace.
-        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        # A 500 is a bug: log it with its trace, never send the trace. Starlette runs this handler outermost,
+        # after the request-context layer has unwound and reset its request id (the log line said null): the
+        # id is taken again from the request's headers, where that layer wrote it, for the line and the answer.
+        request_id = request.headers.get("x-request-id")
+        log.exception(
+            "unhandled error on %s %s", request.method, request.url.path,
+            extra={"fields": {"request_id": request_id} if request_id else {}},
+        )
         problem = Problem(
-            None, status=500, code="internal_error", title=Text("Erreur interne", "Internal error")
+            None, status=500, code="internal_error", title=Text("Erreur interne", "Internal error"),
+            headers={"X-Request-ID": request_id} if request_id else None,
         )
         return problem_response(request, problem)
 

@@ -2,11 +2,13 @@
 
 import io
 import json
+import logging
 import re
 import uuid
 import zipfile
 from pathlib import Path
 
+import httpx
 import pytest
 import sqlalchemy
 from jose import jwt
@@ -14,6 +16,7 @@ from sqlalchemy import create_engine
 
 from common import idempotency
 from common.db import sync_url, utcnow
+from common.observability import JsonFormatter
 from common.problems import BadRequest, Text
 from scripts import demo_data
 from tests.support.stack import METADATA, _schema_args, problem
@@ -341,3 +344,37 @@ def test_the_zip_caps_are_settings(world: World) -> None:
     accepted = world.as_("projects", HOLDER).post(
         "/api/v1/documents", data={"kind": "statutes"}, files={"file": ("s.docx", _docx_with(10), DOCX_TYPE)})
     assert accepted.status_code == 201, accepted.text
+
+
+def test_an_unhandled_error_s_log_line_carries_the_request_id(world: World, monkeypatch) -> None:
+    from services.projects import repository
+
+    async def broken(*_args, **_kwargs):
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(repository, "list_projects", broken)
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(JsonFormatter())  # the services' JSON log, formatted as the line is written
+    logger = logging.getLogger("problems")
+    logger.addHandler(handler)
+    # A client that gets the 500 rather than the exception, as a server's client would.
+    transport = httpx.ASGITransport(app=world.stack.apps["projects"], raise_app_exceptions=False)
+    token = world.login(HOLDER)
+
+    async def call() -> httpx.Response:
+        async with httpx.AsyncClient(transport=transport, base_url="http://projects") as client:
+            return await client.get("/api/v1/projects", headers={
+                "Authorization": f"Bearer {token}", "X-Request-ID": "trace-me-42"})
+
+    try:
+        response = world.stack.run(call)
+    finally:
+        logger.removeHandler(handler)
+    assert response.status_code == 500
+    [line] = [json.loads(text) for text in stream.getvalue().splitlines()]
+    assert line["message"] == "unhandled error on GET /api/v1/projects"
+    assert line["request_id"] == "trace-me-42"  # was null
+    assert "RuntimeError: a bug" in line["exception"]
+    assert problem(response)["request_id"] == "trace-me-42" and "a bug" not in response.text
+    assert response.headers["x-request-id"] == "trace-me-42"  # the 500 answer did not carry it either
