@@ -1,5 +1,6 @@
 """The one way a service app is assembled: problems, request context, tokens, idempotency, ops routes."""
 
+import uuid
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
@@ -9,6 +10,7 @@ from fastapi import APIRouter, FastAPI
 from fastapi.routing import APIRoute
 from pydantic import BaseModel
 from sqlalchemy import Table
+from starlette.routing import compile_path
 
 from common.clock import clock_of
 from common.db import Database
@@ -86,6 +88,7 @@ def create_service_app(
     install_problem_handlers(app)
     install_idempotency(app, idempotency_table)
     for router in routers:
+        _uuid_segments_only(router)
         app.include_router(router, prefix=API_PREFIX)
     for router in root_routers:
         app.include_router(router)
@@ -96,6 +99,23 @@ def create_service_app(
     )
     _register_schemas(app, [ProblemDetail, *extra_schemas])
     return app
+
+
+def _uuid_segments_only(router: APIRouter) -> None:
+    """A path parameter typed UUID matches only a UUID. Otherwise `GET /organisations/signup` was taken by
+    `GET /organisations/{organisation_id}` (a full match always beats the method-only match of
+    `POST /organisations/signup`) and answered 422 "not a UUID" instead of 405 with `Allow: POST`; now a literal
+    segment never reaches a parameterised route, and a malformed id names no resource: 404. The routes stay
+    written as `{organisation_id}`: their parameters and OpenAPI come from `path_format`, which drops the
+    convertor. Idempotent, as the routers are shared by every app built from them."""
+    for route in router.routes:
+        if not isinstance(route, APIRoute):
+            continue
+        typed = [field.name for field in route.dependant.path_params if field.field_info.annotation is uuid.UUID]
+        for name in typed:
+            route.path = route.path.replace(f"{{{name}}}", f"{{{name}:uuid}}")
+        if typed:
+            route.path_regex, route.path_format, route.param_convertors = compile_path(route.path)
 
 
 def _register_schemas(app: FastAPI, models: Sequence[type[BaseModel]]) -> None:

@@ -96,8 +96,33 @@ async def _body_fingerprint(request: Request) -> bytes:
     return digest.hexdigest().encode()
 
 
+# How many times a call tries to claim a key whose reservation keeps vanishing under it (each time, a first call
+# that failed released it between our insert and our lookup); then it answers that the key is busy.
+RESERVE_ATTEMPTS = 3
+
+
+def _in_progress() -> Conflict:
+    return Conflict(
+        Msg(
+            "Une requête avec cette clé d'idempotence est encore en cours.",
+            "A request with this Idempotency-Key is still in progress.",
+        ),
+        code="idempotency_in_progress",
+    )
+
+
 async def _reserve(database: Database, table: Table, principal: str, key: str, request_hash: str) -> None:
     """Claim the key in its own committed transaction so that concurrent retries see it."""
+    for _attempt in range(RESERVE_ATTEMPTS):
+        if await _claim(database, table, principal, key, request_hash):
+            return
+    raise _in_progress()
+
+
+async def _claim(database: Database, table: Table, principal: str, key: str, request_hash: str) -> bool:
+    """True once the key is ours; False when its reservation vanished between our insert and our lookup: the
+    call that held it failed and released it, so the key is free again and the caller tries once more, as a
+    fresh attempt (the lookup's `.one()` made that race a 500 `NoResultFound`)."""
     async with database.writer() as session:
         try:
             await session.execute(
@@ -106,12 +131,14 @@ async def _reserve(database: Database, table: Table, principal: str, key: str, r
                 )
             )
             await session.commit()
-            return
+            return True
         except IntegrityError:
             await session.rollback()
         row = (
             await session.execute(select(table).where(table.c.principal == principal, table.c.key == key))
-        ).one()
+        ).one_or_none()
+        if row is None:
+            return False
         if row.request_hash != request_hash:
             raise UnprocessableContent(
                 Msg(
@@ -130,19 +157,14 @@ async def _reserve(database: Database, table: Table, principal: str, key: str, r
                 )
             )
         if utcnow() - row.created_at < ABANDONED_AFTER:
-            raise Conflict(
-                Msg(
-                    "Une requête avec cette clé d'idempotence est encore en cours.",
-                    "A request with this Idempotency-Key is still in progress.",
-                ),
-                code="idempotency_in_progress",
-            )
+            raise _in_progress()
         await session.execute(
             update(table)
             .where(table.c.principal == principal, table.c.key == key)
             .values(created_at=utcnow())
         )
         await session.commit()
+        return True
 
 
 async def _release(database: Database, table: Table, principal: str, key: str) -> None:

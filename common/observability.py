@@ -13,9 +13,19 @@ from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from starlette.exceptions import HTTPException
+from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from common.problems import PROBLEM_MEDIA_TYPE, PayloadTooLarge, Text, problem_body
+from common.json_depth import MAX_JSON_DEPTH, is_json_media_type, nests_deeper_than
+from common.problems import (
+    PROBLEM_MEDIA_TYPE,
+    BadRequest,
+    PayloadTooLarge,
+    Problem,
+    Text,
+    problem_body,
+    request_language,
+)
 
 request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
 _VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
@@ -68,14 +78,18 @@ class Metrics:
 
 def _route_template(scope: Scope) -> str:
     route = scope.get("route")
-    return getattr(route, "path", None) or "unmatched"
+    # path_format: `/projects/{project_id}`, without the `:uuid` convertor that the matching uses.
+    return getattr(route, "path_format", None) or getattr(route, "path", None) or "unmatched"
 
 
-async def _send_problem(send: Send, problem: PayloadTooLarge, path: str, request_id: str) -> None:
+async def _send_problem(send: Send, problem: Problem, scope: Scope, request_id: str) -> None:
+    """A problem answered by this layer itself, before any route (so before the app's problem handlers)."""
+    lang = request_language(Request(scope))
     body = json.dumps(
         problem_body(
-            status=problem.status, code=problem.code, title=problem.title.fr,
-            detail=problem.detail.fr if problem.detail else None, instance=path, request_id=request_id,
+            status=problem.status, code=problem.code, title=problem.title.pick(lang),
+            detail=problem.detail.pick(lang) if problem.detail else None, instance=scope.get("path", ""),
+            request_id=request_id,
         ),
         ensure_ascii=False,
     ).encode()
@@ -89,6 +103,53 @@ async def _send_problem(send: Send, problem: PayloadTooLarge, path: str, request
         ],
     })
     await send({"type": "http.response.body", "body": body})
+
+
+def _too_deep() -> BadRequest:
+    return BadRequest(
+        Text(
+            f"Le JSON de la requête est imbriqué sur plus de {MAX_JSON_DEPTH} niveaux.",
+            f"The request's JSON nests deeper than {MAX_JSON_DEPTH} levels.",
+        ),
+        code="json_too_deep",
+    )
+
+
+def _has_body(headers: dict[bytes, bytes]) -> bool:
+    declared = headers.get(b"content-length")
+    return b"transfer-encoding" in headers or (declared is not None and declared not in (b"", b"0"))
+
+
+async def _read_json_body(receive: Receive, max_bytes: int, too_large: Problem) -> tuple[bytes, Problem | None]:
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":  # the client left: the app will see the same disconnect
+            break
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > max_bytes:
+            return b"", too_large
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            break
+    body = b"".join(chunks)
+    return body, (_too_deep() if nests_deeper_than(body) else None)
+
+
+def _replay(body: bytes, receive: Receive) -> Receive:
+    """The body read once more, then whatever the client sends next (a disconnect)."""
+    sent = False
+
+    async def replay() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return replay
 
 
 @dataclass(frozen=True)
@@ -145,9 +206,18 @@ class RequestContextMiddleware:
             declared = headers.get(b"content-length")
             if declared is not None and declared.isdigit() and int(declared) > max_body_bytes:
                 status_holder["status"] = 413
-                await _send_problem(send, too_large, scope.get("path", ""), request_id)
+                await _send_problem(send, too_large, scope, request_id)
                 return
             received = 0
+            if _has_body(headers) and is_json_media_type(headers.get(b"content-type", b"").decode("latin-1")):
+                # A JSON body is read whole here (every route parses it whole anyway) to measure its depth
+                # before any parser recurses into it; the app then reads it from `replay`.
+                body, refused = await _read_json_body(receive, max_body_bytes, too_large)
+                if refused is not None:
+                    status_holder["status"] = refused.status
+                    await _send_problem(send, refused, scope, request_id)
+                    return
+                receive = _replay(body, receive)
 
             async def limited_receive() -> Message:
                 nonlocal received

@@ -4,12 +4,12 @@ import base64
 import binascii
 import json
 import re
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any, Generic, TypeVar
 from uuid import UUID
 
 from fastapi import Query
-from pydantic import AwareDatetime, BaseModel, BeforeValidator
+from pydantic import AfterValidator, AwareDatetime, BaseModel, BeforeValidator
 from sqlalchemy import literal, tuple_
 from sqlmodel.sql.expression import SelectOfScalar
 
@@ -42,10 +42,26 @@ def _rfc3339_only(value: object) -> object:
     return value
 
 
+def _representable_in_utc(value: datetime | None) -> datetime | None:
+    """An instant whose offset carries it past year 9999 or before year 1 (`9999-12-31T23:59:59-23:59`) parses,
+    but its first conversion to UTC — in the query's bind, or mid-stream in an export — raised an OverflowError:
+    a 500, or an export cut off after its 200. Converted here, so that it is a 422 before anything runs."""
+    if value is None:
+        return None
+    try:
+        return value.astimezone(UTC)
+    except OverflowError as exc:
+        raise ValueError(bilingual(
+            "Horodatage hors du calendrier une fois ramené en UTC (années 1 à 9999).",
+            "Timestamp out of the calendar once brought to UTC (years 1 to 9999).",
+        )) from exc
+
+
 # `?updated_since=` for incremental sync: RFC 3339 with its offset; anything else is a 422, never a 500.
 UpdatedSinceParam = Annotated[
     AwareDatetime | None,
     BeforeValidator(_rfc3339_only),
+    AfterValidator(_representable_in_utc),
     Query(description="RFC 3339 avec décalage : seulement ce qui a changé depuis cet instant."),
 ]
 CursorParam = Annotated[

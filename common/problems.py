@@ -9,7 +9,7 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse
-from starlette.routing import Match, Route
+from starlette.routing import Match
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 PROBLEM_TYPE_BASE = "https://funding-desk.example/problems/"
@@ -275,14 +275,19 @@ _STATUS_CODES = {
 }
 
 
+_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+
 def allowed_methods(request: Request) -> list[str]:
     """Every method the request's path answers: Starlette's 405 names only those of the first route that
-    matches the path (GET of `/projects/{id}` but not its PATCH), and RFC 9110 asks for all of them."""
-    methods: set[str] = set()
-    for route in request.app.router.routes:
-        if isinstance(route, Route) and route.methods and route.matches(request.scope)[0] != Match.NONE:
-            methods |= route.methods
-    return sorted(methods)
+    matches the path (GET of `/projects/{id}` but not its PATCH), and RFC 9110 asks for all of them. Each method
+    is asked of the router's own matching (FastAPI nests the included routers, whose routes are not listed at the
+    top), so the answer is what a request with that method would really reach."""
+    routes = request.app.router.routes
+    return sorted(
+        method for method in _METHODS
+        if any(route.matches({**request.scope, "method": method})[0] == Match.FULL for route in routes)
+    )
 
 
 def install_problem_handlers(app: FastAPI) -> None:
@@ -305,10 +310,17 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-        # A 500 is a bug: log it with its trace, never send the trace.
-        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        # A 500 is a bug: log it with its trace, never send the trace. Starlette runs this handler outermost,
+        # after the request-context layer has unwound and reset its request id (the log line said null): the
+        # id is taken again from the request's headers, where that layer wrote it, for the line and the answer.
+        request_id = request.headers.get("x-request-id")
+        log.exception(
+            "unhandled error on %s %s", request.method, request.url.path,
+            extra={"fields": {"request_id": request_id} if request_id else {}},
+        )
         problem = Problem(
-            None, status=500, code="internal_error", title=Text("Erreur interne", "Internal error")
+            None, status=500, code="internal_error", title=Text("Erreur interne", "Internal error"),
+            headers={"X-Request-ID": request_id} if request_id else None,
         )
         return problem_response(request, problem)
 

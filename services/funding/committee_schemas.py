@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, Field, StringConstraints, model_validator
 
+from common.money import IntegerCents
 from common.problems import bilingual
 from common.schemas import VISIBLE_CHARACTER, IsoDate, PatchModel, WholeNumber
 from services.funding.committee_models import ItemState, Outcome, SessionState
@@ -16,8 +17,8 @@ Place = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, pattern=VISIBLE_CHARACTER, max_length=300)
 ]
 # A grant may be nothing at all (a refusal, with its reason); never negative, never a fraction of a cent.
-GrantedCents = Annotated[int, Field(strict=True, ge=0, le=1_000_000_000), WholeNumber]
-RaisedCents = Annotated[int, Field(strict=True, gt=0, le=1_000_000_000), WholeNumber]
+GrantedCents = Annotated[int, Field(strict=True, ge=0, le=1_000_000_000), IntegerCents]
+RaisedCents = Annotated[int, Field(strict=True, gt=0, le=1_000_000_000), IntegerCents]
 AGENDA_LIMIT = 200
 
 

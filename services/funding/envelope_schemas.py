@@ -6,11 +6,12 @@ from typing import Annotated
 
 from pydantic import BaseModel, Field
 
+from common.money import IntegerCents
 from common.schemas import InputModel, PatchModel, WholeNumber
 from services.funding.envelope_models import MovementKind
 
 # Strict: `false` or "1500" is not an amount (1500.0 is: JSON has one number type). Up to a billion euros.
-EnvelopeCents = Annotated[int, Field(strict=True, ge=0, le=100_000_000_000), WholeNumber]
+EnvelopeCents = Annotated[int, Field(strict=True, ge=0, le=100_000_000_000), IntegerCents]
 Year = Annotated[int, Field(strict=True, ge=2024, le=2100), WholeNumber]
 
 

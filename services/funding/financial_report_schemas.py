@@ -6,11 +6,12 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field, StringConstraints
 
+from common.money import IntegerCents
 from common.schemas import VISIBLE_CHARACTER, WholeNumber
 from services.funding.financial_report_models import ReportKind, ReportState
 from services.funding.schemas import Comment, Input
 
-ActualCents = Annotated[int, Field(strict=True, ge=0, le=10_000_000_000), WholeNumber]
+ActualCents = Annotated[int, Field(strict=True, ge=0, le=10_000_000_000), IntegerCents]
 LongText = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, pattern=VISIBLE_CHARACTER, max_length=4000)
 ]

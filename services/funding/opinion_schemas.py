@@ -6,13 +6,14 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field, StringConstraints
 
-from common.schemas import VISIBLE_CHARACTER, InputModel, WholeNumber
+from common.money import IntegerCents
+from common.schemas import VISIBLE_CHARACTER, InputModel
 from services.funding.models import OpinionKind
 
 AuthorKind = Literal["funder", "citizen_council"]
 
 # Strict as every amount: `false` or "1500" is not one (1500.0 is: JSON has one number type); zero is a proposal.
-ProposedCents = Annotated[int, Field(strict=True, ge=0, le=1_000_000_000), WholeNumber]
+ProposedCents = Annotated[int, Field(strict=True, ge=0, le=1_000_000_000), IntegerCents]
 
 
 Conditions = Annotated[

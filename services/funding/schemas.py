@@ -14,6 +14,7 @@ from pydantic import (
     model_validator,
 )
 
+from common.money import IntegerCents
 from common.problems import bilingual
 from common.schemas import VISIBLE_CHARACTER, InputModel, IsoDate, PatchModel, WholeNumber
 from services.funding.models import DossierState, Track
@@ -27,7 +28,7 @@ Title = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, pattern=VISIBLE_CHARACTER, max_length=200)
 ]
 # Strict: `false` or "1500" is not an amount (1500.0 is: JSON has one number type); a line asks for at least one cent.
-PositiveCents = Annotated[int, Field(strict=True, gt=0, le=1_000_000_000), WholeNumber]
+PositiveCents = Annotated[int, Field(strict=True, gt=0, le=1_000_000_000), IntegerCents]
 
 
 class Input(InputModel):
@@ -61,7 +62,7 @@ class ProgrammeCreate(Input):
         default=None, description="Plafond d'une demande, à la place de celui du parcours (15 000 € amorçage, "
                                   "5 000 € petits projets).",
     )
-    convention_threshold_cents: Annotated[int, Field(strict=True, ge=0, le=2_300_000), WholeNumber] | None = Field(
+    convention_threshold_cents: Annotated[int, Field(strict=True, ge=0, le=2_300_000), IntegerCents] | None = Field(
         default=None,
         description="Montant annuel d'un financeur à partir duquel une convention est signée (23 000 € par la loi, "
                     "au plus ; 0 : une convention par financeur quel que soit le montant).",

@@ -6,6 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, EmailStr, Field, StringConstraints, ValidationInfo, field_validator
 
+from common.money import IntegerCents
 from common.problems import bilingual
 from common.schemas import VISIBLE_CHARACTER, InputModel, IsoDate, WholeNumber
 from services.identity.schemas import Rna, Siret
@@ -58,7 +59,7 @@ Fte = Annotated[
     StringConstraints(pattern=r"^[0-9]{1,4}(?:\.[0-9]{1,2})?$"),
     Field(description="Équivalents temps plein, deux décimales au plus.", examples=["3.50"]),
 ]
-AidCents = Annotated[int, Field(strict=True, gt=0, le=10_000_000_000), WholeNumber]
+AidCents = Annotated[int, Field(strict=True, gt=0, le=10_000_000_000), IntegerCents]
 Nature = Literal["cash", "in_kind"]
 AidSource = Literal["declared"]
 

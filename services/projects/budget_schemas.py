@@ -6,8 +6,9 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field, model_validator
 
+from common.money import IntegerCents
 from common.problems import bilingual
-from common.schemas import InputModel, WholeNumber
+from common.schemas import InputModel
 
 # The chart of accounts of the form, by side. 86 and 87 are voluntary contributions in kind.
 CHARGE_GROUPS: dict[str, str] = {
@@ -38,7 +39,7 @@ MAX_LINES = 100
 ChargeGroup = Literal["60", "61", "62", "63", "64", "65", "66", "67", "68", "86"]
 IncomeGroup = Literal["70", "74", "75", "76", "77", "78", "87"]
 # Up to a billion euros a line: far above any grant, far below what a BIGINT holds once summed.
-AmountCents = Annotated[int, Field(strict=True, gt=0, le=100_000_000_000, examples=[1_500_000]), WholeNumber]
+AmountCents = Annotated[int, Field(strict=True, gt=0, le=100_000_000_000, examples=[1_500_000]), IntegerCents]
 Label = Annotated[str, Field(min_length=1, max_length=200, examples=["Rémunération des animateurs"])]
 
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from urllib.parse import quote
 
-from anyio import to_thread
+from anyio import CapacityLimiter, to_thread
 from fastapi import UploadFile
 from sqlalchemy import func, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -37,7 +37,7 @@ from services.projects.document_schemas import (
     PinResponse,
 )
 from services.projects.document_storage import CHUNK_BYTES, BlobTooLarge, DocumentStorage, StagedBlob
-from services.projects.document_types import ALLOWED_CONTENT_TYPES, sniff
+from services.projects.document_types import ALLOWED_CONTENT_TYPES, ArchiveRefused, ZipLimits, sniff
 from services.projects.report_models import Report, ReportEvidence
 from services.vocabulary import DESK_ROLES
 
@@ -156,6 +156,31 @@ def _unsupported(sniffed: str, declared: str) -> Problem:
     )
 
 
+_ARCHIVE_LIMITS = {
+    "entries": Text("entrées", "entries"),
+    "uncompressed_bytes": Text("octets une fois décompressé", "bytes once uncompressed"),
+    "ratio": Text("fois sa taille compressée pour une entrée", "times its compressed size for one entry"),
+}
+
+
+def _archive_refused(refused: ArchiveRefused) -> Problem:
+    what = _ARCHIVE_LIMITS[refused.limit]
+    return UnprocessableContent(
+        Text(
+            f"L'archive du document déclare {refused.value} {what.fr} (au plus {refused.cap}).",
+            f"The document's archive declares {refused.value} {what.en} (at most {refused.cap}).",
+        ),
+        code="document_archive_refused",
+        errors=[("body.file", Text("Archive refusée.", "Archive refused."))],
+        extra={"limit": refused.limit, "declared": refused.value, "max": refused.cap},
+    )
+
+
+# Sniffing reads and parses in a thread, never on the event loop; two at once at most (the desk's two cores), so
+# that a burst of heavy uploads queues here rather than taking every worker thread of the process.
+_SNIFFERS = CapacityLimiter(2)
+
+
 def _check_year(kind: str, year: int | None) -> None:
     if kind in PER_YEAR_KINDS and year is None:
         message = Text("Exercice requis pour ce type de document.", "A year is required for this kind of document.")
@@ -174,13 +199,19 @@ async def _chunks(upload: UploadFile) -> AsyncIterator[bytes]:
         yield chunk
 
 
-async def receive(storage: DocumentStorage, upload: UploadFile, *, max_bytes: int) -> Received:
+async def receive(
+    storage: DocumentStorage, upload: UploadFile, *, max_bytes: int, zip_limits: ZipLimits = ZipLimits()
+) -> Received:
     """Measure the file, judge it by its bytes, and stage it in the storage (not yet published)."""
     if upload.size is not None and upload.size > max_bytes:
         raise _too_large(max_bytes)
     filename = safe_filename(upload.filename)
     declared = declared_type(upload.content_type)
-    sniffed = await to_thread.run_sync(functools.partial(sniff, upload.file, filename=filename, declared=declared))
+    judge = functools.partial(sniff, upload.file, filename=filename, declared=declared, zip_limits=zip_limits)
+    try:
+        sniffed = await to_thread.run_sync(judge, limiter=_SNIFFERS)
+    except ArchiveRefused as refused:
+        raise _archive_refused(refused) from refused
     if sniffed not in ALLOWED_CONTENT_TYPES:
         raise _unsupported(sniffed, declared)
     try:
@@ -191,9 +222,11 @@ async def receive(storage: DocumentStorage, upload: UploadFile, *, max_bytes: in
 
 
 @asynccontextmanager
-async def received_file(storage: DocumentStorage, upload: UploadFile, *, max_bytes: int) -> AsyncIterator[Received]:
+async def received_file(
+    storage: DocumentStorage, upload: UploadFile, *, max_bytes: int, zip_limits: ZipLimits = ZipLimits()
+) -> AsyncIterator[Received]:
     """`receive`, then the staged copy discarded whatever happens (nothing is left of it once kept)."""
-    received = await receive(storage, upload, max_bytes=max_bytes)
+    received = await receive(storage, upload, max_bytes=max_bytes, zip_limits=zip_limits)
     try:
         yield received
     finally:
@@ -237,11 +270,12 @@ def _new_version(document: Document, number: int, received: Received, principal:
 
 
 async def create_document(
-    session: AsyncSession, *, storage: DocumentStorage, principal: Principal, form: DocumentUpload, max_bytes: int
+    session: AsyncSession, *, storage: DocumentStorage, principal: Principal, form: DocumentUpload, max_bytes: int,
+    zip_limits: ZipLimits = ZipLimits(),
 ) -> DocumentPublic:
     """A document of the caller's organisation, with its first version."""
     _check_year(form.kind, form.year)
-    async with received_file(storage, form.file, max_bytes=max_bytes) as received:
+    async with received_file(storage, form.file, max_bytes=max_bytes, zip_limits=zip_limits) as received:
         document = Document(
             organisation_id=principal.organisation_id,
             kind=form.kind,

@@ -12,8 +12,9 @@ from pydantic import (
     model_validator,
 )
 
+from common.money import IntegerCents
 from common.problems import bilingual
-from common.schemas import VISIBLE_CHARACTER, InputModel, IsoDate, PatchModel, WholeNumber
+from common.schemas import VISIBLE_CHARACTER, InputModel, IsoDate, PatchModel
 from services.vocabulary import QPV_CODE_PATTERN
 
 QpvCode = Annotated[str, StringConstraints(pattern=QPV_CODE_PATTERN)]
@@ -31,7 +32,7 @@ TargetPublic = Annotated[
 ]
 # Strict: `false` or "12" is not an amount (12.0 is: JSON has one number type).
 # Upper bound: ten million euros is far above any project here.
-Cents = Annotated[int, Field(strict=True, ge=0, le=1_000_000_000), WholeNumber]
+Cents = Annotated[int, Field(strict=True, ge=0, le=1_000_000_000), IntegerCents]
 
 
 class Input(InputModel):

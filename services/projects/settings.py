@@ -15,3 +15,7 @@ class ProjectsSettings(ServiceSettings):
     # The documents vault: content-addressed blobs on disk (git-ignored var/ by default) and the largest file taken.
     documents_root: Path = VAR_DIR / "documents"
     documents_max_bytes: int = Field(default=10 * 1024 * 1024, ge=1)
+    # ZIP-based documents (ODT, DOCX, XLSX): what their central directory may declare (422 above).
+    documents_zip_max_entries: int = Field(default=5_000, ge=1)
+    documents_zip_max_uncompressed_bytes: int = Field(default=256 * 1024 * 1024, ge=1)
+    documents_zip_max_ratio: int = Field(default=200, ge=1)

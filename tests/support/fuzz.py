@@ -565,10 +565,11 @@ class Audit:
 
 
 def _answered_before_auth(response: Response) -> bool:
-    """A body too large (middleware), unreadable (`bad_request`: FastAPI could not parse it) or of a media type
-    not taken is refused before any dependency runs, the token check included."""
+    """A body too large or nested too deep (middleware), unreadable (`bad_request`: FastAPI could not parse it) or
+    of a media type not taken is refused before any dependency runs, the token check included."""
     code = (_problem(response) or {}).get("code")
-    return response.status_code in (413, 415) or code in ("bad_request", "malformed_json", "malformed_form")
+    return response.status_code in (413, 415) or code in (
+        "bad_request", "malformed_json", "malformed_form", "json_too_deep")
 
 
 @dataclass
@@ -889,7 +890,10 @@ def _refused_beyond_schema(case: Case, response: Response) -> bool:
     # 3. Text holding a NUL character (U+0000) is refused, PostgreSQL's text cannot hold it: only a pattern on
     # every string of the OpenAPI could say so. Refused on the strings of the case that hold one, and no other.
     nul_texts = {_any_index(path) for path in _nul_texts(case.body)}
-    allowed = set(RULES_BEYOND_SCHEMA.get(operation_id(case.operation), {})) | nul_texts
+    # 4. Money is integer cents written as an integer: JSON Schema's `integer` takes 1500.0, which the API refuses
+    # (a float amount was computed in floats). Refused on the amounts of the case written so, and no other.
+    float_cents = {_any_index(path) for path in _float_cents(case.body)}
+    allowed = set(RULES_BEYOND_SCHEMA.get(operation_id(case.operation), {})) | nul_texts | float_cents
     # A list of strings is refused as a whole ("body.objectives" for a NUL in one of its items).
     return all(field in allowed or f"{field}[*]" in nul_texts or _names_a_nul_text(field, nul_texts)
                for field in fields)
@@ -917,6 +921,20 @@ def _nul_texts(value: Any, path: str = "body") -> Iterable[str]:
     elif isinstance(value, list):
         for index, item in enumerate(value):
             yield from _nul_texts(item, f"{path}.{index}")
+
+
+def _float_cents(value: Any, path: str = "body") -> Iterable[str]:
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if key.endswith("_cents") and isinstance(item, float):
+                yield f"{path}.{key}"
+            elif key.endswith("_cents") and isinstance(item, list) and any(isinstance(i, float) for i in item):
+                yield from (f"{path}.{key}.{index}" for index, i in enumerate(item) if isinstance(i, float))
+            else:
+                yield from _float_cents(item, f"{path}.{key}")
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _float_cents(item, f"{path}.{index}")
 
 
 def _problem(response: Response) -> dict[str, Any] | None:

@@ -9,6 +9,7 @@ from fastapi.responses import StreamingResponse
 
 from common.pagination import UpdatedSinceParam
 from common.problems import NotFound, Text, problem_responses
+from common.streaming import primed
 from services.funding import bulk_exports, scdl
 from services.funding.deps import PeersDep
 from services.funding.funder_scope import FunderOrDesk, funder_of
@@ -42,7 +43,7 @@ async def export_scdl(
             async for line in scdl.rows(session, peers, funder_id=funder, year=year):
                 yield line.encode()
 
-    return StreamingResponse(lines(), media_type="text/csv; charset=utf-8", headers={
+    return StreamingResponse(await primed(lines()), media_type="text/csv; charset=utf-8", headers={
         "Content-Disposition": f'attachment; filename="subventions-{funder}-{year}.csv"'})
 
 
@@ -76,5 +77,5 @@ async def bulk_export(
                                                  jsonl=format == "jsonl"):
                 yield line.encode()
 
-    return StreamingResponse(lines(), media_type=MEDIA[format], headers={
+    return StreamingResponse(await primed(lines()), media_type=MEDIA[format], headers={
         "Content-Disposition": f'attachment; filename="{kind}.{format}"'})

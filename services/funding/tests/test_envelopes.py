@@ -264,8 +264,13 @@ class TestCreateEnvelope:
         assert response.status_code == 422
         assert [e["field"] for e in problem(response)["errors"]] == [f"body.{missing}"]
 
-    def test_a_whole_number_written_with_a_decimal_point_is_an_amount(self, world: World) -> None:
-        assert _open(world, total_cents=1500.0)["total_cents"] == 1500
+    def test_an_amount_written_with_a_decimal_point_is_refused(self, world: World) -> None:
+        # Money is integer cents, never a float: 1500.0 is refused where another integer field would take it.
+        before = _everything(world)
+        response = world.as_("funding", CITY_MANAGER).post(ENVELOPES, json=_body(total_cents=1500.0))
+        assert response.status_code == 422
+        assert [e["field"] for e in problem(response)["errors"]] == ["body.total_cents"]
+        assert _everything(world) == before
 
     def test_malformed_json_is_400(self, world: World) -> None:
         response = world.as_("funding", CITY_MANAGER).post(
@@ -388,8 +393,8 @@ class TestGetEnvelope:
         response = world.as_("funding", email).get(_url(_demo(world, VILLE)))
         assert response.status_code == 403
 
-    def test_an_id_that_is_not_a_uuid_is_422(self, world: World) -> None:
-        assert world.as_("funding", DESK).get(f"{ENVELOPES}/abc").status_code == 422
+    def test_an_id_that_is_not_a_uuid_names_no_envelope(self, world: World) -> None:
+        assert world.as_("funding", DESK).get(f"{ENVELOPES}/abc").status_code == 404
 
 
 class TestUpdateEnvelope:

@@ -149,4 +149,4 @@ class TestWhoReadsTheRoutingsAndTheTrail:
         assert world.as_("funding", CITY_INSTRUCTOR).get(f"{url_of(dossier)}/{what}").status_code == 200
         assert world.as_("funding", OTHER_HOLDER).get(f"{url_of(dossier)}/{what}").status_code == 404
         assert world.as_("funding", CITIZEN).get(f"{url_of(dossier)}/{what}").status_code == 403
-        assert world.as_("funding", DESK).get(f"/api/v1/dossiers/not-a-uuid/{what}").status_code == 422
+        assert world.as_("funding", DESK).get(f"/api/v1/dossiers/not-a-uuid/{what}").status_code == 404

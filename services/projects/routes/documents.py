@@ -34,7 +34,7 @@ from services.projects.document_schemas import (
     Year,
 )
 from services.projects.document_storage import DocumentStorage
-from services.projects.document_types import ALLOWED_CONTENT_TYPES
+from services.projects.document_types import ALLOWED_CONTENT_TYPES, ZipLimits
 from services.vocabulary import DESK_ROLES, HOLDER_ROLES, Scope
 
 router = APIRouter(prefix="/documents", tags=["documents"])
@@ -75,6 +75,18 @@ def _max_bytes(request: Request) -> int:
 
 MaxBytes = Annotated[int, Depends(_max_bytes)]
 
+
+def _zip_limits(request: Request) -> ZipLimits:
+    settings = request.app.state.settings
+    return ZipLimits(
+        max_entries=settings.documents_zip_max_entries,
+        max_uncompressed_bytes=settings.documents_zip_max_uncompressed_bytes,
+        max_ratio=settings.documents_zip_max_ratio,
+    )
+
+
+ZipLimitsDep = Annotated[ZipLimits, Depends(_zip_limits)]
+
 _UPLOAD_ENCODING = {
     "requestBody": {"content": {"multipart/form-data": {"encoding": {"file": {"contentType": FILE_CONTENT_TYPES}}}}}
 }
@@ -89,7 +101,9 @@ def _upload_description(first: str) -> str:
     return (
         f"{first} Formulaire multipart/form-data ; le fichier est jugé sur son contenu (octets magiques, entrées "
         "d'une archive ZIP) : PDF, PNG, JPEG, ODT, DOCX, XLSX, CSV. Autre contenu : 415 `unsupported_document_type` "
-        "avec le type reconnu (`sniffed_content_type`). Au-delà de la taille maximale : 413. Le type annoncé est "
+        "avec le type reconnu (`sniffed_content_type`). Au-delà de la taille maximale : 413. Une archive (ODT, DOCX, "
+        "XLSX) qui déclare trop d'entrées, une taille décompressée ou un taux de compression excessifs : 422 "
+        "`document_archive_refused`, sans rien décompresser. Le type annoncé est "
         "gardé à côté du type reconnu, qui l'emporte ; le nom du fichier n'est qu'un libellé nettoyé."
     )
 
@@ -152,9 +166,10 @@ async def create_document(
     call: IdempotencyDep,
     storage: StorageDep,
     max_bytes: MaxBytes,
+    zip_limits: ZipLimitsDep,
 ) -> Response:
     document = await documents.create_document(
-        session, storage=storage, principal=caller, form=form, max_bytes=max_bytes
+        session, storage=storage, principal=caller, form=form, max_bytes=max_bytes, zip_limits=zip_limits
     )
     return await call.respond(
         session,
@@ -285,9 +300,10 @@ async def add_document_version(
     call: IdempotencyDep,
     storage: StorageDep,
     max_bytes: MaxBytes,
+    zip_limits: ZipLimitsDep,
 ) -> Response:
     # The file first: the document's lock is held for the writes, not while an upload is read and stored.
-    async with documents.received_file(storage, form.file, max_bytes=max_bytes) as received:
+    async with documents.received_file(storage, form.file, max_bytes=max_bytes, zip_limits=zip_limits) as received:
         document = await documents.visible_document(
             session, principal=caller, document_id=document_id, for_update=True, writing=True
         )

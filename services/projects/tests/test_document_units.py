@@ -11,7 +11,17 @@ import pytest
 
 from services.projects import documents
 from services.projects.document_storage import BlobTooLarge, LocalDocumentStorage
-from services.projects.document_types import ALLOWED_CONTENT_TYPES, CSV, DOCX, ODT, PDF, XLSX, sniff
+from services.projects.document_types import (
+    ALLOWED_CONTENT_TYPES,
+    CSV,
+    DOCX,
+    ODT,
+    PDF,
+    XLSX,
+    ArchiveRefused,
+    ZipLimits,
+    sniff,
+)
 from services.projects.tests import document_samples as samples
 
 
@@ -49,13 +59,48 @@ class TestSniff:
         )
         assert sniffed(b"PK\x03\x04" + b"\x00" * 100) == "application/zip"
 
-    def test_a_zip_bomb_is_not_inflated(self) -> None:
+    def test_a_zip_bomb_is_refused_by_its_ratio_without_being_inflated(self) -> None:
         buffer = io.BytesIO()
         with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as zipped:
             zipped.writestr("word/document.xml", b"\x00" * 50_000_000)  # 50 MB of zeros, a few KB compressed
         content = buffer.getvalue()
         assert len(content) < 100_000
-        assert sniffed(content) == DOCX  # named by its central directory, never decompressed
+        with pytest.raises(ArchiveRefused) as refused:
+            sniffed(content)  # judged by its central directory, never decompressed
+        assert refused.value.limit == "ratio" and refused.value.value > 200
+
+    def test_a_well_compressed_small_entry_is_no_bomb(self) -> None:
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as zipped:
+            zipped.writestr("word/document.xml", b" " * 500_000)  # 1000:1, but half a megabyte
+        assert sniffed(buffer.getvalue()) == DOCX
+
+    def test_declared_sizes_over_the_cap_are_refused(self) -> None:
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as zipped:
+            zipped.writestr("xl/workbook.xml", b"<workbook/>")
+        with pytest.raises(ArchiveRefused) as refused:
+            sniff(io.BytesIO(buffer.getvalue()), filename="a.xlsx", declared="",
+                  zip_limits=ZipLimits(max_uncompressed_bytes=10))
+        assert refused.value.limit == "uncompressed_bytes"
+
+    def test_too_many_entries_are_refused_before_the_directory_is_parsed(self, monkeypatch) -> None:
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as zipped:
+            zipped.writestr("word/document.xml", b"<w/>")
+            for number in range(60):
+                zipped.writestr(f"{number}", b"")
+        content = bytearray(buffer.getvalue())
+        end = content.rfind(b"PK\x05\x06")
+        content[end + 8:end + 12] = (1).to_bytes(2, "little") * 2  # the end record claims one entry
+
+        def parse(*_args, **_kwargs):
+            raise AssertionError("zipfile parsed a directory that its entries' count refuses")
+
+        monkeypatch.setattr(zipfile, "ZipFile", parse)  # the slow part (3.6 s for 120,000 entries) never runs
+        with pytest.raises(ArchiveRefused) as refused:
+            sniff(io.BytesIO(bytes(content)), filename="a.docx", declared="", zip_limits=ZipLimits(max_entries=50))
+        assert (refused.value.limit, refused.value.value) == ("entries", 61)
 
     @pytest.mark.parametrize(
         ("content", "filename", "declared", "expected"),

@@ -520,7 +520,7 @@ class TestRead:
         assert problem(api.get(content_url(document["id"], unknown)))["status"] == 404
         # A version of another document is not this document's.
         assert problem(api.get(content_url(document["id"], other["current_version"]["id"])))["status"] == 404
-        assert problem(api.get(f"{DOCUMENTS}/not-a-uuid"))["status"] == 422
+        assert problem(api.get(f"{DOCUMENTS}/not-a-uuid"))["status"] == 404
 
     def test_a_document_whose_last_version_went_meanwhile_is_not_there(self, world: World) -> None:
         api = world.as_("projects", HOLDER)

@@ -241,10 +241,10 @@ class TestReadProject:
         project = world.create_project()
         assert world.as_("projects", CITY_INSTRUCTOR).get(_url(project)).status_code == 403
 
-    def test_an_id_that_is_not_a_uuid_is_422(self, world: World) -> None:
+    def test_an_id_that_is_not_a_uuid_names_no_project(self, world: World) -> None:
         response = world.as_("projects", HOLDER).get(f"{PROJECTS}/not-a-uuid")
-        assert response.status_code == 422
-        assert problem(response)["code"] == "validation_failed"
+        assert response.status_code == 404
+        assert problem(response)["code"] == "not_found"
 
 
 class TestListProjects:
