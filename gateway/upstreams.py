@@ -11,6 +11,7 @@ ROUTES: tuple[tuple[str, str], ...] = (
     ("/api/v1/me", "identity"),
     ("/api/v1/clients", "identity"),
     ("/api/v1/invitations", "identity"),
+    ("/api/v1/audit-events", "identity"),
     ("/.well-known/jwks.json", "identity"),
     ("/api/v1/projects", "projects"),
     ("/api/v1/referential", "projects"),

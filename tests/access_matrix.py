@@ -33,6 +33,7 @@ ACCESS: dict[str, dict[tuple[str, str], object]] = {
         ("POST", "/api/v1/organisations/{organisation_id}/suspend"): {"platform_admin"},
         ("POST", "/api/v1/organisations/{organisation_id}/reactivate"): {"platform_admin"},
         ("GET", "/api/v1/organisations/{organisation_id}/audit-events"): ADMINS,
+        ("GET", "/api/v1/audit-events"): {"platform_admin"},
         ("GET", "/api/v1/organisations/{organisation_id}/members"): ADMINS,
         ("GET", "/api/v1/organisations/{organisation_id}/members/{person_id}"): ADMINS,
         ("PATCH", "/api/v1/organisations/{organisation_id}/members/{person_id}"): ADMINS,

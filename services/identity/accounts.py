@@ -164,14 +164,20 @@ async def create_organisation(session: AsyncSession, *, request: OrganisationCre
 
 
 async def update_organisation(
-    session: AsyncSession, *, organisation: Organisation, request: OrganisationUpdate
+    session: AsyncSession, *, organisation: Organisation, request: OrganisationUpdate, principal: Principal,
+    now: datetime,
 ) -> Organisation:
     changes = request.model_dump(exclude_unset=True)
     if all(getattr(organisation, field) == value for field, value in changes.items()):
         return organisation  # nothing changes: same version, same ETag
+    before = {field: getattr(organisation, field) for field in changes}
     for field, value in changes.items():
         setattr(organisation, field, value)
     _touched(organisation)
+    # The name and identifiers are what funders, the open data and the mails show: who changed them is kept.
+    audit.record(session, action="organisation.updated", actor=principal, at=now, organisation_id=organisation.id,
+                 details={"changed": {f: {"from": before[f], "to": changes[f]} for f in changes
+                                      if before[f] != changes[f]}})
     await session.flush()
     return organisation
 

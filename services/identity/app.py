@@ -13,7 +13,7 @@ from services.identity.accounts import SignupMailGate
 from services.identity.keys import KeyStore
 from services.identity.models import idempotency_keys
 from services.identity.passwords import Passwords
-from services.identity.routes import auth, clients, invitations, jwks, me, members, organisations, profiles
+from services.identity.routes import audit, auth, clients, invitations, jwks, me, members, organisations, profiles
 from services.identity.schemas import ClientCredentialsGrant, PasswordGrant
 from services.identity.settings import IdentitySettings
 from services.identity.sign_in import TokenIssuer
@@ -49,7 +49,7 @@ def create_app(
         idempotency_table=idempotency_keys,
         routers=[
             auth.router, organisations.router, members.router, invitations.router, profiles.router, me.router,
-            clients.router,
+            clients.router, audit.router,
         ],
         root_routers=[jwks.router],
         http=http_client(settings, transport),

@@ -41,7 +41,8 @@ def record(
 
 
 async def events(
-    session: AsyncSession, *, organisation_id: uuid.UUID | None, action: str | None, limit: int, cursor: str | None
+    session: AsyncSession, *, organisation_id: uuid.UUID | None, action: str | None, limit: int, cursor: str | None,
+    person_id: uuid.UUID | None = None, email: str | None = None,
 ) -> list[AuditEvent]:
     """Oldest first, by the keyset cursor; one organisation's, or (organisation_id None) every entry."""
     statement = select(AuditEvent)
@@ -49,4 +50,8 @@ async def events(
         statement = statement.where(AuditEvent.organisation_id == organisation_id)
     if action:
         statement = statement.where(AuditEvent.action == action)
+    if person_id is not None:
+        statement = statement.where(AuditEvent.person_id == person_id)
+    if email is not None:
+        statement = statement.where(AuditEvent.email == email)
     return list((await session.execute(keyset(statement, AuditEvent, limit=limit, cursor=cursor))).scalars())

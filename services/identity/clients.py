@@ -2,14 +2,14 @@
 
 import secrets
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from common.db import utcnow
 from common.problems import NotFound, Text, UnprocessableContent
 from common.tokens import Principal
-from services.identity import repository
+from services.identity import audit, repository
 from services.identity.models import MachineClient, Organisation
 from services.identity.one_time import hash_secret
 from services.identity.schemas import ClientCreate
@@ -17,7 +17,7 @@ from services.vocabulary import CLIENT_ROLE_BY_KIND, OrganisationKind
 
 
 async def create_client(
-    session: AsyncSession, *, principal: Principal, organisation: Organisation, request: ClientCreate
+    session: AsyncSession, *, principal: Principal, organisation: Organisation, request: ClientCreate, now: datetime
 ) -> tuple[MachineClient, str]:
     if OrganisationKind(organisation.kind) not in CLIENT_ROLE_BY_KIND:
         raise UnprocessableContent(
@@ -37,15 +37,22 @@ async def create_client(
         created_by=uuid.UUID(principal.subject),
     )
     session.add(client)
+    # A machine client opens the organisation's data to a partner system: who made it is kept.
+    audit.record(session, action="client.created", actor=principal, at=now, organisation_id=organisation.id,
+                 details={"client_id": client_id, "name": request.name, "scopes": client.scopes})
     await session.flush()
     return client, secret
 
 
-async def revoke_client(session: AsyncSession, *, organisation_id: uuid.UUID, client_uuid: uuid.UUID) -> MachineClient:
+async def revoke_client(
+    session: AsyncSession, *, organisation_id: uuid.UUID, client_uuid: uuid.UUID, principal: Principal, now: datetime
+) -> MachineClient:
     client = await repository.client_of(session, organisation_id, client_uuid)
     if client is None:
         raise NotFound(Text("Client introuvable.", "Client not found."))
     if client.revoked_at is None:
         client.revoked_at = utcnow()
+        audit.record(session, action="client.revoked", actor=principal, at=now,
+                     organisation_id=organisation_id, details={"client_id": client.client_id})
         await session.flush()
     return client

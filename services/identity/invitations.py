@@ -38,6 +38,11 @@ def to_public(invitation: Invitation, now: datetime) -> InvitationPublic:
     )
 
 
+def _suspended() -> Conflict:
+    return Conflict(Text("Cette organisation est suspendue.", "This organisation is suspended."),
+                    code="organisation_suspended")
+
+
 def _already_member() -> Conflict:
     return Conflict(Text("Cette personne est déjà membre.", "This person is already a member."), code="already_member")
 
@@ -52,6 +57,8 @@ async def invite(
     now: datetime, ttl_seconds: int,
 ) -> tuple[Invitation, str]:
     """The invitation and the token for its mail (never in the answer: only the invitee's mailbox holds it)."""
+    if organisation.status != "active":
+        raise _suspended()
     roles = roles_allowed(organisation, request.roles)
     email = request.email.lower()
     # Only this organisation's own members are looked at: the inviter already lists them.
@@ -164,8 +171,7 @@ async def accept(
     organisation = await session.get(Organisation, invitation.organisation_id)
     assert organisation is not None  # a foreign key
     if organisation.status != "active":
-        raise Conflict(Text("Cette organisation est suspendue.", "This organisation is suspended."),
-                       code="organisation_suspended")
+        raise _suspended()
     person = await repository.person_by_email(session, invitation.email)
     if person is not None:
         _check_signed_in_as(principal, person)

@@ -5,15 +5,13 @@ this data, so the check is one indexed read; the other services trust the token 
 
 import uuid
 from collections.abc import Awaitable, Callable
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from common.auth import Authorize
-from common.clock import ClockDep
-from common.db import Database
+from common.db import Database, utcnow
 from common.problems import Forbidden, Text
 from common.tokens import Principal
 from services.identity import repository
@@ -29,7 +27,7 @@ def access_changed() -> Forbidden:
 
 
 async def require_current(
-    session: AsyncSession, principal: Principal, roles: frozenset[str], *, now: datetime
+    session: AsyncSession, principal: Principal, roles: frozenset[str]
 ) -> None:
     """403 access_changed unless the caller still holds one of `roles` in its organisation, which is still active:
     a person by their membership, a machine client by its registration (not revoked, not expired)."""
@@ -44,8 +42,9 @@ async def require_current(
             raise access_changed()
     elif principal.kind == "client":
         client = await repository.client_by_client_id(session, principal.subject)
+        # Real time, as the client-credentials grant reads the client's expiry.
         if (client is None or client.organisation_id != principal.organisation_id or client.revoked_at is not None
-                or client.expires_at <= now):
+                or client.expires_at <= utcnow()):
             raise access_changed()
     else:
         raise access_changed()
@@ -56,14 +55,12 @@ def current(roles: frozenset[str] | set[str]) -> Callable[..., Awaitable[Princip
     wanted = frozenset(roles)
     authorize = Authorize(roles=wanted)
 
-    async def dependency(
-        principal: Annotated[Principal, Depends(authorize)], request: Request, clock: ClockDep
-    ) -> Principal:
+    async def dependency(principal: Annotated[Principal, Depends(authorize)], request: Request) -> Principal:
         # On a reader: the request's writer (which on SQLite takes the database's write lock from its first
         # statement) must not start before the route's own reservations, such as the Idempotency-Key's.
         database: Database = request.app.state.db
         async with database.reader() as reader:
-            await require_current(reader, principal, wanted, now=clock.now())
+            await require_current(reader, principal, wanted)
         return principal
 
     return dependency

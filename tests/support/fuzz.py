@@ -49,6 +49,7 @@ CALLER_BY_OPERATION: dict[str, dict[str, str]] = {
         "suspend_organisation": PLATFORM,
         "reactivate_organisation": PLATFORM,
         "list_audit_events": PLATFORM,
+        "list_every_audit_event": PLATFORM,
         # An association's admin reads the directory and manages its machine clients (a platform has none).
         "list_organisations": HOLDER,
         "get_organisation": HOLDER,

@@ -5,6 +5,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Response
 
+from common.clock import ClockDep
 from common.db import SessionDep
 from common.idempotency import IdempotencyDep
 from common.pagination import CursorParam, LimitParam, Page, page_of
@@ -42,10 +43,14 @@ def _person_only(principal: Principal) -> uuid.UUID:
             "operationId": "revoke_client", "parameters": {"client_id": "$response.body#/id"}}}},
     },
 )
-async def create_client(body: ClientCreate, session: SessionDep, admin: Admin, call: IdempotencyDep) -> Response:
+async def create_client(
+    body: ClientCreate, session: SessionDep, admin: Admin, call: IdempotencyDep, clock: ClockDep
+) -> Response:
     organisation_id = _person_only(admin)
     organisation = await accounts.visible_organisation(session, organisation_id)
-    client, secret = await clients.create_client(session, principal=admin, organisation=organisation, request=body)
+    client, secret = await clients.create_client(
+        session, principal=admin, organisation=organisation, request=body, now=clock.now()
+    )
     created = ClientCreated(**client_public(client).model_dump(), client_secret=secret)
     return await call.respond(
         session, status_code=201, content=created, headers={"Location": f"/api/v1/clients/{client.id}"}
@@ -71,6 +76,8 @@ async def list_clients(
     response_model=ClientPublic,
     responses=problem_responses(401, 403, 404, 422),
 )
-async def revoke_client(client_id: uuid.UUID, session: SessionDep, admin: Admin) -> ClientPublic:
-    client = await clients.revoke_client(session, organisation_id=_person_only(admin), client_uuid=client_id)
+async def revoke_client(client_id: uuid.UUID, session: SessionDep, admin: Admin, clock: ClockDep) -> ClientPublic:
+    client = await clients.revoke_client(
+        session, organisation_id=_person_only(admin), client_uuid=client_id, principal=admin, now=clock.now()
+    )
     return client_public(client)

@@ -74,7 +74,8 @@ async def create_invitation(
     """Nothing is attached until the invitee accepts. The answer is the same whether the address has an account or
     not; 409 `already_member` when it is already a member of this organisation, `invitation_pending` when an
     invitation to it still waits."""
-    organisation = await _administered(session, admin, organisation_id)
+    # The organisation's row locked: two invitations to one address at once cannot both find none waiting.
+    organisation = await _administered(session, admin, organisation_id, for_update=True)
     now = clock.now()
     invitation, token = await invitations.invite(
         session, organisation=organisation, request=body, principal=admin, now=now,

@@ -117,7 +117,7 @@ async def remove_member(
             if caller.organisation_id != organisation_id:
                 raise NotFound(accounts.ORGANISATION_NOT_FOUND)  # another organisation's: out of sight
             raise accounts.not_an_admin()
-        await standing.require_current(session, caller, ADMIN_ROLES, now=clock.now())
+        await standing.require_current(session, caller, ADMIN_ROLES)
         organisation = await accounts.administered_organisation(
             session, principal=caller, organisation_id=organisation_id, for_update=True
         )

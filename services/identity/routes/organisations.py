@@ -190,13 +190,16 @@ async def update_organisation(
     response: Response,
     session: SessionDep,
     admin: Admin,
+    clock: ClockDep,
 ) -> OrganisationPublic:
     organisation = await accounts.administered_organisation(
         session, principal=admin, organisation_id=organisation_id, for_update=True
     )
     accounts.require_admin_of(admin, organisation)
     check_if_match(request, organisation.version)
-    organisation = await accounts.update_organisation(session, organisation=organisation, request=body)
+    organisation = await accounts.update_organisation(
+        session, organisation=organisation, request=body, principal=admin, now=clock.now()
+    )
     response.headers["ETag"] = etag_of(organisation.version)
     return organisation_public(organisation)
 

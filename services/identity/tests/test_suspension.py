@@ -12,6 +12,7 @@ from services.identity.tests.helpers import (
     demo_org,
     fetch_rows,
     password_login,
+    person_id,
 )
 from tests.support.stack import Api, problem
 from tests.support.world import CITY_INSTRUCTOR, CITY_MANAGER, HOLDER, PLATFORM, World
@@ -138,3 +139,37 @@ class TestAuditTrail:
             if cursor is None:
                 break
         assert read == expected
+
+    def test_machine_clients_and_the_organisation_s_card_are_in_the_trail(self, world: World) -> None:
+        from services.identity.tests.helpers import create_client
+
+        manager = world.as_("identity", CITY_MANAGER)
+        client = create_client(world, CITY_MANAGER, ["organisations:read"])
+        assert manager.delete(f"/api/v1/clients/{client['id']}").status_code in (200, 204)
+        card = f"/api/v1/organisations/{VILLE}"
+        renamed = manager.patch(card, json={"name": "=Ville de Rennes"},
+                                headers={"If-Match": manager.get(card).headers["etag"]})
+        assert renamed.status_code == 200, renamed.text
+        trail = manager.get(_url(VILLE, "audit-events")).json()["items"]
+        assert [(e["action"], e["actor"]) for e in trail] == [
+            ("client.created", person_id(CITY_MANAGER)), ("client.revoked", person_id(CITY_MANAGER)),
+            ("organisation.updated", person_id(CITY_MANAGER))]
+        assert trail[0]["details"]["client_id"] == trail[1]["details"]["client_id"] == client["client_id"]
+        assert trail[2]["details"] == {"changed": {"name": {"from": "Ville de Rennes", "to": "=Ville de Rennes"}}}
+
+    def test_the_platform_reads_what_names_no_organisation(self, world: World, anonymous: Api) -> None:
+        assert anonymous.post("/api/v1/auth/password-reset", json={"email": HOLDER}).status_code == 202
+        platform = world.as_("identity", PLATFORM)
+        mine = platform.get("/api/v1/audit-events", params={"person_id": person_id(HOLDER)})
+        assert mine.status_code == 200, mine.text
+        assert [e["action"] for e in mine.json()["items"]] == ["password.reset_requested"]
+        by_address = platform.get("/api/v1/audit-events", params={"email": HOLDER.upper()}).json()["items"]
+        assert [e["action"] for e in by_address] == ["password.reset_requested"]
+        for other in (CITY_MANAGER, HOLDER):
+            assert world.as_("identity", other).get("/api/v1/audit-events").status_code == 403
+
+    def test_nobody_is_invited_into_a_suspended_organisation(self, world: World) -> None:
+        _suspend(world)
+        invited = world.as_("identity", PLATFORM).post(
+            _url(VILLE, "invitations"), json={"email": "agent@ville-rennes.example", "roles": ["funder_instructor"]})
+        assert invited.status_code == 409 and problem(invited)["code"] == "organisation_suspended"
