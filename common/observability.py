@@ -233,9 +233,12 @@ class RequestContextMiddleware:
             async def send_with_id(message: Message) -> None:
                 if message["type"] == "http.response.start":
                     status_holder["status"] = message["status"]
-                    message["headers"] = list(message.get("headers", [])) + [
-                        (b"x-request-id", request_id.encode())
-                    ]
+                    headers = list(message.get("headers", []))
+                    headers.append((b"x-request-id", request_id.encode()))
+                    # Every answer is read as the type it says (a JSON error is never sniffed into a page).
+                    if not any(name == b"x-content-type-options" for name, _ in headers):
+                        headers.append((b"x-content-type-options", b"nosniff"))
+                    message["headers"] = headers
                 await send(message)
 
             await self.app(scope, limited_receive, send_with_id)

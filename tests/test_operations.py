@@ -34,3 +34,12 @@ def test_readiness_fails_when_the_database_is_gone(stack: Stack, tmp_path) -> No
     response = stack.run(call)
     assert response.status_code == 503
     assert response.json()["code"] == "not_ready"
+
+
+@pytest.mark.parametrize("service", ["identity", "projects", "funding"])
+def test_every_answer_says_nosniff_once(stack: Stack, service: str) -> None:
+    """A browser never reads a JSON answer, an error or the docs page as another type than the one it says."""
+    api = stack.api(service)
+    for path in ("/healthz", "/api/v1/does-not-exist", "/docs", "/api/v1/openapi.json"):
+        response = api.get(path)
+        assert response.headers.get_list("x-content-type-options") == ["nosniff"], (path, response.headers)
