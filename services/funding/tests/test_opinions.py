@@ -106,12 +106,13 @@ def council_of(world: World, qpv_codes: list[str], email: str) -> Api:
         "/api/v1/organisations", json={"kind": "citizen_council", "name": "Conseil citoyen", "qpv_codes": qpv_codes}
     )
     assert council.status_code == 201, council.text
-    member = platform.post(
-        f"/api/v1/organisations/{council.json()['id']}/members",
-        json={"email": email, "full_name": "Membre du conseil", "password": demo_data.DEMO_PASSWORD,
-              "roles": ["citizen_reviewer"]},
-    )
-    assert member.status_code == 201, member.text
+    invited = platform.post(f"/api/v1/organisations/{council.json()['id']}/invitations",
+                            json={"email": email, "roles": ["citizen_reviewer"]})
+    assert invited.status_code == 201, invited.text
+    accepted = world.stack.api("identity").post("/api/v1/invitations/accept", json={
+        "token": world.stack.identity_mail.token(email, "inv_"), "full_name": "Membre du conseil",
+        "password": demo_data.DEMO_PASSWORD})
+    assert accepted.status_code == 201, accepted.text
     return world.as_("funding", email)
 
 

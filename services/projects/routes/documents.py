@@ -17,7 +17,7 @@ from common.etag import check_if_match, etag_of, if_match_parameter
 from common.idempotency import IdempotencyDep
 from common.observability import BodyLimit
 from common.pagination import CursorParam, LimitParam, Page, UpdatedSinceParam, split_page
-from common.problems import NotFound, Problem, Text, problem_responses
+from common.problems import NotFound, Text, problem_responses
 from common.schemas import IsoDate
 from common.tokens import Principal
 from services.projects import documents
@@ -242,15 +242,6 @@ async def pin_document_versions(
 ) -> Response:
     pinned = await documents.pin_versions(session, principal=caller, request=body)
     return await call.respond(session, status_code=200, content=pinned)
-
-
-@router.api_route("/pins", methods=["GET", "HEAD"], include_in_schema=False)
-async def pins_are_only_posted() -> None:
-    """Without it, GET /documents/pins would reach `get_document` and answer 422 for the id "pins"."""
-    raise Problem(
-        None, status=405, code="method_not_allowed", title=Text("Méthode non autorisée", "Method not allowed"),
-        headers={"Allow": "POST"},
-    )
 
 
 @router.get(
