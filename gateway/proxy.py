@@ -20,7 +20,7 @@ from common.problems import (
     Unauthorized,
     problem_body,
 )
-from common.tokens import TokenVerifier, bearer_token
+from common.tokens import Principal, TokenVerifier, bearer_token
 from gateway.upstreams import Upstreams
 
 HOP_BY_HOP = frozenset(
@@ -36,6 +36,10 @@ HOP_BY_HOP = frozenset(
         b"upgrade",
         b"host",
         b"content-length",
+        # What a client says of its own address is not passed on: the gateway writes the address it saw.
+        b"x-forwarded-for",
+        b"forwarded",
+        b"x-real-ip",
     }
 )
 RESPONSE_SKIPPED = frozenset({
@@ -89,17 +93,19 @@ class Proxy:
         self.verifier = verifier
         self.max_body_bytes = max_body_bytes
 
-    async def check_token(self, headers: dict[bytes, bytes]) -> None:
+    async def check_token(self, headers: dict[bytes, bytes]) -> Principal | None:
         """Reject a bad token before any upstream sees it; anonymous calls go on (the service decides)."""
         authorization = headers.get(b"authorization")
         if authorization is None:
-            return
+            return None
         token = bearer_token(authorization.decode("latin-1"))
         if token is None:
             raise Unauthorized(Text("En-tête Authorization mal formé.", "Malformed Authorization header."))
-        await self.verifier.verify(token)
+        return await self.verifier.verify(token)
 
-    async def forward(self, scope: Scope, receive: Receive, send: Send, service: str, request_id: str) -> None:
+    async def forward(
+        self, scope: Scope, receive: Receive, send: Send, service: str, request_id: str, client: str
+    ) -> None:
         headers = dict(scope["headers"])
         length = headers.get(b"content-length")
         if length is not None and (not length.isdigit() or int(length) > self.max_body_bytes):
@@ -116,9 +122,9 @@ class Proxy:
             url += "?" + scope["query_string"].decode("latin-1")
         outgoing = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"] if k not in HOP_BY_HOP]
         outgoing.append(("x-request-id", request_id))
-        client = scope.get("client")
-        if client:
-            outgoing.append(("x-forwarded-for", client[0]))
+        # One entry, the address the gateway vouches for: identity throttles logins by it and takes the last entry
+        # from its trusted proxies (IDENTITY_TRUSTED_PROXIES).
+        outgoing.append(("x-forwarded-for", client))
         try:
             async with self.upstreams.session(service).request(
                 scope["method"], url, headers=outgoing, data=body, allow_redirects=False
