@@ -11,6 +11,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -277,3 +278,15 @@ class TestRedisRoundTrip:
                 await limiter.close()
 
         assert asyncio.run(scenario()) == [True, True]
+
+
+def test_the_merged_openapi_documents_the_429_and_its_headers_on_every_operation():
+    document = json.loads((Path(__file__).resolve().parent.parent / "openapi" / "gateway.json").read_text())
+    operations = [(path, method, op) for path, item in document["paths"].items() for method, op in item.items()
+                  if method in {"get", "put", "post", "delete", "patch"}]
+    assert len(operations) > 100
+    for path, method, operation in operations:
+        response = operation["responses"]["429"]
+        assert "application/problem+json" in response["content"], (method, path)
+        assert set(response["headers"]) >= {"Retry-After", "RateLimit", "RateLimit-Policy"}, (method, path)
+    assert set(document["components"]["headers"]) == {"RetryAfter", "RateLimit", "RateLimitPolicy"}
