@@ -111,12 +111,13 @@ class Proxy:
         if length is not None and (not length.isdigit() or int(length) > self.max_body_bytes):
             raise PayloadTooLarge(Text("Requête trop volumineuse.", "Payload too large."))
         body: bytes | AsyncIterator[bytes] | None
+        overflow = _Overflow()
         if length is not None and int(length) <= BUFFERED_BODY_LIMIT:
             body = await self._read_body(receive)
         elif length is None and b"transfer-encoding" not in headers:
             body = None
         else:
-            body = self._stream_body(receive)
+            body = self._stream_body(receive, overflow)
         url = self.upstreams.base_urls[service] + scope.get("raw_path", scope["path"].encode()).decode("latin-1")
         if scope.get("query_string"):
             url += "?" + scope["query_string"].decode("latin-1")
@@ -135,6 +136,10 @@ class Proxy:
                 Text(f"{service} n'a pas répondu à temps.", f"{service} did not answer in time.")
             ) from exc
         except aiohttp.ClientError as exc:
+            if overflow.seen:
+                # The streamed body passed the limit: aiohttp's writer failed on our own refusal, the upstream
+                # is fine. Say 413, as for a Content-Length over the limit.
+                raise PayloadTooLarge(Text("Requête trop volumineuse.", "Payload too large.")) from exc
             raise BadGateway(
                 Text(f"Le service {service} est injoignable.", f"The {service} service is unreachable."),
                 extra={"upstream": service},
@@ -162,7 +167,9 @@ class Proxy:
             chunks.append(chunk)
         return b"".join(chunks)
 
-    async def _stream_body(self, receive: Receive) -> AsyncIterator[bytes]:
+    async def _stream_body(self, receive: Receive, overflow: "_Overflow | None" = None) -> AsyncIterator[bytes]:
+        """The body as it arrives, counted: a chunked body says no length, so the limit is checked chunk by chunk
+        and the reading stops at the first byte over it."""
         received = 0
         while True:
             message = await receive()
@@ -171,11 +178,22 @@ class Proxy:
             chunk = message.get("body", b"")
             received += len(chunk)
             if received > self.max_body_bytes:
+                if overflow is not None:
+                    overflow.seen = True
                 raise PayloadTooLarge(Text("Requête trop volumineuse.", "Payload too large."))
             if chunk:
                 yield chunk
             if not message.get("more_body", False):
                 return
+
+
+class _Overflow:
+    """Set when a streamed body passes the limit (the refusal surfaces from inside aiohttp as a ClientError)."""
+
+    __slots__ = ("seen",)
+
+    def __init__(self) -> None:
+        self.seen = False
 
 
 def request_context(scope: Scope) -> tuple[dict[bytes, bytes], str]:
