@@ -166,9 +166,9 @@ class Gateway:
                 elif service == "identity" and scope["method"] == "POST":
                     # Identity's anonymous writes are all credential work: logins, sign-ups, resets,
                     # invitation acceptances, verifications.
-                    verdict = await self.limiter.check("auth", client)
+                    verdict = await self.limiter.check("auth", address_key(client))
                 else:
-                    verdict = await self.limiter.check("anonymous", client)
+                    verdict = await self.limiter.check("anonymous", address_key(client))
                 if verdict is not None:
                     limit_headers = verdict.headers
                     if not verdict.allowed:
@@ -207,22 +207,18 @@ class Gateway:
                 )
 
     def client_address(self, scope: Scope, headers: dict[bytes, bytes]) -> str:
-        """The peer, unless it is a trusted proxy: then the last X-Forwarded-For entry that is not one (what a
-        client writes in front of it is its own, and never trusted)."""
+        """The peer, unless it is a trusted proxy: then the last X-Forwarded-For entry (every header line of it)
+        that is not one (what a client writes in front of it is its own, and never trusted)."""
         peer = scope["client"][0] if scope.get("client") else "unknown"
         if not self.trusted_proxies or not _within(peer, self.trusted_proxies):
             return peer
-        forwarded = headers.get(b"x-forwarded-for")
-        if not forwarded:
-            return peer
-        for entry in reversed(forwarded.decode("latin-1").split(",")):
-            entry = entry.strip()
-            try:
-                ipaddress.ip_address(entry)
-            except ValueError:
+        lines = [value.decode("latin-1") for name, value in scope["headers"] if name == b"x-forwarded-for"]
+        for entry in reversed([hop.strip() for line in lines for hop in line.split(",")]):
+            address = _parsed(entry)
+            if address is None:
                 return peer  # a garbled chain: the proxy is all we know
-            if not _within(entry, self.trusted_proxies):
-                return entry
+            if not _within(address, self.trusted_proxies):
+                return address
         return peer
 
     async def _lifespan(self, receive: Receive, send: Send) -> None:
@@ -235,6 +231,30 @@ class Gateway:
                 await self.limiter.close()
                 await send({"type": "lifespan.shutdown.complete"})
                 return
+
+
+def _parsed(text: str) -> str | None:
+    """An address in one spelling, or None; zone ids (`fe80::1%eth0`) are refused: one host, countless keys."""
+    try:
+        address = ipaddress.ip_address(text)
+    except ValueError:
+        return None
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.scope_id is not None:
+            return None
+        if address.ipv4_mapped is not None:
+            return str(address.ipv4_mapped)
+    return str(address)
+
+
+def address_key(address: str) -> str:
+    """The key an address is counted under: an IPv6 host holds a whole /64, so that is what is counted."""
+    if ":" not in address:
+        return address
+    try:
+        return str(ipaddress.IPv6Network((address, 64), strict=False))
+    except ValueError:
+        return address
 
 
 def _within(address: str, networks: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]) -> bool:

@@ -226,6 +226,22 @@ class TestClientAddress:
         assert answers[0].json()["x-forwarded-for"] == "198.51.100.1"
 
 
+    def test_the_chain_s_lines_are_read_together_and_a_zone_id_stops_the_walk(self, upstream):
+        settings = settings_for(upstream, trusted_proxies=["10.0.0.0/8"])
+        two_lines = [(b"x-forwarded-for", b"203.0.113.9"), (b"x-forwarded-for", b"192.0.2.7, 10.0.0.3")]
+        gateway = Gateway(settings)
+        scope = {"client": ("10.0.0.2", 1), "headers": two_lines}
+        assert gateway.client_address(scope, dict(two_lines)) == "192.0.2.7"
+        zoned = [(b"x-forwarded-for", b"fe80::1%eth0")]
+        assert gateway.client_address({"client": ("10.0.0.2", 1), "headers": zoned}, dict(zoned)) == "10.0.0.2"
+
+    def test_an_ipv6_host_is_counted_by_its_64(self, upstream):
+        plan = [(f"2001:db8:1:2::{i}", "GET", "/api/v1/referential/qpv", {}) for i in range(1, 5)]
+        plan += [("2001:db8:1:3::1", "GET", "/api/v1/referential/qpv", {})]
+        answers = run(settings_for(upstream), plan)
+        assert [a.status_code for a in answers] == [200, 200, 200, 429, 200]
+
+
 class TestStorageAway:
     def test_redis_unreachable_lets_requests_pass_and_says_so_once(self, upstream, caplog):
         with socket.socket() as sock:  # a port nobody listens on
