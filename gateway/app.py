@@ -175,6 +175,8 @@ class Gateway:
                         raise too_many(verdict)
                 if token_problem is not None:
                     raise token_problem
+            else:
+                await self.proxy.check_token(headers)  # a bad token is refused everywhere, as before
             if service is None:
                 scope["headers"] = [(k, v) for k, v in scope["headers"] if k != b"x-request-id"] + [
                     (b"x-request-id", request_id.encode())
