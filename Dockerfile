@@ -30,4 +30,5 @@ RUN groupadd --system --gid 10001 desk \
 USER desk:desk
 
 EXPOSE 8000
-CMD ["uvicorn", "gateway.main:app", "--host", "0.0.0.0", "--port", "8000", "--no-access-log"]
+# --no-proxy-headers: the gateway decides itself whose X-Forwarded-For to believe (GATEWAY_TRUSTED_PROXIES).
+CMD ["uvicorn", "gateway.main:app", "--host", "0.0.0.0", "--port", "8000", "--no-access-log", "--no-proxy-headers"]

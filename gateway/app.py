@@ -2,6 +2,7 @@
 (merged OpenAPI, docs, aggregated views, operations)."""
 
 import asyncio
+import ipaddress
 import logging
 import re
 import time
@@ -19,6 +20,7 @@ from common.tokens import JwksKeySource, TokenVerifier
 from gateway import aggregates
 from gateway.openapi_merge import merge
 from gateway.proxy import Proxy, language_of, request_context, send_problem
+from gateway.ratelimit import RateLimiter, too_many
 from gateway.settings import GatewaySettings
 from gateway.upstreams import Upstreams, upstream_for
 
@@ -27,6 +29,8 @@ log = logging.getLogger("gateway.access")
 OWN_PATHS = re.compile(
     r"^(/api/v1/openapi\.json|/docs|/healthz|/readyz|/metrics|/api/v1/dossiers/[^/]+/overview|/api/v1/dashboards/.*)$"
 )
+# Probes and scrapes of the infrastructure: never rate limited, or a flood would make the desk look dead.
+UNLIMITED_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
 
 
 def create_fastapi(settings: GatewaySettings, upstreams: Upstreams) -> FastAPI:
@@ -119,6 +123,8 @@ class Gateway:
             audience=self.settings.token_audience,
         )
         self.proxy = Proxy(self.upstreams, self.verifier, max_body_bytes=self.settings.max_body_bytes)
+        self.limiter = RateLimiter(self.settings)
+        self.trusted_proxies = tuple(ipaddress.ip_network(cidr) for cidr in self.settings.trusted_proxies)
         self.metrics = Metrics("gateway")
         self.app = create_fastapi(self.settings, self.upstreams)
         self.app.state.metrics = self.metrics
@@ -133,25 +139,51 @@ class Gateway:
         started = time.perf_counter()
         headers, request_id = request_context(scope)
         status = {"code": 500}
+        limit_headers: list[tuple[bytes, bytes]] = []
 
         async def send_with_status(message: dict[str, Any]) -> None:
             if message["type"] == "http.response.start":
                 status["code"] = message["status"]
                 if not any(k == b"x-request-id" for k, _ in message.get("headers", [])):
                     message["headers"] = [*message.get("headers", []), (b"x-request-id", request_id.encode())]
+                if limit_headers:
+                    message["headers"] = [*message["headers"], *limit_headers]
             await send(message)
 
         path = scope["path"]
         service = None if OWN_PATHS.match(path) else upstream_for(path)
+        client = self.client_address(scope, headers)
         try:
-            await self.proxy.check_token(headers)
+            if path not in UNLIMITED_PATHS:
+                try:
+                    principal = await self.proxy.check_token(headers)
+                except Problem as refused:  # counted against the address, then refused
+                    principal, token_problem = None, refused
+                else:
+                    token_problem = None
+                if principal is not None:
+                    verdict = await self.limiter.check("caller", f"{principal.kind}:{principal.subject}")
+                elif service == "identity" and scope["method"] == "POST":
+                    # Identity's anonymous writes are all credential work: logins, sign-ups, resets,
+                    # invitation acceptances, verifications.
+                    verdict = await self.limiter.check("auth", address_key(client))
+                else:
+                    verdict = await self.limiter.check("anonymous", address_key(client))
+                if verdict is not None:
+                    limit_headers = verdict.headers
+                    if not verdict.allowed:
+                        raise too_many(verdict)
+                if token_problem is not None:
+                    raise token_problem
+            else:
+                await self.proxy.check_token(headers)  # a bad token is refused everywhere, as before
             if service is None:
                 scope["headers"] = [(k, v) for k, v in scope["headers"] if k != b"x-request-id"] + [
                     (b"x-request-id", request_id.encode())
                 ]
                 await self.app(scope, receive, send_with_status)
             else:
-                await self.proxy.forward(scope, receive, send_with_status, service, request_id)
+                await self.proxy.forward(scope, receive, send_with_status, service, request_id, client)
         except Problem as problem:
             if status["code"] == 500:  # nothing sent yet
                 await send_problem(
@@ -176,6 +208,21 @@ class Gateway:
                     },
                 )
 
+    def client_address(self, scope: Scope, headers: dict[bytes, bytes]) -> str:
+        """The peer, unless it is a trusted proxy: then the last X-Forwarded-For entry (every header line of it)
+        that is not one (what a client writes in front of it is its own, and never trusted)."""
+        peer = scope["client"][0] if scope.get("client") else "unknown"
+        if not self.trusted_proxies or not _within(peer, self.trusted_proxies):
+            return peer
+        lines = [value.decode("latin-1") for name, value in scope["headers"] if name == b"x-forwarded-for"]
+        for entry in reversed([hop.strip() for line in lines for hop in line.split(",")]):
+            address = _parsed(entry)
+            if address is None:
+                return peer  # a garbled chain: the proxy is all we know
+            if not _within(address, self.trusted_proxies):
+                return address
+        return peer
+
     async def _lifespan(self, receive: Receive, send: Send) -> None:
         while True:
             message = await receive()
@@ -183,8 +230,41 @@ class Gateway:
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
                 await self.upstreams.close()
+                await self.limiter.close()
                 await send({"type": "lifespan.shutdown.complete"})
                 return
+
+
+def _parsed(text: str) -> str | None:
+    """An address in one spelling, or None; zone ids (`fe80::1%eth0`) are refused: one host, countless keys."""
+    try:
+        address = ipaddress.ip_address(text)
+    except ValueError:
+        return None
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.scope_id is not None:
+            return None
+        if address.ipv4_mapped is not None:
+            return str(address.ipv4_mapped)
+    return str(address)
+
+
+def address_key(address: str) -> str:
+    """The key an address is counted under: an IPv6 host holds a whole /64, so that is what is counted."""
+    if ":" not in address:
+        return address
+    try:
+        return str(ipaddress.IPv6Network((address, 64), strict=False))
+    except ValueError:
+        return address
+
+
+def _within(address: str, networks: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]) -> bool:
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return any(ip in network for network in networks)
 
 
 def create_gateway(settings: GatewaySettings | None = None) -> Gateway:

@@ -7,6 +7,53 @@ from typing import Any
 from gateway.upstreams import upstream_for
 
 OPERATIONS_PATHS = {"/healthz", "/readyz", "/metrics"}
+HTTP_METHODS = {"get", "put", "post", "delete", "patch", "head", "options", "trace"}
+# The gateway's rate limits (gateway/ratelimit.py) answer every operation; the headers are declared once.
+RATE_LIMIT_HEADERS: dict[str, Any] = {
+    "RetryAfter": {
+        "description": "Secondes à attendre avant de réessayer.",
+        "required": True,
+        "schema": {"type": "integer", "minimum": 1},
+        "example": 42,
+    },
+    "RateLimit": {
+        "description": (
+            "Où en est l'appelant (draft-ietf-httpapi-ratelimit-headers) : la politique, `r` requêtes restantes, "
+            "`t` secondes avant qu'une place se libère."
+        ),
+        "schema": {"type": "string"},
+        "example": '"caller";r=0;t=42',
+    },
+    "RateLimitPolicy": {
+        "description": (
+            "La politique appliquée : `q` requêtes par fenêtre glissante de `w` secondes ; `caller` (par jeton), "
+            "`anonymous` (par adresse, sans jeton), `auth` (par adresse : connexions, inscriptions, "
+            "réinitialisations, invitations)."
+        ),
+        "schema": {"type": "string"},
+        "example": '"caller";q=600;w=60',
+    },
+}
+RATE_LIMIT_RESPONSE_HEADERS = {
+    "Retry-After": {"$ref": "#/components/headers/RetryAfter"},
+    "RateLimit": {"$ref": "#/components/headers/RateLimit"},
+    "RateLimit-Policy": {"$ref": "#/components/headers/RateLimitPolicy"},
+}
+
+
+def _document_rate_limits(paths: dict[str, Any]) -> None:
+    """Every operation may get the gateway's 429; a service's own 429 (identity's login throttle) keeps its
+    description and gains the headers."""
+    for item in paths.values():
+        for method, operation in item.items():
+            if method not in HTTP_METHODS:
+                continue
+            responses = operation.setdefault("responses", {})
+            response = responses.setdefault("429", {
+                "description": "Trop de requêtes (limites de la passerelle)",
+                "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/ProblemDetail"}}},
+            })
+            response["headers"] = {**response.get("headers", {}), **RATE_LIMIT_RESPONSE_HEADERS}
 
 
 def _rename_refs(node: Any, renames: dict[str, str]) -> Any:
@@ -66,5 +113,7 @@ def merge(services: dict[str, dict[str, Any]], gateway: dict[str, Any]) -> dict[
                 seen_tags.add(tag["name"])
                 merged["tags"].append(tag)
     merged["paths"] = dict(sorted(merged["paths"].items()))
+    _document_rate_limits(merged["paths"])
+    merged["components"]["headers"] = copy.deepcopy(RATE_LIMIT_HEADERS)
     merged["components"]["schemas"] = dict(sorted(schemas.items()))
     return merged

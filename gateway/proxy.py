@@ -20,7 +20,7 @@ from common.problems import (
     Unauthorized,
     problem_body,
 )
-from common.tokens import TokenVerifier, bearer_token
+from common.tokens import Principal, TokenVerifier, bearer_token
 from gateway.upstreams import Upstreams
 
 HOP_BY_HOP = frozenset(
@@ -36,6 +36,10 @@ HOP_BY_HOP = frozenset(
         b"upgrade",
         b"host",
         b"content-length",
+        # What a client says of its own address is not passed on: the gateway writes the address it saw.
+        b"x-forwarded-for",
+        b"forwarded",
+        b"x-real-ip",
     }
 )
 RESPONSE_SKIPPED = frozenset({
@@ -89,36 +93,39 @@ class Proxy:
         self.verifier = verifier
         self.max_body_bytes = max_body_bytes
 
-    async def check_token(self, headers: dict[bytes, bytes]) -> None:
+    async def check_token(self, headers: dict[bytes, bytes]) -> Principal | None:
         """Reject a bad token before any upstream sees it; anonymous calls go on (the service decides)."""
         authorization = headers.get(b"authorization")
         if authorization is None:
-            return
+            return None
         token = bearer_token(authorization.decode("latin-1"))
         if token is None:
             raise Unauthorized(Text("En-tête Authorization mal formé.", "Malformed Authorization header."))
-        await self.verifier.verify(token)
+        return await self.verifier.verify(token)
 
-    async def forward(self, scope: Scope, receive: Receive, send: Send, service: str, request_id: str) -> None:
+    async def forward(
+        self, scope: Scope, receive: Receive, send: Send, service: str, request_id: str, client: str
+    ) -> None:
         headers = dict(scope["headers"])
         length = headers.get(b"content-length")
         if length is not None and (not length.isdigit() or int(length) > self.max_body_bytes):
             raise PayloadTooLarge(Text("Requête trop volumineuse.", "Payload too large."))
         body: bytes | AsyncIterator[bytes] | None
+        overflow = _Overflow()
         if length is not None and int(length) <= BUFFERED_BODY_LIMIT:
             body = await self._read_body(receive)
         elif length is None and b"transfer-encoding" not in headers:
             body = None
         else:
-            body = self._stream_body(receive)
+            body = self._stream_body(receive, overflow)
         url = self.upstreams.base_urls[service] + scope.get("raw_path", scope["path"].encode()).decode("latin-1")
         if scope.get("query_string"):
             url += "?" + scope["query_string"].decode("latin-1")
         outgoing = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"] if k not in HOP_BY_HOP]
         outgoing.append(("x-request-id", request_id))
-        client = scope.get("client")
-        if client:
-            outgoing.append(("x-forwarded-for", client[0]))
+        # One entry, the address the gateway vouches for: identity throttles logins by it and takes the last entry
+        # from its trusted proxies (IDENTITY_TRUSTED_PROXIES).
+        outgoing.append(("x-forwarded-for", client))
         try:
             async with self.upstreams.session(service).request(
                 scope["method"], url, headers=outgoing, data=body, allow_redirects=False
@@ -129,6 +136,10 @@ class Proxy:
                 Text(f"{service} n'a pas répondu à temps.", f"{service} did not answer in time.")
             ) from exc
         except aiohttp.ClientError as exc:
+            if overflow.seen:
+                # The streamed body passed the limit: aiohttp's writer failed on our own refusal, the upstream
+                # is fine. Say 413, as for a Content-Length over the limit.
+                raise PayloadTooLarge(Text("Requête trop volumineuse.", "Payload too large.")) from exc
             raise BadGateway(
                 Text(f"Le service {service} est injoignable.", f"The {service} service is unreachable."),
                 extra={"upstream": service},
@@ -156,7 +167,9 @@ class Proxy:
             chunks.append(chunk)
         return b"".join(chunks)
 
-    async def _stream_body(self, receive: Receive) -> AsyncIterator[bytes]:
+    async def _stream_body(self, receive: Receive, overflow: "_Overflow | None" = None) -> AsyncIterator[bytes]:
+        """The body as it arrives, counted: a chunked body says no length, so the limit is checked chunk by chunk
+        and the reading stops at the first byte over it."""
         received = 0
         while True:
             message = await receive()
@@ -165,11 +178,22 @@ class Proxy:
             chunk = message.get("body", b"")
             received += len(chunk)
             if received > self.max_body_bytes:
+                if overflow is not None:
+                    overflow.seen = True
                 raise PayloadTooLarge(Text("Requête trop volumineuse.", "Payload too large."))
             if chunk:
                 yield chunk
             if not message.get("more_body", False):
                 return
+
+
+class _Overflow:
+    """Set when a streamed body passes the limit (the refusal surfaces from inside aiohttp as a ClientError)."""
+
+    __slots__ = ("seen",)
+
+    def __init__(self) -> None:
+        self.seen = False
 
 
 def request_context(scope: Scope) -> tuple[dict[bytes, bytes], str]:

@@ -1,3 +1,7 @@
+import ipaddress
+
+from limits import parse
+from pydantic import field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from common.settings import Environment
@@ -25,3 +29,29 @@ class GatewaySettings(BaseSettings):
     # A document of the vault's largest size (PROJECTS_DOCUMENTS_MAX_BYTES, 10 MiB) plus its multipart form:
     # raise both together.
     max_body_bytes: int = 11 * 1_048_576
+    # Networks of the proxies in front of the gateway whose X-Forwarded-For names the client (none: the gateway is
+    # the public door, and a client's own X-Forwarded-For is dropped).
+    trusted_proxies: list[str] = []
+    # Rate limits, in limits' notation ("600/minute", "10/second"), a sliding window each: per caller (token subject
+    # or machine client), per address for anonymous calls, and per address for anonymous writes to identity
+    # (logins, sign-ups, resets, invitations, verifications), behind which identity's own login throttle still stands.
+    rate_limit_caller: str = "600/minute"
+    rate_limit_anonymous: str = "120/minute"
+    rate_limit_auth: str = "30/minute"
+    # memory:// counts in this process; redis://host:port/db shares the counts between gateway processes.
+    rate_limit_storage_url: str = "memory://"
+    rate_limit_key_prefix: str = "gateway-ratelimit"
+    rate_limit_storage_timeout_seconds: float = 0.25
+
+    @field_validator("rate_limit_caller", "rate_limit_anonymous", "rate_limit_auth")
+    @classmethod
+    def _a_limit(cls, value: str) -> str:
+        parse(value)  # a typo fails at start, not at the first request
+        return value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        for cidr in value:
+            ipaddress.ip_network(cidr)
+        return value

@@ -83,9 +83,12 @@ def main() -> int:
     for name, target, prefix, default in SERVERS:
         port = port_of(prefix, default)
         host = host_of(prefix)
+        # uvicorn believes X-Forwarded-For from 127.0.0.1 by default, so every local client could name its own
+        # address: the gateway decides whom to believe itself (GATEWAY_TRUSTED_PROXIES).
+        own_proxy_rules = ["--no-proxy-headers"] if name == "gateway" else []
         process = subprocess.Popen(
             [sys.executable, "-m", "uvicorn", target, "--host", host, "--port", str(port),
-             "--no-access-log", "--timeout-graceful-shutdown", "5"],
+             "--no-access-log", "--timeout-graceful-shutdown", "5", *own_proxy_rules],
             env=env,
             start_new_session=True,  # Ctrl-C reaches us only; we stop the children in order
         )

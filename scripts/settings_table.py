@@ -83,6 +83,19 @@ DESCRIPTIONS = {
     "invitation_ttl_seconds": "how long an invitation's link stays valid",
     "password_reset_ttl_seconds": "how long a password reset link stays valid",
     "links_base_url": "where the links mailed to people point (the gateway's public address)",
+    # A name several classes share with different meanings is described under its full variable name.
+    "gateway_trusted_proxies": "networks (JSON list of CIDRs) of proxies in front of the gateway whose "
+    "`X-Forwarded-For` "
+    "names the client; empty: the peer is the client, and a client's own `X-Forwarded-For` is dropped",
+    "rate_limit_caller": "requests per caller (token subject, or machine client) in a sliding window, in the `limits` "
+    "notation (`600/minute`); 429 beyond",
+    "rate_limit_anonymous": "requests per client address without a token (or with an invalid one)",
+    "rate_limit_auth": "anonymous writes to identity (login, sign-up, password reset, invitation, verification) per "
+    "client address",
+    "rate_limit_storage_url": "where the counts live: `memory://` (this process) or `redis://host:port/db` (shared "
+    "by every gateway process); while Redis is unreachable, requests pass unlimited and a warning is logged",
+    "rate_limit_key_prefix": "prefix of the rate limits' Redis keys",
+    "rate_limit_storage_timeout_seconds": "longest wait for Redis before a request passes unlimited",
 }
 
 
@@ -109,7 +122,8 @@ def table() -> str:
         for name, field in settings_class.model_fields.items():
             if settings_class is not GatewaySettings and name in shared and name not in per_service:
                 continue
-            lines.append(f"| `{(prefix + name).upper()}` | {_default(field)} | {DESCRIPTIONS.get(name, '')} |")
+            meaning = DESCRIPTIONS.get((prefix + name).lower(), DESCRIPTIONS.get(name, ""))
+            lines.append(f"| `{(prefix + name).upper()}` | {_default(field)} | {meaning} |")
     return "\n".join(lines)
 
 
