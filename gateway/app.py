@@ -14,6 +14,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.types import Receive, Scope, Send
 
+from common.client_address import client_of, networks_of
 from common.observability import Metrics
 from common.problems import BadGateway, Problem, Text, install_problem_handlers
 from common.tokens import JwksKeySource, TokenVerifier
@@ -124,7 +125,7 @@ class Gateway:
         )
         self.proxy = Proxy(self.upstreams, self.verifier, max_body_bytes=self.settings.max_body_bytes)
         self.limiter = RateLimiter(self.settings)
-        self.trusted_proxies = tuple(ipaddress.ip_network(cidr) for cidr in self.settings.trusted_proxies)
+        self.trusted_proxies = networks_of(self.settings.trusted_proxies)
         self.metrics = Metrics("gateway")
         self.app = create_fastapi(self.settings, self.upstreams)
         self.app.state.metrics = self.metrics
@@ -209,19 +210,10 @@ class Gateway:
                 )
 
     def client_address(self, scope: Scope, headers: dict[bytes, bytes]) -> str:
-        """The peer, unless it is a trusted proxy: then the last X-Forwarded-For entry (every header line of it)
-        that is not one (what a client writes in front of it is its own, and never trusted)."""
-        peer = scope["client"][0] if scope.get("client") else "unknown"
-        if not self.trusted_proxies or not _within(peer, self.trusted_proxies):
-            return peer
+        """The peer, or the client a trusted proxy names in X-Forwarded-For (common.client_address)."""
+        peer = scope["client"][0] if scope.get("client") else None
         lines = [value.decode("latin-1") for name, value in scope["headers"] if name == b"x-forwarded-for"]
-        for entry in reversed([hop.strip() for line in lines for hop in line.split(",")]):
-            address = _parsed(entry)
-            if address is None:
-                return peer  # a garbled chain: the proxy is all we know
-            if not _within(address, self.trusted_proxies):
-                return address
-        return peer
+        return client_of(peer, lines, self.trusted_proxies) or "unknown"
 
     async def _lifespan(self, receive: Receive, send: Send) -> None:
         while True:
@@ -235,20 +227,6 @@ class Gateway:
                 return
 
 
-def _parsed(text: str) -> str | None:
-    """An address in one spelling, or None; zone ids (`fe80::1%eth0`) are refused: one host, countless keys."""
-    try:
-        address = ipaddress.ip_address(text)
-    except ValueError:
-        return None
-    if isinstance(address, ipaddress.IPv6Address):
-        if address.scope_id is not None:
-            return None
-        if address.ipv4_mapped is not None:
-            return str(address.ipv4_mapped)
-    return str(address)
-
-
 def address_key(address: str) -> str:
     """The key an address is counted under: an IPv6 host holds a whole /64, so that is what is counted."""
     if ":" not in address:
@@ -257,14 +235,6 @@ def address_key(address: str) -> str:
         return str(ipaddress.IPv6Network((address, 64), strict=False))
     except ValueError:
         return address
-
-
-def _within(address: str, networks: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]) -> bool:
-    try:
-        ip = ipaddress.ip_address(address)
-    except ValueError:
-        return False
-    return any(ip in network for network in networks)
 
 
 def create_gateway(settings: GatewaySettings | None = None) -> Gateway:

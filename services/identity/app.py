@@ -6,6 +6,7 @@ import httpx
 from fastapi import FastAPI
 
 from common.app import create_service_app, http_client
+from common.client_address import networks_of
 from common.db import Database
 from common.mail import mailer_from_settings
 from common.tokens import JwksKeySource
@@ -17,7 +18,7 @@ from services.identity.routes import audit, auth, clients, invitations, jwks, me
 from services.identity.schemas import ClientCredentialsGrant, PasswordGrant
 from services.identity.settings import IdentitySettings
 from services.identity.sign_in import TokenIssuer
-from services.identity.throttle import AddressGate, networks_of
+from services.identity.throttle import AddressGate
 
 TAGS = [
     {"name": "auth", "description": "Jetons d'accès et de rafraîchissement."},

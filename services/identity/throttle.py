@@ -1,7 +1,6 @@
 """Password guessing, held back before any hash is computed: failures per account and per address within a
 window (rows, so every process counts them), and checks running at once per address (this process)."""
 
-import ipaddress
 import math
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -10,57 +9,17 @@ from datetime import datetime, timedelta
 from fastapi import Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from common.client_address import client_of
 from common.problems import Text, TooManyRequests
 from services.identity import repository
 from services.identity.passwords import Passwords
 from services.identity.settings import IdentitySettings
 
-Networks = tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]
-IpAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
-
-
-def networks_of(cidrs: list[str]) -> Networks:
-    return tuple(ipaddress.ip_network(cidr) for cidr in cidrs)
-
 
 def client_address(request: Request) -> str | None:
-    """The caller's address, in canonical form. From a trusted proxy (the gateway), X-Forwarded-For is walked from
-    the right, every header line of it: the first hop that is not itself a trusted proxy is the client. What a
-    client wrote further left is never believed, and a malformed hop stops the walk at the proxy that sent it."""
-    peer = _parsed(request.client.host) if request.client else None
-    if peer is None:
-        return None
-    trusted: Networks = request.app.state.trusted_proxies
-    nearest = peer
-    if _trusted(nearest, trusted):
-        hops = [hop.strip() for line in request.headers.getlist("x-forwarded-for") for hop in line.split(",")]
-        for hop in reversed(hops):
-            address = _parsed(hop)
-            if address is None:
-                break
-            nearest = address
-            if not _trusted(address, trusted):
-                break
-    return str(nearest)
-
-
-def _parsed(text: str) -> IpAddress | None:
-    """An address, or None: zone ids (`fe80::1%eth0`) are refused, as they would make one host countless keys;
-    an IPv4-mapped IPv6 address is the IPv4 one."""
-    try:
-        address = ipaddress.ip_address(text)
-    except ValueError:
-        return None
-    if isinstance(address, ipaddress.IPv6Address):
-        if address.scope_id is not None:
-            return None
-        if address.ipv4_mapped is not None:
-            return address.ipv4_mapped
-    return address
-
-
-def _trusted(address: IpAddress, networks: Networks) -> bool:
-    return any(address in network for network in networks)
+    """The caller's address: the peer, or the client a trusted proxy (the gateway) names (common.client_address)."""
+    peer = request.client.host if request.client else None
+    return client_of(peer, request.headers.getlist("x-forwarded-for"), request.app.state.trusted_proxies)
 
 
 def _too_many(retry_after: int, detail: Text) -> TooManyRequests:
