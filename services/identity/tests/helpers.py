@@ -39,6 +39,8 @@ def fetch_rows(stack: Stack, model: Any, *where: ColumnElement[bool]) -> list[An
             statement = select(model)
             for clause in where:
                 statement = statement.where(clause)
+            if hasattr(model, "created_at") and hasattr(model, "id"):
+                statement = statement.order_by(model.created_at, model.id)  # PostgreSQL promises no order otherwise
             return list((await session.execute(statement)).scalars())
 
     return stack.run(run)
