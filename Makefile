@@ -27,8 +27,10 @@ seed: migrate
 run: seed
 	$(BIN)/python -m scripts.run_stack
 
+# On every core (pytest-xdist; each worker has its own databases): PYTEST_ARGS="-n0 -x" for one process.
+PYTEST_ARGS ?= -n auto --dist loadgroup
 test: $(VENV)/.dev
-	$(BIN)/pytest
+	$(BIN)/pytest $(PYTEST_ARGS)
 
 openapi: $(VENV)/.runtime
 	$(BIN)/python -m scripts.export_openapi

@@ -6,13 +6,44 @@ from collections.abc import Iterator
 
 import pytest
 from anyio.from_thread import start_blocking_portal
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, make_url, text
 
 from common.db import sync_url
 from tests.support.clock import TEST_NOW
 from tests.support.receiver import receiver  # noqa: F401  (a fixture: a partner's webhook endpoint)
 from tests.support.stack import SERVICES, Stack, build_stack, migrate, reset_postgres
 from tests.support.world import World
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Under pytest-xdist each worker gets a PostgreSQL database of its own (`<database>_gw0`, …, made here when
+    missing) and a Redis database of its own, so that two workers never reset each other's tables."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if not worker:
+        return
+    base = os.environ.get("TEST_POSTGRES_URL")
+    if base:
+        os.environ["TEST_POSTGRES_URL"] = _worker_database(base, worker)
+    redis_url = os.environ.get("TEST_REDIS_URL")
+    if redis_url:
+        database = int(make_url(redis_url).database or 0) + int(worker.removeprefix("gw"))
+        os.environ["TEST_REDIS_URL"] = make_url(redis_url).set(database=str(database)).render_as_string(False)
+
+
+def _worker_database(base: str, worker: str) -> str:
+    url = make_url(sync_url(base))
+    name = f"{url.database}_{worker}"
+    engine = create_engine(url, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as connection:
+            exists = connection.execute(text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": name})
+            if exists.first() is None:
+                connection.execute(text(f'CREATE DATABASE "{name}"'))
+    except Exception as exc:  # a missing PostgreSQL fails the run, never skips it
+        raise pytest.UsageError(f"PostgreSQL at TEST_POSTGRES_URL is unreachable: {exc}") from exc
+    finally:
+        engine.dispose()
+    return str(make_url(base).set(database=name).render_as_string(hide_password=False))
 
 
 def _backends() -> list[str]:
@@ -22,6 +53,19 @@ def _backends() -> list[str]:
     elif os.environ.get("CI") == "true":
         raise pytest.UsageError("CI=true but TEST_POSTGRES_URL is not set: the PostgreSQL run cannot be skipped")
     return backends
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The markers of pyproject.toml, put on each test from what it uses."""
+    for item in items:
+        backend = getattr(item, "callspec", None) and item.callspec.params.get("backend")
+        if backend:
+            item.add_marker(backend)
+        if "live" in getattr(item, "fixturenames", ()):
+            item.add_marker("live")
+        test = getattr(item, "obj", None)
+        if getattr(test, "is_hypothesis_test", False) or item.module.__name__.endswith("test_schemathesis"):
+            item.add_marker("fuzz")
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -67,13 +111,16 @@ def stack(backend: str, database_urls: dict[str, str], portal, tmp_path_factory)
             await app.state.db.dispose()
 
     built.run(close)
+    built.dispose()
 
 
 @pytest.fixture
 def world(stack: Stack) -> Iterator[World]:
     stack.clean()
     built = World(stack)
-    built.seed()
+    if stack.snapshot is None:  # the first world of the session: seeded once, then restored for every test
+        built.seed()
+        stack.take_snapshot()
     yield built
 
 

@@ -5,7 +5,17 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Annotated
 
+from zoneinfo import ZoneInfo
+
 from fastapi import Depends, Request
+
+# The desk's calendar: a deadline of 31 March ends at midnight in Paris; timestamps stay UTC.
+PARIS = ZoneInfo("Europe/Paris")
+
+
+def paris_day(at: datetime) -> date:
+    """The calendar day in Paris at that instant (a naive datetime is taken as UTC, as the databases store it)."""
+    return (at if at.tzinfo else at.replace(tzinfo=UTC)).astimezone(PARIS).date()
 
 
 class Clock:
@@ -13,7 +23,7 @@ class Clock:
         return datetime.now(UTC)
 
     def today(self) -> date:
-        return self.now().date()
+        return paris_day(self.now())
 
 
 class FixedClock(Clock):

@@ -532,6 +532,9 @@ def dockerfile_problems(text: str, repo: Path = REPO) -> list[str]:
 
 # --- fixtures -------------------------------------------------------------------------------------------------
 
+# One worker runs the whole module under pytest-xdist: the module's apps are built once.
+pytestmark = pytest.mark.xdist_group("compose")
+
 @pytest.fixture(scope="module")
 def compose() -> dict[str, Any]:
     return yaml.safe_load(COMPOSE_FILE.read_text())

@@ -13,7 +13,7 @@ from alembic import command
 from alembic.config import Config
 from anyio.from_thread import BlockingPortal
 from fastapi import FastAPI
-from sqlalchemy import MetaData, create_engine
+from sqlalchemy import Engine, MetaData, create_engine, event
 
 from common.clock import FixedClock
 from common.db import sync_url
@@ -117,6 +117,22 @@ class Stack:
     portal: BlockingPortal
     signing_key_file: Path
     settings: dict[str, Any] = field(default_factory=dict)
+    reset_engines: dict[str, Any] = field(default_factory=dict)
+    watch: "WriteWatch" = field(init=False)
+    # What `restore` puts back: None until the first test with a world took it.
+    snapshot: dict[str, list[tuple[Any, list[dict[str, Any]]]]] | None = None
+    # Tokens of the demo's people taken right after the snapshot: valid for as long as identity holds it.
+    pristine_tokens: dict[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.reset_engines = {
+            service: create_engine(sync_url(url), connect_args=_schema_args(url, service))
+            for service, url in self.urls.items()
+        }
+        self.watch = WriteWatch(
+            {service: app.state.db.engine.sync_engine for service, app in self.apps.items()},
+            ignored=list(self.reset_engines.values()),
+        )
 
     def api(self, service: str) -> Api:
         return Api(self.portal, self.transport, HOSTS[service])
@@ -130,15 +146,23 @@ class Stack:
         return self.portal.call(fn, *args)
 
     def clean(self) -> None:
-        """Empty every table but the reference lists, children first; every service's clock back to TEST_NOW."""
+        """Every service's clock back to TEST_NOW, what identity keeps in memory forgotten, and every database
+        written since the last clean put back as the snapshot found it (see `restore`)."""
         for app in self.apps.values():
             app.state.clock = FixedClock(TEST_NOW)
         # What identity keeps in memory goes with it, as on a restart: the sign-up mails sent a moment ago.
         self.apps["identity"].state.signup_mail_gate = SignupMailGate()
         self.identity_mail.clear()
+        self.restore()
+
+    def restore(self) -> None:
+        """Each service written since the last restore gets back the snapshot's rows: every table but the
+        reference lists emptied, children first, then refilled parents first, in one transaction. A service
+        nobody wrote to is left as it is: it already holds the snapshot (see `WriteWatch`)."""
         for service in SERVICES:
-            engine = create_engine(sync_url(self.urls[service]), connect_args=_schema_args(self.urls[service], service))
-            with engine.begin() as connection:
+            if service not in self.watch.dirty:
+                continue
+            with self.reset_engines[service].begin() as connection:
                 for table in reversed(METADATA[service].sorted_tables):
                     if table.name not in REFERENCE_TABLES:
                         connection.execute(table.delete())
@@ -146,7 +170,64 @@ class Stack:
                     # The catalogue stays, as the tests found it: an indicator a test retired (a fuzzer follows
                     # the links from the list to PATCH …/indicators/{id}) is back in use for the next one.
                     connection.execute(METADATA[service].tables["indicators"].update().values(active=True))
+                for table, rows in (self.snapshot or {}).get(service, []):
+                    connection.execute(table.insert(), rows)
+        self.watch.dirty.clear()
+
+    def take_snapshot(self) -> None:
+        """What every table but the reference lists holds now becomes what `restore` puts back."""
+        self.snapshot = {}
+        for service in SERVICES:
+            with self.reset_engines[service].connect() as connection:
+                tables = [table for table in METADATA[service].sorted_tables if table.name not in REFERENCE_TABLES]
+                rows = {table: [dict(row) for row in connection.execute(table.select()).mappings()] for table in tables}
+                self.snapshot[service] = [(table, rows[table]) for table in tables if rows[table]]
+        self.watch.dirty.clear()
+
+    def pristine_token(self, key: str) -> str | None:
+        """A token taken earlier while identity held the snapshot, if identity still holds it at TEST_NOW:
+        then it is the token a login would give now (access tokens are stateless; only the refresh row of
+        that earlier login is gone)."""
+        if self.identity_is_pristine():
+            return self.pristine_tokens.get(key)
+        return None
+
+    def identity_is_pristine(self) -> bool:
+        return "identity" not in self.watch.dirty and self.apps["identity"].state.clock.now() == TEST_NOW
+
+    def dispose(self) -> None:
+        self.watch.close()
+        for engine in self.reset_engines.values():
             engine.dispose()
+
+
+class WriteWatch:
+    """Which services' databases were written to since the last restore, read off every statement any engine of
+    this process sends: an app's engine marks its own service; any other engine (a test's own, a second set of
+    apps over the same databases) marks all three, as nobody can tell whose tables it touched; the restoring
+    engines mark nothing. Statements that cannot change a row (reads, transaction control, session settings)
+    mark nothing either."""
+
+    HARMLESS = ("SELECT", "BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE", "SHOW", "PRAGMA", "SET ")
+
+    def __init__(self, engines: dict[str, Engine], ignored: list[Engine]):
+        self.services = {id(engine): service for service, engine in engines.items()}
+        self.ignored = {id(engine) for engine in ignored}
+        self.dirty: set[str] = set(SERVICES)
+        event.listen(Engine, "before_cursor_execute", self._seen)
+
+    def _seen(self, connection: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if statement.lstrip()[:9].upper().startswith(self.HARMLESS):
+            return
+        engine = connection.engine
+        root = id(getattr(engine, "_proxied", engine))  # an engine with options set proxies its app's engine
+        if root in self.ignored:
+            return
+        service = self.services.get(root)
+        self.dirty.update([service] if service else SERVICES)
+
+    def close(self) -> None:
+        event.remove(Engine, "before_cursor_execute", self._seen)
 
 
 def _schema_args(url: str, schema: str) -> dict[str, Any]:
