@@ -27,10 +27,11 @@ seed: migrate
 run: seed
 	$(BIN)/python -m scripts.run_stack
 
-# On every core (pytest-xdist; each worker has its own databases): PYTEST_ARGS="-n0 -x" for one process.
-PYTEST_ARGS ?= -n auto --dist loadgroup
+# On every core (pytest-xdist; each worker has its own databases); PYTEST_WORKERS=-n0 for one process,
+# PYTEST_ARGS='-m "not live"' for a part.
+PYTEST_WORKERS ?= -n auto --dist loadgroup
 test: $(VENV)/.dev
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/pytest $(PYTEST_WORKERS) $(PYTEST_ARGS)
 
 openapi: $(VENV)/.runtime
 	$(BIN)/python -m scripts.export_openapi
