@@ -22,6 +22,9 @@ from scripts import demo_data
 from tests.support.stack import METADATA, _schema_args, problem
 from tests.support.world import CITY_MANAGER, DESK, HOLDER, PROJECT, World, org_id
 
+# An id nothing has, fixed rather than drawn: every pytest-xdist worker must collect the same tests.
+UNKNOWN_ID = "5f0c1a9e-7b2d-4c3e-9a8f-1d2e3f4a5b6c"
+
 REPO = Path(__file__).resolve().parent.parent
 DEEP_ARRAY = "[" * 10_000 + "]" * 10_000
 DEEP_OBJECT = '{"a":' * 10_000 + "1" + "}" * 10_000
@@ -34,7 +37,7 @@ def _body_routes(service: str) -> list[tuple[str, str]]:
     for path, operations in document["paths"].items():
         for method, operation in operations.items():
             if "application/json" in (operation.get("requestBody") or {}).get("content", {}):
-                routes.append((method.upper(), re.sub(r"\{[^}]+\}", str(uuid.uuid4()), path)))
+                routes.append((method.upper(), re.sub(r"\{[^}]+\}", UNKNOWN_ID, path)))
     return routes
 
 
@@ -89,7 +92,7 @@ def _since_routes(service: str) -> list[str]:
     parameters filled with UUIDs."""
     document = json.loads((REPO / "openapi" / f"{service}.json").read_text())
     return [
-        re.sub(r"\{[^}]+\}", str(uuid.uuid4()), path.replace("{kind}", "dossiers"))
+        re.sub(r"\{[^}]+\}", UNKNOWN_ID, path.replace("{kind}", "dossiers"))
         for path, operations in document["paths"].items()
         for operation in [operations.get("get")] if operation
         if any(p["name"] == "updated_since" for p in operation.get("parameters", []))
@@ -269,8 +272,8 @@ ACTION_PATHS = [
     ("projects", "GET", "/api/v1/documents/pins", "POST"),
     ("projects", "PATCH", "/api/v1/documents/compliance", "GET"),
     ("projects", "GET", "/api/v1/indicators/aggregates/search", "POST"),
-    ("funding", "DELETE", f"/api/v1/dossiers/{uuid.uuid4()}/submit", "POST"),
-    ("funding", "GET", f"/api/v1/sessions/{uuid.uuid4()}/open", "POST"),
+    ("funding", "DELETE", f"/api/v1/dossiers/{UNKNOWN_ID}/submit", "POST"),
+    ("funding", "GET", f"/api/v1/sessions/{UNKNOWN_ID}/open", "POST"),
 ]
 
 
