@@ -5,7 +5,7 @@ import binascii
 import json
 import re
 from datetime import UTC, datetime
-from typing import Annotated, Any, Generic, TypeVar, Unpack
+from typing import Annotated, Any, Generic, TypeVar
 from uuid import UUID
 
 from fastapi import Query
@@ -20,7 +20,7 @@ MAX_LIMIT = 200
 
 T = TypeVar("T")
 # Any SELECT (SQLAlchemy's, of one entity or of a join; SQLModel's SelectOfScalar), returned as it came.
-AnySelect = TypeVar("AnySelect", bound=Select[Unpack[tuple[Any, ...]]])
+AnySelect = TypeVar("AnySelect", bound=Select[*tuple[Any, ...]])
 
 
 class Page(BaseModel, Generic[T]):
