@@ -3,7 +3,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test migrate seed openapi check-openapi check-migrations lint bench bench-login bench-scale lock clean
+.PHONY: run test migrate seed openapi check-openapi check-migrations lint typecheck bench bench-login bench-scale lock clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -42,6 +42,10 @@ check-migrations: $(VENV)/.runtime
 lint: $(VENV)/.dev
 	$(BIN)/ruff check .
 
+# mypy on the files listed in pyproject.toml's [tool.mypy] (strict on common/ and gateway/).
+typecheck: $(VENV)/.dev
+	$(BIN)/mypy
+
 # Load generator: wrk, from Debian's packages.
 bench: $(VENV)/.runtime
 	command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
@@ -74,4 +78,4 @@ lock:
 	 /tmp/desk-lock/bin/pip freeze --exclude pip | grep -vxF -f requirements.txt) > requirements-dev.txt
 
 clean:
-	rm -rf var .pytest_cache
+	rm -rf var .pytest_cache .mypy_cache

@@ -34,15 +34,23 @@ def _ms(value: str) -> float:
     return float(number) * UNITS[unit]
 
 
+def _wrk_figure(pattern: str, output: str) -> str:
+    """One figure of wrk's report; a report without it says so (rather than an AttributeError on None)."""
+    found = re.search(pattern, output, re.M)
+    if found is None:
+        raise RuntimeError(f"no {pattern!r} in wrk's report:\n{output}")
+    return found.group(1)
+
+
 def run_wrk(url: str, token: str, *, seconds: int, connections: int) -> dict[str, float]:
     output = subprocess.run(
         ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", "--timeout", "5s",
          "-H", f"Authorization: Bearer {token}", url],
         check=True, capture_output=True, text=True, timeout=seconds + 30,
     ).stdout
-    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))  # type: ignore[union-attr]
-    p50 = _ms(re.search(r"^\s*50%\s+(\S+)", output, re.M).group(1))  # type: ignore[union-attr]
-    p99 = _ms(re.search(r"^\s*99%\s+(\S+)", output, re.M).group(1))  # type: ignore[union-attr]
+    rps = float(_wrk_figure(r"Requests/sec:\s+([\d.]+)", output))
+    p50 = _ms(_wrk_figure(r"^\s*50%\s+(\S+)", output))
+    p99 = _ms(_wrk_figure(r"^\s*99%\s+(\S+)", output))
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
     if errors:
         raise RuntimeError(f"{errors.group(1)} failed responses against {url}:\n{output}")

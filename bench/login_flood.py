@@ -100,7 +100,7 @@ async def measure(base_url: str, identity_pid: int, *, logins: int, wave: int) -
         cpu_quiet = cpu_seconds(identity_pid)
         quiet = await _holder_logins(holder, logins)
         cpu_per_holder_login = (cpu_seconds(identity_pid) - cpu_quiet) / logins
-        stop, answers = asyncio.Event(), Counter()
+        stop, answers = asyncio.Event(), Counter[int | str]()
         cpu_before, flood_started = cpu_seconds(identity_pid), time.perf_counter()
         flooding = asyncio.create_task(_flood(attacker, wave, stop, answers))
         await asyncio.sleep(0.5)  # the first wave is in

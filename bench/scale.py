@@ -309,10 +309,10 @@ def report_size(size: int, figures: dict[str, Any]) -> None:
     print(f"\n== {size:,} dossiers ({seeding['dossiers']:,} in the database"
           + (", reused)" if seeding["reused"] else f", seeded in {seeding['seconds']} s)"))
     boards = figures.get("dashboards")
-    for name in ("funder", "territory") if boards else ():
-        print(f"{name} dashboard: p50 {boards[name]['p50_ms']} ms, p95 {boards[name]['p95_ms']} ms "
-              f"({boards[name]['calls']} sequential calls; aim p95 < 150 ms)")
     if boards:
+        for name in ("funder", "territory"):
+            print(f"{name} dashboard: p50 {boards[name]['p50_ms']} ms, p95 {boards[name]['p95_ms']} ms "
+                  f"({boards[name]['calls']} sequential calls; aim p95 < 150 ms)")
         print("what they add up: " + ", ".join(f"{k} {v:,}" for k, v in boards["volume"].items()))
     for key in ("paging", "paging_full"):
         if key in figures:

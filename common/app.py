@@ -43,7 +43,8 @@ def remote_jwks(http: httpx.AsyncClient, settings: ServiceSettings) -> JwksKeySo
     async def fetch() -> dict[str, Any]:
         response = await http.get(url)
         response.raise_for_status()
-        return response.json()
+        document: dict[str, Any] = response.json()
+        return document
 
     return JwksKeySource(fetch, min_refresh_seconds=settings.jwks_min_refresh_seconds)
 

@@ -8,7 +8,7 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from common.problems import Forbidden, Text, Unauthorized
-from common.tokens import Principal
+from common.tokens import Principal, TokenVerifier
 
 bearer_scheme = HTTPBearer(auto_error=False, description="Jeton d'accès RS256 délivré par identity.")
 
@@ -22,7 +22,8 @@ async def optional_principal(
         return None
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise Unauthorized(Text("En-tête Authorization mal formé.", "Malformed Authorization header."))
-    return await request.app.state.verifier.verify(credentials.credentials)
+    verifier: TokenVerifier = request.app.state.verifier
+    return await verifier.verify(credentials.credentials)
 
 
 class Authorize:

@@ -59,7 +59,8 @@ def clock_of(clock_file: str | None) -> Clock:
 
 
 def _clock(request: Request) -> Clock:
-    return request.app.state.clock
+    clock: Clock = request.app.state.clock
+    return clock
 
 
 ClockDep = Annotated[Clock, Depends(_clock)]

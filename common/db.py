@@ -21,7 +21,7 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-class UtcDateTime(TypeDecorator):
+class UtcDateTime(TypeDecorator[datetime]):
     """Timezone-aware UTC timestamps on both backends (SQLite keeps no offset)."""
 
     impl = DateTime(timezone=True)

@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Annotated, Any
 
-from fastapi import Depends, Header, Request
+from fastapi import Depends, FastAPI, Header, Request
 from fastapi.encoders import jsonable_encoder
 from sqlalchemy import JSON, Column, Integer, MetaData, String, Table, Text, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
@@ -63,7 +63,7 @@ class IdempotentCall:
                 .where(self.table.c.principal == self.principal, self.table.c.key == self.key)
                 .values(
                     status_code=status_code,
-                    response_body=response.body.decode(),
+                    response_body=bytes(response.body).decode(),
                     response_headers={k.lower(): v for k, v in headers.items()},
                 )
             )
@@ -211,7 +211,7 @@ async def _idempotent_call(
 IdempotencyDep = Annotated[IdempotentCall, Depends(_idempotent_call, scope="function")]
 
 
-def install_idempotency(app: Any, table: Table) -> None:
+def install_idempotency(app: FastAPI, table: Table) -> None:
     app.state.idempotency_table = table
 
     @app.exception_handler(IdempotentReplay)

@@ -11,7 +11,7 @@ from uuid import UUID
 from fastapi import Query
 from pydantic import AfterValidator, AwareDatetime, BaseModel, BeforeValidator
 from sqlalchemy import literal, tuple_
-from sqlmodel.sql.expression import SelectOfScalar
+from sqlalchemy.sql import Select
 
 from common.problems import BadRequest, Text, bilingual
 
@@ -19,6 +19,8 @@ DEFAULT_LIMIT = 50
 MAX_LIMIT = 200
 
 T = TypeVar("T")
+# Any SELECT (SQLAlchemy's, of one entity or of a join; SQLModel's SelectOfScalar), returned as it came.
+AnySelect = TypeVar("AnySelect", bound=Select[*tuple[Any, ...]])
 
 
 class Page(BaseModel, Generic[T]):
@@ -107,7 +109,7 @@ def decode_sequence(cursor: str, *, max_digits: int = 9) -> int:
         ) from exc
 
 
-def keyset(statement: SelectOfScalar[Any], model: Any, *, limit: int, cursor: str | None) -> SelectOfScalar[Any]:
+def keyset(statement: AnySelect, model: Any, *, limit: int, cursor: str | None) -> AnySelect:
     """Order by (created_at, id) and start after the cursor; fetches one row more to know if a page follows."""
     if cursor:
         created_at, row_id = decode_cursor(cursor)

@@ -1,7 +1,7 @@
 """Settings shared by every service; each service subclasses with its own env prefix."""
 
 from pathlib import Path
-from typing import Literal
+from typing import Literal, Self
 
 from pydantic import model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -42,13 +42,13 @@ class ServiceSettings(BaseSettings):
         return {}
 
     @model_validator(mode="after")
-    def _no_clock_file_in_production(self):
+    def _no_clock_file_in_production(self) -> Self:
         if self.environment == "production" and self.clock_file:
             raise ValueError("clock_file is for tests and demos: refused in environment 'production'")
         return self
 
     @model_validator(mode="after")
-    def _refuse_default_secrets(self):
+    def _refuse_default_secrets(self) -> Self:
         if self.environment != "development":
             weak = [name for name, value in self.secret_fields().items() if DEV_SECRET_MARKER in value]
             if weak:

@@ -2,7 +2,7 @@
 
 import asyncio
 import uuid
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Protocol
 from urllib.parse import urlencode
 
 import aiohttp
@@ -133,13 +133,17 @@ async def funder_dashboard(
     return FunderDashboard(year=year, figures=figures.data, indicators=indicators)
 
 
-def _reader(request: Request) -> Any:
+class Reader(Protocol):
+    async def __call__(self, service: str, path: str, search: Any = None) -> tuple[Part, Any]: ...
+
+
+def _reader(request: Request) -> Reader:
     """Reads for this request: its caller's token, the gateway's wait; 401 at once without a token."""
     authorization = request.headers.get("authorization")
     if not authorization:
         raise Unauthorized(Text("Un jeton d'accès est requis.", "An access token is required."))
     upstreams: Upstreams = request.app.state.upstreams
-    timeout = request.app.state.settings.aggregate_timeout_seconds
+    timeout: float = request.app.state.settings.aggregate_timeout_seconds
 
     async def read(service: str, path: str, search: Any = None) -> tuple[Part, Any]:
         return await _fetch(upstreams, service, path, authorization, timeout, search)
@@ -187,12 +191,15 @@ async def territory_dashboard(
     """The territory's QPVs come from projects' reference list; its figures from funding (without either there is
     no dashboard); its indicators from projects, marked when they do not arrive."""
     read = _reader(request)
-    asked = {kind: value for kind, value in (("qpv", qpv), ("commune", insee_commune), ("epci", epci)) if value}
+    named: list[tuple[TerritoryKind, str | None]] = [("qpv", qpv), ("commune", insee_commune), ("epci", epci)]
+    asked = {kind: value for kind, value in named if value}
     if len(asked) > 1:
         raise UnprocessableContent(Text("Un seul territoire à la fois : qpv, insee_commune ou epci.",
                                         "One territory at a time: qpv, insee_commune or epci."))
+    kind: TerritoryKind
+    value: str | None
     kind, value = next(iter(asked.items()), ("all", None))
-    codes = [value] if kind == "qpv" else []
+    codes: list[str] = [qpv] if qpv else []  # one territory at a time: a QPV asked is the territory
     if kind in ("commune", "epci"):
         found, raw = await read("projects", "/api/v1/referential/qpv?" + urlencode(
             {"insee_commune" if kind == "commune" else "epci": value}))

@@ -12,7 +12,7 @@ from fastapi import FastAPI
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from starlette.types import Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 
 from common.client_address import client_of, networks_of
 from common.observability import Metrics
@@ -89,7 +89,8 @@ async def _fetch_document(upstreams: Upstreams, service: str) -> dict[str, Any]:
     try:
         async with upstreams.session(service).get(upstreams.base_urls[service] + "/openapi.json") as response:
             if response.status == 200:
-                return await response.json()
+                document: dict[str, Any] = await response.json()
+                return document
     except Exception as exc:  # any network failure: say which service, never a 500
         raise BadGateway(
             Text(f"{service} injoignable.", f"{service} unreachable."), extra={"upstream": service}
@@ -116,7 +117,8 @@ class Gateway:
         async def fetch_jwks() -> dict[str, Any]:
             async with self.upstreams.session("identity").get(jwks_url) as response:
                 response.raise_for_status()
-                return await response.json()
+                keys: dict[str, Any] = await response.json()
+                return keys
 
         self.verifier = TokenVerifier(
             JwksKeySource(fetch_jwks, min_refresh_seconds=self.settings.jwks_min_refresh_seconds),
@@ -142,7 +144,7 @@ class Gateway:
         status = {"code": 500}
         limit_headers: list[tuple[bytes, bytes]] = []
 
-        async def send_with_status(message: dict[str, Any]) -> None:
+        async def send_with_status(message: Message) -> None:
             if message["type"] == "http.response.start":
                 status["code"] = message["status"]
                 if not any(k == b"x-request-id" for k, _ in message.get("headers", [])):
@@ -156,12 +158,11 @@ class Gateway:
         client = self.client_address(scope, headers)
         try:
             if path not in UNLIMITED_PATHS:
+                token_problem: Problem | None = None
                 try:
                     principal = await self.proxy.check_token(headers)
                 except Problem as refused:  # counted against the address, then refused
                     principal, token_problem = None, refused
-                else:
-                    token_problem = None
                 if principal is not None:
                     verdict = await self.limiter.check("caller", f"{principal.kind}:{principal.subject}")
                 elif service == "identity" and scope["method"] == "POST":

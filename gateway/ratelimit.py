@@ -12,12 +12,15 @@ import logging
 import math
 import time
 from dataclasses import dataclass
+from typing import cast
 
 from limits import RateLimitItem, parse
 from limits.aio.storage import RedisStorage, Storage
+from limits.aio.storage.redis.redispy import RedispyBridge
 from limits.aio.strategies import SlidingWindowCounterRateLimiter
 from limits.storage import storage_from_string
 from limits.util import WindowStats
+from redis.asyncio import Redis, RedisCluster
 from redis.exceptions import NoScriptError
 
 from common.problems import Text, TooManyRequests
@@ -86,7 +89,7 @@ class RateLimiter:
         policy = self.policies[policy_name]
         try:
             if isinstance(self.storage, RedisStorage):
-                allowed, stats = await self._hit_redis(policy.item, policy_name, identifier)
+                allowed, stats = await self._hit_redis(self.storage, policy.item, policy_name, identifier)
             else:
                 allowed = await self.strategy.hit(policy.item, policy_name, identifier)
                 stats = await self.strategy.get_window_stats(policy.item, policy_name, identifier)
@@ -110,19 +113,24 @@ class RateLimiter:
         headers.append((b"retry-after", str(retry_after).encode()))
         return Verdict(False, headers, retry_after)
 
-    async def _hit_redis(self, item: RateLimitItem, *identifiers: str) -> tuple[bool, WindowStats]:
+    async def _hit_redis(
+        self, storage: RedisStorage, item: RateLimitItem, *identifiers: str
+    ) -> tuple[bool, WindowStats]:
         """The hit and the window's state in one round trip: limits' own two Lua scripts (acquire, then read the
         window) pipelined on one connection, where its public API (hit, then get_window_stats) costs two. The
         keys and scripts are limits' (a pinned version; tests/test_ratelimit.py checks that its public API reads
         the same counts). When Redis has lost the scripts (restarted, flushed), the public API loads them again."""
-        storage: RedisStorage = self.storage  # type: ignore[assignment]
         bridge = storage.bridge
+        if not isinstance(bridge, RedispyBridge):  # the constructor asks for redis-py (never coredis)
+            raise TypeError(f"rate limit storage: redis-py expected, found {type(bridge).__name__}")
         key = item.key_for(*identifiers)
         previous = bridge.prefixed_key(storage._previous_window_key(key))
         current = bridge.prefixed_key(storage._current_window_key(key))
         expiry = item.get_expiry()
         # evalsha straight on the pipeline: redis-py's Script objects would add a SCRIPT EXISTS round trip.
-        pipe = bridge.get_connection().pipeline(transaction=False)
+        # redis-py's client, which limits types by a narrower protocol (without pipeline()).
+        connection = cast(Redis | RedisCluster, bridge.get_connection())
+        pipe = connection.pipeline(transaction=False)
         pipe.evalsha(bridge.lua_acquire_sliding_window.sha, 2, previous, current, item.amount, expiry, 1)
         pipe.evalsha(bridge.lua_sliding_window.sha, 2, previous, current, expiry)
         try:

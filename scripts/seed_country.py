@@ -200,12 +200,11 @@ def plan(args: argparse.Namespace, frame: Frame, country: list[Territory], loade
     """Each territory's programmes and sessions, and its dossiers before their lives, numbered country-wide."""
     batch = Batch(TABLES)
     rngs = [random.Random(f"{args.random_seed}:dossiers:{t.index}") for t in country]
-    calendars: list[Calendar | None] = [calendar.build(t, frame, rng, batch) for t, rng in zip(country, rngs,
-                                                                                             strict=True)]
+    built = [calendar.build(t, frame, rng, batch) for t, rng in zip(country, rngs, strict=True)]
     sizes = [random.Random(f"{args.random_seed}:size:{t.index}").uniform(0.6, 1.4) for t in country]
     seeds: list[list[dossiers.Seed] | None] = [
         dossiers.plan_territory(t, c, frame, count, rng)
-        for t, c, count, rng in zip(country, calendars, apportion(args.dossiers, sizes), rngs, strict=True)]
+        for t, c, count, rng in zip(country, built, apportion(args.dossiers, sizes), rngs, strict=True)]
     for year, last_value in number(seeds, loaders["funding"]).items():
         loaders["funding"].execute(
             "INSERT INTO reference_counters (year, last_value) VALUES (%s, %s) ON CONFLICT (year) "
@@ -214,6 +213,7 @@ def plan(args: argparse.Namespace, frame: Frame, country: list[Territory], loade
     for territory, rng in zip(country, rngs, strict=True):
         territory.rng = rng  # the lives go on drawing from the generator that planned them
     phases.done("programmes, sessions; dossiers planned", bulk.flush(batch, loaders))
+    calendars: list[Calendar | None] = [*built]  # lives() frees each once written
     return calendars, seeds
 
 
@@ -247,6 +247,7 @@ def lives(frame: Frame, country: list[Territory], calendars: list, seeds: list, 
     try:
         for index, territory in enumerate(country):
             cal, planned, rng = calendars[index], seeds[index], territory.rng
+            assert rng is not None, "plan() gives each territory its generator"
             calendars[index] = seeds[index] = None  # freed once written
             batch = Batch(TABLES)
             lived_through = dossiers.Lives(territory, cal, frame, desk, rng)

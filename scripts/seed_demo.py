@@ -5,11 +5,13 @@ The QPV sample goes through the same import as the official list (`scripts.impor
 """
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from datetime import date
 from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from common.clock import clock_of
 from common.db import Database
@@ -81,9 +83,9 @@ async def _seed_envelopes(session: AsyncSession, today: date) -> int:
     for key, total_cents in DEMO_ENVELOPES.items():
         funder_id = demo_data.organisation(key).id
         found = await session.execute(
-            select(Envelope.id).where(
-                Envelope.funder_id == funder_id, Envelope.programme_id == demo_data.PROGRAMME_ID,
-                Envelope.year == today.year,
+            select(col(Envelope.id)).where(
+                col(Envelope.funder_id) == funder_id, col(Envelope.programme_id) == demo_data.PROGRAMME_ID,
+                col(Envelope.year) == today.year,
             )
         )
         if found.first() is None:
@@ -143,7 +145,7 @@ async def seed_projects(session: AsyncSession, today: date) -> int:
     return added
 
 
-async def _seed(database: Database, seeder, *args) -> int:  # type: ignore[no-untyped-def]
+async def _seed(database: Database, seeder: Callable[..., Awaitable[int]], *args: object) -> int:
     async with database.writer() as session:
         added = await seeder(session, *args)
         await session.commit()

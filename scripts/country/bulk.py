@@ -11,15 +11,17 @@ as they were, in the same transaction, so a failure leaves the schema untouched.
 import queue
 import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import psycopg
 from psycopg.types.string import BytesBinaryDumper
 from sqlalchemy.engine import make_url
 
 try:  # psycopg-binary's C dumper: the pure Python one that psycopg registers for bytea costs twice as much
-    from psycopg_binary._psycopg import BytesBinaryDumper as FastBytesDumper
+    # The binary package's stub declares none of its C dumpers.
+    from psycopg_binary._psycopg import BytesBinaryDumper as FastBytesDumper  # type: ignore[attr-defined]
 except ImportError:  # pragma: no cover - psycopg without its binary package
     FastBytesDumper = BytesBinaryDumper
 
@@ -108,7 +110,7 @@ class Loader:
         self.counts[table] = self.counts.get(table, 0) + count
         return count
 
-    def execute(self, statement: str, params: Sequence | None = None) -> list[tuple]:
+    def execute(self, statement: str, params: Sequence[Any] | Mapping[str, Any] | None = None) -> list[tuple]:
         with self.connection.cursor() as cursor:
             cursor.execute(statement, params)
             return cursor.fetchall() if cursor.description else []

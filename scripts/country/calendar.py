@@ -4,12 +4,16 @@ windows) and its committee sessions."""
 import json
 import random
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from scripts.country import MARKER
 from scripts.country.bulk import Batch, Table
 from scripts.country.clock import DAY, HOUR, day, day_of, instant_of_day
 from scripts.country.draws import draw
 from scripts.country.ids import id_text, new_id
+
+if TYPE_CHECKING:  # territories imports this module
+    from scripts.country.territories import Funder, Territory
 
 PROGRAMMES = Table("funding", "programmes", (
     "id", "title", "track", "year", "opens_on", "closes_on", "qpv_codes", "quorum_funder_ids", "rules", "created_by",
@@ -52,7 +56,7 @@ class Programme:
     opens: int  # days
     closes: int
     funders: list  # the territory's Funder objects taking part
-    lead: object | None  # small projects: the funder whose manager decides
+    lead: "Funder | None"  # small projects: the funder whose manager decides
 
 
 @dataclass(slots=True, eq=False)
@@ -73,7 +77,7 @@ class Calendar:
     sessions: dict[int, list[Session]]  # by year, in date order
 
 
-def build(territory, frame: Frame, rng: random.Random, batch: Batch) -> Calendar:  # type: ignore[no-untyped-def]
+def build(territory: "Territory", frame: Frame, rng: random.Random, batch: Batch) -> Calendar:
     """The territory's programmes (and their rows) and sessions (their rows come once their agendas are known)."""
     programmes: dict[tuple[int, str], Programme] = {}
     rows, funder_rows = batch.rows_of(PROGRAMMES), batch.rows_of(PROGRAMME_FUNDERS)

@@ -3,6 +3,7 @@ each funder's decision on each item, the seed fund's scores, and the minutes fro
 
 import random
 from types import SimpleNamespace
+from typing import Any, cast
 
 from scripts.country import MARKER
 from scripts.country.bulk import Batch, Table
@@ -13,6 +14,7 @@ from scripts.country.draws import draw
 from scripts.country.ids import id_text, new_id
 from scripts.country.snapshots import dumps
 from scripts.country.territories import Territory
+from services.funding.committee_models import Score
 from services.funding.scores import summary
 
 SESSIONS = Table("funding", "committee_sessions", (
@@ -58,7 +60,8 @@ def _session(territory: Territory, session: Session, as_of: int, desk: str, batc
     batch.rows_of(SESSION_FUNDERS).extend(
         (session.id, f.id, f.name, f.category, present, desk, session.created_at + MINUTE) for f in invited.values())
     items, decisions, scores = batch.rows_of(ITEMS), batch.rows_of(DECISIONS), batch.rows_of(SCORES)
-    minutes_items, totals = [], {}
+    minutes_items: list[dict[str, Any]] = []
+    totals: dict[bytes, dict[str, Any]] = {}
     for position, (_, d, item_state) in enumerate(sorted(session.items, key=lambda item: item[0]), start=1):
         item_id = new_id(rng)
         decided = item_state == "decided"
@@ -87,7 +90,8 @@ def _session(territory: Territory, session: Session, as_of: int, desk: str, batc
                 scores.append((new_id(rng), session.id, item_id, funder.subjects[2], funder.id, *mark, None, 1, at, at))
                 marks.append(SimpleNamespace(innovation=mark[0], collective=mark[1], residents_involvement=mark[2],
                                              feasibility=mark[3]))
-            grades = summary(marks).model_dump()
+            # summary() reads only the four criteria of each score: these namespaces stand for the Score rows.
+            grades = summary(cast(list[Score], marks)).model_dump()
         if state == "closed":
             minutes_items.append({
                 "position": position, "item_id": id_text(item_id), "dossier_id": d.text, "reference": d.reference,

@@ -90,7 +90,7 @@ def plan_territory(territory: Territory, calendar: Calendar, frame: Frame, count
     for association in territory.associations:
         total += association.weight
         cumulative.append(total)
-    seeds = []
+    seeds: list[Seed] = []
     for year, year_count in zip(years, by_year, strict=True):
         for track, track_count in zip(TRACK_SHARES, apportion(year_count, list(TRACK_SHARES.values())), strict=True):
             programme = calendar.programmes[(year, track)]
@@ -280,7 +280,8 @@ class Lives:
                 granted[chosen] = asked[chosen]
         d.granted, d.outcome, d.decided_at = granted, outcome_of(asked, granted), at
         d.opinions = [(f, when, granted[f]) for f, when, _ in d.opinions]
-        actor = (self.desk, self.desk_org) if kind == "committee" else (d.lines[0][0].subjects[1], d.lines[0][0].id)
+        lead = d.lines[0][0]
+        actor: tuple[str, bytes] = (self.desk, self.desk_org) if kind == "committee" else (lead.subjects[1], lead.id)
         d.step(at, "decided", "decided", *actor, d.outcome)
 
     def small_life(self, d: Dossier) -> None:

@@ -10,6 +10,7 @@ their announcement, so that starting the desk on a seeded country does not annou
 
 import random
 from dataclasses import dataclass
+from typing import Any
 
 from scripts.country import MARKER
 from scripts.country.bulk import Batch, Table
@@ -80,8 +81,11 @@ class Money:
                  rng: random.Random, batch: Batch):
         self.territory, self.calendar, self.as_of, self.desk, self.rng, self.batch = (
             territory, calendar, as_of, desk, rng, batch)
-        self.rules = {p.id: rules_of(ProgrammeRow(track=p.track, rules={"lead_funder_id": p.lead.text} if p.lead
-                                                  else {})) for p in calendar.programmes.values()}
+        # Partial rows: rules_of reads only the track and the rules (an SQLModel table does not validate).
+        self.rules = {
+            p.id: rules_of(ProgrammeRow(  # type: ignore[call-arg]
+                track=p.track, rules={"lead_funder_id": p.lead.text} if p.lead else {}))
+            for p in calendar.programmes.values()}
         self.ledger: dict[tuple[bytes, bytes], list[tuple]] = {}
         self.given: dict[tuple[bytes, bytes, int], int] = {}  # what a funder gives an association in a year
         self.last_asked: dict[tuple[bytes, bytes], int] = {}  # an association's last submission naming a funder
@@ -217,9 +221,10 @@ class Money:
         refused; never the demo's associations, whose submissions the benchmarks make), accepted for most past
         years."""
         rng, as_of, a = self.rng, self.as_of, d.association
-        light = rules.light_report_months is not None
-        if light:
-            due_day = day_from(add_months(date_of(d.project.end), rules.light_report_months))
+        light_months = rules.light_report_months
+        light = light_months is not None
+        if light_months is not None:
+            due_day = day_from(add_months(date_of(d.project.end), light_months))
             work_done = instant_of_day(d.project.end, 18)
         else:
             due_day = day_from(due_on(year, rules.financial_report_months))
@@ -269,6 +274,7 @@ class Money:
         key = (d.id, filled)
         if key not in self.lines_cache:
             rng = self.rng
+            owed: list[dict[str, Any]]
             if d.programme.track == "small":
                 planned = totals(d.project.lines)["charges_cents"]
                 owed = [{"side": "charge", "account_group": "total", "label": "Dépenses du projet",

@@ -148,7 +148,10 @@ class Builder:
         epci, siren, department, communes = known
         if index > len(places.TERRITORIES):  # more territories than the list: the same places, numbered
             epci, siren = f"{epci} ({index})", None
-        parsed = [tuple(part.split(":")) for part in communes.split(";")]
+        parsed: list[tuple[str, str]] = []
+        for part in communes.split(";"):  # "name:INSEE": a part in any other shape is refused here
+            name, insee = part.split(":")
+            parsed.append((name, insee))
         return Territory(index=index, epci=epci, epci_siren=siren or self.registry.siren("24"), department=department,
                          communes=parsed)
 
@@ -193,14 +196,15 @@ class Builder:
 
     def _demo_funder(self, key: str) -> Funder:
         demo = demo_data.organisation(key)
+        instructor, manager, member = DEMO_ROLES[key]
         return Funder(id=id_of(demo.id), text=str(demo.id), name=demo.name, category=demo.funder_category or "other",
-                      subjects=tuple(person(email) for email in DEMO_ROLES[key]))
+                      subjects=(person(instructor), person(manager), person(member)))
 
     def _funder(self, t: Territory, category: str, number: int, commune: str | None, rng: random.Random) -> Funder:
         main = t.communes[0][0]
         department = places.DEPARTMENTS[t.department]
         region = places.REGION_OF[t.department]
-        names = {
+        names: dict[str, str | tuple[str, ...]] = {
             "state": f"Préfecture {department} ({t.epci})",
             "city": f"Ville de {commune}",
             "epci": t.epci,
@@ -310,6 +314,7 @@ class Builder:
         first = day(self.frame.first_year - 1, 1, 1) * DAY
         for t in territories:
             for a in t.associations:
+                assert a.profile is not None, "every association is drawn with its profile"
                 at = first + rng.randrange(300) * DAY + rng.randrange(8, 18) * HOUR
                 a.snapshot = profile_snapshot(a.text, a.profile, at, "demo" if a.demo else MARKER)
                 if not a.demo:

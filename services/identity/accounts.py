@@ -1,7 +1,7 @@
 """Organisations, people and memberships: the rules."""
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 
 from sqlalchemy.exc import IntegrityError
@@ -242,7 +242,7 @@ def _touched(organisation: Organisation) -> None:
     organisation.updated_at = utcnow()
 
 
-def roles_allowed(organisation: Organisation, roles: list[str]) -> list[str]:
+def roles_allowed(organisation: Organisation, roles: Sequence[str]) -> list[str]:
     """The roles asked, if the organisation's kind gives them all; 422 naming those it does not."""
     allowed = ROLES_BY_KIND[OrganisationKind(organisation.kind)]
     refused = [role for role in roles if role not in allowed]

@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from common.observability import request_id_var
 from common.pagination import keyset
@@ -47,11 +48,11 @@ async def events(
     """Oldest first, by the keyset cursor; one organisation's, or (organisation_id None) every entry."""
     statement = select(AuditEvent)
     if organisation_id is not None:
-        statement = statement.where(AuditEvent.organisation_id == organisation_id)
+        statement = statement.where(col(AuditEvent.organisation_id) == organisation_id)
     if action:
-        statement = statement.where(AuditEvent.action == action)
+        statement = statement.where(col(AuditEvent.action) == action)
     if person_id is not None:
-        statement = statement.where(AuditEvent.person_id == person_id)
+        statement = statement.where(col(AuditEvent.person_id) == person_id)
     if email is not None:
-        statement = statement.where(AuditEvent.email == email)
+        statement = statement.where(col(AuditEvent.email) == email)
     return list((await session.execute(keyset(statement, AuditEvent, limit=limit, cursor=cursor))).scalars())

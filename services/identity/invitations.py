@@ -4,6 +4,7 @@ an account, nor anything of a person outside the organisation."""
 
 import uuid
 from datetime import datetime, timedelta
+from typing import cast
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -15,7 +16,13 @@ from services.identity import audit, repository
 from services.identity.accounts import roles_allowed
 from services.identity.models import Invitation, Membership, Organisation, Person
 from services.identity.one_time import hash_secret, new_token
-from services.identity.schemas import InvitationAccept, InvitationCreate, InvitationPublic, InvitationState
+from services.identity.schemas import (
+    InvitationAccept,
+    InvitationCreate,
+    InvitationPublic,
+    InvitationState,
+    MailState,
+)
 from services.identity.throttle import GatedPasswords
 
 INVITATION_NOT_FOUND = Text("Invitation introuvable.", "Invitation not found.")
@@ -32,7 +39,8 @@ def state_of(invitation: Invitation, now: datetime) -> InvitationState:
 def to_public(invitation: Invitation, now: datetime) -> InvitationPublic:
     return InvitationPublic(
         id=invitation.id, organisation_id=invitation.organisation_id, email=invitation.email, roles=invitation.roles,
-        state=state_of(invitation, now), mail_state=invitation.mail_state, invited_by=invitation.invited_by,
+        state=state_of(invitation, now), invited_by=invitation.invited_by,
+        mail_state=cast(MailState, invitation.mail_state),  # the column holds only these (set_mail_state)
         expires_at=invitation.expires_at, accepted_at=invitation.accepted_at, revoked_at=invitation.revoked_at,
         created_at=invitation.created_at,
     )

@@ -3,6 +3,7 @@ Every change is made behind the organisation's row lock, so that two admins demo
 leave it with none."""
 
 import uuid
+from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -47,7 +48,7 @@ async def _keeps_an_admin(
 
 
 async def change_roles(
-    session: AsyncSession, *, organisation: Organisation, membership: Membership, roles: list[str],
+    session: AsyncSession, *, organisation: Organisation, membership: Membership, roles: Sequence[str],
     principal: Principal, now: datetime,
 ) -> Membership:
     """Roles in force from the member's next token (a refresh reads them anew)."""

@@ -2,6 +2,7 @@
 
 import uuid
 from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy import JSON, BigInteger, CheckConstraint, Column, ForeignKey, Index, UniqueConstraint
 from sqlalchemy.orm import registry
@@ -20,8 +21,9 @@ metadata = IdentityTable.metadata
 idempotency_keys = idempotency_table(metadata)
 
 
-def _timestamp(**kwargs: object) -> object:
-    return Field(default_factory=utcnow, sa_type=UtcDateTime, nullable=False, **kwargs)
+def _timestamp(*, index: bool = False) -> Any:
+    """Any, as Field() itself is: the column's attribute is typed by its annotation (datetime)."""
+    return Field(default_factory=utcnow, sa_type=UtcDateTime, nullable=False, index=index)
 
 
 class Organisation(IdentityTable, table=True):
@@ -245,7 +247,7 @@ class OrganisationProfile(IdentityTable, table=True):
     updated_by: str = Field(max_length=64)
 
 
-def _profile_child() -> object:
+def _profile_child() -> Any:
     return Field(
         sa_column=Column(
             ForeignKey("organisation_profiles.organisation_id", ondelete="CASCADE"), index=True, nullable=False

@@ -7,13 +7,16 @@ the next replacement that changes the profile.
 """
 
 import uuid
+from collections.abc import Sequence
 from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from pydantic import BaseModel
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from common.db import utcnow
 from common.problems import Conflict, Forbidden, NotFound, PreconditionFailed, Text, UnprocessableContent
@@ -252,24 +255,30 @@ def _stored_columns(profile: OrganisationProfile, like: dict[str, Any]) -> dict[
     return {name: getattr(profile, name) for name in like}
 
 
+# The profile's child tables (its lists of lines).
+ChildTable = type[ProfileApproval] | type[ProfileNetwork] | type[ProfilePublicAid]
 # The fields of each child table, the same names as in the request's lines.
-_CHILD_FIELDS: dict[type, tuple[str, ...]] = {
+_CHILD_FIELDS: dict[ChildTable, tuple[str, ...]] = {
     ProfileApproval: ("kind", "number", "authority", "granted_on"),
     ProfileNetwork: ("name", "siret", "rna"),
     ProfilePublicAid: ("year", "funder_name", "funder_organisation_id", "amount_cents", "purpose", "nature", "source"),
 }
 
 
-def _children(request: ProfileIn, years: range) -> dict[type, list[dict[str, Any]]]:
+def _children(request: ProfileIn, years: range) -> dict[ChildTable, list[dict[str, Any]]]:
     """The request's lines as rows, without the public aid older than the window."""
-    lines = {ProfileApproval: request.approvals, ProfileNetwork: request.networks, ProfilePublicAid: request.public_aid}
+    lines: dict[ChildTable, Sequence[BaseModel]] = {
+        ProfileApproval: request.approvals, ProfileNetwork: request.networks, ProfilePublicAid: request.public_aid
+    }
     rows = {
         model: [item.model_dump(include=set(_CHILD_FIELDS[model])) for item in items] for model, items in lines.items()
     }
     return _in_window(rows, years)
 
 
-def _in_window(children: dict[type, list[dict[str, Any]]], years: range) -> dict[type, list[dict[str, Any]]]:
+def _in_window(
+    children: dict[ChildTable, list[dict[str, Any]]], years: range
+) -> dict[ChildTable, list[dict[str, Any]]]:
     return {**children, ProfilePublicAid: [line for line in children[ProfilePublicAid] if line["year"] in years]}
 
 
@@ -309,8 +318,8 @@ async def _check_funders(session: AsyncSession, request: ProfileIn) -> None:
     named = {line.funder_organisation_id for line in request.public_aid if line.funder_organisation_id}
     if not named:
         return
-    statement = select(Organisation.id).where(
-        Organisation.id.in_(named), Organisation.kind == OrganisationKind.funder
+    statement = select(col(Organisation.id)).where(
+        col(Organisation.id).in_(named), col(Organisation.kind) == OrganisationKind.funder
     )
     known = set((await session.execute(statement)).scalars())
     errors = [
@@ -330,27 +339,27 @@ async def _check_funders(session: AsyncSession, request: ProfileIn) -> None:
 async def _profile_for_update(session: AsyncSession, organisation_id: uuid.UUID) -> OrganisationProfile | None:
     statement = (
         select(OrganisationProfile)
-        .where(OrganisationProfile.organisation_id == organisation_id)
+        .where(col(OrganisationProfile.organisation_id) == organisation_id)
         .with_for_update()
         .execution_options(populate_existing=True)
     )
     return (await session.execute(statement)).scalar_one_or_none()
 
 
-async def _stored_children(session: AsyncSession, organisation_id: uuid.UUID) -> dict[type, list[dict[str, Any]]]:
-    stored: dict[type, list[dict[str, Any]]] = {}
+async def _stored_children(session: AsyncSession, organisation_id: uuid.UUID) -> dict[ChildTable, list[dict[str, Any]]]:
+    stored: dict[ChildTable, list[dict[str, Any]]] = {}
     for model, fields in _CHILD_FIELDS.items():
-        statement = select(model).where(model.organisation_id == organisation_id).order_by(model.position)
+        statement = select(model).where(col(model.organisation_id) == organisation_id).order_by(col(model.position))
         rows = (await session.execute(statement)).scalars()
         stored[model] = [{name: getattr(row, name) for name in fields} for row in rows]
     return stored
 
 
 async def _replace_children(
-    session: AsyncSession, organisation_id: uuid.UUID, children: dict[type, list[dict[str, Any]]]
+    session: AsyncSession, organisation_id: uuid.UUID, children: dict[ChildTable, list[dict[str, Any]]]
 ) -> None:
     for model, lines in children.items():
-        await session.execute(delete(model).where(model.organisation_id == organisation_id))
+        await session.execute(delete(model).where(col(model.organisation_id) == organisation_id))
         session.add_all(
             model(organisation_id=organisation_id, position=position, **line) for position, line in enumerate(lines)
         )

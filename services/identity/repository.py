@@ -2,10 +2,11 @@
 
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import ColumnElement, CursorResult, Update, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from common.pagination import keyset
 from services.identity.models import (
@@ -19,6 +20,13 @@ from services.identity.models import (
     Person,
     RefreshToken,
 )
+from services.identity.schemas import MailState
+
+
+async def _changed(session: AsyncSession, statement: Update) -> int:
+    """How many rows an UPDATE changed: its result is a CursorResult, which execute()'s type does not say."""
+    result = await session.execute(statement)
+    return cast(CursorResult[Any], result).rowcount
 
 
 async def organisation_by_id(
@@ -31,7 +39,8 @@ async def organisation_by_id(
 async def organisation_by_identifier(
     session: AsyncSession, *, siret: str | None, rna: str | None
 ) -> Organisation | None:
-    clauses = [column == value for column, value in ((Organisation.siret, siret), (Organisation.rna, rna)) if value]
+    named = ((col(Organisation.siret), siret), (col(Organisation.rna), rna))
+    clauses = [column == value for column, value in named if value]
     if not clauses:
         return None
     return (await session.execute(select(Organisation).where(or_(*clauses)))).scalars().first()
@@ -42,27 +51,27 @@ async def list_organisations(
 ) -> list[Organisation]:
     statement = select(Organisation)
     if kind:
-        statement = statement.where(Organisation.kind == kind)
+        statement = statement.where(col(Organisation.kind) == kind)
     return list((await session.execute(keyset(statement, Organisation, limit=limit, cursor=cursor))).scalars())
 
 
 async def person_by_email(session: AsyncSession, email: str) -> Person | None:
-    return (await session.execute(select(Person).where(Person.email == email.lower()))).scalars().first()
+    return (await session.execute(select(Person).where(col(Person.email) == email.lower()))).scalars().first()
 
 
 async def memberships_of(session: AsyncSession, person_id: uuid.UUID) -> list[tuple[Membership, Organisation]]:
     statement = (
         select(Membership, Organisation)
-        .join(Organisation, Organisation.id == Membership.organisation_id)
-        .where(Membership.person_id == person_id)
-        .order_by(Membership.created_at)
+        .join(Organisation, col(Organisation.id) == col(Membership.organisation_id))
+        .where(col(Membership.person_id) == person_id)
+        .order_by(col(Membership.created_at))
     )
     return [(m, o) for m, o in (await session.execute(statement)).all()]
 
 
 async def membership(session: AsyncSession, person_id: uuid.UUID, organisation_id: uuid.UUID) -> Membership | None:
     statement = select(Membership).where(
-        Membership.person_id == person_id, Membership.organisation_id == organisation_id
+        col(Membership.person_id) == person_id, col(Membership.organisation_id) == organisation_id
     )
     return (await session.execute(statement)).scalars().first()
 
@@ -72,8 +81,8 @@ async def members_of(
 ) -> list[tuple[Membership, Person]]:
     statement = (
         select(Membership, Person)
-        .join(Person, Person.id == Membership.person_id)
-        .where(Membership.organisation_id == organisation_id)
+        .join(Person, col(Person.id) == col(Membership.person_id))
+        .where(col(Membership.organisation_id) == organisation_id)
     )
     return [(m, p) for m, p in (await session.execute(keyset(statement, Membership, limit=limit, cursor=cursor))).all()]
 
@@ -82,20 +91,20 @@ async def count_recent_failures(
     session: AsyncSession, since: datetime, *, email: str | None = None, ip: str | None = None
 ) -> tuple[int, datetime | None]:
     """Failures since then, of one account or of one address (each on its index)."""
-    column, value = (LoginFailure.email, email) if email is not None else (LoginFailure.ip, ip)
-    statement = select(func.count(), func.min(LoginFailure.failed_at)).where(
-        column == value, LoginFailure.failed_at >= since
+    column, value = (col(LoginFailure.email), email) if email is not None else (col(LoginFailure.ip), ip)
+    statement = select(func.count(), func.min(col(LoginFailure.failed_at))).where(
+        column == value, col(LoginFailure.failed_at) >= since
     )
     count, oldest = (await session.execute(statement)).one()
     return int(count), oldest
 
 
 async def clear_failures(session: AsyncSession, email: str) -> None:
-    await session.execute(delete(LoginFailure).where(LoginFailure.email == email))
+    await session.execute(delete(LoginFailure).where(col(LoginFailure.email) == email))
 
 
 async def refresh_token_by_hash(session: AsyncSession, token_hash: str) -> RefreshToken | None:
-    statement = select(RefreshToken).where(RefreshToken.token_hash == token_hash)
+    statement = select(RefreshToken).where(col(RefreshToken.token_hash) == token_hash)
     return (await session.execute(statement)).scalars().first()
 
 
@@ -103,46 +112,52 @@ async def revoke_refresh_tokens(
     session: AsyncSession, *, at: datetime, person_id: uuid.UUID | None = None, organisation_id: uuid.UUID | None = None
 ) -> None:
     """Every live refresh token of a person, of an organisation, or of a person in an organisation."""
-    statement = update(RefreshToken).where(RefreshToken.revoked_at.is_(None))
+    statement = update(RefreshToken).where(col(RefreshToken.revoked_at).is_(None))
     if person_id is not None:
-        statement = statement.where(RefreshToken.person_id == person_id)
+        statement = statement.where(col(RefreshToken.person_id) == person_id)
     if organisation_id is not None:
-        statement = statement.where(RefreshToken.organisation_id == organisation_id)
+        statement = statement.where(col(RefreshToken.organisation_id) == organisation_id)
     await session.execute(statement.values(revoked_at=at))
 
 
 async def revoke_family(session: AsyncSession, family_id: uuid.UUID, at: datetime) -> None:
     await session.execute(
         update(RefreshToken)
-        .where(RefreshToken.family_id == family_id, RefreshToken.revoked_at.is_(None))
+        .where(col(RefreshToken.family_id) == family_id, col(RefreshToken.revoked_at).is_(None))
         .values(revoked_at=at)
     )
 
 
 async def mark_used_if_unused(session: AsyncSession, token_id: uuid.UUID, at: datetime) -> bool:
     """Conditional update, so that two concurrent uses of one refresh token cannot both win."""
-    result = await session.execute(
+    changed = await _changed(
+        session,
         update(RefreshToken)
-        .where(RefreshToken.id == token_id, RefreshToken.used_at.is_(None), RefreshToken.revoked_at.is_(None))
+        .where(
+            col(RefreshToken.id) == token_id,
+            col(RefreshToken.used_at).is_(None),
+            col(RefreshToken.revoked_at).is_(None),
+        )
         .values(used_at=at)
     )
-    return result.rowcount == 1
+    return changed == 1
 
 
 async def client_by_client_id(session: AsyncSession, client_id: str) -> MachineClient | None:
-    return (await session.execute(select(MachineClient).where(MachineClient.client_id == client_id))).scalars().first()
+    statement = select(MachineClient).where(col(MachineClient.client_id) == client_id)
+    return (await session.execute(statement)).scalars().first()
 
 
 async def clients_of(
     session: AsyncSession, organisation_id: uuid.UUID, *, limit: int, cursor: str | None
 ) -> list[MachineClient]:
-    statement = select(MachineClient).where(MachineClient.organisation_id == organisation_id)
+    statement = select(MachineClient).where(col(MachineClient.organisation_id) == organisation_id)
     return list((await session.execute(keyset(statement, MachineClient, limit=limit, cursor=cursor))).scalars())
 
 
 async def client_of(session: AsyncSession, organisation_id: uuid.UUID, client_uuid: uuid.UUID) -> MachineClient | None:
     statement = select(MachineClient).where(
-        MachineClient.id == client_uuid, MachineClient.organisation_id == organisation_id
+        col(MachineClient.id) == client_uuid, col(MachineClient.organisation_id) == organisation_id
     )
     return (await session.execute(statement)).scalars().first()
 
@@ -152,8 +167,8 @@ async def member(
 ) -> tuple[Membership, Person] | None:
     statement = (
         select(Membership, Person)
-        .join(Person, Person.id == Membership.person_id)
-        .where(Membership.organisation_id == organisation_id, Membership.person_id == person_id)
+        .join(Person, col(Person.id) == col(Membership.person_id))
+        .where(col(Membership.organisation_id) == organisation_id, col(Membership.person_id) == person_id)
     )
     if for_update:
         statement = statement.with_for_update(of=Membership).execution_options(populate_existing=True)
@@ -163,21 +178,22 @@ async def member(
 
 async def roles_in(session: AsyncSession, organisation_id: uuid.UUID) -> list[list[str]]:
     """The roles of each member of an organisation (to count its admins)."""
-    rows = await session.execute(select(Membership.roles).where(Membership.organisation_id == organisation_id))
+    statement = select(col(Membership.roles)).where(col(Membership.organisation_id) == organisation_id)
+    rows = await session.execute(statement)
     return [list(roles) for roles in rows.scalars()]
 
 
 async def pending_signup_by_hash(session: AsyncSession, token_hash: str) -> PendingSignup | None:
-    statement = select(PendingSignup).where(PendingSignup.token_hash == token_hash)
+    statement = select(PendingSignup).where(col(PendingSignup.token_hash) == token_hash)
     return (await session.execute(statement)).scalars().first()
 
 
 async def forget_expired_signups(session: AsyncSession, now: datetime) -> None:
-    await session.execute(delete(PendingSignup).where(PendingSignup.expires_at <= now))
+    await session.execute(delete(PendingSignup).where(col(PendingSignup.expires_at) <= now))
 
 
 async def invitation_by_hash(session: AsyncSession, token_hash: str, *, for_update: bool = False) -> Invitation | None:
-    statement = select(Invitation).where(Invitation.token_hash == token_hash)
+    statement = select(Invitation).where(col(Invitation.token_hash) == token_hash)
     if for_update:
         statement = statement.with_for_update().execution_options(populate_existing=True)
     return (await session.execute(statement)).scalars().first()
@@ -186,21 +202,25 @@ async def invitation_by_hash(session: AsyncSession, token_hash: str, *, for_upda
 async def invitation_of(
     session: AsyncSession, organisation_id: uuid.UUID, invitation_id: uuid.UUID, *, for_update: bool = False
 ) -> Invitation | None:
-    statement = select(Invitation).where(Invitation.id == invitation_id, Invitation.organisation_id == organisation_id)
+    statement = select(Invitation).where(
+        col(Invitation.id) == invitation_id, col(Invitation.organisation_id) == organisation_id
+    )
     if for_update:
         statement = statement.with_for_update().execution_options(populate_existing=True)
     return (await session.execute(statement)).scalars().first()
 
 
-def _open(now: datetime) -> list[Any]:
-    return [Invitation.accepted_at.is_(None), Invitation.revoked_at.is_(None), Invitation.expires_at > now]
+def _open(now: datetime) -> list[ColumnElement[bool]]:
+    return [
+        col(Invitation.accepted_at).is_(None), col(Invitation.revoked_at).is_(None), col(Invitation.expires_at) > now
+    ]
 
 
 async def open_invitation(
     session: AsyncSession, organisation_id: uuid.UUID, email: str, now: datetime
 ) -> Invitation | None:
     statement = select(Invitation).where(
-        Invitation.organisation_id == organisation_id, Invitation.email == email, *_open(now)
+        col(Invitation.organisation_id) == organisation_id, col(Invitation.email) == email, *_open(now)
     )
     return (await session.execute(statement)).scalars().first()
 
@@ -209,16 +229,18 @@ async def invitations_of(
     session: AsyncSession, organisation_id: uuid.UUID, *, state: str | None, now: datetime, limit: int,
     cursor: str | None,
 ) -> list[Invitation]:
-    statement = select(Invitation).where(Invitation.organisation_id == organisation_id)
+    statement = select(Invitation).where(col(Invitation.organisation_id) == organisation_id)
     if state == "pending":
         statement = statement.where(*_open(now))
     elif state == "accepted":
-        statement = statement.where(Invitation.accepted_at.is_not(None))
+        statement = statement.where(col(Invitation.accepted_at).is_not(None))
     elif state == "revoked":
-        statement = statement.where(Invitation.revoked_at.is_not(None))
+        statement = statement.where(col(Invitation.revoked_at).is_not(None))
     elif state == "expired":
         statement = statement.where(
-            Invitation.accepted_at.is_(None), Invitation.revoked_at.is_(None), Invitation.expires_at <= now
+            col(Invitation.accepted_at).is_(None),
+            col(Invitation.revoked_at).is_(None),
+            col(Invitation.expires_at) <= now,
         )
     return list((await session.execute(keyset(statement, Invitation, limit=limit, cursor=cursor))).scalars())
 
@@ -227,48 +249,54 @@ async def accept_if_open(
     session: AsyncSession, invitation_id: uuid.UUID, *, person_id: uuid.UUID, now: datetime
 ) -> bool:
     """Conditional update: of two acceptances of one invitation at once, one wins."""
-    result = await session.execute(
+    changed = await _changed(
+        session,
         update(Invitation)
-        .where(Invitation.id == invitation_id, *_open(now))
-        .values(accepted_at=now, accepted_by=person_id, updated_at=now, version=Invitation.version + 1)
+        .where(col(Invitation.id) == invitation_id, *_open(now))
+        .values(accepted_at=now, accepted_by=person_id, updated_at=now, version=col(Invitation.version) + 1)
     )
-    return result.rowcount == 1
+    return changed == 1
 
 
-async def set_mail_state(session: AsyncSession, invitation_id: uuid.UUID, token_hash: str, state: str) -> None:
+async def set_mail_state(
+    session: AsyncSession, invitation_id: uuid.UUID, token_hash: str, state: MailState
+) -> None:
     """Only for the token that mail carried: a resend meanwhile has its own mail."""
     await session.execute(
-        update(Invitation).where(Invitation.id == invitation_id, Invitation.token_hash == token_hash)
+        update(Invitation).where(col(Invitation.id) == invitation_id, col(Invitation.token_hash) == token_hash)
         .values(mail_state=state)
     )
 
 
 async def password_reset_by_hash(session: AsyncSession, token_hash: str) -> PasswordReset | None:
-    statement = select(PasswordReset).where(PasswordReset.token_hash == token_hash)
+    statement = select(PasswordReset).where(col(PasswordReset.token_hash) == token_hash)
     return (await session.execute(statement)).scalars().first()
 
 
 async def latest_password_reset(session: AsyncSession, person_id: uuid.UUID) -> PasswordReset | None:
     statement = (
-        select(PasswordReset).where(PasswordReset.person_id == person_id)
-        .order_by(PasswordReset.created_at.desc()).limit(1)
+        select(PasswordReset).where(col(PasswordReset.person_id) == person_id)
+        .order_by(col(PasswordReset.created_at).desc()).limit(1)
     )
     return (await session.execute(statement)).scalars().first()
 
 
 async def use_password_reset(session: AsyncSession, reset_id: uuid.UUID, now: datetime) -> bool:
-    result = await session.execute(
+    changed = await _changed(
+        session,
         update(PasswordReset)
-        .where(PasswordReset.id == reset_id, PasswordReset.used_at.is_(None), PasswordReset.expires_at > now)
+        .where(
+            col(PasswordReset.id) == reset_id, col(PasswordReset.used_at).is_(None), col(PasswordReset.expires_at) > now
+        )
         .values(used_at=now)
     )
-    return result.rowcount == 1
+    return changed == 1
 
 
 async def retire_password_resets(session: AsyncSession, person_id: uuid.UUID, now: datetime) -> None:
     """Every reset token of the person still unused stops working (a newer one, or the password changed)."""
     await session.execute(
         update(PasswordReset)
-        .where(PasswordReset.person_id == person_id, PasswordReset.used_at.is_(None))
+        .where(col(PasswordReset.person_id) == person_id, col(PasswordReset.used_at).is_(None))
         .values(used_at=now)
     )

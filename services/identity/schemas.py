@@ -158,6 +158,7 @@ class InvitationCreate(Input):
 
 
 InvitationState = Literal["pending", "accepted", "revoked", "expired"]
+MailState = Literal["pending", "sent", "failed"]
 
 
 class InvitationPublic(BaseModel):
@@ -166,7 +167,7 @@ class InvitationPublic(BaseModel):
     email: str
     roles: list[str]
     state: InvitationState
-    mail_state: Literal["pending", "sent", "failed"] = Field(description="Whether the mail with its link left")
+    mail_state: MailState = Field(description="Whether the mail with its link left")
     invited_by: uuid.UUID
     expires_at: datetime
     accepted_at: datetime | None

@@ -61,8 +61,8 @@ ACTIVE = "active"
 async def password_grant(
     session: AsyncSession, *, database: Database, grant: PasswordGrant, passwords: Passwords, issuer: TokenIssuer,
     gate: AddressGate, ip: str | None,
-) -> tuple[TokenResponse | None, bool]:
-    """Returns the tokens, or (None, True) when the attempt failed and must be recorded.
+) -> TokenResponse | None:
+    """Returns the tokens, or None when the attempt failed and must be recorded.
 
     Everything is read on a reader session before the password is checked (in a worker thread): the request's
     writer, which on SQLite holds the database's write lock from its first statement, only starts afterwards."""
@@ -74,7 +74,7 @@ async def password_grant(
     async with gate.enter(ip):
         verified = await passwords.verify(person.password_hash if person else None, grant.password)
     if not verified or not person or not person.is_active:
-        return None, True
+        return None
     # A suspended organisation's people obtain no token for it.
     memberships = [(m, o) for m, o in memberships if o.status == ACTIVE]
     if grant.organisation_id is not None:
@@ -89,13 +89,13 @@ async def password_grant(
     # orders this login with them (on SQLite the writer's lock does).
     current = await session.get(Person, person.id, with_for_update=True, populate_existing=True)
     if current is None or current.password_hash != person.password_hash or not current.is_active:
-        return None, True
+        return None
     await repository.clear_failures(session, email)
     access = issuer.access_token(subject=str(person.id), kind="user", organisation=organisation, roles=membership.roles)
     refresh = await _new_refresh_token(session, issuer.settings, person, organisation, family_id=uuid.uuid4())
     return TokenResponse(
         access_token=access, expires_in=issuer.settings.access_token_ttl_seconds, refresh_token=refresh
-    ), False
+    )
 
 
 async def _new_refresh_token(
@@ -124,10 +124,10 @@ def _refused_refresh() -> InvalidGrant:
     return InvalidGrant(Text("Jeton de rafraîchissement invalide.", "Invalid refresh token."))
 
 
-async def refresh(session: AsyncSession, *, token: str, issuer: TokenIssuer) -> tuple[TokenResponse | None, bool]:
+async def refresh(session: AsyncSession, *, token: str, issuer: TokenIssuer) -> TokenResponse | None:
     """Rotate: the used token dies, a new one of the same family is born. A reused token kills the family.
 
-    Returns (None, True) when a reuse was detected: the family's revocation must be committed
+    Returns None when a reuse was detected: the family's revocation must be committed
     even though the caller gets an error.
     """
     stored = await repository.refresh_token_by_hash(session, hash_secret(token))
@@ -136,7 +136,7 @@ async def refresh(session: AsyncSession, *, token: str, issuer: TokenIssuer) -> 
         raise _refused_refresh()
     if stored.used_at is not None or not await repository.mark_used_if_unused(session, stored.id, now):
         await repository.revoke_family(session, stored.family_id, now)
-        return None, True
+        return None
     person = await session.get(Person, stored.person_id)
     organisation = await session.get(Organisation, stored.organisation_id)
     membership = await repository.membership(session, stored.person_id, stored.organisation_id)
@@ -149,7 +149,7 @@ async def refresh(session: AsyncSession, *, token: str, issuer: TokenIssuer) -> 
     new_refresh = await _new_refresh_token(session, issuer.settings, person, organisation, family_id=stored.family_id)
     return TokenResponse(
         access_token=access, expires_in=issuer.settings.access_token_ttl_seconds, refresh_token=new_refresh
-    ), False
+    )
 
 
 async def logout(session: AsyncSession, *, token: str) -> None:

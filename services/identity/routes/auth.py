@@ -108,10 +108,10 @@ async def issue_token(
             [{**e, "loc": ("body", *e["loc"])} for e in exc.errors(include_url=False)]
         ) from exc
     if isinstance(grant, PasswordGrant):
-        tokens, failed = await sign_in.password_grant(
+        tokens = await sign_in.password_grant(
             session, database=database, grant=grant, passwords=passwords, issuer=issuer, gate=gate, ip=address
         )
-        if failed:
+        if tokens is None:
             # Answer without raising, so that the session commits the recorded failure.
             session.add(LoginFailure(email=grant.username.lower(), ip=address))
             return problem_response(
@@ -131,8 +131,8 @@ async def refresh_token(
     request: Request, body: RefreshRequest, session: SessionDep, issuer: IssuerDep
 ) -> Response | TokenResponse:
     """Each refresh token works once; presenting a used one revokes every token of its family."""
-    tokens, reused = await sign_in.refresh(session, token=body.refresh_token, issuer=issuer)
-    if reused:
+    tokens = await sign_in.refresh(session, token=body.refresh_token, issuer=issuer)
+    if tokens is None:  # reused
         return problem_response(
             request,
             sign_in.InvalidGrant(

@@ -3,6 +3,7 @@
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from sqlmodel import col
 
 from services.identifiers import LA_POSTE_SIREN, is_valid_rna, is_valid_siren, is_valid_siret, luhn_valid
 from services.identity.models import Organisation, Person
@@ -229,7 +230,7 @@ class TestIdentifiersThroughSignup:
             s for s in (la_poste_siret(t) for t in range(1, 100)) if digit_sum(s) % 5 == 0 and not reference_luhn(s)
         )
         assert signed_up(world, signup_body(siret=siret))["organisation"]["siret"] == siret
-        assert count_rows(world.stack, Organisation, Organisation.siret == siret) == 1
+        assert count_rows(world.stack, Organisation, col(Organisation.siret) == siret) == 1
 
     def test_a_la_poste_establishment_failing_both_rules_is_refused(self, world: World, anonymous: Api) -> None:
         siret = next(

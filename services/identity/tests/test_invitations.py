@@ -4,7 +4,9 @@ with the single-use token mailed there. Nothing the inviter reads tells whether 
 import asyncio
 import uuid
 
+import httpx
 import pytest
+from sqlmodel import col
 
 from services.identity.models import AuditEvent, Invitation, Membership, Person
 from services.identity.one_time import hash_secret
@@ -42,7 +44,7 @@ def _totals(stack: Stack) -> tuple[int, int]:
     return count_rows(stack, Person), count_rows(stack, Membership)
 
 
-def _accept(api: Api, token: str, *, bearer: str = "", **fields: str) -> object:
+def _accept(api: Api, token: str, *, bearer: str = "", **fields: str) -> httpx.Response:
     return api.post(ACCEPT_URL, token=bearer, json={"token": token, **fields})
 
 
@@ -157,7 +159,7 @@ class TestAccepting:
             BLOSNE, ["holder_member"])
         listed = world.as_("identity", HOLDER).get(invitations_url(BLOSNE), params={"state": "accepted"}).json()
         assert [i["email"] for i in listed["items"]] == [NEWCOMER]
-        events = fetch_rows(world.stack, AuditEvent, AuditEvent.action == "invitation.accepted")
+        events = fetch_rows(world.stack, AuditEvent, col(AuditEvent.action) == "invitation.accepted")
         assert [(str(e.organisation_id), e.actor) for e in events] == [(BLOSNE, accepted.json()["person_id"])]
 
     def test_a_new_person_must_choose_a_name_and_a_password(self, world: World, anonymous: Api) -> None:
@@ -200,7 +202,7 @@ class TestAccepting:
         world.stack.apps["identity"].state.clock.advance(days=7, seconds=1)
         late = _accept(anonymous, token, full_name="N M", password=NEW_PASSWORD)
         assert late.status_code == 410 and problem(late)["code"] == "token_expired"
-        assert count_rows(world.stack, Person, Person.email == NEWCOMER) == 0
+        assert count_rows(world.stack, Person, col(Person.email) == NEWCOMER) == 0
 
     def test_a_revoked_invitation_opens_nothing(self, world: World, anonymous: Api) -> None:
         invitation, token = invite(world, HOLDER, BLOSNE, NEWCOMER, ["holder_member"])

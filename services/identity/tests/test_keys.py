@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 from jose import jwt
 
 from common.problems import Unauthorized
@@ -42,7 +43,9 @@ def _settings(tmp_path: Path, signing: bytes, previous: tuple[bytes, ...] | list
 
 
 def _rfc7638_thumbprint(pem: bytes) -> str:
-    numbers = serialization.load_pem_private_key(pem, password=None).public_key().public_numbers()
+    private = serialization.load_pem_private_key(pem, password=None)
+    assert isinstance(private, rsa.RSAPrivateKey)
+    numbers = private.public_key().public_numbers()
 
     def b64(number: int) -> str:
         return base64.urlsafe_b64encode(number.to_bytes((number.bit_length() + 7) // 8, "big")).decode().rstrip("=")

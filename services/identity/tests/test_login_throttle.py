@@ -3,7 +3,9 @@ every attempt for that email gets 429 with Retry-After, even with the right pass
 
 from datetime import timedelta
 
+import httpx
 import pytest
+from sqlmodel import col
 
 from common.db import utcnow
 from services.identity.models import LoginFailure
@@ -22,7 +24,7 @@ def _fail(api: Api, email: str, times: int) -> None:
         assert problem(response)["code"] == "invalid_grant"
 
 
-def _retry_after(response) -> int:  # type: ignore[no-untyped-def]
+def _retry_after(response: httpx.Response) -> int:
     value = response.headers["retry-after"]
     assert value.isascii() and value.isdigit(), value
     return int(value)
@@ -34,7 +36,8 @@ class TestLockout:
     ) -> None:
         _fail(anonymous, HOLDER, identity_settings.login_max_failures)
         assert (
-            count_rows(world.stack, LoginFailure, LoginFailure.email == HOLDER) == identity_settings.login_max_failures
+            count_rows(world.stack, LoginFailure, col(LoginFailure.email) == HOLDER)
+            == identity_settings.login_max_failures
         )
 
     def test_after_the_limit_even_the_right_password_gets_429_with_retry_after(
@@ -63,7 +66,8 @@ class TestLockout:
             assert _retry_after(response) > 0
         # Refused before the password is checked: no more failures pile up while locked.
         assert (
-            count_rows(world.stack, LoginFailure, LoginFailure.email == HOLDER) == identity_settings.login_max_failures
+            count_rows(world.stack, LoginFailure, col(LoginFailure.email) == HOLDER)
+            == identity_settings.login_max_failures
         )
 
     def test_the_lockout_covers_every_spelling_of_the_email(
@@ -107,7 +111,7 @@ class TestCounting:
     ) -> None:
         _fail(anonymous, HOLDER, identity_settings.login_max_failures - 1)
         assert password_login(anonymous, HOLDER).status_code == 200
-        assert count_rows(world.stack, LoginFailure, LoginFailure.email == HOLDER) == 0
+        assert count_rows(world.stack, LoginFailure, col(LoginFailure.email) == HOLDER) == 0
         _fail(anonymous, HOLDER, identity_settings.login_max_failures - 1)
         assert password_login(anonymous, HOLDER).status_code == 200
 
@@ -140,7 +144,7 @@ class TestCounting:
         assert expected - 5 <= _retry_after(response) <= expected + 1
 
 
-def _from(api: Api, address: str, email: str, password: str = WRONG):  # type: ignore[no-untyped-def]
+def _from(api: Api, address: str, email: str, password: str = WRONG) -> httpx.Response:
     """A login through the gateway for a caller at that address (the gateway's X-Forwarded-For)."""
     return api.post("/api/v1/auth/token", token="", headers={"X-Forwarded-For": address},
                     json={"grant_type": "password", "username": email, "password": password})
@@ -153,7 +157,7 @@ class TestPerAddress:
         flood = "203.0.113.7"
         for n in range(identity_settings.login_max_failures_per_ip):
             assert _from(anonymous, flood, f"inconnu{n}@exemple.example").status_code == 400
-        assert count_rows(world.stack, LoginFailure, LoginFailure.ip == flood) == (
+        assert count_rows(world.stack, LoginFailure, col(LoginFailure.ip) == flood) == (
             identity_settings.login_max_failures_per_ip)
         refused = _from(anonymous, flood, HOLDER, "demo-password-2026")
         assert refused.status_code == 429 and _retry_after(refused) > 0
@@ -191,7 +195,7 @@ class TestPerAddress:
         """The failure is recorded under the proxy's address (an ip column of 45 characters takes it)."""
         response = _from(anonymous, "fe80::1%" + "x" * 200, "inconnu@exemple.example")
         assert response.status_code == 400
-        assert count_rows(world.stack, LoginFailure, LoginFailure.ip == "127.0.0.1") == 1
+        assert count_rows(world.stack, LoginFailure, col(LoginFailure.ip) == "127.0.0.1") == 1
 
 
 def test_password_checks_at_once_from_one_address_are_capped() -> None:

@@ -6,6 +6,7 @@ import uuid
 from typing import Any
 
 import pytest
+from sqlmodel import col
 
 from scripts import demo_data
 from services.identity.models import Organisation
@@ -34,7 +35,7 @@ FUNDER = {
 
 
 def _card(world: World, organisation_id: str) -> Organisation:
-    [row] = fetch_rows(world.stack, Organisation, Organisation.id == uuid.UUID(organisation_id))
+    [row] = fetch_rows(world.stack, Organisation, col(Organisation.id) == uuid.UUID(organisation_id))
     return row
 
 

@@ -2,6 +2,7 @@
 mailed to the address (POST /auth/password-reset, /confirm). Either way every refresh token of the person dies."""
 
 import pytest
+from sqlmodel import col
 
 from services.identity.models import AuditEvent, PasswordReset
 from services.identity.one_time import hash_secret
@@ -88,7 +89,7 @@ class TestResetByMail:
         again = anonymous.post(CONFIRM_URL, json={"token": token, "new_password": "encore-un-autre-mot"})
         assert again.status_code == 404 and problem(again)["code"] == "token_unknown"
         # In the trail's own order (a plain SELECT has none on PostgreSQL).
-        trail = sorted(fetch_rows(world.stack, AuditEvent, AuditEvent.person_id.is_not(None)),
+        trail = sorted(fetch_rows(world.stack, AuditEvent, col(AuditEvent.person_id).is_not(None)),
                        key=lambda e: (e.created_at, e.id))
         assert [e.action for e in trail] == ["password.reset_requested", "password.reset"]
 

@@ -10,6 +10,7 @@ from typing import Any
 import httpx
 import pytest
 from sqlalchemy import delete
+from sqlmodel import col
 
 from services.identity.models import OrganisationProfile, ProfileApproval, ProfileNetwork, ProfilePublicAid
 from services.identity.tests.helpers import (
@@ -685,4 +686,5 @@ def test_a_profile_is_one_row_and_its_lines(world: World) -> None:
     """What `rows_written` counts, so that its "nothing written" means something."""
     create(world)
     assert rows_written(world) == 1 + 1 + 2 + 3
-    assert count_rows(world.stack, OrganisationProfile, OrganisationProfile.organisation_id == uuid.UUID(MAUREPAS)) == 0
+    profile_of_maurepas = col(OrganisationProfile.organisation_id) == uuid.UUID(MAUREPAS)
+    assert count_rows(world.stack, OrganisationProfile, profile_of_maurepas) == 0

@@ -3,7 +3,9 @@
 import asyncio
 from datetime import timedelta
 
+import httpx
 import pytest
+from sqlmodel import col
 
 from common.db import utcnow
 from services.identity.models import Person, RefreshToken
@@ -28,16 +30,16 @@ def _login(api: Api, email: str = HOLDER) -> dict:
     return response.json()
 
 
-def _refresh(api: Api, refresh_token: str):  # type: ignore[no-untyped-def]
+def _refresh(api: Api, refresh_token: str) -> httpx.Response:
     return api.post(REFRESH_URL, token="", json={"refresh_token": refresh_token})
 
 
 def _stored(world: World, refresh_token: str) -> RefreshToken:
-    [row] = fetch_rows(world.stack, RefreshToken, RefreshToken.token_hash == hash_secret(refresh_token))
+    [row] = fetch_rows(world.stack, RefreshToken, col(RefreshToken.token_hash) == hash_secret(refresh_token))
     return row
 
 
-def _assert_refused(response, code: str = "invalid_grant") -> None:  # type: ignore[no-untyped-def]
+def _assert_refused(response: httpx.Response, code: str = "invalid_grant") -> None:
     assert response.status_code == 400, response.text
     assert problem(response)["code"] == code
     assert "access_token" not in response.text
@@ -100,10 +102,10 @@ class TestReuse:
         # The thief's replay killed the legitimate holder's current token too.
         _assert_refused(_refresh(anonymous, third["refresh_token"]))
         family = _stored(world, first["refresh_token"]).family_id
-        rows = fetch_rows(world.stack, RefreshToken, RefreshToken.family_id == family)
+        rows = fetch_rows(world.stack, RefreshToken, col(RefreshToken.family_id) == family)
         assert len(rows) == 3
         assert all(row.revoked_at is not None for row in rows)
-        assert count_rows(world.stack, RefreshToken, RefreshToken.family_id == family) == 3  # nothing new issued
+        assert count_rows(world.stack, RefreshToken, col(RefreshToken.family_id) == family) == 3  # nothing new issued
 
     def test_reuse_of_a_middle_token_also_kills_the_family(self, anonymous: Api) -> None:
         first = _login(anonymous)
@@ -152,7 +154,7 @@ class TestRefusedRefresh:
         changed = update_rows(
             world.stack,
             RefreshToken,
-            [RefreshToken.token_hash == hash_secret(tokens["refresh_token"])],
+            [col(RefreshToken.token_hash) == hash_secret(tokens["refresh_token"])],
             expires_at=utcnow() - timedelta(seconds=1),
         )
         assert changed == 1
@@ -160,7 +162,7 @@ class TestRefusedRefresh:
 
     def test_a_deactivated_person_cannot_refresh(self, world: World, anonymous: Api) -> None:
         tokens = _login(anonymous)
-        assert update_rows(world.stack, Person, [Person.email == HOLDER], is_active=False) == 1
+        assert update_rows(world.stack, Person, [col(Person.email) == HOLDER], is_active=False) == 1
         _assert_refused(_refresh(anonymous, tokens["refresh_token"]))
 
     @pytest.mark.parametrize(

@@ -1,7 +1,9 @@
 """The platform's admin suspends an organisation: its people and machine clients obtain no token until it is
 reactivated; refresh tokens die at once; an access token already issued lives out its (short) life."""
 
+import httpx
 import pytest
+from sqlmodel import col
 
 from services.identity.models import AuditEvent
 from services.identity.tests.helpers import (
@@ -24,7 +26,7 @@ def _url(organisation_id: str, action: str) -> str:
     return f"/api/v1/organisations/{organisation_id}/{action}"
 
 
-def _suspend(world: World, organisation_id: str = VILLE) -> object:
+def _suspend(world: World, organisation_id: str = VILLE) -> httpx.Response:
     return world.as_("identity", PLATFORM).post(
         _url(organisation_id, "suspend"), json={"reason": "Convention résiliée"}
     )
@@ -56,7 +58,7 @@ class TestSuspension:
         assert back.status_code == 200 and back.json()["status"] == "active"
         assert password_login(anonymous, CITY_INSTRUCTOR).status_code == 200
         assert client_credentials(anonymous, client["client_id"], client["client_secret"]).status_code == 200
-        actions = [e.action for e in fetch_rows(world.stack, AuditEvent, AuditEvent.action.like("organisation.%"))]
+        actions = [e.action for e in fetch_rows(world.stack, AuditEvent, col(AuditEvent.action).like("organisation.%"))]
         assert actions == ["organisation.suspended", "organisation.reactivated"]
 
     def test_illegal_transitions_are_409(self, world: World) -> None:

@@ -9,7 +9,9 @@ from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives import serialization
-from jose import jwk, jwt
+from cryptography.hazmat.primitives.asymmetric import rsa
+from jose import JWTError, jwk, jwt
+from sqlmodel import col
 
 from scripts import demo_data
 from services.identity.models import LoginFailure, Person, RefreshToken
@@ -135,7 +137,7 @@ class TestAccessTokenFormat:
         forged_claims = {**claims(token), "roles": ["platform_admin"]}
         forged_payload = base64.urlsafe_b64encode(json.dumps(forged_claims).encode()).decode().rstrip("=")
         forged = ".".join([header, forged_payload, signature])
-        with pytest.raises(jwt.JWTError):
+        with pytest.raises(JWTError):
             _verify_with_jwks(anonymous, forged, identity_settings)
         assert anonymous.get("/api/v1/me", token=forged).status_code == 401
 
@@ -154,6 +156,7 @@ class TestJwks:
 
     def test_the_published_key_is_the_public_half_of_the_signing_key(self, world: World, anonymous: Api) -> None:
         private = serialization.load_pem_private_key(world.stack.signing_key_file.read_bytes(), password=None)
+        assert isinstance(private, rsa.RSAPrivateKey)
         numbers = private.public_key().public_numbers()
         [key] = [
             k
@@ -176,7 +179,7 @@ class TestRefusedLogins:
         assert refused["code"] == "invalid_grant"
         assert "access_token" not in response.text
         assert count_rows(world.stack, RefreshToken) == 0
-        assert count_rows(world.stack, LoginFailure, LoginFailure.email == HOLDER) == 1
+        assert count_rows(world.stack, LoginFailure, col(LoginFailure.email) == HOLDER) == 1
 
     def test_an_unknown_email_gets_exactly_the_same_answer(self, anonymous: Api) -> None:
         wrong_password = problem(password_login(anonymous, HOLDER, "not-the-password"))
@@ -193,7 +196,7 @@ class TestRefusedLogins:
         assert problem(response)["code"] == "invalid_grant"
 
     def test_a_deactivated_person_cannot_log_in(self, world: World, anonymous: Api) -> None:
-        assert update_rows(world.stack, Person, [Person.email == HOLDER], is_active=False) == 1
+        assert update_rows(world.stack, Person, [col(Person.email) == HOLDER], is_active=False) == 1
         response = password_login(anonymous, HOLDER)
         assert response.status_code == 400
         assert problem(response)["code"] == "invalid_grant"
