@@ -4,7 +4,6 @@ overdue lists are then tested without waiting)."""
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Annotated
-
 from zoneinfo import ZoneInfo
 
 from fastapi import Depends, Request
