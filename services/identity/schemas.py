@@ -70,14 +70,11 @@ class AdminCreate(Input):
 class AssociationFields(OrganisationFields):
     """An association identifies itself by its SIRET or its RNA (checked by the sign-up; said here for the OpenAPI)."""
 
+    # "Not both missing (or null)": said with `not` rather than an `anyOf` of the two, which client generators
+    # (openapi-python-client) read as a union of two partial objects and so lose the model and its required name.
     model_config = ConfigDict(
         extra="forbid",
-        json_schema_extra={
-            "anyOf": [
-                {"required": ["siret"], "properties": {"siret": {"type": "string"}}},
-                {"required": ["rna"], "properties": {"rna": {"type": "string"}}},
-            ]
-        },
+        json_schema_extra={"not": {"properties": {"siret": {"type": "null"}, "rna": {"type": "null"}}}},
     )
 
 
