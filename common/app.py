@@ -16,6 +16,7 @@ from common.clock import clock_of
 from common.db import Database
 from common.idempotency import install_idempotency
 from common.observability import BodyLimit, Metrics, RequestContextMiddleware
+from common.openapi import document_etags, document_security, keep_example_nulls
 from common.ops import router as ops_router
 from common.problems import ProblemDetail, install_problem_handlers
 from common.settings import ServiceSettings
@@ -119,7 +120,8 @@ def _uuid_segments_only(router: APIRouter) -> None:
 
 
 def _register_schemas(app: FastAPI, models: Sequence[type[BaseModel]]) -> None:
-    """Put models that routes only reference by $ref (problems, hand-written bodies) in components."""
+    """Put models that routes only reference by $ref (problems, hand-written bodies) in components, then what
+    every document says the same way (common.openapi: public routes, ETags, examples' nulls)."""
     original = app.openapi
 
     def openapi() -> dict[str, Any]:
@@ -132,6 +134,9 @@ def _register_schemas(app: FastAPI, models: Sequence[type[BaseModel]]) -> None:
             for name, definition in generated.pop("$defs", {}).items():
                 schemas.setdefault(name, definition)
             schemas.setdefault(model.__name__, generated)
+        keep_example_nulls(app, schema)
+        document_security(schema)
+        document_etags(schema)
         app.openapi_schema = schema
         return schema
 

@@ -41,6 +41,7 @@ def create_fastapi(settings: GatewaySettings, upstreams: Upstreams) -> FastAPI:
         docs_url=None,
         redoc_url=None,
         openapi_url="/gateway/openapi.json",
+        openapi_tags=[{"name": "aggregates", "description": "Vues composées par la passerelle à partir des services."}],
         separate_input_output_schemas=False,
     )
     app.state.settings = settings
