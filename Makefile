@@ -3,7 +3,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test migrate seed openapi check-openapi check-migrations lint bench bench-login bench-scale lock clean
+.PHONY: run test migrate seed openapi check-openapi check-migrations lint bench bench-login bench-scale lock clean browser
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -18,6 +18,10 @@ $(VENV)/.dev: requirements-dev.txt $(VENV)/.runtime
 	$(BIN)/pip install --quiet -r requirements-dev.txt
 	touch $@
 
+# A headless Chromium, from Debian's packages, for the test that renders /docs with the network cut.
+browser:
+	command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium)
+
 migrate: $(VENV)/.runtime
 	$(BIN)/python -m scripts.migrate
 
@@ -27,7 +31,7 @@ seed: migrate
 run: seed
 	$(BIN)/python -m scripts.run_stack
 
-test: $(VENV)/.dev
+test: $(VENV)/.dev browser
 	$(BIN)/pytest
 
 openapi: $(VENV)/.runtime

@@ -14,6 +14,7 @@ from starlette.routing import compile_path
 
 from common.clock import clock_of
 from common.db import Database
+from common.docs import docs_router
 from common.idempotency import install_idempotency
 from common.observability import BodyLimit, Metrics, RequestContextMiddleware
 from common.openapi import document_etags, document_security, keep_example_nulls
@@ -79,6 +80,8 @@ def create_service_app(
         lifespan=lifespan,
         generate_unique_id_function=operation_id,
         separate_input_output_schemas=False,
+        docs_url=None,  # common.docs: served from installed files, not a CDN
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.db = database
@@ -94,6 +97,7 @@ def create_service_app(
     for router in root_routers:
         app.include_router(router)
     app.include_router(ops_router)
+    app.include_router(docs_router(openapi_url="/openapi.json", title=title))
     app.add_middleware(
         RequestContextMiddleware, service=service, metrics=app.state.metrics, max_body_bytes=settings.max_body_bytes,
         body_limits=body_limits,
