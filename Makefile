@@ -18,6 +18,11 @@ $(VENV)/.dev: requirements-dev.txt $(VENV)/.runtime
 	$(BIN)/pip install --quiet -r requirements-dev.txt
 	touch $@
 
+# The OpenAPI linter (Redocly CLI), from npm at the exact version package-lock.json pins; only the tests use it.
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
 # A headless Chromium, from Debian's packages, for the test that renders /docs with the network cut.
 browser:
 	command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium)
@@ -31,7 +36,7 @@ seed: migrate
 run: seed
 	$(BIN)/python -m scripts.run_stack
 
-test: $(VENV)/.dev browser
+test: $(VENV)/.dev node_modules/.installed browser
 	$(BIN)/pytest
 
 openapi: $(VENV)/.runtime

@@ -80,6 +80,8 @@ def create_service_app(
         lifespan=lifespan,
         generate_unique_id_function=operation_id,
         separate_input_output_schemas=False,
+        # Relative: the service's own address, or the gateway's, which serves the same paths.
+        servers=[{"url": "/", "description": f"{service}, ou la passerelle qui sert les mêmes chemins"}],
         docs_url=None,  # common.docs: served from installed files, not a CDN
         redoc_url=None,
     )

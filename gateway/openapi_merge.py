@@ -8,8 +8,9 @@ from common.openapi import document_security
 from gateway.upstreams import upstream_for
 
 OPERATIONS_PATHS = {"/healthz", "/readyz", "/metrics"}
-SERVER_URL = "http://127.0.0.1:8000"
-SERVER_DESCRIPTION = "La passerelle de `make run` ; en production, son adresse publique."
+# Relative, so that Swagger UI's "Try it out" calls the gateway that served the page, wherever it runs.
+SERVER_URL = "/"
+SERVER_DESCRIPTION = "La passerelle qui sert ce document (http://127.0.0.1:8000 avec `make run`)."
 HTTP_METHODS = {"get", "put", "post", "delete", "patch", "head", "options", "trace"}
 # The gateway's rate limits (gateway/ratelimit.py) answer every operation; the headers are declared once.
 RATE_LIMIT_HEADERS: dict[str, Any] = {
