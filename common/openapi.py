@@ -58,31 +58,37 @@ def _takes_if_match(operation: dict[str, Any]) -> bool:
     )
 
 
-def _versioned(response: dict[str, Any], schemas: dict[str, Any]) -> bool:
+def _schema_name(response: dict[str, Any]) -> str | None:
     reference = response.get("content", {}).get("application/json", {}).get("schema", {}).get("$ref", "")
-    schema = schemas.get(reference.rsplit("/", 1)[-1], {}) if reference else {}
-    return "version" in schema.get("properties", {})
+    return reference.rsplit("/", 1)[-1] if reference else None
 
 
 def document_etags(document: dict[str, Any]) -> None:
-    """Declare the `ETag` response header where the services send it (see the module's docstring)."""
+    """Declare the `ETag` response header where the services send it (see the module's docstring). A resource
+    whose schema has no `version` is versioned all the same when its read is changed in place under `If-Match`
+    (identity's organisations, members, profiles): its schema then counts as versioned everywhere it is answered."""
     schemas = document.get("components", {}).get("schemas", {})
     changed_in_place = {
         path for path, method, operation in operations(document)
         if method in {"put", "patch", "delete"} and _takes_if_match(operation)
     }
-    declared = False
+    versioned = {name for name, schema in schemas.items() if "version" in schema.get("properties", {})}
+    versioned |= {
+        name for path, method, operation in operations(document) if method == "get" and path in changed_in_place
+        for status, response in operation.get("responses", {}).items()
+        if status.startswith("2") and (name := _schema_name(response)) is not None
+    }
     for path, method, operation in operations(document):
         guarded = _takes_if_match(operation) or (method == "get" and path in changed_in_place)
         for status, response in operation.get("responses", {}).items():
             if not status.startswith("2") or "content" not in response:
                 continue
-            if guarded or _versioned(response, schemas):
-                headers = response.setdefault("headers", {})
-                if "ETag" not in headers:
-                    headers["ETag"] = dict(ETAG_REF)
-                    declared = True
-    if declared:
+            if guarded or _schema_name(response) in versioned:
+                response.setdefault("headers", {}).setdefault("ETag", dict(ETAG_REF))
+    if any(
+        "ETag" in response.get("headers", {})
+        for _path, _method, operation in operations(document) for response in operation.get("responses", {}).values()
+    ):
         document.setdefault("components", {}).setdefault("headers", {})["ETag"] = copy.deepcopy(ETAG_HEADER)
 
 

@@ -70,8 +70,27 @@ def test_every_generated_module_imports(client_package: ModuleType) -> None:
     assert generated == declared, (declared - generated, generated - declared)  # every operation, none dropped
 
 
-def api(package: ModuleType, tag: str, operation: str) -> Any:
-    return importlib.import_module(f"{PACKAGE}.api.{tag}.{operation}")
+class Operation:
+    """A generated operation whose every answer is checked against the document: it carries an `ETag` header
+    exactly when the document declares one for that status."""
+
+    def __init__(self, tag: str, name: str):
+        self.name = name
+        self.module = importlib.import_module(f"{PACKAGE}.api.{tag}.{name}")
+        document = json.loads(DOCUMENT.read_text(encoding="utf-8"))
+        self.responses = next(
+            op["responses"] for item in document["paths"].values() for op in item.values() if op["operationId"] == name
+        )
+
+    def sync_detailed(self, **kwargs: Any) -> Any:
+        response = self.module.sync_detailed(**kwargs)
+        declared = "ETag" in self.responses.get(str(response.status_code), {}).get("headers", {})
+        assert ("etag" in response.headers) == declared, (self.name, response.status_code, dict(response.headers))
+        return response
+
+
+def api(package: ModuleType, tag: str, operation: str) -> Operation:
+    return Operation(tag, operation)
 
 
 def model(package: ModuleType, name: str) -> Any:
