@@ -3,7 +3,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test migrate seed openapi check-openapi check-migrations lint typecheck bench bench-login bench-scale lock clean
+.PHONY: run test migrate seed openapi check-openapi check-migrations lint typecheck bench bench-login bench-scale lock clean browser
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -18,6 +18,15 @@ $(VENV)/.dev: requirements-dev.txt $(VENV)/.runtime
 	$(BIN)/pip install --quiet -r requirements-dev.txt
 	touch $@
 
+# The OpenAPI linter (Redocly CLI), from npm at the exact version package-lock.json pins; only the tests use it.
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+# A headless Chromium, from Debian's packages, for the test that renders /docs with the network cut.
+browser:
+	command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium)
+
 migrate: $(VENV)/.runtime
 	$(BIN)/python -m scripts.migrate
 
@@ -30,7 +39,7 @@ run: seed
 # On every core (pytest-xdist; each worker has its own databases); PYTEST_WORKERS=-n0 for one process,
 # PYTEST_ARGS='-m "not live"' for a part.
 PYTEST_WORKERS ?= -n auto --dist loadgroup
-test: $(VENV)/.dev
+test: $(VENV)/.dev node_modules/.installed browser
 	$(BIN)/pytest $(PYTEST_WORKERS) $(PYTEST_ARGS)
 
 openapi: $(VENV)/.runtime

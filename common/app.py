@@ -14,8 +14,10 @@ from starlette.routing import compile_path
 
 from common.clock import clock_of
 from common.db import Database
+from common.docs import docs_router
 from common.idempotency import install_idempotency
 from common.observability import BodyLimit, Metrics, RequestContextMiddleware
+from common.openapi import document_etags, document_security, keep_example_nulls
 from common.ops import router as ops_router
 from common.problems import ProblemDetail, install_problem_handlers
 from common.settings import ServiceSettings
@@ -79,6 +81,10 @@ def create_service_app(
         lifespan=lifespan,
         generate_unique_id_function=operation_id,
         separate_input_output_schemas=False,
+        # Relative: the service's own address, or the gateway's, which serves the same paths.
+        servers=[{"url": "/", "description": f"{service}, ou la passerelle qui sert les mêmes chemins"}],
+        docs_url=None,  # common.docs: served from installed files, not a CDN
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.db = database
@@ -94,6 +100,7 @@ def create_service_app(
     for router in root_routers:
         app.include_router(router)
     app.include_router(ops_router)
+    app.include_router(docs_router(openapi_url="/openapi.json", title=title))
     app.add_middleware(
         RequestContextMiddleware, service=service, metrics=app.state.metrics, max_body_bytes=settings.max_body_bytes,
         body_limits=body_limits,
@@ -120,7 +127,8 @@ def _uuid_segments_only(router: APIRouter) -> None:
 
 
 def _register_schemas(app: FastAPI, models: Sequence[type[BaseModel]]) -> None:
-    """Put models that routes only reference by $ref (problems, hand-written bodies) in components."""
+    """Put models that routes only reference by $ref (problems, hand-written bodies) in components, then what
+    every document says the same way (common.openapi: public routes, ETags, examples' nulls)."""
     original = app.openapi
 
     def openapi() -> dict[str, Any]:
@@ -133,6 +141,9 @@ def _register_schemas(app: FastAPI, models: Sequence[type[BaseModel]]) -> None:
             for name, definition in generated.pop("$defs", {}).items():
                 schemas.setdefault(name, definition)
             schemas.setdefault(model.__name__, generated)
+        keep_example_nulls(app, schema)
+        document_security(schema)
+        document_etags(schema)
         app.openapi_schema = schema
         return schema
 

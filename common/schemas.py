@@ -1,6 +1,7 @@
 """Helpers for the services' API models."""
 
 import re
+from collections.abc import Callable, Iterable
 from datetime import date
 from typing import Annotated, Any
 
@@ -23,6 +24,26 @@ def without_null(schema: dict[str, Any]) -> None:
         else:
             schema["anyOf"] = kept
     schema.pop("default", None)
+
+
+def listed(values: Iterable[str]) -> Callable[[dict[str, Any]], None]:
+    """`json_schema_extra` of a string field (or a list of them, or either or null) that only ever holds a value
+    of a list fixed in code: the OpenAPI says the list as an `enum`, while the Python type stays `str`, as the
+    rows that fill it store strings."""
+    allowed = sorted(str(value) for value in values)
+
+    def extra(schema: dict[str, Any]) -> None:
+        target = schema
+        while True:
+            if target.get("type") == "array":
+                target = target["items"]
+            elif "anyOf" in target:
+                target = next(option for option in target["anyOf"] if option.get("type") != "null")
+            else:
+                break
+        target["enum"] = allowed
+
+    return extra
 
 
 def null_refused(schema: dict[str, Any]) -> None:

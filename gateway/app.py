@@ -9,12 +9,12 @@ import time
 from typing import Any
 
 from fastapi import FastAPI
-from fastapi.openapi.docs import get_swagger_ui_html
-from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse
+from fastapi.responses import JSONResponse, PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.types import Message, Receive, Scope, Send
 
 from common.client_address import client_of, networks_of
+from common.docs import DOCS_PATHS, docs_router
 from common.observability import Metrics
 from common.problems import BadGateway, Problem, Text, install_problem_handlers
 from common.tokens import JwksKeySource, TokenVerifier
@@ -28,7 +28,7 @@ from gateway.upstreams import Upstreams, upstream_for
 log = logging.getLogger("gateway.access")
 # Routes the gateway answers itself, even under a prefix owned by a service.
 OWN_PATHS = re.compile(
-    r"^(/api/v1/openapi\.json|/docs|/healthz|/readyz|/metrics|/api/v1/dossiers/[^/]+/overview|/api/v1/dashboards/.*)$"
+    rf"^(/api/v1/openapi\.json|{DOCS_PATHS}|/healthz|/readyz|/metrics|/api/v1/dossiers/[^/]+/overview|/api/v1/dashboards/.*)$"
 )
 # Probes and scrapes of the infrastructure: never rate limited, or a flood would make the desk look dead.
 UNLIMITED_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
@@ -41,6 +41,7 @@ def create_fastapi(settings: GatewaySettings, upstreams: Upstreams) -> FastAPI:
         docs_url=None,
         redoc_url=None,
         openapi_url="/gateway/openapi.json",
+        openapi_tags=[{"name": "aggregates", "description": "Vues composées par la passerelle à partir des services."}],
         separate_input_output_schemas=False,
     )
     app.state.settings = settings
@@ -48,6 +49,7 @@ def create_fastapi(settings: GatewaySettings, upstreams: Upstreams) -> FastAPI:
     app.state.merged_openapi = None
     install_problem_handlers(app)
     app.include_router(aggregates.router)
+    app.include_router(docs_router(openapi_url="/api/v1/openapi.json", title="Guichet unique — API"))
 
     @app.get("/api/v1/openapi.json", include_in_schema=False)
     async def merged_openapi() -> JSONResponse:
@@ -59,10 +61,6 @@ def create_fastapi(settings: GatewaySettings, upstreams: Upstreams) -> FastAPI:
                 dict(zip(("identity", "projects", "funding"), documents, strict=True)), app.openapi()
             )
         return JSONResponse(app.state.merged_openapi)
-
-    @app.get("/docs", include_in_schema=False)
-    async def docs() -> HTMLResponse:
-        return get_swagger_ui_html(openapi_url="/api/v1/openapi.json", title="Guichet unique — API")
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict[str, str]:

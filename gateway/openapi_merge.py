@@ -4,9 +4,13 @@ import copy
 import json
 from typing import Any
 
+from common.openapi import document_security
 from gateway.upstreams import upstream_for
 
 OPERATIONS_PATHS = {"/healthz", "/readyz", "/metrics"}
+# Relative, so that Swagger UI's "Try it out" calls the gateway that served the page, wherever it runs.
+SERVER_URL = "/"
+SERVER_DESCRIPTION = "La passerelle qui sert ce document (http://127.0.0.1:8000 avec `make run`)."
 HTTP_METHODS = {"get", "put", "post", "delete", "patch", "head", "options", "trace"}
 # The gateway's rate limits (gateway/ratelimit.py) answer every operation; the headers are declared once.
 RATE_LIMIT_HEADERS: dict[str, Any] = {
@@ -84,14 +88,20 @@ def merge(services: dict[str, dict[str, Any]], gateway: dict[str, Any]) -> dict[
                 "Erreurs : application/problem+json (RFC 9457), en français ou en anglais (Accept-Language: en)."
             ),
         },
+        "servers": [{"url": SERVER_URL, "description": SERVER_DESCRIPTION}],
         "paths": {},
         "components": {"schemas": {}, "securitySchemes": {}},
         "tags": [],
     }
     schemas: dict[str, Any] = merged["components"]["schemas"]
+    headers: dict[str, Any] = {}
     seen_tags: set[str] = set()
+    gateway = copy.deepcopy(gateway)
+    # The gateway's own routes (aggregated views) read the services with the caller's token: all need one.
+    document_security(gateway, default=[{"HTTPBearer": []}])
     for service, document in [*services.items(), ("gateway", gateway)]:
         document = copy.deepcopy(document)
+        headers.update(document.get("components", {}).get("headers", {}))
         own_schemas = document.get("components", {}).get("schemas", {})
         renames = {
             name: f"{service}_{name}"
@@ -114,6 +124,6 @@ def merge(services: dict[str, dict[str, Any]], gateway: dict[str, Any]) -> dict[
                 merged["tags"].append(tag)
     merged["paths"] = dict(sorted(merged["paths"].items()))
     _document_rate_limits(merged["paths"])
-    merged["components"]["headers"] = copy.deepcopy(RATE_LIMIT_HEADERS)
+    merged["components"]["headers"] = {**headers, **copy.deepcopy(RATE_LIMIT_HEADERS)}
     merged["components"]["schemas"] = dict(sorted(schemas.items()))
     return merged

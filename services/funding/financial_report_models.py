@@ -18,13 +18,17 @@ class ReportKind(StrEnum):
     light = "light"  # a small project's: what happened, people reached, money spent
 
 
-class ReportState(StrEnum):
+class FinancialReportState(StrEnum):
     expected = "expected"  # nothing entered yet
     draft = "draft"
     submitted = "submitted"
     accepted = "accepted"
     changes_requested = "changes_requested"
 
+
+# Its own name in the OpenAPI: projects' indicator reports have a `ReportState` of other values, and two schemas of
+# one name cannot live in the merged document. The code keeps the short name.
+ReportState = FinancialReportState
 
 # Until the funder has it in hand, the report is still owed (and, past its date, overdue).
 OWED_STATES = (ReportState.expected, ReportState.draft, ReportState.changes_requested)

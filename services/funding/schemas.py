@@ -16,8 +16,8 @@ from pydantic import (
 
 from common.money import IntegerCents
 from common.problems import bilingual
-from common.schemas import VISIBLE_CHARACTER, InputModel, IsoDate, PatchModel, WholeNumber
-from services.funding.models import DossierState, Track
+from common.schemas import VISIBLE_CHARACTER, InputModel, IsoDate, PatchModel, WholeNumber, listed
+from services.funding.models import DossierState, RoutingState, Track
 from services.identifiers import is_valid_siret
 from services.vocabulary import QPV_CODE_PATTERN
 
@@ -395,7 +395,7 @@ class RoutingDecline(Input):
 
 class RoutingPublic(BaseModel):
     funder_id: uuid.UUID
-    state: str = Field(examples=["routed"])
+    state: str = Field(examples=["routed"], json_schema_extra=listed(RoutingState))
     amount_cents: int
     routed_at: datetime
     declined_at: datetime | None

@@ -6,11 +6,14 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from common.schemas import listed
+from services.funding.models import Track
+
 
 class EnvelopeLine(BaseModel):
     programme_id: uuid.UUID
     title: str
-    track: str
+    track: str = Field(json_schema_extra=listed(Track))
     total_cents: int
     committed_cents: int
     paid_cents: int
@@ -18,7 +21,7 @@ class EnvelopeLine(BaseModel):
 
 
 class DecisionDelay(BaseModel):
-    track: str
+    track: str = Field(json_schema_extra=listed(Track))
     decided: int = Field(description="Dossiers décidés.")
     median_days: float = Field(description="Jours du dossier complet (déposé) à la décision : médiane.")
     p90_days: float = Field(description="… et 90e centile.")

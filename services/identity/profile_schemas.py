@@ -151,7 +151,9 @@ class ProfileIn(InputModel):
     public_aid: list[PublicAidIn] = Field(default_factory=list, max_length=200)
 
 
-class PersonPublic(BaseModel):
+class ProfilePersonPublic(BaseModel):
+    """A person the profile names (legal representative, contact); not an account."""
+
     name: str
     function: str
     email: str
@@ -213,8 +215,8 @@ class ProfilePublic(BaseModel):
 
     organisation_id: uuid.UUID
     filled_in: bool = Field(description="Faux tant que l'association n'a rien saisi : les autres champs sont vides.")
-    legal_representative: PersonPublic | None
-    contact: PersonPublic | None
+    legal_representative: ProfilePersonPublic | None
+    contact: ProfilePersonPublic | None
     address: AddressPublic | None
     people: PeoplePublic | None
     approvals: list[ApprovalPublic]

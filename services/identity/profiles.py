@@ -38,8 +38,8 @@ from services.identity.profile_schemas import (
     NetworkPublic,
     PeoplePublic,
     PersonIn,
-    PersonPublic,
     ProfileIn,
+    ProfilePersonPublic,
     ProfilePublic,
     PublicAidPublic,
     PublicAidYear,
@@ -230,8 +230,8 @@ def _person_columns(prefix: str, person: PersonIn | None) -> dict[str, Any]:
     return {f"{prefix}_{name}": getattr(person, name) if person else None for name in _PERSON_FIELDS}
 
 
-def _person_public(profile: OrganisationProfile, prefix: str) -> PersonPublic:
-    return PersonPublic(**{name: getattr(profile, f"{prefix}_{name}") for name in _PERSON_FIELDS})
+def _person_public(profile: OrganisationProfile, prefix: str) -> ProfilePersonPublic:
+    return ProfilePersonPublic(**{name: getattr(profile, f"{prefix}_{name}") for name in _PERSON_FIELDS})
 
 
 def _columns(request: ProfileIn) -> dict[str, Any]:

@@ -2,12 +2,12 @@
 
 import uuid
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, StringConstraints, field_validator
 
 from common.problems import bilingual
-from common.schemas import VISIBLE_CHARACTER, InputModel, without_null
+from common.schemas import VISIBLE_CHARACTER, InputModel, listed, without_null
 from services.identifiers import is_valid_rna, is_valid_siret
 from services.vocabulary import QPV_CODE_PATTERN, OrganisationKind, Role, Scope
 
@@ -70,14 +70,11 @@ class AdminCreate(Input):
 class AssociationFields(OrganisationFields):
     """An association identifies itself by its SIRET or its RNA (checked by the sign-up; said here for the OpenAPI)."""
 
+    # "Not both missing (or null)": said with `not` rather than an `anyOf` of the two, which client generators
+    # (openapi-python-client) read as a union of two partial objects and so lose the model and its required name.
     model_config = ConfigDict(
         extra="forbid",
-        json_schema_extra={
-            "anyOf": [
-                {"required": ["siret"], "properties": {"siret": {"type": "string"}}},
-                {"required": ["rna"], "properties": {"rna": {"type": "string"}}},
-            ]
-        },
+        json_schema_extra={"not": {"properties": {"siret": {"type": "null"}, "rna": {"type": "null"}}}},
     )
 
 
@@ -115,7 +112,7 @@ class OrganisationPublic(BaseModel):
     name: str
     siret: str | None
     rna: str | None
-    funder_category: str | None
+    funder_category: str | None = Field(json_schema_extra=listed(get_args(FunderCategory)))
     qpv_codes: list[str]
     address: str | None
     email: str | None
@@ -165,7 +162,7 @@ class InvitationPublic(BaseModel):
     id: uuid.UUID
     organisation_id: uuid.UUID
     email: str
-    roles: list[str]
+    roles: list[str] = Field(json_schema_extra=listed(Role))
     state: InvitationState
     mail_state: MailState = Field(description="Whether the mail with its link left")
     invited_by: uuid.UUID
@@ -187,14 +184,14 @@ class InvitationAccepted(BaseModel):
     organisation_id: uuid.UUID
     organisation_name: str
     person_id: uuid.UUID
-    roles: list[str]
+    roles: list[str] = Field(json_schema_extra=listed(Role))
 
 
 class MemberPublic(BaseModel):
     person_id: uuid.UUID
     email: str
     full_name: str
-    roles: list[str]
+    roles: list[str] = Field(json_schema_extra=listed(Role))
     created_at: datetime
     updated_at: datetime
 
@@ -245,14 +242,14 @@ class AuditEventPublic(BaseModel):
 class MembershipView(BaseModel):
     organisation_id: uuid.UUID
     organisation_name: str
-    organisation_kind: str
-    roles: list[str]
+    organisation_kind: str = Field(json_schema_extra=listed(OrganisationKind))
+    roles: list[str] = Field(json_schema_extra=listed(Role))
 
 
 class Me(BaseModel):
     person: PersonPublic
     organisation_id: uuid.UUID | None
-    roles: list[str]
+    roles: list[str] = Field(json_schema_extra=listed(Role))
     memberships: list[MembershipView]
 
 
@@ -297,7 +294,7 @@ class ClientPublic(BaseModel):
     id: uuid.UUID
     client_id: str
     name: str
-    scopes: list[str]
+    scopes: list[str] = Field(json_schema_extra=listed(Scope))
     expires_at: datetime
     created_at: datetime
     revoked_at: datetime | None

@@ -77,7 +77,9 @@ async def create_dossier(
 
 # A partner walks every dossier through this list: its page goes out as pydantic writes it, without FastAPI's
 # second pass over the models (validation then a JSON encoding of their dump).
-DossierPage = Page[DossierPublic | DossierSummary]
+class DossierPage(Page[DossierPublic | DossierSummary]):
+    """A page of dossiers, whole or summed up (`view=summary`); a class, so that the OpenAPI names it
+    `DossierPage`, not `Page_Union_DossierPublic__DossierSummary__`."""
 
 
 @router.get(

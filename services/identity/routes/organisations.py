@@ -13,6 +13,7 @@ from common.clock import ClockDep
 from common.db import SessionDep
 from common.etag import check_if_match, etag_of, if_match_parameter
 from common.idempotency import IdempotencyDep
+from common.openapi import ETAG_REF
 from common.pagination import CursorParam, LimitParam, Page, page_of
 from common.problems import problem_responses
 from common.tokens import Principal
@@ -96,7 +97,7 @@ async def signup_association(
     status_code=201,
     response_model=SignupResult,
     # No OpenAPI link: its success needs a token that only the admin's mailbox holds.
-    responses=problem_responses(400, 401, 404, 409, 410, 413, 422),
+    responses={**problem_responses(400, 401, 404, 409, 410, 413, 422), 201: {"headers": {"ETag": ETAG_REF}}},
     openapi_extra={"security": [{}, {"HTTPBearer": []}]},
 )
 async def verify_signup(
