@@ -99,7 +99,7 @@ def keep_example_nulls(app: FastAPI, document: dict[str, Any]) -> None:
         if not isinstance(route.original_route, APIRoute) or not route.include_in_schema:
             continue
         item = document.get("paths", {}).get(route.path_format, {})
-        for method in route.methods:
+        for method in route.methods or ():
             operation = item.get(method.lower())
             if operation is None:
                 continue
