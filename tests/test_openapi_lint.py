@@ -2,6 +2,7 @@
 package.json and package-lock.json; `make test` installs it with `npm ci`)."""
 
 import json
+import os
 import subprocess
 from pathlib import Path
 
@@ -9,7 +10,11 @@ import pytest
 
 REPO = Path(__file__).resolve().parent.parent
 REDOCLY = REPO / "node_modules" / ".bin" / "redocly"
-pytestmark = pytest.mark.skipif(not REDOCLY.exists(), reason="Redocly CLI is not installed (make test runs npm ci)")
+# Under CI the linter is never skipped: a missing one fails the run.
+pytestmark = pytest.mark.skipif(
+    not REDOCLY.exists() and os.environ.get("CI") != "true",
+    reason="Redocly CLI is not installed (make test runs npm ci)",
+)
 
 
 @pytest.mark.parametrize("name", ["gateway", "identity", "projects", "funding"])
