@@ -20,6 +20,8 @@ import sys
 import time
 from datetime import UTC, datetime
 
+from psycopg.errors import DeadlockDetected
+
 from common.clock import clock_of
 from common.db import is_sqlite
 from scripts import demo_data
@@ -47,6 +49,8 @@ from services.identity.settings import IdentitySettings
 from services.projects.settings import ProjectsSettings
 
 REFUSED = 2
+# Tries of the whole seeding when PostgreSQL breaks a deadlock with a running desk by aborting it.
+ATTEMPTS = 3
 # Every table the seed writes, parents before children (the order of the COPYs).
 TABLES = (
     territories.ORGANISATIONS, territories.PROFILES, territories.QPVS, projects.PROJECTS,
@@ -123,12 +127,21 @@ def main(argv: list[str]) -> int:
     if problem:
         print(f"seed_country: {problem}", file=sys.stderr)
         return REFUSED
-    loaders = {service: Loader(url, schema) for service, (url, schema) in urls.items()}
-    try:
-        return seed(args, loaders)
-    finally:
-        for loader in loaders.values():
-            loader.close()
+    for attempt in range(1, ATTEMPTS + 1):
+        loaders = {service: Loader(url, schema) for service, (url, schema) in urls.items()}
+        try:
+            return seed(args, loaders)
+        except DeadlockDetected:
+            # A running desk read two of the tables being set aside, in the other order: PostgreSQL chose the
+            # seeding as the victim. Nothing of it was committed; its locks are gone with its connections.
+            if attempt == ATTEMPTS:
+                raise
+            print("seed_country: a running desk's query crossed the seeding's locks (deadlock); nothing was "
+                  "kept, seeding again.", file=sys.stderr, flush=True)
+        finally:
+            for loader in loaders.values():
+                loader.close()
+    return REFUSED  # not reached: the last attempt returns or raises
 
 
 def seed(args: argparse.Namespace, loaders: dict[str, Loader]) -> int:

@@ -3,6 +3,7 @@
 import asyncio
 import functools
 import json
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,6 +14,7 @@ from alembic import command
 from alembic.config import Config
 from anyio.from_thread import BlockingPortal
 from fastapi import FastAPI
+from jose import jwt
 from sqlalchemy import Engine, MetaData, create_engine, event
 
 from common.clock import FixedClock
@@ -38,6 +40,8 @@ SERVICES = ("identity", "projects", "funding")
 METADATA: dict[str, MetaData] = {
     "identity": identity_metadata, "projects": projects_metadata, "funding": funding_metadata,
 }
+# A test may use its tokens for this long: a cached token closer than this to its expiry is not handed out.
+PRISTINE_TOKEN_MARGIN_SECONDS = 180
 # Reference lists loaded by migrations: kept between tests.
 REFERENCE_TABLES = {"qpv", "priorities", "indicators", "indicator_priorities"}
 QPV_SAMPLE = REPO / "migrations" / "projects" / "data" / "qpv_2024_sample.csv"
@@ -185,12 +189,17 @@ class Stack:
         self.watch.dirty.clear()
 
     def pristine_token(self, key: str) -> str | None:
-        """A token taken earlier while identity held the snapshot, if identity still holds it at TEST_NOW:
-        then it is the token a login would give now (access tokens are stateless; only the refresh row of
-        that earlier login is gone)."""
-        if self.identity_is_pristine():
-            return self.pristine_tokens.get(key)
-        return None
+        """A token taken earlier while identity held the snapshot, if identity still holds it at TEST_NOW and
+        the token has minutes to live: then it is the token a login would give now (access tokens are stateless;
+        only the refresh row of that earlier login is gone). Their lifetime runs on the wall clock, as in
+        production, so a run longer than it takes new ones."""
+        token = self.pristine_tokens.get(key)
+        if token is None or not self.identity_is_pristine():
+            return None
+        if jwt.get_unverified_claims(token)["exp"] - time.time() < PRISTINE_TOKEN_MARGIN_SECONDS:
+            del self.pristine_tokens[key]
+            return None
+        return token
 
     def identity_is_pristine(self) -> bool:
         return "identity" not in self.watch.dirty and self.apps["identity"].state.clock.now() == TEST_NOW

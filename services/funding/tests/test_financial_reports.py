@@ -2,10 +2,10 @@
 submitted by the association (each gap over 15 % explained), accepted or sent back by the funder. Past its date
 it is listed as overdue and blocks the association's new requests to that funder — time moved by the clock."""
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from common.clock import FixedClock
+from common.clock import PARIS, FixedClock
 from services.funding.tests.helpers import PREFECTURE, VILLE, url_of
 from services.funding.tests.test_agreements import STATE_MANAGER, decided
 from tests.support.clock import TODAY
@@ -147,11 +147,15 @@ class TestOverdue:
         dossier = decided(world)
         paid_state_letter(world, dossier)
         report = reports_of(world, dossier)[PREFECTURE]
-        clock.at = datetime.fromisoformat(report["due_on"]).replace(hour=23, tzinfo=UTC)
+        # The due day ends at midnight in Paris, not in UTC: a minute before, the report is still on time.
+        due_on = date.fromisoformat(report["due_on"])
+        paris_midnight = datetime.combine(due_on + timedelta(days=1), time(0), tzinfo=PARIS)
+        clock.at = (paris_midnight - timedelta(minutes=1)).astimezone(UTC)
         assert world.as_("funding", HOLDER).get(f"{REPORTS}/{report['id']}").json()["overdue"] is False
-        clock.advance(hours=1)
+        clock.advance(minutes=1)
         assert world.as_("funding", HOLDER).get(f"{REPORTS}/{report['id']}").json()["overdue"] is True
-        assert clock.today() == date.fromisoformat(report["due_on"]) + timedelta(days=1)
+        assert clock.today() == due_on + timedelta(days=1)
+        assert clock.now().date() == due_on  # still the due day in UTC
 
 
 class TestWhoSees:
