@@ -22,7 +22,7 @@ from services.identity.models import Membership, Organisation, OrganisationProfi
 from services.identity.passwords import Passwords
 from services.identity.settings import IdentitySettings
 from services.projects import budgets
-from services.projects.budget_models import Budget, BudgetLine
+from services.projects.models import Budget, BudgetLine
 from services.projects.qpv_import import import_file
 from services.projects.settings import ProjectsSettings
 

@@ -16,7 +16,6 @@ from common.db import utcnow
 from common.money import euros
 from common.problems import NotFound, PreconditionFailed, Text, UnprocessableContent
 from common.tokens import Principal
-from services.projects.budget_models import Budget, BudgetLine
 from services.projects.budget_schemas import (
     CHARGE_GROUPS,
     GRANT_GROUP,
@@ -28,7 +27,7 @@ from services.projects.budget_schemas import (
     BudgetPublic,
     BudgetTotals,
 )
-from services.projects.models import Project
+from services.projects.models import Budget, BudgetLine, Project
 from services.vocabulary import DESK_ROLES, HOLDER_ROLES
 
 BUDGET_NOT_FOUND = Text("Budget introuvable.", "Budget not found.")

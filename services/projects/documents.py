@@ -24,7 +24,6 @@ from common.db import Database, children_by_parent, get_row, utcnow
 from common.pagination import keyset
 from common.problems import Conflict, NotFound, PayloadTooLarge, Problem, Text, UnprocessableContent
 from common.tokens import Principal
-from services.projects.document_models import PER_YEAR_KINDS, Document, DocumentPin, DocumentVersion
 from services.projects.document_schemas import (
     ComplianceItem,
     ComplianceReport,
@@ -38,7 +37,7 @@ from services.projects.document_schemas import (
 )
 from services.projects.document_storage import CHUNK_BYTES, BlobTooLarge, DocumentStorage, StagedBlob
 from services.projects.document_types import ALLOWED_CONTENT_TYPES, ArchiveRefused, ZipLimits, sniff
-from services.projects.report_models import Report, ReportEvidence
+from services.projects.models import PER_YEAR_KINDS, Document, DocumentPin, DocumentVersion, Report, ReportEvidence
 from services.vocabulary import DESK_ROLES
 
 log = logging.getLogger("projects.documents")

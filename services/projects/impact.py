@@ -19,8 +19,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from common.problems import BadRequest, Text
-from services.projects.models import Indicator, Project, ProjectPriority, ProjectQpv
-from services.projects.report_models import IndicatorTarget, Report, ReportState, ReportValue
+from services.projects.models import (
+    Indicator,
+    IndicatorTarget,
+    Project,
+    ProjectPriority,
+    ProjectQpv,
+    Report,
+    ReportState,
+    ReportValue,
+)
 from services.projects.report_schemas import ImpactRow, format_hundredths
 
 

@@ -15,9 +15,8 @@ from common.db import utcnow
 from common.problems import Conflict, NotFound, Text, UnprocessableContent
 from common.tokens import Principal
 from services.projects import report_repository, repository
-from services.projects.models import Indicator, Project
+from services.projects.models import Indicator, IndicatorPlan, IndicatorTarget, Project
 from services.projects.project_service import PROJECT_NOT_FOUND
-from services.projects.report_models import IndicatorPlan, IndicatorTarget
 from services.projects.report_schemas import ProjectIndicators, TargetIn, TargetOut, format_hundredths
 from services.vocabulary import DESK_ROLES, HOLDER_ROLES
 

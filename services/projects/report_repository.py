@@ -9,8 +9,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from common.db import children_by_parent, get_row
 from common.pagination import keyset
-from services.projects.models import Indicator
-from services.projects.report_models import (
+from services.projects.models import (
+    Indicator,
     IndicatorPlan,
     IndicatorTarget,
     Report,

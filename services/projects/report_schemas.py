@@ -15,7 +15,7 @@ from pydantic import BaseModel, Field, PlainValidator, StringConstraints, WithJs
 
 from common.problems import bilingual
 from common.schemas import VISIBLE_CHARACTER, InputModel, PatchModel
-from services.projects.report_models import ReportState
+from services.projects.models import ReportState
 from services.projects.schemas import Aggregation, IndicatorCode, IndicatorUnit
 
 MAX_UNITS = 9_999_999_999

@@ -20,8 +20,7 @@ from common.problems import Conflict, NotFound, Text, UnprocessableContent
 from common.tokens import Principal
 from services.projects import report_repository, repository
 from services.projects.indicator_targets import Measured, consistency_errors, project_periods
-from services.projects.models import Project
-from services.projects.report_models import Report, ReportHistory, ReportState
+from services.projects.models import Project, Report, ReportHistory, ReportState
 from services.projects.report_schemas import (
     HistoryOut,
     ReportCreate,

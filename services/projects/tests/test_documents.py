@@ -16,9 +16,9 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import ORMExecuteState, Session
 
 from services.projects import documents as rules
-from services.projects.document_models import Document, DocumentPin, DocumentVersion
 from services.projects.document_storage import LocalDocumentStorage
 from services.projects.document_types import CSV, PDF, PNG
+from services.projects.models import Document, DocumentPin, DocumentVersion
 from services.projects.tests import document_samples as samples
 from services.projects.tests import test_reports as report_tests
 from services.projects.tests.helpers import at_once

@@ -8,7 +8,7 @@ from sqlalchemy import BigInteger, CheckConstraint, Column, ForeignKey, Index, U
 from sqlmodel import Field
 
 from common.db import UtcDateTime, utcnow
-from services.projects.models import ProjectsTable
+from services.projects.models.base import ProjectsTable, Timestamped, UuidKey, Versioned
 
 DOCUMENT_KINDS = (
     "statutes",
@@ -27,7 +27,7 @@ def _sql_list(values: tuple[str, ...] | frozenset[str]) -> str:
     return ", ".join(f"'{value}'" for value in sorted(values))
 
 
-class Document(ProjectsTable, table=True):
+class Document(ProjectsTable, Timestamped, Versioned, UuidKey, table=True):
     """One document of an organisation (its statutes, its 2025 approved accounts…), replaced by new versions."""
 
     __tablename__ = "documents"
@@ -40,18 +40,14 @@ class Document(ProjectsTable, table=True):
         Index("ix_documents_org_kind", "organisation_id", "kind", "year"),
     )
 
-    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
     organisation_id: uuid.UUID = Field(nullable=False)
     kind: str = Field(max_length=32)
     year: int | None = Field(default=None)
     label: str = Field(default="", max_length=200)
     created_by: str = Field(max_length=200)
-    version: int = Field(default=1, nullable=False)
-    created_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime, nullable=False)
-    updated_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime, nullable=False, index=True)
 
 
-class DocumentVersion(ProjectsTable, table=True):
+class DocumentVersion(ProjectsTable, UuidKey, table=True):
     """One upload: the metadata of a blob the storage keeps under its sha256 (never the bytes themselves)."""
 
     __tablename__ = "document_versions"
@@ -61,7 +57,6 @@ class DocumentVersion(ProjectsTable, table=True):
         CheckConstraint("length(sha256) = 64", name="ck_document_versions_sha256_length"),
     )
 
-    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
     document_id: uuid.UUID = Field(
         sa_column=Column(ForeignKey("documents.id", ondelete="CASCADE"), nullable=False, index=True)
     )

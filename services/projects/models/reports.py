@@ -1,4 +1,4 @@
-"""Indicator targets of a project and its reports (actual values, narrative, evidence, history).
+"""The reports of a project (actual values, narrative, evidence, history).
 
 Every measured value is stored in hundredths (an integer): 12.5 hours is 1250, never a float.
 A period is a calendar year ("2027") or "span" (the project's whole duration).
@@ -12,9 +12,8 @@ from sqlalchemy import BigInteger, CheckConstraint, Column, ForeignKey, Index, T
 from sqlmodel import Field
 
 from common.db import UtcDateTime, utcnow
-from services.projects.models import ProjectsTable
-
-PERIOD_CHECK = "period = 'span' OR length(period) = 4"
+from services.projects.models.base import ProjectsTable, Timestamped, UuidKey, Versioned
+from services.projects.models.indicators import PERIOD_CHECK
 
 
 class ReportState(StrEnum):
@@ -24,36 +23,7 @@ class ReportState(StrEnum):
     changes_requested = "changes_requested"
 
 
-class IndicatorPlan(ProjectsTable, table=True):
-    """The head of a project's targets: one version (ETag) for the whole list, replaced in one piece."""
-
-    __tablename__ = "indicator_plans"
-
-    project_id: uuid.UUID = Field(sa_column=Column(ForeignKey("projects.id", ondelete="CASCADE"), primary_key=True))
-    version: int = Field(default=1, nullable=False)
-    updated_by: str = Field(max_length=200)
-    updated_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime, nullable=False)
-
-
-class IndicatorTarget(ProjectsTable, table=True):
-    """One indicator picked by a project for one period, with its target."""
-
-    __tablename__ = "indicator_targets"
-    __table_args__ = (
-        CheckConstraint("target_hundredths >= 0", name="ck_indicator_targets_target_positive"),
-        CheckConstraint(PERIOD_CHECK, name="ck_indicator_targets_period"),
-        Index("ix_indicator_targets_indicator", "indicator_code"),
-    )
-
-    project_id: uuid.UUID = Field(
-        sa_column=Column(ForeignKey("indicator_plans.project_id", ondelete="CASCADE"), primary_key=True)
-    )
-    indicator_code: str = Field(sa_column=Column(ForeignKey("indicators.code"), primary_key=True))
-    period: str = Field(primary_key=True, max_length=4)
-    target_hundredths: int = Field(sa_type=BigInteger, nullable=False)
-
-
-class Report(ProjectsTable, table=True):
+class Report(ProjectsTable, Timestamped, Versioned, UuidKey, table=True):
     """What a project did over one period: one report per project and period."""
 
     __tablename__ = "reports"
@@ -69,7 +39,6 @@ class Report(ProjectsTable, table=True):
         Index("ix_reports_state_project", "state", "project_id"),
     )
 
-    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
     project_id: uuid.UUID = Field(sa_column=Column(ForeignKey("projects.id", ondelete="CASCADE"), nullable=False))
     organisation_id: uuid.UUID = Field(nullable=False)
     period: str = Field(max_length=4)
@@ -77,9 +46,6 @@ class Report(ProjectsTable, table=True):
     narrative: str = Field(default="", sa_column=Column(Text, nullable=False))
     submitted_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
     created_by: str = Field(max_length=200)
-    version: int = Field(default=1, nullable=False)
-    created_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime, nullable=False)
-    updated_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime, nullable=False, index=True)
 
 
 class ReportValue(ProjectsTable, table=True):
@@ -105,13 +71,12 @@ class ReportEvidence(ProjectsTable, table=True):
     document_version_id: uuid.UUID = Field(primary_key=True, index=True)
 
 
-class ReportHistory(ProjectsTable, table=True):
+class ReportHistory(ProjectsTable, UuidKey, table=True):
     """The audit trail: who moved a report, from which state to which, when, and why."""
 
     __tablename__ = "report_history"
     __table_args__ = (Index("ix_report_history_report_at", "report_id", "at"),)
 
-    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
     report_id: uuid.UUID = Field(sa_column=Column(ForeignKey("reports.id", ondelete="CASCADE"), nullable=False))
     action: str = Field(max_length=40)
     from_state: str | None = Field(default=None, max_length=32)

@@ -7,10 +7,10 @@ from sqlalchemy import BigInteger, CheckConstraint, Column, ForeignKey, UniqueCo
 from sqlmodel import Field
 
 from common.db import UtcDateTime, utcnow
-from services.projects.models import ProjectsTable
+from services.projects.models.base import ProjectsTable, UuidKey, Versioned
 
 
-class Budget(ProjectsTable, table=True):
+class Budget(ProjectsTable, Versioned, UuidKey, table=True):
     """One budget: either a project's (project_id set) or an association's for a year (year set)."""
 
     __tablename__ = "budgets"
@@ -20,18 +20,16 @@ class Budget(ProjectsTable, table=True):
         UniqueConstraint("organisation_id", "year", name="uq_budgets_organisation_year"),
     )
 
-    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
     organisation_id: uuid.UUID = Field(nullable=False)
     project_id: uuid.UUID | None = Field(
         default=None, sa_column=Column(ForeignKey("projects.id", ondelete="CASCADE"), unique=True, nullable=True)
     )
     year: int | None = Field(default=None)
-    version: int = Field(default=1, nullable=False)
     updated_by: str = Field(max_length=200)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime, nullable=False)
 
 
-class BudgetLine(ProjectsTable, table=True):
+class BudgetLine(ProjectsTable, UuidKey, table=True):
     """A charge or income line under one account group of the form; in-kind lines are groups 86 and 87."""
 
     __tablename__ = "budget_lines"
@@ -45,7 +43,6 @@ class BudgetLine(ProjectsTable, table=True):
         UniqueConstraint("budget_id", "side", "position", name="uq_budget_lines_position"),
     )
 
-    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
     budget_id: uuid.UUID = Field(sa_column=Column(ForeignKey("budgets.id", ondelete="CASCADE"), nullable=False))
     side: str = Field(max_length=8)
     position: int
