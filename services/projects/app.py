@@ -7,7 +7,8 @@ from common.app import create_service_app, http_client, remote_jwks
 from common.db import Database
 from services.projects.document_storage import LocalDocumentStorage
 from services.projects.models import idempotency_keys
-from services.projects.routes import budgets, documents, indicators, project_indicators, projects, referential, reports
+from services.projects.referential import routes as referential
+from services.projects.routes import budgets, documents, indicators, project_indicators, projects, reports
 from services.projects.settings import ProjectsSettings
 
 TAGS = [

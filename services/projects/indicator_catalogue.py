@@ -9,7 +9,7 @@ from common.db import utcnow
 from common.problems import Conflict, NotFound, Text, UnprocessableContent
 from services.projects import repository
 from services.projects.models import Indicator
-from services.projects.project_service import check_references
+from services.projects.referential.service import check_references
 from services.projects.schemas import IndicatorCreate, IndicatorPublic, IndicatorUpdate
 
 INDICATOR_NOT_FOUND = Text("Indicateur introuvable.", "Indicator not found.")

@@ -3,7 +3,7 @@
 import uuid
 from datetime import date, datetime
 
-from sqlalchemy import delete, func, or_, select
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from common.db import children_by_parent, get_row
@@ -11,51 +11,10 @@ from common.pagination import keyset
 from services.projects.models import (
     Indicator,
     IndicatorPriority,
-    Priority,
     Project,
     ProjectPriority,
     ProjectQpv,
-    Qpv,
 )
-
-
-async def known_qpv_codes(session: AsyncSession, codes: list[str]) -> set[str]:
-    rows = await session.execute(select(Qpv.code).where(Qpv.code.in_(codes)))
-    return set(rows.scalars())
-
-
-async def known_priority_codes(session: AsyncSession, codes: list[str]) -> set[str]:
-    rows = await session.execute(select(Priority.code).where(Priority.code.in_(codes)))
-    return set(rows.scalars())
-
-
-async def qpv_list(
-    session: AsyncSession, *, department: str | None, search: str | None, insee_commune: str | None = None,
-    epci: str | None = None,
-) -> list[Qpv]:
-    statement = select(Qpv).order_by(Qpv.code)
-    if department:
-        statement = statement.where(Qpv.department == department)
-    if insee_commune:
-        statement = statement.where(Qpv.insee_commune == insee_commune)
-    if epci:
-        statement = statement.where(func.lower(Qpv.epci) == epci.lower())
-    if search:
-        # Case-insensitive, anywhere in the code, the name, the commune or the EPCI; % and _ taken literally.
-        needle = search.lower()
-        statement = statement.where(
-            or_(
-                *(
-                    func.lower(column).contains(needle, autoescape=True)
-                    for column in (Qpv.code, Qpv.name, Qpv.commune, Qpv.epci)
-                )
-            )
-        )
-    return list((await session.execute(statement)).scalars())
-
-
-async def priority_list(session: AsyncSession) -> list[Priority]:
-    return list((await session.execute(select(Priority).order_by(Priority.kind.desc(), Priority.code))).scalars())
 
 
 async def project_by_id(session: AsyncSession, project_id: uuid.UUID, *, for_update: bool = False) -> Project | None:

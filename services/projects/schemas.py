@@ -15,10 +15,8 @@ from pydantic import (
 from common.money import IntegerCents
 from common.problems import bilingual
 from common.schemas import VISIBLE_CHARACTER, InputModel, IsoDate, PatchModel
-from services.vocabulary import QPV_CODE_PATTERN
+from services.projects.referential.schemas import PriorityCode, QpvCode
 
-QpvCode = Annotated[str, StringConstraints(pattern=QPV_CODE_PATTERN)]
-PriorityCode = Annotated[str, StringConstraints(pattern=r"^[a-z_]{1,40}$")]
 # Stripped, then at least one visible character: the pattern says in the OpenAPI that a blank string is refused,
 # the blanks Python strips (\x85, \ufeff…) included.
 Title = Annotated[
@@ -93,23 +91,6 @@ class ProjectPublic(BaseModel):
     version: int
     created_at: datetime
     updated_at: datetime
-
-
-class QpvPublic(BaseModel):
-    code: str
-    name: str
-    commune: str
-    insee_commune: str
-    epci: str
-    epci_siren: str
-    department: str
-
-
-class PriorityPublic(BaseModel):
-    code: str
-    kind: str
-    label_fr: str
-    label_en: str
 
 
 IndicatorCode = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{1,39}$")]

@@ -12,8 +12,9 @@ from common.pagination import CursorParam, LimitParam
 from common.problems import problem_responses
 from common.tokens import Principal
 from services.projects import impact, indicator_targets
+from services.projects.referential.schemas import PriorityCode, QpvCode
 from services.projects.report_schemas import ImpactOfProjects, ImpactPage, ProjectIndicators, TargetsReplace
-from services.projects.schemas import IndicatorCode, PriorityCode, QpvCode
+from services.projects.schemas import IndicatorCode
 from services.vocabulary import DESK_ROLES, FUNDER_ROLES, HOLDER_ROLES, Scope
 
 router = APIRouter(tags=["indicators"])

@@ -13,7 +13,8 @@ from common.pagination import CursorParam, LimitParam, Page, UpdatedSinceParam, 
 from common.problems import problem_responses
 from common.tokens import Principal
 from services.projects import project_service, repository
-from services.projects.schemas import ProjectCreate, ProjectPublic, ProjectUpdate, QpvCode
+from services.projects.referential.schemas import QpvCode
+from services.projects.schemas import ProjectCreate, ProjectPublic, ProjectUpdate
 from services.vocabulary import HOLDER_ROLES, Scope
 
 router = APIRouter(prefix="/projects", tags=["projects"])

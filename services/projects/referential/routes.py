@@ -9,8 +9,8 @@ from common.db import SessionDep
 from common.pagination import Page
 from common.problems import problem_responses
 from common.tokens import Principal
-from services.projects import repository
-from services.projects.schemas import PriorityPublic, QpvPublic
+from services.projects.referential import repository
+from services.projects.referential.schemas import PriorityPublic, QpvPublic
 from services.vocabulary import EVERY_ROLE, INSEE_COMMUNE_PATTERN, QPV_DEPARTMENT_PATTERN, Scope
 
 router = APIRouter(prefix="/referential", tags=["referential"])

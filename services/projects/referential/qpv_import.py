@@ -19,12 +19,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from common.db import Database
 from common.problems import Text
 from services.projects.models import Qpv
+from services.projects.referential import repository
 from services.vocabulary import QPV_CODE_PATTERN
 
 # The one place where the ANCT's column names live: our field -> the file's column.
@@ -257,10 +257,7 @@ def read_lines(path: Path) -> Iterator[str]:
 
 
 async def _apply(session: AsyncSession, batch: list[dict[str, str]], report: ImportReport) -> None:
-    stored = {
-        qpv.code: qpv
-        for qpv in (await session.execute(select(Qpv).where(Qpv.code.in_([row["code"] for row in batch])))).scalars()
-    }
+    stored = await repository.qpvs_by_code(session, [row["code"] for row in batch])
     for row in batch:
         qpv = stored.get(row["code"])
         if qpv is None:
