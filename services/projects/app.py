@@ -7,8 +7,9 @@ from common.app import create_service_app, http_client, remote_jwks
 from common.db import Database
 from services.projects.document_storage import LocalDocumentStorage
 from services.projects.models import idempotency_keys
+from services.projects.projects import routes as projects
 from services.projects.referential import routes as referential
-from services.projects.routes import budgets, documents, indicators, project_indicators, projects, reports
+from services.projects.routes import budgets, documents, indicators, project_indicators, reports
 from services.projects.settings import ProjectsSettings
 
 TAGS = [

@@ -14,9 +14,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from common.db import utcnow
 from common.problems import Conflict, NotFound, Text, UnprocessableContent
 from common.tokens import Principal
-from services.projects import report_repository, repository
+from services.projects import report_repository
 from services.projects.models import Indicator, IndicatorPlan, IndicatorTarget, Project
-from services.projects.project_service import PROJECT_NOT_FOUND
+from services.projects.projects import repository as projects_repository
+from services.projects.projects.service import PROJECT_NOT_FOUND
 from services.projects.report_schemas import ProjectIndicators, TargetIn, TargetOut, format_hundredths
 from services.vocabulary import DESK_ROLES, HOLDER_ROLES
 
@@ -95,7 +96,7 @@ async def visible_project(
     session: AsyncSession, *, principal: Principal, project_id: uuid.UUID, for_update: bool = False
 ) -> Project:
     """Holders see their organisation's projects; the desk and the desk's services see every one."""
-    project = await repository.project_by_id(session, project_id, for_update=for_update)
+    project = await projects_repository.project_by_id(session, project_id, for_update=for_update)
     if project is None:
         raise NotFound(PROJECT_NOT_FOUND)
     if principal.kind == "service" or principal.has_any_role(DESK_ROLES):
@@ -107,7 +108,7 @@ async def visible_project(
 
 async def owned_project(session: AsyncSession, *, principal: Principal, project_id: uuid.UUID) -> Project:
     """The caller's own project, locked for the change about to be made."""
-    project = await repository.project_by_id(session, project_id, for_update=True)
+    project = await projects_repository.project_by_id(session, project_id, for_update=True)
     if project is None or project.organisation_id != principal.organisation_id:
         raise NotFound(PROJECT_NOT_FOUND)
     return project

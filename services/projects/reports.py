@@ -18,9 +18,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from common.db import utcnow
 from common.problems import Conflict, NotFound, Text, UnprocessableContent
 from common.tokens import Principal
-from services.projects import report_repository, repository
+from services.projects import report_repository
 from services.projects.indicator_targets import Measured, consistency_errors, project_periods
 from services.projects.models import Project, Report, ReportHistory, ReportState
+from services.projects.projects import repository as projects_repository
 from services.projects.report_schemas import (
     HistoryOut,
     ReportCreate,
@@ -133,7 +134,7 @@ async def _check_evidence(
 
 async def _report_project(session: AsyncSession, principal: Principal, request: ReportCreate) -> Project:
     """The caller's own project, locked so that two drafts for one period cannot both pass the check."""
-    project = await repository.project_by_id(session, request.project_id, for_update=True)
+    project = await projects_repository.project_by_id(session, request.project_id, for_update=True)
     if project is None or project.organisation_id != principal.organisation_id:
         raise UnprocessableContent(
             Text("Projet inconnu de votre organisation.", "Project unknown to your organisation."),
@@ -292,7 +293,7 @@ async def submit(session: AsyncSession, *, principal: Principal, report: Report)
     if "submit" not in ALLOWED_ACTIONS[report.state]:
         raise _illegal_move(report, "submit")
     # The project's lock, as a change of its targets takes it: the targets checked here stay as read until commit.
-    await repository.project_by_id(session, report.project_id, for_update=True)
+    await projects_repository.project_by_id(session, report.project_id, for_update=True)
     stored = await _stored_values(session, report)
     errors = await _check_values(
         session, project_id=report.project_id, period=report.period,

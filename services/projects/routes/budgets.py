@@ -11,8 +11,9 @@ from common.db import SessionDep
 from common.etag import check_if_match, etag_of, if_match_parameter
 from common.problems import problem_responses, request_language
 from common.tokens import Principal
-from services.projects import budgets, project_service
+from services.projects import budgets
 from services.projects.budget_schemas import BudgetIn, BudgetPublic
+from services.projects.projects import service as project_service
 from services.vocabulary import DESK_ROLES, HOLDER_ROLES, Scope
 
 router = APIRouter(tags=["budgets"])

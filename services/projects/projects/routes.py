@@ -12,9 +12,9 @@ from common.idempotency import IdempotencyDep
 from common.pagination import CursorParam, LimitParam, Page, UpdatedSinceParam, split_page
 from common.problems import problem_responses
 from common.tokens import Principal
-from services.projects import project_service, repository
+from services.projects.projects import repository, service
+from services.projects.projects.schemas import ProjectCreate, ProjectPublic, ProjectUpdate
 from services.projects.referential.schemas import QpvCode
-from services.projects.schemas import ProjectCreate, ProjectPublic, ProjectUpdate
 from services.vocabulary import HOLDER_ROLES, Scope
 
 router = APIRouter(prefix="/projects", tags=["projects"])
@@ -42,7 +42,7 @@ READ_LINKS = {
     responses={**problem_responses(400, 401, 403, 409, 413, 422), 201: {"links": CREATED_LINKS}},
 )
 async def create_project(body: ProjectCreate, session: SessionDep, caller: Writer, call: IdempotencyDep) -> Response:
-    project = await project_service.create_project(session, principal=caller, request=body)
+    project = await service.create_project(session, principal=caller, request=body)
     return await call.respond(
         session, status_code=201, content=project,
         headers={"Location": f"/api/v1/projects/{project.id}", "ETag": etag_of(project.version)},
@@ -73,7 +73,7 @@ async def list_projects(
         updated_since=updated_since, limit=limit, cursor=cursor, year=year,
     )
     page, next_cursor = split_page(rows, limit=limit)
-    return {"items": await project_service.to_public_many(session, page), "next_cursor": next_cursor}
+    return {"items": await service.to_public_many(session, page), "next_cursor": next_cursor}
 
 
 @router.get(
@@ -83,9 +83,9 @@ async def list_projects(
     responses={**problem_responses(401, 403, 404, 422), 200: {"links": READ_LINKS}},
 )
 async def get_project(project_id: uuid.UUID, session: SessionDep, caller: Reader, response: Response) -> ProjectPublic:
-    project = await project_service.visible_project(session, principal=caller, project_id=project_id)
+    project = await service.visible_project(session, principal=caller, project_id=project_id)
     response.headers["ETag"] = etag_of(project.version)
-    return await project_service.to_public(session, project)
+    return await service.to_public(session, project)
 
 
 @router.patch(
@@ -103,10 +103,10 @@ async def update_project(
     session: SessionDep,
     caller: Writer,
 ) -> ProjectPublic:
-    project = await project_service.visible_project(
+    project = await service.visible_project(
         session, principal=caller, project_id=project_id, for_update=True
     )
     check_if_match(request, project.version)
-    updated = await project_service.update_project(session, project=project, request=body)
+    updated = await service.update_project(session, project=project, request=body)
     response.headers["ETag"] = etag_of(updated.version)
     return updated

@@ -7,10 +7,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from common.db import utcnow
 from common.problems import NotFound, Text, UnprocessableContent
 from common.tokens import Principal
-from services.projects import repository
 from services.projects.models import Project
+from services.projects.projects import repository
+from services.projects.projects.schemas import ProjectCreate, ProjectPublic, ProjectUpdate
 from services.projects.referential.service import check_references
-from services.projects.schemas import ProjectCreate, ProjectPublic, ProjectUpdate
 
 PROJECT_NOT_FOUND = Text("Projet introuvable.", "Project not found.")
 
