@@ -1,4 +1,5 @@
-"""Queries of indicator targets and reports."""
+"""Reports' queries: one report, a project's report of a period, the lists, and their values, evidence and
+history."""
 
 import uuid
 from collections import defaultdict
@@ -10,60 +11,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from common.db import children_by_parent, get_row
 from common.pagination import keyset
 from services.projects.models import (
-    Indicator,
-    IndicatorPlan,
-    IndicatorTarget,
     Report,
     ReportEvidence,
     ReportHistory,
-    ReportState,
     ReportValue,
 )
-
-
-async def indicators_by_code(session: AsyncSession, codes: set[str]) -> dict[str, Indicator]:
-    """The catalogue rows named, with the wholes and denominators they refer to (one level is enough:
-    a whole or a denominator is itself checked when it is named)."""
-    found: dict[str, Indicator] = {}
-    wanted = set(codes)
-    for _ in range(2):
-        missing = wanted - set(found)
-        if not missing:
-            break
-        rows = (await session.execute(select(Indicator).where(Indicator.code.in_(missing)))).scalars()
-        for row in rows:
-            found[row.code] = row
-        wanted |= {code for row in found.values() for code in (row.part_of_code, row.denominator_code) if code}
-    return found
-
-
-async def plan_of(session: AsyncSession, project_id: uuid.UUID) -> IndicatorPlan | None:
-    return await session.get(IndicatorPlan, project_id, populate_existing=True)
-
-
-async def targets_of(session: AsyncSession, project_id: uuid.UUID) -> list[IndicatorTarget]:
-    statement = (
-        select(IndicatorTarget)
-        .where(IndicatorTarget.project_id == project_id)
-        .order_by(IndicatorTarget.period, IndicatorTarget.indicator_code)
-    )
-    return list((await session.execute(statement)).scalars())
-
-
-async def replace_targets(session: AsyncSession, project_id: uuid.UUID, targets: list[IndicatorTarget]) -> None:
-    await session.execute(delete(IndicatorTarget).where(IndicatorTarget.project_id == project_id))
-    session.add_all(targets)
-    await session.flush()
-
-
-async def reported_pairs(session: AsyncSession, project_id: uuid.UUID) -> set[tuple[str, str]]:
-    """(indicator, period) pairs holding a value in a submitted or accepted report of the project."""
-    statement = (
-        select(ReportValue.indicator_code, Report.period)
-        .join(Report, Report.id == ReportValue.report_id)
-        .where(Report.project_id == project_id, Report.state.in_([ReportState.submitted, ReportState.accepted]))
-    )
-    return {(code, period) for code, period in await session.execute(statement)}
 
 
 async def report_by_id(session: AsyncSession, report_id: uuid.UUID, *, for_update: bool = False) -> Report | None:

@@ -19,7 +19,9 @@ from common.db import utcnow
 from common.problems import Conflict, NotFound, Text, UnprocessableContent
 from common.tokens import Principal
 from services.projects import report_repository
-from services.projects.indicator_targets import Measured, consistency_errors, project_periods
+from services.projects.indicators import repository as indicators_repository
+from services.projects.indicators.schemas import format_hundredths
+from services.projects.indicators.targets import Measured, consistency_errors, project_periods
 from services.projects.models import Project, Report, ReportHistory, ReportState
 from services.projects.projects import repository as projects_repository
 from services.projects.report_schemas import (
@@ -29,7 +31,6 @@ from services.projects.report_schemas import (
     ReportUpdate,
     ValueIn,
     ValueOut,
-    format_hundredths,
 )
 from services.vocabulary import DESK_ROLES, HOLDER_ROLES
 
@@ -69,7 +70,7 @@ def _trace(
 
 
 async def _picked(session: AsyncSession, project_id: uuid.UUID, period: str) -> set[str]:
-    return {t.indicator_code for t in await report_repository.targets_of(session, project_id) if t.period == period}
+    return {t.indicator_code for t in await indicators_repository.targets_of(session, project_id) if t.period == period}
 
 
 def _body_values(values: list[ValueIn]) -> list[tuple[str, str, int]]:
@@ -82,7 +83,7 @@ async def _check_values(
 ) -> list[tuple[str, Text]]:
     """The shape rules of the values, each error naming `<where>.indicator_code` or `<where>.value`."""
     picked = await _picked(session, project_id, period)
-    catalogue = await report_repository.indicators_by_code(session, {code for _, code, _ in values})
+    catalogue = await indicators_repository.indicators_by_code(session, {code for _, code, _ in values})
     errors: list[tuple[str, Text]] = []
     seen: set[str] = set()
     for where, code, _ in values:

@@ -7,10 +7,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from common.db import utcnow
 from common.problems import Conflict, NotFound, Text, UnprocessableContent
-from services.projects import repository
+from services.projects.indicators import repository
+from services.projects.indicators.schemas import IndicatorCreate, IndicatorPublic, IndicatorUpdate
 from services.projects.models import Indicator
 from services.projects.referential.service import check_references
-from services.projects.schemas import IndicatorCreate, IndicatorPublic, IndicatorUpdate
 
 INDICATOR_NOT_FOUND = Text("Indicateur introuvable.", "Indicator not found.")
 

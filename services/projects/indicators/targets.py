@@ -14,11 +14,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from common.db import utcnow
 from common.problems import Conflict, NotFound, Text, UnprocessableContent
 from common.tokens import Principal
-from services.projects import report_repository
+from services.projects.indicators import repository
+from services.projects.indicators.schemas import ProjectIndicators, TargetIn, TargetOut, format_hundredths
 from services.projects.models import Indicator, IndicatorPlan, IndicatorTarget, Project
 from services.projects.projects import repository as projects_repository
 from services.projects.projects.service import PROJECT_NOT_FOUND
-from services.projects.report_schemas import ProjectIndicators, TargetIn, TargetOut, format_hundredths
 from services.vocabulary import DESK_ROLES, HOLDER_ROLES
 
 SPAN = "span"
@@ -116,13 +116,13 @@ async def owned_project(session: AsyncSession, *, principal: Principal, project_
 
 async def plan_version(session: AsyncSession, project_id: uuid.UUID) -> int:
     """The ETag's version of the project's targets: 0 before the first choice."""
-    plan = await report_repository.plan_of(session, project_id)
+    plan = await repository.plan_of(session, project_id)
     return plan.version if plan else 0
 
 
 async def read_targets(session: AsyncSession, project: Project) -> ProjectIndicators:
-    plan = await report_repository.plan_of(session, project.id)
-    targets = await report_repository.targets_of(session, project.id) if plan else []
+    plan = await repository.plan_of(session, project.id)
+    targets = await repository.targets_of(session, project.id) if plan else []
     return ProjectIndicators(
         project_id=project.id,
         targets=[
@@ -138,13 +138,13 @@ async def replace_targets(
     session: AsyncSession, *, principal: Principal, project: Project, targets: list[TargetIn]
 ) -> ProjectIndicators:
     """Check the whole list, then replace it in one piece; an unchanged list keeps its version."""
-    current = await report_repository.targets_of(session, project.id)
-    catalogue = await report_repository.indicators_by_code(session, {t.indicator_code for t in targets})
+    current = await repository.targets_of(session, project.id)
+    catalogue = await repository.indicators_by_code(session, {t.indicator_code for t in targets})
     _check_targets(project, targets, catalogue, already_picked={t.indicator_code for t in current})
     wanted = {(t.indicator_code, t.period): t.target for t in targets}
     dropped = sorted({(t.indicator_code, t.period) for t in current} - set(wanted))
     if dropped:
-        in_use = sorted(set(dropped) & await report_repository.reported_pairs(session, project.id))
+        in_use = sorted(set(dropped) & await repository.reported_pairs(session, project.id))
         if in_use:
             raise Conflict(
                 Text(
@@ -154,7 +154,7 @@ async def replace_targets(
                 code="targets_in_use",
                 extra={"in_use": [{"indicator_code": code, "period": period} for code, period in in_use]},
             )
-    plan = await report_repository.plan_of(session, project.id)
+    plan = await repository.plan_of(session, project.id)
     if plan is not None and wanted == {(t.indicator_code, t.period): t.target_hundredths for t in current}:
         return await read_targets(session, project)  # nothing changes: same version, same ETag
     if plan is None:
@@ -164,7 +164,7 @@ async def replace_targets(
     plan.updated_by = principal.subject
     plan.updated_at = utcnow()
     await session.flush()
-    await report_repository.replace_targets(
+    await repository.replace_targets(
         session,
         project.id,
         [
