@@ -5,12 +5,13 @@ from fastapi import FastAPI
 
 from common.app import create_service_app, http_client, remote_jwks
 from common.db import Database
+from services.projects.budgets import routes as budgets
 from services.projects.document_storage import LocalDocumentStorage
 from services.projects.indicators import routes as indicators
 from services.projects.models import idempotency_keys
 from services.projects.projects import routes as projects
 from services.projects.referential import routes as referential
-from services.projects.routes import budgets, documents, reports
+from services.projects.routes import documents, reports
 from services.projects.settings import ProjectsSettings
 
 TAGS = [

@@ -8,7 +8,6 @@ import uuid
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -16,7 +15,8 @@ from common.db import utcnow
 from common.money import euros
 from common.problems import NotFound, PreconditionFailed, Text, UnprocessableContent
 from common.tokens import Principal
-from services.projects.budget_schemas import (
+from services.projects.budgets import repository
+from services.projects.budgets.schemas import (
     CHARGE_GROUPS,
     GRANT_GROUP,
     IN_KIND_GROUPS,
@@ -50,24 +50,19 @@ class StoredBudget:
 async def _load(session: AsyncSession, row: Budget | None) -> StoredBudget:
     if row is None:
         return StoredBudget(None, [])
-    lines = await session.execute(
-        select(BudgetLine).where(BudgetLine.budget_id == row.id).order_by(BudgetLine.side, BudgetLine.position)
-    )
-    return StoredBudget(row, list(lines.scalars()))
+    return StoredBudget(row, await repository.lines_of(session, row.id))
 
 
 async def project_budget(session: AsyncSession, project: Project) -> StoredBudget:
-    row = (await session.execute(select(Budget).where(Budget.project_id == project.id))).scalars().first()
-    return await _load(session, row)
+    return await _load(session, await repository.project_budget_row(session, project.id))
 
 
 async def association_budget(
     session: AsyncSession, organisation_id: uuid.UUID, year: int, *, for_update: bool = False
 ) -> StoredBudget:
-    statement = select(Budget).where(Budget.organisation_id == organisation_id, Budget.year == year)
-    if for_update:
-        statement = statement.with_for_update()
-    return await _load(session, (await session.execute(statement)).scalars().first())
+    return await _load(
+        session, await repository.association_budget_row(session, organisation_id, year, for_update=for_update)
+    )
 
 
 def readable_association(principal: Principal, organisation_id: uuid.UUID) -> None:
