@@ -6,12 +6,13 @@ from fastapi import FastAPI
 from common.app import create_service_app, http_client, remote_jwks
 from common.db import Database
 from services.projects.budgets import routes as budgets
-from services.projects.document_storage import LocalDocumentStorage
+from services.projects.documents import routes as documents
+from services.projects.documents.storage import LocalDocumentStorage
 from services.projects.indicators import routes as indicators
 from services.projects.models import idempotency_keys
 from services.projects.projects import routes as projects
 from services.projects.referential import routes as referential
-from services.projects.routes import documents, reports
+from services.projects.routes import reports
 from services.projects.settings import ProjectsSettings
 
 TAGS = [

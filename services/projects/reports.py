@@ -118,7 +118,7 @@ async def _check_evidence(
     """Evidence is a document version of the organisation's own vault."""
     if not version_ids:
         return
-    from services.projects.documents import owned_versions  # the vault's module, built beside this one
+    from services.projects.documents.pins import owned_versions  # the vault's module, built beside this one
 
     wanted = set(version_ids)
     owned = await owned_versions(session, organisation_id=organisation_id, version_ids=sorted(wanted))

@@ -11,7 +11,6 @@ from starlette.background import BackgroundTask
 
 from common.app import API_PREFIX
 from common.auth import Authorize
-from common.clock import ClockDep
 from common.db import Database, SessionDep
 from common.etag import check_if_match, etag_of, if_match_parameter
 from common.idempotency import IdempotencyDep
@@ -20,8 +19,9 @@ from common.pagination import CursorParam, LimitParam, Page, UpdatedSinceParam, 
 from common.problems import NotFound, Text, problem_responses
 from common.schemas import IsoDate
 from common.tokens import Principal
-from services.projects import documents
-from services.projects.document_schemas import (
+from services.projects.documents import pins, service, uploads
+from services.projects.documents.content_types import ALLOWED_CONTENT_TYPES, ZipLimits
+from services.projects.documents.schemas import (
     FILE_CONTENT_TYPES,
     ComplianceReport,
     DocumentKind,
@@ -33,8 +33,8 @@ from services.projects.document_schemas import (
     VersionUpload,
     Year,
 )
-from services.projects.document_storage import DocumentStorage
-from services.projects.document_types import ALLOWED_CONTENT_TYPES, ZipLimits
+from services.projects.documents.storage import DocumentStorage
+from services.projects.paris_day import ParisToday
 from services.vocabulary import DESK_ROLES, HOLDER_ROLES, Scope
 
 router = APIRouter(prefix="/documents", tags=["documents"])
@@ -168,7 +168,7 @@ async def create_document(
     max_bytes: MaxBytes,
     zip_limits: ZipLimitsDep,
 ) -> Response:
-    document = await documents.create_document(
+    document = await service.create_document(
         session, storage=storage, principal=caller, form=form, max_bytes=max_bytes, zip_limits=zip_limits
     )
     return await call.respond(
@@ -197,12 +197,12 @@ async def list_documents(
     ] = None,
     updated_since: UpdatedSinceParam = None,
 ) -> dict:
-    rows = await documents.list_documents(
+    rows = await service.list_documents(
         session, principal=caller, organisation_id=organisation_id, kind=kind, year=year,
         updated_since=updated_since, limit=limit, cursor=cursor,
     )
     page, next_cursor = split_page(rows, limit=limit)
-    return {"items": await documents.to_list_items(session, page), "next_cursor": next_cursor}
+    return {"items": await service.to_list_items(session, page), "next_cursor": next_cursor}
 
 
 @router.get(
@@ -221,10 +221,10 @@ async def document_compliance(
     _caller: ComplianceReader,
     organisation_id: Annotated[uuid.UUID, Query()],
     kinds: Annotated[list[DocumentKind], Query(min_length=1, max_length=20, examples=[["statutes", "bank_details"]])],
-    clock: ClockDep,
+    today: ParisToday,
     on: Annotated[IsoDate | None, Query(description="Date de référence (AAAA-MM-JJ) ; aujourd'hui par défaut.")] = None,
 ) -> ComplianceReport:
-    return await documents.compliance(session, organisation_id=organisation_id, kinds=kinds, on=on or clock.today())
+    return await service.compliance(session, organisation_id=organisation_id, kinds=kinds, on=on or today)
 
 
 @router.post(
@@ -240,7 +240,7 @@ async def document_compliance(
 async def pin_document_versions(
     body: PinRequest, session: SessionDep, caller: Pinner, call: IdempotencyDep
 ) -> Response:
-    pinned = await documents.pin_versions(session, principal=caller, request=body)
+    pinned = await pins.pin_versions(session, principal=caller, request=body)
     return await call.respond(session, status_code=200, content=pinned)
 
 
@@ -253,9 +253,9 @@ async def pin_document_versions(
 async def get_document(
     document_id: uuid.UUID, session: SessionDep, caller: Reader, response: Response
 ) -> DocumentPublic:
-    document = await documents.visible_document(session, principal=caller, document_id=document_id)
+    document = await service.visible_document(session, principal=caller, document_id=document_id)
     response.headers["ETag"] = etag_of(document.version)
-    return await documents.to_public(session, document)
+    return await service.to_public(session, document)
 
 
 @router.post(
@@ -294,12 +294,12 @@ async def add_document_version(
     zip_limits: ZipLimitsDep,
 ) -> Response:
     # The file first: the document's lock is held for the writes, not while an upload is read and stored.
-    async with documents.received_file(storage, form.file, max_bytes=max_bytes, zip_limits=zip_limits) as received:
-        document = await documents.visible_document(
+    async with uploads.received_file(storage, form.file, max_bytes=max_bytes, zip_limits=zip_limits) as received:
+        document = await service.visible_document(
             session, principal=caller, document_id=document_id, for_update=True, writing=True
         )
         check_if_match(request, document.version)
-        updated = await documents.add_version(
+        updated = await service.add_version(
             session, storage=storage, principal=caller, document=document, received=received,
             valid_until=form.valid_until,
         )
@@ -331,10 +331,10 @@ async def download_document_version(
     caller: Reader,
     storage: StorageDep,
 ) -> StreamingResponse:
-    document = await documents.visible_document(session, principal=caller, document_id=document_id)
-    version = await documents.version_of(session, document, version_id)
+    document = await service.visible_document(session, principal=caller, document_id=document_id)
+    version = await service.version_of(session, document, version_id)
     if not await storage.exists(version.sha256):
-        documents.log.error("blob %s of version %s is missing from the storage", version.sha256, version.id)
+        service.log.error("blob %s of version %s is missing from the storage", version.sha256, version.id)
         raise NotFound(
             Text("Le contenu de cette version est introuvable.", "This version's content cannot be found."),
             code="document_content_missing",
@@ -344,8 +344,8 @@ async def download_document_version(
         media_type=version.content_type,
         headers={
             "Content-Length": str(version.size_bytes),
-            "Content-Disposition": documents.content_disposition(version.filename),
-            "ETag": documents.download_etag(version),
+            "Content-Disposition": uploads.content_disposition(version.filename),
+            "ETag": service.download_etag(version),
             "Cache-Control": "private, no-cache",
             # Served as an attachment of the type its bytes showed: no browser second-guessing, no script.
             "X-Content-Type-Options": "nosniff",
@@ -386,15 +386,15 @@ async def delete_document_version(
     caller: Writer,
     storage: StorageDep,
 ) -> Response:
-    document = await documents.visible_document(
+    document = await service.visible_document(
         session, principal=caller, document_id=document_id, for_update=True, writing=True
     )
     check_if_match(request, document.version)
-    remaining, sha256 = await documents.delete_version(session, document=document, version_id=version_id)
+    remaining, sha256 = await service.delete_version(session, document=document, version_id=version_id)
     database: Database = request.app.state.db
     return Response(
         status_code=204,
         headers={"ETag": etag_of(remaining.version)} if remaining is not None else {},
         # After the response, hence after the commit: the blob goes if nothing references it any more.
-        background=BackgroundTask(documents.release_blob, database, storage, sha256),
+        background=BackgroundTask(service.release_blob, database, storage, sha256),
     )

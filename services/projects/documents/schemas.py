@@ -8,7 +8,7 @@ from fastapi import UploadFile
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from common.schemas import InputModel, IsoDate, form_fields
-from services.projects.document_types import ALLOWED_CONTENT_TYPES
+from services.projects.documents.content_types import ALLOWED_CONTENT_TYPES
 
 DocumentKind = Literal[
     "statutes",
