@@ -12,7 +12,7 @@ from services.projects.indicators import routes as indicators
 from services.projects.models import idempotency_keys
 from services.projects.projects import routes as projects
 from services.projects.referential import routes as referential
-from services.projects.routes import reports
+from services.projects.reports import routes as reports
 from services.projects.settings import ProjectsSettings
 
 TAGS = [

@@ -12,8 +12,8 @@ from common.idempotency import IdempotencyDep
 from common.pagination import CursorParam, LimitParam, Page, UpdatedSinceParam, split_page
 from common.problems import problem_responses
 from common.tokens import Principal
-from services.projects import reports
-from services.projects.report_schemas import (
+from services.projects.reports import service as reports
+from services.projects.reports.schemas import (
     ChangesRequest,
     Period,
     ReportCreate,

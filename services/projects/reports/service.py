@@ -18,13 +18,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from common.db import utcnow
 from common.problems import Conflict, NotFound, Text, UnprocessableContent
 from common.tokens import Principal
-from services.projects import report_repository
+from services.projects.documents.pins import owned_versions
 from services.projects.indicators import repository as indicators_repository
 from services.projects.indicators.schemas import format_hundredths
 from services.projects.indicators.targets import Measured, consistency_errors, project_periods
 from services.projects.models import Project, Report, ReportHistory, ReportState
 from services.projects.projects import repository as projects_repository
-from services.projects.report_schemas import (
+from services.projects.reports import repository
+from services.projects.reports.schemas import (
     HistoryOut,
     ReportCreate,
     ReportPublic,
@@ -118,8 +119,6 @@ async def _check_evidence(
     """Evidence is a document version of the organisation's own vault."""
     if not version_ids:
         return
-    from services.projects.documents.pins import owned_versions  # the vault's module, built beside this one
-
     wanted = set(version_ids)
     owned = await owned_versions(session, organisation_id=organisation_id, version_ids=sorted(wanted))
     unknown = ", ".join(sorted(str(v) for v in wanted - owned))
@@ -183,7 +182,7 @@ async def create_report(session: AsyncSession, *, principal: Principal, request:
     if errors:
         raise _values_refused(errors)
     await _check_evidence(session, organisation_id=project.organisation_id, version_ids=request.evidence_version_ids)
-    existing = await report_repository.report_for(session, project.id, request.period)
+    existing = await repository.report_for(session, project.id, request.period)
     if existing is not None:
         raise _report_exists(existing)
     report = Report(
@@ -198,8 +197,8 @@ async def create_report(session: AsyncSession, *, principal: Principal, request:
         await session.flush()
     except IntegrityError as exc:  # the same period created at the same moment by another request
         raise _report_exists(None) from exc
-    await report_repository.replace_values(session, report.id, {v.indicator_code: v.value for v in request.values})
-    await report_repository.replace_evidence(session, report.id, request.evidence_version_ids)
+    await repository.replace_values(session, report.id, {v.indicator_code: v.value for v in request.values})
+    await repository.replace_evidence(session, report.id, request.evidence_version_ids)
     session.add(_trace(report, principal, "created", None))
     await session.flush()
     return await to_public(session, report)
@@ -215,7 +214,7 @@ async def visible_report(
     session: AsyncSession, *, principal: Principal, report_id: uuid.UUID, for_update: bool = False
 ) -> Report:
     """A holder sees its organisation's reports; the desk and the desk's services, every one."""
-    report = await report_repository.report_by_id(session, report_id, for_update=for_update)
+    report = await repository.report_by_id(session, report_id, for_update=for_update)
     if report is None or not _can_see(principal, report):
         raise NotFound(REPORT_NOT_FOUND)
     return report
@@ -223,7 +222,7 @@ async def visible_report(
 
 async def owned_report(session: AsyncSession, *, principal: Principal, report_id: uuid.UUID) -> Report:
     """The caller's own report, locked for the change about to be made (If-Match, state checks)."""
-    report = await report_repository.report_by_id(session, report_id, for_update=True)
+    report = await repository.report_by_id(session, report_id, for_update=True)
     if report is None or report.organisation_id != principal.organisation_id:
         raise NotFound(REPORT_NOT_FOUND)
     return report
@@ -242,7 +241,7 @@ async def visible_reports(
 ) -> list[Report]:
     """The list counterpart of `visible_report`."""
     everyone = principal.kind == "service" or principal.has_any_role(DESK_ROLES)
-    return await report_repository.list_reports(
+    return await repository.list_reports(
         session,
         organisation_id=None if everyone else principal.organisation_id,
         project_id=project_id, state=state, period=period, updated_since=updated_since, limit=limit, cursor=cursor,
@@ -274,9 +273,9 @@ async def update_report(
     if request.narrative is not None:
         report.narrative = request.narrative
     if values is not None:
-        await report_repository.replace_values(session, report.id, values)
+        await repository.replace_values(session, report.id, values)
     if evidence is not None:
-        await report_repository.replace_evidence(session, report.id, evidence)
+        await repository.replace_evidence(session, report.id, evidence)
     report.version += 1
     report.updated_at = utcnow()
     session.add(_trace(report, principal, "updated", report.state))
@@ -285,7 +284,7 @@ async def update_report(
 
 
 async def _stored_values(session: AsyncSession, report: Report) -> dict[str, int]:
-    rows = (await report_repository.values_of(session, [report.id]))[report.id]
+    rows = (await repository.values_of(session, [report.id]))[report.id]
     return {row.indicator_code: row.value_hundredths for row in rows}
 
 
@@ -359,9 +358,9 @@ async def to_public(session: AsyncSession, report: Report) -> ReportPublic:
 
 async def to_public_many(session: AsyncSession, reports: list[Report]) -> list[ReportPublic]:
     ids = [r.id for r in reports]
-    values = await report_repository.values_of(session, ids)
-    evidence = await report_repository.evidence_of(session, ids)
-    history = await report_repository.history_of(session, ids)
+    values = await repository.values_of(session, ids)
+    evidence = await repository.evidence_of(session, ids)
+    history = await repository.history_of(session, ids)
     return [
         ReportPublic(
             **r.model_dump(exclude={"created_by"}),
