@@ -1,4 +1,5 @@
-"""Collective impact: accepted values and targets added up by indicator × QPV × priority × year, in SQL.
+"""Collective impact: accepted values and targets added up by indicator × QPV × priority × year, in SQL (the query is
+`repository.impact_cells`; the cursor and the arithmetic of each cell are here).
 
 - A yearly value or target counts in its year; a "span" one (the whole project) in the year of the project's
   end date, read when the query runs.
