@@ -12,7 +12,7 @@ from pathlib import Path
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from services.projects.qpv_import import QpvFileError, import_file
+from services.projects.referential.qpv_import import QpvFileError, import_file
 from services.projects.settings import ProjectsSettings
 
 

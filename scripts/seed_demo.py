@@ -23,9 +23,9 @@ from services.funding.settings import FundingSettings
 from services.identity.models import Membership, Organisation, OrganisationProfile, Person
 from services.identity.passwords import Passwords
 from services.identity.settings import IdentitySettings
-from services.projects import budgets
-from services.projects.budget_models import Budget, BudgetLine
-from services.projects.qpv_import import import_file
+from services.projects.budgets import service as budgets
+from services.projects.models import Budget, BudgetLine
+from services.projects.referential.qpv_import import import_file
 from services.projects.settings import ProjectsSettings
 
 # The demo QPVs: a SAMPLE in the ANCT's CSV format (see migrations/projects/data/README.md).

@@ -350,7 +350,7 @@ def test_the_zip_caps_are_settings(world: World) -> None:
 
 
 def test_an_unhandled_error_s_log_line_carries_the_request_id(world: World, monkeypatch) -> None:
-    from services.projects import repository
+    from services.projects.projects import repository
 
     async def broken(*_args, **_kwargs):
         raise RuntimeError("a bug")

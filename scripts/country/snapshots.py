@@ -7,7 +7,7 @@ import random
 
 from scripts.country.clock import iso
 from scripts.country.draws import draw
-from services.projects.budget_schemas import CHARGE_GROUPS, IN_KIND_GROUPS, INCOME_GROUPS
+from services.projects.budgets.schemas import CHARGE_GROUPS, IN_KIND_GROUPS, INCOME_GROUPS
 
 # A budget line: (side, account group, label, amount in cents, funder id text or None).
 Line = tuple[str, str, str, int, str | None]

@@ -5,9 +5,14 @@ from fastapi import FastAPI
 
 from common.app import create_service_app, http_client, remote_jwks
 from common.db import Database
-from services.projects.document_storage import LocalDocumentStorage
+from services.projects.budgets import routes as budgets
+from services.projects.documents import routes as documents
+from services.projects.documents.storage import LocalDocumentStorage
+from services.projects.indicators import routes as indicators
 from services.projects.models import idempotency_keys
-from services.projects.routes import budgets, documents, indicators, project_indicators, projects, referential, reports
+from services.projects.projects import routes as projects
+from services.projects.referential import routes as referential
+from services.projects.reports import routes as reports
 from services.projects.settings import ProjectsSettings
 
 TAGS = [
@@ -34,7 +39,7 @@ def create_app(
         database=Database(settings.database_url, schema=settings.db_schema, pooled=settings.database_pool),
         idempotency_table=idempotency_keys,
         routers=[projects.router, budgets.router, referential.router,
-                 project_indicators.router, indicators.router, reports.router,
+                 indicators.targets_router, indicators.router, reports.router,
                  documents.router],
         http=http,
         key_source=remote_jwks(http, settings),

@@ -29,9 +29,9 @@ from services.identity.keys import generate_pem
 from services.identity.models import metadata as identity_metadata
 from services.identity.settings import IdentitySettings
 from services.projects.app import create_app as create_projects
-from services.projects.qpv_import import import_file
+from services.projects.models import metadata as projects_metadata
+from services.projects.referential.qpv_import import import_file
 from services.projects.settings import ProjectsSettings
-from services.projects.tables import metadata as projects_metadata
 from tests.support.clock import TEST_NOW
 from tests.support.mailbox import Mailbox
 

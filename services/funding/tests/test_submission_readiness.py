@@ -11,7 +11,7 @@ from common.problems import Conflict
 from services.funding import readiness
 from services.funding.tests.helpers import PREFECTURE, VILLE, at_once, history_count, url_of
 from services.identity.models import OrganisationProfile
-from services.projects.budget_models import Budget
+from services.projects.models import Budget
 from tests.support.clock import TODAY
 from tests.support.stack import problem
 from tests.support.world import CITIZEN, CITY_INSTRUCTOR, DESK, HOLDER, OTHER_HOLDER, World, org_id

@@ -6,7 +6,7 @@ import io
 import zipfile
 from collections.abc import Callable
 
-from services.projects.document_types import CSV, DOCX, JPEG, ODT, PDF, PNG, XLSX
+from services.projects.documents.content_types import CSV, DOCX, JPEG, ODT, PDF, PNG, XLSX
 
 _PNG_1X1 = base64.b64decode(
     "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAAAAAA6fptVAAAACklEQVR4nGNgAAAAAgABSK+kcQAAAABJRU5ErkJggg=="

@@ -9,9 +9,8 @@ from pathlib import Path
 import anyio
 import pytest
 
-from services.projects import documents
-from services.projects.document_storage import BlobTooLarge, LocalDocumentStorage
-from services.projects.document_types import (
+from services.projects.documents import uploads as documents
+from services.projects.documents.content_types import (
     ALLOWED_CONTENT_TYPES,
     CSV,
     DOCX,
@@ -22,6 +21,7 @@ from services.projects.document_types import (
     ZipLimits,
     sniff,
 )
+from services.projects.documents.storage import BlobTooLarge, LocalDocumentStorage
 from services.projects.tests import document_samples as samples
 
 

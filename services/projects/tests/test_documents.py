@@ -15,10 +15,10 @@ from sqlalchemy import event, func, select
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import ORMExecuteState, Session
 
-from services.projects import documents as rules
-from services.projects.document_models import Document, DocumentPin, DocumentVersion
-from services.projects.document_storage import LocalDocumentStorage
-from services.projects.document_types import CSV, PDF, PNG
+from services.projects.documents import pins, repository
+from services.projects.documents.content_types import CSV, PDF, PNG
+from services.projects.documents.storage import LocalDocumentStorage
+from services.projects.models import Document, DocumentPin, DocumentVersion
 from services.projects.tests import document_samples as samples
 from services.projects.tests import test_reports as report_tests
 from services.projects.tests.helpers import at_once
@@ -677,7 +677,7 @@ class TestDelete:
         dossier = str(uuid.uuid4())
         assert pin(world, [version], dossier=dossier).status_code == 200
         etag = api.get(f"{DOCUMENTS}/{document['id']}").headers["etag"]
-        pins_of = rules._pins_of
+        pins_of = repository.pins_of
         asked: list[Any] = []
 
         async def late(session: Any, version_ids: list[uuid.UUID]) -> dict[uuid.UUID, list[uuid.UUID]]:
@@ -685,7 +685,7 @@ class TestDelete:
             found = await pins_of(session, version_ids)
             return {v: [] for v in found} if len(asked) == 1 else found  # the pin lands after the first look
 
-        monkeypatch.setattr(rules, "_pins_of", late)
+        monkeypatch.setattr(repository, "pins_of", late)
         before = blobs(world), counts(world)
         response = api.delete(version_url(document["id"], version), headers={"If-Match": etag})
         body = problem(response)
@@ -841,7 +841,7 @@ class TestPins:
 
         async def run() -> set[uuid.UUID]:
             async with world.stack.apps["projects"].state.db.reader() as session:
-                return await rules.owned_versions(
+                return await pins.owned_versions(
                     session, organisation_id=uuid.UUID(org_id("blosne-avenir")), version_ids=asked
                 )
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from services.projects.qpv_import import BATCH_SIZE, ImportReport, QpvFileError, import_file
+from services.projects.referential.qpv_import import BATCH_SIZE, ImportReport, QpvFileError, import_file
 from tests.support.stack import QPV_SAMPLE, REPO, migrate
 from tests.support.world import HOLDER, World
 

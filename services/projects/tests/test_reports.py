@@ -7,7 +7,7 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
-from services.projects.report_models import Report, ReportHistory, ReportValue
+from services.projects.models import Report, ReportHistory, ReportValue
 from services.projects.tests.document_samples import pdf
 from services.projects.tests.helpers import at_once
 from services.projects.tests.test_indicator_targets import TARGETS, pick, service_token

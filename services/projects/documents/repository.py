@@ -1,0 +1,224 @@
+"""The vault's queries: documents and versions by id, their lists and current versions, pins, the reports citing a
+version, the blob lock, and what compliance reads."""
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select, text, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
+
+from common.db import children_by_parent, get_row, utcnow
+from common.pagination import keyset
+from services.projects.models import Document, DocumentPin, DocumentVersion, Report, ReportEvidence
+
+
+async def document_by_id(session: AsyncSession, document_id: uuid.UUID, *, for_update: bool = False) -> Document | None:
+    return await get_row(session, Document, document_id, for_update=for_update)
+
+
+async def version_by_id(
+    session: AsyncSession, version_id: uuid.UUID, *, for_update: bool = False
+) -> DocumentVersion | None:
+    return await get_row(session, DocumentVersion, version_id, for_update=for_update)
+
+
+async def lock_blob(session: AsyncSession, sha256: str) -> None:
+    """Serialise publishing and releasing one blob until the transaction ends: an advisory lock on PostgreSQL;
+    on SQLite a writer holds the database's lock from its first statement (BEGIN IMMEDIATE)."""
+    if session.bind.dialect.name == "postgresql":
+        key = int.from_bytes(bytes.fromhex(sha256[:16]), "big", signed=True)
+        await session.execute(text("SELECT pg_advisory_xact_lock(CAST(:key AS BIGINT))"), {"key": key})
+    else:
+        await session.execute(text("SELECT 1"))
+
+
+async def latest_version_number(session: AsyncSession, document_id: uuid.UUID) -> int | None:
+    return (
+        await session.execute(
+            select(func.max(DocumentVersion.number)).where(DocumentVersion.document_id == document_id)
+        )
+    ).scalar_one()
+
+
+async def version_count(session: AsyncSession, document_id: uuid.UUID) -> int:
+    return (
+        await session.execute(
+            select(func.count()).select_from(DocumentVersion).where(DocumentVersion.document_id == document_id)
+        )
+    ).scalar_one()
+
+
+async def blob_references(session: AsyncSession, sha256: str) -> int:
+    """How many versions reference the blob."""
+    return (
+        await session.execute(
+            select(func.count()).select_from(DocumentVersion).where(DocumentVersion.sha256 == sha256)
+        )
+    ).scalar_one()
+
+
+async def reports_citing(session: AsyncSession, version_id: uuid.UUID) -> list[uuid.UUID]:
+    """The reports, whatever their state, that cite the version as evidence (their table has no foreign key to the
+    vault: the delete checks it here)."""
+    rows = await session.execute(
+        select(Report.id)
+        .join(ReportEvidence, ReportEvidence.report_id == Report.id)
+        .where(ReportEvidence.document_version_id == version_id)
+        .order_by(Report.id)
+    )
+    return list(rows.scalars())
+
+
+async def list_documents(
+    session: AsyncSession,
+    *,
+    organisation_id: uuid.UUID | None,
+    kind: str | None,
+    year: int | None,
+    updated_since: datetime | None,
+    limit: int,
+    cursor: str | None,
+) -> list[Document]:
+    """A page (plus one row) of documents, of one organisation or of all."""
+    statement = select(Document)
+    if organisation_id is not None:
+        statement = statement.where(Document.organisation_id == organisation_id)
+    if kind is not None:
+        statement = statement.where(Document.kind == kind)
+    if year is not None:
+        statement = statement.where(Document.year == year)
+    if updated_since is not None:
+        statement = statement.where(Document.updated_at >= updated_since)
+    return list((await session.execute(keyset(statement, Document, limit=limit, cursor=cursor))).scalars())
+
+
+async def pins_of(session: AsyncSession, version_ids: list[uuid.UUID]) -> dict[uuid.UUID, list[uuid.UUID]]:
+    return await children_by_parent(session, DocumentPin.version_id, DocumentPin.dossier_id, version_ids)
+
+
+def _latest_number() -> object:
+    newer = aliased(DocumentVersion)
+    return (
+        select(func.max(newer.number)).where(newer.document_id == DocumentVersion.document_id).scalar_subquery()
+    )
+
+
+async def current_versions(session: AsyncSession, document_ids: list[uuid.UUID]) -> list[DocumentVersion]:
+    """The latest version of each document."""
+    return list(
+        (
+            await session.execute(
+                select(DocumentVersion).where(
+                    DocumentVersion.document_id.in_(document_ids),
+                    DocumentVersion.number == _latest_number(),
+                )
+            )
+        ).scalars()
+    )
+
+
+async def versions_of(session: AsyncSession, document_id: uuid.UUID) -> list[DocumentVersion]:
+    """A document's versions, the latest first."""
+    return list(
+        (
+            await session.execute(
+                select(DocumentVersion)
+                .where(DocumentVersion.document_id == document_id)
+                .order_by(DocumentVersion.number.desc())
+            )
+        ).scalars()
+    )
+
+
+async def owned_version_ids(
+    session: AsyncSession, *, organisation_id: uuid.UUID, version_ids: list[uuid.UUID]
+) -> set[uuid.UUID]:
+    """The versions among `version_ids` of the organisation's documents, key-locked (FOR KEY SHARE)."""
+    rows = await session.execute(
+        select(DocumentVersion.id)
+        .join(Document, Document.id == DocumentVersion.document_id)
+        .where(Document.organisation_id == organisation_id, DocumentVersion.id.in_(version_ids))
+        .with_for_update(read=True, key_share=True, of=DocumentVersion)
+    )
+    return set(rows.scalars())
+
+
+async def lock_documents_of_versions(
+    session: AsyncSession, *, organisation_id: uuid.UUID, version_ids: list[uuid.UUID]
+) -> None:
+    """Lock, in id order, the organisation's documents holding these versions."""
+    await session.execute(
+        select(Document.id)
+        .where(
+            Document.organisation_id == organisation_id,
+            Document.id.in_(select(DocumentVersion.document_id).where(DocumentVersion.id.in_(version_ids))),
+        )
+        .order_by(Document.id)
+        .with_for_update()
+    )
+
+
+async def versions_with_documents(
+    session: AsyncSession, *, organisation_id: uuid.UUID, version_ids: list[uuid.UUID]
+) -> list[Any]:
+    """(version, document) rows of the organisation's versions among `version_ids`."""
+    return list(
+        (
+            await session.execute(
+                select(DocumentVersion, Document)
+                .join(Document, Document.id == DocumentVersion.document_id)
+                .where(Document.organisation_id == organisation_id, DocumentVersion.id.in_(version_ids))
+            )
+        ).all()
+    )
+
+
+async def pinned_versions(
+    session: AsyncSession, *, dossier_id: uuid.UUID, version_ids: list[uuid.UUID]
+) -> set[uuid.UUID]:
+    """The versions among `version_ids` the dossier already pins."""
+    return set(
+        (
+            await session.execute(
+                select(DocumentPin.version_id).where(
+                    DocumentPin.dossier_id == dossier_id, DocumentPin.version_id.in_(version_ids)
+                )
+            )
+        ).scalars()
+    )
+
+
+async def insert_pins(session: AsyncSession, pins: list[dict[str, Any]]) -> None:
+    """Insert pins, a pin already there left as it is (an IntegrityError if a version is gone)."""
+    dialect = postgresql if session.bind.dialect.name == "postgresql" else sqlite
+    await session.execute(dialect.insert(DocumentPin).values(pins).on_conflict_do_nothing())
+
+
+async def bump_documents(session: AsyncSession, document_ids: list[uuid.UUID]) -> None:
+    """A new version (and ETag) for each document, without loading them."""
+    await session.execute(
+        update(Document)
+        .where(Document.id.in_(document_ids))
+        .values(version=Document.version + 1, updated_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+
+
+async def latest_versions_of_kinds(session: AsyncSession, *, organisation_id: uuid.UUID, kinds: list[str]) -> list[Any]:
+    """(document, its latest version) rows of the organisation's documents of these kinds."""
+    return list(
+        (
+            await session.execute(
+                select(Document, DocumentVersion)
+                .join(DocumentVersion, DocumentVersion.document_id == Document.id)
+                .where(
+                    Document.organisation_id == organisation_id,
+                    Document.kind.in_(kinds),
+                    DocumentVersion.number == _latest_number(),
+                )
+            )
+        ).all()
+    )

@@ -1,0 +1,231 @@
+"""The indicators' HTTP routes: the shared catalogue (`router`, under /indicators), and a project's targets
+with the collective impact's aggregates (`targets_router`, included before it)."""
+
+import uuid
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, Query, Request, Response
+
+from common.auth import Authorize
+from common.db import SessionDep
+from common.etag import check_if_match, etag_of, if_match_parameter
+from common.idempotency import IdempotencyDep
+from common.pagination import CursorParam, LimitParam, Page, UpdatedSinceParam, split_page
+from common.problems import problem_responses
+from common.tokens import Principal
+from services.projects.indicators import impact, repository, service
+from services.projects.indicators import targets as project_targets
+from services.projects.indicators.schemas import (
+    ImpactOfProjects,
+    ImpactPage,
+    IndicatorCode,
+    IndicatorCreate,
+    IndicatorPublic,
+    IndicatorUpdate,
+    ProjectIndicators,
+    TargetsReplace,
+)
+from services.projects.referential.schemas import PriorityCode, QpvCode
+from services.vocabulary import DESK_ROLES, EVERY_ROLE, FUNDER_ROLES, HOLDER_ROLES, Scope
+
+router = APIRouter(prefix="/indicators", tags=["indicators"])
+# Only a UUID is an indicator's id: other words under /indicators (aggregates) are routes of their own, which a
+# PATCH /indicators/aggregates must not reach as an id (a 422 where RFC 9110 says 405).
+BY_ID = "/{indicator_id:uuid}"
+
+Reader = Annotated[Principal, Depends(Authorize(roles=EVERY_ROLE, scope=Scope.projects_read, services=True))]
+Desk = Annotated[Principal, Depends(Authorize(roles=DESK_ROLES, scope=Scope.projects_write))]
+
+
+@router.post(
+    "",
+    summary="Ajouter un indicateur partagé (guichet)",
+    status_code=201,
+    response_model=IndicatorPublic,
+    responses={
+        **problem_responses(400, 401, 403, 409, 413, 422),
+        201: {
+            "links": {
+                "GetIndicator": {"operationId": "get_indicator", "parameters": {"indicator_id": "$response.body#/id"}}
+            }
+        },
+    },
+)
+async def create_indicator(body: IndicatorCreate, session: SessionDep, _desk: Desk, call: IdempotencyDep) -> Response:
+    indicator = await service.create_indicator(session, request=body)
+    return await call.respond(
+        session,
+        status_code=201,
+        content=indicator,
+        headers={"Location": f"/api/v1/indicators/{indicator.id}", "ETag": etag_of(indicator.version)},
+    )
+
+
+@router.get(
+    "",
+    summary="Catalogue des indicateurs partagés",
+    response_model=Page[IndicatorPublic],
+    responses=problem_responses(400, 401, 403, 422),
+)
+async def list_indicators(
+    session: SessionDep,
+    _caller: Reader,
+    limit: LimitParam = 50,
+    cursor: CursorParam = None,
+    priority: Annotated[str | None, Query(pattern=r"^[a-z_]{1,40}$")] = None,
+    unit: Annotated[Literal["people", "organisations", "hours", "events", "euros", "percent"] | None, Query()] = None,
+    active: Annotated[bool | None, Query(description="true : en usage ; false : retirés.")] = None,
+    updated_since: UpdatedSinceParam = None,
+) -> dict:
+    rows = await repository.list_indicators(
+        session, priority=priority, unit=unit, active=active, updated_since=updated_since, limit=limit, cursor=cursor
+    )
+    page, next_cursor = split_page(rows, limit=limit)
+    return {"items": await service.to_public_many(session, page), "next_cursor": next_cursor}
+
+
+@router.get(
+    BY_ID,
+    summary="Lire un indicateur",
+    response_model=IndicatorPublic,
+    responses=problem_responses(401, 403, 404, 422),
+)
+async def get_indicator(
+    indicator_id: uuid.UUID, session: SessionDep, _caller: Reader, response: Response
+) -> IndicatorPublic:
+    indicator = await service.get_indicator(session, indicator_id)
+    response.headers["ETag"] = etag_of(indicator.version)
+    return (await service.to_public_many(session, [indicator]))[0]
+
+
+@router.patch(
+    BY_ID,
+    summary="Modifier le libellé, les priorités ou retirer un indicateur (If-Match requis)",
+    response_model=IndicatorPublic,
+    responses=problem_responses(400, 401, 403, 404, 412, 413, 422, 428),
+    openapi_extra=if_match_parameter(),
+)
+async def update_indicator(
+    indicator_id: uuid.UUID,
+    body: IndicatorUpdate,
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    _desk: Desk,
+) -> IndicatorPublic:
+    indicator = await service.get_indicator(session, indicator_id, for_update=True)
+    check_if_match(request, indicator.version)
+    updated = await service.update_indicator(session, indicator=indicator, request=body)
+    response.headers["ETag"] = etag_of(updated.version)
+    return updated
+
+
+targets_router = APIRouter(tags=["indicators"])
+
+ProjectReader = Annotated[
+    Principal, Depends(Authorize(roles=HOLDER_ROLES | DESK_ROLES, scope=Scope.projects_read, services=True))
+]
+ProjectWriter = Annotated[Principal, Depends(Authorize(roles=HOLDER_ROLES, scope=Scope.projects_write))]
+ImpactReader = Annotated[
+    Principal, Depends(Authorize(roles=FUNDER_ROLES | DESK_ROLES, scope=Scope.projects_read, services=True))
+]
+
+@targets_router.get(
+    "/projects/{project_id}/indicators",
+    summary="Indicateurs suivis par un projet et leurs cibles",
+    response_model=ProjectIndicators,
+    description="Lus par l'association du projet, le guichet et les services du guichet. "
+    "ETag « \"0\" » tant qu'aucun indicateur n'a été choisi.",
+    responses=problem_responses(401, 403, 404, 422),
+)
+async def get_project_indicators(
+    project_id: uuid.UUID, session: SessionDep, caller: ProjectReader, response: Response
+) -> ProjectIndicators:
+    project = await project_targets.visible_project(session, principal=caller, project_id=project_id)
+    targets = await project_targets.read_targets(session, project)
+    response.headers["ETag"] = etag_of(targets.version)
+    return targets
+
+
+@targets_router.put(
+    "/projects/{project_id}/indicators",
+    summary="Choisir les indicateurs du projet et leurs cibles (remplace toute la liste ; If-Match requis dès "
+    "qu'elle existe)",
+    response_model=ProjectIndicators,
+    description="Indicateurs actifs du catalogue (un indicateur déjà suivi reste permis une fois retiré). "
+    "Période : une année comprise dans les dates du projet, ou « span » (toute la durée), jamais les deux pour "
+    "un même indicateur. Un ratio vient avec son dénominateur et un indicateur « dont » avec son tout, pour la "
+    "même période. Les cibles suivent les règles de cohérence des valeurs (entiers pour des effectifs, "
+    "pourcentage entre 0 et 100, partie ≤ tout, numérateur ≤ dénominateur). Un couple (indicateur, période) "
+    "ayant une valeur dans un rapport déposé ou accepté ne peut être retiré (409 `targets_in_use`). "
+    "If-Match facultatif pour le premier choix, requis ensuite (428).",
+    responses=problem_responses(400, 401, 403, 404, 409, 412, 413, 422, 428),
+    openapi_extra=if_match_parameter(required=False),
+)
+async def replace_project_indicators(
+    project_id: uuid.UUID,
+    body: TargetsReplace,
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    caller: ProjectWriter,
+) -> ProjectIndicators:
+    project = await project_targets.owned_project(session, principal=caller, project_id=project_id)
+    version = await project_targets.plan_version(session, project.id)
+    check_if_match(request, version, required=version > 0)
+    targets = await project_targets.replace_targets(session, principal=caller, project=project, targets=body.targets)
+    response.headers["ETag"] = etag_of(targets.version)
+    return targets
+
+
+@targets_router.get(
+    "/indicators/aggregates",
+    summary="Impact collectif : valeurs acceptées et cibles par indicateur × QPV × priorité × année",
+    description="Sommes faites par la base à partir des rapports acceptés et des cibles. Une valeur annuelle "
+    "compte dans son année, une valeur « span » dans l'année de fin du projet. Un projet compte dans chacun de "
+    "ses QPV et sous chacune de ses priorités (null : aucune) : additionner les lignes de plusieurs QPV le "
+    "compte plusieurs fois. `actual` et `target` : une somme ; une moyenne pour un indicateur moyen ; pour un "
+    "ratio, le taux en pour cent (100 × Σ numérateurs / Σ dénominateurs). Lu par le guichet, les financeurs et "
+    "les services.",
+    response_model=ImpactPage,
+    responses=problem_responses(400, 401, 403, 422),
+)
+async def list_indicator_aggregates(
+    session: SessionDep,
+    _caller: ImpactReader,
+    limit: LimitParam = 50,
+    cursor: CursorParam = None,
+    year: Annotated[int | None, Query(ge=1900, le=2999)] = None,
+    qpv: Annotated[
+        list[QpvCode] | None,
+        Query(max_length=200, description="Un ou plusieurs QPV (ceux d'une commune, d'un contrat de ville)."),
+    ] = None,
+    priority: Annotated[PriorityCode | None, Query()] = None,
+    indicator: Annotated[IndicatorCode | None, Query()] = None,
+) -> ImpactPage:
+    rows, next_cursor = await impact.aggregates(
+        session, year=year, qpv=qpv, priority=priority, indicator=indicator, limit=limit, cursor=cursor
+    )
+    return ImpactPage(items=rows, next_cursor=next_cursor)
+
+
+@targets_router.post(
+    "/indicators/aggregates/search",
+    summary="Impact collectif d'un ensemble de projets (les projets soutenus par un financeur, par exemple)",
+    description="Les mêmes cellules que GET /indicators/aggregates, pour les seuls projets nommés dans le corps "
+    "(jusqu'à 5 000 : trop pour une adresse). Une lecture : rien n'est écrit.",
+    response_model=ImpactPage,
+    responses=problem_responses(400, 401, 403, 422),
+)
+async def search_indicator_aggregates(
+    body: ImpactOfProjects,
+    session: SessionDep,
+    _caller: ImpactReader,
+    limit: LimitParam = 50,
+    cursor: CursorParam = None,
+) -> ImpactPage:
+    rows, next_cursor = await impact.aggregates(
+        session, year=body.year, qpv=None, priority=None, indicator=body.indicator, limit=limit, cursor=cursor,
+        project_ids=body.project_ids,
+    )
+    return ImpactPage(items=rows, next_cursor=next_cursor)

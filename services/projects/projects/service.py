@@ -1,0 +1,85 @@
+"""Projects: the rules (reference lists checked, only the owning organisation sees or changes)."""
+
+import uuid
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from common.db import utcnow
+from common.problems import NotFound, Text, UnprocessableContent
+from common.tokens import Principal
+from services.projects.models import Project
+from services.projects.projects import repository
+from services.projects.projects.schemas import ProjectCreate, ProjectPublic, ProjectUpdate
+from services.projects.referential.service import check_references
+
+PROJECT_NOT_FOUND = Text("Projet introuvable.", "Project not found.")
+
+
+async def create_project(session: AsyncSession, *, principal: Principal, request: ProjectCreate) -> ProjectPublic:
+    """A draft project of the caller's association."""
+    await check_references(session, qpv_codes=request.qpv_codes, priorities=request.priorities)
+    project = Project(
+        organisation_id=principal.organisation_id,
+        created_by=principal.subject,
+        **request.model_dump(exclude={"qpv_codes", "priorities"}),
+    )
+    session.add(project)
+    await session.flush()
+    await repository.replace_tags(session, project.id, qpv_codes=request.qpv_codes, priorities=request.priorities)
+    return await to_public(session, project)
+
+
+async def visible_project(
+    session: AsyncSession, *, principal: Principal, project_id: uuid.UUID, for_update: bool = False
+) -> Project:
+    """Members of the owning organisation see the project; so does another desk service with its service token.
+    `for_update` locks it for a change (If-Match checked and version bumped under the same lock)."""
+    project = await repository.project_by_id(session, project_id, for_update=for_update)
+    if project is None or (principal.kind != "service" and project.organisation_id != principal.organisation_id):
+        raise NotFound(PROJECT_NOT_FOUND)
+    return project
+
+
+async def update_project(session: AsyncSession, *, project: Project, request: ProjectUpdate) -> ProjectPublic:
+    changes = request.model_dump(exclude_unset=True)
+    start = changes.get("start_date", project.start_date)
+    end = changes.get("end_date", project.end_date)
+    if end < start:
+        raise UnprocessableContent(
+            Text("La date de fin précède la date de début.", "The end date is before the start date."),
+            errors=[("body.end_date", Text("Avant la date de début.", "Before the start date."))],
+        )
+    await check_references(session, qpv_codes=changes.get("qpv_codes"), priorities=changes.get("priorities"))
+    current = await to_public(session, project)
+    if not _changes_anything(current, changes):
+        return current  # same version, same ETag
+    for field, value in changes.items():
+        if field not in ("qpv_codes", "priorities"):
+            setattr(project, field, value)
+    project.version += 1
+    project.updated_at = utcnow()
+    await session.flush()
+    await repository.replace_tags(
+        session, project.id, qpv_codes=changes.get("qpv_codes"), priorities=changes.get("priorities")
+    )
+    return await to_public(session, project)
+
+
+def _changes_anything(current: ProjectPublic, changes: dict) -> bool:
+    for field, value in changes.items():
+        wanted = sorted(set(value)) if field in ("qpv_codes", "priorities") else value
+        if getattr(current, field) != wanted:
+            return True
+    return False
+
+
+async def to_public(session: AsyncSession, project: Project) -> ProjectPublic:
+    return (await to_public_many(session, [project]))[0]
+
+
+async def to_public_many(session: AsyncSession, projects: list[Project]) -> list[ProjectPublic]:
+    tags = await repository.tags_of(session, [p.id for p in projects])
+    return [
+        ProjectPublic(**p.model_dump(exclude={"created_by"}), qpv_codes=tags[p.id][0], priorities=tags[p.id][1])
+        for p in projects
+    ]

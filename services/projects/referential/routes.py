@@ -1,0 +1,65 @@
+"""Reference lists: QPVs and the contrat de ville's priorities."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query
+
+from common.auth import Authorize
+from common.db import SessionDep
+from common.pagination import Page
+from common.problems import problem_responses
+from common.tokens import Principal
+from services.projects.referential import repository
+from services.projects.referential.schemas import PriorityPublic, QpvPublic
+from services.vocabulary import EVERY_ROLE, INSEE_COMMUNE_PATTERN, QPV_DEPARTMENT_PATTERN, Scope
+
+router = APIRouter(prefix="/referential", tags=["referential"])
+Reader = Annotated[Principal, Depends(Authorize(roles=EVERY_ROLE, scope=Scope.projects_read, services=True))]
+
+
+@router.get(
+    "/qpv",
+    summary="Quartiers prioritaires (QPV)",
+    response_model=Page[QpvPublic],
+    responses=problem_responses(401, 403, 422),
+)
+async def list_qpv(
+    session: SessionDep,
+    _caller: Reader,
+    department: Annotated[
+        str | None,
+        Query(
+            pattern=QPV_DEPARTMENT_PATTERN,
+            description="Département sur 3 caractères, comme dans le code QPV : 035, 974, 02A ou 02B pour la Corse.",
+            examples=["035"],
+        ),
+    ] = None,
+    q: Annotated[
+        str | None,
+        Query(min_length=2, max_length=100, description="Recherche dans le code, le nom, la commune ou l'EPCI."),
+    ] = None,
+    insee_commune: Annotated[
+        str | None,
+        Query(pattern=INSEE_COMMUNE_PATTERN, examples=["35238"],
+              description="Les QPV d'une commune (code INSEE ; un QPV sur plusieurs communes : sa première)."),
+    ] = None,
+    epci: Annotated[
+        str | None,
+        Query(min_length=2, max_length=200, pattern=r"^[^\x00-\x1f\x7f]+$", examples=["Rennes Métropole"],
+              description="Les QPV d'un EPCI, le territoire d'un contrat de ville (son nom exact, sans casse)."),
+    ] = None,
+) -> dict:
+    """The whole reference list fits in one page (about 1,600 QPVs nationally)."""
+    rows = await repository.qpv_list(session, department=department, search=q, insee_commune=insee_commune, epci=epci)
+    return {"items": [QpvPublic.model_validate(r, from_attributes=True) for r in rows], "next_cursor": None}
+
+
+@router.get(
+    "/priorities",
+    summary="Priorités (piliers et axes transversaux) du contrat de ville",
+    response_model=Page[PriorityPublic],
+    responses=problem_responses(401, 403),
+)
+async def list_priorities(session: SessionDep, _caller: Reader) -> dict:
+    rows = await repository.priority_list(session)
+    return {"items": [PriorityPublic.model_validate(r, from_attributes=True) for r in rows], "next_cursor": None}

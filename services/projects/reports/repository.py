@@ -1,0 +1,97 @@
+"""Reports' queries: one report, a project's report of a period, the lists, and their values, evidence and
+history."""
+
+import uuid
+from collections import defaultdict
+from datetime import datetime
+
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from common.db import children_by_parent, get_row
+from common.pagination import keyset
+from services.projects.models import (
+    Report,
+    ReportEvidence,
+    ReportHistory,
+    ReportValue,
+)
+
+
+async def report_by_id(session: AsyncSession, report_id: uuid.UUID, *, for_update: bool = False) -> Report | None:
+    return await get_row(session, Report, report_id, for_update=for_update)
+
+
+async def report_for(session: AsyncSession, project_id: uuid.UUID, period: str) -> Report | None:
+    statement = select(Report).where(Report.project_id == project_id, Report.period == period)
+    return (await session.execute(statement)).scalars().first()
+
+
+async def list_reports(
+    session: AsyncSession,
+    *,
+    organisation_id: uuid.UUID | None,
+    project_id: uuid.UUID | None,
+    state: str | None,
+    period: str | None,
+    updated_since: datetime | None,
+    limit: int,
+    cursor: str | None,
+) -> list[Report]:
+    """`organisation_id` None: every organisation's (the desk, another service)."""
+    statement = select(Report)
+    if organisation_id is not None:
+        statement = statement.where(Report.organisation_id == organisation_id)
+    if project_id is not None:
+        statement = statement.where(Report.project_id == project_id)
+    if state is not None:
+        statement = statement.where(Report.state == state)
+    if period is not None:
+        statement = statement.where(Report.period == period)
+    if updated_since is not None:
+        statement = statement.where(Report.updated_at >= updated_since)
+    return list((await session.execute(keyset(statement, Report, limit=limit, cursor=cursor))).scalars())
+
+
+async def values_of(session: AsyncSession, report_ids: list[uuid.UUID]) -> dict[uuid.UUID, list[ReportValue]]:
+    found: dict[uuid.UUID, list[ReportValue]] = {report_id: [] for report_id in report_ids}
+    if report_ids:
+        statement = (
+            select(ReportValue).where(ReportValue.report_id.in_(report_ids)).order_by(ReportValue.indicator_code)
+        )
+        for row in (await session.execute(statement)).scalars():
+            found[row.report_id].append(row)
+    return found
+
+
+async def evidence_of(session: AsyncSession, report_ids: list[uuid.UUID]) -> dict[uuid.UUID, list[uuid.UUID]]:
+    return await children_by_parent(
+        session, ReportEvidence.report_id, ReportEvidence.document_version_id, report_ids
+    )
+
+
+async def history_of(session: AsyncSession, report_ids: list[uuid.UUID]) -> dict[uuid.UUID, list[ReportHistory]]:
+    found: dict[uuid.UUID, list[ReportHistory]] = defaultdict(list)
+    if report_ids:
+        statement = (
+            select(ReportHistory).where(ReportHistory.report_id.in_(report_ids)).order_by(ReportHistory.at)
+        )
+        for row in (await session.execute(statement)).scalars():
+            found[row.report_id].append(row)
+    return found
+
+
+async def replace_values(session: AsyncSession, report_id: uuid.UUID, values: dict[str, int]) -> None:
+    await session.execute(delete(ReportValue).where(ReportValue.report_id == report_id))
+    session.add_all(
+        ReportValue(report_id=report_id, indicator_code=code, value_hundredths=value) for code, value in values.items()
+    )
+    await session.flush()
+
+
+async def replace_evidence(session: AsyncSession, report_id: uuid.UUID, version_ids: list[uuid.UUID]) -> None:
+    await session.execute(delete(ReportEvidence).where(ReportEvidence.report_id == report_id))
+    session.add_all(
+        ReportEvidence(report_id=report_id, document_version_id=version_id) for version_id in sorted(set(version_ids))
+    )
+    await session.flush()
