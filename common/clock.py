@@ -63,3 +63,11 @@ def _clock(request: Request) -> Clock:
 
 
 ClockDep = Annotated[Clock, Depends(_clock)]
+
+
+def _today(clock: ClockDep) -> date:
+    return clock.today()
+
+
+# A route's calendar day: the app's clock read in Paris.
+TodayDep = Annotated[date, Depends(_today)]

@@ -22,3 +22,8 @@ def test_an_instant_in_another_zone_and_a_naive_utc_one_read_the_same() -> None:
     instant = datetime(2027, 3, 31, 23, 0, tzinfo=timezone(timedelta(hours=-5)))  # 04:00 UTC on 1 April
     assert paris_day(instant) == date(2027, 4, 1)
     assert paris_day(datetime(2027, 4, 1, 4, 0)) == date(2027, 4, 1)
+
+
+def test_a_new_budget_year_starts_at_midnight_in_paris_winter_time() -> None:
+    assert paris_day(datetime(2026, 12, 31, 22, 59, tzinfo=UTC)) == date(2026, 12, 31)
+    assert paris_day(datetime(2026, 12, 31, 23, 0, tzinfo=UTC)) == date(2027, 1, 1)

@@ -6,13 +6,13 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Request, Response
 
 from common.auth import Authorize
+from common.clock import TodayDep
 from common.db import SessionDep
 from common.etag import check_if_match, etag_of, if_match_parameter
 from common.problems import problem_responses, request_language
 from common.tokens import Principal
 from services.projects.budgets import service as budgets
 from services.projects.budgets.schemas import BudgetIn, BudgetPublic
-from services.projects.paris_day import ParisToday
 from services.projects.projects import service as project_service
 from services.vocabulary import DESK_ROLES, HOLDER_ROLES, Scope
 
@@ -111,7 +111,7 @@ async def replace_association_budget(
     response: Response,
     session: SessionDep,
     caller: Writer,
-    today: ParisToday,
+    today: TodayDep,
 ) -> BudgetPublic:
     budgets.writable_association(caller, organisation_id, year, today)
     # Locked when it exists; two first entries at once meet on the unique (organisation, year): one gets a 412.

@@ -11,6 +11,7 @@ from starlette.background import BackgroundTask
 
 from common.app import API_PREFIX
 from common.auth import Authorize
+from common.clock import TodayDep
 from common.db import Database, SessionDep
 from common.etag import check_if_match, etag_of, if_match_parameter
 from common.idempotency import IdempotencyDep
@@ -34,7 +35,6 @@ from services.projects.documents.schemas import (
     Year,
 )
 from services.projects.documents.storage import DocumentStorage
-from services.projects.paris_day import ParisToday
 from services.vocabulary import DESK_ROLES, HOLDER_ROLES, Scope
 
 router = APIRouter(prefix="/documents", tags=["documents"])
@@ -221,7 +221,7 @@ async def document_compliance(
     _caller: ComplianceReader,
     organisation_id: Annotated[uuid.UUID, Query()],
     kinds: Annotated[list[DocumentKind], Query(min_length=1, max_length=20, examples=[["statutes", "bank_details"]])],
-    today: ParisToday,
+    today: TodayDep,
     on: Annotated[IsoDate | None, Query(description="Date de référence (AAAA-MM-JJ) ; aujourd'hui par défaut.")] = None,
 ) -> ComplianceReport:
     return await service.compliance(session, organisation_id=organisation_id, kinds=kinds, on=on or today)
