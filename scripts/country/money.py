@@ -23,7 +23,7 @@ from scripts.country.snapshots import dumps, totals
 from scripts.country.territories import Funder, Territory
 from services.funding.financial_reports import due_on
 from services.funding.instalments import payment_terms, schedule
-from services.funding.models import Programme as ProgrammeRow
+from services.funding.models.programme import Programme as ProgrammeRow
 from services.funding.payment_schedule import proportional_split
 from services.funding.track_rules import TrackRules, add_months, rules_of
 

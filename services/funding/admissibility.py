@@ -18,7 +18,8 @@ from services.funding.dossiers import (
     to_public,
     trace,
 )
-from services.funding.models import Dossier, DossierState, FundingLine, Programme
+from services.funding.models.dossier import Dossier, DossierState, FundingLine
+from services.funding.models.programme import Programme
 from services.funding.peers import Peers
 from services.funding.programmes import get_programme
 from services.funding.readiness import GRANT_GROUP

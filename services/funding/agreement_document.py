@@ -2,9 +2,9 @@
 HTML document (French or English)."""
 
 from common.problems import Text
-from services.funding.agreement_models import AgreementKind
 from services.funding.agreement_schemas import AgreementPublic, PaymentPublic
 from services.funding.html_documents import language_of, render
+from services.funding.models.agreement import AgreementKind
 
 LABELS: dict[str, Text] = {
     "number": Text("n°", "no."),

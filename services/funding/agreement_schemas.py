@@ -7,13 +7,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, Field, StringConstraints
 
 from common.schemas import VISIBLE_CHARACTER
-from services.funding.agreement_models import (
-    AgreementKind,
-    AgreementState,
-    PaymentCondition,
-    PaymentState,
-    ReviewState,
-)
+from services.funding.models.agreement import AgreementKind, AgreementState, PaymentCondition, PaymentState, ReviewState
 from services.funding.schemas import Comment, Input
 
 

@@ -16,7 +16,10 @@ from common.pagination import keyset
 from common.problems import Conflict, NotFound, Text
 from common.tokens import Principal
 from services.funding import cpo, cpo_plan, financial_reports, repository
-from services.funding.agreement_models import (
+from services.funding.agreement_schemas import AgreementPublic, PartyPublic
+from services.funding.committee import organisation_cards
+from services.funding.instalments import Instalment, payment_terms, payments_of, schedule
+from services.funding.models.agreement import (
     Agreement,
     AgreementKind,
     AgreementParty,
@@ -25,10 +28,8 @@ from services.funding.agreement_models import (
     Payment,
     PaymentState,
 )
-from services.funding.agreement_schemas import AgreementPublic, PartyPublic
-from services.funding.committee import organisation_cards
-from services.funding.instalments import Instalment, payment_terms, payments_of, schedule
-from services.funding.models import Dossier, FundingLine, Programme
+from services.funding.models.dossier import Dossier, FundingLine
+from services.funding.models.programme import Programme
 from services.funding.peers import Peers
 from services.funding.track_rules import TrackRules, rules_of
 from services.vocabulary import DESK_ROLES, FUNDER_ROLES, HOLDER_ROLES, Role

@@ -6,6 +6,7 @@ from fastapi import FastAPI
 from common.app import create_service_app, http_client, remote_jwks
 from common.db import Database
 from common.mail import mailer_from_settings
+from services.funding.events import install_outbox
 from services.funding.models import idempotency_keys
 from services.funding.peers import Peers
 from services.funding.routes import (
@@ -61,7 +62,9 @@ def create_app(
         title="Guichet unique — funding",
         description="Programmes, dossiers uniques, plans de cofinancement.",
         settings=settings,
-        database=Database(settings.database_url, schema=settings.db_schema, pooled=settings.database_pool),
+        database=install_outbox(
+            Database(settings.database_url, schema=settings.db_schema, pooled=settings.database_pool)
+        ),
         idempotency_table=idempotency_keys,
         routers=[
             programmes.router, dossiers.router, admissibility.router, envelopes.router, routing.router,

@@ -9,10 +9,10 @@ from typing import Any
 from sqlalchemy import and_, case, func, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.funding.agreement_models import Agreement, AgreementState, Payment, PaymentState
-from services.funding.financial_report_models import FinancialReport
 from services.funding.financial_reports import owed_clause
-from services.funding.models import Dossier, DossierState
+from services.funding.models.agreement import Agreement, AgreementState, Payment, PaymentState
+from services.funding.models.dossier import Dossier, DossierState
+from services.funding.models.financial_report import FinancialReport
 from services.funding.payments import due_clause
 
 # What one screen shows of each list; the full lists are the API's own (filters on state, overdue, …).

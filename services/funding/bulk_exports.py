@@ -13,9 +13,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from common.csv_cells import csv_line
 from common.pagination import encode_cursor, keyset
-from services.funding.agreement_models import Payment
-from services.funding.committee_models import AgendaItem, FunderDecision
-from services.funding.models import Dossier, DossierRouting, RoutingState
+from services.funding.models.agreement import Payment
+from services.funding.models.committee import AgendaItem, FunderDecision
+from services.funding.models.dossier import Dossier, DossierRouting, RoutingState
 
 BATCH = 1_000
 

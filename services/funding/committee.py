@@ -18,16 +18,6 @@ from common.pagination import keyset
 from common.problems import Conflict, NotFound, Text, UnprocessableContent
 from common.tokens import Principal
 from services.funding import repository, scores
-from services.funding.committee_models import (
-    AgendaItem,
-    CommitteeSession,
-    FunderDecision,
-    ItemState,
-    Recusal,
-    SessionFunder,
-    SessionProgramme,
-    SessionState,
-)
 from services.funding.committee_schemas import (
     Agenda,
     AgendaItemPublic,
@@ -45,7 +35,18 @@ from services.funding.committee_schemas import (
     ShareAsked,
 )
 from services.funding.dossiers import moved, trace
-from services.funding.models import Dossier, DossierState, FundingLine, Programme
+from services.funding.models.committee import (
+    AgendaItem,
+    CommitteeSession,
+    FunderDecision,
+    ItemState,
+    Recusal,
+    SessionFunder,
+    SessionProgramme,
+    SessionState,
+)
+from services.funding.models.dossier import Dossier, DossierState, FundingLine
+from services.funding.models.programme import Programme
 from services.funding.peers import Peers
 from services.vocabulary import DESK_ROLES, FUNDER_ROLES, OrganisationKind, Role
 

@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field, StringConstraints, model_validator
 from common.money import IntegerCents
 from common.problems import bilingual
 from common.schemas import VISIBLE_CHARACTER, IsoDate, PatchModel, WholeNumber
-from services.funding.committee_models import ItemState, Outcome, SessionState
+from services.funding.models.committee import ItemState, Outcome, SessionState
 from services.funding.schemas import Comment, Input, Title
 
 Place = Annotated[

@@ -14,16 +14,6 @@ from common.db import utcnow
 from common.problems import Conflict, NotFound, Text, UnprocessableContent
 from common.tokens import Principal
 from services.funding import cpo_plan, envelopes, threads
-from services.funding.agreement_models import (
-    Agreement,
-    AgreementParty,
-    AgreementState,
-    Grant,
-    Payment,
-    PaymentCondition,
-    PaymentState,
-)
-from services.funding.cpo_models import CpoReview, CpoState, CpoVersion, ReviewOutcome
 from services.funding.cpo_schemas import (
     CpoPublic,
     CpoReviewIn,
@@ -33,9 +23,20 @@ from services.funding.cpo_schemas import (
     YearlyAmountPublic,
 )
 from services.funding.dossiers import moved, open_programme, trace
-from services.funding.financial_report_models import FinancialReport, ReportState
 from services.funding.instalments import cpo_year, payment_terms, payments_of
-from services.funding.models import Dossier, Programme, Track
+from services.funding.models.agreement import (
+    Agreement,
+    AgreementParty,
+    AgreementState,
+    Grant,
+    Payment,
+    PaymentCondition,
+    PaymentState,
+)
+from services.funding.models.cpo import CpoReview, CpoState, CpoVersion, ReviewOutcome
+from services.funding.models.dossier import Dossier
+from services.funding.models.financial_report import FinancialReport, ReportState
+from services.funding.models.programme import Programme, Track
 from services.funding.track_rules import rules_of
 
 CPO_NOT_FOUND = Text("Ce dossier n'est pas une CPO accordée.", "This dossier is no granted CPO.")

@@ -4,7 +4,8 @@ objectives, and the indicator targets per year that projects holds for the proje
 from typing import Any
 
 from common.problems import Text, UnprocessableContent
-from services.funding.models import Dossier, FundingLine, Programme
+from services.funding.models.dossier import Dossier, FundingLine
+from services.funding.models.programme import Programme
 from services.funding.payment_schedule import proportional_split, yearly_split
 from services.funding.schemas import FundingLineIn
 from services.funding.track_rules import TrackRules

@@ -33,15 +33,6 @@ from services.funding.committee import (
     to_public,
     touched,
 )
-from services.funding.committee_models import (
-    AgendaItem,
-    CommitteeSession,
-    FunderDecision,
-    ItemState,
-    Outcome,
-    Recusal,
-    SessionState,
-)
 from services.funding.committee_schemas import (
     DecisionIn,
     DecisionListed,
@@ -58,7 +49,16 @@ from services.funding.committee_schemas import (
     SessionPublic,
 )
 from services.funding.dossiers import moved, trace
-from services.funding.models import Dossier, DossierState, FundingLine
+from services.funding.models.committee import (
+    AgendaItem,
+    CommitteeSession,
+    FunderDecision,
+    ItemState,
+    Outcome,
+    Recusal,
+    SessionState,
+)
+from services.funding.models.dossier import Dossier, DossierState, FundingLine
 from services.funding.track_rules import rules_of
 
 

@@ -12,11 +12,11 @@ from common.money import euros
 from common.problems import Conflict, NotFound, Text, UnprocessableContent
 from common.tokens import Principal
 from services.funding import agreements, envelopes, notifications, repository, service_clock
-from services.funding.committee_models import ItemState
 from services.funding.committee_schemas import DecisionIn, MinutesDecision, MinutesItem
 from services.funding.decisions import outcome_of, recipients_of
 from services.funding.dossiers import DOSSIER_NOT_FOUND, moved, require_action, to_public, trace
-from services.funding.models import Dossier, DossierRouting, DossierState
+from services.funding.models.committee import ItemState
+from services.funding.models.dossier import Dossier, DossierRouting, DossierState
 from services.funding.programmes import get_programme
 from services.funding.schemas import DossierPublic
 from services.funding.track_rules import rules_of

@@ -5,7 +5,7 @@ from typing import Annotated
 
 from fastapi import Depends, Query, Request
 
-from services.funding.models import Track
+from services.funding.models.programme import Track
 from services.funding.peers import Peers
 from services.funding.repository import DossierFilters
 from services.funding.schemas import QpvCode

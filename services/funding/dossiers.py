@@ -10,7 +10,8 @@ from common.money import euros
 from common.problems import Conflict, NotFound, Text, UnprocessableContent
 from common.tokens import Principal
 from services.funding import cpo_plan, financial_reports, readiness, repository, service_clock
-from services.funding.models import Dossier, DossierHistory, DossierState, FundingLine, Programme, Track
+from services.funding.models.dossier import Dossier, DossierHistory, DossierState, FundingLine
+from services.funding.models.programme import Programme, Track
 from services.funding.peers import Peers
 from services.funding.programmes import REQUIRED_DOCUMENTS, get_programme, is_open
 from services.funding.schemas import (

@@ -8,7 +8,7 @@ from pydantic import BaseModel, Field
 
 from common.money import IntegerCents
 from common.schemas import InputModel, PatchModel, WholeNumber
-from services.funding.envelope_models import MovementKind
+from services.funding.models.envelope import MovementKind
 
 # Strict: `false` or "1500" is not an amount (1500.0 is: JSON has one number type). Up to a billion euros.
 EnvelopeCents = Annotated[int, Field(strict=True, ge=0, le=100_000_000_000), IntegerCents]

@@ -18,8 +18,8 @@ from common.pagination import decode_sequence, encode_sequence, keyset
 from common.problems import Conflict, Forbidden, NotFound, Text, UnprocessableContent
 from common.tokens import Principal
 from services.funding import repository
-from services.funding.envelope_models import Envelope, EnvelopeMovement, MovementKind
 from services.funding.envelope_schemas import EnvelopeCreate, EnvelopePublic, EnvelopeUpdate, MovementPublic
+from services.funding.models.envelope import Envelope, EnvelopeMovement, MovementKind
 from services.vocabulary import DESK_ROLES, FUNDER_ROLES
 
 ENVELOPE_NOT_FOUND = Text("Enveloppe introuvable.", "Envelope not found.")

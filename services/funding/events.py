@@ -20,14 +20,14 @@ from sqlalchemy import event, insert, inspect, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
-from common.db import utcnow
+from common.db import Database, utcnow
 from common.tokens import Principal
-from services.funding.agreement_models import Agreement, AgreementParty, Payment
-from services.funding.committee_models import CommitteeSession, FunderDecision, SessionFunder
-from services.funding.event_models import DomainEvent, EventAudience, EventCounter
-from services.funding.financial_report_models import FinancialReport
-from services.funding.models import Dossier, DossierHistory, DossierRouting, RoutingState
-from services.funding.webhook_models import WebhookEndpoint
+from services.funding.models.agreement import Agreement, AgreementParty, Payment
+from services.funding.models.committee import CommitteeSession, FunderDecision, SessionFunder
+from services.funding.models.dossier import Dossier, DossierHistory, DossierRouting, RoutingState
+from services.funding.models.event import DomainEvent, EventAudience, EventCounter
+from services.funding.models.financial_report import FinancialReport
+from services.funding.models.webhook import WebhookEndpoint
 from services.vocabulary import DESK_ROLES
 
 PENDING = "funding_domain_events"
@@ -93,14 +93,12 @@ def _state_type(instance: Any, state: str) -> str:
     return f"{kind}.{state}"
 
 
-@event.listens_for(Session, "after_flush")
 def _collect(session: Session, _context: Any) -> None:
     drafts = _drafts_of(session)
     if drafts:
         session.info.setdefault(PENDING, []).extend(drafts)
 
 
-@event.listens_for(Session, "before_commit")
 def _write(session: Session) -> None:
     if not session.info.get(PENDING) and not (session.new or session.dirty or session.deleted):
         return
@@ -121,9 +119,25 @@ def _write(session: Session) -> None:
             session.execute(insert(EventAudience.__table__), audience)
 
 
-@event.listens_for(Session, "after_rollback")
 def _forget(session: Session) -> None:
     session.info.pop(PENDING, None)
+
+
+class FundingSession(Session):
+    """Funding's sessions: the outbox listens on this class only, never on every SQLAlchemy session."""
+
+
+LISTENERS = (("after_flush", _collect), ("before_commit", _write), ("after_rollback", _forget))
+
+
+def install_outbox(database: Database) -> Database:
+    """Makes `database`'s sessions funding's own, whose flushes write the domain events (called at start-up)."""
+    for factory in (database.reader, database.writer):
+        factory.configure(sync_session_class=FundingSession)
+    for name, listener in LISTENERS:
+        if not event.contains(FundingSession, name, listener):
+            event.listen(FundingSession, name, listener)
+    return database
 
 
 def _take_numbers(session: Session, count: int) -> int:

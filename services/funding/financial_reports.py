@@ -16,15 +16,15 @@ from common.pagination import keyset
 from common.problems import Conflict, NotFound, Text, UnprocessableContent
 from common.tokens import Principal
 from services.funding import repository
-from services.funding.agreement_models import Grant, Payment, PaymentState
-from services.funding.financial_report_models import OWED_STATES, FinancialReport, ReportKind, ReportState
 from services.funding.financial_report_schemas import (
     FinancialReportPublic,
     FinancialReportUpdate,
     ReportLinePublic,
     ReportTotals,
 )
-from services.funding.models import Dossier
+from services.funding.models.agreement import Grant, Payment, PaymentState
+from services.funding.models.dossier import Dossier
+from services.funding.models.financial_report import OWED_STATES, FinancialReport, ReportKind, ReportState
 from services.funding.track_rules import TrackRules, add_months
 from services.vocabulary import DESK_ROLES, FUNDER_ROLES, HOLDER_ROLES, Role
 

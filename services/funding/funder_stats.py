@@ -10,9 +10,10 @@ from typing import Any
 from sqlalchemy import Float, and_, cast, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.funding.agreement_models import Grant
-from services.funding.envelope_models import Envelope
-from services.funding.models import Dossier, DossierRouting, DossierTag, Programme, RoutingState
+from services.funding.models.agreement import Grant
+from services.funding.models.dossier import Dossier, DossierRouting, DossierTag, RoutingState
+from services.funding.models.envelope import Envelope
+from services.funding.models.programme import Programme
 
 SECONDS_A_DAY = 86_400
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from services.funding.agreement_models import Agreement, Grant, Payment, PaymentCondition
+from services.funding.models.agreement import Agreement, Grant, Payment, PaymentCondition
 from services.funding.payment_schedule import BASIS_POINTS, split_amount
 from services.funding.track_rules import TrackRules
 

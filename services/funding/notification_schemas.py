@@ -6,7 +6,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from services.funding.notification_models import DeliveryState, NotificationKind
+from services.funding.models.notification import DeliveryState, NotificationKind
 
 
 class NotificationPublic(BaseModel):

@@ -24,9 +24,9 @@ from common.money import euros
 from common.pagination import keyset
 from common.problems import Conflict, NotFound, Text
 from common.tokens import Principal
-from services.funding.committee_models import ItemState, Outcome
 from services.funding.committee_schemas import Minutes, MinutesItem
-from services.funding.notification_models import DeliveryState, Notification, NotificationKind
+from services.funding.models.committee import ItemState, Outcome
+from services.funding.models.notification import DeliveryState, Notification, NotificationKind
 from services.funding.notification_schemas import NotificationPublic
 from services.vocabulary import DESK_ROLES
 

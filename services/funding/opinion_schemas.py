@@ -8,7 +8,7 @@ from pydantic import BaseModel, Field, StringConstraints
 
 from common.money import IntegerCents
 from common.schemas import VISIBLE_CHARACTER, InputModel
-from services.funding.models import OpinionKind
+from services.funding.models.dossier import OpinionKind
 
 AuthorKind = Literal["funder", "citizen_council"]
 

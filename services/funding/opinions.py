@@ -19,7 +19,7 @@ from services.funding.dossiers import (
     trace,
     visible_dossier,
 )
-from services.funding.models import Dossier, DossierOpinion
+from services.funding.models.dossier import Dossier, DossierOpinion
 from services.funding.opinion_schemas import AuthorKind, OpinionIn, OpinionPublic
 from services.funding.peers import Peers
 from services.vocabulary import COUNCIL_ROLES, DESK_ROLES, FUNDER_ROLES, Role

@@ -15,15 +15,9 @@ from common.pagination import keyset
 from common.problems import Conflict, NotFound, Text
 from common.tokens import Principal
 from services.funding import envelopes, repository
-from services.funding.agreement_models import (
-    Agreement,
-    AgreementState,
-    Payment,
-    PaymentCondition,
-    PaymentState,
-)
 from services.funding.agreement_schemas import PaymentPublic
-from services.funding.models import Programme
+from services.funding.models.agreement import Agreement, AgreementState, Payment, PaymentCondition, PaymentState
+from services.funding.models.programme import Programme
 from services.vocabulary import DESK_ROLES, FUNDER_ROLES, HOLDER_ROLES
 
 PAYMENT_NOT_FOUND = Text("Versement introuvable.", "Payment not found.")

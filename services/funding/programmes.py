@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from common.problems import NotFound, Text, UnprocessableContent
 from common.tokens import Principal
 from services.funding import repository
-from services.funding.models import Programme, ProgrammeFunder, Track
+from services.funding.models.programme import Programme, ProgrammeFunder, Track
 from services.funding.peers import Peers
 from services.funding.schemas import ProgrammeCreate, ProgrammePublic
 from services.funding.track_rules import public_rules

@@ -11,7 +11,7 @@ from typing import Any
 
 from common.money import euros
 from common.problems import Conflict, Text
-from services.funding.models import FundingLine
+from services.funding.models.dossier import FundingLine
 from services.funding.peers import Peers
 
 GRANT_GROUP = "74"

@@ -11,17 +11,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from common.db import children_by_parent, get_row
 from common.pagination import keyset
-from services.funding.models import (
+from services.funding.models.dossier import (
     Dossier,
     DossierHistory,
     DossierRouting,
     DossierTag,
     FundingLine,
-    Programme,
-    ProgrammeFunder,
     ReferenceCounter,
     RoutingState,
 )
+from services.funding.models.programme import Programme, ProgrammeFunder
 from services.funding.schemas import DossierSummary
 
 

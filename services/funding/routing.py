@@ -12,7 +12,7 @@ from common.problems import Conflict, NotFound, Text
 from common.tokens import Principal
 from services.funding import repository
 from services.funding.dossiers import DOSSIER_NOT_FOUND, moved, require_action, to_public, trace
-from services.funding.models import (
+from services.funding.models.dossier import (
     Dossier,
     DossierOpinion,
     DossierRouting,

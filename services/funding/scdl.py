@@ -13,8 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from common.csv_cells import FORMULA_STARTS, csv_line
 from common.pagination import encode_cursor, keyset
-from services.funding.agreement_models import Agreement, AgreementState, Grant, Payment, PaymentState
-from services.funding.models import Programme
+from services.funding.models.agreement import Agreement, AgreementState, Grant, Payment, PaymentState
+from services.funding.models.programme import Programme
 from services.funding.peers import Peers
 
 COLUMNS = (

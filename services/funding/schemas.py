@@ -17,7 +17,8 @@ from pydantic import (
 from common.money import IntegerCents
 from common.problems import bilingual
 from common.schemas import VISIBLE_CHARACTER, InputModel, IsoDate, PatchModel, WholeNumber
-from services.funding.models import DossierState, Track
+from services.funding.models.dossier import DossierState
+from services.funding.models.programme import Track
 from services.identifiers import is_valid_siret
 from services.vocabulary import QPV_CODE_PATTERN
 

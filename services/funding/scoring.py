@@ -18,8 +18,8 @@ from services.funding.committee import (
     require_state,
     sees_item,
 )
-from services.funding.committee_models import CommitteeSession, ItemState, Score, SessionState
 from services.funding.committee_schemas import ScoreIn, ScorePublic
+from services.funding.models.committee import CommitteeSession, ItemState, Score, SessionState
 from services.funding.scores import scored_items
 
 

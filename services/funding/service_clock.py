@@ -4,7 +4,7 @@ overdue lists are one indexed query."""
 
 from datetime import datetime, timedelta
 
-from services.funding.models import Dossier
+from services.funding.models.dossier import Dossier
 from services.funding.track_rules import TrackRules
 
 

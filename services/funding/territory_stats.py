@@ -8,8 +8,9 @@ from typing import Any
 from sqlalchemy import and_, distinct, func, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.funding.agreement_models import Grant
-from services.funding.models import Dossier, DossierState, DossierTag, Programme
+from services.funding.models.agreement import Grant
+from services.funding.models.dossier import Dossier, DossierState, DossierTag
+from services.funding.models.programme import Programme
 
 
 def _dossiers_in(qpv_codes: list[str], year: int) -> Any:

@@ -12,7 +12,8 @@ from common.problems import Conflict, Text
 from common.tokens import Principal
 from services.funding import cpo_plan, repository
 from services.funding.dossiers import format_reference, funders_outside, trace
-from services.funding.models import Dossier, FundingLine, Programme
+from services.funding.models.dossier import Dossier, FundingLine
+from services.funding.models.programme import Programme
 from services.funding.track_rules import rules_of
 
 

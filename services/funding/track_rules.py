@@ -6,8 +6,8 @@ from dataclasses import asdict, dataclass, fields, replace
 from datetime import date
 from typing import Any
 
-from services.funding.agreement_models import PaymentCondition
-from services.funding.models import Programme, Track
+from services.funding.models.agreement import PaymentCondition
+from services.funding.models.programme import Programme, Track
 
 
 @dataclass(frozen=True)

@@ -8,10 +8,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from common.problems import Conflict, Text, UnprocessableContent
 from common.tokens import Principal
 from services.funding import repository, threads
-from services.funding.agreement_models import ReviewState
 from services.funding.dossiers import moved, open_programme, to_public, trace
 from services.funding.learning_reviews import review_of
-from services.funding.models import Dossier, DossierState, Track
+from services.funding.models.agreement import ReviewState
+from services.funding.models.dossier import Dossier, DossierState
+from services.funding.models.programme import Track
 from services.funding.schemas import VerdictIn, VerdictOutcome
 
 # Where a seed project may graduate to.

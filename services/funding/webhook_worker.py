@@ -20,21 +20,21 @@ from standardwebhooks.webhooks import Webhook
 
 from common.clock import Clock, clock_of
 from common.db import Database
-from services.funding import events  # noqa: F401  (the outbox's listeners: a disabled endpoint is an event)
-from services.funding.agreement_models import Agreement, Payment
-from services.funding.event_models import DomainEvent, EventAudience
 from services.funding.event_schemas import EventPublic
-from services.funding.financial_report_models import FinancialReport
+from services.funding.events import install_outbox
 from services.funding.financial_reports import late_clause
-from services.funding.payments import due_clause
-from services.funding.settings import FundingSettings
-from services.funding.webhook_models import (
+from services.funding.models.agreement import Agreement, Payment
+from services.funding.models.event import DomainEvent, EventAudience
+from services.funding.models.financial_report import FinancialReport
+from services.funding.models.webhook import (
     DeliveryState,
     EndpointState,
     WebhookAttempt,
     WebhookDelivery,
     WebhookEndpoint,
 )
+from services.funding.payments import due_clause
+from services.funding.settings import FundingSettings
 from services.funding.webhook_targets import IpNetwork, TargetRefused, delivery_client, networks, pinned
 from services.funding.webhooks import disable, signing_secrets
 
@@ -213,7 +213,7 @@ class Worker:
 
 
 async def run(settings: FundingSettings) -> None:
-    db = Database(settings.database_url, schema=settings.db_schema)
+    db = install_outbox(Database(settings.database_url, schema=settings.db_schema))  # a disabled endpoint is an event
     stopping = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):

@@ -14,8 +14,8 @@ from common.db import get_row
 from common.pagination import keyset
 from common.problems import NotFound, Text, UnprocessableContent
 from common.tokens import Principal
-from services.funding.event_models import DomainEvent
-from services.funding.webhook_models import (
+from services.funding.models.event import DomainEvent
+from services.funding.models.webhook import (
     DeliveryState,
     EndpointState,
     WebhookAttempt,

@@ -15,7 +15,7 @@ from common.problems import problem_responses, request_language
 from common.tokens import Principal
 from services.funding import admissibility, dossiers, repository
 from services.funding.deps import PeersDep
-from services.funding.models import Dossier
+from services.funding.models.dossier import Dossier
 from services.funding.schemas import (
     AdmissibilityCheck,
     AdmissibilityDecision,

@@ -15,7 +15,8 @@ from common.tokens import Principal
 from services.funding import cpo, cpo_plan, dossiers
 from services.funding.cpo_schemas import CpoPublic, CpoReviewIn, FinalEvaluationIn, RenewalIn
 from services.funding.deps import PeersDep
-from services.funding.models import Dossier, Programme
+from services.funding.models.dossier import Dossier
+from services.funding.models.programme import Programme
 from services.funding.schemas import DossierPublic
 from services.vocabulary import DESK_ROLES, FUNDER_ROLES, HOLDER_ROLES, Role, Scope
 

@@ -15,7 +15,8 @@ from common.problems import problem_responses, request_language
 from common.tokens import Principal
 from services.funding import dossiers, repository, support
 from services.funding.deps import PeersDep
-from services.funding.models import DossierState, Track
+from services.funding.models.dossier import DossierState
+from services.funding.models.programme import Track
 from services.funding.schemas import (
     DossierCreate,
     DossierPublic,

@@ -13,7 +13,7 @@ from common.pagination import CursorParam, LimitParam, Page, UpdatedSinceParam, 
 from common.problems import problem_responses, request_language
 from common.tokens import Principal
 from services.funding import notifications
-from services.funding.notification_models import DeliveryState
+from services.funding.models.notification import DeliveryState
 from services.funding.notification_schemas import NotificationPublic
 from services.vocabulary import DESK_ROLES, HOLDER_ROLES, Scope
 

@@ -14,9 +14,9 @@ from common.pagination import CursorParam, LimitParam, Page, UpdatedSinceParam, 
 from common.problems import problem_responses
 from common.tokens import Principal
 from services.funding import payments
-from services.funding.agreement_models import Agreement, Payment, PaymentState
 from services.funding.agreement_schemas import Cancellation, PaymentPublic
 from services.funding.deps import DossierFiltersDep, PeersDep
+from services.funding.models.agreement import Agreement, Payment, PaymentState
 from services.vocabulary import DESK_ROLES, FUNDER_ROLES, HOLDER_ROLES, Role, Scope
 
 router = APIRouter(prefix="/payments", tags=["payments"])

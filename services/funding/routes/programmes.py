@@ -15,7 +15,7 @@ from common.problems import problem_responses
 from common.tokens import Principal
 from services.funding import programmes, repository
 from services.funding.deps import PeersDep
-from services.funding.models import Track
+from services.funding.models.programme import Track
 from services.funding.schemas import ProgrammeCreate, ProgrammePublic
 from services.vocabulary import DESK_ROLES, EVERY_ROLE, Scope
 

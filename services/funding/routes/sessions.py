@@ -14,7 +14,6 @@ from common.pagination import CursorParam, LimitParam, Page, UpdatedSinceParam, 
 from common.problems import problem_responses, request_language
 from common.tokens import Principal
 from services.funding import committee, decisions, notifications, scores, scoring
-from services.funding.committee_models import SessionState
 from services.funding.committee_schemas import (
     Agenda,
     ConflictDeclaration,
@@ -36,6 +35,7 @@ from services.funding.committee_schemas import (
 from services.funding.deps import PeersDep
 from services.funding.html_documents import DOCUMENT_HEADERS, document_response
 from services.funding.minutes_document import minutes_html
+from services.funding.models.committee import SessionState
 from services.vocabulary import DESK_ROLES, FUNDER_ROLES, Scope
 
 router = APIRouter(prefix="/sessions", tags=["sessions"])

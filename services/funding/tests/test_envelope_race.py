@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from common.problems import Problem
 from services.funding import envelopes
-from services.funding.envelope_models import Envelope, EnvelopeMovement
+from services.funding.models.envelope import Envelope, EnvelopeMovement
 from services.funding.tests.helpers import PROGRAMME_ID, VILLE
 from tests.support.clock import TODAY
 from tests.support.stack import problem

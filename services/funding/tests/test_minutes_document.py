@@ -6,7 +6,6 @@ from html.parser import HTMLParser
 
 import pytest
 
-from services.funding.committee_models import ItemState, Outcome
 from services.funding.committee_schemas import (
     Minutes,
     MinutesAttendance,
@@ -17,6 +16,7 @@ from services.funding.committee_schemas import (
     MinutesRecusal,
 )
 from services.funding.minutes_document import minutes_html
+from services.funding.models.committee import ItemState, Outcome
 
 HOSTILE = "<script>alert(1)</script> & co"
 ESCAPED = "&lt;script&gt;alert(1)&lt;/script&gt; &amp; co"

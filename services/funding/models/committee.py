@@ -10,7 +10,7 @@ from sqlalchemy import JSON, BigInteger, CheckConstraint, Column, ForeignKey, In
 from sqlmodel import Field
 
 from common.db import UtcDateTime, utcnow
-from services.funding.models import FundingTable
+from services.funding.models.base import FundingTable
 
 
 class SessionState(StrEnum):

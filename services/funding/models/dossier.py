@@ -1,4 +1,4 @@
-"""Funding's tables: programmes, dossiers, co-funding plans, the dossier history."""
+"""Tables of the dossiers: the dossier, its co-funding plan, tags, history, routings and opinions."""
 
 import uuid
 from datetime import date, datetime
@@ -6,26 +6,11 @@ from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import JSON, BigInteger, CheckConstraint, Column, ForeignKey, Index, UniqueConstraint
-from sqlalchemy.orm import registry
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field
 
 from common.db import UtcDateTime, utcnow
-from common.idempotency import idempotency_table
-
-
-class FundingTable(SQLModel, registry=registry()):
-    pass
-
-
-metadata = FundingTable.metadata
-idempotency_keys = idempotency_table(metadata)
-
-
-class Track(StrEnum):
-    seed = "seed"
-    small = "small"
-    annual = "annual"
-    cpo = "cpo"
+from services.funding.models.base import FundingTable
+from services.funding.models.base import created_column as _created
 
 
 class DossierState(StrEnum):
@@ -50,39 +35,6 @@ class OpinionKind(StrEnum):
     favourable = "favourable"
     reserved = "reserved"
     unfavourable = "unfavourable"
-
-
-def _created() -> Any:
-    return Field(default_factory=utcnow, sa_type=UtcDateTime, nullable=False)
-
-
-class Programme(FundingTable, table=True):
-    __tablename__ = "programmes"
-    __table_args__ = (CheckConstraint("closes_on >= opens_on", name="ck_programmes_dates_ordered"),)
-
-    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
-    title: str = Field(max_length=200)
-    track: str = Field(max_length=16, index=True)
-    year: int = Field(index=True)
-    opens_on: date
-    closes_on: date
-    # The territory: a project must touch at least one of these QPVs (empty: any QPV of the contrat de ville).
-    qpv_codes: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
-    # The funders that must sit for a committee to decide on this programme (empty: two funders, one the State).
-    quorum_funder_ids: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
-    # The track's rules where the programme departs from their defaults (ceilings, durations, shares, delays).
-    rules: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
-    created_by: str = Field(max_length=200)
-    version: int = Field(default=1, nullable=False)
-    created_at: datetime = _created()
-    updated_at: datetime = _created()
-
-
-class ProgrammeFunder(FundingTable, table=True):
-    __tablename__ = "programme_funders"
-
-    programme_id: uuid.UUID = Field(sa_column=Column(ForeignKey("programmes.id", ondelete="CASCADE"), primary_key=True))
-    funder_id: uuid.UUID = Field(primary_key=True)
 
 
 class ReferenceCounter(FundingTable, table=True):

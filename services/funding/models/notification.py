@@ -9,7 +9,7 @@ from sqlalchemy import JSON, CheckConstraint, Column, ForeignKey, Index, UniqueC
 from sqlmodel import Field
 
 from common.db import UtcDateTime, utcnow
-from services.funding.models import FundingTable
+from services.funding.models.base import FundingTable
 
 
 class NotificationKind(StrEnum):

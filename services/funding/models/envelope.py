@@ -8,7 +8,7 @@ from sqlalchemy import BigInteger, CheckConstraint, Column, ForeignKey, Index, U
 from sqlmodel import Field
 
 from common.db import UtcDateTime, utcnow
-from services.funding.models import FundingTable
+from services.funding.models.base import FundingTable
 
 
 class MovementKind(StrEnum):

@@ -9,8 +9,8 @@ from sqlalchemy import JSON, CheckConstraint, Column, ForeignKey, Index, UniqueC
 from sqlmodel import Field
 
 from common.db import UtcDateTime, utcnow
-from services.funding.event_models import SequenceType
-from services.funding.models import FundingTable
+from services.funding.models.base import FundingTable
+from services.funding.models.event import SequenceType
 
 
 class EndpointState(StrEnum):

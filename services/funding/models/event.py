@@ -9,7 +9,7 @@ from sqlalchemy import JSON, BigInteger, Column, ForeignKey, Index, Integer
 from sqlmodel import Field
 
 from common.db import UtcDateTime
-from services.funding.models import FundingTable
+from services.funding.models.base import FundingTable
 
 # SQLite numbers its rowid only as INTEGER; PostgreSQL takes the sequence as BIGINT.
 SequenceType = BigInteger().with_variant(Integer(), "sqlite")
