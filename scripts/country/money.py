@@ -25,7 +25,7 @@ from services.funding.financial_reports import due_on
 from services.funding.instalments import payment_terms, schedule
 from services.funding.models.programme import Programme as ProgrammeRow
 from services.funding.payment_schedule import proportional_split
-from services.funding.track_rules import TrackRules, add_months, rules_of
+from services.funding.programmes.track_rules import TrackRules, add_months, rules_of
 
 GRANTS = Table("funding", "grants", (
     "id", "dossier_id", "funder_id", "organisation_id", "programme_id", "session_id", "year", "amount_cents",

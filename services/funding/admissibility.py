@@ -21,7 +21,7 @@ from services.funding.dossiers import (
 from services.funding.models.dossier import Dossier, DossierState, FundingLine
 from services.funding.models.programme import Programme
 from services.funding.peers import Peers
-from services.funding.programmes import get_programme
+from services.funding.programmes.service import get_programme
 from services.funding.readiness import GRANT_GROUP
 from services.funding.schemas import (
     AdmissibilityCheck,

@@ -7,8 +7,8 @@ from typing import Annotated, Any
 from pydantic import BaseModel, Field, StringConstraints
 
 from common.schemas import VISIBLE_CHARACTER
+from services.funding.fields import Comment, Input
 from services.funding.models.agreement import AgreementKind, AgreementState, PaymentCondition, PaymentState, ReviewState
-from services.funding.schemas import Comment, Input
 
 
 class PartyPublic(BaseModel):

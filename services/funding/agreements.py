@@ -31,7 +31,7 @@ from services.funding.models.agreement import (
 from services.funding.models.dossier import Dossier, FundingLine
 from services.funding.models.programme import Programme
 from services.funding.peers import Peers
-from services.funding.track_rules import TrackRules, rules_of
+from services.funding.programmes.track_rules import TrackRules, rules_of
 from services.vocabulary import DESK_ROLES, FUNDER_ROLES, HOLDER_ROLES, Role
 
 AGREEMENT_NOT_FOUND = Text("Convention introuvable.", "Agreement not found.")

@@ -9,6 +9,7 @@ from common.mail import mailer_from_settings
 from services.funding.events import install_outbox
 from services.funding.models import idempotency_keys
 from services.funding.peers import Peers
+from services.funding.programmes import routes as programmes
 from services.funding.routes import (
     admissibility,
     agreements,
@@ -25,7 +26,6 @@ from services.funding.routes import (
     notifications,
     opinions,
     payments,
-    programmes,
     routing,
     sessions,
     stats,

@@ -48,6 +48,7 @@ from services.funding.models.committee import (
 from services.funding.models.dossier import Dossier, DossierState, FundingLine
 from services.funding.models.programme import Programme
 from services.funding.peers import Peers
+from services.funding.programmes import repository as programmes_repository
 from services.vocabulary import DESK_ROLES, FUNDER_ROLES, OrganisationKind, Role
 
 SESSION_NOT_FOUND = Text("Séance introuvable.", "Session not found.")
@@ -254,7 +255,9 @@ async def invite(
     require_state(committee, SessionState.planned, "invite")
     programme_ids = await programme_ids_of(session, committee.id)
     participating = {
-        fid for funders in (await repository.funders_of_programmes(session, programme_ids)).values() for fid in funders
+        fid
+        for funders in (await programmes_repository.funders_of_programmes(session, programme_ids)).values()
+        for fid in funders
     }
     outsiders = [
         str(fid) for fid in request.funder_ids
@@ -510,7 +513,7 @@ async def open_session(
         )
     present = {fid: invited[fid] for fid in request.present_funder_ids}
     programmes = await programmes_by_id(session, await programme_ids_of(session, committee.id))
-    funders = await repository.funders_of_programmes(session, list(programmes))
+    funders = await programmes_repository.funders_of_programmes(session, list(programmes))
     gaps = [gap for pid, programme in programmes.items() if (gap := quorum_gaps(programme, funders[pid], present))]
     if gaps:
         raise Conflict(

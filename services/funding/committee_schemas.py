@@ -10,8 +10,8 @@ from pydantic import BaseModel, Field, StringConstraints, model_validator
 from common.money import IntegerCents
 from common.problems import bilingual
 from common.schemas import VISIBLE_CHARACTER, IsoDate, PatchModel, WholeNumber
+from services.funding.fields import Comment, Input, Title
 from services.funding.models.committee import ItemState, Outcome, SessionState
-from services.funding.schemas import Comment, Input, Title
 
 Place = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, pattern=VISIBLE_CHARACTER, max_length=300)

@@ -37,7 +37,7 @@ from services.funding.models.cpo import CpoReview, CpoState, CpoVersion, ReviewO
 from services.funding.models.dossier import Dossier
 from services.funding.models.financial_report import FinancialReport, ReportState
 from services.funding.models.programme import Programme, Track
-from services.funding.track_rules import rules_of
+from services.funding.programmes.track_rules import rules_of
 
 CPO_NOT_FOUND = Text("Ce dossier n'est pas une CPO accordée.", "This dossier is no granted CPO.")
 # What a review or the final evaluation takes as handed in.

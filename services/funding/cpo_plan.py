@@ -7,8 +7,8 @@ from common.problems import Text, UnprocessableContent
 from services.funding.models.dossier import Dossier, FundingLine
 from services.funding.models.programme import Programme
 from services.funding.payment_schedule import proportional_split, yearly_split
+from services.funding.programmes.track_rules import TrackRules
 from services.funding.schemas import FundingLineIn
-from services.funding.track_rules import TrackRules
 
 
 def cpo_years_of(programme: Programme, rules: TrackRules, plan: list[FundingLineIn], asked: int | None) -> int | None:

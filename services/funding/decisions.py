@@ -59,7 +59,8 @@ from services.funding.models.committee import (
     SessionState,
 )
 from services.funding.models.dossier import Dossier, DossierState, FundingLine
-from services.funding.track_rules import rules_of
+from services.funding.programmes import repository as programmes_repository
+from services.funding.programmes.track_rules import rules_of
 
 
 @dataclass
@@ -119,7 +120,7 @@ async def _move_money(
     """Commit the increase on the funder's envelope for the programme's year, or release the decrease."""
     if before == after:
         return
-    programme = await repository.programme_by_id(session, dossier.programme_id)
+    programme = await programmes_repository.programme_by_id(session, dossier.programme_id)
     assert programme is not None  # a dossier's programme is a foreign key
     money = {"funder_id": funder_id, "programme_id": programme.id, "year": programme.year, "dossier_id": dossier.id,
              "actor": actor}
@@ -230,7 +231,7 @@ async def raise_plan(
             extra={"asked_cents": line.amount_cents},
         )
     before = line.amount_cents
-    ceiling = rules_of(await repository.programme_by_id(session, dossier.programme_id)).ceiling_cents
+    ceiling = rules_of(await programmes_repository.programme_by_id(session, dossier.programme_id)).ceiling_cents
     total = dossier.requested_total_cents + request.amount_cents - before
     if ceiling is not None and total > ceiling:
         limit = euros(ceiling)
@@ -356,7 +357,7 @@ async def close(
         dossier.agenda_session_id = None
         moved(dossier)
         session.add(trace(dossier, principal, "decided", previous, item.outcome))
-        programme = await repository.programme_by_id(session, dossier.programme_id)
+        programme = await programmes_repository.programme_by_id(session, dossier.programme_id)
         assert programme is not None  # a foreign key
         await agreements.grant_shares(
             session, dossier=dossier, programme=programme, lines=lines[dossier.id],

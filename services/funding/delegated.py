@@ -17,9 +17,9 @@ from services.funding.decisions import outcome_of, recipients_of
 from services.funding.dossiers import DOSSIER_NOT_FOUND, moved, require_action, to_public, trace
 from services.funding.models.committee import ItemState
 from services.funding.models.dossier import Dossier, DossierRouting, DossierState
-from services.funding.programmes import get_programme
+from services.funding.programmes.service import get_programme
+from services.funding.programmes.track_rules import rules_of
 from services.funding.schemas import DossierPublic
-from services.funding.track_rules import rules_of
 
 
 async def route_to_lead(session: AsyncSession, *, principal: Principal, dossier: Dossier) -> None:

@@ -5,10 +5,10 @@ from typing import Annotated
 
 from fastapi import Depends, Query, Request
 
+from services.funding.fields import QpvCode
 from services.funding.models.programme import Track
 from services.funding.peers import Peers
 from services.funding.repository import DossierFilters
-from services.funding.schemas import QpvCode
 
 
 def _peers(request: Request) -> Peers:

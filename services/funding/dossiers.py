@@ -13,7 +13,9 @@ from services.funding import cpo_plan, financial_reports, readiness, repository,
 from services.funding.models.dossier import Dossier, DossierHistory, DossierState, FundingLine
 from services.funding.models.programme import Programme, Track
 from services.funding.peers import Peers
-from services.funding.programmes import REQUIRED_DOCUMENTS, get_programme, is_open
+from services.funding.programmes import repository as programmes_repository
+from services.funding.programmes.service import REQUIRED_DOCUMENTS, get_programme, is_open
+from services.funding.programmes.track_rules import TrackRules, add_months, rules_of
 from services.funding.schemas import (
     DossierCreate,
     DossierPublic,
@@ -24,7 +26,6 @@ from services.funding.schemas import (
     RequiredDocument,
     RequiredDocuments,
 )
-from services.funding.track_rules import TrackRules, add_months, rules_of
 from services.vocabulary import COUNCIL_ROLES, DESK_ROLES, FUNDER_ROLES, HOLDER_ROLES
 
 DOSSIER_NOT_FOUND = Text("Dossier introuvable.", "Dossier not found.")
@@ -71,7 +72,7 @@ async def funders_outside(
     session: AsyncSession, programme_id: uuid.UUID, funder_ids: list[uuid.UUID | None]
 ) -> list[str]:
     """The funders named that do not take part in the programme."""
-    participating = set((await repository.funders_of_programmes(session, [programme_id]))[programme_id])
+    participating = set((await programmes_repository.funders_of_programmes(session, [programme_id]))[programme_id])
     return [str(funder) for funder in funder_ids if funder is not None and funder not in participating]
 
 

@@ -17,9 +17,9 @@ from common.money import euros
 from common.pagination import decode_sequence, encode_sequence, keyset
 from common.problems import Conflict, Forbidden, NotFound, Text, UnprocessableContent
 from common.tokens import Principal
-from services.funding import repository
 from services.funding.envelope_schemas import EnvelopeCreate, EnvelopePublic, EnvelopeUpdate, MovementPublic
 from services.funding.models.envelope import Envelope, EnvelopeMovement, MovementKind
+from services.funding.programmes import repository as programmes_repository
 from services.vocabulary import DESK_ROLES, FUNDER_ROLES
 
 ENVELOPE_NOT_FOUND = Text("Enveloppe introuvable.", "Envelope not found.")
@@ -291,13 +291,13 @@ async def open_envelope(
 async def create_envelope(session: AsyncSession, *, principal: Principal, request: EnvelopeCreate) -> EnvelopePublic:
     """The programme must exist and count the caller's organisation among its funders (422)."""
     funder_id = _funder_of(principal)
-    programme = await repository.programme_by_id(session, request.programme_id)
+    programme = await programmes_repository.programme_by_id(session, request.programme_id)
     if programme is None:
         raise UnprocessableContent(
             Text("Programme inconnu.", "Unknown programme."),
             errors=[("body.programme_id", Text("Programme inconnu.", "Unknown programme."))],
         )
-    funders = (await repository.funders_of_programmes(session, [programme.id]))[programme.id]
+    funders = (await programmes_repository.funders_of_programmes(session, [programme.id]))[programme.id]
     if funder_id not in funders:
         raise UnprocessableContent(
             Text("Votre organisation ne finance pas ce programme.", "Your organisation does not fund this programme."),

@@ -8,8 +8,8 @@ from pydantic import BaseModel, Field, StringConstraints
 
 from common.money import IntegerCents
 from common.schemas import VISIBLE_CHARACTER, WholeNumber
+from services.funding.fields import Comment, Input
 from services.funding.models.financial_report import ReportKind, ReportState
-from services.funding.schemas import Comment, Input
 
 ActualCents = Annotated[int, Field(strict=True, ge=0, le=10_000_000_000), IntegerCents]
 LongText = Annotated[

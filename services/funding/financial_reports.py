@@ -25,7 +25,7 @@ from services.funding.financial_report_schemas import (
 from services.funding.models.agreement import Grant, Payment, PaymentState
 from services.funding.models.dossier import Dossier
 from services.funding.models.financial_report import OWED_STATES, FinancialReport, ReportKind, ReportState
-from services.funding.track_rules import TrackRules, add_months
+from services.funding.programmes.track_rules import TrackRules, add_months
 from services.vocabulary import DESK_ROLES, FUNDER_ROLES, HOLDER_ROLES, Role
 
 REPORT_NOT_FOUND = Text("Compte rendu financier introuvable.", "Financial report not found.")

@@ -8,7 +8,7 @@ from typing import Any
 
 from services.funding.models.agreement import Agreement, Grant, Payment, PaymentCondition
 from services.funding.payment_schedule import BASIS_POINTS, split_amount
-from services.funding.track_rules import TrackRules
+from services.funding.programmes.track_rules import TrackRules
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from sqlalchemy import delete, exists, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from common.db import children_by_parent, get_row
+from common.db import get_row
 from common.pagination import keyset
 from services.funding.models.dossier import (
     Dossier,
@@ -20,29 +20,8 @@ from services.funding.models.dossier import (
     ReferenceCounter,
     RoutingState,
 )
-from services.funding.models.programme import Programme, ProgrammeFunder
+from services.funding.models.programme import Programme
 from services.funding.schemas import DossierSummary
-
-
-async def programme_by_id(session: AsyncSession, programme_id: uuid.UUID) -> Programme | None:
-    return await session.get(Programme, programme_id)
-
-
-async def funders_of_programmes(
-    session: AsyncSession, programme_ids: list[uuid.UUID]
-) -> dict[uuid.UUID, list[uuid.UUID]]:
-    return await children_by_parent(session, ProgrammeFunder.programme_id, ProgrammeFunder.funder_id, programme_ids)
-
-
-async def list_programmes(
-    session: AsyncSession, *, track: str | None, year: int | None, limit: int, cursor: str | None
-) -> list[Programme]:
-    statement = select(Programme)
-    if track:
-        statement = statement.where(Programme.track == track)
-    if year:
-        statement = statement.where(Programme.year == year)
-    return list((await session.execute(keyset(statement, Programme, limit=limit, cursor=cursor))).scalars())
 
 
 async def next_reference_number(session: AsyncSession, year: int) -> int:
@@ -111,7 +90,6 @@ async def routed_funders(session: AsyncSession, dossier_id: uuid.UUID) -> set[uu
         )
     )
     return set(rows.scalars())
-
 
 
 async def history_of(session: AsyncSession, dossier_id: uuid.UUID) -> list[DossierHistory]:

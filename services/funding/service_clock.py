@@ -5,7 +5,7 @@ overdue lists are one indexed query."""
 from datetime import datetime, timedelta
 
 from services.funding.models.dossier import Dossier
-from services.funding.track_rules import TrackRules
+from services.funding.programmes.track_rules import TrackRules
 
 
 def run(dossier: Dossier, rules: TrackRules, now: datetime) -> None:

@@ -14,7 +14,7 @@ from services.funding import cpo_plan, repository
 from services.funding.dossiers import format_reference, funders_outside, trace
 from services.funding.models.dossier import Dossier, FundingLine
 from services.funding.models.programme import Programme
-from services.funding.track_rules import rules_of
+from services.funding.programmes.track_rules import rules_of
 
 
 async def open_follow_on(

@@ -13,6 +13,7 @@ from services.funding.learning_reviews import review_of
 from services.funding.models.agreement import ReviewState
 from services.funding.models.dossier import Dossier, DossierState
 from services.funding.models.programme import Track
+from services.funding.programmes import repository as programmes_repository
 from services.funding.schemas import VerdictIn, VerdictOutcome
 
 # Where a seed project may graduate to.
@@ -23,7 +24,7 @@ async def give(
     session: AsyncSession, *, principal: Principal, dossier: Dossier, request: VerdictIn, now: datetime
 ) -> VerdictOutcome:
     """Once the project is funded and its mid-term review accepted; once."""
-    programme = await repository.programme_by_id(session, dossier.programme_id)
+    programme = await programmes_repository.programme_by_id(session, dossier.programme_id)
     review = await review_of(session, dossier.id)
     if (programme is None or programme.track != Track.seed or dossier.state != DossierState.decided
             or review is None or review.state != ReviewState.accepted):

@@ -8,7 +8,7 @@ from pydantic import BaseModel, Field, StringConstraints, model_validator
 
 from common.problems import bilingual
 from common.schemas import PatchModel
-from services.funding.schemas import Input
+from services.funding.fields import Input
 
 TargetUrl = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=8, max_length=2000, pattern=r"^https?://[^\s]+$")

@@ -15,16 +15,10 @@ from common.problems import problem_responses, request_language
 from common.tokens import Principal
 from services.funding import dossiers, repository, support
 from services.funding.deps import PeersDep
+from services.funding.fields import QpvCode
 from services.funding.models.dossier import DossierState
 from services.funding.models.programme import Track
-from services.funding.schemas import (
-    DossierCreate,
-    DossierPublic,
-    DossierSummary,
-    DossierUpdate,
-    QpvCode,
-    RequiredDocuments,
-)
+from services.funding.schemas import DossierCreate, DossierPublic, DossierSummary, DossierUpdate, RequiredDocuments
 from services.vocabulary import COUNCIL_ROLES, DESK_ROLES, FUNDER_ROLES, HOLDER_ROLES, Scope
 
 router = APIRouter(prefix="/dossiers", tags=["dossiers"])

@@ -12,8 +12,8 @@ from common.db import SessionDep
 from common.problems import problem_responses
 from common.tokens import Principal
 from services.funding import association_home, funder_stats, territory_stats
+from services.funding.fields import QpvCode
 from services.funding.funder_scope import FunderOrDesk, association_of, funder_of
-from services.funding.schemas import QpvCode
 from services.funding.stats_schemas import AssociationHome, FunderProjects, FunderYear, TerritoryYear
 from services.vocabulary import DESK_ROLES, HOLDER_ROLES, Scope
 

@@ -8,11 +8,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from common.problems import NotFound, Text, UnprocessableContent
 from common.tokens import Principal
-from services.funding import repository
 from services.funding.models.programme import Programme, ProgrammeFunder, Track
 from services.funding.peers import Peers
-from services.funding.schemas import ProgrammeCreate, ProgrammePublic
-from services.funding.track_rules import public_rules
+from services.funding.programmes import repository
+from services.funding.programmes.schemas import ProgrammeCreate, ProgrammePublic
+from services.funding.programmes.track_rules import public_rules
 from services.vocabulary import OrganisationKind
 
 # What each track asks of the association's documents vault (kinds of projects' vault), checked at admissibility.
