@@ -9,8 +9,19 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from common.money import euros
 from common.problems import Conflict, Text, UnprocessableContent
 from common.tokens import Principal
-from services.funding import decisions, delegated, financial_reports, repository, service_clock
-from services.funding.dossiers import (
+from services.funding import decisions, delegated, financial_reports, service_clock
+from services.funding.dossiers import repository as dossiers_repository
+from services.funding.dossiers.readiness import GRANT_GROUP
+from services.funding.dossiers.schemas import (
+    AdmissibilityCheck,
+    AdmissibilityDecision,
+    AdmissibilityRule,
+    Allocation,
+    DossierPublic,
+    SupplementsRequest,
+    Withdrawal,
+)
+from services.funding.dossiers.service import (
     funders_outside,
     moved,
     require_action,
@@ -22,16 +33,6 @@ from services.funding.models.dossier import Dossier, DossierState, FundingLine
 from services.funding.models.programme import Programme
 from services.funding.peers import Peers
 from services.funding.programmes.service import get_programme
-from services.funding.readiness import GRANT_GROUP
-from services.funding.schemas import (
-    AdmissibilityCheck,
-    AdmissibilityDecision,
-    AdmissibilityRule,
-    Allocation,
-    DossierPublic,
-    SupplementsRequest,
-    Withdrawal,
-)
 
 
 def _territory_rule(programme: Programme, dossier: Dossier) -> tuple[bool, Text]:
@@ -87,7 +88,7 @@ async def check(
     missing = [
         item.kind + (f" ({item.reason})" if item.reason else "") for item in documents.items if not item.satisfied
     ]
-    lines = (await repository.lines_of(session, [dossier.id]))[dossier.id]
+    lines = (await dossiers_repository.lines_of(session, [dossier.id]))[dossier.id]
     rules = [
         (
             "required_documents",
@@ -176,7 +177,7 @@ async def allocate(
     """Share the plan's to-be-allocated line among the programme's funders, to the cent; a funder already in
     the plan gets the share added to its line."""
     require_action(dossier, "allocate")
-    lines = (await repository.lines_of(session, [dossier.id]))[dossier.id]
+    lines = (await dossiers_repository.lines_of(session, [dossier.id]))[dossier.id]
     pending = next((line for line in lines if line.funder_id is None), None)
     if pending is None:
         raise Conflict(
@@ -202,7 +203,7 @@ async def allocate(
             errors=[("body.lines", Text(", ".join(strangers), ", ".join(strangers)))],
             code="funder_not_in_programme",
         )
-    declined = await repository.declined_funders(session, dossier.id)
+    declined = await dossiers_repository.declined_funders(session, dossier.id)
     refused = [str(share.funder_id) for share in request.lines if share.funder_id in declined]
     if refused:
         raise UnprocessableContent(
@@ -213,7 +214,7 @@ async def allocate(
     by_funder: dict[uuid.UUID, int] = {line.funder_id: line.amount_cents for line in lines if line.funder_id}
     for share in request.lines:
         by_funder[share.funder_id] = by_funder.get(share.funder_id, 0) + share.amount_cents
-    await repository.replace_lines(session, dossier.id, [
+    await dossiers_repository.replace_lines(session, dossier.id, [
         FundingLine(dossier_id=dossier.id, position=index, funder_id=funder, amount_cents=amount)
         for index, (funder, amount) in enumerate(by_funder.items())
     ])

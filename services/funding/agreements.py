@@ -15,9 +15,11 @@ from common.db import get_row, utcnow
 from common.pagination import keyset
 from common.problems import Conflict, NotFound, Text
 from common.tokens import Principal
-from services.funding import cpo, cpo_plan, financial_reports, repository
+from services.funding import cpo, cpo_plan, financial_reports
 from services.funding.agreement_schemas import AgreementPublic, PartyPublic
 from services.funding.committee import organisation_cards
+from services.funding.dossiers import filters as dossiers_filters
+from services.funding.dossiers import repository as dossiers_repository
 from services.funding.instalments import Instalment, payment_terms, payments_of, schedule
 from services.funding.models.agreement import (
     Agreement,
@@ -227,7 +229,7 @@ def _party_to(funder_id: uuid.UUID | None) -> Any:
 async def visible_agreements(
     session: AsyncSession, *, principal: Principal, state: str | None, dossier_id: uuid.UUID | None,
     funder_id: uuid.UUID | None, updated_since: datetime | None, limit: int, cursor: str | None,
-    filters: repository.DossierFilters | None = None,
+    filters: dossiers_filters.DossierFilters | None = None,
 ) -> list[Agreement]:
     statement = select(Agreement)
     if principal.has_any_role(FUNDER_ROLES) and not principal.has_any_role(DESK_ROLES):
@@ -262,7 +264,7 @@ async def party_names(session: AsyncSession, peers: Peers, agreement: Agreement)
     the dossier froze it."""
     funders = [party.funder_id for party in await parties_of(session, agreement.id)] or [agreement.funder_id]
     cards = await organisation_cards(peers, [*funders, agreement.organisation_id])
-    dossier = await repository.dossier_by_id(session, agreement.dossier_id)
+    dossier = await dossiers_repository.dossier_by_id(session, agreement.dossier_id)
     assert dossier is not None  # a foreign key
     return Parties(
         funder=", ".join((cards[funder] or {}).get("name") or str(funder) for funder in funders),
@@ -394,7 +396,7 @@ async def end(session: AsyncSession, principal: Principal, agreement: Agreement,
 
 
 async def to_public(session: AsyncSession, principal: Principal, agreement: Agreement) -> AgreementPublic:
-    dossier = await repository.dossier_by_id(session, agreement.dossier_id)
+    dossier = await dossiers_repository.dossier_by_id(session, agreement.dossier_id)
     grant = await session.get(Grant, agreement.grant_id)
     assert dossier is not None and grant is not None  # foreign keys
     parties = await parties_of(session, agreement.id)

@@ -6,6 +6,7 @@ from fastapi import FastAPI
 from common.app import create_service_app, http_client, remote_jwks
 from common.db import Database
 from common.mail import mailer_from_settings
+from services.funding.dossiers import routes as dossiers
 from services.funding.events import install_outbox
 from services.funding.models import idempotency_keys
 from services.funding.peers import Peers
@@ -16,7 +17,6 @@ from services.funding.routes import (
     cpo,
     decisions,
     delegated,
-    dossiers,
     envelopes,
     events,
     exports,

@@ -17,7 +17,7 @@ from common.db import children_by_parent, get_row, utcnow
 from common.pagination import keyset
 from common.problems import Conflict, NotFound, Text, UnprocessableContent
 from common.tokens import Principal
-from services.funding import repository, scores
+from services.funding import scores
 from services.funding.committee_schemas import (
     Agenda,
     AgendaItemPublic,
@@ -34,7 +34,8 @@ from services.funding.committee_schemas import (
     SessionUpdate,
     ShareAsked,
 )
-from services.funding.dossiers import moved, trace
+from services.funding.dossiers import repository as dossiers_repository
+from services.funding.dossiers.service import moved, trace
 from services.funding.models.committee import (
     AgendaItem,
     CommitteeSession,
@@ -575,7 +576,7 @@ async def to_public(
     dossiers = {d.id: d for d in (await session.execute(
         select(Dossier).where(Dossier.id.in_([item.dossier_id for item in items]))
     )).scalars()} if items else {}
-    lines = await repository.lines_of(session, list(dossiers))
+    lines = await dossiers_repository.lines_of(session, list(dossiers))
     decisions: dict[uuid.UUID, list[DecisionPublic]] = {item.id: [] for item in items}
     for decision in await decisions_of(session, [item.id for item in items]):
         decisions[decision.item_id].append(decision_public(decision))

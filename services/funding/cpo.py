@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from common.db import utcnow
 from common.problems import Conflict, NotFound, Text, UnprocessableContent
 from common.tokens import Principal
-from services.funding import cpo_plan, envelopes, threads
+from services.funding import cpo_plan, envelopes
 from services.funding.cpo_schemas import (
     CpoPublic,
     CpoReviewIn,
@@ -22,7 +22,8 @@ from services.funding.cpo_schemas import (
     FinalEvaluationIn,
     YearlyAmountPublic,
 )
-from services.funding.dossiers import moved, open_programme, trace
+from services.funding.dossiers import threads
+from services.funding.dossiers.service import moved, open_programme, trace
 from services.funding.instalments import cpo_year, payment_terms, payments_of
 from services.funding.models.agreement import (
     Agreement,

@@ -4,11 +4,11 @@ objectives, and the indicator targets per year that projects holds for the proje
 from typing import Any
 
 from common.problems import Text, UnprocessableContent
+from services.funding.dossiers.schemas import FundingLineIn
 from services.funding.models.dossier import Dossier, FundingLine
 from services.funding.models.programme import Programme
 from services.funding.payment_schedule import proportional_split, yearly_split
 from services.funding.programmes.track_rules import TrackRules
-from services.funding.schemas import FundingLineIn
 
 
 def cpo_years_of(programme: Programme, rules: TrackRules, plan: list[FundingLineIn], asked: int | None) -> int | None:

@@ -9,8 +9,8 @@ from pydantic import BaseModel, Field, model_validator
 
 from common.problems import bilingual
 from common.schemas import WholeNumber
+from services.funding.dossiers.schemas import Objectives
 from services.funding.fields import Comment, Input, PositiveCents
-from services.funding.schemas import Objectives
 
 Year = Annotated[int, Field(strict=True, ge=2024, le=2100, examples=[2028]), WholeNumber]
 

@@ -15,7 +15,7 @@ from common.money import euros
 from common.pagination import keyset
 from common.problems import Conflict, NotFound, Text, UnprocessableContent
 from common.tokens import Principal
-from services.funding import agreements, envelopes, notifications, repository, scores
+from services.funding import agreements, envelopes, notifications, scores
 from services.funding.committee import (
     ITEM_NOT_FOUND,
     decision_public,
@@ -48,7 +48,9 @@ from services.funding.committee_schemas import (
     PlanRaise,
     SessionPublic,
 )
-from services.funding.dossiers import moved, trace
+from services.funding.dossiers import filters as dossiers_filters
+from services.funding.dossiers import repository as dossiers_repository
+from services.funding.dossiers.service import moved, trace
 from services.funding.models.committee import (
     AgendaItem,
     CommitteeSession,
@@ -102,7 +104,7 @@ async def seat(
         "Vous avez déclaré un conflit d'intérêts sur ce point : vous ne prenez pas part à la décision.",
         "You declared a conflict of interest on this item: you take no part in the decision.",
     ))
-    lines = (await repository.lines_of(session, [dossier.id]))[dossier.id]
+    lines = (await dossiers_repository.lines_of(session, [dossier.id]))[dossier.id]
     asked = next((line for line in lines if line.funder_id == principal.organisation_id), None)
     if asked is None:  # a funder outside the dossier's plan sees nothing of it
         raise NotFound(ITEM_NOT_FOUND)
@@ -213,7 +215,7 @@ async def raise_plan(
     """The coordinator raises what the plan asks of one funder, so that it may grant more."""
     require_state(committee, SessionState.open, "raise_plan")
     item, dossier = await _locked_item(session, committee, item_id)
-    lines = (await repository.lines_of(session, [dossier.id]))[dossier.id]
+    lines = (await dossiers_repository.lines_of(session, [dossier.id]))[dossier.id]
     line = next((line for line in lines if line.funder_id == request.funder_id), None)
     if line is None:
         raise UnprocessableContent(
@@ -330,7 +332,7 @@ async def close(
     items = await items_of(session, committee.id)
     locked = await lock_dossiers(session, [item.dossier_id for item in items])
     items = await items_of(session, committee.id, for_update=True)
-    lines = await repository.lines_of(session, list(locked))
+    lines = await dossiers_repository.lines_of(session, list(locked))
     decided: dict[uuid.UUID, dict[uuid.UUID, FunderDecision]] = {item.id: {} for item in items}
     for decision in await decisions_of(session, [item.id for item in items]):
         decided[decision.item_id][decision.funder_id] = decision
@@ -457,7 +459,7 @@ async def build_minutes(
 
 async def listed_decisions(
     session: AsyncSession, *, funder_id: uuid.UUID | None, dossier_id: uuid.UUID | None,
-    outcome: DecisionOutcome | None, updated_since: datetime | None, filters: repository.DossierFilters,
+    outcome: DecisionOutcome | None, updated_since: datetime | None, filters: dossiers_filters.DossierFilters,
     limit: int, cursor: str | None,
 ) -> list[DecisionListed]:
     """One funder's decisions (None: every funder's, for the desk), in the keyset order; one row more than `limit`

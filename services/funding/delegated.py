@@ -11,15 +11,16 @@ from common.clock import Clock
 from common.money import euros
 from common.problems import Conflict, NotFound, Text, UnprocessableContent
 from common.tokens import Principal
-from services.funding import agreements, envelopes, notifications, repository, service_clock
+from services.funding import agreements, envelopes, notifications, service_clock
 from services.funding.committee_schemas import DecisionIn, MinutesDecision, MinutesItem
 from services.funding.decisions import outcome_of, recipients_of
-from services.funding.dossiers import DOSSIER_NOT_FOUND, moved, require_action, to_public, trace
+from services.funding.dossiers import repository as dossiers_repository
+from services.funding.dossiers.schemas import DossierPublic
+from services.funding.dossiers.service import DOSSIER_NOT_FOUND, moved, require_action, to_public, trace
 from services.funding.models.committee import ItemState
 from services.funding.models.dossier import Dossier, DossierRouting, DossierState
 from services.funding.programmes.service import get_programme
 from services.funding.programmes.track_rules import rules_of
-from services.funding.schemas import DossierPublic
 
 
 async def route_to_lead(session: AsyncSession, *, principal: Principal, dossier: Dossier) -> None:
@@ -28,7 +29,7 @@ async def route_to_lead(session: AsyncSession, *, principal: Principal, dossier:
     rules = rules_of(programme)
     if not rules.delegated:
         return
-    lines = (await repository.lines_of(session, [dossier.id]))[dossier.id]
+    lines = (await dossiers_repository.lines_of(session, [dossier.id]))[dossier.id]
     session.add(DossierRouting(dossier_id=dossier.id, funder_id=uuid.UUID(rules.lead_funder_id),
                                amount_cents=sum(line.amount_cents for line in lines), routed_by=principal.subject))
 
@@ -36,9 +37,9 @@ async def route_to_lead(session: AsyncSession, *, principal: Principal, dossier:
 async def decidable(session: AsyncSession, *, principal: Principal, dossier_id: uuid.UUID) -> Dossier:
     """The dossier, locked, if it is routed to the caller's funder (a manager: the route says so) and that funder
     leads its programme; a dossier decided by a committee is a 409."""
-    dossier = await repository.dossier_by_id(session, dossier_id, for_update=True)
+    dossier = await dossiers_repository.dossier_by_id(session, dossier_id, for_update=True)
     if (dossier is None or principal.organisation_id is None
-            or not await repository.is_routed_to(session, dossier.id, principal.organisation_id)):
+            or not await dossiers_repository.is_routed_to(session, dossier.id, principal.organisation_id)):
         raise NotFound(DOSSIER_NOT_FOUND)
     rules = rules_of(await get_programme(session, dossier.programme_id))
     if not rules.delegated or str(principal.organisation_id) != rules.lead_funder_id:
@@ -59,7 +60,7 @@ async def decide(
     dossier was locked."""
     require_action(dossier, "decide")
     programme = await get_programme(session, dossier.programme_id)
-    lines = (await repository.lines_of(session, [dossier.id]))[dossier.id]
+    lines = (await dossiers_repository.lines_of(session, [dossier.id]))[dossier.id]
     [line] = lines  # a simplified dossier asks its lead funder alone
     granted = request.granted_amount_cents
     if granted > line.amount_cents:

@@ -15,7 +15,8 @@ from common.db import get_row, utcnow
 from common.pagination import keyset
 from common.problems import Conflict, NotFound, Text, UnprocessableContent
 from common.tokens import Principal
-from services.funding import repository
+from services.funding.dossiers import filters as dossiers_filters
+from services.funding.dossiers import repository as dossiers_repository
 from services.funding.financial_report_schemas import (
     FinancialReportPublic,
     FinancialReportUpdate,
@@ -134,7 +135,7 @@ async def visible_report(
 async def visible_reports(
     session: AsyncSession, *, principal: Principal, today: date, state: str | None, overdue: bool | None,
     funder_id: uuid.UUID | None, dossier_id: uuid.UUID | None, updated_since: datetime | None, limit: int,
-    cursor: str | None, year: int | None = None, filters: repository.DossierFilters | None = None,
+    cursor: str | None, year: int | None = None, filters: dossiers_filters.DossierFilters | None = None,
 ) -> list[FinancialReport]:
     """`year`: the one the report accounts for (a CPO owes one a year); `filters` narrow by the dossier."""
     statement = select(FinancialReport)
@@ -266,7 +267,7 @@ def _line_public(line: dict[str, Any]) -> ReportLinePublic:
 async def to_public(
     session: AsyncSession, principal: Principal, report: FinancialReport, today: date
 ) -> FinancialReportPublic:
-    dossier = await repository.dossier_by_id(session, report.dossier_id)
+    dossier = await dossiers_repository.dossier_by_id(session, report.dossier_id)
     assert dossier is not None  # a foreign key
 
     def total(side: str, key: str) -> int:

@@ -10,9 +10,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from common.pagination import keyset
 from common.tokens import Principal
 from services.funding.agreement_schemas import GrantPublic, GrantTotals
+from services.funding.dossiers.filters import DossierFilters
 from services.funding.funder_scope import association_of
 from services.funding.models.agreement import Grant, Payment, PaymentState
-from services.funding.repository import DossierFilters
 from services.vocabulary import DESK_ROLES, FUNDER_ROLES
 
 # Décret 2006-335 / article L612-4 du code de commerce: certified accounts above 153,000 € of public grants a year.

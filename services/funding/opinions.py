@@ -10,8 +10,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from common.db import utcnow
 from common.problems import Forbidden, NotFound, Text, UnprocessableContent
 from common.tokens import Principal
-from services.funding import repository, routing
-from services.funding.dossiers import (
+from services.funding import routing
+from services.funding.dossiers import repository as dossiers_repository
+from services.funding.dossiers.service import (
     DOSSIER_NOT_FOUND,
     council_covers,
     council_qpvs,
@@ -36,18 +37,18 @@ async def writable_dossier(
     """The dossier, locked, and what the caller gives an opinion as: a funder it is routed to, or a citizen
     council of its QPVs while it is examined; 404 for anyone else (never reveal), 409 in a state without opinions."""
     if principal.has_any_role(FUNDER_AUTHORS):
-        dossier = await repository.dossier_by_id(session, dossier_id, for_update=True)
+        dossier = await dossiers_repository.dossier_by_id(session, dossier_id, for_update=True)
         if (
             dossier is None
             or principal.organisation_id is None
-            or not await repository.is_routed_to(session, dossier.id, principal.organisation_id)
+            or not await dossiers_repository.is_routed_to(session, dossier.id, principal.organisation_id)
         ):
             raise NotFound(DOSSIER_NOT_FOUND)
         require_action(dossier, "give_opinion")
         return dossier, FUNDER
     # Identity is asked before the lock is taken: no call to another service while the dossier is held.
     qpvs = await council_qpvs(peers, principal) if principal.has_any_role(COUNCIL_ROLES) else set()
-    dossier = await repository.dossier_by_id(session, dossier_id, for_update=True)
+    dossier = await dossiers_repository.dossier_by_id(session, dossier_id, for_update=True)
     if dossier is None or not council_covers(dossier, qpvs):
         raise NotFound(DOSSIER_NOT_FOUND)
     require_action(dossier, "give_opinion")
@@ -129,7 +130,7 @@ async def visible_opinions(
         statement = statement.where(DossierOpinion.organisation_id == principal.organisation_id)
     elif principal.has_any_role(DESK_ROLES | FUNDER_ROLES):
         # A funder that declined the dossier has no say on it any more: its opinion, if any, is left out.
-        routed = await repository.routed_funders(session, dossier.id)
+        routed = await dossiers_repository.routed_funders(session, dossier.id)
         statement = statement.where(
             or_(DossierOpinion.author_kind == COUNCIL, DossierOpinion.organisation_id.in_(routed))
         )

@@ -14,8 +14,9 @@ from common.db import get_row, utcnow
 from common.pagination import keyset
 from common.problems import Conflict, NotFound, Text
 from common.tokens import Principal
-from services.funding import envelopes, repository
+from services.funding import envelopes
 from services.funding.agreement_schemas import PaymentPublic
+from services.funding.dossiers import filters as dossiers_filters
 from services.funding.models.agreement import Agreement, AgreementState, Payment, PaymentCondition, PaymentState
 from services.funding.models.programme import Programme
 from services.vocabulary import DESK_ROLES, FUNDER_ROLES, HOLDER_ROLES
@@ -83,7 +84,7 @@ async def visible_payment(
 async def visible_payments(
     session: AsyncSession, *, principal: Principal, today: date, state: str | None, agreement_id: uuid.UUID | None,
     dossier_id: uuid.UUID | None, funder_id: uuid.UUID | None, updated_since: datetime | None, limit: int,
-    cursor: str | None, year: int | None = None, filters: repository.DossierFilters | None = None,
+    cursor: str | None, year: int | None = None, filters: dossiers_filters.DossierFilters | None = None,
 ) -> list[tuple[Payment, Agreement]]:
     """`year`: the payment's own (a CPO's instalments each have theirs); `filters` narrow by the dossier."""
     statement = select(Payment, Agreement).join(Agreement, Agreement.id == Payment.agreement_id)

@@ -10,8 +10,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from common.db import utcnow
 from common.problems import Conflict, NotFound, Text
 from common.tokens import Principal
-from services.funding import repository
-from services.funding.dossiers import DOSSIER_NOT_FOUND, moved, require_action, to_public, trace
+from services.funding.dossiers import repository as dossiers_repository
+from services.funding.dossiers.schemas import DossierPublic, RoutingDecline
+from services.funding.dossiers.service import DOSSIER_NOT_FOUND, moved, require_action, to_public, trace
 from services.funding.models.dossier import (
     Dossier,
     DossierOpinion,
@@ -20,7 +21,6 @@ from services.funding.models.dossier import (
     FundingLine,
     RoutingState,
 )
-from services.funding.schemas import DossierPublic, RoutingDecline
 
 
 async def settle(session: AsyncSession, *, dossier: Dossier, principal: Principal) -> None:
@@ -28,8 +28,8 @@ async def settle(session: AsyncSession, *, dossier: Dossier, principal: Principa
     its opinion; back to instruction when a new funder is routed or one declines."""
     if dossier.state not in (DossierState.in_instruction, DossierState.ready_for_committee):
         return
-    lines = (await repository.lines_of(session, [dossier.id]))[dossier.id]
-    routed = await repository.routed_funders(session, dossier.id)
+    lines = (await dossiers_repository.lines_of(session, [dossier.id]))[dossier.id]
+    routed = await dossiers_repository.routed_funders(session, dossier.id)
     opinions = await session.execute(
         select(func.count()).select_from(DossierOpinion).where(
             DossierOpinion.dossier_id == dossier.id, DossierOpinion.organisation_id.in_(routed)
@@ -52,7 +52,7 @@ async def settle(session: AsyncSession, *, dossier: Dossier, principal: Principa
 async def route(session: AsyncSession, *, principal: Principal, dossier: Dossier) -> DossierPublic:
     """Send the dossier to every funder of its plan not yet routed; the desk's share must be allocated first."""
     require_action(dossier, "route")
-    lines = (await repository.lines_of(session, [dossier.id]))[dossier.id]
+    lines = (await dossiers_repository.lines_of(session, [dossier.id]))[dossier.id]
     if any(line.funder_id is None for line in lines):
         raise Conflict(
             Text(
@@ -61,7 +61,7 @@ async def route(session: AsyncSession, *, principal: Principal, dossier: Dossier
             ),
             code="unallocated_share",
         )
-    known = {routing.funder_id for routing in await repository.routings_of(session, dossier.id)}
+    known = {routing.funder_id for routing in await dossiers_repository.routings_of(session, dossier.id)}
     new = [line for line in lines if line.funder_id not in known]
     if not new:
         raise Conflict(
@@ -86,7 +86,7 @@ async def decline(
     session: AsyncSession, *, principal: Principal, dossier_id: uuid.UUID, request: RoutingDecline
 ) -> DossierPublic:
     """The caller's funder gives the dossier back: its line joins the desk's share, to allocate to another."""
-    dossier = await repository.dossier_by_id(session, dossier_id, for_update=True)
+    dossier = await dossiers_repository.dossier_by_id(session, dossier_id, for_update=True)
     routing = None
     if dossier is not None and principal.organisation_id is not None:
         routing = (await session.execute(
@@ -106,7 +106,7 @@ async def decline(
     routing.declined_by = principal.subject
     routing.declined_at = utcnow()
     routing.decline_reason = request.reason
-    lines = (await repository.lines_of(session, [dossier.id]))[dossier.id]
+    lines = (await dossiers_repository.lines_of(session, [dossier.id]))[dossier.id]
     given_back = sum(line.amount_cents for line in lines if line.funder_id == principal.organisation_id)
     pending = sum(line.amount_cents for line in lines if line.funder_id is None)
     kept = [line for line in lines if line.funder_id not in (principal.organisation_id, None)]

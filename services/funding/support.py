@@ -7,9 +7,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from common.problems import Conflict, Text
 from common.tokens import Principal
-from services.funding.dossiers import moved, to_public, trace
+from services.funding.dossiers.schemas import DossierPublic
+from services.funding.dossiers.service import moved, to_public, trace
 from services.funding.models.dossier import Dossier, DossierState
-from services.funding.schemas import DossierPublic
 
 # A dossier that is closed needs no more help.
 CLOSED_STATES = (DossierState.inadmissible, DossierState.withdrawn, DossierState.decided)

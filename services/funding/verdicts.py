@@ -7,14 +7,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from common.problems import Conflict, Text, UnprocessableContent
 from common.tokens import Principal
-from services.funding import repository, threads
-from services.funding.dossiers import moved, open_programme, to_public, trace
+from services.funding.dossiers import repository as dossiers_repository
+from services.funding.dossiers import threads
+from services.funding.dossiers.schemas import VerdictIn, VerdictOutcome
+from services.funding.dossiers.service import moved, open_programme, to_public, trace
 from services.funding.learning_reviews import review_of
 from services.funding.models.agreement import ReviewState
 from services.funding.models.dossier import Dossier, DossierState
 from services.funding.models.programme import Track
 from services.funding.programmes import repository as programmes_repository
-from services.funding.schemas import VerdictIn, VerdictOutcome
 
 # Where a seed project may graduate to.
 GRADUATION_TRACKS = (Track.cpo, Track.annual)
@@ -58,7 +59,7 @@ async def _graduate(
             errors=[("body.programme_id", Text("Programme CPO ou appel annuel.", "A CPO or annual-call programme."))],
             code="not_a_graduation_programme",
         )
-    lines = (await repository.lines_of(session, [seed.id]))[seed.id]
+    lines = (await dossiers_repository.lines_of(session, [seed.id]))[seed.id]
     return await threads.open_follow_on(
         session, principal=principal, previous=seed, target=target,
         asks=[(line.funder_id, line.amount_cents, []) for line in lines], now=now, action="opened_by_graduation",

@@ -13,8 +13,8 @@ from common.idempotency import IdempotencyDep
 from common.pagination import CursorParam, LimitParam, Page, split_page
 from common.problems import problem_responses
 from common.tokens import Principal
-from services.funding.deps import PeersDep
 from services.funding.models.programme import Track
+from services.funding.peers import PeersDep
 from services.funding.programmes import repository
 from services.funding.programmes import service as programmes
 from services.funding.programmes.schemas import ProgrammeCreate, ProgrammePublic

@@ -13,10 +13,10 @@ from common.etag import check_if_match, etag_of, if_match_parameter
 from common.idempotency import IdempotencyDep
 from common.problems import problem_responses, request_language
 from common.tokens import Principal
-from services.funding import admissibility, dossiers, repository
-from services.funding.deps import PeersDep
-from services.funding.models.dossier import Dossier
-from services.funding.schemas import (
+from services.funding import admissibility
+from services.funding.dossiers import repository as dossiers_repository
+from services.funding.dossiers import service as dossiers
+from services.funding.dossiers.schemas import (
     AdmissibilityCheck,
     AdmissibilityDecision,
     Allocation,
@@ -25,6 +25,8 @@ from services.funding.schemas import (
     SupplementsRequest,
     Withdrawal,
 )
+from services.funding.models.dossier import Dossier
+from services.funding.peers import PeersDep
 from services.vocabulary import DESK_ROLES, FUNDER_ROLES, HOLDER_ROLES, Scope
 
 router = APIRouter(prefix="/dossiers", tags=["dossiers"])
@@ -158,4 +160,4 @@ async def withdraw_dossier(
 )
 async def dossier_history(dossier_id: uuid.UUID, session: SessionDep, caller: Reader) -> list[HistoryEntry]:
     dossier = await dossiers.visible_dossier(session, principal=caller, dossier_id=dossier_id)
-    return [HistoryEntry(**row.model_dump()) for row in await repository.history_of(session, dossier.id)]
+    return [HistoryEntry(**row.model_dump()) for row in await dossiers_repository.history_of(session, dossier.id)]

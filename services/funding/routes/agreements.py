@@ -23,9 +23,10 @@ from common.tokens import Principal
 from services.funding import agreements, payments
 from services.funding.agreement_document import agreement_html
 from services.funding.agreement_schemas import AgreementPublic
-from services.funding.deps import DossierFiltersDep, PeersDep
+from services.funding.dossiers.filters import DossierFiltersDep
 from services.funding.html_documents import DOCUMENT_HEADERS, document_response
 from services.funding.models.agreement import AgreementState
+from services.funding.peers import PeersDep
 from services.vocabulary import DESK_ROLES, FUNDER_ROLES, HOLDER_ROLES, Role, Scope
 
 router = APIRouter(prefix="/agreements", tags=["agreements"])

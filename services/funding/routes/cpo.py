@@ -12,12 +12,13 @@ from common.etag import check_if_match, etag_of, if_match_parameter
 from common.idempotency import IdempotencyDep
 from common.problems import NotFound, problem_responses
 from common.tokens import Principal
-from services.funding import cpo, cpo_plan, dossiers
+from services.funding import cpo, cpo_plan
 from services.funding.cpo_schemas import CpoPublic, CpoReviewIn, FinalEvaluationIn, RenewalIn
-from services.funding.deps import PeersDep
+from services.funding.dossiers import service as dossiers
+from services.funding.dossiers.schemas import DossierPublic
 from services.funding.models.dossier import Dossier
 from services.funding.models.programme import Programme
-from services.funding.schemas import DossierPublic
+from services.funding.peers import PeersDep
 from services.vocabulary import DESK_ROLES, FUNDER_ROLES, HOLDER_ROLES, Role, Scope
 
 router = APIRouter(prefix="/dossiers", tags=["cpo"])

@@ -12,10 +12,11 @@ from common.etag import check_if_match, etag_of
 from common.idempotency import IdempotencyDep
 from common.problems import NotFound
 from common.tokens import Principal
-from services.funding import committee, delegated, notifications, repository
+from services.funding import committee, delegated, notifications
 from services.funding.committee_schemas import DecisionIn
-from services.funding.deps import PeersDep
-from services.funding.dossiers import DOSSIER_NOT_FOUND
+from services.funding.dossiers import repository as dossiers_repository
+from services.funding.dossiers.service import DOSSIER_NOT_FOUND
+from services.funding.peers import PeersDep
 from services.funding.routes.admissibility import MOVE
 from services.vocabulary import Role, Scope
 
@@ -40,7 +41,7 @@ async def decide_small_project(
     # The association's and the funder's names and addresses, from identity, before the writer's transaction
     # starts (on SQLite its first statement takes the write lock, which no call to another service may hold).
     async with request.app.state.db.reader() as reading:
-        found = await repository.dossier_by_id(reading, dossier_id)
+        found = await dossiers_repository.dossier_by_id(reading, dossier_id)
     if found is None:
         raise NotFound(DOSSIER_NOT_FOUND)
     cards = await committee.organisation_cards(peers, [found.organisation_id, caller.organisation_id])

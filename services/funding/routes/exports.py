@@ -11,8 +11,8 @@ from common.pagination import UpdatedSinceParam
 from common.problems import NotFound, Text, problem_responses
 from common.streaming import primed
 from services.funding import bulk_exports, scdl
-from services.funding.deps import PeersDep
 from services.funding.funder_scope import FunderOrDesk, funder_of
+from services.funding.peers import PeersDep
 from services.vocabulary import OrganisationKind
 
 router = APIRouter(prefix="/exports", tags=["exports"])

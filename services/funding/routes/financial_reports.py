@@ -14,7 +14,7 @@ from common.pagination import CursorParam, LimitParam, Page, UpdatedSinceParam, 
 from common.problems import problem_responses
 from common.tokens import Principal
 from services.funding import financial_reports
-from services.funding.deps import DossierFiltersDep
+from services.funding.dossiers.filters import DossierFiltersDep
 from services.funding.financial_report_schemas import FinancialReportPublic, FinancialReportUpdate, ReviewComment
 from services.funding.models.financial_report import FinancialReport, ReportState
 from services.vocabulary import DESK_ROLES, FUNDER_ROLES, HOLDER_ROLES, Scope

@@ -12,7 +12,7 @@ from common.problems import problem_responses
 from common.tokens import Principal
 from services.funding import grants
 from services.funding.agreement_schemas import GrantPublic, GrantTotals
-from services.funding.deps import DossierFiltersDep
+from services.funding.dossiers.filters import DossierFiltersDep
 from services.vocabulary import DESK_ROLES, FUNDER_ROLES, HOLDER_ROLES, Scope
 
 router = APIRouter(prefix="/grants", tags=["agreements"])

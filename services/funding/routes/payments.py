@@ -15,8 +15,9 @@ from common.problems import problem_responses
 from common.tokens import Principal
 from services.funding import payments
 from services.funding.agreement_schemas import Cancellation, PaymentPublic
-from services.funding.deps import DossierFiltersDep, PeersDep
+from services.funding.dossiers.filters import DossierFiltersDep
 from services.funding.models.agreement import Agreement, Payment, PaymentState
+from services.funding.peers import PeersDep
 from services.vocabulary import DESK_ROLES, FUNDER_ROLES, HOLDER_ROLES, Role, Scope
 
 router = APIRouter(prefix="/payments", tags=["payments"])

@@ -11,9 +11,11 @@ from common.etag import check_if_match, etag_of
 from common.idempotency import IdempotencyDep
 from common.problems import problem_responses
 from common.tokens import Principal
-from services.funding import dossiers, repository, routing
+from services.funding import routing
+from services.funding.dossiers import repository as dossiers_repository
+from services.funding.dossiers import service as dossiers
+from services.funding.dossiers.schemas import RoutingDecline, RoutingPublic
 from services.funding.routes.admissibility import MOVE, Desk, Reader
-from services.funding.schemas import RoutingDecline, RoutingPublic
 from services.vocabulary import Role, Scope
 
 router = APIRouter(prefix="/dossiers", tags=["dossiers"])
@@ -57,4 +59,4 @@ async def decline_routing(
 )
 async def list_routings(dossier_id: uuid.UUID, session: SessionDep, caller: Reader) -> list[RoutingPublic]:
     dossier = await dossiers.visible_dossier(session, principal=caller, dossier_id=dossier_id)
-    return [RoutingPublic(**row.model_dump()) for row in await repository.routings_of(session, dossier.id)]
+    return [RoutingPublic(**row.model_dump()) for row in await dossiers_repository.routings_of(session, dossier.id)]

@@ -32,10 +32,10 @@ from services.funding.committee_schemas import (
     SessionSummary,
     SessionUpdate,
 )
-from services.funding.deps import PeersDep
 from services.funding.html_documents import DOCUMENT_HEADERS, document_response
 from services.funding.minutes_document import minutes_html
 from services.funding.models.committee import SessionState
+from services.funding.peers import PeersDep
 from services.vocabulary import DESK_ROLES, FUNDER_ROLES, Scope
 
 router = APIRouter(prefix="/sessions", tags=["sessions"])

@@ -10,8 +10,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from common.problems import Conflict, Text
 from common.tokens import Principal
-from services.funding import cpo_plan, repository
-from services.funding.dossiers import format_reference, funders_outside, trace
+from services.funding import cpo_plan
+from services.funding.dossiers import repository
+from services.funding.dossiers.service import format_reference, funders_outside, trace
 from services.funding.models.dossier import Dossier, FundingLine
 from services.funding.models.programme import Programme
 from services.funding.programmes.track_rules import rules_of

@@ -9,14 +9,9 @@ from common.db import utcnow
 from common.money import euros
 from common.problems import Conflict, NotFound, Text, UnprocessableContent
 from common.tokens import Principal
-from services.funding import cpo_plan, financial_reports, readiness, repository, service_clock
-from services.funding.models.dossier import Dossier, DossierHistory, DossierState, FundingLine
-from services.funding.models.programme import Programme, Track
-from services.funding.peers import Peers
-from services.funding.programmes import repository as programmes_repository
-from services.funding.programmes.service import REQUIRED_DOCUMENTS, get_programme, is_open
-from services.funding.programmes.track_rules import TrackRules, add_months, rules_of
-from services.funding.schemas import (
+from services.funding import cpo_plan, financial_reports, service_clock
+from services.funding.dossiers import filters, readiness, repository
+from services.funding.dossiers.schemas import (
     DossierCreate,
     DossierPublic,
     DossierSummary,
@@ -26,6 +21,12 @@ from services.funding.schemas import (
     RequiredDocument,
     RequiredDocuments,
 )
+from services.funding.models.dossier import Dossier, DossierHistory, DossierState, FundingLine
+from services.funding.models.programme import Programme, Track
+from services.funding.peers import Peers
+from services.funding.programmes import repository as programmes_repository
+from services.funding.programmes.service import REQUIRED_DOCUMENTS, get_programme, is_open
+from services.funding.programmes.track_rules import TrackRules, add_months, rules_of
 from services.vocabulary import COUNCIL_ROLES, DESK_ROLES, FUNDER_ROLES, HOLDER_ROLES
 
 DOSSIER_NOT_FOUND = Text("Dossier introuvable.", "Dossier not found.")
@@ -316,7 +317,7 @@ async def visible_dossiers(
     cursor: str | None,
     decision_overdue: bool | None = None,
     now: datetime | None = None,
-    filters: repository.DossierFilters | None = None,
+    filters: filters.DossierFilters | None = None,
     summary: bool = False,
 ) -> list[Dossier]:
     """The list counterpart of `visible_dossier`: the same three views (desk, holder, funder); `decision_overdue`

@@ -13,12 +13,20 @@ from common.idempotency import IdempotencyDep
 from common.pagination import CursorParam, LimitParam, Page, UpdatedSinceParam, split_page
 from common.problems import problem_responses, request_language
 from common.tokens import Principal
-from services.funding import dossiers, repository, support
-from services.funding.deps import PeersDep
+from services.funding import support
+from services.funding.dossiers import filters
+from services.funding.dossiers import service as dossiers
+from services.funding.dossiers.schemas import (
+    DossierCreate,
+    DossierPublic,
+    DossierSummary,
+    DossierUpdate,
+    RequiredDocuments,
+)
 from services.funding.fields import QpvCode
 from services.funding.models.dossier import DossierState
 from services.funding.models.programme import Track
-from services.funding.schemas import DossierCreate, DossierPublic, DossierSummary, DossierUpdate, RequiredDocuments
+from services.funding.peers import PeersDep
 from services.vocabulary import COUNCIL_ROLES, DESK_ROLES, FUNDER_ROLES, HOLDER_ROLES, Scope
 
 router = APIRouter(prefix="/dossiers", tags=["dossiers"])
@@ -109,7 +117,7 @@ async def list_dossiers(
     rows = await dossiers.visible_dossiers(
         session, principal=caller, state=state, programme_id=programme_id, updated_since=updated_since,
         limit=limit, cursor=cursor, decision_overdue=decision_overdue, now=clock.now(),
-        filters=repository.DossierFilters(track=track, year=year, funder_id=funder_id, qpv=qpv, priority=priority),
+        filters=filters.DossierFilters(track=track, year=year, funder_id=funder_id, qpv=qpv, priority=priority),
         summary=summary,
     )
     page, next_cursor = split_page(rows, limit=limit)

@@ -1,7 +1,6 @@
 """Funding's queries."""
 
 import uuid
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -11,6 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from common.db import get_row
 from common.pagination import keyset
+from services.funding.dossiers.filters import DossierFilters
+from services.funding.dossiers.schemas import DossierSummary
 from services.funding.models.dossier import (
     Dossier,
     DossierHistory,
@@ -20,8 +21,6 @@ from services.funding.models.dossier import (
     ReferenceCounter,
     RoutingState,
 )
-from services.funding.models.programme import Programme
-from services.funding.schemas import DossierSummary
 
 
 async def next_reference_number(session: AsyncSession, year: int) -> int:
@@ -116,45 +115,6 @@ async def is_routed_to(session: AsyncSession, dossier_id: uuid.UUID, funder_id: 
         DossierRouting.state == RoutingState.routed,
     )
     return (await session.execute(statement.limit(1))).first() is not None
-
-
-@dataclass(frozen=True)
-class DossierFilters:
-    """What a partner narrows a list of dossiers by, each an indexed lookup: the programme, its track and year, a
-    funder the plan asks, a QPV or a priority of the project as submitted."""
-
-    programme_id: uuid.UUID | None = None
-    track: str | None = None
-    year: int | None = None
-    funder_id: uuid.UUID | None = None
-    qpv: str | None = None
-    priority: str | None = None
-
-    def narrow(self, statement: Any) -> Any:
-        if self.programme_id is not None:
-            statement = statement.where(Dossier.programme_id == self.programme_id)
-        if self.track is not None or self.year is not None:
-            programmes = select(Programme.id)
-            if self.track is not None:
-                programmes = programmes.where(Programme.track == self.track)
-            if self.year is not None:
-                programmes = programmes.where(Programme.year == self.year)
-            statement = statement.where(Dossier.programme_id.in_(programmes))
-        if self.funder_id is not None:
-            statement = statement.where(Dossier.id.in_(
-                select(FundingLine.dossier_id).where(FundingLine.funder_id == self.funder_id)))
-        for kind, value in (("qpv", self.qpv), ("priority", self.priority)):
-            if value is not None:
-                statement = statement.where(Dossier.id.in_(
-                    select(DossierTag.dossier_id).where(DossierTag.kind == kind, DossierTag.value == value)))
-        return statement
-
-    def narrow_rows(self, statement: Any, dossier_id: Any) -> Any:
-        """Rows that hang off a dossier (agreements, payments, decisions…) kept to the dossiers these filters keep:
-        one semi-join on their indexed `dossier_id` column, nothing when no filter is set."""
-        if self == DossierFilters():
-            return statement
-        return statement.where(dossier_id.in_(self.narrow(select(Dossier.id))))
 
 
 # The association's size, by its yearly budget (charges): the brackets the dashboards count by.
