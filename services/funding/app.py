@@ -8,11 +8,22 @@ from common.db import Database
 from common.mail import mailer_from_settings
 from services.funding.dossiers import routes as dossiers
 from services.funding.events import install_outbox
+from services.funding.instruction import (
+    admissibility_routes as admissibility,
+)
+from services.funding.instruction import (
+    opinions_routes as opinions,
+)
+from services.funding.instruction import (
+    routing_routes as routing,
+)
+from services.funding.instruction import (
+    support_routes as support,
+)
 from services.funding.models import idempotency_keys
 from services.funding.peers import Peers
 from services.funding.programmes import routes as programmes
 from services.funding.routes import (
-    admissibility,
     agreements,
     cpo,
     decisions,
@@ -24,12 +35,9 @@ from services.funding.routes import (
     grants,
     learning_reviews,
     notifications,
-    opinions,
     payments,
-    routing,
     sessions,
     stats,
-    support,
     webhooks,
 )
 from services.funding.settings import FundingSettings

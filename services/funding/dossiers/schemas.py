@@ -14,7 +14,7 @@ from pydantic import (
 )
 
 from common.problems import bilingual
-from common.schemas import VISIBLE_CHARACTER, IsoDate, PatchModel, WholeNumber
+from common.schemas import VISIBLE_CHARACTER, PatchModel, WholeNumber
 from services.funding.fields import Comment, Input, PositiveCents, Title
 from services.funding.models.dossier import DossierState
 from services.funding.models.programme import Track
@@ -254,71 +254,6 @@ class DossierPublic(DossierSummary):
     cpo_targets: dict[str, Any] | None = Field(
         description="CPO : les cibles des indicateurs par année, telles qu'au dépôt."
     )
-
-
-class AdmissibilityDecision(Input):
-    decision: Literal["admissible", "inadmissible"]
-    reason: Comment | None = Field(default=None, description="Obligatoire pour une irrecevabilité.")
-
-    @model_validator(mode="after")
-    def _reason_when_inadmissible(self) -> "AdmissibilityDecision":
-        if self.decision == "inadmissible" and self.reason is None:
-            raise ValueError(bilingual("Le motif d'irrecevabilité est obligatoire.", "The reason is required."))
-        return self
-
-
-class SupplementsRequest(Input):
-    message: Comment = Field(examples=["Merci de joindre l'attestation d'assurance 2027."])
-    due_on: IsoDate = Field(description="Date limite de réponse (après aujourd'hui).")
-
-
-class Allocation(Input):
-    """How the desk shares out the amount the plan left to it, among the programme's funders."""
-
-    lines: Annotated[list[FundingShareIn], Field(min_length=1, max_length=20)]
-
-    @model_validator(mode="after")
-    def _named_once(self) -> "Allocation":
-        if any(line.funder_id is None for line in self.lines):
-            raise ValueError(bilingual("Chaque part nomme un financeur.", "Each share names a funder."))
-        _one_line_per_funder(self.lines)
-        return self
-
-
-class RoutingDecline(Input):
-    reason: Comment = Field(examples=["Hors de nos champs d'intervention."])
-
-
-class RoutingPublic(BaseModel):
-    funder_id: uuid.UUID
-    state: str = Field(examples=["routed"])
-    amount_cents: int
-    routed_at: datetime
-    declined_at: datetime | None
-    decline_reason: str | None
-
-
-class SupportRequest(Input):
-    message: Comment = Field(examples=["Nous avons besoin d'aide pour le budget du projet."])
-
-
-class Withdrawal(Input):
-    reason: Comment | None = None
-
-
-class AdmissibilityRule(BaseModel):
-    rule: str = Field(examples=["required_documents"])
-    satisfied: bool
-    detail: str
-
-
-class AdmissibilityCheck(BaseModel):
-    """The rules the desk checks before declaring a dossier admissible, each with what fails."""
-
-    dossier_id: uuid.UUID
-    state: DossierState
-    admissible: bool
-    rules: list[AdmissibilityRule]
 
 
 class HistoryEntry(BaseModel):

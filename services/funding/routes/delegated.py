@@ -15,9 +15,9 @@ from common.tokens import Principal
 from services.funding import committee, delegated, notifications
 from services.funding.committee_schemas import DecisionIn
 from services.funding.dossiers import repository as dossiers_repository
+from services.funding.dossiers.presets import MOVE
 from services.funding.dossiers.service import DOSSIER_NOT_FOUND
 from services.funding.peers import PeersDep
-from services.funding.routes.admissibility import MOVE
 from services.vocabulary import Role, Scope
 
 router = APIRouter(prefix="/dossiers", tags=["dossiers"])

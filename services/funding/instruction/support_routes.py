@@ -11,10 +11,11 @@ from common.db import SessionDep
 from common.etag import check_if_match, etag_of
 from common.idempotency import IdempotencyDep
 from common.tokens import Principal
-from services.funding import support
 from services.funding.dossiers import service as dossiers
-from services.funding.dossiers.schemas import DossierPublic, SupportRequest
-from services.funding.routes.admissibility import MOVE
+from services.funding.dossiers.presets import MOVE
+from services.funding.dossiers.schemas import DossierPublic
+from services.funding.instruction import support
+from services.funding.instruction.schemas import SupportRequest
 from services.vocabulary import DESK_ROLES, HOLDER_ROLES, Scope
 
 router = APIRouter(prefix="/dossiers", tags=["dossiers"])

@@ -12,15 +12,7 @@ from common.tokens import Principal
 from services.funding import decisions, delegated, financial_reports, service_clock
 from services.funding.dossiers import repository as dossiers_repository
 from services.funding.dossiers.readiness import GRANT_GROUP
-from services.funding.dossiers.schemas import (
-    AdmissibilityCheck,
-    AdmissibilityDecision,
-    AdmissibilityRule,
-    Allocation,
-    DossierPublic,
-    SupplementsRequest,
-    Withdrawal,
-)
+from services.funding.dossiers.schemas import DossierPublic
 from services.funding.dossiers.service import (
     funders_outside,
     moved,
@@ -28,6 +20,14 @@ from services.funding.dossiers.service import (
     required_documents,
     to_public,
     trace,
+)
+from services.funding.instruction.schemas import (
+    AdmissibilityCheck,
+    AdmissibilityDecision,
+    AdmissibilityRule,
+    Allocation,
+    SupplementsRequest,
+    Withdrawal,
 )
 from services.funding.models.dossier import Dossier, DossierState, FundingLine
 from services.funding.models.programme import Programme

@@ -11,8 +11,9 @@ from common.db import utcnow
 from common.problems import Conflict, NotFound, Text
 from common.tokens import Principal
 from services.funding.dossiers import repository as dossiers_repository
-from services.funding.dossiers.schemas import DossierPublic, RoutingDecline
+from services.funding.dossiers.schemas import DossierPublic
 from services.funding.dossiers.service import DOSSIER_NOT_FOUND, moved, require_action, to_public, trace
+from services.funding.instruction.schemas import RoutingDecline
 from services.funding.models.dossier import (
     Dossier,
     DossierOpinion,

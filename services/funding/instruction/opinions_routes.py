@@ -10,8 +10,8 @@ from common.db import SessionDep
 from common.etag import check_if_match, etag_of, if_match_parameter
 from common.problems import problem_responses
 from common.tokens import Principal
-from services.funding import opinions
-from services.funding.opinion_schemas import OpinionIn, OpinionPublic
+from services.funding.instruction import opinions
+from services.funding.instruction.schemas import OpinionIn, OpinionPublic
 from services.funding.peers import PeersDep
 from services.vocabulary import COUNCIL_ROLES, DESK_ROLES, FUNDER_ROLES, Scope
 

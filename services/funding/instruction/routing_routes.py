@@ -11,11 +11,12 @@ from common.etag import check_if_match, etag_of
 from common.idempotency import IdempotencyDep
 from common.problems import problem_responses
 from common.tokens import Principal
-from services.funding import routing
 from services.funding.dossiers import repository as dossiers_repository
 from services.funding.dossiers import service as dossiers
-from services.funding.dossiers.schemas import RoutingDecline, RoutingPublic
-from services.funding.routes.admissibility import MOVE, Desk, Reader
+from services.funding.dossiers.presets import MOVE
+from services.funding.instruction import routing
+from services.funding.instruction.admissibility_routes import Desk, Reader
+from services.funding.instruction.schemas import RoutingDecline, RoutingPublic
 from services.vocabulary import Role, Scope
 
 router = APIRouter(prefix="/dossiers", tags=["dossiers"])

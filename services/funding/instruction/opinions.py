@@ -10,7 +10,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from common.db import utcnow
 from common.problems import Forbidden, NotFound, Text, UnprocessableContent
 from common.tokens import Principal
-from services.funding import routing
 from services.funding.dossiers import repository as dossiers_repository
 from services.funding.dossiers.service import (
     DOSSIER_NOT_FOUND,
@@ -20,8 +19,9 @@ from services.funding.dossiers.service import (
     trace,
     visible_dossier,
 )
+from services.funding.instruction import routing
+from services.funding.instruction.schemas import AuthorKind, OpinionIn, OpinionPublic
 from services.funding.models.dossier import Dossier, DossierOpinion
-from services.funding.opinion_schemas import AuthorKind, OpinionIn, OpinionPublic
 from services.funding.peers import Peers
 from services.vocabulary import COUNCIL_ROLES, DESK_ROLES, FUNDER_ROLES, Role
 

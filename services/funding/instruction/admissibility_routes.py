@@ -9,19 +9,19 @@ from fastapi import APIRouter, Depends, Request, Response
 from common.auth import Authorize
 from common.clock import ClockDep
 from common.db import SessionDep
-from common.etag import check_if_match, etag_of, if_match_parameter
+from common.etag import check_if_match, etag_of
 from common.idempotency import IdempotencyDep
 from common.problems import problem_responses, request_language
 from common.tokens import Principal
-from services.funding import admissibility
 from services.funding.dossiers import repository as dossiers_repository
 from services.funding.dossiers import service as dossiers
-from services.funding.dossiers.schemas import (
+from services.funding.dossiers.presets import MOVE
+from services.funding.dossiers.schemas import DossierPublic, HistoryEntry
+from services.funding.instruction import admissibility
+from services.funding.instruction.schemas import (
     AdmissibilityCheck,
     AdmissibilityDecision,
     Allocation,
-    DossierPublic,
-    HistoryEntry,
     SupplementsRequest,
     Withdrawal,
 )
@@ -37,11 +37,6 @@ DeskOrHolder = Annotated[Principal, Depends(Authorize(roles=DESK_ROLES | HOLDER_
 Reader = Annotated[
     Principal, Depends(Authorize(roles=HOLDER_ROLES | FUNDER_ROLES | DESK_ROLES, scope=Scope.dossiers_read))
 ]
-MOVE = {
-    "response_model": DossierPublic,
-    "responses": problem_responses(400, 401, 403, 404, 409, 412, 413, 422, 502),
-    "openapi_extra": if_match_parameter(required=False),
-}
 
 
 async def _locked(session: SessionDep, dossier_id: uuid.UUID, request: Request) -> Dossier:
