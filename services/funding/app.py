@@ -7,6 +7,7 @@ from common.app import create_service_app, http_client, remote_jwks
 from common.db import Database
 from common.mail import mailer_from_settings
 from services.funding.dossiers import routes as dossiers
+from services.funding.dossiers import support_routes as support
 from services.funding.events import install_outbox
 from services.funding.instruction import (
     admissibility_routes as admissibility,
@@ -16,9 +17,6 @@ from services.funding.instruction import (
 )
 from services.funding.instruction import (
     routing_routes as routing,
-)
-from services.funding.instruction import (
-    support_routes as support,
 )
 from services.funding.models import idempotency_keys
 from services.funding.peers import Peers

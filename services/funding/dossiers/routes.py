@@ -13,7 +13,7 @@ from common.idempotency import IdempotencyDep
 from common.pagination import CursorParam, LimitParam, Page, UpdatedSinceParam, split_page
 from common.problems import problem_responses, request_language
 from common.tokens import Principal
-from services.funding.dossiers import filters
+from services.funding.dossiers import filters, support
 from services.funding.dossiers import service as dossiers
 from services.funding.dossiers.schemas import (
     DossierCreate,
@@ -23,7 +23,6 @@ from services.funding.dossiers.schemas import (
     RequiredDocuments,
 )
 from services.funding.fields import QpvCode
-from services.funding.instruction import support
 from services.funding.models.dossier import DossierState
 from services.funding.models.programme import Track
 from services.funding.peers import PeersDep

@@ -305,3 +305,7 @@ class VerdictIn(Input):
 class VerdictOutcome(BaseModel):
     dossier: DossierPublic
     draft: DossierPublic | None = Field(description="Le brouillon ouvert par l'essaimage, pré-rempli, sur le même fil.")
+
+
+class SupportRequest(Input):
+    message: Comment = Field(examples=["Nous avons besoin d'aide pour le budget du projet."])

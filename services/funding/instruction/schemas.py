@@ -1,4 +1,4 @@
-"""API models of the instruction: admissibility, routing, the opinions, administrative support."""
+"""API models of the instruction: admissibility, routing, the opinions."""
 
 import uuid
 from datetime import datetime
@@ -96,10 +96,6 @@ class RoutingPublic(BaseModel):
     routed_at: datetime
     declined_at: datetime | None
     decline_reason: str | None
-
-
-class SupportRequest(Input):
-    message: Comment = Field(examples=["Nous avons besoin d'aide pour le budget du projet."])
 
 
 class Withdrawal(Input):

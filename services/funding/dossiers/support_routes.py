@@ -12,10 +12,9 @@ from common.etag import check_if_match, etag_of
 from common.idempotency import IdempotencyDep
 from common.tokens import Principal
 from services.funding.dossiers import service as dossiers
+from services.funding.dossiers import support
 from services.funding.dossiers.presets import MOVE
-from services.funding.dossiers.schemas import DossierPublic
-from services.funding.instruction import support
-from services.funding.instruction.schemas import SupportRequest
+from services.funding.dossiers.schemas import DossierPublic, SupportRequest
 from services.vocabulary import DESK_ROLES, HOLDER_ROLES, Scope
 
 router = APIRouter(prefix="/dossiers", tags=["dossiers"])
