@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from common.clock import clock_of
 from common.db import Database
 from scripts import demo_data
-from services.funding import envelopes
+from services.funding.envelopes import service as envelopes
 from services.funding.models.envelope import Envelope
 from services.funding.models.programme import Programme, ProgrammeFunder, Track
 from services.funding.settings import FundingSettings

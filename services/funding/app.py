@@ -8,6 +8,7 @@ from common.db import Database
 from common.mail import mailer_from_settings
 from services.funding.dossiers import routes as dossiers
 from services.funding.dossiers import support_routes as support
+from services.funding.envelopes import routes as envelopes
 from services.funding.events import install_outbox
 from services.funding.instruction import (
     admissibility_routes as admissibility,
@@ -26,7 +27,6 @@ from services.funding.routes import (
     cpo,
     decisions,
     delegated,
-    envelopes,
     events,
     exports,
     financial_reports,

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from common.db import utcnow
 from common.problems import Conflict, NotFound, Text, UnprocessableContent
 from common.tokens import Principal
-from services.funding import cpo_plan, envelopes
+from services.funding import cpo_plan
 from services.funding.cpo_schemas import (
     CpoPublic,
     CpoReviewIn,
@@ -24,6 +24,7 @@ from services.funding.cpo_schemas import (
 )
 from services.funding.dossiers import threads
 from services.funding.dossiers.service import moved, open_programme, trace
+from services.funding.envelopes import service as envelopes
 from services.funding.instalments import cpo_year, payment_terms, payments_of
 from services.funding.models.agreement import (
     Agreement,

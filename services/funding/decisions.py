@@ -15,7 +15,7 @@ from common.money import euros
 from common.pagination import keyset
 from common.problems import Conflict, NotFound, Text, UnprocessableContent
 from common.tokens import Principal
-from services.funding import agreements, envelopes, notifications, scores
+from services.funding import agreements, notifications, scores
 from services.funding.committee import (
     ITEM_NOT_FOUND,
     decision_public,
@@ -51,6 +51,7 @@ from services.funding.committee_schemas import (
 from services.funding.dossiers import filters as dossiers_filters
 from services.funding.dossiers import repository as dossiers_repository
 from services.funding.dossiers.service import moved, trace
+from services.funding.envelopes import service as envelopes
 from services.funding.models.committee import (
     AgendaItem,
     CommitteeSession,

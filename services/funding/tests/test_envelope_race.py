@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import select
 
 from common.problems import Problem
-from services.funding import envelopes
+from services.funding.envelopes import service as envelopes
 from services.funding.models.envelope import Envelope, EnvelopeMovement
 from services.funding.tests.helpers import PROGRAMME_ID, VILLE
 from tests.support.clock import TODAY

@@ -10,7 +10,7 @@ import pytest
 from common.problems import Conflict, Problem
 from scripts import demo_data
 from scripts.seed_demo import seed_funding
-from services.funding import envelopes
+from services.funding.envelopes import service as envelopes
 from services.funding.tests.helpers import (
     CAF,
     DEPARTEMENT,

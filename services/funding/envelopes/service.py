@@ -17,7 +17,7 @@ from common.money import euros
 from common.pagination import decode_sequence, encode_sequence, keyset
 from common.problems import Conflict, Forbidden, NotFound, Text, UnprocessableContent
 from common.tokens import Principal
-from services.funding.envelope_schemas import EnvelopeCreate, EnvelopePublic, EnvelopeUpdate, MovementPublic
+from services.funding.envelopes.schemas import EnvelopeCreate, EnvelopePublic, EnvelopeUpdate, MovementPublic
 from services.funding.models.envelope import Envelope, EnvelopeMovement, MovementKind
 from services.funding.programmes import repository as programmes_repository
 from services.vocabulary import DESK_ROLES, FUNDER_ROLES

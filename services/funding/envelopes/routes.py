@@ -12,8 +12,8 @@ from common.idempotency import IdempotencyDep
 from common.pagination import CursorParam, LimitParam, Page, UpdatedSinceParam, split_page
 from common.problems import problem_responses
 from common.tokens import Principal
-from services.funding import envelopes
-from services.funding.envelope_schemas import EnvelopeCreate, EnvelopePublic, EnvelopeUpdate, MovementPublic
+from services.funding.envelopes import service as envelopes
+from services.funding.envelopes.schemas import EnvelopeCreate, EnvelopePublic, EnvelopeUpdate, MovementPublic
 from services.vocabulary import DESK_ROLES, FUNDER_ROLES, Role, Scope
 
 router = APIRouter(prefix="/envelopes", tags=["envelopes"])
