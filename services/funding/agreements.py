@@ -17,7 +17,7 @@ from common.problems import Conflict, NotFound, Text
 from common.tokens import Principal
 from services.funding import cpo, cpo_plan, financial_reports
 from services.funding.agreement_schemas import AgreementPublic, PartyPublic
-from services.funding.committee import organisation_cards
+from services.funding.committee.sessions import organisation_cards
 from services.funding.dossiers import filters as dossiers_filters
 from services.funding.dossiers import repository as dossiers_repository
 from services.funding.instalments import Instalment, payment_terms, payments_of, schedule

@@ -6,6 +6,15 @@ from fastapi import FastAPI
 from common.app import create_service_app, http_client, remote_jwks
 from common.db import Database
 from common.mail import mailer_from_settings
+from services.funding.committee import (
+    decisions_routes as decisions,
+)
+from services.funding.committee import (
+    delegated_routes as delegated,
+)
+from services.funding.committee import (
+    sessions_routes as sessions,
+)
 from services.funding.dossiers import routes as dossiers
 from services.funding.dossiers import support_routes as support
 from services.funding.envelopes import routes as envelopes
@@ -25,8 +34,6 @@ from services.funding.programmes import routes as programmes
 from services.funding.routes import (
     agreements,
     cpo,
-    decisions,
-    delegated,
     events,
     exports,
     financial_reports,
@@ -34,7 +41,6 @@ from services.funding.routes import (
     learning_reviews,
     notifications,
     payments,
-    sessions,
     stats,
     webhooks,
 )

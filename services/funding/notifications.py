@@ -24,7 +24,7 @@ from common.money import euros
 from common.pagination import keyset
 from common.problems import Conflict, NotFound, Text
 from common.tokens import Principal
-from services.funding.committee_schemas import Minutes, MinutesItem
+from services.funding.committee.schemas import Minutes, MinutesItem
 from services.funding.models.committee import ItemState, Outcome
 from services.funding.models.notification import DeliveryState, Notification, NotificationKind
 from services.funding.notification_schemas import NotificationPublic

@@ -9,7 +9,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from common.money import euros
 from common.problems import Conflict, Text, UnprocessableContent
 from common.tokens import Principal
-from services.funding import decisions, delegated, financial_reports, service_clock
+from services.funding import financial_reports
+from services.funding.committee import decisions, delegated, service_clock
 from services.funding.dossiers import repository as dossiers_repository
 from services.funding.dossiers.readiness import GRANT_GROUP
 from services.funding.dossiers.schemas import DossierPublic

@@ -21,7 +21,7 @@ import pytest
 from common.mail import FolderMailer, SmtpMailer, mailer_from_settings
 from common.settings import VAR_DIR
 from services.funding import notifications
-from services.funding.committee_schemas import Minutes, MinutesDecision, MinutesItem
+from services.funding.committee.schemas import Minutes, MinutesDecision, MinutesItem
 from services.funding.models.committee import CommitteeSession
 from services.funding.models.notification import Notification
 from services.funding.settings import FundingSettings

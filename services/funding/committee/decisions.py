@@ -15,8 +15,24 @@ from common.money import euros
 from common.pagination import keyset
 from common.problems import Conflict, NotFound, Text, UnprocessableContent
 from common.tokens import Principal
-from services.funding import agreements, notifications, scores
-from services.funding.committee import (
+from services.funding import agreements, notifications
+from services.funding.committee import scores
+from services.funding.committee.schemas import (
+    DecisionIn,
+    DecisionListed,
+    DecisionOutcome,
+    Deferral,
+    Minutes,
+    MinutesAttendance,
+    MinutesDecision,
+    MinutesFunderTotal,
+    MinutesItem,
+    MinutesProgramme,
+    MinutesRecusal,
+    PlanRaise,
+    SessionPublic,
+)
+from services.funding.committee.sessions import (
     ITEM_NOT_FOUND,
     decision_public,
     decisions_of,
@@ -32,21 +48,6 @@ from services.funding.committee import (
     require_state,
     to_public,
     touched,
-)
-from services.funding.committee_schemas import (
-    DecisionIn,
-    DecisionListed,
-    DecisionOutcome,
-    Deferral,
-    Minutes,
-    MinutesAttendance,
-    MinutesDecision,
-    MinutesFunderTotal,
-    MinutesItem,
-    MinutesProgramme,
-    MinutesRecusal,
-    PlanRaise,
-    SessionPublic,
 )
 from services.funding.dossiers import filters as dossiers_filters
 from services.funding.dossiers import repository as dossiers_repository

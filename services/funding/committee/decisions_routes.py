@@ -12,8 +12,8 @@ from common.db import SessionDep
 from common.pagination import CursorParam, LimitParam, Page, UpdatedSinceParam, split_page
 from common.problems import problem_responses
 from common.tokens import Principal
-from services.funding import decisions
-from services.funding.committee_schemas import DecisionListed, DecisionOutcome
+from services.funding.committee import decisions
+from services.funding.committee.schemas import DecisionListed, DecisionOutcome
 from services.funding.dossiers.filters import DossierFiltersDep
 from services.funding.funder_scope import funder_of
 from services.vocabulary import DESK_ROLES, FUNDER_ROLES, Scope

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.funding.committee_schemas import ScoreSummary
+from services.funding.committee.schemas import ScoreSummary
 from services.funding.models.committee import Score
 from services.funding.models.dossier import Dossier
 from services.funding.models.programme import Programme, Track

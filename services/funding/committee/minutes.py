@@ -1,7 +1,7 @@
 """The minutes of a closed committee session as a standalone, printable HTML document (French or English)."""
 
 from common.problems import Text
-from services.funding.committee_schemas import Minutes
+from services.funding.committee.schemas import Minutes
 from services.funding.html_documents import language_of, render
 
 LABELS: dict[str, Text] = {

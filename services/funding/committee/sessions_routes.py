@@ -13,8 +13,11 @@ from common.idempotency import IdempotencyDep
 from common.pagination import CursorParam, LimitParam, Page, UpdatedSinceParam, split_page
 from common.problems import problem_responses, request_language
 from common.tokens import Principal
-from services.funding import committee, decisions, notifications, scores, scoring
-from services.funding.committee_schemas import (
+from services.funding import notifications
+from services.funding.committee import decisions, scores, scoring
+from services.funding.committee import sessions as committee
+from services.funding.committee.minutes import minutes_html
+from services.funding.committee.schemas import (
     Agenda,
     ConflictDeclaration,
     DecisionIn,
@@ -33,7 +36,6 @@ from services.funding.committee_schemas import (
     SessionUpdate,
 )
 from services.funding.html_documents import DOCUMENT_HEADERS, document_response
-from services.funding.minutes_document import minutes_html
 from services.funding.models.committee import SessionState
 from services.funding.peers import PeersDep
 from services.vocabulary import DESK_ROLES, FUNDER_ROLES, Scope

@@ -10,7 +10,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from common.db import utcnow
 from common.problems import Conflict, NotFound, Text
 from common.tokens import Principal
-from services.funding.committee import (
+from services.funding.committee.schemas import ScoreIn, ScorePublic
+from services.funding.committee.scores import scored_items
+from services.funding.committee.sessions import (
     ITEM_NOT_FOUND,
     item_of,
     require_not_recused,
@@ -18,9 +20,7 @@ from services.funding.committee import (
     require_state,
     sees_item,
 )
-from services.funding.committee_schemas import ScoreIn, ScorePublic
 from services.funding.models.committee import CommitteeSession, ItemState, Score, SessionState
-from services.funding.scores import scored_items
 
 
 async def record(

@@ -17,8 +17,8 @@ from common.db import children_by_parent, get_row, utcnow
 from common.pagination import keyset
 from common.problems import Conflict, NotFound, Text, UnprocessableContent
 from common.tokens import Principal
-from services.funding import scores
-from services.funding.committee_schemas import (
+from services.funding.committee import scores
+from services.funding.committee.schemas import (
     Agenda,
     AgendaItemPublic,
     ConflictDeclaration,
