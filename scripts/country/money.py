@@ -22,9 +22,9 @@ from scripts.country.ids import new_id
 from scripts.country.snapshots import dumps, totals
 from scripts.country.territories import Funder, Territory
 from services.funding.financial_reports import due_on
-from services.funding.instalments import payment_terms, schedule
+from services.funding.grants.instalments import payment_terms, schedule
+from services.funding.grants.payment_schedule import proportional_split
 from services.funding.models.programme import Programme as ProgrammeRow
-from services.funding.payment_schedule import proportional_split
 from services.funding.programmes.track_rules import TrackRules, add_months, rules_of
 
 GRANTS = Table("funding", "grants", (

@@ -19,6 +19,9 @@ from services.funding.dossiers import routes as dossiers
 from services.funding.dossiers import support_routes as support
 from services.funding.envelopes import routes as envelopes
 from services.funding.events import install_outbox
+from services.funding.grants import agreements_routes as agreements
+from services.funding.grants import payments_routes as payments
+from services.funding.grants import routes as grants
 from services.funding.instruction import (
     admissibility_routes as admissibility,
 )
@@ -32,15 +35,12 @@ from services.funding.models import idempotency_keys
 from services.funding.peers import Peers
 from services.funding.programmes import routes as programmes
 from services.funding.routes import (
-    agreements,
     cpo,
     events,
     exports,
     financial_reports,
-    grants,
     learning_reviews,
     notifications,
-    payments,
     stats,
     webhooks,
 )

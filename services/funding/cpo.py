@@ -25,7 +25,7 @@ from services.funding.cpo_schemas import (
 from services.funding.dossiers import threads
 from services.funding.dossiers.service import moved, open_programme, trace
 from services.funding.envelopes import service as envelopes
-from services.funding.instalments import cpo_year, payment_terms, payments_of
+from services.funding.grants.instalments import cpo_year, payment_terms, payments_of
 from services.funding.models.agreement import (
     Agreement,
     AgreementParty,

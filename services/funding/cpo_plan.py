@@ -5,9 +5,9 @@ from typing import Any
 
 from common.problems import Text, UnprocessableContent
 from services.funding.dossiers.schemas import FundingLineIn
+from services.funding.grants.payment_schedule import proportional_split, yearly_split
 from services.funding.models.dossier import Dossier, FundingLine
 from services.funding.models.programme import Programme
-from services.funding.payment_schedule import proportional_split, yearly_split
 from services.funding.programmes.track_rules import TrackRules
 
 

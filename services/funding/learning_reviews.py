@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from common.db import utcnow
 from common.problems import Conflict, NotFound, Text
 from common.tokens import Principal
-from services.funding.agreement_schemas import LearningReviewIn, LearningReviewPublic
+from services.funding.grants.schemas import LearningReviewIn, LearningReviewPublic
 from services.funding.models.agreement import LearningReview, Payment, PaymentCondition, ReviewState
 from services.funding.models.dossier import Dossier, DossierState
 from services.funding.models.programme import Programme, Track

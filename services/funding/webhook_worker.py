@@ -23,6 +23,7 @@ from common.db import Database
 from services.funding.event_schemas import EventPublic
 from services.funding.events import install_outbox
 from services.funding.financial_reports import late_clause
+from services.funding.grants.payments import due_clause
 from services.funding.models.agreement import Agreement, Payment
 from services.funding.models.event import DomainEvent, EventAudience
 from services.funding.models.financial_report import FinancialReport
@@ -33,7 +34,6 @@ from services.funding.models.webhook import (
     WebhookDelivery,
     WebhookEndpoint,
 )
-from services.funding.payments import due_clause
 from services.funding.settings import FundingSettings
 from services.funding.webhook_targets import IpNetwork, TargetRefused, delivery_client, networks, pinned
 from services.funding.webhooks import disable, signing_secrets

@@ -15,7 +15,7 @@ from common.money import euros
 from common.pagination import keyset
 from common.problems import Conflict, NotFound, Text, UnprocessableContent
 from common.tokens import Principal
-from services.funding import agreements, notifications
+from services.funding import notifications
 from services.funding.committee import scores
 from services.funding.committee.schemas import (
     DecisionIn,
@@ -53,6 +53,7 @@ from services.funding.dossiers import filters as dossiers_filters
 from services.funding.dossiers import repository as dossiers_repository
 from services.funding.dossiers.service import moved, trace
 from services.funding.envelopes import service as envelopes
+from services.funding.grants import agreements
 from services.funding.models.committee import (
     AgendaItem,
     CommitteeSession,

@@ -11,7 +11,7 @@ from common.clock import Clock
 from common.money import euros
 from common.problems import Conflict, NotFound, Text, UnprocessableContent
 from common.tokens import Principal
-from services.funding import agreements, notifications
+from services.funding import notifications
 from services.funding.committee import service_clock
 from services.funding.committee.decisions import outcome_of, recipients_of
 from services.funding.committee.schemas import DecisionIn, MinutesDecision, MinutesItem
@@ -19,6 +19,7 @@ from services.funding.dossiers import repository as dossiers_repository
 from services.funding.dossiers.schemas import DossierPublic
 from services.funding.dossiers.service import DOSSIER_NOT_FOUND, moved, require_action, to_public, trace
 from services.funding.envelopes import service as envelopes
+from services.funding.grants import agreements
 from services.funding.models.committee import ItemState
 from services.funding.models.dossier import Dossier, DossierRouting, DossierState
 from services.funding.programmes.service import get_programme

@@ -6,8 +6,8 @@ from html.parser import HTMLParser
 
 import pytest
 
-from services.funding.agreement_document import agreement_html
-from services.funding.agreement_schemas import AgreementPublic, PaymentPublic
+from services.funding.grants.agreement_document import agreement_html
+from services.funding.grants.schemas import AgreementPublic, PaymentPublic
 from services.funding.models.agreement import AgreementKind, AgreementState, PaymentCondition, PaymentState
 
 HOSTILE = "<script>alert(1)</script> & co"

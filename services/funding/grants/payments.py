@@ -14,9 +14,9 @@ from common.db import get_row, utcnow
 from common.pagination import keyset
 from common.problems import Conflict, NotFound, Text
 from common.tokens import Principal
-from services.funding.agreement_schemas import PaymentPublic
 from services.funding.dossiers import filters as dossiers_filters
 from services.funding.envelopes import service as envelopes
+from services.funding.grants.schemas import PaymentPublic
 from services.funding.models.agreement import Agreement, AgreementState, Payment, PaymentCondition, PaymentState
 from services.funding.models.programme import Programme
 from services.vocabulary import DESK_ROLES, FUNDER_ROLES, HOLDER_ROLES

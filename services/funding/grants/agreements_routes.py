@@ -20,10 +20,10 @@ from common.idempotency import IdempotencyDep
 from common.pagination import CursorParam, LimitParam, Page, UpdatedSinceParam, split_page
 from common.problems import problem_responses, request_language
 from common.tokens import Principal
-from services.funding import agreements, payments
-from services.funding.agreement_document import agreement_html
-from services.funding.agreement_schemas import AgreementPublic
 from services.funding.dossiers.filters import DossierFiltersDep
+from services.funding.grants import agreements, payments
+from services.funding.grants.agreement_document import agreement_html
+from services.funding.grants.schemas import AgreementPublic
 from services.funding.html_documents import DOCUMENT_HEADERS, document_response
 from services.funding.models.agreement import AgreementState
 from services.funding.peers import PeersDep

@@ -16,11 +16,11 @@ from common.pagination import keyset
 from common.problems import Conflict, NotFound, Text
 from common.tokens import Principal
 from services.funding import cpo, cpo_plan, financial_reports
-from services.funding.agreement_schemas import AgreementPublic, PartyPublic
 from services.funding.committee.sessions import organisation_cards
 from services.funding.dossiers import filters as dossiers_filters
 from services.funding.dossiers import repository as dossiers_repository
-from services.funding.instalments import Instalment, payment_terms, payments_of, schedule
+from services.funding.grants.instalments import Instalment, payment_terms, payments_of, schedule
+from services.funding.grants.schemas import AgreementPublic, PartyPublic
 from services.funding.models.agreement import (
     Agreement,
     AgreementKind,

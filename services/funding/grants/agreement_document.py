@@ -2,7 +2,7 @@
 HTML document (French or English)."""
 
 from common.problems import Text
-from services.funding.agreement_schemas import AgreementPublic, PaymentPublic
+from services.funding.grants.schemas import AgreementPublic, PaymentPublic
 from services.funding.html_documents import language_of, render
 from services.funding.models.agreement import AgreementKind
 

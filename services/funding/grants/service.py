@@ -9,9 +9,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from common.pagination import keyset
 from common.tokens import Principal
-from services.funding.agreement_schemas import GrantPublic, GrantTotals
 from services.funding.dossiers.filters import DossierFilters
 from services.funding.funder_scope import association_of
+from services.funding.grants.schemas import GrantPublic, GrantTotals
 from services.funding.models.agreement import Grant, Payment, PaymentState
 from services.vocabulary import DESK_ROLES, FUNDER_ROLES
 

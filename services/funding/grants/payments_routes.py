@@ -13,9 +13,9 @@ from common.idempotency import IdempotencyDep
 from common.pagination import CursorParam, LimitParam, Page, UpdatedSinceParam, split_page
 from common.problems import problem_responses
 from common.tokens import Principal
-from services.funding import payments
-from services.funding.agreement_schemas import Cancellation, PaymentPublic
 from services.funding.dossiers.filters import DossierFiltersDep
+from services.funding.grants import payments
+from services.funding.grants.schemas import Cancellation, PaymentPublic
 from services.funding.models.agreement import Agreement, Payment, PaymentState
 from services.funding.peers import PeersDep
 from services.vocabulary import DESK_ROLES, FUNDER_ROLES, HOLDER_ROLES, Role, Scope

@@ -10,9 +10,9 @@ from common.db import SessionDep
 from common.pagination import CursorParam, LimitParam, Page, UpdatedSinceParam, split_page
 from common.problems import problem_responses
 from common.tokens import Principal
-from services.funding import grants
-from services.funding.agreement_schemas import GrantPublic, GrantTotals
 from services.funding.dossiers.filters import DossierFiltersDep
+from services.funding.grants import service as grants
+from services.funding.grants.schemas import GrantPublic, GrantTotals
 from services.vocabulary import DESK_ROLES, FUNDER_ROLES, HOLDER_ROLES, Scope
 
 router = APIRouter(prefix="/grants", tags=["agreements"])
