@@ -34,16 +34,8 @@ from services.funding.instruction import (
 from services.funding.models import idempotency_keys
 from services.funding.peers import Peers
 from services.funding.programmes import routes as programmes
-from services.funding.routes import (
-    cpo,
-    events,
-    exports,
-    financial_reports,
-    learning_reviews,
-    notifications,
-    stats,
-    webhooks,
-)
+from services.funding.routes import cpo, events, exports, financial_reports, notifications, stats, webhooks
+from services.funding.seed_fund import routes as learning_reviews
 from services.funding.settings import FundingSettings
 
 TAGS = [

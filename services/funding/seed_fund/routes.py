@@ -12,11 +12,11 @@ from common.etag import check_if_match, etag_of, if_match_parameter
 from common.idempotency import IdempotencyDep
 from common.problems import NotFound, problem_responses
 from common.tokens import Principal
-from services.funding import learning_reviews, verdicts
 from services.funding.dossiers import service as dossiers
-from services.funding.dossiers.schemas import VerdictIn, VerdictOutcome
 from services.funding.financial_report_schemas import ReviewComment
 from services.funding.grants.schemas import LearningReviewIn, LearningReviewPublic
+from services.funding.seed_fund import learning_reviews, verdicts
+from services.funding.seed_fund.schemas import VerdictIn, VerdictOutcome
 from services.vocabulary import DESK_ROLES, FUNDER_ROLES, HOLDER_ROLES, Scope
 
 router = APIRouter(prefix="/dossiers", tags=["dossiers"])

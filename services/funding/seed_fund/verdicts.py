@@ -9,13 +9,13 @@ from common.problems import Conflict, Text, UnprocessableContent
 from common.tokens import Principal
 from services.funding.dossiers import repository as dossiers_repository
 from services.funding.dossiers import threads
-from services.funding.dossiers.schemas import VerdictIn, VerdictOutcome
 from services.funding.dossiers.service import moved, open_programme, to_public, trace
-from services.funding.learning_reviews import review_of
 from services.funding.models.agreement import ReviewState
 from services.funding.models.dossier import Dossier, DossierState
 from services.funding.models.programme import Track
 from services.funding.programmes import repository as programmes_repository
+from services.funding.seed_fund.learning_reviews import review_of
+from services.funding.seed_fund.schemas import VerdictIn, VerdictOutcome
 
 # Where a seed project may graduate to.
 GRADUATION_TRACKS = (Track.cpo, Track.annual)
