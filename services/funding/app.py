@@ -15,6 +15,7 @@ from services.funding.committee import (
 from services.funding.committee import (
     sessions_routes as sessions,
 )
+from services.funding.cpo import routes as cpo
 from services.funding.dossiers import routes as dossiers
 from services.funding.dossiers import support_routes as support
 from services.funding.envelopes import routes as envelopes
@@ -34,7 +35,7 @@ from services.funding.instruction import (
 from services.funding.models import idempotency_keys
 from services.funding.peers import Peers
 from services.funding.programmes import routes as programmes
-from services.funding.routes import cpo, events, exports, financial_reports, notifications, stats, webhooks
+from services.funding.routes import events, exports, financial_reports, notifications, stats, webhooks
 from services.funding.seed_fund import routes as learning_reviews
 from services.funding.settings import FundingSettings
 

@@ -9,8 +9,9 @@ from common.db import utcnow
 from common.money import euros
 from common.problems import Conflict, NotFound, Text, UnprocessableContent
 from common.tokens import Principal
-from services.funding import cpo_plan, financial_reports
+from services.funding import financial_reports
 from services.funding.committee import service_clock
+from services.funding.cpo import plan as cpo_plan
 from services.funding.dossiers import filters, readiness, repository
 from services.funding.dossiers.schemas import (
     DossierCreate,

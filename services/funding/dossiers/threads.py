@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from common.problems import Conflict, Text
 from common.tokens import Principal
-from services.funding import cpo_plan
+from services.funding.cpo import plan as cpo_plan
 from services.funding.dossiers import repository
 from services.funding.dossiers.service import format_reference, funders_outside, trace
 from services.funding.models.dossier import Dossier, FundingLine

@@ -13,8 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from common.db import utcnow
 from common.problems import Conflict, NotFound, Text, UnprocessableContent
 from common.tokens import Principal
-from services.funding import cpo_plan
-from services.funding.cpo_schemas import (
+from services.funding.cpo import plan as cpo_plan
+from services.funding.cpo.schemas import (
     CpoPublic,
     CpoReviewIn,
     CpoReviewPublic,
