@@ -21,7 +21,7 @@ from scripts.country.followup import FollowUp, follow
 from scripts.country.ids import new_id
 from scripts.country.snapshots import dumps, totals
 from scripts.country.territories import Funder, Territory
-from services.funding.financial_reports import due_on
+from services.funding.financial_reports.service import due_on
 from services.funding.grants.instalments import payment_terms, schedule
 from services.funding.grants.payment_schedule import proportional_split
 from services.funding.models.programme import Programme as ProgrammeRow

@@ -20,6 +20,7 @@ from services.funding.dossiers import routes as dossiers
 from services.funding.dossiers import support_routes as support
 from services.funding.envelopes import routes as envelopes
 from services.funding.events import install_outbox
+from services.funding.financial_reports import routes as financial_reports
 from services.funding.grants import agreements_routes as agreements
 from services.funding.grants import payments_routes as payments
 from services.funding.grants import routes as grants
@@ -35,7 +36,7 @@ from services.funding.instruction import (
 from services.funding.models import idempotency_keys
 from services.funding.peers import Peers
 from services.funding.programmes import routes as programmes
-from services.funding.routes import events, exports, financial_reports, notifications, stats, webhooks
+from services.funding.routes import events, exports, notifications, stats, webhooks
 from services.funding.seed_fund import routes as learning_reviews
 from services.funding.settings import FundingSettings
 

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import and_, case, func, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.funding.financial_reports import owed_clause
+from services.funding.financial_reports.service import owed_clause
 from services.funding.grants.payments import due_clause
 from services.funding.models.agreement import Agreement, AgreementState, Payment, PaymentState
 from services.funding.models.dossier import Dossier, DossierState

@@ -9,7 +9,6 @@ from common.db import utcnow
 from common.money import euros
 from common.problems import Conflict, NotFound, Text, UnprocessableContent
 from common.tokens import Principal
-from services.funding import financial_reports
 from services.funding.committee import service_clock
 from services.funding.cpo import plan as cpo_plan
 from services.funding.dossiers import filters, readiness, repository
@@ -23,6 +22,7 @@ from services.funding.dossiers.schemas import (
     RequiredDocument,
     RequiredDocuments,
 )
+from services.funding.financial_reports import service as financial_reports
 from services.funding.models.dossier import Dossier, DossierHistory, DossierState, FundingLine
 from services.funding.models.programme import Programme, Track
 from services.funding.peers import Peers

@@ -15,12 +15,12 @@ from common.db import get_row, utcnow
 from common.pagination import keyset
 from common.problems import Conflict, NotFound, Text
 from common.tokens import Principal
-from services.funding import financial_reports
 from services.funding.committee.sessions import organisation_cards
 from services.funding.cpo import plan as cpo_plan
 from services.funding.cpo import service as cpo
 from services.funding.dossiers import filters as dossiers_filters
 from services.funding.dossiers import repository as dossiers_repository
+from services.funding.financial_reports import service as financial_reports
 from services.funding.grants.instalments import Instalment, payment_terms, payments_of, schedule
 from services.funding.grants.schemas import AgreementPublic, PartyPublic
 from services.funding.models.agreement import (

@@ -9,7 +9,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from common.money import euros
 from common.problems import Conflict, Text, UnprocessableContent
 from common.tokens import Principal
-from services.funding import financial_reports
 from services.funding.committee import decisions, delegated, service_clock
 from services.funding.dossiers import repository as dossiers_repository
 from services.funding.dossiers.readiness import GRANT_GROUP
@@ -22,6 +21,7 @@ from services.funding.dossiers.service import (
     to_public,
     trace,
 )
+from services.funding.financial_reports import service as financial_reports
 from services.funding.instruction.schemas import (
     AdmissibilityCheck,
     AdmissibilityDecision,

@@ -13,7 +13,7 @@ from common.idempotency import IdempotencyDep
 from common.problems import NotFound, problem_responses
 from common.tokens import Principal
 from services.funding.dossiers import service as dossiers
-from services.funding.financial_report_schemas import ReviewComment
+from services.funding.financial_reports.schemas import ReviewComment
 from services.funding.grants.schemas import LearningReviewIn, LearningReviewPublic
 from services.funding.seed_fund import learning_reviews, verdicts
 from services.funding.seed_fund.schemas import VerdictIn, VerdictOutcome

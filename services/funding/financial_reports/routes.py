@@ -13,9 +13,9 @@ from common.idempotency import IdempotencyDep
 from common.pagination import CursorParam, LimitParam, Page, UpdatedSinceParam, split_page
 from common.problems import problem_responses
 from common.tokens import Principal
-from services.funding import financial_reports
 from services.funding.dossiers.filters import DossierFiltersDep
-from services.funding.financial_report_schemas import FinancialReportPublic, FinancialReportUpdate, ReviewComment
+from services.funding.financial_reports import service as financial_reports
+from services.funding.financial_reports.schemas import FinancialReportPublic, FinancialReportUpdate, ReviewComment
 from services.funding.models.financial_report import FinancialReport, ReportState
 from services.vocabulary import DESK_ROLES, FUNDER_ROLES, HOLDER_ROLES, Scope
 

@@ -17,7 +17,7 @@ from common.problems import Conflict, NotFound, Text, UnprocessableContent
 from common.tokens import Principal
 from services.funding.dossiers import filters as dossiers_filters
 from services.funding.dossiers import repository as dossiers_repository
-from services.funding.financial_report_schemas import (
+from services.funding.financial_reports.schemas import (
     FinancialReportPublic,
     FinancialReportUpdate,
     ReportLinePublic,
