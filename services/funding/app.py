@@ -34,9 +34,10 @@ from services.funding.instruction import (
     routing_routes as routing,
 )
 from services.funding.models import idempotency_keys
+from services.funding.notifications import routes as notifications
 from services.funding.peers import Peers
 from services.funding.programmes import routes as programmes
-from services.funding.routes import events, exports, notifications, stats, webhooks
+from services.funding.routes import events, exports, stats, webhooks
 from services.funding.seed_fund import routes as learning_reviews
 from services.funding.settings import FundingSettings
 

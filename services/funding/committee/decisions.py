@@ -15,7 +15,6 @@ from common.money import euros
 from common.pagination import keyset
 from common.problems import Conflict, NotFound, Text, UnprocessableContent
 from common.tokens import Principal
-from services.funding import notifications
 from services.funding.committee import scores
 from services.funding.committee.schemas import (
     DecisionIn,
@@ -64,6 +63,7 @@ from services.funding.models.committee import (
     SessionState,
 )
 from services.funding.models.dossier import Dossier, DossierState, FundingLine
+from services.funding.notifications import service as notifications
 from services.funding.programmes import repository as programmes_repository
 from services.funding.programmes.track_rules import rules_of
 

@@ -11,7 +11,6 @@ from common.clock import Clock
 from common.money import euros
 from common.problems import Conflict, NotFound, Text, UnprocessableContent
 from common.tokens import Principal
-from services.funding import notifications
 from services.funding.committee import service_clock
 from services.funding.committee.decisions import outcome_of, recipients_of
 from services.funding.committee.schemas import DecisionIn, MinutesDecision, MinutesItem
@@ -22,6 +21,7 @@ from services.funding.envelopes import service as envelopes
 from services.funding.grants import agreements
 from services.funding.models.committee import ItemState
 from services.funding.models.dossier import Dossier, DossierRouting, DossierState
+from services.funding.notifications import service as notifications
 from services.funding.programmes.service import get_programme
 from services.funding.programmes.track_rules import rules_of
 

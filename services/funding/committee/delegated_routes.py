@@ -12,13 +12,13 @@ from common.etag import check_if_match, etag_of
 from common.idempotency import IdempotencyDep
 from common.problems import NotFound
 from common.tokens import Principal
-from services.funding import notifications
 from services.funding.committee import delegated
 from services.funding.committee import sessions as committee
 from services.funding.committee.schemas import DecisionIn
 from services.funding.dossiers import repository as dossiers_repository
 from services.funding.dossiers.presets import MOVE
 from services.funding.dossiers.service import DOSSIER_NOT_FOUND
+from services.funding.notifications import service as notifications
 from services.funding.peers import PeersDep
 from services.vocabulary import Role, Scope
 

@@ -13,7 +13,6 @@ from common.idempotency import IdempotencyDep
 from common.pagination import CursorParam, LimitParam, Page, UpdatedSinceParam, split_page
 from common.problems import problem_responses, request_language
 from common.tokens import Principal
-from services.funding import notifications
 from services.funding.committee import decisions, scores, scoring
 from services.funding.committee import sessions as committee
 from services.funding.committee.minutes import minutes_html
@@ -37,6 +36,7 @@ from services.funding.committee.schemas import (
 )
 from services.funding.html_documents import DOCUMENT_HEADERS, document_response
 from services.funding.models.committee import SessionState
+from services.funding.notifications import service as notifications
 from services.funding.peers import PeersDep
 from services.vocabulary import DESK_ROLES, FUNDER_ROLES, Scope
 

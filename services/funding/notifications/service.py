@@ -27,7 +27,7 @@ from common.tokens import Principal
 from services.funding.committee.schemas import Minutes, MinutesItem
 from services.funding.models.committee import ItemState, Outcome
 from services.funding.models.notification import DeliveryState, Notification, NotificationKind
-from services.funding.notification_schemas import NotificationPublic
+from services.funding.notifications.schemas import NotificationPublic
 from services.vocabulary import DESK_ROLES
 
 log = logging.getLogger("funding.notifications")

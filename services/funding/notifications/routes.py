@@ -12,9 +12,9 @@ from common.mail import Mailer
 from common.pagination import CursorParam, LimitParam, Page, UpdatedSinceParam, split_page
 from common.problems import problem_responses, request_language
 from common.tokens import Principal
-from services.funding import notifications
 from services.funding.models.notification import DeliveryState
-from services.funding.notification_schemas import NotificationPublic
+from services.funding.notifications import service as notifications
+from services.funding.notifications.schemas import NotificationPublic
 from services.vocabulary import DESK_ROLES, HOLDER_ROLES, Scope
 
 router = APIRouter(prefix="/notifications", tags=["notifications"])
