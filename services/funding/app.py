@@ -19,7 +19,8 @@ from services.funding.cpo import routes as cpo
 from services.funding.dossiers import routes as dossiers
 from services.funding.dossiers import support_routes as support
 from services.funding.envelopes import routes as envelopes
-from services.funding.events import install_outbox
+from services.funding.events import routes as events
+from services.funding.events.outbox import install_outbox
 from services.funding.financial_reports import routes as financial_reports
 from services.funding.grants import agreements_routes as agreements
 from services.funding.grants import payments_routes as payments
@@ -37,7 +38,7 @@ from services.funding.models import idempotency_keys
 from services.funding.notifications import routes as notifications
 from services.funding.peers import Peers
 from services.funding.programmes import routes as programmes
-from services.funding.routes import events, exports, stats, webhooks
+from services.funding.routes import exports, stats, webhooks
 from services.funding.seed_fund import routes as learning_reviews
 from services.funding.settings import FundingSettings
 

@@ -20,8 +20,8 @@ from standardwebhooks.webhooks import Webhook
 
 from common.clock import Clock, clock_of
 from common.db import Database
-from services.funding.event_schemas import EventPublic
-from services.funding.events import install_outbox
+from services.funding.events.outbox import install_outbox
+from services.funding.events.schemas import EventPublic
 from services.funding.financial_reports.service import late_clause
 from services.funding.grants.payments import due_clause
 from services.funding.models.agreement import Agreement, Payment

@@ -10,8 +10,8 @@ from common.db import SessionDep
 from common.pagination import CursorParam, LimitParam, decode_sequence, encode_sequence
 from common.problems import problem_responses
 from common.tokens import Principal
-from services.funding import events
-from services.funding.event_schemas import EventPage, EventPublic
+from services.funding.events import service
+from services.funding.events.schemas import EventPage, EventPublic
 from services.funding.webhook_schemas import EventType
 from services.vocabulary import DESK_ROLES, FUNDER_ROLES, HOLDER_ROLES, Scope
 
@@ -44,7 +44,7 @@ async def list_events(
     dossier_id: Annotated[uuid.UUID | None, Query()] = None,
 ) -> EventPage:
     after = decode_sequence(cursor, max_digits=SEQUENCE_DIGITS) if cursor else 0
-    rows = await events.visible_events(
+    rows = await service.visible_events(
         session, principal=caller, after=after, limit=limit, types=type or [], dossier_id=dossier_id
     )
     page = rows[:limit]

@@ -17,18 +17,15 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import event, insert, inspect, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
 from common.db import Database, utcnow
-from common.tokens import Principal
 from services.funding.models.agreement import Agreement, AgreementParty, Payment
 from services.funding.models.committee import CommitteeSession, FunderDecision, SessionFunder
 from services.funding.models.dossier import Dossier, DossierHistory, DossierRouting, RoutingState
 from services.funding.models.event import DomainEvent, EventAudience, EventCounter
 from services.funding.models.financial_report import FinancialReport
 from services.funding.models.webhook import WebhookEndpoint
-from services.vocabulary import DESK_ROLES
 
 PENDING = "funding_domain_events"
 # A trail line the association does not see: the funders' instruction opinions stay between them and the desk.
@@ -215,20 +212,3 @@ def _routed_to(session: Session, dossier_id: uuid.UUID) -> set[uuid.UUID]:
 # The feed.
 
 
-async def visible_events(
-    session: AsyncSession, *, principal: Principal, after: int, limit: int, types: list[str],
-    dossier_id: uuid.UUID | None,
-) -> list[DomainEvent]:
-    """What the caller may see after the sequence `after`, in order: the desk every event, anyone else those
-    its organisation is in the audience of."""
-    statement = select(DomainEvent).where(DomainEvent.sequence > after)
-    if not principal.has_any_role(DESK_ROLES):
-        statement = statement.join(EventAudience, EventAudience.event_sequence == DomainEvent.sequence).where(
-            EventAudience.organisation_id == principal.organisation_id
-        )
-    if types:
-        statement = statement.where(DomainEvent.type.in_(types))
-    if dossier_id is not None:
-        statement = statement.where(DomainEvent.dossier_id == dossier_id)
-    rows = await session.execute(statement.order_by(DomainEvent.sequence).limit(limit + 1))
-    return list(rows.scalars())
