@@ -12,7 +12,7 @@ from common.problems import problem_responses
 from common.tokens import Principal
 from services.funding.events import service
 from services.funding.events.schemas import EventPage, EventPublic
-from services.funding.webhook_schemas import EventType
+from services.funding.webhooks.schemas import EventType
 from services.vocabulary import DESK_ROLES, FUNDER_ROLES, HOLDER_ROLES, Scope
 
 router = APIRouter(prefix="/events", tags=["events"])

@@ -22,7 +22,7 @@ from services.funding.models.webhook import (
     WebhookDelivery,
     WebhookEndpoint,
 )
-from services.funding.webhook_schemas import (
+from services.funding.webhooks.schemas import (
     AttemptPublic,
     DeliveryDetail,
     DeliveryPublic,
@@ -31,7 +31,7 @@ from services.funding.webhook_schemas import (
     WebhookUpdate,
     WebhookWithSecret,
 )
-from services.funding.webhook_targets import IpNetwork, TargetRefused, check_target
+from services.funding.webhooks.targets import IpNetwork, TargetRefused, check_target
 from services.vocabulary import DESK_ROLES
 
 ENDPOINT_NOT_FOUND = Text("Point de réception introuvable.", "Webhook endpoint not found.")

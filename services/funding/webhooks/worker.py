@@ -1,4 +1,4 @@
-"""The webhook worker, its own process: `python -m services.funding.webhook_worker` (started by `make run` and by
+"""The webhook worker, its own process: `python -m services.funding.webhooks.worker` (started by `make run` and by
 compose). Each pass turns the new events each endpoint may see into deliveries, then sends what is due, signed
 as Standard Webhooks asks. A failed attempt is tried again later (5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h: more
 than a day in all); a 410 stops the delivery and disables the endpoint at once; a day of failures disables it
@@ -35,8 +35,8 @@ from services.funding.models.webhook import (
     WebhookEndpoint,
 )
 from services.funding.settings import FundingSettings
-from services.funding.webhook_targets import IpNetwork, TargetRefused, delivery_client, networks, pinned
-from services.funding.webhooks import disable, signing_secrets
+from services.funding.webhooks.service import disable, signing_secrets
+from services.funding.webhooks.targets import IpNetwork, TargetRefused, delivery_client, networks, pinned
 
 logger = logging.getLogger("funding.webhooks")
 

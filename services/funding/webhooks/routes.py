@@ -14,8 +14,8 @@ from common.idempotency import IdempotencyDep
 from common.pagination import CursorParam, LimitParam, Page, split_page
 from common.problems import problem_responses
 from common.tokens import Principal
-from services.funding import webhooks
-from services.funding.webhook_schemas import (
+from services.funding.webhooks import service as webhooks
+from services.funding.webhooks.schemas import (
     DeliveryDetail,
     DeliveryPublic,
     WebhookCreate,
@@ -23,7 +23,7 @@ from services.funding.webhook_schemas import (
     WebhookUpdate,
     WebhookWithSecret,
 )
-from services.funding.webhook_targets import IpNetwork, networks
+from services.funding.webhooks.targets import IpNetwork, networks
 from services.vocabulary import Role, Scope
 
 router = APIRouter(prefix="/webhooks", tags=["webhooks"])
