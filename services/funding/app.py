@@ -38,9 +38,10 @@ from services.funding.models import idempotency_keys
 from services.funding.notifications import routes as notifications
 from services.funding.peers import Peers
 from services.funding.programmes import routes as programmes
-from services.funding.routes import exports, stats
+from services.funding.routes import exports
 from services.funding.seed_fund import routes as learning_reviews
 from services.funding.settings import FundingSettings
+from services.funding.stats import routes as stats
 from services.funding.webhooks import routes as webhooks
 
 TAGS = [

@@ -11,10 +11,12 @@ from common.clock import ClockDep
 from common.db import SessionDep
 from common.problems import problem_responses
 from common.tokens import Principal
-from services.funding import association_home, funder_stats, territory_stats
 from services.funding.fields import QpvCode
 from services.funding.funder_scope import FunderOrDesk, association_of, funder_of
-from services.funding.stats_schemas import AssociationHome, FunderProjects, FunderYear, TerritoryYear
+from services.funding.stats import association_home
+from services.funding.stats import funder as funder_stats
+from services.funding.stats import territory as territory_stats
+from services.funding.stats.schemas import AssociationHome, FunderProjects, FunderYear, TerritoryYear
 from services.vocabulary import DESK_ROLES, HOLDER_ROLES, Scope
 
 router = APIRouter(prefix="/stats", tags=["stats"])
