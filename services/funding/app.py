@@ -21,6 +21,7 @@ from services.funding.dossiers import support_routes as support
 from services.funding.envelopes import routes as envelopes
 from services.funding.events import routes as events
 from services.funding.events.outbox import install_outbox
+from services.funding.exports import routes as exports
 from services.funding.financial_reports import routes as financial_reports
 from services.funding.grants import agreements_routes as agreements
 from services.funding.grants import payments_routes as payments
@@ -38,7 +39,6 @@ from services.funding.models import idempotency_keys
 from services.funding.notifications import routes as notifications
 from services.funding.peers import Peers
 from services.funding.programmes import routes as programmes
-from services.funding.routes import exports
 from services.funding.seed_fund import routes as learning_reviews
 from services.funding.settings import FundingSettings
 from services.funding.stats import routes as stats

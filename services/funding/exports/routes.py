@@ -10,7 +10,8 @@ from fastapi.responses import StreamingResponse
 from common.pagination import UpdatedSinceParam
 from common.problems import NotFound, Text, problem_responses
 from common.streaming import primed
-from services.funding import bulk_exports, scdl
+from services.funding.exports import bulk as bulk_exports
+from services.funding.exports import scdl
 from services.funding.funder_scope import FunderOrDesk, funder_of
 from services.funding.peers import PeersDep
 from services.vocabulary import OrganisationKind
