@@ -12,7 +12,7 @@ from scripts.country.dossiers import Dossier
 from scripts.country.draws import draw
 from scripts.country.ids import new_id
 from scripts.country.snapshots import dumps
-from services.funding.grants.payment_schedule import proportional_split
+from services.funding.programmes.payment_schedule import proportional_split
 
 LEARNING_REVIEWS = Table("funding", "learning_reviews", (
     "id", "dossier_id", "organisation_id", "state", "learned", "next_steps", "submitted_at", "reviewed_at",

@@ -23,8 +23,8 @@ from scripts.country.snapshots import dumps, totals
 from scripts.country.territories import Funder, Territory
 from services.funding.financial_reports.service import due_on
 from services.funding.grants.instalments import payment_terms, schedule
-from services.funding.grants.payment_schedule import proportional_split
 from services.funding.models.programme import Programme as ProgrammeRow
+from services.funding.programmes.payment_schedule import proportional_split
 from services.funding.programmes.track_rules import TrackRules, add_months, rules_of
 
 GRANTS = Table("funding", "grants", (

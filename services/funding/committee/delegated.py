@@ -11,10 +11,10 @@ from common.clock import Clock
 from common.money import euros
 from common.problems import Conflict, NotFound, Text, UnprocessableContent
 from common.tokens import Principal
-from services.funding.committee import service_clock
 from services.funding.committee.decisions import outcome_of, recipients_of
 from services.funding.committee.schemas import DecisionIn, MinutesDecision, MinutesItem
 from services.funding.dossiers import repository as dossiers_repository
+from services.funding.dossiers import service_clock
 from services.funding.dossiers.schemas import DossierPublic
 from services.funding.dossiers.service import DOSSIER_NOT_FOUND, moved, require_action, to_public, trace
 from services.funding.envelopes import service as envelopes

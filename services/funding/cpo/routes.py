@@ -12,9 +12,9 @@ from common.etag import check_if_match, etag_of, if_match_parameter
 from common.idempotency import IdempotencyDep
 from common.problems import NotFound, problem_responses
 from common.tokens import Principal
-from services.funding.cpo import plan as cpo_plan
 from services.funding.cpo import service as cpo
 from services.funding.cpo.schemas import CpoPublic, CpoReviewIn, FinalEvaluationIn, RenewalIn
+from services.funding.dossiers import cpo_plan
 from services.funding.dossiers import service as dossiers
 from services.funding.dossiers.schemas import DossierPublic
 from services.funding.models.dossier import Dossier

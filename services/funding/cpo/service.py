@@ -13,7 +13,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from common.db import utcnow
 from common.problems import Conflict, NotFound, Text, UnprocessableContent
 from common.tokens import Principal
-from services.funding.cpo import plan as cpo_plan
 from services.funding.cpo.schemas import (
     CpoPublic,
     CpoReviewIn,
@@ -22,7 +21,7 @@ from services.funding.cpo.schemas import (
     FinalEvaluationIn,
     YearlyAmountPublic,
 )
-from services.funding.dossiers import threads
+from services.funding.dossiers import cpo_plan, threads
 from services.funding.dossiers.service import moved, open_programme, trace
 from services.funding.envelopes import service as envelopes
 from services.funding.grants.instalments import cpo_year, payment_terms, payments_of
@@ -47,13 +46,6 @@ IN_HAND = (ReportState.submitted, ReportState.accepted)
 ACTIVITY_IN_HAND = ("submitted", "accepted")
 PASSING = (ReviewOutcome.continue_, ReviewOutcome.amend)
 OUTSTANDING = (PaymentState.scheduled, PaymentState.requested)
-
-
-def start(session: AsyncSession, dossier: Dossier, amounts: dict[str, dict[str, int]], by: str) -> None:
-    """The CPO as granted: its first version."""
-    session.add(CpoVersion(dossier_id=dossier.id, number=1, amounts=amounts, objectives=list(dossier.objectives),
-                           targets=dict(dossier.cpo_targets or {}), created_by=by))
-    dossier.cpo_state = CpoState.running
 
 
 # Reading.

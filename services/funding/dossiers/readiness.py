@@ -1,4 +1,5 @@
-"""Is a dossier ready to leave the holder's hands? What the other services hold, checked at submission.
+"""Is a dossier ready to leave the holder's hands? What the other services hold, checked at submission, and the
+association's financial reports past their date with the funders it asks (read again at admissibility).
 
 Everything is read once, in parallel, and the copies read are both what the rules check and what the dossier
 keeps as its snapshot: an edit racing the submission lands either wholly before it or wholly after.
@@ -7,11 +8,16 @@ keeps as its snapshot: an edit racing the submission lands either wholly before 
 import asyncio
 import uuid
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from common.money import euros
 from common.problems import Conflict, Text
 from services.funding.models.dossier import FundingLine
+from services.funding.models.financial_report import FinancialReport, late_clause
 from services.funding.peers import Peers
 
 GRANT_GROUP = "74"
@@ -149,3 +155,26 @@ def not_ready(failures: list[tuple[str, str, Text]]) -> Conflict:
         errors=[(where, message) for _, where, message in failures],
         extra={"failed_rules": sorted({rule for rule, _, _ in failures})},
     )
+
+
+async def overdue_with(
+    session: AsyncSession, *, organisation_id: uuid.UUID, funder_ids: set[uuid.UUID], today: date
+) -> list[FinancialReport]:
+    """The association's reports owed to these funders and past their date."""
+    if not funder_ids:
+        return []
+    rows = await session.execute(
+        select(FinancialReport).where(
+            FinancialReport.organisation_id == organisation_id,
+            FinancialReport.funder_id.in_(funder_ids),
+            late_clause(today),
+        ).order_by(FinancialReport.due_on)
+    )
+    return list(rows.scalars())
+
+
+def overdue_text(reports: list[FinancialReport]) -> Text:
+    """Which funder each late report is owed to (its id: the funder's card is identity's), its year and date."""
+    fr = ", ".join(f"financeur {r.funder_id}, exercice {r.year}, dû le {r.due_on}" for r in reports)
+    en = ", ".join(f"funder {r.funder_id}, year {r.year}, due on {r.due_on}" for r in reports)
+    return Text(f"Compte rendu financier en retard : {fr}.", f"Financial report overdue: {en}.")

@@ -9,9 +9,7 @@ from common.db import utcnow
 from common.money import euros
 from common.problems import Conflict, NotFound, Text, UnprocessableContent
 from common.tokens import Principal
-from services.funding.committee import service_clock
-from services.funding.cpo import plan as cpo_plan
-from services.funding.dossiers import filters, readiness, repository
+from services.funding.dossiers import cpo_plan, filters, readiness, repository, service_clock
 from services.funding.dossiers.schemas import (
     DossierCreate,
     DossierPublic,
@@ -22,7 +20,6 @@ from services.funding.dossiers.schemas import (
     RequiredDocument,
     RequiredDocuments,
 )
-from services.funding.financial_reports import service as financial_reports
 from services.funding.models.dossier import Dossier, DossierHistory, DossierState, FundingLine
 from services.funding.models.programme import Programme, Track
 from services.funding.peers import Peers
@@ -457,12 +454,12 @@ async def submit(
     readiness.check_one_moment(facts)
     plan = (await repository.lines_of(session, [dossier.id]))[dossier.id]
     failures = readiness.failed_rules(facts, plan)
-    late = await financial_reports.overdue_with(
+    late = await readiness.overdue_with(
         session, organisation_id=dossier.organisation_id, today=today,
         funder_ids={line.funder_id for line in plan if line.funder_id is not None},
     )
     if late:  # CERFA 15059: no new request to a funder while a report owed to it is late
-        failures.append(("financial_report_overdue", "funding_plan", financial_reports.overdue_text(late)))
+        failures.append(("financial_report_overdue", "funding_plan", readiness.overdue_text(late)))
     rules = rules_of(programme)
     failures += _track_failures(programme, rules, dossier, project)
     cpo_targets = None

@@ -10,8 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from common.problems import Conflict, Text
 from common.tokens import Principal
-from services.funding.cpo import plan as cpo_plan
-from services.funding.dossiers import repository
+from services.funding.dossiers import cpo_plan, repository
 from services.funding.dossiers.service import format_reference, funders_outside, trace
 from services.funding.models.dossier import Dossier, FundingLine
 from services.funding.models.programme import Programme

@@ -11,8 +11,7 @@ from common.pagination import CursorParam, LimitParam, decode_sequence, encode_s
 from common.problems import problem_responses
 from common.tokens import Principal
 from services.funding.events import service
-from services.funding.events.schemas import EventPage, EventPublic
-from services.funding.webhooks.schemas import EventType
+from services.funding.events.schemas import EventPage, EventPublic, EventType
 from services.vocabulary import DESK_ROLES, FUNDER_ROLES, HOLDER_ROLES, Scope
 
 router = APIRouter(prefix="/events", tags=["events"])

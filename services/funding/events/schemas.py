@@ -2,9 +2,9 @@
 
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StringConstraints
 
 
 class EventPublic(BaseModel):
@@ -28,3 +28,6 @@ class EventPage(BaseModel):
                     "`cursor` de l'événement lu, via `after`)."
     )
     last_cursor: str | None = Field(description="Le curseur du dernier événement de la page, pour reprendre plus tard.")
+
+
+EventType = Annotated[str, StringConstraints(pattern=r"^[a-z_]{1,30}\.[a-z_]{1,40}$", max_length=64)]

@@ -8,7 +8,7 @@ import uuid
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import and_, exists, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from common.db import get_row, utcnow
@@ -23,9 +23,9 @@ from services.funding.financial_reports.schemas import (
     ReportLinePublic,
     ReportTotals,
 )
-from services.funding.models.agreement import Grant, Payment, PaymentState
+from services.funding.models.agreement import Grant
 from services.funding.models.dossier import Dossier
-from services.funding.models.financial_report import OWED_STATES, FinancialReport, ReportKind, ReportState
+from services.funding.models.financial_report import OWED_STATES, FinancialReport, ReportKind, ReportState, late_clause
 from services.funding.programmes.track_rules import TrackRules, add_months
 from services.vocabulary import DESK_ROLES, FUNDER_ROLES, HOLDER_ROLES, Role
 
@@ -67,49 +67,11 @@ def owed_report(grant: Grant, dossier: Dossier, rules: TrackRules, year: int) ->
     return owed
 
 
-def _money_received() -> Any:
-    """SQL: something was paid on the report's grant. A report accounts for money received: a grant never paid
-    (its letter never sent, its payments cancelled) owes none."""
-    return exists().where(Payment.grant_id == FinancialReport.grant_id, Payment.state == PaymentState.paid)
-
-
-def owed_clause() -> Any:
-    """SQL: the report is still owed — not yet in the funder's hands, for money received."""
-    return and_(FinancialReport.state.in_(OWED_STATES), _money_received())
-
-
-def late_clause(today: date) -> Any:
-    return and_(owed_clause(), FinancialReport.due_on < today)
-
-
 async def is_overdue(session: AsyncSession, report: FinancialReport, today: date) -> bool:
     if report.state not in OWED_STATES or report.due_on >= today:
         return False
     found = await session.execute(select(FinancialReport.id).where(FinancialReport.id == report.id, late_clause(today)))
     return found.first() is not None
-
-
-async def overdue_with(
-    session: AsyncSession, *, organisation_id: uuid.UUID, funder_ids: set[uuid.UUID], today: date
-) -> list[FinancialReport]:
-    """The association's reports owed to these funders and past their date."""
-    if not funder_ids:
-        return []
-    rows = await session.execute(
-        select(FinancialReport).where(
-            FinancialReport.organisation_id == organisation_id,
-            FinancialReport.funder_id.in_(funder_ids),
-            late_clause(today),
-        ).order_by(FinancialReport.due_on)
-    )
-    return list(rows.scalars())
-
-
-def overdue_text(reports: list[FinancialReport]) -> Text:
-    """Which funder each late report is owed to (its id: the funder's card is identity's), its year and date."""
-    fr = ", ".join(f"financeur {r.funder_id}, exercice {r.year}, dû le {r.due_on}" for r in reports)
-    en = ", ".join(f"funder {r.funder_id}, year {r.year}, due on {r.due_on}" for r in reports)
-    return Text(f"Compte rendu financier en retard : {fr}.", f"Financial report overdue: {en}.")
 
 
 # Who sees a report: the desk, the funder's people, the association's.

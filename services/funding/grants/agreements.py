@@ -15,9 +15,7 @@ from common.db import get_row, utcnow
 from common.pagination import keyset
 from common.problems import Conflict, NotFound, Text
 from common.tokens import Principal
-from services.funding.committee.sessions import organisation_cards
-from services.funding.cpo import plan as cpo_plan
-from services.funding.cpo import service as cpo
+from services.funding.dossiers import cpo_plan
 from services.funding.dossiers import filters as dossiers_filters
 from services.funding.dossiers import repository as dossiers_repository
 from services.funding.financial_reports import service as financial_reports
@@ -108,8 +106,8 @@ async def grant_shares(
             await session.flush()
             session.add_all(payments_of(g.grant, agreement, g.instalments))
     if rules.multi_year and granted:
-        cpo.start(session, dossier, {str(g.grant.funder_id): {str(year): amount for year, amount in g.yearly.items()}
-                                     for g in granted}, decided_by)
+        amounts = {str(g.grant.funder_id): {str(year): amount for year, amount in g.yearly.items()} for g in granted}
+        cpo_plan.start(session, dossier, amounts, decided_by)
     await session.flush()
     return [g.grant for g in granted]
 
@@ -265,7 +263,7 @@ async def party_names(session: AsyncSession, peers: Peers, agreement: Agreement)
     """The parties as identity names them today (every funder of a multi-party agreement), and the project as
     the dossier froze it."""
     funders = [party.funder_id for party in await parties_of(session, agreement.id)] or [agreement.funder_id]
-    cards = await organisation_cards(peers, [*funders, agreement.organisation_id])
+    cards = await peers.organisations([*funders, agreement.organisation_id])
     dossier = await dossiers_repository.dossier_by_id(session, agreement.dossier_id)
     assert dossier is not None  # a foreign key
     return Parties(

@@ -6,8 +6,8 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from services.funding.grants.payment_schedule import BASIS_POINTS, split_amount
 from services.funding.models.agreement import Agreement, Grant, Payment, PaymentCondition
+from services.funding.programmes.payment_schedule import BASIS_POINTS, split_amount
 from services.funding.programmes.track_rules import TrackRules
 
 

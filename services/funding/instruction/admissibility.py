@@ -9,8 +9,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from common.money import euros
 from common.problems import Conflict, Text, UnprocessableContent
 from common.tokens import Principal
-from services.funding.committee import decisions, delegated, service_clock
+from services.funding.committee import decisions, delegated
+from services.funding.dossiers import readiness as dossiers_readiness
 from services.funding.dossiers import repository as dossiers_repository
+from services.funding.dossiers import service_clock
 from services.funding.dossiers.readiness import GRANT_GROUP
 from services.funding.dossiers.schemas import DossierPublic
 from services.funding.dossiers.service import (
@@ -21,7 +23,6 @@ from services.funding.dossiers.service import (
     to_public,
     trace,
 )
-from services.funding.financial_reports import service as financial_reports
 from services.funding.instruction.schemas import (
     AdmissibilityCheck,
     AdmissibilityDecision,
@@ -71,11 +72,11 @@ async def _reports_rule(
 ) -> tuple[bool, Text]:
     """No financial report past its date owed to a funder of the plan (CERFA 15059: before any new request)."""
     funders = {line.funder_id for line in lines if line.funder_id is not None}
-    late = await financial_reports.overdue_with(
+    late = await dossiers_readiness.overdue_with(
         session, organisation_id=dossier.organisation_id, funder_ids=funders, today=today
     )
     if late:
-        return False, financial_reports.overdue_text(late)
+        return False, dossiers_readiness.overdue_text(late)
     return True, Text("Aucun compte rendu financier en retard auprès des financeurs du plan.",
                       "No overdue financial report with the plan's funders.")
 

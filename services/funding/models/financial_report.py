@@ -6,10 +6,11 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, CheckConstraint, Column, ForeignKey, Index, UniqueConstraint
+from sqlalchemy import JSON, CheckConstraint, Column, ForeignKey, Index, UniqueConstraint, and_, exists
 from sqlmodel import Field
 
 from common.db import UtcDateTime, utcnow
+from services.funding.models.agreement import Payment, PaymentState
 from services.funding.models.base import FundingTable
 
 
@@ -72,3 +73,18 @@ class FinancialReport(FundingTable, table=True):
     version: int = Field(default=1, nullable=False)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime, nullable=False)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime, nullable=False, index=True)
+
+
+def _money_received() -> Any:
+    """SQL: something was paid on the report's grant. A report accounts for money received: a grant never paid
+    (its letter never sent, its payments cancelled) owes none."""
+    return exists().where(Payment.grant_id == FinancialReport.grant_id, Payment.state == PaymentState.paid)
+
+
+def owed_clause() -> Any:
+    """SQL: the report is still owed — not yet in the funder's hands, for money received."""
+    return and_(FinancialReport.state.in_(OWED_STATES), _money_received())
+
+
+def late_clause(today: date) -> Any:
+    return and_(owed_clause(), FinancialReport.due_on < today)

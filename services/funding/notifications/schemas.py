@@ -1,8 +1,9 @@
 """API models of the holders' notifications."""
 
 import uuid
-from datetime import datetime
-from typing import Any
+from collections.abc import Sequence
+from datetime import date, datetime
+from typing import Any, Protocol
 
 from pydantic import BaseModel, Field
 
@@ -40,3 +41,60 @@ class NotificationPublic(BaseModel):
     sent_at: datetime | None
     created_at: datetime
     updated_at: datetime
+
+
+# What an answer is written from: the committee's minutes (committee/schemas.py), read through these shapes so
+# that this room does not import the committee, which calls it.
+class FunderAnswer(Protocol):
+    @property
+    def funder_id(self) -> uuid.UUID: ...
+    @property
+    def funder_name(self) -> str: ...
+    @property
+    def asked_cents(self) -> int: ...
+    @property
+    def granted_cents(self) -> int: ...
+    @property
+    def conditions(self) -> str | None: ...
+    @property
+    def refusal_reason(self) -> str | None: ...
+
+
+class AnsweredItem(Protocol):
+    """One dossier as the minutes state it: decided (with each funder's answer), deferred or withdrawn."""
+
+    @property
+    def dossier_id(self) -> uuid.UUID: ...
+    @property
+    def organisation_id(self) -> uuid.UUID: ...
+    @property
+    def organisation_name(self) -> str: ...
+    @property
+    def reference(self) -> str: ...
+    @property
+    def project_title(self) -> str: ...
+    @property
+    def state(self) -> str: ...
+    @property
+    def outcome(self) -> str | None: ...
+    @property
+    def deferral_reason(self) -> str | None: ...
+    @property
+    def asked_cents(self) -> int: ...
+    @property
+    def granted_cents(self) -> int: ...
+    @property
+    def decisions(self) -> Sequence[FunderAnswer]: ...
+
+
+class AnsweredSession(Protocol):
+    """A closed session as its minutes state it."""
+
+    @property
+    def title(self) -> str: ...
+    @property
+    def held_on(self) -> date: ...
+    @property
+    def place(self) -> str: ...
+    @property
+    def items(self) -> Sequence[AnsweredItem]: ...

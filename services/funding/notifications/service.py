@@ -24,10 +24,9 @@ from common.money import euros
 from common.pagination import keyset
 from common.problems import Conflict, NotFound, Text
 from common.tokens import Principal
-from services.funding.committee.schemas import Minutes, MinutesItem
 from services.funding.models.committee import ItemState, Outcome
 from services.funding.models.notification import DeliveryState, Notification, NotificationKind
-from services.funding.notifications.schemas import NotificationPublic
+from services.funding.notifications.schemas import AnsweredItem, AnsweredSession, NotificationPublic
 from services.vocabulary import DESK_ROLES
 
 log = logging.getLogger("funding.notifications")
@@ -46,10 +45,8 @@ class NextSteps(StrEnum):
 
 
 # Writing them, in the transaction that closes the session.
-
-
 async def notify_holders(
-    session: AsyncSession, *, session_id: uuid.UUID, minutes: Minutes, recipients: dict[uuid.UUID, list[str]]
+    session: AsyncSession, *, session_id: uuid.UUID, minutes: AnsweredSession, recipients: dict[uuid.UUID, list[str]]
 ) -> list[uuid.UUID]:
     """One pending notification per dossier decided or deferred by the session (none for a withdrawn one),
     addressed to its association's recipients; the ids made, in the minutes' order."""
@@ -77,7 +74,7 @@ async def notify_holders(
 
 
 async def notify_delegated(
-    session: AsyncSession, *, item: MinutesItem, decided_on: date, recipients: list[str]
+    session: AsyncSession, *, item: AnsweredItem, decided_on: date, recipients: list[str]
 ) -> uuid.UUID:
     """The one answer on a dossier one funder decided alone (small projects), addressed to its association."""
     notification = Notification(
@@ -90,7 +87,7 @@ async def notify_delegated(
     return notification.id
 
 
-def _content(session: dict[str, Any] | None, item: MinutesItem) -> dict[str, Any]:
+def _content(session: dict[str, Any] | None, item: AnsweredItem) -> dict[str, Any]:
     """What the notification says, as data the API gives as it is and `render` words in either language; the
     committee session that answered, or none for a delegated decision."""
     common = {
@@ -242,8 +239,6 @@ def render(notification: Notification, language: str) -> tuple[str, str]:
 
 
 # Mailing them, after the commit.
-
-
 def message_of(notification: Notification, mail_from: str) -> EmailMessage:
     """The mail: French then English in one plain-text body; its Message-ID names the notification."""
     subject, french = render(notification, "fr")
@@ -326,8 +321,6 @@ async def ensure_undelivered(database: Database, *, notification_id: uuid.UUID) 
 
 
 # Reading them: the association its own, the desk every one.
-
-
 def _sees_all(principal: Principal) -> bool:
     return principal.has_any_role(DESK_ROLES)
 

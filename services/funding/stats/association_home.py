@@ -9,11 +9,10 @@ from typing import Any
 from sqlalchemy import and_, case, func, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.funding.financial_reports.service import owed_clause
 from services.funding.grants.payments import due_clause
 from services.funding.models.agreement import Agreement, AgreementState, Payment, PaymentState
 from services.funding.models.dossier import Dossier, DossierState
-from services.funding.models.financial_report import FinancialReport
+from services.funding.models.financial_report import FinancialReport, owed_clause
 
 # What one screen shows of each list; the full lists are the API's own (filters on state, overdue, …).
 DUE_NEXT_LIMIT = 20

@@ -8,12 +8,12 @@ from pydantic import BaseModel, Field, StringConstraints, model_validator
 
 from common.problems import bilingual
 from common.schemas import PatchModel
+from services.funding.events.schemas import EventType
 from services.funding.fields import Input
 
 TargetUrl = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=8, max_length=2000, pattern=r"^https?://[^\s]+$")
 ]
-EventType = Annotated[str, StringConstraints(pattern=r"^[a-z_]{1,30}\.[a-z_]{1,40}$", max_length=64)]
 EventTypes = Annotated[
     list[EventType],
     Field(max_length=50, description="Les types d'événements à recevoir (`dossier.submitted`…) ; vide : tous."),

@@ -22,11 +22,10 @@ from common.clock import Clock, clock_of
 from common.db import Database
 from services.funding.events.outbox import install_outbox
 from services.funding.events.schemas import EventPublic
-from services.funding.financial_reports.service import late_clause
 from services.funding.grants.payments import due_clause
 from services.funding.models.agreement import Agreement, Payment
 from services.funding.models.event import DomainEvent, EventAudience
-from services.funding.models.financial_report import FinancialReport
+from services.funding.models.financial_report import FinancialReport, late_clause
 from services.funding.models.webhook import (
     DeliveryState,
     EndpointState,

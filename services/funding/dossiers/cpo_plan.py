@@ -1,13 +1,17 @@
 """A CPO's plan before the committee: how many years it runs, the amount asked of each funder for each year, its
-objectives, and the indicator targets per year that projects holds for the project."""
+objectives, and the indicator targets per year that projects holds for the project; and, once granted, that plan
+kept as the CPO's first version (its life after that is the cpo/ room's)."""
 
 from typing import Any
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from common.problems import Text, UnprocessableContent
 from services.funding.dossiers.schemas import FundingLineIn
-from services.funding.grants.payment_schedule import proportional_split, yearly_split
+from services.funding.models.cpo import CpoState, CpoVersion
 from services.funding.models.dossier import Dossier, FundingLine
 from services.funding.models.programme import Programme
+from services.funding.programmes.payment_schedule import proportional_split, yearly_split
 from services.funding.programmes.track_rules import TrackRules
 
 
@@ -89,3 +93,10 @@ def plan_failures(dossier: Dossier, targets: dict[str, list[dict[str, Any]]]) ->
             f"Fixez des cibles d'indicateurs pour chaque année de la CPO (manquent : {', '.join(bare)}).",
             f"Set indicator targets for each year of the CPO (missing: {', '.join(bare)}).")))
     return failures
+
+
+def start(session: AsyncSession, dossier: Dossier, amounts: dict[str, dict[str, int]], by: str) -> None:
+    """The CPO as granted: its first version."""
+    session.add(CpoVersion(dossier_id=dossier.id, number=1, amounts=amounts, objectives=list(dossier.objectives),
+                           targets=dict(dossier.cpo_targets or {}), created_by=by))
+    dossier.cpo_state = CpoState.running
