@@ -9,8 +9,8 @@ from typing import Any
 from sqlalchemy import JSON, BigInteger, CheckConstraint, Column, ForeignKey, Index, UniqueConstraint
 from sqlmodel import Field
 
-from common.db import UtcDateTime, utcnow
-from services.funding.models.base import FundingTable
+from common.db import UtcDateTime
+from services.funding.models.base import CreatedAt, FundingTable, IdColumn, SyncedTimestamps, Timestamps, Versioned
 
 
 class AgreementKind(StrEnum):
@@ -41,11 +41,7 @@ class PaymentCondition(StrEnum):
     after_review = "after_review"  # due once the review it waits for is accepted (seed fund, CPO balance)
 
 
-def _now() -> Any:
-    return Field(default_factory=utcnow, sa_type=UtcDateTime, nullable=False)
-
-
-class Grant(FundingTable, table=True):
+class Grant(FundingTable, IdColumn, CreatedAt, table=True):
     """What one funder granted on one dossier; its money is committed on the funder's envelope."""
 
     __tablename__ = "grants"
@@ -57,7 +53,6 @@ class Grant(FundingTable, table=True):
         Index("ix_grants_year_created", "year", "created_at", "id"),
     )
 
-    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
     dossier_id: uuid.UUID = Field(sa_column=Column(ForeignKey("dossiers.id"), index=True, nullable=False))
     funder_id: uuid.UUID = Field(nullable=False)
     organisation_id: uuid.UUID = Field(nullable=False)
@@ -69,10 +64,9 @@ class Grant(FundingTable, table=True):
     amount_cents: int = Field(sa_type=BigInteger, nullable=False)
     conditions: str | None = Field(default=None, max_length=2000)
     decided_at: datetime = Field(sa_type=UtcDateTime, nullable=False)
-    created_at: datetime = _now()
 
 
-class Agreement(FundingTable, table=True):
+class Agreement(FundingTable, IdColumn, Versioned, SyncedTimestamps, table=True):
     __tablename__ = "agreements"
     __table_args__ = (
         CheckConstraint("kind IN ('convention', 'decision_letter')", name="ck_agreements_kind"),
@@ -84,7 +78,6 @@ class Agreement(FundingTable, table=True):
         Index("ix_agreements_created", "created_at", "id"),
     )
 
-    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
     number: str = Field(max_length=40, unique=True)
     kind: str = Field(max_length=16)
     grant_id: uuid.UUID = Field(sa_column=Column(ForeignKey("grants.id"), unique=True, nullable=False))
@@ -106,12 +99,9 @@ class Agreement(FundingTable, table=True):
     # A CPO's yearly review may suspend it: its payments stop until a later review lets it go on.
     suspended_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
     ended_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
-    version: int = Field(default=1, nullable=False)
-    created_at: datetime = _now()
-    updated_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime, nullable=False, index=True)
 
 
-class AgreementParty(FundingTable, table=True):
+class AgreementParty(FundingTable, IdColumn, table=True):
     """A funder party to a multi-party agreement (one agreement for all the dossier's funders, when the programme
     asks for it): its grant, and its signature."""
 
@@ -121,7 +111,6 @@ class AgreementParty(FundingTable, table=True):
         Index("ix_agreement_parties_funder", "funder_id", "agreement_id"),
     )
 
-    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
     agreement_id: uuid.UUID = Field(sa_column=Column(ForeignKey("agreements.id"), nullable=False))
     funder_id: uuid.UUID = Field(nullable=False)
     grant_id: uuid.UUID = Field(sa_column=Column(ForeignKey("grants.id"), unique=True, nullable=False))
@@ -129,7 +118,7 @@ class AgreementParty(FundingTable, table=True):
     signed_by: str | None = Field(default=None, max_length=200)
 
 
-class Payment(FundingTable, table=True):
+class Payment(FundingTable, IdColumn, Versioned, SyncedTimestamps, table=True):
     """One instalment of a grant's schedule; the instalments of a grant add up to its amount, to the cent."""
 
     __tablename__ = "payments"
@@ -146,7 +135,6 @@ class Payment(FundingTable, table=True):
         Index("ix_payments_year_created", "year", "created_at", "id"),
     )
 
-    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
     grant_id: uuid.UUID = Field(sa_column=Column(ForeignKey("grants.id"), index=True, nullable=False))
     agreement_id: uuid.UUID = Field(sa_column=Column(ForeignKey("agreements.id"), index=True, nullable=False))
     dossier_id: uuid.UUID = Field(sa_column=Column(ForeignKey("dossiers.id"), index=True, nullable=False))
@@ -172,9 +160,6 @@ class Payment(FundingTable, table=True):
     cancelled_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
     cancelled_by: str | None = Field(default=None, max_length=200)
     cancel_reason: str | None = Field(default=None, max_length=2000)
-    version: int = Field(default=1, nullable=False)
-    created_at: datetime = _now()
-    updated_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime, nullable=False, index=True)
 
 
 class ReviewState(StrEnum):
@@ -184,7 +169,7 @@ class ReviewState(StrEnum):
     changes_requested = "changes_requested"
 
 
-class LearningReview(FundingTable, table=True):
+class LearningReview(FundingTable, IdColumn, Versioned, Timestamps, table=True):
     """A seed fund's mid-term learning review: what the collective has learnt so far. Accepted by the desk, it
     lets the grants' last instalments fall due."""
 
@@ -196,7 +181,6 @@ class LearningReview(FundingTable, table=True):
         ),
     )
 
-    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
     dossier_id: uuid.UUID = Field(sa_column=Column(ForeignKey("dossiers.id"), nullable=False))
     organisation_id: uuid.UUID = Field(nullable=False)
     state: str = Field(default=ReviewState.draft, max_length=24)
@@ -206,6 +190,3 @@ class LearningReview(FundingTable, table=True):
     reviewed_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
     reviewed_by: str | None = Field(default=None, max_length=200)
     review_comment: str | None = Field(default=None, max_length=2000)
-    version: int = Field(default=1, nullable=False)
-    created_at: datetime = _now()
-    updated_at: datetime = _now()

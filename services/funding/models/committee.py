@@ -9,8 +9,8 @@ from typing import Any
 from sqlalchemy import JSON, BigInteger, CheckConstraint, Column, ForeignKey, Index, UniqueConstraint
 from sqlmodel import Field
 
-from common.db import UtcDateTime, utcnow
-from services.funding.models.base import FundingTable
+from common.db import UtcDateTime
+from services.funding.models.base import FundingTable, IdColumn, SyncedTimestamps, Timestamps, Versioned, created_column
 
 
 class SessionState(StrEnum):
@@ -32,22 +32,17 @@ class Outcome(StrEnum):
     refused = "refused"
 
 
-def _now() -> Any:
-    return Field(default_factory=utcnow, sa_type=UtcDateTime, nullable=False)
-
-
 def _session_fk() -> Any:
     return Field(sa_column=Column(ForeignKey("committee_sessions.id", ondelete="CASCADE"), nullable=False))
 
 
-class CommitteeSession(FundingTable, table=True):
+class CommitteeSession(FundingTable, IdColumn, Versioned, SyncedTimestamps, table=True):
     __tablename__ = "committee_sessions"
     __table_args__ = (
         CheckConstraint("state IN ('planned', 'open', 'closed')", name="ck_committee_sessions_state"),
         Index("ix_committee_sessions_created", "created_at", "id"),
     )
 
-    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
     title: str = Field(max_length=200)
     held_on: date
     place: str = Field(max_length=300)
@@ -59,9 +54,6 @@ class CommitteeSession(FundingTable, table=True):
     # Frozen at closing: what the minutes say, whatever changes afterwards.
     minutes: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
     created_by: str = Field(max_length=200)
-    version: int = Field(default=1, nullable=False)
-    created_at: datetime = _now()
-    updated_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime, nullable=False, index=True)
 
 
 class SessionProgramme(FundingTable, table=True):
@@ -88,10 +80,10 @@ class SessionFunder(FundingTable, table=True):
     category: str | None = Field(default=None, max_length=32)
     present: bool | None = None
     invited_by: str = Field(max_length=200)
-    invited_at: datetime = _now()
+    invited_at: datetime = created_column()
 
 
-class AgendaItem(FundingTable, table=True):
+class AgendaItem(FundingTable, IdColumn, table=True):
     __tablename__ = "committee_agenda_items"
     __table_args__ = (
         UniqueConstraint("session_id", "dossier_id", name="uq_committee_agenda_items_dossier"),
@@ -104,7 +96,6 @@ class AgendaItem(FundingTable, table=True):
         ),
     )
 
-    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
     session_id: uuid.UUID = _session_fk()
     dossier_id: uuid.UUID = Field(
         sa_column=Column(ForeignKey("dossiers.id", ondelete="CASCADE"), index=True, nullable=False)
@@ -116,13 +107,12 @@ class AgendaItem(FundingTable, table=True):
     deferral_reason: str | None = Field(default=None, max_length=2000)
 
 
-class Recusal(FundingTable, table=True):
+class Recusal(FundingTable, IdColumn, table=True):
     """A conflict of interest a committee member declared on an item: that member records no decision on it."""
 
     __tablename__ = "committee_recusals"
     __table_args__ = (UniqueConstraint("item_id", "member", name="uq_committee_recusals_member"),)
 
-    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
     session_id: uuid.UUID = _session_fk()
     item_id: uuid.UUID = Field(
         sa_column=Column(ForeignKey("committee_agenda_items.id", ondelete="CASCADE"), index=True, nullable=False)
@@ -131,10 +121,10 @@ class Recusal(FundingTable, table=True):
     member_name: str | None = Field(default=None, max_length=200)
     organisation_id: uuid.UUID | None = None
     reason: str = Field(max_length=2000)
-    declared_at: datetime = _now()
+    declared_at: datetime = created_column()
 
 
-class FunderDecision(FundingTable, table=True):
+class FunderDecision(FundingTable, IdColumn, Versioned, SyncedTimestamps, table=True):
     """One funder's answer on one item: an amount granted (committed on its envelope), or none with a reason."""
 
     __tablename__ = "committee_decisions"
@@ -149,7 +139,6 @@ class FunderDecision(FundingTable, table=True):
         Index("ix_committee_decisions_funder_created", "funder_id", "created_at", "id"),
     )
 
-    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
     item_id: uuid.UUID = Field(
         sa_column=Column(ForeignKey("committee_agenda_items.id", ondelete="CASCADE"), index=True, nullable=False)
     )
@@ -159,12 +148,9 @@ class FunderDecision(FundingTable, table=True):
     conditions: str | None = Field(default=None, max_length=2000)
     refusal_reason: str | None = Field(default=None, max_length=2000)
     decided_by: str = Field(max_length=200)
-    version: int = Field(default=1, nullable=False)
-    created_at: datetime = _now()
-    updated_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime, nullable=False, index=True)
 
 
-class Score(FundingTable, table=True):
+class Score(FundingTable, IdColumn, Versioned, Timestamps, table=True):
     """A committee member's scores of a seed-fund item on the grid (0 to 5 each), with an optional comment."""
 
     __tablename__ = "committee_scores"
@@ -177,7 +163,6 @@ class Score(FundingTable, table=True):
         ),
     )
 
-    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
     session_id: uuid.UUID = _session_fk()
     item_id: uuid.UUID = Field(
         sa_column=Column(ForeignKey("committee_agenda_items.id", ondelete="CASCADE"), index=True, nullable=False)
@@ -189,6 +174,3 @@ class Score(FundingTable, table=True):
     residents_involvement: int
     feasibility: int
     comment: str | None = Field(default=None, max_length=2000)
-    version: int = Field(default=1, nullable=False)
-    created_at: datetime = _now()
-    updated_at: datetime = _now()

@@ -10,7 +10,7 @@ from sqlalchemy import JSON, CheckConstraint, Column, ForeignKey, UniqueConstrai
 from sqlmodel import Field
 
 from common.db import UtcDateTime, utcnow
-from services.funding.models.base import FundingTable
+from services.funding.models.base import CreatedAt, FundingTable, IdColumn
 
 
 class CpoState(StrEnum):
@@ -35,14 +35,13 @@ class Achievement(StrEnum):
     not_achieved = "not_achieved"
 
 
-class CpoVersion(FundingTable, table=True):
+class CpoVersion(FundingTable, IdColumn, CreatedAt, table=True):
     """What the CPO commits to, as granted (version 1) and after each amendment: the amount of each funder for
     each year, the objectives, the indicator targets per year."""
 
     __tablename__ = "cpo_versions"
     __table_args__ = (UniqueConstraint("dossier_id", "number", name="uq_cpo_versions_number"),)
 
-    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
     dossier_id: uuid.UUID = Field(sa_column=Column(ForeignKey("dossiers.id"), nullable=False))
     number: int
     # {funder id: {year: cents}}, years as strings (JSON keys).
@@ -53,10 +52,9 @@ class CpoVersion(FundingTable, table=True):
     reason: str | None = Field(default=None, max_length=2000)
     review_id: uuid.UUID | None = None
     created_by: str = Field(max_length=200)
-    created_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime, nullable=False)
 
 
-class CpoReview(FundingTable, table=True):
+class CpoReview(FundingTable, IdColumn, table=True):
     """A yearly review (held in its year, on the reports of the year before) or the final evaluation."""
 
     __tablename__ = "cpo_reviews"
@@ -70,7 +68,6 @@ class CpoReview(FundingTable, table=True):
         UniqueConstraint("dossier_id", "number", name="uq_cpo_reviews_number"),
     )
 
-    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
     dossier_id: uuid.UUID = Field(sa_column=Column(ForeignKey("dossiers.id"), nullable=False))
     # In the order they were held (the dossier locked meanwhile): 1, 2, 3…
     number: int

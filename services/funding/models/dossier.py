@@ -8,9 +8,8 @@ from typing import Any
 from sqlalchemy import JSON, BigInteger, CheckConstraint, Column, ForeignKey, Index, UniqueConstraint
 from sqlmodel import Field
 
-from common.db import UtcDateTime, utcnow
-from services.funding.models.base import FundingTable
-from services.funding.models.base import created_column as _created
+from common.db import UtcDateTime
+from services.funding.models.base import FundingTable, IdColumn, SyncedTimestamps, Timestamps, Versioned, created_column
 
 
 class DossierState(StrEnum):
@@ -46,14 +45,13 @@ class ReferenceCounter(FundingTable, table=True):
     last_value: int = Field(default=0, nullable=False)
 
 
-class Dossier(FundingTable, table=True):
+class Dossier(FundingTable, IdColumn, Versioned, SyncedTimestamps, table=True):
     __tablename__ = "dossiers"
     __table_args__ = (
         Index("ix_dossiers_org_created", "organisation_id", "created_at", "id"),
         Index("ix_dossiers_created", "created_at", "id"),
     )
 
-    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
     reference: str = Field(max_length=20, unique=True)
     programme_id: uuid.UUID = Field(foreign_key="programmes.id", index=True)
     project_id: uuid.UUID = Field(index=True)
@@ -109,12 +107,9 @@ class Dossier(FundingTable, table=True):
     cpo_targets: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
     cpo_state: str | None = Field(default=None, max_length=16)
     created_by: str = Field(max_length=200)
-    version: int = Field(default=1, nullable=False)
-    created_at: datetime = _created()
-    updated_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime, nullable=False, index=True)
 
 
-class FundingLine(FundingTable, table=True):
+class FundingLine(FundingTable, IdColumn, table=True):
     """One line of the co-funding plan: what is asked of one funder, or of the desk to allocate (no funder)."""
 
     __tablename__ = "funding_lines"
@@ -123,7 +118,6 @@ class FundingLine(FundingTable, table=True):
         UniqueConstraint("dossier_id", "position", name="uq_funding_lines_position"),
     )
 
-    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
     dossier_id: uuid.UUID = Field(
         sa_column=Column(ForeignKey("dossiers.id", ondelete="CASCADE"), index=True, nullable=False)
     )
@@ -152,12 +146,11 @@ class DossierTag(FundingTable, table=True):
     year: int
 
 
-class DossierHistory(FundingTable, table=True):
+class DossierHistory(FundingTable, IdColumn, table=True):
     """The audit trail: who moved a dossier, from which state to which, when."""
 
     __tablename__ = "dossier_history"
 
-    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
     dossier_id: uuid.UUID = Field(
         sa_column=Column(ForeignKey("dossiers.id", ondelete="CASCADE"), index=True, nullable=False)
     )
@@ -167,10 +160,10 @@ class DossierHistory(FundingTable, table=True):
     actor: str = Field(max_length=200)
     actor_organisation_id: uuid.UUID | None = None
     comment: str | None = Field(default=None, max_length=2000)
-    at: datetime = _created()
+    at: datetime = created_column()
 
 
-class DossierRouting(FundingTable, table=True):
+class DossierRouting(FundingTable, IdColumn, table=True):
     """A dossier sent to one funder of its plan: that funder's people see it and give their opinion, or the
     funder declines it (its line goes back to the desk to allocate)."""
 
@@ -181,19 +174,18 @@ class DossierRouting(FundingTable, table=True):
         Index("ix_dossier_routings_funder", "funder_id", "state"),
     )
 
-    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
     dossier_id: uuid.UUID = Field(sa_column=Column(ForeignKey("dossiers.id", ondelete="CASCADE"), nullable=False))
     funder_id: uuid.UUID = Field(nullable=False)
     state: str = Field(default=RoutingState.routed, max_length=16)
     amount_cents: int = Field(sa_type=BigInteger, nullable=False)
     routed_by: str = Field(max_length=200)
-    routed_at: datetime = _created()
+    routed_at: datetime = created_column()
     declined_by: str | None = Field(default=None, max_length=200)
     declined_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
     decline_reason: str | None = Field(default=None, max_length=2000)
 
 
-class DossierOpinion(FundingTable, table=True):
+class DossierOpinion(FundingTable, IdColumn, Versioned, Timestamps, table=True):
     """An instruction opinion: one per routed funder, and one advisory opinion of the QPV's citizen council."""
 
     __tablename__ = "dossier_opinions"
@@ -207,7 +199,6 @@ class DossierOpinion(FundingTable, table=True):
         ),
     )
 
-    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
     dossier_id: uuid.UUID = Field(sa_column=Column(ForeignKey("dossiers.id", ondelete="CASCADE"), nullable=False))
     organisation_id: uuid.UUID = Field(nullable=False)
     author_kind: str = Field(max_length=16)
@@ -216,6 +207,3 @@ class DossierOpinion(FundingTable, table=True):
     conditions: str | None = Field(default=None, max_length=2000)
     comment: str | None = Field(default=None, max_length=4000)
     author: str = Field(max_length=200)
-    version: int = Field(default=1, nullable=False)
-    created_at: datetime = _created()
-    updated_at: datetime = _created()

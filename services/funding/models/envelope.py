@@ -1,14 +1,12 @@
 """Tables of the envelopes: what each funder puts into a programme for a year, and the ledger of its movements."""
 
 import uuid
-from datetime import datetime
 from enum import StrEnum
 
 from sqlalchemy import BigInteger, CheckConstraint, Column, ForeignKey, Index, UniqueConstraint
 from sqlmodel import Field
 
-from common.db import UtcDateTime, utcnow
-from services.funding.models.base import FundingTable
+from services.funding.models.base import CreatedAt, FundingTable, IdColumn, SyncedTimestamps, Versioned
 
 
 class MovementKind(StrEnum):
@@ -19,7 +17,7 @@ class MovementKind(StrEnum):
     paid = "paid"
 
 
-class Envelope(FundingTable, table=True):
+class Envelope(FundingTable, IdColumn, Versioned, SyncedTimestamps, table=True):
     """One per funder, programme and year: total, committed by the committees' decisions, paid under agreements."""
 
     __tablename__ = "envelopes"
@@ -35,7 +33,6 @@ class Envelope(FundingTable, table=True):
         Index("ix_envelopes_created", "created_at", "id"),
     )
 
-    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
     funder_id: uuid.UUID = Field(nullable=False)
     programme_id: uuid.UUID = Field(foreign_key="programmes.id", index=True)
     year: int
@@ -43,12 +40,9 @@ class Envelope(FundingTable, table=True):
     committed_cents: int = Field(default=0, sa_type=BigInteger, nullable=False)
     paid_cents: int = Field(default=0, sa_type=BigInteger, nullable=False)
     created_by: str = Field(max_length=200)
-    version: int = Field(default=1, nullable=False)
-    created_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime, nullable=False)
-    updated_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime, nullable=False, index=True)
 
 
-class EnvelopeMovement(FundingTable, table=True):
+class EnvelopeMovement(FundingTable, IdColumn, CreatedAt, table=True):
     """One line of an envelope's ledger: what moved, by how much, and the envelope's balances right after."""
 
     __tablename__ = "envelope_movements"
@@ -60,7 +54,6 @@ class EnvelopeMovement(FundingTable, table=True):
         ),
     )
 
-    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
     envelope_id: uuid.UUID = Field(sa_column=Column(ForeignKey("envelopes.id"), nullable=False))
     # The envelope's version after the movement: unique per envelope, it orders the ledger.
     sequence: int
@@ -75,4 +68,3 @@ class EnvelopeMovement(FundingTable, table=True):
         default=None, sa_column=Column(ForeignKey("dossiers.id"), index=True, nullable=True)
     )
     actor: str = Field(max_length=200)
-    created_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime, nullable=False)

@@ -9,9 +9,9 @@ from typing import Any
 from sqlalchemy import JSON, CheckConstraint, Column, ForeignKey, Index, UniqueConstraint, and_, exists
 from sqlmodel import Field
 
-from common.db import UtcDateTime, utcnow
+from common.db import UtcDateTime
 from services.funding.models.agreement import Payment, PaymentState
-from services.funding.models.base import FundingTable
+from services.funding.models.base import FundingTable, IdColumn, SyncedTimestamps, Versioned
 
 
 class ReportKind(StrEnum):
@@ -31,7 +31,7 @@ class ReportState(StrEnum):
 OWED_STATES = (ReportState.expected, ReportState.draft, ReportState.changes_requested)
 
 
-class FinancialReport(FundingTable, table=True):
+class FinancialReport(FundingTable, IdColumn, Versioned, SyncedTimestamps, table=True):
     __tablename__ = "financial_reports"
     __table_args__ = (
         UniqueConstraint("grant_id", "year", name="uq_financial_reports_grant_year"),
@@ -48,7 +48,6 @@ class FinancialReport(FundingTable, table=True):
         Index("ix_financial_reports_year_created", "year", "created_at", "id"),
     )
 
-    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
     grant_id: uuid.UUID = Field(sa_column=Column(ForeignKey("grants.id"), index=True, nullable=False))
     dossier_id: uuid.UUID = Field(sa_column=Column(ForeignKey("dossiers.id"), index=True, nullable=False))
     funder_id: uuid.UUID = Field(nullable=False)
@@ -70,9 +69,6 @@ class FinancialReport(FundingTable, table=True):
     reviewed_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
     reviewed_by: str | None = Field(default=None, max_length=200)
     review_comment: str | None = Field(default=None, max_length=2000)
-    version: int = Field(default=1, nullable=False)
-    created_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime, nullable=False)
-    updated_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime, nullable=False, index=True)
 
 
 def _money_received() -> Any:

@@ -8,8 +8,8 @@ from typing import Any
 from sqlalchemy import JSON, CheckConstraint, Column, ForeignKey, Index, UniqueConstraint
 from sqlmodel import Field
 
-from common.db import UtcDateTime, utcnow
-from services.funding.models.base import FundingTable
+from common.db import UtcDateTime
+from services.funding.models.base import FundingTable, IdColumn, SyncedTimestamps
 
 
 class NotificationKind(StrEnum):
@@ -23,7 +23,7 @@ class DeliveryState(StrEnum):
     failed = "failed"
 
 
-class Notification(FundingTable, table=True):
+class Notification(FundingTable, IdColumn, SyncedTimestamps, table=True):
     __tablename__ = "notifications"
     __table_args__ = (
         UniqueConstraint("dossier_id", "session_id", name="uq_notifications_dossier_session"),
@@ -33,7 +33,6 @@ class Notification(FundingTable, table=True):
         Index("ix_notifications_created", "created_at", "id"),
     )
 
-    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
     dossier_id: uuid.UUID = Field(sa_column=Column(ForeignKey("dossiers.id"), index=True, nullable=False))
     # The committee session that answered; none for a decision delegated to one funder (small projects).
     session_id: uuid.UUID | None = Field(
@@ -51,5 +50,3 @@ class Notification(FundingTable, table=True):
     attempts: int = Field(default=0, nullable=False)
     last_error: str | None = Field(default=None, max_length=2000)
     sent_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
-    created_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime, nullable=False)
-    updated_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime, nullable=False, index=True)

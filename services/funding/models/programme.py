@@ -1,15 +1,14 @@
 """Tables of the programmes: a call (its track, year, dates, territory and rules) and the funders it gathers."""
 
 import uuid
-from datetime import date, datetime
+from datetime import date
 from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import JSON, CheckConstraint, Column, ForeignKey
 from sqlmodel import Field
 
-from services.funding.models.base import FundingTable
-from services.funding.models.base import created_column as _created
+from services.funding.models.base import FundingTable, IdColumn, Timestamps, Versioned
 
 
 class Track(StrEnum):
@@ -19,11 +18,10 @@ class Track(StrEnum):
     cpo = "cpo"
 
 
-class Programme(FundingTable, table=True):
+class Programme(FundingTable, IdColumn, Versioned, Timestamps, table=True):
     __tablename__ = "programmes"
     __table_args__ = (CheckConstraint("closes_on >= opens_on", name="ck_programmes_dates_ordered"),)
 
-    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
     title: str = Field(max_length=200)
     track: str = Field(max_length=16, index=True)
     year: int = Field(index=True)
@@ -36,9 +34,6 @@ class Programme(FundingTable, table=True):
     # The track's rules where the programme departs from their defaults (ceilings, durations, shares, delays).
     rules: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     created_by: str = Field(max_length=200)
-    version: int = Field(default=1, nullable=False)
-    created_at: datetime = _created()
-    updated_at: datetime = _created()
 
 
 class ProgrammeFunder(FundingTable, table=True):

@@ -3,13 +3,12 @@
 import uuid
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
 
 from sqlalchemy import JSON, CheckConstraint, Column, ForeignKey, Index, UniqueConstraint
 from sqlmodel import Field
 
-from common.db import UtcDateTime, utcnow
-from services.funding.models.base import FundingTable
+from common.db import UtcDateTime
+from services.funding.models.base import FundingTable, IdColumn, Timestamps, Versioned, created_column
 from services.funding.models.event import SequenceType
 
 
@@ -25,18 +24,13 @@ class DeliveryState(StrEnum):
     stopped = "stopped"  # the endpoint answered 410 Gone, or was disabled
 
 
-def _now() -> Any:
-    return Field(default_factory=utcnow, sa_type=UtcDateTime, nullable=False)
-
-
-class WebhookEndpoint(FundingTable, table=True):
+class WebhookEndpoint(FundingTable, IdColumn, Versioned, Timestamps, table=True):
     __tablename__ = "webhook_endpoints"
     __table_args__ = (
         CheckConstraint("state IN ('active', 'disabled')", name="ck_webhook_endpoints_state"),
         Index("ix_webhook_endpoints_organisation_created", "organisation_id", "created_at", "id"),
     )
 
-    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
     organisation_id: uuid.UUID = Field(nullable=False)
     # The desk's endpoints receive every event; the others, their organisation's.
     sees_everything: bool = Field(default=False, nullable=False)
@@ -58,12 +52,9 @@ class WebhookEndpoint(FundingTable, table=True):
     # A worker's lease on the fan-out (several workers never fan the same endpoint out at once).
     leased_until: datetime | None = Field(default=None, sa_type=UtcDateTime)
     created_by: str = Field(max_length=200)
-    version: int = Field(default=1, nullable=False)
-    created_at: datetime = _now()
-    updated_at: datetime = _now()
 
 
-class WebhookDelivery(FundingTable, table=True):
+class WebhookDelivery(FundingTable, IdColumn, Timestamps, table=True):
     """One event to one endpoint; its webhook-id (the event's id) stays the same across retries."""
 
     __tablename__ = "webhook_deliveries"
@@ -77,7 +68,6 @@ class WebhookDelivery(FundingTable, table=True):
         Index("ix_webhook_deliveries_endpoint_created", "endpoint_id", "created_at", "id"),
     )
 
-    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
     endpoint_id: uuid.UUID = Field(sa_column=Column(ForeignKey("webhook_endpoints.id"), nullable=False))
     event_sequence: int = Field(sa_column=Column(SequenceType, ForeignKey("domain_events.sequence"), nullable=False))
     event_type: str = Field(max_length=64)
@@ -90,20 +80,17 @@ class WebhookDelivery(FundingTable, table=True):
     last_latency_ms: int | None = None
     last_error: str | None = Field(default=None, max_length=500)
     delivered_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
-    created_at: datetime = _now()
-    updated_at: datetime = _now()
 
 
-class WebhookAttempt(FundingTable, table=True):
+class WebhookAttempt(FundingTable, IdColumn, table=True):
     """The delivery log: each attempt, its answer and how long it took."""
 
     __tablename__ = "webhook_attempts"
 
-    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
     delivery_id: uuid.UUID = Field(
         sa_column=Column(ForeignKey("webhook_deliveries.id", ondelete="CASCADE"), index=True, nullable=False)
     )
-    attempted_at: datetime = _now()
+    attempted_at: datetime = created_column()
     status: int | None = None
     latency_ms: int
     error: str | None = Field(default=None, max_length=500)
