@@ -1,5 +1,5 @@
 """A lived dossier as rows: the dossier with what its submission froze, its co-funding plan, its tags (as
-`services.funding.repository.tags_of` writes them), its trail, its routings and the funders' opinions; and its
+`services.funding.dossiers.repository.tags_of` writes them), its trail, its routings and the funders' opinions; and its
 project in the projects service."""
 
 import random

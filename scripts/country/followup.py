@@ -109,6 +109,6 @@ def _cpo(d: Dossier, as_of: int, desk: tuple[str, bytes], batch: Batch, rng: ran
 
 
 def granted_by_year(d: Dossier) -> dict:
-    """Each funder's grant cut along what it was asked each year (services/funding/cpo_plan.py)."""
+    """Each funder's grant cut along what it was asked each year (services/funding/dossiers/cpo_plan.py)."""
     return {funder: proportional_split(d.granted[funder], yearly) for funder, _, yearly in d.lines
             if d.granted.get(funder)}

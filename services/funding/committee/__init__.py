@@ -2,4 +2,4 @@
 agenda (sessions.py); in session each funder decides its share, committing money on its envelope, and closing
 computes each dossier's outcome (decisions.py); the seed fund's grid is scored in session (scoring.py, scores.py);
 the minutes print (minutes.py). Small projects are decided by the lead funder's manager alone (delegated.py),
-within the service clock (service_clock.py)."""
+within the service clock the dossier carries (dossiers/service_clock.py)."""

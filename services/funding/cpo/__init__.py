@@ -1,3 +1,4 @@
-"""CPO (conventions pluriannuelles d'objectifs): the plan before the committee, years, amounts asked of each
-funder each year, objectives and indicator targets (plan.py); and the CPO's life after it (service.py): its
-versions and amendments, the yearly reviews that let each year's balance fall due, the final evaluation, the renewal."""
+"""CPO (conventions pluriannuelles d'objectifs) after the committee: the versions and amendments, the yearly
+reviews that let each year's balance fall due, the final evaluation, the renewal. The plan a CPO dossier asks for
+(years, amounts per funder and year, objectives, indicator targets) and its first version as granted are the
+dossier's (dossiers/cpo_plan.py)."""

@@ -18,7 +18,7 @@ SequenceType = BigInteger().with_variant(Integer(), "sqlite")
 class DomainEvent(FundingTable, table=True):
     __tablename__ = "domain_events"
 
-    # Given at commit from the one counter row (see events.py): the feed's order is the commit order.
+    # Given at commit from the one counter row (see events/outbox.py): the feed's order is the commit order.
     sequence: int = Field(sa_column=Column(SequenceType, primary_key=True, autoincrement=False))
     id: uuid.UUID = Field(default_factory=uuid.uuid4, unique=True)
     type: str = Field(max_length=64, index=True)
