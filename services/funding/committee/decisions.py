@@ -16,6 +16,7 @@ from common.pagination import keyset
 from common.problems import Conflict, NotFound, Text, UnprocessableContent
 from common.tokens import Principal
 from services.funding.committee import scores
+from services.funding.committee.conflicts import require_not_recused, require_present
 from services.funding.committee.schemas import (
     DecisionIn,
     DecisionListed,
@@ -42,8 +43,6 @@ from services.funding.committee.sessions import (
     programme_ids_of,
     programmes_by_id,
     recusals_of,
-    require_not_recused,
-    require_present,
     require_state,
     to_public,
     touched,

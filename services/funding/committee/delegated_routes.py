@@ -12,8 +12,7 @@ from common.etag import check_if_match, etag_of
 from common.idempotency import IdempotencyDep
 from common.problems import NotFound
 from common.tokens import Principal
-from services.funding.committee import delegated
-from services.funding.committee import sessions as committee
+from services.funding.committee import delegated, planning
 from services.funding.committee.schemas import DecisionIn
 from services.funding.dossiers import repository as dossiers_repository
 from services.funding.dossiers.presets import MOVE
@@ -46,7 +45,7 @@ async def decide_small_project(
         found = await dossiers_repository.dossier_by_id(reading, dossier_id)
     if found is None:
         raise NotFound(DOSSIER_NOT_FOUND)
-    cards = await committee.organisation_cards(peers, [found.organisation_id, caller.organisation_id])
+    cards = await planning.organisation_cards(peers, [found.organisation_id, caller.organisation_id])
     dossier = await delegated.decidable(session, principal=caller, dossier_id=dossier_id)
     check_if_match(request, dossier.version, required=False)
     funder = cards.get(caller.organisation_id) or {}

@@ -10,16 +10,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from common.db import utcnow
 from common.problems import Conflict, NotFound, Text
 from common.tokens import Principal
+from services.funding.committee.conflicts import require_not_recused, require_present
 from services.funding.committee.schemas import ScoreIn, ScorePublic
 from services.funding.committee.scores import scored_items
-from services.funding.committee.sessions import (
-    ITEM_NOT_FOUND,
-    item_of,
-    require_not_recused,
-    require_present,
-    require_state,
-    sees_item,
-)
+from services.funding.committee.sessions import ITEM_NOT_FOUND, item_of, require_state, sees_item
 from services.funding.models.committee import CommitteeSession, ItemState, Score, SessionState
 
 

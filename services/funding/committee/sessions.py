@@ -1,5 +1,6 @@
-"""Committee sessions before they sit: the desk plans a session, invites the funders of its programmes, builds the
-agenda from ready dossiers; members declare their conflicts of interest; the session opens on quorum.
+"""Committee sessions: who sees one, what each state allows, the locks, the opening on quorum, and the session
+as read (its public form, its minutes). Planning (planning.py), the agenda (agenda.py) and the conflicts of
+interest (conflicts.py) build on these.
 
 Locks are always taken in the same order — session, dossiers (by id), agenda items, envelopes — so that two
 changes never wait on each other.
@@ -7,10 +8,10 @@ changes never wait on each other.
 
 import uuid
 from collections.abc import Iterable
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from common.db import children_by_parent, get_row, utcnow
@@ -19,23 +20,17 @@ from common.problems import Conflict, NotFound, Text, UnprocessableContent
 from common.tokens import Principal
 from services.funding.committee import scores
 from services.funding.committee.schemas import (
-    Agenda,
     AgendaItemPublic,
-    ConflictDeclaration,
     DecisionPublic,
-    Invitations,
     Minutes,
     Opening,
     RecusalPublic,
-    SessionCreate,
     SessionFunderPublic,
     SessionPublic,
     SessionSummary,
-    SessionUpdate,
     ShareAsked,
 )
 from services.funding.dossiers import repository as dossiers_repository
-from services.funding.dossiers.service import moved, trace
 from services.funding.models.committee import (
     AgendaItem,
     CommitteeSession,
@@ -48,9 +43,8 @@ from services.funding.models.committee import (
 )
 from services.funding.models.dossier import Dossier, DossierState, FundingLine
 from services.funding.models.programme import Programme
-from services.funding.peers import Peers
 from services.funding.programmes import repository as programmes_repository
-from services.vocabulary import DESK_ROLES, FUNDER_ROLES, OrganisationKind, Role
+from services.vocabulary import DESK_ROLES, FUNDER_ROLES, Role
 
 SESSION_NOT_FOUND = Text("Séance introuvable.", "Session not found.")
 ITEM_NOT_FOUND = Text("Point de l'ordre du jour introuvable.", "Agenda item not found.")
@@ -58,13 +52,9 @@ ITEM_NOT_FOUND = Text("Point de l'ordre du jour introuvable.", "Agenda item not 
 MEMBER_ROLES = frozenset({Role.committee_member, Role.funder_manager})
 # The funder category identity gives the State's services; the default quorum needs one of them.
 STATE_CATEGORY = "state"
-# A dossier may be placed on an agenda once ready, or again after a deferral.
-PLACEABLE_STATES = (DossierState.ready_for_committee, DossierState.deferred)
 
 
 # Who sees a session: the desk, and the people of the funders invited to it (the others get the 404).
-
-
 def _sees_all(principal: Principal) -> bool:
     return principal.has_any_role(DESK_ROLES)
 
@@ -177,8 +167,6 @@ def touched(committee: CommitteeSession) -> None:
 
 
 # Planning.
-
-
 async def programmes_by_id(
     session: AsyncSession, programme_ids: Iterable[uuid.UUID]
 ) -> dict[uuid.UUID, Programme]:
@@ -187,113 +175,11 @@ async def programmes_by_id(
     return {programme.id: programme for programme in rows.scalars()}
 
 
-def _not_in_the_past(held_on: date, today: date) -> None:
-    if held_on < today:
-        raise UnprocessableContent(
-            Text("La séance ne peut être datée dans le passé.", "The session cannot be held in the past."),
-            errors=[("body.held_on", Text("Date passée.", "Date in the past."))],
-        )
-
-
-async def create_session(
-    session: AsyncSession, *, principal: Principal, request: SessionCreate, today: date
-) -> SessionPublic:
-    _not_in_the_past(request.held_on, today)
-    known = await programmes_by_id(session, request.programme_ids)
-    unknown = [str(pid) for pid in request.programme_ids if pid not in known]
-    if unknown:
-        raise UnprocessableContent(
-            Text("Programme inconnu.", "Unknown programme."),
-            errors=[("body.programme_ids", Text(", ".join(unknown), ", ".join(unknown)))],
-            code="unknown_programme",
-        )
-    committee = CommitteeSession(
-        title=request.title, held_on=request.held_on, place=request.place, created_by=principal.subject
-    )
-    session.add(committee)
-    await session.flush()
-    session.add_all(SessionProgramme(session_id=committee.id, programme_id=pid) for pid in request.programme_ids)
-    await session.flush()
-    return await to_public(session, committee)
-
-
-async def update_session(
-    session: AsyncSession, *, committee: CommitteeSession, request: SessionUpdate, today: date
-) -> SessionPublic:
-    require_state(committee, SessionState.planned, "update")
-    changes = request.model_dump(exclude_unset=True)
-    if "held_on" in changes:
-        _not_in_the_past(changes["held_on"], today)
-    changed = {name: value for name, value in changes.items() if getattr(committee, name) != value}
-    if changed:
-        for name, value in changed.items():
-            setattr(committee, name, value)
-        touched(committee)
-        await session.flush()
-    return await to_public(session, committee)
-
-
 async def programme_ids_of(session: AsyncSession, session_id: uuid.UUID) -> list[uuid.UUID]:
     rows = await session.execute(
         select(SessionProgramme.programme_id).where(SessionProgramme.session_id == session_id)
     )
     return list(rows.scalars())
-
-
-async def organisation_cards(
-    peers: Peers, organisation_ids: Iterable[uuid.UUID]
-) -> dict[uuid.UUID, dict[str, Any] | None]:
-    """What identity says of each organisation (None when it does not know it)."""
-    return await peers.organisations(organisation_ids)
-
-
-async def invite(
-    session: AsyncSession, *, committee: CommitteeSession, request: Invitations,
-    cards: dict[uuid.UUID, dict[str, Any] | None], principal: Principal,
-) -> SessionPublic:
-    """Replace the list of funders invited; each must fund one of the session's programmes. `cards` were read
-    from identity before the session was locked."""
-    require_state(committee, SessionState.planned, "invite")
-    programme_ids = await programme_ids_of(session, committee.id)
-    participating = {
-        fid
-        for funders in (await programmes_repository.funders_of_programmes(session, programme_ids)).values()
-        for fid in funders
-    }
-    outsiders = [
-        str(fid) for fid in request.funder_ids
-        if fid not in participating or (cards.get(fid) or {}).get("kind") != OrganisationKind.funder
-    ]
-    if outsiders:
-        raise UnprocessableContent(
-            Text("Ces financeurs ne participent à aucun programme de la séance.",
-                 "These funders take part in none of the session's programmes."),
-            errors=[("body.funder_ids", Text(", ".join(outsiders), ", ".join(outsiders)))],
-            code="funder_not_in_programme",
-        )
-    current = {row.funder_id: row for row in await invited_funders(session, committee.id)}
-    wanted = set(request.funder_ids)
-    if wanted == set(current):
-        return await to_public(session, committee)
-    gone = [fid for fid in current if fid not in wanted]
-    if gone:
-        await session.execute(
-            delete(SessionFunder).where(SessionFunder.session_id == committee.id, SessionFunder.funder_id.in_(gone))
-        )
-        # A funder that no longer sits has no member to recuse.
-        await session.execute(
-            delete(Recusal).where(Recusal.session_id == committee.id, Recusal.organisation_id.in_(gone))
-        )
-    for fid in request.funder_ids:
-        if fid not in current:
-            card = cards[fid] or {}
-            session.add(SessionFunder(
-                session_id=committee.id, funder_id=fid, name=card.get("name") or str(fid),
-                category=card.get("funder_category"), invited_by=principal.subject,
-            ))
-    touched(committee)
-    await session.flush()
-    return await to_public(session, committee)
 
 
 async def items_of(session: AsyncSession, session_id: uuid.UUID, *, for_update: bool = False) -> list[AgendaItem]:
@@ -325,75 +211,6 @@ def _agenda_refusal(problems: list[dict[str, Any]]) -> Conflict:
     )
 
 
-async def set_agenda(
-    session: AsyncSession, *, principal: Principal, committee: CommitteeSession, request: Agenda
-) -> SessionPublic:
-    """Replace the agenda, in its order. Each dossier is ready (or deferred by an earlier session), of one of the
-    session's programmes and on no other agenda; a dossier taken off goes back to waiting for a session."""
-    require_state(committee, SessionState.planned, "set_agenda")
-    wanted_ids = [entry.dossier_id for entry in request.items]
-    # Dossiers before items, as a holder's withdrawal takes them: read the items, lock every dossier, then the
-    # items again, locked.
-    listed = [item.dossier_id for item in await items_of(session, committee.id)]
-    locked = await lock_dossiers(session, [*wanted_ids, *listed])
-    current = {item.dossier_id: item for item in await items_of(session, committee.id, for_update=True)}
-    unknown = [str(did) for did in wanted_ids if did not in locked]
-    if unknown:
-        raise UnprocessableContent(
-            Text("Dossier inconnu.", "Unknown dossier."),
-            errors=[("body.items", Text(", ".join(unknown), ", ".join(unknown)))],
-            code="unknown_dossier",
-        )
-    programme_ids = set(await programme_ids_of(session, committee.id))
-    refused = []
-    for did in wanted_ids:
-        dossier = locked[did]
-        reason = None
-        if dossier.programme_id not in programme_ids:
-            reason = "programme_not_in_session"
-        elif dossier.agenda_session_id not in (None, committee.id):
-            reason = "on_another_agenda"
-        elif dossier.agenda_session_id is None and dossier.state not in PLACEABLE_STATES:
-            reason = "not_ready"
-        if reason:
-            refused.append({"dossier_id": str(did), "reference": dossier.reference, "state": dossier.state,
-                            "reason": reason})
-    if refused:
-        raise _agenda_refusal(refused)
-    notes = {entry.dossier_id: entry.note for entry in request.items}
-    unchanged = list(current) == wanted_ids and all(current[did].note == notes[did] for did in wanted_ids)
-    if unchanged:
-        return await to_public(session, committee)
-    for did, item in current.items():
-        if did not in notes:
-            await session.delete(item)
-            dossier = locked[did]
-            if dossier.agenda_session_id == committee.id:
-                dossier.agenda_session_id = None
-                moved(dossier)
-                session.add(trace(dossier, principal, "removed_from_agenda", dossier.state, str(committee.id)))
-    await session.flush()
-    for position, did in enumerate(wanted_ids, start=1):
-        item = current.get(did)
-        if item is None:
-            item = AgendaItem(session_id=committee.id, dossier_id=did, position=position)
-            session.add(item)
-            _place(locked[did], committee, principal, session)
-        item.position, item.note = position, notes[did]
-    touched(committee)
-    await session.flush()
-    return await to_public(session, committee)
-
-
-def _place(dossier: Dossier, committee: CommitteeSession, principal: Principal, session: AsyncSession) -> None:
-    """On the agenda: a deferred dossier waits for this session again (deferred → ready_for_committee)."""
-    previous = dossier.state
-    dossier.state = DossierState.ready_for_committee
-    dossier.agenda_session_id = committee.id
-    moved(dossier)
-    session.add(trace(dossier, principal, "placed_on_agenda", previous, str(committee.id)))
-
-
 async def item_of(session: AsyncSession, committee: CommitteeSession, item_id: uuid.UUID,
                   *, for_update: bool = False) -> AgendaItem:
     item = await get_row(session, AgendaItem, item_id, for_update=for_update)
@@ -402,77 +219,10 @@ async def item_of(session: AsyncSession, committee: CommitteeSession, item_id: u
     return item
 
 
-async def delete_session(session: AsyncSession, *, principal: Principal, committee: CommitteeSession) -> None:
-    """A planned session called off: its dossiers wait for another one (their states unchanged)."""
-    require_state(committee, SessionState.planned, "delete")
-    items = await items_of(session, committee.id)
-    locked = await lock_dossiers(session, [item.dossier_id for item in items])
-    for dossier in locked.values():
-        if dossier.agenda_session_id == committee.id:
-            dossier.agenda_session_id = None
-            moved(dossier)
-            session.add(trace(dossier, principal, "removed_from_agenda", dossier.state, str(committee.id)))
-    await session.delete(committee)
-    await session.flush()
-
-
 # What a member needs to speak in session: its funder present, and no conflict declared on the item.
 
 
-async def require_present(session: AsyncSession, committee: CommitteeSession, principal: Principal) -> None:
-    attendance = await session.get(SessionFunder, (committee.id, principal.organisation_id))
-    if attendance is None or not attendance.present:
-        raise Conflict(
-            Text("Votre financeur n'est pas présent à cette séance.", "Your funder is not present at this session."),
-            code="funder_not_present",
-        )
-
-
-async def require_not_recused(session: AsyncSession, item: AgendaItem, principal: Principal, refusal: Text) -> None:
-    recused = await session.execute(
-        select(Recusal.id).where(Recusal.item_id == item.id, Recusal.member == principal.subject)
-    )
-    if recused.first() is not None:
-        raise Conflict(refusal, code="recused")
-
-
 # Conflicts of interest, declared before the session opens.
-
-
-async def declare_conflict(
-    session: AsyncSession, *, principal: Principal, committee: CommitteeSession, request: ConflictDeclaration
-) -> Recusal:
-    require_state(committee, SessionState.planned, "declare_conflict")
-    # Locked, so that the same member declaring twice at once gets the 409 below, not the unique constraint.
-    item = await get_row(session, AgendaItem, request.item_id, for_update=True)
-    if item is None or item.session_id != committee.id or not await sees_item(session, principal, item):
-        raise UnprocessableContent(
-            ITEM_NOT_FOUND, errors=[("body.item_id", ITEM_NOT_FOUND)], code="unknown_item"
-        )
-    existing = await session.execute(
-        select(Recusal.id).where(Recusal.item_id == item.id, Recusal.member == principal.subject)
-    )
-    if existing.first() is not None:
-        raise Conflict(
-            Text("Vous avez déjà déclaré un conflit d'intérêts sur ce point.",
-                 "You already declared a conflict of interest on this item."),
-            code="conflict_already_declared",
-        )
-    recusal = Recusal(
-        session_id=committee.id, item_id=item.id, member=principal.subject,
-        organisation_id=principal.organisation_id, reason=request.reason,
-    )
-    session.add(recusal)
-    await session.flush()
-    return recusal
-
-
-async def visible_recusals(session: AsyncSession, principal: Principal, committee: CommitteeSession) -> list[Recusal]:
-    items = await visible_items(session, principal, await items_of(session, committee.id))
-    shown = {item.id for item in items}
-    return [recusal for recusal in await recusals_of(session, committee.id) if recusal.item_id in shown]
-
-
 async def recusals_of(session: AsyncSession, session_id: uuid.UUID) -> list[Recusal]:
     rows = await session.execute(
         select(Recusal).where(Recusal.session_id == session_id).order_by(Recusal.declared_at, Recusal.id)
@@ -481,8 +231,6 @@ async def recusals_of(session: AsyncSession, session_id: uuid.UUID) -> list[Recu
 
 
 # Opening: attendance, quorum, and every dossier of the agenda still ready.
-
-
 def quorum_gaps(
     programme: Programme, participating: list[uuid.UUID], present: dict[uuid.UUID, SessionFunder]
 ) -> dict[str, Any] | None:
@@ -547,8 +295,6 @@ async def open_session(
 
 
 # Reads.
-
-
 async def decisions_of(session: AsyncSession, item_ids: list[uuid.UUID]) -> list[FunderDecision]:
     if not item_ids:
         return []

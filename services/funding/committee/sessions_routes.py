@@ -13,7 +13,7 @@ from common.idempotency import IdempotencyDep
 from common.pagination import CursorParam, LimitParam, Page, UpdatedSinceParam, split_page
 from common.problems import problem_responses, request_language
 from common.tokens import Principal
-from services.funding.committee import decisions, scores, scoring
+from services.funding.committee import agenda, conflicts, decisions, planning, scores, scoring
 from services.funding.committee import sessions as committee
 from services.funding.committee.minutes import minutes_html
 from services.funding.committee.schemas import (
@@ -73,7 +73,7 @@ def _headers(public: SessionPublic) -> dict[str, str]:
 async def create_session(
     body: SessionCreate, session: SessionDep, caller: Desk, call: IdempotencyDep, clock: ClockDep
 ) -> Response:
-    created = await committee.create_session(session, principal=caller, request=body, today=clock.today())
+    created = await planning.create_session(session, principal=caller, request=body, today=clock.today())
     return await call.respond(
         session, status_code=201, content=created,
         headers={**_headers(created), "Location": f"/api/v1/sessions/{created.id}"},
@@ -124,7 +124,7 @@ async def get_session(session_id: uuid.UUID, session: SessionDep, caller: Reader
 )
 async def delete_session(session_id: uuid.UUID, request: Request, session: SessionDep, caller: Desk) -> Response:
     found = await _for_change(session, caller, session_id, request, required=True)
-    await committee.delete_session(session, principal=caller, committee=found)
+    await planning.delete_session(session, principal=caller, committee=found)
     return Response(status_code=204)
 
 
@@ -141,7 +141,7 @@ async def update_session(
     clock: ClockDep,
 ) -> SessionPublic:
     found = await _for_change(session, caller, session_id, request, required=True)
-    public = await committee.update_session(session, committee=found, request=body, today=clock.today())
+    public = await planning.update_session(session, committee=found, request=body, today=clock.today())
     response.headers.update(_headers(public))
     return public
 
@@ -156,9 +156,9 @@ async def invite_funders(
     caller: Desk, peers: PeersDep,
 ) -> SessionPublic:
     # Identity is asked before the session is locked: no call to another service while a row is held.
-    cards = await committee.organisation_cards(peers, body.funder_ids)
+    cards = await planning.organisation_cards(peers, body.funder_ids)
     found = await _for_change(session, caller, session_id, request, required=True)
-    public = await committee.invite(session, committee=found, request=body, cards=cards, principal=caller)
+    public = await planning.invite(session, committee=found, request=body, cards=cards, principal=caller)
     response.headers.update(_headers(public))
     return public
 
@@ -172,7 +172,7 @@ async def set_agenda(
     session_id: uuid.UUID, body: Agenda, request: Request, response: Response, session: SessionDep, caller: Desk
 ) -> SessionPublic:
     found = await _for_change(session, caller, session_id, request, required=True)
-    public = await committee.set_agenda(session, principal=caller, committee=found, request=body)
+    public = await agenda.set_agenda(session, principal=caller, committee=found, request=body)
     response.headers.update(_headers(public))
     return public
 
@@ -189,7 +189,7 @@ async def declare_conflict(
 ) -> Response:
     """The member is then recused from that item: it records no decision on it, and the minutes say so."""
     found = await committee.visible_session(session, principal=caller, session_id=session_id, lock="share")
-    recusal = await committee.declare_conflict(session, principal=caller, committee=found, request=body)
+    recusal = await conflicts.declare_conflict(session, principal=caller, committee=found, request=body)
     return await call.respond(
         session, status_code=201, content=committee.recusal_public(recusal),
         headers={"Location": f"/api/v1/sessions/{found.id}/conflicts"},
@@ -205,7 +205,7 @@ async def declare_conflict(
 async def list_conflicts(session_id: uuid.UUID, session: SessionDep, caller: Reader) -> list[RecusalPublic]:
     """As many as the members declare, on at most 200 items: no pagination."""
     found = await committee.visible_session(session, principal=caller, session_id=session_id)
-    return [committee.recusal_public(row) for row in await committee.visible_recusals(session, caller, found)]
+    return [committee.recusal_public(row) for row in await conflicts.visible_recusals(session, caller, found)]
 
 
 @router.post(
@@ -341,7 +341,7 @@ async def close_session(
         found = await committee.visible_session(reading, principal=caller, session_id=session_id)
         committee.require_state(found, SessionState.open, "close")
         to_ask = await decisions.holders_to_ask(reading, found)
-    holders = await committee.organisation_cards(peers, to_ask)
+    holders = await planning.organisation_cards(peers, to_ask)
     found = await _for_change(session, caller, session_id, request, required=False)
     public, written = await decisions.close(
         session, principal=caller, committee=found, holders=holders, now=clock.now()
