@@ -16,6 +16,7 @@ from services.funding.cpo import service as cpo
 from services.funding.cpo.schemas import CpoPublic, CpoReviewIn, FinalEvaluationIn, RenewalIn
 from services.funding.dossiers import cpo_plan
 from services.funding.dossiers import service as dossiers
+from services.funding.dossiers import visibility as dossiers_visibility
 from services.funding.dossiers.schemas import DossierPublic
 from services.funding.models.dossier import Dossier
 from services.funding.models.programme import Programme
@@ -43,7 +44,7 @@ MOVE: dict[str, Any] = {
     responses=problem_responses(401, 403, 404, 422),
 )
 async def get_cpo(dossier_id: uuid.UUID, session: SessionDep, caller: Reader, response: Response) -> CpoPublic:
-    dossier = await dossiers.visible_dossier(session, principal=caller, dossier_id=dossier_id)
+    dossier = await dossiers_visibility.visible_dossier(session, principal=caller, dossier_id=dossier_id)
     response.headers["ETag"] = etag_of(dossier.version)
     return await cpo.view(session, dossier)
 
@@ -52,7 +53,7 @@ async def _before_locking(request: Request, caller: Principal, dossier_id: uuid.
     """The dossier and the CPO's years, read before anything is locked: the reports are then asked of projects
     (on SQLite the writer's first statement takes the write lock, which no call to another service may hold)."""
     async with request.app.state.db.reader() as reading:
-        dossier = await dossiers.visible_dossier(reading, principal=caller, dossier_id=dossier_id)
+        dossier = await dossiers_visibility.visible_dossier(reading, principal=caller, dossier_id=dossier_id)
         programme = await reading.get(Programme, dossier.programme_id)
     assert programme is not None  # a foreign key
     return dossier, cpo_plan.years_of(programme, dossier)

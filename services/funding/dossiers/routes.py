@@ -13,7 +13,7 @@ from common.idempotency import IdempotencyDep
 from common.pagination import CursorParam, LimitParam, Page, UpdatedSinceParam, split_page
 from common.problems import problem_responses, request_language
 from common.tokens import Principal
-from services.funding.dossiers import filters, support
+from services.funding.dossiers import filters, support, visibility
 from services.funding.dossiers import service as dossiers
 from services.funding.dossiers.schemas import (
     DossierCreate,
@@ -113,7 +113,7 @@ async def list_dossiers(
 ) -> Response:
     """A holder lists its own; a funder, the submitted dossiers whose plan names it; the desk, all."""
     summary = view == "summary"
-    rows = await dossiers.visible_dossiers(
+    rows = await visibility.visible_dossiers(
         session, principal=caller, state=state, programme_id=programme_id, updated_since=updated_since,
         limit=limit, cursor=cursor, decision_overdue=decision_overdue, now=clock.now(),
         filters=filters.DossierFilters(track=track, year=year, funder_id=funder_id, qpv=qpv, priority=priority),
@@ -137,9 +137,9 @@ async def get_dossier(
 ) -> DossierPublic:
     """A citizen council sees the examined dossiers of its QPVs (identity says which QPVs it speaks for): the
     project and its budget, not the association's profile, yearly budget or documents."""
-    dossier = await dossiers.visible_dossier(session, principal=caller, dossier_id=dossier_id, peers=peers)
+    dossier = await visibility.visible_dossier(session, principal=caller, dossier_id=dossier_id, peers=peers)
     response.headers["ETag"] = etag_of(dossier.version)
-    return await dossiers.public_view(session, principal=caller, dossier=dossier)
+    return await visibility.public_view(session, principal=caller, dossier=dossier)
 
 
 @router.patch(
@@ -168,7 +168,7 @@ async def update_dossier(
         dossier = await dossiers.any_dossier(session, dossier_id)
         support.require_helper(caller, dossier)
     else:
-        dossier = await dossiers.owned_dossier(session, principal=caller, dossier_id=dossier_id)
+        dossier = await visibility.owned_dossier(session, principal=caller, dossier_id=dossier_id)
     check_if_match(request, dossier.version)
     updated = await dossiers.update_draft(session, principal=caller, dossier=dossier, request=body)
     response.headers["ETag"] = etag_of(updated.version)
@@ -192,7 +192,7 @@ async def submit_dossier(
     clock: ClockDep,
 ) -> Response:
     """Takes a snapshot of the project as it stands; later changes to the project do not touch it."""
-    dossier = await dossiers.owned_dossier(session, principal=caller, dossier_id=dossier_id)
+    dossier = await visibility.owned_dossier(session, principal=caller, dossier_id=dossier_id)
     check_if_match(request, dossier.version, required=False)
     submitted = await dossiers.submit(
         session, principal=caller, dossier=dossier, peers=peers, language=request_language(request),
@@ -210,5 +210,5 @@ async def submit_dossier(
 async def dossier_required_documents(
     dossier_id: uuid.UUID, session: SessionDep, caller: Reader, peers: PeersDep, clock: ClockDep
 ) -> RequiredDocuments:
-    dossier = await dossiers.visible_dossier(session, principal=caller, dossier_id=dossier_id)
+    dossier = await visibility.visible_dossier(session, principal=caller, dossier_id=dossier_id)
     return await dossiers.required_documents(session, dossier=dossier, peers=peers, today=clock.today())

@@ -12,7 +12,7 @@ from common.etag import check_if_match, etag_of
 from common.idempotency import IdempotencyDep
 from common.tokens import Principal
 from services.funding.dossiers import service as dossiers
-from services.funding.dossiers import support
+from services.funding.dossiers import support, visibility
 from services.funding.dossiers.presets import MOVE
 from services.funding.dossiers.schemas import DossierPublic, SupportRequest
 from services.vocabulary import DESK_ROLES, HOLDER_ROLES, Scope
@@ -32,7 +32,7 @@ async def ask_support(
     dossier_id: uuid.UUID, body: SupportRequest, request: Request, session: SessionDep, caller: Holder,
     call: IdempotencyDep,
 ) -> Response:
-    dossier = await dossiers.owned_dossier(session, principal=caller, dossier_id=dossier_id)
+    dossier = await visibility.owned_dossier(session, principal=caller, dossier_id=dossier_id)
     check_if_match(request, dossier.version, required=False)
     asked = await support.ask(session, principal=caller, dossier=dossier, message=body.message)
     return await call.respond(session, status_code=200, content=asked, headers=_answered(asked))
@@ -56,7 +56,7 @@ async def take_support(
 async def end_support(
     dossier_id: uuid.UUID, request: Request, session: SessionDep, caller: Holder, call: IdempotencyDep
 ) -> Response:
-    dossier = await dossiers.owned_dossier(session, principal=caller, dossier_id=dossier_id)
+    dossier = await visibility.owned_dossier(session, principal=caller, dossier_id=dossier_id)
     check_if_match(request, dossier.version, required=False)
     ended = await support.end(session, principal=caller, dossier=dossier)
     return await call.respond(session, status_code=200, content=ended, headers=_answered(ended))

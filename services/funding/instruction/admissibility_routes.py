@@ -15,6 +15,7 @@ from common.problems import problem_responses, request_language
 from common.tokens import Principal
 from services.funding.dossiers import repository as dossiers_repository
 from services.funding.dossiers import service as dossiers
+from services.funding.dossiers import visibility as dossiers_visibility
 from services.funding.dossiers.presets import MOVE
 from services.funding.dossiers.schemas import DossierPublic, HistoryEntry
 from services.funding.instruction import admissibility
@@ -60,7 +61,7 @@ async def check_admissibility(
     dossier_id: uuid.UUID, request: Request, session: SessionDep, caller: DeskOrHolder, peers: PeersDep,
     clock: ClockDep,
 ) -> AdmissibilityCheck:
-    dossier = await dossiers.visible_dossier(session, principal=caller, dossier_id=dossier_id)
+    dossier = await dossiers_visibility.visible_dossier(session, principal=caller, dossier_id=dossier_id)
     return await admissibility.check(
         session, dossier=dossier, peers=peers, language=request_language(request), today=clock.today()
     )
@@ -141,7 +142,7 @@ async def withdraw_dossier(
     caller: Holder,
     call: IdempotencyDep,
 ) -> Response:
-    dossier = await dossiers.owned_dossier(session, principal=caller, dossier_id=dossier_id)
+    dossier = await dossiers_visibility.owned_dossier(session, principal=caller, dossier_id=dossier_id)
     check_if_match(request, dossier.version, required=False)
     moved = await admissibility.withdraw(session, principal=caller, dossier=dossier, request=body)
     return await call.respond(session, status_code=200, content=moved, headers=_headers(moved))
@@ -154,5 +155,5 @@ async def withdraw_dossier(
     responses=problem_responses(401, 403, 404, 422),
 )
 async def dossier_history(dossier_id: uuid.UUID, session: SessionDep, caller: Reader) -> list[HistoryEntry]:
-    dossier = await dossiers.visible_dossier(session, principal=caller, dossier_id=dossier_id)
+    dossier = await dossiers_visibility.visible_dossier(session, principal=caller, dossier_id=dossier_id)
     return [HistoryEntry(**row.model_dump()) for row in await dossiers_repository.history_of(session, dossier.id)]

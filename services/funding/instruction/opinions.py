@@ -11,14 +11,8 @@ from common.db import utcnow
 from common.problems import Forbidden, NotFound, Text, UnprocessableContent
 from common.tokens import Principal
 from services.funding.dossiers import repository as dossiers_repository
-from services.funding.dossiers.service import (
-    DOSSIER_NOT_FOUND,
-    council_covers,
-    council_qpvs,
-    require_action,
-    trace,
-    visible_dossier,
-)
+from services.funding.dossiers.service import DOSSIER_NOT_FOUND, require_action, trace
+from services.funding.dossiers.visibility import council_covers, council_qpvs, visible_dossier
 from services.funding.instruction import routing
 from services.funding.instruction.schemas import AuthorKind, OpinionIn, OpinionPublic
 from services.funding.models.dossier import Dossier, DossierOpinion

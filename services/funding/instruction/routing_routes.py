@@ -13,6 +13,7 @@ from common.problems import problem_responses
 from common.tokens import Principal
 from services.funding.dossiers import repository as dossiers_repository
 from services.funding.dossiers import service as dossiers
+from services.funding.dossiers import visibility as dossiers_visibility
 from services.funding.dossiers.presets import MOVE
 from services.funding.instruction import routing
 from services.funding.instruction.admissibility_routes import Desk, Reader
@@ -59,5 +60,5 @@ async def decline_routing(
     responses=problem_responses(401, 403, 404, 422),
 )
 async def list_routings(dossier_id: uuid.UUID, session: SessionDep, caller: Reader) -> list[RoutingPublic]:
-    dossier = await dossiers.visible_dossier(session, principal=caller, dossier_id=dossier_id)
+    dossier = await dossiers_visibility.visible_dossier(session, principal=caller, dossier_id=dossier_id)
     return [RoutingPublic(**row.model_dump()) for row in await dossiers_repository.routings_of(session, dossier.id)]

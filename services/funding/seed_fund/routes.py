@@ -13,6 +13,7 @@ from common.idempotency import IdempotencyDep
 from common.problems import NotFound, problem_responses
 from common.tokens import Principal
 from services.funding.dossiers import service as dossiers
+from services.funding.dossiers import visibility as dossiers_visibility
 from services.funding.financial_reports.schemas import ReviewComment
 from services.funding.grants.schemas import LearningReviewIn, LearningReviewPublic
 from services.funding.seed_fund import learning_reviews, verdicts
@@ -42,7 +43,7 @@ MOVE = {
 async def get_learning_review(
     dossier_id: uuid.UUID, session: SessionDep, caller: Reader, response: Response
 ) -> LearningReviewPublic:
-    dossier = await dossiers.visible_dossier(session, principal=caller, dossier_id=dossier_id)
+    dossier = await dossiers_visibility.visible_dossier(session, principal=caller, dossier_id=dossier_id)
     review = await learning_reviews.review_of(session, dossier.id)
     if review is None:
         raise NotFound(learning_reviews.REVIEW_NOT_FOUND)
@@ -67,7 +68,7 @@ async def write_learning_review(
     dossier_id: uuid.UUID, body: LearningReviewIn, request: Request, response: Response, session: SessionDep,
     caller: Holder,
 ) -> LearningReviewPublic:
-    dossier = await dossiers.owned_dossier(session, principal=caller, dossier_id=dossier_id)
+    dossier = await dossiers_visibility.owned_dossier(session, principal=caller, dossier_id=dossier_id)
     current = await learning_reviews.review_of(session, dossier.id, for_update=True)
     check_if_match(request, current.version if current else 0, required=current is not None)
     review, created = await learning_reviews.write(session, dossier=dossier, current=current, request=body)
@@ -90,7 +91,7 @@ async def submit_learning_review(
     dossier_id: uuid.UUID, request: Request, session: SessionDep, caller: Holder, call: IdempotencyDep,
     clock: ClockDep,
 ) -> Response:
-    dossier = await dossiers.owned_dossier(session, principal=caller, dossier_id=dossier_id)
+    dossier = await dossiers_visibility.owned_dossier(session, principal=caller, dossier_id=dossier_id)
     current = await learning_reviews.review_of(session, dossier.id, for_update=True)
     check_if_match(request, current.version if current else 0, required=False)
     return await _answer(session, call, learning_reviews.submit(current, clock.now()))
