@@ -318,7 +318,7 @@ def cut(amount: int, rng: random.Random) -> int:
 
 
 def outcome_of(asked: dict, granted: dict) -> str:
-    """As the committee's closing computes it (services/funding/committee/decisions.py outcome_of)."""
+    """As the committee's closing computes it (services/funding/committee/closing.py outcome_of)."""
     if all(granted[f] >= a for f, a in asked.items()):
         return "accepted"
     return "refused" if not any(granted.values()) else "partially_accepted"

@@ -11,7 +11,7 @@ from common.clock import Clock
 from common.money import euros
 from common.problems import Conflict, NotFound, Text, UnprocessableContent
 from common.tokens import Principal
-from services.funding.committee.decisions import outcome_of, recipients_of
+from services.funding.committee.closing import outcome_of, recipients_of
 from services.funding.committee.schemas import DecisionIn, MinutesDecision, MinutesItem
 from services.funding.dossiers import repository as dossiers_repository
 from services.funding.dossiers import service_clock

@@ -13,7 +13,7 @@ from common.idempotency import IdempotencyDep
 from common.pagination import CursorParam, LimitParam, Page, UpdatedSinceParam, split_page
 from common.problems import problem_responses, request_language
 from common.tokens import Principal
-from services.funding.committee import agenda, conflicts, decisions, planning, scores, scoring
+from services.funding.committee import agenda, closing, conflicts, decisions, planning, scores, scoring
 from services.funding.committee import sessions as committee
 from services.funding.committee.minutes import minutes_html
 from services.funding.committee.schemas import (
@@ -340,10 +340,10 @@ async def close_session(
     async with request.app.state.db.reader() as reading:
         found = await committee.visible_session(reading, principal=caller, session_id=session_id)
         committee.require_state(found, SessionState.open, "close")
-        to_ask = await decisions.holders_to_ask(reading, found)
+        to_ask = await closing.holders_to_ask(reading, found)
     holders = await planning.organisation_cards(peers, to_ask)
     found = await _for_change(session, caller, session_id, request, required=False)
-    public, written = await decisions.close(
+    public, written = await closing.close(
         session, principal=caller, committee=found, holders=holders, now=clock.now()
     )
     settings = request.app.state.settings
