@@ -36,7 +36,7 @@ from services.funding.committee.sessions import (
 from services.funding.dossiers import filters as dossiers_filters
 from services.funding.dossiers import repository as dossiers_repository
 from services.funding.dossiers.service import moved, trace
-from services.funding.envelopes import service as envelopes
+from services.funding.envelopes import money as envelopes_money
 from services.funding.models.committee import AgendaItem, CommitteeSession, FunderDecision, ItemState, SessionState
 from services.funding.models.dossier import Dossier, DossierState, FundingLine
 from services.funding.programmes import repository as programmes_repository
@@ -105,9 +105,9 @@ async def _move_money(
     money = {"funder_id": funder_id, "programme_id": programme.id, "year": programme.year, "dossier_id": dossier.id,
              "actor": actor}
     if after > before:
-        await envelopes.commit(session, amount_cents=after - before, **money)
+        await envelopes_money.commit(session, amount_cents=after - before, **money)
     else:
-        await envelopes.release(session, amount_cents=before - after, **money)
+        await envelopes_money.release(session, amount_cents=before - after, **money)
 
 
 async def record_decision(

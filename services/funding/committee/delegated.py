@@ -17,7 +17,7 @@ from services.funding.dossiers import repository as dossiers_repository
 from services.funding.dossiers import service_clock
 from services.funding.dossiers.schemas import DossierPublic
 from services.funding.dossiers.service import DOSSIER_NOT_FOUND, moved, require_action, to_public, trace
-from services.funding.envelopes import service as envelopes
+from services.funding.envelopes import money as envelopes_money
 from services.funding.grants import agreements
 from services.funding.models.committee import ItemState
 from services.funding.models.dossier import Dossier, DossierRouting, DossierState
@@ -75,7 +75,7 @@ async def decide(
             extra={"asked_cents": line.amount_cents},
         )
     if granted > 0:
-        await envelopes.commit(
+        await envelopes_money.commit(
             session, funder_id=line.funder_id, programme_id=programme.id, year=programme.year, amount_cents=granted,
             dossier_id=dossier.id, actor=principal.subject,
         )

@@ -23,7 +23,7 @@ from services.funding.cpo.schemas import (
 )
 from services.funding.dossiers import cpo_plan, threads
 from services.funding.dossiers.service import moved, open_programme, trace
-from services.funding.envelopes import service as envelopes
+from services.funding.envelopes import money as envelopes_money
 from services.funding.grants.instalments import cpo_year, payment_terms, payments_of
 from services.funding.models.agreement import (
     Agreement,
@@ -242,7 +242,7 @@ async def _terminate(
         .order_by(Payment.funder_id, Payment.sequence)
     )
     for payment in rows.scalars():
-        await envelopes.release(
+        await envelopes_money.release(
             session, funder_id=payment.funder_id, programme_id=programme.id, year=programme.year,
             amount_cents=payment.amount_cents, dossier_id=dossier.id, actor=principal.subject,
         )
@@ -331,9 +331,9 @@ async def _recut_year(
     money = {"funder_id": grant.funder_id, "programme_id": programme.id, "year": programme.year,
              "dossier_id": grant.dossier_id, "actor": principal.subject}
     if after > before:
-        await envelopes.commit(session, amount_cents=after - before, **money)
+        await envelopes_money.commit(session, amount_cents=after - before, **money)
     else:
-        await envelopes.release(session, amount_cents=before - after, **money)
+        await envelopes_money.release(session, amount_cents=before - after, **money)
     for payment in of_year:
         await session.delete(payment)
     await session.flush()

@@ -15,7 +15,7 @@ from common.pagination import keyset
 from common.problems import Conflict, NotFound, Text
 from common.tokens import Principal
 from services.funding.dossiers import filters as dossiers_filters
-from services.funding.envelopes import service as envelopes
+from services.funding.envelopes import money as envelopes_money
 from services.funding.grants.schemas import PaymentPublic
 from services.funding.models.agreement import Agreement, AgreementState, Payment, PaymentCondition, PaymentState
 from services.funding.models.programme import Programme
@@ -168,7 +168,7 @@ async def pay(
     state = effective_state(payment, agreement, today)
     if state not in (PaymentState.due, PaymentState.requested) or not _in_force(agreement):
         raise _not_due(payment, agreement, today, "pay")
-    await envelopes.pay(
+    await envelopes_money.pay(
         session, funder_id=payment.funder_id, programme_id=payment.programme_id,
         year=await _envelope_year(session, payment),
         amount_cents=payment.amount_cents, dossier_id=payment.dossier_id, actor=principal.subject,
@@ -185,7 +185,7 @@ async def cancel(
     """The funder cancels a payment not yet made: what it committed goes back to the envelope."""
     if payment.state not in (PaymentState.scheduled, PaymentState.requested):
         raise _not_due(payment, agreement, today, "cancel")
-    await envelopes.release(
+    await envelopes_money.release(
         session, funder_id=payment.funder_id, programme_id=payment.programme_id,
         year=await _envelope_year(session, payment),
         amount_cents=payment.amount_cents, dossier_id=payment.dossier_id, actor=principal.subject,
