@@ -20,7 +20,7 @@ SERVERS = (
     ("gateway", "gateway.main:app", "GATEWAY", 8000),
 )
 # Processes that serve no port: the webhook deliveries.
-WORKERS = (("webhooks", "services.funding.webhook_worker"),)
+WORKERS = (("webhooks", "services.funding.webhooks.worker"),)
 
 
 def port_of(prefix: str, default: int) -> int:

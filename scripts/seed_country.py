@@ -43,7 +43,7 @@ from scripts.country.clock import instant
 from scripts.country.draws import apportion
 from scripts.country.ids import Registry, id_of
 from scripts.country.territories import Builder, Territory, person
-from services.funding.dossiers import format_reference
+from services.funding.dossiers.service import format_reference
 from services.funding.settings import FundingSettings
 from services.identity.settings import IdentitySettings
 from services.projects.settings import ProjectsSettings

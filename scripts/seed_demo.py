@@ -16,9 +16,9 @@ from sqlmodel import col
 from common.clock import clock_of
 from common.db import Database
 from scripts import demo_data
-from services.funding import envelopes
-from services.funding.envelope_models import Envelope
-from services.funding.models import Programme, ProgrammeFunder, Track
+from services.funding.envelopes import service as envelopes
+from services.funding.models.envelope import Envelope
+from services.funding.models.programme import Programme, ProgrammeFunder, Track
 from services.funding.settings import FundingSettings
 from services.identity.models import Membership, Organisation, OrganisationProfile, Person
 from services.identity.passwords import Passwords

@@ -18,7 +18,7 @@ import pytest
 
 from scripts import demo_data
 from scripts.live_stack import LiveStack
-from services.funding.programmes import REQUIRED_DOCUMENTS
+from services.funding.programmes.service import REQUIRED_DOCUMENTS
 from services.projects.models import PER_YEAR_KINDS
 from services.projects.tests.document_samples import pdf
 from tests.support.clock import TODAY

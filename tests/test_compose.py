@@ -668,8 +668,8 @@ def _drop(path: str) -> Callable[[dict[str, Any]], None]:
         (_drop("services/projects/healthcheck"), "projects"),
         (_drop("services/postgres"), "postgres"),
         (_set("services/webhooks/environment/FUNDING_DB_SCHEMA", "projects"), "the worker's database"),
-        (_replace_in_command("webhooks", "services.funding.webhook_worker", "services.funding.webhook_workers"),
-         "services.funding.webhook_workers"),
+        (_replace_in_command("webhooks", "services.funding.webhooks.worker", "services.funding.webhooks.workers"),
+         "services.funding.webhooks.workers"),
         (_drop("services/webhooks"), "webhooks"),
     ],
 )

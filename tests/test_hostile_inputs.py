@@ -135,7 +135,7 @@ def test_an_export_refuses_an_edge_timestamp_before_its_first_byte(world: World,
 
 
 def test_an_export_whose_first_query_fails_answers_a_problem_not_a_cut_off_200(world: World, monkeypatch) -> None:
-    from services.funding import bulk_exports
+    from services.funding.exports import bulk as bulk_exports
 
     def refuse(*_args, **_kwargs):
         raise BadRequest(Text("Curseur de pagination invalide.", "Invalid pagination cursor."), code="invalid_cursor")

@@ -8,7 +8,8 @@ from sqlalchemy import create_engine
 from sqlmodel import Session, select
 
 from common.pagination import encode_cursor, keyset, split_page
-from services.funding.models import Dossier, FundingTable
+from services.funding.models.base import FundingTable
+from services.funding.models.dossier import Dossier
 
 SAME_INSTANT = datetime(2027, 3, 1, 9, 0, tzinfo=UTC)
 

@@ -16,7 +16,7 @@ from schemathesis.schemas import BaseSchema
 from sqlalchemy import update
 
 from scripts import demo_data
-from services.funding.notification_models import DeliveryState, Notification
+from services.funding.models.notification import DeliveryState, Notification
 from services.funding.tests.committee_helpers import decide, ok, open_session, plan_session, ready
 from tests.support.fuzz import (
     CALLER_BY_OPERATION,

@@ -19,7 +19,7 @@ from sqlalchemy import create_engine, text
 from common.db import sync_url
 from scripts import demo_data
 from scripts.live_stack import REPO, LiveStack, drop_schemas, launch_stack, live_environment, run_module
-from services.funding.repository import tags_of
+from services.funding.dossiers.repository import tags_of
 from tests.support.clock import TEST_NOW
 from tests.support.world import CITY_MANAGER, DESK, HOLDER
 

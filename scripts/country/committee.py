@@ -14,8 +14,8 @@ from scripts.country.draws import draw
 from scripts.country.ids import id_text, new_id
 from scripts.country.snapshots import dumps
 from scripts.country.territories import Territory
-from services.funding.committee_models import Score
-from services.funding.scores import summary
+from services.funding.committee.scores import summary
+from services.funding.models.committee import Score
 
 SESSIONS = Table("funding", "committee_sessions", (
     "id", "title", "held_on", "place", "state", "opened_at", "opened_by", "closed_at", "closed_by", "minutes",

@@ -1,5 +1,5 @@
 """A lived dossier as rows: the dossier with what its submission froze, its co-funding plan, its tags (as
-`services.funding.repository.tags_of` writes them), its trail, its routings and the funders' opinions; and its
+`services.funding.dossiers.repository.tags_of` writes them), its trail, its routings and the funders' opinions; and its
 project in the projects service."""
 
 import random
@@ -12,7 +12,7 @@ from scripts.country.ids import id_text, new_id
 from scripts.country.projects import project_rows
 from scripts.country.snapshots import budget_snapshot, dumps, project_snapshot, totals
 from scripts.country.territories import Association
-from services.funding.repository import size_of
+from services.funding.dossiers.repository import size_of
 
 DOSSIERS = Table("funding", "dossiers", (
     "id", "reference", "programme_id", "project_id", "organisation_id", "state", "requested_total_cents",

@@ -300,8 +300,8 @@ class Lives:
         self.service_clock(d)
 
     def service_clock(self, d: Dossier) -> None:
-        """Where the small project's clock stands (see services/funding/service_clock.py): running from the first
-        submission, standing still while supplements are awaited, stopped at the end."""
+        """Where the small project's clock stands (see services/funding/dossiers/service_clock.py): running from the
+        first submission, standing still while supplements are awaited, stopped at the end."""
         if d.first_submitted_at is None or d.state in ("decided", "withdrawn", "inadmissible"):
             return
         due = d.first_submitted_at + 21 * DAY
@@ -319,7 +319,7 @@ def cut(amount: int, rng: random.Random) -> int:
 
 
 def outcome_of(asked: dict, granted: dict) -> str:
-    """As the committee's closing computes it (services/funding/decisions.py outcome_of)."""
+    """As the committee's closing computes it (services/funding/committee/closing.py outcome_of)."""
     if all(granted[f] >= a for f, a in asked.items()):
         return "accepted"
     return "refused" if not any(granted.values()) else "partially_accepted"

@@ -12,7 +12,7 @@ from scripts.country.dossiers import Dossier
 from scripts.country.draws import draw
 from scripts.country.ids import new_id
 from scripts.country.snapshots import dumps
-from services.funding.payment_schedule import proportional_split
+from services.funding.programmes.payment_schedule import proportional_split
 
 LEARNING_REVIEWS = Table("funding", "learning_reviews", (
     "id", "dossier_id", "organisation_id", "state", "learned", "next_steps", "submitted_at", "reviewed_at",
@@ -109,6 +109,6 @@ def _cpo(d: Dossier, as_of: int, desk: tuple[str, bytes], batch: Batch, rng: ran
 
 
 def granted_by_year(d: Dossier) -> dict:
-    """Each funder's grant cut along what it was asked each year (services/funding/cpo_plan.py)."""
+    """Each funder's grant cut along what it was asked each year (services/funding/dossiers/cpo_plan.py)."""
     return {funder: proportional_split(d.granted[funder], yearly) for funder, _, yearly in d.lines
             if d.granted.get(funder)}

@@ -1,6 +1,6 @@
 """The money of one territory, as the desk's API would have moved it: each share granted becomes a grant with its
 agreement (a convention from 23,000 euros a year from one funder to one association, a decision letter below) and
-its instalments (services/funding/instalments.py), paid once due; each grant owes its funder a financial report a
+its instalments (services/funding/grants/instalments.py), paid once due; each grant owes its funder a financial report a
 year; every envelope's committed and paid amounts are the sums of its grants and paid instalments, written as its
 ledger.
 
@@ -22,11 +22,11 @@ from scripts.country.followup import FollowUp, follow
 from scripts.country.ids import new_id
 from scripts.country.snapshots import dumps, totals
 from scripts.country.territories import Funder, Territory
-from services.funding.financial_reports import due_on
-from services.funding.instalments import payment_terms, schedule
-from services.funding.models import Programme as ProgrammeRow
-from services.funding.payment_schedule import proportional_split
-from services.funding.track_rules import TrackRules, add_months, rules_of
+from services.funding.financial_reports.service import due_on
+from services.funding.grants.instalments import payment_terms, schedule
+from services.funding.models.programme import Programme as ProgrammeRow
+from services.funding.programmes.payment_schedule import proportional_split
+from services.funding.programmes.track_rules import TrackRules, add_months, rules_of
 
 GRANTS = Table("funding", "grants", (
     "id", "dossier_id", "funder_id", "organisation_id", "programme_id", "session_id", "year", "amount_cents",
@@ -164,7 +164,7 @@ class Money:
         manager, rows, paid = funder.subjects[1], self.batch.rows_of(PAYMENTS), Paid(last=d.decided_at or 0)
         active = dates.activated <= as_of
         for sequence, instalment in enumerate(instalments, start=1):
-            if instalment.amount_cents <= 0:  # as services/funding/instalments.py: a part of no cent is none
+            if instalment.amount_cents <= 0:  # as services/funding/grants/instalments.py: a part of no cent is none
                 continue
             released = None
             if instalment.condition == "after_review":

@@ -11,7 +11,7 @@ from scripts.country.draws import draw
 from scripts.country.ids import new_id
 from scripts.country.snapshots import TO_ALLOCATE, Line, split
 from scripts.country.territories import BUDGET_LINES, BUDGETS, Association, Territory
-from services.funding.track_rules import add_months
+from services.funding.programmes.track_rules import add_months
 
 PROJECTS = Table("projects", "projects", (
     "id", "organisation_id", "title", "summary", "start_date", "end_date", "target_public", "total_cost_cents",

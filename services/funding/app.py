@@ -1,4 +1,4 @@
-"""The funding service: programmes, dossiers and their co-funding plans."""
+"""The funding service: programmes, dossiers and their co-funding plans; each room's router is mounted here."""
 
 import httpx
 from fastapi import FastAPI
@@ -6,32 +6,26 @@ from fastapi import FastAPI
 from common.app import create_service_app, http_client, remote_jwks
 from common.db import Database
 from common.mail import mailer_from_settings
+from services.funding.committee import decisions_routes, delegated_routes, sessions_routes
+from services.funding.cpo import routes as cpo_routes
+from services.funding.dossiers import routes as dossiers_routes
+from services.funding.dossiers import support_routes
+from services.funding.envelopes import routes as envelopes_routes
+from services.funding.events import routes as events_routes
+from services.funding.events.outbox import install_outbox
+from services.funding.exports import routes as exports_routes
+from services.funding.financial_reports import routes as financial_reports_routes
+from services.funding.grants import agreements_routes, payments_routes
+from services.funding.grants import routes as grants_routes
+from services.funding.instruction import admissibility_routes, opinions_routes, routing_routes
 from services.funding.models import idempotency_keys
+from services.funding.notifications import routes as notifications_routes
 from services.funding.peers import Peers
-from services.funding.routes import (
-    admissibility,
-    agreements,
-    cpo,
-    decisions,
-    delegated,
-    dossiers,
-    envelopes,
-    events,
-    exports,
-    financial_reports,
-    grants,
-    learning_reviews,
-    notifications,
-    opinions,
-    payments,
-    programmes,
-    routing,
-    sessions,
-    stats,
-    support,
-    webhooks,
-)
+from services.funding.programmes import routes as programmes_routes
+from services.funding.seed_fund import routes as seed_fund_routes
 from services.funding.settings import FundingSettings
+from services.funding.stats import routes as stats_routes
+from services.funding.webhooks import routes as webhooks_routes
 
 TAGS = [
     {"name": "programmes", "description": "Programmes : appels, fonds d'amorçage, petits projets, CPO."},
@@ -61,13 +55,17 @@ def create_app(
         title="Guichet unique — funding",
         description="Programmes, dossiers uniques, plans de cofinancement.",
         settings=settings,
-        database=Database(settings.database_url, schema=settings.db_schema, pooled=settings.database_pool),
+        database=install_outbox(
+            Database(settings.database_url, schema=settings.db_schema, pooled=settings.database_pool)
+        ),
         idempotency_table=idempotency_keys,
         routers=[
-            programmes.router, dossiers.router, admissibility.router, envelopes.router, routing.router,
-            opinions.router, sessions.router, notifications.router, agreements.router, payments.router,
-            financial_reports.router, delegated.router, support.router, grants.router, learning_reviews.router,
-            cpo.router, events.router, webhooks.router, exports.router, stats.router, decisions.router,
+            programmes_routes.router, dossiers_routes.router, admissibility_routes.router, envelopes_routes.router,
+            routing_routes.router, opinions_routes.router, sessions_routes.router, notifications_routes.router,
+            agreements_routes.router, payments_routes.router, financial_reports_routes.router,
+            delegated_routes.router, support_routes.router, grants_routes.router, seed_fund_routes.router,
+            cpo_routes.router, events_routes.router, webhooks_routes.router, exports_routes.router,
+            stats_routes.router, decisions_routes.router,
         ],
         http=http,
         key_source=remote_jwks(http, settings),

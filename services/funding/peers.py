@@ -4,9 +4,10 @@ import asyncio
 import uuid
 from collections.abc import Iterable
 from datetime import date
-from typing import Any
+from typing import Annotated, Any
 
 import httpx
+from fastapi import Depends, Request
 
 from common.upstream import ServiceTokenProvider, get_json, post_json, upstream_unavailable
 from services.funding.settings import FundingSettings
@@ -102,3 +103,10 @@ class Peers:
         if status != 200 or not isinstance(body, dict):
             raise upstream_unavailable(service)
         return body
+
+
+def _peers(request: Request) -> Peers:
+    return request.app.state.peers
+
+
+PeersDep = Annotated[Peers, Depends(_peers)]

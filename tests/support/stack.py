@@ -21,8 +21,8 @@ from common.clock import FixedClock
 from common.db import sync_url
 from scripts.live_stack import drop_schemas
 from services.funding.app import create_app as create_funding
+from services.funding.models.base import metadata as funding_metadata
 from services.funding.settings import FundingSettings
-from services.funding.tables import metadata as funding_metadata
 from services.identity.accounts import SignupMailGate
 from services.identity.app import create_app as create_identity
 from services.identity.keys import generate_pem

@@ -170,7 +170,7 @@ class World:
 
     def provide_required_documents(self, email: str = HOLDER, track: str = "annual") -> None:
         """Every document the track requires, valid today, in the association's vault."""
-        from services.funding.programmes import REQUIRED_DOCUMENTS
+        from services.funding.programmes.service import REQUIRED_DOCUMENTS
         from services.projects.models import PER_YEAR_KINDS
 
         for kind in REQUIRED_DOCUMENTS[track]:

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from scripts import demo_data
-from services.funding.models import DossierHistory
+from services.funding.models.dossier import DossierHistory
 from tests.support import calls
 from tests.support.calls import at_once, pages  # noqa: F401  (the tests import them from here)
 from tests.support.clock import TODAY

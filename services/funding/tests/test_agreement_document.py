@@ -6,9 +6,9 @@ from html.parser import HTMLParser
 
 import pytest
 
-from services.funding.agreement_document import agreement_html
-from services.funding.agreement_models import AgreementKind, AgreementState, PaymentCondition, PaymentState
-from services.funding.agreement_schemas import AgreementPublic, PaymentPublic
+from services.funding.grants.agreement_document import agreement_html
+from services.funding.grants.schemas import AgreementPublic, PaymentPublic
+from services.funding.models.agreement import AgreementKind, AgreementState, PaymentCondition, PaymentState
 
 HOSTILE = "<script>alert(1)</script> & co"
 ESCAPED = "&lt;script&gt;alert(1)&lt;/script&gt; &amp; co"

@@ -11,8 +11,8 @@ import pytest
 from sqlalchemy import select
 
 from common.problems import Problem
-from services.funding import envelopes
-from services.funding.envelope_models import Envelope, EnvelopeMovement
+from services.funding.envelopes import money
+from services.funding.models.envelope import Envelope, EnvelopeMovement
 from services.funding.tests.helpers import PROGRAMME_ID, VILLE
 from tests.support.clock import TODAY
 from tests.support.stack import problem
@@ -33,7 +33,7 @@ def _open(world: World, total_cents: int) -> dict[str, Any]:
 
 
 async def _commit_alone(
-    world: World, envelope: dict[str, Any], dossier_id: str, *, rule: Any = envelopes.commit,
+    world: World, envelope: dict[str, Any], dossier_id: str, *, rule: Any = money.commit,
     amount_cents: int = HUNDRED_EUROS,
 ) -> object:
     """One commitment (or another `rule` of `envelopes`) in its own writer session and transaction: the movement,
@@ -184,7 +184,7 @@ def test_twenty_payments_of_100_euros_on_600_euros_committed_let_exactly_six_thr
 
     async def race() -> None:
         async def one(index: int) -> None:
-            results[index] = await _commit_alone(world, envelope, dossier["id"], rule=envelopes.pay)
+            results[index] = await _commit_alone(world, envelope, dossier["id"], rule=money.pay)
 
         async with anyio.create_task_group() as group:
             for index in range(len(results)):

@@ -10,7 +10,7 @@ import pytest
 from common.problems import Conflict, Problem
 from scripts import demo_data
 from scripts.seed_demo import seed_funding
-from services.funding import envelopes
+from services.funding.envelopes import money
 from services.funding.tests.helpers import (
     CAF,
     DEPARTEMENT,
@@ -88,7 +88,7 @@ def _read(world: World, envelope: dict[str, Any]) -> dict[str, Any]:
 
 
 def _rule(world: World, rule: Any, **arguments: Any) -> Any:
-    """Run `envelopes.commit`, `envelopes.release` or `envelopes.pay` in a writer session of funding's database,
+    """Run `money.commit`, `money.release` or `money.pay` in a writer session of funding's database,
     committed when it succeeds; a problem it raises is returned, not raised."""
 
     async def run() -> Any:
@@ -434,7 +434,7 @@ class TestUpdateEnvelope:
 
     def test_below_what_is_committed_is_409_and_nothing_changes(self, world: World) -> None:
         envelope = _demo(world, VILLE)
-        assert not isinstance(_rule(world, envelopes.commit, **_money(envelope, 6_000_000)), Problem)
+        assert not isinstance(_rule(world, money.commit, **_money(envelope, 6_000_000)), Problem)
         before = _read(world, envelope)
         response = world.as_("funding", CITY_MANAGER).patch(
             _url(envelope), json={"total_cents": 5_999_999}, headers={"If-Match": f'"{before["version"]}"'}
@@ -451,7 +451,7 @@ class TestUpdateEnvelope:
 
     def test_down_to_exactly_what_is_committed_leaves_nothing_available(self, world: World) -> None:
         envelope = _demo(world, VILLE)
-        _rule(world, envelopes.commit, **_money(envelope, 6_000_000))
+        _rule(world, money.commit, **_money(envelope, 6_000_000))
         response = world.as_("funding", CITY_MANAGER).patch(
             _url(envelope), json={"total_cents": 6_000_000}, headers={"If-Match": '"2"'}
         )
@@ -472,7 +472,7 @@ class TestUpdateEnvelope:
 
     def test_a_commitment_makes_the_etag_read_before_it_stale(self, world: World) -> None:
         envelope = _demo(world, VILLE)
-        _rule(world, envelopes.commit, **_money(envelope, 100))
+        _rule(world, money.commit, **_money(envelope, 100))
         response = world.as_("funding", CITY_MANAGER).patch(
             _url(envelope), json={"total_cents": 1_000}, headers={"If-Match": '"1"'}
         )
@@ -512,8 +512,8 @@ class TestLedger:
         envelope = _demo(world, VILLE)
         dossier = world.create_dossier()
         for amount in (1_000_000, 2_500_000):
-            _rule(world, envelopes.commit, **_money(envelope, amount, dossier["id"]))
-        _rule(world, envelopes.release, **_money(envelope, 500_000, dossier["id"]))
+            _rule(world, money.commit, **_money(envelope, amount, dossier["id"]))
+        _rule(world, money.release, **_money(envelope, 500_000, dossier["id"]))
         ledger = _ledger(world, envelope)
         assert [(m["kind"], m["amount_cents"], m["sequence"]) for m in ledger] == [
             ("opened", 20_000_000, 1), ("committed", 1_000_000, 2), ("committed", 2_500_000, 3),
@@ -530,7 +530,7 @@ class TestLedger:
     def test_pages_follow_the_envelopes_versions(self, world: World) -> None:
         envelope = _demo(world, VILLE)
         for _ in range(4):
-            _rule(world, envelopes.commit, **_money(envelope, 100))
+            _rule(world, money.commit, **_money(envelope, 100))
         walked = pages(world.as_("funding", CITY_INSTRUCTOR), f"{_url(envelope)}/ledger", limit=2)
         assert [[m["sequence"] for m in page["items"]] for page in walked] == [[1, 2], [3, 4], [5]]
 
@@ -559,7 +559,7 @@ class TestCommit:
     def test_a_commitment_moves_the_envelope_and_writes_its_ledger_line(self, world: World) -> None:
         envelope = _demo(world, VILLE)
         dossier = world.create_dossier()
-        movement = _rule(world, envelopes.commit, **_money(envelope, 1_500_000, dossier["id"]))
+        movement = _rule(world, money.commit, **_money(envelope, 1_500_000, dossier["id"]))
         assert (movement.kind, movement.amount_cents, movement.sequence) == ("committed", 1_500_000, 2)
         assert (movement.total_cents, movement.committed_cents, movement.paid_cents) == (20_000_000, 1_500_000, 0)
         assert str(movement.dossier_id) == dossier["id"] and movement.actor == "committee"
@@ -569,8 +569,8 @@ class TestCommit:
 
     def test_exactly_what_is_available_passes_and_a_cent_more_is_409(self, world: World) -> None:
         envelope = _demo(world, CAF)
-        _rule(world, envelopes.commit, **_money(envelope, 4_000_000))
-        refused = _rule(world, envelopes.commit, **_money(envelope, 1_000_001))
+        _rule(world, money.commit, **_money(envelope, 4_000_000))
+        refused = _rule(world, money.commit, **_money(envelope, 1_000_001))
         assert isinstance(refused, Conflict)
         assert refused.code == "envelope_exceeded"
         assert refused.extra == {
@@ -583,99 +583,99 @@ class TestCommit:
         )
         assert refused.detail.en.startswith("The envelope cannot cover €10,000.01: total €50,000.00")
         assert _read(world, envelope)["committed_cents"] == 4_000_000
-        taken = _rule(world, envelopes.commit, **_money(envelope, 1_000_000))
+        taken = _rule(world, money.commit, **_money(envelope, 1_000_000))
         assert taken.committed_cents == 5_000_000 and taken.total_cents - taken.committed_cents == 0
         assert [m["kind"] for m in _ledger(world, envelope, DESK)] == ["opened", "committed", "committed"]
 
     def test_no_envelope_for_that_year_is_409_envelope_missing(self, world: World) -> None:
         envelope = {**_demo(world, VILLE), "year": NEXT_YEAR}
-        refused = _rule(world, envelopes.commit, **_money(envelope, 100))
+        refused = _rule(world, money.commit, **_money(envelope, 100))
         assert isinstance(refused, Conflict) and refused.code == "envelope_missing"
         assert refused.extra == {"funder_id": VILLE, "programme_id": PROGRAMME_ID, "year": NEXT_YEAR}
 
     def test_a_funder_without_an_envelope_in_the_programme_is_409_envelope_missing(self, world: World) -> None:
         other = create_programme(world, funder_ids=[VILLE])
-        refused = _rule(world, envelopes.commit, **_money({**_demo(world, VILLE), "programme_id": other["id"]}, 1))
+        refused = _rule(world, money.commit, **_money({**_demo(world, VILLE), "programme_id": other["id"]}, 1))
         assert isinstance(refused, Conflict) and refused.code == "envelope_missing"
 
     @pytest.mark.parametrize("amount", [0, -100])
     def test_a_commitment_is_a_positive_amount(self, world: World, amount: int) -> None:
         with pytest.raises(ValueError):
-            _rule(world, envelopes.commit, **_money(_demo(world, VILLE), amount))
+            _rule(world, money.commit, **_money(_demo(world, VILLE), amount))
 
 
 class TestRelease:
     def test_a_release_gives_the_money_back(self, world: World) -> None:
         envelope = _demo(world, VILLE)
-        _rule(world, envelopes.commit, **_money(envelope, 3_000_000))
-        movement = _rule(world, envelopes.release, **_money(envelope, 1_000_000))
+        _rule(world, money.commit, **_money(envelope, 3_000_000))
+        movement = _rule(world, money.release, **_money(envelope, 1_000_000))
         assert (movement.kind, movement.amount_cents, movement.committed_cents) == ("released", -1_000_000, 2_000_000)
         assert _read(world, envelope)["available_cents"] == 18_000_000
 
     def test_never_below_zero(self, world: World) -> None:
         envelope = _demo(world, VILLE)
-        _rule(world, envelopes.commit, **_money(envelope, 100))
-        refused = _rule(world, envelopes.release, **_money(envelope, 101))
+        _rule(world, money.commit, **_money(envelope, 100))
+        refused = _rule(world, money.release, **_money(envelope, 101))
         assert isinstance(refused, Conflict) and refused.code == "envelope_release_exceeded"
         assert refused.extra["committed_cents"] == 100 and refused.extra["amount_cents"] == 101
         read = _read(world, envelope)
         assert (read["committed_cents"], read["version"]) == (100, 2)
-        assert _rule(world, envelopes.release, **_money(envelope, 100)).committed_cents == 0
+        assert _rule(world, money.release, **_money(envelope, 100)).committed_cents == 0
 
     def test_a_dossier_releases_no_more_than_it_committed(self, world: World) -> None:
         envelope = _demo(world, VILLE)
         first, second = world.create_dossier(), world.create_dossier()
-        _rule(world, envelopes.commit, **_money(envelope, 1_000, first["id"]))
-        _rule(world, envelopes.commit, **_money(envelope, 5_000, second["id"]))
-        refused = _rule(world, envelopes.release, **_money(envelope, 1_001, first["id"]))
+        _rule(world, money.commit, **_money(envelope, 1_000, first["id"]))
+        _rule(world, money.commit, **_money(envelope, 5_000, second["id"]))
+        refused = _rule(world, money.release, **_money(envelope, 1_001, first["id"]))
         assert isinstance(refused, Conflict) and refused.code == "envelope_release_exceeded"
         assert refused.extra["dossier_committed_cents"] == 1_000
         assert _read(world, envelope)["committed_cents"] == 6_000
-        assert _rule(world, envelopes.release, **_money(envelope, 1_000, first["id"])).committed_cents == 5_000
-        again = _rule(world, envelopes.release, **_money(envelope, 1, first["id"]))
+        assert _rule(world, money.release, **_money(envelope, 1_000, first["id"])).committed_cents == 5_000
+        again = _rule(world, money.release, **_money(envelope, 1, first["id"]))
         assert isinstance(again, Conflict) and again.extra["dossier_committed_cents"] == 0
 
     def test_no_envelope_is_409_envelope_missing(self, world: World) -> None:
-        refused = _rule(world, envelopes.release, **_money({**_demo(world, VILLE), "year": NEXT_YEAR}, 1))
+        refused = _rule(world, money.release, **_money({**_demo(world, VILLE), "year": NEXT_YEAR}, 1))
         assert isinstance(refused, Conflict) and refused.code == "envelope_missing"
 
     def test_a_dossier_never_releases_what_it_was_paid(self, world: World) -> None:
         envelope = _demo(world, VILLE)
         dossier = world.create_dossier()
-        _rule(world, envelopes.commit, **_money(envelope, 1_000_000, dossier["id"]))
-        _rule(world, envelopes.pay, **_money(envelope, 700_000, dossier["id"]))
+        _rule(world, money.commit, **_money(envelope, 1_000_000, dossier["id"]))
+        _rule(world, money.pay, **_money(envelope, 700_000, dossier["id"]))
         before = _read(world, envelope)
-        refused = _rule(world, envelopes.release, **_money(envelope, 300_001, dossier["id"]))
+        refused = _rule(world, money.release, **_money(envelope, 300_001, dossier["id"]))
         assert isinstance(refused, Conflict) and refused.code == "envelope_release_exceeded"
         assert (refused.extra["dossier_committed_cents"], refused.extra["dossier_paid_cents"]) == (1_000_000, 700_000)
         assert refused.detail.fr == "Le dossier n'a que 3\u202f000,00 € engagés et non versés sur cette enveloppe."
         assert refused.detail.en == "The dossier only has €3,000.00 committed and not paid on this envelope."
         assert _read(world, envelope) == before
-        movement = _rule(world, envelopes.release, **_money(envelope, 300_000, dossier["id"]))
+        movement = _rule(world, money.release, **_money(envelope, 300_000, dossier["id"]))
         assert (movement.committed_cents, movement.paid_cents) == (700_000, 700_000)
 
     def test_a_release_for_no_dossier_never_goes_below_what_is_paid(self, world: World) -> None:
         envelope = _demo(world, VILLE)
         dossier = world.create_dossier()
-        _rule(world, envelopes.commit, **_money(envelope, 1_000, dossier["id"]))
-        _rule(world, envelopes.pay, **_money(envelope, 600, dossier["id"]))
+        _rule(world, money.commit, **_money(envelope, 1_000, dossier["id"]))
+        _rule(world, money.pay, **_money(envelope, 600, dossier["id"]))
         before = _read(world, envelope)
         # the conditional UPDATE refuses it with its 409 before the CHECK paid <= committed would fail
-        refused = _rule(world, envelopes.release, **_money(envelope, 401))
+        refused = _rule(world, money.release, **_money(envelope, 401))
         assert isinstance(refused, Conflict) and refused.code == "envelope_release_exceeded"
         assert (refused.extra["committed_cents"], refused.extra["paid_cents"]) == (1_000, 600)
         assert "dossier_committed_cents" not in refused.extra
         assert refused.detail.en == "Only €4.00 committed and not paid can be released."
         assert _read(world, envelope) == before
-        assert _rule(world, envelopes.release, **_money(envelope, 400)).committed_cents == 600
+        assert _rule(world, money.release, **_money(envelope, 400)).committed_cents == 600
 
 
 class TestPay:
     def test_a_payment_moves_what_is_paid_and_writes_its_ledger_line(self, world: World) -> None:
         envelope = _demo(world, VILLE)
         dossier = world.create_dossier()
-        _rule(world, envelopes.commit, **_money(envelope, 1_200_000, dossier["id"]))
-        movement = _rule(world, envelopes.pay, **_money(envelope, 840_000, dossier["id"]))
+        _rule(world, money.commit, **_money(envelope, 1_200_000, dossier["id"]))
+        movement = _rule(world, money.pay, **_money(envelope, 840_000, dossier["id"]))
         assert (movement.kind, movement.amount_cents, movement.sequence) == ("paid", 840_000, 3)
         assert (movement.total_cents, movement.committed_cents, movement.paid_cents) == (20_000_000, 1_200_000, 840_000)
         assert str(movement.dossier_id) == dossier["id"] and movement.actor == "committee"
@@ -701,10 +701,10 @@ class TestPay:
     def test_exactly_what_the_dossier_has_unpaid_passes_and_a_cent_more_is_409(self, world: World) -> None:
         envelope = _demo(world, CAF)
         dossier = world.create_dossier()
-        _rule(world, envelopes.commit, **_money(envelope, 1_000_000, dossier["id"]))
-        _rule(world, envelopes.pay, **_money(envelope, 700_000, dossier["id"]))
+        _rule(world, money.commit, **_money(envelope, 1_000_000, dossier["id"]))
+        _rule(world, money.pay, **_money(envelope, 700_000, dossier["id"]))
         before = _read(world, envelope)
-        refused = _rule(world, envelopes.pay, **_money(envelope, 300_001, dossier["id"]))
+        refused = _rule(world, money.pay, **_money(envelope, 300_001, dossier["id"]))
         assert isinstance(refused, Conflict) and refused.status == 409
         assert refused.code == "envelope_paid_exceeded"
         assert refused.extra == {
@@ -722,7 +722,7 @@ class TestPay:
         )
         assert _read(world, envelope) == before
         assert len(_ledger(world, envelope, DESK)) == 3
-        taken = _rule(world, envelopes.pay, **_money(envelope, 300_000, dossier["id"]))
+        taken = _rule(world, money.pay, **_money(envelope, 300_000, dossier["id"]))
         assert taken.paid_cents == taken.committed_cents == 1_000_000
 
     def test_a_dossier_is_paid_no_more_than_was_committed_for_it_whatever_the_envelope_holds(
@@ -730,35 +730,35 @@ class TestPay:
     ) -> None:
         envelope = _demo(world, VILLE)
         first, second, third = world.create_dossier(), world.create_dossier(), world.create_dossier()
-        _rule(world, envelopes.commit, **_money(envelope, 1_000, first["id"]))
-        _rule(world, envelopes.commit, **_money(envelope, 5_000, second["id"]))
-        refused = _rule(world, envelopes.pay, **_money(envelope, 1_001, first["id"]))
+        _rule(world, money.commit, **_money(envelope, 1_000, first["id"]))
+        _rule(world, money.commit, **_money(envelope, 5_000, second["id"]))
+        refused = _rule(world, money.pay, **_money(envelope, 1_001, first["id"]))
         assert isinstance(refused, Conflict) and refused.code == "envelope_paid_exceeded"
         assert (refused.extra["dossier_committed_cents"], refused.extra["dossier_paid_cents"]) == (1_000, 0)
-        nothing = _rule(world, envelopes.pay, **_money(envelope, 1, third["id"]))
+        nothing = _rule(world, money.pay, **_money(envelope, 1, third["id"]))
         assert isinstance(nothing, Conflict) and nothing.code == "envelope_paid_exceeded"
         assert nothing.extra["dossier_committed_cents"] == 0
         read = _read(world, envelope)
         assert (read["paid_cents"], read["version"]) == (0, 3)
-        assert _rule(world, envelopes.pay, **_money(envelope, 5_000, second["id"])).paid_cents == 5_000
-        assert _rule(world, envelopes.pay, **_money(envelope, 1_000, first["id"])).paid_cents == 6_000
+        assert _rule(world, money.pay, **_money(envelope, 5_000, second["id"])).paid_cents == 5_000
+        assert _rule(world, money.pay, **_money(envelope, 1_000, first["id"])).paid_cents == 6_000
 
     def test_what_a_dossier_released_can_no_longer_be_paid(self, world: World) -> None:
         envelope = _demo(world, VILLE)
         dossier = world.create_dossier()
-        _rule(world, envelopes.commit, **_money(envelope, 1_000, dossier["id"]))
-        _rule(world, envelopes.release, **_money(envelope, 400, dossier["id"]))
-        refused = _rule(world, envelopes.pay, **_money(envelope, 601, dossier["id"]))
+        _rule(world, money.commit, **_money(envelope, 1_000, dossier["id"]))
+        _rule(world, money.release, **_money(envelope, 400, dossier["id"]))
+        refused = _rule(world, money.pay, **_money(envelope, 601, dossier["id"]))
         assert isinstance(refused, Conflict) and refused.extra["dossier_committed_cents"] == 600
-        assert _rule(world, envelopes.pay, **_money(envelope, 600, dossier["id"])).paid_cents == 600
+        assert _rule(world, money.pay, **_money(envelope, 600, dossier["id"])).paid_cents == 600
 
     def test_the_envelope_pays_no_more_than_it_has_committed(self, world: World) -> None:
         envelope = _demo(world, VILLE)
         dossier = world.create_dossier()
-        _rule(world, envelopes.commit, **_money(envelope, 1_000, dossier["id"]))
+        _rule(world, money.commit, **_money(envelope, 1_000, dossier["id"]))
         # given back for no dossier: the dossier's ledger still shows 10 €, the envelope only 4 € committed
-        _rule(world, envelopes.release, **_money(envelope, 600))
-        refused = _rule(world, envelopes.pay, **_money(envelope, 500, dossier["id"]))
+        _rule(world, money.release, **_money(envelope, 600))
+        refused = _rule(world, money.pay, **_money(envelope, 500, dossier["id"]))
         assert isinstance(refused, Conflict) and refused.code == "envelope_paid_exceeded"
         assert (refused.extra["committed_cents"], refused.extra["paid_cents"], refused.extra["amount_cents"]) == (
             400, 0, 500,
@@ -771,11 +771,11 @@ class TestPay:
             "The envelope cannot pay €5.00: committed €4.00, already paid €0.00, left to pay €4.00."
         )
         assert _read(world, envelope)["paid_cents"] == 0
-        assert _rule(world, envelopes.pay, **_money(envelope, 400, dossier["id"])).paid_cents == 400
+        assert _rule(world, money.pay, **_money(envelope, 400, dossier["id"])).paid_cents == 400
 
     def test_no_envelope_is_409_envelope_missing(self, world: World) -> None:
         dossier = world.create_dossier()
-        refused = _rule(world, envelopes.pay, **_money({**_demo(world, VILLE), "year": NEXT_YEAR}, 1, dossier["id"]))
+        refused = _rule(world, money.pay, **_money({**_demo(world, VILLE), "year": NEXT_YEAR}, 1, dossier["id"]))
         assert isinstance(refused, Conflict) and refused.code == "envelope_missing"
         assert refused.extra == {"funder_id": VILLE, "programme_id": PROGRAMME_ID, "year": NEXT_YEAR}
 
@@ -783,7 +783,7 @@ class TestPay:
     def test_a_payment_is_a_positive_amount(self, world: World, amount: int) -> None:
         envelope = _demo(world, VILLE)
         dossier = world.create_dossier()
-        _rule(world, envelopes.commit, **_money(envelope, 1_000, dossier["id"]))
+        _rule(world, money.commit, **_money(envelope, 1_000, dossier["id"]))
         with pytest.raises(ValueError):
-            _rule(world, envelopes.pay, **_money(envelope, amount, dossier["id"]))
+            _rule(world, money.pay, **_money(envelope, amount, dossier["id"]))
         assert _read(world, envelope)["paid_cents"] == 0

@@ -22,7 +22,7 @@ from services.funding.tests.helpers import BLOSNE_AVENIR, CAF, PREFECTURE, VILLE
 from services.funding.tests.test_agreements import decided
 from services.funding.tests.test_financial_reports import STATE_MANAGER
 from services.funding.tests.test_webhooks import worker_pass
-from services.funding.webhook_worker import Worker
+from services.funding.webhooks.worker import Worker
 from tests.support.clock import TODAY
 from tests.support.stack import problem
 from tests.support.world import CITY_INSTRUCTOR, CITY_MANAGER, COMMITTEE_MEMBER, DESK, HOLDER, OTHER_HOLDER, World

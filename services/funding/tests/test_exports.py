@@ -9,7 +9,7 @@ import re
 from datetime import date
 from typing import Any
 
-from services.funding.scdl import COLUMNS, amount, payment_period
+from services.funding.exports.scdl import COLUMNS, amount, payment_period
 from services.funding.tests.committee_helpers import ok
 from services.funding.tests.helpers import PREFECTURE, VILLE
 from services.funding.tests.test_agreements import agreements_of, decided
@@ -149,7 +149,7 @@ class TestBulkExports:
             "/api/v1/exports/dossiers").status_code == 403
 
     def test_batches_follow_each_other_without_loss(self, world: World, monkeypatch: Any) -> None:
-        from services.funding import bulk_exports
+        from services.funding.exports import bulk as bulk_exports
 
         monkeypatch.setattr(bulk_exports, "BATCH", 2)
         created = [world.create_dossier() for _ in range(5)]

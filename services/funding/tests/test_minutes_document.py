@@ -6,8 +6,8 @@ from html.parser import HTMLParser
 
 import pytest
 
-from services.funding.committee_models import ItemState, Outcome
-from services.funding.committee_schemas import (
+from services.funding.committee.minutes import minutes_html
+from services.funding.committee.schemas import (
     Minutes,
     MinutesAttendance,
     MinutesDecision,
@@ -16,7 +16,7 @@ from services.funding.committee_schemas import (
     MinutesProgramme,
     MinutesRecusal,
 )
-from services.funding.minutes_document import minutes_html
+from services.funding.models.committee import ItemState, Outcome
 
 HOSTILE = "<script>alert(1)</script> & co"
 ESCAPED = "&lt;script&gt;alert(1)&lt;/script&gt; &amp; co"

@@ -20,10 +20,10 @@ import pytest
 
 from common.mail import FolderMailer, SmtpMailer, mailer_from_settings
 from common.settings import VAR_DIR
-from services.funding import notifications
-from services.funding.committee_models import CommitteeSession
-from services.funding.committee_schemas import Minutes, MinutesDecision, MinutesItem
-from services.funding.notification_models import Notification
+from services.funding.committee.schemas import Minutes, MinutesDecision, MinutesItem
+from services.funding.models.committee import CommitteeSession
+from services.funding.models.notification import Notification
+from services.funding.notifications import service as notifications
 from services.funding.settings import FundingSettings
 from services.funding.tests.helpers import PREFECTURE, VILLE, pages
 from tests.support.stack import problem

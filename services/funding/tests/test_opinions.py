@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from scripts import demo_data
-from services.funding.models import DossierOpinion
+from services.funding.models.dossier import DossierOpinion
 from services.funding.tests.helpers import DEPARTEMENT, PREFECTURE, VILLE, history_count, url_of
 from services.funding.tests.test_admissibility import PLAN, every_required_document, post
 from tests.support.stack import Api, problem

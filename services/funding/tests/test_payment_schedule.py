@@ -5,7 +5,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from services.funding.payment_schedule import BASIS_POINTS, proportional_split, split_amount, yearly_split
+from services.funding.programmes.payment_schedule import BASIS_POINTS, proportional_split, split_amount, yearly_split
 
 amounts = st.integers(min_value=0, max_value=10**12)
 years = st.integers(min_value=1, max_value=10)

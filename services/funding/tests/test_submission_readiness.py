@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import delete
 
 from common.problems import Conflict
-from services.funding import readiness
+from services.funding.dossiers import readiness
 from services.funding.tests.helpers import PREFECTURE, VILLE, at_once, history_count, url_of
 from services.identity.models import OrganisationProfile
 from services.projects.models import Budget

@@ -13,10 +13,10 @@ import pytest
 from standardwebhooks.webhooks import Webhook
 
 from common.clock import FixedClock
-from services.funding import webhook_targets
 from services.funding.tests.committee_helpers import ok
-from services.funding.webhook_targets import TargetRefused, check_address, delivery_client, networks
-from services.funding.webhook_worker import Worker
+from services.funding.webhooks import targets as webhook_targets
+from services.funding.webhooks.targets import TargetRefused, check_address, delivery_client, networks
+from services.funding.webhooks.worker import Worker
 from tests.support.receiver import Receiver
 from tests.support.stack import problem
 from tests.support.tls import contexts

@@ -1,0 +1,283 @@
+"""The committee in session: each funder present decides its own share of each item, committing money on its
+envelope; the desk defers an item or raises what the plan asks of a funder; a dossier withdrawn gives its money
+back. Closing the session is closing.py."""
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from common.db import utcnow
+from common.money import euros
+from common.pagination import keyset
+from common.problems import Conflict, NotFound, Text, UnprocessableContent
+from common.tokens import Principal
+from services.funding.committee.conflicts import require_not_recused, require_present
+from services.funding.committee.schemas import (
+    DecisionIn,
+    DecisionListed,
+    DecisionOutcome,
+    Deferral,
+    PlanRaise,
+    SessionPublic,
+)
+from services.funding.committee.sessions import (
+    ITEM_NOT_FOUND,
+    decision_public,
+    decisions_of,
+    item_of,
+    lock_dossiers,
+    require_state,
+    to_public,
+    touched,
+)
+from services.funding.dossiers import filters as dossiers_filters
+from services.funding.dossiers import repository as dossiers_repository
+from services.funding.dossiers.service import moved, trace
+from services.funding.envelopes import money as envelopes_money
+from services.funding.models.committee import AgendaItem, CommitteeSession, FunderDecision, ItemState, SessionState
+from services.funding.models.dossier import Dossier, DossierState, FundingLine
+from services.funding.programmes import repository as programmes_repository
+from services.funding.programmes.track_rules import rules_of
+
+
+@dataclass
+class Seat:
+    """What a decision is about: the item (locked), its dossier (locked), the share asked of the caller's funder,
+    and the decision the funder already recorded, if any."""
+
+    committee: CommitteeSession
+    item: AgendaItem
+    dossier: Dossier
+    asked: FundingLine
+    current: FunderDecision | None
+
+
+async def _locked_item(
+    session: AsyncSession, committee: CommitteeSession, item_id: uuid.UUID
+) -> tuple[AgendaItem, Dossier]:
+    """The item and its dossier, locked in the house order (dossier, then item), still pending."""
+    item = await item_of(session, committee, item_id)
+    dossier = (await lock_dossiers(session, [item.dossier_id]))[item.dossier_id]
+    item = await item_of(session, committee, item_id, for_update=True)
+    if item.state != ItemState.pending:
+        raise Conflict(
+            Text(f"Ce point est déjà « {item.state} ».", f"This item is already '{item.state}'."),
+            code="item_not_pending",
+            extra={"state": item.state},
+        )
+    return item, dossier
+
+
+async def seat(
+    session: AsyncSession, *, principal: Principal, committee: CommitteeSession, item_id: uuid.UUID
+) -> Seat:
+    """Where the caller's funder speaks on the item: present, not recused, asked for a share."""
+    require_state(committee, SessionState.open, "decide")
+    await require_present(session, committee, principal)
+    item, dossier = await _locked_item(session, committee, item_id)
+    await require_not_recused(session, item, principal, Text(
+        "Vous avez déclaré un conflit d'intérêts sur ce point : vous ne prenez pas part à la décision.",
+        "You declared a conflict of interest on this item: you take no part in the decision.",
+    ))
+    lines = (await dossiers_repository.lines_of(session, [dossier.id]))[dossier.id]
+    asked = next((line for line in lines if line.funder_id == principal.organisation_id), None)
+    if asked is None:  # a funder outside the dossier's plan sees nothing of it
+        raise NotFound(ITEM_NOT_FOUND)
+    current = (await session.execute(
+        select(FunderDecision).where(
+            FunderDecision.item_id == item.id, FunderDecision.funder_id == principal.organisation_id
+        )
+    )).scalars().first()
+    return Seat(committee=committee, item=item, dossier=dossier, asked=asked, current=current)
+
+
+async def _move_money(
+    session: AsyncSession, *, dossier: Dossier, funder_id: uuid.UUID, before: int, after: int, actor: str
+) -> None:
+    """Commit the increase on the funder's envelope for the programme's year, or release the decrease."""
+    if before == after:
+        return
+    programme = await programmes_repository.programme_by_id(session, dossier.programme_id)
+    assert programme is not None  # a dossier's programme is a foreign key
+    money = {"funder_id": funder_id, "programme_id": programme.id, "year": programme.year, "dossier_id": dossier.id,
+             "actor": actor}
+    if after > before:
+        await envelopes_money.commit(session, amount_cents=after - before, **money)
+    else:
+        await envelopes_money.release(session, amount_cents=before - after, **money)
+
+
+async def record_decision(
+    session: AsyncSession, *, principal: Principal, place: Seat, request: DecisionIn
+) -> tuple[FunderDecision, bool]:
+    """Record or replace the funder's decision (the same content again keeps the version); the money follows on
+    its envelope in the same transaction. Returns the decision and whether it was created."""
+    granted = request.granted_amount_cents
+    if granted > place.asked.amount_cents:
+        asked = euros(place.asked.amount_cents)
+        raise UnprocessableContent(
+            Text(f"Au plus {asked.fr}, ce que le plan demande à votre financeur (le guichet peut le relever).",
+                 f"At most {asked.en}, what the plan asks of your funder (the desk may raise it)."),
+            errors=[("body.granted_amount_cents", Text(f"Au plus {asked.fr}.", f"At most {asked.en}."))],
+            code="above_amount_asked",
+            extra={"asked_cents": place.asked.amount_cents},
+        )
+    content = {
+        "granted_cents": granted,
+        "conditions": request.conditions,
+        "refusal_reason": request.refusal_reason if granted == 0 else None,
+    }
+    current = place.current
+    if current is not None and all(getattr(current, name) == value for name, value in content.items()):
+        return current, False
+    await _move_money(
+        session, dossier=place.dossier, funder_id=place.asked.funder_id,
+        before=current.granted_cents if current else 0, after=granted, actor=principal.subject,
+    )
+    created = current is None
+    if current is None:
+        current = FunderDecision(
+            item_id=place.item.id, dossier_id=place.dossier.id, funder_id=place.asked.funder_id,
+            decided_by=principal.subject, **content,
+        )
+        session.add(current)
+    else:
+        for name, value in content.items():
+            setattr(current, name, value)
+        current.decided_by = principal.subject
+        current.version += 1
+        current.updated_at = utcnow()
+    # Nothing goes in the dossier's trail, which the holder reads: the answer reaches it whole, with the
+    # notification, once the session closes. The decision keeps who made it and when.
+    await session.flush()
+    return current, created
+
+
+async def _void_decisions(session: AsyncSession, item: AgendaItem, dossier: Dossier, actor: str) -> None:
+    """The item leaves the session undecided: every amount its decisions committed goes back to the envelopes."""
+    # Envelopes in the order of their funders, as every release does: two voids never wait on each other.
+    for decision in sorted(await decisions_of(session, [item.id]), key=lambda d: d.funder_id):
+        await _move_money(session, dossier=dossier, funder_id=decision.funder_id,
+                          before=decision.granted_cents, after=0, actor=actor)
+        await session.delete(decision)
+    await session.flush()
+
+
+async def defer(
+    session: AsyncSession, *, principal: Principal, committee: CommitteeSession, item_id: uuid.UUID,
+    request: Deferral,
+) -> SessionPublic:
+    """The whole item waits for a later session: decisions voided, the dossier `deferred`."""
+    require_state(committee, SessionState.open, "defer")
+    item, dossier = await _locked_item(session, committee, item_id)
+    await _void_decisions(session, item, dossier, principal.subject)
+    item.state = ItemState.deferred
+    item.deferral_reason = request.reason
+    previous = dossier.state
+    dossier.state = DossierState.deferred
+    dossier.agenda_session_id = None
+    moved(dossier)
+    session.add(trace(dossier, principal, "deferred", previous, request.reason))
+    touched(committee)
+    await session.flush()
+    return await to_public(session, committee)
+
+
+async def raise_plan(
+    session: AsyncSession, *, principal: Principal, committee: CommitteeSession, item_id: uuid.UUID,
+    request: PlanRaise,
+) -> SessionPublic:
+    """The coordinator raises what the plan asks of one funder, so that it may grant more."""
+    require_state(committee, SessionState.open, "raise_plan")
+    item, dossier = await _locked_item(session, committee, item_id)
+    lines = (await dossiers_repository.lines_of(session, [dossier.id]))[dossier.id]
+    line = next((line for line in lines if line.funder_id == request.funder_id), None)
+    if line is None:
+        raise UnprocessableContent(
+            Text("Ce financeur n'est pas au plan du dossier.", "This funder is not in the dossier's plan."),
+            errors=[("body.funder_id", Text("Financeur hors du plan.", "Funder outside the plan."))],
+            code="funder_not_in_plan",
+        )
+    if request.amount_cents <= line.amount_cents:
+        asked = euros(line.amount_cents)
+        raise UnprocessableContent(
+            Text(f"Le plan demande déjà {asked.fr} à ce financeur : relever, c'est demander plus.",
+                 f"The plan already asks {asked.en} of this funder: a raise asks for more."),
+            errors=[("body.amount_cents", Text(f"Plus de {asked.fr}.", f"More than {asked.en}."))],
+            code="not_a_raise",
+            extra={"asked_cents": line.amount_cents},
+        )
+    before = line.amount_cents
+    ceiling = rules_of(await programmes_repository.programme_by_id(session, dossier.programme_id)).ceiling_cents
+    total = dossier.requested_total_cents + request.amount_cents - before
+    if ceiling is not None and total > ceiling:
+        limit = euros(ceiling)
+        raise UnprocessableContent(
+            Text(f"Plafond du programme dépassé : {limit.fr} au plus.", f"Above the programme's ceiling: {limit.en} at "
+                 "most."),
+            errors=[("body.amount_cents", Text(f"Au plus {limit.fr} en tout.", f"At most {limit.en} in all."))],
+            code="above_ceiling",
+            extra={"rule": "ceiling_cents", "limit_cents": ceiling, "asked_cents": total},
+        )
+    line.amount_cents = request.amount_cents
+    dossier.requested_total_cents = total
+    moved(dossier)
+    session.add(trace(dossier, principal, "plan_raised", dossier.state,
+                      f"{request.funder_id}: {before} → {request.amount_cents}"))
+    touched(committee)
+    await session.flush()
+    return await to_public(session, committee)
+
+
+async def on_withdrawn(session: AsyncSession, *, dossier: Dossier, actor: str) -> None:
+    """The holder withdrew a dossier on an agenda (the dossier is locked): its item is marked withdrawn, and what
+    its decisions committed goes back to the envelopes."""
+    if dossier.agenda_session_id is None:
+        return
+    item = (await session.execute(
+        select(AgendaItem).where(
+            AgendaItem.session_id == dossier.agenda_session_id, AgendaItem.dossier_id == dossier.id
+        ).with_for_update()
+    )).scalars().first()
+    if item is not None and item.state == ItemState.pending:
+        await _void_decisions(session, item, dossier, actor)
+        item.state = ItemState.withdrawn
+    dossier.agenda_session_id = None
+
+
+# The decisions list, for the funders' systems.
+async def listed_decisions(
+    session: AsyncSession, *, funder_id: uuid.UUID | None, dossier_id: uuid.UUID | None,
+    outcome: DecisionOutcome | None, updated_since: datetime | None, filters: dossiers_filters.DossierFilters,
+    limit: int, cursor: str | None,
+) -> list[DecisionListed]:
+    """One funder's decisions (None: every funder's, for the desk), in the keyset order; one row more than `limit`
+    tells a page follows. Each row joins its dossier, item and session by primary key."""
+    statement = (
+        select(FunderDecision, Dossier.reference, Dossier.programme_id, AgendaItem.session_id, CommitteeSession.state)
+        .join(Dossier, Dossier.id == FunderDecision.dossier_id)
+        .join(AgendaItem, AgendaItem.id == FunderDecision.item_id)
+        .join(CommitteeSession, CommitteeSession.id == AgendaItem.session_id)
+    )
+    if funder_id is not None:
+        statement = statement.where(FunderDecision.funder_id == funder_id)
+    if dossier_id is not None:
+        statement = statement.where(FunderDecision.dossier_id == dossier_id)
+    if outcome is not None:  # a refusal grants nothing (the table's checks), a grant something
+        granted = FunderDecision.granted_cents > 0
+        statement = statement.where(granted if outcome == DecisionOutcome.granted else ~granted)
+    if updated_since is not None:
+        statement = statement.where(FunderDecision.updated_at >= updated_since)
+    statement = filters.narrow_rows(statement, FunderDecision.dossier_id)
+    rows = await session.execute(keyset(statement, FunderDecision, limit=limit, cursor=cursor))
+    return [
+        DecisionListed(
+            **decision_public(decision).model_dump(), reference=reference, programme_id=programme_id,
+            session_id=session_id, final=state == SessionState.closed,
+            outcome=DecisionOutcome.granted if decision.granted_cents > 0 else DecisionOutcome.refused,
+        )
+        for decision, reference, programme_id, session_id, state in rows.all()
+    ]

@@ -1,0 +1,60 @@
+"""The funders' decisions in committee, listed for their systems: a funder reads its own, the desk every funder's
+(or one's). The association gets its answer whole, with the committee's notification, never this list."""
+
+import uuid
+from dataclasses import replace
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query
+
+from common.auth import Authorize
+from common.db import SessionDep
+from common.pagination import CursorParam, LimitParam, Page, UpdatedSinceParam, split_page
+from common.problems import problem_responses
+from common.tokens import Principal
+from services.funding.committee import decisions
+from services.funding.committee.schemas import DecisionListed, DecisionOutcome
+from services.funding.dossiers.filters import DossierFiltersDep
+from services.funding.funder_scope import funder_of
+from services.vocabulary import DESK_ROLES, FUNDER_ROLES, Scope
+
+router = APIRouter(prefix="/decisions", tags=["sessions"])
+
+# Decisions are read with the sessions that hold them: a machine client that reads sessions reads them.
+Reader = Annotated[Principal, Depends(Authorize(roles=FUNDER_ROLES | DESK_ROLES, scope=Scope.sessions_read))]
+
+
+@router.get(
+    "",
+    summary="Décisions des financeurs en séance : les miennes (financeur) ; toutes, ou celles d'un financeur, pour "
+    "le guichet",
+    description="Une ligne par décision d'un financeur sur un point de l'ordre du jour, dans l'ordre de création, "
+    "paginée par curseur. Tant que la séance est ouverte (`final` faux) la décision peut changer, et le report du "
+    "point l'efface. Les petits projets, décidés hors séance par le financeur chef de file, n'y sont pas : leur "
+    "issue est celle du dossier (`outcome`), leur montant accordé dans `GET /grants`.",
+    response_model=Page[DecisionListed],
+    responses=problem_responses(400, 401, 403, 422),
+)
+async def list_decisions(
+    session: SessionDep,
+    caller: Reader,
+    filters: DossierFiltersDep,
+    limit: LimitParam = 50,
+    cursor: CursorParam = None,
+    funder_id: Annotated[uuid.UUID | None, Query(
+        description="Le guichet : un financeur (tous sinon) ; un financeur ne nomme que lui-même (403 sinon).",
+    )] = None,
+    dossier_id: Annotated[uuid.UUID | None, Query()] = None,
+    outcome: Annotated[DecisionOutcome | None, Query(
+        description="granted : un montant accordé ; refused : rien d'accordé.",
+    )] = None,
+    year: Annotated[int | None, Query(ge=2000, le=2100, description="L'année du programme du dossier.")] = None,
+    updated_since: UpdatedSinceParam = None,
+) -> Page[DecisionListed]:
+    rows = await decisions.listed_decisions(
+        session, funder_id=funder_of(caller, funder_id, desk_may_take_all=True), dossier_id=dossier_id,
+        outcome=outcome, updated_since=updated_since, filters=replace(filters, year=year), limit=limit,
+        cursor=cursor,
+    )
+    page, next_cursor = split_page(rows, limit=limit)
+    return Page(items=page, next_cursor=next_cursor)

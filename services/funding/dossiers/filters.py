@@ -1,0 +1,67 @@
+"""What a partner narrows a list of dossiers by (programme, track, year, funder, QPV, priority): the query
+filter, and the dependency that reads it from the query string."""
+
+import uuid
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from fastapi import Depends, Query
+from sqlalchemy import select
+
+from services.funding.fields import QpvCode
+from services.funding.models.dossier import Dossier, DossierTag, FundingLine
+from services.funding.models.programme import Programme, Track
+
+
+@dataclass(frozen=True)
+class DossierFilters:
+    """What a partner narrows a list of dossiers by, each an indexed lookup: the programme, its track and year, a
+    funder the plan asks, a QPV or a priority of the project as submitted."""
+
+    programme_id: uuid.UUID | None = None
+    track: str | None = None
+    year: int | None = None
+    funder_id: uuid.UUID | None = None
+    qpv: str | None = None
+    priority: str | None = None
+
+    def narrow(self, statement: Any) -> Any:
+        if self.programme_id is not None:
+            statement = statement.where(Dossier.programme_id == self.programme_id)
+        if self.track is not None or self.year is not None:
+            programmes = select(Programme.id)
+            if self.track is not None:
+                programmes = programmes.where(Programme.track == self.track)
+            if self.year is not None:
+                programmes = programmes.where(Programme.year == self.year)
+            statement = statement.where(Dossier.programme_id.in_(programmes))
+        if self.funder_id is not None:
+            statement = statement.where(Dossier.id.in_(
+                select(FundingLine.dossier_id).where(FundingLine.funder_id == self.funder_id)))
+        for kind, value in (("qpv", self.qpv), ("priority", self.priority)):
+            if value is not None:
+                statement = statement.where(Dossier.id.in_(
+                    select(DossierTag.dossier_id).where(DossierTag.kind == kind, DossierTag.value == value)))
+        return statement
+
+    def narrow_rows(self, statement: Any, dossier_id: Any) -> Any:
+        """Rows that hang off a dossier (agreements, payments, decisions…) kept to the dossiers these filters keep:
+        one semi-join on their indexed `dossier_id` column, nothing when no filter is set."""
+        if self == DossierFilters():
+            return statement
+        return statement.where(dossier_id.in_(self.narrow(select(Dossier.id))))
+
+
+def _dossier_filters(
+    programme_id: Annotated[uuid.UUID | None, Query(description="Le programme du dossier.")] = None,
+    track: Annotated[Track | None, Query(description="Le parcours du programme du dossier.")] = None,
+    qpv: Annotated[QpvCode | None, Query(description="Un QPV du projet, tel qu'au dépôt du dossier.")] = None,
+    priority: Annotated[str | None, Query(
+        pattern=r"^[a-z_]{1,40}$", description="Une priorité du projet, telle qu'au dépôt du dossier.",
+    )] = None,
+) -> DossierFilters:
+    """The dossier filters every list hanging off a dossier shares (its year is each list's own: see its route)."""
+    return DossierFilters(programme_id=programme_id, track=track, qpv=qpv, priority=priority)
+
+
+DossierFiltersDep = Annotated[DossierFilters, Depends(_dossier_filters)]

@@ -1,0 +1,126 @@
+"""Bulk exports for a funder's own systems: the dossiers routed to it, its decisions, its payments, as CSV or JSON
+Lines, streamed by batches in the keyset order (constant memory, constant cost per batch at any depth)."""
+
+import json
+import uuid
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import Select, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from common.csv_cells import csv_line
+from common.pagination import encode_cursor, keyset
+from services.funding.models.agreement import Payment
+from services.funding.models.committee import AgendaItem, FunderDecision
+from services.funding.models.dossier import Dossier, DossierRouting, RoutingState
+
+BATCH = 1_000
+
+
+@dataclass(frozen=True)
+class Export:
+    columns: tuple[str, ...]
+    model: Any
+    # The rows of one funder (None: every funder, for the desk), each a tuple whose first item is the model row.
+    statement: Callable[[uuid.UUID | None], Select[Any]]
+    values: Callable[[Any], dict[str, Any]]
+
+
+def _dossiers(funder_id: uuid.UUID | None) -> Select[Any]:
+    if funder_id is None:
+        return select(Dossier, Dossier.requested_total_cents)
+    routed = DossierRouting
+    return select(Dossier, routed.amount_cents).join(routed, routed.dossier_id == Dossier.id).where(
+        routed.funder_id == funder_id, routed.state == RoutingState.routed)
+
+
+def _dossier_values(row: Any) -> dict[str, Any]:
+    dossier, asked = row
+    project = dossier.project_snapshot or {}
+    return {
+        "id": dossier.id, "reference": dossier.reference, "programme_id": dossier.programme_id,
+        "organisation_id": dossier.organisation_id, "state": dossier.state, "title": project.get("title"),
+        "qpv_codes": ";".join(project.get("qpv_codes") or []), "asked_cents": asked,
+        "requested_total_cents": dossier.requested_total_cents, "outcome": dossier.outcome,
+        "submitted_at": dossier.submitted_at, "decided_at": dossier.decided_at, "updated_at": dossier.updated_at,
+    }
+
+
+def _decisions(funder_id: uuid.UUID | None) -> Select[Any]:
+    statement = select(FunderDecision, Dossier.reference, AgendaItem.session_id).join(
+        Dossier, Dossier.id == FunderDecision.dossier_id).join(AgendaItem, AgendaItem.id == FunderDecision.item_id)
+    return statement if funder_id is None else statement.where(FunderDecision.funder_id == funder_id)
+
+
+def _decision_values(row: Any) -> dict[str, Any]:
+    decision, reference, session_id = row
+    return {
+        "id": decision.id, "dossier_id": decision.dossier_id, "reference": reference, "session_id": session_id,
+        "funder_id": decision.funder_id, "granted_cents": decision.granted_cents, "conditions": decision.conditions,
+        "refusal_reason": decision.refusal_reason, "created_at": decision.created_at,
+        "updated_at": decision.updated_at,
+    }
+
+
+def _payments(funder_id: uuid.UUID | None) -> Select[Any]:
+    statement = select(Payment, Dossier.reference).join(Dossier, Dossier.id == Payment.dossier_id)
+    return statement if funder_id is None else statement.where(Payment.funder_id == funder_id)
+
+
+def _payment_values(row: Any) -> dict[str, Any]:
+    payment, reference = row
+    return {
+        "id": payment.id, "dossier_id": payment.dossier_id, "reference": reference, "grant_id": payment.grant_id,
+        "agreement_id": payment.agreement_id, "funder_id": payment.funder_id,
+        "organisation_id": payment.organisation_id, "year": payment.year, "sequence": payment.sequence,
+        "amount_cents": payment.amount_cents, "condition": payment.condition, "state": payment.state,
+        "due_on": payment.due_on, "pay_by": payment.pay_by, "paid_at": payment.paid_at,
+        "cancelled_at": payment.cancelled_at, "updated_at": payment.updated_at,
+    }
+
+
+EXPORTS: dict[str, Export] = {
+    "dossiers": Export(("id", "reference", "programme_id", "organisation_id", "state", "title", "qpv_codes",
+                        "asked_cents", "requested_total_cents", "outcome", "submitted_at", "decided_at",
+                        "updated_at"), Dossier, _dossiers, _dossier_values),
+    "decisions": Export(("id", "dossier_id", "reference", "session_id", "funder_id", "granted_cents", "conditions",
+                         "refusal_reason", "created_at", "updated_at"), FunderDecision, _decisions, _decision_values),
+    "payments": Export(("id", "dossier_id", "reference", "grant_id", "agreement_id", "funder_id", "organisation_id",
+                        "year", "sequence", "amount_cents", "condition", "state", "due_on", "pay_by", "paid_at",
+                        "cancelled_at", "updated_at"), Payment, _payments, _payment_values),
+}
+
+
+def _text(value: Any) -> Any:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    return value
+
+
+async def lines(
+    session: AsyncSession, export: Export, *, funder_id: uuid.UUID | None, updated_since: datetime | None,
+    jsonl: bool,
+) -> AsyncIterator[str]:
+    """A CSV with its header, or one JSON object a line."""
+    if not jsonl:
+        yield csv_line(list(export.columns))
+    cursor: str | None = None
+    while True:
+        statement = export.statement(funder_id)
+        if updated_since is not None:
+            statement = statement.where(export.model.updated_at >= updated_since)
+        fetched = (await session.execute(keyset(statement, export.model, limit=BATCH, cursor=cursor))).all()
+        for row in fetched[:BATCH]:
+            values = export.values(row)
+            # CSV cells keep their types, so that text is neutralised and figures are not (common.csv_cells).
+            yield (json.dumps({name: _text(value) for name, value in values.items()}, ensure_ascii=False) + "\n"
+                   ) if jsonl else csv_line(values[name] for name in export.columns)
+        if len(fetched) <= BATCH:
+            return
+        last = fetched[BATCH - 1][0]
+        cursor = encode_cursor(last.created_at, last.id)

@@ -1,0 +1,82 @@
+"""Exports: the SCDL "subventions" 2.1.1 CSV of a funder's grants for a year (open data, public as the law wants
+it), and a funder's bulk exports of its dossiers, decisions and payments (CSV or JSON Lines)."""
+
+import uuid
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import StreamingResponse
+
+from common.pagination import UpdatedSinceParam
+from common.problems import NotFound, Text, problem_responses
+from common.streaming import primed
+from services.funding.exports import bulk as bulk_exports
+from services.funding.exports import scdl
+from services.funding.funder_scope import FunderOrDesk, funder_of
+from services.funding.peers import PeersDep
+from services.vocabulary import OrganisationKind
+
+router = APIRouter(prefix="/exports", tags=["exports"])
+
+
+@router.get(
+    "/scdl",
+    summary="Données ouvertes : les subventions d'un financeur pour une année, au format SCDL « subventions » 2.1.1",
+    description="Public, sans jeton (décret 2017-779). Une ligne par subvention notifiée (convention envoyée, "
+    "signée, en vigueur ou terminée) ; `montant` est ce qui est accordé hors versements annulés ; "
+    "`conditionsVersement` et `datesPeriodeVersement` viennent de l'échéancier ; `pourcentageSubvention` vaut "
+    "1.00 (un seul bénéficiaire). CSV UTF-8, virgules, envoyé au fil de l'eau.",
+    response_class=StreamingResponse,
+    responses={**problem_responses(404, 422), 200: {"content": {"text/csv": {"schema": {"type": "string"}}}}},
+)
+async def export_scdl(
+    request: Request,
+    peers: PeersDep,
+    funder: Annotated[uuid.UUID, Query(description="L'identifiant du financeur au guichet.")],
+    year: Annotated[int, Query(ge=2000, le=2100, examples=[2027])],
+) -> StreamingResponse:
+    card = await peers.organisation(funder)
+    if card is None or card.get("kind") != OrganisationKind.funder:
+        raise NotFound(Text("Financeur inconnu.", "Unknown funder."))
+
+    async def lines():  # its own session: the request's is closed once the response starts
+        async with request.app.state.db.reader() as session:
+            async for line in scdl.rows(session, peers, funder_id=funder, year=year):
+                yield line.encode()
+
+    return StreamingResponse(await primed(lines()), media_type="text/csv; charset=utf-8", headers={
+        "Content-Disposition": f'attachment; filename="subventions-{funder}-{year}.csv"'})
+
+
+MEDIA = {"csv": "text/csv; charset=utf-8", "jsonl": "application/x-ndjson"}
+
+
+@router.get(
+    "/{kind}",
+    summary="Export en masse pour un financeur : ses dossiers, ses décisions ou ses versements (CSV ou JSON Lines)",
+    description="Un financeur exporte les dossiers qui lui sont orientés, ses décisions en séance, ses versements ; "
+    "le guichet, ceux d'un financeur (`funder_id`) ou de tous. Envoyé au fil de l'eau, par lots, dans l'ordre de "
+    "création ; `updated_since` ne garde que ce qui a changé depuis.",
+    response_class=StreamingResponse,
+    responses={**problem_responses(400, 401, 403, 422), 200: {"content": {
+        "text/csv": {"schema": {"type": "string"}}, "application/x-ndjson": {"schema": {"type": "string"}}}}},
+)
+async def bulk_export(
+    request: Request,
+    caller: FunderOrDesk,
+    kind: Literal["dossiers", "decisions", "payments"],
+    format: Annotated[Literal["csv", "jsonl"], Query()] = "csv",  # noqa: A002
+    funder_id: Annotated[uuid.UUID | None, Query(description="Le guichet : un financeur (tous sinon).")] = None,
+    updated_since: UpdatedSinceParam = None,
+) -> StreamingResponse:
+    funder_id = funder_of(caller, funder_id, desk_may_take_all=True)
+    export = bulk_exports.EXPORTS[kind]
+
+    async def lines():  # its own session: the request's is closed once the response starts
+        async with request.app.state.db.reader() as session:
+            async for line in bulk_exports.lines(session, export, funder_id=funder_id, updated_since=updated_since,
+                                                 jsonl=format == "jsonl"):
+                yield line.encode()
+
+    return StreamingResponse(await primed(lines()), media_type=MEDIA[format], headers={
+        "Content-Disposition": f'attachment; filename="{kind}.{format}"'})

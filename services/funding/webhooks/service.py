@@ -1,0 +1,176 @@
+"""Webhook endpoints: an organisation's admin registers a URL and the event types it wants; the secret is shown
+once; a rotation keeps the previous secret signing for a day. Each endpoint receives the events its organisation
+may see from its registration on (the desk's, every event)."""
+
+import base64
+import secrets
+import uuid
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from common.db import get_row
+from common.pagination import keyset
+from common.problems import NotFound, Text, UnprocessableContent
+from common.tokens import Principal
+from services.funding.models.event import DomainEvent
+from services.funding.models.webhook import (
+    DeliveryState,
+    EndpointState,
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookEndpoint,
+)
+from services.funding.webhooks.schemas import (
+    AttemptPublic,
+    DeliveryDetail,
+    DeliveryPublic,
+    WebhookCreate,
+    WebhookPublic,
+    WebhookUpdate,
+    WebhookWithSecret,
+)
+from services.funding.webhooks.targets import IpNetwork, TargetRefused, check_target
+from services.vocabulary import DESK_ROLES
+
+ENDPOINT_NOT_FOUND = Text("Point de réception introuvable.", "Webhook endpoint not found.")
+DELIVERY_NOT_FOUND = Text("Livraison introuvable.", "Delivery not found.")
+# During a rotation the previous secret signs too, for this long.
+ROTATION_OVERLAP = timedelta(days=1)
+
+
+def new_secret() -> str:
+    return "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
+
+
+async def _checked_url(url: str, allowed: list[IpNetwork]) -> str:
+    try:
+        await check_target(url, allowed)
+    except TargetRefused as refusal:
+        raise UnprocessableContent(
+            Text("Adresse de réception refusée : une URL https vers une adresse publique.",
+                 "Target refused: an https URL to a public address."),
+            errors=[("body.url", Text(f"Refusée ({refusal}).", f"Refused ({refusal})."))],
+            code="webhook_target_refused",
+        ) from refusal
+    return url
+
+
+async def register(
+    session: AsyncSession, *, principal: Principal, request: WebhookCreate, allowed: list[IpNetwork], now: datetime
+) -> WebhookWithSecret:
+    """From the latest event on: an endpoint is not sent what happened before it."""
+    url = await _checked_url(request.url, allowed)
+    latest = (await session.execute(select(func.coalesce(func.max(DomainEvent.sequence), 0)))).scalar_one()
+    assert principal.organisation_id is not None  # an organisation's admin
+    endpoint = WebhookEndpoint(
+        organisation_id=principal.organisation_id, sees_everything=principal.has_any_role(DESK_ROLES), url=url,
+        description=request.description, event_types=list(request.event_types), secret=new_secret(),
+        last_sequence=int(latest), created_by=principal.subject, created_at=now, updated_at=now,
+    )
+    session.add(endpoint)
+    await session.flush()
+    return WebhookWithSecret(**to_public(endpoint).model_dump(), secret=endpoint.secret)
+
+
+async def own_endpoint(
+    session: AsyncSession, *, principal: Principal, endpoint_id: uuid.UUID, for_update: bool = False
+) -> WebhookEndpoint:
+    endpoint = await get_row(session, WebhookEndpoint, endpoint_id, for_update=for_update)
+    if endpoint is None or endpoint.organisation_id != principal.organisation_id:
+        raise NotFound(ENDPOINT_NOT_FOUND)
+    return endpoint
+
+
+async def own_endpoints(
+    session: AsyncSession, *, principal: Principal, limit: int, cursor: str | None
+) -> list[WebhookEndpoint]:
+    statement = select(WebhookEndpoint).where(WebhookEndpoint.organisation_id == principal.organisation_id)
+    return list((await session.execute(keyset(statement, WebhookEndpoint, limit=limit, cursor=cursor))).scalars())
+
+
+def _moved(endpoint: WebhookEndpoint, now: datetime) -> None:
+    endpoint.version += 1
+    endpoint.updated_at = now
+
+
+async def update(
+    endpoint: WebhookEndpoint, request: WebhookUpdate, allowed: list[IpNetwork], now: datetime
+) -> WebhookPublic:
+    """Back in service, an endpoint starts afresh: no failing streak, its waiting deliveries sent again."""
+    changes = request.model_dump(exclude_unset=True)
+    if "url" in changes and changes["url"] != endpoint.url:
+        endpoint.url = await _checked_url(changes["url"], allowed)
+    if "event_types" in changes:
+        endpoint.event_types = list(changes["event_types"])
+    if "description" in changes:
+        endpoint.description = changes["description"]
+    if changes.get("state") == EndpointState.active and endpoint.state != EndpointState.active:
+        endpoint.state, endpoint.failing_since = EndpointState.active, None
+        endpoint.disabled_at = endpoint.disabled_reason = None
+    elif changes.get("state") == EndpointState.disabled and endpoint.state != EndpointState.disabled:
+        disable(endpoint, "by_admin", now)
+    _moved(endpoint, now)
+    return to_public(endpoint)
+
+
+def disable(endpoint: WebhookEndpoint, reason: str, now: datetime) -> None:
+    endpoint.state, endpoint.disabled_at, endpoint.disabled_reason = EndpointState.disabled, now, reason
+
+
+def rotate(endpoint: WebhookEndpoint, now: datetime) -> WebhookWithSecret:
+    endpoint.previous_secret, endpoint.secret = endpoint.secret, new_secret()
+    endpoint.previous_secret_expires_at = now + ROTATION_OVERLAP
+    _moved(endpoint, now)
+    return WebhookWithSecret(**to_public(endpoint).model_dump(), secret=endpoint.secret)
+
+
+def signing_secrets(endpoint: WebhookEndpoint, now: datetime) -> list[str]:
+    """The secrets that sign a delivery now: the current one, and the previous one during a rotation."""
+    if endpoint.previous_secret and endpoint.previous_secret_expires_at and endpoint.previous_secret_expires_at > now:
+        return [endpoint.secret, endpoint.previous_secret]
+    return [endpoint.secret]
+
+
+# The delivery log.
+
+
+async def deliveries(
+    session: AsyncSession, endpoint: WebhookEndpoint, *, state: str | None, limit: int, cursor: str | None
+) -> list[WebhookDelivery]:
+    statement = select(WebhookDelivery).where(WebhookDelivery.endpoint_id == endpoint.id)
+    if state:
+        statement = statement.where(WebhookDelivery.state == state)
+    return list((await session.execute(keyset(statement, WebhookDelivery, limit=limit, cursor=cursor))).scalars())
+
+
+async def delivery_of(
+    session: AsyncSession, endpoint: WebhookEndpoint, delivery_id: uuid.UUID, for_update: bool = False
+) -> WebhookDelivery:
+    delivery = await get_row(session, WebhookDelivery, delivery_id, for_update=for_update)
+    if delivery is None or delivery.endpoint_id != endpoint.id:
+        raise NotFound(DELIVERY_NOT_FOUND)
+    return delivery
+
+
+async def detail(session: AsyncSession, delivery: WebhookDelivery) -> DeliveryDetail:
+    attempts = await session.execute(
+        select(WebhookAttempt).where(WebhookAttempt.delivery_id == delivery.id).order_by(WebhookAttempt.attempted_at)
+    )
+    return DeliveryDetail(**delivery_public(delivery).model_dump(),
+                          log=[AttemptPublic.model_validate(a, from_attributes=True) for a in attempts.scalars()])
+
+
+def replay(delivery: WebhookDelivery, now: datetime) -> None:
+    """Sent again at once, whatever became of it (the partner lost it, or its endpoint is back)."""
+    delivery.state, delivery.next_attempt_at, delivery.leased_until = DeliveryState.pending, now, None
+    delivery.updated_at = now
+
+
+def to_public(endpoint: WebhookEndpoint) -> WebhookPublic:
+    return WebhookPublic.model_validate(endpoint, from_attributes=True)
+
+
+def delivery_public(delivery: WebhookDelivery) -> DeliveryPublic:
+    return DeliveryPublic.model_validate(delivery, from_attributes=True)

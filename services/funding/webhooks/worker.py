@@ -1,0 +1,243 @@
+"""The webhook worker, its own process: `python -m services.funding.webhooks.worker` (started by `make run` and by
+compose). Each pass turns the new events each endpoint may see into deliveries, then sends what is due, signed
+as Standard Webhooks asks. A failed attempt is tried again later (5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h: more
+than a day in all); a 410 stops the delivery and disables the endpoint at once; a day of failures disables it
+too (an event `webhook.disabled` tells its organisation). Several workers may run: each takes its endpoints and
+deliveries on a lease (with FOR UPDATE SKIP LOCKED on PostgreSQL), so no delivery is sent twice at once."""
+
+import asyncio
+import json
+import logging
+import signal
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+from sqlalchemy import or_, select, update
+from standardwebhooks.webhooks import Webhook
+
+from common.clock import Clock, clock_of
+from common.db import Database
+from services.funding.events.outbox import install_outbox
+from services.funding.events.schemas import EventPublic
+from services.funding.grants.payments import due_clause
+from services.funding.models.agreement import Agreement, Payment
+from services.funding.models.event import DomainEvent, EventAudience
+from services.funding.models.financial_report import FinancialReport, late_clause
+from services.funding.models.webhook import (
+    DeliveryState,
+    EndpointState,
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookEndpoint,
+)
+from services.funding.settings import FundingSettings
+from services.funding.webhooks.service import disable, signing_secrets
+from services.funding.webhooks.targets import IpNetwork, TargetRefused, delivery_client, networks, pinned
+
+logger = logging.getLogger("funding.webhooks")
+
+RETRY_DELAYS = tuple(timedelta(seconds=s) for s in (5, 5 * 60, 30 * 60, 2 * 3600, 5 * 3600, 10 * 3600, 10 * 3600))
+FAILING_LIMIT = timedelta(days=1)
+LEASE = timedelta(seconds=60)
+BATCH = 20
+FAN_OUT_BATCH = 500
+
+
+class Worker:
+    def __init__(self, db: Database, http: httpx.AsyncClient, settings: FundingSettings, clock: Clock):
+        self.db, self.http, self.clock = db, http, clock
+        self.allowed: list[IpNetwork] = networks(settings.webhook_allowed_networks)
+        self.timeout = settings.webhook_timeout_seconds
+        self.announce_every = settings.webhook_announce_seconds
+        self.next_announce = 0.0  # a new worker looks at once
+
+    async def tick(self) -> int:
+        """One pass: say what time made due or late, fan out, then send what is due; how much was done (0:
+        nothing to do)."""
+        announced = 0
+        if time.monotonic() >= self.next_announce:
+            announced = await self._announce()
+            self.next_announce = time.monotonic() + self.announce_every
+        fanned = sum([await self._fan_out(endpoint_id) for endpoint_id in await self._lease_endpoints()])
+        leased = await self._lease_deliveries()
+        await asyncio.gather(*(self._send(delivery_id) for delivery_id in leased))
+        return announced + fanned + len(leased)
+
+    async def _announce(self) -> int:
+        """The payments whose day has come and the reports now late, each said once (the events payment.due and
+        report.overdue: only time changed, no request did)."""
+        now, today = self.clock.now(), self.clock.today()
+        async with self.db.writer() as session:
+            due = (select(Payment).join(Agreement, Agreement.id == Payment.agreement_id)
+                   .where(due_clause(today), Payment.due_announced_at.is_(None)).limit(FAN_OUT_BATCH))
+            payments = list((await session.execute(self._skip_locked(due, Payment))).scalars())
+            for payment in payments:
+                payment.due_announced_at = now
+            late = (select(FinancialReport)
+                    .where(late_clause(today), FinancialReport.overdue_announced_at.is_(None)).limit(FAN_OUT_BATCH))
+            reports = list((await session.execute(self._skip_locked(late, FinancialReport))).scalars())
+            for report in reports:
+                report.overdue_announced_at = now
+            await session.commit()
+        return len(payments) + len(reports)
+
+    def _skip_locked(self, statement: Any, *of: Any) -> Any:
+        # SQLite has one writer at a time: its transaction is the lock.
+        return statement if self.db.sqlite else statement.with_for_update(skip_locked=True, of=of or None)
+
+    async def _lease_endpoints(self) -> list[uuid.UUID]:
+        now = self.clock.now()
+        async with self.db.writer() as session:
+            statement = select(WebhookEndpoint.id).where(
+                WebhookEndpoint.state == EndpointState.active,
+                or_(WebhookEndpoint.leased_until.is_(None), WebhookEndpoint.leased_until < now),
+            ).limit(BATCH)
+            ids = list((await session.execute(self._skip_locked(statement))).scalars())
+            if ids:
+                await session.execute(update(WebhookEndpoint).where(WebhookEndpoint.id.in_(ids))
+                                      .values(leased_until=now + LEASE))
+            await session.commit()
+        return ids
+
+    async def _fan_out(self, endpoint_id: uuid.UUID) -> int:
+        """The events the endpoint's organisation may see since its cursor, of the types it asked for."""
+        now = self.clock.now()
+        async with self.db.writer() as session:
+            endpoint = await session.get(WebhookEndpoint, endpoint_id)
+            assert endpoint is not None
+            statement = select(DomainEvent.sequence, DomainEvent.type).where(
+                DomainEvent.sequence > endpoint.last_sequence)
+            if not endpoint.sees_everything:
+                statement = statement.join(EventAudience, EventAudience.event_sequence == DomainEvent.sequence).where(
+                    EventAudience.organisation_id == endpoint.organisation_id)
+            rows = (await session.execute(statement.order_by(DomainEvent.sequence).limit(FAN_OUT_BATCH))).all()
+            wanted = [row for row in rows if not endpoint.event_types or row.type in endpoint.event_types]
+            session.add_all(
+                WebhookDelivery(endpoint_id=endpoint.id, event_sequence=row.sequence, event_type=row.type,
+                                next_attempt_at=now, created_at=now, updated_at=now)
+                for row in wanted
+            )
+            if rows:
+                endpoint.last_sequence = rows[-1].sequence
+            endpoint.leased_until = None
+            await session.commit()
+        return len(wanted)
+
+    async def _lease_deliveries(self) -> list[uuid.UUID]:
+        now = self.clock.now()
+        async with self.db.writer() as session:
+            statement = (
+                select(WebhookDelivery.id)
+                .join(WebhookEndpoint, WebhookEndpoint.id == WebhookDelivery.endpoint_id)
+                .where(WebhookDelivery.state == DeliveryState.pending, WebhookDelivery.next_attempt_at <= now,
+                       or_(WebhookDelivery.leased_until.is_(None), WebhookDelivery.leased_until < now),
+                       WebhookEndpoint.state == EndpointState.active)
+                .order_by(WebhookDelivery.next_attempt_at).limit(BATCH)
+            )
+            ids = list((await session.execute(self._skip_locked(statement, WebhookDelivery))).scalars())
+            if ids:
+                await session.execute(update(WebhookDelivery).where(WebhookDelivery.id.in_(ids))
+                                      .values(leased_until=now + LEASE))
+            await session.commit()
+        return ids
+
+    async def _send(self, delivery_id: uuid.UUID) -> None:
+        async with self.db.reader() as session:
+            delivery = await session.get(WebhookDelivery, delivery_id)
+            assert delivery is not None
+            endpoint = await session.get(WebhookEndpoint, delivery.endpoint_id)
+            event = await session.get(DomainEvent, delivery.event_sequence)
+            assert endpoint is not None and event is not None
+        body = json.dumps({
+            "type": event.type, "timestamp": event.occurred_at.isoformat(),
+            "data": EventPublic.model_validate(event, from_attributes=True).model_dump(mode="json"),
+        }, ensure_ascii=False, separators=(",", ":"))
+        # The signature's time is the wall clock's: it is the receiver's check against replays, not the desk's.
+        signed_at = datetime.now(UTC)
+        headers = {
+            "content-type": "application/json",
+            "webhook-id": str(event.id),
+            "webhook-timestamp": str(int(signed_at.timestamp())),
+            "webhook-signature": " ".join(Webhook(secret).sign(str(event.id), signed_at, body)
+                                          for secret in signing_secrets(endpoint, self.clock.now())),
+        }
+        status, error = None, None
+        started = time.perf_counter()
+        try:
+            # Looked up once, checked, and sent to that very address: the name cannot move in between.
+            target = await pinned(endpoint.url, self.allowed)
+            answer = await self.http.post(
+                target.url, content=body.encode(), headers={**headers, "host": target.host_header},
+                extensions=target.extensions, timeout=self.timeout, follow_redirects=False,
+            )
+            status = answer.status_code
+        except TargetRefused as refusal:
+            error = f"target refused: {refusal}"
+        except httpx.HTTPError as failure:
+            error = f"{type(failure).__name__}: {failure}"[:500]
+        latency_ms = round((time.perf_counter() - started) * 1000)
+        await self._record(delivery_id, status, error, latency_ms)
+
+    async def _record(self, delivery_id: uuid.UUID, status: int | None, error: str | None, latency_ms: int) -> None:
+        now = self.clock.now()
+        async with self.db.writer() as session:
+            delivery = await session.get(WebhookDelivery, delivery_id, with_for_update=True)
+            assert delivery is not None
+            endpoint = await session.get(WebhookEndpoint, delivery.endpoint_id, with_for_update=True)
+            assert endpoint is not None
+            session.add(WebhookAttempt(delivery_id=delivery.id, attempted_at=now, status=status,
+                                       latency_ms=latency_ms, error=error))
+            delivery.attempts += 1
+            delivery.last_status, delivery.last_latency_ms, delivery.last_error = status, latency_ms, error
+            delivery.leased_until, delivery.updated_at = None, now
+            if status is not None and 200 <= status < 300:
+                delivery.state, delivery.delivered_at, delivery.next_attempt_at = DeliveryState.delivered, now, None
+                endpoint.failing_since = None
+            elif status == 410:  # Gone: the partner says never again
+                delivery.state, delivery.next_attempt_at = DeliveryState.stopped, None
+                if endpoint.state == EndpointState.active:
+                    disable(endpoint, "gone", now)
+            else:
+                endpoint.failing_since = endpoint.failing_since or now
+                if delivery.attempts > len(RETRY_DELAYS):
+                    delivery.state, delivery.next_attempt_at = DeliveryState.failed, None
+                else:
+                    delivery.next_attempt_at = now + RETRY_DELAYS[delivery.attempts - 1]
+                if now - endpoint.failing_since >= FAILING_LIMIT and endpoint.state == EndpointState.active:
+                    disable(endpoint, "failing", now)
+            await session.commit()
+
+
+async def run(settings: FundingSettings) -> None:
+    db = install_outbox(Database(settings.database_url, schema=settings.db_schema))  # a disabled endpoint is an event
+    stopping = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stopping.set)
+    async with delivery_client() as http:
+        worker = Worker(db, http, settings, clock_of(settings.clock_file))
+        while not stopping.is_set():
+            try:
+                busy = await worker.tick()
+            except Exception:  # a database restart, say: the next pass tries again
+                logger.exception("webhook pass failed")
+                busy = 0
+            if not busy:
+                try:
+                    await asyncio.wait_for(stopping.wait(), settings.webhook_poll_seconds)
+                except TimeoutError:
+                    pass
+    await db.dispose()
+
+
+def main() -> None:
+    settings = FundingSettings()
+    logging.basicConfig(level=settings.log_level)
+    asyncio.run(run(settings))
+
+
+if __name__ == "__main__":
+    main()
