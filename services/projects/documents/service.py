@@ -10,7 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from common.db import Database, utcnow
-from common.problems import Conflict, NotFound, Text
+from common.problems import Conflict, Forbidden, NotFound, Text
 from common.tokens import Principal
 from services.projects.documents import repository, uploads
 from services.projects.documents.content_types import ZipLimits
@@ -106,10 +106,13 @@ async def create_document(
     zip_limits: ZipLimits = ZipLimits(),
 ) -> DocumentPublic:
     """A document of the caller's organisation, with its first version."""
+    if principal.organisation_id is None:  # identity puts an organisation in every token carrying a holder's role
+        raise Forbidden(Text("Seule une organisation dépose des pièces.", "Only an organisation uploads documents."))
+    organisation_id = principal.organisation_id
     uploads.check_year(form.kind, form.year)
     async with uploads.received_file(storage, form.file, max_bytes=max_bytes, zip_limits=zip_limits) as received:
         document = Document(
-            organisation_id=principal.organisation_id,
+            organisation_id=organisation_id,
             kind=form.kind,
             year=form.year,
             label=form.label or "",

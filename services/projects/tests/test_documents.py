@@ -15,6 +15,7 @@ from sqlalchemy import event, func, select
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import ORMExecuteState, Session
 
+from services.identity.keys import KeyStore
 from services.projects.documents import pins, repository
 from services.projects.documents.content_types import CSV, PDF, PNG
 from services.projects.documents.storage import LocalDocumentStorage
@@ -25,6 +26,7 @@ from services.projects.tests.helpers import at_once
 from tests.support import calls
 from tests.support.clock import TODAY
 from tests.support.stack import Api, problem
+from tests.support.tokens import claims_for
 from tests.support.world import (
     CITIZEN,
     CITY_INSTRUCTOR,
@@ -538,6 +540,14 @@ class TestRead:
         for url in (DOCUMENTS, f"{DOCUMENTS}/{document['id']}",
                     content_url(document["id"], document["current_version"]["id"])):
             assert problem(api.get(url))["status"] == 403
+
+    def test_a_holder_token_without_an_organisation_uploads_nothing(self, world: World) -> None:
+        # Identity signs none such; one would have reached the INSERT with no organisation (a 500 on NOT NULL).
+        keys = KeyStore.from_pem(world.stack.signing_key_file.read_bytes())
+        api = world.stack.api("projects")
+        api.token = keys.sign(claims_for(organisation_id=None, roles=["holder_admin"], org_kind=None))
+        response = upload(api)
+        assert response.status_code == 403 and problem(response)["code"] == "forbidden"
 
 
 class TestVersions:
