@@ -2,6 +2,7 @@
 version, the blob lock, and what compliance reads."""
 
 import uuid
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -210,7 +211,9 @@ async def bump_documents(session: AsyncSession, document_ids: list[uuid.UUID]) -
     )
 
 
-async def latest_versions_of_kinds(session: AsyncSession, *, organisation_id: uuid.UUID, kinds: list[str]) -> list[Any]:
+async def latest_versions_of_kinds(
+    session: AsyncSession, *, organisation_id: uuid.UUID, kinds: Sequence[str]
+) -> list[Any]:
     """(document, its latest version) rows of the organisation's documents of these kinds."""
     return list(
         (

@@ -16,7 +16,9 @@ from services.projects.documents import repository, uploads
 from services.projects.documents.content_types import ZipLimits
 from services.projects.documents.schemas import (
     ComplianceItem,
+    ComplianceReason,
     ComplianceReport,
+    DocumentKind,
     DocumentListItem,
     DocumentPublic,
     DocumentUpload,
@@ -283,7 +285,7 @@ async def to_public(session: AsyncSession, document: Document) -> DocumentPublic
 
 
 async def compliance(
-    session: AsyncSession, *, organisation_id: uuid.UUID, kinds: list[str], on: date
+    session: AsyncSession, *, organisation_id: uuid.UUID, kinds: list[DocumentKind], on: date
 ) -> ComplianceReport:
     """For each kind: does the organisation hold a document whose latest version is valid on that date (and, for
     a per-year kind, of the year before or later)?"""
@@ -294,6 +296,7 @@ async def compliance(
         candidates = [(d, v) for d, v in rows if d.kind == kind]
         recent = [(d, v) for d, v in candidates if kind not in PER_YEAR_KINDS or d.year >= on.year - 1]
         valid = [(d, v) for d, v in recent if v.valid_until is None or v.valid_until >= on]
+        reason: ComplianceReason | None
         if valid:
             best, reason = _most_recent(valid), None
         elif recent:
