@@ -7,13 +7,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import httpx
 import pytest
 from sqlalchemy import event, func, select
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import ORMExecuteState, Session
+from sqlalchemy.sql import ClauseElement
 
 from services.identity.keys import KeyStore
 from services.projects.documents import pins, repository
@@ -134,7 +135,7 @@ def recorded(log: list[str]) -> Iterator[None]:
 
     def record(state: ORMExecuteState) -> None:
         try:
-            log.append(str(state.statement.compile(dialect=postgresql.dialect())))
+            log.append(str(cast(ClauseElement, state.statement).compile(dialect=postgresql.dialect())))
         except AttributeError:  # SQLite's own INSERT … ON CONFLICT
             log.append(str(state.statement))
 
@@ -755,9 +756,12 @@ class TestDelete:
 def reported(world: World, evidence: list[str], state: str) -> dict[str, Any]:
     """A report of the holder's citing these versions as evidence, brought to `state`."""
     report = report_tests.created(world, report_tests.planned_project(world), evidence_version_ids=evidence)
-    moves = {"draft": [], "submitted": [("submit", HOLDER, {})], "accepted": [("submit", HOLDER, {}),
-             ("accept", DESK, {})], "changes_requested": [("submit", HOLDER, {}),
-             ("request-changes", DESK, {"json": {"comment": "Joindre l'émargement."}})]}
+    moves: dict[str, list[tuple[str, str, dict[str, Any]]]] = {
+        "draft": [], "submitted": [("submit", HOLDER, {})], "accepted": [("submit", HOLDER, {}), ("accept", DESK, {})],
+        "changes_requested": [
+            ("submit", HOLDER, {}), ("request-changes", DESK, {"json": {"comment": "Joindre l'émargement."}})
+        ],
+    }
     for action, email, kwargs in moves[state]:
         response = report_tests.act(world, report, action, email, **kwargs)
         assert response.status_code == 200, response.text
