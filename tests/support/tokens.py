@@ -15,8 +15,9 @@ ISSUER = "funding-desk-identity"
 AUDIENCE = "funding-desk"
 
 
-def claims_for(*, organisation_id: str, roles: list[str], kind: str = "user", org_kind: str = "association",
-               subject: str | None = None, scope: str = "", **overrides: Any) -> dict[str, Any]:
+def claims_for(*, organisation_id: str | None, roles: list[str], kind: str = "user",
+               org_kind: str | None = "association", subject: str | None = None, scope: str = "",
+               **overrides: Any) -> dict[str, Any]:
     now = int(time.time())
     claims = {
         "iss": ISSUER, "aud": AUDIENCE, "sub": subject or str(uuid.uuid4()), "iat": now, "nbf": now,

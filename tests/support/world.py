@@ -8,7 +8,7 @@ from services.identity.passwords import Passwords
 from tests.support.clock import TODAY
 from tests.support.stack import SERVICE_SECRET, Api, Stack
 
-PROJECT = {
+PROJECT: dict[str, Any] = {
     "title": "Aide aux devoirs au Blosne",
     "summary": "Accompagnement scolaire de 60 collégiens, quatre soirs par semaine.",
     "qpv_codes": ["QN03502B"],

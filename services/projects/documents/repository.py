@@ -2,6 +2,7 @@
 version, the blob lock, and what compliance reads."""
 
 import uuid
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -9,6 +10,7 @@ from sqlalchemy import func, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
+from sqlmodel import col
 
 from common.db import children_by_parent, get_row, utcnow
 from common.pagination import keyset
@@ -28,7 +30,7 @@ async def version_by_id(
 async def lock_blob(session: AsyncSession, sha256: str) -> None:
     """Serialise publishing and releasing one blob until the transaction ends: an advisory lock on PostgreSQL;
     on SQLite a writer holds the database's lock from its first statement (BEGIN IMMEDIATE)."""
-    if session.bind.dialect.name == "postgresql":
+    if session.get_bind().dialect.name == "postgresql":
         key = int.from_bytes(bytes.fromhex(sha256[:16]), "big", signed=True)
         await session.execute(text("SELECT pg_advisory_xact_lock(CAST(:key AS BIGINT))"), {"key": key})
     else:
@@ -38,7 +40,7 @@ async def lock_blob(session: AsyncSession, sha256: str) -> None:
 async def latest_version_number(session: AsyncSession, document_id: uuid.UUID) -> int | None:
     return (
         await session.execute(
-            select(func.max(DocumentVersion.number)).where(DocumentVersion.document_id == document_id)
+            select(func.max(col(DocumentVersion.number))).where(col(DocumentVersion.document_id) == document_id)
         )
     ).scalar_one()
 
@@ -46,7 +48,7 @@ async def latest_version_number(session: AsyncSession, document_id: uuid.UUID) -
 async def version_count(session: AsyncSession, document_id: uuid.UUID) -> int:
     return (
         await session.execute(
-            select(func.count()).select_from(DocumentVersion).where(DocumentVersion.document_id == document_id)
+            select(func.count()).select_from(DocumentVersion).where(col(DocumentVersion.document_id) == document_id)
         )
     ).scalar_one()
 
@@ -55,7 +57,7 @@ async def blob_references(session: AsyncSession, sha256: str) -> int:
     """How many versions reference the blob."""
     return (
         await session.execute(
-            select(func.count()).select_from(DocumentVersion).where(DocumentVersion.sha256 == sha256)
+            select(func.count()).select_from(DocumentVersion).where(col(DocumentVersion.sha256) == sha256)
         )
     ).scalar_one()
 
@@ -64,10 +66,10 @@ async def reports_citing(session: AsyncSession, version_id: uuid.UUID) -> list[u
     """The reports, whatever their state, that cite the version as evidence (their table has no foreign key to the
     vault: the delete checks it here)."""
     rows = await session.execute(
-        select(Report.id)
-        .join(ReportEvidence, ReportEvidence.report_id == Report.id)
-        .where(ReportEvidence.document_version_id == version_id)
-        .order_by(Report.id)
+        select(col(Report.id))
+        .join(ReportEvidence, col(ReportEvidence.report_id) == col(Report.id))
+        .where(col(ReportEvidence.document_version_id) == version_id)
+        .order_by(col(Report.id))
     )
     return list(rows.scalars())
 
@@ -85,13 +87,13 @@ async def list_documents(
     """A page (plus one row) of documents, of one organisation or of all."""
     statement = select(Document)
     if organisation_id is not None:
-        statement = statement.where(Document.organisation_id == organisation_id)
+        statement = statement.where(col(Document.organisation_id) == organisation_id)
     if kind is not None:
-        statement = statement.where(Document.kind == kind)
+        statement = statement.where(col(Document.kind) == kind)
     if year is not None:
-        statement = statement.where(Document.year == year)
+        statement = statement.where(col(Document.year) == year)
     if updated_since is not None:
-        statement = statement.where(Document.updated_at >= updated_since)
+        statement = statement.where(col(Document.updated_at) >= updated_since)
     return list((await session.execute(keyset(statement, Document, limit=limit, cursor=cursor))).scalars())
 
 
@@ -102,7 +104,9 @@ async def pins_of(session: AsyncSession, version_ids: list[uuid.UUID]) -> dict[u
 def _latest_number() -> object:
     newer = aliased(DocumentVersion)
     return (
-        select(func.max(newer.number)).where(newer.document_id == DocumentVersion.document_id).scalar_subquery()
+        select(func.max(col(newer.number)))
+        .where(col(newer.document_id) == col(DocumentVersion.document_id))
+        .scalar_subquery()
     )
 
 
@@ -112,8 +116,8 @@ async def current_versions(session: AsyncSession, document_ids: list[uuid.UUID])
         (
             await session.execute(
                 select(DocumentVersion).where(
-                    DocumentVersion.document_id.in_(document_ids),
-                    DocumentVersion.number == _latest_number(),
+                    col(DocumentVersion.document_id).in_(document_ids),
+                    col(DocumentVersion.number) == _latest_number(),
                 )
             )
         ).scalars()
@@ -126,8 +130,8 @@ async def versions_of(session: AsyncSession, document_id: uuid.UUID) -> list[Doc
         (
             await session.execute(
                 select(DocumentVersion)
-                .where(DocumentVersion.document_id == document_id)
-                .order_by(DocumentVersion.number.desc())
+                .where(col(DocumentVersion.document_id) == document_id)
+                .order_by(col(DocumentVersion.number).desc())
             )
         ).scalars()
     )
@@ -138,9 +142,9 @@ async def owned_version_ids(
 ) -> set[uuid.UUID]:
     """The versions among `version_ids` of the organisation's documents, key-locked (FOR KEY SHARE)."""
     rows = await session.execute(
-        select(DocumentVersion.id)
-        .join(Document, Document.id == DocumentVersion.document_id)
-        .where(Document.organisation_id == organisation_id, DocumentVersion.id.in_(version_ids))
+        select(col(DocumentVersion.id))
+        .join(Document, col(Document.id) == col(DocumentVersion.document_id))
+        .where(col(Document.organisation_id) == organisation_id, col(DocumentVersion.id).in_(version_ids))
         .with_for_update(read=True, key_share=True, of=DocumentVersion)
     )
     return set(rows.scalars())
@@ -151,12 +155,12 @@ async def lock_documents_of_versions(
 ) -> None:
     """Lock, in id order, the organisation's documents holding these versions."""
     await session.execute(
-        select(Document.id)
+        select(col(Document.id))
         .where(
-            Document.organisation_id == organisation_id,
-            Document.id.in_(select(DocumentVersion.document_id).where(DocumentVersion.id.in_(version_ids))),
+            col(Document.organisation_id) == organisation_id,
+            col(Document.id).in_(select(col(DocumentVersion.document_id)).where(col(DocumentVersion.id).in_(version_ids))),
         )
-        .order_by(Document.id)
+        .order_by(col(Document.id))
         .with_for_update()
     )
 
@@ -169,8 +173,8 @@ async def versions_with_documents(
         (
             await session.execute(
                 select(DocumentVersion, Document)
-                .join(Document, Document.id == DocumentVersion.document_id)
-                .where(Document.organisation_id == organisation_id, DocumentVersion.id.in_(version_ids))
+                .join(Document, col(Document.id) == col(DocumentVersion.document_id))
+                .where(col(Document.organisation_id) == organisation_id, col(DocumentVersion.id).in_(version_ids))
             )
         ).all()
     )
@@ -183,8 +187,8 @@ async def pinned_versions(
     return set(
         (
             await session.execute(
-                select(DocumentPin.version_id).where(
-                    DocumentPin.dossier_id == dossier_id, DocumentPin.version_id.in_(version_ids)
+                select(col(DocumentPin.version_id)).where(
+                    col(DocumentPin.dossier_id) == dossier_id, col(DocumentPin.version_id).in_(version_ids)
                 )
             )
         ).scalars()
@@ -193,7 +197,7 @@ async def pinned_versions(
 
 async def insert_pins(session: AsyncSession, pins: list[dict[str, Any]]) -> None:
     """Insert pins, a pin already there left as it is (an IntegrityError if a version is gone)."""
-    dialect = postgresql if session.bind.dialect.name == "postgresql" else sqlite
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
     await session.execute(dialect.insert(DocumentPin).values(pins).on_conflict_do_nothing())
 
 
@@ -201,23 +205,25 @@ async def bump_documents(session: AsyncSession, document_ids: list[uuid.UUID]) -
     """A new version (and ETag) for each document, without loading them."""
     await session.execute(
         update(Document)
-        .where(Document.id.in_(document_ids))
-        .values(version=Document.version + 1, updated_at=utcnow())
+        .where(col(Document.id).in_(document_ids))
+        .values(version=col(Document.version) + 1, updated_at=utcnow())
         .execution_options(synchronize_session=False)
     )
 
 
-async def latest_versions_of_kinds(session: AsyncSession, *, organisation_id: uuid.UUID, kinds: list[str]) -> list[Any]:
+async def latest_versions_of_kinds(
+    session: AsyncSession, *, organisation_id: uuid.UUID, kinds: Sequence[str]
+) -> list[Any]:
     """(document, its latest version) rows of the organisation's documents of these kinds."""
     return list(
         (
             await session.execute(
                 select(Document, DocumentVersion)
-                .join(DocumentVersion, DocumentVersion.document_id == Document.id)
+                .join(DocumentVersion, col(DocumentVersion.document_id) == col(Document.id))
                 .where(
-                    Document.organisation_id == organisation_id,
-                    Document.kind.in_(kinds),
-                    DocumentVersion.number == _latest_number(),
+                    col(Document.organisation_id) == organisation_id,
+                    col(Document.kind).in_(kinds),
+                    col(DocumentVersion.number) == _latest_number(),
                 )
             )
         ).all()

@@ -10,13 +10,15 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from common.db import Database, utcnow
-from common.problems import Conflict, NotFound, Text
+from common.problems import Conflict, Forbidden, NotFound, Text
 from common.tokens import Principal
 from services.projects.documents import repository, uploads
 from services.projects.documents.content_types import ZipLimits
 from services.projects.documents.schemas import (
     ComplianceItem,
+    ComplianceReason,
     ComplianceReport,
+    DocumentKind,
     DocumentListItem,
     DocumentPublic,
     DocumentUpload,
@@ -106,10 +108,13 @@ async def create_document(
     zip_limits: ZipLimits = ZipLimits(),
 ) -> DocumentPublic:
     """A document of the caller's organisation, with its first version."""
+    if principal.organisation_id is None:  # identity puts an organisation in every token carrying a holder's role
+        raise Forbidden(Text("Seule une organisation dépose des pièces.", "Only an organisation uploads documents."))
+    organisation_id = principal.organisation_id
     uploads.check_year(form.kind, form.year)
     async with uploads.received_file(storage, form.file, max_bytes=max_bytes, zip_limits=zip_limits) as received:
         document = Document(
-            organisation_id=principal.organisation_id,
+            organisation_id=organisation_id,
             kind=form.kind,
             year=form.year,
             label=form.label or "",
@@ -280,7 +285,7 @@ async def to_public(session: AsyncSession, document: Document) -> DocumentPublic
 
 
 async def compliance(
-    session: AsyncSession, *, organisation_id: uuid.UUID, kinds: list[str], on: date
+    session: AsyncSession, *, organisation_id: uuid.UUID, kinds: list[DocumentKind], on: date
 ) -> ComplianceReport:
     """For each kind: does the organisation hold a document whose latest version is valid on that date (and, for
     a per-year kind, of the year before or later)?"""
@@ -291,6 +296,7 @@ async def compliance(
         candidates = [(d, v) for d, v in rows if d.kind == kind]
         recent = [(d, v) for d, v in candidates if kind not in PER_YEAR_KINDS or d.year >= on.year - 1]
         valid = [(d, v) for d, v in recent if v.valid_until is None or v.valid_until >= on]
+        reason: ComplianceReason | None
         if valid:
             best, reason = _most_recent(valid), None
         elif recent:

@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy import (
     BigInteger,
     Integer,
+    Select,
     and_,
     case,
     cast,
@@ -21,6 +22,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
+from sqlmodel import col
 
 from common.db import children_by_parent, get_row
 from common.pagination import keyset
@@ -39,7 +41,7 @@ from services.projects.models import (
 
 
 async def indicator_by_code(session: AsyncSession, code: str) -> Indicator | None:
-    return (await session.execute(select(Indicator).where(Indicator.code == code))).scalars().first()
+    return (await session.execute(select(Indicator).where(col(Indicator.code) == code))).scalars().first()
 
 
 async def indicator_by_id(
@@ -55,7 +57,7 @@ async def indicator_priorities(session: AsyncSession, indicator_ids: list[uuid.U
 
 
 async def replace_indicator_priorities(session: AsyncSession, indicator_id: uuid.UUID, codes: list[str]) -> None:
-    await session.execute(delete(IndicatorPriority).where(IndicatorPriority.indicator_id == indicator_id))
+    await session.execute(delete(IndicatorPriority).where(col(IndicatorPriority.indicator_id) == indicator_id))
     session.add_all(IndicatorPriority(indicator_id=indicator_id, priority_code=code) for code in sorted(set(codes)))
     await session.flush()
 
@@ -73,14 +75,16 @@ async def list_indicators(
     statement = select(Indicator)
     if priority:
         statement = statement.where(
-            Indicator.id.in_(select(IndicatorPriority.indicator_id).where(IndicatorPriority.priority_code == priority))
+            col(Indicator.id).in_(
+                select(col(IndicatorPriority.indicator_id)).where(col(IndicatorPriority.priority_code) == priority)
+            )
         )
     if unit:
-        statement = statement.where(Indicator.unit == unit)
+        statement = statement.where(col(Indicator.unit) == unit)
     if active is not None:
-        statement = statement.where(Indicator.active == active)
+        statement = statement.where(col(Indicator.active) == active)
     if updated_since:
-        statement = statement.where(Indicator.updated_at >= updated_since)
+        statement = statement.where(col(Indicator.updated_at) >= updated_since)
     return list((await session.execute(keyset(statement, Indicator, limit=limit, cursor=cursor))).scalars())
 
 
@@ -93,7 +97,7 @@ async def indicators_by_code(session: AsyncSession, codes: set[str]) -> dict[str
         missing = wanted - set(found)
         if not missing:
             break
-        rows = (await session.execute(select(Indicator).where(Indicator.code.in_(missing)))).scalars()
+        rows = (await session.execute(select(Indicator).where(col(Indicator.code).in_(missing)))).scalars()
         for row in rows:
             found[row.code] = row
         wanted |= {code for row in found.values() for code in (row.part_of_code, row.denominator_code) if code}
@@ -107,14 +111,14 @@ async def plan_of(session: AsyncSession, project_id: uuid.UUID) -> IndicatorPlan
 async def targets_of(session: AsyncSession, project_id: uuid.UUID) -> list[IndicatorTarget]:
     statement = (
         select(IndicatorTarget)
-        .where(IndicatorTarget.project_id == project_id)
-        .order_by(IndicatorTarget.period, IndicatorTarget.indicator_code)
+        .where(col(IndicatorTarget.project_id) == project_id)
+        .order_by(col(IndicatorTarget.period), col(IndicatorTarget.indicator_code))
     )
     return list((await session.execute(statement)).scalars())
 
 
 async def replace_targets(session: AsyncSession, project_id: uuid.UUID, targets: list[IndicatorTarget]) -> None:
-    await session.execute(delete(IndicatorTarget).where(IndicatorTarget.project_id == project_id))
+    await session.execute(delete(IndicatorTarget).where(col(IndicatorTarget.project_id) == project_id))
     session.add_all(targets)
     await session.flush()
 
@@ -122,9 +126,12 @@ async def replace_targets(session: AsyncSession, project_id: uuid.UUID, targets:
 async def reported_pairs(session: AsyncSession, project_id: uuid.UUID) -> set[tuple[str, str]]:
     """(indicator, period) pairs holding a value in a submitted or accepted report of the project."""
     statement = (
-        select(ReportValue.indicator_code, Report.period)
-        .join(Report, Report.id == ReportValue.report_id)
-        .where(Report.project_id == project_id, Report.state.in_([ReportState.submitted, ReportState.accepted]))
+        select(col(ReportValue.indicator_code), col(Report.period))
+        .join(Report, col(Report.id) == col(ReportValue.report_id))
+        .where(
+            col(Report.project_id) == project_id,
+            col(Report.state).in_([ReportState.submitted, ReportState.accepted]),
+        )
     )
     return {(code, period) for code, period in await session.execute(statement)}
 
@@ -134,47 +141,50 @@ def _facts(indicator: str | None) -> Any:
     target, target_den = aliased(IndicatorTarget), aliased(IndicatorTarget)
     value, value_den = aliased(ReportValue), aliased(ReportValue)
     nothing = cast(null(), BigInteger)
-    targets = (
+    targets: Select[*tuple[Any, ...]] = (
         select(
-            target.project_id.label("project_id"),
-            target.indicator_code.label("indicator_code"),
-            target.period.label("period"),
-            target.target_hundredths.label("target"),
-            target_den.target_hundredths.label("target_den"),
+            col(target.project_id).label("project_id"),
+            col(target.indicator_code).label("indicator_code"),
+            col(target.period).label("period"),
+            col(target.target_hundredths).label("target"),
+            col(target_den.target_hundredths).label("target_den"),
             nothing.label("actual"),
             nothing.label("actual_den"),
         )
-        .join(Indicator, Indicator.code == target.indicator_code)
+        .join(Indicator, col(Indicator.code) == col(target.indicator_code))
         .outerjoin(
             target_den,
             and_(
-                target_den.project_id == target.project_id,
-                target_den.period == target.period,
-                target_den.indicator_code == Indicator.denominator_code,
+                col(target_den.project_id) == col(target.project_id),
+                col(target_den.period) == col(target.period),
+                col(target_den.indicator_code) == col(Indicator.denominator_code),
             ),
         )
     )
-    actuals = (
+    actuals: Select[*tuple[Any, ...]] = (
         select(
-            Report.project_id.label("project_id"),
-            value.indicator_code.label("indicator_code"),
-            Report.period.label("period"),
+            col(Report.project_id).label("project_id"),
+            col(value.indicator_code).label("indicator_code"),
+            col(Report.period).label("period"),
             nothing.label("target"),
             nothing.label("target_den"),
-            value.value_hundredths.label("actual"),
-            value_den.value_hundredths.label("actual_den"),
+            col(value.value_hundredths).label("actual"),
+            col(value_den.value_hundredths).label("actual_den"),
         )
         .select_from(value)
-        .join(Report, and_(Report.id == value.report_id, Report.state == ReportState.accepted.value))
-        .join(Indicator, Indicator.code == value.indicator_code)
+        .join(Report, and_(col(Report.id) == col(value.report_id), col(Report.state) == ReportState.accepted.value))
+        .join(Indicator, col(Indicator.code) == col(value.indicator_code))
         .outerjoin(
             value_den,
-            and_(value_den.report_id == value.report_id, value_den.indicator_code == Indicator.denominator_code),
+            and_(
+                col(value_den.report_id) == col(value.report_id),
+                col(value_den.indicator_code) == col(Indicator.denominator_code),
+            ),
         )
     )
     if indicator is not None:
-        targets = targets.where(target.indicator_code == indicator)
-        actuals = actuals.where(value.indicator_code == indicator)
+        targets = targets.where(col(target.indicator_code) == indicator)
+        actuals = actuals.where(col(value.indicator_code) == indicator)
     return targets.union_all(actuals).subquery("facts")
 
 
@@ -194,26 +204,28 @@ async def impact_cells(
     facts = _facts(indicator)
     # Each fact gets its cell's keys in a subquery, grouped outside: PostgreSQL would not see two copies of the
     # year's CASE (each with its own bound parameters) as the same GROUP BY expression.
-    year_of = case((facts.c.period == "span", extract("year", Project.end_date)), else_=cast(facts.c.period, Integer))
-    keyed = (
+    year_of = case(
+        (facts.c.period == "span", extract("year", col(Project.end_date))), else_=cast(facts.c.period, Integer)
+    )
+    keyed_rows = (
         select(
             facts,
-            func.coalesce(ProjectQpv.qpv_code, literal("")).label("qpv_key"),
-            func.coalesce(ProjectPriority.priority_code, literal("")).label("priority_key"),
+            func.coalesce(col(ProjectQpv.qpv_code), literal("")).label("qpv_key"),
+            func.coalesce(col(ProjectPriority.priority_code), literal("")).label("priority_key"),
             cast(year_of, Integer).label("year"),
         )
-        .join(Project, Project.id == facts.c.project_id)
-        .outerjoin(ProjectQpv, ProjectQpv.project_id == Project.id)
-        .outerjoin(ProjectPriority, ProjectPriority.project_id == Project.id)
+        .join(Project, col(Project.id) == facts.c.project_id)
+        .outerjoin(ProjectQpv, col(ProjectQpv.project_id) == col(Project.id))
+        .outerjoin(ProjectPriority, col(ProjectPriority.project_id) == col(Project.id))
     )
     if qpv:
-        keyed = keyed.where(ProjectQpv.qpv_code.in_(qpv))
+        keyed_rows = keyed_rows.where(col(ProjectQpv.qpv_code).in_(qpv))
     if project_ids is not None:
-        keyed = keyed.where(Project.id.in_(project_ids))
+        keyed_rows = keyed_rows.where(col(Project.id).in_(project_ids))
     if priority is not None:
-        keyed = keyed.where(ProjectPriority.priority_code == priority)
-    keyed = keyed.subquery("keyed")
-    cells = select(
+        keyed_rows = keyed_rows.where(col(ProjectPriority.priority_code) == priority)
+    keyed = keyed_rows.subquery("keyed")
+    grouped = select(
         keyed.c.indicator_code,
         keyed.c.qpv_key,
         keyed.c.priority_key,
@@ -227,11 +239,11 @@ async def impact_cells(
         func.count(distinct(keyed.c.project_id)).label("projects"),
     ).group_by(keyed.c.indicator_code, keyed.c.qpv_key, keyed.c.priority_key, keyed.c.year)
     if year is not None:
-        cells = cells.where(keyed.c.year == year)
-    cells = cells.subquery("cells")
+        grouped = grouped.where(keyed.c.year == year)
+    cells = grouped.subquery("cells")
     key = (cells.c.indicator_code, cells.c.qpv_key, cells.c.priority_key, cells.c.year)
-    statement = select(cells, Indicator.unit, Indicator.aggregation).join(
-        Indicator, Indicator.code == cells.c.indicator_code
+    statement = select(cells, col(Indicator.unit), col(Indicator.aggregation)).join(
+        Indicator, col(Indicator.code) == cells.c.indicator_code
     )
     if after is not None:
         statement = statement.where(tuple_(*key) > tuple_(*(literal(part) for part in after)))

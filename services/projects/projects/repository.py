@@ -5,6 +5,7 @@ from datetime import date, datetime
 
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from common.db import children_by_parent, get_row
 from common.pagination import keyset
@@ -28,10 +29,10 @@ async def replace_tags(
     session: AsyncSession, project_id: uuid.UUID, *, qpv_codes: list[str] | None, priorities: list[str] | None
 ) -> None:
     if qpv_codes is not None:
-        await session.execute(delete(ProjectQpv).where(ProjectQpv.project_id == project_id))
+        await session.execute(delete(ProjectQpv).where(col(ProjectQpv.project_id) == project_id))
         session.add_all(ProjectQpv(project_id=project_id, qpv_code=code) for code in sorted(set(qpv_codes)))
     if priorities is not None:
-        await session.execute(delete(ProjectPriority).where(ProjectPriority.project_id == project_id))
+        await session.execute(delete(ProjectPriority).where(col(ProjectPriority.project_id) == project_id))
         session.add_all(ProjectPriority(project_id=project_id, priority_code=code) for code in sorted(set(priorities)))
     await session.flush()
 
@@ -49,15 +50,21 @@ async def list_projects(
 ) -> list[Project]:
     """One association's projects, walked along its (organisation_id, created_at, id) index in page order; the
     filters only sift its own rows, which no other index would give in that order."""
-    statement = select(Project).where(Project.organisation_id == organisation_id)
+    statement = select(Project).where(col(Project.organisation_id) == organisation_id)
     if year is not None:  # the project runs at some point of the year: it starts before its end, ends after its start
-        statement = statement.where(Project.start_date <= date(year, 12, 31), Project.end_date >= date(year, 1, 1))
+        statement = statement.where(
+            col(Project.start_date) <= date(year, 12, 31), col(Project.end_date) >= date(year, 1, 1)
+        )
     if qpv:
-        statement = statement.where(Project.id.in_(select(ProjectQpv.project_id).where(ProjectQpv.qpv_code == qpv)))
+        statement = statement.where(
+            col(Project.id).in_(select(col(ProjectQpv.project_id)).where(col(ProjectQpv.qpv_code) == qpv))
+        )
     if priority:
         statement = statement.where(
-            Project.id.in_(select(ProjectPriority.project_id).where(ProjectPriority.priority_code == priority))
+            col(Project.id).in_(
+                select(col(ProjectPriority.project_id)).where(col(ProjectPriority.priority_code) == priority)
+            )
         )
     if updated_since:
-        statement = statement.where(Project.updated_at >= updated_since)
+        statement = statement.where(col(Project.updated_at) >= updated_since)
     return list((await session.execute(keyset(statement, Project, limit=limit, cursor=cursor))).scalars())

@@ -69,7 +69,7 @@ async def list_projects(
     updated_since: UpdatedSinceParam = None,
 ) -> dict:
     rows = await repository.list_projects(
-        session, organisation_id=caller.organisation_id, qpv=qpv, priority=priority,
+        session, organisation_id=service.holder_organisation(caller), qpv=qpv, priority=priority,
         updated_since=updated_since, limit=limit, cursor=cursor, year=year,
     )
     page, next_cursor = split_page(rows, limit=limit)

@@ -5,7 +5,7 @@ import uuid
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from common.db import utcnow
-from common.problems import NotFound, Text, UnprocessableContent
+from common.problems import Forbidden, NotFound, Text, UnprocessableContent
 from common.tokens import Principal
 from services.projects.models import Project
 from services.projects.projects import repository
@@ -15,11 +15,19 @@ from services.projects.referential.service import check_references
 PROJECT_NOT_FOUND = Text("Projet introuvable.", "Project not found.")
 
 
+def holder_organisation(principal: Principal) -> uuid.UUID:
+    """The caller's association: identity puts an organisation in every token carrying a holder's role."""
+    if principal.organisation_id is None:
+        raise Forbidden(Text("Seule une association a des projets.", "Only an association has projects."))
+    return principal.organisation_id
+
+
 async def create_project(session: AsyncSession, *, principal: Principal, request: ProjectCreate) -> ProjectPublic:
     """A draft project of the caller's association."""
+    organisation_id = holder_organisation(principal)
     await check_references(session, qpv_codes=request.qpv_codes, priorities=request.priorities)
     project = Project(
-        organisation_id=principal.organisation_id,
+        organisation_id=organisation_id,
         created_by=principal.subject,
         **request.model_dump(exclude={"qpv_codes", "priorities"}),
     )

@@ -2,17 +2,18 @@
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from services.projects.models import Priority, Qpv
 
 
 async def known_qpv_codes(session: AsyncSession, codes: list[str]) -> set[str]:
-    rows = await session.execute(select(Qpv.code).where(Qpv.code.in_(codes)))
+    rows = await session.execute(select(col(Qpv.code)).where(col(Qpv.code).in_(codes)))
     return set(rows.scalars())
 
 
 async def known_priority_codes(session: AsyncSession, codes: list[str]) -> set[str]:
-    rows = await session.execute(select(Priority.code).where(Priority.code.in_(codes)))
+    rows = await session.execute(select(col(Priority.code)).where(col(Priority.code).in_(codes)))
     return set(rows.scalars())
 
 
@@ -20,13 +21,13 @@ async def qpv_list(
     session: AsyncSession, *, department: str | None, search: str | None, insee_commune: str | None = None,
     epci: str | None = None,
 ) -> list[Qpv]:
-    statement = select(Qpv).order_by(Qpv.code)
+    statement = select(Qpv).order_by(col(Qpv.code))
     if department:
-        statement = statement.where(Qpv.department == department)
+        statement = statement.where(col(Qpv.department) == department)
     if insee_commune:
-        statement = statement.where(Qpv.insee_commune == insee_commune)
+        statement = statement.where(col(Qpv.insee_commune) == insee_commune)
     if epci:
-        statement = statement.where(func.lower(Qpv.epci) == epci.lower())
+        statement = statement.where(func.lower(col(Qpv.epci)) == epci.lower())
     if search:
         # Case-insensitive, anywhere in the code, the name, the commune or the EPCI; % and _ taken literally.
         needle = search.lower()
@@ -34,7 +35,7 @@ async def qpv_list(
             or_(
                 *(
                     func.lower(column).contains(needle, autoescape=True)
-                    for column in (Qpv.code, Qpv.name, Qpv.commune, Qpv.epci)
+                    for column in (col(Qpv.code), col(Qpv.name), col(Qpv.commune), col(Qpv.epci))
                 )
             )
         )
@@ -42,9 +43,10 @@ async def qpv_list(
 
 
 async def priority_list(session: AsyncSession) -> list[Priority]:
-    return list((await session.execute(select(Priority).order_by(Priority.kind.desc(), Priority.code))).scalars())
+    statement = select(Priority).order_by(col(Priority.kind).desc(), col(Priority.code))
+    return list((await session.execute(statement)).scalars())
 
 
 async def qpvs_by_code(session: AsyncSession, codes: list[str]) -> dict[str, Qpv]:
     """The stored QPVs among `codes`, by code (the import compares its rows with them)."""
-    return {qpv.code: qpv for qpv in (await session.execute(select(Qpv).where(Qpv.code.in_(codes)))).scalars()}
+    return {qpv.code: qpv for qpv in (await session.execute(select(Qpv).where(col(Qpv.code).in_(codes)))).scalars()}

@@ -7,6 +7,7 @@ from datetime import datetime
 
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from common.db import children_by_parent, get_row
 from common.pagination import keyset
@@ -23,7 +24,7 @@ async def report_by_id(session: AsyncSession, report_id: uuid.UUID, *, for_updat
 
 
 async def report_for(session: AsyncSession, project_id: uuid.UUID, period: str) -> Report | None:
-    statement = select(Report).where(Report.project_id == project_id, Report.period == period)
+    statement = select(Report).where(col(Report.project_id) == project_id, col(Report.period) == period)
     return (await session.execute(statement)).scalars().first()
 
 
@@ -41,15 +42,15 @@ async def list_reports(
     """`organisation_id` None: every organisation's (the desk, another service)."""
     statement = select(Report)
     if organisation_id is not None:
-        statement = statement.where(Report.organisation_id == organisation_id)
+        statement = statement.where(col(Report.organisation_id) == organisation_id)
     if project_id is not None:
-        statement = statement.where(Report.project_id == project_id)
+        statement = statement.where(col(Report.project_id) == project_id)
     if state is not None:
-        statement = statement.where(Report.state == state)
+        statement = statement.where(col(Report.state) == state)
     if period is not None:
-        statement = statement.where(Report.period == period)
+        statement = statement.where(col(Report.period) == period)
     if updated_since is not None:
-        statement = statement.where(Report.updated_at >= updated_since)
+        statement = statement.where(col(Report.updated_at) >= updated_since)
     return list((await session.execute(keyset(statement, Report, limit=limit, cursor=cursor))).scalars())
 
 
@@ -57,7 +58,7 @@ async def values_of(session: AsyncSession, report_ids: list[uuid.UUID]) -> dict[
     found: dict[uuid.UUID, list[ReportValue]] = {report_id: [] for report_id in report_ids}
     if report_ids:
         statement = (
-            select(ReportValue).where(ReportValue.report_id.in_(report_ids)).order_by(ReportValue.indicator_code)
+            select(ReportValue).where(col(ReportValue.report_id).in_(report_ids)).order_by(col(ReportValue.indicator_code))
         )
         for row in (await session.execute(statement)).scalars():
             found[row.report_id].append(row)
@@ -74,7 +75,7 @@ async def history_of(session: AsyncSession, report_ids: list[uuid.UUID]) -> dict
     found: dict[uuid.UUID, list[ReportHistory]] = defaultdict(list)
     if report_ids:
         statement = (
-            select(ReportHistory).where(ReportHistory.report_id.in_(report_ids)).order_by(ReportHistory.at)
+            select(ReportHistory).where(col(ReportHistory.report_id).in_(report_ids)).order_by(col(ReportHistory.at))
         )
         for row in (await session.execute(statement)).scalars():
             found[row.report_id].append(row)
@@ -82,7 +83,7 @@ async def history_of(session: AsyncSession, report_ids: list[uuid.UUID]) -> dict
 
 
 async def replace_values(session: AsyncSession, report_id: uuid.UUID, values: dict[str, int]) -> None:
-    await session.execute(delete(ReportValue).where(ReportValue.report_id == report_id))
+    await session.execute(delete(ReportValue).where(col(ReportValue.report_id) == report_id))
     session.add_all(
         ReportValue(report_id=report_id, indicator_code=code, value_hundredths=value) for code, value in values.items()
     )
@@ -90,7 +91,7 @@ async def replace_values(session: AsyncSession, report_id: uuid.UUID, values: di
 
 
 async def replace_evidence(session: AsyncSession, report_id: uuid.UUID, version_ids: list[uuid.UUID]) -> None:
-    await session.execute(delete(ReportEvidence).where(ReportEvidence.report_id == report_id))
+    await session.execute(delete(ReportEvidence).where(col(ReportEvidence.report_id) == report_id))
     session.add_all(
         ReportEvidence(report_id=report_id, document_version_id=version_id) for version_id in sorted(set(version_ids))
     )

@@ -7,14 +7,16 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import httpx
 import pytest
 from sqlalchemy import event, func, select
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import ORMExecuteState, Session
+from sqlalchemy.sql import ClauseElement
 
+from services.identity.keys import KeyStore
 from services.projects.documents import pins, repository
 from services.projects.documents.content_types import CSV, PDF, PNG
 from services.projects.documents.storage import LocalDocumentStorage
@@ -25,6 +27,7 @@ from services.projects.tests.helpers import at_once
 from tests.support import calls
 from tests.support.clock import TODAY
 from tests.support.stack import Api, problem
+from tests.support.tokens import claims_for
 from tests.support.world import (
     CITIZEN,
     CITY_INSTRUCTOR,
@@ -132,7 +135,7 @@ def recorded(log: list[str]) -> Iterator[None]:
 
     def record(state: ORMExecuteState) -> None:
         try:
-            log.append(str(state.statement.compile(dialect=postgresql.dialect())))
+            log.append(str(cast(ClauseElement, state.statement).compile(dialect=postgresql.dialect())))
         except AttributeError:  # SQLite's own INSERT … ON CONFLICT
             log.append(str(state.statement))
 
@@ -539,6 +542,14 @@ class TestRead:
                     content_url(document["id"], document["current_version"]["id"])):
             assert problem(api.get(url))["status"] == 403
 
+    def test_a_holder_token_without_an_organisation_uploads_nothing(self, world: World) -> None:
+        # Identity signs none such; one would have reached the INSERT with no organisation (a 500 on NOT NULL).
+        keys = KeyStore.from_pem(world.stack.signing_key_file.read_bytes())
+        api = world.stack.api("projects")
+        api.token = keys.sign(claims_for(organisation_id=None, roles=["holder_admin"], org_kind=None))
+        response = upload(api)
+        assert response.status_code == 403 and problem(response)["code"] == "forbidden"
+
 
 class TestVersions:
     def test_a_new_version_keeps_the_old_ones(self, world: World) -> None:
@@ -745,9 +756,12 @@ class TestDelete:
 def reported(world: World, evidence: list[str], state: str) -> dict[str, Any]:
     """A report of the holder's citing these versions as evidence, brought to `state`."""
     report = report_tests.created(world, report_tests.planned_project(world), evidence_version_ids=evidence)
-    moves = {"draft": [], "submitted": [("submit", HOLDER, {})], "accepted": [("submit", HOLDER, {}),
-             ("accept", DESK, {})], "changes_requested": [("submit", HOLDER, {}),
-             ("request-changes", DESK, {"json": {"comment": "Joindre l'émargement."}})]}
+    moves: dict[str, list[tuple[str, str, dict[str, Any]]]] = {
+        "draft": [], "submitted": [("submit", HOLDER, {})], "accepted": [("submit", HOLDER, {}), ("accept", DESK, {})],
+        "changes_requested": [
+            ("submit", HOLDER, {}), ("request-changes", DESK, {"json": {"comment": "Joindre l'émargement."}})
+        ],
+    }
     for action, email, kwargs in moves[state]:
         response = report_tests.act(world, report, action, email, **kwargs)
         assert response.status_code == 200, response.text

@@ -126,8 +126,9 @@ def expected_rows(built: list[Plan]) -> list[dict[str, Any]]:
                 if kind == "actual" and period not in plan.accepted:
                     continue
                 for code, value in chosen.items():
+                    priorities: list[str | None] = [*plan.priorities] or [None]
                     for qpv in plan.qpv_codes:
-                        for priority in plan.priorities or [None]:
+                        for priority in priorities:
                             cell = cells[(code, qpv, priority, plan.year_of(period))]
                             cell[kind].append(_decimal(value))
                             cell["projects"].add(plan.project["id"])
@@ -236,6 +237,7 @@ class TestAggregates:
         assert rows == expected_rows(chosen) != expected_rows(built)
         one_year = world.as_("projects", DESK).post(f"{AGGREGATES}/search", json={**body, "year": 2028})
         assert one_year.json()["items"] == []  # both end in 2027
+        bad: dict[str, Any]
         for bad in ({"project_ids": []}, {"project_ids": ["x"]}, {**body, "qpv": "QN03502B"}, {**body, "year": 1}):
             refused = world.as_("projects", DESK).post(f"{AGGREGATES}/search", json=bad)
             assert refused.status_code == 422 and problem(refused)["code"] == "validation_failed", bad

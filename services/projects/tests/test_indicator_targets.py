@@ -13,7 +13,7 @@ from tests.support.world import CITIZEN, CITY_INSTRUCTOR, DESK, HOLDER, HOLDER_M
 
 # The demo project runs from 2027-01-05 to 2027-12-18; these span two years.
 TWO_YEARS = {"start_date": "2027-01-05", "end_date": "2028-06-30"}
-TARGETS = [
+TARGETS: list[dict[str, Any]] = [
     {"indicator_code": "qpv_residents_reached", "period": "2027", "target": 60},
     {"indicator_code": "women_reached", "period": "2027", "target": 30},
     {"indicator_code": "young_people_16_25_reached", "period": "2027", "target": 20},

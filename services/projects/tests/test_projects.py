@@ -8,8 +8,10 @@ from typing import Any
 
 import pytest
 
+from services.identity.keys import KeyStore
 from services.projects.tests.helpers import PROJECTS, at_once, listed_ids, listed_state, pages, stored_projects
 from tests.support.stack import problem
+from tests.support.tokens import claims_for
 from tests.support.world import (
     CITIZEN,
     CITY_INSTRUCTOR,
@@ -57,6 +59,15 @@ class TestCreateProject:
         assert response.status_code == 403
         assert problem(response)["code"] == "forbidden"
         assert stored_projects(world) == 0
+
+    def test_a_holder_token_without_an_organisation_gets_403(self, world: World) -> None:
+        # Identity signs none such; one would have reached the INSERT with no organisation (a 500 on NOT NULL).
+        keys = KeyStore.from_pem(world.stack.signing_key_file.read_bytes())
+        token = keys.sign(claims_for(organisation_id=None, roles=["holder_admin"], org_kind=None))
+        response = world.projects.post(PROJECTS, json=PROJECT, token=token)
+        assert response.status_code == 403 and problem(response)["code"] == "forbidden"
+        assert stored_projects(world) == 0
+        assert world.projects.get(PROJECTS, token=token).status_code == 403
 
     def test_holder_creates_a_project_of_its_own_association(self, world: World) -> None:
         response = world.as_("projects", HOLDER).post(PROJECTS, json=PROJECT)

@@ -468,7 +468,8 @@ class TestReview:
 
     def test_a_draft_cannot_be_reviewed(self, world: World) -> None:
         report = created(world, planned_project(world))
-        for action, extra in (("accept", {}), ("request-changes", {"json": {"comment": "x"}})):
+        reviews: list[tuple[str, dict[str, Any]]] = [("accept", {}), ("request-changes", {"json": {"comment": "x"}})]
+        for action, extra in reviews:
             details = problem(act(world, report, action, DESK, **extra))
             assert details["code"] == "illegal_transition" and details["allowed_actions"] == ["update", "submit"]
         assert read(world, report).json() == report
