@@ -3,7 +3,7 @@
 from pathlib import Path
 from typing import Literal, Self
 
-from pydantic import model_validator
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -26,6 +26,8 @@ class ServiceSettings(BaseSettings):
     db_schema: str = "public"
     # False gives one connection per session (no pool): for test clients that change event loop per request.
     database_pool: bool = True
+    # Connections kept per process on PostgreSQL, and as many again in a burst; size it to the process's concurrency.
+    database_pool_size: int = Field(default=10, ge=1, le=100)
     log_level: str = "INFO"
     max_body_bytes: int = 1_048_576
     identity_url: str = "http://127.0.0.1:8001"

@@ -106,6 +106,8 @@ def live_environment(
     })
     if fast_passwords:  # the tests: the benchmark measures the desk as it runs for real
         env.update({
+            # Each pytest-xdist worker runs its live stacks beside its in-process one, on one PostgreSQL server.
+            "IDENTITY_DATABASE_POOL_SIZE": "4", "PROJECTS_DATABASE_POOL_SIZE": "4", "FUNDING_DATABASE_POOL_SIZE": "4",
             # They log in hundreds of times.
             "IDENTITY_PASSWORD_TIME_COST": "1", "IDENTITY_PASSWORD_MEMORY_KIB": "8",
             # Every test calls from loopback: the refusals of one address would add up across the whole suite.

@@ -22,6 +22,7 @@ DESCRIPTIONS = {
     "documents_zip_max_uncompressed_bytes": "most bytes a ZIP-based document's entries may declare once inflated",
     "documents_zip_max_ratio": "highest compression ratio of one entry over 1 MiB in a ZIP-based document",
     "database_pool": "pool connections (turn off only for clients that change event loop per request)",
+    "database_pool_size": "PostgreSQL connections kept per process, and as many again in a burst",
     "log_level": "JSON log level",
     "max_body_bytes": "largest request body accepted (413 above)",
     "identity_url": "where identity listens (JWKS, service tokens)",

@@ -118,3 +118,28 @@ def test_a_clock_file_is_refused_in_production_and_read_elsewhere(tmp_path: Path
     (tmp_path / "c").write_text("")
     assert clock.now() >= before
     assert type(clock_of(None)).__name__ == "Clock"
+
+
+@pytest.mark.parametrize(("service", "factory"), [
+    ("projects", "services.projects.app"), ("funding", "services.funding.app"), ("identity", "services.identity.app"),
+])
+def test_each_service_keeps_the_pool_its_settings_ask_for(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, service: str, factory: str
+) -> None:
+    import importlib
+
+    # No connection is opened: the engine is built, not used.
+    monkeypatch.setenv(f"{service.upper()}_DATABASE_URL", "postgresql://nobody@127.0.0.1:1/none")
+    monkeypatch.setenv(f"{service.upper()}_DATABASE_POOL_SIZE", "3")
+    if service == "identity":
+        key = tmp_path / "signing.pem"
+        key.write_bytes(generate_pem())
+        monkeypatch.setenv("IDENTITY_SIGNING_KEY_FILE", str(key))
+    app = importlib.import_module(factory).create_app()
+    pool = app.state.db.engine.sync_engine.pool
+    assert (pool.size(), pool._max_overflow) == (3, 3)
+
+
+def test_a_pool_of_no_connection_is_refused() -> None:
+    with pytest.raises(ValidationError, match="database_pool_size"):
+        ProjectsSettings(database_pool_size=0)

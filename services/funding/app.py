@@ -56,7 +56,10 @@ def create_app(
         description="Programmes, dossiers uniques, plans de cofinancement.",
         settings=settings,
         database=install_outbox(
-            Database(settings.database_url, schema=settings.db_schema, pooled=settings.database_pool)
+            Database(
+                settings.database_url, schema=settings.db_schema, pooled=settings.database_pool,
+                pool_size=settings.database_pool_size,
+            )
         ),
         idempotency_table=idempotency_keys,
         routers=[

@@ -46,7 +46,10 @@ def create_app(
         title="Guichet unique — identity",
         description="Organisations, personnes, rôles, clients machine ; émet les jetons et publie ses clés.",
         settings=settings,
-        database=Database(settings.database_url, schema=settings.db_schema, pooled=settings.database_pool),
+        database=Database(
+            settings.database_url, schema=settings.db_schema, pooled=settings.database_pool,
+            pool_size=settings.database_pool_size,
+        ),
         idempotency_table=idempotency_keys,
         routers=[
             auth.router, organisations.router, members.router, invitations.router, profiles.router, me.router,

@@ -36,7 +36,10 @@ def create_app(
         title="Guichet unique — projects",
         description="Projets des associations, QPV et priorités du contrat de ville.",
         settings=settings,
-        database=Database(settings.database_url, schema=settings.db_schema, pooled=settings.database_pool),
+        database=Database(
+            settings.database_url, schema=settings.db_schema, pooled=settings.database_pool,
+            pool_size=settings.database_pool_size,
+        ),
         idempotency_table=idempotency_keys,
         routers=[projects.router, budgets.router, referential.router,
                  indicators.targets_router, indicators.router, reports.router,

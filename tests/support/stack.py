@@ -246,7 +246,9 @@ def _schema_args(url: str, schema: str) -> dict[str, Any]:
 def build_stack(backend: str, urls: dict[str, str], portal: BlockingPortal, workdir: Path) -> Stack:
     key_file = workdir / "signing.pem"
     key_file.write_bytes(generate_pem())
-    common = {"environment": "test", "identity_url": HOSTS["identity"]}
+    # Small pools: the pytest-xdist workers, their live stacks and the seeded country share one PostgreSQL
+    # server's connections (100 by default); one event loop needs no more.
+    common = {"environment": "test", "identity_url": HOSTS["identity"], "database_pool_size": 3}
     identity_settings = IdentitySettings(
         **common, database_url=urls["identity"], signing_key_file=str(key_file),
         service_clients={"funding": SERVICE_SECRET}, password_time_cost=1, password_memory_kib=8,
