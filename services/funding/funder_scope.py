@@ -25,23 +25,34 @@ def funder_of(principal: Principal, asked: uuid.UUID | None, *, desk_may_take_al
                 errors=[("query.funder_id", Text("Obligatoire pour le guichet.", "Required for the desk."))],
             )
         return asked
-    if asked is not None and asked != principal.organisation_id:
+    own = _own_organisation(principal)
+    if asked is not None and asked != own:
         raise Forbidden(Text("Un financeur ne lit que ce qui est à lui.", "A funder reads only its own."),
                         code="not_your_funder")
-    return principal.organisation_id
+    return own
 
 
 def association_of(principal: Principal, asked: uuid.UUID | None) -> uuid.UUID:
     """The association the read is about: the caller's own (403 `not_your_association` for another's); the desk
     must name one (422)."""
     if not principal.has_any_role(DESK_ROLES):
-        if asked is not None and asked != principal.organisation_id:
+        own = _own_organisation(principal)
+        if asked is not None and asked != own:
             raise Forbidden(Text("Une association ne lit que ce qui est à elle.", "An association reads only its own."),
                             code="not_your_association")
-        return principal.organisation_id
+        return own
     if asked is None:
         raise UnprocessableContent(
             Text("Nommez l'association.", "Name the association."),
             errors=[("query.organisation_id", Text("Obligatoire pour le guichet.", "Required for the desk."))],
         )
     return asked
+
+
+def _own_organisation(principal: Principal) -> uuid.UUID:
+    """The caller's organisation. A token with a funder's or an association's role but no organisation is refused:
+    read as None it would mean "every funder" (identity never issues one, but a read must not rest on that)."""
+    if principal.organisation_id is None:
+        raise Forbidden(Text("Ce jeton ne nomme aucune organisation.", "This token names no organisation."),
+                        code="no_organisation")
+    return principal.organisation_id
