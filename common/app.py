@@ -7,6 +7,7 @@ from typing import Any
 
 import httpx
 from fastapi import APIRouter, FastAPI
+from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 from pydantic import BaseModel
 from sqlalchemy import Table
@@ -119,11 +120,20 @@ def _uuid_segments_only(router: APIRouter) -> None:
     for route in router.routes:
         if not isinstance(route, APIRoute):
             continue
-        typed = [field.name for field in route.dependant.path_params if field.field_info.annotation is uuid.UUID]
+        # Flattened: a load-or-404 dependency (common.resources) declares the route's id for it.
+        typed = {field.name for field in _path_params(route.dependant) if field.field_info.annotation is uuid.UUID}
         for name in typed:
             route.path = route.path.replace(f"{{{name}}}", f"{{{name}:uuid}}")
         if typed:
             route.path_regex, route.path_format, route.param_convertors = compile_path(route.path)
+
+
+def _path_params(dependant: Dependant) -> list[Any]:
+    """The path parameters a route declares, its dependencies' included."""
+    found = list(dependant.path_params)
+    for dependency in dependant.dependencies:
+        found += _path_params(dependency)
+    return found
 
 
 def _register_schemas(app: FastAPI, models: Sequence[type[BaseModel]]) -> None:

@@ -4,11 +4,12 @@ The session dependency is the one place that commits; services and repositories 
 """
 
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
-from sqlalchemy import DateTime, event, select
+from sqlalchemy import DateTime, Select, event, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.pool import NullPool
@@ -108,6 +109,15 @@ async def children_by_parent(
     return children
 
 
+def where_given(statement: Select[Any], *conditions: tuple[Any, Any]) -> Select[Any]:
+    """`statement` narrowed by `column == value` for each (column, value) whose value was given: the optional
+    equality filters of a list route, without one `if value is not None` per filter."""
+    for column, value in conditions:
+        if value is not None:
+            statement = statement.where(column == value)
+    return statement
+
+
 class Database:
     """One engine per service; a reader and a writer session factory over it."""
 
@@ -130,20 +140,28 @@ class Database:
         self.reader = async_sessionmaker(self.engine, class_=AsyncSession, expire_on_commit=False)
         self.writer = async_sessionmaker(writer_engine, class_=AsyncSession, expire_on_commit=False)
 
+    @asynccontextmanager
+    async def transaction(self, *, write: bool = True) -> AsyncIterator[AsyncSession]:
+        """A session of its own, committed when the block ends and rolled back if it raises: for work that must
+        keep (or read) outside a request's session, such as an idempotency reservation, the worker's batches or
+        what runs after the commit. A reading one (`write=False`) takes no write lock on SQLite."""
+        factory = self.writer if write else self.reader
+        async with factory() as session:
+            try:
+                yield session
+                await session.commit()
+            except BaseException:
+                await session.rollback()
+                raise
+
     async def dispose(self) -> None:
         await self.engine.dispose()
 
 
 async def _request_session(request: Request) -> AsyncIterator[AsyncSession]:
     database: Database = request.app.state.db
-    factory = database.reader if request.method in SAFE_METHODS else database.writer
-    async with factory() as session:
-        try:
-            yield session
-            await session.commit()
-        except BaseException:
-            await session.rollback()
-            raise
+    async with database.transaction(write=request.method not in SAFE_METHODS) as session:
+        yield session
 
 
 # scope="function": the commit runs before the response is sent, so a failed commit is never a 2xx.

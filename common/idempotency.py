@@ -123,17 +123,15 @@ async def _claim(database: Database, table: Table, principal: str, key: str, req
     """True once the key is ours; False when its reservation vanished between our insert and our lookup: the
     call that held it failed and released it, so the key is free again and the caller tries once more, as a
     fresh attempt (the lookup's `.one()` made that race a 500 `NoResultFound`)."""
-    async with database.writer() as session:
-        try:
+    try:
+        async with database.transaction() as session:
             await session.execute(
-                insert(table).values(
-                    principal=principal, key=key, request_hash=request_hash, created_at=utcnow()
-                )
+                insert(table).values(principal=principal, key=key, request_hash=request_hash, created_at=utcnow())
             )
-            await session.commit()
-            return True
-        except IntegrityError:
-            await session.rollback()
+        return True
+    except IntegrityError:
+        pass  # the key is taken: by this very request earlier (a replay), another one, or one that crashed
+    async with database.transaction() as session:
         row = (
             await session.execute(select(table).where(table.c.principal == principal, table.c.key == key))
         ).one_or_none()
@@ -159,22 +157,16 @@ async def _claim(database: Database, table: Table, principal: str, key: str, req
         if utcnow() - row.created_at < ABANDONED_AFTER:
             raise _in_progress()
         await session.execute(
-            update(table)
-            .where(table.c.principal == principal, table.c.key == key)
-            .values(created_at=utcnow())
+            update(table).where(table.c.principal == principal, table.c.key == key).values(created_at=utcnow())
         )
-        await session.commit()
         return True
 
 
 async def _release(database: Database, table: Table, principal: str, key: str) -> None:
-    async with database.writer() as session:
+    async with database.transaction() as session:
         await session.execute(
-            delete(table).where(
-                table.c.principal == principal, table.c.key == key, table.c.status_code.is_(None)
-            )
+            delete(table).where(table.c.principal == principal, table.c.key == key, table.c.status_code.is_(None))
         )
-        await session.commit()
 
 
 async def _idempotent_call(
@@ -208,7 +200,9 @@ async def _idempotent_call(
         raise
 
 
-IdempotencyDep = Annotated[IdempotentCall, Depends(_idempotent_call, scope="function")]
+# The dependency itself, for a dependency that must be solved after it (common.resources.locked_resource).
+IDEMPOTENT_CALL = Depends(_idempotent_call, scope="function")
+IdempotencyDep = Annotated[IdempotentCall, IDEMPOTENT_CALL]
 
 
 def install_idempotency(app: FastAPI, table: Table) -> None:

@@ -81,6 +81,18 @@ async def visible_payment(
     return payment, agreement
 
 
+async def readable_payment(
+    session: AsyncSession, principal: Principal, payment_id: uuid.UUID
+) -> tuple[Payment, Agreement]:
+    return await visible_payment(session, principal=principal, payment_id=payment_id)
+
+
+async def locked_payment(
+    session: AsyncSession, principal: Principal, payment_id: uuid.UUID
+) -> tuple[Payment, Agreement]:
+    return await visible_payment(session, principal=principal, payment_id=payment_id, for_update=True)
+
+
 async def visible_payments(
     session: AsyncSession, *, principal: Principal, today: date, state: str | None, agreement_id: uuid.UUID | None,
     dossier_id: uuid.UUID | None, funder_id: uuid.UUID | None, updated_since: datetime | None, limit: int,

@@ -1,17 +1,17 @@
 """Payments: each grant's instalments, asked for by the association and paid (or cancelled) by the funder."""
 
 import uuid
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 
 from common.auth import Authorize
 from common.clock import ClockDep
-from common.db import SessionDep
-from common.etag import check_if_match, etag_of, if_match_parameter
+from common.db import Database, SessionDep
 from common.idempotency import IdempotencyDep
 from common.pagination import CursorParam, LimitParam, Page, UpdatedSinceParam, split_page
 from common.problems import problem_responses
+from common.resources import answer, locked_resource, move_route, resource, with_etag
 from common.tokens import Principal
 from services.funding.dossiers.filters import DossierFiltersDep
 from services.funding.grants import payments
@@ -27,11 +27,11 @@ Reader = Annotated[
 ]
 Holder = Annotated[Principal, Depends(Authorize(roles=HOLDER_ROLES, scope=Scope.payments_write))]
 FunderManager = Annotated[Principal, Depends(Authorize(roles={Role.funder_manager}, scope=Scope.payments_write))]
-MOVE = {
-    "response_model": PaymentPublic,
-    "responses": problem_responses(400, 401, 403, 404, 409, 412, 413, 422, 502),
-    "openapi_extra": if_match_parameter(required=False),
-}
+PaymentRow = tuple[Payment, Agreement]
+CurrentPayment = Annotated[PaymentRow, resource(payments.readable_payment, path="payment_id", caller=Reader)]
+
+
+MOVE = move_route(PaymentPublic, upstream=True)
 
 
 @router.get(
@@ -72,54 +72,48 @@ async def list_payments(
     response_model=PaymentPublic,
     responses=problem_responses(401, 403, 404, 422),
 )
-async def get_payment(
-    payment_id: uuid.UUID, session: SessionDep, caller: Reader, clock: ClockDep, response: Response
-) -> PaymentPublic:
-    payment, agreement = await payments.visible_payment(session, principal=caller, payment_id=payment_id)
-    response.headers["ETag"] = etag_of(payment.version)
-    return payments.to_public(payment, agreement, clock.today())
+async def get_payment(found: CurrentPayment, clock: ClockDep, response: Response) -> PaymentPublic:
+    payment, agreement = found
+    return with_etag(response, payments.to_public(payment, agreement, clock.today()))
 
 
-async def _checked_bank_details(request: Request, caller: Principal, payment_id: uuid.UUID, peers: PeersDep,
-                                clock: ClockDep) -> None:
-    """The association's bank details, asked of the vault before anything is locked (on SQLite the writer's first
-    statement takes the write lock, which no call to another service may hold)."""
-    async with request.app.state.db.reader() as reading:
-        payment, _ = await payments.visible_payment(reading, principal=caller, payment_id=payment_id)
-    compliance = await peers.document_compliance(
-        organisation_id=payment.organisation_id, kinds=[payments.BANK_DETAILS], on=clock.today()
+def _bank_details_checked(guard: Any) -> Any:
+    """The association's bank details, asked of the vault before the payment is locked (on SQLite the writer's
+    first statement takes the write lock, which no call to another service may hold): a dependency declared
+    before the locked payment."""
+
+    async def check(payment_id: uuid.UUID, request: Request, caller: guard, peers: PeersDep, clock: ClockDep) -> None:
+        database: Database = request.app.state.db
+        async with database.transaction(write=False) as reading:
+            payment, _ = await payments.readable_payment(reading, caller, payment_id)
+        compliance = await peers.document_compliance(
+            organisation_id=payment.organisation_id, kinds=[payments.BANK_DETAILS], on=clock.today()
+        )
+        payments.require_bank_details(compliance)
+
+    return Depends(check)
+
+
+def _locked(guard: Any, *, bank_details: bool) -> Any:
+    return locked_resource(
+        payments.locked_payment, path="payment_id", caller=guard, if_match_required=False,
+        version_of=lambda row: row[0].version, before=[_bank_details_checked(guard)] if bank_details else [],
     )
-    payments.require_bank_details(compliance)
 
 
-async def _locked(
-    request: Request, session: SessionDep, caller: Principal, payment_id: uuid.UUID
-) -> tuple[Payment, Agreement]:
-    payment, agreement = await payments.visible_payment(
-        session, principal=caller, payment_id=payment_id, for_update=True
-    )
-    check_if_match(request, payment.version, required=False)
-    return payment, agreement
-
-
-async def _answer(
-    session: SessionDep, call: IdempotencyDep, payment: Payment, agreement: Agreement, clock: ClockDep
-) -> Response:
-    await session.flush()
-    public = payments.to_public(payment, agreement, clock.today())
-    return await call.respond(session, status_code=200, content=public, headers={"ETag": etag_of(public.version)})
+HeldPayment = Annotated[PaymentRow, _locked(Holder, bank_details=True)]
+PayablePayment = Annotated[PaymentRow, _locked(FunderManager, bank_details=True)]
+ManagedPayment = Annotated[PaymentRow, _locked(FunderManager, bank_details=False)]
 
 
 @router.post("/{payment_id}/request", summary="Demander un versement dû (association)", **MOVE)
 async def request_payment(
-    payment_id: uuid.UUID, request: Request, session: SessionDep, caller: Holder, call: IdempotencyDep,
-    clock: ClockDep, peers: PeersDep,
+    caller: Holder, locked: HeldPayment, session: SessionDep, call: IdempotencyDep, clock: ClockDep
 ) -> Response:
     """Refused (409 `bank_details_missing`) while the vault holds no valid bank details."""
-    await _checked_bank_details(request, caller, payment_id, peers, clock)
-    payment, agreement = await _locked(request, session, caller, payment_id)
+    payment, agreement = locked
     payments.request(caller, payment, agreement, clock.today(), clock.now())
-    return await _answer(session, call, payment, agreement, clock)
+    return await answer(session, call, payments.to_public(payment, agreement, clock.today()))
 
 
 @router.post(
@@ -128,15 +122,13 @@ async def request_payment(
     **MOVE,
 )
 async def pay_payment(
-    payment_id: uuid.UUID, request: Request, session: SessionDep, caller: FunderManager, call: IdempotencyDep,
-    clock: ClockDep, peers: PeersDep,
+    caller: FunderManager, locked: PayablePayment, session: SessionDep, call: IdempotencyDep, clock: ClockDep
 ) -> Response:
     """A due or requested payment; refused (409) while the agreement is not in force, the condition not met, or
     the association's bank details missing."""
-    await _checked_bank_details(request, caller, payment_id, peers, clock)
-    payment, agreement = await _locked(request, session, caller, payment_id)
+    payment, agreement = locked
     await payments.pay(session, caller, payment, agreement, clock.today(), clock.now())
-    return await _answer(session, call, payment, agreement, clock)
+    return await answer(session, call, payments.to_public(payment, agreement, clock.today()))
 
 
 @router.post(
@@ -145,9 +137,9 @@ async def pay_payment(
     **MOVE,
 )
 async def cancel_payment(
-    payment_id: uuid.UUID, body: Cancellation, request: Request, session: SessionDep, caller: FunderManager,
-    call: IdempotencyDep, clock: ClockDep,
+    body: Cancellation, caller: FunderManager, locked: ManagedPayment, session: SessionDep, call: IdempotencyDep,
+    clock: ClockDep,
 ) -> Response:
-    payment, agreement = await _locked(request, session, caller, payment_id)
+    payment, agreement = locked
     await payments.cancel(session, caller, payment, agreement, clock.today(), clock.now(), body.reason)
-    return await _answer(session, call, payment, agreement, clock)
+    return await answer(session, call, payments.to_public(payment, agreement, clock.today()))
