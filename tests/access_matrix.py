@@ -15,7 +15,7 @@ PUBLIC = "public"
 # An organisation's admin manages its webhook endpoints (the platform's admin has no events of its own).
 WEBHOOK_ADMINS = {"holder_admin", "funder_manager", "desk_coordinator"}
 
-ACCESS: dict[str, dict[tuple[str, str], object]] = {
+ACCESS: dict[str, dict[tuple[str, str], str | set[str]]] = {
     "identity": {
         ("POST", "/api/v1/auth/token"): PUBLIC,
         ("POST", "/api/v1/auth/refresh"): PUBLIC,

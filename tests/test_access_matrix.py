@@ -41,13 +41,14 @@ def test_each_role_gets_what_the_table_says(world, service: str, method: str, pa
     allowed = ACCESS[service][(method, path)]
     api = world.stack.api(service)
     keys = KeyStore.from_pem(world.stack.signing_key_file.read_bytes())
-    body = {"json": {}} if method in ("POST", "PATCH") else {}
+    body: dict[str, dict[str, str]] = {"json": {}} if method in ("POST", "PATCH") else {}
     anonymous = api.request(method, _concrete(path), **body)
     if allowed == PUBLIC:
         assert anonymous.status_code not in (401, 403), anonymous.text
         assert anonymous.status_code < 500, anonymous.text  # past the door, made-up ids and an empty body: a 4xx
         return
     assert anonymous.status_code == 401, anonymous.text
+    assert isinstance(allowed, set)
     for role in Role:
         token = keys.sign(claims_for(organisation_id=str(uuid.uuid4()), roles=[role.value]))
         response = api.request(method, _concrete(path), token=token, **body)

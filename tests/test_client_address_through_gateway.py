@@ -3,6 +3,7 @@ nor the gateway's rate limits, by writing its own X-Forwarded-For."""
 
 import os
 import uuid
+from collections.abc import Iterator
 
 import httpx
 import pytest
@@ -13,7 +14,7 @@ from scripts.live_stack import LiveStack
 
 
 @pytest.fixture
-def gateway(live: LiveStack) -> httpx.Client:
+def gateway(live: LiveStack) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=live.url(), timeout=10) as client:
         yield client
 

@@ -372,8 +372,8 @@ def compose_problems(
         for key, value in env.items():
             if DEV_SECRET_MARKER in value:
                 problems.append(f"{name}: {key} holds a development default after interpolation")
-            field = allowed[key].model_fields.get(env_names(allowed[key])[key]) if key in allowed else None
-            if key.endswith(("_FILE", "_FILES")) and field is not None and value:
+            declared = allowed[key].model_fields.get(env_names(allowed[key])[key]) if key in allowed else None
+            if key.endswith(("_FILE", "_FILES")) and declared is not None and value:
                 listed = {s if isinstance(s, str) else s.get("source") for s in service.get("secrets") or []}
                 for path in filter(None, (p.strip() for p in value.split(","))):
                     secret = path.removeprefix(SECRETS_DIR)
@@ -458,8 +458,8 @@ def compose_problems(
                 target = field.removesuffix("_url")
                 if target not in services:
                     continue
-                url = make_url(env[key]) if "://" in env[key] else None
-                if url is None or url.host != target or url.port != ports.get(target):
+                pointed = make_url(env[key]) if "://" in env[key] else None
+                if pointed is None or pointed.host != target or pointed.port != ports.get(target):
                     problems.append(f"{name}: {key}={env[key]} should be http://{target}:{ports.get(target)}")
 
     # Issuer and audience: what identity signs is what everyone else expects.
@@ -470,15 +470,15 @@ def compose_problems(
     # Start order.
     for name, service in services.items():
         edges = depends_on(service)
-        for target, condition in edges.items():
-            if target not in services:
-                problems.append(f"{name}: depends on unknown service {target}")
+        for dependency, condition in edges.items():
+            if dependency not in services:
+                problems.append(f"{name}: depends on unknown service {dependency}")
                 continue
-            expected = COMPLETED if target in ONE_SHOT else HEALTHY
-            if condition != expected:
-                problems.append(f"{name}: depends on {target} with {condition}, expected {expected}")
-            if expected == HEALTHY and not healthcheck_text(services[target]):
-                problems.append(f"{name}: waits for {target} to be healthy, but {target} has no healthcheck")
+            wanted = COMPLETED if dependency in ONE_SHOT else HEALTHY
+            if condition != wanted:
+                problems.append(f"{name}: depends on {dependency} with {condition}, expected {wanted}")
+            if wanted == HEALTHY and not healthcheck_text(services[dependency]):
+                problems.append(f"{name}: waits for {dependency} to be healthy, but {dependency} has no healthcheck")
         for target, condition in REQUIRED_DEPENDENCIES.get(name, {}).items():
             if target not in edges:
                 problems.append(f"{name}: does not wait for {target} ({condition})")

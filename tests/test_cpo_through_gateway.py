@@ -107,8 +107,10 @@ def test_a_three_year_cpo_from_the_committee_to_its_renewal(
     project = desk.json(OTHER_HOLDER, "POST", "/api/v1/projects", 201, json={
         **PROJECT, "title": "Centre social de Maurepas", "qpv_codes": ["QN03501M"], "total_cost_cents": 40_000_000,
         "start_date": "2027-01-01", "end_date": "2029-12-31"})
-    plan = [{"funder_id": funder, "amount_cents": amount * 3, "yearly_amounts_cents": [amount] * 3}
-            for funder, amount in YEARLY.items()]
+    plan: list[dict[str, Any]] = [
+        {"funder_id": funder, "amount_cents": amount * 3, "yearly_amounts_cents": [amount] * 3}
+        for funder, amount in YEARLY.items()
+    ]
     desk.call(OTHER_HOLDER, "PUT", f"/api/v1/projects/{project['id']}/budget", headers={"If-Match": '"0"'}, json={
         "charges": [{"account_group": "64", "label": "Salaires", "amount_cents": 40_000_000}],
         "income": [{"account_group": "74", "label": "Subvention", "amount_cents": line["amount_cents"],

@@ -28,6 +28,7 @@ NETWORK_CUT = [
 
 def rendered(url: str, profile: Path) -> str:
     """The DOM once the page's scripts have run (a budget of virtual time: loads pause it)."""
+    assert CHROMIUM is not None, "chromium is installed by `make browser`"
     done = subprocess.run(
         [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
          f"--user-data-dir={profile}", *NETWORK_CUT, "--virtual-time-budget=30000", "--dump-dom", url],

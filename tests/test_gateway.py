@@ -32,7 +32,7 @@ def login(client: httpx.Client, email: str) -> dict[str, str]:
 
 
 @pytest.fixture
-def gateway(live: LiveStack) -> httpx.Client:
+def gateway(live: LiveStack) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=live.url(), timeout=10) as client:
         yield client
 

@@ -179,8 +179,10 @@ class _VanishingReservation:
 _REQUEST_HASH = idempotency._request_hash
 
 
-def _subject(token: str) -> str:
-    return jwt.get_unverified_claims(token)["sub"]
+def _subject(token: str | None) -> str:
+    assert token is not None, "the caller signed in"
+    subject: str = jwt.get_unverified_claims(token)["sub"]
+    return subject
 
 
 def test_a_retry_whose_first_call_fails_under_it_proceeds_as_a_fresh_attempt(world: World, monkeypatch) -> None:

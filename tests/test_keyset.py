@@ -32,6 +32,7 @@ def test_a_page_starts_its_index_range_at_the_cursor() -> None:
     statement = keyset(select(Dossier.id), Dossier, limit=50, cursor=cursor)
     compiled = statement.compile(session.get_bind())
     # The plan does not depend on the values: any of the right count.
+    assert compiled.positiontup is not None  # SQLite's parameters are positional
     plan = session.connection().exec_driver_sql(f"EXPLAIN QUERY PLAN {compiled}", ("x",) * len(compiled.positiontup))
     steps = " ".join(str(row[-1]) for row in plan)
     assert "SEARCH dossiers USING COVERING INDEX ix_dossiers_created ((created_at,id)>(?,?))" in steps, steps

@@ -111,7 +111,7 @@ def build(desk: Desk, database: Database) -> FastAPI:
         desk.trail.append("changed")
         return await answer(session, call, NotePublic(id=note.id, text=note.text, version=note.version))
 
-    _uuid_segments_only(app.router)  # type: ignore[arg-type]
+    _uuid_segments_only(app.router)
     return app
 
 

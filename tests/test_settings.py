@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from common.settings import DEV_SECRET_MARKER
+from common.settings import DEV_SECRET_MARKER, Environment
 from services.funding.settings import FundingSettings
 from services.identity.app import create_app as create_identity
 from services.identity.keys import KeyStore, generate_pem
@@ -33,13 +33,13 @@ def test_the_defaults_are_development_secrets() -> None:
 
 
 @pytest.mark.parametrize("environment", ["production", "test"])
-def test_identity_refuses_the_default_service_secret(environment: str) -> None:
+def test_identity_refuses_the_default_service_secret(environment: Environment) -> None:
     with pytest.raises(ValidationError, match=r"service_clients\[funding\]"):
         IdentitySettings(environment=environment)
 
 
 @pytest.mark.parametrize("environment", ["production", "test"])
-def test_funding_refuses_the_default_client_secret(environment: str) -> None:
+def test_funding_refuses_the_default_client_secret(environment: Environment) -> None:
     with pytest.raises(ValidationError, match="service_client_secret"):
         FundingSettings(environment=environment)
 
