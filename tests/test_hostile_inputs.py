@@ -135,12 +135,12 @@ def test_an_export_refuses_an_edge_timestamp_before_its_first_byte(world: World,
 
 
 def test_an_export_whose_first_query_fails_answers_a_problem_not_a_cut_off_200(world: World, monkeypatch) -> None:
-    from services.funding.exports import bulk as bulk_exports
+    from services.funding.exports import repository as exports_repository
 
     def refuse(*_args, **_kwargs):
         raise BadRequest(Text("Curseur de pagination invalide.", "Invalid pagination cursor."), code="invalid_cursor")
 
-    monkeypatch.setattr(bulk_exports, "keyset", refuse)
+    monkeypatch.setattr(exports_repository, "keyset", refuse)
     response = world.as_("funding", CITY_MANAGER).get("/api/v1/exports/dossiers")  # a CSV: its header comes first
     assert response.status_code == 400
     assert problem(response)["code"] == "invalid_cursor"

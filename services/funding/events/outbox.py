@@ -16,14 +16,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import event, insert, inspect, select, update
+from sqlalchemy import event, inspect
 from sqlalchemy.orm import Session
 
 from common.db import Database, utcnow
-from services.funding.models.agreement import Agreement, AgreementParty, Payment
-from services.funding.models.committee import CommitteeSession, FunderDecision, SessionFunder
-from services.funding.models.dossier import Dossier, DossierHistory, DossierRouting, RoutingState
-from services.funding.models.event import DomainEvent, EventAudience, EventCounter
+from services.funding.events import outbox_repository as repository
+from services.funding.models.agreement import Agreement, Payment
+from services.funding.models.committee import CommitteeSession, FunderDecision
+from services.funding.models.dossier import DossierHistory
 from services.funding.models.financial_report import FinancialReport
 from services.funding.models.webhook import WebhookEndpoint
 
@@ -31,6 +31,8 @@ PENDING = "funding_domain_events"
 # A trail line the association does not see: the funders' instruction opinions stay between them and the desk.
 HIDDEN_FROM_HOLDER = frozenset({"opinion_recorded"})
 SESSION_EVENTS = {"planned": "session.planned", "open": "session.opened", "closed": "session.closed"}
+# The kind an event names its subject by, for the subjects that carry a dossier, a funder and an organisation.
+SUBJECT_KINDS: dict[type[Any], str] = {Agreement: "agreement", Payment: "payment", FinancialReport: "report"}
 
 
 @dataclass
@@ -86,8 +88,7 @@ def _drafts_of(session: Session) -> list[Draft]:
 def _state_type(instance: Any, state: str) -> str:
     if isinstance(instance, CommitteeSession):
         return SESSION_EVENTS.get(state, f"session.{state}")
-    kind = {Agreement: "agreement", Payment: "payment", FinancialReport: "report"}[type(instance)]
-    return f"{kind}.{state}"
+    return f"{SUBJECT_KINDS[type(instance)]}.{state}"
 
 
 def _collect(session: Session, _context: Any) -> None:
@@ -105,15 +106,13 @@ def _write(session: Session) -> None:
         return
     with session.no_autoflush:
         events = [_event_of(session, draft) for draft in drafts]
-        last = _take_numbers(session, len(events))
+        last = repository.take_numbers(session, len(events))
         first = last - len(events) + 1
         rows, audience = [], []
         for sequence, (row, organisations) in enumerate(events, start=first):
             rows.append({"dossier_id": None, "reference": None, "organisation_id": None, **row, "sequence": sequence})
             audience += [{"event_sequence": sequence, "organisation_id": o} for o in sorted(organisations, key=str)]
-        session.execute(insert(DomainEvent.__table__), rows)
-        if audience:
-            session.execute(insert(EventAudience.__table__), audience)
+        repository.insert_events(session, rows, audience)
 
 
 def _forget(session: Session) -> None:
@@ -137,26 +136,13 @@ def install_outbox(database: Database) -> Database:
     return database
 
 
-def _take_numbers(session: Session, count: int) -> int:
-    """The last of `count` new numbers; the counter row stays locked until the commit."""
-    counter = EventCounter.__table__
-    taken = session.execute(
-        update(counter).where(counter.c.id == 1).values(last_sequence=counter.c.last_sequence + count)
-        .returning(counter.c.last_sequence)
-    ).scalar_one_or_none()
-    if taken is None:  # a database made without the migrations (the tests' create_all): its first event
-        session.execute(insert(counter).values(id=1, last_sequence=count))
-        return count
-    return int(taken)
-
-
 def _event_of(session: Session, draft: Draft) -> tuple[dict[str, Any], set[uuid.UUID]]:
     subject = draft.subject
     row: dict[str, Any] = {"id": uuid.uuid4(), "type": draft.type, "occurred_at": draft.occurred_at}
     data = dict(draft.data)
     if isinstance(subject, DossierHistory):
-        dossier = session.get(Dossier, subject.dossier_id)
-        organisations = _routed_to(session, subject.dossier_id)
+        dossier = repository.dossier_by_id(session, subject.dossier_id)
+        organisations = repository.routed_funders(session, subject.dossier_id)
         if subject.action not in HIDDEN_FROM_HOLDER and dossier is not None:
             organisations.add(dossier.organisation_id)
         row |= {"subject_kind": "dossier", "subject_id": subject.dossier_id}
@@ -170,20 +156,17 @@ def _event_of(session: Session, draft: Draft) -> tuple[dict[str, Any], set[uuid.
     if isinstance(subject, CommitteeSession):
         row |= {"subject_kind": "session", "subject_id": subject.id, "data": {
             "state": subject.state, "held_on": subject.held_on.isoformat() if subject.held_on else None}}
-        invited = session.execute(select(SessionFunder.funder_id).where(SessionFunder.session_id == subject.id))
-        return row, set(invited.scalars())
+        return row, repository.invited_funders(session, subject.id)
     if isinstance(subject, WebhookEndpoint):  # its organisation's admin learns that it stopped, and why
         row |= {"subject_kind": "webhook", "subject_id": subject.id, "data": {
             "state": subject.state, "reason": subject.disabled_reason, "url": subject.url}}
         return row, {subject.organisation_id}
-    kind = {Agreement: "agreement", Payment: "payment", FinancialReport: "report"}[type(subject)]
-    row |= {"subject_kind": kind, "subject_id": subject.id}
+    row |= {"subject_kind": SUBJECT_KINDS[type(subject)], "subject_id": subject.id}
     data |= {"state": subject.state, "funder_id": str(subject.funder_id)}
     organisations = {subject.organisation_id, subject.funder_id}
     if isinstance(subject, Agreement):
         data |= {"number": subject.number, "kind": subject.kind, "amount_cents": subject.amount_cents}
-        parties = session.execute(select(AgreementParty.funder_id).where(AgreementParty.agreement_id == subject.id))
-        organisations |= set(parties.scalars())
+        organisations |= repository.agreement_parties(session, subject.id)
     elif isinstance(subject, Payment):
         data |= {"agreement_id": str(subject.agreement_id), "year": subject.year, "sequence": subject.sequence,
                  "amount_cents": subject.amount_cents}
@@ -195,20 +178,9 @@ def _event_of(session: Session, draft: Draft) -> tuple[dict[str, Any], set[uuid.
 def _with_dossier(
     session: Session, row: dict[str, Any], data: dict[str, Any], dossier_id: uuid.UUID, holder: bool = True
 ) -> dict[str, Any]:
-    dossier = session.get(Dossier, dossier_id)
+    dossier = repository.dossier_by_id(session, dossier_id)
     return row | {
         "dossier_id": dossier_id, "reference": dossier.reference if dossier else None,
         "organisation_id": dossier.organisation_id if dossier and holder else None,
         "data": {"dossier_id": str(dossier_id), **data},
     }
-
-
-def _routed_to(session: Session, dossier_id: uuid.UUID) -> set[uuid.UUID]:
-    routed = session.execute(select(DossierRouting.funder_id).where(
-        DossierRouting.dossier_id == dossier_id, DossierRouting.state == RoutingState.routed))
-    return set(routed.scalars())
-
-
-# The feed.
-
-

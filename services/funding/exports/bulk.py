@@ -8,14 +8,18 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from common.csv_cells import csv_line
-from common.pagination import encode_cursor, keyset
+from common.db import Database
+from common.pagination import encode_cursor
+from common.tokens import Principal
+from services.funding.exports import repository
+from services.funding.exports.repository import AnyRow, ExportStatement
+from services.funding.funder_scope import funder_of
 from services.funding.models.agreement import Payment
-from services.funding.models.committee import AgendaItem, FunderDecision
-from services.funding.models.dossier import Dossier, DossierRouting, RoutingState
+from services.funding.models.committee import FunderDecision
+from services.funding.models.dossier import Dossier
 
 BATCH = 1_000
 
@@ -25,19 +29,11 @@ class Export:
     columns: tuple[str, ...]
     model: Any
     # The rows of one funder (None: every funder, for the desk), each a tuple whose first item is the model row.
-    statement: Callable[[uuid.UUID | None], Select[Any]]
-    values: Callable[[Any], dict[str, Any]]
+    statement: ExportStatement
+    values: Callable[[AnyRow], dict[str, Any]]
 
 
-def _dossiers(funder_id: uuid.UUID | None) -> Select[Any]:
-    if funder_id is None:
-        return select(Dossier, Dossier.requested_total_cents)
-    routed = DossierRouting
-    return select(Dossier, routed.amount_cents).join(routed, routed.dossier_id == Dossier.id).where(
-        routed.funder_id == funder_id, routed.state == RoutingState.routed)
-
-
-def _dossier_values(row: Any) -> dict[str, Any]:
+def _dossier_values(row: AnyRow) -> dict[str, Any]:
     dossier, asked = row
     project = dossier.project_snapshot or {}
     return {
@@ -49,13 +45,7 @@ def _dossier_values(row: Any) -> dict[str, Any]:
     }
 
 
-def _decisions(funder_id: uuid.UUID | None) -> Select[Any]:
-    statement = select(FunderDecision, Dossier.reference, AgendaItem.session_id).join(
-        Dossier, Dossier.id == FunderDecision.dossier_id).join(AgendaItem, AgendaItem.id == FunderDecision.item_id)
-    return statement if funder_id is None else statement.where(FunderDecision.funder_id == funder_id)
-
-
-def _decision_values(row: Any) -> dict[str, Any]:
+def _decision_values(row: AnyRow) -> dict[str, Any]:
     decision, reference, session_id = row
     return {
         "id": decision.id, "dossier_id": decision.dossier_id, "reference": reference, "session_id": session_id,
@@ -65,12 +55,7 @@ def _decision_values(row: Any) -> dict[str, Any]:
     }
 
 
-def _payments(funder_id: uuid.UUID | None) -> Select[Any]:
-    statement = select(Payment, Dossier.reference).join(Dossier, Dossier.id == Payment.dossier_id)
-    return statement if funder_id is None else statement.where(Payment.funder_id == funder_id)
-
-
-def _payment_values(row: Any) -> dict[str, Any]:
+def _payment_values(row: AnyRow) -> dict[str, Any]:
     payment, reference = row
     return {
         "id": payment.id, "dossier_id": payment.dossier_id, "reference": reference, "grant_id": payment.grant_id,
@@ -85,12 +70,13 @@ def _payment_values(row: Any) -> dict[str, Any]:
 EXPORTS: dict[str, Export] = {
     "dossiers": Export(("id", "reference", "programme_id", "organisation_id", "state", "title", "qpv_codes",
                         "asked_cents", "requested_total_cents", "outcome", "submitted_at", "decided_at",
-                        "updated_at"), Dossier, _dossiers, _dossier_values),
+                        "updated_at"), Dossier, repository.dossiers_export, _dossier_values),
     "decisions": Export(("id", "dossier_id", "reference", "session_id", "funder_id", "granted_cents", "conditions",
-                         "refusal_reason", "created_at", "updated_at"), FunderDecision, _decisions, _decision_values),
+                         "refusal_reason", "created_at", "updated_at"), FunderDecision, repository.decisions_export,
+                        _decision_values),
     "payments": Export(("id", "dossier_id", "reference", "grant_id", "agreement_id", "funder_id", "organisation_id",
                         "year", "sequence", "amount_cents", "condition", "state", "due_on", "pay_by", "paid_at",
-                        "cancelled_at", "updated_at"), Payment, _payments, _payment_values),
+                        "cancelled_at", "updated_at"), Payment, repository.payments_export, _payment_values),
 }
 
 
@@ -111,10 +97,10 @@ async def lines(
         yield csv_line(list(export.columns))
     cursor: str | None = None
     while True:
-        statement = export.statement(funder_id)
-        if updated_since is not None:
-            statement = statement.where(export.model.updated_at >= updated_since)
-        fetched = (await session.execute(keyset(statement, export.model, limit=BATCH, cursor=cursor))).all()
+        fetched = await repository.export_batch(
+            session, export.statement(funder_id), export.model, updated_since=updated_since, limit=BATCH,
+            cursor=cursor,
+        )
         for row in fetched[:BATCH]:
             values = export.values(row)
             # CSV cells keep their types, so that text is neutralised and figures are not (common.csv_cells).
@@ -124,3 +110,22 @@ async def lines(
             return
         last = fetched[BATCH - 1][0]
         cursor = encode_cursor(last.created_at, last.id)
+
+
+def streamed_export(
+    database: Database, principal: Principal, *, kind: str, funder_id: uuid.UUID | None,
+    updated_since: datetime | None, jsonl: bool,
+) -> AsyncIterator[bytes]:
+    """The export `kind` of the funder the caller reads (a funder its own, 403 `not_your_funder` for another's;
+    the desk one funder's or every one's), encoded, read on a session of its own: a streamed answer outlives
+    the request's session."""
+    funder = funder_of(principal, funder_id, desk_may_take_all=True)
+    return _encoded(database, EXPORTS[kind], funder_id=funder, updated_since=updated_since, jsonl=jsonl)
+
+
+async def _encoded(
+    database: Database, export: Export, *, funder_id: uuid.UUID | None, updated_since: datetime | None, jsonl: bool,
+) -> AsyncIterator[bytes]:
+    async with database.transaction(write=False) as session:
+        async for line in lines(session, export, funder_id=funder_id, updated_since=updated_since, jsonl=jsonl):
+            yield line.encode()

@@ -4,17 +4,17 @@ it), and a funder's bulk exports of its dossiers, decisions and payments (CSV or
 import uuid
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query
 from fastapi.responses import StreamingResponse
 
 from common.pagination import UpdatedSinceParam
-from common.problems import NotFound, Text, problem_responses
+from common.problems import problem_responses
 from common.streaming import primed
 from services.funding.exports import bulk as bulk_exports
 from services.funding.exports import scdl
-from services.funding.funder_scope import FunderOrDesk, funder_of
+from services.funding.exports.auth import BulkExporter
+from services.funding.exports.dependencies import DatabaseDep
 from services.funding.peers import PeersDep
-from services.vocabulary import OrganisationKind
 
 router = APIRouter(prefix="/exports", tags=["exports"])
 
@@ -30,21 +30,15 @@ router = APIRouter(prefix="/exports", tags=["exports"])
     responses={**problem_responses(404, 422), 200: {"content": {"text/csv": {"schema": {"type": "string"}}}}},
 )
 async def export_scdl(
-    request: Request,
+    database: DatabaseDep,
     peers: PeersDep,
     funder: Annotated[uuid.UUID, Query(description="L'identifiant du financeur au guichet.")],
     year: Annotated[int, Query(ge=2000, le=2100, examples=[2027])],
 ) -> StreamingResponse:
-    card = await peers.organisation(funder)
-    if card is None or card.get("kind") != OrganisationKind.funder:
-        raise NotFound(Text("Financeur inconnu.", "Unknown funder."))
-
-    async def lines():  # its own session: the request's is closed once the response starts
-        async with request.app.state.db.reader() as session:
-            async for line in scdl.rows(session, peers, funder_id=funder, year=year):
-                yield line.encode()
-
-    return StreamingResponse(await primed(lines()), media_type="text/csv; charset=utf-8", headers={
+    """Anyone, without a token: a funder's notified grants of the year as SCDL open data, streamed; 404
+    `not_found` when identity knows no such funder. (The operation's description is the French text above.)"""
+    lines = scdl.streamed_csv(database, peers, funder_id=funder, year=year)
+    return StreamingResponse(await primed(lines), media_type="text/csv; charset=utf-8", headers={
         "Content-Disposition": f'attachment; filename="subventions-{funder}-{year}.csv"'})
 
 
@@ -62,21 +56,18 @@ MEDIA = {"csv": "text/csv; charset=utf-8", "jsonl": "application/x-ndjson"}
         "text/csv": {"schema": {"type": "string"}}, "application/x-ndjson": {"schema": {"type": "string"}}}}},
 )
 async def bulk_export(
-    request: Request,
-    caller: FunderOrDesk,
+    database: DatabaseDep,
+    caller: BulkExporter,
     kind: Literal["dossiers", "decisions", "payments"],
     format: Annotated[Literal["csv", "jsonl"], Query()] = "csv",  # noqa: A002
     funder_id: Annotated[uuid.UUID | None, Query(description="Le guichet : un financeur (tous sinon).")] = None,
     updated_since: UpdatedSinceParam = None,
 ) -> StreamingResponse:
-    funder_id = funder_of(caller, funder_id, desk_may_take_all=True)
-    export = bulk_exports.EXPORTS[kind]
-
-    async def lines():  # its own session: the request's is closed once the response starts
-        async with request.app.state.db.reader() as session:
-            async for line in bulk_exports.lines(session, export, funder_id=funder_id, updated_since=updated_since,
-                                                 jsonl=format == "jsonl"):
-                yield line.encode()
-
-    return StreamingResponse(await primed(lines()), media_type=MEDIA[format], headers={
+    """A funder's people export their own funder's rows (403 `not_your_funder` for another's), the desk one
+    funder's or every one's; streamed by batches in creation order. (The operation's description is the French
+    text above.)"""
+    lines = bulk_exports.streamed_export(
+        database, caller, kind=kind, funder_id=funder_id, updated_since=updated_since, jsonl=format == "jsonl"
+    )
+    return StreamingResponse(await primed(lines), media_type=MEDIA[format], headers={
         "Content-Disposition": f'attachment; filename="{kind}.{format}"'})

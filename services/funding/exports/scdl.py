@@ -8,14 +8,16 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from common.csv_cells import FORMULA_STARTS, csv_line
-from common.pagination import encode_cursor, keyset
-from services.funding.models.agreement import Agreement, AgreementState, Grant, Payment, PaymentState
-from services.funding.models.programme import Programme
+from common.db import Database
+from common.pagination import encode_cursor
+from common.problems import NotFound, Text
+from services.funding.exports import repository
+from services.funding.models.agreement import Agreement, AgreementState, Grant, Payment
 from services.funding.peers import Peers
+from services.vocabulary import OrganisationKind
 
 COLUMNS = (
     "nomAttribuant", "idAttribuant", "dateConvention", "referenceDecision", "nomBeneficiaire", "idBeneficiaire",
@@ -65,20 +67,13 @@ async def rows(
     funder = (await peers.organisations([funder_id]))[funder_id] or {}
     cursor: str | None = None
     while True:
-        statement = select(Grant, Programme.title).join(Programme, Programme.id == Grant.programme_id).where(
-            Grant.funder_id == funder_id, Grant.year == year)
-        fetched = (await session.execute(keyset(statement, Grant, limit=BATCH, cursor=cursor))).all()
+        fetched = await repository.grants_batch(session, funder_id=funder_id, year=year, limit=BATCH, cursor=cursor)
         batch = fetched[:BATCH]
         if not batch:
             return
-        grant_ids = [grant.id for grant, _ in batch]
-        schedule: dict[uuid.UUID, list[Payment]] = {grant_id: [] for grant_id in grant_ids}
-        for payment in (await session.execute(select(Payment).where(
-                Payment.grant_id.in_(grant_ids), Payment.state != PaymentState.cancelled))).scalars():
-            schedule[payment.grant_id].append(payment)
+        schedule = await repository.schedules_of(session, [grant.id for grant, _ in batch])
         agreement_ids = {payments[0].agreement_id for payments in schedule.values() if payments}
-        agreements = {a.id: a for a in (await session.execute(
-            select(Agreement).where(Agreement.id.in_(agreement_ids)))).scalars()}
+        agreements = await repository.agreements_by_id(session, agreement_ids)
         missing = {grant.organisation_id for grant, _ in batch} - cards.keys()
         cards |= await peers.organisations(missing)
         for grant, programme_title in batch:
@@ -100,3 +95,16 @@ async def rows(
         if len(fetched) <= BATCH:
             return
         cursor = encode_cursor(batch[-1][0].created_at, batch[-1][0].id)
+
+
+async def streamed_csv(
+    database: Database, peers: Peers, *, funder_id: uuid.UUID, year: int
+) -> AsyncIterator[bytes]:
+    """The funder's SCDL CSV for `year`, encoded, read on a session of its own (a streamed answer outlives the
+    request's session); 404 when identity knows no such funder."""
+    card = await peers.organisation(funder_id)
+    if card is None or card.get("kind") != OrganisationKind.funder:
+        raise NotFound(Text("Financeur inconnu.", "Unknown funder."))
+    async with database.transaction(write=False) as session:
+        async for line in rows(session, peers, funder_id=funder_id, year=year):
+            yield line.encode()

@@ -1,33 +1,21 @@
 """The holders' notifications: the committee's consolidated answer on each dossier, as mailed to the association."""
 
 import uuid
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 
-from common.auth import Authorize
 from common.db import SessionDep
 from common.idempotency import IdempotencyDep
-from common.mail import Mailer
 from common.pagination import CursorParam, LimitParam, Page, UpdatedSinceParam, split_page
 from common.problems import problem_responses, request_language
-from common.tokens import Principal
 from services.funding.models.notification import DeliveryState
 from services.funding.notifications import service as notifications
+from services.funding.notifications.auth import NotificationReader, NotificationSender
+from services.funding.notifications.dependencies import CurrentNotification, MailingDep
 from services.funding.notifications.schemas import NotificationPublic
-from services.vocabulary import DESK_ROLES, HOLDER_ROLES, Scope
 
 router = APIRouter(prefix="/notifications", tags=["notifications"])
-
-Reader = Annotated[Principal, Depends(Authorize(roles=HOLDER_ROLES | DESK_ROLES, scope=Scope.dossiers_read))]
-Desk = Annotated[Principal, Depends(Authorize(roles=DESK_ROLES, scope=Scope.dossiers_write))]
-
-
-def _mailer(request: Request) -> Mailer:
-    return request.app.state.mailer
-
-
-MailerDep = Annotated[Mailer, Depends(_mailer)]
 
 NOTIFICATION_EXAMPLE = {
     "id": "7d0c2a4e-3b1f-4c6a-9e8d-5f4a3b2c1d0e",
@@ -76,14 +64,16 @@ NOTIFICATION_EXAMPLE = {
 }
 
 
-def _ok(links: dict[str, dict], example: dict = NOTIFICATION_EXAMPLE) -> dict[int | str, dict]:
+def _ok(
+    links: dict[str, dict[str, Any]], example: dict[str, Any] = NOTIFICATION_EXAMPLE
+) -> dict[int | str, dict[str, Any]]:
     return {200: {"links": links, "content": {"application/json": {"example": example}}}}
 
 
-def _next_steps(notification_id: str, *, dossier: bool = True) -> dict[str, dict]:
+def _next_steps(notification_id: str, *, dossier: bool = True) -> dict[str, dict[str, Any]]:
     """OpenAPI links: what a client can do next with the notification it got back (the holder reads its dossier;
     the desk, after a resend, reads the notification again)."""
-    links = {
+    links: dict[str, dict[str, Any]] = {
         "GetNotification": {"operationId": "get_notification", "parameters": {"notification_id": notification_id}},
     }
     if dossier:
@@ -102,7 +92,7 @@ def _next_steps(notification_id: str, *, dossier: bool = True) -> dict[str, dict
 async def list_notifications(
     request: Request,
     session: SessionDep,
-    caller: Reader,
+    caller: NotificationReader,
     limit: LimitParam = 50,
     cursor: CursorParam = None,
     dossier_id: Annotated[uuid.UUID | None, Query()] = None,
@@ -111,18 +101,20 @@ async def list_notifications(
         DeliveryState | None, Query(description="failed : celles à renvoyer (guichet).")
     ] = None,
     updated_since: UpdatedSinceParam = None,
-) -> dict:
-    """Subject and body in the caller's language (Accept-Language), in the order they were written."""
-    rows = await notifications.visible_notifications(
+) -> Page[NotificationPublic]:
+    """The notifications the caller may read, in the order they were written: an association's people their
+    own, the desk every one (`delivery_state=failed`: those to send again). Subject and body in the caller's
+    language (Accept-Language); the mail server's error is shown to the desk only."""
+    rows = await notifications.list_notifications(
         session, principal=caller, dossier_id=dossier_id, session_id=session_id, delivery_state=delivery_state,
         updated_since=updated_since, limit=limit, cursor=cursor,
     )
     page, next_cursor = split_page(rows, limit=limit)
     language = request_language(request)
-    return {
-        "items": [notifications.to_public(n, principal=caller, language=language) for n in page],
-        "next_cursor": next_cursor,
-    }
+    return Page(
+        items=[notifications.to_public(n, principal=caller, language=language) for n in page],
+        next_cursor=next_cursor,
+    )
 
 
 @router.get(
@@ -132,11 +124,10 @@ async def list_notifications(
     responses={**problem_responses(401, 403, 404, 422), **_ok(_next_steps("$request.path.notification_id"))},
 )
 async def get_notification(
-    notification_id: uuid.UUID, request: Request, session: SessionDep, caller: Reader
+    notification: CurrentNotification, request: Request, caller: NotificationReader
 ) -> NotificationPublic:
-    notification = await notifications.visible_notification(
-        session, principal=caller, notification_id=notification_id
-    )
+    """One notification, worded in the caller's language: an association's people read their own, the desk any;
+    404 `not_found` for one the caller may not read."""
     return notifications.to_public(notification, principal=caller, language=request_language(request))
 
 
@@ -153,17 +144,15 @@ async def deliver_notification(
     notification_id: uuid.UUID,
     request: Request,
     session: SessionDep,
-    caller: Desk,
-    mailer: MailerDep,
+    caller: NotificationSender,
+    mailing: MailingDep,
     call: IdempotencyDep,
 ) -> Response:
-    """Sends it now and answers how it went (`sent`, or `failed` with `last_error`); 409
-    `notification_already_sent` when it is already sent."""
-    database = request.app.state.db
-    await notifications.ensure_undelivered(database, notification_id=notification_id)
-    await notifications.deliver(database, mailer, request.app.state.settings.mail_from, [notification_id])
-    notification = await notifications.visible_notification(
-        session, principal=caller, notification_id=notification_id
+    """The desk sends a pending or failed notification again, now, and answers how it went (`sent`, or `failed`
+    with `last_error`); 404 `not_found` when there is none, 409 `notification_already_sent` when it is sent."""
+    await notifications.resend(
+        mailing.database, mailing.mailer, mailing.mail_from, notification_id=notification_id
     )
+    notification = await notifications.readable_notification(session, caller, notification_id)
     public = notifications.to_public(notification, principal=caller, language=request_language(request))
     return await call.respond(session, status_code=200, content=public)

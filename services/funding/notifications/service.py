@@ -15,19 +15,17 @@ from email.utils import format_datetime, parseaddr
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from common.db import Database, utcnow
 from common.mail import Mailer
 from common.money import euros
-from common.pagination import keyset
 from common.problems import Conflict, NotFound, Text
 from common.tokens import Principal
 from services.funding.models.committee import ItemState, Outcome
 from services.funding.models.notification import DeliveryState, Notification, NotificationKind
+from services.funding.notifications import repository
 from services.funding.notifications.schemas import AnsweredItem, AnsweredSession, NotificationPublic
-from services.vocabulary import DESK_ROLES
 
 log = logging.getLogger("funding.notifications")
 
@@ -110,9 +108,15 @@ def _content(session: dict[str, Any] | None, item: AnsweredItem) -> dict[str, An
     ]
     granted = item.granted_cents
     return {
-        **common, "outcome": Outcome(item.outcome).value, "granted_cents": granted, "funders": funders,
+        **common, "outcome": _outcome(item).value, "granted_cents": granted, "funders": funders,
         "deferral_reason": None, "next_steps": (NextSteps.agreements if granted > 0 else NextSteps.none).value,
     }
+
+
+def _outcome(item: AnsweredItem) -> Outcome:
+    if item.outcome is None:
+        raise ValueError(f"dossier {item.reference} is decided without an outcome")
+    return Outcome(item.outcome)
 
 
 # Wording them.
@@ -258,13 +262,8 @@ def message_of(notification: Notification, mail_from: str) -> EmailMessage:
 async def deliver(database: Database, mailer: Mailer, mail_from: str, notification_ids: list[uuid.UUID]) -> None:
     """Send each notification not sent yet; record `sent`, or `failed` with the error. Never raises."""
     try:
-        async with database.reader() as session:
-            statement = (
-                select(Notification)
-                .where(Notification.id.in_(notification_ids), Notification.delivery_state != DeliveryState.sent)
-                .order_by(Notification.created_at, Notification.id)
-            )
-            waiting = list((await session.execute(statement)).scalars())
+        async with database.transaction(write=False) as session:
+            waiting = await repository.unsent_notifications(session, notification_ids)
     except Exception:
         log.exception("notifications not read for delivery: %s", ", ".join(map(str, notification_ids)))
         return
@@ -295,21 +294,16 @@ async def _record(database: Database, notification_id: uuid.UUID, error: str | N
         outcome: dict[str, Any] = {"delivery_state": DeliveryState.sent, "sent_at": now, "last_error": None}
     else:
         outcome = {"delivery_state": DeliveryState.failed, "last_error": error}
-    async with database.writer() as session:
+    async with database.transaction() as session:
         # Every try counts; a notification another delivery sent meanwhile stays as that one recorded it.
-        await session.execute(
-            update(Notification)
-            .where(Notification.id == notification_id, Notification.delivery_state != DeliveryState.sent)
-            .values(**outcome, attempts=Notification.attempts + 1, updated_at=now)
-        )
-        await session.commit()
+        await repository.record_try(session, notification_id, outcome, now=now)
 
 
 async def ensure_undelivered(database: Database, *, notification_id: uuid.UUID) -> None:
     """404 when there is no such notification, 409 when it is already sent. Read on its own reader session: the
     delivery that follows writes in its own transactions, which a request's writer would lock out on SQLite."""
-    async with database.reader() as session:
-        notification = await session.get(Notification, notification_id)
+    async with database.transaction(write=False) as session:
+        notification = await repository.notification_by_id(session, notification_id)
     if notification is None:
         raise NotFound(NOTIFICATION_NOT_FOUND)
     if notification.delivery_state == DeliveryState.sent:
@@ -321,21 +315,17 @@ async def ensure_undelivered(database: Database, *, notification_id: uuid.UUID) 
 
 
 # Reading them: the association its own, the desk every one.
-def _sees_all(principal: Principal) -> bool:
-    return principal.has_any_role(DESK_ROLES)
-
-
-async def visible_notification(
-    session: AsyncSession, *, principal: Principal, notification_id: uuid.UUID
+async def readable_notification(
+    session: AsyncSession, principal: Principal, notification_id: uuid.UUID
 ) -> Notification:
-    """The desk sees every notification; an association's people, their own; anyone else gets the 404."""
-    notification = await session.get(Notification, notification_id)
-    if notification is None or not (_sees_all(principal) or notification.organisation_id == principal.organisation_id):
+    """The desk reads every notification; an association's people, their own; anyone else gets the 404."""
+    notification = await repository.readable_notification(session, principal, notification_id)
+    if notification is None:
         raise NotFound(NOTIFICATION_NOT_FOUND)
     return notification
 
 
-async def visible_notifications(
+async def list_notifications(
     session: AsyncSession,
     *,
     principal: Principal,
@@ -346,19 +336,18 @@ async def visible_notifications(
     limit: int,
     cursor: str | None,
 ) -> list[Notification]:
-    """The list counterpart of `visible_notification`, narrowed by the filters given."""
-    statement = select(Notification)
-    if not _sees_all(principal):
-        statement = statement.where(Notification.organisation_id == principal.organisation_id)
-    if dossier_id is not None:
-        statement = statement.where(Notification.dossier_id == dossier_id)
-    if session_id is not None:
-        statement = statement.where(Notification.session_id == session_id)
-    if delivery_state is not None:
-        statement = statement.where(Notification.delivery_state == delivery_state)
-    if updated_since is not None:
-        statement = statement.where(Notification.updated_at >= updated_since)
-    return list((await session.execute(keyset(statement, Notification, limit=limit, cursor=cursor))).scalars())
+    """The list counterpart of `readable_notification`, narrowed by the filters given."""
+    return await repository.list_notifications(
+        session, principal=principal, dossier_id=dossier_id, session_id=session_id, delivery_state=delivery_state,
+        updated_since=updated_since, limit=limit, cursor=cursor,
+    )
+
+
+async def resend(database: Database, mailer: Mailer, mail_from: str, *, notification_id: uuid.UUID) -> None:
+    """The desk's new try at a notification not sent: 404 when there is none, 409 `notification_already_sent`
+    when it is sent; then mailed now, each step in its own transaction (none is held while the mail goes)."""
+    await ensure_undelivered(database, notification_id=notification_id)
+    await deliver(database, mailer, mail_from, [notification_id])
 
 
 def to_public(notification: Notification, *, principal: Principal, language: str) -> NotificationPublic:
@@ -377,7 +366,7 @@ def to_public(notification: Notification, *, principal: Principal, language: str
         recipients=notification.recipients,
         delivery_state=DeliveryState(notification.delivery_state),
         attempts=notification.attempts,
-        last_error=notification.last_error if _sees_all(principal) else None,
+        last_error=notification.last_error if repository.sees_every_notification(principal) else None,
         sent_at=notification.sent_at,
         created_at=notification.created_at,
         updated_at=notification.updated_at,

@@ -4,31 +4,21 @@
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Query
 
-from common.auth import Authorize
 from common.clock import ClockDep
 from common.db import SessionDep
 from common.problems import problem_responses
-from common.tokens import Principal
 from services.funding.fields import QpvCode
-from services.funding.funder_scope import FunderOrDesk, association_of, funder_of
 from services.funding.stats import association_home
 from services.funding.stats import funder as funder_stats
 from services.funding.stats import territory as territory_stats
+from services.funding.stats.auth import AssociationHomeReader, FunderFiguresReader, TerritoryFiguresReader
 from services.funding.stats.schemas import AssociationHome, FunderProjects, FunderYear, TerritoryYear
-from services.vocabulary import DESK_ROLES, HOLDER_ROLES, Scope
 
 router = APIRouter(prefix="/stats", tags=["stats"])
-HolderOrDesk = Annotated[Principal, Depends(Authorize(roles=HOLDER_ROLES | DESK_ROLES, scope=Scope.dossiers_read))]
 # A contrat de ville counts a few dozen QPVs; the largest (Marseille) about forty.
 MAX_TERRITORY_QPVS = 200
-
-
-def _one_funder(caller: Principal, funder_id: uuid.UUID | None) -> uuid.UUID:
-    funder = funder_of(caller, funder_id, desk_may_take_all=False)
-    assert funder is not None  # the desk must name one
-    return funder
 
 
 @router.get(
@@ -40,11 +30,13 @@ def _one_funder(caller: Principal, funder_id: uuid.UUID | None) -> uuid.UUID:
 )
 async def funder_year(
     session: SessionDep,
-    caller: FunderOrDesk,
+    caller: FunderFiguresReader,
     year: Annotated[int, Query(ge=2000, le=2100, examples=[2027])],
     funder_id: Annotated[uuid.UUID | None, Query(description="Le guichet nomme le financeur.")] = None,
 ) -> FunderYear:
-    funder = _one_funder(caller, funder_id)
+    """A funder's people read their own funder's year (403 `not_your_funder` for another's); the desk names the
+    funder (422 without one)."""
+    funder = funder_stats.one_funder(caller, funder_id)
     return FunderYear.model_validate(await funder_stats.funder_year(session, funder, year))
 
 
@@ -56,11 +48,14 @@ async def funder_year(
 )
 async def funder_projects(
     session: SessionDep,
-    caller: FunderOrDesk,
+    caller: FunderFiguresReader,
     year: Annotated[int, Query(ge=2000, le=2100, examples=[2027])],
     funder_id: Annotated[uuid.UUID | None, Query(description="Le guichet nomme le financeur.")] = None,
 ) -> FunderProjects:
-    funder = _one_funder(caller, funder_id)
+    """The projects a funder granted money to that year, for the gateway's dashboard to read their shared
+    indicators: a funder's people their own funder's (403 `not_your_funder` for another's), the desk the funder it
+    names (422 without one)."""
+    funder = funder_stats.one_funder(caller, funder_id)
     return FunderProjects(funder_id=funder, year=year,
                           project_ids=await funder_stats.granted_projects(session, funder, year))
 
@@ -74,7 +69,7 @@ async def funder_projects(
 )
 async def territory_year(
     session: SessionDep,
-    _caller: FunderOrDesk,
+    _caller: TerritoryFiguresReader,
     year: Annotated[int, Query(ge=2000, le=2100, examples=[2027])],
     qpv: Annotated[
         list[QpvCode] | None,
@@ -83,8 +78,9 @@ async def territory_year(
               "ce que couvre le guichet."),
     ] = None,
 ) -> TerritoryYear:
-    codes = sorted(set(qpv or []))
-    return TerritoryYear.model_validate(await territory_stats.territory_year(session, codes, year))
+    """The funders' people and the desk read a territory's year, given as its QPVs (the gateway resolves a
+    commune or a contrat de ville to them), or everything the desk covers without any."""
+    return TerritoryYear.model_validate(await territory_stats.territory_year(session, qpv or [], year))
 
 
 @router.get(
@@ -96,9 +92,11 @@ async def territory_year(
 )
 async def association_figures(
     session: SessionDep,
-    caller: HolderOrDesk,
+    caller: AssociationHomeReader,
     clock: ClockDep,
     organisation_id: Annotated[uuid.UUID | None, Query(description="Le guichet nomme l'association.")] = None,
 ) -> AssociationHome:
-    organisation = association_of(caller, organisation_id)
+    """An association's people read their own home (403 `not_your_association` for another's, `no_organisation`
+    for a token naming none); the desk names the association (422 without one)."""
+    organisation = association_home.one_association(caller, organisation_id)
     return AssociationHome.model_validate(await association_home.association_home(session, organisation, clock.today()))

@@ -1,20 +1,27 @@
 """Webhook endpoints of my organisation (its admin): register, read, change, rotate the secret; the delivery log and
 manual replay."""
 
-import uuid
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Query, Response
 
-from common.auth import Authorize
 from common.clock import ClockDep
 from common.db import SessionDep
-from common.etag import check_if_match, etag_of, if_match_parameter
+from common.etag import if_match_parameter
 from common.idempotency import IdempotencyDep
 from common.pagination import CursorParam, LimitParam, Page, split_page
 from common.problems import problem_responses
-from common.tokens import Principal
+from common.resources import answer, move_route, with_etag
 from services.funding.webhooks import service as webhooks
+from services.funding.webhooks.auth import WebhookAdmin
+from services.funding.webhooks.dependencies import (
+    AllowedNetworksDep,
+    CurrentDelivery,
+    CurrentEndpoint,
+    EditedEndpoint,
+    ReplayedDelivery,
+    RotatedEndpoint,
+)
 from services.funding.webhooks.schemas import (
     DeliveryDetail,
     DeliveryPublic,
@@ -23,22 +30,11 @@ from services.funding.webhooks.schemas import (
     WebhookUpdate,
     WebhookWithSecret,
 )
-from services.funding.webhooks.targets import IpNetwork, networks
-from services.vocabulary import Role, Scope
 
 router = APIRouter(prefix="/webhooks", tags=["webhooks"])
 
-Admin = Annotated[
-    Principal,
-    Depends(Authorize(roles={Role.holder_admin, Role.funder_manager, Role.desk_coordinator},
-                      scope=Scope.webhooks_manage)),
-]
 ENDPOINT = "/{endpoint_id}"
 DELIVERY = "/{endpoint_id}/deliveries/{delivery_id}"
-
-
-def _allowed(request: Request) -> list[IpNetwork]:
-    return networks(request.app.state.settings.webhook_allowed_networks)
 
 
 @router.post(
@@ -52,19 +48,23 @@ def _allowed(request: Request) -> list[IpNetwork]:
     responses=problem_responses(400, 401, 403, 409, 413, 422),
 )
 async def register_webhook(
-    body: WebhookCreate, request: Request, session: SessionDep, caller: Admin, call: IdempotencyDep, clock: ClockDep
+    body: WebhookCreate, session: SessionDep, caller: WebhookAdmin, call: IdempotencyDep, clock: ClockDep,
+    allowed: AllowedNetworksDep,
 ) -> Response:
-    created = await webhooks.register(session, principal=caller, request=body, allowed=_allowed(request),
-                                      now=clock.now())
-    return await call.respond(session, status_code=201, content=created, headers={
-        "ETag": etag_of(created.version), "Location": f"/api/v1/webhooks/{created.id}"})
+    """An organisation's admin registers an endpoint for its organisation (the desk's sees every event); its
+    secret is in this answer only. 422 `webhook_target_refused` for a URL that is not https to a public address.
+    (The operation's description is the French text above.)"""
+    created = await webhooks.register(session, principal=caller, request=body, allowed=allowed, now=clock.now())
+    return await answer(session, call, created, status_code=201, location=f"/api/v1/webhooks/{created.id}")
 
 
 @router.get("", summary="Les points de réception de mon organisation", response_model=Page[WebhookPublic],
             responses=problem_responses(400, 401, 403, 422))
 async def list_webhooks(
-    session: SessionDep, caller: Admin, limit: LimitParam = 50, cursor: CursorParam = None
+    session: SessionDep, caller: WebhookAdmin, limit: LimitParam = 50, cursor: CursorParam = None
 ) -> Page[WebhookPublic]:
+    """An organisation's admin lists its organisation's endpoints, in the order they were registered, without
+    their secrets."""
     rows = await webhooks.own_endpoints(session, principal=caller, limit=limit, cursor=cursor)
     page, next_cursor = split_page(rows, limit=limit)
     return Page(items=[webhooks.to_public(row) for row in page], next_cursor=next_cursor)
@@ -72,10 +72,10 @@ async def list_webhooks(
 
 @router.get(ENDPOINT, summary="Un point de réception (sans son secret)", response_model=WebhookPublic,
             responses=problem_responses(401, 403, 404, 422))
-async def get_webhook(endpoint_id: uuid.UUID, session: SessionDep, caller: Admin, response: Response) -> WebhookPublic:
-    endpoint = await webhooks.own_endpoint(session, principal=caller, endpoint_id=endpoint_id)
-    response.headers["ETag"] = etag_of(endpoint.version)
-    return webhooks.to_public(endpoint)
+async def get_webhook(endpoint: CurrentEndpoint, response: Response) -> WebhookPublic:
+    """An organisation's admin reads one of its endpoints, without its secret, with its ETag; 404 `not_found` for
+    another organisation's."""
+    return with_etag(response, webhooks.to_public(endpoint))
 
 
 @router.patch(
@@ -86,31 +86,25 @@ async def get_webhook(endpoint_id: uuid.UUID, session: SessionDep, caller: Admin
     openapi_extra=if_match_parameter(),
 )
 async def update_webhook(
-    endpoint_id: uuid.UUID, body: WebhookUpdate, request: Request, response: Response, session: SessionDep,
-    caller: Admin, clock: ClockDep,
+    body: WebhookUpdate, endpoint: EditedEndpoint, response: Response, clock: ClockDep, allowed: AllowedNetworksDep,
 ) -> WebhookPublic:
-    endpoint = await webhooks.own_endpoint(session, principal=caller, endpoint_id=endpoint_id, for_update=True)
-    check_if_match(request, endpoint.version)
-    updated = await webhooks.update(endpoint, body, _allowed(request), clock.now())
-    response.headers["ETag"] = etag_of(updated.version)
-    return updated
+    """An organisation's admin changes one of its endpoints; back in service it starts afresh (no failing streak,
+    its waiting deliveries sent again). 404 `not_found` for another organisation's, 412/428 for a stale or
+    missing If-Match, 422 `webhook_target_refused` for a refused URL."""
+    return with_etag(response, await webhooks.update(endpoint, body, allowed, clock.now()))
 
 
 @router.post(
     f"{ENDPOINT}/rotate-secret",
     summary="Nouveau secret (montré une fois) ; l'ancien signe aussi pendant un jour (deux signatures)",
-    response_model=WebhookWithSecret,
-    responses=problem_responses(400, 401, 403, 404, 409, 412, 413, 422),
-    openapi_extra=if_match_parameter(required=False),
+    **move_route(WebhookWithSecret),
 )
 async def rotate_webhook_secret(
-    endpoint_id: uuid.UUID, request: Request, session: SessionDep, caller: Admin, call: IdempotencyDep,
-    clock: ClockDep,
+    endpoint: RotatedEndpoint, session: SessionDep, call: IdempotencyDep, clock: ClockDep
 ) -> Response:
-    endpoint = await webhooks.own_endpoint(session, principal=caller, endpoint_id=endpoint_id, for_update=True)
-    check_if_match(request, endpoint.version, required=False)
-    rotated = webhooks.rotate(endpoint, clock.now())
-    return await call.respond(session, status_code=200, content=rotated, headers={"ETag": etag_of(rotated.version)})
+    """An organisation's admin gives one of its endpoints a new secret, shown in this answer only; the previous
+    one signs too for a day. 404 `not_found` for another organisation's, 412 for a stale If-Match."""
+    return await answer(session, call, webhooks.rotate(endpoint, clock.now()))
 
 
 @router.get(
@@ -120,10 +114,11 @@ async def rotate_webhook_secret(
     responses=problem_responses(400, 401, 403, 404, 422),
 )
 async def list_webhook_deliveries(
-    endpoint_id: uuid.UUID, session: SessionDep, caller: Admin, limit: LimitParam = 50, cursor: CursorParam = None,
+    endpoint: CurrentEndpoint, session: SessionDep, limit: LimitParam = 50, cursor: CursorParam = None,
     state: Annotated[Literal["pending", "delivered", "failed", "stopped"] | None, Query()] = None,
 ) -> Page[DeliveryPublic]:
-    endpoint = await webhooks.own_endpoint(session, principal=caller, endpoint_id=endpoint_id)
+    """An organisation's admin reads one of its endpoints' delivery log, in the order the deliveries were made;
+    404 `not_found` for another organisation's endpoint."""
     rows = await webhooks.deliveries(session, endpoint, state=state, limit=limit, cursor=cursor)
     page, next_cursor = split_page(rows, limit=limit)
     return Page(items=[webhooks.delivery_public(row) for row in page], next_cursor=next_cursor)
@@ -131,11 +126,10 @@ async def list_webhook_deliveries(
 
 @router.get(DELIVERY, summary="Une livraison et chacune de ses tentatives", response_model=DeliveryDetail,
             responses=problem_responses(401, 403, 404, 422))
-async def get_webhook_delivery(
-    endpoint_id: uuid.UUID, delivery_id: uuid.UUID, session: SessionDep, caller: Admin
-) -> DeliveryDetail:
-    endpoint = await webhooks.own_endpoint(session, principal=caller, endpoint_id=endpoint_id)
-    return await webhooks.detail(session, await webhooks.delivery_of(session, endpoint, delivery_id))
+async def get_webhook_delivery(delivery: CurrentDelivery, session: SessionDep) -> DeliveryDetail:
+    """An organisation's admin reads one delivery of its endpoint with each attempt; 404 `not_found` for another
+    organisation's endpoint or another endpoint's delivery."""
+    return await webhooks.detail(session, delivery)
 
 
 @router.post(
@@ -145,11 +139,9 @@ async def get_webhook_delivery(
     responses=problem_responses(400, 401, 403, 404, 409, 413, 422),
 )
 async def replay_webhook_delivery(
-    endpoint_id: uuid.UUID, delivery_id: uuid.UUID, session: SessionDep, caller: Admin, call: IdempotencyDep,
-    clock: ClockDep,
+    delivery: ReplayedDelivery, session: SessionDep, call: IdempotencyDep, clock: ClockDep
 ) -> Response:
-    endpoint = await webhooks.own_endpoint(session, principal=caller, endpoint_id=endpoint_id)
-    delivery = await webhooks.delivery_of(session, endpoint, delivery_id, for_update=True)
-    webhooks.replay(delivery, clock.now())
-    await session.flush()
-    return await call.respond(session, status_code=200, content=await webhooks.detail(session, delivery))
+    """An organisation's admin has one delivery sent again at once, with the same webhook-id, whatever became of
+    it; 404 `not_found` for another organisation's endpoint or another endpoint's delivery."""
+    detail = await webhooks.replay_delivery(session, delivery, clock.now())
+    return await call.respond(session, status_code=200, content=detail)

@@ -7,21 +7,12 @@ import secrets
 import uuid
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from common.db import get_row
-from common.pagination import keyset
 from common.problems import NotFound, Text, UnprocessableContent
 from common.tokens import Principal
-from services.funding.models.event import DomainEvent
-from services.funding.models.webhook import (
-    DeliveryState,
-    EndpointState,
-    WebhookAttempt,
-    WebhookDelivery,
-    WebhookEndpoint,
-)
+from services.funding.models.webhook import DeliveryState, EndpointState, WebhookDelivery, WebhookEndpoint
+from services.funding.webhooks import repository
 from services.funding.webhooks.schemas import (
     AttemptPublic,
     DeliveryDetail,
@@ -62,23 +53,30 @@ async def register(
 ) -> WebhookWithSecret:
     """From the latest event on: an endpoint is not sent what happened before it."""
     url = await _checked_url(request.url, allowed)
-    latest = (await session.execute(select(func.coalesce(func.max(DomainEvent.sequence), 0)))).scalar_one()
+    latest = await repository.latest_event_sequence(session)
     assert principal.organisation_id is not None  # an organisation's admin
     endpoint = WebhookEndpoint(
         organisation_id=principal.organisation_id, sees_everything=principal.has_any_role(DESK_ROLES), url=url,
         description=request.description, event_types=list(request.event_types), secret=new_secret(),
-        last_sequence=int(latest), created_by=principal.subject, created_at=now, updated_at=now,
+        last_sequence=latest, created_by=principal.subject, created_at=now, updated_at=now,
     )
     session.add(endpoint)
     await session.flush()
     return WebhookWithSecret(**to_public(endpoint).model_dump(), secret=endpoint.secret)
 
 
-async def own_endpoint(
-    session: AsyncSession, *, principal: Principal, endpoint_id: uuid.UUID, for_update: bool = False
-) -> WebhookEndpoint:
-    endpoint = await get_row(session, WebhookEndpoint, endpoint_id, for_update=for_update)
-    if endpoint is None or endpoint.organisation_id != principal.organisation_id:
+async def readable_endpoint(session: AsyncSession, principal: Principal, endpoint_id: uuid.UUID) -> WebhookEndpoint:
+    """One of the caller's organisation's endpoints; 404 for any other."""
+    return _found(await repository.readable_endpoint(session, principal, endpoint_id))
+
+
+async def locked_endpoint(session: AsyncSession, principal: Principal, endpoint_id: uuid.UUID) -> WebhookEndpoint:
+    """`readable_endpoint`, locked until the commit (for a change)."""
+    return _found(await repository.readable_endpoint(session, principal, endpoint_id, for_update=True))
+
+
+def _found(endpoint: WebhookEndpoint | None) -> WebhookEndpoint:
+    if endpoint is None:
         raise NotFound(ENDPOINT_NOT_FOUND)
     return endpoint
 
@@ -86,8 +84,8 @@ async def own_endpoint(
 async def own_endpoints(
     session: AsyncSession, *, principal: Principal, limit: int, cursor: str | None
 ) -> list[WebhookEndpoint]:
-    statement = select(WebhookEndpoint).where(WebhookEndpoint.organisation_id == principal.organisation_id)
-    return list((await session.execute(keyset(statement, WebhookEndpoint, limit=limit, cursor=cursor))).scalars())
+    """The caller's organisation's endpoints, in the order they were registered."""
+    return await repository.list_endpoints(session, principal, limit=limit, cursor=cursor)
 
 
 def _moved(endpoint: WebhookEndpoint, now: datetime) -> None:
@@ -139,27 +137,32 @@ def signing_secrets(endpoint: WebhookEndpoint, now: datetime) -> list[str]:
 async def deliveries(
     session: AsyncSession, endpoint: WebhookEndpoint, *, state: str | None, limit: int, cursor: str | None
 ) -> list[WebhookDelivery]:
-    statement = select(WebhookDelivery).where(WebhookDelivery.endpoint_id == endpoint.id)
-    if state:
-        statement = statement.where(WebhookDelivery.state == state)
-    return list((await session.execute(keyset(statement, WebhookDelivery, limit=limit, cursor=cursor))).scalars())
+    """The endpoint's delivery log, in the order the deliveries were made, of one state if given."""
+    return await repository.list_deliveries(session, endpoint.id, state=state, limit=limit, cursor=cursor)
 
 
 async def delivery_of(
     session: AsyncSession, endpoint: WebhookEndpoint, delivery_id: uuid.UUID, for_update: bool = False
 ) -> WebhookDelivery:
-    delivery = await get_row(session, WebhookDelivery, delivery_id, for_update=for_update)
+    """One of the endpoint's deliveries; 404 for any other."""
+    delivery = await repository.delivery_by_id(session, delivery_id, for_update=for_update)
     if delivery is None or delivery.endpoint_id != endpoint.id:
         raise NotFound(DELIVERY_NOT_FOUND)
     return delivery
 
 
 async def detail(session: AsyncSession, delivery: WebhookDelivery) -> DeliveryDetail:
-    attempts = await session.execute(
-        select(WebhookAttempt).where(WebhookAttempt.delivery_id == delivery.id).order_by(WebhookAttempt.attempted_at)
-    )
+    """The delivery with each of its attempts."""
+    attempts = await repository.attempts_of(session, delivery.id)
     return DeliveryDetail(**delivery_public(delivery).model_dump(),
-                          log=[AttemptPublic.model_validate(a, from_attributes=True) for a in attempts.scalars()])
+                          log=[AttemptPublic.model_validate(a, from_attributes=True) for a in attempts])
+
+
+async def replay_delivery(session: AsyncSession, delivery: WebhookDelivery, now: datetime) -> DeliveryDetail:
+    """The delivery (locked) sent again at once (`replay`), with its attempts."""
+    replay(delivery, now)
+    await session.flush()
+    return await detail(session, delivery)
 
 
 def replay(delivery: WebhookDelivery, now: datetime) -> None:

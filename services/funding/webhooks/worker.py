@@ -12,28 +12,17 @@ import signal
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import httpx
-from sqlalchemy import or_, select, update
 from standardwebhooks.webhooks import Webhook
 
 from common.clock import Clock, clock_of
 from common.db import Database
 from services.funding.events.outbox import install_outbox
 from services.funding.events.schemas import EventPublic
-from services.funding.grants.payments import due_clause
-from services.funding.models.agreement import Agreement, Payment
-from services.funding.models.event import DomainEvent, EventAudience
-from services.funding.models.financial_report import FinancialReport, late_clause
-from services.funding.models.webhook import (
-    DeliveryState,
-    EndpointState,
-    WebhookAttempt,
-    WebhookDelivery,
-    WebhookEndpoint,
-)
+from services.funding.models.webhook import DeliveryState, EndpointState, WebhookAttempt, WebhookDelivery
 from services.funding.settings import FundingSettings
+from services.funding.webhooks import worker_repository as repository
 from services.funding.webhooks.service import disable, signing_secrets
 from services.funding.webhooks.targets import IpNetwork, TargetRefused, delivery_client, networks, pinned
 
@@ -53,6 +42,8 @@ class Worker:
         self.timeout = settings.webhook_timeout_seconds
         self.announce_every = settings.webhook_announce_seconds
         self.next_announce = 0.0  # a new worker looks at once
+        # SQLite has one writer at a time: its transaction is the lock.
+        self.skip_locked = not db.sqlite
 
     async def tick(self) -> int:
         """One pass: say what time made due or late, fan out, then send what is due; how much was done (0:
@@ -70,50 +61,33 @@ class Worker:
         """The payments whose day has come and the reports now late, each said once (the events payment.due and
         report.overdue: only time changed, no request did)."""
         now, today = self.clock.now(), self.clock.today()
-        async with self.db.writer() as session:
-            due = (select(Payment).join(Agreement, Agreement.id == Payment.agreement_id)
-                   .where(due_clause(today), Payment.due_announced_at.is_(None)).limit(FAN_OUT_BATCH))
-            payments = list((await session.execute(self._skip_locked(due, Payment))).scalars())
+        async with self.db.transaction() as session:
+            payments = await repository.unannounced_due_payments(
+                session, today=today, limit=FAN_OUT_BATCH, skip_locked=self.skip_locked
+            )
             for payment in payments:
                 payment.due_announced_at = now
-            late = (select(FinancialReport)
-                    .where(late_clause(today), FinancialReport.overdue_announced_at.is_(None)).limit(FAN_OUT_BATCH))
-            reports = list((await session.execute(self._skip_locked(late, FinancialReport))).scalars())
+            reports = await repository.unannounced_late_reports(
+                session, today=today, limit=FAN_OUT_BATCH, skip_locked=self.skip_locked
+            )
             for report in reports:
                 report.overdue_announced_at = now
-            await session.commit()
         return len(payments) + len(reports)
-
-    def _skip_locked(self, statement: Any, *of: Any) -> Any:
-        # SQLite has one writer at a time: its transaction is the lock.
-        return statement if self.db.sqlite else statement.with_for_update(skip_locked=True, of=of or None)
 
     async def _lease_endpoints(self) -> list[uuid.UUID]:
         now = self.clock.now()
-        async with self.db.writer() as session:
-            statement = select(WebhookEndpoint.id).where(
-                WebhookEndpoint.state == EndpointState.active,
-                or_(WebhookEndpoint.leased_until.is_(None), WebhookEndpoint.leased_until < now),
-            ).limit(BATCH)
-            ids = list((await session.execute(self._skip_locked(statement))).scalars())
-            if ids:
-                await session.execute(update(WebhookEndpoint).where(WebhookEndpoint.id.in_(ids))
-                                      .values(leased_until=now + LEASE))
-            await session.commit()
-        return ids
+        async with self.db.transaction() as session:
+            return await repository.lease_endpoints(
+                session, now=now, until=now + LEASE, limit=BATCH, skip_locked=self.skip_locked
+            )
 
     async def _fan_out(self, endpoint_id: uuid.UUID) -> int:
         """The events the endpoint's organisation may see since its cursor, of the types it asked for."""
         now = self.clock.now()
-        async with self.db.writer() as session:
-            endpoint = await session.get(WebhookEndpoint, endpoint_id)
+        async with self.db.transaction() as session:
+            endpoint = await repository.endpoint_by_id(session, endpoint_id)
             assert endpoint is not None
-            statement = select(DomainEvent.sequence, DomainEvent.type).where(
-                DomainEvent.sequence > endpoint.last_sequence)
-            if not endpoint.sees_everything:
-                statement = statement.join(EventAudience, EventAudience.event_sequence == DomainEvent.sequence).where(
-                    EventAudience.organisation_id == endpoint.organisation_id)
-            rows = (await session.execute(statement.order_by(DomainEvent.sequence).limit(FAN_OUT_BATCH))).all()
+            rows = await repository.events_to_fan_out(session, endpoint, limit=FAN_OUT_BATCH)
             wanted = [row for row in rows if not endpoint.event_types or row.type in endpoint.event_types]
             session.add_all(
                 WebhookDelivery(endpoint_id=endpoint.id, event_sequence=row.sequence, event_type=row.type,
@@ -123,33 +97,21 @@ class Worker:
             if rows:
                 endpoint.last_sequence = rows[-1].sequence
             endpoint.leased_until = None
-            await session.commit()
         return len(wanted)
 
     async def _lease_deliveries(self) -> list[uuid.UUID]:
         now = self.clock.now()
-        async with self.db.writer() as session:
-            statement = (
-                select(WebhookDelivery.id)
-                .join(WebhookEndpoint, WebhookEndpoint.id == WebhookDelivery.endpoint_id)
-                .where(WebhookDelivery.state == DeliveryState.pending, WebhookDelivery.next_attempt_at <= now,
-                       or_(WebhookDelivery.leased_until.is_(None), WebhookDelivery.leased_until < now),
-                       WebhookEndpoint.state == EndpointState.active)
-                .order_by(WebhookDelivery.next_attempt_at).limit(BATCH)
+        async with self.db.transaction() as session:
+            return await repository.lease_deliveries(
+                session, now=now, until=now + LEASE, limit=BATCH, skip_locked=self.skip_locked
             )
-            ids = list((await session.execute(self._skip_locked(statement, WebhookDelivery))).scalars())
-            if ids:
-                await session.execute(update(WebhookDelivery).where(WebhookDelivery.id.in_(ids))
-                                      .values(leased_until=now + LEASE))
-            await session.commit()
-        return ids
 
     async def _send(self, delivery_id: uuid.UUID) -> None:
-        async with self.db.reader() as session:
-            delivery = await session.get(WebhookDelivery, delivery_id)
+        async with self.db.transaction(write=False) as session:
+            delivery = await repository.delivery_by_id(session, delivery_id)
             assert delivery is not None
-            endpoint = await session.get(WebhookEndpoint, delivery.endpoint_id)
-            event = await session.get(DomainEvent, delivery.event_sequence)
+            endpoint = await repository.endpoint_by_id(session, delivery.endpoint_id)
+            event = await repository.event_by_sequence(session, delivery.event_sequence)
             assert endpoint is not None and event is not None
         body = json.dumps({
             "type": event.type, "timestamp": event.occurred_at.isoformat(),
@@ -183,10 +145,10 @@ class Worker:
 
     async def _record(self, delivery_id: uuid.UUID, status: int | None, error: str | None, latency_ms: int) -> None:
         now = self.clock.now()
-        async with self.db.writer() as session:
-            delivery = await session.get(WebhookDelivery, delivery_id, with_for_update=True)
+        async with self.db.transaction() as session:
+            delivery = await repository.delivery_by_id(session, delivery_id, for_update=True)
             assert delivery is not None
-            endpoint = await session.get(WebhookEndpoint, delivery.endpoint_id, with_for_update=True)
+            endpoint = await repository.endpoint_by_id(session, delivery.endpoint_id, for_update=True)
             assert endpoint is not None
             session.add(WebhookAttempt(delivery_id=delivery.id, attempted_at=now, status=status,
                                        latency_ms=latency_ms, error=error))
@@ -208,7 +170,6 @@ class Worker:
                     delivery.next_attempt_at = now + RETRY_DELAYS[delivery.attempts - 1]
                 if now - endpoint.failing_since >= FAILING_LIMIT and endpoint.state == EndpointState.active:
                     disable(endpoint, "failing", now)
-            await session.commit()
 
 
 async def run(settings: FundingSettings) -> None:

@@ -1,0 +1,20 @@
+"""Who may read the dashboards' figures."""
+
+from typing import Annotated
+
+from fastapi import Depends
+
+from common.auth import Authorize
+from common.tokens import Principal
+from services.funding.funder_scope import FunderOrDesk
+from services.vocabulary import DESK_ROLES, HOLDER_ROLES, Scope
+
+# A funder's people (their own funder's figures) and the desk (a funder it names): the guard every funder-facing
+# read shares (services/funding/funder_scope.py).
+FunderFiguresReader = FunderOrDesk
+# A territory's figures: the funders' people and the desk.
+TerritoryFiguresReader = FunderOrDesk
+# An association's people (their own home) and the desk (an association it names).
+AssociationHomeReader = Annotated[
+    Principal, Depends(Authorize(roles=HOLDER_ROLES | DESK_ROLES, scope=Scope.dossiers_read))
+]
