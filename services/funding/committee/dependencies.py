@@ -80,11 +80,13 @@ HoldersCards = Annotated[Cards, HOLDERS_CARDS]
 SmallProjectCards = Annotated[Cards, SMALL_PROJECT_CARDS]
 
 # A session as read.
-CurrentSession = Annotated[CommitteeSession, resource(repository.readable_session, path="session_id",
-                                                      caller=SessionReader)]
+CurrentSession = Annotated[CommitteeSession, resource(
+    repository.readable_session, path="session_id", caller=SessionReader,
+)]
 # A session whose members' scores the desk reads.
-ScoresSession = Annotated[CommitteeSession, resource(repository.readable_session, path="session_id",
-                                                     caller=ScoreReader)]
+ScoresReadSession = Annotated[CommitteeSession, resource(
+    repository.readable_session, path="session_id", caller=ScoreReader,
+)]
 
 
 def _valid(model: type[BaseModel]) -> Any:
@@ -161,7 +163,7 @@ async def _agenda_item_id(item_id: ItemId) -> uuid.UUID:
 # The item a route acts on, read after the session (a dependency, so that the session's id comes first).
 AgendaItemId = Annotated[uuid.UUID, Depends(_agenda_item_id)]
 DecisionSeat = Annotated[Seat, Depends(_seat)]
-ScoredSession = Annotated[CommitteeSession, Depends(_scored_session)]
+ScoringSession = Annotated[CommitteeSession, Depends(_scored_session)]
 
 # A small project its lead funder's manager decides: the dossier locked, If-Match optional.
 DecidedDossier = Annotated[Dossier, locked_resource(

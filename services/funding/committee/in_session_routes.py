@@ -25,8 +25,8 @@ from services.funding.committee.dependencies import (
     HoldersCards,
     OpenedSession,
     RaisingSession,
-    ScoredSession,
-    ScoresSession,
+    ScoresReadSession,
+    ScoringSession,
 )
 from services.funding.committee.minutes import minutes_response
 from services.funding.committee.schemas import (
@@ -143,7 +143,7 @@ async def record_decision(
     openapi_extra=if_match_parameter(required=False),
 )
 async def record_score(
-    found: ScoredSession, item_id: AgendaItemId, body: ScoreIn, response: Response, session: SessionDep,
+    found: ScoringSession, item_id: AgendaItemId, body: ScoreIn, response: Response, session: SessionDep,
     caller: CommitteeMember,
 ) -> ScorePublic:
     """The agenda shows each item's averages and their spread; a recused member's scores are refused (409
@@ -163,7 +163,7 @@ async def record_score(
     responses=problem_responses(401, 403, 404, 422),
 )
 async def list_scores(
-    found: ScoresSession, item_id: AgendaItemId, session: SessionDep
+    found: ScoresReadSession, item_id: AgendaItemId, session: SessionDep
 ) -> list[ScorePublic]:
     """A member's own marks stay between it and the desk; the agenda shows everyone their summary."""
     return await scoring.scores_on_item(session, found, item_id)
