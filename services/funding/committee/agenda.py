@@ -5,16 +5,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from common.problems import Text, UnprocessableContent
 from common.tokens import Principal
+from services.funding.committee import repository
 from services.funding.committee.schemas import Agenda, SessionPublic
-from services.funding.committee.sessions import (
-    _agenda_refusal,
-    items_of,
-    lock_dossiers,
-    programme_ids_of,
-    require_state,
-    to_public,
-    touched,
-)
+from services.funding.committee.sessions import agenda_refusal, require_state, to_public, touched
 from services.funding.dossiers.service import moved, trace
 from services.funding.models.committee import AgendaItem, CommitteeSession, SessionState
 from services.funding.models.dossier import Dossier, DossierState
@@ -32,9 +25,9 @@ async def set_agenda(
     wanted_ids = [entry.dossier_id for entry in request.items]
     # Dossiers before items, as a holder's withdrawal takes them: read the items, lock every dossier, then the
     # items again, locked.
-    listed = [item.dossier_id for item in await items_of(session, committee.id)]
-    locked = await lock_dossiers(session, [*wanted_ids, *listed])
-    current = {item.dossier_id: item for item in await items_of(session, committee.id, for_update=True)}
+    listed = [item.dossier_id for item in await repository.items_of(session, committee.id)]
+    locked = await repository.lock_dossiers(session, [*wanted_ids, *listed])
+    current = {item.dossier_id: item for item in await repository.items_of(session, committee.id, for_update=True)}
     unknown = [str(did) for did in wanted_ids if did not in locked]
     if unknown:
         raise UnprocessableContent(
@@ -42,7 +35,7 @@ async def set_agenda(
             errors=[("body.items", Text(", ".join(unknown), ", ".join(unknown)))],
             code="unknown_dossier",
         )
-    programme_ids = set(await programme_ids_of(session, committee.id))
+    programme_ids = set(await repository.programme_ids_of(session, committee.id))
     refused = []
     for did in wanted_ids:
         dossier = locked[did]
@@ -57,7 +50,7 @@ async def set_agenda(
             refused.append({"dossier_id": str(did), "reference": dossier.reference, "state": dossier.state,
                             "reason": reason})
     if refused:
-        raise _agenda_refusal(refused)
+        raise agenda_refusal(refused)
     notes = {entry.dossier_id: entry.note for entry in request.items}
     unchanged = list(current) == wanted_ids and all(current[did].note == notes[did] for did in wanted_ids)
     if unchanged:
@@ -72,12 +65,12 @@ async def set_agenda(
                 session.add(trace(dossier, principal, "removed_from_agenda", dossier.state, str(committee.id)))
     await session.flush()
     for position, did in enumerate(wanted_ids, start=1):
-        item = current.get(did)
-        if item is None:
-            item = AgendaItem(session_id=committee.id, dossier_id=did, position=position)
-            session.add(item)
+        placed = current.get(did)
+        if placed is None:
+            placed = AgendaItem(session_id=committee.id, dossier_id=did, position=position)
+            session.add(placed)
             _place(locked[did], committee, principal, session)
-        item.position, item.note = position, notes[did]
+        placed.position, placed.note = position, notes[did]
     touched(committee)
     await session.flush()
     return await to_public(session, committee)

@@ -5,12 +5,11 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from common.problems import Conflict, Text
 from common.tokens import Principal
-from services.funding.committee import scores
+from services.funding.committee import repository, scores
 from services.funding.committee.schemas import (
     Minutes,
     MinutesAttendance,
@@ -21,18 +20,7 @@ from services.funding.committee.schemas import (
     MinutesRecusal,
     SessionPublic,
 )
-from services.funding.committee.sessions import (
-    decisions_of,
-    invited_funders,
-    items_of,
-    lock_dossiers,
-    programme_ids_of,
-    programmes_by_id,
-    recusals_of,
-    require_state,
-    to_public,
-    touched,
-)
+from services.funding.committee.sessions import require_state, to_public, touched
 from services.funding.dossiers import repository as dossiers_repository
 from services.funding.dossiers.service import moved, trace
 from services.funding.grants import agreements
@@ -50,10 +38,14 @@ from services.funding.notifications import service as notifications
 from services.funding.programmes import repository as programmes_repository
 
 
+def shares_of(lines: list[FundingLine]) -> list[tuple[uuid.UUID, FundingLine]]:
+    """The plan's lines that ask a funder for a share, each with its funder."""
+    return [(line.funder_id, line) for line in lines if line.funder_id is not None]
+
+
 def outcome_of(lines: list[FundingLine], granted: dict[uuid.UUID, int]) -> Outcome:
     """accepted: every share granted in full; refused: nothing granted; otherwise partially accepted."""
-    shares = [line for line in lines if line.funder_id is not None]
-    if all(granted.get(line.funder_id, 0) >= line.amount_cents for line in shares):
+    if all(granted.get(funder_id, 0) >= line.amount_cents for funder_id, line in shares_of(lines)):
         return Outcome.accepted
     if sum(granted.values()) == 0:
         return Outcome.refused
@@ -68,8 +60,8 @@ def _undecided(
     for item in items:
         if item.state != ItemState.pending:
             continue
-        missing = [str(line.funder_id) for line in lines[item.dossier_id]
-                   if line.funder_id is not None and line.funder_id not in decided[item.id]]
+        missing = [str(funder_id) for funder_id, _ in shares_of(lines[item.dossier_id])
+                   if funder_id not in decided[item.id]]
         if missing:
             gaps.append({"item_id": str(item.id), "reference": dossiers[item.dossier_id].reference,
                          "missing_funder_ids": missing})
@@ -77,14 +69,11 @@ def _undecided(
 
 
 async def holders_to_ask(session: AsyncSession, committee: CommitteeSession) -> list[uuid.UUID]:
-    """The associations of the agenda, whose names and addresses identity gives before the session is locked."""
-    items = await items_of(session, committee.id)
-    if not items:
-        return []
-    rows = await session.execute(
-        select(Dossier.organisation_id).where(Dossier.id.in_([item.dossier_id for item in items]))
-    )
-    return list(dict.fromkeys(rows.scalars()))
+    """The associations of the agenda, whose names and addresses identity gives before the session is locked;
+    refused (409) unless the session is open."""
+    require_state(committee, SessionState.open, "close")
+    items = await repository.items_of(session, committee.id)
+    return await repository.holders_of(session, [item.dossier_id for item in items])
 
 
 def recipients_of(dossier: Dossier, card: dict[str, Any] | None) -> list[str]:
@@ -106,12 +95,12 @@ async def close(
     dossiers decided, the minutes frozen, the notifications written. Returns the session and the notifications
     to send once committed. `holders` are identity's cards of the agenda's associations."""
     require_state(committee, SessionState.open, "close")
-    items = await items_of(session, committee.id)
-    locked = await lock_dossiers(session, [item.dossier_id for item in items])
-    items = await items_of(session, committee.id, for_update=True)
+    items = await repository.items_of(session, committee.id)
+    locked = await repository.lock_dossiers(session, [item.dossier_id for item in items])
+    items = await repository.items_of(session, committee.id, for_update=True)
     lines = await dossiers_repository.lines_of(session, list(locked))
     decided: dict[uuid.UUID, dict[uuid.UUID, FunderDecision]] = {item.id: {} for item in items}
-    for decision in await decisions_of(session, [item.id for item in items]):
+    for decision in await repository.decisions_of(session, [item.id for item in items]):
         decided[decision.item_id][decision.funder_id] = decision
     gaps = _undecided(items, locked, lines, decided)
     if gaps:
@@ -170,32 +159,32 @@ async def build_minutes(
     lines: dict[uuid.UUID, list[FundingLine]], decided: dict[uuid.UUID, dict[uuid.UUID, FunderDecision]],
     holders: dict[uuid.UUID, dict[str, Any] | None],
 ) -> Minutes:
-    funders = await invited_funders(session, committee.id)
+    funders = await repository.invited_funders(session, committee.id)
     names = {funder.funder_id: funder.name for funder in funders}
     recusals: dict[uuid.UUID, list[Recusal]] = {item.id: [] for item in items}
-    for recusal in await recusals_of(session, committee.id):
+    for recusal in await repository.recusals_of(session, committee.id):
         recusals[recusal.item_id].append(recusal)
-    programmes = await programmes_by_id(session, await programme_ids_of(session, committee.id))
+    programmes = await repository.programmes_by_id(session, await repository.programme_ids_of(session, committee.id))
     graded = await scores.scored_items(session, {item.id: item.dossier_id for item in items})
-    marks = await scores.scores_of(session, graded)
+    marks = await repository.scores_of(session, graded)
     totals: dict[uuid.UUID, MinutesFunderTotal] = {}
     minutes_items = []
     for item in items:
         dossier = dossiers[item.dossier_id]
-        shares = [line for line in lines[dossier.id] if line.funder_id is not None]
+        shares = shares_of(lines[dossier.id])
         decisions = []
-        for line in shares:
-            decision = decided[item.id].get(line.funder_id) if item.state == ItemState.decided else None
+        for funder_id, line in shares:
+            decision = decided[item.id].get(funder_id) if item.state == ItemState.decided else None
             if decision is None:
                 continue
             decisions.append(MinutesDecision(
-                funder_id=line.funder_id, funder_name=names.get(line.funder_id, str(line.funder_id)),
+                funder_id=funder_id, funder_name=names.get(funder_id, str(funder_id)),
                 asked_cents=line.amount_cents, granted_cents=decision.granted_cents,
                 conditions=decision.conditions, refusal_reason=decision.refusal_reason,
                 decided_by=decision.decided_by,
             ))
-            total = totals.setdefault(line.funder_id, MinutesFunderTotal(
-                funder_id=line.funder_id, name=names.get(line.funder_id, str(line.funder_id)),
+            total = totals.setdefault(funder_id, MinutesFunderTotal(
+                funder_id=funder_id, name=names.get(funder_id, str(funder_id)),
                 asked_cents=0, granted_cents=0, dossiers_granted=0,
             ))
             total.asked_cents += line.amount_cents
@@ -206,8 +195,8 @@ async def build_minutes(
             organisation_id=dossier.organisation_id,
             organisation_name=(holders.get(dossier.organisation_id) or {}).get("name") or str(dossier.organisation_id),
             project_title=(dossier.project_snapshot or {}).get("title") or "",
-            note=item.note, state=item.state, outcome=item.outcome, deferral_reason=item.deferral_reason,
-            asked_cents=sum(line.amount_cents for line in shares),
+            note=item.note, state=ItemState(item.state), outcome=Outcome(item.outcome) if item.outcome else None,
+            deferral_reason=item.deferral_reason, asked_cents=sum(line.amount_cents for _, line in shares),
             granted_cents=sum(decision.granted_cents for decision in decisions),
             decisions=decisions,
             scores=scores.summary(marks[item.id]) if item.id in graded else None,

@@ -6,14 +6,14 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from common.db import utcnow
 from common.money import euros
-from common.pagination import keyset
+from common.pagination import Page, split_page
 from common.problems import Conflict, NotFound, Text, UnprocessableContent
 from common.tokens import Principal
+from services.funding.committee import repository
 from services.funding.committee.conflicts import require_not_recused, require_present
 from services.funding.committee.schemas import (
     DecisionIn,
@@ -26,9 +26,6 @@ from services.funding.committee.schemas import (
 from services.funding.committee.sessions import (
     ITEM_NOT_FOUND,
     decision_public,
-    decisions_of,
-    item_of,
-    lock_dossiers,
     require_state,
     to_public,
     touched,
@@ -51,17 +48,20 @@ class Seat:
     committee: CommitteeSession
     item: AgendaItem
     dossier: Dossier
+    funder_id: uuid.UUID
     asked: FundingLine
     current: FunderDecision | None
 
 
-async def _locked_item(
+async def pending_item(
     session: AsyncSession, committee: CommitteeSession, item_id: uuid.UUID
 ) -> tuple[AgendaItem, Dossier]:
-    """The item and its dossier, locked in the house order (dossier, then item), still pending."""
-    item = await item_of(session, committee, item_id)
-    dossier = (await lock_dossiers(session, [item.dossier_id]))[item.dossier_id]
-    item = await item_of(session, committee, item_id, for_update=True)
+    """The item and its dossier, locked, the item still pending (404 for an item of another session, 409 for
+    one already decided, deferred or withdrawn)."""
+    found = await repository.lock_item_with_dossier(session, committee.id, item_id)
+    if found is None:
+        raise NotFound(ITEM_NOT_FOUND)
+    item, dossier = found
     if item.state != ItemState.pending:
         raise Conflict(
             Text(f"Ce point est déjà « {item.state} ».", f"This item is already '{item.state}'."),
@@ -77,21 +77,18 @@ async def seat(
     """Where the caller's funder speaks on the item: present, not recused, asked for a share."""
     require_state(committee, SessionState.open, "decide")
     await require_present(session, committee, principal)
-    item, dossier = await _locked_item(session, committee, item_id)
+    item, dossier = await pending_item(session, committee, item_id)
     await require_not_recused(session, item, principal, Text(
         "Vous avez déclaré un conflit d'intérêts sur ce point : vous ne prenez pas part à la décision.",
         "You declared a conflict of interest on this item: you take no part in the decision.",
     ))
     lines = (await dossiers_repository.lines_of(session, [dossier.id]))[dossier.id]
-    asked = next((line for line in lines if line.funder_id == principal.organisation_id), None)
-    if asked is None:  # a funder outside the dossier's plan sees nothing of it
+    funder_id = principal.organisation_id
+    asked = next((line for line in lines if line.funder_id == funder_id), None) if funder_id else None
+    if asked is None or funder_id is None:  # a funder outside the dossier's plan sees nothing of it
         raise NotFound(ITEM_NOT_FOUND)
-    current = (await session.execute(
-        select(FunderDecision).where(
-            FunderDecision.item_id == item.id, FunderDecision.funder_id == principal.organisation_id
-        )
-    )).scalars().first()
-    return Seat(committee=committee, item=item, dossier=dossier, asked=asked, current=current)
+    current = await repository.decision_of(session, item.id, funder_id)
+    return Seat(committee=committee, item=item, dossier=dossier, funder_id=funder_id, asked=asked, current=current)
 
 
 async def _move_money(
@@ -102,12 +99,16 @@ async def _move_money(
         return
     programme = await programmes_repository.programme_by_id(session, dossier.programme_id)
     assert programme is not None  # a dossier's programme is a foreign key
-    money = {"funder_id": funder_id, "programme_id": programme.id, "year": programme.year, "dossier_id": dossier.id,
-             "actor": actor}
     if after > before:
-        await envelopes_money.commit(session, amount_cents=after - before, **money)
+        await envelopes_money.commit(
+            session, funder_id=funder_id, programme_id=programme.id, year=programme.year,
+            amount_cents=after - before, dossier_id=dossier.id, actor=actor,
+        )
     else:
-        await envelopes_money.release(session, amount_cents=before - after, **money)
+        await envelopes_money.release(
+            session, funder_id=funder_id, programme_id=programme.id, year=programme.year,
+            amount_cents=before - after, dossier_id=dossier.id, actor=actor,
+        )
 
 
 async def record_decision(
@@ -125,23 +126,21 @@ async def record_decision(
             code="above_amount_asked",
             extra={"asked_cents": place.asked.amount_cents},
         )
-    content = {
-        "granted_cents": granted,
-        "conditions": request.conditions,
-        "refusal_reason": request.refusal_reason if granted == 0 else None,
-    }
+    refusal_reason = request.refusal_reason if granted == 0 else None
+    content = {"granted_cents": granted, "conditions": request.conditions, "refusal_reason": refusal_reason}
     current = place.current
     if current is not None and all(getattr(current, name) == value for name, value in content.items()):
         return current, False
     await _move_money(
-        session, dossier=place.dossier, funder_id=place.asked.funder_id,
+        session, dossier=place.dossier, funder_id=place.funder_id,
         before=current.granted_cents if current else 0, after=granted, actor=principal.subject,
     )
     created = current is None
     if current is None:
         current = FunderDecision(
-            item_id=place.item.id, dossier_id=place.dossier.id, funder_id=place.asked.funder_id,
-            decided_by=principal.subject, **content,
+            item_id=place.item.id, dossier_id=place.dossier.id, funder_id=place.funder_id,
+            decided_by=principal.subject, granted_cents=granted, conditions=request.conditions,
+            refusal_reason=refusal_reason,
         )
         session.add(current)
     else:
@@ -159,7 +158,7 @@ async def record_decision(
 async def _void_decisions(session: AsyncSession, item: AgendaItem, dossier: Dossier, actor: str) -> None:
     """The item leaves the session undecided: every amount its decisions committed goes back to the envelopes."""
     # Envelopes in the order of their funders, as every release does: two voids never wait on each other.
-    for decision in sorted(await decisions_of(session, [item.id]), key=lambda d: d.funder_id):
+    for decision in sorted(await repository.decisions_of(session, [item.id]), key=lambda d: d.funder_id):
         await _move_money(session, dossier=dossier, funder_id=decision.funder_id,
                           before=decision.granted_cents, after=0, actor=actor)
         await session.delete(decision)
@@ -172,7 +171,7 @@ async def defer(
 ) -> SessionPublic:
     """The whole item waits for a later session: decisions voided, the dossier `deferred`."""
     require_state(committee, SessionState.open, "defer")
-    item, dossier = await _locked_item(session, committee, item_id)
+    item, dossier = await pending_item(session, committee, item_id)
     await _void_decisions(session, item, dossier, principal.subject)
     item.state = ItemState.deferred
     item.deferral_reason = request.reason
@@ -192,7 +191,7 @@ async def raise_plan(
 ) -> SessionPublic:
     """The coordinator raises what the plan asks of one funder, so that it may grant more."""
     require_state(committee, SessionState.open, "raise_plan")
-    item, dossier = await _locked_item(session, committee, item_id)
+    item, dossier = await pending_item(session, committee, item_id)
     lines = (await dossiers_repository.lines_of(session, [dossier.id]))[dossier.id]
     line = next((line for line in lines if line.funder_id == request.funder_id), None)
     if line is None:
@@ -211,7 +210,9 @@ async def raise_plan(
             extra={"asked_cents": line.amount_cents},
         )
     before = line.amount_cents
-    ceiling = rules_of(await programmes_repository.programme_by_id(session, dossier.programme_id)).ceiling_cents
+    programme = await programmes_repository.programme_by_id(session, dossier.programme_id)
+    assert programme is not None  # a dossier's programme is a foreign key
+    ceiling = rules_of(programme).ceiling_cents
     total = dossier.requested_total_cents + request.amount_cents - before
     if ceiling is not None and total > ceiling:
         limit = euros(ceiling)
@@ -237,11 +238,7 @@ async def on_withdrawn(session: AsyncSession, *, dossier: Dossier, actor: str) -
     its decisions committed goes back to the envelopes."""
     if dossier.agenda_session_id is None:
         return
-    item = (await session.execute(
-        select(AgendaItem).where(
-            AgendaItem.session_id == dossier.agenda_session_id, AgendaItem.dossier_id == dossier.id
-        ).with_for_update()
-    )).scalars().first()
+    item = await repository.item_of_dossier(session, dossier.agenda_session_id, dossier.id)
     if item is not None and item.state == ItemState.pending:
         await _void_decisions(session, item, dossier, actor)
         item.state = ItemState.withdrawn
@@ -253,31 +250,20 @@ async def listed_decisions(
     session: AsyncSession, *, funder_id: uuid.UUID | None, dossier_id: uuid.UUID | None,
     outcome: DecisionOutcome | None, updated_since: datetime | None, filters: dossiers_filters.DossierFilters,
     limit: int, cursor: str | None,
-) -> list[DecisionListed]:
-    """One funder's decisions (None: every funder's, for the desk), in the keyset order; one row more than `limit`
-    tells a page follows. Each row joins its dossier, item and session by primary key."""
-    statement = (
-        select(FunderDecision, Dossier.reference, Dossier.programme_id, AgendaItem.session_id, CommitteeSession.state)
-        .join(Dossier, Dossier.id == FunderDecision.dossier_id)
-        .join(AgendaItem, AgendaItem.id == FunderDecision.item_id)
-        .join(CommitteeSession, CommitteeSession.id == AgendaItem.session_id)
+) -> Page[DecisionListed]:
+    """A page of one funder's decisions (None: every funder's, for the desk), in the keyset order, each with its
+    dossier, item and session."""
+    rows = await repository.decisions_page(
+        session, funder_id=funder_id, dossier_id=dossier_id,
+        granted=None if outcome is None else outcome == DecisionOutcome.granted, updated_since=updated_since,
+        filters=filters, limit=limit, cursor=cursor,
     )
-    if funder_id is not None:
-        statement = statement.where(FunderDecision.funder_id == funder_id)
-    if dossier_id is not None:
-        statement = statement.where(FunderDecision.dossier_id == dossier_id)
-    if outcome is not None:  # a refusal grants nothing (the table's checks), a grant something
-        granted = FunderDecision.granted_cents > 0
-        statement = statement.where(granted if outcome == DecisionOutcome.granted else ~granted)
-    if updated_since is not None:
-        statement = statement.where(FunderDecision.updated_at >= updated_since)
-    statement = filters.narrow_rows(statement, FunderDecision.dossier_id)
-    rows = await session.execute(keyset(statement, FunderDecision, limit=limit, cursor=cursor))
-    return [
+    page, next_cursor = split_page(rows, limit=limit, anchor=lambda row: row[0])
+    return Page(next_cursor=next_cursor, items=[
         DecisionListed(
             **decision_public(decision).model_dump(), reference=reference, programme_id=programme_id,
             session_id=session_id, final=state == SessionState.closed,
             outcome=DecisionOutcome.granted if decision.granted_cents > 0 else DecisionOutcome.refused,
         )
-        for decision, reference, programme_id, session_id, state in rows.all()
-    ]
+        for decision, reference, programme_id, session_id, state in page
+    ])

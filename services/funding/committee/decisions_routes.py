@@ -5,23 +5,18 @@ import uuid
 from dataclasses import replace
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Query
 
-from common.auth import Authorize
 from common.db import SessionDep
-from common.pagination import CursorParam, LimitParam, Page, UpdatedSinceParam, split_page
+from common.pagination import CursorParam, LimitParam, Page, UpdatedSinceParam
 from common.problems import problem_responses
-from common.tokens import Principal
 from services.funding.committee import decisions
+from services.funding.committee.auth import DecisionReader
 from services.funding.committee.schemas import DecisionListed, DecisionOutcome
 from services.funding.dossiers.filters import DossierFiltersDep
 from services.funding.funder_scope import funder_of
-from services.vocabulary import DESK_ROLES, FUNDER_ROLES, Scope
 
 router = APIRouter(prefix="/decisions", tags=["sessions"])
-
-# Decisions are read with the sessions that hold them: a machine client that reads sessions reads them.
-Reader = Annotated[Principal, Depends(Authorize(roles=FUNDER_ROLES | DESK_ROLES, scope=Scope.sessions_read))]
 
 
 @router.get(
@@ -37,7 +32,7 @@ Reader = Annotated[Principal, Depends(Authorize(roles=FUNDER_ROLES | DESK_ROLES,
 )
 async def list_decisions(
     session: SessionDep,
-    caller: Reader,
+    caller: DecisionReader,
     filters: DossierFiltersDep,
     limit: LimitParam = 50,
     cursor: CursorParam = None,
@@ -51,10 +46,10 @@ async def list_decisions(
     year: Annotated[int | None, Query(ge=2000, le=2100, description="L'année du programme du dossier.")] = None,
     updated_since: UpdatedSinceParam = None,
 ) -> Page[DecisionListed]:
-    rows = await decisions.listed_decisions(
+    """A funder's people and machine clients read their own funder's decisions (naming another funder is a 403);
+    the desk reads every funder's, or one's."""
+    return await decisions.listed_decisions(
         session, funder_id=funder_of(caller, funder_id, desk_may_take_all=True), dossier_id=dossier_id,
         outcome=outcome, updated_since=updated_since, filters=replace(filters, year=year), limit=limit,
         cursor=cursor,
     )
-    page, next_cursor = split_page(rows, limit=limit)
-    return Page(items=page, next_cursor=next_cursor)

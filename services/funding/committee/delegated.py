@@ -37,7 +37,16 @@ async def route_to_lead(session: AsyncSession, *, principal: Principal, dossier:
                                amount_cents=sum(line.amount_cents for line in lines), routed_by=principal.subject))
 
 
-async def decidable(session: AsyncSession, *, principal: Principal, dossier_id: uuid.UUID) -> Dossier:
+async def organisations_to_ask(session: AsyncSession, principal: Principal, dossier_id: uuid.UUID) -> list[uuid.UUID]:
+    """Whose names and addresses identity gives before the dossier is locked: its association's and the caller's
+    funder's."""
+    dossier = await dossiers_repository.dossier_by_id(session, dossier_id)
+    if dossier is None:
+        raise NotFound(DOSSIER_NOT_FOUND)
+    return [dossier.organisation_id, *([principal.organisation_id] if principal.organisation_id else [])]
+
+
+async def decidable(session: AsyncSession, principal: Principal, dossier_id: uuid.UUID) -> Dossier:
     """The dossier, locked, if it is routed to the caller's funder (a manager: the route says so) and that funder
     leads its programme; a dossier decided by a committee is a 409."""
     dossier = await dossiers_repository.dossier_by_id(session, dossier_id, for_update=True)
@@ -65,6 +74,8 @@ async def decide(
     programme = await get_programme(session, dossier.programme_id)
     lines = (await dossiers_repository.lines_of(session, [dossier.id]))[dossier.id]
     [line] = lines  # a simplified dossier asks its lead funder alone
+    funder_id = line.funder_id
+    assert funder_id is not None  # its one line is the lead funder's share
     granted = request.granted_amount_cents
     if granted > line.amount_cents:
         asked = euros(line.amount_cents)
@@ -76,11 +87,11 @@ async def decide(
         )
     if granted > 0:
         await envelopes_money.commit(
-            session, funder_id=line.funder_id, programme_id=programme.id, year=programme.year, amount_cents=granted,
+            session, funder_id=funder_id, programme_id=programme.id, year=programme.year, amount_cents=granted,
             dossier_id=dossier.id, actor=principal.subject,
         )
     now = clock.now()
-    outcome = outcome_of(lines, {line.funder_id: granted})
+    outcome = outcome_of(lines, {funder_id: granted})
     previous = dossier.state
     dossier.state, dossier.outcome, dossier.decided_at = DossierState.decided, outcome, now
     service_clock.stop(dossier)
@@ -88,7 +99,7 @@ async def decide(
     session.add(trace(dossier, principal, "decided", previous, outcome))
     await agreements.grant_shares(
         session, dossier=dossier, programme=programme, lines=lines,
-        shares={line.funder_id: agreements.Share(granted, request.conditions)}, session_id=None, decided_at=now,
+        shares={funder_id: agreements.Share(granted, request.conditions)}, session_id=None, decided_at=now,
         decided_by=principal.subject,
     )
     item = MinutesItem(
@@ -98,7 +109,7 @@ async def decide(
         project_title=(dossier.project_snapshot or {}).get("title") or "", note=None, state=ItemState.decided,
         outcome=outcome, deferral_reason=None, asked_cents=line.amount_cents, granted_cents=granted,
         decisions=[MinutesDecision(
-            funder_id=line.funder_id, funder_name=funder_name, asked_cents=line.amount_cents, granted_cents=granted,
+            funder_id=funder_id, funder_name=funder_name, asked_cents=line.amount_cents, granted_cents=granted,
             conditions=request.conditions, refusal_reason=request.refusal_reason if granted == 0 else None,
             decided_by=principal.subject,
         )],

@@ -1,8 +1,11 @@
 """The minutes of a closed committee session as a standalone, printable HTML document (French or English)."""
 
+from fastapi import Response
+
+from common.etag import etag_of
 from common.problems import Text
 from services.funding.committee.schemas import Minutes
-from services.funding.html_documents import language_of, render
+from services.funding.html_documents import document_response, language_of, render
 
 LABELS: dict[str, Text] = {
     "document": Text("Procès-verbal", "Minutes"),
@@ -61,6 +64,14 @@ OUTCOMES: dict[str, Text] = {
     "partially_accepted": Text("Accordé partiellement", "Partially accepted"),
     "refused": Text("Refusé", "Refused"),
 }
+
+
+def minutes_response(minutes: Minutes, *, version: int, html: bool, language: str) -> Response:
+    """The minutes as JSON, or as the HTML document (`html`), carrying the session's ETag."""
+    headers = {"ETag": etag_of(version)}
+    if html:
+        return document_response(minutes_html(minutes, language), headers)
+    return Response(minutes.model_dump_json(), media_type="application/json", headers=headers)
 
 
 def minutes_html(minutes: Minutes, language: str) -> str:

@@ -6,24 +6,15 @@ from collections.abc import Iterable
 from datetime import date
 from typing import Any
 
-from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from common.problems import Text, UnprocessableContent
 from common.tokens import Principal
+from services.funding.committee import repository
 from services.funding.committee.schemas import Invitations, SessionCreate, SessionPublic, SessionUpdate
-from services.funding.committee.sessions import (
-    invited_funders,
-    items_of,
-    lock_dossiers,
-    programme_ids_of,
-    programmes_by_id,
-    require_state,
-    to_public,
-    touched,
-)
+from services.funding.committee.sessions import require_state, to_public, touched
 from services.funding.dossiers.service import moved, trace
-from services.funding.models.committee import CommitteeSession, Recusal, SessionFunder, SessionProgramme, SessionState
+from services.funding.models.committee import CommitteeSession, SessionFunder, SessionProgramme, SessionState
 from services.funding.peers import Peers
 from services.funding.programmes import repository as programmes_repository
 from services.vocabulary import OrganisationKind
@@ -41,7 +32,7 @@ async def create_session(
     session: AsyncSession, *, principal: Principal, request: SessionCreate, today: date
 ) -> SessionPublic:
     _not_in_the_past(request.held_on, today)
-    known = await programmes_by_id(session, request.programme_ids)
+    known = await repository.programmes_by_id(session, request.programme_ids)
     unknown = [str(pid) for pid in request.programme_ids if pid not in known]
     if unknown:
         raise UnprocessableContent(
@@ -89,7 +80,7 @@ async def invite(
     """Replace the list of funders invited; each must fund one of the session's programmes. `cards` were read
     from identity before the session was locked."""
     require_state(committee, SessionState.planned, "invite")
-    programme_ids = await programme_ids_of(session, committee.id)
+    programme_ids = await repository.programme_ids_of(session, committee.id)
     participating = {
         fid
         for funders in (await programmes_repository.funders_of_programmes(session, programme_ids)).values()
@@ -106,19 +97,14 @@ async def invite(
             errors=[("body.funder_ids", Text(", ".join(outsiders), ", ".join(outsiders)))],
             code="funder_not_in_programme",
         )
-    current = {row.funder_id: row for row in await invited_funders(session, committee.id)}
+    current = {row.funder_id: row for row in await repository.invited_funders(session, committee.id)}
     wanted = set(request.funder_ids)
     if wanted == set(current):
         return await to_public(session, committee)
     gone = [fid for fid in current if fid not in wanted]
     if gone:
-        await session.execute(
-            delete(SessionFunder).where(SessionFunder.session_id == committee.id, SessionFunder.funder_id.in_(gone))
-        )
         # A funder that no longer sits has no member to recuse.
-        await session.execute(
-            delete(Recusal).where(Recusal.session_id == committee.id, Recusal.organisation_id.in_(gone))
-        )
+        await repository.remove_invitations(session, committee.id, gone)
     for fid in request.funder_ids:
         if fid not in current:
             card = cards[fid] or {}
@@ -134,8 +120,8 @@ async def invite(
 async def delete_session(session: AsyncSession, *, principal: Principal, committee: CommitteeSession) -> None:
     """A planned session called off: its dossiers wait for another one (their states unchanged)."""
     require_state(committee, SessionState.planned, "delete")
-    items = await items_of(session, committee.id)
-    locked = await lock_dossiers(session, [item.dossier_id for item in items])
+    items = await repository.items_of(session, committee.id)
+    locked = await repository.lock_dossiers(session, [item.dossier_id for item in items])
     for dossier in locked.values():
         if dossier.agenda_session_id == committee.id:
             dossier.agenda_session_id = None

@@ -4,12 +4,12 @@ their spread; a member recused from an item cannot score it."""
 
 import uuid
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from common.db import utcnow
 from common.problems import Conflict, NotFound, Text
 from common.tokens import Principal
+from services.funding.committee import repository
 from services.funding.committee.conflicts import require_not_recused, require_present
 from services.funding.committee.schemas import ScoreIn, ScorePublic
 from services.funding.committee.scores import scored_items
@@ -40,9 +40,7 @@ async def record(
         "Vous avez déclaré un conflit d'intérêts sur ce point : vous ne le notez pas.",
         "You declared a conflict of interest on this item: you do not score it.",
     ))
-    current = (await session.execute(
-        select(Score).where(Score.item_id == item.id, Score.member == principal.subject)
-    )).scalars().first()
+    current = await repository.score_of(session, item.id, principal.subject)
     content = request.model_dump()
     if current is not None and all(getattr(current, name) == value for name, value in content.items()):
         return current, False
@@ -61,8 +59,14 @@ async def record(
 
 
 async def current_score(session: AsyncSession, item_id: uuid.UUID, member: str) -> Score | None:
-    rows = await session.execute(select(Score).where(Score.item_id == item_id, Score.member == member))
-    return rows.scalars().first()
+    """The member's scores on the item, if given."""
+    return await repository.score_of(session, item_id, member)
+
+
+async def scores_on_item(session: AsyncSession, committee: CommitteeSession, item_id: uuid.UUID) -> list[ScorePublic]:
+    """Every member's scores on one item of the session (404 for an item of another session)."""
+    item = await item_of(session, committee, item_id)
+    return [to_public(score) for score in (await repository.scores_of(session, [item.id]))[item.id]]
 
 
 def to_public(score: Score) -> ScorePublic:
