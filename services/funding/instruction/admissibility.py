@@ -13,16 +13,12 @@ from services.funding.committee import decisions, delegated
 from services.funding.dossiers import readiness as dossiers_readiness
 from services.funding.dossiers import repository as dossiers_repository
 from services.funding.dossiers import service_clock
+from services.funding.dossiers.funding_plan import funders_outside
+from services.funding.dossiers.lifecycle import moved, require_action, trace
+from services.funding.dossiers.public import to_public
 from services.funding.dossiers.readiness import GRANT_GROUP
 from services.funding.dossiers.schemas import DossierPublic
-from services.funding.dossiers.service import (
-    funders_outside,
-    moved,
-    require_action,
-    required_documents,
-    to_public,
-    trace,
-)
+from services.funding.dossiers.submission import required_documents
 from services.funding.instruction.schemas import (
     AdmissibilityCheck,
     AdmissibilityDecision,
