@@ -98,10 +98,24 @@ async def visible_dossiers(
 
 
 async def visible_page(
-    session: AsyncSession, *, principal: Principal, limit: int, summary: bool, **narrowed: Any
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    state: str | None,
+    programme_id: uuid.UUID | None,
+    updated_since: datetime | None,
+    limit: int,
+    cursor: str | None,
+    decision_overdue: bool | None,
+    now: datetime,
+    filters: filters.DossierFilters,
+    summary: bool,
 ) -> tuple[list[DossierPublic | DossierSummary], str | None]:
-    """A page of `visible_dossiers` (narrowed as it says), whole or summed up, and the next page's cursor."""
-    rows = await visible_dossiers(session, principal=principal, limit=limit, summary=summary, **narrowed)
+    """A page of `visible_dossiers`, whole or summed up, and the next page's cursor."""
+    rows = await visible_dossiers(
+        session, principal=principal, state=state, programme_id=programme_id, updated_since=updated_since,
+        limit=limit, cursor=cursor, decision_overdue=decision_overdue, now=now, filters=filters, summary=summary,
+    )
     page, next_cursor = split_page(rows, limit=limit)
     items: list[DossierPublic | DossierSummary] = [
         *(await to_summaries(session, page) if summary else await to_public_many(session, page))

@@ -6,11 +6,10 @@ from fastapi import APIRouter, Query, Response
 
 from common.clock import ClockDep
 from common.db import SessionDep
-from common.etag import etag_of
 from common.idempotency import IdempotencyDep
 from common.pagination import CursorParam, LimitParam, Page
 from common.problems import problem_responses
-from common.resources import with_etag
+from common.resources import answer, with_etag
 from services.funding.models.programme import Track
 from services.funding.peers import PeersDep
 from services.funding.programmes import service as programmes
@@ -41,10 +40,7 @@ async def create_programme(
     programme = await programmes.create_programme(
         session, principal=caller, request=body, peers=peers, today=clock.today()
     )
-    return await call.respond(
-        session, status_code=201, content=programme,
-        headers={"Location": f"/api/v1/programmes/{programme.id}", "ETag": etag_of(1)},
-    )
+    return await answer(session, call, programme, status_code=201, location=f"/api/v1/programmes/{programme.id}")
 
 
 @router.get(
@@ -79,5 +75,4 @@ async def get_programme(
     programme: CurrentProgramme, session: SessionDep, response: Response, clock: ClockDep
 ) -> ProgrammePublic:
     """One programme with its rules in force; any role may read it (404 `not_found` for an unknown id)."""
-    with_etag(response, programme)
-    return (await programmes.to_public_many(session, [programme], clock.today()))[0]
+    return with_etag(response, (await programmes.to_public_many(session, [programme], clock.today()))[0])

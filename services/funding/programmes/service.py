@@ -95,6 +95,6 @@ async def to_public_many(session: AsyncSession, programmes: list[Programme], tod
         ProgrammePublic(
             **p.model_dump(exclude={"created_by", "version", "rules"}), funder_ids=funders[p.id],
             rules=public_rules(p), is_open=is_open(p, today),
-        )
+        ).at_version(p.version)
         for p in programmes
     ]
