@@ -7,6 +7,7 @@ re-exported below, so their imports stay as they are."""
 
 import uuid
 from datetime import date
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -66,12 +67,12 @@ async def open_programme(session: AsyncSession, programme_id: uuid.UUID, today: 
     return programme
 
 
-async def _owned_project(peers: Peers, principal: Principal, project_id: uuid.UUID) -> dict:
+async def _owned_project(peers: Peers, principal: Principal, project_id: uuid.UUID) -> dict[str, Any]:
     """The live project from the projects service; it must belong to the caller's organisation."""
     return check_owned(principal, await peers.project(project_id))
 
 
-def check_owned(principal: Principal, project: dict | None) -> dict:
+def check_owned(principal: Principal, project: dict[str, Any] | None) -> dict[str, Any]:
     if project is None or project.get("organisation_id") != str(principal.organisation_id):
         raise UnprocessableContent(
             Text("Projet inconnu de votre organisation.", "Project unknown to your organisation."),

@@ -2,6 +2,7 @@
 and the documents its track requires."""
 
 from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -19,10 +20,12 @@ from services.funding.programmes.service import REQUIRED_DOCUMENTS, get_programm
 from services.funding.programmes.track_rules import TrackRules, add_months, rules_of
 
 
-def _track_failures(programme: Programme, rules: TrackRules, dossier: Dossier, project: dict) -> list:
+def _track_failures(
+    programme: Programme, rules: TrackRules, dossier: Dossier, project: dict[str, Any]
+) -> list[tuple[str, str, Text]]:
     """What the track asks beyond the common file: a seed fund's partners and learning plan, and a duration
     within the track's limit (18 months for a seed fund), each named with its rule and limit."""
-    failures = []
+    failures: list[tuple[str, str, Text]] = []
     if programme.track == Track.seed:
         if not dossier.partners:
             failures.append(("seed_partners_missing", "partners", Text(
