@@ -8,7 +8,7 @@ from common.idempotency import IdempotencyDep
 from common.resources import answer
 from services.funding.dossiers import support
 from services.funding.dossiers.auth import DossierHolder, SupportHelper
-from services.funding.dossiers.dependencies import LockedDossier, OwnedDossier
+from services.funding.dossiers.dependencies import LockedDossier, OwnedDossier, SupportAskedDossier
 from services.funding.dossiers.presets import MOVE
 from services.funding.dossiers.schemas import SupportRequest
 
@@ -17,7 +17,8 @@ router = APIRouter(prefix="/dossiers", tags=["dossiers"])
 
 @router.post("/{dossier_id}/support", summary="Demander un accompagnement administratif (porteur)", **MOVE)
 async def ask_support(
-    body: SupportRequest, session: SessionDep, caller: DossierHolder, dossier: OwnedDossier, call: IdempotencyDep
+    body: SupportRequest, session: SessionDep, caller: DossierHolder, dossier: SupportAskedDossier,
+    call: IdempotencyDep,
 ) -> Response:
     """The holder asks the desk for help on its dossier, in any track; refused (409 `support_state`) while a
     support is already asked for or active, or once the dossier is closed."""

@@ -13,7 +13,13 @@ from services.funding.dossiers.presets import MOVE
 from services.funding.dossiers.schemas import HistoryEntry
 from services.funding.instruction import admissibility
 from services.funding.instruction.auth import DeskInstructor, DossierWithdrawer
-from services.funding.instruction.dependencies import AdmissibilityDossier, InstructedDossier, WithdrawnDossier
+from services.funding.instruction.dependencies import (
+    AdmissibilityDossier,
+    AllocatedDossier,
+    DecidedDossier,
+    SupplementedDossier,
+    WithdrawnDossier,
+)
 from services.funding.instruction.schemas import (
     AdmissibilityCheck,
     AdmissibilityDecision,
@@ -52,7 +58,7 @@ async def decide_admissibility(
     request: Request,
     session: SessionDep,
     caller: DeskInstructor,
-    dossier: InstructedDossier,
+    dossier: DecidedDossier,
     peers: PeersDep,
     call: IdempotencyDep,
     clock: ClockDep,
@@ -76,7 +82,7 @@ async def request_supplements(
     body: SupplementsRequest,
     session: SessionDep,
     caller: DeskInstructor,
-    dossier: InstructedDossier,
+    dossier: SupplementedDossier,
     call: IdempotencyDep,
     clock: ClockDep,
 ) -> Response:
@@ -95,7 +101,7 @@ async def request_supplements(
     **MOVE,
 )
 async def allocate_share(
-    body: Allocation, session: SessionDep, caller: DeskInstructor, dossier: InstructedDossier, call: IdempotencyDep
+    body: Allocation, session: SessionDep, caller: DeskInstructor, dossier: AllocatedDossier, call: IdempotencyDep
 ) -> Response:
     """The desk shares out, to the cent, the amount the plan left to it among the programme's funders. Refused:
     409 `illegal_transition` or `nothing_to_allocate`, 422 `allocation_total_mismatch`, `funder_not_in_programme`
