@@ -3,14 +3,19 @@ filter, and the dependency that reads it from the query string."""
 
 import uuid
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Query
-from sqlalchemy import select
+from sqlalchemy import Select, select
+from sqlalchemy.orm import Mapped
+from sqlmodel import col
 
+from common.db import where_given
 from services.funding.fields import QpvCode
 from services.funding.models.dossier import Dossier, DossierTag, FundingLine
 from services.funding.models.programme import Programme, Track
+
+Narrowed = TypeVar("Narrowed", bound=Select[Any])
 
 
 @dataclass(frozen=True)
@@ -25,31 +30,31 @@ class DossierFilters:
     qpv: str | None = None
     priority: str | None = None
 
-    def narrow(self, statement: Any) -> Any:
+    def narrow(self, statement: Narrowed) -> Narrowed:
+        """`statement` (a select over dossiers) kept to the dossiers these filters keep."""
         if self.programme_id is not None:
-            statement = statement.where(Dossier.programme_id == self.programme_id)
+            statement = statement.where(col(Dossier.programme_id) == self.programme_id)
         if self.track is not None or self.year is not None:
-            programmes = select(Programme.id)
-            if self.track is not None:
-                programmes = programmes.where(Programme.track == self.track)
-            if self.year is not None:
-                programmes = programmes.where(Programme.year == self.year)
-            statement = statement.where(Dossier.programme_id.in_(programmes))
+            programmes = where_given(
+                select(col(Programme.id)), (col(Programme.track), self.track), (col(Programme.year), self.year)
+            )
+            statement = statement.where(col(Dossier.programme_id).in_(programmes))
         if self.funder_id is not None:
-            statement = statement.where(Dossier.id.in_(
-                select(FundingLine.dossier_id).where(FundingLine.funder_id == self.funder_id)))
+            statement = statement.where(col(Dossier.id).in_(
+                select(col(FundingLine.dossier_id)).where(col(FundingLine.funder_id) == self.funder_id)))
         for kind, value in (("qpv", self.qpv), ("priority", self.priority)):
             if value is not None:
-                statement = statement.where(Dossier.id.in_(
-                    select(DossierTag.dossier_id).where(DossierTag.kind == kind, DossierTag.value == value)))
+                statement = statement.where(col(Dossier.id).in_(
+                    select(col(DossierTag.dossier_id)).where(
+                        col(DossierTag.kind) == kind, col(DossierTag.value) == value)))
         return statement
 
-    def narrow_rows(self, statement: Any, dossier_id: Any) -> Any:
+    def narrow_rows(self, statement: Narrowed, dossier_id: Mapped[uuid.UUID]) -> Narrowed:
         """Rows that hang off a dossier (agreements, payments, decisions…) kept to the dossiers these filters keep:
         one semi-join on their indexed `dossier_id` column, nothing when no filter is set."""
         if self == DossierFilters():
             return statement
-        return statement.where(dossier_id.in_(self.narrow(select(Dossier.id))))
+        return statement.where(dossier_id.in_(self.narrow(select(col(Dossier.id)))))
 
 
 def _dossier_filters(

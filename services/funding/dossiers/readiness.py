@@ -11,13 +11,13 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from common.money import euros
 from common.problems import Conflict, Text
+from services.funding.dossiers import repository
 from services.funding.models.dossier import FundingLine
-from services.funding.models.financial_report import FinancialReport, late_clause
+from services.funding.models.financial_report import FinancialReport
 from services.funding.peers import Peers
 
 GRANT_GROUP = "74"
@@ -163,14 +163,9 @@ async def overdue_with(
     """The association's reports owed to these funders and past their date."""
     if not funder_ids:
         return []
-    rows = await session.execute(
-        select(FinancialReport).where(
-            FinancialReport.organisation_id == organisation_id,
-            FinancialReport.funder_id.in_(funder_ids),
-            late_clause(today),
-        ).order_by(FinancialReport.due_on)
+    return await repository.overdue_reports(
+        session, organisation_id=organisation_id, funder_ids=funder_ids, today=today
     )
-    return list(rows.scalars())
 
 
 def overdue_text(reports: list[FinancialReport]) -> Text:

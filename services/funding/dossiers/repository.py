@@ -1,15 +1,18 @@
-"""Funding's queries."""
+"""The dossiers' queries: who may read which dossier (`readable_dossiers`), the dossier, its co-funding plan,
+routings, trail and tags, the yearly reference counter, and what the submission reads besides."""
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import delete, exists, insert, or_, select, update
+from sqlalchemy import ColumnElement, Exists, Row, Select, delete, exists, false, insert, or_, select, true, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
-from common.db import get_row
+from common.db import get_row, where_given
 from common.pagination import keyset
+from common.tokens import Principal
 from services.funding.dossiers.filters import DossierFilters
 from services.funding.dossiers.schemas import DossierSummary
 from services.funding.models.dossier import (
@@ -21,15 +24,17 @@ from services.funding.models.dossier import (
     ReferenceCounter,
     RoutingState,
 )
+from services.funding.models.financial_report import FinancialReport, late_clause
+from services.vocabulary import DESK_ROLES, FUNDER_ROLES, HOLDER_ROLES
 
 
 async def next_reference_number(session: AsyncSession, year: int) -> int:
     """Atomic increment: a conditional UPDATE … RETURNING, the row created once per year."""
     statement = (
         update(ReferenceCounter)
-        .where(ReferenceCounter.year == year)
-        .values(last_value=ReferenceCounter.last_value + 1)
-        .returning(ReferenceCounter.last_value)
+        .where(col(ReferenceCounter.year) == year)
+        .values(last_value=col(ReferenceCounter.last_value) + 1)
+        .returning(col(ReferenceCounter.last_value))
     )
     value = (await session.execute(statement)).scalar_one_or_none()
     if value is not None:
@@ -49,7 +54,7 @@ async def lines_of(session: AsyncSession, dossier_ids: list[uuid.UUID]) -> dict[
     if not dossier_ids:
         return lines
     rows = await session.execute(
-        select(FundingLine).where(FundingLine.dossier_id.in_(dossier_ids)).order_by(FundingLine.position)
+        select(FundingLine).where(col(FundingLine.dossier_id).in_(dossier_ids)).order_by(col(FundingLine.position))
     )
     for line in rows.scalars():
         lines[line.dossier_id].append(line)
@@ -57,26 +62,73 @@ async def lines_of(session: AsyncSession, dossier_ids: list[uuid.UUID]) -> dict[
 
 
 async def replace_lines(session: AsyncSession, dossier_id: uuid.UUID, lines: list[FundingLine]) -> None:
-    await session.execute(delete(FundingLine).where(FundingLine.dossier_id == dossier_id))
+    await session.execute(delete(FundingLine).where(col(FundingLine.dossier_id) == dossier_id))
     session.add_all(lines)
     await session.flush()
 
 
-def _routed_to(funder_id: uuid.UUID):  # type: ignore[no-untyped-def]
+def _routed_to(funder_id: uuid.UUID) -> Exists:
     return exists().where(
-        DossierRouting.dossier_id == Dossier.id,
-        DossierRouting.funder_id == funder_id,
-        DossierRouting.state == RoutingState.routed,
+        col(DossierRouting.dossier_id) == col(Dossier.id),
+        col(DossierRouting.funder_id) == funder_id,
+        col(DossierRouting.state) == RoutingState.routed,
     )
 
 
+def readable_clause(principal: Principal) -> ColumnElement[bool]:
+    """Which dossiers the caller reads: the desk every one; a holder its association's; a funder those routed to
+    it now (a funder that declined one no longer sees it). A citizen council's reading asks identity for its QPVs:
+    `visibility.visible_dossier` adds it for the one dossier it may read."""
+    if principal.has_any_role(DESK_ROLES):
+        return true()
+    clauses: list[ColumnElement[bool]] = []
+    if principal.has_any_role(HOLDER_ROLES):
+        clauses.append(col(Dossier.organisation_id) == principal.organisation_id)
+    if principal.has_any_role(FUNDER_ROLES) and principal.organisation_id is not None:
+        clauses.append(_routed_to(principal.organisation_id))
+    return or_(*clauses) if clauses else false()
+
+
+def readable_dossiers(principal: Principal) -> Select[Dossier]:
+    """The dossiers the caller may read, one statement for the list and for the one-dossier loader."""
+    return select(Dossier).where(readable_clause(principal))
+
+
+async def readable_dossier(session: AsyncSession, principal: Principal, dossier_id: uuid.UUID) -> Dossier | None:
+    """The dossier, if the caller may read it (without the citizen councils' reading)."""
+    statement = readable_dossiers(principal).where(col(Dossier.id) == dossier_id)
+    return (await session.execute(statement)).scalar_one_or_none()
+
+
 async def dossier_by_id(session: AsyncSession, dossier_id: uuid.UUID, *, for_update: bool = False) -> Dossier | None:
-    return await get_row(session, Dossier, dossier_id, for_update=for_update)
+    dossier: Dossier | None = await get_row(session, Dossier, dossier_id, for_update=for_update)
+    return dossier
+
+
+async def follower_reference(session: AsyncSession, dossier_id: uuid.UUID) -> str | None:
+    """The reference of the dossier that follows this one across the years, if one does."""
+    statement = select(col(Dossier.reference)).where(col(Dossier.previous_dossier_id) == dossier_id)
+    return (await session.execute(statement)).scalars().first()
+
+
+async def overdue_reports(
+    session: AsyncSession, *, organisation_id: uuid.UUID, funder_ids: set[uuid.UUID], today: date
+) -> list[FinancialReport]:
+    """The association's financial reports owed to these funders and past their date, the oldest first."""
+    rows = await session.execute(
+        select(FinancialReport).where(
+            col(FinancialReport.organisation_id) == organisation_id,
+            col(FinancialReport.funder_id).in_(funder_ids),
+            late_clause(today),
+        ).order_by(col(FinancialReport.due_on))
+    )
+    return list(rows.scalars())
 
 
 async def routings_of(session: AsyncSession, dossier_id: uuid.UUID) -> list[DossierRouting]:
     rows = await session.execute(
-        select(DossierRouting).where(DossierRouting.dossier_id == dossier_id).order_by(DossierRouting.routed_at)
+        select(DossierRouting).where(col(DossierRouting.dossier_id) == dossier_id)
+        .order_by(col(DossierRouting.routed_at))
     )
     return list(rows.scalars())
 
@@ -84,8 +136,8 @@ async def routings_of(session: AsyncSession, dossier_id: uuid.UUID) -> list[Doss
 async def routed_funders(session: AsyncSession, dossier_id: uuid.UUID) -> set[uuid.UUID]:
     """The funders the dossier is routed to now (declined ones left out)."""
     rows = await session.execute(
-        select(DossierRouting.funder_id).where(
-            DossierRouting.dossier_id == dossier_id, DossierRouting.state == RoutingState.routed
+        select(col(DossierRouting.funder_id)).where(
+            col(DossierRouting.dossier_id) == dossier_id, col(DossierRouting.state) == RoutingState.routed
         )
     )
     return set(rows.scalars())
@@ -93,15 +145,15 @@ async def routed_funders(session: AsyncSession, dossier_id: uuid.UUID) -> set[uu
 
 async def history_of(session: AsyncSession, dossier_id: uuid.UUID) -> list[DossierHistory]:
     rows = await session.execute(
-        select(DossierHistory).where(DossierHistory.dossier_id == dossier_id).order_by(DossierHistory.at)
+        select(DossierHistory).where(col(DossierHistory.dossier_id) == dossier_id).order_by(col(DossierHistory.at))
     )
     return list(rows.scalars())
 
 
 async def declined_funders(session: AsyncSession, dossier_id: uuid.UUID) -> set[uuid.UUID]:
     rows = await session.execute(
-        select(DossierRouting.funder_id).where(
-            DossierRouting.dossier_id == dossier_id, DossierRouting.state == RoutingState.declined
+        select(col(DossierRouting.funder_id)).where(
+            col(DossierRouting.dossier_id) == dossier_id, col(DossierRouting.state) == RoutingState.declined
         )
     )
     return set(rows.scalars())
@@ -109,10 +161,10 @@ async def declined_funders(session: AsyncSession, dossier_id: uuid.UUID) -> set[
 
 async def is_routed_to(session: AsyncSession, dossier_id: uuid.UUID, funder_id: uuid.UUID) -> bool:
     """The dossier is routed to this funder now (a funder that declined it no longer sees it)."""
-    statement = select(DossierRouting.id).where(
-        DossierRouting.dossier_id == dossier_id,
-        DossierRouting.funder_id == funder_id,
-        DossierRouting.state == RoutingState.routed,
+    statement = select(col(DossierRouting.id)).where(
+        col(DossierRouting.dossier_id) == dossier_id,
+        col(DossierRouting.funder_id) == funder_id,
+        col(DossierRouting.state) == RoutingState.routed,
     )
     return (await session.execute(statement.limit(1))).first() is not None
 
@@ -144,19 +196,18 @@ async def replace_tags(
     session: AsyncSession, dossier_id: uuid.UUID, year: int, project: dict[str, Any],
     association_budget: dict[str, Any] | None,
 ) -> None:
-    await session.execute(delete(DossierTag).where(DossierTag.dossier_id == dossier_id))
+    await session.execute(delete(DossierTag).where(col(DossierTag.dossier_id) == dossier_id))
     session.add_all(tags_of(dossier_id, year, project, association_budget))
 
 
 # A summary's columns: what DossierSummary shows of the row (its funding plan is another table's).
-SUMMARY_COLUMNS = tuple(getattr(Dossier, name) for name in DossierSummary.model_fields if name != "funding_plan")
+SUMMARY_COLUMNS = tuple(col(getattr(Dossier, name)) for name in DossierSummary.model_fields if name != "funding_plan")
 
 
 async def list_dossiers(
     session: AsyncSession,
     *,
-    holder_organisation: uuid.UUID | None,
-    funder_organisation: uuid.UUID | None,
+    principal: Principal,
     state: str | None,
     programme_id: uuid.UUID | None,
     updated_since: datetime | None,
@@ -166,25 +217,21 @@ async def list_dossiers(
     now: datetime | None = None,
     filters: DossierFilters | None = None,
     summary: bool = False,
-) -> list[Any]:
-    """Exactly one of the two organisations narrows the list; neither means the desk (everything). A `summary`
-    list reads plain rows of the summary's columns: the frozen snapshots (the bulk of a dossier's row, and of a
-    page's bytes) stay in the database, and no ORM object is built."""
-    statement = select(*SUMMARY_COLUMNS) if summary else select(Dossier)
-    if holder_organisation is not None:
-        statement = statement.where(Dossier.organisation_id == holder_organisation)
-    if funder_organisation is not None:
-        statement = statement.where(_routed_to(funder_organisation))
-    if state:
-        statement = statement.where(Dossier.state == state)
-    if programme_id:
-        statement = statement.where(Dossier.programme_id == programme_id)
+) -> list[Dossier] | list[Row[Any]]:
+    """The dossiers the caller reads (`readable_clause`), narrowed. A `summary` list reads plain rows of the
+    summary's columns: the frozen snapshots (the bulk of a dossier's row, and of a page's bytes) stay in the
+    database, and no ORM object is built."""
+    columns: Select[Any] = select(*SUMMARY_COLUMNS) if summary else select(Dossier)
+    statement = where_given(
+        columns.where(readable_clause(principal)),
+        (col(Dossier.state), state or None), (col(Dossier.programme_id), programme_id),
+    )
     if updated_since:
-        statement = statement.where(Dossier.updated_at >= updated_since)
+        statement = statement.where(col(Dossier.updated_at) >= updated_since)
     if decision_overdue is not None and now is not None:  # a running clock only: a paused one has no due time
-        late = Dossier.decision_due_at < now
-        statement = statement.where(late if decision_overdue else or_(Dossier.decision_due_at.is_(None), ~late))
+        late = col(Dossier.decision_due_at) < now
+        statement = statement.where(late if decision_overdue else or_(col(Dossier.decision_due_at).is_(None), ~late))
     if filters is not None:
         statement = filters.narrow(statement)
     found = await session.execute(keyset(statement, Dossier, limit=limit, cursor=cursor))
-    return list(found.all() if summary else found.scalars())
+    return list(found.all()) if summary else list(found.scalars())

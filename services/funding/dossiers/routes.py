@@ -1,24 +1,25 @@
 """Dossiers: one per project and programme, with its co-funding plan."""
 
 import uuid
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 
-from common.auth import Authorize
 from common.clock import ClockDep
 from common.db import SessionDep
-from common.etag import check_if_match, etag_of, if_match_parameter
+from common.etag import if_match_parameter
 from common.idempotency import IdempotencyDep
-from common.pagination import CursorParam, LimitParam, Page, UpdatedSinceParam, split_page
+from common.pagination import CursorParam, LimitParam, UpdatedSinceParam
 from common.problems import problem_responses, request_language
-from common.tokens import Principal
-from services.funding.dossiers import filters, support, visibility
+from common.resources import answer, change_route, with_etag
+from services.funding.dossiers import filters, submission, visibility
 from services.funding.dossiers import service as dossiers
+from services.funding.dossiers.auth import DossierHolder, DossierOrCouncilReader, DossierReader, DraftEditor
+from services.funding.dossiers.dependencies import CurrentDossier, EditableDraft, OwnedDossier
 from services.funding.dossiers.schemas import (
     DossierCreate,
+    DossierPage,
     DossierPublic,
-    DossierSummary,
     DossierUpdate,
     RequiredDocuments,
 )
@@ -26,24 +27,10 @@ from services.funding.fields import QpvCode
 from services.funding.models.dossier import DossierState
 from services.funding.models.programme import Track
 from services.funding.peers import PeersDep
-from services.vocabulary import COUNCIL_ROLES, DESK_ROLES, FUNDER_ROLES, HOLDER_ROLES, Scope
 
 router = APIRouter(prefix="/dossiers", tags=["dossiers"])
 
-Reader = Annotated[
-    Principal, Depends(Authorize(roles=HOLDER_ROLES | FUNDER_ROLES | DESK_ROLES, scope=Scope.dossiers_read))
-]
-Holder = Annotated[Principal, Depends(Authorize(roles=HOLDER_ROLES, scope=Scope.dossiers_write))]
-# The holder edits its draft; the desk's helper too, while an administrative support is active.
-Editor = Annotated[Principal, Depends(Authorize(roles=HOLDER_ROLES | DESK_ROLES, scope=Scope.dossiers_write))]
-# A citizen council reads one dossier of its QPVs (the project and its budget), never the list.
-OneReader = Annotated[
-    Principal,
-    Depends(Authorize(roles=HOLDER_ROLES | FUNDER_ROLES | DESK_ROLES | COUNCIL_ROLES, scope=Scope.dossiers_read)),
-]
-
-
-def _next_steps(dossier_id: str) -> dict[str, dict]:
+def _next_steps(dossier_id: str) -> dict[str, dict[str, Any]]:
     """OpenAPI links: what a client can do next with the dossier it got back (schemathesis' stateful run
     follows them); `dossier_id` is a runtime expression naming where its id is."""
     changes = {"dossier_id": dossier_id, "header.If-Match": "$response.header.ETag"}
@@ -52,10 +39,6 @@ def _next_steps(dossier_id: str) -> dict[str, dict]:
         "UpdateDossier": {"operationId": "update_dossier", "parameters": changes},
         "SubmitDossier": {"operationId": "submit_dossier", "parameters": changes},
     }
-
-
-def _headers(dossier: object) -> dict[str, str]:
-    return {"Location": f"/api/v1/dossiers/{dossier.id}", "ETag": etag_of(dossier.version)}  # type: ignore[attr-defined]
 
 
 @router.post(
@@ -68,20 +51,17 @@ def _headers(dossier: object) -> dict[str, str]:
     },
 )
 async def create_dossier(
-    body: DossierCreate, session: SessionDep, caller: Holder, peers: PeersDep, call: IdempotencyDep, clock: ClockDep
+    body: DossierCreate, session: SessionDep, caller: DossierHolder, peers: PeersDep, call: IdempotencyDep,
+    clock: ClockDep,
 ) -> Response:
-    """The human reference (GU-YYYY-NNNNNN) is given now and kept for the dossier's whole life."""
+    """A draft for one of the caller's projects under an open programme; the association's people only. The human
+    reference (GU-YYYY-NNNNNN) is given now and kept for the dossier's whole life. Refused: 409
+    `programme_closed` (past its deadline or not open yet), 422 `unknown_project`, `funder_not_in_programme`,
+    `above_ceiling`, `funding_plan_required` or `simplified_dossier`; 502 while projects is away."""
     dossier = await dossiers.create_dossier(
         session, principal=caller, request=body, peers=peers, today=clock.today()
     )
-    return await call.respond(session, status_code=201, content=dossier, headers=_headers(dossier))
-
-
-# A partner walks every dossier through this list: its page goes out as pydantic writes it, without FastAPI's
-# second pass over the models (validation then a JSON encoding of their dump).
-class DossierPage(Page[DossierPublic | DossierSummary]):
-    """A page of dossiers, whole or summed up (`view=summary`); a class, so that the OpenAPI names it
-    `DossierPage`, not `Page_Union_DossierPublic__DossierSummary__`."""
+    return await answer(session, call, dossier, status_code=201, location=f"/api/v1/dossiers/{dossier.id}")
 
 
 @router.get(
@@ -92,7 +72,7 @@ class DossierPage(Page[DossierPublic | DossierSummary]):
 )
 async def list_dossiers(
     session: SessionDep,
-    caller: Reader,
+    caller: DossierReader,
     clock: ClockDep,
     limit: LimitParam = 50,
     cursor: CursorParam = None,
@@ -113,16 +93,16 @@ async def list_dossiers(
         "documents, cibles), que donne GET /dossiers/{id} — une page bien plus légère pour qui parcourt tout."
     )] = "full",
 ) -> Response:
-    """A holder lists its own; a funder, the submitted dossiers whose plan names it; the desk, all."""
-    summary = view == "summary"
-    rows = await visibility.visible_dossiers(
+    """A holder lists its own; a funder, the dossiers routed to it (and not declined); the desk, all. A citizen
+    council lists none (403)."""
+    items, next_cursor = await visibility.visible_page(
         session, principal=caller, state=state, programme_id=programme_id, updated_since=updated_since,
         limit=limit, cursor=cursor, decision_overdue=decision_overdue, now=clock.now(),
         filters=filters.DossierFilters(track=track, year=year, funder_id=funder_id, qpv=qpv, priority=priority),
-        summary=summary,
+        summary=view == "summary",
     )
-    page, next_cursor = split_page(rows, limit=limit)
-    items = await dossiers.to_public_many(session, page, summary=summary)
+    # A partner walks every dossier through this list: its page goes out as pydantic writes it, without FastAPI's
+    # second pass over the models (validation then a JSON encoding of their dump).
     return Response(DossierPage(items=items, next_cursor=next_cursor).model_dump_json(), media_type="application/json")
 
 
@@ -135,13 +115,18 @@ async def list_dossiers(
     },
 )
 async def get_dossier(
-    dossier_id: uuid.UUID, session: SessionDep, caller: OneReader, peers: PeersDep, response: Response
+    dossier_id: uuid.UUID, session: SessionDep, caller: DossierOrCouncilReader, peers: PeersDep, response: Response
 ) -> DossierPublic:
-    """A citizen council sees the examined dossiers of its QPVs (identity says which QPVs it speaks for): the
-    project and its budget, not the association's profile, yearly budget or documents."""
+    """The holder reads its own, a routed funder (and not declined) those routed to it, the desk all; 404 for
+    anyone else. A citizen council sees the examined dossiers of its QPVs (identity says which QPVs it speaks
+    for): the project and its budget, not the association's profile, yearly budget or documents."""
     dossier = await visibility.visible_dossier(session, principal=caller, dossier_id=dossier_id, peers=peers)
-    response.headers["ETag"] = etag_of(dossier.version)
-    return await visibility.public_view(session, principal=caller, dossier=dossier)
+    return with_etag(response, await visibility.public_view(session, principal=caller, dossier=dossier))
+
+
+# A draft's edit (If-Match required), with the links a client follows next.
+EDIT = change_route(DossierPublic)
+EDIT["responses"][200] = {"links": _next_steps("$request.path.dossier_id")}
 
 
 @router.patch(
@@ -150,31 +135,16 @@ async def get_dossier(
         "Modifier le plan de financement ou les documents joints d'un brouillon (If-Match requis) — le porteur, ou "
         "l'accompagnant du guichet pendant un accompagnement"
     ),
-    response_model=DossierPublic,
-    responses={
-        **problem_responses(400, 401, 403, 404, 409, 412, 413, 422, 428),
-        200: {"links": _next_steps("$request.path.dossier_id")},
-    },
-    openapi_extra=if_match_parameter(),
+    **EDIT,
 )
 async def update_dossier(
-    dossier_id: uuid.UUID,
-    body: DossierUpdate,
-    request: Request,
-    response: Response,
-    session: SessionDep,
-    caller: Editor,
+    body: DossierUpdate, response: Response, session: SessionDep, caller: DraftEditor, dossier: EditableDraft
 ) -> DossierPublic:
-    """The holder, or the desk's helper while an administrative support is active (the trail names who)."""
-    if caller.has_any_role(DESK_ROLES):
-        dossier = await dossiers.any_dossier(session, dossier_id)
-        support.require_helper(caller, dossier)
-    else:
-        dossier = await visibility.owned_dossier(session, principal=caller, dossier_id=dossier_id)
-    check_if_match(request, dossier.version)
+    """The holder, or the desk's helper while an administrative support is active (the trail names who; 409
+    `not_the_helper` for anyone else of the desk). Refused: 409 `illegal_transition` once submitted (until
+    supplements are asked), 412 on a stale If-Match, 428 without one, 422 on a plan the programme refuses."""
     updated = await dossiers.update_draft(session, principal=caller, dossier=dossier, request=body)
-    response.headers["ETag"] = etag_of(updated.version)
-    return updated
+    return with_etag(response, updated)
 
 
 @router.post(
@@ -185,22 +155,23 @@ async def update_dossier(
     openapi_extra=if_match_parameter(required=False),
 )
 async def submit_dossier(
-    dossier_id: uuid.UUID,
     request: Request,
     session: SessionDep,
-    caller: Holder,
+    caller: DossierHolder,
+    dossier: OwnedDossier,
     peers: PeersDep,
     call: IdempotencyDep,
     clock: ClockDep,
 ) -> Response:
-    """Takes a snapshot of the project as it stands; later changes to the project do not touch it."""
-    dossier = await visibility.owned_dossier(session, principal=caller, dossier_id=dossier_id)
-    check_if_match(request, dossier.version, required=False)
-    submitted = await dossiers.submit(
+    """The holder hands its draft (or its supplements) to the desk. Takes a snapshot of the project as it stands;
+    later changes to the project do not touch it. Refused: 409 `dossier_not_ready` with each failed rule (a late
+    financial report, a track's rule, a document unknown to the vault), 409 `programme_closed`, 409
+    `illegal_transition`; 502 while identity or projects is away."""
+    submitted = await submission.submit(
         session, principal=caller, dossier=dossier, peers=peers, language=request_language(request),
         now=clock.now(),
     )
-    return await call.respond(session, status_code=200, content=submitted, headers=_headers(submitted))
+    return await answer(session, call, submitted, location=f"/api/v1/dossiers/{submitted.id}")
 
 
 @router.get(
@@ -210,7 +181,8 @@ async def submit_dossier(
     responses=problem_responses(401, 403, 404, 422, 502),
 )
 async def dossier_required_documents(
-    dossier_id: uuid.UUID, session: SessionDep, caller: Reader, peers: PeersDep, clock: ClockDep
+    dossier: CurrentDossier, session: SessionDep, peers: PeersDep, clock: ClockDep
 ) -> RequiredDocuments:
-    dossier = await visibility.visible_dossier(session, principal=caller, dossier_id=dossier_id)
-    return await dossiers.required_documents(session, dossier=dossier, peers=peers, today=clock.today())
+    """The documents the dossier's track requires, and whether the association's vault holds a valid one today;
+    for whoever reads the dossier (404 otherwise), 502 while projects is away."""
+    return await submission.required_documents(session, dossier=dossier, peers=peers, today=clock.today())

@@ -13,6 +13,7 @@ from pydantic import (
     model_validator,
 )
 
+from common.pagination import Page
 from common.problems import bilingual
 from common.schemas import VISIBLE_CHARACTER, PatchModel, WholeNumber
 from services.funding.fields import Comment, Input, PositiveCents, Title
@@ -287,3 +288,8 @@ class RequiredDocuments(BaseModel):
 
 class SupportRequest(Input):
     message: Comment = Field(examples=["Nous avons besoin d'aide pour le budget du projet."])
+
+
+class DossierPage(Page[DossierPublic | DossierSummary]):
+    """A page of dossiers, whole or summed up (`view=summary`); a class, so that the OpenAPI names it
+    `DossierPage`, not `Page_Union_DossierPublic__DossierSummary__`."""

@@ -1,15 +1,18 @@
 """Administrative support: the holder asks for help on a dossier (any track); one of the desk's people takes it
 and may then edit the draft for the holder, each edit in the trail under the helper's name; the holder ends it."""
 
+import uuid
 from enum import StrEnum
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from common.problems import Conflict, Text
 from common.tokens import Principal
+from services.funding.dossiers import visibility
 from services.funding.dossiers.schemas import DossierPublic
 from services.funding.dossiers.service import moved, to_public, trace
 from services.funding.models.dossier import Dossier, DossierState
+from services.vocabulary import DESK_ROLES
 
 # A dossier that is closed needs no more help.
 CLOSED_STATES = (DossierState.inadmissible, DossierState.withdrawn, DossierState.decided)
@@ -69,3 +72,13 @@ def require_helper(principal: Principal, dossier: Dossier) -> None:
             code="not_the_helper",
             extra={"support_state": dossier.support_state},
         )
+
+
+async def editable_dossier(session: AsyncSession, principal: Principal, dossier_id: uuid.UUID) -> Dossier:
+    """The draft the caller may edit, locked: the holder's own, or for the desk one it helps with (an active
+    support of which it is the helper; 409 `support_state` otherwise)."""
+    if principal.has_any_role(DESK_ROLES):
+        dossier = await visibility.any_dossier_locked(session, principal, dossier_id)
+        require_helper(principal, dossier)
+        return dossier
+    return await visibility.owned_dossier(session, principal=principal, dossier_id=dossier_id)

@@ -1,41 +1,29 @@
 """Administrative support: asked by the holder on any dossier, taken by one of the desk's people, ended by the
 holder."""
 
-import uuid
-from typing import Annotated
+from fastapi import APIRouter, Response
 
-from fastapi import APIRouter, Depends, Request, Response
-
-from common.auth import Authorize
 from common.db import SessionDep
-from common.etag import check_if_match, etag_of
 from common.idempotency import IdempotencyDep
-from common.tokens import Principal
-from services.funding.dossiers import service as dossiers
-from services.funding.dossiers import support, visibility
+from common.resources import answer
+from services.funding.dossiers import support
+from services.funding.dossiers.auth import DossierHolder, SupportHelper
+from services.funding.dossiers.dependencies import LockedDossier, OwnedDossier, SupportAskedDossier
 from services.funding.dossiers.presets import MOVE
-from services.funding.dossiers.schemas import DossierPublic, SupportRequest
-from services.vocabulary import DESK_ROLES, HOLDER_ROLES, Scope
+from services.funding.dossiers.schemas import SupportRequest
 
 router = APIRouter(prefix="/dossiers", tags=["dossiers"])
-
-Holder = Annotated[Principal, Depends(Authorize(roles=HOLDER_ROLES, scope=Scope.dossiers_write))]
-Desk = Annotated[Principal, Depends(Authorize(roles=DESK_ROLES, scope=Scope.dossiers_write))]
-
-
-def _answered(dossier: DossierPublic) -> dict[str, str]:
-    return {"ETag": etag_of(dossier.version)}
 
 
 @router.post("/{dossier_id}/support", summary="Demander un accompagnement administratif (porteur)", **MOVE)
 async def ask_support(
-    dossier_id: uuid.UUID, body: SupportRequest, request: Request, session: SessionDep, caller: Holder,
+    body: SupportRequest, session: SessionDep, caller: DossierHolder, dossier: SupportAskedDossier,
     call: IdempotencyDep,
 ) -> Response:
-    dossier = await visibility.owned_dossier(session, principal=caller, dossier_id=dossier_id)
-    check_if_match(request, dossier.version, required=False)
+    """The holder asks the desk for help on its dossier, in any track; refused (409 `support_state`) while a
+    support is already asked for or active, or once the dossier is closed."""
     asked = await support.ask(session, principal=caller, dossier=dossier, message=body.message)
-    return await call.respond(session, status_code=200, content=asked, headers=_answered(asked))
+    return await answer(session, call, asked)
 
 
 @router.post(
@@ -44,19 +32,18 @@ async def ask_support(
     **MOVE,
 )
 async def take_support(
-    dossier_id: uuid.UUID, request: Request, session: SessionDep, caller: Desk, call: IdempotencyDep
+    session: SessionDep, caller: SupportHelper, dossier: LockedDossier, call: IdempotencyDep
 ) -> Response:
-    dossier = await dossiers.any_dossier(session, dossier_id)
-    check_if_match(request, dossier.version, required=False)
+    """One of the desk's people becomes the helper who may edit the draft for the holder; refused (409
+    `support_state`) unless a support is asked for."""
     taken = await support.take(session, principal=caller, dossier=dossier)
-    return await call.respond(session, status_code=200, content=taken, headers=_answered(taken))
+    return await answer(session, call, taken)
 
 
 @router.post("/{dossier_id}/support/end", summary="Mettre fin à l'accompagnement (porteur)", **MOVE)
 async def end_support(
-    dossier_id: uuid.UUID, request: Request, session: SessionDep, caller: Holder, call: IdempotencyDep
+    session: SessionDep, caller: DossierHolder, dossier: OwnedDossier, call: IdempotencyDep
 ) -> Response:
-    dossier = await visibility.owned_dossier(session, principal=caller, dossier_id=dossier_id)
-    check_if_match(request, dossier.version, required=False)
+    """The holder ends the support (asked for or active); refused (409 `support_state`) when there is none."""
     ended = await support.end(session, principal=caller, dossier=dossier)
-    return await call.respond(session, status_code=200, content=ended, headers=_answered(ended))
+    return await answer(session, call, ended)

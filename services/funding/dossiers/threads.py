@@ -5,7 +5,6 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from common.problems import Conflict, Text
@@ -24,9 +23,7 @@ async def open_follow_on(
     """A draft on `target` for the same project and association, asking each funder what `asks` says (funder,
     amount, and for a CPO the amount of each year). A funder the new programme does not have leaves its share to
     the desk to allocate."""
-    already = (await session.execute(
-        select(Dossier.reference).where(Dossier.previous_dossier_id == previous.id)
-    )).scalars().first()
+    already = await repository.follower_reference(session, previous.id)
     if already is not None:
         raise Conflict(Text(f"Le dossier {already} prolonge déjà celui-ci.", f"Dossier {already} already follows it."),
                        code="follow_on_exists", extra={"reference": already})

@@ -3,13 +3,17 @@ a citizen council the examined dossiers of its QPVs; to anyone else it does not 
 
 import uuid
 from datetime import datetime
+from typing import Any
 
+from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from common.pagination import split_page
 from common.problems import NotFound
 from common.tokens import Principal
 from services.funding.dossiers import filters, repository
-from services.funding.dossiers.schemas import DossierPublic
+from services.funding.dossiers.public import to_public_many, to_summaries
+from services.funding.dossiers.schemas import DossierPublic, DossierSummary
 from services.funding.dossiers.service import DOSSIER_NOT_FOUND, to_public
 from services.funding.models.dossier import Dossier, DossierState
 from services.funding.peers import Peers
@@ -52,28 +56,20 @@ async def public_view(session: AsyncSession, *, principal: Principal, dossier: D
 async def visible_dossier(
     session: AsyncSession, *, principal: Principal, dossier_id: uuid.UUID, peers: Peers | None = None
 ) -> Dossier:
-    """A holder sees its own; a funder, the dossiers routed to it (and not declined); the desk, all; a citizen
-    council (only when `peers` is given), the examined dossiers of its QPVs."""
-    dossier = await repository.dossier_by_id(session, dossier_id)
-    if dossier is None:
-        raise NotFound(DOSSIER_NOT_FOUND)
-    if principal.has_any_role(DESK_ROLES):
+    """A holder sees its own; a funder, the dossiers routed to it (and not declined); the desk, all
+    (`repository.readable_dossiers`); a citizen council (only when `peers` is given), the examined dossiers of its
+    QPVs."""
+    dossier = await repository.readable_dossier(session, principal, dossier_id)
+    if dossier is not None:
         return dossier
-    if principal.has_any_role(HOLDER_ROLES) and dossier.organisation_id == principal.organisation_id:
-        return dossier
-    if (
-        principal.has_any_role(FUNDER_ROLES)
-        and principal.organisation_id is not None
-        and await repository.is_routed_to(session, dossier.id, principal.organisation_id)
-    ):
-        return dossier
-    if (
-        peers is not None
-        and principal.has_any_role(COUNCIL_ROLES)
-        and dossier.state in COUNCIL_STATES  # before asking identity
-        and council_covers(dossier, await council_qpvs(peers, principal))
-    ):
-        return dossier
+    if peers is not None and principal.has_any_role(COUNCIL_ROLES):
+        dossier = await repository.dossier_by_id(session, dossier_id)
+        if (
+            dossier is not None
+            and dossier.state in COUNCIL_STATES  # before asking identity
+            and council_covers(dossier, await council_qpvs(peers, principal))
+        ):
+            return dossier
     raise NotFound(DOSSIER_NOT_FOUND)
 
 
@@ -90,18 +86,41 @@ async def visible_dossiers(
     now: datetime | None = None,
     filters: filters.DossierFilters | None = None,
     summary: bool = False,
-) -> list[Dossier]:
+) -> list[Dossier] | list[Row[Any]]:
     """The list counterpart of `visible_dossier`: the same three views (desk, holder, funder); `decision_overdue`
     narrows it to the dossiers whose service clock ran out by `now`, or to the others."""
-    desk = principal.has_any_role(DESK_ROLES)
-    holder = not desk and principal.has_any_role(HOLDER_ROLES)
     return await repository.list_dossiers(
         session,
-        holder_organisation=principal.organisation_id if holder else None,
-        funder_organisation=principal.organisation_id if not desk and not holder else None,
+        principal=principal,
         state=state, programme_id=programme_id, updated_since=updated_since, limit=limit, cursor=cursor,
         decision_overdue=decision_overdue, now=now, filters=filters, summary=summary,
     )
+
+
+async def visible_page(
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    state: str | None,
+    programme_id: uuid.UUID | None,
+    updated_since: datetime | None,
+    limit: int,
+    cursor: str | None,
+    decision_overdue: bool | None,
+    now: datetime,
+    filters: filters.DossierFilters,
+    summary: bool,
+) -> tuple[list[DossierPublic | DossierSummary], str | None]:
+    """A page of `visible_dossiers`, whole or summed up, and the next page's cursor."""
+    rows = await visible_dossiers(
+        session, principal=principal, state=state, programme_id=programme_id, updated_since=updated_since,
+        limit=limit, cursor=cursor, decision_overdue=decision_overdue, now=now, filters=filters, summary=summary,
+    )
+    page, next_cursor = split_page(rows, limit=limit)
+    items: list[DossierPublic | DossierSummary] = [
+        *(await to_summaries(session, page) if summary else await to_public_many(session, page))
+    ]
+    return items, next_cursor
 
 
 async def owned_dossier(session: AsyncSession, *, principal: Principal, dossier_id: uuid.UUID) -> Dossier:
@@ -110,3 +129,21 @@ async def owned_dossier(session: AsyncSession, *, principal: Principal, dossier_
     if dossier is None or dossier.organisation_id != principal.organisation_id:
         raise NotFound(DOSSIER_NOT_FOUND)
     return dossier
+
+
+async def any_dossier_locked(session: AsyncSession, principal: Principal, dossier_id: uuid.UUID) -> Dossier:
+    """Any dossier, for the desk, locked for the move it is about to make (the loader of `DeskDossier`)."""
+    dossier = await repository.dossier_by_id(session, dossier_id, for_update=True)
+    if dossier is None:
+        raise NotFound(DOSSIER_NOT_FOUND)
+    return dossier
+
+
+async def owned_dossier_locked(session: AsyncSession, principal: Principal, dossier_id: uuid.UUID) -> Dossier:
+    """The caller's own dossier, locked (the loader of `OwnedDossier`)."""
+    return await owned_dossier(session, principal=principal, dossier_id=dossier_id)
+
+
+async def readable_dossier(session: AsyncSession, principal: Principal, dossier_id: uuid.UUID) -> Dossier:
+    """A dossier the caller may read, citizen councils aside (the loader of `CurrentDossier`)."""
+    return await visible_dossier(session, principal=principal, dossier_id=dossier_id)

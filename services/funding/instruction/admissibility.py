@@ -13,16 +13,12 @@ from services.funding.committee import decisions, delegated
 from services.funding.dossiers import readiness as dossiers_readiness
 from services.funding.dossiers import repository as dossiers_repository
 from services.funding.dossiers import service_clock
+from services.funding.dossiers.funding_plan import funders_outside
+from services.funding.dossiers.lifecycle import moved, require_action, trace
+from services.funding.dossiers.public import to_public
 from services.funding.dossiers.readiness import GRANT_GROUP
-from services.funding.dossiers.schemas import DossierPublic
-from services.funding.dossiers.service import (
-    funders_outside,
-    moved,
-    require_action,
-    required_documents,
-    to_public,
-    trace,
-)
+from services.funding.dossiers.schemas import DossierPublic, HistoryEntry
+from services.funding.dossiers.submission import required_documents
 from services.funding.instruction.schemas import (
     AdmissibilityCheck,
     AdmissibilityDecision,
@@ -106,7 +102,7 @@ async def check(
     ]
     return AdmissibilityCheck(
         dossier_id=dossier.id,
-        state=dossier.state,
+        state=DossierState(dossier.state),
         admissible=all(satisfied for _, satisfied, _ in rules),
         rules=[AdmissibilityRule(rule=rule, satisfied=ok, detail=text.pick(language)) for rule, ok, text in rules],
     )
@@ -215,7 +211,8 @@ async def allocate(
         )
     by_funder: dict[uuid.UUID, int] = {line.funder_id: line.amount_cents for line in lines if line.funder_id}
     for share in request.lines:
-        by_funder[share.funder_id] = by_funder.get(share.funder_id, 0) + share.amount_cents
+        if share.funder_id is not None:  # always: Allocation refuses a share that names no funder
+            by_funder[share.funder_id] = by_funder.get(share.funder_id, 0) + share.amount_cents
     await dossiers_repository.replace_lines(session, dossier.id, [
         FundingLine(dossier_id=dossier.id, position=index, funder_id=funder, amount_cents=amount)
         for index, (funder, amount) in enumerate(by_funder.items())
@@ -241,3 +238,8 @@ async def withdraw(
     session.add(trace(dossier, principal, "withdrawn", previous, request.reason))
     await session.flush()
     return await to_public(session, dossier)
+
+
+async def history(session: AsyncSession, *, dossier: Dossier) -> list[HistoryEntry]:
+    """The dossier's audit trail: who moved it from which state to which, when, why; the oldest first."""
+    return [HistoryEntry(**row.model_dump()) for row in await dossiers_repository.history_of(session, dossier.id)]

@@ -1,24 +1,25 @@
 """The desk's first look at a submitted dossier: admissibility, supplements, allocation; the holder's
 withdrawal; the audit trail of every move."""
 
-import uuid
-from typing import Annotated
+from fastapi import APIRouter, Request, Response
 
-from fastapi import APIRouter, Depends, Request, Response
-
-from common.auth import Authorize
 from common.clock import ClockDep
 from common.db import SessionDep
-from common.etag import check_if_match, etag_of
 from common.idempotency import IdempotencyDep
 from common.problems import problem_responses, request_language
-from common.tokens import Principal
-from services.funding.dossiers import repository as dossiers_repository
-from services.funding.dossiers import service as dossiers
-from services.funding.dossiers import visibility as dossiers_visibility
+from common.resources import answer
+from services.funding.dossiers.dependencies import CurrentDossier
 from services.funding.dossiers.presets import MOVE
-from services.funding.dossiers.schemas import DossierPublic, HistoryEntry
+from services.funding.dossiers.schemas import HistoryEntry
 from services.funding.instruction import admissibility
+from services.funding.instruction.auth import DeskInstructor, DossierWithdrawer
+from services.funding.instruction.dependencies import (
+    AdmissibilityDossier,
+    AllocatedDossier,
+    DecidedDossier,
+    SupplementedDossier,
+    WithdrawnDossier,
+)
 from services.funding.instruction.schemas import (
     AdmissibilityCheck,
     AdmissibilityDecision,
@@ -26,29 +27,9 @@ from services.funding.instruction.schemas import (
     SupplementsRequest,
     Withdrawal,
 )
-from services.funding.models.dossier import Dossier
 from services.funding.peers import PeersDep
-from services.vocabulary import DESK_ROLES, FUNDER_ROLES, HOLDER_ROLES, Scope
 
 router = APIRouter(prefix="/dossiers", tags=["dossiers"])
-
-Desk = Annotated[Principal, Depends(Authorize(roles=DESK_ROLES, scope=Scope.dossiers_write))]
-Holder = Annotated[Principal, Depends(Authorize(roles=HOLDER_ROLES, scope=Scope.dossiers_write))]
-DeskOrHolder = Annotated[Principal, Depends(Authorize(roles=DESK_ROLES | HOLDER_ROLES, scope=Scope.dossiers_read))]
-Reader = Annotated[
-    Principal, Depends(Authorize(roles=HOLDER_ROLES | FUNDER_ROLES | DESK_ROLES, scope=Scope.dossiers_read))
-]
-
-
-async def _locked(session: SessionDep, dossier_id: uuid.UUID, request: Request) -> Dossier:
-    """Any dossier, for the desk, locked for the move it is about to make; a stale If-Match is 412."""
-    dossier = await dossiers.any_dossier(session, dossier_id)
-    check_if_match(request, dossier.version, required=False)
-    return dossier
-
-
-def _headers(dossier: DossierPublic) -> dict[str, str]:
-    return {"ETag": etag_of(dossier.version)}
 
 
 @router.get(
@@ -58,10 +39,10 @@ def _headers(dossier: DossierPublic) -> dict[str, str]:
     responses=problem_responses(401, 403, 404, 422, 502),
 )
 async def check_admissibility(
-    dossier_id: uuid.UUID, request: Request, session: SessionDep, caller: DeskOrHolder, peers: PeersDep,
-    clock: ClockDep,
+    dossier: AdmissibilityDossier, request: Request, session: SessionDep, peers: PeersDep, clock: ClockDep
 ) -> AdmissibilityCheck:
-    dossier = await dossiers_visibility.visible_dossier(session, principal=caller, dossier_id=dossier_id)
+    """Each admissibility rule (documents in the vault, territory, plan, financial reports) with what fails; for
+    the desk and the dossier's holder (funders get 403, another association 404); 502 while projects is away."""
     return await admissibility.check(
         session, dossier=dossier, peers=peers, language=request_language(request), today=clock.today()
     )
@@ -73,21 +54,23 @@ async def check_admissibility(
     **MOVE,
 )
 async def decide_admissibility(
-    dossier_id: uuid.UUID,
     body: AdmissibilityDecision,
     request: Request,
     session: SessionDep,
-    caller: Desk,
+    caller: DeskInstructor,
+    dossier: DecidedDossier,
     peers: PeersDep,
     call: IdempotencyDep,
     clock: ClockDep,
 ) -> Response:
-    dossier = await _locked(session, dossier_id, request)
+    """The desk declares a submitted dossier admissible (every rule met) or inadmissible (with a reason).
+    An admissible small project goes to its lead funder. Refused: 409 `illegal_transition` outside the submitted
+    state, 409 `admissibility_rules_failed` naming each failed rule; 502 while projects is away."""
     decided = await admissibility.decide(
         session, principal=caller, dossier=dossier, request=body, peers=peers, language=request_language(request),
         today=clock.today(),
     )
-    return await call.respond(session, status_code=200, content=decided, headers=_headers(decided))
+    return await answer(session, call, decided)
 
 
 @router.post(
@@ -96,19 +79,20 @@ async def decide_admissibility(
     **MOVE,
 )
 async def request_supplements(
-    dossier_id: uuid.UUID,
     body: SupplementsRequest,
-    request: Request,
     session: SessionDep,
-    caller: Desk,
+    caller: DeskInstructor,
+    dossier: SupplementedDossier,
     call: IdempotencyDep,
     clock: ClockDep,
 ) -> Response:
-    dossier = await _locked(session, dossier_id, request)
+    """The desk hands a submitted dossier back to its holder with a message and a deadline; the holder then edits
+    and submits it again; the small projects' service clock pauses meanwhile. Refused: 409 `illegal_transition`
+    outside the submitted state, 422 for a deadline that is not after today."""
     moved = await admissibility.request_supplements(
         session, principal=caller, dossier=dossier, request=body, now=clock.now()
     )
-    return await call.respond(session, status_code=200, content=moved, headers=_headers(moved))
+    return await answer(session, call, moved)
 
 
 @router.post(
@@ -117,16 +101,13 @@ async def request_supplements(
     **MOVE,
 )
 async def allocate_share(
-    dossier_id: uuid.UUID,
-    body: Allocation,
-    request: Request,
-    session: SessionDep,
-    caller: Desk,
-    call: IdempotencyDep,
+    body: Allocation, session: SessionDep, caller: DeskInstructor, dossier: AllocatedDossier, call: IdempotencyDep
 ) -> Response:
-    dossier = await _locked(session, dossier_id, request)
+    """The desk shares out, to the cent, the amount the plan left to it among the programme's funders. Refused:
+    409 `illegal_transition` or `nothing_to_allocate`, 422 `allocation_total_mismatch`, `funder_not_in_programme`
+    or `funder_declined`."""
     moved = await admissibility.allocate(session, principal=caller, dossier=dossier, request=body)
-    return await call.respond(session, status_code=200, content=moved, headers=_headers(moved))
+    return await answer(session, call, moved)
 
 
 @router.post(
@@ -135,17 +116,12 @@ async def allocate_share(
     **MOVE,
 )
 async def withdraw_dossier(
-    dossier_id: uuid.UUID,
-    body: Withdrawal,
-    request: Request,
-    session: SessionDep,
-    caller: Holder,
-    call: IdempotencyDep,
+    body: Withdrawal, session: SessionDep, caller: DossierWithdrawer, dossier: WithdrawnDossier, call: IdempotencyDep
 ) -> Response:
-    dossier = await dossiers_visibility.owned_dossier(session, principal=caller, dossier_id=dossier_id)
-    check_if_match(request, dossier.version, required=False)
+    """The holder withdraws its dossier for good, with a reason, at any time before a decision (409
+    `illegal_transition` after); another association's dossier is 404."""
     moved = await admissibility.withdraw(session, principal=caller, dossier=dossier, request=body)
-    return await call.respond(session, status_code=200, content=moved, headers=_headers(moved))
+    return await answer(session, call, moved)
 
 
 @router.get(
@@ -154,6 +130,7 @@ async def withdraw_dossier(
     response_model=list[HistoryEntry],
     responses=problem_responses(401, 403, 404, 422),
 )
-async def dossier_history(dossier_id: uuid.UUID, session: SessionDep, caller: Reader) -> list[HistoryEntry]:
-    dossier = await dossiers_visibility.visible_dossier(session, principal=caller, dossier_id=dossier_id)
-    return [HistoryEntry(**row.model_dump()) for row in await dossiers_repository.history_of(session, dossier.id)]
+async def dossier_history(dossier: CurrentDossier, session: SessionDep) -> list[HistoryEntry]:
+    """The dossier's audit trail, the oldest move first; for whoever reads the dossier (holder, routed funder,
+    desk; 404 for anyone else)."""
+    return await admissibility.history(session, dossier=dossier)

@@ -4,7 +4,6 @@ read them all (joint examination); a council reads its own; nobody else reads an
 
 import uuid
 
-from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from common.db import utcnow
@@ -13,7 +12,7 @@ from common.tokens import Principal
 from services.funding.dossiers import repository as dossiers_repository
 from services.funding.dossiers.service import DOSSIER_NOT_FOUND, require_action, trace
 from services.funding.dossiers.visibility import council_covers, council_qpvs, visible_dossier
-from services.funding.instruction import routing
+from services.funding.instruction import repository, routing
 from services.funding.instruction.schemas import AuthorKind, OpinionIn, OpinionPublic
 from services.funding.models.dossier import Dossier, DossierOpinion
 from services.funding.peers import Peers
@@ -22,7 +21,7 @@ from services.vocabulary import COUNCIL_ROLES, DESK_ROLES, FUNDER_ROLES, Role
 # Who answers for a funder on a dossier: its instructors and managers (committee members sit in sessions).
 FUNDER_AUTHORS = frozenset({Role.funder_instructor, Role.funder_manager})
 FUNDER: AuthorKind = "funder"
-COUNCIL: AuthorKind = "citizen_council"
+COUNCIL: AuthorKind = repository.COUNCIL_AUTHOR
 
 
 async def writable_dossier(
@@ -53,12 +52,7 @@ async def opinion_of(
     session: AsyncSession, dossier_id: uuid.UUID, organisation_id: uuid.UUID | None
 ) -> DossierOpinion | None:
     """The organisation's opinion on the dossier, if it gave one."""
-    rows = await session.execute(
-        select(DossierOpinion).where(
-            DossierOpinion.dossier_id == dossier_id, DossierOpinion.organisation_id == organisation_id
-        )
-    )
-    return rows.scalars().first()
+    return await repository.opinion_of(session, dossier_id, organisation_id)
 
 
 def _check_amount(author_kind: AuthorKind, request: OpinionIn) -> None:
@@ -92,6 +86,7 @@ async def record(
         return current, False
     created = current is None
     if current is None:
+        assert principal.organisation_id is not None  # writable_dossier refused a caller of no organisation
         current = DossierOpinion(
             dossier_id=dossier.id,
             organisation_id=principal.organisation_id,
@@ -119,19 +114,14 @@ async def visible_opinions(
 ) -> list[DossierOpinion]:
     """The desk and the funders the dossier is routed to read every opinion; a citizen council, its own."""
     dossier = await visible_dossier(session, principal=principal, dossier_id=dossier_id, peers=peers)
-    statement = select(DossierOpinion).where(DossierOpinion.dossier_id == dossier.id)
-    if principal.has_any_role(COUNCIL_ROLES):
-        statement = statement.where(DossierOpinion.organisation_id == principal.organisation_id)
-    elif principal.has_any_role(DESK_ROLES | FUNDER_ROLES):
-        # A funder that declined the dossier has no say on it any more: its opinion, if any, is left out.
-        routed = await dossiers_repository.routed_funders(session, dossier.id)
-        statement = statement.where(
-            or_(DossierOpinion.author_kind == COUNCIL, DossierOpinion.organisation_id.in_(routed))
-        )
-    else:  # the holder knows its dossier exists, but not what the funders think of it
+    if not principal.has_any_role(COUNCIL_ROLES | DESK_ROLES | FUNDER_ROLES):
+        # the holder knows its dossier exists, but not what the funders think of it
         raise Forbidden(Text("Les avis ne vous sont pas communiqués.", "Opinions are not shared with you."))
-    rows = await session.execute(statement.order_by(DossierOpinion.created_at, DossierOpinion.id))
-    return list(rows.scalars())
+    # A funder that declined the dossier has no say on it any more: its opinion, if any, is left out.
+    routed = set() if principal.has_any_role(COUNCIL_ROLES) else await dossiers_repository.routed_funders(
+        session, dossier.id
+    )
+    return await repository.opinions(session, repository.readable_opinions(principal, dossier.id, routed))
 
 
 def to_public(opinion: DossierOpinion) -> OpinionPublic:

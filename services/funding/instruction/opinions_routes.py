@@ -1,30 +1,20 @@
 """Instruction opinions on a dossier: each routed funder's, and the advisory one of the QPV's citizen council."""
 
 import uuid
-from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Response
 
-from common.auth import Authorize
 from common.db import SessionDep
-from common.etag import check_if_match, etag_of, if_match_parameter
+from common.etag import if_match_parameter
 from common.problems import problem_responses
-from common.tokens import Principal
+from common.resources import with_etag
 from services.funding.instruction import opinions
+from services.funding.instruction.auth import OpinionAuthor, OpinionReader
+from services.funding.instruction.dependencies import OpinionTargetDep
 from services.funding.instruction.schemas import OpinionIn, OpinionPublic
 from services.funding.peers import PeersDep
-from services.vocabulary import COUNCIL_ROLES, DESK_ROLES, FUNDER_ROLES, Scope
 
 router = APIRouter(prefix="/dossiers", tags=["dossiers"])
-
-# Holders are refused here whatever the dossier: they know theirs exists, and never read the opinions on it.
-Author = Annotated[
-    Principal, Depends(Authorize(roles=opinions.FUNDER_AUTHORS | COUNCIL_ROLES, scope=Scope.dossiers_write))
-]
-Reader = Annotated[
-    Principal, Depends(Authorize(roles=FUNDER_ROLES | DESK_ROLES | COUNCIL_ROLES, scope=Scope.dossiers_read))
-]
-
 
 @router.put(
     "/{dossier_id}/opinions/mine",
@@ -41,31 +31,21 @@ Reader = Annotated[
     openapi_extra=if_match_parameter(required=False),
 )
 async def record_opinion(
-    dossier_id: uuid.UUID,
-    body: OpinionIn,
-    request: Request,
-    response: Response,
-    session: SessionDep,
-    caller: Author,
-    peers: PeersDep,
+    body: OpinionIn, response: Response, session: SessionDep, caller: OpinionAuthor, target: OpinionTargetDep
 ) -> OpinionPublic:
     """A funder's instructor or manager answers for a dossier routed to it, with a proposed amount; when every
     routed funder has answered, the dossier is ready for the committee. The citizen council of the project's QPVs
-    gives one advisory opinion, without an amount, while the dossier is examined."""
-    dossier, author_kind = await opinions.writable_dossier(
-        session, principal=caller, dossier_id=dossier_id, peers=peers
-    )
-    current = await opinions.opinion_of(session, dossier.id, caller.organisation_id)
-    # No opinion yet: its ETag is "0", which the first PUT may send, or nothing.
-    check_if_match(request, current.version if current else 0, required=current is not None)
+    gives one advisory opinion, without an amount, while the dossier is examined. Refused: 404 to anyone else,
+    409 `illegal_transition` in a state without opinions, 422 for a funder without an amount or a council with
+    one, 412 on a stale If-Match, 428 without one once the opinion exists; 502 while identity is away."""
     opinion, created = await opinions.record(
-        session, principal=caller, dossier=dossier, author_kind=author_kind, current=current, request=body
+        session, principal=caller, dossier=target.dossier, author_kind=target.author_kind, current=target.current,
+        request=body,
     )
-    response.headers["ETag"] = etag_of(opinion.version)
     if created:
         response.status_code = 201
-        response.headers["Location"] = f"/api/v1/dossiers/{dossier.id}/opinions/mine"
-    return opinions.to_public(opinion)
+        response.headers["Location"] = f"/api/v1/dossiers/{target.dossier.id}/opinions/mine"
+    return with_etag(response, opinions.to_public(opinion))
 
 
 @router.get(
@@ -78,8 +58,10 @@ async def record_opinion(
     responses=problem_responses(401, 403, 404, 422, 502),
 )
 async def list_opinions(
-    dossier_id: uuid.UUID, session: SessionDep, caller: Reader, peers: PeersDep
+    dossier_id: uuid.UUID, session: SessionDep, caller: OpinionReader, peers: PeersDep
 ) -> list[OpinionPublic]:
-    """A dozen at most (one per funder of the plan, and the council's): no pagination."""
+    """The desk and the funders the dossier is routed to read every opinion (joint examination; a funder that
+    declined is left out); a citizen council of its QPVs, its own; 404 for anyone else, 403 for a holder. A dozen
+    at most (one per funder of the plan, and the council's): no pagination."""
     rows = await opinions.visible_opinions(session, principal=caller, dossier_id=dossier_id, peers=peers)
     return [opinions.to_public(row) for row in rows]

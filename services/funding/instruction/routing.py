@@ -4,7 +4,6 @@ the committee."""
 
 import uuid
 
-from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from common.db import utcnow
@@ -13,10 +12,10 @@ from common.tokens import Principal
 from services.funding.dossiers import repository as dossiers_repository
 from services.funding.dossiers.schemas import DossierPublic
 from services.funding.dossiers.service import DOSSIER_NOT_FOUND, moved, require_action, to_public, trace
-from services.funding.instruction.schemas import RoutingDecline
+from services.funding.instruction import repository
+from services.funding.instruction.schemas import RoutingDecline, RoutingPublic
 from services.funding.models.dossier import (
     Dossier,
-    DossierOpinion,
     DossierRouting,
     DossierState,
     FundingLine,
@@ -31,15 +30,10 @@ async def settle(session: AsyncSession, *, dossier: Dossier, principal: Principa
         return
     lines = (await dossiers_repository.lines_of(session, [dossier.id]))[dossier.id]
     routed = await dossiers_repository.routed_funders(session, dossier.id)
-    opinions = await session.execute(
-        select(func.count()).select_from(DossierOpinion).where(
-            DossierOpinion.dossier_id == dossier.id, DossierOpinion.organisation_id.in_(routed)
-        )
-    )
     ready = (
         bool(routed)
         and all(line.funder_id in routed for line in lines)
-        and opinions.scalar_one() == len(routed)
+        and await repository.opinions_given_by(session, dossier.id, routed) == len(routed)
     )
     wanted = DossierState.ready_for_committee if ready else DossierState.in_instruction
     if dossier.state != wanted:
@@ -73,6 +67,7 @@ async def route(session: AsyncSession, *, principal: Principal, dossier: Dossier
         DossierRouting(dossier_id=dossier.id, funder_id=line.funder_id, amount_cents=line.amount_cents,
                        routed_by=principal.subject)
         for line in new
+        if line.funder_id is not None  # always: a share left to the desk was refused above
     )
     previous = dossier.state
     dossier.state = DossierState.in_instruction
@@ -90,11 +85,7 @@ async def decline(
     dossier = await dossiers_repository.dossier_by_id(session, dossier_id, for_update=True)
     routing = None
     if dossier is not None and principal.organisation_id is not None:
-        routing = (await session.execute(
-            select(DossierRouting).where(
-                DossierRouting.dossier_id == dossier.id, DossierRouting.funder_id == principal.organisation_id
-            )
-        )).scalars().first()
+        routing = await repository.routing_of(session, dossier.id, principal.organisation_id)
     if dossier is None or routing is None:
         raise NotFound(DOSSIER_NOT_FOUND)
     if routing.state == RoutingState.declined:
@@ -111,17 +102,21 @@ async def decline(
     given_back = sum(line.amount_cents for line in lines if line.funder_id == principal.organisation_id)
     pending = sum(line.amount_cents for line in lines if line.funder_id is None)
     kept = [line for line in lines if line.funder_id not in (principal.organisation_id, None)]
-    await session.execute(delete(FundingLine).where(FundingLine.dossier_id == dossier.id))
-    await session.flush()
-    session.add_all(
+    plan = [
         FundingLine(dossier_id=dossier.id, position=index, funder_id=line.funder_id, amount_cents=line.amount_cents)
         for index, line in enumerate(kept)
-    )
+    ]
     if given_back + pending:
-        session.add(FundingLine(dossier_id=dossier.id, position=len(kept), funder_id=None,
+        plan.append(FundingLine(dossier_id=dossier.id, position=len(kept), funder_id=None,
                                 amount_cents=given_back + pending))
+    await dossiers_repository.replace_lines(session, dossier.id, plan)
     moved(dossier)
     session.add(trace(dossier, principal, "routing_declined", dossier.state, request.reason))
     await session.flush()
     await settle(session, dossier=dossier, principal=principal)
     return await to_public(session, dossier)
+
+
+async def routings(session: AsyncSession, *, dossier: Dossier) -> list[RoutingPublic]:
+    """To which funders the dossier is routed, and which declined it, in the order they were routed."""
+    return [RoutingPublic(**row.model_dump()) for row in await dossiers_repository.routings_of(session, dossier.id)]

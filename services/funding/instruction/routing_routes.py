@@ -1,42 +1,32 @@
 """Routing an admissible dossier to the funders of its plan; a funder declining what was routed to it."""
 
 import uuid
-from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Response
 
-from common.auth import Authorize
 from common.db import SessionDep
-from common.etag import check_if_match, etag_of
 from common.idempotency import IdempotencyDep
 from common.problems import problem_responses
-from common.tokens import Principal
-from services.funding.dossiers import repository as dossiers_repository
-from services.funding.dossiers import service as dossiers
-from services.funding.dossiers import visibility as dossiers_visibility
+from common.resources import answer
+from services.funding.dossiers.dependencies import CurrentDossier
 from services.funding.dossiers.presets import MOVE
 from services.funding.instruction import routing
-from services.funding.instruction.admissibility_routes import Desk, Reader
+from services.funding.instruction.auth import DeskInstructor, RoutingDecliner
+from services.funding.instruction.dependencies import InstructedDossier
 from services.funding.instruction.schemas import RoutingDecline, RoutingPublic
-from services.vocabulary import Role, Scope
 
 router = APIRouter(prefix="/dossiers", tags=["dossiers"])
-
-# Who answers for a funder on a dossier: its instructors and managers (committee members sit in sessions).
-Instructor = Annotated[
-    Principal,
-    Depends(Authorize(roles={Role.funder_instructor, Role.funder_manager}, scope=Scope.dossiers_write)),
-]
 
 
 @router.post("/{dossier_id}/route", summary="Transmettre le dossier à chaque financeur du plan — guichet", **MOVE)
 async def route_dossier(
-    dossier_id: uuid.UUID, request: Request, session: SessionDep, caller: Desk, call: IdempotencyDep
+    session: SessionDep, caller: DeskInstructor, dossier: InstructedDossier, call: IdempotencyDep
 ) -> Response:
-    dossier = await dossiers.any_dossier(session, dossier_id)
-    check_if_match(request, dossier.version, required=False)
+    """The desk sends an admissible dossier to every funder of its plan not yet routed; it is then in
+    instruction. Refused: 409 `illegal_transition`, `unallocated_share` (the desk's share first) or
+    `nothing_to_route`."""
     routed = await routing.route(session, principal=caller, dossier=dossier)
-    return await call.respond(session, status_code=200, content=routed, headers={"ETag": etag_of(routed.version)})
+    return await answer(session, call, routed)
 
 
 @router.post(
@@ -45,12 +35,13 @@ async def route_dossier(
     **MOVE,
 )
 async def decline_routing(
-    dossier_id: uuid.UUID, body: RoutingDecline, session: SessionDep, caller: Instructor, call: IdempotencyDep
+    dossier_id: uuid.UUID, body: RoutingDecline, session: SessionDep, caller: RoutingDecliner, call: IdempotencyDep
 ) -> Response:
+    """A routed funder's instructor or manager gives the dossier back, with a reason: its line joins the desk's
+    share. Refused: 404 for a funder it was never routed to, 409 `routing_already_declined`, 409
+    `illegal_transition` (also while the dossier is on a session's agenda)."""
     declined = await routing.decline(session, principal=caller, dossier_id=dossier_id, request=body)
-    return await call.respond(
-        session, status_code=200, content=declined, headers={"ETag": etag_of(declined.version)}
-    )
+    return await answer(session, call, declined)
 
 
 @router.get(
@@ -59,6 +50,6 @@ async def decline_routing(
     response_model=list[RoutingPublic],
     responses=problem_responses(401, 403, 404, 422),
 )
-async def list_routings(dossier_id: uuid.UUID, session: SessionDep, caller: Reader) -> list[RoutingPublic]:
-    dossier = await dossiers_visibility.visible_dossier(session, principal=caller, dossier_id=dossier_id)
-    return [RoutingPublic(**row.model_dump()) for row in await dossiers_repository.routings_of(session, dossier.id)]
+async def list_routings(dossier: CurrentDossier, session: SessionDep) -> list[RoutingPublic]:
+    """For whoever reads the dossier (holder, routed funder, desk; 404 for anyone else)."""
+    return await routing.routings(session, dossier=dossier)

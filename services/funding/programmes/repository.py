@@ -4,8 +4,9 @@ import uuid
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
-from common.db import children_by_parent
+from common.db import children_by_parent, where_given
 from common.pagination import keyset
 from services.funding.models.programme import Programme, ProgrammeFunder
 
@@ -23,9 +24,5 @@ async def funders_of_programmes(
 async def list_programmes(
     session: AsyncSession, *, track: str | None, year: int | None, limit: int, cursor: str | None
 ) -> list[Programme]:
-    statement = select(Programme)
-    if track:
-        statement = statement.where(Programme.track == track)
-    if year:
-        statement = statement.where(Programme.year == year)
+    statement = where_given(select(Programme), (col(Programme.track), track), (col(Programme.year), year))
     return list((await session.execute(keyset(statement, Programme, limit=limit, cursor=cursor))).scalars())

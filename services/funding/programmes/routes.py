@@ -1,30 +1,23 @@
 """Programmes (calls, rolling funds, CPO campaigns)."""
 
-import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Response
+from fastapi import APIRouter, Query, Response
 
-from common.auth import Authorize
 from common.clock import ClockDep
 from common.db import SessionDep
-from common.etag import etag_of
 from common.idempotency import IdempotencyDep
-from common.pagination import CursorParam, LimitParam, Page, split_page
+from common.pagination import CursorParam, LimitParam, Page
 from common.problems import problem_responses
-from common.tokens import Principal
+from common.resources import answer, with_etag
 from services.funding.models.programme import Track
 from services.funding.peers import PeersDep
-from services.funding.programmes import repository
 from services.funding.programmes import service as programmes
+from services.funding.programmes.auth import ProgrammeCreator, ProgrammeReader
+from services.funding.programmes.dependencies import CurrentProgramme
 from services.funding.programmes.schemas import ProgrammeCreate, ProgrammePublic
-from services.vocabulary import DESK_ROLES, EVERY_ROLE, Scope
 
 router = APIRouter(prefix="/programmes", tags=["programmes"])
-
-Reader = Annotated[Principal, Depends(Authorize(roles=EVERY_ROLE, scope=Scope.programmes_read))]
-Desk = Annotated[Principal, Depends(Authorize(roles=DESK_ROLES, scope=Scope.programmes_write))]
-
 
 @router.post(
     "",
@@ -39,15 +32,15 @@ Desk = Annotated[Principal, Depends(Authorize(roles=DESK_ROLES, scope=Scope.prog
     },
 )
 async def create_programme(
-    body: ProgrammeCreate, session: SessionDep, caller: Desk, peers: PeersDep, call: IdempotencyDep, clock: ClockDep
+    body: ProgrammeCreate, session: SessionDep, caller: ProgrammeCreator, peers: PeersDep, call: IdempotencyDep,
+    clock: ClockDep,
 ) -> Response:
+    """Opens a call of a track for a year, with its participating funders, dates and territory; the desk only.
+    Refused (422 `unknown_funder`) when a funder is not a funder known to identity (502 while identity is away)."""
     programme = await programmes.create_programme(
         session, principal=caller, request=body, peers=peers, today=clock.today()
     )
-    return await call.respond(
-        session, status_code=201, content=programme,
-        headers={"Location": f"/api/v1/programmes/{programme.id}", "ETag": etag_of(1)},
-    )
+    return await answer(session, call, programme, status_code=201, location=f"/api/v1/programmes/{programme.id}")
 
 
 @router.get(
@@ -58,16 +51,18 @@ async def create_programme(
 )
 async def list_programmes(
     session: SessionDep,
-    _caller: Reader,
+    _caller: ProgrammeReader,
     clock: ClockDep,
     limit: LimitParam = 50,
     cursor: CursorParam = None,
     track: Annotated[Track | None, Query()] = None,
     year: Annotated[int | None, Query(ge=2000, le=2100)] = None,
-) -> dict:
-    rows = await repository.list_programmes(session, track=track, year=year, limit=limit, cursor=cursor)
-    page, next_cursor = split_page(rows, limit=limit)
-    return {"items": await programmes.to_public_many(session, page, clock.today()), "next_cursor": next_cursor}
+) -> Page[ProgrammePublic]:
+    """Every programme, optionally one track's or one year's; any role may read them."""
+    items, next_cursor = await programmes.list_programmes(
+        session, track=track, year=year, limit=limit, cursor=cursor, today=clock.today()
+    )
+    return Page(items=items, next_cursor=next_cursor)
 
 
 @router.get(
@@ -77,8 +72,7 @@ async def list_programmes(
     responses=problem_responses(401, 403, 404, 422),
 )
 async def get_programme(
-    programme_id: uuid.UUID, session: SessionDep, _caller: Reader, response: Response, clock: ClockDep
+    programme: CurrentProgramme, session: SessionDep, response: Response, clock: ClockDep
 ) -> ProgrammePublic:
-    programme = await programmes.get_programme(session, programme_id)
-    response.headers["ETag"] = etag_of(programme.version)
-    return (await programmes.to_public_many(session, [programme], clock.today()))[0]
+    """One programme with its rules in force; any role may read it (404 `not_found` for an unknown id)."""
+    return with_etag(response, (await programmes.to_public_many(session, [programme], clock.today()))[0])

@@ -4,7 +4,7 @@ import uuid
 from datetime import date, datetime
 from typing import Annotated, Any
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, Field, PrivateAttr, model_validator
 
 from common.money import IntegerCents
 from common.problems import bilingual
@@ -96,3 +96,14 @@ class ProgrammePublic(BaseModel):
     is_open: bool
     created_at: datetime
     updated_at: datetime
+    # The row's version, for the ETag: not a field of the answer.
+    _version: int = PrivateAttr(default=1)
+
+    @property
+    def version(self) -> int:
+        return self._version
+
+    def at_version(self, version: int) -> "ProgrammePublic":
+        """This answer, carrying the version its ETag shows."""
+        self._version = version
+        return self

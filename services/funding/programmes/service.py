@@ -6,6 +6,7 @@ from datetime import date
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from common.pagination import split_page
 from common.problems import NotFound, Text, UnprocessableContent
 from common.tokens import Principal
 from services.funding.models.programme import Programme, ProgrammeFunder, Track
@@ -74,12 +75,26 @@ async def get_programme(session: AsyncSession, programme_id: uuid.UUID) -> Progr
     return programme
 
 
+async def readable_programme(session: AsyncSession, principal: Principal, programme_id: uuid.UUID) -> Programme:
+    """A programme, for any caller with the programmes' read scope (every call is public to the house)."""
+    return await get_programme(session, programme_id)
+
+
+async def list_programmes(
+    session: AsyncSession, *, track: Track | None, year: int | None, limit: int, cursor: str | None, today: date
+) -> tuple[list[ProgrammePublic], str | None]:
+    """A page of programmes, in the order they were created, optionally one track's or one year's."""
+    rows = await repository.list_programmes(session, track=track, year=year, limit=limit, cursor=cursor)
+    page, next_cursor = split_page(rows, limit=limit)
+    return await to_public_many(session, page, today), next_cursor
+
+
 async def to_public_many(session: AsyncSession, programmes: list[Programme], today: date) -> list[ProgrammePublic]:
     funders = await repository.funders_of_programmes(session, [p.id for p in programmes])
     return [
         ProgrammePublic(
             **p.model_dump(exclude={"created_by", "version", "rules"}), funder_ids=funders[p.id],
             rules=public_rules(p), is_open=is_open(p, today),
-        )
+        ).at_version(p.version)
         for p in programmes
     ]
