@@ -6,7 +6,7 @@ The session dependency is the one place that commits; services and repositories 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Request
 from sqlalchemy import DateTime, Select, event, select
@@ -16,6 +16,8 @@ from sqlalchemy.pool import NullPool
 from sqlalchemy.types import TypeDecorator
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+# Any select, whatever its columns: what a helper that narrows a statement takes and gives back.
+AnySelect = TypeVar("AnySelect", bound=Select[*tuple[Any, ...]])
 
 
 def utcnow() -> datetime:
@@ -109,7 +111,7 @@ async def children_by_parent(
     return children
 
 
-def where_given(statement: Select[Any], *conditions: tuple[Any, Any]) -> Select[Any]:
+def where_given(statement: AnySelect, *conditions: tuple[Any, Any]) -> AnySelect:
     """`statement` narrowed by `column == value` for each (column, value) whose value was given: the optional
     equality filters of a list route, without one `if value is not None` per filter."""
     for column, value in conditions:

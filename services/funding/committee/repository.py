@@ -292,17 +292,13 @@ async def decisions_page(
         .join(AgendaItem, col(AgendaItem.id) == col(FunderDecision.item_id))
         .join(CommitteeSession, col(CommitteeSession.id) == col(AgendaItem.session_id))
     )
-    # Not where_given: its `Select[Any]` types a one-column statement, and this one has five.
-    if funder_id is not None:
-        statement = statement.where(col(FunderDecision.funder_id) == funder_id)
-    if dossier_id is not None:
-        statement = statement.where(col(FunderDecision.dossier_id) == dossier_id)
+    statement = where_given(statement, (FunderDecision.funder_id, funder_id), (FunderDecision.dossier_id, dossier_id))
     if granted is not None:  # a refusal grants nothing (the table's checks), a grant something
         some: ColumnElement[bool] = col(FunderDecision.granted_cents) > 0
         statement = statement.where(some if granted else ~some)
     if updated_since is not None:
         statement = statement.where(col(FunderDecision.updated_at) >= updated_since)
-    statement = filters.narrow_rows(statement, FunderDecision.dossier_id)
+    statement = filters.narrow_rows(statement, col(FunderDecision.dossier_id))
     rows = await session.execute(keyset(statement, FunderDecision, limit=limit, cursor=cursor))
     return [(decision, reference, programme_id, session_id, state)
             for decision, reference, programme_id, session_id, state in rows.all()]

@@ -15,7 +15,7 @@ from services.funding.fields import QpvCode
 from services.funding.models.dossier import Dossier, DossierTag, FundingLine
 from services.funding.models.programme import Programme, Track
 
-Narrowed = TypeVar("Narrowed", bound=Select[Any])
+Narrowed = TypeVar("Narrowed", bound=Select[*tuple[Any, ...]])
 
 
 @dataclass(frozen=True)
