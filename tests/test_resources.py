@@ -20,7 +20,15 @@ from common.auth import Authorize
 from common.db import Database, SessionDep, where_given
 from common.idempotency import IdempotencyDep, idempotency_table, install_idempotency
 from common.problems import NotFound, Text, install_problem_handlers
-from common.resources import answer, change_route, locked_resource, move_route, resource, with_etag
+from common.resources import (
+    answer,
+    change_route,
+    locked_resource,
+    move_route,
+    resource,
+    validated_body,
+    with_etag,
+)
 from common.tokens import Principal
 
 pytestmark = pytest.mark.anyio
@@ -98,7 +106,7 @@ def build(desk: Desk, database: Database) -> FastAPI:
     CurrentNote = Annotated[Note, resource(desk.readable, path="note_id", caller=Writer)]
     LockedNote = Annotated[Note, locked_resource(
         desk.locked, path="note_id", caller=Writer, if_match_required=True,
-        before=[Depends(reserved, scope="function"), Depends(noted_before)],
+        before=[Depends(reserved, scope="function"), Depends(noted_before), validated_body(Edit)],
     )]
 
     @app.get("/notes/{note_id}")
@@ -195,6 +203,18 @@ async def test_nothing_is_locked_before_the_reservation_and_the_before_dependenc
     assert replay.headers["idempotent-replayed"] == "true"
     assert replay.headers["etag"] == '"2"'
     assert desk.trail.count("changed") == 1
+
+
+async def test_a_malformed_body_is_refused_before_the_lock_whatever_its_if_match(
+    client: tuple[httpx.AsyncClient, Desk],
+) -> None:
+    http, desk = client
+    for if_match in ('"7"', '"1"'):
+        refused = await http.patch(f"/notes/{OWNER}", json={"text": 3}, headers={**bearer("writer:1"),
+                                                                               "If-Match": if_match})
+        assert refused.status_code == 422, refused.text
+    assert "lock" not in desk.trail
+    assert desk.notes[OWNER].text == "première"
 
 
 def test_presets_declare_their_if_match_and_their_problems() -> None:

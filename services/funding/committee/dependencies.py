@@ -1,7 +1,6 @@
 """The committee's resources as dependencies: a session as read, as changed or as used in session, a member's
 seat on an item, a small project to decide; and what identity says, asked before anything is locked."""
 
-import inspect
 import uuid
 from collections.abc import Sequence
 from typing import Annotated, Any
@@ -11,7 +10,7 @@ from pydantic import BaseModel
 
 from common.db import Database, SessionDep
 from common.etag import check_if_match
-from common.resources import locked_resource, resource
+from common.resources import locked_resource, resource, validated_body
 from services.funding.committee import closing, decisions, delegated, planning, repository, scoring
 from services.funding.committee.auth import (
     CommitteeMember,
@@ -89,28 +88,16 @@ ScoresReadSession = Annotated[CommitteeSession, resource(
 )]
 
 
-def _valid(model: type[BaseModel]) -> Any:
-    """The request's body, validated before the row is locked or its If-Match read: a malformed body is a 422
-    first, as if the route read it itself (FastAPI reads one `body` for the route and this dependency)."""
-
-    async def valid_body(**values: Any) -> Any:
-        return values["body"]
-
-    body = inspect.Parameter("body", inspect.Parameter.KEYWORD_ONLY, annotation=model)
-    valid_body.__signature__ = inspect.Signature([body])  # type: ignore[attr-defined]
-    return Depends(valid_body)
-
-
 def _planned(body: type[BaseModel] | None, *, before: Sequence[Any] = ()) -> Any:
     """A session the desk edits (title, invitations, agenda, deletion): locked, If-Match required."""
-    first = [_valid(body)] if body else []
+    first = [validated_body(body)] if body else []
     return locked_resource(repository.session_for_change, path="session_id", caller=SessionPlanner,
                            if_match_required=True, before=[*first, *before], idempotent=False)
 
 
 def _moved(body: type[BaseModel] | None, *, before: Sequence[Any] = ()) -> Any:
     """A session the desk moves (opens, defers or raises an item in, closes): locked, If-Match optional."""
-    first = [_valid(body)] if body else []
+    first = [validated_body(body)] if body else []
     return locked_resource(repository.session_for_change, path="session_id", caller=SessionPlanner,
                            if_match_required=False, before=[*first, *before])
 
@@ -128,7 +115,7 @@ ClosedSession = Annotated[CommitteeSession, _moved(None, before=[HOLDERS_CARDS])
 # A session a member declares a conflict of interest in, share-locked.
 DeclaredSession = Annotated[CommitteeSession, locked_resource(
     repository.session_in_use, path="session_id", caller=CommitteeMember, if_match_required=False,
-    before=[_valid(ConflictDeclaration)],
+    before=[validated_body(ConflictDeclaration)],
 )]
 
 
@@ -168,5 +155,5 @@ ScoringSession = Annotated[CommitteeSession, Depends(_scored_session)]
 # A small project its lead funder's manager decides: the dossier locked, If-Match optional.
 DecidedDossier = Annotated[Dossier, locked_resource(
     delegated.decidable, path="dossier_id", caller=SmallProjectDecider, if_match_required=False,
-    before=[_valid(DecisionIn), SMALL_PROJECT_CARDS],
+    before=[validated_body(DecisionIn), SMALL_PROJECT_CARDS],
 )]

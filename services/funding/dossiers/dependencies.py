@@ -3,32 +3,13 @@ it), or loaded and locked for a move or an edit, with If-Match checked against t
 
 Other rooms that move a dossier (instruction, committee) build theirs with `locked_dossier(TheirGuard)`."""
 
-import inspect
 from typing import Annotated, Any
 
-from fastapi import Depends
-from pydantic import BaseModel
-
-from common.resources import locked_resource, resource
+from common.resources import locked_resource, resource, validated_body
 from services.funding.dossiers import support, visibility
 from services.funding.dossiers.auth import DossierHolder, DossierReader, DraftEditor, SupportHelper
 from services.funding.dossiers.schemas import DossierUpdate, SupportRequest
 from services.funding.models.dossier import Dossier
-
-
-def body_first(model: type[BaseModel]) -> Any:
-    """The route's `body`, validated before the dossier is locked: a dependency for `before=`, so that an invalid
-    body is 422 whatever its If-Match says (FastAPI solves a route's dependencies before its body; the route's own
-    `body` parameter, of the same name and model, is the same one)."""
-
-    async def validated(**values: Any) -> Any:
-        return values["body"]
-
-    # FastAPI reads a dependency's parameters from its signature: here the one body, of the route's model.
-    validated.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
-        [inspect.Parameter("body", inspect.Parameter.KEYWORD_ONLY, annotation=model)]
-    )
-    return Depends(validated)
 
 
 def current_dossier(caller: Any) -> Any:
@@ -55,12 +36,12 @@ def owned_dossier(caller: Any, *, before: list[Any] | None = None, idempotent: b
 CurrentDossier = Annotated[Dossier, current_dossier(DossierReader)]
 # The holder's move on its own dossier (submit, end support); asking for support reads its body first.
 OwnedDossier = Annotated[Dossier, owned_dossier(DossierHolder)]
-SupportAskedDossier = Annotated[Dossier, owned_dossier(DossierHolder, before=[body_first(SupportRequest)])]
+SupportAskedDossier = Annotated[Dossier, owned_dossier(DossierHolder, before=[validated_body(SupportRequest)])]
 # The desk's move on any dossier (take the support asked for).
 LockedDossier = Annotated[Dossier, locked_dossier(SupportHelper)]
 # A draft's edit: the holder's, or the desk helper's during a support; If-Match required (428).
 EditableDraft = Annotated[
     Dossier,
     locked_resource(support.editable_dossier, path="dossier_id", caller=DraftEditor, if_match_required=True,
-                    before=[body_first(DossierUpdate)], idempotent=False),
+                    before=[validated_body(DossierUpdate)], idempotent=False),
 ]

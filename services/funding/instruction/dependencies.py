@@ -9,7 +9,8 @@ from fastapi import Depends, Request
 
 from common.db import SessionDep
 from common.etag import check_if_match
-from services.funding.dossiers.dependencies import body_first, current_dossier, locked_dossier, owned_dossier
+from common.resources import validated_body
+from services.funding.dossiers.dependencies import current_dossier, locked_dossier, owned_dossier
 from services.funding.instruction import opinions
 from services.funding.instruction.auth import AdmissibilityReader, DeskInstructor, DossierWithdrawer, OpinionAuthor
 from services.funding.instruction.schemas import (
@@ -28,11 +29,11 @@ AdmissibilityDossier = Annotated[Dossier, current_dossier(AdmissibilityReader)]
 # Any dossier, locked for the desk's move: the routing; the moves with a body read it first (an invalid one is 422
 # whatever its If-Match).
 InstructedDossier = Annotated[Dossier, locked_dossier(DeskInstructor)]
-DecidedDossier = Annotated[Dossier, locked_dossier(DeskInstructor, before=[body_first(AdmissibilityDecision)])]
-SupplementedDossier = Annotated[Dossier, locked_dossier(DeskInstructor, before=[body_first(SupplementsRequest)])]
-AllocatedDossier = Annotated[Dossier, locked_dossier(DeskInstructor, before=[body_first(Allocation)])]
+DecidedDossier = Annotated[Dossier, locked_dossier(DeskInstructor, before=[validated_body(AdmissibilityDecision)])]
+SupplementedDossier = Annotated[Dossier, locked_dossier(DeskInstructor, before=[validated_body(SupplementsRequest)])]
+AllocatedDossier = Annotated[Dossier, locked_dossier(DeskInstructor, before=[validated_body(Allocation)])]
 # The holder's own, locked for its withdrawal.
-WithdrawnDossier = Annotated[Dossier, owned_dossier(DossierWithdrawer, before=[body_first(Withdrawal)])]
+WithdrawnDossier = Annotated[Dossier, owned_dossier(DossierWithdrawer, before=[validated_body(Withdrawal)])]
 
 
 @dataclass(frozen=True)
