@@ -52,7 +52,7 @@ async def locked_envelope(session: AsyncSession, principal: Principal, envelope_
     return await envelope_for(session, principal, envelope_id, for_update=True)
 
 
-async def visible_envelopes(
+async def list_envelopes(
     session: AsyncSession, *, principal: Principal, programme_id: uuid.UUID | None, year: int | None,
     funder_id: uuid.UUID | None, updated_since: datetime | None, limit: int, cursor: str | None,
 ) -> list[Envelope]:

@@ -93,7 +93,7 @@ async def list_envelopes(
     updated_since: UpdatedSinceParam = None,
 ) -> Page[EnvelopePublic]:
     """The desk reads every envelope, a funder's people their organisation's."""
-    rows = await repository.visible_envelopes(
+    rows = await repository.list_envelopes(
         session, principal=caller, programme_id=programme_id, year=year, funder_id=funder_id,
         updated_since=updated_since, limit=limit, cursor=cursor,
     )

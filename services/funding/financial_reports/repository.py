@@ -53,7 +53,7 @@ async def locked_report(session: AsyncSession, principal: Principal, report_id: 
     return await report_for(session, principal, report_id, for_update=True)
 
 
-async def visible_reports(
+async def list_reports(
     session: AsyncSession, *, principal: Principal, today: date, state: str | None, overdue: bool | None,
     funder_id: uuid.UUID | None, dossier_id: uuid.UUID | None, updated_since: datetime | None, limit: int,
     cursor: str | None, year: int | None = None, filters: DossierFilters | None = None,

@@ -63,7 +63,7 @@ async def list_financial_reports(
     """The desk reads every report, a funder's people those owed to their funder, an association's members their
     own; each with the moves open to the caller."""
     today = clock.today()
-    rows = await repository.visible_reports(
+    rows = await repository.list_reports(
         session, principal=caller, today=today, state=state, overdue=overdue, funder_id=funder_id,
         dossier_id=dossier_id, updated_since=updated_since, limit=limit, cursor=cursor, year=year, filters=filters,
     )

@@ -63,7 +63,7 @@ async def locked_agreement(session: AsyncSession, principal: Principal, agreemen
     return await agreement_for(session, principal, agreement_id, for_update=True)
 
 
-async def visible_agreements(
+async def list_agreements(
     session: AsyncSession, *, principal: Principal, state: str | None, dossier_id: uuid.UUID | None,
     funder_id: uuid.UUID | None, updated_since: datetime | None, limit: int, cursor: str | None,
     filters: DossierFilters | None = None,

@@ -10,7 +10,6 @@ from fastapi.responses import HTMLResponse
 
 from common.clock import ClockDep
 from common.db import SessionDep
-from common.etag import etag_of
 from common.idempotency import IdempotencyDep
 from common.pagination import CursorParam, LimitParam, Page, UpdatedSinceParam, split_page
 from common.problems import problem_responses, request_language
@@ -54,7 +53,7 @@ async def list_agreements(
 ) -> Page[AgreementPublic]:
     """The desk reads every agreement, a funder's people those their funder is a party to, an association's
     members their own; each with the moves open to the caller."""
-    rows = await agreements_repository.visible_agreements(
+    rows = await agreements_repository.list_agreements(
         session, principal=caller, state=state, dossier_id=dossier_id, funder_id=funder_id,
         updated_since=updated_since, limit=limit, cursor=cursor, filters=replace(filters, year=year),
     )
@@ -92,7 +91,7 @@ async def agreement_document(
     """The agreement as a printable HTML document (French, or English for `Accept-Language: en`): its parties as
     identity names them today, its terms and its payments; for whoever may read the agreement."""
     public = await agreement_life.to_public(session, caller, agreement)
-    schedule = await payments_repository.visible_payments(
+    schedule = await payments_repository.list_payments(
         session, principal=caller, today=clock.today(), state=None, agreement_id=agreement.id, dossier_id=None,
         funder_id=None, updated_since=None, limit=DOCUMENT_PAYMENTS, cursor=None,
     )
@@ -102,7 +101,9 @@ async def agreement_document(
         payments=sorted((payments.to_public(p, a, clock.today()) for p, a in schedule), key=lambda p: p.sequence),
         language=request_language(request),
     )
-    return document_response(html, {"ETag": etag_of(agreement.version)})
+    document = document_response(html, {})
+    with_etag(document, agreement)
+    return document
 
 
 @router.post(

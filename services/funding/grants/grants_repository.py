@@ -28,7 +28,7 @@ def readable_grants(principal: Principal) -> Select[Grant]:
     return statement.where(false())
 
 
-async def visible_grants(
+async def list_grants(
     session: AsyncSession, *, principal: Principal, organisation_id: uuid.UUID | None, funder_id: uuid.UUID | None,
     dossier_id: uuid.UUID | None, year: int | None, updated_since: datetime | None, limit: int, cursor: str | None,
     filters: DossierFilters | None = None,

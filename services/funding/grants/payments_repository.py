@@ -67,7 +67,7 @@ async def locked_payment(session: AsyncSession, principal: Principal, payment_id
     return await payment_for(session, principal, payment_id, for_update=True)
 
 
-async def visible_payments(
+async def list_payments(
     session: AsyncSession, *, principal: Principal, today: date, state: str | None, agreement_id: uuid.UUID | None,
     dossier_id: uuid.UUID | None, funder_id: uuid.UUID | None, updated_since: datetime | None, limit: int,
     cursor: str | None, year: int | None = None, filters: DossierFilters | None = None,

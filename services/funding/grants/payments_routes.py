@@ -49,7 +49,7 @@ async def list_payments(
     """The desk reads every payment, a funder's people their funder's, an association's members their own; `state`
     is the effective one (`due`: scheduled and fallen due today)."""
     today = clock.today()
-    rows = await payments_repository.visible_payments(
+    rows = await payments_repository.list_payments(
         session, principal=caller, today=today, state=state, agreement_id=agreement_id, dossier_id=dossier_id,
         funder_id=funder_id, updated_since=updated_since, limit=limit, cursor=cursor, year=year, filters=filters,
     )

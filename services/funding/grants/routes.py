@@ -38,7 +38,7 @@ async def list_grants(
     updated_since: UpdatedSinceParam = None,
 ) -> Page[GrantPublic]:
     """The desk reads every grant, a funder's people their funder's, an association's members their own."""
-    rows = await grants_repository.visible_grants(
+    rows = await grants_repository.list_grants(
         session, principal=caller, organisation_id=organisation_id, funder_id=funder_id, dossier_id=dossier_id,
         year=year, updated_since=updated_since, limit=limit, cursor=cursor, filters=filters,
     )
