@@ -13,7 +13,7 @@ from common.resources import locked_resource, resource
 from common.tokens import Principal
 from services.funding.cpo import service as cpo
 from services.funding.cpo.auth import CpoReader, CpoRenewer, CpoReviewer
-from services.funding.cpo.schemas import CpoReviewIn
+from services.funding.cpo.schemas import CpoReviewIn, FinalEvaluationIn, RenewalIn
 from services.funding.models.dossier import Dossier
 from services.funding.peers import PeersDep
 
@@ -31,16 +31,18 @@ async def _seen(request: Request, caller: Principal, dossier_id: uuid.UUID) -> t
 async def _review_activity(
     dossier_id: uuid.UUID, body: CpoReviewIn, request: Request, caller: CpoReviewer, peers: PeersDep
 ) -> ActivityReport:
-    """The activity report of the year before the one reviewed (the first year's review has none to read)."""
+    """The activity report of the year before the one reviewed (the first year's review has none to read);
+    `body` is the route's: an invalid one answers 422 before projects is asked or anything locked."""
     seen, years = await _seen(request, caller, dossier_id)
     reviewed = body.year in years and body.year > years[0]
     return await peers.activity_report(seen.project_id, str(body.year - 1)) if reviewed else None
 
 
 async def _evaluation_activity(
-    dossier_id: uuid.UUID, request: Request, caller: CpoReviewer, peers: PeersDep
+    dossier_id: uuid.UUID, body: FinalEvaluationIn, request: Request, caller: CpoReviewer, peers: PeersDep
 ) -> ActivityReport:
-    """The activity report of the CPO's last year."""
+    """The activity report of the CPO's last year (`body` is the route's: an invalid one answers 422 before
+    projects is asked or anything locked)."""
     seen, years = await _seen(request, caller, dossier_id)
     return await peers.activity_report(seen.project_id, str(years[-1]))
 
@@ -59,7 +61,15 @@ EvaluatedCpo = Annotated[
     locked_resource(cpo.reviewed_dossier, path="dossier_id", caller=CpoReviewer, if_match_required=False,
                     before=[Depends(_evaluation_activity)]),
 ]
+
+
+async def _renewal_first(body: RenewalIn) -> None:
+    """The renewal's body, read before the dossier is locked: an invalid one answers 422, whatever the If-Match
+    says (FastAPI reads a route's own body only after its dependencies)."""
+
+
 RenewedCpo = Annotated[
     Dossier,
-    locked_resource(cpo.renewed_dossier, path="dossier_id", caller=CpoRenewer, if_match_required=False),
+    locked_resource(cpo.renewed_dossier, path="dossier_id", caller=CpoRenewer, if_match_required=False,
+                    before=[Depends(_renewal_first)]),
 ]

@@ -3,6 +3,8 @@ see, 412 for a stale If-Match."""
 
 from typing import Annotated
 
+from fastapi import Depends
+
 from common.resources import locked_resource, resource
 from services.funding.financial_reports import repository
 from services.funding.financial_reports.auth import (
@@ -10,7 +12,18 @@ from services.funding.financial_reports.auth import (
     FinancialReportsReader,
     FinancialReportWriter,
 )
+from services.funding.financial_reports.schemas import FinancialReportUpdate, ReviewComment
 from services.funding.models.financial_report import FinancialReport
+
+
+async def _update_first(body: FinancialReportUpdate) -> None:
+    """The report's new content, read before the report is locked: an invalid one answers 422, whatever the
+    If-Match says (FastAPI reads a route's own body only after its dependencies)."""
+
+
+async def _comment_first(body: ReviewComment) -> None:
+    """The reviewer's comment, read before the report is locked (as `_update_first`)."""
+
 
 CurrentReport = Annotated[
     FinancialReport, resource(repository.readable_report, path="report_id", caller=FinancialReportsReader)
@@ -19,7 +32,7 @@ CurrentReport = Annotated[
 EditedReport = Annotated[
     FinancialReport,
     locked_resource(repository.locked_report, path="report_id", caller=FinancialReportWriter, if_match_required=True,
-                    idempotent=False),
+                    idempotent=False, before=[Depends(_update_first)]),
 ]
 SubmittedReport = Annotated[
     FinancialReport,
@@ -29,4 +42,9 @@ ReviewedReport = Annotated[
     FinancialReport,
     locked_resource(repository.locked_report, path="report_id", caller=FinancialReportReviewer,
                     if_match_required=False),
+]
+ReturnedReport = Annotated[
+    FinancialReport,
+    locked_resource(repository.locked_report, path="report_id", caller=FinancialReportReviewer,
+                    if_match_required=False, before=[Depends(_comment_first)]),
 ]

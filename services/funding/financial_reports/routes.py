@@ -22,6 +22,7 @@ from services.funding.financial_reports.auth import (
 from services.funding.financial_reports.dependencies import (
     CurrentReport,
     EditedReport,
+    ReturnedReport,
     ReviewedReport,
     SubmittedReport,
 )
@@ -134,7 +135,7 @@ async def accept_financial_report(
     **MOVE,
 )
 async def request_financial_report_changes(
-    body: ReviewComment, report: ReviewedReport, session: SessionDep, caller: FinancialReportReviewer,
+    body: ReviewComment, report: ReturnedReport, session: SessionDep, caller: FinancialReportReviewer,
     clock: ClockDep, call: IdempotencyDep,
 ) -> Response:
     """The funder's instructors and managers send a submitted report back with a comment. Refused (409

@@ -20,6 +20,7 @@ from services.funding.grants.auth import (
     PaymentsReader,
 )
 from services.funding.grants.payments_repository import PaymentRow
+from services.funding.grants.schemas import Cancellation
 from services.funding.models.agreement import Agreement
 from services.funding.peers import PeersDep
 
@@ -78,4 +79,9 @@ def _locked_payment(guard: Any, *, before: list[Any]) -> Any:
 
 HeldPayment = Annotated[PaymentRow, _locked_payment(PaymentRequester, before=[Depends(_requester_bank_details)])]
 PayablePayment = Annotated[PaymentRow, _locked_payment(PaymentManager, before=[Depends(_manager_bank_details)])]
-ManagedPayment = Annotated[PaymentRow, _locked_payment(PaymentManager, before=[])]
+async def _cancellation_first(body: Cancellation) -> None:
+    """The cancellation's body, read before the payment is locked: an invalid one answers 422, whatever the
+    If-Match says (FastAPI reads a route's own body only after its dependencies)."""
+
+
+ManagedPayment = Annotated[PaymentRow, _locked_payment(PaymentManager, before=[Depends(_cancellation_first)])]

@@ -17,6 +17,7 @@ from services.funding.seed_fund.dependencies import (
     JudgedDossier,
     JudgedReview,
     OwnReview,
+    ReturnedReview,
     WritableReview,
 )
 from services.funding.seed_fund.schemas import VerdictIn, VerdictOutcome
@@ -98,7 +99,7 @@ async def accept_learning_review(
     **MOVE,
 )
 async def request_learning_review_changes(
-    body: ReviewComment, found: JudgedReview, session: SessionDep, caller: SeedFundJudge, call: IdempotencyDep,
+    body: ReviewComment, found: ReturnedReview, session: SessionDep, caller: SeedFundJudge, call: IdempotencyDep,
     clock: ClockDep,
 ) -> Response:
     """The desk sends a submitted review back to the association with a comment. Refused (404) while none is
