@@ -5,7 +5,7 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, Field, PrivateAttr, model_validator
 
 from common.problems import bilingual
 from common.schemas import WholeNumber
@@ -92,12 +92,21 @@ class CpoReviewPublic(BaseModel):
     recorded_at: datetime
 
 
+CpoStateName = Literal["running", "suspended", "terminated", "completed"]
+
+
 class CpoPublic(BaseModel):
     dossier_id: uuid.UUID
     reference: str
     thread_reference: str = Field(description="La référence du fil : la même d'une CPO à son renouvellement.")
-    state: Literal["running", "suspended", "terminated", "completed"]
+    state: CpoStateName
     years: list[int]
     current: CpoVersionPublic
     versions: list[CpoVersionPublic] = Field(description="Chaque version, la première accordée, puis les avenants.")
     reviews: list[CpoReviewPublic]
+    # The dossier's version: a CPO's ETag is its dossier's (not a field of the answer).
+    _dossier_version: int = PrivateAttr(default=0)
+
+    @property
+    def version(self) -> int:
+        return self._dossier_version

@@ -8,17 +8,15 @@ read-check-write: on PostgreSQL two such reads would both see room and over-comm
 import uuid
 from typing import Any
 
-from sqlalchemy import case, func, select, update
+from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
-from common.db import get_row, utcnow
 from common.money import euros
 from common.problems import Conflict, Text
-from services.funding.envelopes.service import _balances
+from services.funding.envelopes import repository
+from services.funding.envelopes.service import balances
 from services.funding.models.envelope import Envelope, EnvelopeMovement, MovementKind
-
-COMMITMENT_KINDS = (MovementKind.committed, MovementKind.released)
-DOSSIER_KINDS = (*COMMITMENT_KINDS, MovementKind.paid)
 
 
 async def commit(
@@ -37,9 +35,9 @@ async def commit(
     envelope_id = await _envelope_id(session, funder_id=funder_id, programme_id=programme_id, year=year)
     # The condition is checked by the database on the row as it stands when the UPDATE takes its lock: two
     # commitments can never both see the same room. No row back (rowcount 0): the envelope cannot cover the amount.
-    row = await _move(
-        session, envelope_id, condition=Envelope.committed_cents + amount_cents <= Envelope.total_cents,
-        committed_cents=Envelope.committed_cents + amount_cents,
+    row = await repository.move(
+        session, envelope_id, condition=col(Envelope.committed_cents) + amount_cents <= col(Envelope.total_cents),
+        committed_cents=col(Envelope.committed_cents) + amount_cents,
     )
     if row is None:
         raise await _exceeded(session, envelope_id, amount_cents)
@@ -63,18 +61,18 @@ async def release(
     envelope_id = await _envelope_id(session, funder_id=funder_id, programme_id=programme_id, year=year)
     # Locked first, so that the dossier's share read next cannot change before the UPDATE (two releases of the
     # same dossier at once); the UPDATE keeps its own condition all the same.
-    envelope = await get_row(session, Envelope, envelope_id, for_update=True)
+    envelope = await repository.locked_by_id(session, envelope_id)
     if dossier_id is not None:
         # What the dossier already had paid stays committed: only the rest can go back.
-        committed, paid = await _dossier_money(session, envelope_id, dossier_id)
+        committed, paid = await repository.dossier_money(session, envelope_id, dossier_id)
         if amount_cents > committed - paid:
             raise _release_refused(envelope, amount_cents, dossier_money=(committed, paid))
-    row = await _move(
-        session, envelope_id, condition=Envelope.committed_cents - amount_cents >= Envelope.paid_cents,
-        committed_cents=Envelope.committed_cents - amount_cents,
+    row = await repository.move(
+        session, envelope_id, condition=col(Envelope.committed_cents) - amount_cents >= col(Envelope.paid_cents),
+        committed_cents=col(Envelope.committed_cents) - amount_cents,
     )
     if row is None:
-        raise _release_refused(await get_row(session, Envelope, envelope_id, for_update=True), amount_cents)
+        raise _release_refused(await repository.locked_by_id(session, envelope_id), amount_cents)
     return await _record(session, envelope_id, row, MovementKind.released, -amount_cents, dossier_id, actor)
 
 
@@ -94,25 +92,22 @@ async def pay(
         raise ValueError("a payment is a positive amount")
     envelope_id = await _envelope_id(session, funder_id=funder_id, programme_id=programme_id, year=year)
     # Locked first, as in `release`: two payments of the same dossier at once cannot both read the same unpaid rest.
-    envelope = await get_row(session, Envelope, envelope_id, for_update=True)
-    committed, paid = await _dossier_money(session, envelope_id, dossier_id)
+    envelope = await repository.locked_by_id(session, envelope_id)
+    committed, paid = await repository.dossier_money(session, envelope_id, dossier_id)
     if amount_cents > committed - paid:
         raise _paid_exceeded(envelope, amount_cents, dossier_money=(committed, paid))
     # The envelope's own bound, checked by the database on the row as the UPDATE locks it (see `commit`).
-    row = await _move(
-        session, envelope_id, condition=Envelope.paid_cents + amount_cents <= Envelope.committed_cents,
-        paid_cents=Envelope.paid_cents + amount_cents,
+    row = await repository.move(
+        session, envelope_id, condition=col(Envelope.paid_cents) + amount_cents <= col(Envelope.committed_cents),
+        paid_cents=col(Envelope.paid_cents) + amount_cents,
     )
     if row is None:
-        raise _paid_exceeded(await get_row(session, Envelope, envelope_id, for_update=True), amount_cents)
+        raise _paid_exceeded(await repository.locked_by_id(session, envelope_id), amount_cents)
     return await _record(session, envelope_id, row, MovementKind.paid, amount_cents, dossier_id, actor)
 
 
 async def _envelope_id(session: AsyncSession, *, funder_id: uuid.UUID, programme_id: uuid.UUID, year: int) -> uuid.UUID:
-    statement = select(Envelope.id).where(
-        Envelope.funder_id == funder_id, Envelope.programme_id == programme_id, Envelope.year == year
-    )
-    envelope_id = (await session.execute(statement)).scalar_one_or_none()
+    envelope_id = await repository.envelope_id_of(session, funder_id=funder_id, programme_id=programme_id, year=year)
     if envelope_id is None:
         raise Conflict(
             Text(
@@ -125,56 +120,22 @@ async def _envelope_id(session: AsyncSession, *, funder_id: uuid.UUID, programme
     return envelope_id
 
 
-async def _move(session: AsyncSession, envelope_id: uuid.UUID, *, condition: Any, **values: Any) -> Any:
-    """One conditional UPDATE of the envelope; the balances after it, or None when the condition failed."""
-    statement = (
-        update(Envelope)
-        .where(Envelope.id == envelope_id, condition)
-        .values(**values, version=Envelope.version + 1, updated_at=utcnow())
-        .returning(Envelope.total_cents, Envelope.committed_cents, Envelope.paid_cents, Envelope.version)
-        # Refreshes an Envelope this session already holds from the row the database returns.
-        .execution_options(synchronize_session="fetch")
-    )
-    return (await session.execute(statement)).first()
-
-
 async def _record(
-    session: AsyncSession, envelope_id: uuid.UUID, row: Any, kind: MovementKind, amount_cents: int,
-    dossier_id: uuid.UUID | None, actor: str,
+    session: AsyncSession, envelope_id: uuid.UUID, row: Row[int, int, int, int], kind: MovementKind,
+    amount_cents: int, dossier_id: uuid.UUID | None, actor: str,
 ) -> EnvelopeMovement:
+    total, committed, paid, version = row
     movement = EnvelopeMovement(
-        envelope_id=envelope_id, sequence=row.version, kind=kind, amount_cents=amount_cents,
-        total_cents=row.total_cents, committed_cents=row.committed_cents, paid_cents=row.paid_cents,
-        dossier_id=dossier_id, actor=actor,
+        envelope_id=envelope_id, sequence=version, kind=kind, amount_cents=amount_cents, total_cents=total,
+        committed_cents=committed, paid_cents=paid, dossier_id=dossier_id, actor=actor,
     )
     session.add(movement)
     await session.flush()
     return movement
 
 
-async def _dossier_money(
-    session: AsyncSession, envelope_id: uuid.UUID, dossier_id: uuid.UUID
-) -> tuple[int, int]:
-    """What the dossier has committed (commitments less releases) and been paid on the envelope, from its ledger."""
-    is_paid = EnvelopeMovement.kind == MovementKind.paid
-    statement = select(
-        func.coalesce(func.sum(case((is_paid, 0), else_=EnvelopeMovement.amount_cents)), 0),
-        func.coalesce(func.sum(case((is_paid, EnvelopeMovement.amount_cents), else_=0)), 0),
-    ).where(
-        EnvelopeMovement.envelope_id == envelope_id,
-        EnvelopeMovement.dossier_id == dossier_id,
-        EnvelopeMovement.kind.in_(DOSSIER_KINDS),
-    )
-    committed, paid = (await session.execute(statement)).one()
-    return int(committed), int(paid)
-
-
 async def _exceeded(session: AsyncSession, envelope_id: uuid.UUID, amount_cents: int) -> Conflict:
-    envelope = (
-        await session.execute(
-            select(Envelope).where(Envelope.id == envelope_id).execution_options(populate_existing=True)
-        )
-    ).scalar_one()
+    envelope = await repository.refreshed(session, envelope_id)
     total, committed = euros(envelope.total_cents), euros(envelope.committed_cents)
     available, asked = euros(envelope.total_cents - envelope.committed_cents), euros(amount_cents)
     return Conflict(
@@ -185,7 +146,7 @@ async def _exceeded(session: AsyncSession, envelope_id: uuid.UUID, amount_cents:
             f"available {available.en}.",
         ),
         code="envelope_exceeded",
-        extra={**_balances(envelope), "amount_cents": amount_cents},
+        extra={**balances(envelope), "amount_cents": amount_cents},
     )
 
 
@@ -197,7 +158,7 @@ def _dossier_extra(dossier_money: tuple[int, int]) -> dict[str, int]:
 def _release_refused(
     envelope: Envelope, amount_cents: int, *, dossier_money: tuple[int, int] | None = None
 ) -> Conflict:
-    extra: dict[str, Any] = {**_balances(envelope), "amount_cents": amount_cents}
+    extra: dict[str, Any] = {**balances(envelope), "amount_cents": amount_cents}
     if dossier_money is not None:
         extra.update(_dossier_extra(dossier_money))
         held = euros(dossier_money[0] - dossier_money[1])
@@ -217,7 +178,7 @@ def _release_refused(
 def _paid_exceeded(envelope: Envelope, amount_cents: int, *, dossier_money: tuple[int, int] | None = None) -> Conflict:
     """One code whether the dossier's rest or the envelope's is short: `dossier_committed_cents` and
     `dossier_paid_cents` in `extra` say it was the dossier's."""
-    extra: dict[str, Any] = {**_balances(envelope), "amount_cents": amount_cents}
+    extra: dict[str, Any] = {**balances(envelope), "amount_cents": amount_cents}
     asked = euros(amount_cents)
     if dossier_money is not None:
         extra.update(_dossier_extra(dossier_money))

@@ -1,27 +1,25 @@
 """Envelopes: what each funder puts into a programme for a year, what is committed on it, and its ledger."""
 
 import uuid
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Query, Response
 
-from common.auth import Authorize
 from common.db import SessionDep
-from common.etag import check_if_match, etag_of, if_match_parameter
+from common.etag import if_match_parameter
 from common.idempotency import IdempotencyDep
 from common.pagination import CursorParam, LimitParam, Page, UpdatedSinceParam, split_page
 from common.problems import problem_responses
-from common.tokens import Principal
+from common.resources import answer, with_etag
+from services.funding.envelopes import repository
 from services.funding.envelopes import service as envelopes
+from services.funding.envelopes.auth import EnvelopeManager, EnvelopesReader
+from services.funding.envelopes.dependencies import CurrentEnvelope, ManagedEnvelope
 from services.funding.envelopes.schemas import EnvelopeCreate, EnvelopePublic, EnvelopeUpdate, MovementPublic
-from services.vocabulary import DESK_ROLES, FUNDER_ROLES, Role, Scope
 
 router = APIRouter(prefix="/envelopes", tags=["envelopes"])
 
-Reader = Annotated[Principal, Depends(Authorize(roles=FUNDER_ROLES | DESK_ROLES, scope=Scope.envelopes_read))]
-Manager = Annotated[Principal, Depends(Authorize(roles={Role.funder_manager}, scope=Scope.envelopes_write))]
-
-ENVELOPE_EXAMPLE = {
+ENVELOPE_EXAMPLE: dict[str, Any] = {
     "id": "0b7f4c1e-5d1a-4f57-9a55-8a4f1f0e2c11",
     "funder_id": "5c1b7c8e-8f0a-5b7e-9d55-2f7c1a0e9b31",
     "programme_id": "8d2e6f4a-1c3b-5a9d-8e7f-6a5b4c3d2e1f",
@@ -41,7 +39,7 @@ OPENED_EXAMPLE = {
 }
 
 
-def _next_steps(envelope_id: str) -> dict[str, dict]:
+def _next_steps(envelope_id: str) -> dict[str, dict[str, Any]]:
     """OpenAPI links: what a client can do next with the envelope it got back (schemathesis follows them)."""
     return {
         "GetEnvelope": {"operationId": "get_envelope", "parameters": {"envelope_id": envelope_id}},
@@ -53,7 +51,9 @@ def _next_steps(envelope_id: str) -> dict[str, dict]:
     }
 
 
-def _ok(links: dict[str, dict], status: int = 200, example: dict = ENVELOPE_EXAMPLE) -> dict[int | str, dict]:
+def _ok(
+    links: dict[str, dict[str, Any]], status: int = 200, example: dict[str, Any] = ENVELOPE_EXAMPLE
+) -> dict[int | str, dict[str, Any]]:
     return {status: {"links": links, "content": {"application/json": {"example": example}}}}
 
 
@@ -66,13 +66,14 @@ def _ok(links: dict[str, dict], status: int = 200, example: dict = ENVELOPE_EXAM
         **problem_responses(400, 401, 403, 409, 413, 422), **_ok(_next_steps("$response.body#/id"), 201, OPENED_EXAMPLE)
     },
 )
-async def create_envelope(body: EnvelopeCreate, session: SessionDep, caller: Manager, call: IdempotencyDep) -> Response:
-    """One envelope per funder, programme and year: a second one is a 409 `envelope_exists`."""
+async def create_envelope(
+    body: EnvelopeCreate, session: SessionDep, caller: EnvelopeManager, call: IdempotencyDep
+) -> Response:
+    """A funder's manager opens an envelope of its organisation, for a programme it funds (422
+    `funder_not_in_programme` otherwise). One envelope per funder, programme and year: a second one is a 409
+    `envelope_exists`."""
     envelope = await envelopes.create_envelope(session, principal=caller, request=body)
-    return await call.respond(
-        session, status_code=201, content=envelope,
-        headers={"Location": f"/api/v1/envelopes/{envelope.id}", "ETag": etag_of(envelope.version)},
-    )
+    return await answer(session, call, envelope, status_code=201, location=f"/api/v1/envelopes/{envelope.id}")
 
 
 @router.get(
@@ -83,20 +84,21 @@ async def create_envelope(body: EnvelopeCreate, session: SessionDep, caller: Man
 )
 async def list_envelopes(
     session: SessionDep,
-    caller: Reader,
+    caller: EnvelopesReader,
     limit: LimitParam = 50,
     cursor: CursorParam = None,
     programme_id: Annotated[uuid.UUID | None, Query()] = None,
     year: Annotated[int | None, Query(ge=2000, le=2100)] = None,
     funder_id: Annotated[uuid.UUID | None, Query(description="Financeur (le guichet les voit tous).")] = None,
     updated_since: UpdatedSinceParam = None,
-) -> dict:
-    rows = await envelopes.visible_envelopes(
+) -> Page[EnvelopePublic]:
+    """The desk reads every envelope, a funder's people their organisation's."""
+    rows = await repository.list_envelopes(
         session, principal=caller, programme_id=programme_id, year=year, funder_id=funder_id,
         updated_since=updated_since, limit=limit, cursor=cursor,
     )
     page, next_cursor = split_page(rows, limit=limit)
-    return {"items": [envelopes.to_public(e) for e in page], "next_cursor": next_cursor}
+    return Page(items=[envelopes.to_public(e) for e in page], next_cursor=next_cursor)
 
 
 @router.get(
@@ -105,12 +107,9 @@ async def list_envelopes(
     response_model=EnvelopePublic,
     responses={**problem_responses(401, 403, 404, 422), **_ok(_next_steps("$request.path.envelope_id"))},
 )
-async def get_envelope(
-    envelope_id: uuid.UUID, session: SessionDep, caller: Reader, response: Response
-) -> EnvelopePublic:
-    envelope = await envelopes.visible_envelope(session, principal=caller, envelope_id=envelope_id)
-    response.headers["ETag"] = etag_of(envelope.version)
-    return envelopes.to_public(envelope)
+async def get_envelope(envelope: CurrentEnvelope, response: Response) -> EnvelopePublic:
+    """One envelope the caller may read (404 otherwise), with its ETag."""
+    return with_etag(response, envelopes.to_public(envelope))
 
 
 @router.patch(
@@ -124,19 +123,12 @@ async def get_envelope(
     openapi_extra=if_match_parameter(),
 )
 async def update_envelope(
-    envelope_id: uuid.UUID,
-    body: EnvelopeUpdate,
-    request: Request,
-    response: Response,
-    session: SessionDep,
-    caller: Manager,
+    body: EnvelopeUpdate, envelope: ManagedEnvelope, response: Response, session: SessionDep, caller: EnvelopeManager
 ) -> EnvelopePublic:
-    """Never below what is committed (409 `envelope_below_committed`); the same total keeps the version."""
-    envelope = await envelopes.managed_envelope(session, principal=caller, envelope_id=envelope_id)
-    check_if_match(request, envelope.version)
+    """A funder's manager changes its envelope's total, If-Match required (428 without, 412 when stale). Never below
+    what is committed (409 `envelope_below_committed`); the same total keeps the version."""
     updated = await envelopes.change_total(session, principal=caller, envelope=envelope, request=body)
-    response.headers["ETag"] = etag_of(updated.version)
-    return updated
+    return with_etag(response, updated)
 
 
 @router.get(
@@ -146,13 +138,9 @@ async def update_envelope(
     responses=problem_responses(400, 401, 403, 404, 422),
 )
 async def list_envelope_ledger(
-    envelope_id: uuid.UUID,
-    session: SessionDep,
-    caller: Reader,
-    limit: LimitParam = 50,
-    cursor: CursorParam = None,
-) -> dict:
-    """Each movement with the balances right after it; commitments and releases add up to `committed_cents`."""
-    envelope = await envelopes.visible_envelope(session, principal=caller, envelope_id=envelope_id)
+    envelope: CurrentEnvelope, session: SessionDep, limit: LimitParam = 50, cursor: CursorParam = None
+) -> Page[MovementPublic]:
+    """Each movement with the balances right after it; commitments and releases add up to `committed_cents`. For
+    whoever may read the envelope."""
     items, next_cursor = await envelopes.ledger(session, envelope, limit=limit, cursor=cursor)
-    return {"items": items, "next_cursor": next_cursor}
+    return Page(items=items, next_cursor=next_cursor)

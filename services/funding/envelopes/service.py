@@ -3,30 +3,24 @@ people and the desk, with its ledger. The money committed, released and paid on 
 """
 
 import uuid
-from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from common.db import get_row, utcnow
+from common.db import utcnow
 from common.money import euros
-from common.pagination import decode_sequence, encode_sequence, keyset
-from common.problems import Conflict, Forbidden, NotFound, Text, UnprocessableContent
+from common.pagination import encode_sequence
+from common.problems import Conflict, Forbidden, Text, UnprocessableContent
 from common.tokens import Principal
+from services.funding.envelopes import repository
 from services.funding.envelopes.schemas import EnvelopeCreate, EnvelopePublic, EnvelopeUpdate, MovementPublic
 from services.funding.models.envelope import Envelope, EnvelopeMovement, MovementKind
 from services.funding.programmes import repository as programmes_repository
-from services.vocabulary import DESK_ROLES, FUNDER_ROLES
-
-ENVELOPE_NOT_FOUND = Text("Enveloppe introuvable.", "Envelope not found.")
 
 
-# What a refusal says of the envelope (money.py's too).
-
-
-def _balances(envelope: Envelope) -> dict[str, Any]:
+def balances(envelope: Envelope) -> dict[str, Any]:
+    """What a refusal says of the envelope (money.py's too)."""
     return {
         "envelope_id": str(envelope.id),
         "total_cents": envelope.total_cents,
@@ -36,7 +30,7 @@ def _balances(envelope: Envelope) -> dict[str, Any]:
     }
 
 
-# The envelopes' own life: opened by the funder's managers, read by its people and the desk.
+# The envelopes' own life: opened and changed by the funder's managers.
 
 
 async def open_envelope(
@@ -81,12 +75,10 @@ async def create_envelope(session: AsyncSession, *, principal: Principal, reques
             errors=[("body.programme_id", Text("Financeur hors du programme.", "Funder outside the programme."))],
             code="funder_not_in_programme",
         )
-    existing = await session.execute(
-        select(Envelope.id).where(
-            Envelope.funder_id == funder_id, Envelope.programme_id == programme.id, Envelope.year == request.year
-        )
+    existing = await repository.envelope_id_of(
+        session, funder_id=funder_id, programme_id=programme.id, year=request.year
     )
-    if existing.first() is not None:  # said at once; the unique constraint settles a race (open_envelope)
+    if existing is not None:  # said at once; the unique constraint settles a race (open_envelope)
         raise Conflict(
             Text(
                 f"Votre organisation a déjà une enveloppe pour ce programme en {request.year}.",
@@ -108,58 +100,6 @@ def _funder_of(principal: Principal) -> uuid.UUID:
     return principal.organisation_id
 
 
-def _sees_all(principal: Principal) -> bool:
-    return principal.has_any_role(DESK_ROLES)
-
-
-def _sees(principal: Principal, envelope: Envelope) -> bool:
-    return _sees_all(principal) or (
-        principal.has_any_role(FUNDER_ROLES) and envelope.funder_id == principal.organisation_id
-    )
-
-
-async def visible_envelope(session: AsyncSession, *, principal: Principal, envelope_id: uuid.UUID) -> Envelope:
-    """The desk sees every envelope; a funder's people, their organisation's; anyone else gets the 404."""
-    envelope = await session.get(Envelope, envelope_id)
-    if envelope is None or not _sees(principal, envelope):
-        raise NotFound(ENVELOPE_NOT_FOUND)
-    return envelope
-
-
-async def managed_envelope(session: AsyncSession, *, principal: Principal, envelope_id: uuid.UUID) -> Envelope:
-    """An envelope of the caller's own organisation, locked for the change it is about to make."""
-    envelope = await get_row(session, Envelope, envelope_id, for_update=True)
-    if envelope is None or envelope.funder_id != principal.organisation_id:
-        raise NotFound(ENVELOPE_NOT_FOUND)
-    return envelope
-
-
-async def visible_envelopes(
-    session: AsyncSession,
-    *,
-    principal: Principal,
-    programme_id: uuid.UUID | None,
-    year: int | None,
-    funder_id: uuid.UUID | None,
-    updated_since: datetime | None,
-    limit: int,
-    cursor: str | None,
-) -> list[Envelope]:
-    """The list counterpart of `visible_envelope`; `funder_id` narrows it further."""
-    statement = select(Envelope)
-    if not _sees_all(principal):
-        statement = statement.where(Envelope.funder_id == principal.organisation_id)
-    if funder_id is not None:
-        statement = statement.where(Envelope.funder_id == funder_id)
-    if programme_id is not None:
-        statement = statement.where(Envelope.programme_id == programme_id)
-    if year is not None:
-        statement = statement.where(Envelope.year == year)
-    if updated_since is not None:
-        statement = statement.where(Envelope.updated_at >= updated_since)
-    return list((await session.execute(keyset(statement, Envelope, limit=limit, cursor=cursor))).scalars())
-
-
 async def change_total(
     session: AsyncSession, *, principal: Principal, envelope: Envelope, request: EnvelopeUpdate
 ) -> EnvelopePublic:
@@ -174,7 +114,7 @@ async def change_total(
                 f"The envelope cannot go down to {asked.en}: {committed.en} are already committed.",
             ),
             code="envelope_below_committed",
-            extra={**_balances(envelope), "requested_total_cents": request.total_cents},
+            extra={**balances(envelope), "requested_total_cents": request.total_cents},
         )
     change = request.total_cents - envelope.total_cents
     envelope.total_cents = request.total_cents
@@ -199,11 +139,8 @@ def _movement_of(envelope: Envelope, kind: MovementKind, amount_cents: int, acto
 async def ledger(
     session: AsyncSession, envelope: Envelope, *, limit: int, cursor: str | None
 ) -> tuple[list[MovementPublic], str | None]:
-    statement = select(EnvelopeMovement).where(EnvelopeMovement.envelope_id == envelope.id)
-    if cursor:
-        statement = statement.where(EnvelopeMovement.sequence > decode_sequence(cursor))
-    statement = statement.order_by(EnvelopeMovement.sequence).limit(limit + 1)
-    rows = list((await session.execute(statement)).scalars())
+    """A page of the envelope's ledger, in the order of its versions, and the cursor of the next."""
+    rows = await repository.ledger_page(session, envelope.id, limit=limit, cursor=cursor)
     page = rows[:limit]
     next_cursor = encode_sequence(page[-1].sequence) if len(rows) > limit else None
     return [movement_public(m) for m in page], next_cursor

@@ -3,36 +3,35 @@
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Query, Response
 
-from common.auth import Authorize
 from common.clock import ClockDep
 from common.db import SessionDep
-from common.etag import check_if_match, etag_of, if_match_parameter
 from common.idempotency import IdempotencyDep
 from common.pagination import CursorParam, LimitParam, Page, UpdatedSinceParam, split_page
 from common.problems import problem_responses
-from common.tokens import Principal
+from common.resources import answer, change_route, move_route, with_etag
 from services.funding.dossiers.filters import DossierFiltersDep
+from services.funding.financial_reports import repository
 from services.funding.financial_reports import service as financial_reports
+from services.funding.financial_reports.auth import (
+    FinancialReportReviewer,
+    FinancialReportsReader,
+    FinancialReportWriter,
+)
+from services.funding.financial_reports.dependencies import (
+    CurrentReport,
+    EditedReport,
+    ReturnedReport,
+    ReviewedReport,
+    SubmittedReport,
+)
 from services.funding.financial_reports.schemas import FinancialReportPublic, FinancialReportUpdate, ReviewComment
-from services.funding.models.financial_report import FinancialReport, ReportState
-from services.vocabulary import DESK_ROLES, FUNDER_ROLES, HOLDER_ROLES, Scope
+from services.funding.models.financial_report import ReportState
 
 router = APIRouter(prefix="/financial-reports", tags=["financial-reports"])
 
-Reader = Annotated[
-    Principal, Depends(Authorize(roles=DESK_ROLES | FUNDER_ROLES | HOLDER_ROLES, scope=Scope.financial_reports_read))
-]
-Holder = Annotated[Principal, Depends(Authorize(roles=HOLDER_ROLES, scope=Scope.financial_reports_write))]
-Reviewer = Annotated[
-    Principal, Depends(Authorize(roles=financial_reports.REVIEWERS, scope=Scope.financial_reports_write))
-]
-MOVE = {
-    "response_model": FinancialReportPublic,
-    "responses": problem_responses(400, 401, 403, 404, 409, 412, 413, 422),
-    "openapi_extra": if_match_parameter(required=False),
-}
+MOVE = move_route(FinancialReportPublic)
 
 
 @router.get(
@@ -46,7 +45,7 @@ MOVE = {
 )
 async def list_financial_reports(
     session: SessionDep,
-    caller: Reader,
+    caller: FinancialReportsReader,
     clock: ClockDep,
     filters: DossierFiltersDep,
     limit: LimitParam = 50,
@@ -62,8 +61,10 @@ async def list_financial_reports(
     )] = None,
     updated_since: UpdatedSinceParam = None,
 ) -> Page[FinancialReportPublic]:
+    """The desk reads every report, a funder's people those owed to their funder, an association's members their
+    own; each with the moves open to the caller."""
     today = clock.today()
-    rows = await financial_reports.visible_reports(
+    rows = await repository.list_reports(
         session, principal=caller, today=today, state=state, overdue=overdue, funder_id=funder_id,
         dossier_id=dossier_id, updated_since=updated_since, limit=limit, cursor=cursor, year=year, filters=filters,
     )
@@ -80,45 +81,26 @@ async def list_financial_reports(
     responses=problem_responses(401, 403, 404, 422),
 )
 async def get_financial_report(
-    report_id: uuid.UUID, session: SessionDep, caller: Reader, clock: ClockDep, response: Response
+    report: CurrentReport, session: SessionDep, caller: FinancialReportsReader, clock: ClockDep, response: Response
 ) -> FinancialReportPublic:
-    report = await financial_reports.visible_report(session, principal=caller, report_id=report_id)
-    response.headers["ETag"] = etag_of(report.version)
-    return await financial_reports.to_public(session, caller, report, clock.today())
-
-
-async def _locked(request: Request, session: SessionDep, caller: Principal, report_id: uuid.UUID,
-                  *, required: bool = False) -> FinancialReport:
-    report = await financial_reports.visible_report(session, principal=caller, report_id=report_id, for_update=True)
-    check_if_match(request, report.version, required=required)
-    return report
-
-
-async def _answer(session: SessionDep, caller: Principal, report: FinancialReport, clock: ClockDep,
-                  call: IdempotencyDep | None = None) -> Response:
-    await session.flush()
-    public = await financial_reports.to_public(session, caller, report, clock.today())
-    headers = {"ETag": etag_of(public.version)}
-    if call is None:
-        return Response(public.model_dump_json(), media_type="application/json", headers=headers)
-    return await call.respond(session, status_code=200, content=public, headers=headers)
+    """One report the caller may read (404 otherwise), with its ETag, its gaps and the moves open to the caller."""
+    return with_etag(response, await financial_reports.to_public(session, caller, report, clock.today()))
 
 
 @router.put(
     "/{report_id}",
     summary="Saisir le réalisé de chaque ligne du budget prévu, et les explications des écarts (association)",
-    response_model=FinancialReportPublic,
-    responses=problem_responses(400, 401, 403, 404, 409, 412, 413, 422, 428),
-    openapi_extra=if_match_parameter(required=True),
+    **change_route(FinancialReportPublic),
 )
 async def update_financial_report(
-    report_id: uuid.UUID, body: FinancialReportUpdate, request: Request, session: SessionDep, caller: Holder,
-    clock: ClockDep,
-) -> Response:
-    """The whole report is replaced, one entry per planned line in its order; the same content keeps the version."""
-    report = await _locked(request, session, caller, report_id, required=True)
+    body: FinancialReportUpdate, report: EditedReport, session: SessionDep, caller: FinancialReportWriter,
+    clock: ClockDep, response: Response,
+) -> FinancialReportPublic:
+    """The association's members replace the whole report, one entry per planned line in its order (422
+    `report_lines_mismatch` otherwise); If-Match required (428 without). The same content keeps the version.
+    Refused (409 `illegal_transition`) once submitted."""
     financial_reports.update(caller, report, body)
-    return await _answer(session, caller, report, clock)
+    return with_etag(response, await financial_reports.to_public(session, caller, report, clock.today()))
 
 
 @router.post(
@@ -127,22 +109,24 @@ async def update_financial_report(
     **MOVE,
 )
 async def submit_financial_report(
-    report_id: uuid.UUID, request: Request, session: SessionDep, caller: Holder, clock: ClockDep,
+    report: SubmittedReport, session: SessionDep, caller: FinancialReportWriter, clock: ClockDep,
     call: IdempotencyDep,
 ) -> Response:
-    report = await _locked(request, session, caller, report_id)
+    """The association's members hand in a report whose every actual amount is entered and every gap over 15 %
+    explained (409 `report_incomplete`, naming the lines, otherwise)."""
     financial_reports.submit(caller, report, clock.now())
-    return await _answer(session, caller, report, clock, call)
+    return await answer(session, call, await financial_reports.to_public(session, caller, report, clock.today()))
 
 
 @router.post("/{report_id}/accept", summary="Accepter le compte rendu déposé (financeur)", **MOVE)
 async def accept_financial_report(
-    report_id: uuid.UUID, request: Request, session: SessionDep, caller: Reviewer, clock: ClockDep,
+    report: ReviewedReport, session: SessionDep, caller: FinancialReportReviewer, clock: ClockDep,
     call: IdempotencyDep,
 ) -> Response:
-    report = await _locked(request, session, caller, report_id)
+    """The funder's instructors and managers accept a submitted report owed to their funder. Refused (409
+    `illegal_transition`) unless submitted."""
     financial_reports.review(caller, report, clock.now(), accepted=True, comment=None)
-    return await _answer(session, caller, report, clock, call)
+    return await answer(session, call, await financial_reports.to_public(session, caller, report, clock.today()))
 
 
 @router.post(
@@ -151,9 +135,10 @@ async def accept_financial_report(
     **MOVE,
 )
 async def request_financial_report_changes(
-    report_id: uuid.UUID, body: ReviewComment, request: Request, session: SessionDep, caller: Reviewer,
+    body: ReviewComment, report: ReturnedReport, session: SessionDep, caller: FinancialReportReviewer,
     clock: ClockDep, call: IdempotencyDep,
 ) -> Response:
-    report = await _locked(request, session, caller, report_id)
+    """The funder's instructors and managers send a submitted report back with a comment. Refused (409
+    `illegal_transition`) unless submitted."""
     financial_reports.review(caller, report, clock.now(), accepted=False, comment=body.comment)
-    return await _answer(session, caller, report, clock, call)
+    return await answer(session, call, await financial_reports.to_public(session, caller, report, clock.today()))

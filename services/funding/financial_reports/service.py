@@ -4,19 +4,17 @@ The association fills it in and submits it; the funder accepts it or asks for ch
 listed for the funder and the desk, and blocks the association's new requests to that funder."""
 
 import calendar
-import uuid
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from common.db import get_row, utcnow
-from common.pagination import keyset
-from common.problems import Conflict, NotFound, Text, UnprocessableContent
+from common.db import utcnow
+from common.problems import Conflict, Text, UnprocessableContent
 from common.tokens import Principal
-from services.funding.dossiers import filters as dossiers_filters
 from services.funding.dossiers import repository as dossiers_repository
+from services.funding.financial_reports import repository
+from services.funding.financial_reports.auth import REVIEWERS
 from services.funding.financial_reports.schemas import (
     FinancialReportPublic,
     FinancialReportUpdate,
@@ -25,14 +23,12 @@ from services.funding.financial_reports.schemas import (
 )
 from services.funding.models.agreement import Grant
 from services.funding.models.dossier import Dossier
-from services.funding.models.financial_report import OWED_STATES, FinancialReport, ReportKind, ReportState, late_clause
+from services.funding.models.financial_report import OWED_STATES, FinancialReport, ReportKind, ReportState
 from services.funding.programmes.track_rules import TrackRules, add_months
-from services.vocabulary import DESK_ROLES, FUNDER_ROLES, HOLDER_ROLES, Role
+from services.vocabulary import HOLDER_ROLES
 
-REPORT_NOT_FOUND = Text("Compte rendu financier introuvable.", "Financial report not found.")
 # A gap is explained when it exceeds this share of the planned amount (in basis points: 1,500 = 15 %).
 EXPLAINED_GAP_BP = 1_500
-REVIEWERS = frozenset({Role.funder_instructor, Role.funder_manager})
 
 
 def due_on(year: int, months: int) -> date:
@@ -68,57 +64,10 @@ def owed_report(grant: Grant, dossier: Dossier, rules: TrackRules, year: int) ->
 
 
 async def is_overdue(session: AsyncSession, report: FinancialReport, today: date) -> bool:
+    """Still owed after its date (as the lists' `overdue` filter says it)."""
     if report.state not in OWED_STATES or report.due_on >= today:
         return False
-    found = await session.execute(select(FinancialReport.id).where(FinancialReport.id == report.id, late_clause(today)))
-    return found.first() is not None
-
-
-# Who sees a report: the desk, the funder's people, the association's.
-
-
-def _sees(principal: Principal, report: FinancialReport) -> bool:
-    if principal.has_any_role(DESK_ROLES):
-        return True
-    if principal.has_any_role(FUNDER_ROLES) and report.funder_id == principal.organisation_id:
-        return True
-    return principal.has_any_role(HOLDER_ROLES) and report.organisation_id == principal.organisation_id
-
-
-async def visible_report(
-    session: AsyncSession, *, principal: Principal, report_id: uuid.UUID, for_update: bool = False
-) -> FinancialReport:
-    report = await get_row(session, FinancialReport, report_id, for_update=for_update)
-    if report is None or not _sees(principal, report):
-        raise NotFound(REPORT_NOT_FOUND)
-    return report
-
-
-async def visible_reports(
-    session: AsyncSession, *, principal: Principal, today: date, state: str | None, overdue: bool | None,
-    funder_id: uuid.UUID | None, dossier_id: uuid.UUID | None, updated_since: datetime | None, limit: int,
-    cursor: str | None, year: int | None = None, filters: dossiers_filters.DossierFilters | None = None,
-) -> list[FinancialReport]:
-    """`year`: the one the report accounts for (a CPO owes one a year); `filters` narrow by the dossier."""
-    statement = select(FinancialReport)
-    if not principal.has_any_role(DESK_ROLES):
-        column = FinancialReport.funder_id if principal.has_any_role(FUNDER_ROLES) else FinancialReport.organisation_id
-        statement = statement.where(column == principal.organisation_id)
-    if state:
-        statement = statement.where(FinancialReport.state == state)
-    if overdue is True:
-        statement = statement.where(late_clause(today))
-    elif overdue is False:
-        statement = statement.where(~late_clause(today))
-    for column, value in ((FinancialReport.funder_id, funder_id), (FinancialReport.dossier_id, dossier_id),
-                          (FinancialReport.year, year)):
-        if value is not None:
-            statement = statement.where(column == value)
-    if updated_since:
-        statement = statement.where(FinancialReport.updated_at >= updated_since)
-    if filters is not None:
-        statement = filters.narrow_rows(statement, FinancialReport.dossier_id)
-    return list((await session.execute(keyset(statement, FinancialReport, limit=limit, cursor=cursor))).scalars())
+    return await repository.is_late(session, report.id, today)
 
 
 # Its life.

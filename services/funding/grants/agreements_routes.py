@@ -1,48 +1,34 @@
 """Agreements: one per grant, a convention from 23,000 € (signed by both sides) or a decision letter below; or one
 multi-party convention for all the dossier's funders when the programme asks for it."""
 
-import inspect
 import uuid
-from collections.abc import Awaitable, Callable
 from dataclasses import replace
-from datetime import datetime
-from functools import partial
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import HTMLResponse
 
-from common.auth import Authorize
 from common.clock import ClockDep
 from common.db import SessionDep
-from common.etag import check_if_match, etag_of, if_match_parameter
 from common.idempotency import IdempotencyDep
 from common.pagination import CursorParam, LimitParam, Page, UpdatedSinceParam, split_page
 from common.problems import problem_responses, request_language
-from common.tokens import Principal
+from common.resources import answer, move_route, with_etag
 from services.funding.dossiers.filters import DossierFiltersDep
-from services.funding.grants import agreements, payments
+from services.funding.grants import agreement_life, agreements_repository, payments, payments_repository
 from services.funding.grants.agreement_document import agreement_html
+from services.funding.grants.auth import AgreementManager, AgreementSigner, AgreementsReader
+from services.funding.grants.dependencies import CurrentAgreement, ManagedAgreement, SignableAgreement
 from services.funding.grants.schemas import AgreementPublic
 from services.funding.html_documents import DOCUMENT_HEADERS, document_response
 from services.funding.models.agreement import AgreementState
 from services.funding.peers import PeersDep
-from services.vocabulary import DESK_ROLES, FUNDER_ROLES, HOLDER_ROLES, Role, Scope
 
 router = APIRouter(prefix="/agreements", tags=["agreements"])
 
-Reader = Annotated[
-    Principal, Depends(Authorize(roles=DESK_ROLES | FUNDER_ROLES | HOLDER_ROLES, scope=Scope.agreements_read))
-]
-FunderManager = Annotated[Principal, Depends(Authorize(roles={Role.funder_manager}, scope=Scope.agreements_write))]
-Signer = Annotated[
-    Principal, Depends(Authorize(roles={Role.funder_manager, Role.holder_admin}, scope=Scope.agreements_write))
-]
-MOVE = {
-    "response_model": AgreementPublic,
-    "responses": problem_responses(400, 401, 403, 404, 409, 412, 413, 422),
-    "openapi_extra": if_match_parameter(required=False),
-}
+MOVE = move_route(AgreementPublic)
+# An agreement's document lists its payments on one page: none has more than this many instalments.
+DOCUMENT_PAYMENTS = 100
 
 
 @router.get(
@@ -53,7 +39,7 @@ MOVE = {
 )
 async def list_agreements(
     session: SessionDep,
-    caller: Reader,
+    caller: AgreementsReader,
     filters: DossierFiltersDep,
     limit: LimitParam = 50,
     cursor: CursorParam = None,
@@ -65,12 +51,15 @@ async def list_agreements(
     )] = None,
     updated_since: UpdatedSinceParam = None,
 ) -> Page[AgreementPublic]:
-    rows = await agreements.visible_agreements(
+    """The desk reads every agreement, a funder's people those their funder is a party to, an association's
+    members their own; each with the moves open to the caller."""
+    rows = await agreements_repository.list_agreements(
         session, principal=caller, state=state, dossier_id=dossier_id, funder_id=funder_id,
         updated_since=updated_since, limit=limit, cursor=cursor, filters=replace(filters, year=year),
     )
     page, next_cursor = split_page(rows, limit=limit)
-    return Page(items=[await agreements.to_public(session, caller, row) for row in page], next_cursor=next_cursor)
+    return Page(items=[await agreement_life.to_public(session, caller, row) for row in page],
+                next_cursor=next_cursor)
 
 
 @router.get(
@@ -80,11 +69,10 @@ async def list_agreements(
     responses=problem_responses(401, 403, 404, 422),
 )
 async def get_agreement(
-    agreement_id: uuid.UUID, session: SessionDep, caller: Reader, response: Response
+    agreement: CurrentAgreement, session: SessionDep, caller: AgreementsReader, response: Response
 ) -> AgreementPublic:
-    agreement = await agreements.visible_agreement(session, principal=caller, agreement_id=agreement_id)
-    response.headers["ETag"] = etag_of(agreement.version)
-    return await agreements.to_public(session, caller, agreement)
+    """One agreement the caller may read (404 otherwise), with its ETag and the moves open to the caller."""
+    return with_etag(response, await agreement_life.to_public(session, caller, agreement))
 
 
 @router.get(
@@ -97,38 +85,25 @@ async def get_agreement(
     },
 )
 async def agreement_document(
-    agreement_id: uuid.UUID, request: Request, session: SessionDep, caller: Reader, clock: ClockDep,
+    agreement: CurrentAgreement, request: Request, session: SessionDep, caller: AgreementsReader, clock: ClockDep,
     peers: PeersDep,
 ) -> HTMLResponse:
-    agreement = await agreements.visible_agreement(session, principal=caller, agreement_id=agreement_id)
-    public = await agreements.to_public(session, caller, agreement)
-    schedule = await payments.visible_payments(
+    """The agreement as a printable HTML document (French, or English for `Accept-Language: en`): its parties as
+    identity names them today, its terms and its payments; for whoever may read the agreement."""
+    public = await agreement_life.to_public(session, caller, agreement)
+    schedule = await payments_repository.list_payments(
         session, principal=caller, today=clock.today(), state=None, agreement_id=agreement.id, dossier_id=None,
-        funder_id=None, updated_since=None, limit=100, cursor=None,
+        funder_id=None, updated_since=None, limit=DOCUMENT_PAYMENTS, cursor=None,
     )
-    names = await agreements.party_names(session, peers, agreement)
+    names = await agreement_life.party_names(session, peers, agreement)
     html = agreement_html(
         public, funder_name=names.funder, holder_name=names.holder, project_title=names.project,
         payments=sorted((payments.to_public(p, a, clock.today()) for p, a in schedule), key=lambda p: p.sequence),
         language=request_language(request),
     )
-    return document_response(html, {"ETag": etag_of(agreement.version)})
-
-
-async def _move(
-    agreement_id: uuid.UUID, request: Request, session: SessionDep, caller: Principal, call: IdempotencyDep,
-    change: Callable[[Principal, agreements.Agreement, datetime], Awaitable[None] | None], now: datetime,
-) -> Response:
-    agreement = await agreements.visible_agreement(
-        session, principal=caller, agreement_id=agreement_id, for_update=True
-    )
-    check_if_match(request, agreement.version, required=False)
-    outcome = change(caller, agreement, now)
-    if inspect.isawaitable(outcome):
-        await outcome
-    await session.flush()
-    public = await agreements.to_public(session, caller, agreement)
-    return await call.respond(session, status_code=200, content=public, headers={"ETag": etag_of(public.version)})
+    document = document_response(html, {})
+    with_etag(document, agreement)
+    return document
 
 
 @router.post(
@@ -137,10 +112,13 @@ async def _move(
     **MOVE,
 )
 async def send_agreement(
-    agreement_id: uuid.UUID, request: Request, session: SessionDep, caller: FunderManager, call: IdempotencyDep,
+    agreement: ManagedAgreement, session: SessionDep, caller: AgreementManager, call: IdempotencyDep,
     clock: ClockDep,
 ) -> Response:
-    return await _move(agreement_id, request, session, caller, call, agreements.send, clock.now())
+    """The lead funder's manager sends a drafted agreement; a decision letter is then in force at once. Refused
+    (409 `illegal_transition`) in any other state or to another caller."""
+    agreement_life.send(caller, agreement, clock.now())
+    return await answer(session, call, await agreement_life.to_public(session, caller, agreement))
 
 
 @router.post(
@@ -149,20 +127,25 @@ async def send_agreement(
     **MOVE,
 )
 async def sign_agreement(
-    agreement_id: uuid.UUID, request: Request, session: SessionDep, caller: Signer, call: IdempotencyDep,
+    agreement: SignableAgreement, session: SessionDep, caller: AgreementSigner, call: IdempotencyDep,
     clock: ClockDep,
 ) -> Response:
-    """With both signatures, the convention is `signed`."""
-    return await _move(agreement_id, request, session, caller, call, partial(agreements.sign, session), clock.now())
+    """Each side signs a sent convention once: a funder party's manager, the association's admin. With every
+    signature, the convention is `signed`. Refused (409 `illegal_transition`) when already signed by this side or
+    not sent."""
+    await agreement_life.sign(session, caller, agreement, clock.now())
+    return await answer(session, call, await agreement_life.to_public(session, caller, agreement))
 
 
 @router.post("/{agreement_id}/activate", summary="Faire prendre effet à la convention signée (financeur)", **MOVE)
 async def activate_agreement(
-    agreement_id: uuid.UUID, request: Request, session: SessionDep, caller: FunderManager, call: IdempotencyDep,
+    agreement: ManagedAgreement, session: SessionDep, caller: AgreementManager, call: IdempotencyDep,
     clock: ClockDep,
 ) -> Response:
-    """Its payments then fall due."""
-    return await _move(agreement_id, request, session, caller, call, agreements.activate, clock.now())
+    """The lead funder's manager puts a signed convention in force; its payments then fall due. Refused (409
+    `illegal_transition`) before both signatures."""
+    agreement_life.activate(caller, agreement, clock.now())
+    return await answer(session, call, await agreement_life.to_public(session, caller, agreement))
 
 
 @router.post(
@@ -171,7 +154,10 @@ async def activate_agreement(
     **MOVE,
 )
 async def end_agreement(
-    agreement_id: uuid.UUID, request: Request, session: SessionDep, caller: FunderManager, call: IdempotencyDep,
+    agreement: ManagedAgreement, session: SessionDep, caller: AgreementManager, call: IdempotencyDep,
     clock: ClockDep,
 ) -> Response:
-    return await _move(agreement_id, request, session, caller, call, partial(agreements.end, session), clock.now())
+    """The lead funder's manager ends an agreement in force. Refused (409 `payments_outstanding`, with their
+    sequences) while a payment is still to be paid or cancelled."""
+    await agreement_life.end(session, caller, agreement, clock.now())
+    return await answer(session, call, await agreement_life.to_public(session, caller, agreement))

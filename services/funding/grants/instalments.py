@@ -2,6 +2,7 @@
 agreement, stored as its payments."""
 
 import calendar
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -45,7 +46,7 @@ def cpo_year(rules: TrackRules, year: int, amount_cents: int, *, first: bool, de
     ]
 
 
-def payment_terms(instalments: list[Instalment] | list[Payment]) -> list[dict[str, Any]]:
+def payment_terms(instalments: Sequence[Instalment | Payment]) -> list[dict[str, Any]]:
     """The schedule as the agreement states it: the instalments to come, or the payments as they now stand."""
     return [{"sequence": i.sequence if isinstance(i, Payment) else n, "year": i.year, "amount_cents": i.amount_cents,
              "condition": i.condition, "due_on": i.due_on.isoformat() if i.due_on else None,

@@ -3,25 +3,20 @@ come and its condition holds; the association may ask for it; the funder pays it
 with it) or cancels it (its money goes back to the envelope). A payment is refused, naming what is missing,
 while the association has no valid bank details in its vault."""
 
-import uuid
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from common.db import get_row, utcnow
-from common.pagination import keyset
-from common.problems import Conflict, NotFound, Text
+from common.db import utcnow
+from common.problems import Conflict, Text
 from common.tokens import Principal
-from services.funding.dossiers import filters as dossiers_filters
 from services.funding.envelopes import money as envelopes_money
+from services.funding.grants import payments_repository
+from services.funding.grants.payments_repository import due_clause as due_clause  # stats and webhooks read it here
 from services.funding.grants.schemas import PaymentPublic
 from services.funding.models.agreement import Agreement, AgreementState, Payment, PaymentCondition, PaymentState
-from services.funding.models.programme import Programme
-from services.vocabulary import DESK_ROLES, FUNDER_ROLES, HOLDER_ROLES
 
-PAYMENT_NOT_FOUND = Text("Versement introuvable.", "Payment not found.")
 BANK_DETAILS = "bank_details"
 
 
@@ -51,76 +46,6 @@ def _waiting_for(payment: Payment, agreement: Agreement, today: date) -> dict[st
     return None
 
 
-def due_clause(today: date) -> Any:
-    """SQL for `effective_state == due`, the list's filter (the agreement joined)."""
-    return and_(
-        Payment.state == PaymentState.scheduled,
-        Agreement.state == AgreementState.active,
-        Agreement.suspended_at.is_(None),
-        or_(Payment.condition == PaymentCondition.on_activation, Payment.released_at.is_not(None)),
-        or_(Payment.due_on.is_(None), Payment.due_on <= today),
-    )
-
-
-def _sees(principal: Principal, payment: Payment) -> bool:
-    if principal.has_any_role(DESK_ROLES):
-        return True
-    if principal.has_any_role(FUNDER_ROLES) and payment.funder_id == principal.organisation_id:
-        return True
-    return principal.has_any_role(HOLDER_ROLES) and payment.organisation_id == principal.organisation_id
-
-
-async def visible_payment(
-    session: AsyncSession, *, principal: Principal, payment_id: uuid.UUID, for_update: bool = False
-) -> tuple[Payment, Agreement]:
-    payment = await get_row(session, Payment, payment_id, for_update=for_update)
-    if payment is None or not _sees(principal, payment):
-        raise NotFound(PAYMENT_NOT_FOUND)
-    agreement = await session.get(Agreement, payment.agreement_id)
-    assert agreement is not None  # a foreign key
-    return payment, agreement
-
-
-async def readable_payment(
-    session: AsyncSession, principal: Principal, payment_id: uuid.UUID
-) -> tuple[Payment, Agreement]:
-    return await visible_payment(session, principal=principal, payment_id=payment_id)
-
-
-async def locked_payment(
-    session: AsyncSession, principal: Principal, payment_id: uuid.UUID
-) -> tuple[Payment, Agreement]:
-    return await visible_payment(session, principal=principal, payment_id=payment_id, for_update=True)
-
-
-async def visible_payments(
-    session: AsyncSession, *, principal: Principal, today: date, state: str | None, agreement_id: uuid.UUID | None,
-    dossier_id: uuid.UUID | None, funder_id: uuid.UUID | None, updated_since: datetime | None, limit: int,
-    cursor: str | None, year: int | None = None, filters: dossiers_filters.DossierFilters | None = None,
-) -> list[tuple[Payment, Agreement]]:
-    """`year`: the payment's own (a CPO's instalments each have theirs); `filters` narrow by the dossier."""
-    statement = select(Payment, Agreement).join(Agreement, Agreement.id == Payment.agreement_id)
-    if not principal.has_any_role(DESK_ROLES):
-        column = Payment.funder_id if principal.has_any_role(FUNDER_ROLES) else Payment.organisation_id
-        statement = statement.where(column == principal.organisation_id)
-    if state == PaymentState.due:
-        statement = statement.where(due_clause(today))
-    elif state == PaymentState.scheduled:
-        statement = statement.where(Payment.state == PaymentState.scheduled, ~due_clause(today))
-    elif state:
-        statement = statement.where(Payment.state == state)
-    for column, value in ((Payment.agreement_id, agreement_id), (Payment.dossier_id, dossier_id),
-                          (Payment.funder_id, funder_id), (Payment.year, year)):
-        if value is not None:
-            statement = statement.where(column == value)
-    if updated_since:
-        statement = statement.where(Payment.updated_at >= updated_since)
-    if filters is not None:
-        statement = filters.narrow_rows(statement, Payment.dossier_id)
-    rows = await session.execute(keyset(statement, Payment, limit=limit, cursor=cursor))
-    return [(payment, agreement) for payment, agreement in rows.all()]
-
-
 def _not_due(payment: Payment, agreement: Agreement, today: date, action: str) -> Conflict:
     state = effective_state(payment, agreement, today)
     stalled = state == PaymentState.scheduled or (state == PaymentState.requested and not _in_force(agreement))
@@ -138,13 +63,6 @@ def _not_due(payment: Payment, agreement: Agreement, today: date, action: str) -
 
 def _in_force(agreement: Agreement) -> bool:
     return agreement.state == AgreementState.active and agreement.suspended_at is None
-
-
-async def _envelope_year(session: AsyncSession, payment: Payment) -> int:
-    """The money was committed on the envelope of the programme's year (a CPO's later years included)."""
-    programme = await session.get(Programme, payment.programme_id)
-    assert programme is not None  # a foreign key
-    return programme.year
 
 
 def require_bank_details(compliance: dict[str, Any]) -> None:
@@ -182,7 +100,7 @@ async def pay(
         raise _not_due(payment, agreement, today, "pay")
     await envelopes_money.pay(
         session, funder_id=payment.funder_id, programme_id=payment.programme_id,
-        year=await _envelope_year(session, payment),
+        year=await payments_repository.envelope_year(session, payment),
         amount_cents=payment.amount_cents, dossier_id=payment.dossier_id, actor=principal.subject,
     )
     payment.state = PaymentState.paid
@@ -199,7 +117,7 @@ async def cancel(
         raise _not_due(payment, agreement, today, "cancel")
     await envelopes_money.release(
         session, funder_id=payment.funder_id, programme_id=payment.programme_id,
-        year=await _envelope_year(session, payment),
+        year=await payments_repository.envelope_year(session, payment),
         amount_cents=payment.amount_cents, dossier_id=payment.dossier_id, actor=principal.subject,
     )
     payment.state = PaymentState.cancelled

@@ -3,24 +3,19 @@
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Query
 
-from common.auth import Authorize
 from common.db import SessionDep
 from common.pagination import CursorParam, LimitParam, Page, UpdatedSinceParam, split_page
 from common.problems import problem_responses
-from common.tokens import Principal
 from services.funding.dossiers.filters import DossierFiltersDep
+from services.funding.grants import grants_repository
 from services.funding.grants import service as grants
+from services.funding.grants.auth import AgreementsReader, GrantTotalsReader
 from services.funding.grants.schemas import GrantPublic, GrantTotals
-from services.vocabulary import DESK_ROLES, FUNDER_ROLES, HOLDER_ROLES, Scope
 
 router = APIRouter(prefix="/grants", tags=["agreements"])
 
-Reader = Annotated[
-    Principal, Depends(Authorize(roles=DESK_ROLES | FUNDER_ROLES | HOLDER_ROLES, scope=Scope.agreements_read))
-]
-DeskOrHolder = Annotated[Principal, Depends(Authorize(roles=DESK_ROLES | HOLDER_ROLES, scope=Scope.agreements_read))]
 Year = Annotated[int, Query(ge=2000, le=2100, description="Exercice.")]
 
 
@@ -32,7 +27,7 @@ Year = Annotated[int, Query(ge=2000, le=2100, description="Exercice.")]
 )
 async def list_grants(
     session: SessionDep,
-    caller: Reader,
+    caller: AgreementsReader,
     filters: DossierFiltersDep,
     limit: LimitParam = 50,
     cursor: CursorParam = None,
@@ -42,7 +37,8 @@ async def list_grants(
     year: Annotated[int | None, Query(ge=2000, le=2100, description="L'année du programme du dossier.")] = None,
     updated_since: UpdatedSinceParam = None,
 ) -> Page[GrantPublic]:
-    rows = await grants.visible_grants(
+    """The desk reads every grant, a funder's people their funder's, an association's members their own."""
+    rows = await grants_repository.list_grants(
         session, principal=caller, organisation_id=organisation_id, funder_id=funder_id, dossier_id=dossier_id,
         year=year, updated_since=updated_since, limit=limit, cursor=cursor, filters=filters,
     )
@@ -60,7 +56,9 @@ async def list_grants(
     responses=problem_responses(400, 401, 403, 422),
 )
 async def grant_totals(
-    session: SessionDep, caller: DeskOrHolder, year: Year,
+    session: SessionDep, caller: GrantTotalsReader, year: Year,
     organisation_id: Annotated[uuid.UUID | None, Query(description="Le guichet nomme l'association.")] = None,
 ) -> GrantTotals:
+    """An association's members read their own total; the desk names the association (422 without one). Refused
+    (403 `not_your_association`) for another association's."""
     return await grants.totals(session, principal=caller, organisation_id=organisation_id, year=year)

@@ -4,25 +4,52 @@ it, the last instalment of each grant (30 % by default) may fall due."""
 import uuid
 from datetime import datetime
 
-from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from common.db import utcnow
 from common.problems import Conflict, NotFound, Text
 from common.tokens import Principal
+from services.funding.dossiers import service as dossiers_service
+from services.funding.dossiers import visibility as dossiers_visibility
 from services.funding.grants.schemas import LearningReviewIn, LearningReviewPublic
-from services.funding.models.agreement import LearningReview, Payment, PaymentCondition, ReviewState
+from services.funding.models.agreement import LearningReview, ReviewState
 from services.funding.models.dossier import Dossier, DossierState
-from services.funding.models.programme import Programme, Track
+from services.funding.models.programme import Track
+from services.funding.programmes import repository as programmes_repository
+from services.funding.seed_fund import repository
 
 REVIEW_NOT_FOUND = Text("Bilan d'apprentissage introuvable.", "Learning review not found.")
 
 
-async def review_of(session: AsyncSession, dossier_id: uuid.UUID, *, for_update: bool = False) -> LearningReview | None:
-    statement = select(LearningReview).where(LearningReview.dossier_id == dossier_id)
-    if for_update:
-        statement = statement.with_for_update().execution_options(populate_existing=True)
-    return (await session.execute(statement)).scalars().first()
+async def readable_review(session: AsyncSession, principal: Principal, dossier_id: uuid.UUID) -> LearningReview:
+    """The review of a dossier the caller may read; 404 without the dossier or without a review."""
+    dossier = await dossiers_visibility.visible_dossier(session, principal=principal, dossier_id=dossier_id)
+    review = await repository.review_of(session, dossier.id)
+    if review is None:
+        raise NotFound(REVIEW_NOT_FOUND)
+    return review
+
+
+async def own_review(
+    session: AsyncSession, principal: Principal, dossier_id: uuid.UUID
+) -> tuple[Dossier, LearningReview | None]:
+    """The caller's own dossier and its review (None before the first one), both locked for the change."""
+    dossier = await dossiers_visibility.owned_dossier(session, principal=principal, dossier_id=dossier_id)
+    return dossier, await repository.review_of(session, dossier.id, for_update=True)
+
+
+async def any_review(
+    session: AsyncSession, principal: Principal, dossier_id: uuid.UUID
+) -> tuple[Dossier, LearningReview | None]:
+    """For the desk: any dossier and its review (None before the first one), both locked for the change."""
+    dossier = await dossiers_service.any_dossier(session, dossier_id)
+    return dossier, await repository.review_of(session, dossier.id, for_update=True)
+
+
+def version_of(found: tuple[Dossier, LearningReview | None]) -> int:
+    """The version an If-Match names: the review's, 0 before there is one."""
+    _, review = found
+    return review.version if review is not None else 0
 
 
 def _refused(action: str, state: str | None) -> Conflict:
@@ -38,7 +65,7 @@ async def write(
     session: AsyncSession, *, dossier: Dossier, current: LearningReview | None, request: LearningReviewIn
 ) -> tuple[LearningReview, bool]:
     """The holder's review of a decided seed-fund dossier, written or rewritten until submitted."""
-    programme = await session.get(Programme, dossier.programme_id)
+    programme = await programmes_repository.programme_by_id(session, dossier.programme_id)
     if programme is None or programme.track != Track.seed or dossier.state != DossierState.decided:
         raise Conflict(
             Text("Un bilan d'apprentissage suit un projet du fonds d'amorçage financé.",
@@ -58,6 +85,7 @@ async def write(
     for name, value in content.items():
         setattr(current, name, value)
     _moved(current)
+    await session.flush()
     return current, False
 
 
@@ -89,12 +117,7 @@ async def review(
     current.reviewed_at, current.reviewed_by, current.review_comment = now, principal.subject, comment
     _moved(current)
     if accepted:
-        await session.execute(
-            update(Payment)
-            .where(Payment.dossier_id == current.dossier_id, Payment.condition == PaymentCondition.after_review)
-            .values(released_at=now, version=Payment.version + 1, updated_at=now)
-            .execution_options(synchronize_session="fetch")
-        )
+        await repository.release_after_review(session, current.dossier_id, now)
     await session.flush()
     return current
 

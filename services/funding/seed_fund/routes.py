@@ -1,37 +1,30 @@
 """A seed fund's mid-term learning review, written by the collective and accepted by the desk; its verdict."""
 
-import uuid
-from typing import Annotated
+from fastapi import APIRouter, Response
 
-from fastapi import APIRouter, Depends, Request, Response
-
-from common.auth import Authorize
 from common.clock import ClockDep
 from common.db import SessionDep
-from common.etag import check_if_match, etag_of, if_match_parameter
+from common.etag import if_match_parameter
 from common.idempotency import IdempotencyDep
-from common.problems import NotFound, problem_responses
-from common.tokens import Principal
-from services.funding.dossiers import service as dossiers
-from services.funding.dossiers import visibility as dossiers_visibility
+from common.problems import problem_responses
+from common.resources import answer, move_route, with_etag
 from services.funding.financial_reports.schemas import ReviewComment
 from services.funding.grants.schemas import LearningReviewIn, LearningReviewPublic
 from services.funding.seed_fund import learning_reviews, verdicts
+from services.funding.seed_fund.auth import LearningReviewWriter, SeedFundJudge
+from services.funding.seed_fund.dependencies import (
+    CurrentReview,
+    JudgedDossier,
+    JudgedReview,
+    OwnReview,
+    ReturnedReview,
+    WritableReview,
+)
 from services.funding.seed_fund.schemas import VerdictIn, VerdictOutcome
-from services.vocabulary import DESK_ROLES, FUNDER_ROLES, HOLDER_ROLES, Scope
 
 router = APIRouter(prefix="/dossiers", tags=["dossiers"])
 
-Reader = Annotated[
-    Principal, Depends(Authorize(roles=DESK_ROLES | FUNDER_ROLES | HOLDER_ROLES, scope=Scope.dossiers_read))
-]
-Holder = Annotated[Principal, Depends(Authorize(roles=HOLDER_ROLES, scope=Scope.dossiers_write))]
-Desk = Annotated[Principal, Depends(Authorize(roles=DESK_ROLES, scope=Scope.dossiers_write))]
-MOVE = {
-    "response_model": LearningReviewPublic,
-    "responses": problem_responses(400, 401, 403, 404, 409, 412, 413, 422),
-    "openapi_extra": if_match_parameter(required=False),
-}
+MOVE = move_route(LearningReviewPublic)
 
 
 @router.get(
@@ -40,15 +33,9 @@ MOVE = {
     response_model=LearningReviewPublic,
     responses=problem_responses(401, 403, 404, 422),
 )
-async def get_learning_review(
-    dossier_id: uuid.UUID, session: SessionDep, caller: Reader, response: Response
-) -> LearningReviewPublic:
-    dossier = await dossiers_visibility.visible_dossier(session, principal=caller, dossier_id=dossier_id)
-    review = await learning_reviews.review_of(session, dossier.id)
-    if review is None:
-        raise NotFound(learning_reviews.REVIEW_NOT_FOUND)
-    response.headers["ETag"] = etag_of(review.version)
-    return learning_reviews.to_public(review)
+async def get_learning_review(review: CurrentReview, response: Response) -> LearningReviewPublic:
+    """For whoever may read the dossier, with its ETag; 404 while no review is written."""
+    return with_etag(response, learning_reviews.to_public(review))
 
 
 @router.put(
@@ -65,36 +52,28 @@ async def get_learning_review(
     openapi_extra=if_match_parameter(required=False),
 )
 async def write_learning_review(
-    dossier_id: uuid.UUID, body: LearningReviewIn, request: Request, response: Response, session: SessionDep,
-    caller: Holder,
+    body: LearningReviewIn, found: WritableReview, response: Response, session: SessionDep,
+    caller: LearningReviewWriter,
 ) -> LearningReviewPublic:
-    dossier = await dossiers_visibility.owned_dossier(session, principal=caller, dossier_id=dossier_id)
-    current = await learning_reviews.review_of(session, dossier.id, for_update=True)
-    check_if_match(request, current.version if current else 0, required=current is not None)
+    """The association's members write their funded seed-fund project's review (201 the first time), and rewrite
+    it until submitted (If-Match required then: 428 without). Refused (409 `no_learning_review`) on another kind
+    of dossier or one not decided, (409 `illegal_transition`) once submitted."""
+    dossier, current = found
     review, created = await learning_reviews.write(session, dossier=dossier, current=current, request=body)
-    await session.flush()
-    response.headers["ETag"] = etag_of(review.version)
     if created:
         response.status_code = 201
         response.headers["Location"] = f"/api/v1/dossiers/{dossier.id}/learning-review"
-    return learning_reviews.to_public(review)
-
-
-async def _answer(session: SessionDep, call: IdempotencyDep, review: learning_reviews.LearningReview) -> Response:
-    await session.flush()
-    public = learning_reviews.to_public(review)
-    return await call.respond(session, status_code=200, content=public, headers={"ETag": etag_of(public.version)})
+    return with_etag(response, learning_reviews.to_public(review))
 
 
 @router.post("/{dossier_id}/learning-review/submit", summary="Déposer le bilan d'apprentissage (porteur)", **MOVE)
 async def submit_learning_review(
-    dossier_id: uuid.UUID, request: Request, session: SessionDep, caller: Holder, call: IdempotencyDep,
-    clock: ClockDep,
+    found: OwnReview, session: SessionDep, caller: LearningReviewWriter, call: IdempotencyDep, clock: ClockDep
 ) -> Response:
-    dossier = await dossiers_visibility.owned_dossier(session, principal=caller, dossier_id=dossier_id)
-    current = await learning_reviews.review_of(session, dossier.id, for_update=True)
-    check_if_match(request, current.version if current else 0, required=False)
-    return await _answer(session, call, learning_reviews.submit(current, clock.now()))
+    """The association's members hand in their review for the desk. Refused (404) while none is written, (409
+    `illegal_transition`) once submitted."""
+    _, current = found
+    return await answer(session, call, learning_reviews.to_public(learning_reviews.submit(current, clock.now())))
 
 
 @router.post(
@@ -103,16 +82,15 @@ async def submit_learning_review(
     **MOVE,
 )
 async def accept_learning_review(
-    dossier_id: uuid.UUID, request: Request, session: SessionDep, caller: Desk, call: IdempotencyDep,
-    clock: ClockDep,
+    found: JudgedReview, session: SessionDep, caller: SeedFundJudge, call: IdempotencyDep, clock: ClockDep
 ) -> Response:
-    dossier = await dossiers.any_dossier(session, dossier_id)
-    current = await learning_reviews.review_of(session, dossier.id, for_update=True)
-    check_if_match(request, current.version if current else 0, required=False)
+    """The desk accepts a submitted review: the dossier's instalments that waited for it may fall due. Refused
+    (404) while none is written, (409 `illegal_transition`) unless submitted."""
+    _, current = found
     reviewed = await learning_reviews.review(
         session, principal=caller, current=current, now=clock.now(), accepted=True, comment=None
     )
-    return await _answer(session, call, reviewed)
+    return await answer(session, call, learning_reviews.to_public(reviewed))
 
 
 @router.post(
@@ -121,16 +99,16 @@ async def accept_learning_review(
     **MOVE,
 )
 async def request_learning_review_changes(
-    dossier_id: uuid.UUID, body: ReviewComment, request: Request, session: SessionDep, caller: Desk,
-    call: IdempotencyDep, clock: ClockDep,
+    body: ReviewComment, found: ReturnedReview, session: SessionDep, caller: SeedFundJudge, call: IdempotencyDep,
+    clock: ClockDep,
 ) -> Response:
-    dossier = await dossiers.any_dossier(session, dossier_id)
-    current = await learning_reviews.review_of(session, dossier.id, for_update=True)
-    check_if_match(request, current.version if current else 0, required=False)
+    """The desk sends a submitted review back to the association with a comment. Refused (404) while none is
+    written, (409 `illegal_transition`) unless submitted."""
+    _, current = found
     reviewed = await learning_reviews.review(
         session, principal=caller, current=current, now=clock.now(), accepted=False, comment=body.comment
     )
-    return await _answer(session, call, reviewed)
+    return await answer(session, call, learning_reviews.to_public(reviewed))
 
 
 @router.post(
@@ -139,19 +117,15 @@ async def request_learning_review_changes(
         "Rendre le verdict d'un projet du fonds d'amorçage : arrêter, continuer, ou essaimer (un brouillon de "
         "dossier CPO ou appel annuel s'ouvre, pré-rempli, sur le même fil) — guichet"
     ),
-    response_model=VerdictOutcome,
-    responses=problem_responses(400, 401, 403, 404, 409, 412, 413, 422),
-    openapi_extra=if_match_parameter(required=False),
+    **move_route(VerdictOutcome),
 )
 async def give_verdict(
-    dossier_id: uuid.UUID, body: VerdictIn, request: Request, session: SessionDep, caller: Desk,
-    call: IdempotencyDep, clock: ClockDep,
+    body: VerdictIn, dossier: JudgedDossier, session: SessionDep, caller: SeedFundJudge, call: IdempotencyDep,
+    clock: ClockDep,
 ) -> Response:
-    """Once the project's mid-term learning review is accepted; once."""
-    dossier = await dossiers.any_dossier(session, dossier_id)
-    check_if_match(request, dossier.version, required=False)
+    """The desk ends a funded seed-fund project once its mid-term learning review is accepted (409
+    `no_verdict_yet` before), and once (409 `verdict_given`): stop, continue, or graduate — a draft dossier then
+    opens on the CPO or annual-call programme named (its Location)."""
     outcome = await verdicts.give(session, principal=caller, dossier=dossier, request=body, now=clock.now())
-    headers = {"ETag": etag_of(outcome.dossier.version)}
-    if outcome.draft is not None:
-        headers["Location"] = f"/api/v1/dossiers/{outcome.draft.id}"
-    return await call.respond(session, status_code=200, content=outcome, headers=headers)
+    location = f"/api/v1/dossiers/{outcome.draft.id}" if outcome.draft is not None else None
+    return await answer(session, call, outcome, location=location)

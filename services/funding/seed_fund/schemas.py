@@ -30,3 +30,8 @@ class VerdictIn(Input):
 class VerdictOutcome(BaseModel):
     dossier: DossierPublic
     draft: DossierPublic | None = Field(description="Le brouillon ouvert par l'essaimage, pré-rempli, sur le même fil.")
+
+    @property
+    def version(self) -> int:
+        """The judged dossier's: the outcome's ETag is the dossier's."""
+        return self.dossier.version

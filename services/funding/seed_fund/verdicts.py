@@ -1,6 +1,7 @@
 """The end of a seed-fund project: a verdict — stop, continue, or graduate. Graduating opens a draft dossier on a
 CPO or annual-call programme, on the same thread (the first dossier's reference), pre-filled from the seed one."""
 
+import uuid
 from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -9,16 +10,21 @@ from common.problems import Conflict, Text, UnprocessableContent
 from common.tokens import Principal
 from services.funding.dossiers import repository as dossiers_repository
 from services.funding.dossiers import threads
-from services.funding.dossiers.service import moved, open_programme, to_public, trace
+from services.funding.dossiers.service import any_dossier, moved, open_programme, to_public, trace
 from services.funding.models.agreement import ReviewState
 from services.funding.models.dossier import Dossier, DossierState
 from services.funding.models.programme import Track
 from services.funding.programmes import repository as programmes_repository
-from services.funding.seed_fund.learning_reviews import review_of
+from services.funding.seed_fund.repository import review_of
 from services.funding.seed_fund.schemas import VerdictIn, VerdictOutcome
 
 # Where a seed project may graduate to.
 GRADUATION_TRACKS = (Track.cpo, Track.annual)
+
+
+async def judged_dossier(session: AsyncSession, principal: Principal, dossier_id: uuid.UUID) -> Dossier:
+    """For the desk: any dossier, locked for its verdict; 404 when there is none."""
+    return await any_dossier(session, dossier_id)
 
 
 async def give(

@@ -118,11 +118,6 @@ def test_the_check_sees_a_cycle() -> None:
     assert cycles({"a": {"b"}, "b": set()}) == []
 
 
-# Rooms whose queries are still outside their repositories (issue 14, "Every query in a repository"): a room
-# leaves the list once they are all in; the test fails on a room in the list that has none left.
-QUERIES_LEFT_IN = {
-    "cpo", "envelopes", "financial_reports", "grants", "seed_fund",
-}
 # `get` is also a dict's: it counts only on a name that says it is a session.
 QUERY_METHODS = frozenset({"execute", "scalars", "scalar", "stream", "stream_scalars"})
 QUERY_HELPERS = frozenset({"get_row", "children_by_parent", "keyset"})
@@ -162,9 +157,7 @@ def queries_outside_repositories() -> dict[str, dict[str, list[int]]]:
 
 
 def test_every_query_is_in_a_repository() -> None:
-    outside = queries_outside_repositories()
-    assert {room: files for room, files in outside.items() if room not in QUERIES_LEFT_IN} == {}
-    assert sorted(QUERIES_LEFT_IN - outside.keys()) == [], "these rooms are done: take them off QUERIES_LEFT_IN"
+    assert queries_outside_repositories() == {}
 
 
 def test_the_query_reader_sees_queries_and_not_dict_lookups() -> None:

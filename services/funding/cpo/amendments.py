@@ -1,0 +1,115 @@
+"""A CPO's amendment, made by a yearly review: a new version whose later years' amounts or objectives changed,
+each changed year's instalments cut again and the envelopes committed by the difference."""
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from common.problems import Text, UnprocessableContent
+from common.tokens import Principal
+from services.funding.cpo import repository
+from services.funding.cpo.schemas import CpoReviewIn
+from services.funding.cpo.service import refused, touched
+from services.funding.dossiers import cpo_plan
+from services.funding.envelopes import money as envelopes_money
+from services.funding.grants.instalments import cpo_year, payment_terms, payments_of
+from services.funding.models.agreement import Agreement, Grant, PaymentState
+from services.funding.models.cpo import CpoReview, CpoVersion
+from services.funding.models.dossier import Dossier
+from services.funding.models.programme import Programme
+from services.funding.programmes.track_rules import TrackRules, rules_of
+
+
+async def amend(
+    session: AsyncSession, *, principal: Principal, dossier: Dossier, programme: Programme, review: CpoReview,
+    request: CpoReviewIn, agreements: list[Agreement], now: datetime,
+) -> int:
+    """A new version: the later years' amounts or objectives changed; each changed year's instalments cut again
+    (they must not have been paid or asked for), the envelopes committed by the difference."""
+    assert request.amendment is not None
+    versions = await repository.versions_of(session, dossier.id)
+    current = versions[-1]
+    amounts = {funder: dict(years) for funder, years in current.amounts.items()}
+    grants = await repository.locked_grants_by_funder(session, dossier.id)
+    by_grant = {agreement.grant_id: agreement for agreement in agreements}
+    by_id = {agreement.id: agreement for agreement in agreements}
+    parties = await repository.parties_of(session, list(by_id))
+    by_grant |= {party.grant_id: by_id[party.agreement_id] for party in parties}
+    later = [year for year in cpo_plan.years_of(programme, dossier) if year > request.year]
+    rules = rules_of(programme)
+    for index, change in enumerate(request.amendment.amounts):
+        field = f"body.amendment.amounts.{index}"
+        grant = grants.get(change.funder_id)
+        if grant is None:
+            raise UnprocessableContent(
+                Text("Ce financeur n'est pas partie à la CPO.", "This funder is no party to the CPO."),
+                errors=[(f"{field}.funder_id", Text("Un financeur de la CPO.", "A funder of the CPO."))],
+                code="not_a_cpo_funder",
+            )
+        if change.year not in later:
+            raise UnprocessableContent(
+                Text("Un avenant change les années qui suivent la revue.",
+                     "An amendment changes the years after the review."),
+                errors=[(f"{field}.year", Text(f"Une de : {later}.", f"One of: {later}."))],
+                code="not_a_later_year",
+            )
+        before = amounts[str(grant.funder_id)][str(change.year)]
+        if change.amount_cents == before:
+            continue
+        await _recut_year(session, principal=principal, grant=grant, agreement=by_grant[grant.id],
+                          programme=programme, year=change.year, before=before, after=change.amount_cents,
+                          rules=rules, now=now)
+        amounts[str(grant.funder_id)][str(change.year)] = change.amount_cents
+    objectives = request.amendment.objectives
+    session.add(CpoVersion(
+        dossier_id=dossier.id, number=current.number + 1, amounts=amounts,
+        objectives=list(objectives) if objectives is not None else list(current.objectives),
+        targets=dict(current.targets), reason=request.comment, review_id=review.id, created_by=principal.subject,
+    ))
+    if objectives is not None:
+        dossier.objectives = list(objectives)
+    return current.number + 1
+
+
+async def _recut_year(
+    session: AsyncSession, *, principal: Principal, grant: Grant, agreement: Agreement, programme: Programme,
+    year: int, before: int, after: int, rules: TrackRules, now: datetime,
+) -> None:
+    rows = await repository.locked_payments_of_grant(session, grant.id)
+    of_year = [payment for payment in rows if payment.year == year]
+    if any(payment.state != PaymentState.scheduled for payment in of_year):
+        raise refused(Text(f"Des versements de {year} sont déjà demandés ou faits : l'année ne change plus.",
+                           f"Payments of {year} are already asked for or made: the year no longer changes."),
+                      "year_already_paid", year=year, funder_id=str(grant.funder_id))
+    # The envelope is committed by the difference: more when the year grows, back when it shrinks.
+    move = envelopes_money.commit if after > before else envelopes_money.release
+    await move(session, funder_id=grant.funder_id, programme_id=programme.id, year=programme.year,
+               amount_cents=abs(after - before), dossier_id=grant.dossier_id, actor=principal.subject)
+    await repository.delete_payments(session, of_year)
+    fresh = payments_of(grant, agreement, cpo_year(rules, year, after, first=False, decided_on=now.date()),
+                        first=max(payment.sequence for payment in rows) + 1)
+    session.add_all(fresh)
+    grant.amount_cents += after - before
+    agreement.amount_cents += after - before
+    kept = sorted([p for p in rows if p.year != year] + fresh, key=lambda payment: payment.sequence)
+    agreement.terms = _restated(agreement.terms, grant, year, after - before, payment_terms(kept))
+    touched(agreement)
+
+
+def _restated(terms: dict[str, Any], grant: Grant, year: int, change: int, payments: list[dict[str, Any]]
+              ) -> dict[str, Any]:
+    """The agreement's terms after a year of `grant` changed by `change` cents: its years (and, in a
+    multi-party agreement, that funder's entry) and its schedule."""
+    def moved_year(years: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return [{**y, "amount_cents": y["amount_cents"] + (change if y["year"] == year else 0)} for y in years]
+
+    terms = {**terms, "years": moved_year(terms.get("years", []))}
+    if "parties" not in terms:
+        return {**terms, "payments": payments}
+    terms["parties"] = [
+        {**party, "amount_cents": party["amount_cents"] + change, "years": moved_year(party["years"]),
+         "payments": payments} if party["funder_id"] == str(grant.funder_id) else party
+        for party in terms["parties"]
+    ]
+    return terms

@@ -1,0 +1,75 @@
+"""The CPO's dossier a route works on, loaded (or locked) for the caller — 404 for what it may not see, 412 for
+a stale If-Match — and the project's activity report a review or an evaluation reads, asked of projects before
+anything is locked (on SQLite the writer's first statement takes the write lock, which no call to another
+service may hold)."""
+
+import uuid
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+
+from common.db import Database
+from common.resources import locked_resource, resource
+from common.tokens import Principal
+from services.funding.cpo import service as cpo
+from services.funding.cpo.auth import CpoReader, CpoRenewer, CpoReviewer
+from services.funding.cpo.schemas import CpoReviewIn, FinalEvaluationIn, RenewalIn
+from services.funding.models.dossier import Dossier
+from services.funding.peers import PeersDep
+
+ActivityReport = dict[str, Any] | None
+
+
+async def _seen(request: Request, caller: Principal, dossier_id: uuid.UUID) -> tuple[Dossier, list[int]]:
+    """The dossier and the CPO's years, read in a short reading transaction of their own."""
+    database: Database = request.app.state.db
+    async with database.transaction(write=False) as reading:
+        dossier = await cpo.readable_dossier(reading, caller, dossier_id)
+        return dossier, await cpo.cpo_years(reading, dossier)
+
+
+async def _review_activity(
+    dossier_id: uuid.UUID, body: CpoReviewIn, request: Request, caller: CpoReviewer, peers: PeersDep
+) -> ActivityReport:
+    """The activity report of the year before the one reviewed (the first year's review has none to read);
+    `body` is the route's: an invalid one answers 422 before projects is asked or anything locked."""
+    seen, years = await _seen(request, caller, dossier_id)
+    reviewed = body.year in years and body.year > years[0]
+    return await peers.activity_report(seen.project_id, str(body.year - 1)) if reviewed else None
+
+
+async def _evaluation_activity(
+    dossier_id: uuid.UUID, body: FinalEvaluationIn, request: Request, caller: CpoReviewer, peers: PeersDep
+) -> ActivityReport:
+    """The activity report of the CPO's last year (`body` is the route's: an invalid one answers 422 before
+    projects is asked or anything locked)."""
+    seen, years = await _seen(request, caller, dossier_id)
+    return await peers.activity_report(seen.project_id, str(years[-1]))
+
+
+CpoDossier = Annotated[Dossier, resource(cpo.readable_dossier, path="dossier_id", caller=CpoReader)]
+# FastAPI solves a dependency once per request: the route reads the very report its lock waited for.
+ReviewActivity = Annotated[ActivityReport, Depends(_review_activity)]
+ReviewedCpo = Annotated[
+    Dossier,
+    locked_resource(cpo.reviewed_dossier, path="dossier_id", caller=CpoReviewer, if_match_required=False,
+                    before=[Depends(_review_activity)]),
+]
+EvaluationActivity = Annotated[ActivityReport, Depends(_evaluation_activity)]
+EvaluatedCpo = Annotated[
+    Dossier,
+    locked_resource(cpo.reviewed_dossier, path="dossier_id", caller=CpoReviewer, if_match_required=False,
+                    before=[Depends(_evaluation_activity)]),
+]
+
+
+async def _renewal_first(body: RenewalIn) -> None:
+    """The renewal's body, read before the dossier is locked: an invalid one answers 422, whatever the If-Match
+    says (FastAPI reads a route's own body only after its dependencies)."""
+
+
+RenewedCpo = Annotated[
+    Dossier,
+    locked_resource(cpo.renewed_dossier, path="dossier_id", caller=CpoRenewer, if_match_required=False,
+                    before=[Depends(_renewal_first)]),
+]
