@@ -9,7 +9,7 @@ from typing import Annotated, Any
 from fastapi import Depends, Request
 
 from common.db import Database
-from common.resources import locked_resource, resource
+from common.resources import locked_resource, resource, validated_body
 from common.tokens import Principal
 from services.funding.cpo import service as cpo
 from services.funding.cpo.auth import CpoReader, CpoRenewer, CpoReviewer
@@ -63,13 +63,8 @@ EvaluatedCpo = Annotated[
 ]
 
 
-async def _renewal_first(body: RenewalIn) -> None:
-    """The renewal's body, read before the dossier is locked: an invalid one answers 422, whatever the If-Match
-    says (FastAPI reads a route's own body only after its dependencies)."""
-
-
 RenewedCpo = Annotated[
     Dossier,
     locked_resource(cpo.renewed_dossier, path="dossier_id", caller=CpoRenewer, if_match_required=False,
-                    before=[Depends(_renewal_first)]),
+                    before=[validated_body(RenewalIn)]),
 ]

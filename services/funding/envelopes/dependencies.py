@@ -3,9 +3,7 @@ for a stale If-Match, 428 without one on a change."""
 
 from typing import Annotated
 
-from fastapi import Depends
-
-from common.resources import locked_resource, resource
+from common.resources import locked_resource, resource, validated_body
 from services.funding.envelopes import repository
 from services.funding.envelopes.auth import EnvelopeManager, EnvelopesReader
 from services.funding.envelopes.schemas import EnvelopeUpdate
@@ -16,16 +14,11 @@ CurrentEnvelope = Annotated[
 ]
 
 
-async def _update_first(body: EnvelopeUpdate) -> None:
-    """The change's body, read before the envelope is locked: an invalid one answers 422, whatever the If-Match
-    says (FastAPI reads a route's own body only after its dependencies)."""
-
-
 # A change of its total: no Idempotency-Key (a PATCH), If-Match required.
 ManagedEnvelope = Annotated[
     Envelope,
     locked_resource(
         repository.locked_envelope, path="envelope_id", caller=EnvelopeManager, if_match_required=True,
-        idempotent=False, before=[Depends(_update_first)],
+        idempotent=False, before=[validated_body(EnvelopeUpdate)],
     ),
 ]

@@ -3,9 +3,7 @@ see, 412 for a stale If-Match."""
 
 from typing import Annotated
 
-from fastapi import Depends
-
-from common.resources import locked_resource, resource
+from common.resources import locked_resource, resource, validated_body
 from services.funding.financial_reports import repository
 from services.funding.financial_reports.auth import (
     FinancialReportReviewer,
@@ -15,16 +13,6 @@ from services.funding.financial_reports.auth import (
 from services.funding.financial_reports.schemas import FinancialReportUpdate, ReviewComment
 from services.funding.models.financial_report import FinancialReport
 
-
-async def _update_first(body: FinancialReportUpdate) -> None:
-    """The report's new content, read before the report is locked: an invalid one answers 422, whatever the
-    If-Match says (FastAPI reads a route's own body only after its dependencies)."""
-
-
-async def _comment_first(body: ReviewComment) -> None:
-    """The reviewer's comment, read before the report is locked (as `_update_first`)."""
-
-
 CurrentReport = Annotated[
     FinancialReport, resource(repository.readable_report, path="report_id", caller=FinancialReportsReader)
 ]
@@ -32,7 +20,7 @@ CurrentReport = Annotated[
 EditedReport = Annotated[
     FinancialReport,
     locked_resource(repository.locked_report, path="report_id", caller=FinancialReportWriter, if_match_required=True,
-                    idempotent=False, before=[Depends(_update_first)]),
+                    idempotent=False, before=[validated_body(FinancialReportUpdate)]),
 ]
 SubmittedReport = Annotated[
     FinancialReport,
@@ -46,5 +34,5 @@ ReviewedReport = Annotated[
 ReturnedReport = Annotated[
     FinancialReport,
     locked_resource(repository.locked_report, path="report_id", caller=FinancialReportReviewer,
-                    if_match_required=False, before=[Depends(_comment_first)]),
+                    if_match_required=False, before=[validated_body(ReviewComment)]),
 ]

@@ -72,7 +72,7 @@ async def list_reports(
     if updated_since:
         statement = statement.where(col(FinancialReport.updated_at) >= updated_since)
     if filters is not None:
-        statement = filters.narrow_rows(statement, FinancialReport.dossier_id)
+        statement = filters.narrow_rows(statement, col(FinancialReport.dossier_id))
     return list((await session.execute(keyset(statement, FinancialReport, limit=limit, cursor=cursor))).scalars())
 
 

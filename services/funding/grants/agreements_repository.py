@@ -79,7 +79,7 @@ async def list_agreements(
     if updated_since:
         statement = statement.where(col(Agreement.updated_at) >= updated_since)
     if filters is not None:
-        statement = filters.narrow_rows(statement, Agreement.dossier_id)
+        statement = filters.narrow_rows(statement, col(Agreement.dossier_id))
     return list((await session.execute(keyset(statement, Agreement, limit=limit, cursor=cursor))).scalars())
 
 

@@ -8,7 +8,7 @@ from fastapi import Depends, Request
 
 from common.clock import ClockDep
 from common.db import Database
-from common.resources import locked_resource, resource
+from common.resources import locked_resource, resource, validated_body
 from common.tokens import Principal
 from services.funding.grants import agreements_repository, payments, payments_repository
 from services.funding.grants.auth import (
@@ -79,9 +79,4 @@ def _locked_payment(guard: Any, *, before: list[Any]) -> Any:
 
 HeldPayment = Annotated[PaymentRow, _locked_payment(PaymentRequester, before=[Depends(_requester_bank_details)])]
 PayablePayment = Annotated[PaymentRow, _locked_payment(PaymentManager, before=[Depends(_manager_bank_details)])]
-async def _cancellation_first(body: Cancellation) -> None:
-    """The cancellation's body, read before the payment is locked: an invalid one answers 422, whatever the
-    If-Match says (FastAPI reads a route's own body only after its dependencies)."""
-
-
-ManagedPayment = Annotated[PaymentRow, _locked_payment(PaymentManager, before=[Depends(_cancellation_first)])]
+ManagedPayment = Annotated[PaymentRow, _locked_payment(PaymentManager, before=[validated_body(Cancellation)])]

@@ -89,7 +89,7 @@ async def list_payments(
     if updated_since:
         statement = statement.where(col(Payment.updated_at) >= updated_since)
     if filters is not None:
-        statement = filters.narrow_rows(statement, Payment.dossier_id)
+        statement = filters.narrow_rows(statement, col(Payment.dossier_id))
     rows = await session.execute(keyset(statement, Payment, limit=limit, cursor=cursor))
     return [(payment, agreement) for payment, agreement in rows.tuples().all()]
 

@@ -8,7 +8,7 @@ from fastapi import Depends, Request
 
 from common.db import SessionDep
 from common.etag import check_if_match
-from common.resources import locked_resource, resource
+from common.resources import locked_resource, resource, validated_body
 from services.funding.financial_reports.schemas import ReviewComment
 from services.funding.grants.schemas import LearningReviewIn
 from services.funding.models.agreement import LearningReview
@@ -35,24 +35,15 @@ JudgedReview = Annotated[
 ]
 
 
-async def _comment_first(body: ReviewComment) -> None:
-    """The desk's comment, read before the review is locked: an invalid one answers 422, whatever the If-Match
-    says (FastAPI reads a route's own body only after its dependencies)."""
-
-
-async def _verdict_first(body: VerdictIn) -> None:
-    """The verdict, read before the dossier is locked (as `_comment_first`)."""
-
-
 ReturnedReview = Annotated[
     ReviewOf,
     locked_resource(learning_reviews.any_review, path="dossier_id", caller=SeedFundJudge, if_match_required=False,
-                    version_of=learning_reviews.version_of, before=[Depends(_comment_first)]),
+                    version_of=learning_reviews.version_of, before=[validated_body(ReviewComment)]),
 ]
 JudgedDossier = Annotated[
     Dossier,
     locked_resource(verdicts.judged_dossier, path="dossier_id", caller=SeedFundJudge, if_match_required=False,
-                    before=[Depends(_verdict_first)]),
+                    before=[validated_body(VerdictIn)]),
 ]
 
 
