@@ -250,7 +250,9 @@ def bilingual(fr: str, en: str) -> str:
 
 
 def validation_problem(exc: RequestValidationError) -> Problem:
-    errors = exc.errors()
+    # One error per field and fault: a body that a dependency reads before the lock (common.resources.
+    # validated_body) is validated there and again for the route, which would list each fault twice.
+    errors = list({(tuple(e.get("loc", ())), e.get("type"), e.get("msg")): e for e in exc.errors()}.values())
     if any(e.get("type") == "json_invalid" for e in errors):
         return BadRequest(
             Text("Le corps de la requête n'est pas un JSON valide.", "The request body is not valid JSON."),
