@@ -81,7 +81,7 @@ async def list_reports(
     updated_since: UpdatedSinceParam = None,
 ) -> dict:
     """A holder lists its organisation's; the desk and its services, all."""
-    rows = await reports.visible_reports(
+    rows = await reports.list_reports(
         session, principal=caller, project_id=project_id, state=state, period=period, updated_since=updated_since,
         limit=limit, cursor=cursor,
     )

@@ -224,7 +224,7 @@ def _found(report: Report | None) -> Report:
     return report
 
 
-async def visible_reports(
+async def list_reports(
     session: AsyncSession,
     *,
     principal: Principal,
