@@ -1,4 +1,5 @@
-"""Identity's typed dependencies: what the app built at start-up (app.state), and the caller's address."""
+"""Identity's typed dependencies: what the app built at start-up (app.state), the caller's address, and the
+organisation a route is about (loaded, or locked with If-Match checked; 404 for one the caller may not see)."""
 
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
@@ -7,7 +8,11 @@ from fastapi import Depends, Request
 
 from common.db import Database
 from common.mail import Mailer
+from common.resources import locked_resource, resource
+from services.identity import accounts
+from services.identity.guards import DirectoryRead, OrganisationAdmin, PlatformAdmin
 from services.identity.keys import KeyStore
+from services.identity.models import Organisation
 from services.identity.passwords import Passwords
 from services.identity.settings import IdentitySettings
 from services.identity.sign_in import TokenIssuer
@@ -46,3 +51,27 @@ async def _gated_passwords(request: Request, address: AddressDep) -> GatedPasswo
 
 # Hashing for a caller without an account (sign-up, invitation, reset), capped per address.
 GatedPasswordsDep = Annotated[GatedPasswords, Depends(_gated_passwords)]
+
+
+CurrentOrganisation = Annotated[
+    Organisation, resource(accounts.readable_organisation, path="organisation_id", caller=DirectoryRead)
+]
+AdministeredOrganisation = Annotated[
+    Organisation, resource(accounts.own_administered_organisation, path="organisation_id", caller=OrganisationAdmin)
+]
+# Its admin's edit of the card: If-Match required.
+EditedOrganisation = Annotated[
+    Organisation,
+    locked_resource(
+        accounts.locked_administered_organisation, path="organisation_id", caller=OrganisationAdmin,
+        if_match_required=True, idempotent=False,
+    ),
+]
+# The platform's suspension or reactivation: If-Match optional.
+MovedOrganisation = Annotated[
+    Organisation,
+    locked_resource(
+        accounts.locked_organisation, path="organisation_id", caller=PlatformAdmin, if_match_required=False,
+        idempotent=False,
+    ),
+]

@@ -172,7 +172,7 @@ async def accept(
     token_hash = hash_secret(request.token)
     # The token is checked on a reader first, so that a made-up one costs no hash; the password is hashed before
     # the writer's first statement (no lock held meanwhile), and the writer checks everything again under lock.
-    async with database.reader() as reader:
+    async with database.transaction(write=False) as reader:
         _open(await repository.invitation_by_hash(reader, token_hash), now)
     password_hash = await passwords.hash(request.password) if request.password is not None else None
     invitation = _open(await repository.invitation_by_hash(session, token_hash, for_update=True), now)

@@ -53,9 +53,8 @@ def _mail_it(
     invitation_id, token_hash = invitation.id, invitation.token_hash
 
     async def record(sent: bool) -> None:
-        async with database.writer() as session:
+        async with database.transaction() as session:
             await repository.set_mail_state(session, invitation_id, token_hash, "sent" if sent else "failed")
-            await session.commit()
 
     background.add_task(mails.send, mailer, settings.mail_from, mail, on_result=record)
 
