@@ -1,18 +1,20 @@
 """Identity's typed dependencies: what the app built at start-up (app.state), the caller's address, and the
 organisation a route is about (loaded, or locked with If-Match checked; 404 for one the caller may not see)."""
 
+import uuid
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
 
-from common.db import Database
+from common.db import Database, SessionDep
+from common.etag import check_if_match
 from common.mail import Mailer
 from common.resources import locked_resource, resource
-from services.identity import accounts
-from services.identity.guards import DirectoryRead, OrganisationAdmin, PlatformAdmin
+from services.identity import accounts, members
+from services.identity.guards import AnyMember, DirectoryRead, OrganisationAdmin, PlatformAdmin
 from services.identity.keys import KeyStore
-from services.identity.models import Organisation
+from services.identity.models import Membership, Organisation, Person
 from services.identity.passwords import Passwords
 from services.identity.settings import IdentitySettings
 from services.identity.sign_in import TokenIssuer
@@ -75,3 +77,51 @@ MovedOrganisation = Annotated[
         idempotent=False,
     ),
 ]
+# The organisation locked for a change of its members (every membership change of one organisation waits its
+# turn), If-Match being the member's.
+MembersChangedOrganisation = Annotated[
+    Organisation,
+    resource(accounts.locked_administered_organisation, path="organisation_id", caller=OrganisationAdmin),
+]
+
+
+async def _person_id(person_id: uuid.UUID) -> uuid.UUID:
+    return person_id
+
+
+# A person's id, read as a dependency solved after the organisation's: OpenAPI then lists the path's parameters in
+# the path's order (a route's own parameters come before its dependencies').
+PersonId = Annotated[uuid.UUID, Depends(_person_id)]
+
+
+async def _current_member(
+    organisation: AdministeredOrganisation, person_id: PersonId, session: SessionDep
+) -> tuple[Membership, Person]:
+    return await members.member_of(session, organisation, person_id)
+
+
+async def _edited_member(
+    organisation: MembersChangedOrganisation, person_id: PersonId, request: Request, session: SessionDep
+) -> tuple[Organisation, Membership, Person]:
+    """A member's roles about to change: If-Match required, checked against the membership locked."""
+    membership, person = await members.member_of(session, organisation, person_id, for_update=True)
+    check_if_match(request, membership.version)
+    return organisation, membership, person
+
+
+async def _leaving_member(
+    organisation_id: uuid.UUID, person_id: PersonId, caller: AnyMember, request: Request, session: SessionDep
+) -> tuple[Organisation, Membership]:
+    """A membership about to go (`members.leaving_or_removed`): If-Match optional, checked against it locked."""
+    organisation, membership = await members.leaving_or_removed(
+        session, principal=caller, organisation_id=organisation_id, person_id=person_id
+    )
+    check_if_match(request, membership.version, required=False)
+    return organisation, membership
+
+
+# Members are an organisation's and two path parameters name them, which `common.resources` does not take: the
+# same load (or load-lock-check) as its, by hand.
+CurrentMember = Annotated[tuple[Membership, Person], Depends(_current_member)]
+EditedMember = Annotated[tuple[Organisation, Membership, Person], Depends(_edited_member)]
+LeavingMember = Annotated[tuple[Organisation, Membership], Depends(_leaving_member)]
