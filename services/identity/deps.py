@@ -11,10 +11,10 @@ from common.db import Database, SessionDep
 from common.etag import check_if_match
 from common.mail import Mailer
 from common.resources import locked_resource, resource
-from services.identity import accounts, members
-from services.identity.guards import AnyMember, DirectoryRead, OrganisationAdmin, PlatformAdmin
+from services.identity import accounts, members, profiles
+from services.identity.guards import AnyMember, DirectoryRead, OrganisationAdmin, PlatformAdmin, ProfileWrite
 from services.identity.keys import KeyStore
-from services.identity.models import Membership, Organisation, Person
+from services.identity.models import Membership, Organisation, OrganisationProfile, Person
 from services.identity.passwords import Passwords
 from services.identity.settings import IdentitySettings
 from services.identity.sign_in import TokenIssuer
@@ -125,3 +125,22 @@ async def _leaving_member(
 CurrentMember = Annotated[tuple[Membership, Person], Depends(_current_member)]
 EditedMember = Annotated[tuple[Organisation, Membership, Person], Depends(_edited_member)]
 LeavingMember = Annotated[tuple[Organisation, Membership], Depends(_leaving_member)]
+
+CurrentProfile = Annotated[
+    profiles.StoredProfile, resource(profiles.current_profile, path="organisation_id", caller=DirectoryRead)
+]
+
+
+async def _written_profile(
+    organisation_id: uuid.UUID, admin: ProfileWrite, request: Request, session: SessionDep
+) -> tuple[Organisation, OrganisationProfile | None]:
+    """The association locked and its profile, if any: a blank profile's ETag is "0", which the first PUT may send,
+    or nothing (If-Match required once it exists), which `common.resources` does not say."""
+    organisation, current = await profiles.writable_association(
+        session, principal=admin, organisation_id=organisation_id
+    )
+    check_if_match(request, profiles.version_of(current), required=current is not None)
+    return organisation, current
+
+
+WrittenProfile = Annotated[tuple[Organisation, OrganisationProfile | None], Depends(_written_profile)]
