@@ -11,10 +11,10 @@ from common.db import Database, SessionDep
 from common.etag import check_if_match
 from common.mail import Mailer
 from common.resources import locked_resource, resource
-from services.identity import accounts, members, profiles
+from services.identity import accounts, invitations, members, profiles
 from services.identity.guards import AnyMember, DirectoryRead, OrganisationAdmin, PlatformAdmin, ProfileWrite
 from services.identity.keys import KeyStore
-from services.identity.models import Membership, Organisation, OrganisationProfile, Person
+from services.identity.models import Invitation, Membership, Organisation, OrganisationProfile, Person
 from services.identity.passwords import Passwords
 from services.identity.settings import IdentitySettings
 from services.identity.sign_in import TokenIssuer
@@ -77,9 +77,9 @@ MovedOrganisation = Annotated[
         idempotent=False,
     ),
 ]
-# The organisation locked for a change of its members (every membership change of one organisation waits its
-# turn), If-Match being the member's.
-MembersChangedOrganisation = Annotated[
+# The organisation locked for a change of its members or invitations (every change of one organisation's members
+# waits its turn), If-Match, if any, being the member's.
+LockedAdministeredOrganisation = Annotated[
     Organisation,
     resource(accounts.locked_administered_organisation, path="organisation_id", caller=OrganisationAdmin),
 ]
@@ -101,7 +101,7 @@ async def _current_member(
 
 
 async def _edited_member(
-    organisation: MembersChangedOrganisation, person_id: PersonId, request: Request, session: SessionDep
+    organisation: LockedAdministeredOrganisation, person_id: PersonId, request: Request, session: SessionDep
 ) -> tuple[Organisation, Membership, Person]:
     """A member's roles about to change: If-Match required, checked against the membership locked."""
     membership, person = await members.member_of(session, organisation, person_id, for_update=True)
@@ -144,3 +144,29 @@ async def _written_profile(
 
 
 WrittenProfile = Annotated[tuple[Organisation, OrganisationProfile | None], Depends(_written_profile)]
+
+
+async def _invitation_id(invitation_id: uuid.UUID) -> uuid.UUID:
+    return invitation_id
+
+
+# Read after the organisation's, as `PersonId` is.
+InvitationId = Annotated[uuid.UUID, Depends(_invitation_id)]
+
+
+async def _current_invitation(
+    organisation: AdministeredOrganisation, invitation_id: InvitationId, session: SessionDep
+) -> tuple[Organisation, Invitation]:
+    return organisation, await invitations.invitation_of(session, organisation, invitation_id)
+
+
+async def _locked_invitation(
+    organisation: AdministeredOrganisation, invitation_id: InvitationId, session: SessionDep
+) -> tuple[Organisation, Invitation]:
+    return organisation, await invitations.invitation_of(session, organisation, invitation_id, for_update=True)
+
+
+# An organisation's invitation, for its admins (people only: the invitation names who invited), as read or locked
+# for a move (revoke, resend).
+CurrentInvitation = Annotated[tuple[Organisation, Invitation], Depends(_current_invitation)]
+LockedInvitation = Annotated[tuple[Organisation, Invitation], Depends(_locked_invitation)]

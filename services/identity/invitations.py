@@ -92,6 +92,11 @@ async def invite(
     return invitation, token
 
 
+async def inviter(session: AsyncSession, person_id: uuid.UUID) -> Person | None:
+    """Who an invitation's mail names as inviting (None: the organisation itself)."""
+    return await repository.person_by_id(session, person_id)
+
+
 async def invitation_of(
     session: AsyncSession, organisation: Organisation, invitation_id: uuid.UUID, *, for_update: bool = False
 ) -> Invitation:
