@@ -298,6 +298,16 @@ async def list_organisations(
     return await repository.list_organisations(session, kind=kind, limit=limit, cursor=cursor)
 
 
+async def signed_in_person(
+    session: AsyncSession, principal: Principal
+) -> tuple[Person, list[tuple[Membership, Organisation]]]:
+    """The person behind a token and their memberships; 404 for a machine client, which has none."""
+    person = await repository.person_by_id(session, uuid.UUID(principal.subject)) if principal.kind == "user" else None
+    if person is None:
+        raise NotFound(Text("Aucune personne derrière ce jeton.", "No person behind this token."))
+    return person, await repository.memberships_of(session, person.id)
+
+
 def not_an_admin() -> Forbidden:
     return Forbidden(Text("Votre rôle ne permet pas cette action.", "Your role does not allow this action."))
 
