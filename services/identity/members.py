@@ -27,6 +27,13 @@ async def member_of(
     return found
 
 
+async def list_members(
+    session: AsyncSession, organisation: Organisation, *, limit: int, cursor: str | None
+) -> list[tuple[Membership, Person]]:
+    """A page (plus one row) of the organisation's members."""
+    return await repository.members_of(session, organisation.id, limit=limit, cursor=cursor)
+
+
 async def leaving_or_removed(
     session: AsyncSession, *, principal: Principal, organisation_id: uuid.UUID, person_id: uuid.UUID
 ) -> tuple[Organisation, Membership]:

@@ -11,7 +11,7 @@ from common.db import Database, SessionDep
 from common.idempotency import IdempotencyDep
 from common.pagination import CursorParam, LimitParam, Page, page_of
 from common.problems import problem_responses
-from services.identity import invitations, mails, repository
+from services.identity import invitations, mails
 from services.identity.deps import (
     AdministeredOrganisation,
     CurrentInvitation,
@@ -36,6 +36,7 @@ from services.identity.settings import IdentitySettings
 router = APIRouter(tags=["invitations"])
 ORGANISATION_INVITATIONS = "/organisations/{organisation_id}/invitations"
 
+
 def _mail_it(
     background: BackgroundTasks, *, database: Database, mailer: MailerDep, settings: IdentitySettings,
     invitation: Invitation, organisation: Organisation, inviter: Person | None, token: str,
@@ -46,12 +47,7 @@ def _mail_it(
         inviter_name=inviter.full_name if inviter else organisation.name, token=token,
         expires_at=invitation.expires_at, links_base_url=settings.links_base_url,
     )
-    invitation_id, token_hash = invitation.id, invitation.token_hash
-
-    async def record(sent: bool) -> None:
-        async with database.transaction() as session:
-            await repository.set_mail_state(session, invitation_id, token_hash, "sent" if sent else "failed")
-
+    record = invitations.mail_state_recorder(database, invitation)
     background.add_task(mails.send, mailer, settings.mail_from, mail, on_result=record)
 
 
@@ -101,7 +97,7 @@ async def list_invitations(
     """The organisation's invitations, by state, paged; read by its admins (people only) or the platform's; 404
     for another organisation."""
     now = clock.now()
-    rows = await repository.invitations_of(session, organisation.id, state=state, now=now, limit=limit, cursor=cursor)
+    rows = await invitations.list_invitations(session, organisation, state=state, now=now, limit=limit, cursor=cursor)
     return page_of(rows, limit=limit, to_public=lambda row: invitations.to_public(row, now))
 
 
@@ -176,9 +172,7 @@ async def accept_invitation(
     _invitation, organisation, person = await invitations.accept(
         session, database=database, request=body, principal=caller, passwords=passwords, now=clock.now()
     )
-    membership = await repository.membership(session, person.id, organisation.id)
-    assert membership is not None
     return InvitationAccepted(
         organisation_id=organisation.id, organisation_name=organisation.name, person_id=person.id,
-        roles=membership.roles,
+        roles=await invitations.roles_granted(session, person, organisation),
     )

@@ -8,11 +8,17 @@ from common.etag import if_match_parameter
 from common.pagination import CursorParam, LimitParam, Page, page_of
 from common.problems import problem_responses
 from common.resources import with_etag
-from services.identity import members, repository
-from services.identity.deps import AdministeredOrganisation, CurrentMember, EditedMember, LeavingMember
+from services.identity import members
+from services.identity.deps import (
+    AdministeredOrganisation,
+    CurrentMember,
+    EditedMember,
+    LeavingMember,
+    MemberUpdateBody,
+)
 from services.identity.guards import AnyMember, OrganisationAdmin
 from services.identity.models import Membership, Person
-from services.identity.schemas import MemberPublic, MemberUpdate
+from services.identity.schemas import MemberPublic
 
 router = APIRouter(prefix="/organisations/{organisation_id}/members", tags=["members"])
 
@@ -39,7 +45,7 @@ async def list_members(
 ) -> dict:
     """The organisation's members and their roles, paged; read by its admins (people only: 403 for a machine
     client acting with an admin role) or the platform's; 404 for another organisation."""
-    rows = await repository.members_of(session, organisation.id, limit=limit, cursor=cursor)
+    rows = await members.list_members(session, organisation, limit=limit, cursor=cursor)
     return page_of(rows, limit=limit, to_public=member_public, anchor=lambda pair: pair[0])
 
 
@@ -64,7 +70,7 @@ async def get_member(member: CurrentMember, response: Response) -> MemberPublic:
     openapi_extra=if_match_parameter(),
 )
 async def update_member(
-    edited: EditedMember, body: MemberUpdate, response: Response, session: SessionDep, admin: OrganisationAdmin,
+    edited: EditedMember, body: MemberUpdateBody, response: Response, session: SessionDep, admin: OrganisationAdmin,
     clock: ClockDep,
 ) -> MemberPublic:
     """The organisation's admins (or the platform's) only. The new roles are in the member's next token: at their

@@ -25,8 +25,11 @@ from services.identity.deps import (
     EditedOrganisation,
     GatedPasswordsDep,
     MailerDep,
-    MovedOrganisation,
+    OrganisationUpdateBody,
+    ReactivatedOrganisation,
     SettingsDep,
+    SuspendedOrganisation,
+    SuspensionRequestBody,
 )
 from services.identity.guards import DirectoryRead, OrganisationAdmin, PlatformAdmin
 from services.identity.models import Organisation
@@ -34,13 +37,11 @@ from services.identity.schemas import (
     AuditEventPublic,
     OrganisationCreate,
     OrganisationPublic,
-    OrganisationUpdate,
     PersonPublic,
     SignupPending,
     SignupRequest,
     SignupResult,
     SignupVerify,
-    SuspensionRequest,
 )
 from services.vocabulary import OrganisationKind
 
@@ -200,7 +201,7 @@ async def get_organisation(organisation: CurrentOrganisation, response: Response
 )
 async def update_organisation(
     organisation: EditedOrganisation,
-    body: OrganisationUpdate,
+    body: OrganisationUpdateBody,
     response: Response,
     session: SessionDep,
     admin: OrganisationAdmin,
@@ -223,7 +224,7 @@ async def update_organisation(
     openapi_extra=if_match_parameter(required=False),
 )
 async def suspend_organisation(
-    organisation: MovedOrganisation, body: SuspensionRequest, response: Response, session: SessionDep,
+    organisation: SuspendedOrganisation, body: SuspensionRequestBody, response: Response, session: SessionDep,
     admin: PlatformAdmin, clock: ClockDep,
 ) -> OrganisationPublic:
     """The platform's admins only; 409 for an organisation already suspended (or the platform), 412 on a stale
@@ -244,7 +245,8 @@ async def suspend_organisation(
     openapi_extra=if_match_parameter(required=False),
 )
 async def reactivate_organisation(
-    organisation: MovedOrganisation, response: Response, session: SessionDep, admin: PlatformAdmin, clock: ClockDep,
+    organisation: ReactivatedOrganisation, response: Response, session: SessionDep, admin: PlatformAdmin,
+    clock: ClockDep,
 ) -> OrganisationPublic:
     """Its people and machine clients obtain tokens again (the platform's admins only); 409 for an organisation
     that is not suspended, 412 on a stale If-Match."""
