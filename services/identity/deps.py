@@ -5,7 +5,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
-from fastapi import Body, Depends, Request
+from fastapi import Depends, Request
 
 from common.db import Database, SessionDep
 from common.etag import check_if_match
@@ -16,8 +16,6 @@ from services.identity.guards import AnyMember, DirectoryRead, OrganisationAdmin
 from services.identity.keys import KeyStore
 from services.identity.models import Invitation, Membership, Organisation, OrganisationProfile, Person
 from services.identity.passwords import Passwords
-from services.identity.profile_schemas import PROFILE_EXAMPLE, ProfileIn
-from services.identity.schemas import MemberUpdate, OrganisationUpdate, SuspensionRequest
 from services.identity.settings import IdentitySettings
 from services.identity.sign_in import TokenIssuer
 from services.identity.throttle import AddressGate, GatedPasswords, client_address
@@ -57,25 +55,6 @@ async def _gated_passwords(request: Request, address: AddressDep) -> GatedPasswo
 GatedPasswordsDep = Annotated[GatedPasswords, Depends(_gated_passwords)]
 
 
-
-
-# Each change's body, read before the lock that waits for it: an invalid body is a 422 whatever its If-Match says.
-async def _organisation_update(body: OrganisationUpdate) -> OrganisationUpdate:
-    return body
-
-
-async def _suspension_request(body: SuspensionRequest) -> SuspensionRequest:
-    return body
-
-
-async def _member_update(body: MemberUpdate) -> MemberUpdate:
-    return body
-
-
-OrganisationUpdateBody = Annotated[OrganisationUpdate, Depends(_organisation_update)]
-SuspensionRequestBody = Annotated[SuspensionRequest, Depends(_suspension_request)]
-MemberUpdateBody = Annotated[MemberUpdate, Depends(_member_update)]
-
 CurrentOrganisation = Annotated[
     Organisation, resource(accounts.readable_organisation, path="organisation_id", caller=DirectoryRead)
 ]
@@ -87,18 +66,11 @@ EditedOrganisation = Annotated[
     Organisation,
     locked_resource(
         accounts.locked_administered_organisation, path="organisation_id", caller=OrganisationAdmin,
-        if_match_required=True, idempotent=False, before=[Depends(_organisation_update)],
+        if_match_required=True, idempotent=False,
     ),
 ]
 # The platform's suspension or reactivation: If-Match optional.
-SuspendedOrganisation = Annotated[
-    Organisation,
-    locked_resource(
-        accounts.locked_organisation, path="organisation_id", caller=PlatformAdmin, if_match_required=False,
-        idempotent=False, before=[Depends(_suspension_request)],
-    ),
-]
-ReactivatedOrganisation = Annotated[
+MovedOrganisation = Annotated[
     Organisation,
     locked_resource(
         accounts.locked_organisation, path="organisation_id", caller=PlatformAdmin, if_match_required=False,
@@ -129,8 +101,7 @@ async def _current_member(
 
 
 async def _edited_member(
-    _body: MemberUpdateBody, organisation: LockedAdministeredOrganisation, person_id: PersonId, request: Request,
-    session: SessionDep,
+    organisation: LockedAdministeredOrganisation, person_id: PersonId, request: Request, session: SessionDep
 ) -> tuple[Organisation, Membership, Person]:
     """A member's roles about to change: If-Match required, checked against the membership locked."""
     membership, person = await members.member_of(session, organisation, person_id, for_update=True)
@@ -160,19 +131,8 @@ CurrentProfile = Annotated[
 ]
 
 
-async def _profile_in(
-    body: Annotated[
-        ProfileIn, Body(openapi_examples={"profil": {"summary": "Un profil complet", "value": PROFILE_EXAMPLE}})
-    ],
-) -> ProfileIn:
-    return body
-
-
-ProfileBody = Annotated[ProfileIn, Depends(_profile_in)]
-
-
 async def _written_profile(
-    organisation_id: uuid.UUID, admin: ProfileWrite, _body: ProfileBody, request: Request, session: SessionDep
+    organisation_id: uuid.UUID, admin: ProfileWrite, request: Request, session: SessionDep
 ) -> tuple[Organisation, OrganisationProfile | None]:
     """The association locked and its profile, if any: a blank profile's ETag is "0", which the first PUT may send,
     or nothing (If-Match required once it exists), which `common.resources` does not say."""

@@ -237,27 +237,3 @@ class ProfilePublic(BaseModel):
     created_at: datetime | None
     updated_at: datetime | None
     updated_by: str | None
-
-
-# A whole profile, as the OpenAPI example of its PUT.
-PROFILE_EXAMPLE = {
-    "legal_representative": {
-        "name": "Awa Diallo",
-        "function": "Présidente",
-        "email": "presidence@blosne-avenir.example",
-        "phone": "02 99 00 00 00",
-    },
-    "contact": {"name": "Yann Guillou", "function": "Coordinateur", "email": "coordination@blosne-avenir.example"},
-    "address": {"street_lines": ["12 rue du Blosne"], "postcode": "35200", "city": "Rennes", "insee_code": "35238"},
-    "people": {"volunteers": 40, "employees": 4, "fte": "3.50", "members": 120, "paying_members": 95},
-    "approvals": [
-        {
-            "kind": "Jeunesse et éducation populaire",
-            "number": "35-JEP-2019-04",
-            "authority": "Préfecture d'Ille-et-Vilaine",
-            "granted_on": "2019-06-14",
-        }
-    ],
-    "networks": [{"name": "Fédération des centres sociaux d'Ille-et-Vilaine", "rna": "W353000001"}],
-    "public_aid": [],
-}

@@ -9,16 +9,10 @@ from common.pagination import CursorParam, LimitParam, Page, page_of
 from common.problems import problem_responses
 from common.resources import with_etag
 from services.identity import members
-from services.identity.deps import (
-    AdministeredOrganisation,
-    CurrentMember,
-    EditedMember,
-    LeavingMember,
-    MemberUpdateBody,
-)
+from services.identity.deps import AdministeredOrganisation, CurrentMember, EditedMember, LeavingMember
 from services.identity.guards import AnyMember, OrganisationAdmin
 from services.identity.models import Membership, Person
-from services.identity.schemas import MemberPublic
+from services.identity.schemas import MemberPublic, MemberUpdate
 
 router = APIRouter(prefix="/organisations/{organisation_id}/members", tags=["members"])
 
@@ -70,7 +64,7 @@ async def get_member(member: CurrentMember, response: Response) -> MemberPublic:
     openapi_extra=if_match_parameter(),
 )
 async def update_member(
-    edited: EditedMember, body: MemberUpdateBody, response: Response, session: SessionDep, admin: OrganisationAdmin,
+    edited: EditedMember, body: MemberUpdate, response: Response, session: SessionDep, admin: OrganisationAdmin,
     clock: ClockDep,
 ) -> MemberPublic:
     """The organisation's admins (or the platform's) only. The new roles are in the member's next token: at their

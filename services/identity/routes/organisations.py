@@ -25,11 +25,8 @@ from services.identity.deps import (
     EditedOrganisation,
     GatedPasswordsDep,
     MailerDep,
-    OrganisationUpdateBody,
-    ReactivatedOrganisation,
+    MovedOrganisation,
     SettingsDep,
-    SuspendedOrganisation,
-    SuspensionRequestBody,
 )
 from services.identity.guards import DirectoryRead, OrganisationAdmin, PlatformAdmin
 from services.identity.models import Organisation
@@ -37,11 +34,13 @@ from services.identity.schemas import (
     AuditEventPublic,
     OrganisationCreate,
     OrganisationPublic,
+    OrganisationUpdate,
     PersonPublic,
     SignupPending,
     SignupRequest,
     SignupResult,
     SignupVerify,
+    SuspensionRequest,
 )
 from services.vocabulary import OrganisationKind
 
@@ -201,7 +200,7 @@ async def get_organisation(organisation: CurrentOrganisation, response: Response
 )
 async def update_organisation(
     organisation: EditedOrganisation,
-    body: OrganisationUpdateBody,
+    body: OrganisationUpdate,
     response: Response,
     session: SessionDep,
     admin: OrganisationAdmin,
@@ -224,7 +223,7 @@ async def update_organisation(
     openapi_extra=if_match_parameter(required=False),
 )
 async def suspend_organisation(
-    organisation: SuspendedOrganisation, body: SuspensionRequestBody, response: Response, session: SessionDep,
+    organisation: MovedOrganisation, body: SuspensionRequest, response: Response, session: SessionDep,
     admin: PlatformAdmin, clock: ClockDep,
 ) -> OrganisationPublic:
     """The platform's admins only; 409 for an organisation already suspended (or the platform), 412 on a stale
@@ -245,8 +244,7 @@ async def suspend_organisation(
     openapi_extra=if_match_parameter(required=False),
 )
 async def reactivate_organisation(
-    organisation: ReactivatedOrganisation, response: Response, session: SessionDep, admin: PlatformAdmin,
-    clock: ClockDep,
+    organisation: MovedOrganisation, response: Response, session: SessionDep, admin: PlatformAdmin, clock: ClockDep,
 ) -> OrganisationPublic:
     """Its people and machine clients obtain tokens again (the platform's admins only); 409 for an organisation
     that is not suspended, 412 on a stale If-Match."""

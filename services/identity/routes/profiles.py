@@ -1,7 +1,8 @@
 """An association's profile, as the CERFA 12156 asks it: entered once, reused by every dossier."""
 
+from typing import Annotated
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Body, Response
 
 from common.clock import ClockDep
 from common.db import SessionDep
@@ -9,13 +10,34 @@ from common.etag import if_match_parameter
 from common.problems import problem_responses
 from common.resources import with_etag
 from services.identity import profiles
-from services.identity.deps import CurrentProfile, ProfileBody, WrittenProfile
+from services.identity.deps import CurrentProfile, WrittenProfile
 from services.identity.guards import ProfileWrite
-from services.identity.profile_schemas import ProfilePublic
+from services.identity.profile_schemas import ProfileIn, ProfilePublic
 
 router = APIRouter(prefix="/organisations", tags=["organisations"])
 
 PROFILE_PATH = "/{organisation_id}/profile"
+EXAMPLE = {
+    "legal_representative": {
+        "name": "Awa Diallo",
+        "function": "Présidente",
+        "email": "presidence@blosne-avenir.example",
+        "phone": "02 99 00 00 00",
+    },
+    "contact": {"name": "Yann Guillou", "function": "Coordinateur", "email": "coordination@blosne-avenir.example"},
+    "address": {"street_lines": ["12 rue du Blosne"], "postcode": "35200", "city": "Rennes", "insee_code": "35238"},
+    "people": {"volunteers": 40, "employees": 4, "fte": "3.50", "members": 120, "paying_members": 95},
+    "approvals": [
+        {
+            "kind": "Jeunesse et éducation populaire",
+            "number": "35-JEP-2019-04",
+            "authority": "Préfecture d'Ille-et-Vilaine",
+            "granted_on": "2019-06-14",
+        }
+    ],
+    "networks": [{"name": "Fédération des centres sociaux d'Ille-et-Vilaine", "rna": "W353000001"}],
+    "public_aid": [],
+}
 
 
 def _get_profile_link() -> dict[str, dict]:
@@ -72,7 +94,7 @@ async def get_profile(
 )
 async def replace_profile(
     written: WrittenProfile,
-    body: ProfileBody,
+    body: Annotated[ProfileIn, Body(openapi_examples={"profil": {"summary": "Un profil complet", "value": EXAMPLE}})],
     response: Response,
     session: SessionDep,
     admin: ProfileWrite,

@@ -11,21 +11,11 @@ from common.etag import check_if_match
 from common.resources import locked_resource, resource
 from services.projects.budgets import service as budgets
 from services.projects.budgets.auth import BudgetWrite, ProjectBudgetRead
-from services.projects.budgets.schemas import BudgetIn
 from services.projects.budgets.service import StoredBudget
 from services.projects.models import Project
 from services.projects.projects import service as project_service
 
 Year = Annotated[int, Path(ge=2000, le=2100, description="Exercice budgétaire.", examples=[2027])]
-
-
-
-async def _budget_in(body: BudgetIn) -> BudgetIn:
-    return body
-
-
-# The budget sent, read before the lock that waits for it: an invalid body is a 422 whatever its If-Match says.
-BudgetBody = Annotated[BudgetIn, Depends(_budget_in)]
 
 BudgetedProject = Annotated[
     Project, resource(project_service.readable_project, path="project_id", caller=ProjectBudgetRead)
@@ -35,14 +25,14 @@ LockedProjectBudget = Annotated[
     tuple[Project, StoredBudget],
     locked_resource(
         budgets.locked_project_budget, path="project_id", caller=BudgetWrite, if_match_required=True,
-        version_of=lambda row: row[1].version, idempotent=False, before=[Depends(_budget_in)],
+        version_of=lambda row: row[1].version, idempotent=False,
     ),
 ]
 
 
 async def _locked_association_budget(
-    organisation_id: uuid.UUID, year: Year, caller: BudgetWrite, _body: BudgetBody, today: TodayDep,
-    request: Request, session: SessionDep,
+    organisation_id: uuid.UUID, year: Year, caller: BudgetWrite, today: TodayDep, request: Request,
+    session: SessionDep,
 ) -> StoredBudget:
     """An association's budget is named by two path parameters, which `common.resources` does not take: the
     same load-lock-check, by hand."""

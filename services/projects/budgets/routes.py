@@ -10,14 +10,8 @@ from common.problems import problem_responses, request_language
 from common.resources import with_etag
 from services.projects.budgets import service as budgets
 from services.projects.budgets.auth import AssociationBudgetRead, BudgetWrite
-from services.projects.budgets.dependencies import (
-    BudgetBody,
-    BudgetedProject,
-    LockedAssociationBudget,
-    LockedProjectBudget,
-    Year,
-)
-from services.projects.budgets.schemas import BudgetPublic
+from services.projects.budgets.dependencies import BudgetedProject, LockedAssociationBudget, LockedProjectBudget, Year
+from services.projects.budgets.schemas import BudgetIn, BudgetPublic
 
 router = APIRouter(tags=["budgets"])
 
@@ -52,7 +46,7 @@ async def get_project_budget(
     openapi_extra=if_match_parameter(),
 )
 async def replace_project_budget(
-    locked: LockedProjectBudget, body: BudgetBody, request: Request, response: Response, session: SessionDep,
+    locked: LockedProjectBudget, body: BudgetIn, request: Request, response: Response, session: SessionDep,
     caller: BudgetWrite,
 ) -> BudgetPublic:
     """Replaces every line of one of the caller's association's projects' budget (its members only; 404 for
@@ -101,7 +95,7 @@ async def replace_association_budget(
     organisation_id: uuid.UUID,
     year: Year,
     stored: LockedAssociationBudget,
-    body: BudgetBody,
+    body: BudgetIn,
     request: Request,
     response: Response,
     session: SessionDep,

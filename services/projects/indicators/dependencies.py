@@ -12,36 +12,22 @@ from common.resources import locked_resource, resource
 from services.projects.indicators import service
 from services.projects.indicators import targets as project_targets
 from services.projects.indicators.auth import CatalogueManage, CatalogueRead, TargetsRead, TargetsWrite
-from services.projects.indicators.schemas import IndicatorUpdate, TargetsReplace
 from services.projects.models import Indicator, Project
 from services.projects.projects import service as project_service
-
-
-# Each change's body, read before the lock that waits for it: an invalid body is a 422 whatever its If-Match says.
-async def _indicator_update(body: IndicatorUpdate) -> IndicatorUpdate:
-    return body
-
-
-async def _targets_replace(body: TargetsReplace) -> TargetsReplace:
-    return body
-
-
-IndicatorUpdateBody = Annotated[IndicatorUpdate, Depends(_indicator_update)]
-TargetsReplaceBody = Annotated[TargetsReplace, Depends(_targets_replace)]
 
 CurrentIndicator = Annotated[Indicator, resource(service.readable_indicator, path="indicator_id", caller=CatalogueRead)]
 LockedIndicator = Annotated[
     Indicator,
     locked_resource(
         service.locked_indicator, path="indicator_id", caller=CatalogueManage, if_match_required=True,
-        idempotent=False, before=[Depends(_indicator_update)],
+        idempotent=False,
     ),
 ]
 TargetedProject = Annotated[Project, resource(project_service.readable_project, path="project_id", caller=TargetsRead)]
 
 
 async def _locked_targets(
-    caller: TargetsWrite, _body: TargetsReplaceBody, project_id: uuid.UUID, request: Request, session: SessionDep
+    caller: TargetsWrite, project_id: uuid.UUID, request: Request, session: SessionDep
 ) -> Project:
     """The caller's own project, locked, with If-Match checked against its targets' version: optional for the first
     choice, required (428) once they exist, which `common.resources` does not say (its If-Match is required or

@@ -14,21 +14,16 @@ from common.resources import answer, with_etag
 from services.projects.indicators import impact, service
 from services.projects.indicators import targets as project_targets
 from services.projects.indicators.auth import CatalogueManage, CatalogueRead, ImpactRead, TargetsWrite
-from services.projects.indicators.dependencies import (
-    CurrentIndicator,
-    IndicatorUpdateBody,
-    LockedIndicator,
-    LockedTargets,
-    TargetedProject,
-    TargetsReplaceBody,
-)
+from services.projects.indicators.dependencies import CurrentIndicator, LockedIndicator, LockedTargets, TargetedProject
 from services.projects.indicators.schemas import (
     ImpactOfProjects,
     ImpactPage,
     IndicatorCode,
     IndicatorCreate,
     IndicatorPublic,
+    IndicatorUpdate,
     ProjectIndicators,
+    TargetsReplace,
 )
 from services.projects.referential.schemas import PriorityCode, QpvCode
 
@@ -105,8 +100,7 @@ async def get_indicator(indicator: CurrentIndicator, session: SessionDep, respon
     openapi_extra=if_match_parameter(),
 )
 async def update_indicator(
-    indicator: LockedIndicator, body: IndicatorUpdateBody, response: Response, session: SessionDep,
-    _desk: CatalogueManage,
+    indicator: LockedIndicator, body: IndicatorUpdate, response: Response, session: SessionDep, _desk: CatalogueManage
 ) -> IndicatorPublic:
     """Changes an indicator's label or priorities, or retires it (the desk only). Refused: 428 without If-Match,
     412 on a stale one; 422 for an unknown priority."""
@@ -147,7 +141,7 @@ async def get_project_indicators(
     openapi_extra=if_match_parameter(required=False),
 )
 async def replace_project_indicators(
-    project: LockedTargets, body: TargetsReplaceBody, response: Response, session: SessionDep, caller: TargetsWrite
+    project: LockedTargets, body: TargetsReplace, response: Response, session: SessionDep, caller: TargetsWrite
 ) -> ProjectIndicators:
     """Replaces the whole list, by the project's association (404 for another's); an unchanged list keeps its
     version and ETag."""

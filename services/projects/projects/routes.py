@@ -12,8 +12,8 @@ from common.problems import problem_responses
 from common.resources import answer, with_etag
 from services.projects.projects import service
 from services.projects.projects.auth import ProjectsList, ProjectWrite
-from services.projects.projects.dependencies import CurrentProject, LockedProject, ProjectUpdateBody
-from services.projects.projects.schemas import ProjectCreate, ProjectPublic
+from services.projects.projects.dependencies import CurrentProject, LockedProject
+from services.projects.projects.schemas import ProjectCreate, ProjectPublic, ProjectUpdate
 from services.projects.referential.schemas import QpvCode
 
 router = APIRouter(prefix="/projects", tags=["projects"])
@@ -95,7 +95,7 @@ async def get_project(project: CurrentProject, session: SessionDep, response: Re
     openapi_extra=if_match_parameter(),
 )
 async def update_project(
-    project: LockedProject, body: ProjectUpdateBody, response: Response, session: SessionDep
+    project: LockedProject, body: ProjectUpdate, response: Response, session: SessionDep
 ) -> ProjectPublic:
     """Changes the given fields of one of the caller's association's projects (its members only; 404 for
     another's). Refused: 428 without If-Match, 412 on a stale one; 422 for an unknown code or an end before the

@@ -12,21 +12,15 @@ from common.problems import problem_responses
 from common.resources import answer, change_route, with_etag
 from services.projects.reports import service as reports
 from services.projects.reports.auth import ReportRead, ReportReview, ReportWrite
-from services.projects.reports.dependencies import (
-    AcceptedReport,
-    ChangesRequestBody,
-    CurrentReport,
-    EditedReport,
-    ReportDecisionBody,
-    ReportUpdateBody,
-    SentBackReport,
-    SubmittedReport,
-)
+from services.projects.reports.dependencies import CurrentReport, EditedReport, ReviewedReport, SubmittedReport
 from services.projects.reports.schemas import (
+    ChangesRequest,
     Period,
     ReportCreate,
+    ReportDecision,
     ReportPublic,
     ReportStateFilter,
+    ReportUpdate,
 )
 
 router = APIRouter(prefix="/reports", tags=["reports"])
@@ -113,7 +107,7 @@ async def get_report(report: CurrentReport, session: SessionDep, response: Respo
     **CHANGE,
 )
 async def update_report(
-    report: EditedReport, body: ReportUpdateBody, response: Response, session: SessionDep, caller: ReportWrite
+    report: EditedReport, body: ReportUpdate, response: Response, session: SessionDep, caller: ReportWrite
 ) -> ReportPublic:
     """The same rules as at creation, by the report's association (404 for another's); only in `draft` or
     `changes_requested` (otherwise 409). Refused: 428 without If-Match, 412 on a stale one."""
@@ -144,7 +138,8 @@ async def submit_report(
     **CHANGE,
 )
 async def accept_report(
-    report: AcceptedReport, session: SessionDep, caller: ReportReview, call: IdempotencyDep, body: ReportDecisionBody
+    report: ReviewedReport, session: SessionDep, caller: ReportReview, call: IdempotencyDep,
+    body: ReportDecision | None = None,
 ) -> Response:
     """The desk accepts a submitted report, with an optional comment: its values then count in the aggregates.
     Refused: 409 for a report not submitted; 428 without If-Match, 412 on a stale one."""
@@ -158,7 +153,7 @@ async def accept_report(
     **CHANGE,
 )
 async def request_report_changes(
-    report: SentBackReport, body: ChangesRequestBody, session: SessionDep, caller: ReportReview, call: IdempotencyDep
+    report: ReviewedReport, body: ChangesRequest, session: SessionDep, caller: ReportReview, call: IdempotencyDep
 ) -> Response:
     """The desk sends a submitted report back to its holder with a comment; the holder changes it and submits it
     again. Refused: 409 for a report not submitted; 428 without If-Match, 412 on a stale one."""
