@@ -77,7 +77,10 @@ async def _fetch(
     operation_id="dossier_overview",
 )
 async def dossier_overview(dossier_id: uuid.UUID, request: Request) -> Any:
-    """Each part carries its own status: a slow or failing service marks its part, it does not fail the view."""
+    """The dossier as funding gives it, its project (as frozen at submission and as it lives now) and its
+    organisation. Whoever may read the dossier (funding decides: its 403 or 404 is answered as is); 401 without a
+    token, 502 when funding does not answer. Each other part carries its own status: a slow or failing service
+    marks its part, it does not fail the view."""
     read = _reader(request)
     dossier, raw = await read("funding", f"/api/v1/dossiers/{dossier_id}")
     if dossier.data is None:  # without the dossier there is no view
@@ -114,8 +117,10 @@ async def funder_dashboard(
     year: Annotated[int, Query(ge=2000, le=2100)],
     funder_id: Annotated[uuid.UUID | None, Query(description="Le guichet nomme le financeur.")] = None,
 ) -> Any:
-    """The figures come from funding (without them there is no dashboard); the indicators from projects, marked
-    when they do not arrive."""
+    """A funder's year: its people read their own, the desk names the funder (`funder_id`); funding decides and
+    its refusal is answered as is (401 without a token, 502 when it does not answer). The figures come from
+    funding (without them there is no dashboard); the indicators from projects, marked when they do not
+    arrive."""
     read = _reader(request)
     query = urlencode({"year": year, **({"funder_id": funder_id} if funder_id else {})})
     (figures, raw), (projects, _) = await asyncio.gather(
@@ -188,8 +193,10 @@ async def territory_dashboard(
               description="Les QPV d'un EPCI : le territoire d'un contrat de ville (son nom)."),
     ] = None,
 ) -> Any:
-    """The territory's QPVs come from projects' reference list; its figures from funding (without either there is
-    no dashboard); its indicators from projects, marked when they do not arrive."""
+    """One territory at a time (422 for two); 404 `territory_not_found` for a commune or EPCI without a QPV. Who
+    may read it is funding's word, answered as is (401 without a token, 502 when a service does not answer). The
+    territory's QPVs come from projects' reference list; its figures from funding (without either there is no
+    dashboard); its indicators from projects, marked when they do not arrive."""
     read = _reader(request)
     named: list[tuple[TerritoryKind, str | None]] = [("qpv", qpv), ("commune", insee_commune), ("epci", epci)]
     asked = {kind: value for kind, value in named if value}
@@ -238,8 +245,10 @@ async def association_dashboard(
     request: Request,
     organisation_id: Annotated[uuid.UUID | None, Query(description="Le guichet nomme l'association.")] = None,
 ) -> Any:
-    """What the association must do comes from funding (without it there is no home); its projects from projects,
-    marked when they do not arrive."""
+    """An association's members read their own home, the desk names the association (`organisation_id`); funding
+    decides and its refusal is answered as is (401 without a token, 502 when it does not answer). What the
+    association must do comes from funding (without it there is no home); its projects from projects, marked
+    when they do not arrive."""
     read = _reader(request)
     named = urlencode({"organisation_id": organisation_id} if organisation_id else {})
     (home, raw), (projects, _) = await asyncio.gather(

@@ -79,7 +79,7 @@ async def request_signup(
     email = request.admin.email.lower()
     # Organisations are a public directory: saying one exists tells nothing new. Read first (and on a reader, so
     # that nothing is locked while the password is hashed); the writer checks again.
-    async with database.reader() as reader:
+    async with database.transaction(write=False) as reader:
         if await repository.organisation_by_identifier(reader, siret=fields.siret, rna=fields.rna):
             raise _identifier_taken()
     # Sign-up is public: without this, anyone could have the desk mail any address as often as they like, with an
@@ -257,6 +257,55 @@ def roles_allowed(organisation: Organisation, roles: Sequence[str]) -> list[str]
 def _token_unknown() -> NotFound:
     return NotFound(Text("Ce lien n'est pas (ou plus) valable.", "This link is not (or no longer) valid."),
                     code="token_unknown")
+
+
+async def readable_organisation(
+    session: AsyncSession, principal: Principal, organisation_id: uuid.UUID
+) -> Organisation:
+    """An organisation's public card, which every signed-in caller reads; 404 for an unknown one."""
+    return await visible_organisation(session, organisation_id)
+
+
+async def locked_organisation(session: AsyncSession, principal: Principal, organisation_id: uuid.UUID) -> Organisation:
+    """An organisation locked for the platform's move of it (suspension, reactivation); 404 for an unknown one."""
+    return await visible_organisation(session, organisation_id, for_update=True)
+
+
+async def own_administered_organisation(
+    session: AsyncSession, principal: Principal, organisation_id: uuid.UUID
+) -> Organisation:
+    """The organisation its admin (a person, or the platform's) administers; 404 for another, 403 for a machine."""
+    organisation = await administered_organisation(session, principal=principal, organisation_id=organisation_id)
+    require_admin_of(principal, organisation)
+    return organisation
+
+
+async def locked_administered_organisation(
+    session: AsyncSession, principal: Principal, organisation_id: uuid.UUID
+) -> Organisation:
+    """`own_administered_organisation`, locked for its admin's change (If-Match then checked under the lock)."""
+    organisation = await administered_organisation(
+        session, principal=principal, organisation_id=organisation_id, for_update=True
+    )
+    require_admin_of(principal, organisation)
+    return organisation
+
+
+async def list_organisations(
+    session: AsyncSession, *, kind: str | None, limit: int, cursor: str | None
+) -> list[Organisation]:
+    """A page (plus one row) of the directory, which every signed-in caller reads."""
+    return await repository.list_organisations(session, kind=kind, limit=limit, cursor=cursor)
+
+
+async def signed_in_person(
+    session: AsyncSession, principal: Principal
+) -> tuple[Person, list[tuple[Membership, Organisation]]]:
+    """The person behind a token and their memberships; 404 for a machine client, which has none."""
+    person = await repository.person_by_id(session, uuid.UUID(principal.subject)) if principal.kind == "user" else None
+    if person is None:
+        raise NotFound(Text("Aucune personne derrière ce jeton.", "No person behind this token."))
+    return person, await repository.memberships_of(session, person.id)
 
 
 def not_an_admin() -> Forbidden:

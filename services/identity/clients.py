@@ -7,13 +7,27 @@ from datetime import datetime, timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from common.db import utcnow
-from common.problems import NotFound, Text, UnprocessableContent
+from common.problems import Forbidden, NotFound, Text, UnprocessableContent
 from common.tokens import Principal
 from services.identity import audit, repository
 from services.identity.models import MachineClient, Organisation
 from services.identity.one_time import hash_secret
 from services.identity.schemas import ClientCreate
 from services.vocabulary import CLIENT_ROLE_BY_KIND, OrganisationKind
+
+
+def managed_organisation(principal: Principal) -> uuid.UUID:
+    """The organisation whose machine clients the caller manages: a person's own (403 for a machine client)."""
+    if principal.kind != "user" or principal.organisation_id is None:
+        raise Forbidden(Text("Seule une personne gère les clients machine.", "Only a person manages machine clients."))
+    return principal.organisation_id
+
+
+async def list_clients(
+    session: AsyncSession, *, principal: Principal, limit: int, cursor: str | None
+) -> list[MachineClient]:
+    """A page (plus one row) of the machine clients of the organisation the caller manages."""
+    return await repository.clients_of(session, managed_organisation(principal), limit=limit, cursor=cursor)
 
 
 async def create_client(

@@ -33,7 +33,7 @@ async def change_password(
             code="password_unchanged",
         )
     # Read apart from the request's writer, which on SQLite would hold the write lock through the hashing.
-    async with database.reader() as reader:
+    async with database.transaction(write=False) as reader:
         person = await reader.get(Person, uuid.UUID(principal.subject)) if principal.kind == "user" else None
         if person is None or not person.is_active:
             raise NotFound(Text("Aucune personne derrière ce jeton.", "No person behind this token."))
@@ -103,7 +103,7 @@ async def confirm_reset(
     token_hash = hash_secret(token)
     # The token is checked on a reader first: a made-up one costs no hash. The hash is computed before the
     # writer's first statement (no lock held meanwhile), and the writer checks the token again.
-    async with database.reader() as reader:
+    async with database.transaction(write=False) as reader:
         _usable(await repository.password_reset_by_hash(reader, token_hash), now)
     new_hash = await passwords.hash(new_password)
     reset = _usable(await repository.password_reset_by_hash(session, token_hash), now)

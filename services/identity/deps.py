@@ -1,13 +1,20 @@
-"""Identity's typed dependencies: what the app built at start-up (app.state), and the caller's address."""
+"""Identity's typed dependencies: what the app built at start-up (app.state), the caller's address, and the
+organisation a route is about (loaded, or locked with If-Match checked; 404 for one the caller may not see)."""
 
+import uuid
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
 
-from common.db import Database
+from common.db import Database, SessionDep
+from common.etag import check_if_match
 from common.mail import Mailer
+from common.resources import locked_resource, resource
+from services.identity import accounts, invitations, members, profiles
+from services.identity.guards import AnyMember, DirectoryRead, OrganisationAdmin, PlatformAdmin, ProfileWrite
 from services.identity.keys import KeyStore
+from services.identity.models import Invitation, Membership, Organisation, OrganisationProfile, Person
 from services.identity.passwords import Passwords
 from services.identity.settings import IdentitySettings
 from services.identity.sign_in import TokenIssuer
@@ -46,3 +53,120 @@ async def _gated_passwords(request: Request, address: AddressDep) -> GatedPasswo
 
 # Hashing for a caller without an account (sign-up, invitation, reset), capped per address.
 GatedPasswordsDep = Annotated[GatedPasswords, Depends(_gated_passwords)]
+
+
+CurrentOrganisation = Annotated[
+    Organisation, resource(accounts.readable_organisation, path="organisation_id", caller=DirectoryRead)
+]
+AdministeredOrganisation = Annotated[
+    Organisation, resource(accounts.own_administered_organisation, path="organisation_id", caller=OrganisationAdmin)
+]
+# Its admin's edit of the card: If-Match required.
+EditedOrganisation = Annotated[
+    Organisation,
+    locked_resource(
+        accounts.locked_administered_organisation, path="organisation_id", caller=OrganisationAdmin,
+        if_match_required=True, idempotent=False,
+    ),
+]
+# The platform's suspension or reactivation: If-Match optional.
+MovedOrganisation = Annotated[
+    Organisation,
+    locked_resource(
+        accounts.locked_organisation, path="organisation_id", caller=PlatformAdmin, if_match_required=False,
+        idempotent=False,
+    ),
+]
+# The organisation locked for a change of its members or invitations (every change of one organisation's members
+# waits its turn), If-Match, if any, being the member's.
+LockedAdministeredOrganisation = Annotated[
+    Organisation,
+    resource(accounts.locked_administered_organisation, path="organisation_id", caller=OrganisationAdmin),
+]
+
+
+async def _person_id(person_id: uuid.UUID) -> uuid.UUID:
+    return person_id
+
+
+# A person's id, read as a dependency solved after the organisation's: OpenAPI then lists the path's parameters in
+# the path's order (a route's own parameters come before its dependencies').
+PersonId = Annotated[uuid.UUID, Depends(_person_id)]
+
+
+async def _current_member(
+    organisation: AdministeredOrganisation, person_id: PersonId, session: SessionDep
+) -> tuple[Membership, Person]:
+    return await members.member_of(session, organisation, person_id)
+
+
+async def _edited_member(
+    organisation: LockedAdministeredOrganisation, person_id: PersonId, request: Request, session: SessionDep
+) -> tuple[Organisation, Membership, Person]:
+    """A member's roles about to change: If-Match required, checked against the membership locked."""
+    membership, person = await members.member_of(session, organisation, person_id, for_update=True)
+    check_if_match(request, membership.version)
+    return organisation, membership, person
+
+
+async def _leaving_member(
+    organisation_id: uuid.UUID, person_id: PersonId, caller: AnyMember, request: Request, session: SessionDep
+) -> tuple[Organisation, Membership]:
+    """A membership about to go (`members.leaving_or_removed`): If-Match optional, checked against it locked."""
+    organisation, membership = await members.leaving_or_removed(
+        session, principal=caller, organisation_id=organisation_id, person_id=person_id
+    )
+    check_if_match(request, membership.version, required=False)
+    return organisation, membership
+
+
+# Members are an organisation's and two path parameters name them, which `common.resources` does not take: the
+# same load (or load-lock-check) as its, by hand.
+CurrentMember = Annotated[tuple[Membership, Person], Depends(_current_member)]
+EditedMember = Annotated[tuple[Organisation, Membership, Person], Depends(_edited_member)]
+LeavingMember = Annotated[tuple[Organisation, Membership], Depends(_leaving_member)]
+
+CurrentProfile = Annotated[
+    profiles.StoredProfile, resource(profiles.current_profile, path="organisation_id", caller=DirectoryRead)
+]
+
+
+async def _written_profile(
+    organisation_id: uuid.UUID, admin: ProfileWrite, request: Request, session: SessionDep
+) -> tuple[Organisation, OrganisationProfile | None]:
+    """The association locked and its profile, if any: a blank profile's ETag is "0", which the first PUT may send,
+    or nothing (If-Match required once it exists), which `common.resources` does not say."""
+    organisation, current = await profiles.writable_association(
+        session, principal=admin, organisation_id=organisation_id
+    )
+    check_if_match(request, profiles.version_of(current), required=current is not None)
+    return organisation, current
+
+
+WrittenProfile = Annotated[tuple[Organisation, OrganisationProfile | None], Depends(_written_profile)]
+
+
+async def _invitation_id(invitation_id: uuid.UUID) -> uuid.UUID:
+    return invitation_id
+
+
+# Read after the organisation's, as `PersonId` is.
+InvitationId = Annotated[uuid.UUID, Depends(_invitation_id)]
+
+
+async def _current_invitation(
+    organisation: AdministeredOrganisation, invitation_id: InvitationId, session: SessionDep
+) -> tuple[Organisation, Invitation]:
+    return organisation, await invitations.invitation_of(session, organisation, invitation_id)
+
+
+async def _locked_invitation(
+    organisation: AdministeredOrganisation, invitation_id: InvitationId, session: SessionDep
+) -> tuple[Organisation, Invitation]:
+    return organisation, await invitations.invitation_of(session, organisation, invitation_id, for_update=True)
+
+
+# An organisation's invitation, for its admins (people only: the invitation names who invited), as read or locked
+# for a move (revoke, resend).
+CurrentInvitation = Annotated[tuple[Organisation, Invitation], Depends(_current_invitation)]
+LockedInvitation = Annotated[tuple[Organisation, Invitation], Depends(_locked_invitation)]

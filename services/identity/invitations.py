@@ -3,6 +3,7 @@ accepts with the single-use token mailed to that address. Nothing the inviter re
 an account, nor anything of a person outside the organisation."""
 
 import uuid
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import cast
 
@@ -92,6 +93,38 @@ async def invite(
     return invitation, token
 
 
+async def list_invitations(
+    session: AsyncSession, organisation: Organisation, *, state: str | None, now: datetime, limit: int,
+    cursor: str | None,
+) -> list[Invitation]:
+    """A page (plus one row) of the organisation's invitations, by state as of `now`."""
+    return await repository.invitations_of(session, organisation.id, state=state, now=now, limit=limit, cursor=cursor)
+
+
+async def roles_granted(session: AsyncSession, person: Person, organisation: Organisation) -> list[str]:
+    """The roles an accepted invitation left the person with in the organisation."""
+    membership = await repository.membership(session, person.id, organisation.id)
+    assert membership is not None  # the acceptance has just made it
+    return list(membership.roles)
+
+
+def mail_state_recorder(database: Database, invitation: Invitation) -> Callable[[bool], Awaitable[None]]:
+    """What records, after the commit and in a transaction of its own, whether the invitation's mail left (for the
+    admin's list; a resend meanwhile has its own token, and its own record)."""
+    invitation_id, token_hash = invitation.id, invitation.token_hash
+
+    async def record(sent: bool) -> None:
+        async with database.transaction() as session:
+            await repository.set_mail_state(session, invitation_id, token_hash, "sent" if sent else "failed")
+
+    return record
+
+
+async def inviter(session: AsyncSession, person_id: uuid.UUID) -> Person | None:
+    """Who an invitation's mail names as inviting (None: the organisation itself)."""
+    return await repository.person_by_id(session, person_id)
+
+
 async def invitation_of(
     session: AsyncSession, organisation: Organisation, invitation_id: uuid.UUID, *, for_update: bool = False
 ) -> Invitation:
@@ -172,7 +205,7 @@ async def accept(
     token_hash = hash_secret(request.token)
     # The token is checked on a reader first, so that a made-up one costs no hash; the password is hashed before
     # the writer's first statement (no lock held meanwhile), and the writer checks everything again under lock.
-    async with database.reader() as reader:
+    async with database.transaction(write=False) as reader:
         _open(await repository.invitation_by_hash(reader, token_hash), now)
     password_hash = await passwords.hash(request.password) if request.password is not None else None
     invitation = _open(await repository.invitation_by_hash(session, token_hash, for_update=True), now)

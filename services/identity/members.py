@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from common.problems import Conflict, NotFound, Text
 from common.tokens import Principal
-from services.identity import audit, repository
+from services.identity import accounts, audit, repository, standing
 from services.identity.accounts import roles_allowed
 from services.identity.models import Membership, Organisation, Person
 from services.vocabulary import ADMIN_ROLES, ROLES_BY_KIND, OrganisationKind
@@ -25,6 +25,35 @@ async def member_of(
     if found is None:
         raise NotFound(MEMBER_NOT_FOUND)
     return found
+
+
+async def list_members(
+    session: AsyncSession, organisation: Organisation, *, limit: int, cursor: str | None
+) -> list[tuple[Membership, Person]]:
+    """A page (plus one row) of the organisation's members."""
+    return await repository.members_of(session, organisation.id, limit=limit, cursor=cursor)
+
+
+async def leaving_or_removed(
+    session: AsyncSession, *, principal: Principal, organisation_id: uuid.UUID, person_id: uuid.UUID
+) -> tuple[Organisation, Membership]:
+    """The organisation (locked: every membership change of one organisation waits its turn) and the membership
+    about to go: the caller's own (leaving), or one its admin removes. 404 for another organisation's, 403 for a
+    member who is not an admin."""
+    leaving = principal.kind == "user" and principal.subject == str(person_id) and (
+        principal.organisation_id == organisation_id
+    )
+    if leaving:
+        organisation = await accounts.visible_organisation(session, organisation_id, for_update=True)
+    else:
+        if not principal.has_any_role(ADMIN_ROLES):
+            if principal.organisation_id != organisation_id:
+                raise NotFound(accounts.ORGANISATION_NOT_FOUND)  # another organisation's: out of sight
+            raise accounts.not_an_admin()
+        await standing.require_current(session, principal, ADMIN_ROLES)
+        organisation = await accounts.locked_administered_organisation(session, principal, organisation_id)
+    membership, _person = await member_of(session, organisation, person_id, for_update=True)
+    return organisation, membership
 
 
 def _admin_roles(organisation: Organisation) -> frozenset[str]:

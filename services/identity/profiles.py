@@ -8,6 +8,7 @@ the next replacement that changes the profile.
 
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -104,6 +105,25 @@ async def writable_association(
         raise Forbidden(Text("Réservé aux personnes.", "People only."))
     organisation = await _association(session, organisation_id, for_update=True)
     return organisation, await _profile_for_update(session, organisation_id)
+
+
+@dataclass(frozen=True)
+class StoredProfile:
+    """An association's profile as read: its row (None while blank: version 0, as the ETag "0" says)."""
+
+    organisation_id: uuid.UUID
+    row: OrganisationProfile | None
+
+    @property
+    def version(self) -> int:
+        return version_of(self.row)
+
+
+async def current_profile(session: AsyncSession, principal: Principal, organisation_id: uuid.UUID) -> StoredProfile:
+    """`readable_profile`, as a route's loader: the profile with its version, blank or not."""
+    return StoredProfile(
+        organisation_id, await readable_profile(session, principal=principal, organisation_id=organisation_id)
+    )
 
 
 def version_of(profile: OrganisationProfile | None) -> int:

@@ -199,6 +199,10 @@ async def invitation_by_hash(session: AsyncSession, token_hash: str, *, for_upda
     return (await session.execute(statement)).scalars().first()
 
 
+async def person_by_id(session: AsyncSession, person_id: uuid.UUID) -> Person | None:
+    return await session.get(Person, person_id)
+
+
 async def invitation_of(
     session: AsyncSession, organisation_id: uuid.UUID, invitation_id: uuid.UUID, *, for_update: bool = False
 ) -> Invitation | None:

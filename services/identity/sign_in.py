@@ -67,7 +67,7 @@ async def password_grant(
     Everything is read on a reader session before the password is checked (in a worker thread): the request's
     writer, which on SQLite holds the database's write lock from its first statement, only starts afterwards."""
     email = grant.username.lower()
-    async with database.reader() as reader:
+    async with database.transaction(write=False) as reader:
         await throttle.check_failures(reader, issuer.settings, email=email, ip=ip, now=utcnow())
         person = await repository.person_by_email(reader, email)
         memberships = await repository.memberships_of(reader, person.id) if person else []

@@ -59,7 +59,7 @@ def current(roles: frozenset[str] | set[str]) -> Callable[..., Awaitable[Princip
         # On a reader: the request's writer (which on SQLite takes the database's write lock from its first
         # statement) must not start before the route's own reservations, such as the Idempotency-Key's.
         database: Database = request.app.state.db
-        async with database.reader() as reader:
+        async with database.transaction(write=False) as reader:
             await require_current(reader, principal, wanted)
         return principal
 

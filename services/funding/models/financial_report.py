@@ -6,8 +6,8 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, CheckConstraint, Column, ForeignKey, Index, UniqueConstraint, and_, exists
-from sqlmodel import Field
+from sqlalchemy import JSON, CheckConstraint, Column, ColumnElement, ForeignKey, Index, UniqueConstraint, and_, exists
+from sqlmodel import Field, col
 
 from common.db import UtcDateTime
 from services.funding.models.agreement import Payment, PaymentState
@@ -75,16 +75,18 @@ class FinancialReport(FundingTable, IdColumn, Versioned, SyncedTimestamps, table
     review_comment: str | None = Field(default=None, max_length=2000)
 
 
-def _money_received() -> Any:
+def _money_received() -> ColumnElement[bool]:
     """SQL: something was paid on the report's grant. A report accounts for money received: a grant never paid
     (its letter never sent, its payments cancelled) owes none."""
-    return exists().where(Payment.grant_id == FinancialReport.grant_id, Payment.state == PaymentState.paid)
+    return exists().where(
+        col(Payment.grant_id) == col(FinancialReport.grant_id), col(Payment.state) == PaymentState.paid
+    )
 
 
-def owed_clause() -> Any:
+def owed_clause() -> ColumnElement[bool]:
     """SQL: the report is still owed — not yet in the funder's hands, for money received."""
-    return and_(FinancialReport.state.in_(OWED_STATES), _money_received())
+    return and_(col(FinancialReport.state).in_(OWED_STATES), _money_received())
 
 
-def late_clause(today: date) -> Any:
-    return and_(owed_clause(), FinancialReport.due_on < today)
+def late_clause(today: date) -> ColumnElement[bool]:
+    return and_(owed_clause(), col(FinancialReport.due_on) < today)

@@ -4,19 +4,17 @@
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Query
 from pydantic import EmailStr
 
 from common.db import SessionDep
 from common.pagination import CursorParam, LimitParam, Page, page_of
 from common.problems import problem_responses
-from common.tokens import Principal
-from services.identity import audit, standing
+from services.identity import audit
+from services.identity.guards import PlatformAdmin
 from services.identity.schemas import AuditEventPublic
-from services.vocabulary import Role
 
 router = APIRouter(prefix="/audit-events", tags=["organisations"])
-PlatformAdmin = Annotated[Principal, Depends(standing.current({Role.platform_admin}))]
 
 
 @router.get(
@@ -35,7 +33,7 @@ async def list_every_audit_event(
     person_id: uuid.UUID | None = None,
     email: Annotated[EmailStr | None, Query(description="The address an entry names (sign-ups, invitations).")] = None,
 ) -> dict:
-    """Oldest first; who did what, when, with the request id that did it."""
+    """Oldest first; who did what, when, with the request id that did it. The platform's admins only."""
     rows = await audit.events(session, organisation_id=None, action=action, person_id=person_id,
                               email=email.lower() if email else None, limit=limit, cursor=cursor)
     return page_of(rows, limit=limit, to_public=lambda row: AuditEventPublic.model_validate(row, from_attributes=True))

@@ -149,6 +149,8 @@ async def refresh_token(
     responses=problem_responses(400, 413, 422),
 )
 async def logout(body: RefreshRequest, session: SessionDep) -> Response:
+    """Public: the refresh token is the proof. It and every token of its family are revoked; an unknown or
+    already revoked one is answered the same (204), so that logging out twice is harmless."""
     await sign_in.logout(session, token=body.refresh_token)
     return Response(status_code=204)
 

@@ -1,34 +1,23 @@
 """Machine clients of the caller's organisation."""
 
 import uuid
-from typing import Annotated
 
-from fastapi import APIRouter, Depends, Response
+from fastapi import APIRouter, Response
 
 from common.clock import ClockDep
 from common.db import SessionDep
 from common.idempotency import IdempotencyDep
 from common.pagination import CursorParam, LimitParam, Page, page_of
-from common.problems import Forbidden, Text, problem_responses
-from common.tokens import Principal
-from services.identity import accounts, clients, repository, standing
+from common.problems import problem_responses
+from services.identity import accounts, clients
+from services.identity.guards import OrganisationAdmin
 from services.identity.models import MachineClient
 from services.identity.schemas import ClientCreate, ClientCreated, ClientPublic
-from services.vocabulary import ADMIN_ROLES
 
 router = APIRouter(prefix="/clients", tags=["clients"])
 
-Admin = Annotated[Principal, Depends(standing.current(ADMIN_ROLES))]
-
-
 def client_public(client: MachineClient) -> ClientPublic:
     return ClientPublic.model_validate(client, from_attributes=True)
-
-
-def _person_only(principal: Principal) -> uuid.UUID:
-    if principal.kind != "user" or principal.organisation_id is None:
-        raise Forbidden(Text("Seule une personne gère les clients machine.", "Only a person manages machine clients."))
-    return principal.organisation_id
 
 
 @router.post(
@@ -44,9 +33,12 @@ def _person_only(principal: Principal) -> uuid.UUID:
     },
 )
 async def create_client(
-    body: ClientCreate, session: SessionDep, admin: Admin, call: IdempotencyDep, clock: ClockDep
+    body: ClientCreate, session: SessionDep, admin: OrganisationAdmin, call: IdempotencyDep, clock: ClockDep
 ) -> Response:
-    organisation_id = _person_only(admin)
+    """A machine client of the caller's organisation, with the scopes asked and an expiry; created by its admins
+    (people only: 403 for a machine client); 422 for a kind of organisation that has none. The secret is in this
+    answer only."""
+    organisation_id = clients.managed_organisation(admin)
     organisation = await accounts.visible_organisation(session, organisation_id)
     client, secret = await clients.create_client(
         session, principal=admin, organisation=organisation, request=body, now=clock.now()
@@ -64,9 +56,11 @@ async def create_client(
     responses=problem_responses(400, 401, 403, 422),
 )
 async def list_clients(
-    session: SessionDep, admin: Admin, limit: LimitParam = 50, cursor: CursorParam = None
+    session: SessionDep, admin: OrganisationAdmin, limit: LimitParam = 50, cursor: CursorParam = None
 ) -> dict:
-    rows = await repository.clients_of(session, _person_only(admin), limit=limit, cursor=cursor)
+    """The machine clients of the caller's organisation, revoked ones included, paged; read by its admins (people
+    only)."""
+    rows = await clients.list_clients(session, principal=admin, limit=limit, cursor=cursor)
     return page_of(rows, limit=limit, to_public=client_public)
 
 
@@ -76,8 +70,13 @@ async def list_clients(
     response_model=ClientPublic,
     responses=problem_responses(401, 403, 404, 422),
 )
-async def revoke_client(client_id: uuid.UUID, session: SessionDep, admin: Admin, clock: ClockDep) -> ClientPublic:
+async def revoke_client(
+    client_id: uuid.UUID, session: SessionDep, admin: OrganisationAdmin, clock: ClockDep
+) -> ClientPublic:
+    """Revokes one of the caller's organisation's machine clients (its admins, people only; 404 for another's):
+    it obtains no token any more. Revoking it again answers the same."""
     client = await clients.revoke_client(
-        session, organisation_id=_person_only(admin), client_uuid=client_id, principal=admin, now=clock.now()
+        session, organisation_id=clients.managed_organisation(admin), client_uuid=client_id, principal=admin,
+        now=clock.now(),
     )
     return client_public(client)

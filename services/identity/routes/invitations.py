@@ -3,7 +3,7 @@
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, BackgroundTasks, Depends, Query, Response
+from fastapi import APIRouter, BackgroundTasks, Query, Response
 
 from common.auth import AnyCaller
 from common.clock import ClockDep
@@ -11,9 +11,18 @@ from common.db import Database, SessionDep
 from common.idempotency import IdempotencyDep
 from common.pagination import CursorParam, LimitParam, Page, page_of
 from common.problems import problem_responses
-from common.tokens import Principal
-from services.identity import accounts, invitations, mails, repository, standing
-from services.identity.deps import DatabaseDep, GatedPasswordsDep, MailerDep, SettingsDep
+from services.identity import invitations, mails
+from services.identity.deps import (
+    AdministeredOrganisation,
+    CurrentInvitation,
+    DatabaseDep,
+    GatedPasswordsDep,
+    LockedAdministeredOrganisation,
+    LockedInvitation,
+    MailerDep,
+    SettingsDep,
+)
+from services.identity.guards import OrganisationAdmin
 from services.identity.models import Invitation, Organisation, Person
 from services.identity.schemas import (
     InvitationAccept,
@@ -23,21 +32,9 @@ from services.identity.schemas import (
     InvitationState,
 )
 from services.identity.settings import IdentitySettings
-from services.vocabulary import ADMIN_ROLES
 
 router = APIRouter(tags=["invitations"])
 ORGANISATION_INVITATIONS = "/organisations/{organisation_id}/invitations"
-
-Admin = Annotated[Principal, Depends(standing.current(ADMIN_ROLES))]
-
-
-async def _administered(session: SessionDep, admin: Principal, organisation_id: uuid.UUID, *,
-                        for_update: bool = False) -> Organisation:
-    organisation = await accounts.administered_organisation(
-        session, principal=admin, organisation_id=organisation_id, for_update=for_update
-    )
-    accounts.require_admin_of(admin, organisation)  # people only: the invitation names who invited
-    return organisation
 
 
 def _mail_it(
@@ -50,13 +47,7 @@ def _mail_it(
         inviter_name=inviter.full_name if inviter else organisation.name, token=token,
         expires_at=invitation.expires_at, links_base_url=settings.links_base_url,
     )
-    invitation_id, token_hash = invitation.id, invitation.token_hash
-
-    async def record(sent: bool) -> None:
-        async with database.writer() as session:
-            await repository.set_mail_state(session, invitation_id, token_hash, "sent" if sent else "failed")
-            await session.commit()
-
+    record = invitations.mail_state_recorder(database, invitation)
     background.add_task(mails.send, mailer, settings.mail_from, mail, on_result=record)
 
 
@@ -68,20 +59,22 @@ def _mail_it(
     responses=problem_responses(400, 401, 403, 404, 409, 413, 422),
 )
 async def create_invitation(
-    organisation_id: uuid.UUID, body: InvitationCreate, session: SessionDep, admin: Admin, call: IdempotencyDep,
+    # The guard, then the Idempotency-Key's reservation (its own transaction), then the organisation's row lock:
+    # two invitations to one address at once cannot both find none waiting.
+    admin: OrganisationAdmin, call: IdempotencyDep, organisation: LockedAdministeredOrganisation,
+    body: InvitationCreate, session: SessionDep,
     clock: ClockDep, settings: SettingsDep, database: DatabaseDep, mailer: MailerDep, background: BackgroundTasks,
 ) -> Response:
     """Nothing is attached until the invitee accepts. The answer is the same whether the address has an account or
     not; 409 `already_member` when it is already a member of this organisation, `invitation_pending` when an
-    invitation to it still waits."""
-    # The organisation's row locked: two invitations to one address at once cannot both find none waiting.
-    organisation = await _administered(session, admin, organisation_id, for_update=True)
+    invitation to it still waits. By the organisation's admins (people only) or the platform's; 404 for another
+    organisation."""
     now = clock.now()
     invitation, token = await invitations.invite(
         session, organisation=organisation, request=body, principal=admin, now=now,
         ttl_seconds=settings.invitation_ttl_seconds,
     )
-    inviter = await session.get(Person, invitation.invited_by)
+    inviter = await invitations.inviter(session, invitation.invited_by)
     _mail_it(background, database=database, mailer=mailer, settings=settings, invitation=invitation,
              organisation=organisation, inviter=inviter, token=token)
     return await call.respond(
@@ -97,13 +90,14 @@ async def create_invitation(
     responses=problem_responses(400, 401, 403, 404, 422),
 )
 async def list_invitations(
-    organisation_id: uuid.UUID, session: SessionDep, admin: Admin, clock: ClockDep,
+    organisation: AdministeredOrganisation, session: SessionDep, clock: ClockDep,
     limit: LimitParam = 50, cursor: CursorParam = None,
     state: Annotated[InvitationState | None, Query()] = None,
 ) -> dict:
-    organisation = await _administered(session, admin, organisation_id)
+    """The organisation's invitations, by state, paged; read by its admins (people only) or the platform's; 404
+    for another organisation."""
     now = clock.now()
-    rows = await repository.invitations_of(session, organisation.id, state=state, now=now, limit=limit, cursor=cursor)
+    rows = await invitations.list_invitations(session, organisation, state=state, now=now, limit=limit, cursor=cursor)
     return page_of(rows, limit=limit, to_public=lambda row: invitations.to_public(row, now))
 
 
@@ -113,11 +107,11 @@ async def list_invitations(
     response_model=InvitationPublic,
     responses=problem_responses(401, 403, 404, 422),
 )
-async def get_invitation(
-    organisation_id: uuid.UUID, invitation_id: uuid.UUID, session: SessionDep, admin: Admin, clock: ClockDep
-) -> InvitationPublic:
-    organisation = await _administered(session, admin, organisation_id)
-    return invitations.to_public(await invitations.invitation_of(session, organisation, invitation_id), clock.now())
+async def get_invitation(found: CurrentInvitation, clock: ClockDep) -> InvitationPublic:
+    """One invitation of the organisation; read by its admins (people only) or the platform's; 404 for another
+    organisation's."""
+    _organisation, invitation = found
+    return invitations.to_public(invitation, clock.now())
 
 
 @router.post(
@@ -127,10 +121,10 @@ async def get_invitation(
     responses=problem_responses(401, 403, 404, 409, 422),
 )
 async def revoke_invitation(
-    organisation_id: uuid.UUID, invitation_id: uuid.UUID, session: SessionDep, admin: Admin, clock: ClockDep
+    found: LockedInvitation, session: SessionDep, admin: OrganisationAdmin, clock: ClockDep
 ) -> InvitationPublic:
-    organisation = await _administered(session, admin, organisation_id)
-    invitation = await invitations.invitation_of(session, organisation, invitation_id, for_update=True)
+    """By the organisation's admins (people only) or the platform's; 409 for an invitation no longer pending."""
+    _organisation, invitation = found
     now = clock.now()
     revoked = await invitations.revoke(session, invitation=invitation, principal=admin, now=now)
     return invitations.to_public(revoked, now)
@@ -143,16 +137,17 @@ async def revoke_invitation(
     responses=problem_responses(401, 403, 404, 409, 422),
 )
 async def resend_invitation(
-    organisation_id: uuid.UUID, invitation_id: uuid.UUID, session: SessionDep, admin: Admin, clock: ClockDep,
+    found: LockedInvitation, session: SessionDep, admin: OrganisationAdmin, clock: ClockDep,
     settings: SettingsDep, database: DatabaseDep, mailer: MailerDep, background: BackgroundTasks,
 ) -> InvitationPublic:
-    organisation = await _administered(session, admin, organisation_id)
-    invitation = await invitations.invitation_of(session, organisation, invitation_id, for_update=True)
+    """By the organisation's admins (people only) or the platform's; the mail goes after the commit. 409 for an
+    invitation no longer pending."""
+    organisation, invitation = found
     now = clock.now()
     invitation, token = await invitations.resend(
         session, invitation=invitation, principal=admin, now=now, ttl_seconds=settings.invitation_ttl_seconds
     )
-    inviter = await session.get(Person, uuid.UUID(admin.subject))
+    inviter = await invitations.inviter(session, uuid.UUID(admin.subject))
     _mail_it(background, database=database, mailer=mailer, settings=settings, invitation=invitation,
              organisation=organisation, inviter=inviter, token=token)
     return invitations.to_public(invitation, now)
@@ -177,9 +172,7 @@ async def accept_invitation(
     _invitation, organisation, person = await invitations.accept(
         session, database=database, request=body, principal=caller, passwords=passwords, now=clock.now()
     )
-    membership = await repository.membership(session, person.id, organisation.id)
-    assert membership is not None
     return InvitationAccepted(
         organisation_id=organisation.id, organisation_name=organisation.name, person_id=person.id,
-        roles=membership.roles,
+        roles=await invitations.roles_granted(session, person, organisation),
     )

@@ -1,26 +1,20 @@
 """An organisation's members: listed and managed by its admins; anyone may leave."""
 
-import uuid
-from typing import Annotated
+from fastapi import APIRouter, Response
 
-from fastapi import APIRouter, Depends, Request, Response
-
-from common.auth import Authorize
 from common.clock import ClockDep
 from common.db import SessionDep
-from common.etag import check_if_match, etag_of, if_match_parameter
+from common.etag import if_match_parameter
 from common.pagination import CursorParam, LimitParam, Page, page_of
-from common.problems import NotFound, problem_responses
-from common.tokens import Principal
-from services.identity import accounts, members, repository, standing
+from common.problems import problem_responses
+from common.resources import with_etag
+from services.identity import members
+from services.identity.deps import AdministeredOrganisation, CurrentMember, EditedMember, LeavingMember
+from services.identity.guards import AnyMember, OrganisationAdmin
 from services.identity.models import Membership, Person
 from services.identity.schemas import MemberPublic, MemberUpdate
-from services.vocabulary import ADMIN_ROLES, EVERY_ROLE
 
 router = APIRouter(prefix="/organisations/{organisation_id}/members", tags=["members"])
-
-Admin = Annotated[Principal, Depends(standing.current(ADMIN_ROLES))]
-Member = Annotated[Principal, Depends(Authorize(roles=EVERY_ROLE))]
 
 
 def member_public(pair: tuple[Membership, Person]) -> MemberPublic:
@@ -38,16 +32,14 @@ def member_public(pair: tuple[Membership, Person]) -> MemberPublic:
     responses=problem_responses(400, 401, 403, 404, 422),
 )
 async def list_members(
-    organisation_id: uuid.UUID,
+    organisation: AdministeredOrganisation,
     session: SessionDep,
-    admin: Admin,
     limit: LimitParam = 50,
     cursor: CursorParam = None,
 ) -> dict:
-    organisation = await accounts.administered_organisation(session, principal=admin, organisation_id=organisation_id)
-    # People only: a machine client acting with an admin role must not read them.
-    accounts.require_admin_of(admin, organisation)
-    rows = await repository.members_of(session, organisation.id, limit=limit, cursor=cursor)
+    """The organisation's members and their roles, paged; read by its admins (people only: 403 for a machine
+    client acting with an admin role) or the platform's; 404 for another organisation."""
+    rows = await members.list_members(session, organisation, limit=limit, cursor=cursor)
     return page_of(rows, limit=limit, to_public=member_public, anchor=lambda pair: pair[0])
 
 
@@ -57,14 +49,11 @@ async def list_members(
     response_model=MemberPublic,
     responses=problem_responses(401, 403, 404, 422),
 )
-async def get_member(
-    organisation_id: uuid.UUID, person_id: uuid.UUID, session: SessionDep, admin: Admin, response: Response
-) -> MemberPublic:
-    organisation = await accounts.administered_organisation(session, principal=admin, organisation_id=organisation_id)
-    accounts.require_admin_of(admin, organisation)
-    found = await members.member_of(session, organisation, person_id)
-    response.headers["ETag"] = etag_of(found[0].version)
-    return member_public(found)
+async def get_member(member: CurrentMember, response: Response) -> MemberPublic:
+    """One member with the ETag of their membership; read by the organisation's admins (people only) or the
+    platform's; 404 for another organisation or a person who is not a member."""
+    with_etag(response, member[0])
+    return member_public(member)
 
 
 @router.patch(
@@ -75,23 +64,18 @@ async def get_member(
     openapi_extra=if_match_parameter(),
 )
 async def update_member(
-    organisation_id: uuid.UUID, person_id: uuid.UUID, body: MemberUpdate, request: Request, response: Response,
-    session: SessionDep, admin: Admin, clock: ClockDep,
+    edited: EditedMember, body: MemberUpdate, response: Response, session: SessionDep, admin: OrganisationAdmin,
+    clock: ClockDep,
 ) -> MemberPublic:
-    """The new roles are in the member's next token: at their next refresh or login (an access token already issued
-    keeps the old ones until it expires, 10 min at most). 409 `last_admin` when the organisation would be left
-    without an admin."""
-    # The organisation's row is locked first: every membership change of one organisation waits its turn.
-    organisation = await accounts.administered_organisation(
-        session, principal=admin, organisation_id=organisation_id, for_update=True
-    )
-    accounts.require_admin_of(admin, organisation)
-    membership, person = await members.member_of(session, organisation, person_id, for_update=True)
-    check_if_match(request, membership.version)
+    """The organisation's admins (or the platform's) only. The new roles are in the member's next token: at their
+    next refresh or login (an access token already issued keeps the old ones until it expires, 10 min at most).
+    409 `last_admin` when the organisation would be left without an admin; 428 without If-Match, 412 on a stale
+    one."""
+    organisation, membership, person = edited
     membership = await members.change_roles(
         session, organisation=organisation, membership=membership, roles=body.roles, principal=admin, now=clock.now()
     )
-    response.headers["ETag"] = etag_of(membership.version)
+    with_etag(response, membership)
     return member_public((membership, person))
 
 
@@ -102,27 +86,10 @@ async def update_member(
     responses=problem_responses(401, 403, 404, 409, 412, 422),
     openapi_extra=if_match_parameter(required=False),
 )
-async def remove_member(
-    organisation_id: uuid.UUID, person_id: uuid.UUID, request: Request, session: SessionDep, caller: Member,
-    clock: ClockDep,
-) -> Response:
+async def remove_member(leaving: LeavingMember, session: SessionDep, caller: AnyMember, clock: ClockDep) -> Response:
     """An admin removes a member; any member removes themselves (leaves). Their refresh tokens for this
     organisation die at once; an access token already issued works until it expires (10 min at most). 409
-    `last_admin` for the organisation's last admin."""
-    leaving = caller.kind == "user" and caller.subject == str(person_id) and caller.organisation_id == organisation_id
-    if leaving:
-        organisation = await accounts.visible_organisation(session, organisation_id, for_update=True)
-    else:
-        if not caller.has_any_role(ADMIN_ROLES):
-            if caller.organisation_id != organisation_id:
-                raise NotFound(accounts.ORGANISATION_NOT_FOUND)  # another organisation's: out of sight
-            raise accounts.not_an_admin()
-        await standing.require_current(session, caller, ADMIN_ROLES)
-        organisation = await accounts.administered_organisation(
-            session, principal=caller, organisation_id=organisation_id, for_update=True
-        )
-        accounts.require_admin_of(caller, organisation)
-    membership, _person = await members.member_of(session, organisation, person_id, for_update=True)
-    check_if_match(request, membership.version, required=False)
+    `last_admin` for the organisation's last admin; 412 on a stale If-Match."""
+    organisation, membership = leaving
     await members.remove(session, organisation=organisation, membership=membership, principal=caller, now=clock.now())
     return Response(status_code=204)

@@ -1,24 +1,34 @@
 """Organisations and their members."""
 
-import uuid
 from datetime import timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, BackgroundTasks, Depends, Query, Request, Response
+from fastapi import APIRouter, BackgroundTasks, Query, Request, Response
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 
-from common.auth import AnyCaller, Authorize
+from common.auth import AnyCaller
 from common.clock import ClockDep
 from common.db import SessionDep
-from common.etag import check_if_match, etag_of, if_match_parameter
+from common.etag import etag_of, if_match_parameter
 from common.idempotency import IdempotencyDep
 from common.openapi import ETAG_REF
 from common.pagination import CursorParam, LimitParam, Page, page_of
 from common.problems import problem_responses
-from common.tokens import Principal
-from services.identity import accounts, audit, mails, repository, standing
-from services.identity.deps import AddressDep, DatabaseDep, GatedPasswordsDep, MailerDep, SettingsDep
+from common.resources import with_etag
+from services.identity import accounts, audit, mails
+from services.identity.deps import (
+    AddressDep,
+    AdministeredOrganisation,
+    CurrentOrganisation,
+    DatabaseDep,
+    EditedOrganisation,
+    GatedPasswordsDep,
+    MailerDep,
+    MovedOrganisation,
+    SettingsDep,
+)
+from services.identity.guards import DirectoryRead, OrganisationAdmin, PlatformAdmin
 from services.identity.models import Organisation
 from services.identity.schemas import (
     AuditEventPublic,
@@ -32,13 +42,10 @@ from services.identity.schemas import (
     SignupVerify,
     SuspensionRequest,
 )
-from services.vocabulary import ADMIN_ROLES, EVERY_ROLE, OrganisationKind, Role, Scope
+from services.vocabulary import OrganisationKind
 
 router = APIRouter(prefix="/organisations", tags=["organisations"])
 
-Reader = Annotated[Principal, Depends(Authorize(roles=EVERY_ROLE, scope=Scope.organisations_read, services=True))]
-Admin = Annotated[Principal, Depends(standing.current(ADMIN_ROLES))]
-PlatformAdmin = Annotated[Principal, Depends(standing.current({Role.platform_admin}))]
 
 
 def _next_steps(organisation_id: str) -> dict[str, dict]:
@@ -51,8 +58,8 @@ def organisation_public(organisation: Organisation) -> OrganisationPublic:
     return OrganisationPublic.model_validate(organisation, from_attributes=True)
 
 
-def _location(organisation: Organisation) -> dict[str, str]:
-    return {"Location": f"/api/v1/organisations/{organisation.id}", "ETag": etag_of(organisation.version)}
+def _location(organisation: Organisation) -> str:
+    return f"/api/v1/organisations/{organisation.id}"
 
 
 @router.post(
@@ -110,7 +117,9 @@ async def verify_signup(
         organisation=organisation_public(organisation),
         admin=PersonPublic(id=person.id, email=person.email, full_name=person.full_name),
     )
-    return JSONResponse(jsonable_encoder(result), status_code=201, headers=_location(organisation))
+    response = JSONResponse(jsonable_encoder(result), status_code=201, headers={"Location": _location(organisation)})
+    with_etag(response, organisation)
+    return response
 
 
 @router.post(
@@ -123,9 +132,13 @@ async def verify_signup(
 async def create_organisation(
     body: OrganisationCreate, session: SessionDep, _admin: PlatformAdmin, call: IdempotencyDep
 ) -> Response:
+    """Registers an organisation of any kind (the platform's admins only; associations sign up themselves).
+    Refused: 409 for a SIRET or RNA already registered; 422 for an association without either."""
     organisation = await accounts.create_organisation(session, request=body)
+    # The card has no version of its own (its ETag is the row's), which `common.resources.answer` cannot take.
     return await call.respond(
-        session, status_code=201, content=organisation_public(organisation), headers=_location(organisation)
+        session, status_code=201, content=organisation_public(organisation),
+        headers={"Location": _location(organisation), "ETag": etag_of(organisation.version)},
     )
 
 
@@ -137,12 +150,14 @@ async def create_organisation(
 )
 async def list_organisations(
     session: SessionDep,
-    _caller: Reader,
+    _caller: DirectoryRead,
     limit: LimitParam = 50,
     cursor: CursorParam = None,
     kind: Annotated[OrganisationKind | None, Query()] = None,
 ) -> dict:
-    rows = await repository.list_organisations(session, kind=kind, limit=limit, cursor=cursor)
+    """The directory of organisations' public cards, filtered by kind and paged; read by every signed-in caller
+    and service."""
+    rows = await accounts.list_organisations(session, kind=kind, limit=limit, cursor=cursor)
     return page_of(rows, limit=limit, to_public=organisation_public)
 
 
@@ -169,11 +184,10 @@ async def list_organisations(
         },
     },
 )
-async def get_organisation(
-    organisation_id: uuid.UUID, session: SessionDep, _caller: Reader, response: Response
-) -> OrganisationPublic:
-    organisation = await accounts.visible_organisation(session, organisation_id)
-    response.headers["ETag"] = etag_of(organisation.version)
+async def get_organisation(organisation: CurrentOrganisation, response: Response) -> OrganisationPublic:
+    """An organisation's public card with its ETag; read by every signed-in caller and service (404 for an unknown
+    one)."""
+    with_etag(response, organisation)
     return organisation_public(organisation)
 
 
@@ -185,23 +199,19 @@ async def get_organisation(
     openapi_extra=if_match_parameter(),
 )
 async def update_organisation(
-    organisation_id: uuid.UUID,
+    organisation: EditedOrganisation,
     body: OrganisationUpdate,
-    request: Request,
     response: Response,
     session: SessionDep,
-    admin: Admin,
+    admin: OrganisationAdmin,
     clock: ClockDep,
 ) -> OrganisationPublic:
-    organisation = await accounts.administered_organisation(
-        session, principal=admin, organisation_id=organisation_id, for_update=True
-    )
-    accounts.require_admin_of(admin, organisation)
-    check_if_match(request, organisation.version)
+    """Changes the given fields of the caller's own organisation (its admins, or the platform's; 404 for another
+    organisation, 403 for a machine client). Refused: 428 without If-Match, 412 on a stale one."""
     organisation = await accounts.update_organisation(
         session, organisation=organisation, request=body, principal=admin, now=clock.now()
     )
-    response.headers["ETag"] = etag_of(organisation.version)
+    with_etag(response, organisation)
     return organisation_public(organisation)
 
 
@@ -213,17 +223,16 @@ async def update_organisation(
     openapi_extra=if_match_parameter(required=False),
 )
 async def suspend_organisation(
-    organisation_id: uuid.UUID, body: SuspensionRequest, request: Request, response: Response, session: SessionDep,
+    organisation: MovedOrganisation, body: SuspensionRequest, response: Response, session: SessionDep,
     admin: PlatformAdmin, clock: ClockDep,
 ) -> OrganisationPublic:
-    """Refresh tokens of its people die at once; an access token already issued works until it expires (10 min at
-    most, IDENTITY_ACCESS_TOKEN_TTL_SECONDS)."""
-    organisation = await accounts.visible_organisation(session, organisation_id, for_update=True)
-    check_if_match(request, organisation.version, required=False)
+    """The platform's admins only; 409 for an organisation already suspended (or the platform), 412 on a stale
+    If-Match. Refresh tokens of its people die at once; an access token already issued works until it expires
+    (10 min at most, IDENTITY_ACCESS_TOKEN_TTL_SECONDS)."""
     organisation = await accounts.suspend(
         session, organisation=organisation, reason=body.reason, principal=admin, now=clock.now()
     )
-    response.headers["ETag"] = etag_of(organisation.version)
+    with_etag(response, organisation)
     return organisation_public(organisation)
 
 
@@ -235,13 +244,12 @@ async def suspend_organisation(
     openapi_extra=if_match_parameter(required=False),
 )
 async def reactivate_organisation(
-    organisation_id: uuid.UUID, request: Request, response: Response, session: SessionDep, admin: PlatformAdmin,
-    clock: ClockDep,
+    organisation: MovedOrganisation, response: Response, session: SessionDep, admin: PlatformAdmin, clock: ClockDep,
 ) -> OrganisationPublic:
-    organisation = await accounts.visible_organisation(session, organisation_id, for_update=True)
-    check_if_match(request, organisation.version, required=False)
+    """Its people and machine clients obtain tokens again (the platform's admins only); 409 for an organisation
+    that is not suspended, 412 on a stale If-Match."""
     organisation = await accounts.reactivate(session, organisation=organisation, principal=admin, now=clock.now())
-    response.headers["ETag"] = etag_of(organisation.version)
+    with_etag(response, organisation)
     return organisation_public(organisation)
 
 
@@ -252,16 +260,14 @@ async def reactivate_organisation(
     responses=problem_responses(400, 401, 403, 404, 422),
 )
 async def list_audit_events(
-    organisation_id: uuid.UUID,
+    organisation: AdministeredOrganisation,
     session: SessionDep,
-    admin: Admin,
     limit: LimitParam = 50,
     cursor: CursorParam = None,
     action: Annotated[str | None, Query(max_length=64, pattern=r"^[a-z_]+\.[a-z_]+$",
                                         examples=["invitation.created"])] = None,
 ) -> dict:
-    """Oldest first; who did what, when, with the request id that did it."""
-    organisation = await accounts.administered_organisation(session, principal=admin, organisation_id=organisation_id)
-    accounts.require_admin_of(admin, organisation)
+    """Oldest first; who did what, when, with the request id that did it. Read by the organisation's admins (or
+    the platform's); 404 for another organisation."""
     rows = await audit.events(session, organisation_id=organisation.id, action=action, limit=limit, cursor=cursor)
     return page_of(rows, limit=limit, to_public=lambda row: AuditEventPublic.model_validate(row, from_attributes=True))

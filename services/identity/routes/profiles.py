@@ -1,27 +1,20 @@
 """An association's profile, as the CERFA 12156 asks it: entered once, reused by every dossier."""
 
-import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Depends, Request, Response
+from fastapi import APIRouter, Body, Response
 
-from common.auth import Authorize
 from common.clock import ClockDep
 from common.db import SessionDep
-from common.etag import check_if_match, etag_of, if_match_parameter
+from common.etag import if_match_parameter
 from common.problems import problem_responses
-from common.tokens import Principal
-from services.identity import profiles, standing
+from common.resources import with_etag
+from services.identity import profiles
+from services.identity.deps import CurrentProfile, WrittenProfile
+from services.identity.guards import ProfileWrite
 from services.identity.profile_schemas import ProfileIn, ProfilePublic
-from services.vocabulary import EVERY_ROLE, Role, Scope
 
 router = APIRouter(prefix="/organisations", tags=["organisations"])
-
-# Every role passes the guard: who may read is decided per organisation, and anyone else gets a 404.
-Reader = Annotated[Principal, Depends(Authorize(roles=EVERY_ROLE, scope=Scope.organisations_read, services=True))]
-# The association's admin, or the platform's, who administers every organisation (as for its card and members).
-# Machine clients act as holder_member (read only), and no scope lets a client write an organisation.
-Writer = Annotated[Principal, Depends(standing.current({Role.holder_admin, Role.platform_admin}))]
 
 PROFILE_PATH = "/{organisation_id}/profile"
 EXAMPLE = {
@@ -73,7 +66,7 @@ def _get_profile_link() -> dict[str, dict]:
     },
 )
 async def get_profile(
-    organisation_id: uuid.UUID, session: SessionDep, caller: Reader, response: Response, clock: ClockDep
+    profile: CurrentProfile, session: SessionDep, response: Response, clock: ClockDep
 ) -> ProfilePublic:
     """Read by the association's members, the desk, the platform admin and the desk's services; blank (ETag "0")
     until the association fills it in.
@@ -81,9 +74,8 @@ async def get_profile(
     Public aid is shown for the current year and the three before only (the form's "last three years"): after
     1 January, the lines of the year that left the window are no longer shown, nor counted in the totals and the
     153,000 € flag; the ETag does not change for that, since nothing was written."""
-    profile = await profiles.readable_profile(session, principal=caller, organisation_id=organisation_id)
-    response.headers["ETag"] = etag_of(profiles.version_of(profile))
-    return await profiles.to_public(session, organisation_id, profile, clock.today())
+    with_etag(response, profile)
+    return await profiles.to_public(session, profile.organisation_id, profile.row, clock.today())
 
 
 @router.put(
@@ -101,30 +93,26 @@ async def get_profile(
     openapi_extra=if_match_parameter(required=False),
 )
 async def replace_profile(
-    organisation_id: uuid.UUID,
+    written: WrittenProfile,
     body: Annotated[ProfileIn, Body(openapi_examples={"profil": {"summary": "Un profil complet", "value": EXAMPLE}})],
-    request: Request,
     response: Response,
     session: SessionDep,
-    admin: Writer,
+    admin: ProfileWrite,
     clock: ClockDep,
 ) -> ProfilePublic:
-    """The first PUT fills the blank profile in (201; If-Match "0" or none); later ones replace it whole under
-    If-Match.
+    """By the association's admins (people only) or the platform's; 404 for another organisation. The first PUT
+    fills the blank profile in (201; If-Match "0" or none); later ones replace it whole under If-Match (428
+    without it, 412 on a stale one).
 
     Each public aid line is for the current year or one of the three before. A line older than that is refused,
     unless it is one already stored, sent back unchanged (a profile read before 1 January and written back after):
     it is then accepted but not kept, as it is no longer shown. A replacement that changes nothing else keeps its
     ETag; the next one that does deletes the lines older than the window."""
-    organisation, current = await profiles.writable_association(
-        session, principal=admin, organisation_id=organisation_id
-    )
-    # A blank profile's ETag is "0": the first PUT may send it, or nothing.
-    check_if_match(request, profiles.version_of(current), required=current is not None)
+    organisation, current = written
     profile, created = await profiles.save_profile(
         session, principal=admin, organisation=organisation, current=current, request=body, today=clock.today()
     )
-    response.headers["ETag"] = etag_of(profile.version)
+    with_etag(response, profile)
     if created:
         response.status_code = 201
         response.headers["Location"] = f"/api/v1/organisations/{organisation.id}/profile"

@@ -1,31 +1,19 @@
 """Budgets as the CERFA 12156 asks: the project's forecast budget, the association's yearly budget."""
 
 import uuid
-from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Request, Response
+from fastapi import APIRouter, Request, Response
 
-from common.auth import Authorize
-from common.clock import TodayDep
 from common.db import SessionDep
-from common.etag import check_if_match, etag_of, if_match_parameter
+from common.etag import if_match_parameter
 from common.problems import problem_responses, request_language
-from common.tokens import Principal
+from common.resources import with_etag
 from services.projects.budgets import service as budgets
+from services.projects.budgets.auth import AssociationBudgetRead, BudgetWrite
+from services.projects.budgets.dependencies import BudgetedProject, LockedAssociationBudget, LockedProjectBudget, Year
 from services.projects.budgets.schemas import BudgetIn, BudgetPublic
-from services.projects.projects import service as project_service
-from services.vocabulary import DESK_ROLES, HOLDER_ROLES, Scope
 
 router = APIRouter(tags=["budgets"])
-
-ProjectReader = Annotated[
-    Principal, Depends(Authorize(roles=HOLDER_ROLES, scope=Scope.projects_read, services=True))
-]
-AssociationReader = Annotated[
-    Principal, Depends(Authorize(roles=HOLDER_ROLES | DESK_ROLES, scope=Scope.projects_read, services=True))
-]
-Writer = Annotated[Principal, Depends(Authorize(roles=HOLDER_ROLES, scope=Scope.projects_write))]
-Year = Annotated[int, Path(ge=2000, le=2100, description="Exercice budgétaire.", examples=[2027])]
 
 UPDATE_PROJECT_BUDGET_LINK = {
     "ReplaceProjectBudget": {"operationId": "replace_project_budget", "parameters": {
@@ -40,14 +28,14 @@ UPDATE_PROJECT_BUDGET_LINK = {
     responses={**problem_responses(401, 403, 404, 422), 200: {"links": UPDATE_PROJECT_BUDGET_LINK}},
 )
 async def get_project_budget(
-    project_id: uuid.UUID, request: Request, response: Response, session: SessionDep, caller: ProjectReader
+    project: BudgetedProject, request: Request, response: Response, session: SessionDep
 ) -> BudgetPublic:
-    project = await project_service.visible_project(session, principal=caller, project_id=project_id)
+    """The project's forecast budget with its checks (balanced, in-kind, the project's declared cost), read by its
+    association's members and the desk's services; version 0 (ETag « "0" ») while nothing was entered."""
     stored = await budgets.project_budget(session, project)
-    response.headers["ETag"] = etag_of(stored.version)
-    return budgets.to_public(
+    return with_etag(response, budgets.to_public(
         stored, organisation_id=project.organisation_id, project=project, lang=request_language(request)
-    )
+    ))
 
 
 @router.put(
@@ -58,22 +46,19 @@ async def get_project_budget(
     openapi_extra=if_match_parameter(),
 )
 async def replace_project_budget(
-    project_id: uuid.UUID, body: BudgetIn, request: Request, response: Response, session: SessionDep, caller: Writer
+    locked: LockedProjectBudget, body: BudgetIn, request: Request, response: Response, session: SessionDep,
+    caller: BudgetWrite,
 ) -> BudgetPublic:
-    # The project's row lock serialises the writers of its budget, the first one included.
-    project = await project_service.visible_project(
-        session, principal=caller, project_id=project_id, for_update=True
-    )
-    stored = await budgets.project_budget(session, project)
-    check_if_match(request, stored.version)
+    """Replaces every line of one of the caller's association's projects' budget (its members only; 404 for
+    another's). Refused: 428 without If-Match, 412 on a stale one (the first entry's is « "0" »)."""
+    project, stored = locked
     stored = await budgets.replace(
         session, stored=stored, request=body, principal=caller,
         organisation_id=project.organisation_id, project_id=project.id,
     )
-    response.headers["ETag"] = etag_of(stored.version)
-    return budgets.to_public(
+    return with_etag(response, budgets.to_public(
         stored, organisation_id=project.organisation_id, project=project, lang=request_language(request)
-    )
+    ))
 
 
 @router.get(
@@ -88,12 +73,15 @@ async def get_association_budget(
     request: Request,
     response: Response,
     session: SessionDep,
-    caller: AssociationReader,
+    caller: AssociationBudgetRead,
 ) -> BudgetPublic:
+    """An association's budget of a year, read by its members, the desk and the desk's services (404 for anyone
+    else); version 0 while nothing was entered."""
     budgets.readable_association(caller, organisation_id)
     stored = await budgets.association_budget(session, organisation_id, year)
-    response.headers["ETag"] = etag_of(stored.version)
-    return budgets.to_public(stored, organisation_id=organisation_id, year=year, lang=request_language(request))
+    return with_etag(
+        response, budgets.to_public(stored, organisation_id=organisation_id, year=year, lang=request_language(request))
+    )
 
 
 @router.put(
@@ -106,19 +94,19 @@ async def get_association_budget(
 async def replace_association_budget(
     organisation_id: uuid.UUID,
     year: Year,
+    stored: LockedAssociationBudget,
     body: BudgetIn,
     request: Request,
     response: Response,
     session: SessionDep,
-    caller: Writer,
-    today: TodayDep,
+    caller: BudgetWrite,
 ) -> BudgetPublic:
-    budgets.writable_association(caller, organisation_id, year, today)
-    # Locked when it exists; two first entries at once meet on the unique (organisation, year): one gets a 412.
-    stored = await budgets.association_budget(session, organisation_id, year, for_update=True)
-    check_if_match(request, stored.version)
+    """Replaces the caller's association's budget of a year (its members only; 404 for another association's).
+    Refused: 422 for a year outside last year to two years ahead; 428 without If-Match, 412 on a stale one (the
+    first entry's is « "0" »)."""
     stored = await budgets.replace(
         session, stored=stored, request=body, principal=caller, organisation_id=organisation_id, year=year
     )
-    response.headers["ETag"] = etag_of(stored.version)
-    return budgets.to_public(stored, organisation_id=organisation_id, year=year, lang=request_language(request))
+    return with_etag(
+        response, budgets.to_public(stored, organisation_id=organisation_id, year=year, lang=request_language(request))
+    )

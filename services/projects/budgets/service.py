@@ -28,6 +28,7 @@ from services.projects.budgets.schemas import (
     BudgetTotals,
 )
 from services.projects.models import Budget, BudgetLine, Project
+from services.projects.projects import service as project_service
 from services.vocabulary import DESK_ROLES, HOLDER_ROLES
 
 BUDGET_NOT_FOUND = Text("Budget introuvable.", "Budget not found.")
@@ -63,6 +64,24 @@ async def association_budget(
     return await _load(
         session, await repository.association_budget_row(session, organisation_id, year, for_update=for_update)
     )
+
+
+async def locked_project_budget(
+    session: AsyncSession, principal: Principal, project_id: uuid.UUID
+) -> tuple[Project, StoredBudget]:
+    """The caller's own project and its budget, for replacing it: the project's row lock serialises the writers of
+    its budget, the first one included."""
+    project = await project_service.locked_project(session, principal, project_id)
+    return project, await project_budget(session, project)
+
+
+async def locked_association_budget(
+    session: AsyncSession, principal: Principal, organisation_id: uuid.UUID, year: int, today: date
+) -> StoredBudget:
+    """The caller's association's budget of an open year, for replacing it: locked when it exists; two first
+    entries at once meet on the unique (organisation, year), and one gets a 412."""
+    writable_association(principal, organisation_id, year, today)
+    return await association_budget(session, organisation_id, year, for_update=True)
 
 
 def readable_association(principal: Principal, organisation_id: uuid.UUID) -> None:

@@ -6,19 +6,49 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, text, update
+from sqlalchemy import Select, false, func, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 from sqlmodel import col
 
-from common.db import children_by_parent, get_row, utcnow
+from common.db import children_by_parent, get_row, utcnow, where_given
 from common.pagination import keyset
+from common.tokens import Principal
 from services.projects.models import Document, DocumentPin, DocumentVersion, Report, ReportEvidence
+from services.vocabulary import DESK_ROLES
 
 
-async def document_by_id(session: AsyncSession, document_id: uuid.UUID, *, for_update: bool = False) -> Document | None:
-    return await get_row(session, Document, document_id, for_update=for_update)
+def readable_documents(principal: Principal) -> Select[Document]:
+    """The documents a caller may read: any organisation's for the desk and the desk's services (their service
+    token), its own organisation's for anyone else."""
+    statement = select(Document)
+    if principal.kind == "service" or principal.has_any_role(DESK_ROLES):
+        return statement
+    return writable_documents(principal)
+
+
+def writable_documents(principal: Principal) -> Select[Document]:
+    """The documents a caller may change (new versions, deletions): its own organisation's, none without one."""
+    if principal.organisation_id is None:
+        return select(Document).where(false())
+    return select(Document).where(col(Document.organisation_id) == principal.organisation_id)
+
+
+async def readable_document(session: AsyncSession, principal: Principal, document_id: uuid.UUID) -> Document | None:
+    statement = readable_documents(principal).where(col(Document.id) == document_id)
+    return (await session.execute(statement)).scalars().first()
+
+
+async def locked_writable_document(
+    session: AsyncSession, principal: Principal, document_id: uuid.UUID
+) -> Document | None:
+    """The caller's own document, locked until the commit (PostgreSQL; on SQLite a writer holds the database)."""
+    statement = (
+        writable_documents(principal).where(col(Document.id) == document_id)
+        .with_for_update().execution_options(populate_existing=True)
+    )
+    return (await session.execute(statement)).scalars().first()
 
 
 async def version_by_id(
@@ -77,6 +107,7 @@ async def reports_citing(session: AsyncSession, version_id: uuid.UUID) -> list[u
 async def list_documents(
     session: AsyncSession,
     *,
+    principal: Principal,
     organisation_id: uuid.UUID | None,
     kind: str | None,
     year: int | None,
@@ -84,14 +115,12 @@ async def list_documents(
     limit: int,
     cursor: str | None,
 ) -> list[Document]:
-    """A page (plus one row) of documents, of one organisation or of all."""
-    statement = select(Document)
-    if organisation_id is not None:
-        statement = statement.where(col(Document.organisation_id) == organisation_id)
-    if kind is not None:
-        statement = statement.where(col(Document.kind) == kind)
-    if year is not None:
-        statement = statement.where(col(Document.year) == year)
+    """A page (plus one row) of the documents the caller reads, filtered (another organisation than the caller's
+    own gives nothing unless the caller reads every one)."""
+    statement = where_given(
+        readable_documents(principal),
+        (col(Document.organisation_id), organisation_id), (col(Document.kind), kind), (col(Document.year), year),
+    )
     if updated_since is not None:
         statement = statement.where(col(Document.updated_at) >= updated_since)
     return list((await session.execute(keyset(statement, Document, limit=limit, cursor=cursor))).scalars())

@@ -5,23 +5,33 @@ import re
 import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Form, Query, Request, Response
+from fastapi import APIRouter, Form, Query, Request, Response
 from fastapi.responses import StreamingResponse
 from starlette.background import BackgroundTask
 
 from common.app import API_PREFIX
-from common.auth import Authorize
 from common.clock import TodayDep
 from common.db import Database, SessionDep
-from common.etag import check_if_match, etag_of, if_match_parameter
+from common.etag import if_match_parameter
 from common.idempotency import IdempotencyDep
 from common.observability import BodyLimit
 from common.pagination import CursorParam, LimitParam, Page, UpdatedSinceParam, split_page
-from common.problems import NotFound, Text, problem_responses
+from common.problems import problem_responses
+from common.resources import answer, with_etag
 from common.schemas import IsoDate
-from common.tokens import Principal
 from services.projects.documents import pins, service, uploads
-from services.projects.documents.content_types import ALLOWED_CONTENT_TYPES, ZipLimits
+from services.projects.documents.auth import ComplianceRead, DocumentPin, DocumentRead, DocumentWrite
+from services.projects.documents.content_types import ALLOWED_CONTENT_TYPES
+from services.projects.documents.dependencies import (
+    CurrentDocument,
+    DocumentGettingVersion,
+    DocumentLosingVersion,
+    MaxBytes,
+    NewVersionDep,
+    StorageDep,
+    VersionId,
+    ZipLimitsDep,
+)
 from services.projects.documents.schemas import (
     FILE_CONTENT_TYPES,
     ComplianceReport,
@@ -31,22 +41,10 @@ from services.projects.documents.schemas import (
     DocumentUpload,
     PinRequest,
     PinResponse,
-    VersionUpload,
     Year,
 )
-from services.projects.documents.storage import DocumentStorage
-from services.vocabulary import DESK_ROLES, HOLDER_ROLES, Scope
 
 router = APIRouter(prefix="/documents", tags=["documents"])
-
-Reader = Annotated[
-    Principal, Depends(Authorize(roles=HOLDER_ROLES | DESK_ROLES, scope=Scope.projects_read, services=True))
-]
-Writer = Annotated[Principal, Depends(Authorize(roles=HOLDER_ROLES, scope=Scope.projects_write))]
-Pinner = Annotated[Principal, Depends(Authorize(roles=(), scope=Scope.documents_pin, services=True))]
-ComplianceReader = Annotated[
-    Principal, Depends(Authorize(roles=DESK_ROLES, scope=Scope.projects_read, services=True))
-]
 
 # Room for the form's other fields and the multipart framing around the largest file.
 MULTIPART_OVERHEAD_BYTES = 64 * 1024
@@ -61,31 +59,6 @@ def upload_body_limits(max_file_bytes: int) -> list[BodyLimit]:
         BodyLimit("POST", re.compile(re.escape(API_PREFIX) + r"/documents/[^/]+/versions/?"), limit),
     ]
 
-
-def _storage(request: Request) -> DocumentStorage:
-    return request.app.state.document_storage
-
-
-StorageDep = Annotated[DocumentStorage, Depends(_storage)]
-
-
-def _max_bytes(request: Request) -> int:
-    return request.app.state.settings.documents_max_bytes
-
-
-MaxBytes = Annotated[int, Depends(_max_bytes)]
-
-
-def _zip_limits(request: Request) -> ZipLimits:
-    settings = request.app.state.settings
-    return ZipLimits(
-        max_entries=settings.documents_zip_max_entries,
-        max_uncompressed_bytes=settings.documents_zip_max_uncompressed_bytes,
-        max_ratio=settings.documents_zip_max_ratio,
-    )
-
-
-ZipLimitsDep = Annotated[ZipLimits, Depends(_zip_limits)]
 
 _UPLOAD_ENCODING = {
     "requestBody": {"content": {"multipart/form-data": {"encoding": {"file": {"contentType": FILE_CONTENT_TYPES}}}}}
@@ -162,21 +135,17 @@ READ_LINKS = {
 async def create_document(
     form: Annotated[DocumentUpload, Form(media_type="multipart/form-data")],
     session: SessionDep,
-    caller: Writer,
+    caller: DocumentWrite,
     call: IdempotencyDep,
     storage: StorageDep,
     max_bytes: MaxBytes,
     zip_limits: ZipLimitsDep,
 ) -> Response:
+    """Deposits a document of the caller's association with its first version (its members only)."""
     document = await service.create_document(
         session, storage=storage, principal=caller, form=form, max_bytes=max_bytes, zip_limits=zip_limits
     )
-    return await call.respond(
-        session,
-        status_code=201,
-        content=document,
-        headers={"Location": f"/api/v1/documents/{document.id}", "ETag": etag_of(document.version)},
-    )
+    return await answer(session, call, document, status_code=201, location=f"/api/v1/documents/{document.id}")
 
 
 @router.get(
@@ -187,7 +156,7 @@ async def create_document(
 )
 async def list_documents(
     session: SessionDep,
-    caller: Reader,
+    caller: DocumentRead,
     limit: LimitParam = 50,
     cursor: CursorParam = None,
     kind: Annotated[DocumentKind | None, Query()] = None,
@@ -197,6 +166,8 @@ async def list_documents(
     ] = None,
     updated_since: UpdatedSinceParam = None,
 ) -> dict:
+    """The documents the caller reads, filtered and paged: its organisation's; any organisation's for the desk and
+    its services."""
     rows = await service.list_documents(
         session, principal=caller, organisation_id=organisation_id, kind=kind, year=year,
         updated_since=updated_since, limit=limit, cursor=cursor,
@@ -218,12 +189,14 @@ async def list_documents(
 )
 async def document_compliance(
     session: SessionDep,
-    _caller: ComplianceReader,
+    _caller: ComplianceRead,
     organisation_id: Annotated[uuid.UUID, Query()],
     kinds: Annotated[list[DocumentKind], Query(min_length=1, max_length=20, examples=[["statutes", "bank_details"]])],
     today: TodayDep,
     on: Annotated[IsoDate | None, Query(description="Date de référence (AAAA-MM-JJ) ; aujourd'hui par défaut.")] = None,
 ) -> ComplianceReport:
+    """For each kind asked, whether the organisation holds a valid document of it on the date (the desk and its
+    services)."""
     return await service.compliance(session, organisation_id=organisation_id, kinds=kinds, on=on or today)
 
 
@@ -238,8 +211,9 @@ async def document_compliance(
     responses=problem_responses(400, 401, 403, 409, 413, 422),
 )
 async def pin_document_versions(
-    body: PinRequest, session: SessionDep, caller: Pinner, call: IdempotencyDep
+    body: PinRequest, session: SessionDep, caller: DocumentPin, call: IdempotencyDep
 ) -> Response:
+    """Pins the versions a submitted dossier references (the funding service, with the documents:pin scope)."""
     pinned = await pins.pin_versions(session, principal=caller, request=body)
     return await call.respond(session, status_code=200, content=pinned)
 
@@ -250,12 +224,10 @@ async def pin_document_versions(
     response_model=DocumentPublic,
     responses={**problem_responses(401, 403, 404, 422), 200: {"links": READ_LINKS}},
 )
-async def get_document(
-    document_id: uuid.UUID, session: SessionDep, caller: Reader, response: Response
-) -> DocumentPublic:
-    document = await service.visible_document(session, principal=caller, document_id=document_id)
-    response.headers["ETag"] = etag_of(document.version)
-    return await service.to_public(session, document)
+async def get_document(document: CurrentDocument, session: SessionDep, response: Response) -> DocumentPublic:
+    """One document with its versions and ETag, read by its organisation's members, the desk and the desk's
+    services; 404 for anyone else."""
+    return with_etag(response, await service.to_public(session, document))
 
 
 @router.post(
@@ -283,27 +255,20 @@ async def get_document(
     openapi_extra={**if_match_parameter(), **_UPLOAD_ENCODING},
 )
 async def add_document_version(
-    document_id: uuid.UUID,
-    form: Annotated[VersionUpload, Form(media_type="multipart/form-data")],
-    request: Request,
+    document: DocumentGettingVersion,
+    new: NewVersionDep,
     session: SessionDep,
-    caller: Writer,
+    caller: DocumentWrite,
     call: IdempotencyDep,
     storage: StorageDep,
-    max_bytes: MaxBytes,
-    zip_limits: ZipLimitsDep,
 ) -> Response:
-    # The file first: the document's lock is held for the writes, not while an upload is read and stored.
-    async with uploads.received_file(storage, form.file, max_bytes=max_bytes, zip_limits=zip_limits) as received:
-        document = await service.visible_document(
-            session, principal=caller, document_id=document_id, for_update=True, writing=True
-        )
-        check_if_match(request, document.version)
-        updated = await service.add_version(
-            session, storage=storage, principal=caller, document=document, received=received,
-            valid_until=form.valid_until,
-        )
-    return await call.respond(session, status_code=200, content=updated, headers={"ETag": etag_of(updated.version)})
+    """Adds a version to one of the caller's association's documents (its members only; 404 for another's).
+    Refused: 428 without If-Match, 412 on a stale one."""
+    updated = await service.add_version(
+        session, storage=storage, principal=caller, document=document, received=new.received,
+        valid_until=new.valid_until,
+    )
+    return await answer(session, call, updated)
 
 
 @router.get(
@@ -325,20 +290,14 @@ async def add_document_version(
     },
 )
 async def download_document_version(
-    document_id: uuid.UUID,
-    version_id: uuid.UUID,
+    document: CurrentDocument,
+    version_id: VersionId,
     session: SessionDep,
-    caller: Reader,
     storage: StorageDep,
 ) -> StreamingResponse:
-    document = await service.visible_document(session, principal=caller, document_id=document_id)
-    version = await service.version_of(session, document, version_id)
-    if not await storage.exists(version.sha256):
-        service.log.error("blob %s of version %s is missing from the storage", version.sha256, version.id)
-        raise NotFound(
-            Text("Le contenu de cette version est introuvable.", "This version's content cannot be found."),
-            code="document_content_missing",
-        )
+    """Streams a version's content as an attachment, read by whoever reads the document; 404 for an unknown
+    version, or `document_content_missing` when its content is gone from the storage."""
+    version = await service.downloadable_version(session, storage, document, version_id)
     return StreamingResponse(
         storage.open(version.sha256),
         media_type=version.content_type,
@@ -379,22 +338,18 @@ async def download_document_version(
     openapi_extra=if_match_parameter(),
 )
 async def delete_document_version(
-    document_id: uuid.UUID,
-    version_id: uuid.UUID,
+    document: DocumentLosingVersion,
+    version_id: VersionId,
     request: Request,
     session: SessionDep,
-    caller: Writer,
     storage: StorageDep,
 ) -> Response:
-    document = await service.visible_document(
-        session, principal=caller, document_id=document_id, for_update=True, writing=True
-    )
-    check_if_match(request, document.version)
+    """Deletes a version of one of the caller's association's documents (its members only; 404 for another's).
+    Refused: 428 without If-Match, 412 on a stale one; 409 as described above."""
     remaining, sha256 = await service.delete_version(session, document=document, version_id=version_id)
     database: Database = request.app.state.db
-    return Response(
-        status_code=204,
-        headers={"ETag": etag_of(remaining.version)} if remaining is not None else {},
-        # After the response, hence after the commit: the blob goes if nothing references it any more.
-        background=BackgroundTask(service.release_blob, database, storage, sha256),
-    )
+    # After the response, hence after the commit: the blob goes if nothing references it any more.
+    response = Response(status_code=204, background=BackgroundTask(service.release_blob, database, storage, sha256))
+    if remaining is not None:
+        with_etag(response, remaining)
+    return response

@@ -27,7 +27,6 @@ from services.projects.documents.schemas import (
 from services.projects.documents.storage import DocumentStorage
 from services.projects.documents.uploads import Received
 from services.projects.models import PER_YEAR_KINDS, Document, DocumentVersion
-from services.vocabulary import DESK_ROLES
 
 log = logging.getLogger("projects.documents")
 
@@ -42,27 +41,35 @@ def download_etag(version: DocumentVersion) -> str:
 # --- who sees what --------------------------------------------------------------------------------------------
 
 
-def sees_every_organisation(principal: Principal) -> bool:
-    """The desk and the desk's services read any organisation's documents; members read their own."""
-    return principal.kind == "service" or principal.has_any_role(DESK_ROLES)
+async def readable_document(session: AsyncSession, principal: Principal, document_id: uuid.UUID) -> Document:
+    """The document if the caller may read it (`repository.readable_documents`); else 404."""
+    return _found(await repository.readable_document(session, principal, document_id))
 
 
-async def visible_document(
-    session: AsyncSession,
-    *,
-    principal: Principal,
-    document_id: uuid.UUID,
-    for_update: bool = False,
-    writing: bool = False,
-) -> Document:
-    """The document if the caller may see it (change it, when `writing`: its own organisation only); else 404."""
-    document = await repository.document_by_id(session, document_id, for_update=for_update)
+async def locked_own_document(session: AsyncSession, principal: Principal, document_id: uuid.UUID) -> Document:
+    """The caller's own document, locked for a change of its versions; else 404."""
+    return _found(await repository.locked_writable_document(session, principal, document_id))
+
+
+def _found(document: Document | None) -> Document:
     if document is None:
         raise NotFound(DOCUMENT_NOT_FOUND)
-    own = principal.organisation_id is not None and document.organisation_id == principal.organisation_id
-    if not own and (writing or not sees_every_organisation(principal)):
-        raise NotFound(DOCUMENT_NOT_FOUND)
     return document
+
+
+async def downloadable_version(
+    session: AsyncSession, storage: DocumentStorage, document: Document, version_id: uuid.UUID
+) -> DocumentVersion:
+    """One of the document's versions whose content the storage still holds; else 404
+    (`document_content_missing` when the blob is gone, which is logged)."""
+    version = await version_of(session, document, version_id)
+    if not await storage.exists(version.sha256):
+        log.error("blob %s of version %s is missing from the storage", version.sha256, version.id)
+        raise NotFound(
+            Text("Le contenu de cette version est introuvable.", "This version's content cannot be found."),
+            code="document_content_missing",
+        )
+    return version
 
 
 async def version_of(
@@ -241,13 +248,9 @@ async def list_documents(
     cursor: str | None,
 ) -> list[Document]:
     """A page (plus one row) of the documents the caller sees: its organisation's, or any for the desk."""
-    if not sees_every_organisation(principal):
-        if organisation_id is not None and organisation_id != principal.organisation_id:
-            return []
-        organisation_id = principal.organisation_id
     return await repository.list_documents(
-        session, organisation_id=organisation_id, kind=kind, year=year, updated_since=updated_since, limit=limit,
-        cursor=cursor,
+        session, principal=principal, organisation_id=organisation_id, kind=kind, year=year,
+        updated_since=updated_since, limit=limit, cursor=cursor,
     )
 
 

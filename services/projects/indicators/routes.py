@@ -1,20 +1,20 @@
 """The indicators' HTTP routes: the shared catalogue (`router`, under /indicators), and a project's targets
 with the collective impact's aggregates (`targets_router`, included before it)."""
 
-import uuid
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Query, Response
 
-from common.auth import Authorize
 from common.db import SessionDep
-from common.etag import check_if_match, etag_of, if_match_parameter
+from common.etag import if_match_parameter
 from common.idempotency import IdempotencyDep
 from common.pagination import CursorParam, LimitParam, Page, UpdatedSinceParam, split_page
 from common.problems import problem_responses
-from common.tokens import Principal
-from services.projects.indicators import impact, repository, service
+from common.resources import answer, with_etag
+from services.projects.indicators import impact, service
 from services.projects.indicators import targets as project_targets
+from services.projects.indicators.auth import CatalogueManage, CatalogueRead, ImpactRead, TargetsWrite
+from services.projects.indicators.dependencies import CurrentIndicator, LockedIndicator, LockedTargets, TargetedProject
 from services.projects.indicators.schemas import (
     ImpactOfProjects,
     ImpactPage,
@@ -26,15 +26,12 @@ from services.projects.indicators.schemas import (
     TargetsReplace,
 )
 from services.projects.referential.schemas import PriorityCode, QpvCode
-from services.vocabulary import DESK_ROLES, EVERY_ROLE, FUNDER_ROLES, HOLDER_ROLES, Scope
 
 router = APIRouter(prefix="/indicators", tags=["indicators"])
 # Only a UUID is an indicator's id: other words under /indicators (aggregates) are routes of their own, which a
 # PATCH /indicators/aggregates must not reach as an id (a 422 where RFC 9110 says 405).
 BY_ID = "/{indicator_id:uuid}"
 
-Reader = Annotated[Principal, Depends(Authorize(roles=EVERY_ROLE, scope=Scope.projects_read, services=True))]
-Desk = Annotated[Principal, Depends(Authorize(roles=DESK_ROLES, scope=Scope.projects_write))]
 
 
 @router.post(
@@ -51,14 +48,13 @@ Desk = Annotated[Principal, Depends(Authorize(roles=DESK_ROLES, scope=Scope.proj
         },
     },
 )
-async def create_indicator(body: IndicatorCreate, session: SessionDep, _desk: Desk, call: IdempotencyDep) -> Response:
+async def create_indicator(
+    body: IndicatorCreate, session: SessionDep, _desk: CatalogueManage, call: IdempotencyDep
+) -> Response:
+    """Adds a shared indicator to the catalogue (the desk only). Refused: 409 `indicator_code_taken` for a code
+    already used; 422 for an unknown priority or a denominator or whole that does not fit."""
     indicator = await service.create_indicator(session, request=body)
-    return await call.respond(
-        session,
-        status_code=201,
-        content=indicator,
-        headers={"Location": f"/api/v1/indicators/{indicator.id}", "ETag": etag_of(indicator.version)},
-    )
+    return await answer(session, call, indicator, status_code=201, location=f"/api/v1/indicators/{indicator.id}")
 
 
 @router.get(
@@ -69,7 +65,7 @@ async def create_indicator(body: IndicatorCreate, session: SessionDep, _desk: De
 )
 async def list_indicators(
     session: SessionDep,
-    _caller: Reader,
+    _caller: CatalogueRead,
     limit: LimitParam = 50,
     cursor: CursorParam = None,
     priority: Annotated[str | None, Query(pattern=r"^[a-z_]{1,40}$")] = None,
@@ -77,7 +73,8 @@ async def list_indicators(
     active: Annotated[bool | None, Query(description="true : en usage ; false : retirés.")] = None,
     updated_since: UpdatedSinceParam = None,
 ) -> dict:
-    rows = await repository.list_indicators(
+    """The shared catalogue, filtered and paged; read by every role and service."""
+    rows = await service.list_indicators(
         session, priority=priority, unit=unit, active=active, updated_since=updated_since, limit=limit, cursor=cursor
     )
     page, next_cursor = split_page(rows, limit=limit)
@@ -90,12 +87,9 @@ async def list_indicators(
     response_model=IndicatorPublic,
     responses=problem_responses(401, 403, 404, 422),
 )
-async def get_indicator(
-    indicator_id: uuid.UUID, session: SessionDep, _caller: Reader, response: Response
-) -> IndicatorPublic:
-    indicator = await service.get_indicator(session, indicator_id)
-    response.headers["ETag"] = etag_of(indicator.version)
-    return (await service.to_public_many(session, [indicator]))[0]
+async def get_indicator(indicator: CurrentIndicator, session: SessionDep, response: Response) -> IndicatorPublic:
+    """One indicator of the catalogue with its ETag; read by every role and service."""
+    return with_etag(response, (await service.to_public_many(session, [indicator]))[0])
 
 
 @router.patch(
@@ -106,29 +100,15 @@ async def get_indicator(
     openapi_extra=if_match_parameter(),
 )
 async def update_indicator(
-    indicator_id: uuid.UUID,
-    body: IndicatorUpdate,
-    request: Request,
-    response: Response,
-    session: SessionDep,
-    _desk: Desk,
+    indicator: LockedIndicator, body: IndicatorUpdate, response: Response, session: SessionDep, _desk: CatalogueManage
 ) -> IndicatorPublic:
-    indicator = await service.get_indicator(session, indicator_id, for_update=True)
-    check_if_match(request, indicator.version)
-    updated = await service.update_indicator(session, indicator=indicator, request=body)
-    response.headers["ETag"] = etag_of(updated.version)
-    return updated
+    """Changes an indicator's label or priorities, or retires it (the desk only). Refused: 428 without If-Match,
+    412 on a stale one; 422 for an unknown priority."""
+    return with_etag(response, await service.update_indicator(session, indicator=indicator, request=body))
 
 
 targets_router = APIRouter(tags=["indicators"])
 
-ProjectReader = Annotated[
-    Principal, Depends(Authorize(roles=HOLDER_ROLES | DESK_ROLES, scope=Scope.projects_read, services=True))
-]
-ProjectWriter = Annotated[Principal, Depends(Authorize(roles=HOLDER_ROLES, scope=Scope.projects_write))]
-ImpactReader = Annotated[
-    Principal, Depends(Authorize(roles=FUNDER_ROLES | DESK_ROLES, scope=Scope.projects_read, services=True))
-]
 
 @targets_router.get(
     "/projects/{project_id}/indicators",
@@ -139,12 +119,10 @@ ImpactReader = Annotated[
     responses=problem_responses(401, 403, 404, 422),
 )
 async def get_project_indicators(
-    project_id: uuid.UUID, session: SessionDep, caller: ProjectReader, response: Response
+    project: TargetedProject, session: SessionDep, response: Response
 ) -> ProjectIndicators:
-    project = await project_targets.visible_project(session, principal=caller, project_id=project_id)
-    targets = await project_targets.read_targets(session, project)
-    response.headers["ETag"] = etag_of(targets.version)
-    return targets
+    """The project's chosen indicators and targets with their ETag."""
+    return with_etag(response, await project_targets.read_targets(session, project))
 
 
 @targets_router.put(
@@ -163,19 +141,12 @@ async def get_project_indicators(
     openapi_extra=if_match_parameter(required=False),
 )
 async def replace_project_indicators(
-    project_id: uuid.UUID,
-    body: TargetsReplace,
-    request: Request,
-    response: Response,
-    session: SessionDep,
-    caller: ProjectWriter,
+    project: LockedTargets, body: TargetsReplace, response: Response, session: SessionDep, caller: TargetsWrite
 ) -> ProjectIndicators:
-    project = await project_targets.owned_project(session, principal=caller, project_id=project_id)
-    version = await project_targets.plan_version(session, project.id)
-    check_if_match(request, version, required=version > 0)
+    """Replaces the whole list, by the project's association (404 for another's); an unchanged list keeps its
+    version and ETag."""
     targets = await project_targets.replace_targets(session, principal=caller, project=project, targets=body.targets)
-    response.headers["ETag"] = etag_of(targets.version)
-    return targets
+    return with_etag(response, targets)
 
 
 @targets_router.get(
@@ -192,7 +163,7 @@ async def replace_project_indicators(
 )
 async def list_indicator_aggregates(
     session: SessionDep,
-    _caller: ImpactReader,
+    _caller: ImpactRead,
     limit: LimitParam = 50,
     cursor: CursorParam = None,
     year: Annotated[int | None, Query(ge=1900, le=2999)] = None,
@@ -203,6 +174,7 @@ async def list_indicator_aggregates(
     priority: Annotated[PriorityCode | None, Query()] = None,
     indicator: Annotated[IndicatorCode | None, Query()] = None,
 ) -> ImpactPage:
+    """The cells, paged, read by the desk, the funders and the services."""
     rows, next_cursor = await impact.aggregates(
         session, year=year, qpv=qpv, priority=priority, indicator=indicator, limit=limit, cursor=cursor
     )
@@ -220,10 +192,11 @@ async def list_indicator_aggregates(
 async def search_indicator_aggregates(
     body: ImpactOfProjects,
     session: SessionDep,
-    _caller: ImpactReader,
+    _caller: ImpactRead,
     limit: LimitParam = 50,
     cursor: CursorParam = None,
 ) -> ImpactPage:
+    """The cells of the named projects, paged, read by the desk, the funders and the services."""
     rows, next_cursor = await impact.aggregates(
         session, year=body.year, qpv=None, priority=None, indicator=body.indicator, limit=limit, cursor=cursor,
         project_ids=body.project_ids,

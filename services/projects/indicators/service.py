@@ -1,12 +1,14 @@
 """The shared indicators' catalogue: kept by the desk, read by everyone."""
 
 import uuid
+from datetime import datetime
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from common.db import utcnow
 from common.problems import Conflict, NotFound, Text, UnprocessableContent
+from common.tokens import Principal
 from services.projects.indicators import repository
 from services.projects.indicators.schemas import IndicatorCreate, IndicatorPublic, IndicatorUpdate
 from services.projects.models import Indicator
@@ -57,11 +59,36 @@ async def create_indicator(session: AsyncSession, *, request: IndicatorCreate) -
     return (await to_public_many(session, [indicator]))[0]
 
 
-async def get_indicator(session: AsyncSession, indicator_id: uuid.UUID, *, for_update: bool = False) -> Indicator:
-    indicator = await repository.indicator_by_id(session, indicator_id, for_update=for_update)
+async def readable_indicator(session: AsyncSession, principal: Principal, indicator_id: uuid.UUID) -> Indicator:
+    """An indicator of the catalogue, which every caller reads; else 404."""
+    return _found(await repository.indicator_by_id(session, indicator_id))
+
+
+async def locked_indicator(session: AsyncSession, principal: Principal, indicator_id: uuid.UUID) -> Indicator:
+    """An indicator of the catalogue, locked for the desk's change of it; else 404."""
+    return _found(await repository.indicator_by_id(session, indicator_id, for_update=True))
+
+
+def _found(indicator: Indicator | None) -> Indicator:
     if indicator is None:
         raise NotFound(INDICATOR_NOT_FOUND)
     return indicator
+
+
+async def list_indicators(
+    session: AsyncSession,
+    *,
+    priority: str | None,
+    unit: str | None,
+    active: bool | None,
+    updated_since: datetime | None,
+    limit: int,
+    cursor: str | None,
+) -> list[Indicator]:
+    """A page (plus one row) of the catalogue, filtered."""
+    return await repository.list_indicators(
+        session, priority=priority, unit=unit, active=active, updated_since=updated_since, limit=limit, cursor=cursor
+    )
 
 
 async def update_indicator(session: AsyncSession, *, indicator: Indicator, request: IndicatorUpdate) -> IndicatorPublic:

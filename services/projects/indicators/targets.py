@@ -12,14 +12,12 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from common.db import utcnow
-from common.problems import Conflict, NotFound, Text, UnprocessableContent
+from common.problems import Conflict, Text, UnprocessableContent
 from common.tokens import Principal
 from services.projects.indicators import repository
 from services.projects.indicators.schemas import ProjectIndicators, TargetIn, TargetOut, format_hundredths
 from services.projects.models import Indicator, IndicatorPlan, IndicatorTarget, Project
-from services.projects.projects import repository as projects_repository
-from services.projects.projects.service import PROJECT_NOT_FOUND
-from services.vocabulary import DESK_ROLES, HOLDER_ROLES
+from services.projects.projects import service as project_service
 
 SPAN = "span"
 # Units that count whole things: 12.5 people is a typing error.
@@ -92,26 +90,12 @@ def _period_error(project: Project) -> Text:
     )
 
 
-async def visible_project(
-    session: AsyncSession, *, principal: Principal, project_id: uuid.UUID, for_update: bool = False
-) -> Project:
-    """Holders see their organisation's projects; the desk and the desk's services see every one."""
-    project = await projects_repository.project_by_id(session, project_id, for_update=for_update)
-    if project is None:
-        raise NotFound(PROJECT_NOT_FOUND)
-    if principal.kind == "service" or principal.has_any_role(DESK_ROLES):
-        return project
-    if principal.has_any_role(HOLDER_ROLES) and project.organisation_id == principal.organisation_id:
-        return project
-    raise NotFound(PROJECT_NOT_FOUND)
-
-
-async def owned_project(session: AsyncSession, *, principal: Principal, project_id: uuid.UUID) -> Project:
-    """The caller's own project, locked for the change about to be made."""
-    project = await projects_repository.project_by_id(session, project_id, for_update=True)
-    if project is None or project.organisation_id != principal.organisation_id:
-        raise NotFound(PROJECT_NOT_FOUND)
-    return project
+async def locked_project_plan(
+    session: AsyncSession, principal: Principal, project_id: uuid.UUID
+) -> tuple[Project, int]:
+    """The caller's own project, locked for replacing its targets, and their version (0 before the first choice)."""
+    project = await project_service.locked_project(session, principal, project_id)
+    return project, await plan_version(session, project.id)
 
 
 async def plan_version(session: AsyncSession, project_id: uuid.UUID) -> int:

@@ -1,26 +1,22 @@
 """An association's projects."""
 
-import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Query, Response
 
-from common.auth import Authorize
 from common.db import SessionDep
-from common.etag import check_if_match, etag_of, if_match_parameter
+from common.etag import if_match_parameter
 from common.idempotency import IdempotencyDep
 from common.pagination import CursorParam, LimitParam, Page, UpdatedSinceParam, split_page
 from common.problems import problem_responses
-from common.tokens import Principal
-from services.projects.projects import repository, service
+from common.resources import answer, with_etag
+from services.projects.projects import service
+from services.projects.projects.auth import ProjectsList, ProjectWrite
+from services.projects.projects.dependencies import CurrentProject, LockedProject
 from services.projects.projects.schemas import ProjectCreate, ProjectPublic, ProjectUpdate
 from services.projects.referential.schemas import QpvCode
-from services.vocabulary import HOLDER_ROLES, Scope
 
 router = APIRouter(prefix="/projects", tags=["projects"])
-
-Reader = Annotated[Principal, Depends(Authorize(roles=HOLDER_ROLES, scope=Scope.projects_read, services=True))]
-Writer = Annotated[Principal, Depends(Authorize(roles=HOLDER_ROLES, scope=Scope.projects_write))]
 
 # OpenAPI links: what a client can do next with the project it got back (schemathesis' stateful run follows them).
 CREATED_LINKS = {
@@ -41,12 +37,13 @@ READ_LINKS = {
     response_model=ProjectPublic,
     responses={**problem_responses(400, 401, 403, 409, 413, 422), 201: {"links": CREATED_LINKS}},
 )
-async def create_project(body: ProjectCreate, session: SessionDep, caller: Writer, call: IdempotencyDep) -> Response:
+async def create_project(
+    body: ProjectCreate, session: SessionDep, caller: ProjectWrite, call: IdempotencyDep
+) -> Response:
+    """A draft project of the caller's association (its members only). Refused: 403 for a caller of no
+    organisation; 422 for an unknown QPV or priority code, or an end date before the start."""
     project = await service.create_project(session, principal=caller, request=body)
-    return await call.respond(
-        session, status_code=201, content=project,
-        headers={"Location": f"/api/v1/projects/{project.id}", "ETag": etag_of(project.version)},
-    )
+    return await answer(session, call, project, status_code=201, location=f"/api/v1/projects/{project.id}")
 
 
 @router.get(
@@ -57,7 +54,7 @@ async def create_project(body: ProjectCreate, session: SessionDep, caller: Write
 )
 async def list_projects(
     session: SessionDep,
-    caller: Annotated[Principal, Depends(Authorize(roles=HOLDER_ROLES, scope=Scope.projects_read))],
+    caller: ProjectsList,
     limit: LimitParam = 50,
     cursor: CursorParam = None,
     qpv: Annotated[QpvCode | None, Query(description="Un QPV que le projet touche.")] = None,
@@ -68,9 +65,11 @@ async def list_projects(
     )] = None,
     updated_since: UpdatedSinceParam = None,
 ) -> dict:
-    rows = await repository.list_projects(
-        session, organisation_id=service.holder_organisation(caller), qpv=qpv, priority=priority,
-        updated_since=updated_since, limit=limit, cursor=cursor, year=year,
+    """The caller's association's projects, filtered and paged (its members only; 403 for a caller of no
+    organisation)."""
+    rows = await service.list_projects(
+        session, principal=caller, qpv=qpv, priority=priority, year=year, updated_since=updated_since, limit=limit,
+        cursor=cursor,
     )
     page, next_cursor = split_page(rows, limit=limit)
     return {"items": await service.to_public_many(session, page), "next_cursor": next_cursor}
@@ -82,10 +81,10 @@ async def list_projects(
     response_model=ProjectPublic,
     responses={**problem_responses(401, 403, 404, 422), 200: {"links": READ_LINKS}},
 )
-async def get_project(project_id: uuid.UUID, session: SessionDep, caller: Reader, response: Response) -> ProjectPublic:
-    project = await service.visible_project(session, principal=caller, project_id=project_id)
-    response.headers["ETag"] = etag_of(project.version)
-    return await service.to_public(session, project)
+async def get_project(project: CurrentProject, session: SessionDep, response: Response) -> ProjectPublic:
+    """One project with its ETag, read by its association's members and by the desk's services; 404 for anyone
+    else."""
+    return with_etag(response, await service.to_public(session, project))
 
 
 @router.patch(
@@ -96,17 +95,9 @@ async def get_project(project_id: uuid.UUID, session: SessionDep, caller: Reader
     openapi_extra=if_match_parameter(),
 )
 async def update_project(
-    project_id: uuid.UUID,
-    body: ProjectUpdate,
-    request: Request,
-    response: Response,
-    session: SessionDep,
-    caller: Writer,
+    project: LockedProject, body: ProjectUpdate, response: Response, session: SessionDep
 ) -> ProjectPublic:
-    project = await service.visible_project(
-        session, principal=caller, project_id=project_id, for_update=True
-    )
-    check_if_match(request, project.version)
-    updated = await service.update_project(session, project=project, request=body)
-    response.headers["ETag"] = etag_of(updated.version)
-    return updated
+    """Changes the given fields of one of the caller's association's projects (its members only; 404 for
+    another's). Refused: 428 without If-Match, 412 on a stale one; 422 for an unknown code or an end before the
+    start. A change that changes nothing keeps the version and ETag."""
+    return with_etag(response, await service.update_project(session, project=project, request=body))

@@ -1,6 +1,7 @@
 """Projects: the rules (reference lists checked, only the owning organisation sees or changes)."""
 
 import uuid
+from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -37,15 +38,40 @@ async def create_project(session: AsyncSession, *, principal: Principal, request
     return await to_public(session, project)
 
 
-async def visible_project(
-    session: AsyncSession, *, principal: Principal, project_id: uuid.UUID, for_update: bool = False
-) -> Project:
-    """Members of the owning organisation see the project; so does another desk service with its service token.
-    `for_update` locks it for a change (If-Match checked and version bumped under the same lock)."""
-    project = await repository.project_by_id(session, project_id, for_update=for_update)
-    if project is None or (principal.kind != "service" and project.organisation_id != principal.organisation_id):
+async def readable_project(session: AsyncSession, principal: Principal, project_id: uuid.UUID) -> Project:
+    """The project if the caller may read it (`repository.readable_projects`); else 404."""
+    project = await repository.readable_project(session, principal, project_id)
+    if project is None:
         raise NotFound(PROJECT_NOT_FOUND)
     return project
+
+
+async def locked_project(session: AsyncSession, principal: Principal, project_id: uuid.UUID) -> Project:
+    """The caller's own project, locked for a change of it or of what hangs on it (If-Match checked and versions
+    bumped under the same lock); else 404."""
+    project = await repository.locked_writable_project(session, principal, project_id)
+    if project is None:
+        raise NotFound(PROJECT_NOT_FOUND)
+    return project
+
+
+async def list_projects(
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    qpv: str | None,
+    priority: str | None,
+    year: int | None,
+    updated_since: datetime | None,
+    limit: int,
+    cursor: str | None,
+) -> list[Project]:
+    """A page (plus one row) of the caller's association's projects; 403 for a caller of no organisation."""
+    holder_organisation(principal)
+    return await repository.list_projects(
+        session, principal=principal, qpv=qpv, priority=priority, updated_since=updated_since, limit=limit,
+        cursor=cursor, year=year,
+    )
 
 
 async def update_project(session: AsyncSession, *, project: Project, request: ProjectUpdate) -> ProjectPublic:

@@ -2,19 +2,17 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Query
 
-from common.auth import Authorize
 from common.db import SessionDep
 from common.pagination import Page
 from common.problems import problem_responses
-from common.tokens import Principal
 from services.projects.referential import repository
+from services.projects.referential.auth import ReferentialRead
 from services.projects.referential.schemas import PriorityPublic, QpvPublic
-from services.vocabulary import EVERY_ROLE, INSEE_COMMUNE_PATTERN, QPV_DEPARTMENT_PATTERN, Scope
+from services.vocabulary import INSEE_COMMUNE_PATTERN, QPV_DEPARTMENT_PATTERN
 
 router = APIRouter(prefix="/referential", tags=["referential"])
-Reader = Annotated[Principal, Depends(Authorize(roles=EVERY_ROLE, scope=Scope.projects_read, services=True))]
 
 
 @router.get(
@@ -25,7 +23,7 @@ Reader = Annotated[Principal, Depends(Authorize(roles=EVERY_ROLE, scope=Scope.pr
 )
 async def list_qpv(
     session: SessionDep,
-    _caller: Reader,
+    _caller: ReferentialRead,
     department: Annotated[
         str | None,
         Query(
@@ -49,7 +47,8 @@ async def list_qpv(
               description="Les QPV d'un EPCI, le territoire d'un contrat de ville (son nom exact, sans casse)."),
     ] = None,
 ) -> dict:
-    """The whole reference list fits in one page (about 1,600 QPVs nationally)."""
+    """The QPVs, filtered, read by every role and service; the whole reference list fits in one page (about 1,600
+    QPVs nationally)."""
     rows = await repository.qpv_list(session, department=department, search=q, insee_commune=insee_commune, epci=epci)
     return {"items": [QpvPublic.model_validate(r, from_attributes=True) for r in rows], "next_cursor": None}
 
@@ -60,6 +59,8 @@ async def list_qpv(
     response_model=Page[PriorityPublic],
     responses=problem_responses(401, 403),
 )
-async def list_priorities(session: SessionDep, _caller: Reader) -> dict:
+async def list_priorities(session: SessionDep, _caller: ReferentialRead) -> dict:
+    """The contrat de ville's priorities (pillars and cross-cutting axes), in one page; read by every role and
+    service."""
     rows = await repository.priority_list(session)
     return {"items": [PriorityPublic.model_validate(r, from_attributes=True) for r in rows], "next_cursor": None}

@@ -5,22 +5,53 @@ import uuid
 from collections import defaultdict
 from datetime import datetime
 
-from sqlalchemy import delete, select
+from sqlalchemy import Select, delete, false, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from common.db import children_by_parent, get_row
+from common.db import children_by_parent, where_given
 from common.pagination import keyset
+from common.tokens import Principal
 from services.projects.models import (
     Report,
     ReportEvidence,
     ReportHistory,
     ReportValue,
 )
+from services.vocabulary import DESK_ROLES, HOLDER_ROLES
 
 
-async def report_by_id(session: AsyncSession, report_id: uuid.UUID, *, for_update: bool = False) -> Report | None:
-    return await get_row(session, Report, report_id, for_update=for_update)
+def readable_reports(principal: Principal) -> Select[Report]:
+    """The reports a caller may read: every one for the desk and the desk's services (their service token), its
+    own organisation's for a holder, none otherwise."""
+    statement = select(Report)
+    if principal.kind == "service" or principal.has_any_role(DESK_ROLES):
+        return statement
+    if not principal.has_any_role(HOLDER_ROLES):
+        return statement.where(false())
+    return statement.where(col(Report.organisation_id) == principal.organisation_id)
+
+
+def writable_reports(principal: Principal) -> Select[Report]:
+    """The reports a caller may change and submit: its own organisation's."""
+    return select(Report).where(col(Report.organisation_id) == principal.organisation_id)
+
+
+def _locked(statement: Select[Report]) -> Select[Report]:
+    """Locked until the commit (PostgreSQL; on SQLite a writer already holds the database)."""
+    return statement.with_for_update().execution_options(populate_existing=True)
+
+
+async def readable_report(
+    session: AsyncSession, principal: Principal, report_id: uuid.UUID, *, for_update: bool = False
+) -> Report | None:
+    statement = readable_reports(principal).where(col(Report.id) == report_id)
+    return (await session.execute(_locked(statement) if for_update else statement)).scalars().first()
+
+
+async def locked_writable_report(session: AsyncSession, principal: Principal, report_id: uuid.UUID) -> Report | None:
+    statement = _locked(writable_reports(principal).where(col(Report.id) == report_id))
+    return (await session.execute(statement)).scalars().first()
 
 
 async def report_for(session: AsyncSession, project_id: uuid.UUID, period: str) -> Report | None:
@@ -31,7 +62,7 @@ async def report_for(session: AsyncSession, project_id: uuid.UUID, period: str) 
 async def list_reports(
     session: AsyncSession,
     *,
-    organisation_id: uuid.UUID | None,
+    principal: Principal,
     project_id: uuid.UUID | None,
     state: str | None,
     period: str | None,
@@ -39,16 +70,11 @@ async def list_reports(
     limit: int,
     cursor: str | None,
 ) -> list[Report]:
-    """`organisation_id` None: every organisation's (the desk, another service)."""
-    statement = select(Report)
-    if organisation_id is not None:
-        statement = statement.where(col(Report.organisation_id) == organisation_id)
-    if project_id is not None:
-        statement = statement.where(col(Report.project_id) == project_id)
-    if state is not None:
-        statement = statement.where(col(Report.state) == state)
-    if period is not None:
-        statement = statement.where(col(Report.period) == period)
+    """A page (plus one row) of the reports the caller reads, filtered."""
+    statement = where_given(
+        readable_reports(principal),
+        (col(Report.project_id), project_id), (col(Report.state), state), (col(Report.period), period),
+    )
     if updated_since is not None:
         statement = statement.where(col(Report.updated_at) >= updated_since)
     return list((await session.execute(keyset(statement, Report, limit=limit, cursor=cursor))).scalars())

@@ -3,16 +3,16 @@
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Query, Response
 
-from common.auth import Authorize
 from common.db import SessionDep
-from common.etag import check_if_match, etag_of, if_match_parameter
 from common.idempotency import IdempotencyDep
 from common.pagination import CursorParam, LimitParam, Page, UpdatedSinceParam, split_page
 from common.problems import problem_responses
-from common.tokens import Principal
+from common.resources import answer, change_route, with_etag
 from services.projects.reports import service as reports
+from services.projects.reports.auth import ReportRead, ReportReview, ReportWrite
+from services.projects.reports.dependencies import CurrentReport, EditedReport, ReviewedReport, SubmittedReport
 from services.projects.reports.schemas import (
     ChangesRequest,
     Period,
@@ -22,31 +22,23 @@ from services.projects.reports.schemas import (
     ReportStateFilter,
     ReportUpdate,
 )
-from services.vocabulary import DESK_ROLES, HOLDER_ROLES, Scope
 
 router = APIRouter(prefix="/reports", tags=["reports"])
 
-Reader = Annotated[
-    Principal, Depends(Authorize(roles=HOLDER_ROLES | DESK_ROLES, scope=Scope.projects_read, services=True))
-]
-Holder = Annotated[Principal, Depends(Authorize(roles=HOLDER_ROLES, scope=Scope.projects_write))]
-Desk = Annotated[Principal, Depends(Authorize(roles=DESK_ROLES, scope=Scope.projects_write))]
-
-
 # OpenAPI links: what a client can do next with the report it got back (schemathesis' stateful run follows them).
-_CHANGE = {"header.If-Match": "$response.header.ETag"}
 CREATED_LINKS = {"GetReport": {"operationId": "get_report", "parameters": {"report_id": "$response.body#/id"}}}
 READ_LINKS = {
-    "UpdateReport": {"operationId": "update_report", "parameters": {"report_id": "$request.path.report_id", **_CHANGE}},
-    "SubmitReport": {"operationId": "submit_report", "parameters": {"report_id": "$request.path.report_id", **_CHANGE}},
+    "UpdateReport": {"operationId": "update_report", "parameters": {
+        "report_id": "$request.path.report_id", "header.If-Match": "$response.header.ETag"}},
+    "SubmitReport": {"operationId": "submit_report", "parameters": {
+        "report_id": "$request.path.report_id", "header.If-Match": "$response.header.ETag"}},
 }
+# A report's changes are edits and moves alike with If-Match required: the holder and the desk may cross.
+CHANGE = change_route(ReportPublic)
 
 
-def _headers(report: ReportPublic) -> dict[str, str]:
-    return {"Location": f"/api/v1/reports/{report.id}", "ETag": etag_of(report.version)}
-
-
-ACTION_RESPONSES = problem_responses(400, 401, 403, 404, 409, 412, 413, 422, 428)
+def _location(report: ReportPublic) -> str:
+    return f"/api/v1/reports/{report.id}"
 
 
 @router.post(
@@ -64,9 +56,12 @@ ACTION_RESPONSES = problem_responses(400, 401, 403, 404, 409, 412, 413, 422, 428
         **problem_responses(400, 401, 403, 409, 413, 422), 201: {"links": CREATED_LINKS}
     },
 )
-async def create_report(body: ReportCreate, session: SessionDep, caller: Holder, call: IdempotencyDep) -> Response:
+async def create_report(body: ReportCreate, session: SessionDep, caller: ReportWrite, call: IdempotencyDep) -> Response:
+    """A draft report of one of the caller's association's projects (its members only). Refused: 409
+    `report_exists` for a second one of the period; 422 `unknown_project` for another's project, or for values,
+    a period or evidence that break the rules above."""
     report = await reports.create_report(session, principal=caller, request=body)
-    return await call.respond(session, status_code=201, content=report, headers=_headers(report))
+    return await answer(session, call, report, status_code=201, location=_location(report))
 
 
 @router.get(
@@ -77,7 +72,7 @@ async def create_report(body: ReportCreate, session: SessionDep, caller: Holder,
 )
 async def list_reports(
     session: SessionDep,
-    caller: Reader,
+    caller: ReportRead,
     limit: LimitParam = 50,
     cursor: CursorParam = None,
     project_id: Annotated[uuid.UUID | None, Query()] = None,
@@ -86,7 +81,7 @@ async def list_reports(
     updated_since: UpdatedSinceParam = None,
 ) -> dict:
     """A holder lists its organisation's; the desk and its services, all."""
-    rows = await reports.visible_reports(
+    rows = await reports.list_reports(
         session, principal=caller, project_id=project_id, state=state, period=period, updated_since=updated_since,
         limit=limit, cursor=cursor,
     )
@@ -100,33 +95,23 @@ async def list_reports(
     response_model=ReportPublic,
     responses={**problem_responses(401, 403, 404, 422), 200: {"links": READ_LINKS}},
 )
-async def get_report(report_id: uuid.UUID, session: SessionDep, caller: Reader, response: Response) -> ReportPublic:
-    report = await reports.visible_report(session, principal=caller, report_id=report_id)
-    response.headers["ETag"] = etag_of(report.version)
-    return await reports.to_public(session, report)
+async def get_report(report: CurrentReport, session: SessionDep, response: Response) -> ReportPublic:
+    """One report with its values, evidence and history, read by its association, the desk and the desk's
+    services; 404 for anyone else."""
+    return with_etag(response, await reports.to_public(session, report))
 
 
 @router.patch(
     "/{report_id}",
     summary="Modifier un rapport en brouillon ou à compléter (If-Match requis)",
-    response_model=ReportPublic,
-    responses=ACTION_RESPONSES,
-    openapi_extra=if_match_parameter(),
+    **CHANGE,
 )
 async def update_report(
-    report_id: uuid.UUID,
-    body: ReportUpdate,
-    request: Request,
-    response: Response,
-    session: SessionDep,
-    caller: Holder,
+    report: EditedReport, body: ReportUpdate, response: Response, session: SessionDep, caller: ReportWrite
 ) -> ReportPublic:
-    """The same rules as at creation; only in `draft` or `changes_requested` (otherwise 409)."""
-    report = await reports.owned_report(session, principal=caller, report_id=report_id)
-    check_if_match(request, report.version)
-    updated = await reports.update_report(session, principal=caller, report=report, request=body)
-    response.headers["ETag"] = etag_of(updated.version)
-    return updated
+    """The same rules as at creation, by the report's association (404 for another's); only in `draft` or
+    `changes_requested` (otherwise 409). Refused: 428 without If-Match, 412 on a stale one."""
+    return with_etag(response, await reports.update_report(session, principal=caller, report=report, request=body))
 
 
 @router.post(
@@ -135,59 +120,42 @@ async def update_report(
     description="Complétude : une valeur pour chaque indicateur choisi pour la période et un récit ; les règles de "
     "forme à nouveau (les cibles ont pu changer). Sinon 409 `report_incomplete` qui les liste "
     "(`missing_indicators`).",
-    response_model=ReportPublic,
-    responses=ACTION_RESPONSES,
-    openapi_extra=if_match_parameter(),
+    **CHANGE,
 )
 async def submit_report(
-    report_id: uuid.UUID, request: Request, session: SessionDep, caller: Holder, call: IdempotencyDep
+    report: SubmittedReport, session: SessionDep, caller: ReportWrite, call: IdempotencyDep
 ) -> Response:
-    """Completeness checked now; the report then waits for the desk."""
-    report = await reports.owned_report(session, principal=caller, report_id=report_id)
-    check_if_match(request, report.version)
+    """Completeness checked now, by the report's association (404 for another's); the report then waits for the
+    desk. Refused: 409 `report_incomplete`, or for a report not in `draft` or `changes_requested`; 428 without
+    If-Match, 412 on a stale one."""
     submitted = await reports.submit(session, principal=caller, report=report)
-    return await call.respond(session, status_code=200, content=submitted, headers=_headers(submitted))
+    return await answer(session, call, submitted, location=_location(submitted))
 
 
 @router.post(
     "/{report_id}/accept",
     summary="Accepter un rapport déposé (guichet ; If-Match requis)",
-    response_model=ReportPublic,
-    responses=ACTION_RESPONSES,
-    openapi_extra=if_match_parameter(),
+    **CHANGE,
 )
 async def accept_report(
-    report_id: uuid.UUID,
-    request: Request,
-    session: SessionDep,
-    caller: Desk,
-    call: IdempotencyDep,
+    report: ReviewedReport, session: SessionDep, caller: ReportReview, call: IdempotencyDep,
     body: ReportDecision | None = None,
 ) -> Response:
-    """Its values then count in the aggregates."""
-    report = await reports.visible_report(session, principal=caller, report_id=report_id, for_update=True)
-    check_if_match(request, report.version)
+    """The desk accepts a submitted report, with an optional comment: its values then count in the aggregates.
+    Refused: 409 for a report not submitted; 428 without If-Match, 412 on a stale one."""
     accepted = await reports.accept(session, principal=caller, report=report, comment=body.comment if body else None)
-    return await call.respond(session, status_code=200, content=accepted, headers=_headers(accepted))
+    return await answer(session, call, accepted, location=_location(accepted))
 
 
 @router.post(
     "/{report_id}/request-changes",
     summary="Demander des compléments sur un rapport déposé (guichet ; commentaire requis ; If-Match requis)",
-    response_model=ReportPublic,
-    responses=ACTION_RESPONSES,
-    openapi_extra=if_match_parameter(),
+    **CHANGE,
 )
 async def request_report_changes(
-    report_id: uuid.UUID,
-    body: ChangesRequest,
-    request: Request,
-    session: SessionDep,
-    caller: Desk,
-    call: IdempotencyDep,
+    report: ReviewedReport, body: ChangesRequest, session: SessionDep, caller: ReportReview, call: IdempotencyDep
 ) -> Response:
-    """The report goes back to its holder, who changes it and submits it again."""
-    report = await reports.visible_report(session, principal=caller, report_id=report_id, for_update=True)
-    check_if_match(request, report.version)
+    """The desk sends a submitted report back to its holder with a comment; the holder changes it and submits it
+    again. Refused: 409 for a report not submitted; 428 without If-Match, 412 on a stale one."""
     moved = await reports.request_changes(session, principal=caller, report=report, comment=body.comment)
-    return await call.respond(session, status_code=200, content=moved, headers=_headers(moved))
+    return await answer(session, call, moved, location=_location(moved))

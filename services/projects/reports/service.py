@@ -33,7 +33,6 @@ from services.projects.reports.schemas import (
     ValueIn,
     ValueOut,
 )
-from services.vocabulary import DESK_ROLES, HOLDER_ROLES
 
 REPORT_NOT_FOUND = Text("Rapport introuvable.", "Report not found.")
 
@@ -134,8 +133,8 @@ async def _check_evidence(
 
 async def _report_project(session: AsyncSession, principal: Principal, request: ReportCreate) -> Project:
     """The caller's own project, locked so that two drafts for one period cannot both pass the check."""
-    project = await projects_repository.project_by_id(session, request.project_id, for_update=True)
-    if project is None or project.organisation_id != principal.organisation_id:
+    project = await projects_repository.locked_writable_project(session, principal, request.project_id)
+    if project is None:
         raise UnprocessableContent(
             Text("Projet inconnu de votre organisation.", "Project unknown to your organisation."),
             errors=[("body.project_id", Text("Projet inconnu.", "Unknown project."))],
@@ -204,31 +203,28 @@ async def create_report(session: AsyncSession, *, principal: Principal, request:
     return await to_public(session, report)
 
 
-def _can_see(principal: Principal, report: Report) -> bool:
-    if principal.kind == "service" or principal.has_any_role(DESK_ROLES):
-        return True
-    return principal.has_any_role(HOLDER_ROLES) and report.organisation_id == principal.organisation_id
+async def readable_report(session: AsyncSession, principal: Principal, report_id: uuid.UUID) -> Report:
+    """A holder reads its organisation's reports; the desk and the desk's services, every one; else 404."""
+    return _found(await repository.readable_report(session, principal, report_id))
 
 
-async def visible_report(
-    session: AsyncSession, *, principal: Principal, report_id: uuid.UUID, for_update: bool = False
-) -> Report:
-    """A holder sees its organisation's reports; the desk and the desk's services, every one."""
-    report = await repository.report_by_id(session, report_id, for_update=for_update)
-    if report is None or not _can_see(principal, report):
-        raise NotFound(REPORT_NOT_FOUND)
-    return report
+async def locked_readable_report(session: AsyncSession, principal: Principal, report_id: uuid.UUID) -> Report:
+    """A report the caller reads, locked for the desk's review of it (If-Match, state checks)."""
+    return _found(await repository.readable_report(session, principal, report_id, for_update=True))
 
 
-async def owned_report(session: AsyncSession, *, principal: Principal, report_id: uuid.UUID) -> Report:
+async def locked_own_report(session: AsyncSession, principal: Principal, report_id: uuid.UUID) -> Report:
     """The caller's own report, locked for the change about to be made (If-Match, state checks)."""
-    report = await repository.report_by_id(session, report_id, for_update=True)
-    if report is None or report.organisation_id != principal.organisation_id:
+    return _found(await repository.locked_writable_report(session, principal, report_id))
+
+
+def _found(report: Report | None) -> Report:
+    if report is None:
         raise NotFound(REPORT_NOT_FOUND)
     return report
 
 
-async def visible_reports(
+async def list_reports(
     session: AsyncSession,
     *,
     principal: Principal,
@@ -239,12 +235,10 @@ async def visible_reports(
     limit: int,
     cursor: str | None,
 ) -> list[Report]:
-    """The list counterpart of `visible_report`."""
-    everyone = principal.kind == "service" or principal.has_any_role(DESK_ROLES)
+    """The list counterpart of `readable_report`."""
     return await repository.list_reports(
-        session,
-        organisation_id=None if everyone else principal.organisation_id,
-        project_id=project_id, state=state, period=period, updated_since=updated_since, limit=limit, cursor=cursor,
+        session, principal=principal, project_id=project_id, state=state, period=period,
+        updated_since=updated_since, limit=limit, cursor=cursor,
     )
 
 

@@ -1,0 +1,26 @@
+"""The report a route is about, loaded (or locked, If-Match checked) for its caller: 404 for a report the caller
+may not see."""
+
+from typing import Annotated
+
+from common.resources import locked_resource, resource
+from services.projects.models import Report
+from services.projects.reports import service as reports
+from services.projects.reports.auth import ReportRead, ReportReview, ReportWrite
+
+CurrentReport = Annotated[Report, resource(reports.readable_report, path="report_id", caller=ReportRead)]
+# The holder's edit (PATCH: no Idempotency-Key) and submission of its own report.
+EditedReport = Annotated[
+    Report,
+    locked_resource(
+        reports.locked_own_report, path="report_id", caller=ReportWrite, if_match_required=True, idempotent=False
+    ),
+]
+SubmittedReport = Annotated[
+    Report, locked_resource(reports.locked_own_report, path="report_id", caller=ReportWrite, if_match_required=True)
+]
+# The desk's review of a submitted report.
+ReviewedReport = Annotated[
+    Report,
+    locked_resource(reports.locked_readable_report, path="report_id", caller=ReportReview, if_match_required=True),
+]
