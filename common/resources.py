@@ -148,7 +148,7 @@ def locked_resource(
                        description=description, first=[*first, *before])
 
 
-def validated_body(model: type[BaseModel]) -> Any:
+def validated_body(model: type[BaseModel], *, optional: bool = False) -> Any:
     """The route's `body`, validated before the row is locked or its If-Match read, for `before=[…]`: FastAPI
     solves a route's dependencies before its own body, so without it a malformed body under a stale If-Match
     would answer 412 instead of 422. FastAPI reads one `body` for the route and this dependency (same name,
@@ -157,7 +157,8 @@ def validated_body(model: type[BaseModel]) -> Any:
     async def valid_body(**values: Any) -> Any:
         return values["body"]
 
-    body = inspect.Parameter("body", inspect.Parameter.KEYWORD_ONLY, annotation=model)
+    body = inspect.Parameter("body", inspect.Parameter.KEYWORD_ONLY, annotation=model | None if optional else model,
+                             default=None if optional else inspect.Parameter.empty)
     valid_body.__signature__ = inspect.Signature([body])  # type: ignore[attr-defined]
     return Depends(valid_body)
 

@@ -10,12 +10,14 @@ from fastapi import Depends, Request
 from common.db import Database, SessionDep
 from common.etag import check_if_match
 from common.mail import Mailer
-from common.resources import locked_resource, resource
+from common.resources import locked_resource, resource, validated_body
 from services.identity import accounts, invitations, members, profiles
 from services.identity.guards import AnyMember, DirectoryRead, OrganisationAdmin, PlatformAdmin, ProfileWrite
 from services.identity.keys import KeyStore
 from services.identity.models import Invitation, Membership, Organisation, OrganisationProfile, Person
 from services.identity.passwords import Passwords
+from services.identity.profile_schemas import ProfileIn
+from services.identity.schemas import MemberUpdate, OrganisationUpdate, SuspensionRequest
 from services.identity.settings import IdentitySettings
 from services.identity.sign_in import TokenIssuer
 from services.identity.throttle import AddressGate, GatedPasswords, client_address
@@ -66,10 +68,17 @@ EditedOrganisation = Annotated[
     Organisation,
     locked_resource(
         accounts.locked_administered_organisation, path="organisation_id", caller=OrganisationAdmin,
-        if_match_required=True, idempotent=False,
+        if_match_required=True, idempotent=False, before=[validated_body(OrganisationUpdate)],
     ),
 ]
-# The platform's suspension or reactivation: If-Match optional.
+# The platform's suspension (its reason read before the lock) or reactivation: If-Match optional.
+SuspendedOrganisation = Annotated[
+    Organisation,
+    locked_resource(
+        accounts.locked_organisation, path="organisation_id", caller=PlatformAdmin, if_match_required=False,
+        idempotent=False, before=[validated_body(SuspensionRequest)],
+    ),
+]
 MovedOrganisation = Annotated[
     Organisation,
     locked_resource(
@@ -101,9 +110,11 @@ async def _current_member(
 
 
 async def _edited_member(
-    organisation: LockedAdministeredOrganisation, person_id: PersonId, request: Request, session: SessionDep
+    body: MemberUpdate, organisation: LockedAdministeredOrganisation, person_id: PersonId, request: Request,
+    session: SessionDep,
 ) -> tuple[Organisation, Membership, Person]:
-    """A member's roles about to change: If-Match required, checked against the membership locked."""
+    """A member's roles about to change: If-Match required, checked against the membership locked; the route's
+    `body` read first, so that an invalid one is a 422 whatever the If-Match."""
     membership, person = await members.member_of(session, organisation, person_id, for_update=True)
     check_if_match(request, membership.version)
     return organisation, membership, person
@@ -132,10 +143,11 @@ CurrentProfile = Annotated[
 
 
 async def _written_profile(
-    organisation_id: uuid.UUID, admin: ProfileWrite, request: Request, session: SessionDep
+    organisation_id: uuid.UUID, admin: ProfileWrite, body: ProfileIn, request: Request, session: SessionDep
 ) -> tuple[Organisation, OrganisationProfile | None]:
     """The association locked and its profile, if any: a blank profile's ETag is "0", which the first PUT may send,
-    or nothing (If-Match required once it exists), which `common.resources` does not say."""
+    or nothing (If-Match required once it exists), which `common.resources` does not say. The route's `body` is
+    read first, so that an invalid one is a 422 whatever the If-Match."""
     organisation, current = await profiles.writable_association(
         session, principal=admin, organisation_id=organisation_id
     )

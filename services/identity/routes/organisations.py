@@ -27,6 +27,7 @@ from services.identity.deps import (
     MailerDep,
     MovedOrganisation,
     SettingsDep,
+    SuspendedOrganisation,
 )
 from services.identity.guards import DirectoryRead, OrganisationAdmin, PlatformAdmin
 from services.identity.models import Organisation
@@ -223,7 +224,7 @@ async def update_organisation(
     openapi_extra=if_match_parameter(required=False),
 )
 async def suspend_organisation(
-    organisation: MovedOrganisation, body: SuspensionRequest, response: Response, session: SessionDep,
+    organisation: SuspendedOrganisation, body: SuspensionRequest, response: Response, session: SessionDep,
     admin: PlatformAdmin, clock: ClockDep,
 ) -> OrganisationPublic:
     """The platform's admins only; 409 for an organisation already suspended (or the platform), 412 on a stale

@@ -8,9 +8,10 @@ from fastapi import Depends, Path, Request
 from common.clock import TodayDep
 from common.db import SessionDep
 from common.etag import check_if_match
-from common.resources import locked_resource, resource
+from common.resources import locked_resource, resource, validated_body
 from services.projects.budgets import service as budgets
 from services.projects.budgets.auth import BudgetWrite, ProjectBudgetRead
+from services.projects.budgets.schemas import BudgetIn
 from services.projects.budgets.service import StoredBudget
 from services.projects.models import Project
 from services.projects.projects import service as project_service
@@ -25,17 +26,17 @@ LockedProjectBudget = Annotated[
     tuple[Project, StoredBudget],
     locked_resource(
         budgets.locked_project_budget, path="project_id", caller=BudgetWrite, if_match_required=True,
-        version_of=lambda row: row[1].version, idempotent=False,
+        version_of=lambda row: row[1].version, idempotent=False, before=[validated_body(BudgetIn)],
     ),
 ]
 
 
 async def _locked_association_budget(
-    organisation_id: uuid.UUID, year: Year, caller: BudgetWrite, today: TodayDep, request: Request,
+    organisation_id: uuid.UUID, year: Year, caller: BudgetWrite, body: BudgetIn, today: TodayDep, request: Request,
     session: SessionDep,
 ) -> StoredBudget:
     """An association's budget is named by two path parameters, which `common.resources` does not take: the
-    same load-lock-check, by hand."""
+    same load-lock-check, by hand (the route's `body` read first: an invalid one is a 422 whatever the If-Match)."""
     stored = await budgets.locked_association_budget(session, caller, organisation_id, year, today)
     check_if_match(request, stored.version)
     return stored

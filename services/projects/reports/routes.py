@@ -12,7 +12,13 @@ from common.problems import problem_responses
 from common.resources import answer, change_route, with_etag
 from services.projects.reports import service as reports
 from services.projects.reports.auth import ReportRead, ReportReview, ReportWrite
-from services.projects.reports.dependencies import CurrentReport, EditedReport, ReviewedReport, SubmittedReport
+from services.projects.reports.dependencies import (
+    AcceptedReport,
+    CurrentReport,
+    EditedReport,
+    SentBackReport,
+    SubmittedReport,
+)
 from services.projects.reports.schemas import (
     ChangesRequest,
     Period,
@@ -138,7 +144,7 @@ async def submit_report(
     **CHANGE,
 )
 async def accept_report(
-    report: ReviewedReport, session: SessionDep, caller: ReportReview, call: IdempotencyDep,
+    report: AcceptedReport, session: SessionDep, caller: ReportReview, call: IdempotencyDep,
     body: ReportDecision | None = None,
 ) -> Response:
     """The desk accepts a submitted report, with an optional comment: its values then count in the aggregates.
@@ -153,7 +159,7 @@ async def accept_report(
     **CHANGE,
 )
 async def request_report_changes(
-    report: ReviewedReport, body: ChangesRequest, session: SessionDep, caller: ReportReview, call: IdempotencyDep
+    report: SentBackReport, body: ChangesRequest, session: SessionDep, caller: ReportReview, call: IdempotencyDep
 ) -> Response:
     """The desk sends a submitted report back to its holder with a comment; the holder changes it and submits it
     again. Refused: 409 for a report not submitted; 428 without If-Match, 412 on a stale one."""
