@@ -1,5 +1,6 @@
 """The demo territory in the test databases, and real logins through identity's API."""
 
+from collections.abc import Callable
 from typing import Any
 
 from scripts import demo_data
@@ -198,3 +199,28 @@ class World:
         response = self.as_("funding", email).post(f"/api/v1/dossiers/{dossier['id']}/submit")
         assert response.status_code == 200, response.text
         return response.json()
+
+
+def demo_world(stack: Stack) -> World:
+    """The demo territory as seeded: the first world of the session seeds it and takes the snapshot that
+    `Stack.clean` puts back for every later one."""
+    stack.clean()
+    built = World(stack)
+    if stack.snapshot is None:
+        built.seed()
+        stack.take_snapshot()
+    return built
+
+
+def layered_world(stack: Stack, name: str, build: Callable[[World], Any]) -> tuple[World, Any]:
+    """The demo with what `build` makes through the API on top, and what `build` returned: built by the first
+    caller on each stack, kept as the layer `name` (`Stack.take_layer`) and put back for every later caller,
+    written or not since, as the demo is for the other tests."""
+    layer = stack.layers.get(name)
+    if layer is None:
+        built = demo_world(stack)
+        made = build(built)
+        stack.take_layer(name, made)
+        return built, made
+    stack.clean(name)
+    return World(stack), layer.made
