@@ -125,8 +125,9 @@ class Stack:
     watch: "WriteWatch" = field(init=False)
     # What `restore` puts back: None until the first test with a world took it.
     snapshot: dict[str, list[tuple[Any, list[dict[str, Any]]]]] | None = None
-    # Tokens of the demo's people taken right after the snapshot: valid for as long as identity holds it.
-    pristine_tokens: dict[str, str] = field(default_factory=dict)
+    # Tokens of the demo's people taken right after the snapshot (or a layer) was put back, by that layer (None:
+    # the demo) and person: valid for as long as identity holds that state.
+    pristine_tokens: dict[tuple[str | None, str], str] = field(default_factory=dict)
     # States built on top of the demo by some tests' fixtures, by name (see `take_layer`).
     layers: dict[str, "Layer"] = field(default_factory=dict)
     # The layer each service's database holds (None: the demo's snapshot), for as long as nobody wrote to it.
@@ -217,23 +218,25 @@ class Stack:
         return [(table, rows[table]) for table in tables if rows[table]]
 
     def pristine_token(self, key: str) -> str | None:
-        """A token taken earlier while identity held the snapshot, if identity still holds it at TEST_NOW and
-        the token has minutes to live: then it is the token a login would give now (access tokens are stateless;
-        only the refresh row of that earlier login is gone). Their lifetime runs on the wall clock, as in
-        production, so a run longer than it takes new ones."""
-        token = self.pristine_tokens.get(key)
+        """A token taken earlier while identity held the snapshot (or the layer it holds now), if identity still
+        holds it at TEST_NOW and the token has minutes to live: then it is the token a login would give now (access
+        tokens are stateless; only the refresh row of that earlier login is gone). Their lifetime runs on the wall
+        clock, as in production, so a run longer than it takes new ones."""
+        held = (self.held["identity"], key)
+        token = self.pristine_tokens.get(held)
         if token is None or not self.identity_is_pristine():
             return None
         if jwt.get_unverified_claims(token)["exp"] - time.time() < PRISTINE_TOKEN_MARGIN_SECONDS:
-            del self.pristine_tokens[key]
+            del self.pristine_tokens[held]
             return None
         return token
 
+    def keep_pristine_token(self, key: str, token: str) -> None:
+        """A token just taken while identity held its snapshot or a layer, unwritten (`identity_is_pristine`)."""
+        self.pristine_tokens[self.held["identity"], key] = token
+
     def identity_is_pristine(self) -> bool:
-        return (
-            "identity" not in self.watch.dirty and self.held["identity"] is None
-            and self.apps["identity"].state.clock.now() == TEST_NOW
-        )
+        return "identity" not in self.watch.dirty and self.apps["identity"].state.clock.now() == TEST_NOW
 
     def dispose(self) -> None:
         self.watch.close()

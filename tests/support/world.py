@@ -77,7 +77,8 @@ class World:
 
     def _token(self, key: str, grant: dict[str, str]) -> str:
         """The token identity gives for the grant: one taken earlier in the session if identity still holds the
-        demo as seeded, at TEST_NOW (the same token, minus its issuing time), else a new one over its API."""
+        demo as seeded (or the same layer on top), at TEST_NOW (the same token, minus its issuing time), else a new
+        one over its API."""
         token = self.stack.pristine_token(key)
         if token is not None:
             return token
@@ -86,7 +87,7 @@ class World:
         assert response.status_code == 200, response.text
         token = response.json()["access_token"]
         if pristine:
-            self.stack.pristine_tokens[key] = token
+            self.stack.keep_pristine_token(key, token)
         return token
 
     def service_token(self, scope: str | None = None) -> str:
