@@ -12,7 +12,7 @@ from common.db import sync_url
 from tests.support.clock import TEST_NOW
 from tests.support.receiver import receiver  # noqa: F401  (a fixture: a partner's webhook endpoint)
 from tests.support.stack import SERVICES, Stack, build_stack, migrate, reset_postgres
-from tests.support.world import World
+from tests.support.world import World, demo_world
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -115,13 +115,9 @@ def stack(backend: str, database_urls: dict[str, str], portal, tmp_path_factory)
 
 
 @pytest.fixture
-def world(stack: Stack) -> Iterator[World]:
-    stack.clean()
-    built = World(stack)
-    if stack.snapshot is None:  # the first world of the session: seeded once, then restored for every test
-        built.seed()
-        stack.take_snapshot()
-    yield built
+def world(stack: Stack) -> World:
+    """The demo territory, seeded once per stack and put back for every test (tests/support/world.py)."""
+    return demo_world(stack)
 
 
 @pytest.fixture(scope="session")

@@ -31,7 +31,17 @@ from tests.support.fuzz import (
     run_state_machine,
 )
 from tests.support.stack import Stack, build_apps
-from tests.support.world import CITY_MANAGER, COMMITTEE_MEMBER, DESK, HOLDER, PLATFORM, SERVICE, World, org_id
+from tests.support.world import (
+    CITY_MANAGER,
+    COMMITTEE_MEMBER,
+    DESK,
+    HOLDER,
+    PLATFORM,
+    SERVICE,
+    World,
+    layered_world,
+    org_id,
+)
 
 # Fuzzing examples per operation and generation mode (positive, negative), on top of the schema's examples
 # and schemathesis' coverage cases (boundaries, missing and wrongly typed values: about 20-150 per operation).
@@ -48,10 +58,33 @@ SEED = 20261125
 LINKS_PLAN = [{"funder_id": org_id(demo_data.FUNDER_KEYS[0]), "amount_cents": 1_500_000}]
 
 
+# Each service's OpenAPI document, as the first app built in this process generated it (seconds each): the
+# apps of the next tests are built by the same code from the same settings, and serve that document.
+OPENAPI: dict[tuple[str, str], dict[str, Any]] = {}
+
+
+@pytest.fixture
+def layered(stack: Stack) -> tuple[World, dict[str, list[str]]]:
+    """The demo with `known`'s resources on top: made by the first test of each stack, put back for the others."""
+    return layered_world(stack, "schemathesis", _known)
+
+
+@pytest.fixture
+def world(layered: tuple[World, dict[str, list[str]]]) -> World:
+    """The suite's `world` here holds `known`'s resources too."""
+    return layered[0]
+
+
 @pytest.fixture
 def fuzz_apps(stack: Stack, world: World) -> dict[str, FastAPI]:
     """The three services without a pool, wired together, over the seeded demo territory."""
     apps, _transport = build_apps(stack.settings, database_pool=False)
+    for service, app in apps.items():
+        document = OPENAPI.get((stack.backend, service))
+        if document is None:
+            OPENAPI[stack.backend, service] = app.openapi()
+        else:
+            app.openapi_schema = document
     return apps
 
 
@@ -65,9 +98,14 @@ def tokens(world: World) -> dict[str, str]:
 
 
 @pytest.fixture
-def known(world: World) -> dict[str, list[str]]:
+def known(layered: tuple[World, dict[str, list[str]]]) -> dict[str, list[str]]:
     """Identifiers and codes that name real rows: the demo territory, and resources of the holder's made
     through the API (a project, a draft dossier, a machine client)."""
+    return {name: list(values) for name, values in layered[1].items()}
+
+
+def _known(world: World) -> dict[str, list[str]]:
+    """`known`'s resources, made through the API."""
     project = world.create_project()
     dossier = world.create_dossier(project=world.create_project(title="Jardins partagés"))
     # Both projects' budgets ask what the chains' one-line plan asks (see `test_links_lead_somewhere`), so that

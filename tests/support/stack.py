@@ -125,8 +125,13 @@ class Stack:
     watch: "WriteWatch" = field(init=False)
     # What `restore` puts back: None until the first test with a world took it.
     snapshot: dict[str, list[tuple[Any, list[dict[str, Any]]]]] | None = None
-    # Tokens of the demo's people taken right after the snapshot: valid for as long as identity holds it.
-    pristine_tokens: dict[str, str] = field(default_factory=dict)
+    # Tokens of the demo's people taken right after the snapshot (or a layer) was put back, by that layer (None:
+    # the demo) and person: valid for as long as identity holds that state.
+    pristine_tokens: dict[tuple[str | None, str], str] = field(default_factory=dict)
+    # States built on top of the demo by some tests' fixtures, by name (see `take_layer`).
+    layers: dict[str, "Layer"] = field(default_factory=dict)
+    # The layer each service's database holds (None: the demo's snapshot), for as long as nobody wrote to it.
+    held: dict[str, str | None] = field(default_factory=lambda: dict.fromkeys(SERVICES))
 
     def __post_init__(self) -> None:
         self.reset_engines = {
@@ -149,23 +154,29 @@ class Stack:
     def run(self, fn: Callable[..., Any], *args: Any) -> Any:
         return self.portal.call(fn, *args)
 
-    def clean(self) -> None:
+    def clean(self, layer: str | None = None) -> None:
         """Every service's clock back to TEST_NOW, what identity keeps in memory forgotten, and every database
-        written since the last clean put back as the snapshot found it (see `restore`)."""
+        written since the last clean put back as the snapshot found it (see `restore`), or as the layer holds it."""
         for app in self.apps.values():
             app.state.clock = FixedClock(TEST_NOW)
         # What identity keeps in memory goes with it, as on a restart: the sign-up mails sent a moment ago.
         self.apps["identity"].state.signup_mail_gate = SignupMailGate()
         self.identity_mail.clear()
-        self.restore()
+        self.restore(layer)
 
-    def restore(self) -> None:
-        """Each service written since the last restore gets back the snapshot's rows: every table but the
-        reference lists emptied, children first, then refilled parents first, in one transaction. A service
-        nobody wrote to is left as it is: it already holds the snapshot (see `WriteWatch`)."""
+    def restore(self, layer: str | None = None) -> None:
+        """Each service written since the last restore, or holding another state than the one asked (the demo's
+        snapshot, or a layer of `take_layer`), gets back that state's rows: every table but the reference lists
+        emptied, children first, then refilled parents first, in one transaction. A service nobody wrote to
+        and already holding that state is left as it is (see `WriteWatch`)."""
+        built = self.layers[layer] if layer is not None else None
         for service in SERVICES:
-            if service not in self.watch.dirty:
+            target = layer if built is not None and service in built.rows else None
+            if service not in self.watch.dirty and self.held[service] == target:
                 continue
+            rows = built.rows[service] if built is not None and target is not None else (self.snapshot or {}).get(
+                service, []
+            )
             with self.reset_engines[service].begin() as connection:
                 for table in reversed(METADATA[service].sorted_tables):
                     if table.name not in REFERENCE_TABLES:
@@ -174,32 +185,55 @@ class Stack:
                     # The catalogue stays, as the tests found it: an indicator a test retired (a fuzzer follows
                     # the links from the list to PATCH …/indicators/{id}) is back in use for the next one.
                     connection.execute(METADATA[service].tables["indicators"].update().values(active=True))
-                for table, rows in (self.snapshot or {}).get(service, []):
-                    connection.execute(table.insert(), rows)
+                for table, table_rows in rows:
+                    connection.execute(table.insert(), table_rows)
+            self.held[service] = target
+        if built is not None:
+            built.put_back_files()
         self.watch.dirty.clear()
 
     def take_snapshot(self) -> None:
         """What every table but the reference lists holds now becomes what `restore` puts back."""
-        self.snapshot = {}
-        for service in SERVICES:
-            with self.reset_engines[service].connect() as connection:
-                tables = [table for table in METADATA[service].sorted_tables if table.name not in REFERENCE_TABLES]
-                rows = {table: [dict(row) for row in connection.execute(table.select()).mappings()] for table in tables}
-                self.snapshot[service] = [(table, rows[table]) for table in tables if rows[table]]
+        self.snapshot = {service: self._rows(service) for service in SERVICES}
+        self.held = dict.fromkeys(SERVICES)
         self.watch.dirty.clear()
 
+    def take_layer(self, name: str, made: Any = None) -> None:
+        """What the services written since the demo was put back hold now becomes the layer `name`, which
+        `restore(name)` puts back (the others hold the demo's snapshot there), with the vault's files of that
+        moment (a test may delete a document, and its file with it); `made` is kept beside it (what a fixture
+        built, e.g. identifiers). Taken right after a `clean()` to the demo and what the fixture built."""
+        assert not any(self.held.values()), "a layer is built on the demo's snapshot"
+        rows = {service: self._rows(service) for service in SERVICES if service in self.watch.dirty}
+        vault = Path(self.settings["projects"].documents_root)
+        files = {path: path.read_bytes() for path in vault.rglob("*") if path.is_file()} if vault.exists() else {}
+        self.layers[name] = Layer(rows=rows, files=files, made=made)
+        self.held.update(dict.fromkeys(rows, name))
+        self.watch.dirty.clear()
+
+    def _rows(self, service: str) -> list[tuple[Any, list[dict[str, Any]]]]:
+        with self.reset_engines[service].connect() as connection:
+            tables = [table for table in METADATA[service].sorted_tables if table.name not in REFERENCE_TABLES]
+            rows = {table: [dict(row) for row in connection.execute(table.select()).mappings()] for table in tables}
+        return [(table, rows[table]) for table in tables if rows[table]]
+
     def pristine_token(self, key: str) -> str | None:
-        """A token taken earlier while identity held the snapshot, if identity still holds it at TEST_NOW and
-        the token has minutes to live: then it is the token a login would give now (access tokens are stateless;
-        only the refresh row of that earlier login is gone). Their lifetime runs on the wall clock, as in
-        production, so a run longer than it takes new ones."""
-        token = self.pristine_tokens.get(key)
+        """A token taken earlier while identity held the snapshot (or the layer it holds now), if identity still
+        holds it at TEST_NOW and the token has minutes to live: then it is the token a login would give now (access
+        tokens are stateless; only the refresh row of that earlier login is gone). Their lifetime runs on the wall
+        clock, as in production, so a run longer than it takes new ones."""
+        held = (self.held["identity"], key)
+        token = self.pristine_tokens.get(held)
         if token is None or not self.identity_is_pristine():
             return None
         if jwt.get_unverified_claims(token)["exp"] - time.time() < PRISTINE_TOKEN_MARGIN_SECONDS:
-            del self.pristine_tokens[key]
+            del self.pristine_tokens[held]
             return None
         return token
+
+    def keep_pristine_token(self, key: str, token: str) -> None:
+        """A token just taken while identity held its snapshot or a layer, unwritten (`identity_is_pristine`)."""
+        self.pristine_tokens[self.held["identity"], key] = token
 
     def identity_is_pristine(self) -> bool:
         return "identity" not in self.watch.dirty and self.apps["identity"].state.clock.now() == TEST_NOW
@@ -208,6 +242,21 @@ class Stack:
         self.watch.close()
         for engine in self.reset_engines.values():
             engine.dispose()
+
+
+@dataclass
+class Layer:
+    """A state on top of the demo (see `Stack.take_layer`): the rows of the services it changed, the vault's files."""
+
+    rows: dict[str, list[tuple[Any, list[dict[str, Any]]]]]
+    files: dict[Path, bytes]
+    made: Any = None
+
+    def put_back_files(self) -> None:
+        for path, content in self.files.items():
+            if not path.exists():
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_bytes(content)
 
 
 class WriteWatch:

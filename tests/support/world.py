@@ -1,5 +1,6 @@
 """The demo territory in the test databases, and real logins through identity's API."""
 
+from collections.abc import Callable
 from typing import Any
 
 from scripts import demo_data
@@ -76,7 +77,8 @@ class World:
 
     def _token(self, key: str, grant: dict[str, str]) -> str:
         """The token identity gives for the grant: one taken earlier in the session if identity still holds the
-        demo as seeded, at TEST_NOW (the same token, minus its issuing time), else a new one over its API."""
+        demo as seeded (or the same layer on top), at TEST_NOW (the same token, minus its issuing time), else a new
+        one over its API."""
         token = self.stack.pristine_token(key)
         if token is not None:
             return token
@@ -85,7 +87,7 @@ class World:
         assert response.status_code == 200, response.text
         token = response.json()["access_token"]
         if pristine:
-            self.stack.pristine_tokens[key] = token
+            self.stack.keep_pristine_token(key, token)
         return token
 
     def service_token(self, scope: str | None = None) -> str:
@@ -198,3 +200,28 @@ class World:
         response = self.as_("funding", email).post(f"/api/v1/dossiers/{dossier['id']}/submit")
         assert response.status_code == 200, response.text
         return response.json()
+
+
+def demo_world(stack: Stack) -> World:
+    """The demo territory as seeded: the first world of the session seeds it and takes the snapshot that
+    `Stack.clean` puts back for every later one."""
+    stack.clean()
+    built = World(stack)
+    if stack.snapshot is None:
+        built.seed()
+        stack.take_snapshot()
+    return built
+
+
+def layered_world(stack: Stack, name: str, build: Callable[[World], Any]) -> tuple[World, Any]:
+    """The demo with what `build` makes through the API on top, and what `build` returned: built by the first
+    caller on each stack, kept as the layer `name` (`Stack.take_layer`) and put back for every later caller,
+    written or not since, as the demo is for the other tests."""
+    layer = stack.layers.get(name)
+    if layer is None:
+        built = demo_world(stack)
+        made = build(built)
+        stack.take_layer(name, made)
+        return built, made
+    stack.clean(name)
+    return World(stack), layer.made
