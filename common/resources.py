@@ -71,6 +71,21 @@ def move_route(model: type[BaseModel], *, upstream: bool = False) -> RoutePreset
     return _preset(model, if_match_required=False, upstream=upstream)
 
 
+def upsert_route(model: type[BaseModel], *, replaced: str, created: str, upstream: bool = False) -> RoutePreset:
+    """A PUT that creates the caller's own resource or replaces it (an opinion, a decision, scores): 201 the first
+    time, 200 after; If-Match optional while it does not exist, required (428) once it does."""
+    statuses = [*CHANGE_PROBLEMS, MISSING_IF_MATCH_PROBLEM] + ([UPSTREAM_PROBLEM] if upstream else [])
+    return RoutePreset(
+        response_model=model,
+        responses={
+            **problem_responses(*statuses),
+            200: {"description": replaced},
+            201: {"description": created, "model": model},
+        },
+        openapi_extra=if_match_parameter(required=False),
+    )
+
+
 Loader = Callable[[AsyncSession, Principal, uuid.UUID], Awaitable[Row]]
 
 

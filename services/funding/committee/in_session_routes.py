@@ -8,10 +8,9 @@ from fastapi import APIRouter, BackgroundTasks, Query, Request, Response
 
 from common.clock import ClockDep
 from common.db import Database, SessionDep
-from common.etag import if_match_parameter
 from common.idempotency import IdempotencyDep
 from common.problems import problem_responses, request_language
-from common.resources import answer, move_route, with_etag
+from common.resources import answer, move_route, upsert_route, with_etag
 from services.funding.committee import closing, conflicts, decisions, scoring
 from services.funding.committee import sessions as committee
 from services.funding.committee.auth import CommitteeMember, SessionPlanner, SessionReader
@@ -106,13 +105,10 @@ async def open_session(
         "Décision de mon financeur sur un point (montant accordé et conditions, ou pas d'aide avec motif) ; "
         "engage le montant sur son enveloppe (If-Match requis dès qu'elle existe)"
     ),
-    response_model=DecisionPublic,
-    responses={
-        **problem_responses(400, 401, 403, 404, 409, 412, 413, 422, 428),
-        200: {"description": "Décision remplacée (inchangée : même ETag)"},
-        201: {"description": "Première décision du financeur sur ce point", "model": DecisionPublic},
-    },
-    openapi_extra=if_match_parameter(required=False),
+    **upsert_route(
+        DecisionPublic, replaced="Décision remplacée (inchangée : même ETag)",
+        created="Première décision du financeur sur ce point",
+    ),
 )
 async def record_decision(
     place: DecisionSeat, body: DecisionIn, response: Response, session: SessionDep, caller: CommitteeMember
@@ -134,13 +130,10 @@ async def record_decision(
         "Noter un point du fonds d'amorçage sur la grille (innovation, dimension collective, implication des "
         "habitants, faisabilité : 0 à 5) — membre présent, non déporté ; If-Match requis dès que la note existe"
     ),
-    response_model=ScorePublic,
-    responses={
-        **problem_responses(400, 401, 403, 404, 409, 412, 413, 422, 428),
-        200: {"description": "Notes remplacées (inchangées : même ETag)"},
-        201: {"description": "Premières notes du membre sur ce point", "model": ScorePublic},
-    },
-    openapi_extra=if_match_parameter(required=False),
+    **upsert_route(
+        ScorePublic, replaced="Notes remplacées (inchangées : même ETag)",
+        created="Premières notes du membre sur ce point",
+    ),
 )
 async def record_score(
     found: ScoringSession, item_id: AgendaItemId, body: ScoreIn, response: Response, session: SessionDep,

@@ -3,9 +3,7 @@ a citizen council the examined dossiers of its QPVs; to anyone else it does not 
 
 import uuid
 from datetime import datetime
-from typing import Any
 
-from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from common.pagination import split_page
@@ -73,28 +71,9 @@ async def visible_dossier(
     raise NotFound(DOSSIER_NOT_FOUND)
 
 
-async def visible_dossiers(
-    session: AsyncSession,
-    *,
-    principal: Principal,
-    state: str | None,
-    programme_id: uuid.UUID | None,
-    updated_since: datetime | None,
-    limit: int,
-    cursor: str | None,
-    decision_overdue: bool | None = None,
-    now: datetime | None = None,
-    filters: filters.DossierFilters | None = None,
-    summary: bool = False,
-) -> list[Dossier] | list[Row[Any]]:
-    """The list counterpart of `visible_dossier`: the same three views (desk, holder, funder); `decision_overdue`
-    narrows it to the dossiers whose service clock ran out by `now`, or to the others."""
-    return await repository.list_dossiers(
-        session,
-        principal=principal,
-        state=state, programme_id=programme_id, updated_since=updated_since, limit=limit, cursor=cursor,
-        decision_overdue=decision_overdue, now=now, filters=filters, summary=summary,
-    )
+# The list counterpart of `visible_dossier`: the same three views (desk, holder, funder); `decision_overdue` narrows
+# it to the dossiers whose service clock ran out by `now`, or to the others.
+visible_dossiers = repository.list_dossiers
 
 
 async def visible_page(

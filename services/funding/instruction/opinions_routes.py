@@ -5,9 +5,8 @@ import uuid
 from fastapi import APIRouter, Response
 
 from common.db import SessionDep
-from common.etag import if_match_parameter
 from common.problems import problem_responses
-from common.resources import with_etag
+from common.resources import upsert_route, with_etag
 from services.funding.instruction import opinions
 from services.funding.instruction.auth import OpinionAuthor, OpinionReader
 from services.funding.instruction.dependencies import OpinionTargetDep
@@ -22,13 +21,10 @@ router = APIRouter(prefix="/dossiers", tags=["dossiers"])
         "Donner ou remplacer l'avis d'instruction de mon organisation (financeur destinataire, ou conseil citoyen "
         "du quartier ; If-Match requis dès qu'il existe)"
     ),
-    response_model=OpinionPublic,
-    responses={
-        **problem_responses(400, 401, 403, 404, 409, 412, 413, 422, 428, 502),
-        200: {"description": "Avis remplacé (inchangé : même ETag)"},
-        201: {"description": "Premier avis de l'organisation", "model": OpinionPublic},
-    },
-    openapi_extra=if_match_parameter(required=False),
+    **upsert_route(
+        OpinionPublic, replaced="Avis remplacé (inchangé : même ETag)",
+        created="Premier avis de l'organisation", upstream=True,
+    ),
 )
 async def record_opinion(
     body: OpinionIn, response: Response, session: SessionDep, caller: OpinionAuthor, target: OpinionTargetDep

@@ -9,7 +9,7 @@ mail clients can tell the copies for one message.
 
 import logging
 import uuid
-from datetime import date, datetime
+from datetime import date
 from email.message import EmailMessage
 from email.utils import format_datetime, parseaddr
 from enum import StrEnum
@@ -325,22 +325,8 @@ async def readable_notification(
     return notification
 
 
-async def list_notifications(
-    session: AsyncSession,
-    *,
-    principal: Principal,
-    dossier_id: uuid.UUID | None,
-    session_id: uuid.UUID | None,
-    delivery_state: DeliveryState | None,
-    updated_since: datetime | None,
-    limit: int,
-    cursor: str | None,
-) -> list[Notification]:
-    """The list counterpart of `readable_notification`, narrowed by the filters given."""
-    return await repository.list_notifications(
-        session, principal=principal, dossier_id=dossier_id, session_id=session_id, delivery_state=delivery_state,
-        updated_since=updated_since, limit=limit, cursor=cursor,
-    )
+# The list counterpart of `readable_notification`, narrowed by the filters given.
+list_notifications = repository.list_notifications
 
 
 async def resend(database: Database, mailer: Mailer, mail_from: str, *, notification_id: uuid.UUID) -> None:

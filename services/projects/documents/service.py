@@ -4,7 +4,7 @@ documents of given kinds. Pins by submitted dossiers are in `pins`."""
 
 import logging
 import uuid
-from datetime import date, datetime
+from datetime import date
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -236,22 +236,8 @@ async def release_blob(database: Database, storage: DocumentStorage, sha256: str
 # --- reading ----------------------------------------------------------------------------------------------------
 
 
-async def list_documents(
-    session: AsyncSession,
-    *,
-    principal: Principal,
-    organisation_id: uuid.UUID | None,
-    kind: str | None,
-    year: int | None,
-    updated_since: datetime | None,
-    limit: int,
-    cursor: str | None,
-) -> list[Document]:
-    """A page (plus one row) of the documents the caller sees: its organisation's, or any for the desk."""
-    return await repository.list_documents(
-        session, principal=principal, organisation_id=organisation_id, kind=kind, year=year,
-        updated_since=updated_since, limit=limit, cursor=cursor,
-    )
+# A page (plus one row) of the documents the caller sees: its organisation's, or any for the desk.
+list_documents = repository.list_documents
 
 
 async def _version_publics(

@@ -1,7 +1,6 @@
 """The shared indicators' catalogue: kept by the desk, read by everyone."""
 
 import uuid
-from datetime import datetime
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -75,20 +74,8 @@ def _found(indicator: Indicator | None) -> Indicator:
     return indicator
 
 
-async def list_indicators(
-    session: AsyncSession,
-    *,
-    priority: str | None,
-    unit: str | None,
-    active: bool | None,
-    updated_since: datetime | None,
-    limit: int,
-    cursor: str | None,
-) -> list[Indicator]:
-    """A page (plus one row) of the catalogue, filtered."""
-    return await repository.list_indicators(
-        session, priority=priority, unit=unit, active=active, updated_since=updated_since, limit=limit, cursor=cursor
-    )
+# A page (plus one row) of the catalogue, filtered.
+list_indicators = repository.list_indicators
 
 
 async def update_indicator(session: AsyncSession, *, indicator: Indicator, request: IndicatorUpdate) -> IndicatorPublic:

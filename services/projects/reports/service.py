@@ -10,7 +10,6 @@ When the rules apply:
 """
 
 import uuid
-from datetime import datetime
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -224,22 +223,8 @@ def _found(report: Report | None) -> Report:
     return report
 
 
-async def list_reports(
-    session: AsyncSession,
-    *,
-    principal: Principal,
-    project_id: uuid.UUID | None,
-    state: str | None,
-    period: str | None,
-    updated_since: datetime | None,
-    limit: int,
-    cursor: str | None,
-) -> list[Report]:
-    """The list counterpart of `readable_report`."""
-    return await repository.list_reports(
-        session, principal=principal, project_id=project_id, state=state, period=period,
-        updated_since=updated_since, limit=limit, cursor=cursor,
-    )
+# The list counterpart of `readable_report`.
+list_reports = repository.list_reports
 
 
 async def update_report(
