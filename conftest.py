@@ -58,13 +58,15 @@ def _backends() -> list[str]:
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """The markers of pyproject.toml, put on each test from what it uses."""
     for item in items:
-        backend = getattr(item, "callspec", None) and item.callspec.params.get("backend")
+        callspec = getattr(item, "callspec", None)
+        backend = callspec.params.get("backend") if callspec is not None else None
         if backend:
             item.add_marker(backend)
         if "live" in getattr(item, "fixturenames", ()):
             item.add_marker("live")
         test = getattr(item, "obj", None)
-        if getattr(test, "is_hypothesis_test", False) or item.module.__name__.endswith("test_schemathesis"):
+        module_name = getattr(getattr(item, "module", None), "__name__", "")
+        if getattr(test, "is_hypothesis_test", False) or module_name.endswith("test_schemathesis"):
             item.add_marker("fuzz")
 
 

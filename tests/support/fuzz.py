@@ -12,7 +12,7 @@ import string
 import traceback
 import uuid
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, MutableMapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,6 +24,7 @@ from hypothesis.errors import Flaky, Unsatisfiable
 from schemathesis import Case, GenerationMode, Response
 from schemathesis.checks import positive_data_acceptance
 from schemathesis.core.failures import FailureGroup
+from schemathesis.core.result import Ok
 from schemathesis.schemas import APIOperation, BaseSchema
 from schemathesis.specs.openapi.checks import ensure_resource_availability
 
@@ -521,7 +522,11 @@ def operation_id(operation: APIOperation) -> str:
 
 
 def operations_by_id(schema: BaseSchema) -> dict[str, APIOperation]:
-    return {operation_id(operation): operation for operation in (r.ok() for r in schema.get_all_operations())}
+    operations = {}
+    for result in schema.get_all_operations():
+        assert isinstance(result, Ok), result  # a document our own apps wrote: every operation reads
+        operations[operation_id(result.ok())] = result.ok()
+    return operations
 
 
 @dataclass
@@ -752,7 +757,8 @@ def _evaluate(expression: str, case: Case, response: Response) -> Any:
             value = value[int(part)] if isinstance(value, list) else (value or {}).get(part)
         return value
     if expression.startswith("$response.header."):
-        return (response.headers.get(expression.removeprefix("$response.header.").lower()) or [None])[0]
+        found: list[str] | None = response.headers.get(expression.removeprefix("$response.header.").lower())
+        return found[0] if found else None
     if expression.startswith("$request.path."):
         return case.path_parameters.get(expression.removeprefix("$request.path."))
     raise ValueError(f"runtime expression not handled here: {expression}")
@@ -772,7 +778,7 @@ def run_state_machine(
     failures: dict[str, str] = {}
     ran = 0
 
-    class Workflow(schema.as_state_machine()):  # type: ignore[misc, valid-type]
+    class Workflow(schema.as_state_machine()):  # type: ignore[misc]
         def before_call(self, case: Case) -> None:
             _fresh_idempotency_key(case)
             _no_null_in_form(case)
@@ -848,7 +854,7 @@ def _fresh_idempotency_key(case: Case) -> None:
     generated, keys come from a small space and get reused with other bodies, and schema-valid requests are
     refused for a reason the schema cannot show. Malformed keys (empty, too long) are left for negative tests.
     """
-    headers = case.headers or {}
+    headers: MutableMapping[str, Any] = case.headers or {}
     for name in list(headers):
         if name.lower() == "idempotency-key" and isinstance(headers[name], str) and 1 <= len(headers[name]) <= 255:
             headers[name] = f"fuzz-{uuid.uuid4()}"

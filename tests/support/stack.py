@@ -297,14 +297,14 @@ def build_stack(backend: str, urls: dict[str, str], portal: BlockingPortal, work
     key_file.write_bytes(generate_pem())
     # Small pools: the pytest-xdist workers, their live stacks and the seeded country share one PostgreSQL
     # server's connections (100 by default); one event loop needs no more.
-    common = {"environment": "test", "identity_url": HOSTS["identity"], "database_pool_size": 3}
+    common: dict[str, Any] = {"environment": "test", "identity_url": HOSTS["identity"], "database_pool_size": 3}
     identity_settings = IdentitySettings(
         **common, database_url=urls["identity"], signing_key_file=str(key_file),
         service_clients={"funding": SERVICE_SECRET}, password_time_cost=1, password_memory_kib=8,
         mail_folder=str(workdir / "identity-mail"),
     )
     projects_settings = ProjectsSettings(
-        **common, database_url=urls["projects"], documents_root=str(workdir / "documents")
+        **common, database_url=urls["projects"], documents_root=workdir / "documents"
     )
     funding_settings = FundingSettings(
         **common, database_url=urls["funding"], projects_url=HOSTS["projects"], service_client_secret=SERVICE_SECRET,
@@ -338,7 +338,9 @@ def problem(response: httpx.Response) -> dict[str, Any]:
 def build_apps(settings: dict[str, Any], **overrides: Any) -> tuple[dict[str, FastAPI], RouterTransport]:
     """Three more apps over the same databases and signing key, with some settings changed
     (e.g. `database_pool=False` for a client that runs requests on another event loop), wired like build_stack's."""
-    factories = {"identity": create_identity, "projects": create_projects, "funding": create_funding}
+    factories: dict[str, Callable[..., FastAPI]] = {
+        "identity": create_identity, "projects": create_projects, "funding": create_funding
+    }
     transport = RouterTransport()
     apps = {
         service: factories[service](settings[service].model_copy(update=overrides), transport=transport)

@@ -176,7 +176,7 @@ class World:
         from services.projects.models import PER_YEAR_KINDS
 
         for kind in REQUIRED_DOCUMENTS[track]:
-            year = {"year": TODAY.year - 1} if kind in PER_YEAR_KINDS else {}
+            year: dict[str, Any] = {"year": TODAY.year - 1} if kind in PER_YEAR_KINDS else {}
             self.create_document(email, kind=kind, **year)
 
     def route(self, dossier: dict[str, Any], share_to: str = "departement") -> dict[str, Any]:
