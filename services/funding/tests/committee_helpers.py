@@ -24,10 +24,18 @@ MEMBER_OF = {
     VILLE: CITY_MEMBER, PREFECTURE: COMMITTEE_MEMBER, METROPOLE: METROPOLE_MANAGER,
     DEPARTEMENT: DEPARTEMENT_MANAGER, CAF: CAF_MANAGER,
 }
-TWO_FUNDERS = [{"funder_id": VILLE, "amount_cents": 1_500_000}, {"funder_id": PREFECTURE, "amount_cents": 1_000_000}]
+TWO_FUNDERS: list[dict[str, Any]] = [
+    {"funder_id": VILLE, "amount_cents": 1_500_000}, {"funder_id": PREFECTURE, "amount_cents": 1_000_000},
+]
 
 
 def ok(response: httpx.Response, status: int = 200) -> dict[str, Any]:
+    assert response.status_code == status, response.text
+    return response.json()
+
+
+def ok_list(response: httpx.Response, status: int = 200) -> list[dict[str, Any]]:
+    """`ok` for an answer that is a JSON list (a history, say)."""
     assert response.status_code == status, response.text
     return response.json()
 

@@ -6,6 +6,7 @@ from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlmodel import col
 
 from scripts import demo_data
 from services.funding.models.dossier import DossierHistory
@@ -76,7 +77,7 @@ def history_count(world: World, dossier_id: str, action: str) -> int:
     async def count() -> int:
         async with world.stack.apps["funding"].state.db.reader() as session:
             statement = select(func.count()).select_from(DossierHistory).where(
-                DossierHistory.dossier_id == uuid.UUID(dossier_id), DossierHistory.action == action
+                col(DossierHistory.dossier_id) == uuid.UUID(dossier_id), col(DossierHistory.action) == action
             )
             return (await session.execute(statement)).scalar_one()
 

@@ -19,7 +19,7 @@ from tests.support.clock import TODAY
 from tests.support.stack import problem
 from tests.support.world import CITY_INSTRUCTOR, DESK, HOLDER, OTHER_HOLDER, World
 
-PLAN = [
+PLAN: list[dict[str, Any]] = [
     {"funder_id": VILLE, "amount_cents": 1_500_000},
     {"funder_id": PREFECTURE, "amount_cents": 1_000_000},
     {"funder_id": None, "amount_cents": 500_000},

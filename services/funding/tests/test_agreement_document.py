@@ -3,6 +3,7 @@
 import uuid
 from datetime import UTC, date, datetime
 from html.parser import HTMLParser
+from typing import Any
 
 import pytest
 
@@ -18,8 +19,8 @@ LAW_EN = "French law 2000-321 of 12 April 2000, article 10; decree 2001-495 of 6
 CREATED = datetime(2027, 4, 1, 8, 0, tzinfo=UTC)
 
 
-def agreement(**fields: object) -> AgreementPublic:
-    values: dict[str, object] = {
+def agreement(**fields: Any) -> AgreementPublic:
+    values: dict[str, Any] = {
         "id": uuid.uuid4(), "number": "CONV-2027-000123-1", "kind": AgreementKind.convention,
         "grant_id": uuid.uuid4(), "dossier_id": uuid.uuid4(), "reference": "GU-2027-000123",
         "funder_id": uuid.uuid4(), "organisation_id": uuid.uuid4(), "state": AgreementState.signed,
@@ -51,7 +52,7 @@ PAYMENTS = [
 ]
 
 
-def render(language: str = "fr", *, payments: list[PaymentPublic] = PAYMENTS, **fields: object) -> str:
+def render(language: str = "fr", *, payments: list[PaymentPublic] = PAYMENTS, **fields: Any) -> str:
     return agreement_html(agreement(**fields), funder_name="Ville de Rennes", holder_name="Cercle Paul Bert",
                           project_title="Écrire le quartier", payments=payments, language=language)
 
@@ -152,7 +153,9 @@ def test_convention_has_parties_signatures_and_the_law() -> None:
 
 
 def test_decision_letter_has_a_notification_and_no_law() -> None:
-    letter = {"kind": AgreementKind.decision_letter, "number": "DEC-2027-000124-1", "amount_cents": 1_200_000}
+    letter: dict[str, Any] = {
+        "kind": AgreementKind.decision_letter, "number": "DEC-2027-000124-1", "amount_cents": 1_200_000,
+    }
     french = render("fr", **letter)
     english = render("en", **letter)
     unsent_fr = render("fr", **letter, sent_at=None, state=AgreementState.drafted)

@@ -27,7 +27,9 @@ def test_dossiers_created_at_once_all_get_distinct_references(world: World) -> N
     numbers = sorted(int(REFERENCE.fullmatch(r).group(1)) for r in references)  # type: ignore[union-attr]
     assert numbers == list(range(numbers[0], numbers[0] + CALLS))
     # and the next dossier carries on after them
-    assert int(REFERENCE.fullmatch(world.create_dossier(project=project)["reference"]).group(1)) == numbers[-1] + 1
+    following = REFERENCE.fullmatch(world.create_dossier(project=project)["reference"])
+    assert following is not None
+    assert int(following.group(1)) == numbers[-1] + 1
 
 
 def test_creations_at_once_under_one_idempotency_key_make_one_dossier(world: World) -> None:

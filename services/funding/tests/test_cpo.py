@@ -28,7 +28,7 @@ STATE_MANAGER = "direction@prefecture35.example"
 MANAGER_OF = {VILLE: CITY_MANAGER, CAF: CAF_MANAGER, PREFECTURE: STATE_MANAGER}
 YEARS = [2027, 2028, 2029]
 YEARLY = {VILLE: 6_000_000, CAF: 3_000_000, PREFECTURE: 2_000_000}
-PLAN = [{"funder_id": funder, "amount_cents": amount * 3, "yearly_amounts_cents": [amount] * 3}
+PLAN: list[dict[str, Any]] = [{"funder_id": funder, "amount_cents": amount * 3, "yearly_amounts_cents": [amount] * 3}
         for funder, amount in YEARLY.items()]
 OBJECTIVES = ["Ouvrir le centre social six jours sur sept.", "Accueillir 300 familles du Blosne chaque année."]
 INDICATOR = "qpv_residents_reached"

@@ -40,7 +40,7 @@ from tests.support.world import (
 
 REFERENCE = re.compile(r"^GU-(\d{4})-(\d{6})$")
 NOBODY = "6a1f9a0e-2b8c-4d47-9e0e-3c2f1b0a9d88"
-PLAN = [
+PLAN: list[dict[str, Any]] = [
     {"funder_id": VILLE, "amount_cents": 1_500_000},
     {"funder_id": PREFECTURE, "amount_cents": 1_000_000},
     {"funder_id": None, "amount_cents": 500_000},

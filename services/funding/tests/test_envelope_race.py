@@ -9,6 +9,7 @@ from typing import Any
 import anyio
 import pytest
 from sqlalchemy import select
+from sqlmodel import col
 
 from common.problems import Problem
 from services.funding.envelopes import money
@@ -57,7 +58,7 @@ def _stored(world: World, envelope_id: str) -> tuple[Envelope, list[EnvelopeMove
             movements = await session.execute(
                 select(EnvelopeMovement)
                 .where(EnvelopeMovement.envelope_id == row.id)
-                .order_by(EnvelopeMovement.sequence)
+                .order_by(col(EnvelopeMovement.sequence))
             )
             return row, list(movements.scalars())
 

@@ -577,6 +577,7 @@ class TestCommit:
             "envelope_id": envelope["id"], "total_cents": 5_000_000, "committed_cents": 4_000_000,
             "paid_cents": 0, "available_cents": 1_000_000, "amount_cents": 1_000_001,
         }
+        assert refused.detail is not None
         assert refused.detail.fr == (
             "L'enveloppe ne peut couvrir 10\u202f000,01 € : total 50\u202f000,00 €, déjà engagé 40\u202f000,00 €, "
             "disponible 10\u202f000,00 €."
@@ -648,6 +649,7 @@ class TestRelease:
         refused = _rule(world, money.release, **_money(envelope, 300_001, dossier["id"]))
         assert isinstance(refused, Conflict) and refused.code == "envelope_release_exceeded"
         assert (refused.extra["dossier_committed_cents"], refused.extra["dossier_paid_cents"]) == (1_000_000, 700_000)
+        assert refused.detail is not None
         assert refused.detail.fr == "Le dossier n'a que 3\u202f000,00 € engagés et non versés sur cette enveloppe."
         assert refused.detail.en == "The dossier only has €3,000.00 committed and not paid on this envelope."
         assert _read(world, envelope) == before
@@ -665,6 +667,7 @@ class TestRelease:
         assert isinstance(refused, Conflict) and refused.code == "envelope_release_exceeded"
         assert (refused.extra["committed_cents"], refused.extra["paid_cents"]) == (1_000, 600)
         assert "dossier_committed_cents" not in refused.extra
+        assert refused.detail is not None
         assert refused.detail.en == "Only €4.00 committed and not paid can be released."
         assert _read(world, envelope) == before
         assert _rule(world, money.release, **_money(envelope, 400)).committed_cents == 600
@@ -712,6 +715,7 @@ class TestPay:
             "paid_cents": 700_000, "available_cents": 4_000_000, "amount_cents": 300_001,
             "dossier_committed_cents": 1_000_000, "dossier_paid_cents": 700_000,
         }
+        assert refused.detail is not None
         assert refused.detail.fr == (
             "Le dossier ne peut recevoir 3\u202f000,01 € : engagé pour lui 10\u202f000,00 €, déjà versé "
             "7\u202f000,00 €, reste à verser 3\u202f000,00 €."
@@ -764,6 +768,7 @@ class TestPay:
             400, 0, 500,
         )
         assert "dossier_committed_cents" not in refused.extra
+        assert refused.detail is not None
         assert refused.detail.fr == (
             "L'enveloppe ne peut verser 5,00 € : engagé 4,00 €, déjà versé 0,00 €, reste à verser 4,00 €."
         )

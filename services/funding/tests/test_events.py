@@ -124,11 +124,11 @@ class TestWhatTheCommitteeAndTheMoneySay:
         [letter] = [e for e in feed(world, CITY_MANAGER) if e["type"] == "agreement.drafted"]
         assert letter["data"]["funder_id"] == VILLE
         agreement_id = letter["subject_id"]
-        city = world.as_("funding", CITY_MANAGER)
-        ok(city.post(f"/api/v1/agreements/{agreement_id}/send"))
+        city_manager = world.as_("funding", CITY_MANAGER)
+        ok(city_manager.post(f"/api/v1/agreements/{agreement_id}/send"))
         world.provide_required_documents()
-        [payment] = ok(city.get("/api/v1/payments", params={"agreement_id": agreement_id}))["items"]
-        ok(city.post(f"/api/v1/payments/{payment['id']}/pay"))
+        [payment] = ok(city_manager.get("/api/v1/payments", params={"agreement_id": agreement_id}))["items"]
+        ok(city_manager.post(f"/api/v1/payments/{payment['id']}/pay"))
         money = [(e["type"], e["subject_id"]) for e in feed(world, HOLDER, dossier_id=dossier["id"])
                  if e["subject_kind"] in ("agreement", "payment")]
         assert ("agreement.active", agreement_id) in money and ("payment.paid", payment["id"]) in money

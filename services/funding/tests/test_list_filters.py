@@ -23,7 +23,7 @@ LISTS = {
     "decisions": "/api/v1/decisions",
 }
 # The second project: another QPV, another priority.
-MAUREPAS = {"qpv_codes": ["QN03501M"], "priorities": ["economic_development"]}
+MAUREPAS: dict[str, Any] = {"qpv_codes": ["QN03501M"], "priorities": ["economic_development"]}
 
 
 def decided_pair(world: World) -> tuple[dict[str, Any], dict[str, Any]]:

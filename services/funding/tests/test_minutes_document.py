@@ -3,6 +3,7 @@
 import uuid
 from datetime import UTC, date, datetime, timedelta, timezone
 from html.parser import HTMLParser
+from typing import Any
 
 import pytest
 
@@ -31,8 +32,8 @@ def decision(funder_id: uuid.UUID, name: str, asked: int, granted: int, **extra:
                            decided_by="desk@ville.example")
 
 
-def item(position: int, **fields: object) -> MinutesItem:
-    values: dict[str, object] = {
+def item(position: int, **fields: Any) -> MinutesItem:
+    values: dict[str, Any] = {
         "position": position, "item_id": uuid.uuid4(), "dossier_id": uuid.uuid4(),
         "reference": f"GU-2027-00000{position}", "organisation_id": uuid.uuid4(),
         "organisation_name": f"Association {position}", "project_title": f"Projet {position}", "note": None,
@@ -42,8 +43,8 @@ def item(position: int, **fields: object) -> MinutesItem:
     return MinutesItem(**(values | fields))
 
 
-def minutes(items: list[MinutesItem], **fields: object) -> Minutes:
-    values: dict[str, object] = {
+def minutes(items: list[MinutesItem], **fields: Any) -> Minutes:
+    values: dict[str, Any] = {
         "session_id": uuid.uuid4(), "title": "Comité des financeurs — printemps 2027", "held_on": date(2027, 3, 18),
         "place": "Hôtel de ville, salle du conseil",
         "programmes": [MinutesProgramme(id=uuid.uuid4(), title="Appel à projets contrat de ville", year=2027)],

@@ -21,7 +21,7 @@ import pytest
 from common.mail import FolderMailer, SmtpMailer, mailer_from_settings
 from common.settings import VAR_DIR
 from services.funding.committee.schemas import Minutes, MinutesDecision, MinutesItem
-from services.funding.models.committee import CommitteeSession
+from services.funding.models.committee import CommitteeSession, ItemState, Outcome
 from services.funding.models.notification import Notification
 from services.funding.notifications import service as notifications
 from services.funding.settings import FundingSettings
@@ -60,7 +60,8 @@ def _item(position: int, dossier: dict[str, Any], title: str, *, state: str, out
     return MinutesItem(
         position=position, item_id=uuid.uuid4(), dossier_id=uuid.UUID(dossier["id"]), reference=dossier["reference"],
         organisation_id=uuid.UUID(dossier["organisation_id"]), organisation_name="Association", project_title=title,
-        note=None, state=state, outcome=outcome, deferral_reason=deferral_reason, asked_cents=2_500_000,
+        note=None, state=ItemState(state), outcome=None if outcome is None else Outcome(outcome),
+        deferral_reason=deferral_reason, asked_cents=2_500_000,
         granted_cents=sum(d.granted_cents for d in decisions), decisions=list(decisions), recusals=[],
     )
 

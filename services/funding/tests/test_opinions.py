@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import select
+from sqlmodel import col
 
 from scripts import demo_data
 from services.funding.models.dossier import DossierOpinion
@@ -29,7 +30,7 @@ from tests.support.world import (
 )
 
 BLOSNE_COUNCIL = org_id("conseil-blosne")
-CITY_OPINION = {
+CITY_OPINION: dict[str, Any] = {
     "opinion": "favourable",
     "proposed_amount_cents": 1_800_000,
     "conditions": "Bilan intermédiaire à mi-parcours.",
@@ -83,7 +84,7 @@ def stored(world: World, dossier: dict[str, Any]) -> list[tuple[str, str, int | 
     async def rows() -> list[tuple[str, str, int | None, int]]:
         async with world.stack.apps["funding"].state.db.reader() as session:
             found = await session.execute(
-                select(DossierOpinion).where(DossierOpinion.dossier_id == uuid.UUID(dossier["id"]))
+                select(DossierOpinion).where(col(DossierOpinion.dossier_id) == uuid.UUID(dossier["id"]))
             )
             return sorted(
                 (str(row.organisation_id), row.opinion, row.proposed_amount_cents, row.version)

@@ -21,7 +21,9 @@ from services.funding.tests.helpers import PREFECTURE, PROGRAMME_ID, VILLE, crea
 from tests.support.stack import problem
 from tests.support.world import CITY_MANAGER, COMMITTEE_MEMBER, DESK, HOLDER, OTHER_HOLDER, World, org_id
 
-SEED_PLAN = [{"funder_id": VILLE, "amount_cents": 800_000}, {"funder_id": PREFECTURE, "amount_cents": 400_000}]
+SEED_PLAN: list[dict[str, Any]] = [
+    {"funder_id": VILLE, "amount_cents": 800_000}, {"funder_id": PREFECTURE, "amount_cents": 400_000},
+]
 CITY_MARKS = {"innovation": 4, "collective": 5, "residents_involvement": 4, "feasibility": 3}
 STATE_MARKS = {"innovation": 5, "collective": 5, "residents_involvement": 4, "feasibility": 4}
 

@@ -17,6 +17,7 @@ from services.funding.tests.committee_helpers import (
     envelope_of,
     item_of,
     ok,
+    ok_list,
     open_session,
     plan_session,
     put_with_etag,
@@ -463,7 +464,7 @@ class TestWhoSeesASession:
         dossier = ready(world)
         session = ok(open_session(world, plan_session(world, [dossier], BOTH), BOTH))
         ok(decide(world, session, dossier, VILLE, 1_500_000), 201)
-        trail = ok(world.as_("funding", HOLDER).get(f"{url_of(dossier)}/history"))
+        trail = ok_list(world.as_("funding", HOLDER).get(f"{url_of(dossier)}/history"))
         assert [entry["action"] for entry in trail][-1] == "placed_on_agenda"
         assert world.as_("funding", HOLDER).get("/api/v1/notifications").json()["items"] == []
 

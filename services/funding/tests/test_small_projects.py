@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from common.clock import FixedClock
-from services.funding.tests.committee_helpers import ok
+from services.funding.tests.committee_helpers import ok, ok_list
 from services.funding.tests.helpers import PREFECTURE, PROGRAMME_ID, VILLE, create_programme, programme_body, url_of
 from services.funding.tests.test_agreements import STATE_MANAGER
 from services.funding.tests.test_opinions import routed
@@ -249,7 +249,7 @@ class TestAdministrativeSupport:
                             headers={"If-Match": f'"{taken["version"]}"'})
         assert edited.status_code == 200, edited.text
         assert edited.json()["funding_plan"] == plan
-        trail = ok(holder.get(f"{url_of(dossier)}/history"))
+        trail = ok_list(holder.get(f"{url_of(dossier)}/history"))
         [change] = [entry for entry in trail if entry["action"] == "plan_updated"]
         assert change["actor"] == taken["support_helper"]
         assert change["actor_organisation_id"] == org_id("desk")

@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import delete
+from sqlmodel import col
 
 from common.problems import Conflict
 from services.funding.dossiers import readiness
@@ -16,7 +17,7 @@ from tests.support.clock import TODAY
 from tests.support.stack import problem
 from tests.support.world import CITIZEN, CITY_INSTRUCTOR, DESK, HOLDER, OTHER_HOLDER, World, org_id
 
-PLAN = [
+PLAN: list[dict[str, Any]] = [
     {"funder_id": VILLE, "amount_cents": 1_500_000},
     {"funder_id": PREFECTURE, "amount_cents": 1_000_000},
     {"funder_id": None, "amount_cents": 500_000},
@@ -99,7 +100,7 @@ class TestWhatTheDossierIsJudgedOn:
 
     def test_a_grant_line_of_a_funder_outside_the_desk_is_not_part_of_the_plan(self, world: World) -> None:
         dossier = world.create_dossier(plan=PLAN)
-        grants = [
+        grants: list[dict[str, Any]] = [
             {"funder_id": VILLE, "amount_cents": 1_500_000},
             {"funder_id": PREFECTURE, "amount_cents": 1_000_000},
             {"to_be_allocated": True, "amount_cents": 500_000},
@@ -181,7 +182,7 @@ class TestWhatStopsASubmission:
     def test_a_missing_yearly_budget_and_profile_are_listed_with_the_rest_at_once(self, world: World) -> None:
         dossier = world.create_dossier(plan=PLAN)
         put_budget(world, dossier["project_id"], {"charges": [], "income": []})
-        remove(world, "projects", delete(Budget).where(Budget.year.is_not(None)))
+        remove(world, "projects", delete(Budget).where(col(Budget.year).is_not(None)))
         remove(world, "identity", delete(OrganisationProfile))
         details = refused(world, dossier)
         assert details["failed_rules"] == [

@@ -115,7 +115,8 @@ class Resolver:
     one again when they run out); the address checks, the pinning and the connection stay the real ones."""
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch, *answers: list[str]) -> None:
-        self.answers, self.calls = list(answers), []
+        self.answers = list(answers)
+        self.calls: list[tuple[str, int]] = []
         monkeypatch.setattr(webhook_targets, "lookup", self.lookup)
 
     async def lookup(self, host: str, port: int) -> list[ipaddress.IPv4Address | ipaddress.IPv6Address]:
