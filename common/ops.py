@@ -12,13 +12,15 @@ router = APIRouter(tags=["operations"])
 
 @router.get("/healthz", summary="Liveness", operation_id="healthz")
 async def healthz() -> dict[str, str]:
+    """The process answers: for an orchestrator's liveness probe. Public, reads nothing."""
     return {"status": "ok"}
 
 
 @router.get("/readyz", summary="Readiness: the database answers", operation_id="readyz")
 async def readyz(request: Request) -> dict[str, str]:
+    """The service can serve: its database answers a query. Public; 503 `not_ready` while it does not."""
     try:
-        async with request.app.state.db.reader() as session:
+        async with request.app.state.db.transaction(write=False) as session:
             await session.execute(text("SELECT 1"))
     except Exception as exc:
         raise Problem(
@@ -30,4 +32,5 @@ async def readyz(request: Request) -> dict[str, str]:
 
 @router.get("/metrics", summary="Prometheus metrics", operation_id="metrics", response_class=PlainTextResponse)
 async def metrics(request: Request) -> PlainTextResponse:
+    """The service's counters and latency histograms in Prometheus' text format, for a scraper. Public."""
     return PlainTextResponse(generate_latest(request.app.state.metrics.registry), media_type=CONTENT_TYPE_LATEST)
