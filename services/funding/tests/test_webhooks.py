@@ -245,6 +245,27 @@ class TestDelivery:
         worker_pass(world)
         assert len(receiver.requests) == 2
 
+    def test_an_idle_pass_writes_nothing_even_behind_events_its_endpoint_may_not_see(
+        self, world: World, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        database = world.stack.apps["funding"].state.db
+        writes: list[bool] = []
+        transaction = database.transaction
+
+        def counted(*, write: bool = True) -> Any:
+            writes.append(write)
+            return transaction(write=write)
+
+        monkeypatch.setattr(database, "transaction", counted)
+        register(world, receiver.url, email=OTHER_HOLDER)
+        world.submit(world.create_dossier())  # HOLDER's events: the other association's endpoint may not see them
+        writes.clear()
+        assert worker_pass(world) == 0 and True in writes  # its cursor moves past them, once
+        writes.clear()
+        assert worker_pass(world) == 0 and writes == [False]  # then one read, and no write lock taken
+        world.create_dossier(OTHER_HOLDER)
+        assert worker_pass(world) > 0 and [p["type"] for p in receiver.payloads()] == ["dossier.created"]
+
     def test_two_workers_never_send_a_delivery_twice(self, world: World, receiver: Receiver) -> None:
         register(world, receiver.url)
         for _ in range(3):

@@ -49,9 +49,17 @@ class Worker:
         """One pass: say what time made due or late, fan out, then send what is due; how much was done (0:
         nothing to do)."""
         announced = 0
-        if time.monotonic() >= self.next_announce:
-            announced = await self._announce()
+        announce = time.monotonic() >= self.next_announce
+        async with self.db.transaction(write=False) as session:
+            waiting = await repository.work_waiting(
+                session, now=self.clock.now(), today=self.clock.today(), announce=announce
+            )
+        if announce:
             self.next_announce = time.monotonic() + self.announce_every
+        if not waiting:
+            return 0
+        if announce:
+            announced = await self._announce()
         fanned = sum([await self._fan_out(endpoint_id) for endpoint_id in await self._lease_endpoints()])
         leased = await self._lease_deliveries()
         await asyncio.gather(*(self._send(delivery_id) for delivery_id in leased))
@@ -87,15 +95,20 @@ class Worker:
         async with self.db.transaction() as session:
             endpoint = await repository.endpoint_by_id(session, endpoint_id)
             assert endpoint is not None
-            rows = await repository.events_to_fan_out(session, endpoint, limit=FAN_OUT_BATCH)
+            newest = await repository.newest_event_sequence(session)
+            rows = await repository.events_to_fan_out(session, endpoint, up_to=newest, limit=FAN_OUT_BATCH)
             wanted = [row for row in rows if not endpoint.event_types or row.type in endpoint.event_types]
             session.add_all(
                 WebhookDelivery(endpoint_id=endpoint.id, event_sequence=row.sequence, event_type=row.type,
                                 next_attempt_at=now, created_at=now, updated_at=now)
                 for row in wanted
             )
-            if rows:
-                endpoint.last_sequence = rows[-1].sequence
+            # Past every event it was shown, or, with the batch not full, past all there were up to `newest`, those
+            # it may not see included (sequences are given at commit, in order: none will appear below): an
+            # endpoint is behind only while an event it may see waits, which is what `work_waiting` asks.
+            endpoint.last_sequence = rows[-1].sequence if len(rows) == FAN_OUT_BATCH else max(
+                newest, endpoint.last_sequence
+            )
             endpoint.leased_until = None
         return len(wanted)
 

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import Row, or_, update
+from sqlalchemy import Row, exists, func, or_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 from sqlmodel.sql.expression import SelectOfScalar
@@ -24,6 +24,36 @@ Selected = TypeVar("Selected")
 def _skipping_locked(statement: SelectOfScalar[Selected], skip_locked: bool, *of: Any) -> SelectOfScalar[Selected]:
     """`statement` skipping the rows another worker holds (PostgreSQL); as it is on SQLite."""
     return statement.with_for_update(skip_locked=True, of=of or None) if skip_locked else statement
+
+
+async def work_waiting(session: AsyncSession, *, now: datetime, today: date, announce: bool) -> bool:
+    """Whether a pass would find anything to do, in one read that takes no write lock: an idle worker polls
+    several times a second, and each pass of writes would take SQLite's whole database lock three times."""
+    newest_event = select(func.max(DomainEvent.sequence)).scalar_subquery()
+    waiting = [
+        exists().where(
+            col(WebhookEndpoint.state) == EndpointState.active,
+            or_(col(WebhookEndpoint.leased_until).is_(None), col(WebhookEndpoint.leased_until) < now),
+            col(WebhookEndpoint.last_sequence) < newest_event,
+        ),
+        exists().where(
+            col(WebhookDelivery.endpoint_id) == col(WebhookEndpoint.id),
+            col(WebhookDelivery.state) == DeliveryState.pending, col(WebhookDelivery.next_attempt_at) <= now,
+            or_(col(WebhookDelivery.leased_until).is_(None), col(WebhookDelivery.leased_until) < now),
+            col(WebhookEndpoint.state) == EndpointState.active,
+        ),
+    ]
+    if announce:
+        waiting += [
+            exists().where(col(Agreement.id) == col(Payment.agreement_id), due_clause(today),
+                           col(Payment.due_announced_at).is_(None)),
+            exists().where(late_clause(today), col(FinancialReport.overdue_announced_at).is_(None)),
+        ]
+    return bool((await session.execute(select(or_(*waiting)))).scalar())
+
+
+async def newest_event_sequence(session: AsyncSession) -> int:
+    return (await session.execute(select(func.max(DomainEvent.sequence)))).scalar() or 0
 
 
 async def unannounced_due_payments(
@@ -71,12 +101,12 @@ async def endpoint_by_id(
 
 
 async def events_to_fan_out(
-    session: AsyncSession, endpoint: WebhookEndpoint, *, limit: int
+    session: AsyncSession, endpoint: WebhookEndpoint, *, up_to: int, limit: int
 ) -> Sequence[Row[int, str]]:
-    """(sequence, type) of the next `limit` events after the endpoint's cursor that its organisation may see (every
-    one for an endpoint that sees everything), in order."""
+    """(sequence, type) of the next `limit` events after the endpoint's cursor, up to `up_to`, that its organisation
+    may see (every one for an endpoint that sees everything), in order."""
     statement = select(DomainEvent.sequence, DomainEvent.type).where(
-        col(DomainEvent.sequence) > endpoint.last_sequence
+        col(DomainEvent.sequence) > endpoint.last_sequence, col(DomainEvent.sequence) <= up_to
     )
     if not endpoint.sees_everything:
         statement = statement.join(
