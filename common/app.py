@@ -49,7 +49,9 @@ def remote_jwks(http: httpx.AsyncClient, settings: ServiceSettings) -> JwksKeySo
         document: dict[str, Any] = response.json()
         return document
 
-    return JwksKeySource(fetch, min_refresh_seconds=settings.jwks_min_refresh_seconds)
+    return JwksKeySource(
+        fetch, min_refresh_seconds=settings.jwks_min_refresh_seconds, refresh_seconds=settings.jwks_refresh_seconds
+    )
 
 
 def create_service_app(
@@ -70,7 +72,9 @@ def create_service_app(
 ) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        await key_source.start(wait_seconds=settings.jwks_startup_wait_seconds)
         yield
+        await key_source.stop()
         await http.aclose()
         await database.dispose()
 
