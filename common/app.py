@@ -14,11 +14,12 @@ from sqlalchemy import Table
 from starlette.routing import compile_path
 
 from common.clock import clock_of
+from common.connection_loss import ConnectionLossMiddleware
 from common.db import Database
 from common.docs import docs_router
 from common.idempotency import install_idempotency
 from common.observability import BodyLimit, Metrics, RequestContextMiddleware
-from common.openapi import document_etags, document_security, keep_example_nulls
+from common.openapi import document_etags, document_security, document_unavailable, keep_example_nulls
 from common.ops import router as ops_router
 from common.problems import ProblemDetail, install_problem_handlers
 from common.settings import ServiceSettings
@@ -106,6 +107,8 @@ def create_service_app(
         app.include_router(router)
     app.include_router(ops_router)
     app.include_router(docs_router(openapi_url="/openapi.json", title=title))
+    # Inside the request context (its id, metrics and log line see the 503), outside the exception handlers.
+    app.add_middleware(ConnectionLossMiddleware)
     app.add_middleware(
         RequestContextMiddleware, service=service, metrics=app.state.metrics, max_body_bytes=settings.max_body_bytes,
         body_limits=body_limits,
@@ -158,6 +161,7 @@ def _register_schemas(app: FastAPI, models: Sequence[type[BaseModel]]) -> None:
         keep_example_nulls(app, schema)
         document_security(schema)
         document_etags(schema)
+        document_unavailable(schema)
         app.openapi_schema = schema
         return schema
 
