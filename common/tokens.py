@@ -97,6 +97,7 @@ class JwksKeySource:
                 keys[entry["kid"]] = jwk.construct(entry, "RS256")
         self._keys = keys
         self._held = self._fresh = True
+        self._attempted_at = self._now()
 
     async def refresh(self) -> bool:
         """One attempt to fetch the document; False when identity did not give it (the keys held stay)."""
