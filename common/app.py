@@ -14,11 +14,12 @@ from sqlalchemy import Table
 from starlette.routing import compile_path
 
 from common.clock import clock_of
+from common.connection_loss import ConnectionLossMiddleware
 from common.db import Database
 from common.docs import docs_router
 from common.idempotency import install_idempotency
 from common.observability import BodyLimit, Metrics, RequestContextMiddleware
-from common.openapi import document_etags, document_security, keep_example_nulls
+from common.openapi import document_etags, document_security, document_unavailable, keep_example_nulls
 from common.ops import router as ops_router
 from common.problems import ProblemDetail, install_problem_handlers
 from common.settings import ServiceSettings
@@ -49,7 +50,9 @@ def remote_jwks(http: httpx.AsyncClient, settings: ServiceSettings) -> JwksKeySo
         document: dict[str, Any] = response.json()
         return document
 
-    return JwksKeySource(fetch, min_refresh_seconds=settings.jwks_min_refresh_seconds)
+    return JwksKeySource(
+        fetch, min_refresh_seconds=settings.jwks_min_refresh_seconds, refresh_seconds=settings.jwks_refresh_seconds
+    )
 
 
 def create_service_app(
@@ -70,7 +73,9 @@ def create_service_app(
 ) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        await key_source.start(wait_seconds=settings.jwks_startup_wait_seconds)
         yield
+        await key_source.stop()
         await http.aclose()
         await database.dispose()
 
@@ -102,6 +107,8 @@ def create_service_app(
         app.include_router(router)
     app.include_router(ops_router)
     app.include_router(docs_router(openapi_url="/openapi.json", title=title))
+    # Inside the request context (its id, metrics and log line see the 503), outside the exception handlers.
+    app.add_middleware(ConnectionLossMiddleware)
     app.add_middleware(
         RequestContextMiddleware, service=service, metrics=app.state.metrics, max_body_bytes=settings.max_body_bytes,
         body_limits=body_limits,
@@ -154,6 +161,7 @@ def _register_schemas(app: FastAPI, models: Sequence[type[BaseModel]]) -> None:
         keep_example_nulls(app, schema)
         document_security(schema)
         document_etags(schema)
+        document_unavailable(schema)
         app.openapi_schema = schema
         return schema
 

@@ -123,7 +123,9 @@ def where_given(statement: AnySelect, *conditions: tuple[Any, Any]) -> AnySelect
 class Database:
     """One engine per service; a reader and a writer session factory over it."""
 
-    def __init__(self, url: str, *, schema: str = "public", pool_size: int = 10, pooled: bool = True):
+    def __init__(
+        self, url: str, *, schema: str = "public", pool_size: int = 10, pooled: bool = True, pre_ping: bool = True
+    ):
         self.url = url
         self.schema = schema
         self.sqlite = is_sqlite(url)
@@ -133,7 +135,9 @@ class Database:
             # a pooled async connection cannot move between loops.
             kwargs["poolclass"] = NullPool
         elif not self.sqlite:
-            kwargs.update(pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+            # Pre-ping spares a request most dead connections; those it misses (lost mid-request, or pre-ping
+            # off) are common.connection_loss's.
+            kwargs.update(pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=pre_ping)
         self.engine: AsyncEngine = create_async_engine(async_url(url), **kwargs)
         writer_engine = self.engine
         if self.sqlite:

@@ -6,6 +6,8 @@ service's in `common.app`, the merged one in `gateway.openapi_merge`) rather tha
 - `ETag`: the response header of every operation that takes `If-Match` (the changed resource's new tag), of
   every operation that answers a versioned resource (a schema with a `version`), and of the read of a resource
   that PUT, PATCH or DELETE change under `If-Match`;
+- 503: every API operation may answer it while a dependency is away (identity's keys, the database), with
+  `Retry-After`;
 - examples given in a route's `responses=` keep their nulls (FastAPI drops every `None` from the document, and
   an example without its required nulls breaks its own schema).
 """
@@ -27,6 +29,22 @@ ETAG_HEADER: dict[str, Any] = {
     "example": '"3"',
 }
 ETAG_REF = {"$ref": "#/components/headers/ETag"}
+RETRY_AFTER_HEADER: dict[str, Any] = {
+    "description": "Secondes à attendre avant de réessayer.",
+    "required": True,
+    "schema": {"type": "integer", "minimum": 1},
+    "example": 2,
+}
+UNAVAILABLE_RESPONSE: dict[str, Any] = {
+    "description": (
+        "Une dépendance est momentanément absente (`identity_unavailable` : les clés d'identity ; "
+        "`database_unavailable` : la base de données) : réessayer après `Retry-After`, avec la même requête "
+        "(et la même `Idempotency-Key`)."
+    ),
+    "headers": {"Retry-After": {"$ref": "#/components/headers/RetryAfter"}},
+    "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/ProblemDetail"}}},
+}
+UNAVAILABLE_REF = {"$ref": "#/components/responses/ServiceUnavailable"}
 
 
 def operations(document: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
@@ -49,6 +67,19 @@ def document_security(document: dict[str, Any], *, default: list[dict[str, list[
             if requirement not in unique:
                 unique.append(requirement)
         operation["security"] = unique
+
+
+def document_unavailable(document: dict[str, Any], *, prefix: str = "/api/v1/") -> None:
+    """Every API operation may answer 503 (common.tokens, common.connection_loss); one declaring its own keeps it."""
+    found = False
+    for path, _method, operation in operations(document):
+        if path.startswith(prefix):
+            operation.setdefault("responses", {}).setdefault("503", dict(UNAVAILABLE_REF))
+            found = True
+    if found:
+        components = document.setdefault("components", {})
+        components.setdefault("responses", {})["ServiceUnavailable"] = copy.deepcopy(UNAVAILABLE_RESPONSE)
+        components.setdefault("headers", {}).setdefault("RetryAfter", copy.deepcopy(RETRY_AFTER_HEADER))
 
 
 def _takes_if_match(operation: dict[str, Any]) -> bool:

@@ -138,6 +138,18 @@ class BadGateway(Problem):
     status, code, title = 502, "upstream_unavailable", Text("Service amont indisponible", "Upstream unavailable")
 
 
+class ServiceUnavailable(Problem):
+    """A dependency is away for now (identity's keys, the database): the client may try again after
+    `Retry-After` seconds, with the same request; nothing it sent was refused."""
+
+    status, code, title = 503, "service_unavailable", Text("Service momentanément indisponible",
+                                                           "Service temporarily unavailable")
+
+    def __init__(self, detail: Text | None = None, *, retry_after: int, **kwargs: Any):
+        kwargs["headers"] = {"Retry-After": str(max(1, retry_after)), **kwargs.get("headers", {})}
+        super().__init__(detail, **kwargs)
+
+
 def request_language(request: Request) -> str:
     """First language of Accept-Language that we speak; French otherwise."""
     header = request.headers.get("accept-language", "")
@@ -341,6 +353,7 @@ def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
         428: "If-Match requis",
         429: "Trop de tentatives",
         502: "Service amont indisponible",
+        503: "Dépendance momentanément indisponible (réessayer après Retry-After)",
     }
     return {
         status: {

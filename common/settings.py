@@ -35,6 +35,9 @@ class ServiceSettings(BaseSettings):
     token_audience: str = "funding-desk"
     # Seconds between two JWKS refreshes triggered by an unknown key id.
     jwks_min_refresh_seconds: float = 10.0
+    # Seconds between two background refreshes of identity's keys, and how long start-up waits for the first.
+    jwks_refresh_seconds: float = Field(default=300.0, gt=0)
+    jwks_startup_wait_seconds: float = Field(default=3.0, ge=0)
     upstream_timeout_seconds: float = 5.0
     # A file whose ISO datetime the service takes as now (end-to-end tests move time this way); never in production.
     clock_file: str | None = None

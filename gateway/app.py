@@ -119,7 +119,10 @@ class Gateway:
                 return keys
 
         self.verifier = TokenVerifier(
-            JwksKeySource(fetch_jwks, min_refresh_seconds=self.settings.jwks_min_refresh_seconds),
+            JwksKeySource(
+                fetch_jwks, min_refresh_seconds=self.settings.jwks_min_refresh_seconds,
+                refresh_seconds=self.settings.jwks_refresh_seconds,
+            ),
             issuer=self.settings.token_issuer,
             audience=self.settings.token_audience,
         )
@@ -218,8 +221,11 @@ class Gateway:
         while True:
             message = await receive()
             if message["type"] == "lifespan.startup":
+                # Identity's keys before the first token, if identity answers soon; the gateway starts either way.
+                await self.verifier.keys.start(wait_seconds=self.settings.jwks_startup_wait_seconds)
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
+                await self.verifier.keys.stop()
                 await self.upstreams.close()
                 await self.limiter.close()
                 await send({"type": "lifespan.shutdown.complete"})

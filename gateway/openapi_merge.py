@@ -4,7 +4,7 @@ import copy
 import json
 from typing import Any
 
-from common.openapi import document_security
+from common.openapi import document_security, document_unavailable
 from gateway.upstreams import upstream_for
 
 OPERATIONS_PATHS = {"/healthz", "/readyz", "/metrics"}
@@ -95,6 +95,7 @@ def merge(services: dict[str, dict[str, Any]], gateway: dict[str, Any]) -> dict[
     }
     schemas: dict[str, Any] = merged["components"]["schemas"]
     headers: dict[str, Any] = {}
+    responses: dict[str, Any] = {}
     seen_tags: set[str] = set()
     gateway = copy.deepcopy(gateway)
     # The gateway's own routes (aggregated views) read the services with the caller's token: all need one.
@@ -102,6 +103,7 @@ def merge(services: dict[str, dict[str, Any]], gateway: dict[str, Any]) -> dict[
     for service, document in [*services.items(), ("gateway", gateway)]:
         document = copy.deepcopy(document)
         headers.update(document.get("components", {}).get("headers", {}))
+        responses.update(document.get("components", {}).get("responses", {}))
         own_schemas = document.get("components", {}).get("schemas", {})
         renames = {
             name: f"{service}_{name}"
@@ -125,5 +127,8 @@ def merge(services: dict[str, dict[str, Any]], gateway: dict[str, Any]) -> dict[
     merged["paths"] = dict(sorted(merged["paths"].items()))
     _document_rate_limits(merged["paths"])
     merged["components"]["headers"] = {**headers, **copy.deepcopy(RATE_LIMIT_HEADERS)}
+    if responses:
+        merged["components"]["responses"] = dict(sorted(responses.items()))
+    document_unavailable(merged)  # the gateway's own routes too: it checks the token before any of them
     merged["components"]["schemas"] = dict(sorted(schemas.items()))
     return merged

@@ -1,7 +1,7 @@
 import ipaddress
 
 from limits import parse
-from pydantic import field_validator
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from common.settings import Environment
@@ -20,6 +20,8 @@ class GatewaySettings(BaseSettings):
     token_issuer: str = "funding-desk-identity"
     token_audience: str = "funding-desk"
     jwks_min_refresh_seconds: float = 10.0
+    jwks_refresh_seconds: float = Field(default=300.0, gt=0)
+    jwks_startup_wait_seconds: float = Field(default=3.0, ge=0)
     # Per-upstream connection pool and timeouts of the pass-through hop.
     upstream_connections: int = 100
     upstream_connect_timeout_seconds: float = 2.0

@@ -31,6 +31,11 @@ DESCRIPTIONS = {
     "token_issuer": "`iss` of access tokens",
     "token_audience": "`aud` of access tokens",
     "jwks_min_refresh_seconds": "least delay between two JWKS refreshes caused by an unknown `kid`",
+    "jwks_refresh_seconds": "delay between two background refreshes of identity's public keys (JWKS)",
+    "jwks_startup_wait_seconds": (
+        "how long start-up waits for identity's keys; the service starts anyway and answers 503 "
+        "`identity_unavailable` to tokens until it has them"
+    ),
     "upstream_timeout_seconds": "timeout of calls to another service",
     "signing_key_file": "PEM of the RSA key that signs tokens (generated in development only)",
     "previous_key_files": "comma-separated PEM files of retired keys still published in the JWKS",
