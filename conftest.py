@@ -64,6 +64,10 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(backend)
         if "live" in getattr(item, "fixturenames", ()):
             item.add_marker("live")
+        if "fault_desk" in getattr(item, "fixturenames", ()):
+            item.add_marker("faults")
+            # One worker runs a backend's fault tests, one after another, on that backend's desk.
+            item.add_marker(pytest.mark.xdist_group(f"faults-{backend}"))
         test = getattr(item, "obj", None)
         module_name = getattr(getattr(item, "module", None), "__name__", "")
         if getattr(test, "is_hypothesis_test", False) or module_name.endswith("test_schemathesis"):
@@ -72,7 +76,10 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "backend" in metafunc.fixturenames:
-        metafunc.parametrize("backend", _backends(), scope="session")
+        backends = _backends()
+        if metafunc.definition.get_closest_marker("postgres_only"):  # what only a database server can do
+            backends = [backend for backend in backends if backend == "postgres"]
+        metafunc.parametrize("backend", backends, scope="session")
 
 
 @pytest.fixture(scope="session")

@@ -31,16 +31,29 @@ def host_of(prefix: str) -> str:
     return os.environ.get(f"{prefix}_HOST", "127.0.0.1")
 
 
-def upstream_environment() -> dict[str, str]:
-    """Each process is told where the others listen, from the same port settings."""
-    env = dict(os.environ)
-    urls = {name: f"http://{host_of(prefix)}:{port_of(prefix, port)}" for name, _, prefix, port in SERVERS}
+def upstream_environment(base: dict[str, str] | None = None) -> dict[str, str]:
+    """Each process is told where the others listen, from the same port settings (of `base`, default ours)."""
+    env = dict(os.environ if base is None else base)
+
+    def url(prefix: str, default: int) -> str:
+        return f"http://{env.get(f'{prefix}_HOST', '127.0.0.1')}:{env.get(f'{prefix}_PORT', default)}"
+
+    urls = {name: url(prefix, port) for name, _, prefix, port in SERVERS}
     for prefix in ("PROJECTS", "FUNDING", "GATEWAY"):
         env.setdefault(f"{prefix}_IDENTITY_URL", urls["identity"])
     env.setdefault("FUNDING_PROJECTS_URL", urls["projects"])
     env.setdefault("GATEWAY_PROJECTS_URL", urls["projects"])
     env.setdefault("GATEWAY_FUNDING_URL", urls["funding"])
     return env
+
+
+def server_command(name: str, target: str, host: str, port: int) -> list[str]:
+    """How one server is started, here and by the fault tests (which start, kill and pause each on its own)."""
+    # uvicorn believes X-Forwarded-For from 127.0.0.1 by default, so every local client could name its own
+    # address: the gateway decides whom to believe itself (GATEWAY_TRUSTED_PROXIES).
+    own_proxy_rules = ["--no-proxy-headers"] if name == "gateway" else []
+    return [sys.executable, "-m", "uvicorn", target, "--host", host, "--port", str(port),
+            "--no-access-log", "--timeout-graceful-shutdown", "5", *own_proxy_rules]
 
 
 def wait_ready(url: str, process: subprocess.Popen, timeout: float = 30.0) -> bool:
@@ -83,13 +96,8 @@ def main() -> int:
     for name, target, prefix, default in SERVERS:
         port = port_of(prefix, default)
         host = host_of(prefix)
-        # uvicorn believes X-Forwarded-For from 127.0.0.1 by default, so every local client could name its own
-        # address: the gateway decides whom to believe itself (GATEWAY_TRUSTED_PROXIES).
-        own_proxy_rules = ["--no-proxy-headers"] if name == "gateway" else []
         process = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", target, "--host", host, "--port", str(port),
-             "--no-access-log", "--timeout-graceful-shutdown", "5", *own_proxy_rules],
-            env=env,
+            server_command(name, target, host, port), env=env,
             start_new_session=True,  # Ctrl-C reaches us only; we stop the children in order
         )
         processes.append(process)

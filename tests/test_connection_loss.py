@@ -237,13 +237,12 @@ class TestTerminatedUnderARoute:
             assert (await client.get("/notes")).json() == {"count": 2}
 
 
+@pytest.mark.postgres_only
 class TestTerminatedBetweenRequests:
     """Projects' own pool, pre-ping off, holding a connection whose backend was terminated since."""
 
     @pytest.fixture
     def projects(self, world: World, backends: Backends) -> Iterator[tuple[World, Database, set[int]]]:
-        if world.stack.backend != "postgres":
-            pytest.skip("a SQLite file has no server connection to lose")
         app = world.stack.apps["projects"]
         kept = app.state.db
         database = Database(world.stack.urls["projects"], schema="projects", pool_size=2, pre_ping=False)
