@@ -123,7 +123,11 @@ def where_given(statement: AnySelect, *conditions: tuple[Any, Any]) -> AnySelect
 class Database:
     """One engine per service; a reader and a writer session factory over it."""
 
-    def __init__(self, url: str, *, schema: str = "public", pool_size: int = 10, pooled: bool = True):
+    def __init__(
+        self, url: str, *, schema: str = "public", pool_size: int = 2, max_overflow: int = 0, pooled: bool = True
+    ):
+        """`pool_size` connections kept, `max_overflow` more in a burst (PostgreSQL): the services and the worker
+        pass their settings; a script's default is small, it counts against the same max_connections."""
         self.url = url
         self.schema = schema
         self.sqlite = is_sqlite(url)
@@ -133,7 +137,7 @@ class Database:
             # a pooled async connection cannot move between loops.
             kwargs["poolclass"] = NullPool
         elif not self.sqlite:
-            kwargs.update(pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+            kwargs.update(pool_size=pool_size, max_overflow=max_overflow, pool_pre_ping=True)
         self.engine: AsyncEngine = create_async_engine(async_url(url), **kwargs)
         writer_engine = self.engine
         if self.sqlite:

@@ -341,6 +341,7 @@ def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
         428: "If-Match requis",
         429: "Trop de tentatives",
         502: "Service amont indisponible",
+        504: "Service amont trop lent",
     }
     return {
         status: {
