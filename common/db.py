@@ -124,8 +124,11 @@ class Database:
     """One engine per service; a reader and a writer session factory over it."""
 
     def __init__(
-        self, url: str, *, schema: str = "public", pool_size: int = 10, pooled: bool = True, pre_ping: bool = True
+        self, url: str, *, schema: str = "public", pool_size: int = 2, max_overflow: int = 0, pooled: bool = True,
+        pre_ping: bool = True,
     ):
+        """`pool_size` connections kept, `max_overflow` more in a burst (PostgreSQL): the services and the worker
+        pass their settings; a script's default is small, it counts against the same max_connections."""
         self.url = url
         self.schema = schema
         self.sqlite = is_sqlite(url)
@@ -137,7 +140,7 @@ class Database:
         elif not self.sqlite:
             # Pre-ping spares a request most dead connections; those it misses (lost mid-request, or pre-ping
             # off) are common.connection_loss's.
-            kwargs.update(pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=pre_ping)
+            kwargs.update(pool_size=pool_size, max_overflow=max_overflow, pool_pre_ping=pre_ping)
         self.engine: AsyncEngine = create_async_engine(async_url(url), **kwargs)
         writer_engine = self.engine
         if self.sqlite:

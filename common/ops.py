@@ -1,5 +1,7 @@
 """Operations routes every service serves: alive, ready (database reachable), metrics."""
 
+import asyncio
+
 from fastapi import APIRouter, Request
 from fastapi.responses import PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -18,14 +20,18 @@ async def healthz() -> dict[str, str]:
 
 @router.get("/readyz", summary="Readiness: the database answers", operation_id="readyz")
 async def readyz(request: Request) -> dict[str, str]:
-    """The service can serve: its database answers a query. Public; 503 `not_ready` while it does not."""
+    """The service can serve: its database answers a query. Public; 503 `not_ready` while it does not, within
+    the readiness timeout even when the database hangs (a probe that waits is worse than one that says no)."""
+    settings = request.app.state.settings
     try:
-        async with request.app.state.db.transaction(write=False) as session:
-            await session.execute(text("SELECT 1"))
-    except Exception as exc:
+        async with asyncio.timeout(settings.readiness_timeout_seconds):
+            async with request.app.state.db.transaction(write=False) as session:
+                await session.execute(text("SELECT 1"))
+    except Exception as exc:  # TimeoutError included
         raise Problem(
             Text("Base de données injoignable.", "Database unreachable."),
             status=503, code="not_ready", title=Text("Service indisponible", "Service unavailable"),
+            headers={"Retry-After": str(settings.readiness_retry_after_seconds)},
         ) from exc
     return {"status": "ready"}
 

@@ -354,6 +354,7 @@ def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
         429: "Trop de tentatives",
         502: "Service amont indisponible",
         503: "Dépendance momentanément indisponible (réessayer après Retry-After)",
+        504: "Service amont trop lent",
     }
     return {
         status: {

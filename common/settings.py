@@ -26,8 +26,15 @@ class ServiceSettings(BaseSettings):
     db_schema: str = "public"
     # False gives one connection per session (no pool): for test clients that change event loop per request.
     database_pool: bool = True
-    # Connections kept per process on PostgreSQL, and as many again in a burst; size it to the process's concurrency.
-    database_pool_size: int = Field(default=10, ge=1, le=100)
+    # Connections a process keeps open on PostgreSQL, and how many more it may open in a burst. The three services,
+    # two webhook workers and a migration must fit PostgreSQL's default max_connections (100) with room to spare:
+    # the budget is in the README (Configuration) and tests/test_connection_budget.py holds the defaults to it.
+    database_pool_size: int = Field(default=8, ge=1, le=100)
+    database_max_overflow: int = Field(default=4, ge=0, le=100)
+    # /readyz says 503 when the database has not answered `SELECT 1` within this delay (the gateway's probe waits
+    # GATEWAY_READINESS_PROBE_TIMEOUT_SECONDS, 2 s: answer before), and asks to come back after the other.
+    readiness_timeout_seconds: float = Field(default=0.8, gt=0)
+    readiness_retry_after_seconds: int = Field(default=5, ge=1)
     log_level: str = "INFO"
     max_body_bytes: int = 1_048_576
     identity_url: str = "http://127.0.0.1:8001"

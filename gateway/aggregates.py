@@ -20,7 +20,7 @@ from common.problems import (
     UnprocessableContent,
     problem_responses,
 )
-from gateway.upstreams import Upstreams
+from gateway.upstreams import Upstreams, upstream_timeout
 from services.vocabulary import INSEE_COMMUNE_PATTERN, QPV_CODE_PATTERN
 
 router = APIRouter(tags=["aggregates"])
@@ -73,18 +73,18 @@ async def _fetch(
     "/api/v1/dossiers/{dossier_id}/overview",
     summary="Vue d'ensemble d'un dossier : dossier, projet figé et projet vivant, organisation",
     response_model=DossierOverview,
-    responses=problem_responses(401, 403, 404, 422, 502),
+    responses=problem_responses(401, 403, 404, 422, 502, 504),
     operation_id="dossier_overview",
 )
 async def dossier_overview(dossier_id: uuid.UUID, request: Request) -> Any:
-    """The dossier as funding gives it, its project (as frozen at submission and as it lives now) and its
-    organisation. Whoever may read the dossier (funding decides: its 403 or 404 is answered as is); 401 without a
-    token, 502 when funding does not answer. Each other part carries its own status: a slow or failing service
-    marks its part, it does not fail the view."""
+    """The dossier as funding gives it, its project (as frozen at submission and as it lives now) and its organisation.
+    Whoever may read the dossier (funding decides: its 403 or 404 is answered as is); 401 without a token, 502 when
+    funding does not answer, 504 when it answers too late. Each other part carries its own status: a slow or failing
+    service marks its part, it does not fail the view."""
     read = _reader(request)
     dossier, raw = await read("funding", f"/api/v1/dossiers/{dossier_id}")
     if dossier.data is None:  # without the dossier there is no view
-        return _upstream_problem("funding", dossier, raw)
+        return _upstream_problem(request, "funding", dossier, raw)
     data = dossier.data
     (project, _), (organisation, _) = await asyncio.gather(
         read("projects", f"/api/v1/projects/{data['project_id']}"),
@@ -109,7 +109,7 @@ class FunderDashboard(BaseModel):
     "/api/v1/dashboards/funder",
     summary="Tableau de bord d'un financeur : enveloppes, dossiers, délais, répartition, levier, et les indicateurs",
     response_model=FunderDashboard,
-    responses=problem_responses(400, 401, 403, 422, 502),
+    responses=problem_responses(400, 401, 403, 422, 502, 504),
     operation_id="funder_dashboard",
 )
 async def funder_dashboard(
@@ -117,17 +117,16 @@ async def funder_dashboard(
     year: Annotated[int, Query(ge=2000, le=2100)],
     funder_id: Annotated[uuid.UUID | None, Query(description="Le guichet nomme le financeur.")] = None,
 ) -> Any:
-    """A funder's year: its people read their own, the desk names the funder (`funder_id`); funding decides and
-    its refusal is answered as is (401 without a token, 502 when it does not answer). The figures come from
-    funding (without them there is no dashboard); the indicators from projects, marked when they do not
-    arrive."""
+    """A funder's year: its people read their own, the desk names the funder (`funder_id`); funding decides and its
+    refusal is answered as is (401 without a token, 502 when it does not answer, 504 when too late). The figures come
+    from funding (without them there is no dashboard); the indicators from projects, marked when they do not arrive."""
     read = _reader(request)
     query = urlencode({"year": year, **({"funder_id": funder_id} if funder_id else {})})
     (figures, raw), (projects, _) = await asyncio.gather(
         read("funding", f"/api/v1/stats/funder?{query}"), read("funding", f"/api/v1/stats/funder/projects?{query}"),
     )
     if figures.data is None:
-        return _upstream_problem("funding", figures, raw)
+        return _upstream_problem(request, "funding", figures, raw)
     if projects.data is None:
         indicators = projects  # the projects' list did not arrive: neither can their indicators
     elif not projects.data["project_ids"]:
@@ -177,7 +176,7 @@ class TerritoryDashboard(BaseModel):
     summary="Tableau de bord d'un territoire (un QPV, une commune, un contrat de ville, ou tout) : l'argent par "
     "financeur, parcours et priorité, projets et associations soutenus, indicateurs",
     response_model=TerritoryDashboard,
-    responses=problem_responses(400, 401, 403, 404, 422, 502),
+    responses=problem_responses(400, 401, 403, 404, 422, 502, 504),
     operation_id="territory_dashboard",
 )
 async def territory_dashboard(
@@ -193,9 +192,9 @@ async def territory_dashboard(
               description="Les QPV d'un EPCI : le territoire d'un contrat de ville (son nom)."),
     ] = None,
 ) -> Any:
-    """One territory at a time (422 for two); 404 `territory_not_found` for a commune or EPCI without a QPV. Who
-    may read it is funding's word, answered as is (401 without a token, 502 when a service does not answer). The
-    territory's QPVs come from projects' reference list; its figures from funding (without either there is no
+    """One territory at a time (422 for two); 404 `territory_not_found` for a commune or EPCI without a QPV. Who may
+    read it is funding's word, answered as is (401 without a token, 502 when a service does not answer, 504 when too
+    late). The territory's QPVs come from projects' reference list; its figures from funding (without either there is no
     dashboard); its indicators from projects, marked when they do not arrive."""
     read = _reader(request)
     named: list[tuple[TerritoryKind, str | None]] = [("qpv", qpv), ("commune", insee_commune), ("epci", epci)]
@@ -211,7 +210,7 @@ async def territory_dashboard(
         found, raw = await read("projects", "/api/v1/referential/qpv?" + urlencode(
             {"insee_commune" if kind == "commune" else "epci": value}))
         if found.data is None:
-            return _upstream_problem("projects", found, raw)
+            return _upstream_problem(request, "projects", found, raw)
         codes = [item["code"] for item in found.data["items"]]
         if not codes:
             raise NotFound(Text("Aucun QPV dans ce territoire.", "No QPV in this territory."),
@@ -222,7 +221,7 @@ async def territory_dashboard(
         read("projects", f"/api/v1/indicators/aggregates?{scope}&limit=200"),
     )
     if figures.data is None:
-        return _upstream_problem("funding", figures, raw)
+        return _upstream_problem(request, "funding", figures, raw)
     return TerritoryDashboard(year=year, scope=TerritoryScope(kind=kind, value=value, qpv_codes=codes),
                               figures=figures.data, indicators=indicators)
 
@@ -238,17 +237,17 @@ class AssociationDashboard(BaseModel):
     summary="Accueil d'une association : ses projets, ses dossiers par état, ce qu'elle doit faire ensuite (pièces, "
     "comptes rendus, signatures), les versements attendus",
     response_model=AssociationDashboard,
-    responses=problem_responses(400, 401, 403, 422, 502),
+    responses=problem_responses(400, 401, 403, 422, 502, 504),
     operation_id="association_dashboard",
 )
 async def association_dashboard(
     request: Request,
     organisation_id: Annotated[uuid.UUID | None, Query(description="Le guichet nomme l'association.")] = None,
 ) -> Any:
-    """An association's members read their own home, the desk names the association (`organisation_id`); funding
-    decides and its refusal is answered as is (401 without a token, 502 when it does not answer). What the
-    association must do comes from funding (without it there is no home); its projects from projects, marked
-    when they do not arrive."""
+    """An association's members read their own home, the desk names the association (`organisation_id`); funding decides
+    and its refusal is answered as is (401 without a token, 502 when it does not answer, 504 when too late). What the
+    association must do comes from funding (without it there is no home); its projects from projects, marked when they
+    do not arrive."""
     read = _reader(request)
     named = urlencode({"organisation_id": organisation_id} if organisation_id else {})
     (home, raw), (projects, _) = await asyncio.gather(
@@ -256,15 +255,19 @@ async def association_dashboard(
         read("projects", f"/api/v1/projects?limit=20&{named}"),
     )
     if home.data is None:
-        return _upstream_problem("funding", home, raw)
+        return _upstream_problem(request, "funding", home, raw)
     return AssociationDashboard(home=home.data, projects=projects)
 
 
-def _upstream_problem(service: str, part: Part, raw: Any) -> JSONResponse:
-    """The service's own problem, unchanged; 502 when it gave none."""
+def _upstream_problem(request: Request, service: str, part: Part, raw: Any) -> JSONResponse:
+    """The service's own problem, unchanged; 504 when it did not answer in time, as the pass-through says; 502 when it
+    gave no problem."""
+    if part.status == "timeout":
+        raise upstream_timeout(service, request.app.state.settings)
     if part.http_status is None or part.http_status >= 500 or not isinstance(raw, dict):
         raise BadGateway(
             Text(f"Le service {service} ne répond pas.", f"The {service} service does not answer."),
+            headers={"Retry-After": str(request.app.state.settings.upstream_retry_after_seconds)},
             extra={"upstream": service},
         )
     return JSONResponse(raw, status_code=part.http_status, media_type=PROBLEM_MEDIA_TYPE)

@@ -22,6 +22,7 @@ from gateway import aggregates
 from gateway.openapi_merge import merge
 from gateway.proxy import Proxy, language_of, request_context, send_problem
 from gateway.ratelimit import RateLimiter, too_many
+from gateway.readiness import Readiness
 from gateway.settings import GatewaySettings
 from gateway.upstreams import Upstreams, upstream_for
 
@@ -34,7 +35,7 @@ OWN_PATHS = re.compile(
 UNLIMITED_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
 
 
-def create_fastapi(settings: GatewaySettings, upstreams: Upstreams) -> FastAPI:
+def create_fastapi(settings: GatewaySettings, upstreams: Upstreams, readiness: Readiness) -> FastAPI:
     app = FastAPI(
         title="Guichet unique — gateway",
         version="1.0.0",
@@ -67,14 +68,10 @@ def create_fastapi(settings: GatewaySettings, upstreams: Upstreams) -> FastAPI:
         return {"status": "ok"}
 
     @app.get("/readyz", include_in_schema=False)
-    async def readyz() -> JSONResponse:
-        """Ready when every service says it is ready."""
-        results = await asyncio.gather(*(_ready(upstreams, s) for s in ("identity", "projects", "funding")))
-        statuses = dict(zip(("identity", "projects", "funding"), results, strict=True))
-        return JSONResponse(
-            {"status": "ready" if all(results) else "degraded", "services": statuses},
-            status_code=200 if all(results) else 503,
-        )
+    async def readyz() -> dict[str, Any]:
+        """Ready when every service said so at the last look, and that look is recent (gateway/readiness.py):
+        answered from the view, never by asking the services now."""
+        return readiness.answer()
 
     @app.get("/metrics", include_in_schema=False)
     async def metrics() -> PlainTextResponse:
@@ -94,14 +91,6 @@ async def _fetch_document(upstreams: Upstreams, service: str) -> dict[str, Any]:
             Text(f"{service} injoignable.", f"{service} unreachable."), extra={"upstream": service}
         ) from exc
     raise BadGateway(Text(f"{service} injoignable.", f"{service} unreachable."), extra={"upstream": service})
-
-
-async def _ready(upstreams: Upstreams, service: str) -> bool:
-    try:
-        async with upstreams.session(service).get(upstreams.base_urls[service] + "/readyz") as response:
-            return response.status == 200
-    except Exception:
-        return False
 
 
 class Gateway:
@@ -130,7 +119,8 @@ class Gateway:
         self.limiter = RateLimiter(self.settings)
         self.trusted_proxies = networks_of(self.settings.trusted_proxies)
         self.metrics = Metrics("gateway")
-        self.app = create_fastapi(self.settings, self.upstreams)
+        self.readiness = Readiness(self.upstreams, self.settings)
+        self.app = create_fastapi(self.settings, self.upstreams, self.readiness)
         self.app.state.metrics = self.metrics
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -223,8 +213,10 @@ class Gateway:
             if message["type"] == "lifespan.startup":
                 # Identity's keys before the first token, if identity answers soon; the gateway starts either way.
                 await self.verifier.keys.start(wait_seconds=self.settings.jwks_startup_wait_seconds)
+                self.readiness.start()  # in the server's loop, where the upstream sessions live
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
+                await self.readiness.stop()
                 await self.verifier.keys.stop()
                 await self.upstreams.close()
                 await self.limiter.close()

@@ -11,17 +11,9 @@ import aiohttp
 from starlette.types import Receive, Scope, Send
 
 from common.observability import incoming_request_id, request_id_var
-from common.problems import (
-    PROBLEM_MEDIA_TYPE,
-    BadGateway,
-    PayloadTooLarge,
-    Problem,
-    Text,
-    Unauthorized,
-    problem_body,
-)
+from common.problems import PROBLEM_MEDIA_TYPE, PayloadTooLarge, Problem, Text, Unauthorized, problem_body
 from common.tokens import Principal, TokenVerifier, bearer_token
-from gateway.upstreams import Upstreams
+from gateway.upstreams import Upstreams, upstream_timeout, upstream_unreachable
 
 HOP_BY_HOP = frozenset(
     {
@@ -48,10 +40,6 @@ RESPONSE_SKIPPED = frozenset({
 })  # fmt: skip
 # Bodies up to this size are read at once (faster); larger ones are streamed to the upstream.
 BUFFERED_BODY_LIMIT = 256 * 1024
-
-
-class GatewayTimeout(Problem):
-    status, code, title = 504, "upstream_timeout", Text("Service amont trop lent", "Upstream timeout")
 
 
 def language_of(headers: dict[bytes, bytes]) -> str:
@@ -128,22 +116,18 @@ class Proxy:
         outgoing.append(("x-forwarded-for", client))
         try:
             async with self.upstreams.session(service).request(
-                scope["method"], url, headers=outgoing, data=body, allow_redirects=False
+                scope["method"], url, headers=outgoing, data=body, allow_redirects=False,
+                timeout=self.upstreams.request_timeout(scope["method"], scope["path"]),
             ) as response:
                 await self._relay(response, send, request_id)
-        except TimeoutError as exc:
-            raise GatewayTimeout(
-                Text(f"{service} n'a pas répondu à temps.", f"{service} did not answer in time.")
-            ) from exc
+        except TimeoutError as exc:  # aiohttp's timeouts are TimeoutErrors (and some also ClientErrors)
+            raise upstream_timeout(service, self.upstreams.settings) from exc
         except aiohttp.ClientError as exc:
             if overflow.seen:
                 # The streamed body passed the limit: aiohttp's writer failed on our own refusal, the upstream
                 # is fine. Say 413, as for a Content-Length over the limit.
                 raise PayloadTooLarge(Text("Requête trop volumineuse.", "Payload too large.")) from exc
-            raise BadGateway(
-                Text(f"Le service {service} est injoignable.", f"The {service} service is unreachable."),
-                extra={"upstream": service},
-            ) from exc
+            raise upstream_unreachable(service, self.upstreams.settings) from exc
 
     async def _relay(self, response: aiohttp.ClientResponse, send: Send, request_id: str) -> None:
         headers: list[tuple[bytes, bytes]] = [

@@ -1,7 +1,11 @@
-"""The gateway's upstreams: which service owns which path, and one pooled aiohttp session per service."""
+"""The gateway's upstreams: which service owns which path, how long each route may wait for it, and one pooled
+aiohttp session per service."""
+
+import re
 
 import aiohttp
 
+from common.problems import BadGateway, Problem, Text
 from gateway.settings import GatewaySettings
 
 # Path prefixes owned by each service. The gateway holds no rule beyond this table.
@@ -43,6 +47,53 @@ def upstream_for(path: str) -> str | None:
     return None
 
 
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+class GatewayTimeout(Problem):
+    status, code, title = 504, "upstream_timeout", Text("Service amont trop lent", "Upstream timeout")
+
+
+def upstream_timeout(service: str, settings: GatewaySettings) -> GatewayTimeout:
+    """504: the service had the request and said nothing in time (a write may still have happened)."""
+    return GatewayTimeout(
+        Text(f"{service} n'a pas répondu à temps.", f"{service} did not answer in time."),
+        headers={"Retry-After": str(settings.upstream_retry_after_seconds)},
+        extra={"upstream": service},
+    )
+
+
+def upstream_unreachable(service: str, settings: GatewaySettings) -> BadGateway:
+    """502: no connection to the service (the request never reached it) or a connection that broke."""
+    return BadGateway(
+        Text(f"Le service {service} est injoignable.", f"The {service} service is unreachable."),
+        headers={"Retry-After": str(settings.upstream_retry_after_seconds)},
+        extra={"upstream": service},
+    )
+
+
+class RouteTimeouts:
+    """How long a route waits for its upstream: reads short, writes longer, the slow operations longest."""
+
+    def __init__(self, settings: GatewaySettings):
+        self.read = settings.upstream_read_timeout_seconds
+        self.write = settings.upstream_write_timeout_seconds
+        self.slow_seconds = settings.upstream_slow_timeout_seconds
+        self.slow = [_operation_pattern(operation) for operation in settings.upstream_slow_operations]
+
+    def seconds(self, method: str, path: str) -> float:
+        operation = f"{method} {path}"
+        if any(pattern.fullmatch(operation) for pattern in self.slow):
+            return self.slow_seconds
+        return self.read if method in SAFE_METHODS else self.write
+
+
+def _operation_pattern(operation: str) -> re.Pattern[str]:
+    method, _, path = operation.partition(" ")
+    segments = (r"[^/]+" if segment == "*" else re.escape(segment) for segment in path.split("/"))
+    return re.compile(re.escape(method) + " " + "/".join(segments) + "/?")
+
+
 class Upstreams:
     """Sessions are created on first use, inside the server's event loop, as aiohttp requires."""
 
@@ -54,6 +105,15 @@ class Upstreams:
             "funding": settings.funding_url.rstrip("/"),
         }
         self._sessions: dict[str, aiohttp.ClientSession] = {}
+        self.timeouts = RouteTimeouts(settings)
+
+    def request_timeout(self, method: str, path: str) -> aiohttp.ClientTimeout:
+        """The pass-through's timeout: the route's longest silence, no bound on a body that keeps flowing."""
+        seconds = self.timeouts.seconds(method, path)
+        # `connect` bounds the wait for a free pooled connection too: a pool full of stuck calls is a timeout.
+        return aiohttp.ClientTimeout(
+            total=None, connect=seconds, sock_connect=self.settings.upstream_connect_timeout_seconds, sock_read=seconds
+        )
 
     def session(self, service: str) -> aiohttp.ClientSession:
         session = self._sessions.get(service)
@@ -62,8 +122,10 @@ class Upstreams:
                 connector=aiohttp.TCPConnector(
                     limit=self.settings.upstream_connections, keepalive_timeout=30, ttl_dns_cache=300
                 ),
+                # The gateway's own calls (keys, documents, aggregates, probes) are reads; the pass-through gives
+                # each request its route's timeout.
                 timeout=aiohttp.ClientTimeout(
-                    total=self.settings.upstream_timeout_seconds,
+                    total=self.settings.upstream_read_timeout_seconds,
                     sock_connect=self.settings.upstream_connect_timeout_seconds,
                 ),
                 auto_decompress=False,

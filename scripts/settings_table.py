@@ -22,7 +22,11 @@ DESCRIPTIONS = {
     "documents_zip_max_uncompressed_bytes": "most bytes a ZIP-based document's entries may declare once inflated",
     "documents_zip_max_ratio": "highest compression ratio of one entry over 1 MiB in a ZIP-based document",
     "database_pool": "pool connections (turn off only for clients that change event loop per request)",
-    "database_pool_size": "PostgreSQL connections kept per process, and as many again in a burst",
+    "database_pool_size": "PostgreSQL connections a process keeps open (the connection budget is below the table)",
+    "database_max_overflow": "PostgreSQL connections a process may open beyond its pool in a burst",
+    "readiness_timeout_seconds": "`/readyz` answers 503 `not_ready` when the database has not answered `SELECT 1` "
+    "within this delay (below the gateway's probe timeout)",
+    "readiness_retry_after_seconds": "`Retry-After` of a 503 from `/readyz`",
     "log_level": "JSON log level",
     "max_body_bytes": "largest request body accepted (413 above)",
     "identity_url": "where identity listens (JWKS, service tokens)",
@@ -63,6 +67,20 @@ DESCRIPTIONS = {
     "mail_folder": "folder of the .eml files when no SMTP server is set",
     "upstream_connections": "connection pool size per upstream",
     "upstream_connect_timeout_seconds": "connect timeout to an upstream",
+    "upstream_read_timeout_seconds": "longest silence of a service once it has a read (`GET`, `HEAD`, `OPTIONS`) "
+    "before 504 `upstream_timeout`; a body that keeps flowing is never cut",
+    "upstream_write_timeout_seconds": "the same for the other methods",
+    "upstream_slow_operations": "JSON list of `METHOD /path` (`*`: one segment) that wait the slow timeout: the "
+    "writes that call other services (creating and submitting a dossier, declaring admissibility), closing a "
+    "session, the exports",
+    "upstream_slow_timeout_seconds": "the same for the slow operations",
+    "upstream_retry_after_seconds": "`Retry-After` of the gateway's 502, 503 and 504",
+    "readiness_interval_seconds": "how often the gateway looks at each service's `/readyz` in the background; its "
+    "own `/readyz` answers from the last look",
+    "readiness_probe_timeout_seconds": "longest wait for one service's `/readyz` (`timeout` in the view beyond)",
+    "readiness_max_age_seconds": "a view older than this is stale: the gateway's `/readyz` says 503",
+    "readiness_failures_to_fail": "failed looks in a row before a service once seen ready is named failing (one "
+    "late answer from a busy service is not an outage); never seen ready, it fails from the first",
     "aggregate_timeout_seconds": "time an aggregated view waits for each part",
     "clock_file": (
         "a file whose ISO datetime the service takes as now (end-to-end tests move a CPO through its years); "
@@ -73,6 +91,8 @@ DESCRIPTIONS = {
         'there only (tests: `["127.0.0.0/8"]`)'
     ),
     "webhook_timeout_seconds": "longest wait for a webhook endpoint's answer",
+    "webhook_database_pool_size": "PostgreSQL connections the webhook worker keeps open",
+    "webhook_database_max_overflow": "PostgreSQL connections the webhook worker may open beyond its pool in a burst",
     "webhook_poll_seconds": "how often an idle webhook worker looks for events and due deliveries",
     "webhook_announce_seconds": (
         "how often the webhook worker looks for payments fallen due and reports gone late (`payment.due`, "

@@ -554,7 +554,8 @@ def serves(tmp_path_factory: pytest.TempPathFactory) -> ServedPaths:
         "funding": create_funding(FundingSettings(environment="development",
                                                   database_url=f"sqlite:///{folder / 'funding.db'}")),
         "gateway": Gateway(GatewaySettings(
-            environment="development", upstream_connect_timeout_seconds=0.5, upstream_timeout_seconds=1.0,
+            environment="development", upstream_connect_timeout_seconds=0.5, upstream_read_timeout_seconds=1.0,
+            aggregate_timeout_seconds=1.0,
         )),
     })
 

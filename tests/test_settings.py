@@ -131,13 +131,14 @@ def test_each_service_keeps_the_pool_its_settings_ask_for(
     # No connection is opened: the engine is built, not used.
     monkeypatch.setenv(f"{service.upper()}_DATABASE_URL", "postgresql://nobody@127.0.0.1:1/none")
     monkeypatch.setenv(f"{service.upper()}_DATABASE_POOL_SIZE", "3")
+    monkeypatch.setenv(f"{service.upper()}_DATABASE_MAX_OVERFLOW", "2")
     if service == "identity":
         key = tmp_path / "signing.pem"
         key.write_bytes(generate_pem())
         monkeypatch.setenv("IDENTITY_SIGNING_KEY_FILE", str(key))
     app = importlib.import_module(factory).create_app()
     pool = app.state.db.engine.sync_engine.pool
-    assert (pool.size(), pool._max_overflow) == (3, 3)
+    assert (pool.size(), pool._max_overflow) == (3, 2)
 
 
 def test_a_pool_of_no_connection_is_refused() -> None:

@@ -58,7 +58,7 @@ def create_app(
         database=install_outbox(
             Database(
                 settings.database_url, schema=settings.db_schema, pooled=settings.database_pool,
-                pool_size=settings.database_pool_size,
+                pool_size=settings.database_pool_size, max_overflow=settings.database_max_overflow,
             )
         ),
         idempotency_table=idempotency_keys,

@@ -21,6 +21,10 @@ class FundingSettings(MailSettings):
     # How often the worker looks for payments fallen due and reports gone late (time-made events, by the day): a
     # look reads every scheduled payment and owed report, which at a country's scale is a second of the database.
     webhook_announce_seconds: float = 60.0
+    # The worker's own PostgreSQL pool: its passes are short transactions, its sends (a batch at once) each hold a
+    # connection only to read and to record. Counted in the connection budget (README, Configuration).
+    webhook_database_pool_size: int = Field(default=2, ge=1, le=100)
+    webhook_database_max_overflow: int = Field(default=2, ge=0, le=100)
 
     def secret_fields(self) -> dict[str, str]:
         return {"service_client_secret": self.service_client_secret, **self.mail_secret_fields()}

@@ -185,8 +185,17 @@ class Worker:
                     disable(endpoint, "failing", now)
 
 
+def worker_database(settings: FundingSettings) -> Database:
+    """The worker's database, on its own small pool (counted in the README's connection budget); with the outbox,
+    since disabling an endpoint is an event."""
+    return install_outbox(Database(
+        settings.database_url, schema=settings.db_schema,
+        pool_size=settings.webhook_database_pool_size, max_overflow=settings.webhook_database_max_overflow,
+    ))
+
+
 async def run(settings: FundingSettings) -> None:
-    db = install_outbox(Database(settings.database_url, schema=settings.db_schema))  # a disabled endpoint is an event
+    db = worker_database(settings)
     stopping = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
