@@ -150,6 +150,25 @@ class ServiceUnavailable(Problem):
         super().__init__(detail, **kwargs)
 
 
+class UpstreamUnavailable(ServiceUnavailable):
+    """Another service of the desk cannot be reached (down, restarting, refusing connections): the request never
+    got there, or the connection broke; the same request may be sent again after `Retry-After`."""
+
+    code = "upstream_unavailable"
+    title = Text("Service amont indisponible", "Upstream unavailable")
+
+
+class GatewayTimeout(Problem):
+    """Another service had the request and said nothing in time: a write may still have happened there, so a
+    retry should carry the same Idempotency-Key."""
+
+    status, code, title = 504, "upstream_timeout", Text("Service amont trop lent", "Upstream timeout")
+
+    def __init__(self, detail: Text | None = None, *, retry_after: int, **kwargs: Any):
+        kwargs["headers"] = {"Retry-After": str(max(1, retry_after)), **kwargs.get("headers", {})}
+        super().__init__(detail, **kwargs)
+
+
 def request_language(request: Request) -> str:
     """First language of Accept-Language that we speak; French otherwise."""
     header = request.headers.get("accept-language", "")
@@ -340,7 +359,10 @@ def install_problem_handlers(app: FastAPI) -> None:
 
 
 def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    """OpenAPI declaration of the problem responses a route may answer."""
+    """OpenAPI declaration of the problem responses a route may answer. A route that asks another service (its 502)
+    may also find it too slow (504); 503 is every operation's (common.openapi)."""
+    if 502 in statuses and 504 not in statuses:
+        statuses = (*statuses, 504)
     described = {
         400: "Requête mal formée",
         401: "Jeton absent ou invalide",
@@ -352,7 +374,7 @@ def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
         422: "Données invalides",
         428: "If-Match requis",
         429: "Trop de tentatives",
-        502: "Service amont indisponible",
+        502: "Service amont en erreur (réponse inattendue)",
         503: "Dépendance momentanément indisponible (réessayer après Retry-After)",
         504: "Service amont trop lent",
     }

@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 
 from common.observability import request_id_var
-from common.problems import BadGateway, Text
+from common.problems import BadGateway, GatewayTimeout, Text, UpstreamUnavailable
 
 
 class ServiceTokenProvider:
@@ -34,7 +34,9 @@ class ServiceTokenProvider:
             try:
                 response = await self.http.post(self.url, data=self.form)
             except httpx.HTTPError as exc:
-                raise upstream_unavailable("identity") from exc
+                raise transport_failure("identity", exc) from exc
+            if response.status_code == 503:
+                raise peer_away("identity")
             if response.status_code != 200:
                 raise upstream_unavailable("identity")
             payload = response.json()
@@ -43,11 +45,37 @@ class ServiceTokenProvider:
             return self._token
 
 
+# What a 503 or 504 of ours tells the client to wait: a peer restarts in seconds.
+PEER_RETRY_AFTER_SECONDS = 5
+
+
 def upstream_unavailable(service: str) -> BadGateway:
+    """502: the peer answered, but not as agreed (an unexpected status, a body that is not what it should be)."""
     return BadGateway(
         Text(f"Le service {service} ne répond pas correctement.", f"The {service} service did not answer properly."),
         extra={"upstream": service},
     )
+
+
+def peer_away(service: str) -> UpstreamUnavailable:
+    """503: the peer cannot be reached, or says it is away itself: the same request may come again shortly."""
+    return UpstreamUnavailable(
+        Text(f"Le service {service} est momentanément injoignable.", f"The {service} service is unreachable for now."),
+        retry_after=PEER_RETRY_AFTER_SECONDS, extra={"upstream": service},
+    )
+
+
+def peer_timeout(service: str) -> GatewayTimeout:
+    """504: the peer had the request and said nothing in time (a write of its own may have happened)."""
+    return GatewayTimeout(
+        Text(f"Le service {service} n'a pas répondu à temps.", f"The {service} service did not answer in time."),
+        retry_after=PEER_RETRY_AFTER_SECONDS, extra={"upstream": service},
+    )
+
+
+def transport_failure(service: str, exc: httpx.HTTPError) -> UpstreamUnavailable | GatewayTimeout:
+    """A call that got no answer: too late (504) or no connection, or one that broke (503)."""
+    return peer_timeout(service) if isinstance(exc, httpx.TimeoutException) else peer_away(service)
 
 
 def forwarded_headers(token: str, *, language: str | None = None) -> dict[str, str]:
@@ -63,14 +91,15 @@ def forwarded_headers(token: str, *, language: str | None = None) -> dict[str, s
 async def get_json(
     http: httpx.AsyncClient, url: str, *, token: str, service: str, language: str | None = None
 ) -> tuple[int, Any]:
-    """GET a JSON document from another service; a network failure or a 5xx is a 502 for our caller."""
+    """GET a JSON document from another service; for our caller, no answer is a 503 (504 when too late), a 5xx
+    other than 503 or a body that is not JSON a 502."""
     return await _exchange(http, "GET", url, None, token=token, service=service, language=language)
 
 
 async def post_json(
     http: httpx.AsyncClient, url: str, body: Any, *, token: str, service: str, language: str | None = None
 ) -> tuple[int, Any]:
-    """POST JSON to another service; like `get_json`, a network failure or a 5xx is a 502 for our caller."""
+    """POST JSON to another service; failures as `get_json` says."""
     return await _exchange(http, "POST", url, body, token=token, service=service, language=language)
 
 
@@ -82,7 +111,9 @@ async def _exchange(
             method, url, json=body, headers=forwarded_headers(token, language=language)
         )
     except httpx.HTTPError as exc:
-        raise upstream_unavailable(service) from exc
+        raise transport_failure(service, exc) from exc
+    if response.status_code == 503:  # away itself (its own dependency, a restart): so are we, for that long
+        raise peer_away(service)
     if response.status_code >= 500:
         raise upstream_unavailable(service)
     try:

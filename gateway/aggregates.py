@@ -20,7 +20,7 @@ from common.problems import (
     UnprocessableContent,
     problem_responses,
 )
-from gateway.upstreams import Upstreams, upstream_timeout
+from gateway.upstreams import Upstreams, upstream_timeout, upstream_unreachable
 from services.vocabulary import INSEE_COMMUNE_PATTERN, QPV_CODE_PATTERN
 
 router = APIRouter(tags=["aggregates"])
@@ -260,11 +260,13 @@ async def association_dashboard(
 
 
 def _upstream_problem(request: Request, service: str, part: Part, raw: Any) -> JSONResponse:
-    """The service's own problem, unchanged; 504 when it did not answer in time, as the pass-through says; 502 when it
-    gave no problem."""
+    """The service's own problem, unchanged (its 503 with Retry-After too); as the pass-through says, 504 when it did
+    not answer in time and 503 when it could not be reached; 502 when it answered something else than a problem."""
     if part.status == "timeout":
         raise upstream_timeout(service, request.app.state.settings)
-    if part.http_status is None or part.http_status >= 500 or not isinstance(raw, dict):
+    if part.http_status is None:
+        raise upstream_unreachable(service, request.app.state.settings)
+    if (part.http_status >= 500 and part.http_status != 503) or not isinstance(raw, dict):
         raise BadGateway(
             Text(f"Le service {service} ne répond pas.", f"The {service} service does not answer."),
             headers={"Retry-After": str(request.app.state.settings.upstream_retry_after_seconds)},

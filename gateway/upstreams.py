@@ -5,7 +5,7 @@ import re
 
 import aiohttp
 
-from common.problems import BadGateway, Problem, Text
+from common.problems import GatewayTimeout, Text, UpstreamUnavailable
 from gateway.settings import GatewaySettings
 
 # Path prefixes owned by each service. The gateway holds no rule beyond this table.
@@ -50,25 +50,20 @@ def upstream_for(path: str) -> str | None:
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
-class GatewayTimeout(Problem):
-    status, code, title = 504, "upstream_timeout", Text("Service amont trop lent", "Upstream timeout")
-
-
 def upstream_timeout(service: str, settings: GatewaySettings) -> GatewayTimeout:
     """504: the service had the request and said nothing in time (a write may still have happened)."""
     return GatewayTimeout(
         Text(f"{service} n'a pas répondu à temps.", f"{service} did not answer in time."),
-        headers={"Retry-After": str(settings.upstream_retry_after_seconds)},
-        extra={"upstream": service},
+        retry_after=settings.upstream_retry_after_seconds, extra={"upstream": service},
     )
 
 
-def upstream_unreachable(service: str, settings: GatewaySettings) -> BadGateway:
-    """502: no connection to the service (the request never reached it) or a connection that broke."""
-    return BadGateway(
+def upstream_unreachable(service: str, settings: GatewaySettings) -> UpstreamUnavailable:
+    """503: no connection to the service (down or restarting: the request never reached it) or a connection that
+    broke; the client tries again after Retry-After, with the same Idempotency-Key for a write."""
+    return UpstreamUnavailable(
         Text(f"Le service {service} est injoignable.", f"The {service} service is unreachable."),
-        headers={"Retry-After": str(settings.upstream_retry_after_seconds)},
-        extra={"upstream": service},
+        retry_after=settings.upstream_retry_after_seconds, extra={"upstream": service},
     )
 
 

@@ -1,6 +1,6 @@
 """The pass-through waits per route: reads a short while, writes longer, the slow operations (a submission asks
 projects and identity before it answers) longest; past it, 504 `upstream_timeout` with Retry-After. A service
-that cannot be reached is a 502 with Retry-After. The aggregated views say the same when their main part is late.
+that cannot be reached is a 503 with Retry-After. The aggregated views say the same when their main part is late.
 
 The upstreams are stub servers on 127.0.0.1: one hangs until the test lets it go, one answers after a delay
 that lies between the read and the slow timeouts."""
@@ -161,9 +161,9 @@ async def test_a_submission_waits_longer_than_a_read(desk: Desk) -> None:
 
 
 @pytest.mark.anyio
-async def test_an_unreachable_service_is_a_502_problem(desk: Desk) -> None:
+async def test_an_unreachable_service_is_a_503_problem(desk: Desk) -> None:
     response = await desk.call("GET", "/api/v1/projects")
-    body = assert_problem(response, 502, "upstream_unavailable")
+    body = assert_problem(response, 503, "upstream_unavailable")
     assert body["upstream"] == "projects"
 
 
