@@ -8,10 +8,8 @@ is harmless; nothing here runs while a funding transaction is open."""
 import logging
 import uuid
 
-from sqlalchemy import select, update
-from sqlmodel import col
-
 from common.db import Database
+from services.funding.dossiers import repository
 from services.funding.models.dossier import Dossier
 from services.funding.peers import Peers
 
@@ -36,13 +34,7 @@ async def release_attempt(peers: Peers, dossier_id: uuid.UUID, attempt_id: uuid.
 async def _done(database: Database, dossier_id: uuid.UUID, step: str, attempt_id: uuid.UUID | None) -> None:
     """The step owed is done, unless another move wrote a newer one meanwhile (which stays owed)."""
     async with database.transaction() as session:
-        await session.execute(
-            update(Dossier)
-            .where(col(Dossier.id) == dossier_id, col(Dossier.pin_step) == step,
-                   col(Dossier.pin_attempt_id) == attempt_id if attempt_id else col(Dossier.pin_attempt_id).is_(None))
-            .values(pin_step=None)
-            .execution_options(synchronize_session=False)
-        )
+        await repository.clear_pin_step(session, dossier_id=dossier_id, step=step, attempt_id=attempt_id)
 
 
 async def _do(
@@ -85,9 +77,7 @@ async def settle_pending(database: Database, peers: Peers) -> int:
     """The worker's pass: each dossier still owing projects a step does it (oldest first); how many were done
     (0 while projects is away: the worker then waits its poll before trying again)."""
     async with database.transaction(write=False) as reading:
-        owed = list((await reading.execute(
-            select(Dossier).where(col(Dossier.pin_step).is_not(None)).order_by(col(Dossier.updated_at)).limit(BATCH)
-        )).scalars())
+        owed = await repository.owing_pin_steps(reading, limit=BATCH)
     return sum([await settle_after_commit(database, peers, dossier) for dossier in owed])
 
 

@@ -66,7 +66,8 @@ def owed(world: World, dossier: dict[str, Any]) -> tuple[uuid.UUID | None, str |
     async def read() -> tuple[uuid.UUID | None, str | None]:
         async with world.stack.apps["funding"].state.db.reader() as session:
             row = (await session.execute(
-                select(col(Dossier.pin_attempt_id), col(Dossier.pin_step)).where(col(Dossier.id) == uuid.UUID(dossier["id"]))
+                select(col(Dossier.pin_attempt_id), col(Dossier.pin_step))
+                .where(col(Dossier.id) == uuid.UUID(dossier["id"]))
             )).one()
             return row[0], row[1]
 
