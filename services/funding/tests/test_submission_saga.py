@@ -130,6 +130,16 @@ class TestNoLockAcrossACall:
         peers_wrapped("project", funding_write(world, other, support_message="pendant la création"))
         world.create_dossier(plan=PLAN)
 
+    def test_an_admissibility_decision_asks_the_vault_before_its_lock(self, world: World,
+                                                                       peers_wrapped: Any) -> None:
+        dossier, _ = attached_draft(world)
+        assert submit(world, dossier).status_code == 200
+        peers_wrapped("document_compliance", funding_write(world, dossier, support_message="pendant la décision"))
+        decided = world.as_("funding", DESK).post(f"{url_of(dossier)}/admissibility", json={"decision": "admissible"})
+        assert decided.status_code in (200, 409), decided.text  # whichever the rules say, once the write went by
+        if decided.status_code == 409:
+            assert problem(decided)["code"] == "admissibility_rules_failed"
+
     @pytest.mark.parametrize("if_match", [None, '"2"'], ids=["no-if-match", "if-match"])
     def test_a_dossier_changed_meanwhile_is_refused_and_its_reservation_released(
         self, world: World, peers_wrapped: Any, if_match: str | None
