@@ -66,7 +66,8 @@ async def settle_after_commit(database: Database, peers: Peers, dossier: Dossier
     try:
         await _do(database, peers, dossier_id=dossier.id, organisation_id=dossier.organisation_id,
                   step=dossier.pin_step, attempt_id=dossier.pin_attempt_id,
-                  version_ids=list(dossier.document_version_ids))
+                  # the attempt's own versions: the attached list may have changed since (supplements asked)
+                  version_ids=[str(version["id"]) for version in dossier.documents_snapshot or []])
     except Exception:
         log.warning("dossier %s: pin step %s left to the worker", dossier.id, dossier.pin_step, exc_info=True)
         return False

@@ -131,17 +131,21 @@ async def pins_of(session: AsyncSession, version_ids: list[uuid.UUID]) -> dict[u
 
 
 async def delete_pins(session: AsyncSession, *conditions: Any) -> tuple[int, list[uuid.UUID]]:
-    """Delete the pins matching `conditions`: how many, and the documents whose versions they pinned."""
-    rows = await session.execute(
-        delete(DocumentPin).where(*conditions).returning(col(DocumentPin.version_id))
-    )
-    version_ids = list(rows.scalars())
-    if not version_ids:
+    """Delete the pins matching `conditions`: how many, and the documents whose versions they pinned. Their
+    documents are locked first, in id order, as a pin, a new version and a deletion lock them: no deadlock."""
+    pinned = select(col(DocumentPin.version_id)).where(*conditions)
+    documents = list((await session.execute(
+        select(col(Document.id))
+        .where(col(Document.id).in_(
+            select(col(DocumentVersion.document_id)).where(col(DocumentVersion.id).in_(pinned))
+        ))
+        .order_by(col(Document.id))
+        .with_for_update()
+    )).scalars())
+    if not documents:
         return 0, []
-    documents = await session.execute(
-        select(col(DocumentVersion.document_id)).where(col(DocumentVersion.id).in_(version_ids)).distinct()
-    )
-    return len(version_ids), sorted(documents.scalars())
+    result = await session.execute(delete(DocumentPin).where(*conditions).execution_options(synchronize_session=False))
+    return int(result.rowcount or 0), documents  # type: ignore[attr-defined]
 
 
 def expired_reservations(now: datetime) -> Any:

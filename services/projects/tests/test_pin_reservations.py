@@ -2,13 +2,18 @@
 a submission attempt until funding confirms them, released when the submission failed or the dossier left the
 flow, lapsed when nobody confirmed them; a lapsed reservation never blocks a deletion."""
 
+import asyncio
 import uuid
 from typing import Any
 
 import pytest
+from fastapi import FastAPI
+from sqlalchemy import func, select
+from sqlmodel import col
 
 from common.clock import FixedClock
-from services.projects.documents.pin_sweep import sweep_once
+from services.projects.documents.pin_sweep import sweep_once, with_pin_sweep
+from services.projects.models import DocumentPin
 from services.projects.tests.test_documents import DOCUMENTS, PINS, created
 from tests.support.stack import problem
 from tests.support.world import HOLDER, World, org_id
@@ -83,6 +88,31 @@ class TestAReservation:
         assert world.stack.run(sweep_once, app.state.db, clock) == 1
         read = world.as_("projects", HOLDER).get(f"{DOCUMENTS}/{version[0]}").json()
         assert read["current_version"]["pinned_by_dossiers"] == [kept]
+
+    def test_the_apps_lifespan_runs_the_sweep(self, world: World, version: tuple[str, str]) -> None:
+        _, version_id = version
+        dossier, attempt = ids()
+        reserve(world, version_id, dossier, attempt)
+        projects = world.stack.apps["projects"]
+        app = FastAPI()  # the projects app's database and clock, with a sweep of its own that runs often
+        app.state.db, app.state.clock = projects.state.db, lapse(world)
+        with_pin_sweep(app, 0.01)
+
+        async def held() -> int:
+            async with app.state.db.reader() as session:
+                statement = select(func.count()).select_from(DocumentPin).where(
+                    col(DocumentPin.dossier_id) == uuid.UUID(dossier))
+                return int((await session.execute(statement)).scalar_one())
+
+        async def live() -> int:
+            async with app.router.lifespan_context(app):
+                for _ in range(500):  # until a pass ran: a few at most
+                    await asyncio.sleep(0.01)
+                    if not await held():
+                        break
+            return await held()
+
+        assert world.stack.run(live) == 0
 
     def test_a_new_attempt_of_the_same_dossier_takes_over_its_reservation(
         self, world: World, version: tuple[str, str]
