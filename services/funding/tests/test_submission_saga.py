@@ -8,6 +8,7 @@ import uuid
 from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
 
+import httpx
 import pytest
 from sqlalchemy import event, select, update
 from sqlmodel import col
@@ -16,6 +17,7 @@ from common.clock import FixedClock
 from services.funding.dossiers import pin_saga
 from services.funding.models.dossier import Dossier
 from services.funding.tests.helpers import PREFECTURE, VILLE, url_of
+from services.funding.webhooks.worker import Worker
 from services.projects.documents.pin_sweep import sweep_once
 from services.projects.models import DocumentPin
 from tests.support.stack import problem
@@ -236,7 +238,13 @@ class TestACrashAfterTheCommit:
         return settled
 
     def test_the_worker_confirms(self, world: World, crashed: dict[str, Any]) -> None:
-        assert self.settle(world) == 1
+        app = world.stack.apps["funding"]
+        http = httpx.AsyncClient()  # the webhooks' client: no endpoint to call here
+        worker = Worker(app.state.db, http, app.state.settings, app.state.clock, app.state.peers)
+        try:
+            assert world.stack.run(worker.tick) >= 1
+        finally:
+            world.stack.run(http.aclose)
         attempt, step = owed(world, crashed)
         assert step is None and pins(world, crashed) == [("confirmed", attempt)]
         assert self.settle(world) == 0
