@@ -6,6 +6,7 @@ lapses."""
 import asyncio
 import uuid
 from collections.abc import Awaitable, Callable, Iterator
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -20,6 +21,7 @@ from services.funding.tests.helpers import PREFECTURE, VILLE, url_of
 from services.funding.webhooks.worker import Worker
 from services.projects.documents.pin_sweep import sweep_once
 from services.projects.models import DocumentPin
+from tests.support.clock import TODAY
 from tests.support.stack import problem
 from tests.support.world import DESK, HOLDER, World
 
@@ -155,6 +157,28 @@ class TestNoLockAcrossACall:
         assert world.as_("funding", HOLDER).get(url_of(dossier)).json()["state"] == "draft"
         assert pins(world, dossier) == []
         assert delete_version(world, document).status_code == 204
+
+
+class TestASecondSubmission:
+    def test_its_failure_releases_its_own_reservations_never_the_first_submissions_pins(
+        self, world: World, peers_wrapped: Any
+    ) -> None:
+        dossier, first_document = attached_draft(world)
+        assert submit(world, dossier).status_code == 200
+        [(_, first_attempt)] = pins(world, dossier)
+        asked = world.as_("funding", DESK).post(f"{url_of(dossier)}/request-supplements", json={
+            "message": "Joindre le RIB.", "due_on": (TODAY + timedelta(days=30)).isoformat()})
+        assert asked.status_code == 200, asked.text
+        second_document = world.create_document(kind="bank_details")
+        versions = [first_document["versions"][0]["id"], second_document["versions"][0]["id"]]
+        attached = world.as_("funding", HOLDER).patch(url_of(dossier), json={"document_version_ids": versions},
+                                                      headers={"If-Match": asked.headers["etag"]})
+        assert attached.status_code == 200, attached.text
+        peers_wrapped("pin_documents", funding_write(world, dossier, version=Dossier.version + 1))
+        assert submit(world, dossier).status_code == 409
+        assert pins(world, dossier) == [("confirmed", first_attempt)]
+        assert delete_version(world, second_document).status_code == 204
+        assert delete_version(world, first_document).status_code == 409
 
 
 class TestAFailedSubmission:
