@@ -44,9 +44,11 @@ async def _do(
     if step == RELEASE:
         await peers.release_pins(dossier_id=dossier_id, attempt_id=None)
     elif attempt_id is not None and version_ids:
-        if not await peers.confirm_pins(dossier_id=dossier_id, attempt_id=attempt_id, version_ids=version_ids):
-            # Lapsed before we could confirm (projects away for longer than a reservation): reserved again
-            # for the same attempt, then confirmed. A version deleted meanwhile cannot be: said, and left.
+        confirmed = await peers.confirm_pins(dossier_id=dossier_id, attempt_id=attempt_id, version_ids=version_ids)
+        if not confirmed and await _still_owed(database, dossier_id, attempt_id):
+            # Lapsed before we could confirm (projects away for longer than a reservation), and not released by
+            # a withdrawal meanwhile: reserved again for the same attempt, then confirmed. A version deleted
+            # meanwhile cannot be: said, and left.
             _, refusal = await peers.pin_documents(
                 organisation_id=organisation_id, dossier_id=dossier_id, version_ids=version_ids, language="en",
                 attempt_id=attempt_id,
@@ -55,7 +57,20 @@ async def _do(
                 dossier_id=dossier_id, attempt_id=attempt_id, version_ids=version_ids
             ):
                 log.error("dossier %s: pins of attempt %s lost for good: %s", dossier_id, attempt_id, refusal)
+            if await _left_the_flow(database, dossier_id):  # a withdrawal's release came in between
+                await peers.release_pins(dossier_id=dossier_id, attempt_id=None)
     await _done(database, dossier_id, step, attempt_id)
+
+
+async def _still_owed(database: Database, dossier_id: uuid.UUID, attempt_id: uuid.UUID) -> bool:
+    """The dossier still owes this attempt's confirmation (no withdrawal, inadmissibility or new attempt since)."""
+    async with database.transaction(write=False) as reading:
+        return await repository.owes_confirmation(reading, dossier_id=dossier_id, attempt_id=attempt_id)
+
+
+async def _left_the_flow(database: Database, dossier_id: uuid.UUID) -> bool:
+    async with database.transaction(write=False) as reading:
+        return await repository.left_the_flow(reading, dossier_id)
 
 
 async def settle_after_commit(database: Database, peers: Peers, dossier: Dossier) -> bool:

@@ -19,6 +19,7 @@ from services.funding.models.dossier import (
     Dossier,
     DossierHistory,
     DossierRouting,
+    DossierState,
     DossierTag,
     FundingLine,
     ReferenceCounter,
@@ -257,3 +258,21 @@ async def owing_pin_steps(session: AsyncSession, *, limit: int) -> list[Dossier]
     return list((await session.execute(
         select(Dossier).where(col(Dossier.pin_step).is_not(None)).order_by(col(Dossier.updated_at)).limit(limit)
     )).scalars())
+
+
+async def owes_confirmation(session: AsyncSession, *, dossier_id: uuid.UUID, attempt_id: uuid.UUID) -> bool:
+    """The dossier still owes projects the confirmation of this attempt's pins."""
+    found = await session.execute(
+        select(col(Dossier.id)).where(col(Dossier.id) == dossier_id, col(Dossier.pin_attempt_id) == attempt_id,
+                                      col(Dossier.pin_step) == "confirm")
+    )
+    return found.first() is not None
+
+
+async def left_the_flow(session: AsyncSession, dossier_id: uuid.UUID) -> bool:
+    """Withdrawn or inadmissible: its pins are to go."""
+    found = await session.execute(
+        select(col(Dossier.id)).where(col(Dossier.id) == dossier_id,
+                                      col(Dossier.state).in_([DossierState.withdrawn, DossierState.inadmissible]))
+    )
+    return found.first() is not None

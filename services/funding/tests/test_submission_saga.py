@@ -15,7 +15,7 @@ from sqlalchemy import event, select, update
 from sqlmodel import col
 
 from common.clock import FixedClock
-from services.funding.dossiers import pin_saga
+from services.funding.dossiers import pin_saga, repository
 from services.funding.models.dossier import Dossier
 from services.funding.tests.helpers import PREFECTURE, VILLE, url_of
 from services.funding.webhooks.worker import Worker
@@ -282,6 +282,22 @@ class TestACrashAfterTheCommit:
         assert self.settle(world) == 1
         attempt, _ = owed(world, crashed)
         assert pins(world, crashed) == [("confirmed", attempt)]
+
+
+    def test_a_late_confirmation_never_brings_back_the_pins_a_withdrawal_released(
+        self, world: World, crashed: dict[str, Any]
+    ) -> None:
+        app = world.stack.apps["funding"]
+
+        async def read() -> list[Dossier]:
+            async with app.state.db.reader() as session:
+                return await repository.owing_pin_steps(session, limit=10)
+
+        [seen] = world.stack.run(read)  # the worker's pass read it, then the holder withdrew
+        withdrawn = world.as_("funding", HOLDER).post(f"{url_of(crashed)}/withdraw", json={"reason": "Reporté"})
+        assert withdrawn.status_code == 200 and pins(world, crashed) == []
+        world.stack.run(pin_saga.settle_after_commit, app.state.db, app.state.peers, seen)
+        assert pins(world, crashed) == []
 
 
 class TestTheDossierLeavesTheFlow:
