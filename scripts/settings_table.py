@@ -21,6 +21,11 @@ DESCRIPTIONS = {
     "documents_zip_max_entries": "most entries a ZIP-based document (ODT, DOCX, XLSX) may hold (422 above)",
     "documents_zip_max_uncompressed_bytes": "most bytes a ZIP-based document's entries may declare once inflated",
     "documents_zip_max_ratio": "highest compression ratio of one entry over 1 MiB in a ZIP-based document",
+    "pin_reservation_seconds": (
+        "how long a submission's pin reservation holds a document version before lapsing, when funding never "
+        "confirmed it (a crash, a failed commit)"
+    ),
+    "pin_sweep_seconds": "period of the sweep deleting lapsed pin reservations (0: none; a deletion skips them anyway)",
     "database_pool": "pool connections (turn off only for clients that change event loop per request)",
     "database_pool_size": "PostgreSQL connections a process keeps open (the connection budget is below the table)",
     "database_max_overflow": "PostgreSQL connections a process may open beyond its pool in a burst",

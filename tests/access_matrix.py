@@ -74,6 +74,8 @@ ACCESS: dict[str, dict[tuple[str, str], str | set[str]]] = {
         ("DELETE", "/api/v1/documents/{document_id}/versions/{version_id}"): HOLDERS,
         ("GET", "/api/v1/documents/compliance"): DESK,  # and services (projects:read)
         ("POST", "/api/v1/documents/pins"): set(),  # service tokens only (documents:pin)
+        ("POST", "/api/v1/documents/pins/confirm"): set(),  # service tokens only (documents:pin)
+        ("POST", "/api/v1/documents/pins/release"): set(),  # service tokens only (documents:pin)
         ("GET", "/api/v1/referential/qpv"): EVERYONE,
         ("GET", "/api/v1/referential/priorities"): EVERYONE,
         ("POST", "/api/v1/indicators"): DESK,

@@ -70,11 +70,14 @@ class Peers:
         return profile if profile and profile.get("filled_in") else None
 
     async def pin_documents(
-        self, *, organisation_id: uuid.UUID, dossier_id: uuid.UUID, version_ids: list[str], language: str
+        self, *, organisation_id: uuid.UUID, dossier_id: uuid.UUID, version_ids: list[str], language: str,
+        attempt_id: uuid.UUID,
     ) -> tuple[list[dict[str, Any]] | None, dict[str, Any] | None]:
-        """Pin the versions a submitted dossier references (never deletable afterwards): (their metadata, None),
-        or (None, the vault's problem) when some are unknown or another organisation's."""
-        body = {"organisation_id": str(organisation_id), "dossier_id": str(dossier_id), "version_ids": version_ids}
+        """Reserve the versions a submission references for its attempt (confirmed after funding's commit, or
+        lapsing): (their metadata, None), or (None, the vault's problem) when some are unknown or another
+        organisation's."""
+        body = {"organisation_id": str(organisation_id), "dossier_id": str(dossier_id), "version_ids": version_ids,
+                "attempt_id": str(attempt_id)}
         status, answer = await post_json(
             self.http, f"{self.projects_url}/api/v1/documents/pins", body,
             token=await self.tokens.token(), service="projects", language=language,
@@ -84,6 +87,27 @@ class Peers:
         if status == 422 and isinstance(answer, dict):
             return None, answer
         raise upstream_unavailable("projects")
+
+    async def confirm_pins(self, *, dossier_id: uuid.UUID, attempt_id: uuid.UUID, version_ids: list[str]) -> bool:
+        """Confirm the attempt's reservations (its submission is committed): True, or False when projects says
+        some were lost (lapsed and swept) and must be pinned again."""
+        body = {"dossier_id": str(dossier_id), "attempt_id": str(attempt_id), "version_ids": version_ids}
+        status = await self._post(f"{self.projects_url}/api/v1/documents/pins/confirm", body)
+        if status == 409:
+            return False
+        return True
+
+    async def release_pins(self, *, dossier_id: uuid.UUID, attempt_id: uuid.UUID | None) -> None:
+        """Release an attempt's reservations (a failed submission), or every pin of the dossier (None: it left
+        the flow)."""
+        body = {"dossier_id": str(dossier_id), "attempt_id": str(attempt_id) if attempt_id else None}
+        await self._post(f"{self.projects_url}/api/v1/documents/pins/release", body)
+
+    async def _post(self, url: str, body: dict[str, Any]) -> int:
+        status, _ = await post_json(self.http, url, body, token=await self.tokens.token(), service="projects")
+        if status not in (200, 409):
+            raise upstream_unavailable("projects")
+        return status
 
     async def document_compliance(
         self, *, organisation_id: uuid.UUID, kinds: list[str], on: date

@@ -6,7 +6,9 @@ from fastapi import FastAPI
 from common.app import create_service_app, http_client, remote_jwks
 from common.db import Database
 from services.projects.budgets import routes as budgets
+from services.projects.documents import pins_routes
 from services.projects.documents import routes as documents
+from services.projects.documents.pin_sweep import with_pin_sweep
 from services.projects.documents.storage import LocalDocumentStorage
 from services.projects.indicators import routes as indicators
 from services.projects.models import idempotency_keys
@@ -43,11 +45,12 @@ def create_app(
         idempotency_table=idempotency_keys,
         routers=[projects.router, budgets.router, referential.router,
                  indicators.targets_router, indicators.router, reports.router,
-                 documents.router],
+                 pins_routes.router, documents.router],
         http=http,
         key_source=remote_jwks(http, settings),
         openapi_tags=TAGS,
         body_limits=documents.upload_body_limits(settings.documents_max_bytes),
     )
     app.state.document_storage = LocalDocumentStorage(settings.documents_root)
+    with_pin_sweep(app, settings.pin_sweep_seconds)
     return app

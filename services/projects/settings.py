@@ -19,3 +19,7 @@ class ProjectsSettings(ServiceSettings):
     documents_zip_max_entries: int = Field(default=5_000, ge=1)
     documents_zip_max_uncompressed_bytes: int = Field(default=256 * 1024 * 1024, ge=1)
     documents_zip_max_ratio: int = Field(default=200, ge=1)
+    # A submission's pins are reserved until funding confirms them; unconfirmed, they lapse after this long and the
+    # sweep (every `pin_sweep_seconds`, 0: only lazily, where a deletion meets one) deletes them.
+    pin_reservation_seconds: int = Field(default=900, ge=1)
+    pin_sweep_seconds: float = Field(default=60, ge=0)

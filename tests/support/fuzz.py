@@ -103,6 +103,8 @@ CALLER_BY_OPERATION: dict[str, dict[str, str]] = {
         "delete_document_version": HOLDER,
         "document_compliance": DESK,
         "pin_document_versions": SERVICE,
+        "confirm_document_pins": SERVICE,
+        "release_document_pins": SERVICE,
     },
     "funding": {
         "create_programme": DESK,

@@ -3,13 +3,20 @@ it), or loaded and locked for a move or an edit, with If-Match checked against t
 
 Other rooms that move a dossier (instruction, committee) build theirs with `locked_dossier(TheirGuard)`."""
 
+import uuid
 from typing import Annotated, Any
 
+from fastapi import Depends, Path, Request
+
+from common.clock import ClockDep
+from common.idempotency import IdempotencyDep
+from common.problems import request_language
 from common.resources import locked_resource, resource, validated_body
-from services.funding.dossiers import support, visibility
+from services.funding.dossiers import submission, support, visibility
 from services.funding.dossiers.auth import DossierHolder, DossierReader, DraftEditor, SupportHelper
 from services.funding.dossiers.schemas import DossierUpdate, SupportRequest
 from services.funding.models.dossier import Dossier
+from services.funding.peers import PeersDep
 
 
 def current_dossier(caller: Any) -> Any:
@@ -45,3 +52,19 @@ EditableDraft = Annotated[
     locked_resource(support.editable_dossier, path="dossier_id", caller=DraftEditor, if_match_required=True,
                     before=[validated_body(DossierUpdate)], idempotent=False),
 ]
+
+
+async def _prepared_submission(
+    caller: DossierHolder, call: IdempotencyDep, dossier_id: Annotated[uuid.UUID, Path()], request: Request,
+    peers: PeersDep, clock: ClockDep,
+) -> submission.Prepared:
+    """A submission's checks and its documents' reservation, before the dossier is locked: the guard first, then
+    the Idempotency-Key's reservation (a retry never reserves twice), then the reading and the calls."""
+    del call  # solved for its order: reserved before anything is pinned
+    return await submission.prepare(
+        request.app.state.db, principal=caller, dossier_id=dossier_id, peers=peers,
+        language=request_language(request), now=clock.now(), request=request,
+    )
+
+
+PreparedSubmission = Annotated[submission.Prepared, Depends(_prepared_submission)]

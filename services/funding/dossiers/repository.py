@@ -19,6 +19,7 @@ from services.funding.models.dossier import (
     Dossier,
     DossierHistory,
     DossierRouting,
+    DossierState,
     DossierTag,
     FundingLine,
     ReferenceCounter,
@@ -235,3 +236,43 @@ async def list_dossiers(
         statement = filters.narrow(statement)
     found = await session.execute(keyset(statement, Dossier, limit=limit, cursor=cursor))
     return list(found.all()) if summary else list(found.scalars())
+
+
+async def clear_pin_step(
+    session: AsyncSession, *, dossier_id: uuid.UUID, step: str, attempt_id: uuid.UUID | None
+) -> None:
+    """The pins' step owed for this attempt is done; a newer one written meanwhile stays (no version bump: the
+    step is bookkeeping, not the dossier's representation)."""
+    same_attempt = (col(Dossier.pin_attempt_id) == attempt_id if attempt_id is not None
+                    else col(Dossier.pin_attempt_id).is_(None))
+    await session.execute(
+        update(Dossier)
+        .where(col(Dossier.id) == dossier_id, col(Dossier.pin_step) == step, same_attempt)
+        .values(pin_step=None)
+        .execution_options(synchronize_session=False)
+    )
+
+
+async def owing_pin_steps(session: AsyncSession, *, limit: int) -> list[Dossier]:
+    """The dossiers still owing projects a pins' step, the longest waiting first."""
+    return list((await session.execute(
+        select(Dossier).where(col(Dossier.pin_step).is_not(None)).order_by(col(Dossier.updated_at)).limit(limit)
+    )).scalars())
+
+
+async def owes_confirmation(session: AsyncSession, *, dossier_id: uuid.UUID, attempt_id: uuid.UUID) -> bool:
+    """The dossier still owes projects the confirmation of this attempt's pins."""
+    found = await session.execute(
+        select(col(Dossier.id)).where(col(Dossier.id) == dossier_id, col(Dossier.pin_attempt_id) == attempt_id,
+                                      col(Dossier.pin_step) == "confirm")
+    )
+    return found.first() is not None
+
+
+async def left_the_flow(session: AsyncSession, dossier_id: uuid.UUID) -> bool:
+    """Withdrawn or inadmissible: its pins are to go."""
+    found = await session.execute(
+        select(col(Dossier.id)).where(col(Dossier.id) == dossier_id,
+                                      col(Dossier.state).in_([DossierState.withdrawn, DossierState.inadmissible]))
+    )
+    return found.first() is not None

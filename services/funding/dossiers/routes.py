@@ -7,15 +7,15 @@ from fastapi import APIRouter, Query, Request, Response
 
 from common.clock import ClockDep
 from common.db import SessionDep
-from common.etag import if_match_parameter
+from common.etag import check_if_match, if_match_parameter
 from common.idempotency import IdempotencyDep
 from common.pagination import CursorParam, LimitParam, UpdatedSinceParam
-from common.problems import problem_responses, request_language
+from common.problems import problem_responses
 from common.resources import answer, change_route, with_etag
-from services.funding.dossiers import filters, submission, visibility
+from services.funding.dossiers import filters, pin_saga, submission, visibility
 from services.funding.dossiers import service as dossiers
 from services.funding.dossiers.auth import DossierHolder, DossierOrCouncilReader, DossierReader, DraftEditor
-from services.funding.dossiers.dependencies import CurrentDossier, EditableDraft, OwnedDossier
+from services.funding.dossiers.dependencies import CurrentDossier, EditableDraft, PreparedSubmission
 from services.funding.dossiers.schemas import (
     DossierCreate,
     DossierPage,
@@ -156,9 +156,9 @@ async def update_dossier(
 )
 async def submit_dossier(
     request: Request,
-    session: SessionDep,
     caller: DossierHolder,
-    dossier: OwnedDossier,
+    prepared: PreparedSubmission,
+    session: SessionDep,
     peers: PeersDep,
     call: IdempotencyDep,
     clock: ClockDep,
@@ -166,12 +166,24 @@ async def submit_dossier(
     """The holder hands its draft (or its supplements) to the desk. Takes a snapshot of the project as it stands;
     later changes to the project do not touch it. Refused: 409 `dossier_not_ready` with each failed rule (a late
     financial report, a track's rule, a document unknown to the vault), 409 `programme_closed`, 409
-    `illegal_transition`; 502 while identity or projects is away."""
-    submitted = await submission.submit(
-        session, principal=caller, dossier=dossier, peers=peers, language=request_language(request),
-        now=clock.now(),
-    )
-    return await answer(session, call, submitted, location=f"/api/v1/dossiers/{submitted.id}")
+    `illegal_transition`, 409 `dossier_changed` when the dossier changed while identity and projects were asked;
+    502 while identity or projects is away."""
+    # Identity and projects were asked (and the documents reserved) before this first statement takes the lock;
+    # committed here, so that the reservation is released when the commit fails and confirmed once it held.
+    try:
+        dossier = await visibility.owned_dossier(session, principal=caller, dossier_id=prepared.dossier_id)
+        check_if_match(request, dossier.version, required=False)
+        submitted = await submission.submit(
+            session, principal=caller, dossier=dossier, prepared=prepared, now=clock.now()
+        )
+        response = await answer(session, call, submitted, location=f"/api/v1/dossiers/{submitted.id}")
+        await session.commit()
+    except BaseException:
+        await session.rollback()  # the lock goes before projects is called
+        await pin_saga.release_attempt(peers, prepared.dossier_id, prepared.attempt_id)
+        raise
+    await pin_saga.settle_after_commit(request.app.state.db, peers, dossier)
+    return response
 
 
 @router.get(

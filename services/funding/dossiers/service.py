@@ -102,13 +102,15 @@ async def any_dossier(session: AsyncSession, dossier_id: uuid.UUID) -> Dossier:
 async def create_dossier(
     session: AsyncSession, *, principal: Principal, request: DossierCreate, peers: Peers, today: date
 ) -> DossierPublic:
+    """A draft for one of the caller's projects. Projects is asked first, before this writer session's first
+    statement (on SQLite it takes the database's write lock, which no call to another service may hold)."""
+    await _owned_project(peers, principal, request.project_id)
     programme = await open_programme(session, request.programme_id, today)
     plan = plan_of(programme, request.funding_plan, request.requested_amount_cents)
     rules = rules_of(programme)
     cpo_years = cpo_plan.cpo_years_of(programme, rules, plan, request.cpo_years)
     _check_objectives(rules, request.objectives)
     await check_plan(session, programme, plan)
-    await _owned_project(peers, principal, request.project_id)
     assert principal.organisation_id is not None  # _owned_project refused a caller of no organisation
     now = utcnow()
     number = await repository.next_reference_number(session, now.year)

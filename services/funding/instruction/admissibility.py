@@ -3,6 +3,7 @@ declares it admissible or not; the holder may withdraw it before a decision. Eve
 
 import uuid
 from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -10,9 +11,9 @@ from common.money import euros
 from common.problems import Conflict, Text, UnprocessableContent
 from common.tokens import Principal
 from services.funding.committee import decisions, delegated
+from services.funding.dossiers import pin_saga, service_clock
 from services.funding.dossiers import readiness as dossiers_readiness
 from services.funding.dossiers import repository as dossiers_repository
-from services.funding.dossiers import service_clock
 from services.funding.dossiers.funding_plan import funders_outside
 from services.funding.dossiers.lifecycle import moved, require_action, trace
 from services.funding.dossiers.public import to_public
@@ -78,11 +79,13 @@ async def _reports_rule(
 
 
 async def check(
-    session: AsyncSession, *, dossier: Dossier, peers: Peers, language: str, today: date
+    session: AsyncSession, *, dossier: Dossier, peers: Peers, language: str, today: date,
+    compliance: dict[str, Any] | None = None,
 ) -> AdmissibilityCheck:
-    """Every admissibility rule with what fails, computed now from the vault and the frozen dossier."""
+    """Every admissibility rule with what fails, computed now from the vault (`compliance` when it was asked
+    before the dossier was locked) and the frozen dossier."""
     programme = await get_programme(session, dossier.programme_id)
-    documents = await required_documents(session, dossier=dossier, peers=peers, today=today)
+    documents = await required_documents(session, dossier=dossier, peers=peers, today=today, compliance=compliance)
     missing = [
         item.kind + (f" ({item.reason})" if item.reason else "") for item in documents.items if not item.satisfied
     ]
@@ -118,11 +121,14 @@ async def decide(
     peers: Peers,
     language: str,
     today: date,
+    compliance: dict[str, Any] | None,
 ) -> DossierPublic:
-    """Admissible only when every rule holds (409 listing the failed ones); inadmissible with a reason."""
+    """Admissible only when every rule holds (409 listing the failed ones); inadmissible with a reason, its
+    documents' pins then owed a release."""
     require_action(dossier, "decide_admissibility")
     if request.decision == "admissible":
-        result = await check(session, dossier=dossier, peers=peers, language=language, today=today)
+        result = await check(session, dossier=dossier, peers=peers, language=language, today=today,
+                             compliance=compliance)
         failed = [rule for rule in result.rules if not rule.satisfied]
         if failed:
             raise Conflict(
@@ -140,6 +146,7 @@ async def decide(
     if request.decision == "inadmissible":
         dossier.closing_reason = request.reason
         service_clock.stop(dossier)
+        pin_saga.owe_release(dossier)
     else:
         await delegated.route_to_lead(session, principal=principal, dossier=dossier)
     moved(dossier)
@@ -234,6 +241,7 @@ async def withdraw(
     previous = dossier.state
     dossier.state = DossierState.withdrawn
     dossier.closing_reason = request.reason
+    pin_saga.owe_release(dossier)
     moved(dossier)
     session.add(trace(dossier, principal, "withdrawn", previous, request.reason))
     await session.flush()

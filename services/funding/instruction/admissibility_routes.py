@@ -2,18 +2,21 @@
 withdrawal; the audit trail of every move."""
 
 from fastapi import APIRouter, Request, Response
+from starlette.background import BackgroundTask
 
 from common.clock import ClockDep
 from common.db import SessionDep
 from common.idempotency import IdempotencyDep
 from common.problems import problem_responses, request_language
 from common.resources import answer
+from services.funding.dossiers import pin_saga
 from services.funding.dossiers.dependencies import CurrentDossier
 from services.funding.dossiers.presets import MOVE
 from services.funding.dossiers.schemas import HistoryEntry
 from services.funding.instruction import admissibility
 from services.funding.instruction.auth import DeskInstructor, DossierWithdrawer
 from services.funding.instruction.dependencies import (
+    AdmissibilityCompliance,
     AdmissibilityDossier,
     AllocatedDossier,
     DecidedDossier,
@@ -27,7 +30,8 @@ from services.funding.instruction.schemas import (
     SupplementsRequest,
     Withdrawal,
 )
-from services.funding.peers import PeersDep
+from services.funding.models.dossier import Dossier
+from services.funding.peers import Peers, PeersDep
 
 router = APIRouter(prefix="/dossiers", tags=["dossiers"])
 
@@ -59,6 +63,7 @@ async def decide_admissibility(
     session: SessionDep,
     caller: DeskInstructor,
     dossier: DecidedDossier,
+    compliance: AdmissibilityCompliance,
     peers: PeersDep,
     call: IdempotencyDep,
     clock: ClockDep,
@@ -68,9 +73,9 @@ async def decide_admissibility(
     state, 409 `admissibility_rules_failed` naming each failed rule; 502 while projects is away."""
     decided = await admissibility.decide(
         session, principal=caller, dossier=dossier, request=body, peers=peers, language=request_language(request),
-        today=clock.today(),
+        today=clock.today(), compliance=compliance,
     )
-    return await answer(session, call, decided)
+    return settling_pins(await answer(session, call, decided), request, peers, dossier)
 
 
 @router.post(
@@ -116,12 +121,20 @@ async def allocate_share(
     **MOVE,
 )
 async def withdraw_dossier(
-    body: Withdrawal, session: SessionDep, caller: DossierWithdrawer, dossier: WithdrawnDossier, call: IdempotencyDep
+    body: Withdrawal, request: Request, session: SessionDep, caller: DossierWithdrawer, dossier: WithdrawnDossier,
+    call: IdempotencyDep, peers: PeersDep,
 ) -> Response:
     """The holder withdraws its dossier for good, with a reason, at any time before a decision (409
-    `illegal_transition` after); another association's dossier is 404."""
+    `illegal_transition` after); another association's dossier is 404. Its documents' pins are released."""
     moved = await admissibility.withdraw(session, principal=caller, dossier=dossier, request=body)
-    return await answer(session, call, moved)
+    return settling_pins(await answer(session, call, moved), request, peers, dossier)
+
+
+def settling_pins(response: Response, request: Request, peers: Peers, dossier: Dossier) -> Response:
+    """The pins' step the move owes projects (a release), done once the response is sent, hence after the
+    commit and with no lock held; the worker does it if this process dies first."""
+    response.background = BackgroundTask(pin_saga.settle_after_commit, request.app.state.db, peers, dossier)
+    return response
 
 
 @router.get(

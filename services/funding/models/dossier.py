@@ -66,6 +66,11 @@ class Dossier(FundingTable, IdColumn, Versioned, SyncedTimestamps, table=True):
     # The attached versions of the association's documents (ids in projects' vault), in order.
     document_version_ids: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     documents_snapshot: list[dict[str, Any]] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    # The submission attempt whose pins projects holds for the dossier's documents, and what is still owed to
+    # them once this row is committed: `confirm` (the submission), `release` (withdrawn, inadmissible), or nothing.
+    # Written in the move's transaction, done right after its commit or else by the worker (docs/architecture.md).
+    pin_attempt_id: uuid.UUID | None = Field(default=None)
+    pin_step: str | None = Field(default=None, max_length=8, index=True)
     submitted_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
     # The desk's current request for supplements (while the dossier is back with the holder).
     supplements_message: str | None = Field(default=None, max_length=2000)

@@ -3,7 +3,9 @@ compose). Each pass turns the new events each endpoint may see into deliveries, 
 as Standard Webhooks asks. A failed attempt is tried again later (5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h: more
 than a day in all); a 410 stops the delivery and disables the endpoint at once; a day of failures disables it
 too (an event `webhook.disabled` tells its organisation). Several workers may run: each takes its endpoints and
-deliveries on a lease (with FOR UPDATE SKIP LOCKED on PostgreSQL), so no delivery is sent twice at once."""
+deliveries on a lease (with FOR UPDATE SKIP LOCKED on PostgreSQL), so no delivery is sent twice at once.
+Each pass also settles the document pins a request left owed (`dossiers.pin_saga`): confirmed or released at
+projects, twice at worst, which projects takes as once."""
 
 import asyncio
 import json
@@ -16,11 +18,14 @@ from datetime import UTC, datetime, timedelta
 import httpx
 from standardwebhooks.webhooks import Webhook
 
+from common.app import http_client
 from common.clock import Clock, clock_of
 from common.db import Database
+from services.funding.dossiers import pin_saga
 from services.funding.events.outbox import install_outbox
 from services.funding.events.schemas import EventPublic
 from services.funding.models.webhook import DeliveryState, EndpointState, WebhookAttempt, WebhookDelivery
+from services.funding.peers import Peers
 from services.funding.settings import FundingSettings
 from services.funding.webhooks import worker_repository as repository
 from services.funding.webhooks.service import disable, signing_secrets
@@ -36,8 +41,11 @@ FAN_OUT_BATCH = 500
 
 
 class Worker:
-    def __init__(self, db: Database, http: httpx.AsyncClient, settings: FundingSettings, clock: Clock):
+    def __init__(
+        self, db: Database, http: httpx.AsyncClient, settings: FundingSettings, clock: Clock, peers: Peers | None = None
+    ):
         self.db, self.http, self.clock = db, http, clock
+        self.peers = peers  # who settles the document pins the requests left owed (none: not this worker's job)
         self.allowed: list[IpNetwork] = networks(settings.webhook_allowed_networks)
         self.timeout = settings.webhook_timeout_seconds
         self.announce_every = settings.webhook_announce_seconds
@@ -63,7 +71,8 @@ class Worker:
         fanned = sum([await self._fan_out(endpoint_id) for endpoint_id in await self._lease_endpoints()])
         leased = await self._lease_deliveries()
         await asyncio.gather(*(self._send(delivery_id) for delivery_id in leased))
-        return announced + fanned + len(leased)
+        settled = await pin_saga.settle_pending(self.db, self.peers) if self.peers is not None else 0
+        return announced + fanned + len(leased) + settled
 
     async def _announce(self) -> int:
         """The payments whose day has come and the reports now late, each said once (the events payment.due and
@@ -200,8 +209,9 @@ async def run(settings: FundingSettings) -> None:
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stopping.set)
-    async with delivery_client() as http:
-        worker = Worker(db, http, settings, clock_of(settings.clock_file))
+    # The partners' webhooks go through the guarded client; the desk's own services through an ordinary one.
+    async with delivery_client() as http, http_client(settings, None) as peers_http:
+        worker = Worker(db, http, settings, clock_of(settings.clock_file), Peers(settings, peers_http))
         while not stopping.is_set():
             try:
                 busy = await worker.tick()

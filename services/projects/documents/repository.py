@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, false, func, select, text, update
+from sqlalchemy import Select, and_, delete, false, func, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
@@ -128,6 +128,67 @@ async def list_documents(
 
 async def pins_of(session: AsyncSession, version_ids: list[uuid.UUID]) -> dict[uuid.UUID, list[uuid.UUID]]:
     return await children_by_parent(session, DocumentPin.version_id, DocumentPin.dossier_id, version_ids)
+
+
+async def delete_pins(session: AsyncSession, *conditions: Any) -> tuple[int, list[uuid.UUID]]:
+    """Delete the pins matching `conditions`: how many, and the documents whose versions they pinned. Their
+    documents are locked first, in id order, as a pin, a new version and a deletion lock them: no deadlock."""
+    pinned = select(col(DocumentPin.version_id)).where(*conditions)
+    documents = list((await session.execute(
+        select(col(Document.id))
+        .where(col(Document.id).in_(
+            select(col(DocumentVersion.document_id)).where(col(DocumentVersion.id).in_(pinned))
+        ))
+        .order_by(col(Document.id))
+        .with_for_update()
+    )).scalars())
+    if not documents:
+        return 0, []
+    result = await session.execute(delete(DocumentPin).where(*conditions).execution_options(synchronize_session=False))
+    return int(result.rowcount or 0), documents  # type: ignore[attr-defined]
+
+
+def expired_reservations(now: datetime) -> Any:
+    """The condition of a reservation past its time (never a confirmed pin)."""
+    return and_(col(DocumentPin.state) == "reserved", col(DocumentPin.reserved_until) < now)
+
+
+async def confirm_pins(session: AsyncSession, *, dossier_id: uuid.UUID, attempt_id: uuid.UUID, now: datetime) -> int:
+    """The attempt's reservations become confirmed pins, expired or not as long as the sweep left them."""
+    result = await session.execute(
+        update(DocumentPin)
+        .where(col(DocumentPin.dossier_id) == dossier_id, col(DocumentPin.attempt_id) == attempt_id,
+               col(DocumentPin.state) == "reserved")
+        .values(state="confirmed", confirmed_at=now, reserved_until=None)
+        .execution_options(synchronize_session=False)
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+async def confirmed_versions(
+    session: AsyncSession, *, dossier_id: uuid.UUID, version_ids: list[uuid.UUID]
+) -> set[uuid.UUID]:
+    return set((await session.execute(
+        select(col(DocumentPin.version_id)).where(
+            col(DocumentPin.dossier_id) == dossier_id, col(DocumentPin.version_id).in_(version_ids),
+            col(DocumentPin.state) == "confirmed",
+        )
+    )).scalars())
+
+
+async def renew_reservations(
+    session: AsyncSession, *, dossier_id: uuid.UUID, version_ids: list[uuid.UUID], attempt_id: uuid.UUID,
+    until: datetime,
+) -> None:
+    """The dossier's reservations of these versions (an earlier attempt's, not yet lapsed or swept) pass to this
+    attempt: its confirmation confirms them, its failure releases them."""
+    await session.execute(
+        update(DocumentPin)
+        .where(col(DocumentPin.dossier_id) == dossier_id, col(DocumentPin.version_id).in_(version_ids),
+               col(DocumentPin.state) == "reserved")
+        .values(attempt_id=attempt_id, reserved_until=until)
+        .execution_options(synchronize_session=False)
+    )
 
 
 def _latest_number() -> object:

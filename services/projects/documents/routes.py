@@ -10,7 +10,7 @@ from fastapi.responses import StreamingResponse
 from starlette.background import BackgroundTask
 
 from common.app import API_PREFIX
-from common.clock import TodayDep
+from common.clock import ClockDep, TodayDep
 from common.db import Database, SessionDep
 from common.etag import if_match_parameter
 from common.idempotency import IdempotencyDep
@@ -19,8 +19,8 @@ from common.pagination import CursorParam, LimitParam, Page, UpdatedSinceParam, 
 from common.problems import problem_responses
 from common.resources import answer, with_etag
 from common.schemas import IsoDate
-from services.projects.documents import pins, service, uploads
-from services.projects.documents.auth import ComplianceRead, DocumentPin, DocumentRead, DocumentWrite
+from services.projects.documents import service, uploads
+from services.projects.documents.auth import ComplianceRead, DocumentRead, DocumentWrite
 from services.projects.documents.content_types import ALLOWED_CONTENT_TYPES
 from services.projects.documents.dependencies import (
     CurrentDocument,
@@ -39,8 +39,6 @@ from services.projects.documents.schemas import (
     DocumentListItem,
     DocumentPublic,
     DocumentUpload,
-    PinRequest,
-    PinResponse,
     Year,
 )
 
@@ -200,24 +198,6 @@ async def document_compliance(
     return await service.compliance(session, organisation_id=organisation_id, kinds=kinds, on=on or today)
 
 
-@router.post(
-    "/pins",
-    summary="Épingler les versions qu'un dossier déposé référence (service funding)",
-    description=(
-        "Tout ou rien : une version inconnue ou d'une autre organisation donne 422 `unknown_document_version` et "
-        "rien n'est épinglé. Épingler de nouveau est sans effet. Une version épinglée ne peut plus être supprimée."
-    ),
-    response_model=PinResponse,
-    responses=problem_responses(400, 401, 403, 409, 413, 422),
-)
-async def pin_document_versions(
-    body: PinRequest, session: SessionDep, caller: DocumentPin, call: IdempotencyDep
-) -> Response:
-    """Pins the versions a submitted dossier references (the funding service, with the documents:pin scope)."""
-    pinned = await pins.pin_versions(session, principal=caller, request=body)
-    return await call.respond(session, status_code=200, content=pinned)
-
-
 @router.get(
     "/{document_id}",
     summary="Lire un document et ses versions (la plus récente d'abord)",
@@ -343,10 +323,13 @@ async def delete_document_version(
     request: Request,
     session: SessionDep,
     storage: StorageDep,
+    clock: ClockDep,
 ) -> Response:
     """Deletes a version of one of the caller's association's documents (its members only; 404 for another's).
     Refused: 428 without If-Match, 412 on a stale one; 409 as described above."""
-    remaining, sha256 = await service.delete_version(session, document=document, version_id=version_id)
+    remaining, sha256 = await service.delete_version(
+        session, document=document, version_id=version_id, now=clock.now()
+    )
     database: Database = request.app.state.db
     # After the response, hence after the commit: the blob goes if nothing references it any more.
     response = Response(status_code=204, background=BackgroundTask(service.release_blob, database, storage, sha256))

@@ -95,6 +95,34 @@ class PinRequest(InputModel):
     organisation_id: uuid.UUID
     dossier_id: uuid.UUID
     version_ids: list[uuid.UUID] = Field(min_length=1, max_length=50)
+    attempt_id: uuid.UUID | None = Field(
+        default=None,
+        description="La tentative de dépôt (identifiant choisi par funding) : les épingles sont réservées jusqu'à "
+        "sa confirmation (`/documents/pins/confirm`) ou leur échéance. Sans elle, épinglées et confirmées d'emblée.",
+    )
+
+
+class PinConfirmation(InputModel):
+    dossier_id: uuid.UUID
+    attempt_id: uuid.UUID
+    version_ids: list[uuid.UUID] = Field(
+        min_length=1, max_length=50, description="Les versions que le dépôt engagé référence : toutes doivent être "
+        "épinglées pour le dossier à l'issue de la confirmation (409 `pins_lost` sinon)."
+    )
+
+
+class PinRelease(InputModel):
+    dossier_id: uuid.UUID
+    attempt_id: uuid.UUID | None = Field(
+        default=None, description="Avec elle : les seules réservations de cette tentative (un dépôt échoué). "
+        "Sans elle : toutes les épingles du dossier, confirmées comprises (retrait, irrecevabilité).",
+    )
+
+
+class PinSettled(BaseModel):
+    dossier_id: uuid.UUID
+    attempt_id: uuid.UUID | None
+    count: int = Field(description="Les épingles confirmées, ou libérées, par cet appel (0 s'il est rejoué).")
 
 
 class PinnedVersion(BaseModel):

@@ -4,10 +4,11 @@ documents of given kinds. Pins by submitted dossiers are in `pins`."""
 
 import logging
 import uuid
-from datetime import date
+from datetime import date, datetime
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from common.db import Database, utcnow
 from common.problems import Conflict, Forbidden, NotFound, Text
@@ -26,7 +27,7 @@ from services.projects.documents.schemas import (
 )
 from services.projects.documents.storage import DocumentStorage
 from services.projects.documents.uploads import Received
-from services.projects.models import PER_YEAR_KINDS, Document, DocumentVersion
+from services.projects.models import PER_YEAR_KINDS, Document, DocumentPin, DocumentVersion
 
 log = logging.getLogger("projects.documents")
 
@@ -185,13 +186,17 @@ def _in_reports(report_ids: list[uuid.UUID]) -> Conflict:
 
 
 async def delete_version(
-    session: AsyncSession, *, document: Document, version_id: uuid.UUID
+    session: AsyncSession, *, document: Document, version_id: uuid.UUID, now: datetime
 ) -> tuple[Document | None, str]:
     """Remove a version no dossier pins and no report cites (the document with its last one); returns the document
     left and the sha256 whose blob may now be unreferenced (see `release_blob`, run after the commit)."""
     # Locked before the checks: a pin (its foreign key) or a report's evidence (`owned_versions`) taking the
     # version's key lock either committed before, and is seen below, or waits and then finds the version gone.
     version = await version_of(session, document, version_id, for_update=True)
+    # A reservation past its time never blocks a deletion, swept or not yet.
+    await repository.delete_pins(
+        session, col(DocumentPin.version_id) == version.id, repository.expired_reservations(now)
+    )
     pins = (await repository.pins_of(session, [version.id]))[version.id]
     if pins:
         raise _pinned(pins)

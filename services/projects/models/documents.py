@@ -71,11 +71,22 @@ class DocumentVersion(ProjectsTable, UuidKey, table=True):
     uploaded_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime, nullable=False)
 
 
+PIN_STATES = ("reserved", "confirmed")
+
+
 class DocumentPin(ProjectsTable, table=True):
-    """A version referenced by a submitted dossier (funding's): it can never be deleted. The foreign key refuses
-    the deletion even if a rule were bypassed."""
+    """A version referenced by a dossier's submission (funding's). `reserved` while funding has not committed the
+    submission: it lapses at `reserved_until` (the sweep deletes it, and it never blocks a deletion afterwards);
+    `confirmed` once funding has: the version can no longer be deleted. The foreign key refuses the deletion of
+    a pinned version even if a rule were bypassed (hence an expired reservation is deleted before its version)."""
 
     __tablename__ = "document_pins"
+    __table_args__ = (
+        CheckConstraint(f"state IN ({_sql_list(PIN_STATES)})", name="ck_document_pins_state"),
+        CheckConstraint("(state = 'reserved') = (reserved_until IS NOT NULL)", name="ck_document_pins_reserved_until"),
+        Index("ix_document_pins_reserved_until", "reserved_until"),
+        Index("ix_document_pins_dossier_attempt", "dossier_id", "attempt_id"),
+    )
 
     version_id: uuid.UUID = Field(
         sa_column=Column(ForeignKey("document_versions.id", ondelete="RESTRICT"), primary_key=True)
@@ -84,3 +95,8 @@ class DocumentPin(ProjectsTable, table=True):
     organisation_id: uuid.UUID = Field(nullable=False)
     pinned_by: str = Field(max_length=200)
     pinned_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime, nullable=False)
+    # The submission attempt (funding's id) that reserved it; null for pins older than reservations.
+    attempt_id: uuid.UUID | None = Field(default=None)
+    state: str = Field(default="confirmed", max_length=16)
+    confirmed_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    reserved_until: datetime | None = Field(default=None, sa_type=UtcDateTime)
