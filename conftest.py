@@ -60,7 +60,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         callspec = getattr(item, "callspec", None)
         backend = callspec.params.get("backend") if callspec is not None else None
-        if backend:
+        if isinstance(backend, str):  # not the empty set of a postgres_only test run without PostgreSQL
             item.add_marker(backend)
         if "live" in getattr(item, "fixturenames", ()):
             item.add_marker("live")

@@ -78,8 +78,8 @@ async def _fetch(
 )
 async def dossier_overview(dossier_id: uuid.UUID, request: Request) -> Any:
     """The dossier as funding gives it, its project (as frozen at submission and as it lives now) and its organisation.
-    Whoever may read the dossier (funding decides: its 403 or 404 is answered as is); 401 without a token, 502 when
-    funding does not answer, 504 when it answers too late. Each other part carries its own status: a slow or failing
+    Whoever may read the dossier (funding decides: its 403 or 404 is answered as is); 401 without a token, 503 when
+    funding cannot be reached, 504 when it answers too late. Each other part carries its own status: a slow or failing
     service marks its part, it does not fail the view."""
     read = _reader(request)
     dossier, raw = await read("funding", f"/api/v1/dossiers/{dossier_id}")
@@ -118,7 +118,7 @@ async def funder_dashboard(
     funder_id: Annotated[uuid.UUID | None, Query(description="Le guichet nomme le financeur.")] = None,
 ) -> Any:
     """A funder's year: its people read their own, the desk names the funder (`funder_id`); funding decides and its
-    refusal is answered as is (401 without a token, 502 when it does not answer, 504 when too late). The figures come
+    refusal is answered as is (401 without a token, 503 when it cannot be reached, 504 when too late). The figures come
     from funding (without them there is no dashboard); the indicators from projects, marked when they do not arrive."""
     read = _reader(request)
     query = urlencode({"year": year, **({"funder_id": funder_id} if funder_id else {})})
@@ -193,7 +193,7 @@ async def territory_dashboard(
     ] = None,
 ) -> Any:
     """One territory at a time (422 for two); 404 `territory_not_found` for a commune or EPCI without a QPV. Who may
-    read it is funding's word, answered as is (401 without a token, 502 when a service does not answer, 504 when too
+    read it is funding's word, answered as is (401 without a token, 503 when a service cannot be reached, 504 when too
     late). The territory's QPVs come from projects' reference list; its figures from funding (without either there is no
     dashboard); its indicators from projects, marked when they do not arrive."""
     read = _reader(request)
@@ -245,7 +245,7 @@ async def association_dashboard(
     organisation_id: Annotated[uuid.UUID | None, Query(description="Le guichet nomme l'association.")] = None,
 ) -> Any:
     """An association's members read their own home, the desk names the association (`organisation_id`); funding decides
-    and its refusal is answered as is (401 without a token, 502 when it does not answer, 504 when too late). What the
+    and its refusal is answered as is (401 without a token, 503 when it cannot be reached, 504 when too late). What the
     association must do comes from funding (without it there is no home); its projects from projects, marked when they
     do not arrive."""
     read = _reader(request)

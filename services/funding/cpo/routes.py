@@ -54,7 +54,7 @@ async def record_cpo_review(
     `amend` release the year's balance and lift a suspension; `amend` changes the later years' amounts or
     objectives (a new version, the earlier ones kept); `suspend` stops the payments; `terminate` cancels those
     left and ends the agreements. Refused (409 `review_too_early`, `review_out_of_order`, `review_done`,
-    `cpo_not_running`, `year_already_paid`); 502 while projects cannot be asked."""
+    `cpo_not_running`, `year_already_paid`); 503 while projects cannot be asked (504 when too slow)."""
     await yearly_review.review(
         session, principal=caller, dossier=dossier, request=body, activity=activity, now=clock.now()
     )
@@ -73,7 +73,7 @@ async def evaluate_cpo(
 ) -> Response:
     """The desk evaluates the CPO after each year's review and the end of the last year, on its financial
     reports and activity report (409 `evaluation_too_early`, `reports_missing`), every payment made or cancelled
-    (409 `payments_outstanding`); its agreements then end. 502 while projects cannot be asked."""
+    (409 `payments_outstanding`); its agreements then end. 503 while projects cannot be asked (504 when too slow)."""
     await cpo.evaluate(session, principal=caller, dossier=dossier, request=body, activity=activity, now=clock.now())
     return await answer(session, call, await cpo.view(session, dossier), status_code=201)
 

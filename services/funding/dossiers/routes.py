@@ -57,7 +57,7 @@ async def create_dossier(
     """A draft for one of the caller's projects under an open programme; the association's people only. The human
     reference (GU-YYYY-NNNNNN) is given now and kept for the dossier's whole life. Refused: 409
     `programme_closed` (past its deadline or not open yet), 422 `unknown_project`, `funder_not_in_programme`,
-    `above_ceiling`, `funding_plan_required` or `simplified_dossier`; 502 while projects is away."""
+    `above_ceiling`, `funding_plan_required` or `simplified_dossier`; 503 while projects is away (504 when too slow)."""
     dossier = await dossiers.create_dossier(
         session, principal=caller, request=body, peers=peers, today=clock.today()
     )
@@ -167,7 +167,7 @@ async def submit_dossier(
     later changes to the project do not touch it. Refused: 409 `dossier_not_ready` with each failed rule (a late
     financial report, a track's rule, a document unknown to the vault), 409 `programme_closed`, 409
     `illegal_transition`, 409 `dossier_changed` when the dossier changed while identity and projects were asked;
-    502 while identity or projects is away."""
+    503 while identity or projects is away (504 when too slow)."""
     # Identity and projects were asked (and the documents reserved) before this first statement takes the lock;
     # committed here, so that the reservation is released when the commit fails and confirmed once it held.
     try:
@@ -196,5 +196,5 @@ async def dossier_required_documents(
     dossier: CurrentDossier, session: SessionDep, peers: PeersDep, clock: ClockDep
 ) -> RequiredDocuments:
     """The documents the dossier's track requires, and whether the association's vault holds a valid one today;
-    for whoever reads the dossier (404 otherwise), 502 while projects is away."""
+    for whoever reads the dossier (404 otherwise), 503 while projects is away (504 when too slow)."""
     return await submission.required_documents(session, dossier=dossier, peers=peers, today=clock.today())

@@ -46,7 +46,8 @@ async def check_admissibility(
     dossier: AdmissibilityDossier, request: Request, session: SessionDep, peers: PeersDep, clock: ClockDep
 ) -> AdmissibilityCheck:
     """Each admissibility rule (documents in the vault, territory, plan, financial reports) with what fails; for
-    the desk and the dossier's holder (funders get 403, another association 404); 502 while projects is away."""
+    the desk and the dossier's holder (funders get 403, another association 404); 503 while projects is away (504
+    when too slow)."""
     return await admissibility.check(
         session, dossier=dossier, peers=peers, language=request_language(request), today=clock.today()
     )
@@ -70,7 +71,7 @@ async def decide_admissibility(
 ) -> Response:
     """The desk declares a submitted dossier admissible (every rule met) or inadmissible (with a reason).
     An admissible small project goes to its lead funder. Refused: 409 `illegal_transition` outside the submitted
-    state, 409 `admissibility_rules_failed` naming each failed rule; 502 while projects is away."""
+    state, 409 `admissibility_rules_failed` naming each failed rule; 503 while projects is away (504 when too slow)."""
     decided = await admissibility.decide(
         session, principal=caller, dossier=dossier, request=body, peers=peers, language=request_language(request),
         today=clock.today(), compliance=compliance,

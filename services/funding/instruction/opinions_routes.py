@@ -33,7 +33,7 @@ async def record_opinion(
     routed funder has answered, the dossier is ready for the committee. The citizen council of the project's QPVs
     gives one advisory opinion, without an amount, while the dossier is examined. Refused: 404 to anyone else,
     409 `illegal_transition` in a state without opinions, 422 for a funder without an amount or a council with
-    one, 412 on a stale If-Match, 428 without one once the opinion exists; 502 while identity is away."""
+    one, 412 on a stale If-Match, 428 without one once the opinion exists; 503 while identity is away."""
     opinion, created = await opinions.record(
         session, principal=caller, dossier=target.dossier, author_kind=target.author_kind, current=target.current,
         request=body,

@@ -36,7 +36,7 @@ async def create_programme(
     clock: ClockDep,
 ) -> Response:
     """Opens a call of a track for a year, with its participating funders, dates and territory; the desk only.
-    Refused (422 `unknown_funder`) when a funder is not a funder known to identity (502 while identity is away)."""
+    Refused (422 `unknown_funder`) when a funder is not a funder known to identity (503 while identity is away)."""
     programme = await programmes.create_programme(
         session, principal=caller, request=body, peers=peers, today=clock.today()
     )
