@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal, get_args
 from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, StringConstraints, field_validator
 
 from common.problems import bilingual
-from common.schemas import VISIBLE_CHARACTER, InputModel, listed, without_null
+from common.schemas import VISIBLE_CHARACTER, InputModel, WholeNumber, listed, without_null
 from services.identifiers import is_valid_rna, is_valid_siret
 from services.vocabulary import QPV_CODE_PATTERN, OrganisationKind, Role, Scope
 
@@ -287,7 +287,7 @@ class TokenResponse(BaseModel):
 class ClientCreate(Input):
     name: Name = Field(examples=["Logiciel de gestion de la fédération"])
     scopes: list[Scope] = Field(min_length=1, max_length=10)
-    expires_in_days: int = Field(default=365, ge=1, le=730)
+    expires_in_days: Annotated[int, Field(strict=True, ge=1, le=730), WholeNumber] = 365  # `true` is no number
 
 
 class ClientPublic(BaseModel):

@@ -13,6 +13,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from scripts.live_stack import REPO, drop_schemas, live_environment, run_module
@@ -187,6 +188,11 @@ class FaultDesk:
                 process.kill()
                 process.wait()
 
+    def move_projects_clock(self, by: timedelta) -> None:
+        """Projects' (and identity's) time moved on: the pins' reservations lapse by it. Funding's stays."""
+        clock = self.workdir / "clock-start"
+        clock.write_text((datetime.fromisoformat(clock.read_text()) + by).isoformat())
+
     def database_url(self, service: str) -> str:
         return self.env[f"{service.upper()}_DATABASE_URL"]
 
@@ -223,7 +229,9 @@ def start_fault_desk(backend: str, workdir: Path, postgres_url: str | None) -> F
 # Faults are waited out in seconds, not the production defaults' tens of seconds.
 FAULT_SETTINGS = {
     "FUNDING_UPSTREAM_TIMEOUT_SECONDS": "10",
-    "GATEWAY_UPSTREAM_TIMEOUT_SECONDS": "15",
+    # A reservation nobody confirms lapses in seconds, and the sweep looks every second.
+    "PROJECTS_PIN_RESERVATION_SECONDS": "5",
+    "PROJECTS_PIN_SWEEP_SECONDS": "1",
 }
 
 

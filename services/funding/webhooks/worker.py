@@ -60,7 +60,8 @@ class Worker:
         announce = time.monotonic() >= self.next_announce
         async with self.db.transaction(write=False) as session:
             waiting = await repository.work_waiting(
-                session, now=self.clock.now(), today=self.clock.today(), announce=announce
+                session, now=self.clock.now(), today=self.clock.today(), announce=announce,
+                pins=self.peers is not None,
             )
         if announce:
             self.next_announce = time.monotonic() + self.announce_every

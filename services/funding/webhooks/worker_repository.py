@@ -14,6 +14,7 @@ from sqlmodel.sql.expression import SelectOfScalar
 
 from services.funding.grants.payments import due_clause
 from services.funding.models.agreement import Agreement, Payment
+from services.funding.models.dossier import Dossier
 from services.funding.models.event import DomainEvent, EventAudience
 from services.funding.models.financial_report import FinancialReport, late_clause
 from services.funding.models.webhook import DeliveryState, EndpointState, WebhookDelivery, WebhookEndpoint
@@ -26,7 +27,9 @@ def _skipping_locked(statement: SelectOfScalar[Selected], skip_locked: bool, *of
     return statement.with_for_update(skip_locked=True, of=of or None) if skip_locked else statement
 
 
-async def work_waiting(session: AsyncSession, *, now: datetime, today: date, announce: bool) -> bool:
+async def work_waiting(
+    session: AsyncSession, *, now: datetime, today: date, announce: bool, pins: bool = True
+) -> bool:
     """Whether a pass would find anything to do, in one read that takes no write lock: an idle worker polls
     several times a second, and each pass of writes would take SQLite's whole database lock three times."""
     newest_event = select(func.max(DomainEvent.sequence)).scalar_subquery()
@@ -43,6 +46,8 @@ async def work_waiting(session: AsyncSession, *, now: datetime, today: date, ann
             col(WebhookEndpoint.state) == EndpointState.active,
         ),
     ]
+    if pins:  # a pin step a move's commit still owes projects (dossiers/pin_saga.py)
+        waiting.append(exists().where(col(Dossier.pin_step).is_not(None)))
     if announce:
         waiting += [
             exists().where(col(Agreement.id) == col(Payment.agreement_id), due_clause(today),
