@@ -15,6 +15,7 @@ from aiohttp import web
 from gateway.app import Gateway
 from gateway.settings import GatewaySettings
 from services.identity.keys import KeyStore, generate_pem
+from tests.support.stubs import serve_stub
 
 
 @pytest.fixture
@@ -25,15 +26,6 @@ def anyio_backend() -> str:
 DOSSIER_ID = uuid.uuid4()
 PROJECT_ID = uuid.uuid4()
 ORG_ID = uuid.uuid4()
-
-
-async def _serve(app: web.Application) -> tuple[web.AppRunner, str]:
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    return runner, f"http://127.0.0.1:{port}"
 
 
 @pytest.fixture
@@ -81,7 +73,7 @@ async def stubs() -> AsyncIterator[tuple[Gateway, str]]:
     runners = []
     urls = {}
     for name, app in (("identity", identity), ("funding", funding), ("projects", projects)):
-        runner, url = await _serve(app)
+        runner, url = await serve_stub(app)
         runners.append(runner)
         urls[name] = url
     gateway = Gateway(GatewaySettings(

@@ -19,6 +19,7 @@ from gateway.app import Gateway
 from gateway.settings import GatewaySettings
 from services.projects.app import create_app as create_projects
 from services.projects.settings import ProjectsSettings
+from tests.support.stubs import serve_stub
 
 
 @pytest.fixture
@@ -32,15 +33,6 @@ class Services:
     released: asyncio.Event = field(default_factory=asyncio.Event)
     funding_hangs: bool = True
     each_asked_twice: asyncio.Event = field(default_factory=asyncio.Event)
-
-
-async def _serve(app: web.Application) -> tuple[web.AppRunner, str]:
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    return runner, f"http://127.0.0.1:{port}"
 
 
 @pytest.fixture
@@ -58,7 +50,7 @@ async def desk() -> AsyncIterator[tuple[Gateway, Services]]:
 
         app = web.Application()
         app.router.add_get("/readyz", readyz)
-        runner, urls[name] = await _serve(app)
+        runner, urls[name] = await serve_stub(app)
         runners.append(runner)
     gateway = Gateway(GatewaySettings(
         environment="test", identity_url=urls["identity"], projects_url=urls["projects"], funding_url=urls["funding"],

@@ -20,6 +20,7 @@ from gateway.app import Gateway
 from gateway.settings import GatewaySettings
 from gateway.upstreams import RouteTimeouts
 from services.identity.keys import KeyStore, generate_pem
+from tests.support.stubs import serve_stub
 
 READ, WRITE, SLOW = 0.2, 0.4, 3.0
 DELAY = 0.6  # above the read and write timeouts, well under the slow one
@@ -40,15 +41,6 @@ class Desk:
         transport = httpx.ASGITransport(app=self.gateway)
         async with httpx.AsyncClient(transport=transport, base_url="http://desk.test") as client:
             return await client.request(method, path, **kwargs)  # type: ignore[arg-type]
-
-
-async def _serve(app: web.Application) -> tuple[web.AppRunner, str]:
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    return runner, f"http://127.0.0.1:{port}"
 
 
 def _closed_port() -> str:
@@ -79,7 +71,8 @@ async def desk() -> AsyncIterator[Desk]:
     funding.router.add_post("/api/v1/dossiers/{id}/withdraw", hang)
     identity = web.Application()
     identity.router.add_get("/.well-known/jwks.json", jwks)
-    (funding_runner, funding_url), (identity_runner, identity_url) = await _serve(funding), await _serve(identity)
+    funding_runner, funding_url = await serve_stub(funding)
+    identity_runner, identity_url = await serve_stub(identity)
     gateway = Gateway(GatewaySettings(
         environment="test", identity_url=identity_url, projects_url=_closed_port(), funding_url=funding_url,
         upstream_read_timeout_seconds=READ, upstream_write_timeout_seconds=WRITE, upstream_slow_timeout_seconds=SLOW,

@@ -15,6 +15,7 @@ from gateway.settings import GatewaySettings
 from scripts import demo_data
 from services.identity.keys import KeyStore, generate_pem
 from tests.support.stack import HOSTS, build_apps, problem
+from tests.support.stubs import serve_stub
 from tests.support.tokens import claims_for
 from tests.support.world import HOLDER, World
 
@@ -109,15 +110,6 @@ async def _empty_list(_request: web.Request) -> web.Response:
     return web.json_response({"items": [], "next_cursor": None})
 
 
-async def _serve(app: web.Application) -> tuple[web.AppRunner, str]:
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    return runner, f"http://127.0.0.1:{port}"
-
-
 @pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"
@@ -130,7 +122,8 @@ async def gateway() -> AsyncIterator[tuple[Gateway, StubIdentity]]:
     identity.router.add_get("/.well-known/jwks.json", stub.jwks)
     projects = web.Application()
     projects.router.add_get("/api/v1/projects", _empty_list)
-    (identity_runner, identity_url), (projects_runner, projects_url) = await _serve(identity), await _serve(projects)
+    identity_runner, identity_url = await serve_stub(identity)
+    projects_runner, projects_url = await serve_stub(projects)
     built = Gateway(GatewaySettings(
         environment="test", identity_url=identity_url, projects_url=projects_url, funding_url=projects_url,
         jwks_min_refresh_seconds=0, jwks_startup_wait_seconds=1,
