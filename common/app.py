@@ -3,6 +3,7 @@
 import uuid
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -99,7 +100,7 @@ def create_service_app(
     app.state.metrics = Metrics(service)
     app.state.verifier = TokenVerifier(key_source, issuer=settings.token_issuer, audience=settings.token_audience)
     install_problem_handlers(app)
-    install_idempotency(app, idempotency_table)
+    install_idempotency(app, idempotency_table, lease=timedelta(seconds=settings.idempotency_lease_seconds))
     for router in routers:
         _uuid_segments_only(router)
         app.include_router(router, prefix=API_PREFIX)

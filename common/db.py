@@ -1,6 +1,7 @@
 """Database engine and session: SQLite (WAL, one file per service) or PostgreSQL (one schema per service).
 
-The session dependency is the one place that commits; services and repositories only flush.
+The session dependency is the one place that commits (under an Idempotency-Key, the guard of common.idempotency
+commits it just before, with the stored answer); services and repositories only flush.
 """
 
 from collections.abc import AsyncIterator

@@ -46,6 +46,10 @@ class ServiceSettings(BaseSettings):
     jwks_refresh_seconds: float = Field(default=300.0, gt=0)
     jwks_startup_wait_seconds: float = Field(default=3.0, ge=0)
     upstream_timeout_seconds: float = 5.0
+    # How long an Idempotency-Key's reservation is kept for a call that never finished: only a process that died
+    # leaves one (any failure seen in-process frees the key at once); its retries get 409 with Retry-After until
+    # then. Longer than the slowest request: a call outliving its lease is rolled back (it may not change twice).
+    idempotency_lease_seconds: float = Field(default=15.0, ge=1, le=3600)
     # A file whose ISO datetime the service takes as now (end-to-end tests move time this way); never in production.
     clock_file: str | None = None
 

@@ -46,6 +46,10 @@ DESCRIPTIONS = {
         "`identity_unavailable` to tokens until it has them"
     ),
     "upstream_timeout_seconds": "timeout of calls to another service",
+    "idempotency_lease_seconds": (
+        "how long an `Idempotency-Key` left by a process that died stays reserved (retries get 409 with "
+        "`Retry-After`); any failure seen in-process frees it at once. Keep it above the slowest request"
+    ),
     "signing_key_file": "PEM of the RSA key that signs tokens (generated in development only)",
     "previous_key_files": "comma-separated PEM files of retired keys still published in the JWKS",
     "access_token_ttl_seconds": (
