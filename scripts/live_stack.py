@@ -107,10 +107,10 @@ def live_environment(
     if fast_passwords:  # the tests: the benchmark measures the desk as it runs for real
         env.update({
             # Each pytest-xdist worker runs its live stacks beside its in-process one, and one of them the fault
-            # desk, on one PostgreSQL server of 100 connections: 3 x (3 + 2) + the worker's 2 + 2 = 19 at most each.
+            # desk, on one PostgreSQL server of 100 connections: 3 x (2 + 1) + the worker's 1 + 1 = 11 at most each.
             **{f"{service.upper()}_DATABASE_{name}": value for service in SERVICES
-               for name, value in (("POOL_SIZE", "3"), ("MAX_OVERFLOW", "2"))},
-            "FUNDING_WEBHOOK_DATABASE_POOL_SIZE": "2", "FUNDING_WEBHOOK_DATABASE_MAX_OVERFLOW": "2",
+               for name, value in (("POOL_SIZE", "2"), ("MAX_OVERFLOW", "1"))},
+            "FUNDING_WEBHOOK_DATABASE_POOL_SIZE": "1", "FUNDING_WEBHOOK_DATABASE_MAX_OVERFLOW": "1",
             # They log in hundreds of times.
             "IDENTITY_PASSWORD_TIME_COST": "1", "IDENTITY_PASSWORD_MEMORY_KIB": "8",
             # Every test calls from loopback: the refusals of one address would add up across the whole suite.

@@ -19,7 +19,7 @@ def fault_desk(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterat
 
 
 @pytest.fixture
-def healthy(fault_desk: FaultDesk) -> FaultDesk:
+def healthy(fault_desk: FaultDesk, _registered: FaultDesk) -> FaultDesk:
     """The desk as a test finds it: every process running and the proxy letting everything through, whatever the
     test before did."""
     fault_desk.projects_proxy.release()
@@ -29,3 +29,24 @@ def healthy(fault_desk: FaultDesk) -> FaultDesk:
         else:
             fault_desk.resume(name)
     return fault_desk
+
+
+RUNNING: dict[str, FaultDesk] = {}
+
+
+@pytest.fixture(scope="session", autouse=False)
+def _registered(fault_desk: FaultDesk, backend: str) -> FaultDesk:
+    RUNNING[backend] = fault_desk
+    return fault_desk
+
+
+def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> None:
+    """A backend's desk stops once its last fault test has run (they run in a row: one xdist group), so that its
+    processes and their PostgreSQL connections do not stay for the rest of the worker's tests. `healthy` starts
+    them again should another fault test of that backend follow."""
+    backend = getattr(getattr(item, "callspec", None), "params", {}).get("backend")
+    following = getattr(getattr(nextitem, "callspec", None), "params", {}).get("backend") if nextitem else None
+    desk = RUNNING.get(backend) if isinstance(backend, str) else None
+    if desk is not None and not (nextitem is not None and "fault_desk" in getattr(nextitem, "fixturenames", ())
+                                 and following == backend):
+        desk.stop_processes()

@@ -177,6 +177,9 @@ class FaultDesk:
 
     def stop(self) -> None:
         self.projects_proxy.close()
+        self.stop_processes()
+
+    def stop_processes(self) -> None:
         for process in self.processes.values():
             if process.poll() is None:
                 process.send_signal(signal.SIGCONT)

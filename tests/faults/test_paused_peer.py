@@ -11,7 +11,7 @@ from tests.faults.ledger import assert_submitted_once
 from tests.support.clock import TODAY
 from tests.support.world import DESK, HOLDER, org_id
 
-# More submissions than funding's pool holds connections (3 + 2 in the live environment): on PostgreSQL, had each
+# More submissions than funding's pool holds connections (2 + 1 in the live environment): on PostgreSQL, had each
 # kept its connection while it waited, the read below would have found none.
 HUNG = 10
 
