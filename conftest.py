@@ -13,6 +13,7 @@ from tests.support.clock import TEST_NOW
 from tests.support.receiver import receiver  # noqa: F401  (a fixture: a partner's webhook endpoint)
 from tests.support.stack import SERVICES, Stack, build_stack, migrate, reset_postgres
 from tests.support.world import World, demo_world
+from tests.support.xdist_groups import pytest_xdist_make_scheduler  # noqa: F401  (which tests share a worker)
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -65,9 +66,9 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         if "live" in getattr(item, "fixturenames", ()):
             item.add_marker("live")
         if "fault_desk" in getattr(item, "fixturenames", ()):
+            # One worker runs a backend's fault tests, one after another, on that backend's desk
+            # (tests/support/xdist_groups.py).
             item.add_marker("faults")
-            # One worker runs a backend's fault tests, one after another, on that backend's desk.
-            item.add_marker(pytest.mark.xdist_group(f"faults-{backend}"))
         test = getattr(item, "obj", None)
         module_name = getattr(getattr(item, "module", None), "__name__", "")
         if getattr(test, "is_hypothesis_test", False) or module_name.endswith("test_schemathesis"):

@@ -532,8 +532,7 @@ def dockerfile_problems(text: str, repo: Path = REPO) -> list[str]:
 
 # --- fixtures -------------------------------------------------------------------------------------------------
 
-# One worker runs the whole module under pytest-xdist: the module's apps are built once.
-pytestmark = pytest.mark.xdist_group("compose")
+# One worker runs the whole module under pytest-xdist (tests/support/xdist_groups.py): its apps are built once.
 
 @pytest.fixture(scope="module")
 def compose() -> dict[str, Any]:

@@ -1,8 +1,8 @@
 """schemathesis against each service's own OpenAPI, in process, with real tokens, on both databases.
 
 The services are built again, once per stack, over the test databases and with the `stack`'s signing key:
-- schemathesis' ASGI client runs the apps on its own event loop, and a pooled async connection cannot move
-  between loops, so these apps have no pool (`database_pool=False`);
+- schemathesis' ASGI client runs every app on one event loop of its own for the whole process, so these apps keep
+  a small pool there (a fresh PostgreSQL connection per call was a quarter of a PostgreSQL fuzz test);
 - its pytest plugin ends the lifespan of every ASGI app it reached when a test ends, and the apps' lifespan
   closes their HTTP client (JWKS, calls between services) for good: these apps run without their lifespan.
 """
@@ -89,12 +89,12 @@ async def _no_lifespan(_app: FastAPI) -> AsyncIterator[None]:
 
 @pytest.fixture
 def fuzz_apps(stack: Stack, world: World) -> dict[str, FastAPI]:
-    """The three services without a pool, wired together, over the seeded demo territory. schemathesis' plugin
+    """The three services with a small pool, wired together, over the seeded demo territory. schemathesis' plugin
     ends the lifespan of every app a test reached, and theirs closes the HTTP client (JWKS, calls between
     services) for good: these run without one, and fetch identity's keys on their first token instead."""
     apps = FUZZ_APPS.get(stack.backend)
     if apps is None:
-        apps, _transport = build_apps(stack.settings, database_pool=False)
+        apps, _transport = build_apps(stack.settings, database_pool_size=1, database_max_overflow=1)
         for app in apps.values():
             app.router.lifespan_context = _no_lifespan
         FUZZ_APPS[stack.backend] = apps

@@ -56,8 +56,7 @@ def seed_country(env: dict[str, str], *args: str) -> subprocess.CompletedProcess
                           capture_output=True, text=True, timeout=600)
 
 
-# One worker runs the whole module under pytest-xdist: the country is seeded once for the module.
-pytestmark = pytest.mark.xdist_group("seed_country")
+# One worker runs the whole module under pytest-xdist (tests/support/xdist_groups.py): the country is seeded once.
 
 @pytest.fixture(scope="module")
 def country(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Country]:

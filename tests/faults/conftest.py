@@ -41,7 +41,7 @@ def _registered(fault_desk: FaultDesk, backend: str) -> FaultDesk:
 
 
 def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> None:
-    """A backend's desk stops once its last fault test has run (they run in a row: one xdist group), so that its
+    """A backend's desk stops once its last fault test has run (in a row, on one worker), so that its
     processes and their PostgreSQL connections do not stay for the rest of the worker's tests. `healthy` starts
     them again should another fault test of that backend follow."""
     backend = getattr(getattr(item, "callspec", None), "params", {}).get("backend")

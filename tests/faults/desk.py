@@ -235,6 +235,9 @@ FAULT_SETTINGS = {
     # A reservation nobody confirms lapses in seconds, and the sweep looks every second.
     "PROJECTS_PIN_RESERVATION_SECONDS": "5",
     "PROJECTS_PIN_SWEEP_SECONDS": "1",
+    # A key left by the killed process is taken over by a retry after seconds; no fault test retries a call
+    # still running with the same key (the hung peer's submissions are not retried).
+    "FUNDING_IDEMPOTENCY_LEASE_SECONDS": "4",
 }
 
 
