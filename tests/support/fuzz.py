@@ -588,6 +588,8 @@ class Fuzzer:
     headers_for: Callable[[APIOperation], dict[str, str]]
     audit: Audit
     max_examples: int
+    # Which data the coverage and fuzzing phases generate: valid data, and data the schema refuses.
+    modes: tuple[GenerationMode, ...] = (GenerationMode.POSITIVE, GenerationMode.NEGATIVE)
     failures: dict[str, str] = field(default_factory=dict)
     calls: int = 0
 
@@ -622,7 +624,7 @@ class Fuzzer:
     def run(self, operation: APIOperation) -> None:
         self.examples(operation)
         self.coverage(operation)
-        for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
+        for mode in self.modes:
             self.fuzz(operation, mode)
 
     def examples(self, operation: APIOperation) -> None:
@@ -633,7 +635,7 @@ class Fuzzer:
     def coverage(self, operation: APIOperation) -> None:
         cases = self.schema.iter_coverage_cases(
             operation,
-            generation_modes=list(GenerationMode),
+            generation_modes=list(self.modes),
             generation_config=self.schema.config.generation_for(operation=operation, phase="coverage"),
         )
         for case in cases:
