@@ -49,13 +49,13 @@ from tests.support.world import (
 
 # Fuzzing examples per operation and generation mode (positive, negative), on top of the schema's examples
 # and schemathesis' coverage cases (boundaries, missing and wrongly typed values: about 20-150 per operation).
-MAX_EXAMPLES = 20
+MAX_EXAMPLES = 15
 # Data the schema refuses is refused by the request's validation, the same code whatever the database: it is
 # generated against PostgreSQL only (or SQLite, when it is the only one), and valid data against both. This halves
 # SQLite's share of the fuzzing, the suite's largest part.
 NEGATIVE_DATA_BACKEND = "postgres" if os.environ.get("TEST_POSTGRES_URL") else "sqlite"
 # Stateful scenarios per service, and calls per scenario.
-SCENARIOS = 30
+SCENARIOS = 20
 STEPS = 8
 # Chains started from each operation that has links, and how many links deep they go.
 CHAINS = 20
