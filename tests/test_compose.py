@@ -533,7 +533,6 @@ def dockerfile_problems(text: str, repo: Path = REPO) -> list[str]:
 # --- fixtures -------------------------------------------------------------------------------------------------
 
 # One worker runs the whole module under pytest-xdist (tests/support/xdist_groups.py): its apps are built once.
-
 @pytest.fixture(scope="module")
 def compose() -> dict[str, Any]:
     return yaml.safe_load(COMPOSE_FILE.read_text())

@@ -57,7 +57,6 @@ def seed_country(env: dict[str, str], *args: str) -> subprocess.CompletedProcess
 
 
 # One worker runs the whole module under pytest-xdist (tests/support/xdist_groups.py): the country is seeded once.
-
 @pytest.fixture(scope="module")
 def country(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Country]:
     url = os.environ.get("TEST_POSTGRES_URL")

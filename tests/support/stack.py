@@ -339,7 +339,7 @@ def problem(response: httpx.Response) -> dict[str, Any]:
 
 def build_apps(settings: dict[str, Any], **overrides: Any) -> tuple[dict[str, FastAPI], RouterTransport]:
     """Three more apps over the same databases and signing key, with some settings changed
-    (e.g. `database_pool=False` for a client that runs requests on another event loop), wired like build_stack's."""
+    (e.g. a smaller pool for the fuzzers' apps), wired like build_stack's."""
     factories: dict[str, Callable[..., FastAPI]] = {
         "identity": create_identity, "projects": create_projects, "funding": create_funding
     }
