@@ -20,7 +20,13 @@ from common.db import Database
 from common.docs import docs_router
 from common.idempotency import install_idempotency
 from common.observability import BodyLimit, Metrics, RequestContextMiddleware
-from common.openapi import document_etags, document_security, document_unavailable, keep_example_nulls
+from common.openapi import (
+    document_etags,
+    document_idempotency,
+    document_security,
+    document_unavailable,
+    keep_example_nulls,
+)
 from common.ops import router as ops_router
 from common.problems import ProblemDetail, install_problem_handlers
 from common.settings import ServiceSettings
@@ -163,6 +169,7 @@ def _register_schemas(app: FastAPI, models: Sequence[type[BaseModel]]) -> None:
         document_security(schema)
         document_etags(schema)
         document_unavailable(schema)
+        document_idempotency(schema)
         app.openapi_schema = schema
         return schema
 

@@ -8,6 +8,8 @@ service's in `common.app`, the merged one in `gateway.openapi_merge`) rather tha
   that PUT, PATCH or DELETE change under `If-Match`;
 - 503: every API operation may answer it while a dependency is away (identity's keys, the database), with
   `Retry-After`;
+- 409 with `Retry-After`: every operation that takes an `Idempotency-Key` answers it while an earlier call with
+  the same key is still running (common.idempotency);
 - examples given in a route's `responses=` keep their nulls (FastAPI drops every `None` from the document, and
   an example without its required nulls breaks its own schema).
 """
@@ -82,11 +84,42 @@ def document_unavailable(document: dict[str, Any], *, prefix: str = "/api/v1/") 
         components.setdefault("headers", {}).setdefault("RetryAfter", copy.deepcopy(RETRY_AFTER_HEADER))
 
 
-def _takes_if_match(operation: dict[str, Any]) -> bool:
+IN_PROGRESS_NOTE = (
+    "Avec `Idempotency-Key` : `idempotency_in_progress` tant qu'un appel avec la même clé est en cours, "
+    "à réessayer après `Retry-After`."
+)
+IN_PROGRESS_RETRY_AFTER: dict[str, Any] = {
+    "description": "Secondes à attendre avant de réessayer (seulement avec `idempotency_in_progress`).",
+    "schema": {"type": "integer", "minimum": 1},
+    "example": 4,
+}
+
+
+def _takes_header(operation: dict[str, Any], name: str) -> bool:
     return any(
-        parameter.get("in") == "header" and parameter.get("name", "").lower() == "if-match"
+        parameter.get("in") == "header" and parameter.get("name", "").lower() == name
         for parameter in operation.get("parameters", [])
     )
+
+
+def document_idempotency(document: dict[str, Any]) -> None:
+    """An operation taking `Idempotency-Key` may answer 409 `idempotency_in_progress` with `Retry-After`, beside
+    its own conflicts: its 409 says so (and exists where the route declared none)."""
+    for _path, _method, operation in operations(document):
+        if not _takes_header(operation, "idempotency-key"):
+            continue
+        response = operation.setdefault("responses", {}).setdefault("409", {
+            "description": "Conflit",
+            "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/ProblemDetail"}}},
+        })
+        if IN_PROGRESS_NOTE not in response.get("description", ""):
+            described = response.get("description", "").rstrip(". ")
+            response["description"] = f"{described}. {IN_PROGRESS_NOTE}" if described else IN_PROGRESS_NOTE
+        response.setdefault("headers", {})["Retry-After"] = copy.deepcopy(IN_PROGRESS_RETRY_AFTER)
+
+
+def _takes_if_match(operation: dict[str, Any]) -> bool:
+    return _takes_header(operation, "if-match")
 
 
 def _schema_name(response: dict[str, Any]) -> str | None:

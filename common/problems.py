@@ -378,10 +378,15 @@ def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
         503: "Dépendance momentanément indisponible (réessayer après Retry-After)",
         504: "Service amont trop lent",
     }
-    return {
-        status: {
+    declared: dict[int | str, dict[str, Any]] = {}
+    for status in statuses:
+        declared[status] = {
             "description": described.get(status, "Erreur"),
             "content": {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/ProblemDetail"}}},
         }
-        for status in statuses
-    }
+        if status in (503, 504):  # ServiceUnavailable and GatewayTimeout always say when to try again
+            declared[status]["headers"] = {"Retry-After": {
+                "description": "Secondes à attendre avant de réessayer.", "required": True,
+                "schema": {"type": "integer", "minimum": 1},
+            }}
+    return declared

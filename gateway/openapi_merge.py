@@ -60,6 +60,30 @@ def _document_rate_limits(paths: dict[str, Any]) -> None:
             response["headers"] = {**response.get("headers", {}), **RATE_LIMIT_RESPONSE_HEADERS}
 
 
+# What the pass-through itself may answer for any service's operation (gateway/proxy.py), on top of the service's own.
+UPSTREAM_RESPONSES: dict[str, Any] = {
+    "UpstreamTimeout": {
+        "description": (
+            "Le service a reçu la requête sans répondre à temps (`upstream_timeout`) : une écriture a pu avoir "
+            "lieu ; réessayer après `Retry-After` avec la même `Idempotency-Key`."
+        ),
+        "headers": {"Retry-After": {"$ref": "#/components/headers/RetryAfter"}},
+        "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/ProblemDetail"}}},
+    },
+}
+
+
+def _document_pass_through(item: dict[str, Any]) -> dict[str, Any]:
+    """A proxied path's operations may also get the gateway's 504 (its 503 is every operation's); a service's own
+    504 keeps its description."""
+    item = copy.deepcopy(item)
+    for method, operation in item.items():
+        if method in HTTP_METHODS:
+            responses = operation.setdefault("responses", {})
+            responses.setdefault("504", {"$ref": "#/components/responses/UpstreamTimeout"})
+    return item
+
+
 def _rename_refs(node: Any, renames: dict[str, str]) -> Any:
     if isinstance(node, dict):
         return {
@@ -118,8 +142,10 @@ def merge(services: dict[str, dict[str, Any]], gateway: dict[str, Any]) -> dict[
             if path in OPERATIONS_PATHS:
                 continue
             owner = upstream_for(path)
-            if service == "gateway" or owner == service:
+            if service == "gateway":
                 merged["paths"][path] = {**merged["paths"].get(path, {}), **item}
+            elif owner == service:
+                merged["paths"][path] = {**merged["paths"].get(path, {}), **_document_pass_through(item)}
         for tag in document.get("tags", []):
             if tag["name"] not in seen_tags and tag["name"] != "operations":
                 seen_tags.add(tag["name"])
@@ -127,8 +153,8 @@ def merge(services: dict[str, dict[str, Any]], gateway: dict[str, Any]) -> dict[
     merged["paths"] = dict(sorted(merged["paths"].items()))
     _document_rate_limits(merged["paths"])
     merged["components"]["headers"] = {**headers, **copy.deepcopy(RATE_LIMIT_HEADERS)}
-    if responses:
-        merged["components"]["responses"] = dict(sorted(responses.items()))
+    responses.update(copy.deepcopy(UPSTREAM_RESPONSES))
+    merged["components"]["responses"] = dict(sorted(responses.items()))
     document_unavailable(merged)  # the gateway's own routes too: it checks the token before any of them
     merged["components"]["schemas"] = dict(sorted(schemas.items()))
     return merged

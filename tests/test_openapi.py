@@ -48,3 +48,37 @@ def test_problem_schema_is_shared() -> None:
     schema = CURRENT["gateway"]["components"]["schemas"]["ProblemDetail"]
     assert {"type", "title", "status", "code"} <= set(schema["required"])
     assert json.dumps(schema)  # serialisable
+
+
+def _resolved(document: dict, response: dict) -> dict:
+    if "$ref" in response:
+        return document["components"]["responses"][response["$ref"].rsplit("/", 1)[-1]]
+    return response
+
+
+def test_every_idempotent_operation_declares_its_409_with_retry_after() -> None:
+    """common.idempotency answers 409 `idempotency_in_progress` with Retry-After to a retry while the first call
+    runs: a client generated from the document must know the header."""
+    for name in ("identity", "projects", "funding", "gateway"):
+        document = CURRENT[name]
+        idempotent = [
+            (path, method, op) for path, method, op in _operations(document)
+            if any(p.get("name", "").lower() == "idempotency-key" for p in op.get("parameters", []))
+        ]
+        assert idempotent or name == "identity", name
+        for path, method, op in idempotent:
+            conflict = _resolved(document, op["responses"]["409"])
+            assert "Retry-After" in conflict["headers"], (name, method, path)
+            assert "idempotency_in_progress" in conflict["description"], (name, method, path)
+
+
+def test_every_pass_through_operation_declares_the_gateways_504() -> None:
+    """The gateway answers 504 `upstream_timeout` with Retry-After for any service that says nothing in time."""
+    merged = CURRENT["gateway"]
+    services = {path for name in ("identity", "projects", "funding") for path in CURRENT[name]["paths"]}
+    proxied = [(path, method, op) for path, method, op in _operations(merged) if path in services]
+    assert len(proxied) > 100
+    for path, method, op in proxied:
+        timeout = _resolved(merged, op["responses"]["504"])
+        assert "Retry-After" in timeout["headers"], (method, path)
+        assert "application/problem+json" in timeout["content"], (method, path)
