@@ -1,5 +1,6 @@
 """A lost database connection (a failover, a terminated backend, a server restarting) is a 503
 `database_unavailable` with `Retry-After`, never a 500; a safe read that lost it is run once more on a fresh one.
+A pool that had no connection free in time is a 503 `database_busy`, run again never.
 
 A pure ASGI layer, inside the request-context one and outside FastAPI's exception handlers (which let a database
 error through to here): it sees the error before anything is rendered. Writes are never run again by the server,
@@ -10,6 +11,7 @@ response has started (a streamed export failing midway): then the error goes on,
 import logging
 
 from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -23,6 +25,12 @@ RETRY_AFTER_SECONDS = 2
 
 class DatabaseUnavailable(ServiceUnavailable):
     code = "database_unavailable"
+
+
+class DatabaseBusy(ServiceUnavailable):
+    """Every pooled connection stayed busy for the pool's timeout: the process is over its capacity for now."""
+
+    code = "database_busy"
 
 
 def connection_lost(exc: BaseException) -> bool:
@@ -60,6 +68,12 @@ class ConnectionLossMiddleware:
         try:
             await self.app(scope, recording_receive if safe else receive, watching_send)
             return
+        except PoolTimeout as exc:
+            # Not run again: under that load a second wait would only double the client's.
+            if started:
+                raise
+            await self._busy(scope, receive, send, exc)
+            return
         except Exception as exc:
             if started or not connection_lost(exc):
                 raise
@@ -75,10 +89,22 @@ class ConnectionLossMiddleware:
         started = False
         try:
             await self.app(scope, replay, watching_send)
+        except PoolTimeout as exc:
+            if started:
+                raise
+            await self._busy(scope, receive, send, exc)
         except Exception as exc:
             if started or not connection_lost(exc):
                 raise
             await self._unavailable(scope, receive, send, exc)
+
+    async def _busy(self, scope: Scope, receive: Receive, send: Send, exc: Exception) -> None:
+        log.warning("no database connection free for %s %s: 503", scope["method"], scope["path"], exc_info=exc)
+        problem = DatabaseBusy(
+            Text("Le service est momentanément saturé ; réessayez.", "The service is saturated for now; try again."),
+            retry_after=RETRY_AFTER_SECONDS,
+        )
+        await problem_response(Request(scope, receive), problem)(scope, receive, send)
 
     async def _unavailable(self, scope: Scope, receive: Receive, send: Send, exc: Exception) -> None:
         log.warning("database connection lost during %s %s: 503", scope["method"], scope["path"], exc_info=exc)

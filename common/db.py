@@ -61,10 +61,18 @@ def sync_url(url: str) -> str:
     return parsed.set(drivername=f"{parsed.get_backend_name()}+{driver}").render_as_string(hide_password=False)
 
 
-def connect_args_for(url: str, schema: str) -> dict[str, Any]:
+# How long opening a PostgreSQL connection may take: a server that accepts and then says nothing (a dead host
+# behind a load balancer) would otherwise hold the request until the OS gives up, minutes later.
+CONNECT_TIMEOUT_SECONDS = 3
+# How long a request waits for a pooled connection when all are busy; below the gateway's read timeout (6 s), so
+# that the client gets this process's 503 with Retry-After rather than the gateway's 504.
+POOL_TIMEOUT_SECONDS = 3.0
+
+
+def connect_args_for(url: str, schema: str, *, connect_timeout: int = CONNECT_TIMEOUT_SECONDS) -> dict[str, Any]:
     if is_sqlite(url):
         return {"timeout": 30}
-    return {"options": f"-csearch_path={schema}"}
+    return {"options": f"-csearch_path={schema}", "connect_timeout": connect_timeout}
 
 
 def install_sqlite_pragmas(engine: Any) -> None:
@@ -126,14 +134,17 @@ class Database:
 
     def __init__(
         self, url: str, *, schema: str = "public", pool_size: int = 2, max_overflow: int = 0, pooled: bool = True,
-        pre_ping: bool = True,
+        pre_ping: bool = True, pool_timeout: float = POOL_TIMEOUT_SECONDS,
+        connect_timeout: int = CONNECT_TIMEOUT_SECONDS,
     ):
         """`pool_size` connections kept, `max_overflow` more in a burst (PostgreSQL): the services and the worker
-        pass their settings; a script's default is small, it counts against the same max_connections."""
+        pass their settings; a script's default is small, it counts against the same max_connections. A request
+        that waits `pool_timeout` for a connection, or `connect_timeout` to open one, is a 503
+        (common.connection_loss)."""
         self.url = url
         self.schema = schema
         self.sqlite = is_sqlite(url)
-        kwargs: dict[str, Any] = {"connect_args": connect_args_for(url, schema)}
+        kwargs: dict[str, Any] = {"connect_args": connect_args_for(url, schema, connect_timeout=connect_timeout)}
         if not pooled:
             # For callers that run each request on a new event loop (Starlette's TestClient):
             # a pooled async connection cannot move between loops.
@@ -141,7 +152,9 @@ class Database:
         elif not self.sqlite:
             # Pre-ping spares a request most dead connections; those it misses (lost mid-request, or pre-ping
             # off) are common.connection_loss's.
-            kwargs.update(pool_size=pool_size, max_overflow=max_overflow, pool_pre_ping=pre_ping)
+            kwargs.update(
+                pool_size=pool_size, max_overflow=max_overflow, pool_pre_ping=pre_ping, pool_timeout=pool_timeout
+            )
         self.engine: AsyncEngine = create_async_engine(async_url(url), **kwargs)
         writer_engine = self.engine
         if self.sqlite:

@@ -31,6 +31,10 @@ class ServiceSettings(BaseSettings):
     # the budget is in the README (Configuration) and tests/test_connection_budget.py holds the defaults to it.
     database_pool_size: int = Field(default=8, ge=1, le=100)
     database_max_overflow: int = Field(default=4, ge=0, le=100)
+    # A request waits this long for a free pooled connection, then gets a 503 `database_busy` (below the gateway's
+    # 6 s read timeout); opening a PostgreSQL connection may take the other, then 503 `database_unavailable`.
+    database_pool_timeout_seconds: float = Field(default=3.0, gt=0, le=60)
+    database_connect_timeout_seconds: int = Field(default=3, ge=1, le=60)
     # /readyz says 503 when the database has not answered `SELECT 1` within this delay (the gateway's probe waits
     # GATEWAY_READINESS_PROBE_TIMEOUT_SECONDS, 2 s: answer before), and asks to come back after the other.
     readiness_timeout_seconds: float = Field(default=0.8, gt=0)

@@ -19,6 +19,7 @@ from jose import JWTError, jwk, jwt
 from jose.backends.base import Key
 
 from common.problems import ServiceUnavailable, Text, Unauthorized
+from common.tasks import cancel_and_wait
 
 ACCESS_TOKEN_TYP = "at+jwt"
 ALLOWED_ALGORITHMS = ("RS256",)
@@ -149,11 +150,8 @@ class JwksKeySource:
             await asyncio.wait_for(self._first_attempt.wait(), wait_seconds)
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await cancel_and_wait(self._task)
+        self._task = None
 
     async def _keep_fresh(self) -> None:
         while True:

@@ -3,7 +3,6 @@ saw; /readyz answers from that view at once, so a hanging service costs the prob
 caller (it once took 16 s while funding hung)."""
 
 import asyncio
-import contextlib
 import logging
 from dataclasses import dataclass
 from datetime import datetime
@@ -13,6 +12,7 @@ import aiohttp
 
 from common.clock import Clock
 from common.problems import Problem, Text
+from common.tasks import cancel_and_wait
 from gateway.settings import GatewaySettings
 from gateway.upstreams import Upstreams
 
@@ -84,11 +84,8 @@ class Readiness:
             self._task = asyncio.create_task(self._run(), name="gateway-readiness")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await cancel_and_wait(self._task)
+        self._task = None
 
     def answer(self) -> dict[str, Any]:
         """The view as /readyz gives it; 503 `not_ready` naming the failing services, or when the view is missing

@@ -29,6 +29,10 @@ DESCRIPTIONS = {
     "database_pool": "pool connections (turn off only for clients that change event loop per request)",
     "database_pool_size": "PostgreSQL connections a process keeps open (the connection budget is below the table)",
     "database_max_overflow": "PostgreSQL connections a process may open beyond its pool in a burst",
+    "database_pool_timeout_seconds": "how long a request waits for a free pooled connection before a 503 "
+    "`database_busy` (below the gateway's read timeout)",
+    "database_connect_timeout_seconds": "how long opening a PostgreSQL connection may take before a 503 "
+    "`database_unavailable`",
     "readiness_timeout_seconds": "`/readyz` answers 503 `not_ready` when the database has not answered `SELECT 1` "
     "within this delay (below the gateway's probe timeout)",
     "readiness_retry_after_seconds": "`Retry-After` of a 503 from `/readyz`",

@@ -4,7 +4,9 @@ started never. First the mechanism on an app of its own, with the errors SQLAlch
 backends terminated under a route (pre-ping cannot help) and between requests (with pre-ping off, as issue 18 may
 have it), on a tiny app and on projects itself."""
 
+import asyncio
 import os
+import socket
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
@@ -14,6 +16,7 @@ from fastapi import FastAPI
 from fastapi.responses import StreamingResponse
 from sqlalchemy import Column, Integer, MetaData, String, Table, create_engine, event, func, insert, select, text
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from common.connection_loss import ConnectionLossMiddleware
 from common.db import Database, SessionDep, sync_url
@@ -118,6 +121,18 @@ class TestMechanism:
         response = await client.get("/stream")
         assert response.text == "id\n"  # cut short: the bytes already sent cannot be taken back, nor sent twice
         assert calls["stream"] == 1
+
+    @pytest.mark.anyio
+    @pytest.mark.parametrize("method", ["get", "post"])
+    async def test_a_pool_with_no_connection_free_is_a_503_busy_never_run_again(self, faulty, method) -> None:
+        client, failures, calls = faulty
+        name = "read" if method == "get" else "write"
+        failures[name] = [PoolTimeout("QueuePool limit of size 1 overflow 0 reached, connection timed out")]
+        response = await client.request(method.upper(), f"/{name}", headers={"Accept-Language": "en"})
+        assert response.status_code == 503, response.text
+        assert problem(response)["code"] == "database_busy"
+        assert int(response.headers["retry-after"]) >= 1
+        assert calls[name] == 1
 
     @pytest.mark.anyio
     async def test_other_database_errors_are_not_mistaken_for_a_lost_connection(self, faulty) -> None:
@@ -268,3 +283,73 @@ class TestTerminatedBetweenRequests:
         assert len(holder.get("/api/v1/projects", params={"limit": 200}).json()["items"]) == before
         retried = holder.post("/api/v1/projects", json=PROJECT, headers=key)  # the key was released
         assert retried.status_code == 201, retried.text
+
+
+@postgres_only
+class TestPoolExhausted:
+    @pytest.mark.anyio
+    async def test_a_request_that_finds_every_connection_busy_gets_a_503_and_the_next_one_is_served(self) -> None:
+        assert POSTGRES_URL
+        database = Database(POSTGRES_URL, schema="public", pool_size=1, max_overflow=0, pool_timeout=0.2)
+        holding, release = asyncio.Event(), asyncio.Event()
+        app = FastAPI()
+        app.state.db = database
+        install_problem_handlers(app)
+        app.add_middleware(ConnectionLossMiddleware)
+
+        @app.get("/hold")
+        async def hold(session: SessionDep) -> dict[str, int]:
+            value = (await session.execute(text("SELECT 1"))).scalar_one()  # the pool's one connection, kept
+            holding.set()
+            await release.wait()
+            return {"value": value}
+
+        @app.get("/one")
+        async def one(session: SessionDep) -> dict[str, int]:
+            return {"value": (await session.execute(text("SELECT 1"))).scalar_one()}
+
+        try:
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+                held = asyncio.create_task(client.get("/hold"))
+                await asyncio.wait_for(holding.wait(), 10)
+                busy = await client.get("/one")
+                assert busy.status_code == 503, busy.text
+                assert problem(busy)["code"] == "database_busy"
+                assert int(busy.headers["retry-after"]) >= 1
+                release.set()
+                assert (await held).json() == {"value": 1}
+                assert (await client.get("/one")).json() == {"value": 1}
+        finally:
+            release.set()
+            await database.dispose()
+
+
+class TestConnectTimeout:
+    @pytest.mark.anyio
+    async def test_a_server_that_accepts_and_never_answers_is_a_503_within_the_connect_timeout(self) -> None:
+        """The kernel completes the TCP handshake for a listening socket nobody accepts on: the client's
+        startup message then waits for an answer that never comes, as behind a dead host's load balancer."""
+        silent = socket.socket()
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)
+        port = silent.getsockname()[1]
+        database = Database(f"postgresql://postgres@127.0.0.1:{port}/silent", connect_timeout=2)
+        app = FastAPI()
+        app.state.db = database
+        install_problem_handlers(app)
+        app.add_middleware(ConnectionLossMiddleware)
+
+        @app.post("/one")
+        async def one(session: SessionDep) -> dict[str, int]:
+            return {"value": (await session.execute(text("SELECT 1"))).scalar_one()}
+
+        try:
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+                # The guard only turns a hang (no connect timeout) into a failure; it times nothing.
+                response = await asyncio.wait_for(client.post("/one"), 60)
+            assert_database_unavailable(response)
+        finally:
+            silent.close()
+            await database.dispose()

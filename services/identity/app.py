@@ -49,6 +49,8 @@ def create_app(
         database=Database(
             settings.database_url, schema=settings.db_schema, pooled=settings.database_pool,
             pool_size=settings.database_pool_size, max_overflow=settings.database_max_overflow,
+            pool_timeout=settings.database_pool_timeout_seconds,
+            connect_timeout=settings.database_connect_timeout_seconds,
         ),
         idempotency_table=idempotency_keys,
         routers=[

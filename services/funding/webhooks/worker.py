@@ -201,6 +201,7 @@ def worker_database(settings: FundingSettings) -> Database:
     return install_outbox(Database(
         settings.database_url, schema=settings.db_schema,
         pool_size=settings.webhook_database_pool_size, max_overflow=settings.webhook_database_max_overflow,
+        connect_timeout=settings.database_connect_timeout_seconds,
     ))
 
 
