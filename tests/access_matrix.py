@@ -56,7 +56,7 @@ ACCESS: dict[str, dict[tuple[str, str], str | set[str]]] = {
     },
     "projects": {
         ("POST", "/api/v1/projects"): HOLDERS,
-        ("GET", "/api/v1/projects"): HOLDERS,
+        ("GET", "/api/v1/projects"): HOLDERS | DESK,  # the desk: any association's, or the one it names
         ("GET", "/api/v1/projects/{project_id}"): HOLDERS,
         ("PATCH", "/api/v1/projects/{project_id}"): HOLDERS,
         # CERFA budgets: the project's is the association's alone (and the desk's services read it); the yearly

@@ -73,6 +73,8 @@ def test_the_association_home_composes_funding_and_projects(desk: Desk, live: Li
     assert [p["id"] for p in board["projects"]["data"]["items"]] == [p["id"] for p in projects]
     named = desk.json(DESK, "GET", HOME, params={"organisation_id": org_id("blosne-avenir")})
     assert named["home"]["dossiers_by_state"] == home["dossiers_by_state"]
+    assert named["projects"]["status"] == "ok", named["projects"]  # the desk reads the association's projects
+    assert named["projects"]["data"]["items"] == board["projects"]["data"]["items"]
     assert desk.call(DESK, "GET", HOME, 422).headers["content-type"].startswith("application/problem+json")
     assert desk.call(CITY_MANAGER, "GET", HOME, 403).json()["code"] == "forbidden"
     assert httpx.get(f"{live.url()}{HOME}").status_code == 401

@@ -82,10 +82,13 @@ async def list_projects(
     limit: int,
     cursor: str | None,
     year: int | None = None,
+    organisation_id: uuid.UUID | None = None,
 ) -> list[Project]:
     """The projects the caller reads; for an association, walked along its (organisation_id, created_at, id) index
     in page order: the filters only sift its own rows, which no other index would give in that order."""
     statement = readable_projects(principal)
+    if organisation_id is not None:  # the desk's view of one association (a holder's own is already its filter)
+        statement = statement.where(col(Project.organisation_id) == organisation_id)
     if year is not None:  # the project runs at some point of the year: it starts before its end, ends after its start
         statement = statement.where(
             col(Project.start_date) <= date(year, 12, 31), col(Project.end_date) >= date(year, 1, 1)

@@ -1,5 +1,6 @@
 """An association's projects."""
 
+import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
@@ -48,7 +49,7 @@ async def create_project(
 
 @router.get(
     "",
-    summary="Projets de mon association",
+    summary="Projets de mon association (le guichet : de toutes, ou de celle qu'il nomme)",
     response_model=Page[ProjectPublic],
     responses=problem_responses(400, 401, 403, 422),
 )
@@ -64,12 +65,16 @@ async def list_projects(
         "couvrent au moins un jour.",
     )] = None,
     updated_since: UpdatedSinceParam = None,
+    organisation_id: Annotated[uuid.UUID | None, Query(
+        description="Le guichet : l'association dont il lit les projets (sans : toutes). Une association ne peut "
+        "nommer qu'elle-même (403 sinon).",
+    )] = None,
 ) -> dict:
-    """The caller's association's projects, filtered and paged (its members only; 403 for a caller of no
-    organisation)."""
+    """The caller's association's projects, filtered and paged (its members; 403 for a caller of no organisation
+    or naming another association); the desk reads every association's, or the one it names."""
     rows = await service.list_projects(
         session, principal=caller, qpv=qpv, priority=priority, year=year, updated_since=updated_since, limit=limit,
-        cursor=cursor,
+        cursor=cursor, organisation_id=organisation_id,
     )
     page, next_cursor = split_page(rows, limit=limit)
     return {"items": await service.to_public_many(session, page), "next_cursor": next_cursor}

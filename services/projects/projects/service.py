@@ -12,6 +12,7 @@ from services.projects.models import Project
 from services.projects.projects import repository
 from services.projects.projects.schemas import ProjectCreate, ProjectPublic, ProjectUpdate
 from services.projects.referential.service import check_references
+from services.vocabulary import DESK_ROLES
 
 PROJECT_NOT_FOUND = Text("Projet introuvable.", "Project not found.")
 
@@ -65,12 +66,18 @@ async def list_projects(
     updated_since: datetime | None,
     limit: int,
     cursor: str | None,
+    organisation_id: uuid.UUID | None = None,
 ) -> list[Project]:
-    """A page (plus one row) of the caller's association's projects; 403 for a caller of no organisation."""
-    holder_organisation(principal)
+    """A page (plus one row) of the projects the caller reads: its association's (403 for a caller of no
+    organisation, or naming another association), or for the desk every association's, or the one it names."""
+    if not principal.has_any_role(DESK_ROLES):
+        own = holder_organisation(principal)
+        if organisation_id is not None and organisation_id != own:
+            raise Forbidden(Text("Une association ne lit que ses propres projets.",
+                                 "An association reads its own projects only."))
     return await repository.list_projects(
         session, principal=principal, qpv=qpv, priority=priority, updated_since=updated_since, limit=limit,
-        cursor=cursor, year=year,
+        cursor=cursor, year=year, organisation_id=organisation_id,
     )
 
 

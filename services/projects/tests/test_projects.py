@@ -262,8 +262,8 @@ class TestListProjects:
     def test_anonymous_caller_gets_401(self, world: World) -> None:
         assert world.projects.get(PROJECTS).status_code == 401
 
-    @pytest.mark.parametrize("email", [CITY_INSTRUCTOR, DESK])
-    def test_callers_that_are_not_holders_get_403(self, world: World, email: str) -> None:
+    @pytest.mark.parametrize("email", [CITY_INSTRUCTOR, CITIZEN])
+    def test_callers_that_are_neither_holders_nor_the_desk_get_403(self, world: World, email: str) -> None:
         world.create_project()
         response = world.as_("projects", email).get(PROJECTS)
         assert response.status_code == 403
@@ -295,6 +295,24 @@ class TestListProjects:
         assert listed_ids(world.as_("projects", HOLDER)) == mine
         assert listed_ids(world.as_("projects", HOLDER_MEMBER)) == mine
         assert listed_ids(world.as_("projects", OTHER_HOLDER)) == theirs
+
+    def test_the_desk_lists_every_association_or_the_one_it_names(self, world: World) -> None:
+        mine = [world.create_project()["id"], world.create_project(HOLDER_MEMBER)["id"]]
+        theirs = [world.create_project(OTHER_HOLDER)["id"]]
+        desk = world.as_("projects", DESK)
+        assert listed_ids(desk) == mine + theirs
+        assert listed_ids(desk, organisation_id=org_id("blosne-avenir")) == mine
+        assert listed_ids(desk, organisation_id=org_id("maurepas-solidaire")) == theirs
+        assert listed_ids(desk, organisation_id="00000000-0000-4000-8000-000000000000") == []
+
+    def test_an_association_naming_another_gets_403_and_naming_itself_its_own(self, world: World) -> None:
+        mine = [world.create_project()["id"]]
+        world.create_project(OTHER_HOLDER)
+        holder = world.as_("projects", HOLDER)
+        refused = holder.get(PROJECTS, params={"organisation_id": org_id("maurepas-solidaire")})
+        assert refused.status_code == 403
+        assert problem(refused)["code"] == "forbidden"
+        assert listed_ids(holder, organisation_id=org_id("blosne-avenir")) == mine
 
     def test_filter_by_qpv(self, world: World) -> None:
         blosne = world.create_project(qpv_codes=["QN03502B"])["id"]
