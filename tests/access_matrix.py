@@ -197,6 +197,7 @@ ACCESS: dict[str, dict[tuple[str, str], str | set[str]]] = {
         ("GET", "/api/v1/webhooks"): WEBHOOK_ADMINS,
         ("GET", "/api/v1/webhooks/{endpoint_id}"): WEBHOOK_ADMINS,
         ("PATCH", "/api/v1/webhooks/{endpoint_id}"): WEBHOOK_ADMINS,
+        ("DELETE", "/api/v1/webhooks/{endpoint_id}"): WEBHOOK_ADMINS,
         ("POST", "/api/v1/webhooks/{endpoint_id}/rotate-secret"): WEBHOOK_ADMINS,
         ("GET", "/api/v1/webhooks/{endpoint_id}/deliveries"): WEBHOOK_ADMINS,
         ("GET", "/api/v1/webhooks/{endpoint_id}/deliveries/{delivery_id}"): WEBHOOK_ADMINS,

@@ -6,13 +6,17 @@ workers never send a delivery twice at once. Targets are checked against SSRF.""
 import asyncio
 import ipaddress
 import ssl
+import uuid
 from datetime import timedelta
 from typing import Any
 
 import pytest
+from sqlalchemy import func, select
+from sqlmodel import col
 from standardwebhooks.webhooks import Webhook
 
 from common.clock import FixedClock
+from services.funding.models.webhook import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from services.funding.tests.committee_helpers import ok
 from services.funding.webhooks import targets as webhook_targets
 from services.funding.webhooks.targets import TargetRefused, check_address, delivery_client, networks
@@ -355,3 +359,87 @@ class TestRotation:
         assert len(headers["webhook-signature"].split(" ")) == 2
         for secret in (endpoint["secret"], rotated["secret"]):
             assert Webhook(secret).verify(body, headers)["type"] == "dossier.created"
+
+
+def _stored(world: World, endpoint_id: str) -> tuple[int, int, int]:
+    """(endpoints, deliveries, attempts) stored for the endpoint."""
+
+    async def count(session: Any) -> tuple[int, int, int]:
+        endpoint = uuid.UUID(endpoint_id)
+        deliveries = select(col(WebhookDelivery.id)).where(col(WebhookDelivery.endpoint_id) == endpoint)
+        return (
+            (await session.execute(select(func.count()).where(col(WebhookEndpoint.id) == endpoint))).scalar_one(),
+            (await session.execute(select(func.count()).select_from(deliveries.subquery()))).scalar_one(),
+            (await session.execute(select(func.count()).where(col(WebhookAttempt.delivery_id).in_(deliveries))))
+            .scalar_one(),
+        )
+
+    async def read() -> tuple[int, int, int]:
+        async with world.stack.apps["funding"].state.db.transaction(write=False) as session:
+            return await count(session)
+
+    return world.stack.run(read)
+
+
+class TestDeletion:
+    def test_deleted_it_is_gone_with_its_log_and_nothing_waiting_is_sent(
+        self, world: World, receiver: Receiver, clock: FixedClock
+    ) -> None:
+        endpoint = register(world, receiver.url)
+        kept = register(world, receiver.url, description="l'autre")
+        world.create_dossier()
+        receiver.statuses = [500, 500]  # both fail once: a delivery waits for its retry on each
+        worker_pass(world)
+        assert _stored(world, endpoint["id"]) == (1, 1, 1)
+        admin = world.as_("funding", HOLDER)
+        etag = admin.get(f"{WEBHOOKS}/{endpoint['id']}").headers["etag"]
+        assert admin.delete(f"{WEBHOOKS}/{endpoint['id']}", headers={"If-Match": etag}).status_code == 204
+        assert _stored(world, endpoint["id"]) == (0, 0, 0)
+        assert problem(admin.get(f"{WEBHOOKS}/{endpoint['id']}"))["code"] == "not_found"
+        assert admin.get(f"{WEBHOOKS}/{endpoint['id']}/deliveries").status_code == 404
+        assert [item["id"] for item in ok(admin.get(WEBHOOKS))["items"]] == [kept["id"]]
+        sent = len(receiver.requests)
+        clock.advance(seconds=3600)  # past the retry delay
+        worker_pass(world)
+        assert len(receiver.requests) == sent + 1  # the kept endpoint's retry only
+        assert admin.delete(f"{WEBHOOKS}/{endpoint['id']}", headers={"If-Match": etag}).status_code == 404
+
+    def test_only_its_admin_with_a_current_if_match_deletes_it(self, world: World, receiver: Receiver) -> None:
+        endpoint = register(world, receiver.url)
+        url = f"{WEBHOOKS}/{endpoint['id']}"
+        admin = world.as_("funding", HOLDER)
+        etag = admin.get(url).headers["etag"]
+        missing = admin.delete(url)
+        assert missing.status_code == 428 and problem(missing)["code"] == "precondition_required"
+        assert admin.delete(url, headers={"If-Match": '"999"'}).status_code == 412
+        assert world.as_("funding", HOLDER_MEMBER).delete(url, headers={"If-Match": etag}).status_code == 403
+        assert world.as_("funding", OTHER_HOLDER).delete(url, headers={"If-Match": etag}).status_code == 404
+        assert _stored(world, endpoint["id"]) == (1, 0, 0)
+
+    def test_a_worker_that_had_leased_its_delivery_goes_on_without_it(self, world: World, receiver: Receiver) -> None:
+        """Deleted between the worker's lease and its send, or during the send: no error, no attempt logged."""
+        endpoint = register(world, receiver.url)
+        world.create_dossier()
+        app = world.stack.apps["funding"]
+
+        async def lease() -> list[uuid.UUID]:
+            async with delivery_client(True) as http:
+                worker = Worker(app.state.db, http, app.state.settings, app.state.clock)
+                for endpoint_id in await worker._lease_endpoints():
+                    await worker._fan_out(endpoint_id)
+                return await worker._lease_deliveries()
+
+        async def go_on(delivery_id: uuid.UUID) -> int:
+            async with delivery_client(True) as http:
+                worker = Worker(app.state.db, http, app.state.settings, app.state.clock)
+                await worker._send(delivery_id)
+                await worker._record(delivery_id, 200, None, 1)
+                return await worker._fan_out(uuid.UUID(endpoint["id"]))
+
+        [delivery_id] = world.stack.run(lease)
+        admin = world.as_("funding", HOLDER)
+        etag = admin.get(f"{WEBHOOKS}/{endpoint['id']}").headers["etag"]
+        assert admin.delete(f"{WEBHOOKS}/{endpoint['id']}", headers={"If-Match": etag}).status_code == 204
+        assert world.stack.run(go_on, delivery_id) == 0
+        assert receiver.requests == []
+        assert _stored(world, endpoint["id"]) == (0, 0, 0)

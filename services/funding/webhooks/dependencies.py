@@ -23,6 +23,12 @@ EditedEndpoint = Annotated[
     locked_resource(service.locked_endpoint, path="endpoint_id", caller=WebhookAdmin, if_match_required=True,
                     idempotent=False),
 ]
+# Its deletion: If-Match required (a partner deletes the endpoint it last read, not one changed since).
+DeletedEndpoint = Annotated[
+    WebhookEndpoint,
+    locked_resource(service.locked_endpoint, path="endpoint_id", caller=WebhookAdmin, if_match_required=True,
+                    idempotent=False),
+]
 # A new secret: If-Match optional, the Idempotency-Key's reservation taken before the lock.
 RotatedEndpoint = Annotated[
     WebhookEndpoint,

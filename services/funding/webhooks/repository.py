@@ -3,7 +3,7 @@ read), their delivery log and its attempts."""
 
 import uuid
 
-from sqlalchemy import func
+from sqlalchemy import delete, func
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 from sqlmodel.sql.expression import SelectOfScalar
@@ -67,3 +67,12 @@ async def attempts_of(session: AsyncSession, delivery_id: uuid.UUID) -> list[Web
         .order_by(col(WebhookAttempt.attempted_at))
     )
     return list((await session.execute(statement)).scalars())
+
+
+async def delete_endpoint(session: AsyncSession, endpoint_id: uuid.UUID) -> None:
+    """The endpoint (locked by the caller) with its deliveries and their attempts, children first: SQLite applies
+    the attempts' ON DELETE CASCADE too, but saying it does not depend on the pragma."""
+    deliveries = select(col(WebhookDelivery.id)).where(col(WebhookDelivery.endpoint_id) == endpoint_id)
+    await session.execute(delete(WebhookAttempt).where(col(WebhookAttempt.delivery_id).in_(deliveries)))
+    await session.execute(delete(WebhookDelivery).where(col(WebhookDelivery.endpoint_id) == endpoint_id))
+    await session.execute(delete(WebhookEndpoint).where(col(WebhookEndpoint.id) == endpoint_id))

@@ -18,6 +18,7 @@ from services.funding.webhooks.dependencies import (
     AllowedNetworksDep,
     CurrentDelivery,
     CurrentEndpoint,
+    DeletedEndpoint,
     EditedEndpoint,
     ReplayedDelivery,
     RotatedEndpoint,
@@ -92,6 +93,23 @@ async def update_webhook(
     its waiting deliveries sent again). 404 `not_found` for another organisation's, 412/428 for a stale or
     missing If-Match, 422 `webhook_target_refused` for a refused URL."""
     return with_etag(response, await webhooks.update(endpoint, body, allowed, clock.now()))
+
+
+@router.delete(
+    ENDPOINT,
+    summary="Supprimer un point de réception, son secret et son journal de livraisons (If-Match requis)",
+    description="Plus rien ne lui est livré, y compris ce qui était en attente ; les événements restent lisibles "
+    "dans `/api/v1/events`. Pour seulement suspendre les livraisons : `PATCH` avec `state: disabled`.",
+    status_code=204,
+    response_class=Response,
+    responses={204: {"description": "Supprimé"}, **problem_responses(401, 403, 404, 412, 422, 428)},
+    openapi_extra=if_match_parameter(),
+)
+async def delete_webhook(endpoint: DeletedEndpoint, session: SessionDep) -> Response:
+    """An organisation's admin deletes one of its endpoints with its delivery log; 404 `not_found` for another
+    organisation's (and for it, once deleted), 412/428 for a stale or missing If-Match."""
+    await webhooks.delete(session, endpoint)
+    return Response(status_code=204)
 
 
 @router.post(

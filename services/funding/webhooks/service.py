@@ -113,6 +113,12 @@ async def update(
     return to_public(endpoint)
 
 
+async def delete(session: AsyncSession, endpoint: WebhookEndpoint) -> None:
+    """The endpoint, its secrets and its delivery log go (attempts with their deliveries); nothing more is sent to
+    it. The events themselves stay in the outbox: other endpoints and readers of /events still have them."""
+    await repository.delete_endpoint(session, endpoint.id)
+
+
 def disable(endpoint: WebhookEndpoint, reason: str, now: datetime) -> None:
     endpoint.state, endpoint.disabled_at, endpoint.disabled_reason = EndpointState.disabled, now, reason
 

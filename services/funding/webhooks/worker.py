@@ -104,7 +104,8 @@ class Worker:
         now = self.clock.now()
         async with self.db.transaction() as session:
             endpoint = await repository.endpoint_by_id(session, endpoint_id)
-            assert endpoint is not None
+            if endpoint is None:  # deleted by its admin since it was leased
+                return 0
             newest = await repository.newest_event_sequence(session)
             rows = await repository.events_to_fan_out(session, endpoint, up_to=newest, limit=FAN_OUT_BATCH)
             wanted = [row for row in rows if not endpoint.event_types or row.type in endpoint.event_types]
@@ -132,10 +133,13 @@ class Worker:
     async def _send(self, delivery_id: uuid.UUID) -> None:
         async with self.db.transaction(write=False) as session:
             delivery = await repository.delivery_by_id(session, delivery_id)
-            assert delivery is not None
+            if delivery is None:  # its endpoint was deleted since it was leased: nobody to send it to
+                return
             endpoint = await repository.endpoint_by_id(session, delivery.endpoint_id)
             event = await repository.event_by_sequence(session, delivery.event_sequence)
-            assert endpoint is not None and event is not None
+            if endpoint is None:
+                return
+            assert event is not None
         body = json.dumps({
             "type": event.type, "timestamp": event.occurred_at.isoformat(),
             "data": EventPublic.model_validate(event, from_attributes=True).model_dump(mode="json"),
@@ -170,9 +174,10 @@ class Worker:
         now = self.clock.now()
         async with self.db.transaction() as session:
             delivery = await repository.delivery_by_id(session, delivery_id, for_update=True)
-            assert delivery is not None
+            if delivery is None:  # deleted with its endpoint while it was being sent: the attempt has no log left
+                return
             endpoint = await repository.endpoint_by_id(session, delivery.endpoint_id, for_update=True)
-            assert endpoint is not None
+            assert endpoint is not None  # the delivery is locked: its endpoint cannot go before it
             session.add(WebhookAttempt(delivery_id=delivery.id, attempted_at=now, status=status,
                                        latency_ms=latency_ms, error=error))
             delivery.attempts += 1
