@@ -26,6 +26,9 @@ DESCRIPTIONS = {
         "confirmed it (a crash, a failed commit)"
     ),
     "pin_sweep_seconds": "period of the sweep deleting lapsed pin reservations (0: none; a deletion skips them anyway)",
+    "small_cell_min_projects": "the fewest projects a shared figure (an indicator cell, a territory's line or "
+    "total) must rest on for associations and citizen councils to read it; below, `suppressed: true` and null "
+    "figures",
     "database_pool": "pool connections (turn off only for clients that change event loop per request)",
     "database_pool_size": "PostgreSQL connections a process keeps open (the connection budget is below the table)",
     "database_max_overflow": "PostgreSQL connections a process may open beyond its pool in a burst",

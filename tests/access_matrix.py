@@ -83,10 +83,11 @@ ACCESS: dict[str, dict[tuple[str, str], str | set[str]]] = {
         ("GET", "/api/v1/indicators/{indicator_id}"): EVERYONE,
         ("PATCH", "/api/v1/indicators/{indicator_id}"): DESK,
         # A project's indicators and reports: the association writes, the desk reads and reviews (and the desk's
-        # services read, projects:read); the aggregates are for the desk and the funders.
+        # services read, projects:read); the shared aggregates are every organisation's (small cells suppressed for
+        # associations and councils), the impact of projects named one by one the desk's and the funders'.
         ("GET", "/api/v1/projects/{project_id}/indicators"): HOLDERS | DESK,
         ("PUT", "/api/v1/projects/{project_id}/indicators"): HOLDERS,
-        ("GET", "/api/v1/indicators/aggregates"): FUNDERS | DESK,
+        ("GET", "/api/v1/indicators/aggregates"): EVERYONE,
         ("POST", "/api/v1/indicators/aggregates/search"): FUNDERS | DESK,
         ("POST", "/api/v1/reports"): HOLDERS,
         ("GET", "/api/v1/reports"): HOLDERS | DESK,
@@ -189,8 +190,9 @@ ACCESS: dict[str, dict[tuple[str, str], str | set[str]]] = {
         ("GET", "/api/v1/exports/{kind}"): FUNDERS | DESK,
         ("GET", "/api/v1/stats/funder"): FUNDERS | DESK,
         ("GET", "/api/v1/stats/funder/projects"): FUNDERS | DESK,
-        # A territory's figures: every funder's money on it (the open data says as much), for funders and the desk.
-        ("GET", "/api/v1/stats/territory"): FUNDERS | DESK,
+        # A territory's figures: every funder's money on it (the open data says as much), for every organisation
+        # (what rests on too few projects suppressed for associations and councils).
+        ("GET", "/api/v1/stats/territory"): EVERYONE,
         # An association's home: its own people; the desk names the association it helps.
         ("GET", "/api/v1/stats/association"): HOLDERS | DESK,
         ("POST", "/api/v1/webhooks"): WEBHOOK_ADMINS,

@@ -2,6 +2,7 @@ from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 from common.settings import MailSettings, sqlite_url_for
+from services.shared_figures import DEFAULT_MIN_PROJECTS
 
 
 class FundingSettings(MailSettings):
@@ -25,6 +26,9 @@ class FundingSettings(MailSettings):
     # connection only to read and to record. Counted in the connection budget (README, Configuration).
     webhook_database_pool_size: int = Field(default=2, ge=1, le=100)
     webhook_database_max_overflow: int = Field(default=2, ge=0, le=100)
+    # A territory's figures: a line of fewer projects is suppressed for associations and councils
+    # (services/shared_figures.py).
+    small_cell_min_projects: int = Field(default=DEFAULT_MIN_PROJECTS, ge=1, le=100)
 
     def secret_fields(self) -> dict[str, str]:
         return {"service_client_secret": self.service_client_secret, **self.mail_secret_fields()}

@@ -4,6 +4,7 @@ from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 from common.settings import VAR_DIR, ServiceSettings, sqlite_url_for
+from services.shared_figures import DEFAULT_MIN_PROJECTS
 
 
 class ProjectsSettings(ServiceSettings):
@@ -23,3 +24,6 @@ class ProjectsSettings(ServiceSettings):
     # sweep (every `pin_sweep_seconds`, 0: only lazily, where a deletion meets one) deletes them.
     pin_reservation_seconds: int = Field(default=900, ge=1)
     pin_sweep_seconds: float = Field(default=60, ge=0)
+    # The shared aggregates: a cell of fewer projects is suppressed for associations and councils
+    # (services/shared_figures.py).
+    small_cell_min_projects: int = Field(default=DEFAULT_MIN_PROJECTS, ge=1, le=100)

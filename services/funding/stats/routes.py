@@ -4,7 +4,7 @@
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 
 from common.clock import ClockDep
 from common.db import SessionDep
@@ -15,6 +15,7 @@ from services.funding.stats import funder as funder_stats
 from services.funding.stats import territory as territory_stats
 from services.funding.stats.auth import AssociationHomeReader, FunderFiguresReader, TerritoryFiguresReader
 from services.funding.stats.schemas import AssociationHome, FunderProjects, FunderYear, TerritoryYear
+from services.shared_figures import suppression_threshold
 
 router = APIRouter(prefix="/stats", tags=["stats"])
 # A contrat de ville counts a few dozen QPVs; the largest (Marseille) about forty.
@@ -68,8 +69,9 @@ async def funder_projects(
     responses=problem_responses(400, 401, 403, 422),
 )
 async def territory_year(
+    request: Request,
     session: SessionDep,
-    _caller: TerritoryFiguresReader,
+    caller: TerritoryFiguresReader,
     year: Annotated[int, Query(ge=2000, le=2100, examples=[2027])],
     qpv: Annotated[
         list[QpvCode] | None,
@@ -78,9 +80,13 @@ async def territory_year(
               "ce que couvre le guichet."),
     ] = None,
 ) -> TerritoryYear:
-    """The funders' people and the desk read a territory's year, given as its QPVs (the gateway resolves a
-    commune or a contrat de ville to them), or everything the desk covers without any."""
-    return TerritoryYear.model_validate(await territory_stats.territory_year(session, qpv or [], year))
+    """Every signed-in organisation reads a territory's year, given as its QPVs (the gateway resolves a commune or
+    a contrat de ville to them), or everything the desk covers without any; for the associations and the councils,
+    what rests on fewer than 3 projects (`FUNDING_SMALL_CELL_MIN_PROJECTS`) is suppressed."""
+    threshold = suppression_threshold(caller, request.app.state.settings.small_cell_min_projects)
+    return TerritoryYear.model_validate(
+        await territory_stats.territory_year(session, qpv or [], year, min_projects=threshold)
+    )
 
 
 @router.get(

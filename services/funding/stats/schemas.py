@@ -8,6 +8,7 @@ from pydantic import BaseModel, Field
 
 from common.schemas import listed
 from services.funding.models.programme import Track
+from services.shared_figures import SUPPRESSED_DESCRIPTION
 
 
 class EnvelopeLine(BaseModel):
@@ -64,10 +65,18 @@ class FunderProjects(BaseModel):
     project_ids: list[uuid.UUID] = Field(description="Les projets auxquels il a accordé une subvention cette année.")
 
 
+class TerritoryLine(BaseModel):
+    value: str = Field(description="Le financeur (son identifiant), le parcours ou la priorité.")
+    grants: int | None
+    granted_cents: int | None
+    projects: int | None = Field(description="Projets distincts de la ligne (null si `suppressed`).")
+    suppressed: bool = Field(default=False, description=SUPPRESSED_DESCRIPTION)
+
+
 class TerritoryGrantedBy(BaseModel):
-    funder: list[GrantedLine] = Field(description="Par financeur (value : son identifiant).")
-    track: list[GrantedLine]
-    priority: list[GrantedLine] = Field(
+    funder: list[TerritoryLine] = Field(description="Par financeur (value : son identifiant).")
+    track: list[TerritoryLine]
+    priority: list[TerritoryLine] = Field(
         description="Une subvention compte sous chacune des priorités de son dossier : les lignes ne "
         "s'additionnent pas."
     )
@@ -76,12 +85,18 @@ class TerritoryGrantedBy(BaseModel):
 class TerritoryYear(BaseModel):
     year: int
     qpv_codes: list[str] = Field(description="Les QPV du territoire ; vide : tout ce que couvre le guichet.")
-    grants: int
-    granted_cents: int
-    projects: int = Field(description="Projets ayant reçu au moins une subvention de l'année.")
-    associations: int = Field(description="Associations ayant reçu au moins une subvention de l'année.")
-    funders: int = Field(description="Financeurs ayant accordé au moins une subvention de l'année.")
-    dossiers_by_state: dict[str, int] = Field(description="Les dossiers déposés aux programmes de l'année, par état.")
+    grants: int | None
+    granted_cents: int | None
+    projects: int | None = Field(description="Projets ayant reçu au moins une subvention de l'année.")
+    associations: int | None = Field(description="Associations ayant reçu au moins une subvention de l'année.")
+    funders: int | None = Field(description="Financeurs ayant accordé au moins une subvention de l'année.")
+    suppressed: bool = Field(default=False, description="true : les totaux du territoire viennent de moins de "
+                             "projets que le seuil de secret ; ils sont null pour les associations et les conseils "
+                             "citoyens.")
+    dossiers_by_state: dict[str, int | None] = Field(
+        description="Les dossiers déposés aux programmes de l'année, par état (null : moins que le seuil de secret, "
+        "pour les associations et les conseils citoyens)."
+    )
     granted_by: TerritoryGrantedBy
 
 

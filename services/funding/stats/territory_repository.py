@@ -32,13 +32,18 @@ def _grants_of(year: int, territory: Select[Any] | None) -> ColumnElement[bool]:
 async def _granted_by(
     session: AsyncSession, key: Any, where: ColumnElement[bool], *joins: tuple[Any, Any]
 ) -> list[dict[str, Any]]:
-    statement = select(key, func.count(), func.sum(col(Grant.amount_cents))).select_from(Grant)
+    statement = select(
+        key, func.count(), func.sum(col(Grant.amount_cents)), func.count(distinct(col(Dossier.project_id)))
+    ).select_from(Grant).join(Dossier, col(Dossier.id) == col(Grant.dossier_id))
     for table, on in joins:
         statement = statement.join(table, on)
     rows = await session.execute(
         statement.where(where).group_by(key).order_by(func.sum(col(Grant.amount_cents)).desc(), key)
     )
-    return [{"value": str(value), "grants": count, "granted_cents": int(total)} for value, count, total in rows]
+    return [
+        {"value": str(value), "grants": count, "granted_cents": int(total), "projects": projects}
+        for value, count, total, projects in rows
+    ]
 
 
 async def territory_year(session: AsyncSession, qpv_codes: list[str], year: int) -> dict[str, Any]:

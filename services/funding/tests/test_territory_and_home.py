@@ -4,6 +4,8 @@ it has filed, what it must do next, the money it can expect."""
 from datetime import timedelta
 from typing import Any
 
+import pytest
+
 from services.funding.tests.committee_helpers import (
     CAF_MANAGER,
     decide,
@@ -17,11 +19,16 @@ from services.funding.tests.helpers import BLOSNE_AVENIR, CAF, PREFECTURE, PROGR
 from services.funding.tests.test_agreements import STATE_MANAGER, agreements_of, decided, move, payments_of
 from tests.support.clock import TODAY
 from tests.support.stack import problem
-from tests.support.world import CITY_MANAGER, DESK, HOLDER, OTHER_HOLDER, World
+from tests.support.world import CITIZEN, CITY_MANAGER, DESK, HOLDER, OTHER_HOLDER, World
 
 TERRITORY = "/api/v1/stats/territory"
 HOME = "/api/v1/stats/association"
 BLOSNE_QPV, MAUREPAS_QPV = "QN03502B", "QN03501M"
+
+
+def line(value: str, grants: int, granted_cents: int, projects: int = 1) -> dict[str, Any]:
+    return {"value": value, "grants": grants, "granted_cents": granted_cents, "projects": projects,
+            "suppressed": False}
 
 
 def territory(world: World, email: str = DESK, **params: Any) -> dict[str, Any]:
@@ -45,15 +52,15 @@ class TestTerritory:
         one = territory(world, year=year, qpv=BLOSNE_QPV)
         assert (one["qpv_codes"], one["grants"], one["granted_cents"]) == ([BLOSNE_QPV], 2, 1_400_000)
         assert (one["projects"], one["associations"], one["funders"]) == (1, 1, 2)
-        assert one["granted_by"]["funder"] == [{"value": VILLE, "grants": 1, "granted_cents": 1_000_000},
-                                               {"value": PREFECTURE, "grants": 1, "granted_cents": 400_000}]
-        assert one["granted_by"]["track"] == [{"value": "annual", "grants": 2, "granted_cents": 1_400_000}]
+        assert one["granted_by"]["funder"] == [line(VILLE, 1, 1_000_000),
+                                               line(PREFECTURE, 1, 400_000)]
+        assert one["granted_by"]["track"] == [line("annual", 2, 1_400_000)]
         # A grant counts under each of its dossier's priorities.
-        assert one["granted_by"]["priority"] == [{"value": "social_cohesion", "grants": 2, "granted_cents": 1_400_000},
-                                                 {"value": "youth", "grants": 2, "granted_cents": 1_400_000}]
+        assert one["granted_by"]["priority"] == [line("social_cohesion", 2, 1_400_000),
+                                                 line("youth", 2, 1_400_000)]
         assert one["dossiers_by_state"] == {"decided": 1}
         assert territory(world, year=year, qpv=MAUREPAS_QPV)["granted_by"]["funder"] == [
-            {"value": CAF, "grants": 1, "granted_cents": 500_000}]
+            line(CAF, 1, 500_000)]
 
         # A commune or a contrat de ville: its QPVs together, each dossier once.
         both = territory(world, year=year, qpv=[MAUREPAS_QPV, BLOSNE_QPV, MAUREPAS_QPV])
@@ -65,8 +72,40 @@ class TestTerritory:
         assert everything["dossiers_by_state"] == {"decided": 2}
         assert territory(world, year=year + 1)["grants"] == 0
 
+    def test_associations_and_councils_read_it_without_what_rests_on_too_few_projects(
+        self, world: World, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        blosne = ready(world, plan=[{"funder_id": VILLE, "amount_cents": 1_000_000},
+                                    {"funder_id": PREFECTURE, "amount_cents": 400_000}])
+        project = world.create_project(qpv_codes=[MAUREPAS_QPV], priorities=["economic_development"])
+        maurepas = ready(world, plan=[{"funder_id": VILLE, "amount_cents": 500_000}], project=project, documents=False)
+        present = [VILLE, PREFECTURE]
+        session = ok(open_session(world, plan_session(world, [blosne, maurepas], present), present))
+        ok(decide(world, session, blosne, VILLE, 1_000_000), 201)
+        ok(decide(world, session, blosne, PREFECTURE, 400_000), 201)
+        ok(decide(world, session, maurepas, VILLE, 500_000), 201)
+        ok(world.as_("funding", DESK).post(f"{session_url(session)}/close", json={}))
+        year = ok(world.as_("funding", DESK).get(f"/api/v1/programmes/{PROGRAMME_ID}"))["year"]
+        full = territory(world, year=year)
+        hidden = {"grants": None, "granted_cents": None, "projects": None, "suppressed": True}
+        for email in (HOLDER, CITIZEN):
+            # Two projects in all, under the default of three: only the keys are left.
+            shown = territory(world, email, year=year)
+            assert shown["suppressed"] is True
+            assert {name: shown[name] for name in ("grants", "granted_cents", "projects", "associations",
+                                                    "funders")} == dict.fromkeys(
+                ("grants", "granted_cents", "projects", "associations", "funders"))
+            assert shown["dossiers_by_state"] == {"decided": None}
+            assert shown["granted_by"]["funder"] == [{"value": VILLE, **hidden}, {"value": PREFECTURE, **hidden}]
+        monkeypatch.setattr(world.stack.apps["funding"].state.settings, "small_cell_min_projects", 2)
+        shown = territory(world, HOLDER, year=year)
+        assert (shown["suppressed"], shown["granted_cents"], shown["projects"]) == (False, 1_900_000, 2)
+        assert shown["dossiers_by_state"] == {"decided": 2}
+        # The city's line rests on both projects; the State's on one.
+        assert shown["granted_by"]["funder"] == [line(VILLE, 2, 1_500_000, 2), {"value": PREFECTURE, **hidden}]
+        assert territory(world, CITY_MANAGER, year=year) == full  # a funder reads every line as it is
+
     def test_who_reads_it_and_bad_scopes(self, world: World) -> None:
-        assert world.as_("funding", HOLDER).get(TERRITORY, params={"year": 2027}).status_code == 403
         for params in ({"year": 2027, "qpv": "QN0"}, {"year": 1990}, {}):
             answer = world.as_("funding", DESK).get(TERRITORY, params=params)
             assert answer.status_code == 422 and problem(answer)["code"] == "validation_failed", params

@@ -17,7 +17,13 @@ TargetsRead = Annotated[
     Principal, Depends(Authorize(roles=HOLDER_ROLES | DESK_ROLES, scope=Scope.projects_read, services=True))
 ]
 TargetsWrite = Annotated[Principal, Depends(Authorize(roles=HOLDER_ROLES, scope=Scope.projects_write))]
-# The collective impact's aggregates: read by the desk, the funders and the services.
+# The collective impact's shared aggregates: read by every signed-in organisation (small cells suppressed for
+# associations and councils, services/shared_figures.py) and the services.
+SharedImpactRead = Annotated[
+    Principal, Depends(Authorize(roles=EVERY_ROLE, scope=Scope.projects_read, services=True))
+]
+# The impact of a set of projects named one by one (a funder's granted projects): the desk, the funders and the
+# services only, since naming one project would read its values.
 ImpactRead = Annotated[
     Principal, Depends(Authorize(roles=FUNDER_ROLES | DESK_ROLES, scope=Scope.projects_read, services=True))
 ]

@@ -7,6 +7,8 @@
   values to both cells, so adding the rows of several QPVs together counts it twice. A project without
   priority is in the cells whose priority is null.
 - Only accepted reports count. `actual` and `target` follow the indicator's aggregation (see `ImpactRow`).
+- A cell of fewer projects than the caller's threshold (services/shared_figures.py) keeps its keys and loses its
+  figures (`suppressed`); it still takes its place in the pages, so that paging does not tell it apart.
 """
 
 import base64
@@ -48,8 +50,10 @@ async def aggregates(
     limit: int,
     cursor: str | None,
     project_ids: list[uuid.UUID] | None = None,
+    min_projects: int | None = None,
 ) -> tuple[list[ImpactRow], str | None]:
-    """One page of cells ordered by (indicator, QPV, priority, year), and the cursor of the next."""
+    """One page of cells ordered by (indicator, QPV, priority, year), and the cursor of the next; the cells of
+    fewer than `min_projects` projects suppressed (None: none)."""
     after = _decode_cursor(cursor) if cursor else None
     rows = await repository.impact_cells(
         session, indicator=indicator, qpv=qpv, priority=priority, year=year, project_ids=project_ids, after=after,
@@ -60,7 +64,7 @@ async def aggregates(
     if len(rows) > limit:
         last = page[-1]
         next_cursor = _encode_cursor((last.indicator_code, last.qpv_key, last.priority_key, int(last.year)))
-    return [_row(row) for row in page], next_cursor
+    return [_row(row, min_projects) for row in page], next_cursor
 
 
 def _whole(value: Any) -> int | None:
@@ -83,7 +87,14 @@ def _text(hundredths: int | None) -> str | None:
     return None if hundredths is None else format_hundredths(hundredths)
 
 
-def _row(row: Any) -> ImpactRow:
+def _row(row: Any, min_projects: int | None = None) -> ImpactRow:
+    if min_projects is not None and row.projects < min_projects:
+        return ImpactRow(
+            indicator_code=row.indicator_code, unit=row.unit, aggregation=row.aggregation,
+            qpv_code=row.qpv_key or None, priority_code=row.priority_key or None, year=int(row.year),
+            actual=None, target=None, actual_total=None, target_total=None, actual_count=None, target_count=None,
+            actual_denominator=None, target_denominator=None, projects=None, suppressed=True,
+        )
     actual_total, target_total = _whole(row.actual_total), _whole(row.target_total)
     ratio = row.aggregation == "ratio"
     actual_den = _whole(row.actual_den) if ratio else None

@@ -3,7 +3,7 @@ with the collective impact's aggregates (`targets_router`, included before it)."
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Query, Request, Response
 
 from common.db import SessionDep
 from common.etag import if_match_parameter
@@ -13,7 +13,13 @@ from common.problems import problem_responses
 from common.resources import answer, with_etag
 from services.projects.indicators import impact, service
 from services.projects.indicators import targets as project_targets
-from services.projects.indicators.auth import CatalogueManage, CatalogueRead, ImpactRead, TargetsWrite
+from services.projects.indicators.auth import (
+    CatalogueManage,
+    CatalogueRead,
+    ImpactRead,
+    SharedImpactRead,
+    TargetsWrite,
+)
 from services.projects.indicators.dependencies import CurrentIndicator, LockedIndicator, LockedTargets, TargetedProject
 from services.projects.indicators.schemas import (
     ImpactOfProjects,
@@ -26,6 +32,7 @@ from services.projects.indicators.schemas import (
     TargetsReplace,
 )
 from services.projects.referential.schemas import PriorityCode, QpvCode
+from services.shared_figures import suppression_threshold
 
 router = APIRouter(prefix="/indicators", tags=["indicators"])
 # Only a UUID is an indicator's id: other words under /indicators (aggregates) are routes of their own, which a
@@ -156,14 +163,16 @@ async def replace_project_indicators(
     "compte dans son année, une valeur « span » dans l'année de fin du projet. Un projet compte dans chacun de "
     "ses QPV et sous chacune de ses priorités (null : aucune) : additionner les lignes de plusieurs QPV le "
     "compte plusieurs fois. `actual` et `target` : une somme ; une moyenne pour un indicateur moyen ; pour un "
-    "ratio, le taux en pour cent (100 × Σ numérateurs / Σ dénominateurs). Lu par le guichet, les financeurs et "
-    "les services.",
+    "ratio, le taux en pour cent (100 × Σ numérateurs / Σ dénominateurs). Lu par toute organisation connectée "
+    "et les services ; pour les associations et les conseils citoyens, une case de moins de 3 projets "
+    "(`PROJECTS_SMALL_CELL_MIN_PROJECTS`) garde sa place mais perd ses chiffres (`suppressed: true`).",
     response_model=ImpactPage,
     responses=problem_responses(400, 401, 403, 422),
 )
 async def list_indicator_aggregates(
+    request: Request,
     session: SessionDep,
-    _caller: ImpactRead,
+    caller: SharedImpactRead,
     limit: LimitParam = 50,
     cursor: CursorParam = None,
     year: Annotated[int | None, Query(ge=1900, le=2999)] = None,
@@ -174,9 +183,12 @@ async def list_indicator_aggregates(
     priority: Annotated[PriorityCode | None, Query()] = None,
     indicator: Annotated[IndicatorCode | None, Query()] = None,
 ) -> ImpactPage:
-    """The cells, paged, read by the desk, the funders and the services."""
+    """The cells, paged, read by every signed-in organisation and the services; small cells suppressed for the
+    associations and the councils."""
+    threshold = suppression_threshold(caller, request.app.state.settings.small_cell_min_projects)
     rows, next_cursor = await impact.aggregates(
-        session, year=year, qpv=qpv, priority=priority, indicator=indicator, limit=limit, cursor=cursor
+        session, year=year, qpv=qpv, priority=priority, indicator=indicator, limit=limit, cursor=cursor,
+        min_projects=threshold,
     )
     return ImpactPage(items=rows, next_cursor=next_cursor)
 

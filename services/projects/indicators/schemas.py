@@ -25,6 +25,7 @@ from common.problems import bilingual
 from common.schemas import VISIBLE_CHARACTER, InputModel, PatchModel
 from services.projects.projects.schemas import Input
 from services.projects.referential.schemas import PriorityCode
+from services.shared_figures import SUPPRESSED_DESCRIPTION
 
 IndicatorCode = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{1,39}$")]
 IndicatorLabel = Annotated[
@@ -212,11 +213,14 @@ class ImpactRow(BaseModel):
     target: MeasureOut | None = Field(description="null : aucune cible dans la case.")
     actual_total: MeasureOut | None
     target_total: MeasureOut | None
-    actual_count: int = Field(description="Valeurs acceptées dans la case (une par rapport).")
-    target_count: int = Field(description="Cibles dans la case (une par projet).")
+    actual_count: int | None = Field(description="Valeurs acceptées dans la case (une par rapport).")
+    target_count: int | None = Field(description="Cibles dans la case (une par projet).")
     actual_denominator: MeasureOut | None = Field(description="Ratio : Σ des valeurs du dénominateur.")
     target_denominator: MeasureOut | None = Field(description="Ratio : Σ des cibles du dénominateur.")
-    projects: int = Field(description="Projets distincts ayant une cible ou une valeur acceptée dans la case.")
+    projects: int | None = Field(
+        description="Projets distincts ayant une cible ou une valeur acceptée dans la case (null si `suppressed`)."
+    )
+    suppressed: bool = Field(default=False, description=SUPPRESSED_DESCRIPTION)
 
 
 class ImpactPage(BaseModel):

@@ -157,9 +157,21 @@ def expected_rows(built: list[Plan]) -> list[dict[str, Any]]:
             "actual_count": len(cell["actual"]), "target_count": len(cell["target"]),
             "actual_denominator": _text(cell["actual_den"]) if ratio and cell["actual"] else None,
             "target_denominator": _text(cell["target_den"]) if ratio and cell["target"] else None,
-            "projects": len(cell["projects"]),
+            "projects": len(cell["projects"]), "suppressed": False,
         })
     return sorted(rows, key=lambda r: (r["indicator_code"], r["qpv_code"], r["priority_code"] or "", r["year"]))
+
+
+FIGURES = ("actual", "target", "actual_total", "target_total", "actual_count", "target_count",
+           "actual_denominator", "target_denominator", "projects")
+
+
+def suppressed(rows: list[dict[str, Any]], min_projects: int) -> list[dict[str, Any]]:
+    """The cells as an association or a council reads them: those of fewer projects keep their keys only."""
+    return [
+        row if row["projects"] >= min_projects else {**row, **dict.fromkeys(FIGURES), "suppressed": True}
+        for row in rows
+    ]
 
 
 def served(world: World, email: str = DESK, **params: Any) -> list[dict[str, Any]]:
@@ -285,8 +297,24 @@ class TestAggregates:
         assert len(response.json()["items"]) == len(expected_rows(built))
 
     @pytest.mark.parametrize("email", [HOLDER, CITIZEN])
-    def test_holders_and_citizens_get_403(self, world: World, email: str) -> None:
-        assert problem(world.as_("projects", email).get(AGGREGATES))["status"] == 403
+    def test_associations_and_councils_read_them_without_the_cells_of_too_few_projects(
+        self, world: World, built: list[Plan], email: str, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        expected = expected_rows(built)
+        assert served(world, email) == suppressed(expected, 3)  # the default: every cell here has 1 or 2 projects
+        assert all(row["suppressed"] for row in served(world, email))
+        monkeypatch.setattr(world.stack.apps["projects"].state.settings, "small_cell_min_projects", 2)
+        shown = served(world, email)
+        assert shown == suppressed(expected, 2)
+        assert {row["suppressed"] for row in shown} == {True, False}  # some of one project, some of two
+        assert len(shown) == len(expected)  # a suppressed cell keeps its place: its absence would say as much
+
+    @pytest.mark.parametrize("email", [HOLDER, CITIZEN])
+    def test_associations_and_councils_cannot_name_projects_one_by_one(
+        self, world: World, built: list[Plan], email: str
+    ) -> None:
+        body = {"project_ids": [built[0].project["id"]]}
+        assert problem(world.as_("projects", email).post(f"{AGGREGATES}/search", json=body))["status"] == 403
 
     @pytest.mark.parametrize(
         "params", [{"year": 1800}, {"year": "2027a"}, {"qpv": "Blosne"}, {"priority": "Youth"}, {"indicator": "X"},
