@@ -13,7 +13,7 @@ ADMINS = {"holder_admin", "funder_manager", "desk_coordinator", "platform_admin"
 EVERYONE = HOLDERS | FUNDERS | DESK | {"citizen_reviewer", "platform_admin"}
 PUBLIC = "public"
 # An organisation's admin manages its webhook endpoints (the platform's admin has no events of its own).
-WEBHOOK_ADMINS = {"holder_admin", "funder_manager", "desk_coordinator"}
+WEBHOOK_ADMINS = {"holder_admin", "funder_manager", "desk_coordinator", "citizen_reviewer"}
 
 ACCESS: dict[str, dict[tuple[str, str], str | set[str]]] = {
     "identity": {
@@ -102,8 +102,9 @@ ACCESS: dict[str, dict[tuple[str, str], str | set[str]]] = {
         ("GET", "/api/v1/programmes"): EVERYONE,
         ("GET", "/api/v1/programmes/{programme_id}"): EVERYONE,
         ("POST", "/api/v1/dossiers"): HOLDERS,
-        ("GET", "/api/v1/dossiers"): HOLDERS | FUNDERS | DESK,
-        # A citizen council reads the examined dossiers of its QPVs (404 for the others), never the list.
+        # A citizen council lists the examined dossiers of its QPVs and those it gave its opinion on.
+        ("GET", "/api/v1/dossiers"): HOLDERS | FUNDERS | DESK | {"citizen_reviewer"},
+        # A citizen council reads the examined dossiers of its QPVs and those it gave its opinion on (404 for others).
         ("GET", "/api/v1/dossiers/{dossier_id}"): HOLDERS | FUNDERS | DESK | {"citizen_reviewer"},
         ("PATCH", "/api/v1/dossiers/{dossier_id}"): HOLDERS | DESK,
         ("POST", "/api/v1/dossiers/{dossier_id}/submit"): HOLDERS,
@@ -185,7 +186,7 @@ ACCESS: dict[str, dict[tuple[str, str], str | set[str]]] = {
         ("GET", "/api/v1/grants"): HOLDERS | FUNDERS | DESK,
         ("GET", "/api/v1/grants/totals"): HOLDERS | DESK,
         ("GET", "/api/v1/payments"): HOLDERS | FUNDERS | DESK,
-        ("GET", "/api/v1/events"): HOLDERS | FUNDERS | DESK,
+        ("GET", "/api/v1/events"): HOLDERS | FUNDERS | DESK | {"citizen_reviewer"},
         ("GET", "/api/v1/exports/scdl"): PUBLIC,
         ("GET", "/api/v1/exports/{kind}"): FUNDERS | DESK,
         ("GET", "/api/v1/stats/funder"): FUNDERS | DESK,

@@ -12,7 +12,8 @@ from services.vocabulary import COUNCIL_ROLES, DESK_ROLES, FUNDER_ROLES, HOLDER_
 DossierReader = Annotated[
     Principal, Depends(Authorize(roles=HOLDER_ROLES | FUNDER_ROLES | DESK_ROLES, scope=Scope.dossiers_read))
 ]
-# A citizen council reads besides one dossier of its QPVs (the project and its budget), never the list.
+# A citizen council reads besides the examined dossiers of its QPVs and those it gave its opinion on (the project
+# and its budget).
 DossierOrCouncilReader = Annotated[
     Principal,
     Depends(Authorize(roles=HOLDER_ROLES | FUNDER_ROLES | DESK_ROLES | COUNCIL_ROLES, scope=Scope.dossiers_read)),

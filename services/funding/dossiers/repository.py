@@ -5,7 +5,21 @@ import uuid
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Exists, Row, Select, delete, exists, false, insert, or_, select, true, update
+from sqlalchemy import (
+    ColumnElement,
+    Exists,
+    Row,
+    Select,
+    and_,
+    delete,
+    exists,
+    false,
+    insert,
+    or_,
+    select,
+    true,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
@@ -18,6 +32,7 @@ from services.funding.dossiers.schemas import DossierSummary
 from services.funding.models.dossier import (
     Dossier,
     DossierHistory,
+    DossierOpinion,
     DossierRouting,
     DossierState,
     DossierTag,
@@ -26,7 +41,7 @@ from services.funding.models.dossier import (
     RoutingState,
 )
 from services.funding.models.financial_report import FinancialReport, late_clause
-from services.vocabulary import DESK_ROLES, FUNDER_ROLES, HOLDER_ROLES
+from services.vocabulary import COUNCIL_ROLES, DESK_ROLES, FUNDER_ROLES, HOLDER_ROLES
 
 
 async def next_reference_number(session: AsyncSession, year: int) -> int:
@@ -76,10 +91,27 @@ def _routed_to(funder_id: uuid.UUID) -> Exists:
     )
 
 
-def readable_clause(principal: Principal) -> ColumnElement[bool]:
+# A citizen council sees the dossiers of its QPVs while they are examined, and those it gave its opinion on after.
+COUNCIL_STATES = (DossierState.in_instruction, DossierState.ready_for_committee)
+
+
+def council_clause(organisation_id: uuid.UUID, qpv_codes: frozenset[str]) -> ColumnElement[bool]:
+    """The dossiers a citizen council reads: examined ones whose project (as submitted) touches one of its QPVs,
+    through the QPV tags' index; and, whatever their state since, those it gave its opinion on."""
+    examined = and_(
+        col(Dossier.state).in_(COUNCIL_STATES),
+        col(Dossier.id).in_(select(col(DossierTag.dossier_id)).where(
+            col(DossierTag.kind) == "qpv", col(DossierTag.value).in_(sorted(qpv_codes)))),
+    )
+    opined = col(Dossier.id).in_(select(col(DossierOpinion.dossier_id)).where(
+        col(DossierOpinion.organisation_id) == organisation_id, col(DossierOpinion.author_kind) == "citizen_council"))
+    return or_(examined, opined) if qpv_codes else opined
+
+
+def readable_clause(principal: Principal, council_qpvs: frozenset[str] | None = None) -> ColumnElement[bool]:
     """Which dossiers the caller reads: the desk every one; a holder its association's; a funder those routed to
-    it now (a funder that declined one no longer sees it). A citizen council's reading asks identity for its QPVs:
-    `visibility.visible_dossier` adds it for the one dossier it may read."""
+    it now (a funder that declined one no longer sees it); a citizen council, given the QPVs identity says it
+    speaks for (`visibility.council_qpvs`), those of `council_clause`."""
     if principal.has_any_role(DESK_ROLES):
         return true()
     clauses: list[ColumnElement[bool]] = []
@@ -87,17 +119,21 @@ def readable_clause(principal: Principal) -> ColumnElement[bool]:
         clauses.append(col(Dossier.organisation_id) == principal.organisation_id)
     if principal.has_any_role(FUNDER_ROLES) and principal.organisation_id is not None:
         clauses.append(_routed_to(principal.organisation_id))
+    if council_qpvs is not None and principal.has_any_role(COUNCIL_ROLES) and principal.organisation_id is not None:
+        clauses.append(council_clause(principal.organisation_id, council_qpvs))
     return or_(*clauses) if clauses else false()
 
 
-def readable_dossiers(principal: Principal) -> Select[Dossier]:
+def readable_dossiers(principal: Principal, council_qpvs: frozenset[str] | None = None) -> Select[Dossier]:
     """The dossiers the caller may read, one statement for the list and for the one-dossier loader."""
-    return select(Dossier).where(readable_clause(principal))
+    return select(Dossier).where(readable_clause(principal, council_qpvs))
 
 
-async def readable_dossier(session: AsyncSession, principal: Principal, dossier_id: uuid.UUID) -> Dossier | None:
-    """The dossier, if the caller may read it (without the citizen councils' reading)."""
-    statement = readable_dossiers(principal).where(col(Dossier.id) == dossier_id)
+async def readable_dossier(
+    session: AsyncSession, principal: Principal, dossier_id: uuid.UUID, council_qpvs: frozenset[str] | None = None
+) -> Dossier | None:
+    """The dossier, if the caller may read it (a citizen council's reading with its QPVs only)."""
+    statement = readable_dossiers(principal, council_qpvs).where(col(Dossier.id) == dossier_id)
     return (await session.execute(statement)).scalar_one_or_none()
 
 
@@ -218,13 +254,14 @@ async def list_dossiers(
     now: datetime | None = None,
     filters: DossierFilters | None = None,
     summary: bool = False,
+    council_qpvs: frozenset[str] | None = None,
 ) -> list[Dossier] | list[Row[Any]]:
     """The dossiers the caller reads (`readable_clause`), narrowed. A `summary` list reads plain rows of the
     summary's columns: the frozen snapshots (the bulk of a dossier's row, and of a page's bytes) stay in the
     database, and no ORM object is built."""
     columns: Select[Any] = select(*SUMMARY_COLUMNS) if summary else select(Dossier)
     statement = where_given(
-        columns.where(readable_clause(principal)),
+        columns.where(readable_clause(principal, council_qpvs)),
         (col(Dossier.state), state or None), (col(Dossier.programme_id), programme_id),
     )
     if updated_since:

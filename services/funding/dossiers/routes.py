@@ -14,7 +14,7 @@ from common.problems import problem_responses
 from common.resources import answer, change_route, with_etag
 from services.funding.dossiers import filters, pin_saga, submission, visibility
 from services.funding.dossiers import service as dossiers
-from services.funding.dossiers.auth import DossierHolder, DossierOrCouncilReader, DossierReader, DraftEditor
+from services.funding.dossiers.auth import DossierHolder, DossierOrCouncilReader, DraftEditor
 from services.funding.dossiers.dependencies import CurrentDossier, EditableDraft, PreparedSubmission
 from services.funding.dossiers.schemas import (
     DossierCreate,
@@ -67,12 +67,16 @@ async def create_dossier(
 @router.get(
     "",
     summary="Dossiers visibles par moi",
+    description="Un conseil citoyen : les dossiers de ses QPV en instruction ou prêts pour le comité, et ceux sur "
+    "lesquels il a donné son avis (le projet et son budget ; ni la fiche de l'association, ni son budget annuel, "
+    "ni ses pièces).",
     response_model=DossierPage,
-    responses=problem_responses(400, 401, 403, 422),
+    responses=problem_responses(400, 401, 403, 422, 502),
 )
 async def list_dossiers(
     session: SessionDep,
-    caller: DossierReader,
+    caller: DossierOrCouncilReader,
+    peers: PeersDep,
     clock: ClockDep,
     limit: LimitParam = 50,
     cursor: CursorParam = None,
@@ -93,13 +97,14 @@ async def list_dossiers(
         "documents, cibles), que donne GET /dossiers/{id} — une page bien plus légère pour qui parcourt tout."
     )] = "full",
 ) -> Response:
-    """A holder lists its own; a funder, the dossiers routed to it (and not declined); the desk, all. A citizen
-    council lists none (403)."""
+    """A holder lists its own; a funder, the dossiers routed to it (and not declined); the desk, all; a citizen
+    council, the examined dossiers of its QPVs and those it gave its opinion on (identity says which QPVs it speaks
+    for: 503 while identity is away)."""
     items, next_cursor = await visibility.visible_page(
         session, principal=caller, state=state, programme_id=programme_id, updated_since=updated_since,
         limit=limit, cursor=cursor, decision_overdue=decision_overdue, now=clock.now(),
         filters=filters.DossierFilters(track=track, year=year, funder_id=funder_id, qpv=qpv, priority=priority),
-        summary=view == "summary",
+        summary=view == "summary", peers=peers,
     )
     # A partner walks every dossier through this list: its page goes out as pydantic writes it, without FastAPI's
     # second pass over the models (validation then a JSON encoding of their dump).

@@ -1,5 +1,6 @@
 """Who sees a dossier: the holder its own, a funder those routed to it (and not declined), the desk every one,
-a citizen council the examined dossiers of its QPVs; to anyone else it does not exist (404)."""
+a citizen council the examined dossiers of its QPVs and those it gave its opinion on; to anyone else it does not
+exist (404)."""
 
 import uuid
 from datetime import datetime
@@ -13,28 +14,36 @@ from services.funding.dossiers import filters, repository
 from services.funding.dossiers.public import to_public_many, to_summaries
 from services.funding.dossiers.schemas import DossierPublic, DossierSummary
 from services.funding.dossiers.service import DOSSIER_NOT_FOUND, to_public
-from services.funding.models.dossier import Dossier, DossierState
+from services.funding.models.dossier import Dossier
 from services.funding.peers import Peers
 from services.vocabulary import COUNCIL_ROLES, DESK_ROLES, FUNDER_ROLES, HOLDER_ROLES
 
-# A citizen council sees the dossiers of its QPVs while they are examined, not before (nor after, for now).
-COUNCIL_STATES = (DossierState.in_instruction, DossierState.ready_for_committee)
+COUNCIL_STATES = repository.COUNCIL_STATES
 
 
-async def council_qpvs(peers: Peers, principal: Principal) -> set[str]:
+async def council_qpvs(peers: Peers, principal: Principal) -> frozenset[str]:
     """The QPVs the caller's citizen council speaks for, as identity knows them."""
     if principal.organisation_id is None:
-        return set()
+        return frozenset()
     card = await peers.organisation(principal.organisation_id)
     if card is None or card.get("kind") != "citizen_council":
-        return set()
-    return set(card.get("qpv_codes") or [])
+        return frozenset()
+    return frozenset(card.get("qpv_codes") or [])
 
 
-def council_covers(dossier: Dossier, qpvs: set[str]) -> bool:
+def council_covers(dossier: Dossier, qpvs: frozenset[str]) -> bool:
     """The dossier is examined and its project (as submitted) touches one of the council's QPVs."""
     touched = set((dossier.project_snapshot or {}).get("qpv_codes") or [])
     return dossier.state in COUNCIL_STATES and not touched.isdisjoint(qpvs)
+
+
+def council_view(public: DossierPublic) -> DossierPublic:
+    """What a citizen council reads of a dossier: the project and its budget as submitted; the association's
+    people, contacts, yearly budget and documents, and its call for help, stay with the desk and the funders."""
+    return public.model_copy(update={
+        "organisation_snapshot": None, "association_budget_snapshot": None,
+        "document_version_ids": [], "documents_snapshot": None, "support_message": None, "support_helper": None,
+    })
 
 
 async def public_view(session: AsyncSession, *, principal: Principal, dossier: Dossier) -> DossierPublic:
@@ -45,30 +54,20 @@ async def public_view(session: AsyncSession, *, principal: Principal, dossier: D
         return public
     if principal.has_any_role(FUNDER_ROLES):  # the holder's call for help is between it and the desk
         return public.model_copy(update={"support_message": None, "support_helper": None})
-    return public.model_copy(update={
-        "organisation_snapshot": None, "association_budget_snapshot": None,
-        "document_version_ids": [], "documents_snapshot": None,
-    })
+    return council_view(public)
 
 
 async def visible_dossier(
     session: AsyncSession, *, principal: Principal, dossier_id: uuid.UUID, peers: Peers | None = None
 ) -> Dossier:
-    """A holder sees its own; a funder, the dossiers routed to it (and not declined); the desk, all
-    (`repository.readable_dossiers`); a citizen council (only when `peers` is given), the examined dossiers of its
-    QPVs."""
-    dossier = await repository.readable_dossier(session, principal, dossier_id)
-    if dossier is not None:
-        return dossier
-    if peers is not None and principal.has_any_role(COUNCIL_ROLES):
-        dossier = await repository.dossier_by_id(session, dossier_id)
-        if (
-            dossier is not None
-            and dossier.state in COUNCIL_STATES  # before asking identity
-            and council_covers(dossier, await council_qpvs(peers, principal))
-        ):
-            return dossier
-    raise NotFound(DOSSIER_NOT_FOUND)
+    """A holder sees its own; a funder, the dossiers routed to it (and not declined); the desk, all; a citizen
+    council (only when `peers` is given, to ask identity for its QPVs), the examined dossiers of its QPVs and those
+    it gave its opinion on (`repository.readable_dossiers`)."""
+    qpvs = await council_qpvs(peers, principal) if peers is not None and principal.has_any_role(COUNCIL_ROLES) else None
+    dossier = await repository.readable_dossier(session, principal, dossier_id, qpvs)
+    if dossier is None:
+        raise NotFound(DOSSIER_NOT_FOUND)
+    return dossier
 
 
 # The list counterpart of `visible_dossier`: the same three views (desk, holder, funder); `decision_overdue` narrows
@@ -89,17 +88,21 @@ async def visible_page(
     now: datetime,
     filters: filters.DossierFilters,
     summary: bool,
+    peers: Peers | None = None,
 ) -> tuple[list[DossierPublic | DossierSummary], str | None]:
-    """A page of `visible_dossiers`, whole or summed up, and the next page's cursor."""
+    """A page of `visible_dossiers`, whole or summed up, and the next page's cursor; a citizen council's (with
+    `peers`, to learn its QPVs) as `council_view` shows each."""
+    council = peers is not None and principal.has_any_role(COUNCIL_ROLES)
     rows = await visible_dossiers(
         session, principal=principal, state=state, programme_id=programme_id, updated_since=updated_since,
         limit=limit, cursor=cursor, decision_overdue=decision_overdue, now=now, filters=filters, summary=summary,
+        council_qpvs=await council_qpvs(peers, principal) if council and peers is not None else None,
     )
     page, next_cursor = split_page(rows, limit=limit)
-    items: list[DossierPublic | DossierSummary] = [
-        *(await to_summaries(session, page) if summary else await to_public_many(session, page))
-    ]
-    return items, next_cursor
+    if summary:
+        return [*await to_summaries(session, page)], next_cursor
+    whole = await to_public_many(session, page)
+    return [*(map(council_view, whole) if council else whole)], next_cursor
 
 
 async def owned_dossier(session: AsyncSession, *, principal: Principal, dossier_id: uuid.UUID) -> Dossier:

@@ -40,7 +40,7 @@ async def writable_dossier(
         require_action(dossier, "give_opinion")
         return dossier, FUNDER
     # Identity is asked before the lock is taken: no call to another service while the dossier is held.
-    qpvs = await council_qpvs(peers, principal) if principal.has_any_role(COUNCIL_ROLES) else set()
+    qpvs = await council_qpvs(peers, principal) if principal.has_any_role(COUNCIL_ROLES) else frozenset()
     dossier = await dossiers_repository.dossier_by_id(session, dossier_id, for_update=True)
     if dossier is None or not council_covers(dossier, qpvs):
         raise NotFound(DOSSIER_NOT_FOUND)

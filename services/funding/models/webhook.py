@@ -38,6 +38,9 @@ class WebhookEndpoint(FundingTable, IdColumn, Versioned, Timestamps, table=True)
     description: str | None = Field(default=None, max_length=500)
     # Empty: every type.
     event_types: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    # A citizen council's endpoint: the QPVs whose dossiers it follows (events/repository.council_events), as
+    # identity said at its registration or last change (the worker cannot ask identity); None for anyone else.
+    council_qpv_codes: list[str] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
     # "whsec_" and base64 (Standard Webhooks); the previous one still signs until it expires (a rotation).
     secret: str = Field(max_length=100)
     previous_secret: str | None = Field(default=None, max_length=100)

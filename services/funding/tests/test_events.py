@@ -5,6 +5,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import httpx
+from standardwebhooks.webhooks import Webhook
 
 from common.clock import FixedClock
 from services.funding.tests.committee_helpers import (
@@ -21,11 +22,22 @@ from services.funding.tests.committee_helpers import (
 from services.funding.tests.helpers import BLOSNE_AVENIR, CAF, PREFECTURE, VILLE, url_of
 from services.funding.tests.test_agreements import decided
 from services.funding.tests.test_financial_reports import STATE_MANAGER
+from services.funding.tests.test_opinions import council_of
 from services.funding.tests.test_webhooks import worker_pass
 from services.funding.webhooks.worker import Worker
 from tests.support.clock import TODAY
+from tests.support.receiver import Receiver
 from tests.support.stack import problem
-from tests.support.world import CITY_INSTRUCTOR, CITY_MANAGER, COMMITTEE_MEMBER, DESK, HOLDER, OTHER_HOLDER, World
+from tests.support.world import (
+    CITIZEN,
+    CITY_INSTRUCTOR,
+    CITY_MANAGER,
+    COMMITTEE_MEMBER,
+    DESK,
+    HOLDER,
+    OTHER_HOLDER,
+    World,
+)
 
 EVENTS = "/api/v1/events"
 
@@ -137,6 +149,40 @@ class TestWhatTheCommitteeAndTheMoneySay:
                     and e["data"]["funder_id"] != VILLE]
         assert not [e for e in feed(world, CAF_MANAGER) if e["subject_kind"] in ("agreement", "payment")]
         assert CAF  # the CAF was asked nothing here
+
+
+class TestCitizenCouncils:
+    def test_a_council_follows_the_way_of_its_qpvs_dossiers_through_the_feed_and_its_webhook(
+        self, world: World, receiver: Receiver
+    ) -> None:
+        endpoint = ok(world.as_("funding", CITIZEN).post("/api/v1/webhooks", json={"url": receiver.url}), 201)
+        blosne = ready(world, plan=TWO_FUNDERS)  # the Blosne's council speaks for its QPV
+        elsewhere = world.create_project(qpv_codes=["QN03501M"])
+        maurepas = ready(world, plan=TWO_FUNDERS, project=elsewhere, documents=False)
+        both = [VILLE, PREFECTURE]
+        session = ok(open_session(world, plan_session(world, [blosne, maurepas], both), both))
+        for dossier in (blosne, maurepas):
+            ok(decide(world, session, dossier, VILLE, 1_500_000, email=CITY_MEMBER), 201)
+            ok(decide(world, session, dossier, PREFECTURE, 0, email=COMMITTEE_MEMBER), 201)
+        ok(world.as_("funding", DESK).post(f"{session_url(session)}/close", json={}))
+
+        council = feed(world, CITIZEN)
+        assert [(e["type"], e["dossier_id"]) for e in council] == [
+            ("dossier.routed", blosne["id"]), ("dossier.ready_for_committee", blosne["id"]),
+            ("dossier.decided", blosne["id"])]
+        assert of_dossier(feed(world, CITIZEN, type=["dossier.decided"]), blosne) == ["dossier.decided"]
+        worker_pass(world)
+        assert sorted((p["type"], p["data"]["dossier_id"]) for p in receiver.payloads()) == sorted(
+            (e["type"], e["dossier_id"]) for e in council)
+        headers, body = receiver.requests[0]
+        assert Webhook(endpoint["secret"]).verify(body, headers)  # signed as for anyone
+
+    def test_a_council_of_no_dossier_s_qpv_sees_none_of_it(self, world: World) -> None:
+        dossier = ready(world, plan=TWO_FUNDERS)
+        maurepas = council_of(world, ["QN03501M"], "conseil@conseil-maurepas.example")
+        answer = maurepas.get(EVENTS)
+        assert answer.status_code == 200, answer.text
+        assert [e for e in answer.json()["items"] if e["dossier_id"] == dossier["id"]] == []
 
 
 class TestWhatTimeSays:

@@ -11,6 +11,7 @@ from sqlmodel import col
 
 from scripts import demo_data
 from services.funding.models.dossier import DossierOpinion
+from services.funding.tests.committee_helpers import decide, ok, open_session, plan_session, ready, session_url
 from services.funding.tests.helpers import DEPARTEMENT, PREFECTURE, VILLE, history_count, url_of
 from services.funding.tests.test_admissibility import PLAN, every_required_document, post
 from tests.support.stack import Api, problem
@@ -401,6 +402,36 @@ class TestCitizenCouncil:
         assert [error["field"] for error in problem(response)["errors"]] == ["body.proposed_amount_cents"]
         assert stored(world, dossier) == []
 
-    def test_a_council_does_not_list_dossiers(self, world: World) -> None:
-        routed(world)
-        assert world.as_("funding", CITIZEN).get("/api/v1/dossiers").status_code == 403
+    def test_a_council_lists_the_examined_dossiers_of_its_qpvs_then_those_it_gave_its_opinion_on(
+        self, world: World
+    ) -> None:
+        submitted = world.submit(world.create_dossier(plan=PLAN))  # not examined yet
+        opined, silent = ready(world), ready(world, documents=False)
+        give(world, CITIZEN, opined, COUNCIL_OPINION)
+        council = world.as_("funding", CITIZEN)
+
+        def listed(view: str = "full") -> list[str]:
+            answer = council.get("/api/v1/dossiers", params={"view": view})
+            assert answer.status_code == 200, answer.text
+            return [item["id"] for item in answer.json()["items"]]
+
+        assert listed() == listed("summary") == [opined["id"], silent["id"]]
+        page = council.get("/api/v1/dossiers").json()["items"]
+        # the project and its budget, as for one dossier; not the association's profile, budget or documents
+        assert all(item["organisation_snapshot"] is None and item["association_budget_snapshot"] is None
+                   and item["documents_snapshot"] is None for item in page)
+        assert all(item["project_snapshot"]["qpv_codes"] for item in page)
+        maurepas = council_of(world, ["QN03501M"], "conseil@conseil-maurepas.example")
+        assert maurepas.get("/api/v1/dossiers").json()["items"] == []
+        present = [VILLE, PREFECTURE]
+        session = ok(open_session(world, plan_session(world, [opined, silent], present), present))
+        for dossier in (opined, silent):
+            ok(decide(world, session, dossier, VILLE, 1_000_000), 201)
+            ok(decide(world, session, dossier, PREFECTURE, 0), 201)
+        ok(world.as_("funding", DESK).post(f"{session_url(session)}/close", json={}))
+        # Decided: the one it gave its opinion on stays in its view, with the decision's outcome; the other goes.
+        assert listed() == [opined["id"]]
+        read = council.get(url_of(opined))
+        assert read.status_code == 200 and read.json()["outcome"] == "partially_accepted"
+        assert council.get(url_of(silent)).status_code == 404
+        assert council.get(url_of(submitted)).status_code == 404

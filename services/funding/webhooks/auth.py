@@ -1,5 +1,5 @@
 """Who may manage webhook endpoints: an organisation's admin (an association's, a funder's manager, the desk's
-coordinator), for its own organisation's endpoints only."""
+coordinator, a citizen council's reviewer: a council has no other role), for its own organisation's endpoints only."""
 
 from typing import Annotated
 
@@ -11,6 +11,6 @@ from services.vocabulary import Role, Scope
 
 WebhookAdmin = Annotated[
     Principal,
-    Depends(Authorize(roles={Role.holder_admin, Role.funder_manager, Role.desk_coordinator},
+    Depends(Authorize(roles={Role.holder_admin, Role.funder_manager, Role.desk_coordinator, Role.citizen_reviewer},
                       scope=Scope.webhooks_manage)),
 ]

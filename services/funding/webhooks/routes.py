@@ -12,6 +12,8 @@ from common.idempotency import IdempotencyDep
 from common.pagination import CursorParam, LimitParam, Page, split_page
 from common.problems import problem_responses
 from common.resources import answer, move_route, with_etag
+from services.funding.dossiers.visibility import council_qpvs
+from services.funding.peers import PeersDep
 from services.funding.webhooks import service as webhooks
 from services.funding.webhooks.auth import WebhookAdmin
 from services.funding.webhooks.dependencies import (
@@ -31,6 +33,7 @@ from services.funding.webhooks.schemas import (
     WebhookUpdate,
     WebhookWithSecret,
 )
+from services.vocabulary import COUNCIL_ROLES
 
 router = APIRouter(prefix="/webhooks", tags=["webhooks"])
 
@@ -43,19 +46,24 @@ DELIVERY = "/{endpoint_id}/deliveries/{delivery_id}"
     summary="Enregistrer un point de réception des événements de mon organisation (son secret est montré une fois)",
     description="Livraisons au format Standard Webhooks (`webhook-id`, `webhook-timestamp`, `webhook-signature`), "
     "au moins une fois, réessayées plus d'un jour ; une URL https vers une adresse publique (422 "
-    "`webhook_target_refused` sinon). Seuls les événements postérieurs à l'enregistrement sont livrés.",
+    "`webhook_target_refused` sinon). Seuls les événements postérieurs à l'enregistrement sont livrés. Le point "
+    "d'un conseil citoyen reçoit le parcours des dossiers des QPV qu'il avait à son enregistrement.",
     status_code=201,
     response_model=WebhookWithSecret,
-    responses=problem_responses(400, 401, 403, 409, 413, 422),
+    responses=problem_responses(400, 401, 403, 409, 413, 422, 502),
 )
 async def register_webhook(
     body: WebhookCreate, session: SessionDep, caller: WebhookAdmin, call: IdempotencyDep, clock: ClockDep,
-    allowed: AllowedNetworksDep,
+    allowed: AllowedNetworksDep, peers: PeersDep,
 ) -> Response:
-    """An organisation's admin registers an endpoint for its organisation (the desk's sees every event); its
-    secret is in this answer only. 422 `webhook_target_refused` for a URL that is not https to a public address.
-    (The operation's description is the French text above.)"""
-    created = await webhooks.register(session, principal=caller, request=body, allowed=allowed, now=clock.now())
+    """An organisation's admin registers an endpoint for its organisation (the desk's sees every event, a citizen
+    council's what the dossiers of its QPVs go through); its secret is in this answer only. 422
+    `webhook_target_refused` for a URL that is not https to a public address. (The operation's description is the
+    French text above.)"""
+    qpvs = await council_qpvs(peers, caller) if caller.has_any_role(COUNCIL_ROLES) else None
+    created = await webhooks.register(
+        session, principal=caller, request=body, allowed=allowed, now=clock.now(), council_qpv_codes=qpvs
+    )
     return await answer(session, call, created, status_code=201, location=f"/api/v1/webhooks/{created.id}")
 
 

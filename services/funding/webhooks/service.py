@@ -49,9 +49,11 @@ async def _checked_url(url: str, allowed: list[IpNetwork]) -> str:
 
 
 async def register(
-    session: AsyncSession, *, principal: Principal, request: WebhookCreate, allowed: list[IpNetwork], now: datetime
+    session: AsyncSession, *, principal: Principal, request: WebhookCreate, allowed: list[IpNetwork], now: datetime,
+    council_qpv_codes: frozenset[str] | None = None,
 ) -> WebhookWithSecret:
-    """From the latest event on: an endpoint is not sent what happened before it."""
+    """From the latest event on: an endpoint is not sent what happened before it. A citizen council's follows the
+    dossiers of the QPVs given (identity's word at registration: the QPV list changes by décret, every few years)."""
     url = await _checked_url(request.url, allowed)
     latest = await repository.latest_event_sequence(session)
     assert principal.organisation_id is not None  # an organisation's admin
@@ -59,6 +61,7 @@ async def register(
         organisation_id=principal.organisation_id, sees_everything=principal.has_any_role(DESK_ROLES), url=url,
         description=request.description, event_types=list(request.event_types), secret=new_secret(),
         last_sequence=latest, created_by=principal.subject, created_at=now, updated_at=now,
+        council_qpv_codes=sorted(council_qpv_codes) if council_qpv_codes is not None else None,
     )
     session.add(endpoint)
     await session.flush()

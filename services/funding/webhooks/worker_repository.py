@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
+from services.funding.events.repository import audience_of, council_events
 from services.funding.grants.payments import due_clause
 from services.funding.models.agreement import Agreement, Payment
 from services.funding.models.dossier import Dossier
@@ -113,7 +114,10 @@ async def events_to_fan_out(
     statement = select(DomainEvent.sequence, DomainEvent.type).where(
         col(DomainEvent.sequence) > endpoint.last_sequence, col(DomainEvent.sequence) <= up_to
     )
-    if not endpoint.sees_everything:
+    if endpoint.council_qpv_codes is not None:
+        statement = statement.where(or_(
+            audience_of(endpoint.organisation_id), council_events(frozenset(endpoint.council_qpv_codes))))
+    elif not endpoint.sees_everything:
         statement = statement.join(
             EventAudience, col(EventAudience.event_sequence) == col(DomainEvent.sequence)
         ).where(col(EventAudience.organisation_id) == endpoint.organisation_id)
