@@ -108,8 +108,10 @@ def live_environment(
         env.update({
             # Each pytest-xdist worker runs its live stacks beside its in-process one, and one of them the fault
             # desk, on one PostgreSQL server of 100 connections: 3 x (2 + 1) + the worker's 1 + 1 = 11 at most each.
+            # So small a pool queues the tests' bursts (40 decisions at once): they wait for a connection as long
+            # as a request may, rather than the production 3 s meant for a pool of 12.
             **{f"{service.upper()}_DATABASE_{name}": value for service in SERVICES
-               for name, value in (("POOL_SIZE", "2"), ("MAX_OVERFLOW", "1"))},
+               for name, value in (("POOL_SIZE", "2"), ("MAX_OVERFLOW", "1"), ("POOL_TIMEOUT_SECONDS", "30"))},
             "FUNDING_WEBHOOK_DATABASE_POOL_SIZE": "1", "FUNDING_WEBHOOK_DATABASE_MAX_OVERFLOW": "1",
             # They log in hundreds of times.
             "IDENTITY_PASSWORD_TIME_COST": "1", "IDENTITY_PASSWORD_MEMORY_KIB": "8",

@@ -298,8 +298,9 @@ def build_stack(backend: str, urls: dict[str, str], portal: BlockingPortal, work
     # Small pools: the pytest-xdist workers, their live stacks and the seeded country share one PostgreSQL
     # server's connections (100 by default); one event loop needs no more.
     # Within PostgreSQL's 100 connections with two workers' live desks and the fault desk (scripts/live_stack.py).
+    # Bursts queue on so small a pool: a request waits for a connection as long as it may (not production's 3 s).
     common: dict[str, Any] = {"environment": "test", "identity_url": HOSTS["identity"], "database_pool_size": 2,
-                              "database_max_overflow": 1}
+                              "database_max_overflow": 1, "database_pool_timeout_seconds": 30}
     identity_settings = IdentitySettings(
         **common, database_url=urls["identity"], signing_key_file=str(key_file),
         service_clients={"funding": SERVICE_SECRET}, password_time_cost=1, password_memory_kib=8,
