@@ -49,10 +49,10 @@ def test_the_territory_dashboard_resolves_its_qpvs_then_composes(desk: Desk, liv
     figures = everything["figures"]
     assert figures["granted_cents"] == sum(line["granted_cents"] for line in figures["granted_by"]["funder"])
     assert figures["granted_cents"] >= metropole["figures"]["granted_cents"] >= commune["figures"]["granted_cents"]
-    one = desk.json(DESK, "GET", TERRITORY, params={"year": year, "qpv": "QN03502B"})
-    assert one["scope"]["qpv_codes"] == ["QN03502B"] and one["figures"]["qpv_codes"] == ["QN03502B"]
+    one = desk.json(DESK, "GET", TERRITORY, params={"year": year, "qpv": "QN03505M"})
+    assert one["scope"]["qpv_codes"] == ["QN03505M"] and one["figures"]["qpv_codes"] == ["QN03505M"]
 
-    two = desk.call(DESK, "GET", TERRITORY, 422, params={"year": year, "qpv": "QN03502B", "epci": "Rennes Métropole"})
+    two = desk.call(DESK, "GET", TERRITORY, 422, params={"year": year, "qpv": "QN03505M", "epci": "Rennes Métropole"})
     assert two.headers["content-type"].startswith("application/problem+json")
     nowhere = desk.call(DESK, "GET", TERRITORY, 404, params={"year": year, "insee_commune": "75056"})
     assert nowhere.json()["code"] == "territory_not_found"

@@ -176,7 +176,7 @@ def test_the_city_envelopes_hold_what_it_granted(country: Country, desk: Gateway
 def test_the_demo_contrat_de_ville_is_territory_one(country: Country, desk: Gateway) -> None:
     """The benchmarks read the demo's territory by its EPCI: the demo QPVs and the seeded ones are together."""
     board = desk.get(DESK, "/api/v1/dashboards/territory", year=LAST_YEAR - 1, epci="Rennes Métropole")
-    assert {"QN03501M", "QN03502B"} <= set(board["scope"]["qpv_codes"])
+    assert {"QN03504M", "QN03505M"} <= set(board["scope"]["qpv_codes"])
     assert board["figures"]["grants"] and sum(board["figures"]["dossiers_by_state"].values())
 
 

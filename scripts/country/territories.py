@@ -345,5 +345,5 @@ class Builder:
 
 
 DEMO_ASSOCIATIONS = ("blosne-avenir", "maurepas-solidaire", "jardins-gros-chene")
-DEMO_HOMES = {"blosne-avenir": "QN03502B", "maurepas-solidaire": "QN03501M", "jardins-gros-chene": "QN03501M"}
+DEMO_HOMES = {"blosne-avenir": "QN03505M", "maurepas-solidaire": "QN03504M", "jardins-gros-chene": "QN03504M"}
 DEMO_IDS = {str(o.id) for o in demo_data.ORGANISATIONS}
