@@ -1,8 +1,14 @@
 """The dashboards composed by the gateway — a funder's, a territory's, an association's home — from funding's
 figures, projects' indicators and reference list, against the real processes on both databases."""
 
-import httpx
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 
+import httpx
+from sqlalchemy import create_engine, text
+
+from common.db import connect_args_for, sync_url
 from scripts.live_stack import LiveStack
 from tests.support.world import CITY_MANAGER, DESK, HOLDER, org_id
 from tests.test_committee_through_gateway import Desk, desk  # noqa: F401  (fixture)
@@ -58,6 +64,38 @@ def test_the_territory_dashboard_resolves_its_qpvs_then_composes(desk: Desk, liv
     assert nowhere.json()["code"] == "territory_not_found"
     assert desk.call(HOLDER, "GET", TERRITORY, 403, params={"year": year}).json()["code"] == "forbidden"
     assert httpx.get(f"{live.url()}{TERRITORY}", params={"year": year}).status_code == 401
+
+
+@contextmanager
+def retired(live: LiveStack, backend: str, code: str) -> Iterator[None]:
+    """A QPV retired in the live desk's projects database (as a re-import would), put back afterwards."""
+    if backend == "sqlite":
+        url, schema = f"sqlite:///{live.log_file.parent / 'projects.db'}", "projects"
+    else:
+        url, schema = os.environ["TEST_POSTGRES_URL"], "live_projects"
+    engine = create_engine(sync_url(url), connect_args=connect_args_for(url, schema))
+    try:
+        with engine.begin() as connection:
+            connection.execute(text("UPDATE qpv SET retired_at = CURRENT_TIMESTAMP WHERE code = :code"), {"code": code})
+        yield
+    finally:
+        with engine.begin() as connection:
+            connection.execute(text("UPDATE qpv SET retired_at = NULL WHERE code = :code"), {"code": code})
+        engine.dispose()
+
+
+def test_a_territory_keeps_its_retired_qpvs(desk: Desk, live: LiveStack, backend: str) -> None:  # noqa: F811
+    """A QPV a newer list dropped is no longer offered, but the money granted there is still the territory's."""
+    year = desk.json(DESK, "GET", "/api/v1/programmes", params={"track": "annual"})["items"][0]["year"]
+    before = desk.json(DESK, "GET", TERRITORY, params={"year": year, "insee_commune": "35238"})
+    assert "QN03505M" in before["scope"]["qpv_codes"]
+    with retired(live, backend, "QN03505M"):
+        offered = desk.json(DESK, "GET", "/api/v1/referential/qpv", params={"insee_commune": "35238"})["items"]
+        assert "QN03505M" not in {q["code"] for q in offered}
+        commune = desk.json(DESK, "GET", TERRITORY, params={"year": year, "insee_commune": "35238"})
+        assert commune["scope"] == before["scope"] and commune["figures"] == before["figures"]
+        metropole = desk.json(DESK, "GET", TERRITORY, params={"year": year, "epci": "Rennes Métropole"})
+        assert "QN03505M" in metropole["scope"]["qpv_codes"]
 
 
 def test_the_association_home_composes_funding_and_projects(desk: Desk, live: LiveStack) -> None:  # noqa: F811
