@@ -13,9 +13,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from sqlalchemy import text
 
 from common.clock import FixedClock
 from services.projects.referential.qpv_import import BATCH_SIZE, ImportReport, QpvFileError, import_file
+from tests.support.migration_steps import service_database
 from tests.support.stack import QPV_SAMPLE, REPO, migrate
 from tests.support.world import HOLDER, World
 
@@ -285,6 +287,37 @@ class TestRetirement:
     def test_a_dry_run_reports_retirements_and_writes_none(self, db: Path, tmp_path: Path) -> None:
         report = run(db, write(tmp_path, HEADER, GOOD), dry_run=True)
         assert report.retired == sorted(RENNES) and retired(db) == {}
+
+
+def test_import_change_retire_and_bring_back_on_each_database(
+    backend: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with service_database("projects", backend, tmp_path, monkeypatch, os.environ.get("TEST_POSTGRES_URL")) as db:
+        db.upgrade()
+
+        def imported(path: Path) -> ImportReport:
+            return asyncio.run(import_file(db.url, db.schema, path, clock=FixedClock(NOW)))
+
+        def table() -> tuple[dict[str, bool], list[tuple[str, str]]]:
+            with db.engine.connect() as connection:
+                retirement = connection.execute(text("SELECT code, retired_at FROM qpv")).all()
+                bellevue = connection.execute(text(
+                    "SELECT insee_code, name FROM qpv_communes WHERE qpv_code = 'QN04405M' ORDER BY position"
+                )).all()
+            return {code: at is not None for code, at in retirement}, [tuple(row) for row in bellevue]
+
+        assert len(imported(QPV_SAMPLE).added) == len(SAMPLE_CODES) - 5
+        swapped = line(insee='"44162; 44109"', communes='"Saint-Herblain; Nantes"')
+        second = imported(write(tmp_path, HEADER, *with_rennes(swapped)))
+        assert second.changed == {"QN04405M": ["insee_commune", "commune", "communes"]}
+        assert second.retired == sorted(SAMPLE_CODES - {"QN04405M", *RENNES})
+        retirement, bellevue = table()
+        assert {code for code, is_retired in retirement.items() if is_retired} == set(second.retired)
+        assert bellevue == [("44162", "Saint-Herblain"), ("44109", "Nantes")]
+        third = imported(QPV_SAMPLE)
+        assert set(third.changed) == set(second.retired) | {"QN04405M"} and third.retired == []
+        retirement, bellevue = table()
+        assert not any(retirement.values()) and bellevue == [("44109", "Nantes"), ("44162", "Saint-Herblain")]
 
 
 BAD_ROWS = {
