@@ -194,7 +194,7 @@ def organisations(args: argparse.Namespace, frame: Frame, loaders: dict[str, Loa
     taken = loaders["identity"].execute("SELECT siret, rna FROM organisations")
     registry = Registry({siret for siret, _ in taken if siret}, {rna for _, rna in taken if rna})
     existing_qpvs = loaders["projects"].execute(
-        "SELECT code, name, commune, insee_commune, epci_siren FROM qpv WHERE retired_at IS NULL ORDER BY code")
+        "SELECT code, name, commune, insee_commune, epci_siren, retired_at IS NOT NULL FROM qpv ORDER BY code")
     demo_budgets = {(organisation.bytes, year) for organisation, year in loaders["projects"].execute(
         "SELECT organisation_id, year FROM budgets WHERE year IS NOT NULL AND organisation_id = ANY(%s)",
         ([o.id for o in demo_data.ORGANISATIONS],))}

@@ -152,6 +152,8 @@ class Builder:
         self.registry = registry
         self.existing_qpvs = existing_qpvs
         self.taken: set[str] = set()  # real QPVs already given to a territory
+        # Stored but retired by a newer list: never handed out.
+        self.retired = {code for code, *_, is_retired in existing_qpvs if is_retired}
         self.by_commune: dict[str, list[RealQpv]] = {}
         self.by_department: dict[str, list[RealQpv]] = {}
         for qpv in national_qpvs():
@@ -190,14 +192,17 @@ class Builder:
         a territory whose communes have none left (none in the 2024 list, or places repeated past the list) takes
         real ones of its département, then of anywhere."""
         territory.qpvs = [(code, name, commune.split(",")[0], insee)
-                          for code, name, commune, insee, siren in self.existing_qpvs
-                          if siren == territory.epci_siren]
+                          for code, name, commune, insee, siren, is_retired in self.existing_qpvs
+                          if siren == territory.epci_siren and not is_retired]
         wanted = max(draw(rng, 10, 20), len(territory.qpvs))
         seen = {q[0] for q in territory.qpvs}
         names = commune_names()
         candidates = [qpv for _, insee in territory.communes for qpv in self.by_commune.get(insee, [])]
         if not candidates and not territory.qpvs:
             candidates = self.by_department.get(qpv_department(territory.department), []) or list(national_qpvs())
+        candidates = [qpv for qpv in candidates if qpv.code not in self.retired]
+        if not candidates and not territory.qpvs:
+            candidates = [qpv for qpv in national_qpvs() if qpv.code not in self.retired]
         # Each real QPV in one territory, unless none is left: then shared with the territory that has it.
         fresh = [qpv for qpv in candidates if qpv.code not in self.taken]
         for qpv in fresh or (candidates if not territory.qpvs else []):

@@ -376,11 +376,11 @@ def _communes(row: Row) -> list[QpvCommune]:
 
 async def import_qpv(
     session: AsyncSession, lines: Iterable[str], *, now: datetime, dry_run: bool = False,
-    accept_rejections: bool = False,
+    accept_rejections: bool = False, retire: bool = True,
 ) -> ImportReport:
     """Upsert the file's valid rows by code, in batches, then retire the stored QPVs the file no longer lists (a
-    rejected row's code is not retired); a dry run compares and writes nothing. Only flushes: the caller commits
-    when `report.written`."""
+    rejected row's code is not retired; `retire=False` for an extract, which retires nothing); a dry run compares
+    and writes nothing. Only flushes: the caller commits when `report.written`."""
     report = ImportReport(dry_run=dry_run, accept_rejections=accept_rejections)
     listed: set[str] = set()
     batch: list[Row] = []
@@ -398,7 +398,7 @@ async def import_qpv(
             batch = []
     if batch:
         await _apply(session, batch, report)
-    report.retired = sorted(set(await repository.active_qpv_codes(session)) - listed)
+    report.retired = sorted(set(await repository.active_qpv_codes(session)) - listed) if retire else []
     if report.retired and not dry_run:
         await repository.retire_qpvs(session, report.retired, at=now)
     return report
@@ -406,7 +406,7 @@ async def import_qpv(
 
 async def import_file(
     database_url: str, schema: str, path: Path, *, dry_run: bool = False, accept_rejections: bool = False,
-    clock: Clock | None = None,
+    retire: bool = True, clock: Clock | None = None,
 ) -> ImportReport:
     """Import a file into the projects database in one transaction: written only when no row is rejected (or
     rejections are accepted); nothing on a file error or a dry run."""
@@ -415,7 +415,7 @@ async def import_file(
         async with (database.reader if dry_run else database.writer)() as session:
             report = await import_qpv(
                 session, read_lines(path), now=(clock or Clock()).now(), dry_run=dry_run,
-                accept_rejections=accept_rejections,
+                accept_rejections=accept_rejections, retire=retire,
             )
             if report.written:
                 await session.commit()

@@ -284,6 +284,13 @@ class TestRetirement:
         assert [r.code for r in report.rejected] == ["QN04413M"] and report.retired == []
         assert "QN04413M" in stored(db)
 
+    def test_an_extract_imported_without_retiring_retires_nothing(self, db: Path, tmp_path: Path) -> None:
+        # The demo seed imports the sample this way over whatever a full import brought.
+        report = asyncio.run(import_file(f"sqlite:///{db}", "projects", write(tmp_path, HEADER, GOOD),
+                                         retire=False, clock=FixedClock(NOW)))
+        assert report.added == ["QN04413M"] and report.retired == []
+        assert set(stored(db)) == set(RENNES) | {"QN04413M"} and retired(db) == {}
+
     def test_a_dry_run_reports_retirements_and_writes_none(self, db: Path, tmp_path: Path) -> None:
         report = run(db, write(tmp_path, HEADER, GOOD), dry_run=True)
         assert report.retired == sorted(RENNES) and retired(db) == {}
