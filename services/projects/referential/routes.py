@@ -53,8 +53,8 @@ async def list_qpv(
                           "projets mais qu'aucun nouveau ne peut choisir."),
     ] = False,
 ) -> dict:
-    """The QPVs, filtered, read by every role and service; the whole reference list fits in one page (about 1,600
-    QPVs nationally)."""
+    """The QPVs, filtered, read by every role and service, each with its communes; the whole reference list fits in
+    one page (about 1,600 QPVs nationally). Those a newer national list dropped are left out unless asked for."""
     rows = await repository.qpv_list(
         session, department=department, search=q, insee_commune=insee_commune, epci=epci,
         include_retired=include_retired,
