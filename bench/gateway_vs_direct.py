@@ -67,7 +67,7 @@ def file_a_dossier(stack: LiveStack) -> tuple[str, str]:
         login.raise_for_status()
         auth = {"Authorization": f"Bearer {login.json()['access_token']}"}
         project = client.post("/api/v1/projects", headers=auth, json={
-            "title": "Aide aux devoirs", "summary": "Soutien scolaire", "qpv_codes": ["QN03502B"],
+            "title": "Aide aux devoirs", "summary": "Soutien scolaire", "qpv_codes": ["QN03505M"],
             "priorities": ["youth"], "start_date": "2027-01-05", "end_date": "2027-12-18",
             "target_public": "Collégiens", "total_cost_cents": 4_800_000,
         })

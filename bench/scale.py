@@ -160,7 +160,7 @@ def _drafts(stack: LiveStack, count: int) -> tuple[dict[str, str], list[str]]:
         holder = login(client, HOLDER)
         for number in range(count):
             project = client.post("/api/v1/projects", headers=holder, json={
-                "title": f"Atelier {number}", "summary": "Soutien scolaire", "qpv_codes": ["QN03502B"],
+                "title": f"Atelier {number}", "summary": "Soutien scolaire", "qpv_codes": ["QN03505M"],
                 "priorities": ["youth"], "start_date": "2027-01-05", "end_date": "2027-12-18",
                 "target_public": "Collégiens", "total_cost_cents": 4_800_000})
             project.raise_for_status()

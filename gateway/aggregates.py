@@ -207,8 +207,9 @@ async def territory_dashboard(
     kind, value = next(iter(asked.items()), ("all", None))
     codes: list[str] = [qpv] if qpv else []  # one territory at a time: a QPV asked is the territory
     if kind in ("commune", "epci"):
+        # Retired QPVs too: the money granted to them in past years is still the territory's.
         found, raw = await read("projects", "/api/v1/referential/qpv?" + urlencode(
-            {"insee_commune" if kind == "commune" else "epci": value}))
+            {"insee_commune" if kind == "commune" else "epci": value, "include_retired": "true"}))
         if found.data is None:
             return _upstream_problem(request, "projects", found, raw)
         codes = [item["code"] for item in found.data["items"]]

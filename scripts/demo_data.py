@@ -55,7 +55,7 @@ ORGANISATIONS = (
         "departement", "funder", "Département d'Ille-et-Vilaine", siret="22350001800013", funder_category="departement"
     ),
     DemoOrganisation("caf", "funder", "CAF d'Ille-et-Vilaine", siret="77562316800017", funder_category="caf"),
-    DemoOrganisation("conseil-blosne", "citizen_council", "Conseil citoyen du Blosne", qpv_codes=("QN03502B",)),
+    DemoOrganisation("conseil-blosne", "citizen_council", "Conseil citoyen du Blosne", qpv_codes=("QN03505M",)),
     DemoOrganisation(
         "blosne-avenir", "association", "Association Blosne Avenir", siret="81234567600017", rna="W353012345"
     ),

@@ -53,7 +53,7 @@ REFUSED = 2
 ATTEMPTS = 3
 # Every table the seed writes, parents before children (the order of the COPYs).
 TABLES = (
-    territories.ORGANISATIONS, territories.PROFILES, territories.QPVS, projects.PROJECTS,
+    territories.ORGANISATIONS, territories.PROFILES, territories.QPVS, territories.QPV_COMMUNES, projects.PROJECTS,
     projects.PROJECT_QPVS, projects.PROJECT_PRIORITIES, territories.BUDGETS, territories.BUDGET_LINES,
     calendar.PROGRAMMES, calendar.PROGRAMME_FUNDERS, committee.SESSIONS, committee.SESSION_PROGRAMMES,
     committee.SESSION_FUNDERS, dossier_rows.DOSSIERS, dossier_rows.FUNDING_LINES, dossier_rows.TAGS,
@@ -194,7 +194,7 @@ def organisations(args: argparse.Namespace, frame: Frame, loaders: dict[str, Loa
     taken = loaders["identity"].execute("SELECT siret, rna FROM organisations")
     registry = Registry({siret for siret, _ in taken if siret}, {rna for _, rna in taken if rna})
     existing_qpvs = loaders["projects"].execute(
-        "SELECT code, name, commune, insee_commune, epci_siren FROM qpv ORDER BY code")
+        "SELECT code, name, commune, insee_commune, epci_siren, retired_at IS NOT NULL FROM qpv ORDER BY code")
     demo_budgets = {(organisation.bytes, year) for organisation, year in loaders["projects"].execute(
         "SELECT organisation_id, year FROM budgets WHERE year IS NOT NULL AND organisation_id = ANY(%s)",
         ([o.id for o in demo_data.ORGANISATIONS],))}

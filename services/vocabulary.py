@@ -86,7 +86,7 @@ SERVICE_SCOPES = frozenset(
 
 # QPV codes (2024 list), written by the projects' import and read by identity (citizen councils) and projects:
 # `QN`, the département on three characters (`035`, `974`; Corsica `02A` and `02B`), a two-digit order number and a
-# letter, e.g. QN03501M, QN02A01B. `[0-9]`, not `\d`: Python's `\d` also matches other scripts' digits.
+# letter, e.g. QN03504M, QN02A02M. `[0-9]`, not `\d`: Python's `\d` also matches other scripts' digits.
 QPV_DEPARTMENT = "(?:[0-9]{3}|02[AB])"
 QPV_DEPARTMENT_PATTERN = f"^{QPV_DEPARTMENT}$"
 QPV_CODE_PATTERN = f"^QN{QPV_DEPARTMENT}[0-9]{{2}}[A-Z]$"

@@ -105,7 +105,7 @@ def test_a_three_year_cpo_from_the_committee_to_its_renewal(
 
     # The file: amounts per funder per year, objectives, a target for each year.
     project = desk.json(OTHER_HOLDER, "POST", "/api/v1/projects", 201, json={
-        **PROJECT, "title": "Centre social de Maurepas", "qpv_codes": ["QN03501M"], "total_cost_cents": 40_000_000,
+        **PROJECT, "title": "Centre social de Maurepas", "qpv_codes": ["QN03504M"], "total_cost_cents": 40_000_000,
         "start_date": "2027-01-01", "end_date": "2029-12-31"})
     plan: list[dict[str, Any]] = [
         {"funder_id": funder, "amount_cents": amount * 3, "yearly_amounts_cents": [amount] * 3}

@@ -1,8 +1,14 @@
 """The dashboards composed by the gateway — a funder's, a territory's, an association's home — from funding's
 figures, projects' indicators and reference list, against the real processes on both databases."""
 
-import httpx
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 
+import httpx
+from sqlalchemy import create_engine, text
+
+from common.db import connect_args_for, sync_url
 from scripts.live_stack import LiveStack
 from tests.support.world import CITY_MANAGER, DESK, HOLDER, org_id
 from tests.test_committee_through_gateway import Desk, desk  # noqa: F401  (fixture)
@@ -49,10 +55,10 @@ def test_the_territory_dashboard_resolves_its_qpvs_then_composes(desk: Desk, liv
     figures = everything["figures"]
     assert figures["granted_cents"] == sum(line["granted_cents"] for line in figures["granted_by"]["funder"])
     assert figures["granted_cents"] >= metropole["figures"]["granted_cents"] >= commune["figures"]["granted_cents"]
-    one = desk.json(DESK, "GET", TERRITORY, params={"year": year, "qpv": "QN03502B"})
-    assert one["scope"]["qpv_codes"] == ["QN03502B"] and one["figures"]["qpv_codes"] == ["QN03502B"]
+    one = desk.json(DESK, "GET", TERRITORY, params={"year": year, "qpv": "QN03505M"})
+    assert one["scope"]["qpv_codes"] == ["QN03505M"] and one["figures"]["qpv_codes"] == ["QN03505M"]
 
-    two = desk.call(DESK, "GET", TERRITORY, 422, params={"year": year, "qpv": "QN03502B", "epci": "Rennes Métropole"})
+    two = desk.call(DESK, "GET", TERRITORY, 422, params={"year": year, "qpv": "QN03505M", "epci": "Rennes Métropole"})
     assert two.headers["content-type"].startswith("application/problem+json")
     nowhere = desk.call(DESK, "GET", TERRITORY, 404, params={"year": year, "insee_commune": "75056"})
     assert nowhere.json()["code"] == "territory_not_found"
@@ -63,6 +69,38 @@ def test_the_territory_dashboard_resolves_its_qpvs_then_composes(desk: Desk, liv
     assert all(row["suppressed"] or row["projects"] >= 3 for row in shared["indicators"]["data"]["items"])
     assert all(line["suppressed"] or line["projects"] >= 3 for line in shared["figures"]["granted_by"]["funder"])
     assert httpx.get(f"{live.url()}{TERRITORY}", params={"year": year}).status_code == 401
+
+
+@contextmanager
+def retired(live: LiveStack, backend: str, code: str) -> Iterator[None]:
+    """A QPV retired in the live desk's projects database (as a re-import would), put back afterwards."""
+    if backend == "sqlite":
+        url, schema = f"sqlite:///{live.log_file.parent / 'projects.db'}", "projects"
+    else:
+        url, schema = os.environ["TEST_POSTGRES_URL"], "live_projects"
+    engine = create_engine(sync_url(url), connect_args=connect_args_for(url, schema))
+    try:
+        with engine.begin() as connection:
+            connection.execute(text("UPDATE qpv SET retired_at = CURRENT_TIMESTAMP WHERE code = :code"), {"code": code})
+        yield
+    finally:
+        with engine.begin() as connection:
+            connection.execute(text("UPDATE qpv SET retired_at = NULL WHERE code = :code"), {"code": code})
+        engine.dispose()
+
+
+def test_a_territory_keeps_its_retired_qpvs(desk: Desk, live: LiveStack, backend: str) -> None:  # noqa: F811
+    """A QPV a newer list dropped is no longer offered, but the money granted there is still the territory's."""
+    year = desk.json(DESK, "GET", "/api/v1/programmes", params={"track": "annual"})["items"][0]["year"]
+    before = desk.json(DESK, "GET", TERRITORY, params={"year": year, "insee_commune": "35238"})
+    assert "QN03505M" in before["scope"]["qpv_codes"]
+    with retired(live, backend, "QN03505M"):
+        offered = desk.json(DESK, "GET", "/api/v1/referential/qpv", params={"insee_commune": "35238"})["items"]
+        assert "QN03505M" not in {q["code"] for q in offered}
+        commune = desk.json(DESK, "GET", TERRITORY, params={"year": year, "insee_commune": "35238"})
+        assert commune["scope"] == before["scope"] and commune["figures"] == before["figures"]
+        metropole = desk.json(DESK, "GET", TERRITORY, params={"year": year, "epci": "Rennes Métropole"})
+        assert "QN03505M" in metropole["scope"]["qpv_codes"]
 
 
 def test_the_association_home_composes_funding_and_projects(desk: Desk, live: LiveStack) -> None:  # noqa: F811

@@ -157,7 +157,7 @@ def test_the_story_from_sign_up_to_a_submitted_dossier(client_package: ModuleTyp
     # 5. A project in the Blosne and its budget; the ETag read on the answer is the next If-Match.
     project_body = model(p, "ProjectCreate").from_dict({
         "title": "Tournoi inter-quartiers", "summary": "Un tournoi de football mixte chaque mois.",
-        "qpv_codes": ["QN03502B"], "priorities": ["social_cohesion"],
+        "qpv_codes": ["QN03505M"], "priorities": ["social_cohesion"],
         "start_date": f"{programme.year}-02-01", "end_date": f"{programme.year}-11-30",
         "target_public": "Jeunes de 12 à 17 ans", "total_cost_cents": 1_000_000,
     })

@@ -2,6 +2,7 @@
 of the demo; the desk started on them (as `make run` starts it) reads every seeded row back through the gateway,
 the way the scale benchmarks do."""
 
+import csv
 import os
 import re
 import subprocess
@@ -176,8 +177,23 @@ def test_the_city_envelopes_hold_what_it_granted(country: Country, desk: Gateway
 def test_the_demo_contrat_de_ville_is_territory_one(country: Country, desk: Gateway) -> None:
     """The benchmarks read the demo's territory by its EPCI: the demo QPVs and the seeded ones are together."""
     board = desk.get(DESK, "/api/v1/dashboards/territory", year=LAST_YEAR - 1, epci="Rennes Métropole")
-    assert {"QN03501M", "QN03502B"} <= set(board["scope"]["qpv_codes"])
+    assert {"QN03504M", "QN03505M"} <= set(board["scope"]["qpv_codes"])
     assert board["figures"]["grants"] and sum(board["figures"]["dossiers_by_state"].values())
+
+
+def test_the_seeded_qpvs_are_real_ones_with_their_communes(country: Country, desk: Gateway) -> None:
+    """Every QPV of the country is in the 2024 national list, with its communes as the list has them, so that a
+    commune finds the seeded ones too."""
+    with (REPO / "migrations/projects/data/qpv_2024_codes.csv").open(encoding="utf-8", newline="") as handle:
+        national = {row["code_qp"]: row["insee_com"] for row in csv.DictReader(handle, delimiter=";")}
+    projects = SCHEMAS["projects"]
+    stored = country.sql(f"""SELECT q.code, string_agg(c.insee_code, '; ' ORDER BY c.position)
+                             FROM {projects}.qpv q LEFT JOIN {projects}.qpv_communes c ON c.qpv_code = q.code
+                             GROUP BY q.code""")
+    assert len(stored) > 20  # the sample's and the seeded ones
+    assert {code: communes for code, communes in stored} == {code: national[code] for code, _ in stored}
+    nantes = desk.get(DESK, "/api/v1/referential/qpv", insee_commune="44109")["items"]
+    assert len(nantes) > 3 and all("44109" in national[q["code"]] for q in nantes)
 
 
 def test_the_lives_hold_together(country: Country) -> None:

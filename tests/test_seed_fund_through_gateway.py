@@ -35,7 +35,7 @@ def test_a_seed_project_from_the_grid_to_its_graduation(desk: Desk, vaults: None
 
     # The collective's dossier: the Jardins du Gros Chêne lead, with two partners and a learning plan.
     project = desk.json(THIRD_HOLDER, "POST", "/api/v1/projects", 201, json={
-        **PROJECT, "title": "Café réparation de Maurepas", "qpv_codes": ["QN03501M"], "total_cost_cents": 2_000_000,
+        **PROJECT, "title": "Café réparation de Maurepas", "qpv_codes": ["QN03504M"], "total_cost_cents": 2_000_000,
         "start_date": (today + timedelta(days=30)).isoformat(), "end_date": (today + timedelta(days=400)).isoformat()})
     desk.call(THIRD_HOLDER, "PUT", f"/api/v1/projects/{project['id']}/budget", headers={"If-Match": '"0"'}, json={
         "charges": [{"account_group": "60", "label": "Outillage", "amount_cents": 800_000},

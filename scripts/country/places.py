@@ -152,18 +152,6 @@ DEPARTMENTS = {
     "95": "du Val-d'Oise", "974": "de La Réunion",
 }
 
-NEIGHBOURHOODS = (
-    "Les Tilleuls", "La Source", "Bel Air", "Les Minimes", "Le Val Fleuri", "Les Hauts de Plaisance", "Centre ancien",
-    "Quartier Nord", "Les Pyramides", "La Grande Borne", "Les Bosquets", "Les Peupliers", "Le Mail", "Les Chênes",
-    "La Roseraie", "Les Glycines", "Le Plateau", "Les Coteaux", "La Madeleine", "Saint-Jacques", "Les Acacias",
-    "Beaulieu", "Les Sablons", "La Croix-Rouge", "Les Érables", "Les Épinettes", "Le Bois Joli", "La Gare",
-    "Les Marronniers", "La Pépinière", "Les Aubépines", "Le Champ de Mars", "Les Courtillières", "Le Parc",
-    "Les Cèdres", "La Citadelle", "Les Hirondelles", "Montplaisir", "Les Lilas", "Bellevue", "Le Moulin",
-    "Les Fontaines", "La Chesnaie", "Les Bruyères", "Le Stade", "Les Mimosas", "La Prairie", "Les Genêts",
-    "Les Charmes", "Le Haut du Lièvre", "Les Bleuets", "La Noue", "Les Cités Jardins", "Le Vieux Port",
-    "Les Terrasses", "La Forêt", "Les Sorbiers", "Le Grand Ensemble", "Les Alouettes", "La Butte",
-)
-
 # Associations of the field, by what they do; "{q}" is their neighbourhood or commune.
 ASSOCIATION_NAMES = (
     "Centre social {q}", "Maison de quartier {q}", "Association sportive {q}", "Les Amis de {q}", "{q} Solidarité",

@@ -5,11 +5,14 @@ Territory 1 is the demo's Rennes Métropole: the demo funders are its State, cit
 demo associations are among its associations, and the demo QPVs among its QPVs.
 """
 
+import csv
 import json
 import random
 import re
 import unicodedata
 from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
 
 from scripts import demo_data
 from scripts.country import MARKER, MARKER_DOMAIN, places
@@ -29,6 +32,9 @@ PROFILES = Table("identity", "organisation_profiles", (
     "postcode", "city", "insee_code", "volunteers", "employees", "fte_hundredths", "members", "paying_members",
     "version", "created_at", "updated_at", "updated_by"))
 QPVS = Table("projects", "qpv", ("code", "name", "commune", "insee_commune", "epci", "epci_siren", "department"))
+QPV_COMMUNES = Table("projects", "qpv_communes", ("qpv_code", "insee_code", "position", "name"))
+# The 2024 national list (code, name, INSEE codes): the seeded QPVs are real ones, never invented codes.
+NATIONAL_LIST = Path(__file__).resolve().parents[2] / "migrations" / "projects" / "data" / "qpv_2024_codes.csv"
 BUDGETS = Table("projects", "budgets", ("id", "organisation_id", "project_id", "year", "version", "updated_by",
                                         "updated_at"))
 BUDGET_LINES = Table("projects", "budget_lines", (
@@ -113,6 +119,27 @@ def qpv_department(department: str) -> str:
     return department.rjust(3, "0")
 
 
+@dataclass(frozen=True, slots=True)
+class RealQpv:
+    code: str
+    name: str
+    insee_codes: tuple[str, ...]  # its communes, the first one first
+
+
+@cache
+def national_qpvs() -> tuple[RealQpv, ...]:
+    with NATIONAL_LIST.open(encoding="utf-8", newline="") as handle:
+        return tuple(RealQpv(row["code_qp"], row["lib_qp"], tuple(row["insee_com"].split("; ")))
+                     for row in csv.DictReader(handle, delimiter=";"))
+
+
+@cache
+def commune_names() -> dict[str, str]:
+    """The names of the communes the places name, by INSEE code (the national list has codes only)."""
+    return {insee: name for *_, communes in places.TERRITORIES
+            for name, insee in (part.split(":") for part in communes.split(";"))}
+
+
 def postcode(department: str, rng: random.Random) -> str:
     head = {"2A": "20", "2B": "20"}.get(department, department)
     return head + "".join(str(rng.randrange(10)) for _ in range(5 - len(head)))
@@ -124,9 +151,14 @@ class Builder:
         self.seed = seed
         self.registry = registry
         self.existing_qpvs = existing_qpvs
-        self.taken_orders: dict[str, set[str]] = {}
-        for code, *_ in existing_qpvs:
-            self.taken_orders.setdefault(code[2:5], set()).add(code[5:7])
+        self.taken: set[str] = set()  # real QPVs already given to a territory
+        # Stored but retired by a newer list: never handed out.
+        self.retired = {code for code, *_, is_retired in existing_qpvs if is_retired}
+        self.by_commune: dict[str, list[RealQpv]] = {}
+        self.by_department: dict[str, list[RealQpv]] = {}
+        for qpv in national_qpvs():
+            self.by_commune.setdefault(qpv.insee_codes[0], []).append(qpv)
+            self.by_department.setdefault(qpv.code[2:5], []).append(qpv)
 
     def territories(self, count: int, funders: int, associations: int) -> list[Territory]:
         rng = random.Random(f"{self.seed}:country")
@@ -156,29 +188,47 @@ class Builder:
                          communes=parsed)
 
     def _qpvs(self, territory: Territory, rng: random.Random) -> None:
+        """The territory's QPVs: the demo's of its EPCI, then the real ones of its communes (main commune first);
+        a territory whose communes have none left (none in the 2024 list, or places repeated past the list) takes
+        real ones of its département, then of anywhere."""
         territory.qpvs = [(code, name, commune.split(",")[0], insee)
-                          for code, name, commune, insee, siren in self.existing_qpvs
-                          if siren == territory.epci_siren]
+                          for code, name, commune, insee, siren, is_retired in self.existing_qpvs
+                          if siren == territory.epci_siren and not is_retired]
         wanted = max(draw(rng, 10, 20), len(territory.qpvs))
-        names = [n for n in places.NEIGHBOURHOODS if n not in {q[1] for q in territory.qpvs}]
-        rng.shuffle(names)
-        department = qpv_department(territory.department)
-        orders = self.taken_orders.setdefault(department, set())
-        while len(territory.qpvs) < wanted and names:
-            order = next((f"{n:02d}" for n in range(1, 100) if f"{n:02d}" not in orders), None)
-            if order is None:
-                break  # a département holds 99 QPV numbers
-            orders.add(order)
-            commune, insee = territory.communes[0] if rng.random() < 0.6 else rng.choice(territory.communes)
-            code = f"QN{department}{order}{rng.choice('ABCDEFGHJKLMNPRSTUVWXYZ')}"
-            territory.qpvs.append((code, names.pop(), commune, insee))
+        seen = {q[0] for q in territory.qpvs}
+        names = commune_names()
+        candidates = [qpv for _, insee in territory.communes for qpv in self.by_commune.get(insee, [])]
+        if not candidates and not territory.qpvs:
+            candidates = self.by_department.get(qpv_department(territory.department), []) or list(national_qpvs())
+        candidates = [qpv for qpv in candidates if qpv.code not in self.retired]
+        if not candidates and not territory.qpvs:
+            candidates = [qpv for qpv in national_qpvs() if qpv.code not in self.retired]
+        # Each real QPV in one territory, unless none is left: then shared with the territory that has it.
+        fresh = [qpv for qpv in candidates if qpv.code not in self.taken]
+        for qpv in fresh or (candidates if not territory.qpvs else []):
+            if len(territory.qpvs) >= wanted:
+                break
+            if qpv.code in seen:
+                continue
+            seen.add(qpv.code)
+            insee = qpv.insee_codes[0]
+            territory.qpvs.append((qpv.code, qpv.name, names.get(insee, ""), insee))
+        self.taken.update(seen)
 
     def qpv_rows(self, territories: list[Territory], batch: Batch) -> None:
         existing = {code for code, *_ in self.existing_qpvs}
-        rows = batch.rows_of(QPVS)
+        real = {qpv.code: qpv for qpv in national_qpvs()}
+        names = commune_names()
+        rows, communes = batch.rows_of(QPVS), batch.rows_of(QPV_COMMUNES)
         for t in territories:
-            rows.extend((code, name, commune, insee, t.epci, t.epci_siren, qpv_department(t.department))
-                        for code, name, commune, insee in t.qpvs if code not in existing)
+            for code, name, _commune, insee in t.qpvs:
+                if code in existing:
+                    continue  # already stored, or given to an earlier territory of the same places
+                existing.add(code)
+                insee_codes = real[code].insee_codes if code in real else (insee,)
+                joined = ", ".join(names[c] for c in insee_codes if c in names)
+                rows.append((code, name, joined, insee_codes[0], t.epci, t.epci_siren, qpv_department(t.department)))
+                communes.extend((code, c, position, names.get(c, "")) for position, c in enumerate(insee_codes))
 
     def _funders(self, territory: Territory, quota: int, rng: random.Random) -> None:
         roster = ["state", "city", "epci", "departement", "region", "caf"]
@@ -345,5 +395,5 @@ class Builder:
 
 
 DEMO_ASSOCIATIONS = ("blosne-avenir", "maurepas-solidaire", "jardins-gros-chene")
-DEMO_HOMES = {"blosne-avenir": "QN03502B", "maurepas-solidaire": "QN03501M", "jardins-gros-chene": "QN03501M"}
+DEMO_HOMES = {"blosne-avenir": "QN03505M", "maurepas-solidaire": "QN03504M", "jardins-gros-chene": "QN03504M"}
 DEMO_IDS = {str(o.id) for o in demo_data.ORGANISATIONS}

@@ -44,7 +44,7 @@ Name = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, pattern=VISIBLE_CHARACTER, max_length=200)
 ]
 Password = Annotated[str, StringConstraints(min_length=12, max_length=128)]
-QpvCode = Annotated[str, StringConstraints(pattern=QPV_CODE_PATTERN), Field(examples=["QN03502B"])]
+QpvCode = Annotated[str, StringConstraints(pattern=QPV_CODE_PATTERN), Field(examples=["QN03505M"])]
 FunderCategory = Literal["state", "city", "epci", "departement", "region", "caf", "landlord", "foundation", "other"]
 
 

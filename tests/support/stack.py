@@ -43,7 +43,7 @@ METADATA: dict[str, MetaData] = {
 # A test may use its tokens for this long: a cached token closer than this to its expiry is not handed out.
 PRISTINE_TOKEN_MARGIN_SECONDS = 180
 # Reference lists loaded by migrations: kept between tests.
-REFERENCE_TABLES = {"qpv", "priorities", "indicators", "indicator_priorities"}
+REFERENCE_TABLES = {"qpv", "qpv_communes", "priorities", "indicators", "indicator_priorities"}
 QPV_SAMPLE = REPO / "migrations" / "projects" / "data" / "qpv_2024_sample.csv"
 SERVICE_SECRET = "test-service-secret-funding"
 HOSTS = {"identity": "http://identity.test", "projects": "http://projects.test", "funding": "http://funding.test"}
@@ -185,6 +185,8 @@ class Stack:
                     # The catalogue stays, as the tests found it: an indicator a test retired (a fuzzer follows
                     # the links from the list to PATCH …/indicators/{id}) is back in use for the next one.
                     connection.execute(METADATA[service].tables["indicators"].update().values(active=True))
+                    # Likewise a QPV a test retired is back in the list.
+                    connection.execute(METADATA[service].tables["qpv"].update().values(retired_at=None))
                 for table, table_rows in rows:
                     connection.execute(table.insert(), table_rows)
             self.held[service] = target

@@ -12,7 +12,7 @@ from tests.support.stack import SERVICE_SECRET, Api, Stack
 PROJECT: dict[str, Any] = {
     "title": "Aide aux devoirs au Blosne",
     "summary": "Accompagnement scolaire de 60 collégiens, quatre soirs par semaine.",
-    "qpv_codes": ["QN03502B"],
+    "qpv_codes": ["QN03505M"],
     "priorities": ["social_cohesion", "youth"],
     "start_date": "2027-01-05",
     "end_date": "2027-12-18",

@@ -1,7 +1,7 @@
 """webhook endpoints of citizen councils keep the QPVs they follow
 
 Revision ID: c0c1c2c3c4c5
-Revises: a7b8c9d0e1f2
+Revises: 3e7a9b1c5d20
 Create Date: 2026-12-08 01:00:00+00:00
 """
 from collections.abc import Sequence
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = 'c0c1c2c3c4c5'
-down_revision: str | None = 'a7b8c9d0e1f2'
+down_revision: str | None = '3e7a9b1c5d20'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -61,7 +61,7 @@ class TestTheRules:
         assert "insurance_certificate (missing)" in rules["required_documents"]["detail"]
         assert "statutes" not in rules["required_documents"]["detail"]
         assert rules["territory_eligible"] == {
-            "rule": "territory_eligible", "satisfied": True, "detail": "QPVs of the territory: QN03502B.",
+            "rule": "territory_eligible", "satisfied": True, "detail": "QPVs of the territory: QN03505M.",
         }
         assert rules["plan_coherent_with_budget"]["satisfied"] is True
 
@@ -71,7 +71,7 @@ class TestTheRules:
         assert world.as_("funding", DESK).get(f"{url_of(dossier)}/admissibility").json()["admissible"] is True
 
     def test_a_project_outside_the_programmes_territory_is_not_eligible(self, world: World) -> None:
-        programme = create_programme(world, track="annual", qpv_codes=["QN03501M"], funder_ids=[VILLE])
+        programme = create_programme(world, track="annual", qpv_codes=["QN03504M"], funder_ids=[VILLE])
         project = world.create_project()
         created = world.as_("funding", HOLDER).post("/api/v1/dossiers", json={
             "programme_id": programme["id"], "project_id": project["id"],

@@ -24,20 +24,20 @@ def references(world: World, email: str = DESK, **params: Any) -> set[str]:
 
 def test_each_filter_alone_and_together(world: World) -> None:
     blosne = world.submit(world.create_dossier(plan=[{"funder_id": VILLE, "amount_cents": 1_000_000}]))
-    project = world.create_project(qpv_codes=["QN03501M"], priorities=["economic_development"])
+    project = world.create_project(qpv_codes=["QN03504M"], priorities=["economic_development"])
     maurepas = world.submit(world.create_dossier(project=project, plan=[{"funder_id": CAF, "amount_cents": 500_000}]))
     draft = world.create_dossier(plan=[{"funder_id": PREFECTURE, "amount_cents": 400_000}])
     seed = create_programme(world, title="Fonds d'amorçage", track="seed", year=2030, funder_ids=[VILLE, PREFECTURE])
     everything = {blosne["reference"], maurepas["reference"], draft["reference"]}
 
     assert references(world) == everything
-    assert references(world, qpv="QN03502B") == {blosne["reference"]}  # a draft has no QPV yet: not submitted
+    assert references(world, qpv="QN03505M") == {blosne["reference"]}  # a draft has no QPV yet: not submitted
     assert references(world, priority="economic_development") == {maurepas["reference"]}
     assert references(world, funder_id=CAF) == {maurepas["reference"]}
     assert references(world, track="annual") == everything and references(world, track="seed") == set()
     assert references(world, year=seed["year"]) == set()
-    assert references(world, track="annual", qpv="QN03501M", funder_id=CAF) == {maurepas["reference"]}
-    assert references(world, qpv="QN03501M", funder_id=VILLE) == set()
+    assert references(world, track="annual", qpv="QN03504M", funder_id=CAF) == {maurepas["reference"]}
+    assert references(world, qpv="QN03504M", funder_id=VILLE) == set()
     # A holder's list is narrowed the same way, within what it sees.
     assert references(world, HOLDER, priority="youth") == {blosne["reference"]}
 
@@ -57,7 +57,7 @@ def test_a_summary_page_leaves_the_snapshots_out(world: World) -> None:
     assert full["items"][0]["id"] == summary["items"][0]["id"] == submitted["id"]
     snapshots = {"project_snapshot", "budget_snapshot", "association_budget_snapshot", "organisation_snapshot",
                  "documents_snapshot", "cpo_targets"}
-    assert full["items"][0]["project_snapshot"]["qpv_codes"] == ["QN03502B"]
+    assert full["items"][0]["project_snapshot"]["qpv_codes"] == ["QN03505M"]
     assert not snapshots & set(summary["items"][0])
     assert {k: v for k, v in full["items"][0].items() if k not in snapshots} == summary["items"][0]
     # The cursor is the same: a summary walk pages like the full one, narrowed like it.

@@ -578,7 +578,7 @@ class TestSubmitDossier:
         projects = world.as_("projects", HOLDER)
         later = projects.patch(
             f"/api/v1/projects/{project['id']}",
-            json={"title": "Tout autre chose", "total_cost_cents": 1, "qpv_codes": ["QN03505K"]},
+            json={"title": "Tout autre chose", "total_cost_cents": 1, "qpv_codes": ["QN03506I"]},
             headers={"If-Match": '"1"'},
         )
         assert later.status_code == 200

@@ -157,7 +157,7 @@ class TestCitizenCouncils:
     ) -> None:
         endpoint = ok(world.as_("funding", CITIZEN).post("/api/v1/webhooks", json={"url": receiver.url}), 201)
         blosne = ready(world, plan=TWO_FUNDERS)  # the Blosne's council speaks for its QPV
-        elsewhere = world.create_project(qpv_codes=["QN03501M"])
+        elsewhere = world.create_project(qpv_codes=["QN03504M"])
         maurepas = ready(world, plan=TWO_FUNDERS, project=elsewhere, documents=False)
         both = [VILLE, PREFECTURE]
         session = ok(open_session(world, plan_session(world, [blosne, maurepas], both), both))
@@ -179,7 +179,7 @@ class TestCitizenCouncils:
 
     def test_a_council_of_no_dossier_s_qpv_sees_none_of_it(self, world: World) -> None:
         dossier = ready(world, plan=TWO_FUNDERS)
-        maurepas = council_of(world, ["QN03501M"], "conseil@conseil-maurepas.example")
+        maurepas = council_of(world, ["QN03504M"], "conseil@conseil-maurepas.example")
         answer = maurepas.get(EVENTS)
         assert answer.status_code == 200, answer.text
         assert [e for e in answer.json()["items"] if e["dossier_id"] == dossier["id"]] == []

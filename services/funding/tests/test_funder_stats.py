@@ -45,7 +45,7 @@ def test_a_funder_s_year(world: World, clock: FixedClock) -> None:
     assert figures["dossiers_by_state"] == {"decided": 3}
     # Delays of 30, 10 and 5 days: the median is 10, the 90th percentile 30.
     assert figures["decision_delays"] == [{"track": "annual", "decided": 3, "median_days": 10.0, "p90_days": 30.0}]
-    assert figures["granted_by"]["qpv"] == [{"value": "QN03502B", "grants": 3, "granted_cents": 3_000_000}]
+    assert figures["granted_by"]["qpv"] == [{"value": "QN03505M", "grants": 3, "granted_cents": 3_000_000}]
     assert {line["value"] for line in figures["granted_by"]["priority"]} == {"social_cohesion", "youth"}
     assert figures["granted_by"]["track"] == [{"value": "annual", "grants": 3, "granted_cents": 3_000_000}]
     assert sum(line["grants"] for line in figures["granted_by"]["association_size"]) == 3

@@ -23,12 +23,12 @@ LISTS = {
     "decisions": "/api/v1/decisions",
 }
 # The second project: another QPV, another priority.
-MAUREPAS: dict[str, Any] = {"qpv_codes": ["QN03501M"], "priorities": ["economic_development"]}
+MAUREPAS: dict[str, Any] = {"qpv_codes": ["QN03504M"], "priorities": ["economic_development"]}
 
 
 def decided_pair(world: World) -> tuple[dict[str, Any], dict[str, Any]]:
     """Two dossiers of the demo programme through one closed session (the city and the State grant in full, the
-    CAF nothing): the Blosne's (QN03502B; social cohesion, youth) and the Maurepas' (QN03501M; economic
+    CAF nothing): the Blosne's (QN03505M; social cohesion, youth) and the Maurepas' (QN03504M; economic
     development)."""
     blosne = ready(world, plan=PLAN)
     maurepas = ready(world, plan=PLAN, documents=False, project=world.create_project(**MAUREPAS))
@@ -74,12 +74,12 @@ def test_each_dossier_filter_keeps_what_matches_across_pages(world: World, name:
     only_blosne, only_maurepas = {blosne: everything[blosne]}, {maurepas: everything[maurepas]}
 
     # Paged one row at a time, the filter holds on every page and nothing is lost between pages.
-    rows, pages = walk(world, url, qpv="QN03502B")
+    rows, pages = walk(world, url, qpv="QN03505M")
     assert pages >= 2 and {row["dossier_id"] for row in rows} == {blosne}
     assert len(rows) == len({row["id"] for row in rows}) == everything[blosne]
 
-    assert dossiers_of(world, url, qpv="QN03501M") == only_maurepas
-    assert dossiers_of(world, url, qpv="QN03505K") == {}
+    assert dossiers_of(world, url, qpv="QN03504M") == only_maurepas
+    assert dossiers_of(world, url, qpv="QN03506I") == {}
     assert dossiers_of(world, url, priority="youth") == only_blosne
     assert dossiers_of(world, url, priority="economic_development") == only_maurepas
     assert dossiers_of(world, url, track="annual") == everything
@@ -95,7 +95,7 @@ def test_each_dossier_filter_keeps_what_matches_across_pages(world: World, name:
 
 @pytest.mark.parametrize("name", sorted(LISTS))
 @pytest.mark.parametrize("params", [
-    {"qpv": "QN0"}, {"qpv": "qn03502b"}, {"priority": "Not A Code"}, {"track": "other"}, {"year": "1990"},
+    {"qpv": "QN0"}, {"qpv": "qn03505m"}, {"priority": "Not A Code"}, {"track": "other"}, {"year": "1990"},
     {"year": "deux-mille"}, {"programme_id": "GU-2026-000001"},
 ], ids=str)
 def test_a_malformed_filter_is_a_422(world: World, name: str, params: dict[str, str]) -> None:

@@ -356,7 +356,7 @@ class TestCitizenCouncil:
         council = world.as_("funding", CITIZEN)
         read = council.get(url_of(dossier))
         assert read.status_code == 200, read.text
-        assert read.json()["project_snapshot"]["qpv_codes"] == ["QN03502B"]
+        assert read.json()["project_snapshot"]["qpv_codes"] == ["QN03505M"]
         assert read.json()["budget_snapshot"] is not None
         # the project and its budget; not the association's people, contacts, yearly budget or documents
         assert read.json()["organisation_snapshot"] is None
@@ -389,7 +389,7 @@ class TestCitizenCouncil:
     def test_the_council_of_another_qpv_gets_404(self, world: World) -> None:
         dossier = routed(world)
         give(world, CITIZEN, dossier, COUNCIL_OPINION)
-        maurepas = council_of(world, ["QN03501M"], "conseil@conseil-maurepas.example")
+        maurepas = council_of(world, ["QN03504M"], "conseil@conseil-maurepas.example")
         assert maurepas.get(url_of(dossier)).status_code == 404
         assert maurepas.get(opinions_url(dossier)).status_code == 404
         assert maurepas.put(mine(dossier), json=COUNCIL_OPINION).status_code == 404
@@ -421,7 +421,7 @@ class TestCitizenCouncil:
         assert all(item["organisation_snapshot"] is None and item["association_budget_snapshot"] is None
                    and item["documents_snapshot"] is None for item in page)
         assert all(item["project_snapshot"]["qpv_codes"] for item in page)
-        maurepas = council_of(world, ["QN03501M"], "conseil@conseil-maurepas.example")
+        maurepas = council_of(world, ["QN03504M"], "conseil@conseil-maurepas.example")
         assert maurepas.get("/api/v1/dossiers").json()["items"] == []
         present = [VILLE, PREFECTURE]
         session = ok(open_session(world, plan_session(world, [opined, silent], present), present))

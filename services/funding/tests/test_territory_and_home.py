@@ -18,12 +18,12 @@ from services.funding.tests.committee_helpers import (
 from services.funding.tests.helpers import BLOSNE_AVENIR, CAF, PREFECTURE, PROGRAMME_ID, VILLE, url_of
 from services.funding.tests.test_agreements import STATE_MANAGER, agreements_of, decided, move, payments_of
 from tests.support.clock import TODAY
-from tests.support.stack import problem
+from tests.support.stack import REPO, problem
 from tests.support.world import CITIZEN, CITY_MANAGER, DESK, HOLDER, OTHER_HOLDER, World
 
 TERRITORY = "/api/v1/stats/territory"
 HOME = "/api/v1/stats/association"
-BLOSNE_QPV, MAUREPAS_QPV = "QN03502B", "QN03501M"
+BLOSNE_QPV, MAUREPAS_QPV = "QN03505M", "QN03504M"
 
 
 def line(value: str, grants: int, granted_cents: int, projects: int = 1) -> dict[str, Any]:
@@ -109,7 +109,8 @@ class TestTerritory:
         for params in ({"year": 2027, "qpv": "QN0"}, {"year": 1990}, {}):
             answer = world.as_("funding", DESK).get(TERRITORY, params=params)
             assert answer.status_code == 422 and problem(answer)["code"] == "validation_failed", params
-        too_many = [f"QN0350{n % 10}{chr(65 + n // 10)}" for n in range(201)]
+        national = (REPO / "migrations/projects/data/qpv_2024_codes.csv").read_text("utf-8").splitlines()[1:]
+        too_many = [row.split(";")[0] for row in national[:201]]  # 201 real codes, one over the limit
         assert world.as_("funding", DESK).get(TERRITORY, params={"year": 2027, "qpv": too_many}).status_code == 422
 
 

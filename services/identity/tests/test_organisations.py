@@ -71,19 +71,19 @@ class TestCreateOrganisation:
             "gestion@cdc.example"]
 
     def test_a_citizen_council_with_its_qpvs(self, world: World) -> None:
-        body = {"kind": "citizen_council", "name": "Conseil citoyen de Maurepas", "qpv_codes": ["QN03501M"]}
+        body = {"kind": "citizen_council", "name": "Conseil citoyen de Maurepas", "qpv_codes": ["QN03504M"]}
         response = world.as_("identity", PLATFORM).post(ORGANISATIONS, json=body)
         assert response.status_code == 201, response.text
-        assert response.json()["qpv_codes"] == ["QN03501M"]
+        assert response.json()["qpv_codes"] == ["QN03504M"]
 
     def test_a_citizen_council_of_a_corsican_qpv(self, world: World) -> None:
         # Corsica's départements are 2A and 2B: the code carries 02A where others carry three digits.
-        body = {"kind": "citizen_council", "name": "Conseil citoyen des Cannes", "qpv_codes": ["QN02A91K", "QN02B01C"]}
+        body = {"kind": "citizen_council", "name": "Conseil citoyen des Cannes", "qpv_codes": ["QN02A02M", "QN02B01M"]}
         response = world.as_("identity", PLATFORM).post(ORGANISATIONS, json=body)
         assert response.status_code == 201, response.text
-        assert response.json()["qpv_codes"] == ["QN02A91K", "QN02B01C"]
+        assert response.json()["qpv_codes"] == ["QN02A02M", "QN02B01M"]
         read = world.as_("identity", PLATFORM).get(f"{ORGANISATIONS}/{response.json()['id']}")
-        assert read.json()["qpv_codes"] == ["QN02A91K", "QN02B01C"]
+        assert read.json()["qpv_codes"] == ["QN02A02M", "QN02B01M"]
 
     @pytest.mark.parametrize("role", sorted(set(EMAIL_BY_ROLE) - {"platform_admin"}))
     def test_any_other_role_is_403_and_nothing_is_written(self, world: World, role: str) -> None:
@@ -116,7 +116,7 @@ class TestCreateOrganisation:
             ({**FUNDER, "siret": "18002002600018"}, "body.siret"),
             ({"kind": "citizen_council", "name": "Conseil", "qpv_codes": ["QN035"]}, "body.qpv_codes.0"),
             ({"kind": "citizen_council", "name": "Conseil", "qpv_codes": ["QN2A091K"]}, "body.qpv_codes.0"),
-            ({"kind": "citizen_council", "name": "Conseil", "qpv_codes": ["QN03501M", "QN02C01K"]}, "body.qpv_codes.1"),
+            ({"kind": "citizen_council", "name": "Conseil", "qpv_codes": ["QN03504M", "QN02C01K"]}, "body.qpv_codes.1"),
             ({**FUNDER, "id": new_uuid()}, "body.id"),
             ({**FUNDER, "version": 7}, "body.version"),
             ({k: v for k, v in FUNDER.items() if k != "kind"}, "body.kind"),

@@ -15,7 +15,7 @@ from services.projects.models.indicators import (
     IndicatorTarget,
 )
 from services.projects.models.projects import Project, ProjectPriority, ProjectQpv
-from services.projects.models.referential import Priority, Qpv
+from services.projects.models.referential import Priority, Qpv, QpvCommune
 from services.projects.models.reports import Report, ReportEvidence, ReportHistory, ReportState, ReportValue
 
 __all__ = [
@@ -37,6 +37,7 @@ __all__ = [
     "ProjectQpv",
     "ProjectsTable",
     "Qpv",
+    "QpvCommune",
     "Report",
     "ReportEvidence",
     "ReportHistory",

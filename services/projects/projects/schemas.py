@@ -41,7 +41,7 @@ def _dates_ordered(start: date | None, end: date | None) -> None:
 class ProjectCreate(Input):
     title: Title = Field(examples=["Aide aux devoirs au Blosne"])
     summary: Summary = Field(examples=["Accompagnement scolaire de 60 collégiens, quatre soirs par semaine."])
-    qpv_codes: list[QpvCode] = Field(min_length=1, max_length=20, examples=[["QN03502B"]])
+    qpv_codes: list[QpvCode] = Field(min_length=1, max_length=20, examples=[["QN03505M"]])
     priorities: list[PriorityCode] = Field(default_factory=list, max_length=10, examples=[["social_cohesion", "youth"]])
     start_date: IsoDate = Field(examples=["2027-01-05"])
     end_date: IsoDate = Field(examples=["2027-12-18"])

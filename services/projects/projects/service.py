@@ -90,8 +90,11 @@ async def update_project(session: AsyncSession, *, project: Project, request: Pr
             Text("La date de fin précède la date de début.", "The end date is before the start date."),
             errors=[("body.end_date", Text("Avant la date de début.", "Before the start date."))],
         )
-    await check_references(session, qpv_codes=changes.get("qpv_codes"), priorities=changes.get("priorities"))
     current = await to_public(session, project)
+    await check_references(
+        session, qpv_codes=changes.get("qpv_codes"), priorities=changes.get("priorities"),
+        kept_qpv_codes=current.qpv_codes,
+    )
     if not _changes_anything(current, changes):
         return current  # same version, same ETag
     for field, value in changes.items():

@@ -50,7 +50,7 @@ class Plan:
 def plans() -> list[Plan]:
     return [
         # Two priorities: counts under each.
-        Plan(HOLDER, ["QN03502B"], ["social_cohesion", "youth"], "2027-01-05", "2027-12-18",
+        Plan(HOLDER, ["QN03505M"], ["social_cohesion", "youth"], "2027-01-05", "2027-12-18",
              targets={"2027": {"qpv_residents_reached": 60, "women_reached": 30,
                                "people_accompanied_to_employment": 20, "positive_outcome_rate": 10,
                                "participant_satisfaction": 80}},
@@ -59,19 +59,19 @@ def plans() -> list[Plan]:
                                "participant_satisfaction": "90.5"}},
              accepted={"2027"}),
         # Two QPVs: counts in each; the span counts in the end date's year, 2028.
-        Plan(HOLDER, ["QN03502B", "QN03501M"], ["social_cohesion"], "2027-03-01", "2028-06-30",
+        Plan(HOLDER, ["QN03505M", "QN03504M"], ["social_cohesion"], "2027-03-01", "2028-06-30",
              targets={"span": {"qpv_residents_reached": 100}, "2027": {"participant_satisfaction": 70},
                       "2028": {"people_accompanied_to_employment": 10, "positive_outcome_rate": 5}},
              reports={"span": {"qpv_residents_reached": 120}, "2027": {"participant_satisfaction": 75},
                       "2028": {"people_accompanied_to_employment": 7, "positive_outcome_rate": 3}},
              accepted={"span", "2027", "2028"}),
         # Another association, no priority; its report is not accepted yet: targets only.
-        Plan(OTHER_HOLDER, ["QN03501M"], [], "2027-01-01", "2027-12-31",
+        Plan(OTHER_HOLDER, ["QN03504M"], [], "2027-01-01", "2027-12-31",
              targets={"2027": {"qpv_residents_reached": 40}},
              reports={"2027": {"qpv_residents_reached": 45}},
              accepted=set()),
         # Same QPV and priority as the first: its values add up with it.
-        Plan(OTHER_HOLDER, ["QN03502B"], ["youth"], "2027-01-01", "2027-12-31",
+        Plan(OTHER_HOLDER, ["QN03505M"], ["youth"], "2027-01-01", "2027-12-31",
              targets={"2027": {"qpv_residents_reached": 15, "participant_satisfaction": "60.5"}},
              reports={"2027": {"qpv_residents_reached": 10, "participant_satisfaction": "70.25"}},
              accepted={"2027"}),
@@ -196,28 +196,28 @@ class TestAggregates:
     def test_worked_examples(self, world: World, built: list[Plan]) -> None:
         rows = {(r["indicator_code"], r["qpv_code"], r["priority_code"], r["year"]): r for r in served(world)}
         # The first and the fourth project share the Blosne and youth: 64 + 10 accepted, 60 + 15 aimed at.
-        blosne_youth = rows[("qpv_residents_reached", "QN03502B", "youth", 2027)]
+        blosne_youth = rows[("qpv_residents_reached", "QN03505M", "youth", 2027)]
         assert (blosne_youth["actual"], blosne_youth["target"], blosne_youth["projects"]) == ("74", "75", 2)
         # The span report of the second project counts in 2028, in both its QPVs.
-        for qpv in ("QN03502B", "QN03501M"):
+        for qpv in ("QN03505M", "QN03504M"):
             span = rows[("qpv_residents_reached", qpv, "social_cohesion", 2028)]
             assert (span["actual"], span["target"]) == ("120", "100")
         # Not accepted yet: the target counts, the value does not.
-        waiting = rows[("qpv_residents_reached", "QN03501M", None, 2027)]
+        waiting = rows[("qpv_residents_reached", "QN03504M", None, 2027)]
         assert (waiting["actual"], waiting["actual_count"], waiting["target"]) == (None, 0, "40")
         # A ratio: the rate over the reports' own denominators, 8 / 20.
-        rate = rows[("positive_outcome_rate", "QN03502B", "social_cohesion", 2027)]
+        rate = rows[("positive_outcome_rate", "QN03505M", "social_cohesion", 2027)]
         assert (rate["actual"], rate["actual_total"], rate["actual_denominator"], rate["target"]) == (
             "40", "8", "20", "50"
         )
         # An average: the mean of 90.5 and 75 (Blosne, social cohesion).
-        mean = rows[("participant_satisfaction", "QN03502B", "social_cohesion", 2027)]
+        mean = rows[("participant_satisfaction", "QN03505M", "social_cohesion", 2027)]
         assert (mean["actual"], mean["actual_count"], mean["target"]) == ("82.75", 2, "75")
 
     @pytest.mark.parametrize(
         "params",
-        [{"year": 2028}, {"year": 2027}, {"qpv": "QN03501M"}, {"priority": "youth"},
-         {"indicator": "participant_satisfaction"}, {"year": 2027, "qpv": "QN03502B", "indicator": "women_reached"},
+        [{"year": 2028}, {"year": 2027}, {"qpv": "QN03504M"}, {"priority": "youth"},
+         {"indicator": "participant_satisfaction"}, {"year": 2027, "qpv": "QN03505M", "indicator": "women_reached"},
          {"year": 2030}],
     )
     def test_filters(self, world: World, built: list[Plan], params: dict[str, Any]) -> None:
@@ -226,10 +226,10 @@ class TestAggregates:
         assert served(world, **params) == wanted
 
     def test_several_qpvs_a_commune_or_a_contrat_de_ville(self, world: World, built: list[Plan]) -> None:
-        wanted = [r for r in expected_rows(built) if r["qpv_code"] in {"QN03501M", "QN03502B"} and r["year"] == 2027]
-        assert served(world, year=2027, qpv=["QN03502B", "QN03501M"]) == wanted
-        assert {r["qpv_code"] for r in wanted} == {"QN03501M", "QN03502B"}
-        too_many = world.as_("projects", DESK).get(AGGREGATES, params={"qpv": ["QN03501M"] * 201})
+        wanted = [r for r in expected_rows(built) if r["qpv_code"] in {"QN03504M", "QN03505M"} and r["year"] == 2027]
+        assert served(world, year=2027, qpv=["QN03505M", "QN03504M"]) == wanted
+        assert {r["qpv_code"] for r in wanted} == {"QN03504M", "QN03505M"}
+        too_many = world.as_("projects", DESK).get(AGGREGATES, params={"qpv": ["QN03504M"] * 201})
         assert too_many.status_code == 422
 
     def test_a_set_of_projects_a_funder_s_for_instance(self, world: World, built: list[Plan]) -> None:
@@ -250,7 +250,7 @@ class TestAggregates:
         one_year = world.as_("projects", DESK).post(f"{AGGREGATES}/search", json={**body, "year": 2028})
         assert one_year.json()["items"] == []  # both end in 2027
         bad: dict[str, Any]
-        for bad in ({"project_ids": []}, {"project_ids": ["x"]}, {**body, "qpv": "QN03502B"}, {**body, "year": 1}):
+        for bad in ({"project_ids": []}, {"project_ids": ["x"]}, {**body, "qpv": "QN03505M"}, {**body, "year": 1}):
             refused = world.as_("projects", DESK).post(f"{AGGREGATES}/search", json=bad)
             assert refused.status_code == 422 and problem(refused)["code"] == "validation_failed", bad
         assert world.as_("projects", HOLDER).post(f"{AGGREGATES}/search", json=body).status_code == 403
@@ -271,7 +271,7 @@ class TestAggregates:
         )
         assert moved.status_code == 200, moved.text
         second.end = "2029-01-31"
-        rows = served(world, indicator="qpv_residents_reached", qpv="QN03501M", priority="social_cohesion")
+        rows = served(world, indicator="qpv_residents_reached", qpv="QN03504M", priority="social_cohesion")
         assert [(r["year"], r["actual"]) for r in rows] == [(2029, "120")]
         assert served(world) == expected_rows(built)
 

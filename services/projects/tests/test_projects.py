@@ -97,15 +97,15 @@ class TestCreateProject:
         assert created["id"] in listed_ids(world.as_("projects", HOLDER))
 
     def test_duplicate_tags_are_stored_once(self, world: World) -> None:
-        created = world.create_project(qpv_codes=["QN03502B", "QN03502B", "QN03501M"], priorities=["youth", "youth"])
-        assert created["qpv_codes"] == ["QN03501M", "QN03502B"]
+        created = world.create_project(qpv_codes=["QN03505M", "QN03505M", "QN03504M"], priorities=["youth", "youth"])
+        assert created["qpv_codes"] == ["QN03504M", "QN03505M"]
         assert created["priorities"] == ["youth"]
 
     def test_a_corsican_qpv_of_the_imported_list_tags_a_project(self, world: World) -> None:
-        created = world.create_project(qpv_codes=["QN03502B", "QN02A91K"])
-        assert created["qpv_codes"] == ["QN02A91K", "QN03502B"]
+        created = world.create_project(qpv_codes=["QN03505M", "QN02A02M"])
+        assert created["qpv_codes"] == ["QN02A02M", "QN03505M"]
         read = world.as_("projects", HOLDER).get(_url(created))
-        assert read.json()["qpv_codes"] == ["QN02A91K", "QN03502B"]
+        assert read.json()["qpv_codes"] == ["QN02A02M", "QN03505M"]
 
     def test_a_zero_cost_is_an_amount(self, world: World) -> None:
         assert world.create_project(total_cost_cents=0)["total_cost_cents"] == 0
@@ -128,9 +128,9 @@ def _body(**changes: Any) -> dict[str, Any]:
 
 
 BAD_BODIES = {
-    "unknown_qpv": (_body(qpv_codes=["QN09999Z"]), 422, "unknown_reference", "body.qpv_codes"),
+    "unknown_qpv": (_body(qpv_codes=["QN09365N"]), 422, "unknown_reference", "body.qpv_codes"),
     "malformed_qpv": (_body(qpv_codes=["QPV-BLOSNE"]), 422, "validation_failed", None),
-    "unknown_corsican_qpv": (_body(qpv_codes=["QN02B91K"]), 422, "unknown_reference", "body.qpv_codes"),
+    "unknown_corsican_qpv": (_body(qpv_codes=["QN02B02M"]), 422, "unknown_reference", "body.qpv_codes"),
     "corsican_qpv_on_two_characters": (_body(qpv_codes=["QN2A091K"]), 422, "validation_failed", "body.qpv_codes.0"),
     "no_qpv": (_body(qpv_codes=[]), 422, "validation_failed", None),
     "unknown_priority": (_body(priorities=["world_peace"]), 422, "unknown_reference", "body.priorities"),
@@ -206,11 +206,11 @@ class TestCreateProjectRejectsBadInput:
 
     def test_unknown_codes_are_all_named_in_the_problem(self, world: World, existing: list) -> None:
         api = world.as_("projects", HOLDER)
-        response = api.post(PROJECTS, json=_body(qpv_codes=["QN03502B", "QN09999Z", "QN08888A"]))
+        response = api.post(PROJECTS, json=_body(qpv_codes=["QN03505M", "QN09365N", "QN07718M"]))
         details = problem(response)
         assert details["code"] == "unknown_reference"
         message = next(e["message"] for e in details["errors"] if e["field"] == "body.qpv_codes")
-        assert "QN09999Z" in message and "QN08888A" in message and "QN03502B" not in message
+        assert "QN09365N" in message and "QN07718M" in message and "QN03505M" not in message
         assert listed_state(api) == existing
 
     def test_the_problem_speaks_english_when_asked(self, world: World) -> None:
@@ -271,7 +271,7 @@ class TestListProjects:
 
     def test_cursor_pages_give_every_project_exactly_once_in_creation_order(self, world: World) -> None:
         created = [world.create_project(title=f"Projet {n}")["id"] for n in range(5)]
-        world.create_project(OTHER_HOLDER, title="Chez les voisins", qpv_codes=["QN03501M"])
+        world.create_project(OTHER_HOLDER, title="Chez les voisins", qpv_codes=["QN03504M"])
         found = pages(world.as_("projects", HOLDER), PROJECTS, limit=2)
         assert [len(page["items"]) for page in found] == [2, 2, 1]
         assert all(page["next_cursor"] for page in found[:-1])
@@ -315,21 +315,21 @@ class TestListProjects:
         assert listed_ids(holder, organisation_id=org_id("blosne-avenir")) == mine
 
     def test_filter_by_qpv(self, world: World) -> None:
-        blosne = world.create_project(qpv_codes=["QN03502B"])["id"]
-        both = world.create_project(qpv_codes=["QN03501M", "QN03502B"])["id"]
-        maurepas = world.create_project(qpv_codes=["QN03501M"])["id"]
-        world.create_project(OTHER_HOLDER, qpv_codes=["QN03501M"])
+        blosne = world.create_project(qpv_codes=["QN03505M"])["id"]
+        both = world.create_project(qpv_codes=["QN03504M", "QN03505M"])["id"]
+        maurepas = world.create_project(qpv_codes=["QN03504M"])["id"]
+        world.create_project(OTHER_HOLDER, qpv_codes=["QN03504M"])
         api = world.as_("projects", HOLDER)
-        assert listed_ids(api, qpv="QN03502B") == [blosne, both]
-        assert listed_ids(api, qpv="QN03501M") == [both, maurepas]
-        assert listed_ids(api, qpv="QN03505K") == []
+        assert listed_ids(api, qpv="QN03505M") == [blosne, both]
+        assert listed_ids(api, qpv="QN03504M") == [both, maurepas]
+        assert listed_ids(api, qpv="QN03506I") == []
 
     def test_filter_by_a_corsican_qpv(self, world: World) -> None:
-        ajaccio = world.create_project(qpv_codes=["QN02A91K"])["id"]
-        world.create_project(qpv_codes=["QN03502B"])
+        ajaccio = world.create_project(qpv_codes=["QN02A02M"])["id"]
+        world.create_project(qpv_codes=["QN03505M"])
         api = world.as_("projects", HOLDER)
-        assert listed_ids(api, qpv="QN02A91K") == [ajaccio]
-        assert listed_ids(api, qpv="QN02B91K") == []
+        assert listed_ids(api, qpv="QN02A02M") == [ajaccio]
+        assert listed_ids(api, qpv="QN02B02M") == []
 
     def test_filter_by_priority(self, world: World) -> None:
         youth = world.create_project(priorities=["youth"])["id"]
@@ -341,11 +341,11 @@ class TestListProjects:
         assert untagged in listed_ids(api)
 
     def test_filters_combine_with_pagination(self, world: World) -> None:
-        wanted = [world.create_project(qpv_codes=["QN03503V"], priorities=["youth"])["id"] for _ in range(3)]
-        world.create_project(qpv_codes=["QN03503V"], priorities=["citizenship"])
-        world.create_project(qpv_codes=["QN03504C"], priorities=["youth"])
+        wanted = [world.create_project(qpv_codes=["QN03502M"], priorities=["youth"])["id"] for _ in range(3)]
+        world.create_project(qpv_codes=["QN03502M"], priorities=["citizenship"])
+        world.create_project(qpv_codes=["QN03503I"], priorities=["youth"])
         api = world.as_("projects", HOLDER)
-        assert listed_ids(api, qpv="QN03503V", priority="youth", limit=1) == wanted
+        assert listed_ids(api, qpv="QN03502M", priority="youth", limit=1) == wanted
 
     def test_filter_by_year_keeps_the_projects_running_that_year(self, world: World) -> None:
         this_year = world.create_project(start_date="2027-01-05", end_date="2027-12-18")["id"]
@@ -483,7 +483,7 @@ class TestUpdateProject:
         etag = api.get(_url(project)).headers["etag"]
         response = api.patch(
             _url(project),
-            json={"title": "Aide aux devoirs, saison 2", "qpv_codes": ["QN03501M"], "total_cost_cents": 5_000_000},
+            json={"title": "Aide aux devoirs, saison 2", "qpv_codes": ["QN03504M"], "total_cost_cents": 5_000_000},
             headers={"If-Match": etag},
         )
         assert response.status_code == 200, response.text
@@ -494,14 +494,14 @@ class TestUpdateProject:
         assert read.headers["etag"] == response.headers["etag"]
         body = read.json()
         assert body["title"] == "Aide aux devoirs, saison 2"
-        assert body["qpv_codes"] == ["QN03501M"]
+        assert body["qpv_codes"] == ["QN03504M"]
         assert body["total_cost_cents"] == 5_000_000
         assert body["priorities"] == project["priorities"]  # untouched fields stay
         assert body["summary"] == project["summary"]
         assert body["created_at"] == project["created_at"]
         assert _instant(body["updated_at"]) > _instant(project["updated_at"])
-        assert listed_ids(api, qpv="QN03501M") == [project["id"]]
-        assert listed_ids(api, qpv="QN03502B") == []
+        assert listed_ids(api, qpv="QN03504M") == [project["id"]]
+        assert listed_ids(api, qpv="QN03505M") == []
 
     def test_the_new_etag_is_the_one_to_send_next(self, world: World) -> None:
         project = world.create_project()
@@ -539,7 +539,7 @@ class TestUpdateProject:
     @pytest.mark.parametrize(
         ("body", "code"),
         [
-            ({"qpv_codes": ["QN09999Z"]}, "unknown_reference"),
+            ({"qpv_codes": ["QN09365N"]}, "unknown_reference"),
             ({"priorities": ["world_peace"]}, "unknown_reference"),
             ({"end_date": "2026-12-31"}, "validation_failed"),  # before the stored start date
             ({"start_date": "2028-01-01"}, "validation_failed"),  # after the stored end date

@@ -2,19 +2,22 @@
 
 import csv
 import json
+from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from sqlalchemy import text
 
 from tests.support.stack import QPV_SAMPLE, REPO, problem
-from tests.support.world import CITIZEN, CITY_INSTRUCTOR, DESK, HOLDER, PLATFORM, World
+from tests.support.world import CITIZEN, CITY_INSTRUCTOR, DESK, HOLDER, PLATFORM, PROJECT, World
 
 QPV = "/api/v1/referential/qpv"
 PRIORITIES = "/api/v1/referential/priorities"
 # The frozen sample the reference migration loads: what the API must give back, field for field.
 SAMPLE = json.loads(Path(REPO / "migrations" / "projects" / "data" / "reference_sample_2024.json").read_text("utf-8"))
 # The QPV sample the test stack imports after the migrations (Rennes' five again, and other cities'), read with csv.
-with QPV_SAMPLE.open(encoding="utf-8", newline="") as _handle:
+with QPV_SAMPLE.open(encoding="utf-8-sig", newline="") as _handle:
     SAMPLE_QPV_CODES = {row["code_qp"] for row in csv.DictReader(_handle, delimiter=";")}
 
 
@@ -32,7 +35,10 @@ class TestListQpv:
         codes = [item["code"] for item in body["items"]]
         assert codes == sorted(SAMPLE_QPV_CODES)
         rennes = [item for item in body["items"] if item["code"] in {q["code"] for q in SAMPLE["qpv"]}]
-        assert rennes == sorted(SAMPLE["qpv"], key=lambda qpv: qpv["code"])
+        assert rennes == [
+            {**q, "communes": [{"insee_code": "35238", "name": "Rennes"}], "retired": False, "retired_at": None}
+            for q in sorted(SAMPLE["qpv"], key=lambda qpv: qpv["code"])
+        ]
 
     @pytest.mark.parametrize("email", [CITY_INSTRUCTOR, DESK, CITIZEN, PLATFORM])
     def test_every_role_reads_it(self, world: World, email: str) -> None:
@@ -70,11 +76,13 @@ class TestListQpv:
         assert corse_du_sud.status_code == 200, corse_du_sud.text
         items = corse_du_sud.json()["items"]
         assert [(q["code"], q["department"], q["insee_commune"], q["commune"]) for q in items] == [
-            ("QN02A91K", "02A", "2A004", "Ajaccio")
+            ("QN02A02M", "02A", "2A004", "Ajaccio")
         ]
         haute_corse = api.get(QPV, params={"department": "02B"})
         assert haute_corse.status_code == 200
-        assert haute_corse.json()["items"] == []
+        assert [(q["code"], q["insee_commune"], q["commune"]) for q in haute_corse.json()["items"]] == [
+            ("QN02B01M", "2B033", "Bastia")
+        ]
 
     @pytest.mark.parametrize("department", ["35", "0355", "2A", "02a", "02C", "2AB", "abc", "\u0660\u0663\u0665"])
     def test_a_malformed_department_is_422(self, world: World, department: str) -> None:
@@ -87,6 +95,71 @@ class TestListQpv:
         codes = [q["code"] for q in api.get(QPV).json()["items"]]
         project = world.create_project(qpv_codes=codes)
         assert project["qpv_codes"] == codes
+
+
+RETIRED = "QN03506I"  # Cleunay, as if a newer national list no longer had it
+RETIRED_AT = datetime(2027, 2, 1, 8, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def retired_cleunay(world: World) -> Iterator[str]:
+    """Cleunay retired as a re-import would (the import's own tests cover how), put back afterwards."""
+    engine = world.stack.reset_engines["projects"]
+    stamp = RETIRED_AT if engine.dialect.name != "sqlite" else RETIRED_AT.replace(tzinfo=None)
+    with engine.begin() as connection:
+        connection.execute(text("UPDATE qpv SET retired_at = :at WHERE code = :code"), {"at": stamp, "code": RETIRED})
+    yield RETIRED
+    with engine.begin() as connection:
+        connection.execute(text("UPDATE qpv SET retired_at = NULL WHERE code = :code"), {"code": RETIRED})
+
+
+class TestRetiredQpv:
+    def test_the_list_leaves_it_out_unless_asked_and_then_flags_it(self, world: World, retired_cleunay: str) -> None:
+        api = world.as_("projects", DESK)
+        assert retired_cleunay not in {q["code"] for q in api.get(QPV).json()["items"]}
+        assert api.get(QPV, params={"q": "cleunay"}).json()["items"] == []
+        everything = api.get(QPV, params={"include_retired": "true"}).json()["items"]
+        assert {q["code"] for q in everything} == SAMPLE_QPV_CODES
+        flagged = [(q["code"], q["retired"], q["retired_at"]) for q in everything if q["retired"]]
+        assert flagged == [(retired_cleunay, True, "2027-02-01T08:00:00Z")]
+
+    def test_a_new_project_cannot_choose_it(self, world: World, retired_cleunay: str) -> None:
+        response = world.as_("projects", HOLDER).post(
+            "/api/v1/projects", json={**PROJECT, "qpv_codes": ["QN03505M", retired_cleunay]}
+        )
+        assert response.status_code == 422, response.text
+        details = problem(response)
+        assert details["code"] == "retired_reference"
+        assert details["errors"] == [
+            {"field": "body.qpv_codes", "message": f"QPV retiré(s) de la liste nationale : {retired_cleunay}."}
+        ]
+        assert world.as_("projects", HOLDER).get("/api/v1/projects", params={"qpv": "QN03505M"}).json()[
+            "items"] == []
+
+    def test_a_project_that_had_it_keeps_it_but_none_adds_it(self, world: World) -> None:
+        api = world.as_("projects", HOLDER)
+        had_it = world.create_project(qpv_codes=[RETIRED])
+        other = world.create_project(qpv_codes=["QN03505M"])
+        engine = world.stack.reset_engines["projects"]
+        stamp = RETIRED_AT if engine.dialect.name != "sqlite" else RETIRED_AT.replace(tzinfo=None)
+        with engine.begin() as connection:
+            connection.execute(text("UPDATE qpv SET retired_at = :at WHERE code = :code"),
+                               {"at": stamp, "code": RETIRED})
+        try:
+            read = api.get(f"/api/v1/projects/{had_it['id']}")
+            assert read.json()["qpv_codes"] == [RETIRED]
+            kept = api.patch(f"/api/v1/projects/{had_it['id']}", headers={"If-Match": read.headers["etag"]},
+                             json={"title": "Toujours à Cleunay", "qpv_codes": [RETIRED, "QN03505M"]})
+            assert kept.status_code == 200, kept.text
+            assert kept.json()["qpv_codes"] == ["QN03505M", RETIRED]
+            etag = api.get(f"/api/v1/projects/{other['id']}").headers["etag"]
+            added = api.patch(f"/api/v1/projects/{other['id']}", headers={"If-Match": etag},
+                              json={"qpv_codes": ["QN03505M", RETIRED]})
+            assert added.status_code == 422 and problem(added)["code"] == "retired_reference"
+            assert api.get(f"/api/v1/projects/{other['id']}").json()["qpv_codes"] == ["QN03505M"]
+        finally:
+            with engine.begin() as connection:
+                connection.execute(text("UPDATE qpv SET retired_at = NULL WHERE code = :code"), {"code": RETIRED})
 
 
 class TestListPriorities:
@@ -122,12 +195,12 @@ class TestQpvSearch:
     @pytest.mark.parametrize(
         ("q", "codes"),
         [
-            ("blosne", {"QN03502B"}),  # by name, any case
-            ("QN02A", {"QN02A91K"}),  # a Corsican code
-            ("ajaccio", {"QN02A91K"}),
-            ("QN0350", {"QN03501M", "QN03502B", "QN03503V", "QN03504C", "QN03505K"}),  # by code
-            ("rennes", {"QN03501M", "QN03502B", "QN03503V", "QN03504C", "QN03505K"}),  # commune and EPCI
-            ("Rennes Métropole", {"QN03501M", "QN03502B", "QN03503V", "QN03504C", "QN03505K"}),  # by EPCI
+            ("blosne", {"QN03505M"}),  # by name, any case
+            ("QN02A", {"QN02A02M"}),  # a Corsican code
+            ("ajaccio", {"QN02A02M"}),
+            ("QN0350", {"QN03504M", "QN03505M", "QN03502M", "QN03503I", "QN03506I"}),  # by code
+            ("rennes", {"QN03504M", "QN03505M", "QN03502M", "QN03503I", "QN03506I"}),  # commune and EPCI
+            ("Rennes Métropole", {"QN03504M", "QN03505M", "QN03502M", "QN03503I", "QN03506I"}),  # by EPCI
             ("zz", set()),
             ("%_", set()),  # wildcards are taken literally
         ],
