@@ -4,41 +4,13 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any, Literal, get_args
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, StringConstraints, field_validator
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints, field_validator
 
 from common.problems import bilingual
 from common.schemas import VISIBLE_CHARACTER, InputModel, WholeNumber, listed, without_null
-from services.identifiers import is_valid_rna, is_valid_siret
+from services.identifiers import Rna, Siret
 from services.vocabulary import QPV_CODE_PATTERN, OrganisationKind, Role, Scope
 
-
-def _siret(value: str) -> str:
-    if not is_valid_siret(value):
-        raise ValueError(
-            bilingual("SIRET invalide (14 chiffres, clé de Luhn).", "Invalid SIRET (14 digits, Luhn key).")
-        )
-    return value
-
-
-def _rna(value: str) -> str:
-    if not is_valid_rna(value):
-        raise ValueError(bilingual("RNA invalide (W suivi de 9 chiffres).", "Invalid RNA (W followed by 9 digits)."))
-    return value
-
-
-# The patterns are for the OpenAPI; the validators check them (and the Luhn key) with a message of their own.
-Siret = Annotated[
-    str,
-    StringConstraints(min_length=14, max_length=14),
-    AfterValidator(_siret),
-    Field(json_schema_extra={"pattern": "^[0-9]{14}$"}),
-]
-Rna = Annotated[
-    str,
-    StringConstraints(min_length=10, max_length=10),
-    AfterValidator(_rna),
-    Field(json_schema_extra={"pattern": "^W[0-9]{9}$"}),
-]
 # Stripped, then at least one character; the pattern says in the OpenAPI that a blank string is refused.
 Name = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, pattern=VISIBLE_CHARACTER, max_length=200)
