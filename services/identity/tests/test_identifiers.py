@@ -8,6 +8,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 from sqlmodel import col
 
+from scripts import demo_data
+from scripts.seed_demo import seed_identity
 from services.identifiers import (
     LA_POSTE_SIREN,
     compact_siren,
@@ -18,7 +20,8 @@ from services.identifiers import (
     normal_rna,
 )
 from services.identity.models import Organisation, Person
-from services.identity.tests.helpers import SIGNUP_URL, count_rows, fetch_rows, signed_up, signup_body
+from services.identity.passwords import Passwords
+from services.identity.tests.helpers import SIGNUP_URL, count_rows, fetch_rows, signed_up, signup_body, update_rows
 from tests.support.stack import Api, problem
 from tests.support.world import World
 
@@ -323,3 +326,24 @@ class TestIdentifiersThroughSignup:
 
 def _organisations(world: World, *where: Any) -> list[Organisation]:
     return fetch_rows(world.stack, Organisation, *where)
+
+
+class TestTheDemosIdentifiers:
+    @pytest.mark.parametrize("demo", demo_data.ORGANISATIONS, ids=lambda demo: demo.key)
+    def test_every_demo_organisation_has_valid_identifiers(self, demo: demo_data.DemoOrganisation) -> None:
+        assert demo.siret is None or (is_valid_siret(demo.siret) and compact_siret(demo.siret) == demo.siret)
+        assert demo.rna is None or normal_rna(demo.rna) == demo.rna
+
+    def test_a_database_seeded_with_a_former_invalid_siret_gets_the_valid_one(self, world: World) -> None:
+        jardins = demo_data.organisation("jardins-gros-chene")
+        update_rows(world.stack, Organisation, [col(Organisation.id) == jardins.id], siret="83456789400003")
+
+        async def reseed() -> int:
+            async with world.stack.apps["identity"].state.db.writer() as session:
+                added = await seed_identity(session, Passwords(world.stack.settings["identity"]))
+                await session.commit()
+                return added
+
+        assert world.stack.run(reseed) == 0
+        [row] = _organisations(world, col(Organisation.id) == jardins.id)
+        assert row.siret == jardins.siret and row.siret is not None and is_valid_siret(row.siret)
