@@ -155,6 +155,12 @@ async def create_organisation(session: AsyncSession, *, request: OrganisationCre
             Text("Seul un financeur a une catégorie de financeur.", "Only a funder has a funder category."),
             errors=[("body.funder_category", Text("Réservé aux financeurs.", "Funders only."))],
         )
+    if request.kind == OrganisationKind.funder and not request.siret:
+        # The grants' open data (SCDL) names each funder by its SIRET: a row without one is invalid.
+        raise UnprocessableContent(
+            Text("Un financeur s'identifie par son SIRET.", "A funder needs a SIRET."),
+            errors=[("body.siret", Text("SIRET requis pour un financeur.", "SIRET required for a funder."))],
+        )
     if await repository.organisation_by_identifier(session, siret=request.siret, rna=request.rna):
         raise _identifier_taken()
     organisation = Organisation(**request.model_dump())

@@ -134,7 +134,8 @@ async def create_organisation(
     body: OrganisationCreate, session: SessionDep, _admin: PlatformAdmin, call: IdempotencyDep
 ) -> Response:
     """Registers an organisation of any kind (the platform's admins only; associations sign up themselves).
-    Refused: 409 for a SIRET or RNA already registered; 422 for an association without either."""
+    Refused: 409 for a SIRET or RNA already registered; 422 for a funder without a SIRET (the grants' open data
+    names each funder by it) or an association without a registry identifier."""
     organisation = await accounts.create_organisation(session, request=body)
     # The card has no version of its own (its ETag is the row's), which `common.resources.answer` cannot take.
     return await call.respond(

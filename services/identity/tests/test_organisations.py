@@ -95,7 +95,8 @@ class TestCreateOrganisation:
 
     @pytest.mark.parametrize(
         "identifiers",
-        [{"siret": demo_data.organisation("ville").siret}, {"rna": demo_data.organisation("blosne-avenir").rna}],
+        [{"siret": demo_data.organisation("ville").siret},
+         {"siret": FUNDER["siret"], "rna": demo_data.organisation("blosne-avenir").rna}],
         ids=["siret", "rna"],
     )
     def test_a_taken_identifier_is_409(self, world: World, identifiers: dict[str, str]) -> None:
@@ -141,6 +142,49 @@ class TestCreateOrganisation:
         assert response.status_code == 422, response.text
         assert field in [error["field"] for error in problem(response)["errors"]]
         assert count_rows(world.stack, Organisation) == before
+
+
+class TestAFunderHasASiret:
+    """The grants' open data (SCDL) names each funder by its SIRET: a funder without one would be an invalid row."""
+
+    @pytest.mark.parametrize(
+        "identifiers", [{}, {"siret": None}, {"rna": "W353099998"}], ids=["left-out", "null", "rna-only"]
+    )
+    @pytest.mark.parametrize("language", ["fr", "en"])
+    def test_a_funder_without_a_siret_is_422_and_writes_nothing(
+        self, world: World, identifiers: dict[str, Any], language: str
+    ) -> None:
+        before = count_rows(world.stack, Organisation)
+        body = {k: v for k, v in FUNDER.items() if k != "siret"} | identifiers
+        response = world.as_("identity", PLATFORM).post(ORGANISATIONS, json=body, headers={"Accept-Language": language})
+        assert response.status_code == 422, response.text
+        assert response.headers["content-type"].startswith("application/problem+json")
+        refused = problem(response)
+        [error] = [e for e in refused["errors"] if e["field"] == "body.siret"]
+        assert ("SIRET requis" in error["message"]) is (language == "fr")
+        assert ("SIRET required" in error["message"]) is (language == "en")
+        assert count_rows(world.stack, Organisation) == before
+
+    def test_a_funder_siret_typed_with_spaces_is_stored_as_fourteen_digits(self, world: World) -> None:
+        body = FUNDER | {"siret": "180 020 026 00019"}
+        created = world.as_("identity", PLATFORM).post(ORGANISATIONS, json=body)
+        assert created.status_code == 201, created.text
+        assert created.json()["siret"] == "18002002600019"
+        assert _card(world, created.json()["id"]).siret == "18002002600019"
+
+    @pytest.mark.parametrize("kind", ["desk", "citizen_council"])
+    def test_other_kinds_need_no_siret(self, world: World, kind: str) -> None:
+        body = {"kind": kind, "name": "Sans SIRET", "qpv_codes": ["QN03501M"] if kind == "citizen_council" else []}
+        assert world.as_("identity", PLATFORM).post(ORGANISATIONS, json=body).status_code == 201
+
+    def test_a_funder_siret_cannot_be_cleared_by_an_update(self, world: World) -> None:
+        ville = demo_data.organisation("ville")
+        api = world.as_("identity", PLATFORM)
+        etag = api.get(f"{ORGANISATIONS}/{ville.id}").headers["etag"]
+        response = api.patch(f"{ORGANISATIONS}/{ville.id}", json={"siret": None}, headers={"If-Match": etag})
+        assert response.status_code == 422, response.text
+        assert "body.siret" in [e["field"] for e in problem(response)["errors"]]
+        assert _card(world, str(ville.id)).siret == ville.siret
 
 
 class TestReadOrganisation:
