@@ -187,6 +187,53 @@ class TestAFunderHasASiret:
         assert _card(world, str(ville.id)).siret == ville.siret
 
 
+class TestRegistryIdentifiersOnCreation:
+    """The platform registers an association under the same rules as its sign-up."""
+
+    REGISTER = {"court": "Tribunal judiciaire de Mulhouse", "volume": "41", "folio": "7"}
+
+    def test_an_alsace_moselle_association_with_its_register_entry(self, world: World) -> None:
+        body = {"kind": "association", "name": "Les Amis du Rebberg", "department": "68",
+                "local_register": self.REGISTER}
+        response = world.as_("identity", PLATFORM).post(ORGANISATIONS, json=body)
+        assert response.status_code == 201, response.text
+        assert (response.json()["local_register"], response.json()["department"]) == (self.REGISTER, "68")
+        row = _card(world, response.json()["id"])
+        assert (row.register_court, row.register_volume, row.register_folio) == tuple(self.REGISTER.values())
+        again = world.as_("identity", PLATFORM).post(ORGANISATIONS, json=body | {"name": "Doublon"})
+        assert again.status_code == 409 and problem(again)["code"] == "organisation_exists"
+
+    @pytest.mark.parametrize(
+        ("body", "field"),
+        [
+            ({"kind": "association", "name": "Sans identifiant"}, "body.siret"),
+            ({"kind": "association", "name": "Asso", "department": "35", "local_register": REGISTER},
+             "body.department"),
+            ({"kind": "association", "name": "Asso", "department": "57", "prefecture_receipt": "Récépissé n° 12"},
+             "body.prefecture_receipt"),
+            ({**FUNDER, "department": "68", "local_register": REGISTER}, "body.local_register"),
+            ({**FUNDER, "prefecture_receipt": "Récépissé n° 12"}, "body.prefecture_receipt"),
+            ({"kind": "desk", "name": "Guichet", "department": "67", "local_register": REGISTER},
+             "body.local_register"),
+        ],
+        ids=["association-without-identifier", "register-outside-alsace-moselle", "receipt-in-moselle",
+             "funder-with-register", "funder-with-receipt", "desk-with-register"],
+    )
+    def test_refused_is_422_naming_the_field_and_writes_nothing(
+        self, world: World, body: dict[str, Any], field: str
+    ) -> None:
+        before = count_rows(world.stack, Organisation)
+        response = world.as_("identity", PLATFORM).post(ORGANISATIONS, json=body)
+        assert response.status_code == 422, response.text
+        assert field in [error["field"] for error in problem(response)["errors"]]
+        assert count_rows(world.stack, Organisation) == before
+
+    def test_a_funder_gives_its_department(self, world: World) -> None:
+        response = world.as_("identity", PLATFORM).post(ORGANISATIONS, json=FUNDER | {"department": "2B"})
+        assert response.status_code == 201, response.text
+        assert response.json()["department"] == "2B" and response.json()["local_register"] is None
+
+
 class TestReadOrganisation:
     @pytest.mark.parametrize("role", sorted(EMAIL_BY_ROLE))
     def test_any_signed_in_person_reads_any_card(self, world: World, role: str) -> None:
