@@ -1,6 +1,6 @@
 """The demo territory: Rennes, its desk, five funders, a citizen council, two associations, one user per role.
 
-Identifiers are fictitious but valid (Luhn SIRET, RNA format). Ids are derived from names (uuid5),
+Identifiers are fictitious but valid (SIRETs by stdnum.fr.siret, RNA format). Ids are derived from names (uuid5),
 so every service seeds the same ids and seeding twice changes nothing.
 """
 
@@ -63,7 +63,7 @@ ORGANISATIONS = (
         "maurepas-solidaire", "association", "Maurepas Solidaire", siret="82345678500018", rna="W353067890"
     ),
     DemoOrganisation(
-        "jardins-gros-chene", "association", "Les Jardins du Gros Chêne", siret="83456789400003", rna="W353045678"
+        "jardins-gros-chene", "association", "Les Jardins du Gros Chêne", siret="83456789300013", rna="W353045678"
     ),
     # A funder of the region that takes part in none of Rennes' programmes: it sees none of its sessions.
     DemoOrganisation("region", "funder", "Région Bretagne", siret="23350001600040", funder_category="region"),

@@ -32,10 +32,18 @@ from services.projects.settings import ProjectsSettings
 QPV_SAMPLE = Path(__file__).resolve().parent.parent / "migrations" / "projects" / "data" / "qpv_2024_sample.csv"
 
 
+# SIRETs the demo once gave and that are invalid (their SIREN fails Luhn): a database seeded with one gets the
+# demo's valid number at the next run, so that the open-data export never carries it.
+FORMER_INVALID_SIRETS = frozenset({"83456789400003"})
+
+
 async def seed_identity(session: AsyncSession, passwords: Passwords) -> int:
     added = 0
     for demo in demo_data.ORGANISATIONS:
-        if await session.get(Organisation, demo.id) is None:
+        existing = await session.get(Organisation, demo.id)
+        if existing is not None and existing.siret in FORMER_INVALID_SIRETS:
+            existing.siret = demo.siret
+        if existing is None:
             session.add(
                 Organisation(
                     id=demo.id, kind=demo.kind, name=demo.name, siret=demo.siret, rna=demo.rna,

@@ -112,3 +112,22 @@ def test_an_association_adding_the_desk_s_coordinator_gains_nothing(door: Door) 
                           json={"reason": "Usurpation"})
     assert suspended.status_code == 200, suspended.text
     assert door.login(INTRUDER, INTRUDER_PASSWORD).status_code == 400
+
+
+def test_an_alsace_moselle_association_signs_up_with_its_register_entry_through_the_gateway(door: Door) -> None:
+    # Bas-Rhin: registered by the tribunal, no SIRET or RNA yet; never blocked by "SIRET ou RNA requis".
+    register = {"court": "Tribunal judiciaire de Saverne", "volume": "12", "folio": "345"}
+    organisation = {"name": "Les Amis du Haut-Barr", "department": "67", "local_register": register}
+    admin = {"email": "presidence@amis-haut-barr.example", "full_name": "Odile Roth", "password": INTRUDER_PASSWORD}
+    outside = door.call("POST", "/api/v1/organisations/signup", json={
+        "organisation": organisation | {"department": "35"}, "admin": admin})
+    assert outside.status_code == 422 and outside.headers["content-type"].startswith("application/problem+json")
+    assert "body.organisation.department" in [e["field"] for e in outside.json()["errors"]]
+    asked = door.call("POST", "/api/v1/organisations/signup", json={"organisation": organisation, "admin": admin})
+    assert asked.status_code == 202, asked.text
+    verified = door.call("POST", "/api/v1/organisations/signup/verify",
+                         json={"token": door.mailbox.token(admin["email"], "sgn_")})
+    assert verified.status_code == 201, verified.text
+    card = door.call("GET", f"/api/v1/organisations/{verified.json()['organisation']['id']}",
+                     door.token(admin["email"], INTRUDER_PASSWORD)).json()
+    assert (card["siret"], card["rna"], card["department"], card["local_register"]) == (None, None, "67", register)

@@ -19,8 +19,10 @@ from sqlalchemy import create_engine, text
 
 from common.db import sync_url
 from scripts import demo_data
+from scripts.country.ids import Registry
 from scripts.live_stack import REPO, LiveStack, drop_schemas, launch_stack, live_environment, run_module
 from services.funding.dossiers.repository import tags_of
+from services.identifiers import LA_POSTE_SIREN, is_valid_siren, is_valid_siret
 from tests.support.clock import TEST_NOW
 from tests.support.world import CITY_MANAGER, DESK, HOLDER
 
@@ -289,3 +291,14 @@ def test_sqlite_is_refused(tmp_path: Any) -> None:
     refused = subprocess.run([sys.executable, "-m", "scripts.seed_country", "--dossiers", "10"], cwd=REPO, env=env,
                              capture_output=True, text=True, timeout=60)
     assert refused.returncode == 2 and "PostgreSQL only" in refused.stderr
+
+
+def test_the_registry_draws_valid_distinct_sirets_beside_the_demo_s() -> None:
+    # No database: the generator alone, as the seed calls it (a commune's, an EPCI's, a State service's prefix).
+    demo = {o.siret for o in demo_data.ORGANISATIONS if o.siret}
+    registry = Registry(demo, set())
+    drawn = [registry.siret(prefix) for prefix in ("21", "24", "17", "35") for _ in range(300)]
+    drawn += [registry.siret_of_siren("243500139") for _ in range(20)]
+    assert all(is_valid_siret(s) and is_valid_siren(s[:9]) for s in drawn)
+    assert len(set(drawn)) == len(drawn) and not set(drawn) & demo
+    assert not any(s.startswith(LA_POSTE_SIREN) for s in drawn)

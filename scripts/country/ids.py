@@ -1,5 +1,5 @@
 """Identifiers drawn from the seed's random generators: UUIDs (version 4) kept as their 16 raw bytes, SIREN and SIRET
-with their Luhn key, RNA numbers.
+with their check digit (stdnum's Luhn, checked against stdnum's SIRET rules), RNA numbers.
 
 Raw bytes rather than uuid.UUID objects: a million dossiers take some forty million ids, and building the objects
 would cost more than the rest of a row; the binary COPY sends the 16 bytes as they are.
@@ -8,7 +8,9 @@ would cost more than the rest of a row; the binary COPY sends the 16 bytes as th
 import random
 import uuid
 
-from services.identifiers import is_valid_siret, luhn_valid
+from stdnum import luhn
+
+from services.identifiers import LA_POSTE_SIREN, is_valid_siren, is_valid_siret
 
 _VERSION_4 = (0x4000 << 64) | (0x8000 << 48)
 _VERSION_BITS = ~((0xF000 << 64) | (0xC000 << 48)) & ((1 << 128) - 1)
@@ -30,7 +32,7 @@ def id_of(value: uuid.UUID | str) -> bytes:
 
 def luhn_key(digits: str) -> str:
     """The digit that makes `digits` followed by it pass the Luhn check."""
-    return next(key for key in "0123456789" if luhn_valid(digits + key))
+    return luhn.calc_check_digit(digits)
 
 
 class Registry:
@@ -53,7 +55,9 @@ class Registry:
             self.next_number[prefix] = number + 1
             body = f"{prefix}{number:0{8 - len(prefix)}d}"
             siren = body + luhn_key(body)
-            if siren not in self.sirens:
+            # La Poste's SIREN follows other rules for its establishments: never drawn.
+            if siren not in self.sirens and siren != LA_POSTE_SIREN:
+                assert is_valid_siren(siren)
                 self.sirens.add(siren)
                 return siren
 

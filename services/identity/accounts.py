@@ -3,6 +3,7 @@
 import uuid
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -13,7 +14,7 @@ from common.tokens import Principal
 from services.identity import audit, repository
 from services.identity.models import Membership, Organisation, PendingSignup, Person
 from services.identity.one_time import hash_secret, new_token
-from services.identity.schemas import OrganisationCreate, OrganisationUpdate, SignupRequest
+from services.identity.schemas import OrganisationCreate, OrganisationFields, OrganisationUpdate, SignupRequest
 from services.identity.throttle import GatedPasswords
 from services.vocabulary import ROLES_BY_KIND, OrganisationKind, Role
 
@@ -25,6 +26,75 @@ def _identifier_taken() -> Conflict:
         Text("Une organisation porte déjà ce SIRET ou ce RNA.", "An organisation already has this SIRET or RNA."),
         code="organisation_exists",
     )
+
+
+# Moselle, Bas-Rhin, Haut-Rhin: associations there live under the local civil code, registered by the tribunal.
+ALSACE_MOSELLE = frozenset({"57", "67", "68"})
+
+
+def organisation_columns(fields: OrganisationFields) -> dict[str, Any]:
+    """The organisation's columns from the API's fields: the register entry is one object there, three columns
+    here."""
+    columns = fields.model_dump(mode="json", exclude={"local_register"})
+    register = fields.local_register
+    columns |= {"register_court": register.court if register else None,
+                "register_volume": register.volume if register else None,
+                "register_folio": register.folio if register else None}
+    return columns
+
+
+def _check_identification(columns: dict[str, Any], *, kind: str, at: str) -> None:
+    """An association is identified by a SIRET, an RNA, its entry in a tribunal's register (Alsace-Moselle only)
+    or a prefecture receipt (anywhere else); the last two are an association's only. `at` is where the fields
+    sit in the body ("body.organisation" at sign-up)."""
+    local_law = columns.get("department") in ALSACE_MOSELLE
+    registered, receipt = columns.get("register_court") is not None, columns.get("prefecture_receipt") is not None
+    if kind != OrganisationKind.association:
+        for given, field in ((registered, "local_register"), (receipt, "prefecture_receipt")):
+            if given:
+                raise UnprocessableContent(
+                    Text("Seule une association a un registre ou un récépissé d'association.",
+                         "Only an association has an association register entry or receipt."),
+                    errors=[(f"{at}.{field}", Text("Réservé aux associations.", "Associations only."))],
+                )
+        return
+    if registered and not local_law:
+        raise UnprocessableContent(
+            Text("Seules les associations de Moselle, du Bas-Rhin et du Haut-Rhin sont inscrites au registre des "
+                 "associations d'un tribunal.",
+                 "Only associations of Moselle, Bas-Rhin and Haut-Rhin are entered in a tribunal's register."),
+            errors=[(f"{at}.department", Text("Département du siège : 57, 67 ou 68 pour une inscription au registre.",
+                                              "The seat's département: 57, 67 or 68 for a register entry."))],
+        )
+    if receipt and local_law:
+        raise UnprocessableContent(
+            Text("En Alsace-Moselle, une association est inscrite au tribunal, non déclarée en préfecture : "
+                 "donnez son inscription au registre des associations.",
+                 "In Alsace-Moselle an association is registered by the tribunal, not declared to the prefecture: "
+                 "give its entry in the register of associations."),
+            errors=[(f"{at}.prefecture_receipt", Text("Pas de récépissé de préfecture en Alsace-Moselle.",
+                                                      "No prefecture receipt in Alsace-Moselle."))],
+        )
+    if not (columns.get("siret") or columns.get("rna") or registered or receipt):
+        needed = (Text("SIRET ou inscription au registre des associations du tribunal requis.",
+                       "SIRET or entry in the tribunal's register of associations required.") if local_law else
+                  Text("SIRET, RNA ou récépissé de déclaration en préfecture requis.",
+                       "SIRET, RNA or prefecture receipt required."))
+        raise UnprocessableContent(
+            Text("Une association s'identifie par son SIRET, son RNA, son inscription au registre des associations "
+                 "(Alsace-Moselle) ou le récépissé de sa déclaration en préfecture.",
+                 "An association needs a SIRET, an RNA, an entry in a tribunal's register (Alsace-Moselle) or a "
+                 "prefecture receipt."),
+            errors=[(f"{at}.siret", needed)],
+        )
+
+
+async def _identifier_in_use(session: AsyncSession, columns: dict[str, Any]) -> bool:
+    register = (columns.get("register_court"), columns.get("register_volume"), columns.get("register_folio"))
+    return await repository.organisation_by_identifier(
+        session, siret=columns.get("siret"), rna=columns.get("rna"),
+        register=register if all(register) else None,
+    ) is not None
 
 
 def _email_taken() -> Conflict:
@@ -71,16 +141,13 @@ async def request_signup(
     the mail only: the answer is the same either way); None when this caller had a sign-up mail sent to that
     address a moment ago (nothing is written and no mail goes: the caller's answer stays the same)."""
     fields = request.organisation
-    if not fields.siret and not fields.rna:
-        raise UnprocessableContent(
-            Text("Une association s'identifie par son SIRET ou son RNA.", "An association needs a SIRET or an RNA."),
-            errors=[("body.organisation.siret", Text("SIRET ou RNA requis.", "SIRET or RNA required."))],
-        )
+    columns = organisation_columns(fields)
+    _check_identification(columns, kind=OrganisationKind.association, at="body.organisation")
     email = request.admin.email.lower()
     # Organisations are a public directory: saying one exists tells nothing new. Read first (and on a reader, so
     # that nothing is locked while the password is hashed); the writer checks again.
     async with database.transaction(write=False) as reader:
-        if await repository.organisation_by_identifier(reader, siret=fields.siret, rna=fields.rna):
+        if await _identifier_in_use(reader, columns):
             raise _identifier_taken()
     # Sign-up is public: without this, anyone could have the desk mail any address as often as they like, with an
     # organisation name of their choosing in the subject. Counted per address *and* caller, so that a stranger's
@@ -90,18 +157,21 @@ async def request_signup(
     # Hashed before the writer's first statement, and even when the address has an account (whose password
     # stays): both paths cost the same.
     password_hash = await passwords.hash(request.admin.password)
-    if await repository.organisation_by_identifier(session, siret=fields.siret, rna=fields.rna):
+    if await _identifier_in_use(session, columns):
         raise _identifier_taken()
     await repository.forget_expired_signups(session, now)
     existing = await repository.person_by_email(session, email) is not None
     token, token_hash = new_token("sgn_")
     pending = PendingSignup(
         token_hash=token_hash, email=email, full_name=request.admin.full_name, password_hash=password_hash,
-        organisation=fields.model_dump(mode="json"), created_at=now, expires_at=now + timedelta(seconds=ttl_seconds),
+        organisation=columns, created_at=now, expires_at=now + timedelta(seconds=ttl_seconds),
     )
     session.add(pending)
     audit.record(session, action="signup.requested", actor=None, at=now, email=email,
-                 details={"name": fields.name, "siret": fields.siret, "rna": fields.rna})
+                 details={"name": fields.name, "siret": fields.siret, "rna": fields.rna,
+                          "department": fields.department,
+                          "local_register": fields.local_register.model_dump() if fields.local_register else None,
+                          "prefecture_receipt": fields.prefecture_receipt})
     await session.flush()
     mail_gate.sent(email, ip, now)
     return pending, token, existing
@@ -118,7 +188,7 @@ async def verify_signup(
     if pending.expires_at <= now:
         raise _signup_gone()  # the next sign-up's sweep deletes it
     fields = pending.organisation
-    if await repository.organisation_by_identifier(session, siret=fields.get("siret"), rna=fields.get("rna")):
+    if await _identifier_in_use(session, fields):
         raise _identifier_taken()
     person = await repository.person_by_email(session, pending.email)
     if person is not None:
@@ -155,9 +225,17 @@ async def create_organisation(session: AsyncSession, *, request: OrganisationCre
             Text("Seul un financeur a une catégorie de financeur.", "Only a funder has a funder category."),
             errors=[("body.funder_category", Text("Réservé aux financeurs.", "Funders only."))],
         )
-    if await repository.organisation_by_identifier(session, siret=request.siret, rna=request.rna):
+    if request.kind == OrganisationKind.funder and not request.siret:
+        # The grants' open data (SCDL) names each funder by its SIRET: a row without one is invalid.
+        raise UnprocessableContent(
+            Text("Un financeur s'identifie par son SIRET.", "A funder needs a SIRET."),
+            errors=[("body.siret", Text("SIRET requis pour un financeur.", "SIRET required for a funder."))],
+        )
+    columns = organisation_columns(request)
+    _check_identification(columns, kind=request.kind, at="body")
+    if await _identifier_in_use(session, columns):
         raise _identifier_taken()
-    organisation = Organisation(**request.model_dump())
+    organisation = Organisation(**columns)
     session.add(organisation)
     await _flush_or_conflict(session, _identifier_taken)
     return organisation

@@ -28,12 +28,24 @@ def _timestamp(*, index: bool = False) -> Any:
 
 class Organisation(IdentityTable, table=True):
     __tablename__ = "organisations"
+    __table_args__ = (
+        # An entry of a tribunal's register of associations names one association (NULLs never collide).
+        UniqueConstraint("register_court", "register_volume", "register_folio", name="uq_organisations_register"),
+    )
 
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
     kind: str = Field(max_length=32, index=True)
     name: str = Field(max_length=200)
     siret: str | None = Field(default=None, max_length=14, unique=True)
     rna: str | None = Field(default=None, max_length=10, unique=True)
+    # The seat's département (INSEE code): 57, 67 and 68 are under the local law of Alsace-Moselle.
+    department: str | None = Field(default=None, max_length=3)
+    # Alsace-Moselle associations: their entry in the register of associations kept by the tribunal judiciaire.
+    register_court: str | None = Field(default=None, max_length=200)
+    register_volume: str | None = Field(default=None, max_length=16)
+    register_folio: str | None = Field(default=None, max_length=16)
+    # Older associations without an RNA elsewhere: the prefecture's receipt of their declaration.
+    prefecture_receipt: str | None = Field(default=None, max_length=50)
     # For funders: state, city, epci, departement, region, caf, landlord, foundation, other.
     funder_category: str | None = Field(default=None, max_length=32)
     # For citizen councils: the QPVs they speak for.
@@ -47,6 +59,13 @@ class Organisation(IdentityTable, table=True):
     version: int = Field(default=1, nullable=False)
     created_at: datetime = _timestamp()
     updated_at: datetime = _timestamp(index=True)
+
+    @property
+    def local_register(self) -> dict[str, str] | None:
+        """The register entry as the API shows it: one object, all three parts or none."""
+        if self.register_court is None or self.register_volume is None or self.register_folio is None:
+            return None
+        return {"court": self.register_court, "volume": self.register_volume, "folio": self.register_folio}
 
 
 class Person(IdentityTable, table=True):
@@ -134,7 +153,8 @@ class PendingSignup(IdentityTable, table=True):
     email: str = Field(max_length=254, index=True)
     full_name: str = Field(max_length=200)
     password_hash: str = Field(max_length=255)
-    # The organisation's fields as asked (name, siret, rna, address, email).
+    # The organisation's columns as asked (name, siret, rna, department, register_*, prefecture_receipt, address,
+    # email); rows written before the register columns existed lack them (their defaults apply).
     organisation: dict = Field(sa_column=Column(JSON, nullable=False))
     created_at: datetime = Field(sa_type=UtcDateTime, nullable=False)
     expires_at: datetime = Field(sa_type=UtcDateTime, nullable=False, index=True)

@@ -4,7 +4,7 @@ import uuid
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, CursorResult, Update, delete, func, or_, select, update
+from sqlalchemy import ColumnElement, CursorResult, Update, and_, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -37,10 +37,16 @@ async def organisation_by_id(
 
 
 async def organisation_by_identifier(
-    session: AsyncSession, *, siret: str | None, rna: str | None
+    session: AsyncSession, *, siret: str | None, rna: str | None,
+    register: tuple[str | None, str | None, str | None] | None = None,
 ) -> Organisation | None:
+    """The organisation that already has one of these identifiers (a register entry is its three parts)."""
     named = ((col(Organisation.siret), siret), (col(Organisation.rna), rna))
-    clauses = [column == value for column, value in named if value]
+    clauses: list[Any] = [column == value for column, value in named if value]
+    if register is not None:
+        court, volume, folio = register
+        clauses.append(and_(col(Organisation.register_court) == court, col(Organisation.register_volume) == volume,
+                            col(Organisation.register_folio) == folio))
     if not clauses:
         return None
     return (await session.execute(select(Organisation).where(or_(*clauses)))).scalars().first()

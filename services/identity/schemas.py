@@ -8,43 +8,29 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, Str
 
 from common.problems import bilingual
 from common.schemas import VISIBLE_CHARACTER, InputModel, WholeNumber, listed, without_null
-from services.identifiers import is_valid_rna, is_valid_siret
+from services.identifiers import Rna, Siret
 from services.vocabulary import QPV_CODE_PATTERN, OrganisationKind, Role, Scope
 
-
-def _siret(value: str) -> str:
-    if not is_valid_siret(value):
-        raise ValueError(
-            bilingual("SIRET invalide (14 chiffres, clé de Luhn).", "Invalid SIRET (14 digits, Luhn key).")
-        )
-    return value
-
-
-def _rna(value: str) -> str:
-    if not is_valid_rna(value):
-        raise ValueError(bilingual("RNA invalide (W suivi de 9 chiffres).", "Invalid RNA (W followed by 9 digits)."))
-    return value
-
-
-# The patterns are for the OpenAPI; the validators check them (and the Luhn key) with a message of their own.
-Siret = Annotated[
-    str,
-    StringConstraints(min_length=14, max_length=14),
-    AfterValidator(_siret),
-    Field(json_schema_extra={"pattern": "^[0-9]{14}$"}),
-]
-Rna = Annotated[
-    str,
-    StringConstraints(min_length=10, max_length=10),
-    AfterValidator(_rna),
-    Field(json_schema_extra={"pattern": "^W[0-9]{9}$"}),
-]
 # Stripped, then at least one character; the pattern says in the OpenAPI that a blank string is refused.
 Name = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, pattern=VISIBLE_CHARACTER, max_length=200)
 ]
 Password = Annotated[str, StringConstraints(min_length=12, max_length=128)]
 QpvCode = Annotated[str, StringConstraints(pattern=QPV_CODE_PATTERN), Field(examples=["QN03505M"])]
+# The département of the seat, as INSEE writes it: 01 to 95 (Corsica 2A and 2B, no 20), overseas 971 to 976.
+DEPARTMENT_PATTERN = r"^(?:0[1-9]|1[0-9]|2[1-9AB]|[3-8][0-9]|9[0-5]|97[1-6])$"
+Department = Annotated[
+    str,
+    StringConstraints(pattern=DEPARTMENT_PATTERN),
+    Field(description="Département du siège (code INSEE : 35, 2A, 971). 57, 67 et 68 : droit local "
+                      "d'Alsace-Moselle.", examples=["35"]),
+]
+# Volume and folio of a local register: numbers as the tribunal writes them ("72", "LXX", "123 bis").
+RegisterReference = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=16,
+                      pattern=r"^[0-9A-Za-z]+(?:[ /-][0-9A-Za-z]+)*$"),
+]
 FunderCategory = Literal["state", "city", "epci", "departement", "region", "caf", "landlord", "foundation", "other"]
 
 
@@ -53,10 +39,38 @@ class Input(InputModel):
     model_config = ConfigDict(extra="forbid")
 
 
+def _one_spacing(value: str) -> str:
+    # One spelling per tribunal, whatever spaces were typed: the register's number is unique on it.
+    return " ".join(value.split())
+
+
+class LocalRegister(Input):
+    """An Alsace-Moselle association's entry in the register of associations kept by the tribunal judiciaire of its
+    seat (Moselle, Bas-Rhin, Haut-Rhin: local law, no prefecture declaration, often no RNA)."""
+
+    court: Annotated[Name, AfterValidator(_one_spacing)] = Field(
+        description="Tribunal qui tient le registre", examples=["Tribunal judiciaire de Strasbourg"]
+    )
+    volume: RegisterReference = Field(examples=["72"])
+    folio: RegisterReference = Field(examples=["123"])
+
+
 class OrganisationFields(Input):
     name: Name = Field(examples=["Association Blosne Avenir"])
     siret: Siret | None = Field(default=None, examples=["73282932000074"])
     rna: Rna | None = Field(default=None, examples=["W353012345"])
+    department: Department | None = None
+    local_register: LocalRegister | None = Field(
+        default=None, description="Associations of départements 57, 67 and 68 only: their entry in the register."
+    )
+    prefecture_receipt: Annotated[
+        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=50, pattern=VISIBLE_CHARACTER)
+    ] | None = Field(
+        default=None,
+        description="Older associations without an RNA: the number of the prefecture's receipt of their "
+                    "declaration (not in Alsace-Moselle, where associations are registered by the tribunal).",
+        examples=["Récépissé n° 1987-0412"],
+    )
     address: Annotated[str, StringConstraints(max_length=300)] | None = None
     email: EmailStr | None = None
 
@@ -67,14 +81,26 @@ class AdminCreate(Input):
     password: Password = Field(examples=["un-mot-de-passe-solide"])
 
 
-class AssociationFields(OrganisationFields):
-    """An association identifies itself by its SIRET or its RNA (checked by the sign-up; said here for the OpenAPI)."""
+IDENTIFYING_FIELDS = ("siret", "rna", "local_register", "prefecture_receipt")
 
-    # "Not both missing (or null)": said with `not` rather than an `anyOf` of the two, which client generators
-    # (openapi-python-client) read as a union of two partial objects and so lose the model and its required name.
+
+class AssociationFields(OrganisationFields):
+    """An association identifies itself by its SIRET, its RNA, its entry in a tribunal's register of associations
+    (Alsace-Moselle: `department` 57, 67 or 68) or, for an older one, its prefecture receipt (checked by the
+    sign-up with the département; said here for the OpenAPI)."""
+
+    # "Not all missing (or null)": said with `not` rather than an `anyOf`, which client generators
+    # (openapi-python-client) read as a union of partial objects and so lose the model and its required name.
     model_config = ConfigDict(
         extra="forbid",
-        json_schema_extra={"not": {"properties": {"siret": {"type": "null"}, "rna": {"type": "null"}}}},
+        json_schema_extra={
+            "not": {"properties": {field: {"type": "null"} for field in IDENTIFYING_FIELDS}},
+            "examples": [
+                {"name": "Association Blosne Avenir", "siret": "73282932000074", "department": "35"},
+                {"name": "Association des Jardins du Neudorf", "department": "67",
+                 "local_register": {"court": "Tribunal judiciaire de Strasbourg", "volume": "72", "folio": "123"}},
+            ],
+        },
     )
 
 
@@ -106,12 +132,21 @@ class OrganisationUpdate(Input):
         return value
 
 
+class LocalRegisterPublic(BaseModel):
+    court: str
+    volume: str
+    folio: str
+
+
 class OrganisationPublic(BaseModel):
     id: uuid.UUID
     kind: OrganisationKind
     name: str
     siret: str | None
     rna: str | None
+    department: str | None
+    local_register: LocalRegisterPublic | None = Field(description="Alsace-Moselle: the tribunal's register entry")
+    prefecture_receipt: str | None
     funder_category: str | None = Field(json_schema_extra=listed(get_args(FunderCategory)))
     qpv_codes: list[str]
     address: str | None

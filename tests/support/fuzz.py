@@ -367,17 +367,26 @@ STATE_DEPENDENT_REJECTIONS: dict[str, str] = {
 _DATES = "the end date is not before the start date"
 _PLAN = "a funder appears once in the plan, one line at most is left to the desk, a document is attached once"
 _BUDGET = "one account 74 line per funder, and one at most left to the desk"
-_PARTNER = "a seed-fund partner is registered or named by SIRET or RNA, a SIRET has a Luhn key"
+_PARTNER = "a seed-fund partner is registered or named by SIRET or RNA"
+_SIRET = "a SIRET has a valid check key (stdnum: Luhn on it and on its SIREN, La Poste's digit sum)"
+_IDENTIFIED = "an association has a SIRET, an RNA, a register entry or a prefecture receipt"
+_LOCAL_LAW = ("a register entry only in départements 57, 67, 68, a prefecture receipt only elsewhere "
+              "(depends on `department`)")
 _YEARLY = "a CPO line's yearly amounts add up to its amount"
 _GRANT_LINE = "only an account 74 line names a funder or is left to the desk, never both"
 RULES_BEYOND_SCHEMA: dict[str, dict[str, str]] = {
     "signup_association": {
-        "body.organisation.siret": "a SIRET has a Luhn key",
+        "body.organisation.siret": f"{_SIRET}; {_IDENTIFIED}",
+        "body.organisation.department": _LOCAL_LAW,
+        "body.organisation.prefecture_receipt": _LOCAL_LAW,
     },
     "create_organisation": {
         "body.qpv_codes": "a citizen council speaks for at least one QPV (depends on `kind`)",
         "body.funder_category": "only a funder has a funder category (depends on `kind`)",
-        "body.siret": "a SIRET has a Luhn key",
+        "body.siret": f"{_SIRET}; a funder has one (depends on `kind`); {_IDENTIFIED}",
+        "body.department": _LOCAL_LAW,
+        "body.prefecture_receipt": f"{_LOCAL_LAW}; an association's only (depends on `kind`)",
+        "body.local_register": "an association's only (depends on `kind`)",
     },
     "create_invitation": {"body.roles": "the roles an organisation gives depend on its kind, read from the database"},
     "update_member": {"body.roles": "the roles an organisation gives depend on its kind, read from the database"},
@@ -411,12 +420,14 @@ RULES_BEYOND_SCHEMA: dict[str, dict[str, str]] = {
         "body.funding_plan[*]": _YEARLY,
         "body.programme_id": "a UUID that names no programme",
         "body.partners[*]": _PARTNER,
+        "body.partners[*].siret": _SIRET,
     },
     "create_envelope": {"body.programme_id": "a UUID that names no programme"},
     "update_dossier": {
         "body": f"{_PLAN}; a co-funding plan or a small project's requested amount, not both",
         "body.funding_plan[*]": _YEARLY,
         "body.partners[*]": _PARTNER,
+        "body.partners[*].siret": _SIRET,
     },
     "replace_project_budget": {"body": _BUDGET, "body.income[*]": _GRANT_LINE},
     "replace_association_budget": {
@@ -430,7 +441,7 @@ RULES_BEYOND_SCHEMA: dict[str, dict[str, str]] = {
     "replace_profile": {
         "body.people.paying_members": "paying members are members (depends on `members`)",
         "body.approvals[*].granted_on": "an approval is not granted in the future (depends on today)",
-        "body.networks[*].siret": "a SIRET has a Luhn key",
+        "body.networks[*].siret": _SIRET,
         "body.public_aid[*].year": "public aid is declared for this year and the three before (depends on today)",
     },
 }

@@ -1,7 +1,7 @@
 """the demo's invented QPV codes become the real ones: the QPVs citizen councils speak for
 
 Revision ID: 6b2d8f4a1e90
-Revises: dc449e5d26c0
+Revises: 8d7116561005
 Create Date: 2026-12-08 01:00:00+00:00
 
 Projects' migration 9c4e2a71b3d8 moves its QPV table from the invented codes of the first samples to the real
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = '6b2d8f4a1e90'
-down_revision: str | None = 'dc449e5d26c0'
+down_revision: str | None = '8d7116561005'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

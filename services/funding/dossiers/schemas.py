@@ -19,7 +19,7 @@ from common.schemas import VISIBLE_CHARACTER, PatchModel, WholeNumber
 from services.funding.fields import Comment, Input, PositiveCents, Title
 from services.funding.models.dossier import DossierState
 from services.funding.models.programme import Track
-from services.identifiers import is_valid_siret
+from services.identifiers import Rna, Siret
 
 
 class FundingShareIn(Input):
@@ -90,16 +90,14 @@ class Partner(Input):
 
     name: Title = Field(examples=["Les Bricoleurs de Maurepas"])
     organisation_id: uuid.UUID | None = Field(default=None, description="Si elle est inscrite au guichet.")
-    siret: Annotated[str, StringConstraints(pattern=r"^[0-9]{14}$")] | None = None
-    rna: Annotated[str, StringConstraints(pattern=r"^W[0-9]{9}$")] | None = None
+    siret: Siret | None = None
+    rna: Rna | None = None
 
     @model_validator(mode="after")
     def _identified(self) -> "Partner":
         if self.organisation_id is None and self.siret is None and self.rna is None:
             raise ValueError(bilingual("Un partenaire est inscrit, ou identifié par SIRET ou RNA.",
                                        "A partner is registered, or identified by SIRET or RNA."))
-        if self.siret is not None and not is_valid_siret(self.siret):
-            raise ValueError(bilingual("SIRET invalide (clé de Luhn).", "Invalid SIRET (Luhn key)."))
         return self
 
 

@@ -141,6 +141,8 @@ class TestTheSeedDossier:
     @pytest.mark.parametrize("partner", [
         pytest.param({"name": "Sans identifiant"}, id="unidentified"),
         pytest.param({"name": "SIRET faux", "siret": "12345678901234"}, id="siret-luhn"),
+        pytest.param({"name": "SIREN faux", "siret": "83456789400003"}, id="siret-whose-siren-fails-luhn"),
+        pytest.param({"name": "La Poste par Luhn", "siret": "35600000000014"}, id="la-poste-establishment-by-luhn"),
         pytest.param({"name": "RNA faux", "rna": "W12"}, id="rna"),
     ])
     def test_a_partner_is_registered_or_identified(self, world: World, seed: dict, partner: dict) -> None:
@@ -149,6 +151,14 @@ class TestTheSeedDossier:
             "programme_id": seed["id"], "project_id": project["id"], "funding_plan": SEED_PLAN,
             "partners": [partner]})
         assert answer.status_code == 422
+
+    def test_partners_identifiers_are_stored_as_the_registries_write_them(self, world: World, seed: dict) -> None:
+        dossier = seed_draft(world, seed, partners=[
+            {"name": "Régie de quartier", "siret": "732 829 320 00074"},
+            {"name": "Les Amis du Blosne", "rna": "w9p1002760"},
+        ])
+        assert [(p["siret"], p["rna"]) for p in dossier["partners"]] == [
+            ("73282932000074", None), (None, "W9P1002760")]
 
     def test_a_seed_project_lasts_18_months_at_most(self, world: World, seed: dict) -> None:
         long = seed_draft(world, seed, partners=PARTNERS, learning_plan=LEARNING_PLAN,

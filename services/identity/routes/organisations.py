@@ -79,7 +79,12 @@ async def signup_association(
 ) -> Response:
     """Nothing exists until the admin opens the link mailed to them (`POST /organisations/signup/verify`), within
     `IDENTITY_SIGNUP_TTL_SECONDS` (48 h by default): an unproven sign-up holds no address, SIRET or RNA, and
-    cannot log in. The answer is the same whether the address already has an account or not."""
+    cannot log in. The answer is the same whether the address already has an account or not.
+
+    The association is identified by its SIRET, its RNA or, with its `department`: in Moselle, Bas-Rhin and
+    Haut-Rhin (57, 67, 68) its entry in the tribunal's register (`local_register`: court, volume, folio),
+    elsewhere, for an older association, its prefecture receipt. Refused: 422 for none of them, a register entry
+    outside those départements or a prefecture receipt inside; 409 for one already registered."""
     now = clock.now()
     asked = await accounts.request_signup(
         session, database=database, request=body, passwords=passwords,
@@ -134,7 +139,8 @@ async def create_organisation(
     body: OrganisationCreate, session: SessionDep, _admin: PlatformAdmin, call: IdempotencyDep
 ) -> Response:
     """Registers an organisation of any kind (the platform's admins only; associations sign up themselves).
-    Refused: 409 for a SIRET or RNA already registered; 422 for an association without either."""
+    Refused: 409 for a SIRET or RNA already registered; 422 for a funder without a SIRET (the grants' open data
+    names each funder by it) or an association without a registry identifier."""
     organisation = await accounts.create_organisation(session, request=body)
     # The card has no version of its own (its ETag is the row's), which `common.resources.answer` cannot take.
     return await call.respond(

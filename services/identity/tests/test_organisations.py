@@ -95,7 +95,8 @@ class TestCreateOrganisation:
 
     @pytest.mark.parametrize(
         "identifiers",
-        [{"siret": demo_data.organisation("ville").siret}, {"rna": demo_data.organisation("blosne-avenir").rna}],
+        [{"siret": demo_data.organisation("ville").siret},
+         {"siret": FUNDER["siret"], "rna": demo_data.organisation("blosne-avenir").rna}],
         ids=["siret", "rna"],
     )
     def test_a_taken_identifier_is_409(self, world: World, identifiers: dict[str, str]) -> None:
@@ -141,6 +142,96 @@ class TestCreateOrganisation:
         assert response.status_code == 422, response.text
         assert field in [error["field"] for error in problem(response)["errors"]]
         assert count_rows(world.stack, Organisation) == before
+
+
+class TestAFunderHasASiret:
+    """The grants' open data (SCDL) names each funder by its SIRET: a funder without one would be an invalid row."""
+
+    @pytest.mark.parametrize(
+        "identifiers", [{}, {"siret": None}, {"rna": "W353099998"}], ids=["left-out", "null", "rna-only"]
+    )
+    @pytest.mark.parametrize("language", ["fr", "en"])
+    def test_a_funder_without_a_siret_is_422_and_writes_nothing(
+        self, world: World, identifiers: dict[str, Any], language: str
+    ) -> None:
+        before = count_rows(world.stack, Organisation)
+        body = {k: v for k, v in FUNDER.items() if k != "siret"} | identifiers
+        response = world.as_("identity", PLATFORM).post(ORGANISATIONS, json=body, headers={"Accept-Language": language})
+        assert response.status_code == 422, response.text
+        assert response.headers["content-type"].startswith("application/problem+json")
+        refused = problem(response)
+        [error] = [e for e in refused["errors"] if e["field"] == "body.siret"]
+        assert ("SIRET requis" in error["message"]) is (language == "fr")
+        assert ("SIRET required" in error["message"]) is (language == "en")
+        assert count_rows(world.stack, Organisation) == before
+
+    def test_a_funder_siret_typed_with_spaces_is_stored_as_fourteen_digits(self, world: World) -> None:
+        body = FUNDER | {"siret": "180 020 026 00019"}
+        created = world.as_("identity", PLATFORM).post(ORGANISATIONS, json=body)
+        assert created.status_code == 201, created.text
+        assert created.json()["siret"] == "18002002600019"
+        assert _card(world, created.json()["id"]).siret == "18002002600019"
+
+    @pytest.mark.parametrize("kind", ["desk", "citizen_council"])
+    def test_other_kinds_need_no_siret(self, world: World, kind: str) -> None:
+        body = {"kind": kind, "name": "Sans SIRET", "qpv_codes": ["QN03504M"] if kind == "citizen_council" else []}
+        assert world.as_("identity", PLATFORM).post(ORGANISATIONS, json=body).status_code == 201
+
+    def test_a_funder_siret_cannot_be_cleared_by_an_update(self, world: World) -> None:
+        ville = demo_data.organisation("ville")
+        api = world.as_("identity", PLATFORM)
+        etag = api.get(f"{ORGANISATIONS}/{ville.id}").headers["etag"]
+        response = api.patch(f"{ORGANISATIONS}/{ville.id}", json={"siret": None}, headers={"If-Match": etag})
+        assert response.status_code == 422, response.text
+        assert "body.siret" in [e["field"] for e in problem(response)["errors"]]
+        assert _card(world, str(ville.id)).siret == ville.siret
+
+
+class TestRegistryIdentifiersOnCreation:
+    """The platform registers an association under the same rules as its sign-up."""
+
+    REGISTER = {"court": "Tribunal judiciaire de Mulhouse", "volume": "41", "folio": "7"}
+
+    def test_an_alsace_moselle_association_with_its_register_entry(self, world: World) -> None:
+        body = {"kind": "association", "name": "Les Amis du Rebberg", "department": "68",
+                "local_register": self.REGISTER}
+        response = world.as_("identity", PLATFORM).post(ORGANISATIONS, json=body)
+        assert response.status_code == 201, response.text
+        assert (response.json()["local_register"], response.json()["department"]) == (self.REGISTER, "68")
+        row = _card(world, response.json()["id"])
+        assert (row.register_court, row.register_volume, row.register_folio) == tuple(self.REGISTER.values())
+        again = world.as_("identity", PLATFORM).post(ORGANISATIONS, json=body | {"name": "Doublon"})
+        assert again.status_code == 409 and problem(again)["code"] == "organisation_exists"
+
+    @pytest.mark.parametrize(
+        ("body", "field"),
+        [
+            ({"kind": "association", "name": "Sans identifiant"}, "body.siret"),
+            ({"kind": "association", "name": "Asso", "department": "35", "local_register": REGISTER},
+             "body.department"),
+            ({"kind": "association", "name": "Asso", "department": "57", "prefecture_receipt": "Récépissé n° 12"},
+             "body.prefecture_receipt"),
+            ({**FUNDER, "department": "68", "local_register": REGISTER}, "body.local_register"),
+            ({**FUNDER, "prefecture_receipt": "Récépissé n° 12"}, "body.prefecture_receipt"),
+            ({"kind": "desk", "name": "Guichet", "department": "67", "local_register": REGISTER},
+             "body.local_register"),
+        ],
+        ids=["association-without-identifier", "register-outside-alsace-moselle", "receipt-in-moselle",
+             "funder-with-register", "funder-with-receipt", "desk-with-register"],
+    )
+    def test_refused_is_422_naming_the_field_and_writes_nothing(
+        self, world: World, body: dict[str, Any], field: str
+    ) -> None:
+        before = count_rows(world.stack, Organisation)
+        response = world.as_("identity", PLATFORM).post(ORGANISATIONS, json=body)
+        assert response.status_code == 422, response.text
+        assert field in [error["field"] for error in problem(response)["errors"]]
+        assert count_rows(world.stack, Organisation) == before
+
+    def test_a_funder_gives_its_department(self, world: World) -> None:
+        response = world.as_("identity", PLATFORM).post(ORGANISATIONS, json=FUNDER | {"department": "2B"})
+        assert response.status_code == 201, response.text
+        assert response.json()["department"] == "2B" and response.json()["local_register"] is None
 
 
 class TestReadOrganisation:

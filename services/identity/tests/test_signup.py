@@ -2,9 +2,11 @@
 proves the address by the link mailed to it; nothing exists, and nothing is held, until then."""
 
 import asyncio
+import uuid
 from typing import Any
 
 import pytest
+from sqlmodel import col
 
 from scripts import demo_data
 from services.identity.models import AuditEvent, Membership, Organisation, PendingSignup, Person
@@ -302,6 +304,140 @@ class TestSignupRefusedPayloads:
         assert response.status_code == 400
         assert problem(response)["code"] == "malformed_json"
         assert _totals(world.stack) == before
+
+
+STRASBOURG = {"court": "Tribunal judiciaire de Strasbourg", "volume": "72", "folio": "123"}
+
+
+def _local(body: dict[str, Any], **organisation: Any) -> dict[str, Any]:
+    """The sign-up body with these organisation fields (None removes one)."""
+    for field, value in organisation.items():
+        if value is None:
+            body["organisation"].pop(field, None)
+        else:
+            body["organisation"][field] = value
+    return body
+
+
+def _refused(world: World, anonymous: Api, body: dict[str, Any], field: str, language: str = "fr") -> dict:
+    before = _totals(world.stack)
+    response = anonymous.post(SIGNUP_URL, json=body, headers={"Accept-Language": language})
+    assert response.status_code == 422, response.text
+    assert response.headers["content-type"].startswith("application/problem+json")
+    refused = problem(response)
+    assert refused["code"] == "validation_failed"
+    [error] = [e for e in refused["errors"] if e["field"] == field]
+    assert _totals(world.stack) == before and count_rows(world.stack, PendingSignup) == 0
+    return error
+
+
+class TestAlsaceMoselleAssociations:
+    """Moselle, Bas-Rhin and Haut-Rhin: associations are entered in the tribunal's register, not in the RNA."""
+
+    @pytest.mark.parametrize(
+        ("department", "court"),
+        [("67", "Tribunal judiciaire de Strasbourg"), ("68", "Tribunal judiciaire de Colmar"),
+         ("57", "Tribunal judiciaire de Metz")],
+    )
+    def test_an_association_signs_up_with_its_register_entry_alone(
+        self, world: World, department: str, court: str
+    ) -> None:
+        register = {"court": court, "volume": "LXX", "folio": "123 bis"}
+        body = _local(signup_body(siret=None), department=department, local_register=register)
+        card = signed_up(world, body)["organisation"]
+        assert (card["siret"], card["rna"], card["department"]) == (None, None, department)
+        assert card["local_register"] == register and card["prefecture_receipt"] is None
+        [row] = fetch_rows(world.stack, Organisation, col(Organisation.id) == uuid.UUID(card["id"]))
+        assert (row.register_court, row.register_volume, row.register_folio) == (court, "LXX", "123 bis")
+        read = world.as_("identity", HOLDER).get(f"/api/v1/organisations/{card['id']}")
+        assert read.json()["local_register"] == register
+
+    def test_an_association_signs_up_with_a_siret_alone(self, world: World) -> None:
+        card = signed_up(world, _local(signup_body(), department="68"))["organisation"]
+        assert (card["siret"], card["department"], card["local_register"]) == ("73282932000074", "68", None)
+
+    def test_the_court_is_stored_with_single_spaces_and_an_entry_is_taken_once(
+        self, world: World, anonymous: Api
+    ) -> None:
+        first = _local(signup_body(siret=None), department="67",
+                       local_register=STRASBOURG | {"court": "  Tribunal  judiciaire de   Strasbourg "})
+        assert signed_up(world, first)["organisation"]["local_register"] == STRASBOURG
+        again = _local(signup_body(siret=None, email="autre@nouvelle.example"), department="67",
+                       local_register=STRASBOURG)
+        response = anonymous.post(SIGNUP_URL, json=again)
+        assert response.status_code == 409 and problem(response)["code"] == "organisation_exists"
+        other_folio = _local(signup_body(siret=None, email="autre@nouvelle.example"), department="67",
+                             local_register=STRASBOURG | {"folio": "124"})
+        assert signed_up(world, other_folio)["organisation"]["local_register"]["folio"] == "124"
+
+    @pytest.mark.parametrize("department", ["35", "2A", None], ids=["ille-et-vilaine", "corse-du-sud", "none"])
+    def test_a_register_entry_outside_alsace_moselle_is_422_on_the_department(
+        self, world: World, anonymous: Api, department: str | None
+    ) -> None:
+        body = _local(signup_body(siret=None), department=department, local_register=STRASBOURG)
+        error = _refused(world, anonymous, body, "body.organisation.department", "en")
+        assert "57, 67 or 68" in error["message"]
+
+    @pytest.mark.parametrize("missing", ["court", "volume", "folio"])
+    def test_an_incomplete_register_entry_is_422_naming_the_part(
+        self, world: World, anonymous: Api, missing: str
+    ) -> None:
+        register = {k: v for k, v in STRASBOURG.items() if k != missing}
+        body = _local(signup_body(siret=None), department="67", local_register=register)
+        _refused(world, anonymous, body, f"body.organisation.local_register.{missing}")
+
+    @pytest.mark.parametrize(
+        ("part", "value"), [("court", "   "), ("volume", ""), ("folio", "12;3"), ("volume", "1" * 17)],
+        ids=["blank-court", "empty-volume", "punctuation", "too-long"],
+    )
+    def test_a_malformed_register_part_is_422(self, world: World, anonymous: Api, part: str, value: str) -> None:
+        body = _local(signup_body(siret=None), department="67", local_register=STRASBOURG | {part: value})
+        _refused(world, anonymous, body, f"body.organisation.local_register.{part}")
+
+    @pytest.mark.parametrize("language", ["fr", "en"])
+    def test_without_siret_or_register_entry_the_problem_names_what_counts_there(
+        self, world: World, anonymous: Api, language: str
+    ) -> None:
+        error = _refused(world, anonymous, _local(signup_body(siret=None), department="57"),
+                         "body.organisation.siret", language)
+        assert ("registre des associations du tribunal" if language == "fr" else "tribunal's register") in (
+            error["message"])
+        assert "RNA" not in error["message"]
+
+    @pytest.mark.parametrize("department", ["57", "67", "68"])
+    def test_a_prefecture_receipt_in_alsace_moselle_is_422(
+        self, world: World, anonymous: Api, department: str
+    ) -> None:
+        body = _local(signup_body(siret=None), department=department, prefecture_receipt="Récépissé n° 1987-0412")
+        _refused(world, anonymous, body, "body.organisation.prefecture_receipt")
+
+    @pytest.mark.parametrize("department", ["20", "2a", "99", "979", "6", "067"])
+    def test_an_unknown_department_is_422(self, world: World, anonymous: Api, department: str) -> None:
+        _refused(world, anonymous, _local(signup_body(), department=department), "body.organisation.department")
+
+
+class TestOlderAssociations:
+    @pytest.mark.parametrize("department", ["35", "971", None], ids=["ille-et-vilaine", "guadeloupe", "none"])
+    def test_an_older_association_signs_up_with_its_prefecture_receipt(
+        self, world: World, department: str | None
+    ) -> None:
+        body = _local(signup_body(siret=None), department=department, prefecture_receipt="  Récépissé n° 1987-0412 ")
+        card = signed_up(world, body)["organisation"]
+        assert (card["siret"], card["rna"], card["department"]) == (None, None, department)
+        assert card["prefecture_receipt"] == "Récépissé n° 1987-0412"
+
+    @pytest.mark.parametrize("language", ["fr", "en"])
+    def test_without_any_identifier_the_problem_names_the_receipt(
+        self, world: World, anonymous: Api, language: str
+    ) -> None:
+        error = _refused(world, anonymous, _local(signup_body(siret=None), department="35"),
+                         "body.organisation.siret", language)
+        assert ("récépissé" if language == "fr" else "prefecture receipt") in error["message"]
+
+    @pytest.mark.parametrize("receipt", ["", "   ", "x" * 51])
+    def test_a_blank_or_overlong_receipt_is_422(self, world: World, anonymous: Api, receipt: str) -> None:
+        _refused(world, anonymous, _local(signup_body(siret=None), prefecture_receipt=receipt),
+                 "body.organisation.prefecture_receipt")
 
 
 class TestConcurrentVerifications:
