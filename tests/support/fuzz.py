@@ -329,6 +329,7 @@ STATE_DEPENDENT_REJECTIONS: dict[str, str] = {
     "payment_not_yet_due": "a payment before its date (409)",
     "bank_details_missing": "a payment needs the association's valid bank details in its vault (409)",
     "payments_outstanding": "an agreement ends once each payment is paid or cancelled (409)",
+    "operating_not_on_track": "running costs are asked on the annual call or a CPO (the programme's track)",
     "simplified_dossier": "a small project asks an amount of the lead funder, not a co-funding plan (its programme)",
     "funding_plan_required": "every track but small projects asks for a co-funding plan (the programme's track)",
     "above_ceiling": "the amount asked is within the programme's ceiling (its track's rules)",
@@ -365,11 +366,13 @@ STATE_DEPENDENT_REJECTIONS: dict[str, str] = {
 # 2. `validation_failed` on these fields only, per operation: a rule that ties a field to another one, or to rows.
 # ("body" is where a model's own validator reports.)
 _DATES = "the end date is not before the start date"
-_PLAN = "a funder appears once in the plan, one line at most is left to the desk, a document is attached once"
-_BUDGET = "one account 74 line per funder, and one at most left to the desk"
+_PLAN = ("a funder appears once in the plan, one line at most is left to the desk, a document is attached once, "
+         "an aid nature is named once")
+_BUDGET = "one account 74 line per funder, one at most left to the desk, one forecast surplus or deficit at most"
 _PARTNER = "a seed-fund partner is registered or named by SIRET or RNA, a SIRET has a Luhn key"
 _YEARLY = "a CPO line's yearly amounts add up to its amount"
-_GRANT_LINE = "only an account 74 line names a funder or is left to the desk, never both"
+_GRANT_LINE = ("only an account 74 line names a desk funder, an outside funder's type or the share left to the desk, "
+               "and it says exactly one of the three")
 RULES_BEYOND_SCHEMA: dict[str, dict[str, str]] = {
     "signup_association": {
         "body.organisation.siret": "a SIRET has a Luhn key",
@@ -421,6 +424,8 @@ RULES_BEYOND_SCHEMA: dict[str, dict[str, str]] = {
     "replace_project_budget": {"body": _BUDGET, "body.income[*]": _GRANT_LINE},
     "replace_association_budget": {
         "body": _BUDGET, "body.income[*]": _GRANT_LINE,
+        "body.charges[*].account_group": "indirect charges are lines of a project's budget, not the association's",
+        "body.income[*].account_group": "own resources given to a project are not a line of the association's budget",
         "path.year": "an association's budget is entered for last year, this year or the next two",
     },
     "create_indicator": {

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from common.db import utcnow
 from common.problems import Conflict, Text, UnprocessableContent
 from common.tokens import Principal
+from services.funding.dossiers import readiness
 from services.funding.dossiers import repository as dossiers_repository
 from services.funding.financial_reports import repository
 from services.funding.financial_reports.auth import REVIEWERS
@@ -42,7 +43,7 @@ def owed_report(grant: Grant, dossier: Dossier, rules: TrackRules, year: int) ->
     """The report a new grant owes for one of its years (a CPO owes one a year), nothing entered yet. The CERFA
     15059 takes the lines of the budget frozen at submission, due months after the year; a small project's light
     report takes what was spent in all, due months after the project's end."""
-    budget = dossier.budget_snapshot or {}
+    budget = readiness.requested_budget(dossier) or {}
     owed = FinancialReport(
         grant_id=grant.id, dossier_id=dossier.id, funder_id=grant.funder_id, organisation_id=grant.organisation_id,
         year=year, due_on=due_on(year, rules.financial_report_months),

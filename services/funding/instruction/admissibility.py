@@ -50,7 +50,7 @@ def _territory_rule(programme: Programme, dossier: Dossier) -> tuple[bool, Text]
 def _plan_rule(dossier: Dossier, lines: list[FundingLine]) -> tuple[bool, Text]:
     """What the plan asks in all equals what the budget frozen at submission asks of the desk's funders."""
     asked = sum(line.amount_cents for line in lines)
-    budget = dossier.budget_snapshot or {"income": []}
+    budget = dossiers_readiness.requested_budget(dossier) or {"income": []}
     grants = sum(
         line["amount_cents"]
         for line in budget["income"]

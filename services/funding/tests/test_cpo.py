@@ -430,6 +430,7 @@ class TestTheYearlyReviews:
         assert (draft["state"], draft["thread_reference"], draft["previous_dossier_id"]) == (
             "draft", dossier["reference"], dossier["id"])
         assert draft["objectives"] == OBJECTIVES and draft["cpo_years"] == 3
+        assert (draft["request_kind"], draft["request_period"]) == ("renewal", "multi_year")
         asked = {line["funder_id"]: line["yearly_amounts_cents"] for line in draft["funding_plan"]}
         assert asked == {VILLE: [6_000_000] * 3, CAF: [3_000_000] * 3, PREFECTURE: [1_500_000] * 3}
         again = world.as_("funding", HOLDER).post(f"{url}/renewal", json={"programme_id": renewal["id"]})
