@@ -342,7 +342,10 @@ STATE_DEPENDENT_REJECTIONS: dict[str, str] = {
     "no_scoring_grid": "only a seed-fund item is scored on the grid (409)",
     "not_delegated": "only a small project is decided by one funder alone (409)",
     "report_lines_mismatch": "a financial report has one entry per line of the budget as planned",
-    "report_incomplete": "a report is submitted with every actual amount and each gap over 15 % explained (409)",
+    "report_incomplete": "a report is submitted with every actual amount and each gap over the programme's threshold "
+                         "explained, its qualitative account, signatory and the annex its figures call for (409)",
+    "signed_in_the_future": "a report's signature date is not after today (depends on the clock)",
+    "not_a_financial_report": "unplanned lines belong to a CERFA 15059 report, not a small project's light one",
     "envelope_paid_exceeded": "a payment beyond what is committed and not yet paid, for the envelope or the dossier",
     "not_a_cpo": "yearly amounts, a length in years and objectives belong to the CPO track (the programme's)",
     "cpo_years_mismatch": "each line of a CPO plan gives an amount for each of the same years",
@@ -416,6 +419,7 @@ RULES_BEYOND_SCHEMA: dict[str, dict[str, str]] = {
         "body.partners[*]": _PARTNER,
     },
     "create_envelope": {"body.programme_id": "a UUID that names no programme"},
+    "update_financial_report": {"body.unplanned_lines[*]": "an unplanned line's account is one of its side's"},
     "update_dossier": {
         "body": f"{_PLAN}; a co-funding plan or a small project's requested amount, not both",
         "body.funding_plan[*]": _YEARLY,

@@ -15,6 +15,7 @@ from services.funding.tests.helpers import (
     DOSSIERS,
     PREFECTURE,
     PROGRAMME_ID,
+    REPORT_FORM,
     VILLE,
     create_programme,
     url_of,
@@ -129,7 +130,7 @@ def file_financial_reports(world: World, dossier: dict[str, Any], year: int, fun
             continue
         url = f"{REPORTS}/{report['id']}"
         lines = [{"actual_cents": line["planned_cents"]} for line in report["lines"]]
-        ok(api.put(url, json={"lines": lines}, headers={"If-Match": api.get(url).headers["etag"]}))
+        ok(api.put(url, json={"lines": lines, **REPORT_FORM}, headers={"If-Match": api.get(url).headers["etag"]}))
         ok(api.post(f"{url}/submit", json={}))
 
 
