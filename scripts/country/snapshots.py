@@ -5,7 +5,7 @@ ProjectPublic), its CERFA budget and the association's yearly budget (BudgetPubl
 import json
 import random
 
-from scripts.country.clock import iso
+from scripts.country.clock import day_of, iso, iso_day
 from scripts.country.draws import draw
 from services.projects.budgets.schemas import CHARGE_GROUPS, IN_KIND_GROUPS, INCOME_GROUPS
 
@@ -118,6 +118,12 @@ def profile_snapshot(organisation: str, profile: dict, at: int, updated_by: str)
         "people": {"volunteers": profile["volunteers"], "employees": profile["employees"],
                    "fte": f"{profile['fte_hundredths'] // 100}.{profile['fte_hundredths'] % 100:02d}",
                    "members": profile["members"], "paying_members": profile.get("paying_members")},
+        # Signed the day the profile was entered (territories.py), or on the demo profile's own date.
+        "republican_contract": {
+            "signed_on": (profile["republican_contract_signed_on"].isoformat()
+                          if profile.get("republican_contract_signed_on") else iso_day(day_of(at))),
+            "signatory_name": profile.get("republican_contract_signatory") or profile["representative_name"],
+        },
         "approvals": [], "networks": [], "public_aid": [], "public_aid_by_year": [],
         "certified_accounts_required": False, "created_at": iso(at), "updated_at": iso(at), "updated_by": updated_by,
     })

@@ -441,6 +441,9 @@ RULES_BEYOND_SCHEMA: dict[str, dict[str, str]] = {
         "body.approvals[*].granted_on": "an approval is not granted in the future (depends on today)",
         "body.networks[*].siret": "a SIRET has a Luhn key",
         "body.public_aid[*].year": "public aid is declared for this year and the three before (depends on today)",
+        "body.fiscal_year_start": "a fiscal year starts on a day every year has (MM-DD, not 29 February)",
+        "body.public_utility_recognised_on": "a public-utility decree is not dated in the future (depends on today)",
+        "body.republican_contract.signed_on": "the republican contract is signed between 2 January 2022 and today",
     },
 }
 

@@ -64,6 +64,21 @@ def _plan_rule(dossier: Dossier, lines: list[FundingLine]) -> tuple[bool, Text]:
     )
 
 
+def _republican_contract_rule(dossier: Dossier) -> tuple[bool, Text]:
+    """The association signed the contrat d'engagement républicain (loi 2021-1109), as its profile said when the
+    dossier was submitted: every request for public aid carries it."""
+    contract = (dossier.organisation_snapshot or {}).get("republican_contract")
+    if contract:
+        return True, Text(
+            f"Contrat d'engagement républicain signé le {contract['signed_on']} par {contract['signatory_name']}.",
+            f"Republican commitment contract signed on {contract['signed_on']} by {contract['signatory_name']}.",
+        )
+    return False, Text(
+        "La fiche de l'association ne porte pas le contrat d'engagement républicain signé (loi 2021-1109).",
+        "The association's profile does not carry the signed republican commitment contract (loi 2021-1109).",
+    )
+
+
 async def _reports_rule(
     session: AsyncSession, dossier: Dossier, lines: list[FundingLine], today: date
 ) -> tuple[bool, Text]:
@@ -102,6 +117,7 @@ async def check(
         ("territory_eligible", *_territory_rule(programme, dossier)),
         ("plan_coherent_with_budget", *_plan_rule(dossier, lines)),
         ("no_overdue_financial_report", *await _reports_rule(session, dossier, lines, today)),
+        ("republican_contract_signed", *_republican_contract_rule(dossier)),
     ]
     return AdmissibilityCheck(
         dossier_id=dossier.id,
