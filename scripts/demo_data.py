@@ -6,6 +6,7 @@ so every service seeds the same ids and seeding twice changes nothing.
 
 import uuid
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 NAMESPACE = uuid.UUID("6f1d2c7e-3a4b-4c5d-8e9f-0a1b2c3d4e5f")
@@ -135,17 +136,20 @@ PROFILES: dict[str, dict[str, Any]] = {
         "contact_email": "benevole@blosne-avenir.example", "contact_phone": "0299000002",
         "street_lines": ["12 boulevard de Yougoslavie"], "postcode": "35200", "city": "Rennes", "insee_code": "35238",
         "volunteers": 42, "employees": 5, "fte_hundredths": 380, "members": 160, "paying_members": 120,
+        "republican_contract_signed_on": date(2023, 3, 14), "republican_contract_signatory": "Awa Diallo",
     },
     "maurepas-solidaire": {
         "representative_name": "Inès Moreau", "representative_function": "Présidente",
         "representative_email": "presidence@maurepas-solidaire.example",
         "street_lines": ["3 place du Gros Chêne"], "postcode": "35700", "city": "Rennes", "insee_code": "35238",
         "volunteers": 25, "employees": 3, "fte_hundredths": 250, "members": 90,
+        "republican_contract_signed_on": date(2022, 9, 6), "republican_contract_signatory": "Inès Moreau",
     },
     "jardins-gros-chene": {
         "representative_name": "Karim Haddad", "representative_function": "Président",
         "representative_email": "presidence@jardins-gros-chene.example",
         "street_lines": ["7 rue de Trégain"], "postcode": "35700", "city": "Rennes", "insee_code": "35238",
         "volunteers": 18, "employees": 1, "fte_hundredths": 50, "members": 45,
+        "republican_contract_signed_on": date(2024, 1, 22), "republican_contract_signatory": "Karim Haddad",
     },
 }

@@ -23,6 +23,11 @@ from tests.test_committee_through_gateway import (  # noqa: F401  (fixtures)
     vaults,
 )
 
+# The CERFA 15059's qualitative account and signatory, signed on the suite's first day (time only moves on).
+REPORT_FORM: dict[str, Any] = {
+    "qualitative": {"summary": "Une année au centre social."},
+    "signatory": {"name": "Awa Diallo", "capacity": "legal_representative", "signed_on": TODAY.isoformat()},
+}
 VILLE, CAF, PREFECTURE = org_id("ville"), org_id("caf"), org_id("prefecture")
 YEARLY = {VILLE: 6_000_000, CAF: 3_000_000, PREFECTURE: 2_000_000}
 MANAGERS = {VILLE: CITY_MANAGER, CAF: MANAGER["caf"], PREFECTURE: "direction@prefecture35.example"}
@@ -74,7 +79,8 @@ class Centre:
             if report["year"] == year and report["funder_id"] in funders:
                 url = f"/api/v1/financial-reports/{report['id']}"
                 self.desk.call(OTHER_HOLDER, "PUT", url, etag_of=url,
-                               json={"lines": [{"actual_cents": line["planned_cents"]} for line in report["lines"]]})
+                               json={"lines": [{"actual_cents": line["planned_cents"]} for line in report["lines"]],
+                                     **REPORT_FORM})
                 self.desk.call(OTHER_HOLDER, "POST", f"{url}/submit", json={})
 
     def file_activity(self, year: int) -> None:

@@ -5,7 +5,7 @@ ProjectPublic), its CERFA budget and the association's yearly budget (BudgetPubl
 import json
 import random
 
-from scripts.country.clock import iso
+from scripts.country.clock import day_of, iso, iso_day
 from scripts.country.draws import draw
 from services.projects.budgets.schemas import CHARGE_GROUPS, IN_KIND_GROUPS, INCOME_GROUPS
 
@@ -63,13 +63,15 @@ def _line(line: Line) -> str:
     allocated = "true" if side == "income" and group == "74" and funder is None and label == TO_ALLOCATE else "false"
     return (f'{{"account_group":"{group}","account_label":{_ACCOUNTS[side, group]},"label":{_text(label)},'
             f'"amount_cents":{amount},"in_kind":{in_kind},"funder_id":{_text(funder) if funder else "null"},'
-            f'"to_be_allocated":{allocated}}}')
+            f'"to_be_allocated":{allocated},"account_parent":null,"funder_type":null}}')
 
 
 def totals(lines: tuple[Line, ...] | list[Line]) -> dict[str, int]:
     """As projects computes them: charges and income, cash and in kind, and the grants asked (account 74)."""
     sums = {"charges_cents": 0, "income_cents": 0, "cash_charges_cents": 0, "cash_income_cents": 0,
-            "in_kind_charges_cents": 0, "in_kind_income_cents": 0, "grants_cents": 0}
+            "in_kind_charges_cents": 0, "in_kind_income_cents": 0, "grants_cents": 0,
+            # The seed's lines are two-digit groups only: no indirect share, own resources, surplus nor deficit.
+            "indirect_charges_cents": 0, "own_resources_cents": 0, "surplus_cents": 0, "deficit_cents": 0}
     for side, group, _, amount, _ in lines:
         kind = "in_kind" if group in IN_KIND_GROUPS else "cash"
         sums[f"{side}s_cents" if side == "charge" else "income_cents"] += amount
@@ -116,6 +118,12 @@ def profile_snapshot(organisation: str, profile: dict, at: int, updated_by: str)
         "people": {"volunteers": profile["volunteers"], "employees": profile["employees"],
                    "fte": f"{profile['fte_hundredths'] // 100}.{profile['fte_hundredths'] % 100:02d}",
                    "members": profile["members"], "paying_members": profile.get("paying_members")},
+        # Signed the day the profile was entered (territories.py), or on the demo profile's own date.
+        "republican_contract": {
+            "signed_on": (profile["republican_contract_signed_on"].isoformat()
+                          if profile.get("republican_contract_signed_on") else iso_day(day_of(at))),
+            "signatory_name": profile.get("republican_contract_signatory") or profile["representative_name"],
+        },
         "approvals": [], "networks": [], "public_aid": [], "public_aid_by_year": [],
         "certified_accounts_required": False, "created_at": iso(at), "updated_at": iso(at), "updated_by": updated_by,
     })

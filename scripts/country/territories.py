@@ -18,7 +18,7 @@ from scripts import demo_data
 from scripts.country import MARKER, MARKER_DOMAIN, places
 from scripts.country.bulk import Batch, Table
 from scripts.country.calendar import Frame
-from scripts.country.clock import DAY, HOUR, day
+from scripts.country.clock import DAY, HOUR, day, day_of
 from scripts.country.draws import apportion, draw
 from scripts.country.ids import Registry, id_of, id_text, new_id
 from scripts.country.snapshots import association_budget_lines, profile_snapshot
@@ -30,7 +30,8 @@ PROFILES = Table("identity", "organisation_profiles", (
     "organisation_id", "representative_name", "representative_function", "representative_email",
     "representative_phone", "contact_name", "contact_function", "contact_email", "contact_phone", "street_lines",
     "postcode", "city", "insee_code", "volunteers", "employees", "fte_hundredths", "members", "paying_members",
-    "version", "created_at", "updated_at", "updated_by"))
+    "version", "created_at", "updated_at", "updated_by", "republican_contract_signed_on",
+    "republican_contract_signatory"))
 QPVS = Table("projects", "qpv", ("code", "name", "commune", "insee_commune", "epci", "epci_siren", "department"))
 QPV_COMMUNES = Table("projects", "qpv_communes", ("qpv_code", "insee_code", "position", "name"))
 # The 2024 national list (code, name, INSEE codes): the seeded QPVs are real ones, never invented codes.
@@ -379,7 +380,8 @@ class Builder:
                         p["representative_phone"], p["contact_name"], p["contact_function"], p["contact_email"],
                         p["contact_phone"], json.dumps(p["street_lines"]), p["postcode"], p["city"], p["insee_code"],
                         p["volunteers"], p["employees"], p["fte_hundredths"], p["members"], p["paying_members"],
-                        1, at, at, MARKER))
+                        # Every seeded association asks public aid: it signed the contract with its profile.
+                        1, at, at, MARKER, day_of(at), p["representative_name"]))
                 for year, year_lines in a.budget_lines.items():
                     saved = min(day(year - 1, 12, 1) * DAY + rng.randrange(30) * DAY + 10 * HOUR, self.frame.as_of)
                     a.budget_saved[year] = saved

@@ -4,7 +4,19 @@ import uuid
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, CheckConstraint, Column, ForeignKey, Index, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    UniqueConstraint,
+    false,
+)
 from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
 
@@ -238,6 +250,15 @@ class OrganisationProfile(IdentityTable, table=True):
             "(contact_name IS NULL) = (contact_function IS NULL) AND (contact_name IS NULL) = (contact_email IS NULL)",
             name="ck_organisation_profiles_contact_whole",
         ),
+        CheckConstraint(
+            "legal_person_members >= 0 AND civic_service_volunteers >= 0 AND seconded_public_staff >= 0",
+            name="ck_organisation_profiles_more_counts",
+        ),
+        # The contrat d'engagement républicain is signed by someone on a day, or not at all.
+        CheckConstraint(
+            "(republican_contract_signed_on IS NULL) = (republican_contract_signatory IS NULL)",
+            name="ck_organisation_profiles_republican_contract_whole",
+        ),
     )
 
     organisation_id: uuid.UUID = Field(
@@ -261,6 +282,25 @@ class OrganisationProfile(IdentityTable, table=True):
     fte_hundredths: int = Field(nullable=False)
     members: int = Field(nullable=False)
     paying_members: int | None = Field(default=None)
+    # --- More of the CERFA 12156's identification pages (server defaults: rows of before, and the seeds' loaders).
+    acronym: str | None = Field(default=None, max_length=50)
+    purpose: str | None = Field(default=None, max_length=2000)  # the statutes' object
+    activities: str | None = Field(default=None, max_length=2000)
+    # Where mail goes, when it is not the registered address: {street_lines, postcode, city, insee_code}.
+    correspondence_address: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    public_utility_recognised_on: date | None = Field(default=None)  # reconnue d'utilité publique: the decree's date
+    statutory_auditor: bool = Field(default=False, sa_column=Column(Boolean, nullable=False, server_default=false()))
+    legal_person_members: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
+    civic_service_volunteers: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
+    seconded_public_staff: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
+    # The first day of the fiscal year, "MM-DD" (it ends the day before, a year later).
+    fiscal_year_start: str = Field(
+        default="01-01", sa_column=Column(String(5), nullable=False, server_default="01-01")
+    )
+    # The contrat d'engagement républicain (loi 2021-1109, décret 2021-1947): who signed it, and when.
+    republican_contract_signed_on: date | None = Field(default=None)
+    republican_contract_signatory: str | None = Field(default=None, max_length=200)
+    # --- end
     version: int = Field(default=1, nullable=False)
     created_at: datetime = _timestamp()
     updated_at: datetime = _timestamp(index=True)

@@ -1,10 +1,20 @@
 """The organisation profile's API models (CERFA 12156, identification pages): what a client sends, what it reads."""
 
+import calendar
 import uuid
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, EmailStr, Field, StringConstraints, ValidationInfo, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    EmailStr,
+    Field,
+    StringConstraints,
+    ValidationInfo,
+    computed_field,
+    field_validator,
+)
 
 from common.money import IntegerCents
 from common.problems import bilingual
@@ -60,6 +70,25 @@ Fte = Annotated[
     Field(description="Équivalents temps plein, deux décimales au plus.", examples=["3.50"]),
 ]
 AidCents = Annotated[int, Field(strict=True, gt=0, le=10_000_000_000), IntegerCents]
+Acronym = Annotated[str, _text(50)]
+LongText = Annotated[str, _text(2000)]
+
+
+def _a_day_of_every_year(value: str) -> str:
+    """A month and a day that every year has (29 February is not: a fiscal year starts on the same day yearly)."""
+    month, day = int(value[:2]), int(value[3:])
+    # 2001 is no leap year: its February has the 28 days every year has.
+    if not (1 <= month <= 12 and 1 <= day <= calendar.monthrange(2001, month)[1]):
+        raise ValueError(bilingual("Un jour que compte chaque année (MM-JJ).", "A day every year has (MM-DD)."))
+    return value
+
+
+FiscalYearStart = Annotated[
+    str, StringConstraints(pattern=r"^[01][0-9]-[0-3][0-9]$"), AfterValidator(_a_day_of_every_year),
+    Field(description="Le premier jour de l'exercice, MM-JJ (01-01 : l'année civile).", examples=["09-01"]),
+]
+# The contrat d'engagement républicain exists since the décret 2021-1947 (in force on 2 January 2022).
+REPUBLICAN_CONTRACT_FROM = date(2022, 1, 2)
 Nature = Literal["cash", "in_kind"]
 AidSource = Literal["declared"]
 
@@ -86,6 +115,11 @@ class PeopleIn(InputModel):
     fte: Fte
     members: Count = Field(examples=[120])
     paying_members: Count | None = Field(default=None, description="Adhérents à jour de cotisation.", examples=[95])
+    legal_person_members: Count = Field(default=0, description="Adhérents personnes morales.", examples=[3])
+    civic_service_volunteers: Count = Field(default=0, description="Volontaires en service civique.", examples=[2])
+    seconded_public_staff: Count = Field(
+        default=0, description="Agents publics mis à disposition ou détachés auprès de l'association.", examples=[1]
+    )
 
     @field_validator("paying_members")
     @classmethod
@@ -137,8 +171,35 @@ class PublicAidIn(InputModel):
     source: AidSource = "declared"
 
 
+class RepublicanContractIn(InputModel):
+    """The contrat d'engagement républicain (loi 2021-1109): signed once, asked of every request for public aid."""
+
+    signed_on: IsoDate = Field(
+        description="Le jour de la signature : pas avant le 2 janvier 2022 (décret 2021-1947), pas dans le futur.",
+        examples=["2022-03-10"],
+    )
+    signatory_name: PersonName = Field(description="Qui l'a signé pour l'association.", examples=["Awa Diallo"])
+
+
 class ProfileIn(InputModel):
     """The whole profile: a PUT replaces it all."""
+
+    acronym: Acronym | None = Field(default=None, description="Sigle.", examples=["BA"])
+    purpose: LongText | None = Field(default=None, description="L'objet de l'association, tel que ses statuts le "
+                                                                "disent.")
+    activities: LongText | None = Field(default=None, description="Ses activités principales.")
+    correspondence_address: AddressIn | None = Field(
+        default=None, description="L'adresse de correspondance, si elle diffère de celle du siège."
+    )
+    public_utility_recognised_on: IsoDate | None = Field(
+        default=None, description="Reconnue d'utilité publique : la date du décret (pas dans le futur) ; vide sinon."
+    )
+    statutory_auditor: bool = Field(default=False, strict=True, description="L'association a un commissaire aux "
+                                                                            "comptes.")
+    fiscal_year_start: FiscalYearStart = "01-01"
+    republican_contract: RepublicanContractIn | None = Field(
+        default=None, description="Le contrat d'engagement républicain signé ; la recevabilité d'un dossier l'exige."
+    )
 
     legal_representative: PersonIn
     contact: PersonIn | None = Field(
@@ -173,6 +234,14 @@ class PeoplePublic(BaseModel):
     fte: str = Field(examples=["3.50"])
     members: int
     paying_members: int | None
+    legal_person_members: int = 0
+    civic_service_volunteers: int = 0
+    seconded_public_staff: int = 0
+
+
+class RepublicanContractPublic(BaseModel):
+    signed_on: date
+    signatory_name: str
 
 
 class ApprovalPublic(BaseModel):
@@ -217,7 +286,15 @@ class ProfilePublic(BaseModel):
     filled_in: bool = Field(description="Faux tant que l'association n'a rien saisi : les autres champs sont vides.")
     legal_representative: ProfilePersonPublic | None
     contact: ProfilePersonPublic | None
+    acronym: str | None = None
+    purpose: str | None = None
+    activities: str | None = None
     address: AddressPublic | None
+    correspondence_address: AddressPublic | None = None
+    public_utility_recognised_on: date | None = None
+    statutory_auditor: bool = False
+    fiscal_year_start: str = "01-01"
+    republican_contract: RepublicanContractPublic | None = None
     people: PeoplePublic | None
     approvals: list[ApprovalPublic]
     networks: list[NetworkPublic]
@@ -237,3 +314,8 @@ class ProfilePublic(BaseModel):
     created_at: datetime | None
     updated_at: datetime | None
     updated_by: str | None
+
+    @computed_field(description="Calculé : le dernier jour de l'exercice, MM-JJ (la veille de son premier jour).")
+    def fiscal_year_end(self) -> str:
+        start = date(2001, int(self.fiscal_year_start[:2]), int(self.fiscal_year_start[3:]))
+        return (start - timedelta(days=1)).strftime("%m-%d")

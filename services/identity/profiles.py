@@ -34,6 +34,7 @@ from services.identity.models import (
 from services.identity.profile_schemas import (
     AID_YEARS_BACK,
     CERTIFIED_ACCOUNTS_THRESHOLD_CENTS,
+    REPUBLICAN_CONTRACT_FROM,
     AddressPublic,
     ApprovalPublic,
     NetworkPublic,
@@ -44,6 +45,7 @@ from services.identity.profile_schemas import (
     ProfilePublic,
     PublicAidPublic,
     PublicAidYear,
+    RepublicanContractPublic,
 )
 from services.vocabulary import OrganisationKind, Role
 
@@ -147,6 +149,7 @@ async def save_profile(
     (an unchanged round trip keeps its ETag even after the window moved, and its aged-out lines until the next
     change)."""
     _check_approvals_not_in_the_future(request, today)
+    _check_dates(request, today)
     years = aid_years(today)
     stored = await _stored_children(session, organisation.id) if current is not None else None
     check_aid_years(request, years, stored[ProfilePublicAid] if stored is not None else [])
@@ -196,9 +199,24 @@ async def to_public(
         filled_in=True,
         legal_representative=_person_public(profile, "representative"),
         contact=_person_public(profile, "contact") if profile.contact_name is not None else None,
+        acronym=profile.acronym,
+        purpose=profile.purpose,
+        activities=profile.activities,
         address=AddressPublic(
             street_lines=profile.street_lines, postcode=profile.postcode, city=profile.city,
             insee_code=profile.insee_code,
+        ),
+        correspondence_address=(
+            AddressPublic(**profile.correspondence_address) if profile.correspondence_address else None
+        ),
+        public_utility_recognised_on=profile.public_utility_recognised_on,
+        statutory_auditor=profile.statutory_auditor,
+        fiscal_year_start=profile.fiscal_year_start,
+        republican_contract=(
+            RepublicanContractPublic(signed_on=profile.republican_contract_signed_on,
+                                     signatory_name=profile.republican_contract_signatory)
+            if profile.republican_contract_signed_on is not None and profile.republican_contract_signatory
+            else None
         ),
         people=PeoplePublic(
             volunteers=profile.volunteers,
@@ -206,6 +224,9 @@ async def to_public(
             fte=fte_text(profile.fte_hundredths),
             members=profile.members,
             paying_members=profile.paying_members,
+            legal_person_members=profile.legal_person_members,
+            civic_service_volunteers=profile.civic_service_volunteers,
+            seconded_public_staff=profile.seconded_public_staff,
         ),
         approvals=[ApprovalPublic(**line) for line in children[ProfileApproval]],
         networks=[NetworkPublic(**line) for line in children[ProfileNetwork]],
@@ -255,8 +276,22 @@ def _person_public(profile: OrganisationProfile, prefix: str) -> ProfilePersonPu
 
 
 def _columns(request: ProfileIn) -> dict[str, Any]:
-    address, people = request.address, request.people
+    address, people, contract = request.address, request.people, request.republican_contract
     return {
+        "acronym": request.acronym,
+        "purpose": request.purpose,
+        "activities": request.activities,
+        "correspondence_address": (
+            request.correspondence_address.model_dump() if request.correspondence_address is not None else None
+        ),
+        "public_utility_recognised_on": request.public_utility_recognised_on,
+        "statutory_auditor": request.statutory_auditor,
+        "fiscal_year_start": request.fiscal_year_start,
+        "republican_contract_signed_on": contract.signed_on if contract else None,
+        "republican_contract_signatory": contract.signatory_name if contract else None,
+        "legal_person_members": people.legal_person_members,
+        "civic_service_volunteers": people.civic_service_volunteers,
+        "seconded_public_staff": people.seconded_public_staff,
         **_person_columns("representative", request.legal_representative),
         **_person_columns("contact", request.contact),
         "street_lines": list(address.street_lines),
@@ -313,6 +348,25 @@ def _check_approvals_not_in_the_future(request: ProfileIn, today: date) -> None:
                 for index in late
             ],
         )
+
+
+def _check_dates(request: ProfileIn, today: date) -> None:
+    """A public-utility decree and the republican contract's signature are not after today (the service's clock);
+    the contract is not signed before it existed."""
+    errors: list[tuple[str, Text]] = []
+    future = Text("Date future refusée.", "A date in the future is refused.")
+    if request.public_utility_recognised_on is not None and request.public_utility_recognised_on > today:
+        errors.append(("body.public_utility_recognised_on", future))
+    contract = request.republican_contract
+    if contract is not None and contract.signed_on > today:
+        errors.append(("body.republican_contract.signed_on", future))
+    elif contract is not None and contract.signed_on < REPUBLICAN_CONTRACT_FROM:
+        errors.append(("body.republican_contract.signed_on", Text(
+            f"Le contrat d'engagement républicain existe depuis le {REPUBLICAN_CONTRACT_FROM}.",
+            f"The republican commitment contract exists since {REPUBLICAN_CONTRACT_FROM}.",
+        )))
+    if errors:
+        raise UnprocessableContent(Text("Certains champs sont invalides.", "Some fields are invalid."), errors=errors)
 
 
 def check_aid_years(request: ProfileIn, years: range, stored_aid: list[dict[str, Any]]) -> None:

@@ -329,6 +329,7 @@ STATE_DEPENDENT_REJECTIONS: dict[str, str] = {
     "payment_not_yet_due": "a payment before its date (409)",
     "bank_details_missing": "a payment needs the association's valid bank details in its vault (409)",
     "payments_outstanding": "an agreement ends once each payment is paid or cancelled (409)",
+    "operating_not_on_track": "running costs are asked on the annual call or a CPO (the programme's track)",
     "simplified_dossier": "a small project asks an amount of the lead funder, not a co-funding plan (its programme)",
     "funding_plan_required": "every track but small projects asks for a co-funding plan (the programme's track)",
     "above_ceiling": "the amount asked is within the programme's ceiling (its track's rules)",
@@ -341,7 +342,10 @@ STATE_DEPENDENT_REJECTIONS: dict[str, str] = {
     "no_scoring_grid": "only a seed-fund item is scored on the grid (409)",
     "not_delegated": "only a small project is decided by one funder alone (409)",
     "report_lines_mismatch": "a financial report has one entry per line of the budget as planned",
-    "report_incomplete": "a report is submitted with every actual amount and each gap over 15 % explained (409)",
+    "report_incomplete": "a report is submitted with every actual amount and each gap over the programme's threshold "
+                         "explained, its qualitative account, signatory and the annex its figures call for (409)",
+    "signed_in_the_future": "a report's signature date is not after today (depends on the clock)",
+    "not_a_financial_report": "unplanned lines belong to a CERFA 15059 report, not a small project's light one",
     "envelope_paid_exceeded": "a payment beyond what is committed and not yet paid, for the envelope or the dossier",
     "not_a_cpo": "yearly amounts, a length in years and objectives belong to the CPO track (the programme's)",
     "cpo_years_mismatch": "each line of a CPO plan gives an amount for each of the same years",
@@ -365,15 +369,17 @@ STATE_DEPENDENT_REJECTIONS: dict[str, str] = {
 # 2. `validation_failed` on these fields only, per operation: a rule that ties a field to another one, or to rows.
 # ("body" is where a model's own validator reports.)
 _DATES = "the end date is not before the start date"
-_PLAN = "a funder appears once in the plan, one line at most is left to the desk, a document is attached once"
-_BUDGET = "one account 74 line per funder, and one at most left to the desk"
+_PLAN = ("a funder appears once in the plan, one line at most is left to the desk, a document is attached once, "
+         "an aid nature is named once")
+_BUDGET = "one account 74 line per funder, one at most left to the desk, one forecast surplus or deficit at most"
 _PARTNER = "a seed-fund partner is registered or named by SIRET or RNA"
 _SIRET = "a SIRET has a valid check key (stdnum: Luhn on it and on its SIREN, La Poste's digit sum)"
 _IDENTIFIED = "an association has a SIRET, an RNA, a register entry or a prefecture receipt"
 _LOCAL_LAW = ("a register entry only in départements 57, 67, 68, a prefecture receipt only elsewhere "
               "(depends on `department`)")
 _YEARLY = "a CPO line's yearly amounts add up to its amount"
-_GRANT_LINE = "only an account 74 line names a funder or is left to the desk, never both"
+_GRANT_LINE = ("only an account 74 line names a desk funder, an outside funder's type or the share left to the desk, "
+               "and it says exactly one of the three")
 RULES_BEYOND_SCHEMA: dict[str, dict[str, str]] = {
     "signup_association": {
         "body.organisation.siret": f"{_SIRET}; {_IDENTIFIED}",
@@ -423,6 +429,7 @@ RULES_BEYOND_SCHEMA: dict[str, dict[str, str]] = {
         "body.partners[*].siret": _SIRET,
     },
     "create_envelope": {"body.programme_id": "a UUID that names no programme"},
+    "update_financial_report": {"body.unplanned_lines[*]": "an unplanned line's account is one of its side's"},
     "update_dossier": {
         "body": f"{_PLAN}; a co-funding plan or a small project's requested amount, not both",
         "body.funding_plan[*]": _YEARLY,
@@ -432,6 +439,8 @@ RULES_BEYOND_SCHEMA: dict[str, dict[str, str]] = {
     "replace_project_budget": {"body": _BUDGET, "body.income[*]": _GRANT_LINE},
     "replace_association_budget": {
         "body": _BUDGET, "body.income[*]": _GRANT_LINE,
+        "body.charges[*].account_group": "indirect charges are lines of a project's budget, not the association's",
+        "body.income[*].account_group": "own resources given to a project are not a line of the association's budget",
         "path.year": "an association's budget is entered for last year, this year or the next two",
     },
     "create_indicator": {
@@ -443,6 +452,9 @@ RULES_BEYOND_SCHEMA: dict[str, dict[str, str]] = {
         "body.approvals[*].granted_on": "an approval is not granted in the future (depends on today)",
         "body.networks[*].siret": _SIRET,
         "body.public_aid[*].year": "public aid is declared for this year and the three before (depends on today)",
+        "body.fiscal_year_start": "a fiscal year starts on a day every year has (MM-DD, not 29 February)",
+        "body.public_utility_recognised_on": "a public-utility decree is not dated in the future (depends on today)",
+        "body.republican_contract.signed_on": "the republican contract is signed between 2 January 2022 and today",
     },
 }
 

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from common.money import euros
 from common.problems import Conflict, Text
 from services.funding.dossiers import repository
-from services.funding.models.dossier import FundingLine
+from services.funding.models.dossier import Dossier, FundingLine, RequestObject
 from services.funding.models.financial_report import FinancialReport
 from services.funding.peers import Peers
 
@@ -46,12 +46,22 @@ async def gather(
     return Facts(project, budget, association_budget, profile, year)
 
 
+def requested_budget(dossier: Dossier) -> dict[str, Any] | None:
+    """The budget frozen at submission that the request is about: the project's, or for the association's
+    overall running costs its yearly budget."""
+    if dossier.request_object == RequestObject.operating:
+        return dossier.association_budget_snapshot
+    return dossier.budget_snapshot
+
+
 def _as_text(message: str) -> Text:
     """A message another service already wrote in our caller's language."""
     return Text(message, message)
 
 
-def _plan_mismatches(budget: dict[str, Any], plan: list[FundingLine]) -> list[tuple[str, str, Text]]:
+def _plan_mismatches(
+    budget: dict[str, Any], plan: list[FundingLine], *, where: str = "project_budget"
+) -> list[tuple[str, str, Text]]:
     """The budget's account 74 lines and the co-funding plan ask the same funders for the same amounts."""
     grants = [line for line in budget["income"] if line["account_group"] == GRANT_GROUP]
     in_budget: dict[str | None, int] = {}
@@ -74,11 +84,18 @@ def _plan_mismatches(budget: dict[str, Any], plan: list[FundingLine]) -> list[tu
             "budget_plan_mismatch",
             f"funding_plan.{funder or 'to_be_allocated'}",
             Text(
-                f"Pour {who.fr}, le budget (compte 74) demande {asked.fr} et le plan de financement {planned.fr}.",
-                f"For {who.en}, the budget (account 74) asks {asked.en} and the co-funding plan {planned.en}.",
+                f"Pour {who.fr}, le budget{BUDGET_NAMES[where].fr} (compte 74) demande {asked.fr} et le plan "
+                f"de financement {planned.fr}.",
+                f"For {who.en}, the{BUDGET_NAMES[where].en} budget (account 74) asks {asked.en} and the co-funding "
+                f"plan {planned.en}.",
             ),
         ))
     return failures
+
+
+# Which budget a mismatch is found in, as the message names it (the project's is "the budget", as always).
+BUDGET_NAMES = {"project_budget": Text("", ""),
+                "association_budget": Text(" annuel de l'association", " association's yearly")}
 
 
 def check_one_moment(facts: Facts) -> None:
@@ -94,10 +111,14 @@ def check_one_moment(facts: Facts) -> None:
         )
 
 
-def failed_rules(facts: Facts, plan: list[FundingLine]) -> list[tuple[str, str, Text]]:
-    """Every rule the dossier breaks, as (rule, where, message): all are listed at once, not one per try."""
+def failed_rules(
+    facts: Facts, plan: list[FundingLine], *, request_object: str = RequestObject.project
+) -> list[tuple[str, str, Text]]:
+    """Every rule the dossier breaks, as (rule, where, message): all are listed at once, not one per try. A
+    request for the association's overall running costs is judged on its yearly budget, not a project's."""
     failures: list[tuple[str, str, Text]] = []
-    if facts.budget is not None:
+    operating = request_object == RequestObject.operating
+    if facts.budget is not None and not operating:
         failures += [
             (f"project_budget_{issue['code']}", "project_budget", _as_text(issue["message"]))
             for issue in facts.budget["issues"]
@@ -119,6 +140,8 @@ def failed_rules(facts: Facts, plan: list[FundingLine]) -> list[tuple[str, str, 
             (f"association_budget_{issue['code']}", "association_budget", _as_text(issue["message"]))
             for issue in facts.association_budget["issues"]
         ]
+        if operating and facts.association_budget["income"]:
+            failures += _plan_mismatches(facts.association_budget, plan, where="association_budget")
     if facts.profile is None:
         failures.append((
             "organisation_profile_missing",

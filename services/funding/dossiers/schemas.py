@@ -9,6 +9,7 @@ from pydantic import (
     Field,
     SerializerFunctionWrapHandler,
     StringConstraints,
+    computed_field,
     model_serializer,
     model_validator,
 )
@@ -17,7 +18,7 @@ from common.pagination import Page
 from common.problems import bilingual
 from common.schemas import VISIBLE_CHARACTER, PatchModel, WholeNumber
 from services.funding.fields import Comment, Input, PositiveCents, Title
-from services.funding.models.dossier import DossierState
+from services.funding.models.dossier import AidNature, DossierState, RequestKind, RequestObject
 from services.funding.models.programme import Track
 from services.identifiers import Rna, Siret
 
@@ -128,6 +129,25 @@ CpoYears = Annotated[
 ]
 
 
+REQUEST_OBJECT = (
+    "Objet de la demande : project (un projet, une action) ou operating (le fonctionnement global de "
+    "l'association : le plan se compare alors au budget annuel de l'association ; appel annuel et CPO seulement)."
+)
+REQUEST_KIND = "first : une première demande ; renewal : le renouvellement d'une subvention déjà obtenue."
+AidNatures = Annotated[
+    list[AidNature],
+    Field(min_length=1, max_length=2, description=(
+        "Nature de l'aide demandée : cash (en numéraire), in_kind (en nature : locaux, personnel, matériel mis à "
+        "disposition), ou les deux."
+    )),
+]
+
+
+def _distinct_natures(natures: list[AidNature] | None) -> None:
+    if natures is not None and len(set(natures)) != len(natures):
+        raise ValueError(bilingual("Une nature d'aide apparaît une fois.", "An aid nature appears once."))
+
+
 class DossierCreate(Input):
     programme_id: uuid.UUID
     project_id: uuid.UUID
@@ -140,9 +160,13 @@ class DossierCreate(Input):
     learning_plan: LearningPlan | None = None
     objectives: Objectives = Field(default_factory=list)
     cpo_years: CpoYears = None
+    request_object: RequestObject = Field(default=RequestObject.project, description=REQUEST_OBJECT)
+    request_kind: RequestKind = Field(default=RequestKind.first, description=REQUEST_KIND)
+    aid_nature: AidNatures = Field(default_factory=lambda: [AidNature.cash])
 
     @model_validator(mode="after")
     def _plan(self) -> "DossierCreate":
+        _distinct_natures(self.aid_nature)
         _one_line_per_funder(self.funding_plan)
         _distinct_documents(self.document_version_ids)
         _plan_or_amount(self.funding_plan, self.requested_amount_cents)
@@ -161,9 +185,13 @@ class DossierUpdate(PatchModel):
     partners: Partners | None = None
     learning_plan: LearningPlan | None = None
     objectives: Objectives | None = None
+    request_object: RequestObject | None = Field(default=None, description=REQUEST_OBJECT)
+    request_kind: RequestKind | None = Field(default=None, description=REQUEST_KIND)
+    aid_nature: AidNatures | None = None
 
     @model_validator(mode="after")
     def _plan(self) -> "DossierUpdate":
+        _distinct_natures(self.aid_nature)
         _one_line_per_funder(self.funding_plan)
         _distinct_documents(self.document_version_ids)
         _plan_or_amount(self.funding_plan, self.requested_amount_cents)
@@ -197,6 +225,9 @@ class DossierSummary(BaseModel):
     state: DossierState
     funding_plan: list[FundingLinePublic]
     requested_total_cents: int
+    request_object: RequestObject = Field(description=REQUEST_OBJECT)
+    request_kind: RequestKind = Field(description=REQUEST_KIND)
+    aid_nature: list[AidNature] = Field(description="Nature de l'aide demandée : en numéraire, en nature, ou les deux.")
     document_version_ids: list[uuid.UUID]
     submitted_at: datetime | None
     supplements_message: str | None = Field(description="Pièces ou précisions demandées par le guichet.")
@@ -238,6 +269,10 @@ class DossierSummary(BaseModel):
     version: int
     created_at: datetime
     updated_at: datetime
+
+    @computed_field(description="Durée de la demande : annual (un an), multi_year (plusieurs années : une CPO).")
+    def request_period(self) -> Literal["annual", "multi_year"]:
+        return "multi_year" if self.cpo_years is not None else "annual"
 
 
 class DossierPublic(DossierSummary):

@@ -23,8 +23,8 @@ from services.funding.dossiers.lifecycle import require_action as require_action
 from services.funding.dossiers.lifecycle import trace as trace
 from services.funding.dossiers.public import to_public as to_public
 from services.funding.dossiers.schemas import DossierCreate, DossierPublic, DossierUpdate
-from services.funding.models.dossier import Dossier
-from services.funding.models.programme import Programme
+from services.funding.models.dossier import Dossier, RequestObject
+from services.funding.models.programme import Programme, Track
 from services.funding.peers import Peers
 from services.funding.programmes.service import get_programme, is_open
 from services.funding.programmes.track_rules import TrackRules, rules_of
@@ -91,6 +91,25 @@ def _check_objectives(rules: TrackRules, objectives: list[str] | None) -> None:
         )
 
 
+# The overall running costs of an association are asked on the annual call or in a CPO; the seed fund and the
+# small projects fund a project.
+OPERATING_TRACKS = frozenset({Track.annual, Track.cpo})
+
+
+def _check_request_object(programme: Programme, request_object: RequestObject | None) -> None:
+    if request_object == RequestObject.operating and programme.track not in OPERATING_TRACKS:
+        raise UnprocessableContent(
+            Text(
+                "Le fonctionnement global de l'association se demande à l'appel annuel ou en CPO, pas sur ce "
+                "programme, qui finance des projets.",
+                "The association's overall running costs are asked on the annual call or in a CPO, not on this "
+                "programme, which funds projects.",
+            ),
+            errors=[("body.request_object", Text("Un projet sur ce programme.", "A project on this programme."))],
+            code="operating_not_on_track",
+        )
+
+
 async def any_dossier(session: AsyncSession, dossier_id: uuid.UUID) -> Dossier:
     """Any dossier, for the desk, locked for the move it is about to make."""
     dossier = await repository.dossier_by_id(session, dossier_id, for_update=True)
@@ -110,6 +129,7 @@ async def create_dossier(
     rules = rules_of(programme)
     cpo_years = cpo_plan.cpo_years_of(programme, rules, plan, request.cpo_years)
     _check_objectives(rules, request.objectives)
+    _check_request_object(programme, request.request_object)
     await check_plan(session, programme, plan)
     assert principal.organisation_id is not None  # _owned_project refused a caller of no organisation
     now = utcnow()
@@ -124,6 +144,8 @@ async def create_dossier(
         partners=[partner.model_dump(mode="json") for partner in request.partners],
         learning_plan=request.learning_plan.model_dump() if request.learning_plan else None,
         cpo_years=cpo_years, objectives=list(request.objectives),
+        request_object=request.request_object, request_kind=request.request_kind,
+        aid_nature=[nature.value for nature in request.aid_nature],
         created_by=principal.subject,
     )
     session.add(dossier)
@@ -136,13 +158,14 @@ async def create_dossier(
 async def update_draft(
     session: AsyncSession, *, principal: Principal, dossier: Dossier, request: DossierUpdate
 ) -> DossierPublic:
-    """Change the plan, the attached documents, or both; the same content again keeps the version."""
+    """Change the plan, what the request asks, the attached documents; the same content again keeps the version."""
     require_action(dossier, "update")
     current = await to_public(session, dossier)
     changed = False
     programme = await get_programme(session, dossier.programme_id)
     rules = rules_of(programme)
     _check_objectives(rules, request.objectives)
+    _check_request_object(programme, request.request_object)
     wanted = None
     if request.funding_plan is not None or request.requested_amount_cents is not None:
         wanted = plan_of(programme, request.funding_plan, request.requested_amount_cents)
@@ -170,6 +193,15 @@ async def update_draft(
     if request.objectives is not None and list(request.objectives) != dossier.objectives:
         dossier.objectives = list(request.objectives)
         session.add(trace(dossier, principal, "objectives_updated", dossier.state))
+        changed = True
+    asked = (
+        request.request_object or dossier.request_object,
+        request.request_kind or dossier.request_kind,
+        [nature.value for nature in request.aid_nature] if request.aid_nature is not None else dossier.aid_nature,
+    )
+    if asked != (dossier.request_object, dossier.request_kind, dossier.aid_nature):
+        dossier.request_object, dossier.request_kind, dossier.aid_nature = asked
+        session.add(trace(dossier, principal, "request_updated", dossier.state))
         changed = True
     documents = [str(version) for version in request.document_version_ids or []]
     if request.document_version_ids is not None and documents != dossier.document_version_ids:

@@ -96,7 +96,7 @@ async def prepare(
     )
     project = check_owned(principal, facts.project)
     readiness.check_one_moment(facts)
-    failures = readiness.failed_rules(facts, plan)
+    failures = readiness.failed_rules(facts, plan, request_object=dossier.request_object)
     if late:  # CERFA 15059: no new request to a funder while a report owed to it is late
         failures.append(("financial_report_overdue", "funding_plan", readiness.overdue_text(late)))
     rules = rules_of(programme)

@@ -11,7 +11,7 @@ from common.problems import Conflict, Text
 from common.tokens import Principal
 from services.funding.dossiers import cpo_plan, repository
 from services.funding.dossiers.service import format_reference, funders_outside, trace
-from services.funding.models.dossier import Dossier, FundingLine
+from services.funding.models.dossier import Dossier, FundingLine, RequestKind
 from services.funding.models.programme import Programme
 from services.funding.programmes.track_rules import rules_of
 
@@ -40,6 +40,9 @@ async def open_follow_on(
         organisation_id=previous.organisation_id, requested_total_cents=sum(amount for _, amount, _ in asks),
         document_version_ids=list(previous.document_version_ids), cpo_years=years,
         thread_reference=previous.thread_reference or previous.reference, previous_dossier_id=previous.id,
+        # A renewal asks again what the dossier it renews asked; a graduation is a first request of a new kind.
+        request_object=previous.request_object, aid_nature=list(previous.aid_nature),
+        request_kind=RequestKind.renewal if action == "opened_by_renewal" else RequestKind.first,
         created_by=principal.subject, **fields,
     )
     session.add(draft)

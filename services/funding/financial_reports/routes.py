@@ -89,7 +89,7 @@ async def get_financial_report(
 
 @router.put(
     "/{report_id}",
-    summary="Saisir le réalisé de chaque ligne du budget prévu, et les explications des écarts (association)",
+    summary="Saisir le réalisé, les lignes non prévues, l'annexe, le bilan qualitatif et le signataire (association)",
     **change_route(FinancialReportPublic),
 )
 async def update_financial_report(
@@ -97,23 +97,25 @@ async def update_financial_report(
     clock: ClockDep, response: Response,
 ) -> FinancialReportPublic:
     """The association's members replace the whole report, one entry per planned line in its order (422
-    `report_lines_mismatch` otherwise); If-Match required (428 without). The same content keeps the version.
-    Refused (409 `illegal_transition`) once submitted."""
-    financial_reports.update(caller, report, body)
+    `report_lines_mismatch` otherwise), the unplanned lines, the annex, the qualitative account and the signatory
+    (422 `signed_in_the_future` for a signature after today); If-Match required (428 without). The same content
+    keeps the version. Refused (409 `illegal_transition`) once submitted."""
+    financial_reports.update(caller, report, body, clock.today())
     return with_etag(response, await financial_reports.to_public(session, caller, report, clock.today()))
 
 
 @router.post(
     "/{report_id}/submit",
-    summary="Déposer le compte rendu : tout le réalisé saisi, chaque écart de plus de 15 % expliqué (association)",
+    summary="Déposer le compte rendu : tout le réalisé saisi, chaque écart au-delà du seuil expliqué (association)",
     **MOVE,
 )
 async def submit_financial_report(
     report: SubmittedReport, session: SessionDep, caller: FinancialReportWriter, clock: ClockDep,
     call: IdempotencyDep,
 ) -> Response:
-    """The association's members hand in a report whose every actual amount is entered and every gap over 15 %
-    explained (409 `report_incomplete`, naming the lines, otherwise)."""
+    """The association's members hand in a report whose every actual amount is entered and every gap over the
+    programme's threshold (15 % by default) explained; a financial report (CERFA 15059) also carries its qualitative
+    account, its signatory and the annex its figures call for (409 `report_incomplete`, naming what is missing)."""
     financial_reports.submit(caller, report, clock.now())
     return await answer(session, call, await financial_reports.to_public(session, caller, report, clock.today()))
 

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from common.db import utcnow
 from common.problems import Conflict, Text, UnprocessableContent
 from common.tokens import Principal
+from services.funding.dossiers import readiness
 from services.funding.dossiers import repository as dossiers_repository
 from services.funding.financial_reports import repository
 from services.funding.financial_reports.auth import REVIEWERS
@@ -27,8 +28,10 @@ from services.funding.models.financial_report import OWED_STATES, FinancialRepor
 from services.funding.programmes.track_rules import TrackRules, add_months
 from services.vocabulary import HOLDER_ROLES
 
-# A gap is explained when it exceeds this share of the planned amount (in basis points: 1,500 = 15 %).
-EXPLAINED_GAP_BP = 1_500
+# The form's lines whose actual amounts call for a text of the annex: indirect charges (how they were split) and
+# in-kind contributions (what they were, how they are valued).
+INDIRECT_LINES = frozenset({"indirect_fixed", "indirect_financial", "indirect_other"})
+IN_KIND_LINES = frozenset({"86", "860", "861", "862", "864", "87", "870", "871", "875"})
 
 
 def due_on(year: int, months: int) -> date:
@@ -42,10 +45,10 @@ def owed_report(grant: Grant, dossier: Dossier, rules: TrackRules, year: int) ->
     """The report a new grant owes for one of its years (a CPO owes one a year), nothing entered yet. The CERFA
     15059 takes the lines of the budget frozen at submission, due months after the year; a small project's light
     report takes what was spent in all, due months after the project's end."""
-    budget = dossier.budget_snapshot or {}
+    budget = readiness.requested_budget(dossier) or {}
     owed = FinancialReport(
         grant_id=grant.id, dossier_id=dossier.id, funder_id=grant.funder_id, organisation_id=grant.organisation_id,
-        year=year, due_on=due_on(year, rules.financial_report_months),
+        year=year, due_on=due_on(year, rules.financial_report_months), explained_gap_bp=rules.explained_gap_bp,
     )
     if rules.light_report_months is not None:
         end = date.fromisoformat((dossier.project_snapshot or {})["end_date"])
@@ -95,10 +98,15 @@ def _require(principal: Principal, report: FinancialReport, action: str) -> None
         )
 
 
-def _needs_explanation(planned: int, actual: int | None) -> bool:
+def _needs_explanation(planned: int, actual: int | None, threshold_bp: int) -> bool:
+    """Over the programme's threshold; a line planned at nothing (unplanned) always."""
     if actual is None or actual == planned:
         return False
-    return planned == 0 or abs(actual - planned) * 10_000 > EXPLAINED_GAP_BP * planned
+    return planned == 0 or abs(actual - planned) * 10_000 > threshold_bp * planned
+
+
+def _is_planned(line: dict[str, Any]) -> bool:
+    return bool(line.get("planned", True))
 
 
 def _moved(report: FinancialReport) -> None:
@@ -106,49 +114,98 @@ def _moved(report: FinancialReport) -> None:
     report.updated_at = utcnow()
 
 
-def update(principal: Principal, report: FinancialReport, request: FinancialReportUpdate) -> bool:
-    """Record what was spent and received; whether anything changed (the same content keeps the version)."""
+def update(principal: Principal, report: FinancialReport, request: FinancialReportUpdate, today: date) -> bool:
+    """Record what was spent and received, the annex, the qualitative account and the signatory; whether anything
+    changed (the same content keeps the version)."""
     _require(principal, report, "update")
-    if len(request.lines) != len(report.lines):
+    planned = [line for line in report.lines if _is_planned(line)]
+    if len(request.lines) != len(planned):
         raise UnprocessableContent(
-            Text(f"Le compte rendu a {len(report.lines)} lignes, celles du budget prévu.",
-                 f"The report has {len(report.lines)} lines, those of the planned budget."),
-            errors=[("body.lines", Text(f"{len(report.lines)} lignes attendues.",
-                                        f"{len(report.lines)} lines expected."))],
+            Text(f"Le compte rendu a {len(planned)} lignes, celles du budget prévu.",
+                 f"The report has {len(planned)} lines, those of the planned budget."),
+            errors=[("body.lines", Text(f"{len(planned)} lignes attendues.",
+                                        f"{len(planned)} lines expected."))],
             code="report_lines_mismatch",
-            extra={"expected_lines": len(report.lines)},
+            extra={"expected_lines": len(planned)},
+        )
+    if request.unplanned_lines and report.kind == ReportKind.light:
+        raise UnprocessableContent(
+            Text("Un bilan léger donne ses dépenses en un total, sans ligne non prévue.",
+                 "A light report gives its spending as one total, without unplanned lines."),
+            errors=[("body.unplanned_lines", Text("Réservé au compte rendu financier.",
+                                                  "Financial reports only."))],
+            code="not_a_financial_report",
+        )
+    if request.signatory is not None and request.signatory.signed_on > today:
+        raise UnprocessableContent(
+            Text("Le compte rendu ne se signe pas à une date future.", "A report is not signed on a future date."),
+            errors=[("body.signatory.signed_on", Text(f"Au plus tard le {today}.", f"On {today} at the latest."))],
+            code="signed_in_the_future",
         )
     lines = [
         {**line, "actual_cents": entry.actual_cents, "explanation": entry.explanation}
-        for line, entry in zip(report.lines, request.lines, strict=True)
+        for line, entry in zip(planned, request.lines, strict=True)
+    ] + [
+        {"side": entry.side, "account_group": entry.account_group, "label": entry.label, "planned_cents": 0,
+         "actual_cents": entry.actual_cents, "explanation": entry.explanation, "planned": False}
+        for entry in request.unplanned_lines
     ]
-    same = (lines, request.comment, request.people_reached) == (report.lines, report.comment, report.people_reached)
-    if same and report.state != ReportState.expected:
+    annex = request.annex.model_dump(exclude_none=True) if request.annex is not None else None
+    qualitative = request.qualitative.model_dump(exclude_none=True) if request.qualitative is not None else None
+    signatory = request.signatory.model_dump(mode="json") if request.signatory is not None else None
+    wanted = (lines, request.comment, request.people_reached, annex or None, qualitative, signatory)
+    if wanted == (report.lines, report.comment, report.people_reached, report.annex, report.qualitative,
+                  report.signatory) and report.state != ReportState.expected:
         return False
-    report.lines, report.comment, report.people_reached = lines, request.comment, request.people_reached
+    (report.lines, report.comment, report.people_reached, report.annex, report.qualitative,
+     report.signatory) = wanted
     if report.state == ReportState.expected:
         report.state = ReportState.draft
     _moved(report)
     return True
 
 
+def _form_gaps(report: FinancialReport) -> list[dict[str, Any]]:
+    """What the CERFA 15059 asks beyond the lines: the qualitative account and the signatory always, and each text
+    of the annex that the figures call for."""
+    missing = [name for name in ("qualitative", "signatory") if getattr(report, name) is None]
+    annex = report.annex or {}
+
+    def spent(codes: frozenset[str]) -> bool:
+        return any(line["account_group"] in codes and (line["actual_cents"] or 0) > 0 for line in report.lines)
+
+    # The gaps are explained line by line (a total within the threshold when every line is); the annex's own
+    # text on them is the association's overall word, never required.
+    wanted = [("indirect_costs_method", spent(INDIRECT_LINES)), ("in_kind_contributions", spent(IN_KIND_LINES))]
+    missing += [f"annex.{name}" for name, needed in wanted if needed and not annex.get(name)]
+    return [{"line": None, "label": name, "missing": name} for name in missing]
+
+
 def submit(principal: Principal, report: FinancialReport, now: datetime) -> None:
-    """Every line has its actual amount, and each gap over 15 % its explanation (409 naming the lines)."""
+    """Every line has its actual amount, and each gap over the programme's threshold its explanation; a financial
+    report also has its qualitative account, its signatory and the annex its figures call for (409 naming what
+    is missing)."""
     _require(principal, report, "submit")
     gaps: list[dict[str, Any]] = []
     for index, line in enumerate(report.lines):
         if line["actual_cents"] is None:
             gaps.append({"line": index, "label": line["label"], "missing": "actual_cents"})
-        elif _needs_explanation(line["planned_cents"], line["actual_cents"]) and not line["explanation"]:
+        elif (_needs_explanation(line["planned_cents"], line["actual_cents"], report.explained_gap_bp)
+              and not line["explanation"]):
             gaps.append({"line": index, "label": line["label"], "missing": "explanation"})
     if report.kind == ReportKind.light:  # what happened and whom it reached, in a few words and one number
         gaps += [{"line": None, "label": name, "missing": name}
                  for name in ("comment", "people_reached") if getattr(report, name) is None]
+    else:
+        gaps += _form_gaps(report)
     if gaps:
         labels = ", ".join(gap["label"] for gap in gaps)
+        share = f"{report.explained_gap_bp / 100:g}"
         raise Conflict(
-            Text(f"Compte rendu incomplet : {labels} (réalisé manquant, ou écart de plus de 15 % sans explication).",
-                 f"Incomplete report: {labels} (actual missing, or a gap over 15% unexplained)."),
+            Text(f"Compte rendu incomplet : {labels} (réalisé manquant, écart de plus de {share.replace('.', ',')} % "
+                 "sans explication, ou partie du formulaire manquante).",
+                 f"Incomplete report: {labels} (actual missing, a gap over {share}% unexplained, or a part of the "
+                 "form missing)."),
             code="report_incomplete",
             extra={"lines": gaps},
         )
@@ -165,13 +222,13 @@ def review(principal: Principal, report: FinancialReport, now: datetime, *, acce
     _moved(report)
 
 
-def _line_public(line: dict[str, Any]) -> ReportLinePublic:
+def _line_public(line: dict[str, Any], threshold_bp: int) -> ReportLinePublic:
     planned, actual = line["planned_cents"], line["actual_cents"]
     gap = None if actual is None else actual - planned
     return ReportLinePublic(
         **line, gap_cents=gap,
         gap_basis_points=None if gap is None or planned == 0 else gap * 10_000 // planned,
-        needs_explanation=_needs_explanation(planned, actual),
+        needs_explanation=_needs_explanation(planned, actual, threshold_bp),
     )
 
 
@@ -187,7 +244,7 @@ async def to_public(
     return FinancialReportPublic(
         **report.model_dump(exclude={"lines", "submitted_by", "reviewed_by"}),
         reference=dossier.reference, overdue=await is_overdue(session, report, today),
-        lines=[_line_public(line) for line in report.lines],
+        lines=[_line_public(line, report.explained_gap_bp) for line in report.lines],
         totals=ReportTotals(
             planned_charges_cents=total("charge", "planned_cents"),
             actual_charges_cents=total("charge", "actual_cents"),

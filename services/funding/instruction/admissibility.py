@@ -50,7 +50,7 @@ def _territory_rule(programme: Programme, dossier: Dossier) -> tuple[bool, Text]
 def _plan_rule(dossier: Dossier, lines: list[FundingLine]) -> tuple[bool, Text]:
     """What the plan asks in all equals what the budget frozen at submission asks of the desk's funders."""
     asked = sum(line.amount_cents for line in lines)
-    budget = dossier.budget_snapshot or {"income": []}
+    budget = dossiers_readiness.requested_budget(dossier) or {"income": []}
     grants = sum(
         line["amount_cents"]
         for line in budget["income"]
@@ -61,6 +61,21 @@ def _plan_rule(dossier: Dossier, lines: list[FundingLine]) -> tuple[bool, Text]:
     return False, Text(
         f"Le plan demande {euros(asked).fr}, le budget (compte 74) {euros(grants).fr}.",
         f"The plan asks {euros(asked).en}, the budget (account 74) {euros(grants).en}.",
+    )
+
+
+def _republican_contract_rule(dossier: Dossier) -> tuple[bool, Text]:
+    """The association signed the contrat d'engagement républicain (loi 2021-1109), as its profile said when the
+    dossier was submitted: every request for public aid carries it."""
+    contract = (dossier.organisation_snapshot or {}).get("republican_contract")
+    if contract:
+        return True, Text(
+            f"Contrat d'engagement républicain signé le {contract['signed_on']} par {contract['signatory_name']}.",
+            f"Republican commitment contract signed on {contract['signed_on']} by {contract['signatory_name']}.",
+        )
+    return False, Text(
+        "La fiche de l'association ne porte pas le contrat d'engagement républicain signé (loi 2021-1109).",
+        "The association's profile does not carry the signed republican commitment contract (loi 2021-1109).",
     )
 
 
@@ -102,6 +117,7 @@ async def check(
         ("territory_eligible", *_territory_rule(programme, dossier)),
         ("plan_coherent_with_budget", *_plan_rule(dossier, lines)),
         ("no_overdue_financial_report", *await _reports_rule(session, dossier, lines, today)),
+        ("republican_contract_signed", *_republican_contract_rule(dossier)),
     ]
     return AdmissibilityCheck(
         dossier_id=dossier.id,

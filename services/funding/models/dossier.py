@@ -5,7 +5,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, CheckConstraint, Column, ForeignKey, Index, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, CheckConstraint, Column, ForeignKey, Index, String, UniqueConstraint
 from sqlmodel import Field
 
 from common.db import UtcDateTime
@@ -23,6 +23,23 @@ class DossierState(StrEnum):
     deferred = "deferred"
     decided = "decided"
     withdrawn = "withdrawn"
+
+
+class RequestObject(StrEnum):
+    """What a request funds (CERFA 12156, « objet de la demande »)."""
+
+    project = "project"  # one project or action
+    operating = "operating"  # the association's overall running costs (« fonctionnement global »)
+
+
+class RequestKind(StrEnum):
+    first = "first"  # a first request
+    renewal = "renewal"  # the renewal of a grant already obtained
+
+
+class AidNature(StrEnum):
+    cash = "cash"  # aide en numéraire
+    in_kind = "in_kind"  # aide en nature (premises, staff, equipment made available)
 
 
 class RoutingState(StrEnum):
@@ -50,6 +67,8 @@ class Dossier(FundingTable, IdColumn, Versioned, SyncedTimestamps, table=True):
     __table_args__ = (
         Index("ix_dossiers_org_created", "organisation_id", "created_at", "id"),
         Index("ix_dossiers_created", "created_at", "id"),
+        CheckConstraint("request_object IN ('project', 'operating')", name="ck_dossiers_request_object"),
+        CheckConstraint("request_kind IN ('first', 'renewal')", name="ck_dossiers_request_kind"),
     )
 
     reference: str = Field(max_length=20, unique=True)
@@ -58,6 +77,19 @@ class Dossier(FundingTable, IdColumn, Versioned, SyncedTimestamps, table=True):
     organisation_id: uuid.UUID = Field(nullable=False)
     state: str = Field(default=DossierState.draft, max_length=32, index=True)
     requested_total_cents: int = Field(default=0, sa_type=BigInteger, nullable=False)
+    # What the request asks (CERFA 12156): a project, or the association's overall running costs (then its yearly
+    # budget is the one the plan is checked against); a first request or a renewal; cash, in kind, or both.
+    # (Server defaults too: the bulk loaders of the seeds write rows without these columns.)
+    request_object: str = Field(
+        default=RequestObject.project, sa_column=Column(String(16), nullable=False, server_default="project")
+    )
+    request_kind: str = Field(
+        default=RequestKind.first, sa_column=Column(String(16), nullable=False, server_default="first")
+    )
+    aid_nature: list[str] = Field(
+        default_factory=lambda: [AidNature.cash.value],
+        sa_column=Column(JSON, nullable=False, server_default='["cash"]'),
+    )
     # What the dossier was judged on, frozen at submission: later edits elsewhere never change it.
     project_snapshot: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
     budget_snapshot: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))

@@ -54,6 +54,13 @@ class ProgrammeCreate(Input):
         default=None,
         description="CPO : durée en années quand le dossier ne la donne pas (3 par défaut ; de 2 à 4).",
     )
+    # --- CERFA 15059 (financial reports) ---
+    explained_gap_bp: Annotated[int, Field(strict=True, ge=0, le=10_000), WholeNumber] | None = Field(
+        default=None, examples=[2_000],
+        description="Compte rendu financier : l'écart au prévu, en points de base (1 500 = 15 %, le défaut), au-delà "
+                    "duquel une ligne est expliquée.",
+    )
+    # --- end CERFA 15059 ---
 
     @model_validator(mode="after")
     def _ordered(self) -> "ProgrammeCreate":

@@ -32,6 +32,7 @@ REQUIRED_DOCUMENTS: dict[str, tuple[str, ...]] = {
 # What a programme sets in place of its track's rules (services.funding.programmes.track_rules).
 RULE_FIELDS = {
     "lead_funder_id", "ceiling_cents", "convention_threshold_cents", "default_years", "multi_party_agreement",
+    "explained_gap_bp",
 }
 
 

@@ -35,6 +35,9 @@ class TrackRules:
     advance_deadline_month: int = 3
     # One agreement between the association and every funder of the dossier, instead of one per funder.
     multi_party_agreement: bool = False
+    # The financial report (CERFA 15059): a line whose actual amount departs from the planned one by more than
+    # this share (basis points of the planned amount: 1,500 = 15 %) is explained.
+    explained_gap_bp: int = 1_500
 
     @property
     def delegated(self) -> bool:

@@ -90,3 +90,12 @@ def listed_ids(api: Api, url: str = DOSSIERS, **params: Any) -> list[str]:
 
 def listed_state(api: Api, url: str = DOSSIERS) -> list[tuple[str, int]]:
     return calls.listed_state(api, url)
+
+
+# What a financial report (CERFA 15059) carries beyond its figures, for the tests that file one: the
+# qualitative account and the signatory, signed on the suite's first day (the clock only moves forward).
+REPORT_FORM: dict[str, Any] = {
+    "qualitative": {"summary": "L'action s'est tenue comme prévu."},
+    "signatory": {"name": "Awa Diallo", "capacity": "legal_representative", "signed_on": TODAY.isoformat()},
+}
+

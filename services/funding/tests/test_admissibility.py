@@ -17,7 +17,7 @@ from services.funding.tests.helpers import (
 )
 from tests.support.clock import TODAY
 from tests.support.stack import problem
-from tests.support.world import CITY_INSTRUCTOR, DESK, HOLDER, OTHER_HOLDER, World
+from tests.support.world import CITY_INSTRUCTOR, DESK, HOLDER, OTHER_HOLDER, World, org_id
 
 PLAN: list[dict[str, Any]] = [
     {"funder_id": VILLE, "amount_cents": 1_500_000},
@@ -55,7 +55,12 @@ class TestTheRules:
         rules = {rule["rule"]: rule for rule in body["rules"]}
         assert list(rules) == [
             "required_documents", "territory_eligible", "plan_coherent_with_budget", "no_overdue_financial_report",
+            "republican_contract_signed",
         ]
+        assert rules["republican_contract_signed"] == {
+            "rule": "republican_contract_signed", "satisfied": True,
+            "detail": "Republican commitment contract signed on 2023-03-14 by Awa Diallo.",
+        }
         assert body["admissible"] is False and body["state"] == "submitted"
         assert rules["required_documents"]["satisfied"] is False
         assert "insurance_certificate (missing)" in rules["required_documents"]["detail"]
@@ -64,6 +69,29 @@ class TestTheRules:
             "rule": "territory_eligible", "satisfied": True, "detail": "QPVs of the territory: QN03505M.",
         }
         assert rules["plan_coherent_with_budget"]["satisfied"] is True
+
+    def test_without_the_republican_contract_the_dossier_is_not_admissible(self, world: World) -> None:
+        """Loi 2021-1109: the association's profile, as frozen at submission, carries the signed contract."""
+        profile_url = f"/api/v1/organisations/{org_id('blosne-avenir')}/profile"
+        holder = world.as_("identity", HOLDER)
+        current = holder.get(profile_url)
+        unsigned = {name: current.json()[name] for name in (
+            "legal_representative", "contact", "address", "approvals", "networks", "public_aid")}
+        unsigned["people"] = {key: value for key, value in current.json()["people"].items()}
+        unsigned["public_aid"] = [{key: value for key, value in line.items() if key != "source"}
+                                  for line in unsigned["public_aid"]]
+        changed = holder.put(profile_url, json=unsigned, headers={"If-Match": current.headers["etag"]})
+        assert changed.status_code == 200, changed.text
+        dossier = submitted(world)
+        every_required_document(world)
+        check = world.as_("funding", DESK).get(f"{url_of(dossier)}/admissibility").json()
+        rule = next(rule for rule in check["rules"] if rule["rule"] == "republican_contract_signed")
+        assert rule["satisfied"] is False and "contrat d'engagement républicain" in rule["detail"]
+        assert check["admissible"] is False
+        refused = post(world, DESK, dossier, "admissibility", {"decision": "admissible"})
+        assert refused.status_code == 409
+        assert problem(refused)["failed_rules"] == ["republican_contract_signed"]
+        assert read(world, dossier)["state"] == "submitted"
 
     def test_with_every_document_the_dossier_can_be_admitted(self, world: World) -> None:
         dossier = submitted(world)

@@ -15,6 +15,7 @@ from services.funding.tests.helpers import (
     DOSSIERS,
     PREFECTURE,
     PROGRAMME_ID,
+    REPORT_FORM,
     VILLE,
     create_programme,
     url_of,
@@ -129,7 +130,7 @@ def file_financial_reports(world: World, dossier: dict[str, Any], year: int, fun
             continue
         url = f"{REPORTS}/{report['id']}"
         lines = [{"actual_cents": line["planned_cents"]} for line in report["lines"]]
-        ok(api.put(url, json={"lines": lines}, headers={"If-Match": api.get(url).headers["etag"]}))
+        ok(api.put(url, json={"lines": lines, **REPORT_FORM}, headers={"If-Match": api.get(url).headers["etag"]}))
         ok(api.post(f"{url}/submit", json={}))
 
 
@@ -430,6 +431,7 @@ class TestTheYearlyReviews:
         assert (draft["state"], draft["thread_reference"], draft["previous_dossier_id"]) == (
             "draft", dossier["reference"], dossier["id"])
         assert draft["objectives"] == OBJECTIVES and draft["cpo_years"] == 3
+        assert (draft["request_kind"], draft["request_period"]) == ("renewal", "multi_year")
         asked = {line["funder_id"]: line["yearly_amounts_cents"] for line in draft["funding_plan"]}
         assert asked == {VILLE: [6_000_000] * 3, CAF: [3_000_000] * 3, PREFECTURE: [1_500_000] * 3}
         again = world.as_("funding", HOLDER).post(f"{url}/renewal", json={"programme_id": renewal["id"]})

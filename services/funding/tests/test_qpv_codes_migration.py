@@ -4,7 +4,7 @@ snapshots and QPV tags move from the demo's invented codes to the real ones; run
 import os
 import uuid
 from collections.abc import Iterator
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
@@ -17,18 +17,23 @@ from tests.support.migration_steps import ServiceDatabase, service_database
 BEFORE, AFTER = "a7b8c9d0e1f2", "3e7a9b1c5d20"
 ANNUAL, ANY_QPV = uuid.UUID(int=1), uuid.UUID(int=2)
 OLD_ONLY, BOTH, UNTOUCHED, DRAFT = (uuid.UUID(int=n) for n in (11, 12, 13, 14))
+CREATED = datetime(2026, 12, 1, tzinfo=UTC)
 
 
 @pytest.fixture
 def database(backend: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[ServiceDatabase]:
     with service_database("funding", backend, tmp_path, monkeypatch, os.environ.get("TEST_POSTGRES_URL")) as db:
         db.upgrade(BEFORE)
-        with Session(db.engine) as session:
+        # Core statements on the columns of that revision: later migrations add columns the models know.
+        programmes, dossiers, tags = (
+            Programme.__table__, Dossier.__table__, DossierTag.__table__  # type: ignore[attr-defined]
+        )
+        with db.engine.begin() as connection:
             for programme_id, codes in ((ANNUAL, ["QN03501M", "QN03502B", "QN04493C"]), (ANY_QPV, [])):
-                session.add(Programme(id=programme_id, title="Appel", track="annual", year=2027,
-                                      opens_on=date(2027, 1, 1), closes_on=date(2027, 3, 31), qpv_codes=codes,
-                                      created_by="test"))
-            session.flush()
+                connection.execute(programmes.insert().values(
+                    id=programme_id, title="Appel", track="annual", year=2027, opens_on=date(2027, 1, 1),
+                    closes_on=date(2027, 3, 31), qpv_codes=codes, quorum_funder_ids=[], rules={}, created_by="test",
+                    version=1, created_at=CREATED, updated_at=CREATED))
             snapshots = {
                 OLD_ONLY: {"title": "Aide aux devoirs", "qpv_codes": ["QN03502B"]},
                 BOTH: {"title": "Deux quartiers", "qpv_codes": ["QN03501M", "QN03504M"]},
@@ -36,24 +41,27 @@ def database(backend: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> I
                 DRAFT: None,
             }
             for number, (dossier_id, snapshot) in enumerate(snapshots.items()):
-                session.add(Dossier(id=dossier_id, reference=f"GU-2027-{number:06d}", programme_id=ANNUAL,
-                                    project_id=uuid.uuid4(), organisation_id=uuid.UUID(int=99),
-                                    project_snapshot=snapshot, created_by="test"))
-            session.flush()
+                connection.execute(dossiers.insert().values(
+                    id=dossier_id, reference=f"GU-2027-{number:06d}", programme_id=ANNUAL, project_id=uuid.uuid4(),
+                    organisation_id=uuid.UUID(int=99), project_snapshot=snapshot, created_by="test", state="draft",
+                    requested_total_cents=0, document_version_ids=[], partners=[], cpo_targets=[], version=1,
+                    created_at=CREATED, updated_at=CREATED))
             for dossier_id, value in ((OLD_ONLY, "QN03502B"), (BOTH, "QN03501M"), (BOTH, "QN03504M"),
                                       (UNTOUCHED, "QN09328M"), (OLD_ONLY, "youth")):
-                session.add(DossierTag(dossier_id=dossier_id, kind="priority" if value == "youth" else "qpv",
-                                       value=value, year=2027))
-            session.commit()
+                connection.execute(tags.insert().values(
+                    dossier_id=dossier_id, kind="priority" if value == "youth" else "qpv", value=value, year=2027))
         yield db
 
 
 def state(db: ServiceDatabase) -> dict[str, object]:
     with Session(db.engine) as session:
         return {
-            "programmes": {p.id: (p.qpv_codes, p.version) for p in session.exec(select(Programme))},
-            "dossiers": {d.id: (d.project_snapshot, d.version) for d in session.exec(select(Dossier))},
-            "tags": sorted((t.dossier_id.int, t.kind, t.value) for t in session.exec(select(DossierTag))),
+            "programmes": {programme_id: (codes, version) for programme_id, codes, version in session.exec(
+                select(Programme.id, Programme.qpv_codes, Programme.version))},
+            "dossiers": {dossier_id: (snapshot, version) for dossier_id, snapshot, version in session.exec(
+                select(Dossier.id, Dossier.project_snapshot, Dossier.version))},
+            "tags": sorted((dossier_id.int, kind, value) for dossier_id, kind, value in session.exec(
+                select(DossierTag.dossier_id, DossierTag.kind, DossierTag.value))),
         }
 
 

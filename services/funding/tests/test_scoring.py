@@ -253,6 +253,7 @@ class TestTheVerdict:
         assert (draft["state"], draft["programme_id"], draft["project_id"]) == ("draft", PROGRAMME_ID,
                                                                               repair["project_id"])
         assert (draft["thread_reference"], draft["previous_dossier_id"]) == (repair["reference"], repair["id"])
+        assert (draft["request_kind"], draft["request_object"]) == ("first", "project")  # a graduation is no renewal
         assert draft["reference"] != repair["reference"]
         assert draft["funding_plan"] == SEED_PLAN and draft["partners"] == repair["partners"]
         assert ok(holder.get(url_of(draft)))["learning_plan"] == LEARNING_PLAN

@@ -104,10 +104,30 @@ class TestWhatTheDossierIsJudgedOn:
             {"funder_id": VILLE, "amount_cents": 1_500_000},
             {"funder_id": PREFECTURE, "amount_cents": 1_000_000},
             {"to_be_allocated": True, "amount_cents": 500_000},
-            {"amount_cents": 400_000, "label": "Fonds social européen"},
+            {"amount_cents": 400_000, "label": "Fonds social européen", "funder_type": "fonds_europeens"},
         ]
         put_budget(world, dossier["project_id"], budget_with_grants(grants))
         assert submit(world, dossier).status_code == 200
+
+    def test_a_budget_that_states_its_deficit_and_indirect_charges_can_be_filed(self, world: World) -> None:
+        """A truthful budget: the association cannot cover the whole cost and says so on the deficit line."""
+        dossier = world.create_dossier(plan=PLAN)
+        budget = budget_with_grants([
+            {"funder_id": VILLE, "amount_cents": 1_500_000},
+            {"funder_id": PREFECTURE, "amount_cents": 1_000_000},
+            {"to_be_allocated": True, "amount_cents": 500_000},
+        ])
+        budget["charges"] = [{"account_group": "64", "label": "Animation", "amount_cents": 4_300_000},
+                             {"account_group": "indirect_fixed", "label": "Loyer (quote-part)",
+                              "amount_cents": 500_000}]
+        budget["income"][-1] = {"account_group": "own_resources", "label": "Fonds associatifs",
+                                "amount_cents": 1_500_000}
+        budget["income"].append({"account_group": "deficit", "label": "Insuffisance", "amount_cents": 300_000})
+        stored = put_budget(world, dossier["project_id"], budget)
+        assert stored["issues"] == []
+        response = submit(world, dossier)
+        assert response.status_code == 200, response.text
+        assert response.json()["budget_snapshot"]["totals"]["deficit_cents"] == 300_000
 
 
 class TestWhatStopsASubmission:

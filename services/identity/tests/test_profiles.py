@@ -154,7 +154,8 @@ class TestCreateProfile:
         assert created["legal_representative"] == PROFILE["legal_representative"]
         assert created["contact"] == {**PROFILE["contact"], "phone": None}
         assert created["address"] == {**PROFILE["address"], "insee_code": None}
-        assert created["people"] == {**PROFILE["people"], "fte": "3.50"}
+        assert created["people"] == {**PROFILE["people"], "fte": "3.50", "legal_person_members": 0,
+                                     "civic_service_volunteers": 0, "seconded_public_staff": 0}
         assert created["approvals"] == PROFILE["approvals"]
         assert created["networks"] == [
             {"name": "Fédération des centres sociaux", "siret": "73282932000074", "rna": None},
@@ -429,6 +430,9 @@ class TestReadProfile:
             "address": None, "people": None, "approvals": [], "networks": [], "public_aid": [],
             "public_aid_by_year": [], "certified_accounts_required": False,
             "created_at": None, "updated_at": None, "updated_by": None,
+            "acronym": None, "purpose": None, "activities": None, "correspondence_address": None,
+            "public_utility_recognised_on": None, "statutory_auditor": False, "fiscal_year_start": "01-01",
+            "fiscal_year_end": "12-31", "republican_contract": None,
         }
         # Its ETag is what the first PUT may send.
         filled = put(world.as_("identity", HOLDER), BLOSNE, body(), if_match=response.headers["etag"])
@@ -688,3 +692,94 @@ def test_a_profile_is_one_row_and_its_lines(world: World) -> None:
     assert rows_written(world) == 1 + 1 + 2 + 3
     profile_of_maurepas = col(OrganisationProfile.organisation_id) == uuid.UUID(MAUREPAS)
     assert count_rows(world.stack, OrganisationProfile, profile_of_maurepas) == 0
+
+
+FORM: dict[str, Any] = {
+    "acronym": "BA",
+    "purpose": "Favoriser la réussite éducative et le lien social dans le quartier du Blosne.",
+    "activities": "Aide aux devoirs, ateliers parents-enfants, sorties familiales.",
+    "correspondence_address": {"street_lines": ["BP 40123"], "postcode": "35201", "city": "Rennes"},
+    "public_utility_recognised_on": "2018-11-05",
+    "statutory_auditor": True,
+    "fiscal_year_start": "09-01",
+    "republican_contract": {"signed_on": "2023-03-14", "signatory_name": "Awa Diallo"},
+}
+
+
+class TestTheWholeIdentificationPages:
+    """What the CERFA 12156 asks beyond the first pages: acronym, purpose, activities, correspondence address,
+    public utility, statutory auditor, more people, the fiscal year and the republican contract."""
+
+    def test_the_admin_enters_them_and_reads_them_back(self, world: World) -> None:
+        payload = body(**copy.deepcopy(FORM))
+        payload["people"].update(legal_person_members=3, civic_service_volunteers=2, seconded_public_staff=1)
+        created = create(world, payload).json()
+        assert {name: created[name] for name in ("acronym", "purpose", "activities", "statutory_auditor",
+                                                  "public_utility_recognised_on", "republican_contract")} == {
+            name: FORM[name] for name in ("acronym", "purpose", "activities", "statutory_auditor",
+                                          "public_utility_recognised_on", "republican_contract")
+        }
+        assert created["correspondence_address"] == {**FORM["correspondence_address"], "insee_code": None}
+        assert (created["fiscal_year_start"], created["fiscal_year_end"]) == ("09-01", "08-31")
+        people = created["people"]
+        assert (people["legal_person_members"], people["civic_service_volunteers"],
+                people["seconded_public_staff"]) == (3, 2, 1)
+        [row] = stored(world)
+        assert (row.republican_contract_signatory, row.fiscal_year_start) == ("Awa Diallo", "09-01")
+        assert world.as_("identity", HOLDER).get(url(BLOSNE)).json() == created
+        again = put(world.as_("identity", HOLDER), BLOSNE, payload, if_match='"1"')
+        assert again.status_code == 200 and again.headers["etag"] == '"1"'  # the same content keeps its ETag
+
+    def test_a_profile_of_before_reads_with_the_forms_defaults(self, world: World) -> None:
+        created = create(world).json()
+        assert (created["acronym"], created["correspondence_address"], created["republican_contract"]) == (
+            None, None, None
+        )
+        assert (created["statutory_auditor"], created["fiscal_year_start"], created["fiscal_year_end"]) == (
+            False, "01-01", "12-31"
+        )
+
+    def test_dropping_the_contract_is_a_change(self, world: World) -> None:
+        create(world, body(**copy.deepcopy(FORM)))
+        response = put(world.as_("identity", HOLDER), BLOSNE, body(), if_match='"1"')
+        assert response.status_code == 200 and response.headers["etag"] == '"2"'
+        assert response.json()["republican_contract"] is None and response.json()["acronym"] is None
+
+    @pytest.mark.parametrize(
+        ("change", "field"),
+        [
+            ({"fiscal_year_start": "02-29"}, "body.fiscal_year_start"),
+            ({"fiscal_year_start": "13-01"}, "body.fiscal_year_start"),
+            ({"fiscal_year_start": "1-9"}, "body.fiscal_year_start"),
+            ({"statutory_auditor": "oui"}, "body.statutory_auditor"),
+            ({"acronym": " "}, "body.acronym"),
+            ({"acronym": "A" * 51}, "body.acronym"),
+            ({"correspondence_address": {"street_lines": [], "postcode": "35201", "city": "Rennes"}},
+             "body.correspondence_address.street_lines"),
+            ({"republican_contract": {"signed_on": "2023-03-14"}}, "body.republican_contract.signatory_name"),
+            ({"republican_contract": {"signed_on": (TODAY + timedelta(days=1)).isoformat(),
+                                      "signatory_name": "Awa Diallo"}}, "body.republican_contract.signed_on"),
+            ({"republican_contract": {"signed_on": "2021-12-31", "signatory_name": "Awa Diallo"}},
+             "body.republican_contract.signed_on"),
+            ({"public_utility_recognised_on": (TODAY + timedelta(days=1)).isoformat()},
+             "body.public_utility_recognised_on"),
+        ],
+        ids=["29-february", "month-13", "not-mm-dd", "auditor-not-a-boolean", "blank-acronym", "long-acronym",
+             "empty-correspondence-address", "contract-without-signatory", "contract-signed-tomorrow",
+             "contract-before-the-law", "public-utility-tomorrow"],
+    )
+    def test_bad_values_are_422_naming_the_field_and_nothing_is_written(
+        self, world: World, change: dict[str, Any], field: str
+    ) -> None:
+        response = put(world.as_("identity", HOLDER), BLOSNE, body(**change))
+        assert response.status_code == 422, response.text
+        assert field in [error["field"] for error in problem(response)["errors"]]
+        assert rows_written(world) == 0
+
+    @pytest.mark.parametrize("count", ["legal_person_members", "civic_service_volunteers", "seconded_public_staff"])
+    def test_a_negative_count_is_422(self, world: World, count: str) -> None:
+        payload = body()
+        payload["people"][count] = -1
+        response = put(world.as_("identity", HOLDER), BLOSNE, payload)
+        assert [error["field"] for error in problem(response)["errors"]] == [f"body.people.{count}"]
+        assert rows_written(world) == 0

@@ -37,6 +37,7 @@ async def _locked_association_budget(
 ) -> StoredBudget:
     """An association's budget is named by two path parameters, which `common.resources` does not take: the
     same load-lock-check, by hand (the route's `body` read first: an invalid one is a 422 whatever the If-Match)."""
+    budgets.association_lines_only(body)
     stored = await budgets.locked_association_budget(session, caller, organisation_id, year, today)
     check_if_match(request, stored.version)
     return stored

@@ -18,14 +18,22 @@ from common.tokens import Principal
 from services.projects.budgets import repository
 from services.projects.budgets.schemas import (
     CHARGE_GROUPS,
+    DEFICIT,
     GRANT_GROUP,
     IN_KIND_GROUPS,
     INCOME_GROUPS,
+    INDIRECT_LINES,
+    OWN_RESOURCES,
+    PROJECT_ONLY_LINES,
+    RESULT_LINES,
+    SURPLUS,
     BudgetIn,
     BudgetIssue,
     BudgetLinePublic,
     BudgetPublic,
     BudgetTotals,
+    FunderType,
+    account_parent,
 )
 from services.projects.models import Budget, BudgetLine, Project
 from services.projects.projects import service as project_service
@@ -109,11 +117,31 @@ def writable_association(principal: Principal, organisation_id: uuid.UUID, year:
         )
 
 
+def association_lines_only(request: BudgetIn) -> None:
+    """The association's whole budget has no indirect share nor own resources given to a project: 422."""
+    codes = [("charges", i, line.account_group) for i, line in enumerate(request.charges)]
+    codes += [("income", i, line.account_group) for i, line in enumerate(request.income)]
+    wrong = [(f"body.{side}.{i}.account_group", code) for side, i, code in codes if code in PROJECT_ONLY_LINES]
+    if wrong:
+        raise UnprocessableContent(
+            Text(
+                "Charges indirectes et ressources propres affectées sont des lignes du budget d'un projet, pas de "
+                "celui de l'association.",
+                "Indirect charges and own resources given to a project are lines of a project's budget, not of the "
+                "association's.",
+            ),
+            errors=[(field, Text(f"Ligne « {code} » réservée au budget d'un projet.",
+                                 f"Line '{code}' belongs to a project's budget only.")) for field, code in wrong],
+        )
+
+
 def _wanted_lines(request: BudgetIn) -> list[tuple]:
-    """The lines asked for, in a comparable form: (side, position, group, label, amount, funder, to allocate)."""
-    charges = [("charge", i, line.account_group, line.label, line.amount_cents, None, False)
+    """The lines asked for, in a comparable form: (side, position, group, label, amount, funder, to allocate,
+    funder type)."""
+    charges = [("charge", i, line.account_group, line.label, line.amount_cents, None, False, None)
                for i, line in enumerate(request.charges)]
-    income = [("income", i, line.account_group, line.label, line.amount_cents, line.funder_id, line.to_be_allocated)
+    income = [("income", i, line.account_group, line.label, line.amount_cents, line.funder_id, line.to_be_allocated,
+               line.funder_type.value if line.funder_type else None)
               for i, line in enumerate(request.income)]
     return charges + income
 
@@ -121,7 +149,7 @@ def _wanted_lines(request: BudgetIn) -> list[tuple]:
 def _stored_lines(stored: StoredBudget) -> list[tuple]:
     return [
         (line.side, line.position, line.account_group, line.label, line.amount_cents, line.funder_id,
-         line.to_be_allocated)
+         line.to_be_allocated, line.funder_type)
         for line in stored.lines
     ]
 
@@ -162,8 +190,8 @@ async def replace(
         await session.flush()
     lines = [
         BudgetLine(budget_id=row.id, side=side, position=position, account_group=group, label=label,
-                   amount_cents=amount, funder_id=funder, to_be_allocated=to_allocate)
-        for side, position, group, label, amount, funder, to_allocate in wanted
+                   amount_cents=amount, funder_id=funder, to_be_allocated=to_allocate, funder_type=funder_type)
+        for side, position, group, label, amount, funder, to_allocate, funder_type in wanted
     ]
     session.add_all(lines)
     await session.flush()
@@ -174,22 +202,26 @@ def _public_line(line: BudgetLine) -> BudgetLinePublic:
     return BudgetLinePublic(
         account_group=line.account_group,
         account_label=(CHARGE_GROUPS if line.side == "charge" else INCOME_GROUPS)[line.account_group],
+        account_parent=account_parent(line.account_group),
         label=line.label,
         amount_cents=line.amount_cents,
         in_kind=line.account_group in IN_KIND_GROUPS,
         funder_id=line.funder_id,
         to_be_allocated=line.to_be_allocated,
+        funder_type=FunderType(line.funder_type) if line.funder_type else None,
     )
 
 
 def _totals(lines: list[BudgetLine]) -> BudgetTotals:
-    def total(side: str, *, in_kind: bool | None = None, group: str | None = None) -> int:
+    """The form's totals: the forecast surplus and deficit are no charge nor income, they state the result."""
+
+    def total(side: str, *, in_kind: bool | None = None, groups: frozenset[str] | None = None) -> int:
         return sum(
             line.amount_cents
             for line in lines
             if line.side == side
             and (in_kind is None or (line.account_group in IN_KIND_GROUPS) == in_kind)
-            and (group is None or line.account_group == group)
+            and (line.account_group in groups if groups is not None else line.account_group not in RESULT_LINES)
         )
 
     return BudgetTotals(
@@ -199,7 +231,11 @@ def _totals(lines: list[BudgetLine]) -> BudgetTotals:
         cash_income_cents=total("income", in_kind=False),
         in_kind_charges_cents=total("charge", in_kind=True),
         in_kind_income_cents=total("income", in_kind=True),
-        grants_cents=total("income", group=GRANT_GROUP),
+        grants_cents=total("income", groups=frozenset({GRANT_GROUP})),
+        indirect_charges_cents=total("charge", groups=INDIRECT_LINES),
+        own_resources_cents=total("income", groups=frozenset({OWN_RESOURCES})),
+        surplus_cents=total("charge", groups=frozenset({SURPLUS})),
+        deficit_cents=total("income", groups=frozenset({DEFICIT})),
     )
 
 
@@ -207,8 +243,11 @@ def _issues(totals: BudgetTotals, *, empty: bool, project: Project | None) -> li
     if empty:
         return [("empty", Text("Le budget est vide.", "The budget is empty."))]
     issues: list[tuple[str, Text]] = []
-    if totals.cash_charges_cents != totals.cash_income_cents:
-        charges, income = euros(totals.cash_charges_cents), euros(totals.cash_income_cents)
+    # The form balances once its result is stated: charges plus surplus equal income plus deficit.
+    charges_side = totals.cash_charges_cents + totals.surplus_cents
+    income_side = totals.cash_income_cents + totals.deficit_cents
+    if charges_side != income_side:
+        charges, income = euros(charges_side), euros(income_side)
         issues.append(("unbalanced", Text(
             f"Les charges ({charges.fr}) et les produits ({income.fr}) ne s'équilibrent pas.",
             f"Charges ({charges.en}) and income ({income.en}) do not balance.",

@@ -30,14 +30,16 @@ class Budget(ProjectsTable, Versioned, UuidKey, table=True):
 
 
 class BudgetLine(ProjectsTable, UuidKey, table=True):
-    """A charge or income line under one account group of the form; in-kind lines are groups 86 and 87."""
+    """A charge or income line of the form: an account group or sub-account, or one of the form's lines that
+    are no account (indirect charges, own resources, forecast surplus or deficit); in kind under 86 and 87."""
 
     __tablename__ = "budget_lines"
     __table_args__ = (
         CheckConstraint("side IN ('charge', 'income')", name="ck_budget_lines_side"),
         CheckConstraint("amount_cents > 0", name="ck_budget_lines_amount_positive"),
         CheckConstraint(
-            "(funder_id IS NULL AND NOT to_be_allocated) OR account_group = '74'", name="ck_budget_lines_grant_only"
+            "(funder_id IS NULL AND NOT to_be_allocated AND funder_type IS NULL) OR account_group = '74'",
+            name="ck_budget_lines_grant_only",
         ),
         # Also the index that reads a budget's lines (its leading column).
         UniqueConstraint("budget_id", "side", "position", name="uq_budget_lines_position"),
@@ -46,8 +48,10 @@ class BudgetLine(ProjectsTable, UuidKey, table=True):
     budget_id: uuid.UUID = Field(sa_column=Column(ForeignKey("budgets.id", ondelete="CASCADE"), nullable=False))
     side: str = Field(max_length=8)
     position: int
-    account_group: str = Field(max_length=2)
+    account_group: str = Field(max_length=24)
     label: str = Field(max_length=200)
     amount_cents: int = Field(sa_type=BigInteger, nullable=False)
     funder_id: uuid.UUID | None = Field(default=None)
     to_be_allocated: bool = Field(default=False, nullable=False)
+    # Account 74 asked of a funder outside the desk: its type as the form lists them (schemas.FunderType).
+    funder_type: str | None = Field(default=None, max_length=32)

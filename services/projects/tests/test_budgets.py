@@ -75,7 +75,8 @@ class TestProjectBudget:
             "charges_cents": 5_520_000, "income_cents": 5_520_000,
             "cash_charges_cents": 4_800_000, "cash_income_cents": 4_800_000,
             "in_kind_charges_cents": 720_000, "in_kind_income_cents": 720_000,
-            "grants_cents": 4_500_000,
+            "grants_cents": 4_500_000, "indirect_charges_cents": 0, "own_resources_cents": 0,
+            "surplus_cents": 0, "deficit_cents": 0,
         }
         assert [(line["account_group"], line["in_kind"]) for line in body["charges"]] == [
             ("60", False), ("64", False), ("86", True)
@@ -120,8 +121,31 @@ class TestProjectBudget:
              "body.charges.3.account_group"),
             (lambda b: b["income"].append({"account_group": "64", "label": "x", "amount_cents": 1}),
              "body.income.5.account_group"),
-            (lambda b: b["charges"].append({"account_group": "69", "label": "x", "amount_cents": 1}),
+            (lambda b: b["charges"].append({"account_group": "59", "label": "x", "amount_cents": 1}),
              "body.charges.3.account_group"),
+            (lambda b: b["charges"].append({"account_group": "641", "label": "x", "amount_cents": 1}),
+             "body.charges.3.account_group"),
+            (lambda b: b["income"].append({"account_group": "741", "label": "x", "amount_cents": 1,
+                                           "funder_type": "commune"}), "body.income.5.account_group"),
+            (lambda b: b["income"].append({"account_group": "surplus", "label": "x", "amount_cents": 1}),
+             "body.income.5.account_group"),
+            (lambda b: b["charges"].append({"account_group": "deficit", "label": "x", "amount_cents": 1}),
+             "body.charges.3.account_group"),
+            (lambda b: b["charges"].append({"account_group": "own_resources", "label": "x", "amount_cents": 1}),
+             "body.charges.3.account_group"),
+            (lambda b: b["income"].append({"account_group": "indirect_fixed", "label": "x", "amount_cents": 1}),
+             "body.income.5.account_group"),
+            (lambda b: b["income"][0].update(funder_type="commune"), "body.income.0"),
+            (lambda b: b["income"][1].update(funder_type="commune"), "body.income.1"),
+            (lambda b: b["income"][3].update(to_be_allocated=False), "body.income.3"),
+            (lambda b: b["income"][3].update(to_be_allocated=False, funder_type="fse"), "body.income.3.funder_type"),
+            (lambda b: b["charges"].extend([{"account_group": "surplus", "label": "x", "amount_cents": 1}] * 2),
+             "body"),
+            (lambda b: b["income"].extend([{"account_group": "deficit", "label": "x", "amount_cents": 1}] * 2),
+             "body"),
+            (lambda b: (b["charges"].append({"account_group": "surplus", "label": "x", "amount_cents": 1}),
+                        b["income"].append({"account_group": "deficit", "label": "x", "amount_cents": 1})),
+             "body"),
             (lambda b: b["charges"][0].update(amount_cents=0), "body.charges.0.amount_cents"),
             (lambda b: b["charges"][0].update(amount_cents=-5), "body.charges.0.amount_cents"),
             (lambda b: b["charges"][0].update(amount_cents=12.5), "body.charges.0.amount_cents"),
@@ -137,7 +161,11 @@ class TestProjectBudget:
             (lambda b: b.update(notes="x"), "body.notes"),
         ],
         ids=[
-            "74-as-charge", "64-as-income", "unknown-group", "zero", "negative", "fraction-of-a-cent", "string-amount",
+            "74-as-charge", "64-as-income", "unknown-group", "sub-account-not-on-the-form", "74-in-sub-accounts",
+            "surplus-as-income", "deficit-as-charge", "own-resources-as-charge", "indirect-as-income",
+            "funder-type-outside-74", "funder-and-funder-type", "74-naming-nobody", "unknown-funder-type",
+            "two-surpluses", "two-deficits", "surplus-and-deficit", "zero", "negative", "fraction-of-a-cent",
+            "string-amount",
             "empty-label", "funder-outside-74", "to-allocate-outside-74", "funder-and-to-allocate",
             "two-lines-one-funder", "two-lines-to-allocate", "too-many-lines", "unknown-field",
         ],
@@ -153,6 +181,79 @@ class TestProjectBudget:
         assert response.status_code == 422, response.text
         assert field in [error["field"] for error in problem(response)["errors"]]
         assert api.get(budget_url(project)).json()["version"] == 0
+
+    def test_every_line_of_the_form_is_accepted(self, world: World) -> None:
+        """Each group of classes 6 and 7, the sub-accounts of 75, 86 and 87, indirect charges, own resources."""
+        project = world.create_project(total_cost_cents=2_400_000)
+        charges = [{"account_group": group, "label": f"Compte {group}", "amount_cents": 200_000}
+                   for group in ("60", "61", "62", "63", "64", "65", "66", "67", "68", "69")]
+        charges += [{"account_group": code, "label": code, "amount_cents": 100_000}
+                    for code in ("indirect_fixed", "indirect_financial", "indirect_other")]
+        charges.append({"account_group": "64", "label": "Coordination", "amount_cents": 100_000})
+        charges += [{"account_group": code, "label": code, "amount_cents": 50_000}
+                    for code in ("860", "861", "862", "864")]
+        income = [{"account_group": group, "label": f"Compte {group}", "amount_cents": 100_000}
+                  for group in ("70", "71", "72", "73", "756", "758", "76", "77", "78", "79")]
+        income += [
+            {"account_group": "74", "label": "Ville", "amount_cents": 500_000, "funder_id": CITY},
+            {"account_group": "74", "label": "FSE+", "amount_cents": 400_000, "funder_type": "fonds_europeens"},
+            {"account_group": "74", "label": "ASP (adulte-relais)", "amount_cents": 300_000, "funder_type": "asp"},
+            {"account_group": "own_resources", "label": "Fonds associatifs", "amount_cents": 200_000},
+        ]
+        income += [{"account_group": code, "label": code, "amount_cents": 50_000 + 50_000 * (code == "870")}
+                    for code in ("870", "871", "875")]
+        response = world.as_("projects", HOLDER).put(
+            budget_url(project), json={"charges": charges, "income": income}, headers={"If-Match": '"0"'}
+        )
+        assert response.status_code == 200, response.text
+        body = response.json()
+        assert body["issues"] == [] and body["balanced"] is True
+        totals = body["totals"]
+        assert (totals["cash_charges_cents"], totals["cash_income_cents"]) == (2_400_000, 2_400_000)
+        assert (totals["indirect_charges_cents"], totals["own_resources_cents"]) == (300_000, 200_000)
+        assert (totals["in_kind_charges_cents"], totals["in_kind_income_cents"]) == (200_000, 200_000)
+        assert totals["grants_cents"] == 1_200_000
+        by_code = {line["account_group"]: line for line in body["charges"] + body["income"]}
+        assert (by_code["756"]["account_label"], by_code["756"]["account_parent"]) == ("Cotisations", "75")
+        assert (by_code["864"]["in_kind"], by_code["864"]["account_parent"]) == (True, "86")
+        assert by_code["69"]["account_parent"] is None and by_code["69"]["in_kind"] is False
+        assert by_code["indirect_fixed"]["account_label"].startswith("Charges indirectes")
+        grants = [(line["funder_id"], line["funder_type"]) for line in body["income"] if line["account_group"] == "74"]
+        assert grants == [(CITY, None), (None, "fonds_europeens"), (None, "asp")]
+        assert world.as_("projects", HOLDER).get(budget_url(project)).json() == body
+
+    def test_a_budget_with_a_real_deficit_balances_once_the_deficit_is_stated(self, world: World) -> None:
+        project = world.create_project()
+        api = world.as_("projects", HOLDER)
+        body = balanced_budget()
+        body["income"][0]["amount_cents"] = 100_000  # the families pay 2,000 € less than the project costs
+        short = api.put(budget_url(project), json=body, headers={"If-Match": '"0"', "Accept-Language": "en"})
+        assert [issue["code"] for issue in short.json()["issues"]] == ["unbalanced"]
+        body["income"].append({"account_group": "deficit", "label": "Insuffisance", "amount_cents": 200_000})
+        stated = api.put(budget_url(project), json=body, headers={"If-Match": '"1"'})
+        assert stated.status_code == 200, stated.text
+        assert stated.json()["issues"] == [] and stated.json()["balanced"] is True
+        totals = stated.json()["totals"]
+        assert (totals["cash_income_cents"], totals["deficit_cents"], totals["income_cents"]) == (
+            4_600_000, 200_000, 5_320_000
+        )
+        body["income"][-1]["amount_cents"] = 100_000  # a deficit that is not the real one still does not balance
+        wrong = api.put(budget_url(project), json=body, headers={"If-Match": '"2"', "Accept-Language": "en"})
+        assert wrong.json()["issues"] == [{
+            "code": "unbalanced", "message": "Charges (€48,000.00) and income (€47,000.00) do not balance."
+        }]
+
+    def test_a_surplus_is_no_charge_of_the_project(self, world: World) -> None:
+        project = world.create_project()
+        body = balanced_budget()
+        body["income"][0]["amount_cents"] = 500_000  # 2,000 € more income than charges
+        body["charges"].append({"account_group": "surplus", "label": "Excédent", "amount_cents": 200_000})
+        response = world.as_("projects", HOLDER).put(budget_url(project), json=body, headers={"If-Match": '"0"'})
+        assert response.json()["issues"] == []  # the project's declared cost is its charges, surplus aside
+        totals = response.json()["totals"]
+        assert (totals["cash_charges_cents"], totals["surplus_cents"], totals["charges_cents"]) == (
+            4_800_000, 200_000, 5_520_000
+        )
 
     def test_what_stops_a_submission_is_listed_with_amounts(self, world: World) -> None:
         project = world.create_project(total_cost_cents=5_000_000)
@@ -248,6 +349,28 @@ class TestAssociationBudget:
         assert response.status_code == 422
         assert [e["field"] for e in problem(response)["errors"]] == ["path.year"]
         assert world.as_("projects", HOLDER).get(association_url(year=year)).json()["version"] == 0
+
+    @pytest.mark.parametrize("code", ["indirect_fixed", "indirect_financial", "indirect_other", "own_resources"])
+    def test_project_only_lines_are_422_on_the_associations_budget(self, world: World, code: str) -> None:
+        body = balanced_budget()
+        side = "income" if code == "own_resources" else "charges"
+        body[side].append({"account_group": code, "label": "x", "amount_cents": 1})
+        api = world.as_("projects", HOLDER)
+        response = api.put(association_url(), json=body, headers={"If-Match": '"0"'})
+        assert response.status_code == 422, response.text
+        assert [e["field"] for e in problem(response)["errors"]] == [f"body.{side}.{len(body[side]) - 1}.account_group"]
+        assert api.get(association_url()).json()["version"] == 0
+
+    def test_the_associations_budget_takes_a_deficit_and_outside_funders(self, world: World) -> None:
+        body = balanced_budget(30_000_000)
+        body["income"][3]["amount_cents"] -= 1_000_000  # less left to the desk
+        body["income"] += [
+            {"account_group": "74", "label": "Fondation", "amount_cents": 400_000, "funder_type": "aides_privees"},
+            {"account_group": "deficit", "label": "Insuffisance", "amount_cents": 600_000},
+        ]
+        response = world.as_("projects", HOLDER).put(association_url(), json=body, headers={"If-Match": '"0"'})
+        assert response.status_code == 200, response.text
+        assert response.json()["issues"] == [] and response.json()["totals"]["deficit_cents"] == 600_000
 
     def test_the_desk_and_the_funding_service_read_it_other_associations_do_not(self, world: World) -> None:
         world.as_("projects", HOLDER).put(association_url(), json=balanced_budget(), headers={"If-Match": '"0"'})
