@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from common.pagination import keyset
-from services.funding.models.agreement import Agreement, Grant, Payment, PaymentState
+from services.funding.models.agreement import Agreement, AgreementParty, Grant, Payment, PaymentState
 from services.funding.models.committee import AgendaItem, FunderDecision
 from services.funding.models.dossier import Dossier, DossierRouting, RoutingState
 from services.funding.models.programme import Programme
@@ -77,6 +77,15 @@ async def schedules_of(session: AsyncSession, grant_ids: list[uuid.UUID]) -> dic
     return schedule
 
 
-async def agreements_by_id(session: AsyncSession, agreement_ids: set[uuid.UUID]) -> dict[uuid.UUID, Agreement]:
-    statement = select(Agreement).where(col(Agreement.id).in_(agreement_ids))
-    return {agreement.id: agreement for agreement in (await session.execute(statement)).scalars()}
+async def agreements_of_grants(session: AsyncSession, grant_ids: list[uuid.UUID]) -> dict[uuid.UUID, Agreement]:
+    """Each grant's agreement: its own, or the multi-party one it is a party to (whatever its payments became)."""
+    found: dict[uuid.UUID, Agreement] = {}
+    own = select(Agreement).where(col(Agreement.grant_id).in_(grant_ids))
+    for agreement in (await session.execute(own)).scalars():
+        found[agreement.grant_id] = agreement
+    shared = select(AgreementParty.grant_id, Agreement).join(
+        Agreement, col(Agreement.id) == col(AgreementParty.agreement_id)
+    ).where(col(AgreementParty.grant_id).in_(grant_ids))
+    for grant_id, agreement in (await session.execute(shared)).all():
+        found[grant_id] = agreement
+    return found

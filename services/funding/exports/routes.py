@@ -22,12 +22,19 @@ router = APIRouter(prefix="/exports", tags=["exports"])
 @router.get(
     "/scdl",
     summary="Données ouvertes : les subventions d'un financeur pour une année, au format SCDL « subventions » 2.1.1",
-    description="Public, sans jeton (décret 2017-779). Une ligne par subvention notifiée (convention envoyée, "
-    "signée, en vigueur ou terminée) ; `montant` est ce qui est accordé hors versements annulés ; "
-    "`conditionsVersement` et `datesPeriodeVersement` viennent de l'échéancier ; `pourcentageSubvention` vaut "
+    description="Public, sans jeton (décret 2017-779). Valide au sens du validateur officiel (validata) pour le "
+    "schéma SCDL « subventions » 2.1.1. Une ligne par subvention notifiée : une décision d'attribution dès son "
+    "envoi, une convention dès qu'elle est conclue (signée par l'association et par chaque financeur partie) ; "
+    "`dateConvention` est ce jour-là. `montant` est ce qui est accordé. `conditionsVersement` vaut `unique` pour "
+    "un versement, `échelonné` pour plusieurs ; `datesPeriodeVersement` donne la date réelle de chaque versement "
+    "fait, sinon sa date prévue (`date/date` quand il y en a plusieurs). `idBeneficiaire` est le SIRET valide de "
+    "l'association ; `rnaBeneficiaire` son RNA quand il est de la forme du schéma (`W` et 9 chiffres) : un RNA "
+    "contenant des lettres n'y figure pas, la ligne s'appuie alors sur le SIRET, et une association sans l'un ni "
+    "l'autre reste hors du fichier. Un financeur sans SIRET valide reçoit un problème 409 "
+    "`funder_without_siret` (aucune ligne ne serait valide sans `idAttribuant`). `pourcentageSubvention` vaut "
     "1.00 (un seul bénéficiaire). CSV UTF-8, virgules, envoyé au fil de l'eau.",
     response_class=StreamingResponse,
-    responses={**problem_responses(404, 422), 200: {"content": {"text/csv": {"schema": {"type": "string"}}}}},
+    responses={**problem_responses(404, 409, 422), 200: {"content": {"text/csv": {"schema": {"type": "string"}}}}},
 )
 async def export_scdl(
     database: DatabaseDep,
@@ -36,7 +43,8 @@ async def export_scdl(
     year: Annotated[int, Query(ge=2000, le=2100, examples=[2027])],
 ) -> StreamingResponse:
     """Anyone, without a token: a funder's notified grants of the year as SCDL open data, streamed; 404
-    `not_found` when identity knows no such funder. (The operation's description is the French text above.)"""
+    `not_found` when identity knows no such funder, 409 `funder_without_siret` when it has no valid SIRET. (The
+    operation's description is the French text above.)"""
     lines = scdl.streamed_csv(database, peers, funder_id=funder, year=year)
     return StreamingResponse(await primed(lines), media_type="text/csv; charset=utf-8", headers={
         "Content-Disposition": f'attachment; filename="subventions-{funder}-{year}.csv"'})

@@ -2,6 +2,7 @@
 and funder, notified grants only (an agreement still being drafted is not public). Streamed by batches of grants
 in the keyset order, so that a funder's whole year never sits in memory."""
 
+import re
 import uuid
 from collections.abc import AsyncIterator
 from datetime import date
@@ -9,13 +10,14 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
+from stdnum.fr import siret
 
 from common.csv_cells import FORMULA_STARTS, csv_line
 from common.db import Database
 from common.pagination import encode_cursor
-from common.problems import NotFound, Text
+from common.problems import Conflict, NotFound, Text
 from services.funding.exports import repository
-from services.funding.models.agreement import Agreement, AgreementState, Grant, Payment
+from services.funding.models.agreement import Agreement, AgreementKind, Payment, PaymentCondition
 from services.funding.peers import Peers
 from services.vocabulary import OrganisationKind
 
@@ -38,58 +40,103 @@ def _object(text: str) -> str:
     return text[:OBJECT_LIMIT - 1] if text.startswith(FORMULA_STARTS) else text[:OBJECT_LIMIT]
 
 
-def convention_date(agreement: Agreement, grant: Grant) -> date:
-    """When the agreement was concluded: signed by the funder, in force, or notified; else the decision."""
-    for moment in (agreement.funder_signed_at, agreement.activated_at, agreement.sent_at):
-        if moment is not None:
-            return moment.date()
-    return grant.decided_at.date()
+def notified_on(agreement: Agreement) -> date | None:
+    """When the grant became public: a decision letter once sent; a convention once concluded, i.e. signed by
+    the association and every funder party (the later signature). None while it is neither."""
+    if agreement.kind == AgreementKind.decision_letter:
+        return agreement.sent_at.date() if agreement.sent_at else None
+    if agreement.funder_signed_at is None or agreement.holder_signed_at is None:
+        return None
+    return max(agreement.funder_signed_at, agreement.holder_signed_at).date()
 
 
-def payment_period(payments: list[Payment], decided_on: date) -> tuple[str, str]:
-    """(conditionsVersement, datesPeriodeVersement) from the schedule: one payment is `unique` on its date, more
-    are `échelonné` from the first date to the last. A payment's date: when paid, else when due."""
-    days = sorted(p.paid_at.date() if p.paid_at else p.due_on or p.pay_by or decided_on for p in payments)
+def _scheduled_on(payment: Payment, notified: date) -> date:
+    """A payment's date: when it was paid; else when it is to be paid (its due date, its deadline); else, for an
+    instalment due on the agreement's coming into force, the notification; else (a balance waiting for a review)
+    the end of its year, the period it belongs to."""
+    if payment.paid_at is not None:
+        return payment.paid_at.date()
+    if payment.due_on or payment.pay_by:
+        return payment.due_on or payment.pay_by  # type: ignore[return-value]
+    if payment.condition == PaymentCondition.on_activation:
+        return max(notified, date(payment.year, 1, 1))
+    return date(payment.year, 12, 31)
+
+
+def payment_period(payments: list[Payment], notified: date) -> tuple[str, str]:
+    """(conditionsVersement, datesPeriodeVersement) from the schedule, cancelled payments left out: one payment is
+    `unique` on its date, more are `échelonné` over the period from the first date to the last (`date/date`,
+    even when both fall on one day). Each date is the real payment's, or the scheduled one until it is paid."""
+    days = sorted(_scheduled_on(payment, notified) for payment in payments)
     if not days:
-        return "unique", decided_on.isoformat()
-    if len(payments) == 1:
+        return "unique", notified.isoformat()
+    if len(days) == 1:
         return "unique", days[0].isoformat()
-    first, last = days[0], days[-1]
-    return "échelonné", first.isoformat() if first == last else f"{first.isoformat()}/{last.isoformat()}"
+    return "échelonné", f"{days[0].isoformat()}/{days[-1].isoformat()}"
+
+
+# The SCDL column's own rule, narrower than the register's (an RNA may hold capital letters): such an RNA cannot be
+# published, and the row then needs the SIRET.
+SCDL_RNA = re.compile(r"W[0-9]{9}")
+NO_BENEFICIARY_ID = "beneficiary_without_siret_or_rna"
+
+
+def beneficiary_ids(card: dict[str, Any]) -> tuple[str, str] | None:
+    """(idBeneficiaire, rnaBeneficiaire) as the schema takes them, or None when neither can be published."""
+    siret_value = card.get("siret") or ""
+    rna_value = card.get("rna") or ""
+    siret_ok = siret_value if siret.is_valid(siret_value) else ""
+    rna_ok = rna_value if SCDL_RNA.fullmatch(rna_value) else ""
+    return (siret_ok, rna_ok) if siret_ok or rna_ok else None
+
+
+def funder_siret(card: dict[str, Any]) -> str:
+    """The funder's SIRET, or 409 `funder_without_siret`: without it no row of its file is valid."""
+    value = card.get("siret") or ""
+    if not siret.is_valid(value):
+        raise Conflict(
+            Text("Ce financeur n'a pas de SIRET valide dans son profil : ses données ouvertes ne peuvent pas être "
+                 "publiées au format SCDL (idAttribuant est obligatoire). Renseignez-le dans l'annuaire.",
+                 "This funder has no valid SIRET in its profile: its open data cannot be published in the SCDL "
+                 "format (idAttribuant is required). Enter it in the directory."),
+            code="funder_without_siret", extra={"funder_id": str(card.get("id") or "")},
+        )
+    return value
 
 
 async def rows(
     session: AsyncSession, peers: Peers, *, funder_id: uuid.UUID, year: int
 ) -> AsyncIterator[str]:
     """The header, then one line per notified grant of the funder for that year."""
+    funder = (await peers.organisations([funder_id]))[funder_id] or {}
+    funder_id_text = funder_siret(funder)
     yield csv_line(list(COLUMNS))
     cards: dict[uuid.UUID, dict[str, Any] | None] = {}
-    funder = (await peers.organisations([funder_id]))[funder_id] or {}
     cursor: str | None = None
     while True:
         fetched = await repository.grants_batch(session, funder_id=funder_id, year=year, limit=BATCH, cursor=cursor)
         batch = fetched[:BATCH]
         if not batch:
             return
-        schedule = await repository.schedules_of(session, [grant.id for grant, _ in batch])
-        agreement_ids = {payments[0].agreement_id for payments in schedule.values() if payments}
-        agreements = await repository.agreements_by_id(session, agreement_ids)
+        grant_ids = [grant.id for grant, _ in batch]
+        schedule = await repository.schedules_of(session, grant_ids)
+        agreements = await repository.agreements_of_grants(session, grant_ids)
         missing = {grant.organisation_id for grant, _ in batch} - cards.keys()
         cards |= await peers.organisations(missing)
         for grant, programme_title in batch:
-            payments = schedule[grant.id]
-            agreement = agreements.get(payments[0].agreement_id) if payments else None
-            if agreement is None or agreement.state == AgreementState.drafted:
+            agreement = agreements.get(grant.id)
+            notified = notified_on(agreement) if agreement is not None else None
+            ids = beneficiary_ids(cards.get(grant.organisation_id) or {})
+            if agreement is None or notified is None or ids is None:
                 continue
             beneficiary = cards.get(grant.organisation_id) or {}
-            conditions, period = payment_period(payments, grant.decided_at.date())
+            conditions, period = payment_period(schedule[grant.id], notified)
             # Names, the object and the programme's title are text that people type: csv_line neutralises the
             # ones a spreadsheet would run as formulas. The amount and the percentage go as numbers, untouched.
             yield csv_line([
-                funder.get("name") or "", funder.get("siret") or "",
-                convention_date(agreement, grant), agreement.number,
-                beneficiary.get("name") or "", beneficiary.get("siret") or "", beneficiary.get("rna") or "",
-                _object(agreement.object), Decimal(amount(sum(p.amount_cents for p in payments))),
+                funder.get("name") or "", funder_id_text, notified, agreement.number,
+                beneficiary.get("name") or "", *ids,
+                _object(agreement.object), Decimal(amount(grant.amount_cents)),
                 "aide en numéraire", conditions, period, "", "non", Decimal("1.00"), programme_title,
             ])
         if len(fetched) <= BATCH:
