@@ -186,6 +186,7 @@ ACCESS: dict[str, dict[tuple[str, str], str | set[str]]] = {
         ("GET", "/api/v1/payments"): HOLDERS | FUNDERS | DESK,
         ("GET", "/api/v1/events"): HOLDERS | FUNDERS | DESK,
         ("GET", "/api/v1/exports/scdl"): PUBLIC,
+        ("GET", "/api/v1/exports/scdl/excluded"): PUBLIC,
         ("GET", "/api/v1/exports/{kind}"): FUNDERS | DESK,
         ("GET", "/api/v1/stats/funder"): FUNDERS | DESK,
         ("GET", "/api/v1/stats/funder/projects"): FUNDERS | DESK,

@@ -225,7 +225,7 @@ PUBLIC_OPERATIONS: dict[str, frozenset[str]] = {
          "request_password_reset", "confirm_password_reset", "jwks", "healthz", "readyz", "metrics"}
     ),
     "projects": frozenset({"healthz", "readyz", "metrics"}),
-    "funding": frozenset({"healthz", "readyz", "metrics", "export_scdl"}),
+    "funding": frozenset({"healthz", "readyz", "metrics", "export_scdl", "excluded_scdl_rows"}),
 }
 
 OPERATIONS: dict[str, list[str]] = {

@@ -1,10 +1,12 @@
-"""The open-data export of a funder's grants: the SCDL "subventions" 2.1.1 CSV (décret 2017-779), one row per grant
-and funder, notified grants only (an agreement still being drafted is not public). Streamed by batches of grants
-in the keyset order, so that a funder's whole year never sits in memory."""
+"""The open-data export of a funder's grants: the SCDL "subventions" 2.1.1 CSV (décret 2017-779), one row per grant,
+funder and year, notified grants only (an agreement still being drafted is not public), read from the rows frozen
+at the notification (exports/open_data.py). Streamed by batches in the keyset order, so that a funder's whole year
+never sits in memory."""
 
 import re
 import uuid
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -18,6 +20,7 @@ from common.pagination import encode_cursor
 from common.problems import Conflict, NotFound, Text
 from services.funding.exports import repository
 from services.funding.models.agreement import Agreement, AgreementKind, Payment, PaymentCondition
+from services.funding.models.open_data import OpenDataRow
 from services.funding.peers import Peers
 from services.vocabulary import OrganisationKind
 
@@ -104,54 +107,98 @@ def funder_siret(card: dict[str, Any]) -> str:
     return value
 
 
+def _beneficiary(row: OpenDataRow, cards: dict[uuid.UUID, dict[str, Any] | None]) -> dict[str, Any]:
+    """The association as the row froze it, or (a row from before identity's facts were kept) as identity says."""
+    if row.beneficiary_name is not None:
+        return {"name": row.beneficiary_name, "siret": row.beneficiary_siret, "rna": row.beneficiary_rna}
+    return cards.get(row.organisation_id) or {}
+
+
+@dataclass(frozen=True)
+class ExcludedRow:
+    row: OpenDataRow
+    name: str | None
+    reason: str
+
+
+async def excluded_count(session: AsyncSession, peers: Peers, *, funder_id: uuid.UUID, year: int) -> int:
+    """How many of the funder's rows of the year stay out of its file."""
+    frozen, legacy = await repository.excluded_counts(session, funder_id=funder_id, year=year)
+    cards = await peers.organisations(legacy)
+    return frozen + sum(count for organisation, count in legacy.items()
+                        if beneficiary_ids(cards[organisation] or {}) is None)
+
+
+async def excluded_rows(
+    session: AsyncSession, peers: Peers, *, funder_id: uuid.UUID, year: int, limit: int, cursor: str | None
+) -> tuple[list[ExcludedRow], str | None]:
+    """A page of the rows kept out of the funder's file, with why, and the next page's cursor."""
+    fetched = await repository.open_data_batch(session, funder_id=funder_id, year=year, limit=limit, cursor=cursor,
+                                               excluded_only=True)
+    page = list(fetched[:limit])
+    cards = await peers.organisations({row.organisation_id for row in page if row.beneficiary_name is None})
+    found = []
+    for row in page:
+        beneficiary = _beneficiary(row, cards)
+        if beneficiary_ids(beneficiary) is None:
+            found.append(ExcludedRow(row, beneficiary.get("name"), row.excluded_reason or NO_BENEFICIARY_ID))
+    after = encode_cursor(page[-1].created_at, page[-1].id) if len(fetched) > limit else None
+    return found, after
+
+
 async def rows(
-    session: AsyncSession, peers: Peers, *, funder_id: uuid.UUID, year: int
+    session: AsyncSession, peers: Peers, *, funder: dict[str, Any], funder_id: uuid.UUID, year: int
 ) -> AsyncIterator[str]:
-    """The header, then one line per notified grant of the funder for that year."""
-    funder = (await peers.organisations([funder_id]))[funder_id] or {}
-    funder_id_text = funder_siret(funder)
+    """The header, then one line per published row of the funder for that year: frozen at the notification, with
+    the payment period of that year's payments read now."""
+    live_siret = funder_siret(funder)
     yield csv_line(list(COLUMNS))
     cards: dict[uuid.UUID, dict[str, Any] | None] = {}
     cursor: str | None = None
     while True:
-        fetched = await repository.grants_batch(session, funder_id=funder_id, year=year, limit=BATCH, cursor=cursor)
+        fetched = await repository.open_data_batch(session, funder_id=funder_id, year=year, limit=BATCH,
+                                                   cursor=cursor)
         batch = fetched[:BATCH]
         if not batch:
             return
-        grant_ids = [grant.id for grant, _ in batch]
-        schedule = await repository.schedules_of(session, grant_ids)
-        agreements = await repository.agreements_of_grants(session, grant_ids)
-        missing = {grant.organisation_id for grant, _ in batch} - cards.keys()
+        schedule = await repository.schedules_of(session, list({row.grant_id for row in batch}))
+        missing = {row.organisation_id for row in batch if row.beneficiary_name is None} - cards.keys()
         cards |= await peers.organisations(missing)
-        for grant, programme_title in batch:
-            agreement = agreements.get(grant.id)
-            notified = notified_on(agreement) if agreement is not None else None
-            ids = beneficiary_ids(cards.get(grant.organisation_id) or {})
-            if agreement is None or notified is None or ids is None:
+        for row in batch:
+            beneficiary = _beneficiary(row, cards)
+            ids = beneficiary_ids(beneficiary)
+            if ids is None:
                 continue
-            beneficiary = cards.get(grant.organisation_id) or {}
-            conditions, period = payment_period(schedule[grant.id], notified)
-            # Names, the object and the programme's title are text that people type: csv_line neutralises the
-            # ones a spreadsheet would run as formulas. The amount and the percentage go as numbers, untouched.
+            payments = [payment for payment in schedule[row.grant_id] if payment.year == row.year]
+            conditions, period = (payment_period(payments, row.notified_on) if payments
+                                  else (row.scheduled_conditions, row.scheduled_period))
+            frozen_siret = row.funder_siret if row.funder_siret and siret.is_valid(row.funder_siret) else None
+            # Names, the object and the programme's identifier are text that people type: csv_line neutralises
+            # the ones a spreadsheet would run as formulas. The amount and the percentage go as numbers, untouched.
             yield csv_line([
-                funder.get("name") or "", funder_id_text, notified, agreement.number,
-                beneficiary.get("name") or "", *ids,
-                _object(agreement.object), Decimal(amount(grant.amount_cents)),
-                "aide en numéraire", conditions, period, "", "non", Decimal("1.00"), programme_title,
+                row.funder_name or funder.get("name") or "", frozen_siret or live_siret, row.notified_on,
+                row.reference_decision, beneficiary.get("name") or "", *ids, _object(row.object),
+                Decimal(amount(row.amount_cents)), row.nature, conditions, period, row.id_rae or "",
+                "oui" if row.notification_ue else "non", Decimal("1.00"), row.scheme or "",
             ])
         if len(fetched) <= BATCH:
             return
-        cursor = encode_cursor(batch[-1][0].created_at, batch[-1][0].id)
+        cursor = encode_cursor(batch[-1].created_at, batch[-1].id)
 
 
-async def streamed_csv(
-    database: Database, peers: Peers, *, funder_id: uuid.UUID, year: int
-) -> AsyncIterator[bytes]:
-    """The funder's SCDL CSV for `year`, encoded, read on a session of its own (a streamed answer outlives the
-    request's session); 404 when identity knows no such funder."""
+async def known_funder(peers: Peers, funder_id: uuid.UUID) -> dict[str, Any]:
+    """Identity's card of the funder; 404 when identity knows no such funder."""
     card = await peers.organisation(funder_id)
     if card is None or card.get("kind") != OrganisationKind.funder:
         raise NotFound(Text("Financeur inconnu.", "Unknown funder."))
+    return card
+
+
+async def streamed_csv(
+    database: Database, peers: Peers, *, funder: dict[str, Any], funder_id: uuid.UUID, year: int
+) -> AsyncIterator[bytes]:
+    """The funder's SCDL CSV for `year`, encoded, read on a session of its own (a streamed answer outlives the
+    request's session)."""
     async with database.transaction(write=False) as session:
-        async for line in rows(session, peers, funder_id=funder_id, year=year):
+        async for line in rows(session, peers, funder=funder, funder_id=funder_id, year=year):
             yield line.encode()

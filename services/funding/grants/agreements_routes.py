@@ -18,7 +18,14 @@ from services.funding.dossiers.filters import DossierFiltersDep
 from services.funding.grants import agreement_life, agreements_repository, payments, payments_repository
 from services.funding.grants.agreement_document import agreement_html
 from services.funding.grants.auth import AgreementManager, AgreementSigner, AgreementsReader
-from services.funding.grants.dependencies import CurrentAgreement, ManagedAgreement, SignableAgreement
+from services.funding.grants.dependencies import (
+    CurrentAgreement,
+    ManagedAgreement,
+    SendableAgreement,
+    SendingCards,
+    SignableAgreement,
+    SigningCards,
+)
 from services.funding.grants.schemas import AgreementPublic
 from services.funding.html_documents import DOCUMENT_HEADERS, document_response
 from services.funding.models.agreement import AgreementState
@@ -112,12 +119,12 @@ async def agreement_document(
     **MOVE,
 )
 async def send_agreement(
-    agreement: ManagedAgreement, session: SessionDep, caller: AgreementManager, call: IdempotencyDep,
-    clock: ClockDep,
+    cards: SendingCards, agreement: SendableAgreement, session: SessionDep, caller: AgreementManager,
+    call: IdempotencyDep, clock: ClockDep,
 ) -> Response:
     """The lead funder's manager sends a drafted agreement; a decision letter is then in force at once. Refused
     (409 `illegal_transition`) in any other state or to another caller."""
-    agreement_life.send(caller, agreement, clock.now())
+    await agreement_life.send(session, caller, agreement, clock.now(), cards)
     return await answer(session, call, await agreement_life.to_public(session, caller, agreement))
 
 
@@ -127,13 +134,13 @@ async def send_agreement(
     **MOVE,
 )
 async def sign_agreement(
-    agreement: SignableAgreement, session: SessionDep, caller: AgreementSigner, call: IdempotencyDep,
-    clock: ClockDep,
+    cards: SigningCards, agreement: SignableAgreement, session: SessionDep, caller: AgreementSigner,
+    call: IdempotencyDep, clock: ClockDep,
 ) -> Response:
     """Each side signs a sent convention once: a funder party's manager, the association's admin. With every
     signature, the convention is `signed`. Refused (409 `illegal_transition`) when already signed by this side or
     not sent."""
-    await agreement_life.sign(session, caller, agreement, clock.now())
+    await agreement_life.sign(session, caller, agreement, clock.now(), cards)
     return await answer(session, call, await agreement_life.to_public(session, caller, agreement))
 
 

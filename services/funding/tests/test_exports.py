@@ -166,23 +166,47 @@ class TestWhatIsPublished:
         [paid] = export(world, PREFECTURE, year)
         assert paid["datesPeriodeVersement"] == (TODAY + timedelta(days=20)).isoformat()
 
-    def test_a_beneficiary_s_ids_go_as_the_schema_takes_them_or_the_row_stays_out(
+    def test_a_beneficiary_s_ids_go_as_the_schema_takes_them_or_the_row_stays_out_with_its_reason(
         self, world: World, monkeypatch: Any
     ) -> None:
         dossier = decided(world)
         year = grant_year(world, dossier)
+        agreements = agreements_of(world, dossier)
+        # An RNA with a capital letter (real, e.g. Corsica's W2A…) cannot go in the column: the SIRET carries the row.
+        with identity_says(monkeypatch, BLOSNE_AVENIR, rna="W2A1002760"):
+            ok(world.as_("funding", STATE_MANAGER).post(f"/api/v1/agreements/{agreements[PREFECTURE]['id']}/send"))
+        [row] = export(world, PREFECTURE, year)
+        assert (row["idBeneficiaire"], row["rnaBeneficiaire"]) == ("81234567600017", "")
+        # Neither a SIRET nor such an RNA: the row stays out, counted in a header, listed with its reason.
+        with identity_says(monkeypatch, BLOSNE_AVENIR, siret=None, rna="W2A1002760"):
+            for email, action in ((CITY_MANAGER, "send"), (CITY_MANAGER, "sign"), (HOLDER, "sign")):
+                ok(world.as_("funding", email).post(f"/api/v1/agreements/{agreements[VILLE]['id']}/{action}"))
+        answer = world.stack.api("funding").get("/api/v1/exports/scdl", params={"funder": VILLE, "year": year})
+        assert answer.text.splitlines()[1:] == [] and scdl_problems(answer.text) == []
+        assert answer.headers["X-SCDL-Excluded-Rows"] == "1"
+        report_url = answer.headers["X-SCDL-Excluded-Report"]
+        assert report_url == f"/api/v1/exports/scdl/excluded?funder={VILLE}&year={year}"
+        report = ok(world.stack.api("funding").get(report_url, headers={"Accept-Language": "en"}))
+        [excluded] = report["items"]
+        assert (excluded["reason"], excluded["reference_decision"], excluded["beneficiary_name"],
+                excluded["organisation_id"]) == ("beneficiary_without_siret_or_rna", agreements[VILLE]["number"],
+                                                 "Association Blosne Avenir", BLOSNE_AVENIR)
+        assert "SIRET" in excluded["message"] and excluded["message"].startswith("No valid SIRET")
+        # The State's file has nothing left out.
+        state = world.stack.api("funding").get("/api/v1/exports/scdl", params={"funder": PREFECTURE, "year": year})
+        assert state.headers["X-SCDL-Excluded-Rows"] == "0"
+        assert ok(world.stack.api("funding").get("/api/v1/exports/scdl/excluded", params={
+            "funder": PREFECTURE, "year": year}))["items"] == []
+
+    def test_a_beneficiary_with_only_an_rna_of_the_schema_s_form_is_published_with_it(
+        self, world: World, monkeypatch: Any
+    ) -> None:
+        dossier = decided(world)
         letter = agreements_of(world, dossier)[PREFECTURE]
-        ok(world.as_("funding", STATE_MANAGER).post(f"/api/v1/agreements/{letter['id']}/send"))
-        association = BLOSNE_AVENIR
-        # An RNA with a capital letter (real, e.g. Corsica's W2A…): out of the column, the SIRET carries the row.
-        with identity_says(monkeypatch, association, rna="W2A1002760"):
-            [row] = export(world, PREFECTURE, year)
-            assert (row["idBeneficiaire"], row["rnaBeneficiaire"]) == ("81234567600017", "")
-        with identity_says(monkeypatch, association, siret=None, rna="W2A1002760"):
-            assert export(world, PREFECTURE, year) == []
-        with identity_says(monkeypatch, association, siret=None):
-            [row] = export(world, PREFECTURE, year)
-            assert (row["idBeneficiaire"], row["rnaBeneficiaire"]) == ("", "W353012345")
+        with identity_says(monkeypatch, BLOSNE_AVENIR, siret=None):
+            ok(world.as_("funding", STATE_MANAGER).post(f"/api/v1/agreements/{letter['id']}/send"))
+        [row] = export(world, PREFECTURE, grant_year(world, dossier))
+        assert (row["idBeneficiaire"], row["rnaBeneficiaire"]) == ("", "W353012345")
 
     def test_a_funder_without_a_siret_gets_a_problem_not_an_invalid_file(self, world: World, monkeypatch: Any) -> None:
         with identity_says(monkeypatch, PREFECTURE, siret=None):
@@ -311,29 +335,34 @@ class TestFormulasAreNeutralised:
     def test_names_and_objects_in_the_scdl_export_read_as_text_and_the_row_stays_valid(self, world: World) -> None:
         title = FORMULAS[0]
         dossier = _decided_with(world, title=title, conditions="x", refusal="y")
-        agreement = agreements_of(world, dossier)[VILLE]
-        for email, action in ((CITY_MANAGER, "send"), (CITY_MANAGER, "sign"), (HOLDER, "sign")):
-            ok(world.as_("funding", email).post(f"/api/v1/agreements/{agreement['id']}/{action}"))
-        year = ok(world.as_("funding", CITY_MANAGER).get(
-            "/api/v1/grants", params={"dossier_id": dossier["id"]}))["items"][0]["year"]
-        association = ok(world.as_("funding", CITY_MANAGER).get(
-            "/api/v1/grants", params={"dossier_id": dossier["id"]}))["items"][0]["organisation_id"]
+        agreements = agreements_of(world, dossier)
+        year = grant_year(world, dossier)
         # Identity trims a name, so a leading tab never reaches the export through one (the bulk test has one).
-        for formula in (f for f in FORMULAS if not f.startswith("\t")):
-            _rename(world, "presidence@blosne-avenir.example", association, formula)
-            _rename(world, CITY_MANAGER, VILLE, f"{formula} ville")
-            answer = world.stack.api("funding").get("/api/v1/exports/scdl", params={"funder": VILLE, "year": year})
-            [line] = answer.text.splitlines()[1:]
-            [row] = list(csv.DictReader(io.StringIO(answer.text)))
+        # The names are written when the grant is notified: each agreement is notified under other names.
+        formulas = [f for f in FORMULAS if not f.startswith("\t")]
+        cases = [(PREFECTURE, STATE_MANAGER, formulas[0], f"{formulas[1]} préfecture", 1_000_000, ["send"]),
+                 (VILLE, CITY_MANAGER, formulas[2], f"{formulas[3]} ville", 2_500_000, ["send", "sign"])]
+        for funder, manager, holder_name, funder_name, _, moves in cases:
+            _rename(world, HOLDER, BLOSNE_AVENIR, holder_name)
+            _rename(world, manager, funder, funder_name)
+            for action in moves:
+                ok(world.as_("funding", manager).post(f"/api/v1/agreements/{agreements[funder]['id']}/{action}"))
+            if funder == VILLE:
+                ok(world.as_("funding", HOLDER).post(f"/api/v1/agreements/{agreements[funder]['id']}/sign"))
+        _rename(world, HOLDER, BLOSNE_AVENIR, "Association Blosne Avenir")
+        for funder, _, holder_name, funder_name, cents, _ in cases:
+            text = export_text(world, funder, year)
+            assert scdl_problems(text) == []
+            [line] = text.splitlines()[1:]
+            [row] = list(csv.DictReader(io.StringIO(text)))
             # A leading quote, inside double quotes: what a spreadsheet shows as text; nothing else changes.
-            assert row["nomBeneficiaire"] == "'" + formula, formula
-            assert row["nomAttribuant"] == f"'{formula} ville"
+            assert row["nomBeneficiaire"] == "'" + holder_name, holder_name
+            assert row["nomAttribuant"] == "'" + funder_name
             assert row["objet"] == "'" + title
-            written = '"' + ("'" + formula).replace('"', '""') + '"'
-            assert written in line
+            assert '"' + ("'" + holder_name).replace('"', '""') + '"' in line
             # The figures stay figures, and the row still passes the schema's rules.
             assert (row["montant"], row["pourcentageSubvention"], row["idBeneficiaire"]) == (
-                "25000.00", "1.00", "81234567600017")
+                amount(cents), "1.00", "81234567600017")
             assert re.fullmatch(DATE, row["dateConvention"]) and violations(row) == []
 
     def test_text_cells_of_the_bulk_exports_are_neutralised_and_their_figures_kept(self, world: World) -> None:
