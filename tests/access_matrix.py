@@ -100,6 +100,7 @@ ACCESS: dict[str, dict[tuple[str, str], str | set[str]]] = {
         ("POST", "/api/v1/programmes"): DESK,
         ("GET", "/api/v1/programmes"): EVERYONE,
         ("GET", "/api/v1/programmes/{programme_id}"): EVERYONE,
+        ("PATCH", "/api/v1/programmes/{programme_id}"): DESK,
         ("POST", "/api/v1/dossiers"): HOLDERS,
         ("GET", "/api/v1/dossiers"): HOLDERS | FUNDERS | DESK,
         # A citizen council reads the examined dossiers of its QPVs (404 for the others), never the list.

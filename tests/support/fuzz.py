@@ -110,6 +110,7 @@ CALLER_BY_OPERATION: dict[str, dict[str, str]] = {
         "create_programme": DESK,
         "list_programmes": HOLDER,
         "get_programme": HOLDER,
+        "update_programme": DESK,
         "create_dossier": HOLDER,
         "list_dossiers": HOLDER,
         "get_dossier": HOLDER,

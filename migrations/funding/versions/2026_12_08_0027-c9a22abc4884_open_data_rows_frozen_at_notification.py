@@ -84,7 +84,6 @@ GRANTS = _table(
     sa.column('programme_id', sa.Uuid()), sa.column('year', sa.Integer()), sa.column('amount_cents', sa.BigInteger()),
     sa.column('created_at', common.db.UtcDateTime()),
 )
-PROGRAMMES = _table('programmes', sa.column('id', sa.Uuid()), sa.column('title', sa.String()))
 PAYMENTS = _table(
     'payments', sa.column('grant_id', sa.Uuid()), sa.column('year', sa.Integer()), sa.column('state', sa.String()),
     sa.column('condition', sa.String()), sa.column('due_on', sa.Date()), sa.column('pay_by', sa.Date()),
@@ -129,7 +128,6 @@ def _period(payments: list[Any], notified: date) -> tuple[str, str]:
 
 
 def _backfill(bind: sa.Connection) -> None:
-    titles = {row.id: row.title for row in bind.execute(sa.select(PROGRAMMES.c.id, PROGRAMMES.c.title))}
     grants = {row.id: row for row in bind.execute(sa.select(GRANTS))}
     shared: dict[uuid.UUID, list[uuid.UUID]] = {}
     for party in bind.execute(sa.select(PARTIES)):
@@ -157,7 +155,8 @@ def _backfill(bind: sa.Connection) -> None:
                     'funder_id': grant.funder_id, 'organisation_id': grant.organisation_id, 'year': year,
                     'notified_on': notified, 'reference_decision': agreement.number, 'object': agreement.object,
                     'amount_cents': amount_cents, 'nature': 'aide en numéraire', 'notification_ue': False,
-                    'scheme': titles.get(grant.programme_id), 'scheduled_conditions': conditions,
+                    # No programme had a stable code yet: its identifier, which no new title changes.
+                    'scheme': str(grant.programme_id), 'scheduled_conditions': conditions,
                     'scheduled_period': period,
                 })
     if rows:

@@ -99,7 +99,8 @@ async def decide(
     session.add(trace(dossier, principal, "decided", previous, outcome))
     await agreements.grant_shares(
         session, dossier=dossier, programme=programme, lines=lines,
-        shares={funder_id: agreements.Share(granted, request.conditions)}, session_id=None, decided_at=now,
+        shares={funder_id: agreements.Share(granted, request.conditions, request.decision_reference)},
+        session_id=None, decided_at=now,
         decided_by=principal.subject, cards=cards,
     )
     item = MinutesItem(

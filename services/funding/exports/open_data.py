@@ -13,10 +13,13 @@ from services.funding.exports import repository
 from services.funding.exports.scdl import NO_BENEFICIARY_ID, beneficiary_ids, notified_on, payment_period
 from services.funding.models.agreement import Agreement, Grant
 from services.funding.models.open_data import OpenDataRow
+from services.funding.models.programme import AidNature
 
 Cards = dict[uuid.UUID, dict[str, Any] | None]
 
-CASH = "aide en numéraire"
+# The programme's nature of aid in the schema's words.
+NATURES = {AidNature.cash: "aide en numéraire", AidNature.in_kind: "aide en nature",
+           AidNature.both: "aide en numéraire;aide en nature"}
 
 
 def yearly_amounts(agreement: Agreement, grant: Grant) -> dict[int, int]:
@@ -53,12 +56,15 @@ async def _publish_grant(session: AsyncSession, agreement: Agreement, grant: Gra
         session.add(OpenDataRow(
             grant_id=grant.id, agreement_id=agreement.id, funder_id=grant.funder_id,
             organisation_id=grant.organisation_id, year=year, notified_on=notified,
-            reference_decision=agreement.number, funder_name=funder.get("name"), funder_siret=funder.get("siret"),
+            reference_decision=grant.decision_reference or agreement.number, funder_name=funder.get("name"),
+            funder_siret=funder.get("siret"),
             beneficiary_name=beneficiary.get("name"), beneficiary_siret=beneficiary.get("siret"),
             beneficiary_rna=beneficiary.get("rna"),
             excluded_reason=None if beneficiary_ids(beneficiary) is not None else NO_BENEFICIARY_ID,
-            object=agreement.object, amount_cents=amount_cents, nature=CASH, notification_ue=False, id_rae=None,
-            scheme=programme.title, scheduled_conditions=conditions, scheduled_period=period,
+            object=agreement.object, amount_cents=amount_cents, nature=NATURES[AidNature(programme.aid_nature)],
+            notification_ue=programme.eu_notified, id_rae=programme.rae_id,
+            scheme=programme.scheme_code or str(programme.id), scheduled_conditions=conditions,
+            scheduled_period=period,
         ))
 
 

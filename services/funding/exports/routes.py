@@ -43,8 +43,11 @@ REPORT_HEADER = "X-SCDL-Excluded-Report"
     f"l'autre reste hors du fichier : l'en-tête `{EXCLUDED_HEADER}` compte ces lignes et `{REPORT_HEADER}` donne "
     "l'adresse du rapport JSON qui les liste avec leur raison (`GET /api/v1/exports/scdl/excluded`). Un financeur "
     "sans SIRET valide reçoit un problème 409 `funder_without_siret` (aucune ligne ne serait valide sans "
-    "`idAttribuant`). `pourcentageSubvention` vaut 1.00 (un seul bénéficiaire). CSV UTF-8, virgules, envoyé au fil "
-    "de l'eau.",
+    "`idAttribuant`). `referenceDecision` est la référence que le financeur a donnée à sa décision "
+    "(`decision_reference`), sinon le numéro de la convention ou de la décision au guichet ; `nature`, "
+    "`notificationUE`, `idRAE` et `dispositifAide` (le code stable du dispositif, sinon l'identifiant du "
+    "programme) viennent du programme (`PATCH /api/v1/programmes/{id}`), tels qu'ils étaient à la notification. "
+    "`pourcentageSubvention` vaut 1.00 (un seul bénéficiaire). CSV UTF-8, virgules, envoyé au fil de l'eau.",
     response_class=StreamingResponse,
     responses={**problem_responses(404, 409, 422), 200: {
         "content": {"text/csv": {"schema": {"type": "string"}}},

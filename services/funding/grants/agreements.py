@@ -33,6 +33,8 @@ class Share:
 
     granted_cents: int
     conditions: str | None
+    # The funder's own reference of its decision, when it gave one.
+    decision_reference: str | None = None
 
 
 @dataclass(frozen=True)
@@ -65,7 +67,8 @@ async def grant_shares(
         grant = Grant(
             dossier_id=dossier.id, funder_id=line.funder_id, organisation_id=dossier.organisation_id,
             programme_id=programme.id, session_id=session_id, year=programme.year,
-            amount_cents=share.granted_cents, conditions=share.conditions, decided_at=decided_at,
+            amount_cents=share.granted_cents, conditions=share.conditions,
+            decision_reference=share.decision_reference, decided_at=decided_at,
         )
         session.add(grant)
         await session.flush()
