@@ -34,6 +34,8 @@ from services.funding.peers import PeersDep
 router = APIRouter(prefix="/agreements", tags=["agreements"])
 
 MOVE = move_route(AgreementPublic)
+# A move that may notify the agreement asks identity for the parties' names first (its open-data rows).
+NOTIFYING_MOVE = move_route(AgreementPublic, upstream=True)
 # An agreement's document lists its payments on one page: none has more than this many instalments.
 DOCUMENT_PAYMENTS = 100
 
@@ -116,13 +118,14 @@ async def agreement_document(
 @router.post(
     "/{agreement_id}/send",
     summary="Envoyer la convention à l'association (une décision d'attribution prend effet en étant notifiée)",
-    **MOVE,
+    **NOTIFYING_MOVE,
 )
 async def send_agreement(
     cards: SendingCards, agreement: SendableAgreement, session: SessionDep, caller: AgreementManager,
     call: IdempotencyDep, clock: ClockDep,
 ) -> Response:
-    """The lead funder's manager sends a drafted agreement; a decision letter is then in force at once. Refused
+    """The lead funder's manager sends a drafted agreement; a decision letter is then in force at once, notified,
+    and its open-data row written (SCDL, with identity's names of that day: 503 while identity is away). Refused
     (409 `illegal_transition`) in any other state or to another caller."""
     await agreement_life.send(session, caller, agreement, clock.now(), cards)
     return await answer(session, call, await agreement_life.to_public(session, caller, agreement))
@@ -131,15 +134,15 @@ async def send_agreement(
 @router.post(
     "/{agreement_id}/sign",
     summary="Signer pour ma partie (gestionnaire du financeur, ou administrateur de l'association)",
-    **MOVE,
+    **NOTIFYING_MOVE,
 )
 async def sign_agreement(
     cards: SigningCards, agreement: SignableAgreement, session: SessionDep, caller: AgreementSigner,
     call: IdempotencyDep, clock: ClockDep,
 ) -> Response:
     """Each side signs a sent convention once: a funder party's manager, the association's admin. With every
-    signature, the convention is `signed`. Refused (409 `illegal_transition`) when already signed by this side or
-    not sent."""
+    signature, the convention is `signed`: concluded, and its open-data rows written (SCDL, one per funder and
+    year). Refused (409 `illegal_transition`) when already signed by this side or not sent."""
     await agreement_life.sign(session, caller, agreement, clock.now(), cards)
     return await answer(session, call, await agreement_life.to_public(session, caller, agreement))
 

@@ -216,3 +216,28 @@ class TestTheMigration:
         with identity_says(monkeypatch, BLOSNE_AVENIR, name="Blosne Avenir"):
             [row] = export(world, PREFECTURE, year)
             assert row["nomBeneficiaire"] == "Blosne Avenir"
+
+
+class TestAPartialGrant:
+    def test_what_was_granted_not_what_was_asked_under_a_letter_below_the_threshold(self, world: World) -> None:
+        from services.funding.tests.committee_helpers import decide, open_session, plan_session, ready, session_url
+        from services.funding.tests.test_agreements import PLAN
+        from tests.support.world import DESK
+
+        dossier = ready(world, plan=PLAN)
+        present = [VILLE, PREFECTURE, CAF]
+        session = ok(open_session(world, plan_session(world, [dossier], present), present))
+        ok(decide(world, session, dossier, VILLE, 1_800_000), 201)  # 25,000 € asked, 18,000 € granted
+        ok(decide(world, session, dossier, PREFECTURE, 0), 201)
+        ok(decide(world, session, dossier, CAF, 0), 201)
+        ok(world.as_("funding", DESK).post(f"{session_url(session)}/close", json={}))
+        assert ok(world.as_("funding", DESK).get(f"/api/v1/dossiers/{dossier['id']}"))["outcome"] == \
+            "partially_accepted"
+        letter = agreements_by_funder(world, dossier)[VILLE]
+        assert letter["kind"] == "decision_letter"
+        ok(world.as_("funding", CITY_MANAGER).post(f"/api/v1/agreements/{letter['id']}/send"))
+        year = grant_year(world, dossier)
+        [row] = export(world, VILLE, year)
+        assert (row["montant"], row["referenceDecision"]) == ("18000.00", letter["number"])
+        # The funders that granted nothing publish nothing.
+        assert export(world, PREFECTURE, year) == [] and export(world, CAF, year) == []
