@@ -69,7 +69,7 @@ async def export_scdl(
     `not_found` when identity knows no such funder, 409 `funder_without_siret` when it has no valid SIRET. (The
     operation's description is the French text above.)"""
     card = await scdl.known_funder(peers, funder)
-    scdl.funder_siret(card)
+    scdl.funder_siret(card, funder)
     async with database.transaction(write=False) as session:
         excluded = await scdl.excluded_count(session, peers, funder_id=funder, year=year)
     lines = scdl.streamed_csv(database, peers, funder=card, funder_id=funder, year=year)

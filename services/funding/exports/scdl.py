@@ -93,7 +93,7 @@ def beneficiary_ids(card: dict[str, Any]) -> tuple[str, str] | None:
     return (siret_ok, rna_ok) if siret_ok or rna_ok else None
 
 
-def funder_siret(card: dict[str, Any]) -> str:
+def funder_siret(card: dict[str, Any], funder_id: uuid.UUID) -> str:
     """The funder's SIRET, or 409 `funder_without_siret`: without it no row of its file is valid."""
     value = card.get("siret") or ""
     if not siret.is_valid(value):
@@ -102,7 +102,7 @@ def funder_siret(card: dict[str, Any]) -> str:
                  "publiées au format SCDL (idAttribuant est obligatoire). Renseignez-le dans l'annuaire.",
                  "This funder has no valid SIRET in its profile: its open data cannot be published in the SCDL "
                  "format (idAttribuant is required). Enter it in the directory."),
-            code="funder_without_siret", extra={"funder_id": str(card.get("id") or "")},
+            code="funder_without_siret", extra={"funder_id": str(funder_id)},
         )
     return value
 
@@ -151,7 +151,7 @@ async def rows(
 ) -> AsyncIterator[str]:
     """The header, then one line per published row of the funder for that year: frozen at the notification, with
     the payment period of that year's payments read now."""
-    live_siret = funder_siret(funder)
+    live_siret = funder_siret(funder, funder_id)
     yield csv_line(list(COLUMNS))
     cards: dict[uuid.UUID, dict[str, Any] | None] = {}
     cursor: str | None = None

@@ -213,6 +213,7 @@ class TestWhatIsPublished:
             answer = world.stack.api("funding").get("/api/v1/exports/scdl", params={"funder": PREFECTURE,
                                                                                    "year": 2026})
         assert answer.status_code == 409 and problem(answer)["code"] == "funder_without_siret"
+        assert problem(answer)["funder_id"] == PREFECTURE
         assert "SIRET" in problem(answer)["detail"]
 
 
