@@ -101,6 +101,7 @@ ACCESS: dict[str, dict[tuple[str, str], str | set[str]]] = {
         ("POST", "/api/v1/programmes"): DESK,
         ("GET", "/api/v1/programmes"): EVERYONE,
         ("GET", "/api/v1/programmes/{programme_id}"): EVERYONE,
+        ("PATCH", "/api/v1/programmes/{programme_id}"): DESK,
         ("POST", "/api/v1/dossiers"): HOLDERS,
         # A citizen council lists the examined dossiers of its QPVs and those it gave its opinion on.
         ("GET", "/api/v1/dossiers"): HOLDERS | FUNDERS | DESK | {"citizen_reviewer"},
@@ -188,6 +189,7 @@ ACCESS: dict[str, dict[tuple[str, str], str | set[str]]] = {
         ("GET", "/api/v1/payments"): HOLDERS | FUNDERS | DESK,
         ("GET", "/api/v1/events"): HOLDERS | FUNDERS | DESK | {"citizen_reviewer"},
         ("GET", "/api/v1/exports/scdl"): PUBLIC,
+        ("GET", "/api/v1/exports/scdl/excluded"): PUBLIC,
         ("GET", "/api/v1/exports/{kind}"): FUNDERS | DESK,
         ("GET", "/api/v1/stats/funder"): FUNDERS | DESK,
         ("GET", "/api/v1/stats/funder/projects"): FUNDERS | DESK,

@@ -110,6 +110,7 @@ CALLER_BY_OPERATION: dict[str, dict[str, str]] = {
         "create_programme": DESK,
         "list_programmes": HOLDER,
         "get_programme": HOLDER,
+        "update_programme": DESK,
         "create_dossier": HOLDER,
         "list_dossiers": HOLDER,
         "get_dossier": HOLDER,
@@ -225,7 +226,7 @@ PUBLIC_OPERATIONS: dict[str, frozenset[str]] = {
          "request_password_reset", "confirm_password_reset", "jwks", "healthz", "readyz", "metrics"}
     ),
     "projects": frozenset({"healthz", "readyz", "metrics"}),
-    "funding": frozenset({"healthz", "readyz", "metrics", "export_scdl"}),
+    "funding": frozenset({"healthz", "readyz", "metrics", "export_scdl", "excluded_scdl_rows"}),
 }
 
 OPERATIONS: dict[str, list[str]] = {

@@ -129,7 +129,8 @@ async def close(
         assert programme is not None  # a foreign key
         await agreements.grant_shares(
             session, dossier=dossier, programme=programme, lines=lines[dossier.id],
-            shares={fid: agreements.Share(d.granted_cents, d.conditions) for fid, d in decided[item.id].items()},
+            shares={fid: agreements.Share(d.granted_cents, d.conditions, d.decision_reference)
+                    for fid, d in decided[item.id].items()},
             session_id=committee.id, decided_at=now, decided_by=principal.subject,
         )
     committee.state = SessionState.closed

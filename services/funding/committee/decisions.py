@@ -127,7 +127,9 @@ async def record_decision(
             extra={"asked_cents": place.asked.amount_cents},
         )
     refusal_reason = request.refusal_reason if granted == 0 else None
-    content = {"granted_cents": granted, "conditions": request.conditions, "refusal_reason": refusal_reason}
+    reference = request.decision_reference if granted > 0 else None  # a refusal publishes nothing
+    content = {"granted_cents": granted, "conditions": request.conditions, "refusal_reason": refusal_reason,
+               "decision_reference": reference}
     current = place.current
     if current is not None and all(getattr(current, name) == value for name, value in content.items()):
         return current, False
@@ -140,7 +142,7 @@ async def record_decision(
         current = FunderDecision(
             item_id=place.item.id, dossier_id=place.dossier.id, funder_id=place.funder_id,
             decided_by=principal.subject, granted_cents=granted, conditions=request.conditions,
-            refusal_reason=refusal_reason,
+            refusal_reason=refusal_reason, decision_reference=reference,
         )
         session.add(current)
     else:

@@ -64,12 +64,12 @@ async def decidable(session: AsyncSession, principal: Principal, dossier_id: uui
 
 async def decide(
     session: AsyncSession, *, principal: Principal, dossier: Dossier, request: DecisionIn, clock: Clock,
-    holder: dict[str, Any] | None, funder_name: str,
+    holder: dict[str, Any] | None, funder_name: str, cards: dict[uuid.UUID, dict[str, Any] | None],
 ) -> tuple[DossierPublic, uuid.UUID]:
     """The funder's answer: the amount granted (at most what was asked) committed on its envelope, or nothing
     with a reason; the dossier decided, its grant and single payment made, the association notified (the
-    notification to send once committed is returned). `holder` and `funder_name` are identity's, read before the
-    dossier was locked."""
+    notification to send once committed is returned). `holder`, `funder_name` and `cards` (both organisations') are
+    identity's, read before the dossier was locked."""
     require_action(dossier, "decide")
     programme = await get_programme(session, dossier.programme_id)
     lines = (await dossiers_repository.lines_of(session, [dossier.id]))[dossier.id]
@@ -99,8 +99,9 @@ async def decide(
     session.add(trace(dossier, principal, "decided", previous, outcome))
     await agreements.grant_shares(
         session, dossier=dossier, programme=programme, lines=lines,
-        shares={funder_id: agreements.Share(granted, request.conditions)}, session_id=None, decided_at=now,
-        decided_by=principal.subject,
+        shares={funder_id: agreements.Share(granted, request.conditions, request.decision_reference)},
+        session_id=None, decided_at=now,
+        decided_by=principal.subject, cards=cards,
     )
     item = MinutesItem(
         position=1, item_id=dossier.id, dossier_id=dossier.id, reference=dossier.reference,

@@ -37,7 +37,7 @@ async def decide_small_project(
     decided, notification = await delegated.decide(
         session, principal=caller, dossier=dossier, request=body, clock=clock,
         holder=cards.get(dossier.organisation_id),
-        funder_name=(funder or {}).get("name") or str(caller.organisation_id),
+        funder_name=(funder or {}).get("name") or str(caller.organisation_id), cards=cards,
     )
     database: Database = request.app.state.db
     background.add_task(

@@ -91,6 +91,12 @@ class Opening(Input):
         return self
 
 
+# A funder's own reference of its decision: stripped, visible characters, 100 at most.
+DecisionReference = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, pattern=VISIBLE_CHARACTER, max_length=100)
+]
+
+
 class DecisionIn(Input):
     granted_amount_cents: GrantedCents = Field(
         description="Montant accordé (0 : pas d'aide, motif obligatoire) ; au plus ce qui est demandé au financeur.",
@@ -98,6 +104,11 @@ class DecisionIn(Input):
     )
     conditions: Comment | None = None
     refusal_reason: Comment | None = Field(default=None, description="Obligatoire quand rien n'est accordé.")
+    decision_reference: DecisionReference | None = Field(
+        default=None, examples=["DEL-2027-0042"],
+        description="La référence de la décision chez le financeur (délibération, arrêté), publiée en données "
+        "ouvertes comme `referenceDecision` ; sans elle, le numéro de la convention ou de la décision du guichet.",
+    )
 
     @model_validator(mode="after")
     def _reason_when_nothing(self) -> "DecisionIn":
@@ -158,6 +169,7 @@ class DecisionPublic(BaseModel):
     granted_amount_cents: int
     conditions: str | None
     refusal_reason: str | None
+    decision_reference: str | None
     decided_by: str
     version: int
     created_at: datetime

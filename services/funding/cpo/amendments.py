@@ -13,6 +13,7 @@ from services.funding.cpo.schemas import CpoReviewIn
 from services.funding.cpo.service import refused, touched
 from services.funding.dossiers import cpo_plan
 from services.funding.envelopes import money as envelopes_money
+from services.funding.exports import open_data
 from services.funding.grants.instalments import cpo_year, payment_terms, payments_of
 from services.funding.models.agreement import Agreement, Grant, PaymentState
 from services.funding.models.cpo import CpoReview, CpoVersion
@@ -92,6 +93,7 @@ async def _recut_year(
     session.add_all(fresh)
     grant.amount_cents += after - before
     agreement.amount_cents += after - before
+    await open_data.amended(session, grant, year, after - before)
     kept = sorted([p for p in rows if p.year != year] + fresh, key=lambda payment: payment.sequence)
     agreement.terms = _restated(agreement.terms, grant, year, after - before, payment_terms(kept))
     touched(agreement)

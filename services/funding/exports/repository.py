@@ -1,19 +1,20 @@
 """The exports' queries: the rows of each bulk export (a funder's, or every funder's for the desk) read by batches
-in the keyset order, and the SCDL export's grants with their schedules and agreements."""
+in the keyset order, and the SCDL export's open-data rows with their grants' payments."""
 
 import uuid
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, Select
+from sqlalchemy import Row, Select, func, or_
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from common.pagination import keyset
-from services.funding.models.agreement import Agreement, Grant, Payment, PaymentState
+from services.funding.models.agreement import Agreement, AgreementParty, Grant, Payment, PaymentState
 from services.funding.models.committee import AgendaItem, FunderDecision
 from services.funding.models.dossier import Dossier, DossierRouting, RoutingState
+from services.funding.models.open_data import OpenDataRow
 from services.funding.models.programme import Programme
 
 # A row of any width, and the statement that reads such rows.
@@ -56,14 +57,30 @@ async def export_batch(
     return (await session.execute(keyset(statement, model, limit=limit, cursor=cursor))).all()
 
 
-async def grants_batch(
-    session: AsyncSession, *, funder_id: uuid.UUID, year: int, limit: int, cursor: str | None
-) -> Sequence[Row[Grant, str]]:
-    """The funder's grants of the year with their programme's title, the next `limit` after `cursor` (one more)."""
-    statement = select(Grant, col(Programme.title)).join(
-        Programme, col(Programme.id) == col(Grant.programme_id)
-    ).where(col(Grant.funder_id) == funder_id, col(Grant.year) == year)
-    return (await session.execute(keyset(statement, Grant, limit=limit, cursor=cursor))).all()
+async def open_data_batch(
+    session: AsyncSession, *, funder_id: uuid.UUID, year: int, limit: int, cursor: str | None,
+    excluded_only: bool = False,
+) -> Sequence[OpenDataRow]:
+    """The funder's open-data rows of the year, the next `limit` after `cursor` (one more). `excluded_only`: those
+    kept out, or whose identity facts were not kept (rows from before they were, judged on identity's card)."""
+    statement = select(OpenDataRow).where(col(OpenDataRow.funder_id) == funder_id, col(OpenDataRow.year) == year)
+    if excluded_only:
+        statement = statement.where(or_(col(OpenDataRow.excluded_reason).is_not(None),
+                                        col(OpenDataRow.beneficiary_name).is_(None)))
+    return (await session.execute(keyset(statement, OpenDataRow, limit=limit, cursor=cursor))).scalars().all()
+
+
+async def excluded_counts(
+    session: AsyncSession, *, funder_id: uuid.UUID, year: int
+) -> tuple[int, dict[uuid.UUID, int]]:
+    """How many of the funder's rows of the year are kept out as frozen, and, for rows without identity's facts
+    (written before they were kept), how many each association has (its card decides)."""
+    of_year = (col(OpenDataRow.funder_id) == funder_id, col(OpenDataRow.year) == year)
+    frozen = await session.execute(select(func.count()).select_from(OpenDataRow).where(
+        *of_year, col(OpenDataRow.excluded_reason).is_not(None), col(OpenDataRow.beneficiary_name).is_not(None)))
+    legacy = await session.execute(select(col(OpenDataRow.organisation_id), func.count()).where(
+        *of_year, col(OpenDataRow.beneficiary_name).is_(None)).group_by(col(OpenDataRow.organisation_id)))
+    return int(frozen.scalar_one()), {organisation: int(count) for organisation, count in legacy.all()}
 
 
 async def schedules_of(session: AsyncSession, grant_ids: list[uuid.UUID]) -> dict[uuid.UUID, list[Payment]]:
@@ -77,6 +94,29 @@ async def schedules_of(session: AsyncSession, grant_ids: list[uuid.UUID]) -> dic
     return schedule
 
 
-async def agreements_by_id(session: AsyncSession, agreement_ids: set[uuid.UUID]) -> dict[uuid.UUID, Agreement]:
-    statement = select(Agreement).where(col(Agreement.id).in_(agreement_ids))
-    return {agreement.id: agreement for agreement in (await session.execute(statement)).scalars()}
+async def grants_of_agreement(session: AsyncSession, agreement: Agreement) -> list[Grant]:
+    """The agreement's grants: each party's of a multi-party agreement, else its own."""
+    parties = select(Grant).join(AgreementParty, col(AgreementParty.grant_id) == col(Grant.id)).where(
+        col(AgreementParty.agreement_id) == agreement.id)
+    found = list((await session.execute(parties)).scalars())
+    if found:
+        return found
+    grant = await session.get(Grant, agreement.grant_id)
+    assert grant is not None  # a foreign key
+    return [grant]
+
+
+async def published_years(session: AsyncSession, grant_id: uuid.UUID) -> set[int]:
+    statement = select(col(OpenDataRow.year)).where(col(OpenDataRow.grant_id) == grant_id)
+    return set((await session.execute(statement)).scalars())
+
+
+async def programme_of(session: AsyncSession, grant: Grant) -> Programme:
+    programme = await session.get(Programme, grant.programme_id)
+    assert programme is not None  # a foreign key
+    return programme
+
+
+async def row_of(session: AsyncSession, grant_id: uuid.UUID, year: int) -> OpenDataRow | None:
+    statement = select(OpenDataRow).where(col(OpenDataRow.grant_id) == grant_id, col(OpenDataRow.year) == year)
+    return (await session.execute(statement)).scalars().first()

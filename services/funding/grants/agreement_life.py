@@ -11,6 +11,7 @@ from common.db import utcnow
 from common.problems import Conflict, Text
 from common.tokens import Principal
 from services.funding.dossiers import repository as dossiers_repository
+from services.funding.exports import open_data
 from services.funding.grants import agreements_repository
 from services.funding.grants.schemas import AgreementPublic, PartyPublic
 from services.funding.models.agreement import Agreement, AgreementKind, AgreementParty, AgreementState
@@ -113,8 +114,11 @@ def _moved(agreement: Agreement) -> None:
     agreement.updated_at = utcnow()
 
 
-def send(principal: Principal, agreement: Agreement, now: datetime) -> None:
-    """The funder sends it to the association; a decision letter is in force once notified."""
+async def send(
+    session: AsyncSession, principal: Principal, agreement: Agreement, now: datetime, cards: open_data.Cards
+) -> None:
+    """The funder sends it to the association; a decision letter is in force once notified, and published as
+    open data (`cards`: identity's, of the parties, read before the lock)."""
     _require(principal, agreement, "send")
     agreement.sent_at, agreement.sent_by = now, principal.subject
     if agreement.kind == AgreementKind.decision_letter:
@@ -122,11 +126,14 @@ def send(principal: Principal, agreement: Agreement, now: datetime) -> None:
     else:
         agreement.state = AgreementState.sent
     _moved(agreement)
+    await open_data.publish(session, agreement, cards)
 
 
-async def sign(session: AsyncSession, principal: Principal, agreement: Agreement, now: datetime) -> None:
+async def sign(
+    session: AsyncSession, principal: Principal, agreement: Agreement, now: datetime, cards: open_data.Cards
+) -> None:
     """Each side signs once — each funder party of a multi-party agreement, for its share; with every
-    signature the convention is signed."""
+    signature the convention is signed, i.e. concluded, and published as open data (`cards` as for `send`)."""
     parties = await agreements_repository.parties_of(session, agreement.id)
     _require(principal, agreement, "sign", parties)
     side = _side(principal, agreement, parties)
@@ -142,6 +149,7 @@ async def sign(session: AsyncSession, principal: Principal, agreement: Agreement
     if agreement.funder_signed_at and agreement.holder_signed_at:
         agreement.state = AgreementState.signed
     _moved(agreement)
+    await open_data.publish(session, agreement, cards)
 
 
 def activate(principal: Principal, agreement: Agreement, now: datetime) -> None:

@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.funding.dossiers import cpo_plan
+from services.funding.exports import open_data
 from services.funding.financial_reports import service as financial_reports
 from services.funding.grants import agreements_repository
 from services.funding.grants.instalments import Instalment, payment_terms, payments_of, schedule
@@ -32,6 +33,8 @@ class Share:
 
     granted_cents: int
     conditions: str | None
+    # The funder's own reference of its decision, when it gave one.
+    decision_reference: str | None = None
 
 
 @dataclass(frozen=True)
@@ -47,11 +50,13 @@ class Granted:
 async def grant_shares(
     session: AsyncSession, *, dossier: Dossier, programme: Programme, lines: list[FundingLine],
     shares: dict[uuid.UUID, Share], session_id: uuid.UUID | None, decided_at: datetime, decided_by: str,
+    cards: open_data.Cards | None = None,
 ) -> list[Grant]:
     """A grant, its payment schedule and its reports for each share granted on the dossier (money already
     committed on the envelopes by the decisions), and its agreement — or one agreement for them all when the
     programme asks for a multi-party one. A delegated decision is notified with the answer: its letter is in
-    force at once. A CPO's grant runs over its years, and the CPO's first version is kept."""
+    force at once, and published as open data (`cards`: identity's, of the parties). A CPO's grant runs over its
+    years, and the CPO's first version is kept."""
     rules = rules_of(programme)
     years = cpo_plan.years_of(programme, dossier) if rules.multi_year else [programme.year]
     granted: list[Granted] = []
@@ -62,7 +67,8 @@ async def grant_shares(
         grant = Grant(
             dossier_id=dossier.id, funder_id=line.funder_id, organisation_id=dossier.organisation_id,
             programme_id=programme.id, session_id=session_id, year=programme.year,
-            amount_cents=share.granted_cents, conditions=share.conditions, decided_at=decided_at,
+            amount_cents=share.granted_cents, conditions=share.conditions,
+            decision_reference=share.decision_reference, decided_at=decided_at,
         )
         session.add(grant)
         await session.flush()
@@ -83,6 +89,8 @@ async def grant_shares(
             session.add(agreement)
             await session.flush()
             session.add_all(payments_of(g.grant, agreement, g.instalments))
+            if agreement.state == AgreementState.active:
+                await open_data.publish(session, agreement, cards or {})
     if rules.multi_year and granted:
         amounts = {str(g.grant.funder_id): {str(year): amount for year, amount in g.yearly.items()} for g in granted}
         cpo_plan.start(session, dossier, amounts, decided_by)

@@ -18,7 +18,14 @@ from services.funding.dossiers.filters import DossierFiltersDep
 from services.funding.grants import agreement_life, agreements_repository, payments, payments_repository
 from services.funding.grants.agreement_document import agreement_html
 from services.funding.grants.auth import AgreementManager, AgreementSigner, AgreementsReader
-from services.funding.grants.dependencies import CurrentAgreement, ManagedAgreement, SignableAgreement
+from services.funding.grants.dependencies import (
+    CurrentAgreement,
+    ManagedAgreement,
+    SendableAgreement,
+    SendingCards,
+    SignableAgreement,
+    SigningCards,
+)
 from services.funding.grants.schemas import AgreementPublic
 from services.funding.html_documents import DOCUMENT_HEADERS, document_response
 from services.funding.models.agreement import AgreementState
@@ -27,6 +34,8 @@ from services.funding.peers import PeersDep
 router = APIRouter(prefix="/agreements", tags=["agreements"])
 
 MOVE = move_route(AgreementPublic)
+# A move that may notify the agreement asks identity for the parties' names first (its open-data rows).
+NOTIFYING_MOVE = move_route(AgreementPublic, upstream=True)
 # An agreement's document lists its payments on one page: none has more than this many instalments.
 DOCUMENT_PAYMENTS = 100
 
@@ -109,31 +118,32 @@ async def agreement_document(
 @router.post(
     "/{agreement_id}/send",
     summary="Envoyer la convention à l'association (une décision d'attribution prend effet en étant notifiée)",
-    **MOVE,
+    **NOTIFYING_MOVE,
 )
 async def send_agreement(
-    agreement: ManagedAgreement, session: SessionDep, caller: AgreementManager, call: IdempotencyDep,
-    clock: ClockDep,
+    cards: SendingCards, agreement: SendableAgreement, session: SessionDep, caller: AgreementManager,
+    call: IdempotencyDep, clock: ClockDep,
 ) -> Response:
-    """The lead funder's manager sends a drafted agreement; a decision letter is then in force at once. Refused
+    """The lead funder's manager sends a drafted agreement; a decision letter is then in force at once, notified,
+    and its open-data row written (SCDL, with identity's names of that day: 503 while identity is away). Refused
     (409 `illegal_transition`) in any other state or to another caller."""
-    agreement_life.send(caller, agreement, clock.now())
+    await agreement_life.send(session, caller, agreement, clock.now(), cards)
     return await answer(session, call, await agreement_life.to_public(session, caller, agreement))
 
 
 @router.post(
     "/{agreement_id}/sign",
     summary="Signer pour ma partie (gestionnaire du financeur, ou administrateur de l'association)",
-    **MOVE,
+    **NOTIFYING_MOVE,
 )
 async def sign_agreement(
-    agreement: SignableAgreement, session: SessionDep, caller: AgreementSigner, call: IdempotencyDep,
-    clock: ClockDep,
+    cards: SigningCards, agreement: SignableAgreement, session: SessionDep, caller: AgreementSigner,
+    call: IdempotencyDep, clock: ClockDep,
 ) -> Response:
     """Each side signs a sent convention once: a funder party's manager, the association's admin. With every
-    signature, the convention is `signed`. Refused (409 `illegal_transition`) when already signed by this side or
-    not sent."""
-    await agreement_life.sign(session, caller, agreement, clock.now())
+    signature, the convention is `signed`: concluded, and its open-data rows written (SCDL, one per funder and
+    year). Refused (409 `illegal_transition`) when already signed by this side or not sent."""
+    await agreement_life.sign(session, caller, agreement, clock.now(), cards)
     return await answer(session, call, await agreement_life.to_public(session, caller, agreement))
 
 

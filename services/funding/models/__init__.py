@@ -13,6 +13,7 @@ from services.funding.models import (  # noqa: F401 (each module registers its t
     event,
     financial_report,
     notification,
+    open_data,
     programme,
     webhook,
 )

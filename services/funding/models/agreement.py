@@ -63,6 +63,8 @@ class Grant(FundingTable, IdColumn, CreatedAt, table=True):
     year: int
     amount_cents: int = Field(sa_type=BigInteger, nullable=False)
     conditions: str | None = Field(default=None, max_length=2000)
+    # The funder's own reference of its decision, when it gave one (the open data's referenceDecision).
+    decision_reference: str | None = Field(default=None, max_length=100)
     decided_at: datetime = Field(sa_type=UtcDateTime, nullable=False)
 
 

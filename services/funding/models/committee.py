@@ -147,6 +147,8 @@ class FunderDecision(FundingTable, IdColumn, Versioned, SyncedTimestamps, table=
     granted_cents: int = Field(sa_type=BigInteger, nullable=False)
     conditions: str | None = Field(default=None, max_length=2000)
     refusal_reason: str | None = Field(default=None, max_length=2000)
+    # The funder's own reference of its decision (a deliberation, an order), published as open data.
+    decision_reference: str | None = Field(default=None, max_length=100)
     decided_by: str = Field(max_length=200)
 
 

@@ -18,9 +18,20 @@ class Track(StrEnum):
     cpo = "cpo"
 
 
+class AidNature(StrEnum):
+    """What the programme's grants give, as the SCDL `nature` says it."""
+
+    cash = "cash"
+    in_kind = "in_kind"
+    both = "both"
+
+
 class Programme(FundingTable, IdColumn, Versioned, Timestamps, table=True):
     __tablename__ = "programmes"
-    __table_args__ = (CheckConstraint("closes_on >= opens_on", name="ck_programmes_dates_ordered"),)
+    __table_args__ = (
+        CheckConstraint("closes_on >= opens_on", name="ck_programmes_dates_ordered"),
+        CheckConstraint("aid_nature IN ('cash', 'in_kind', 'both')", name="ck_programmes_aid_nature"),
+    )
 
     title: str = Field(max_length=200)
     track: str = Field(max_length=16, index=True)
@@ -33,6 +44,12 @@ class Programme(FundingTable, IdColumn, Versioned, Timestamps, table=True):
     quorum_funder_ids: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     # The track's rules where the programme departs from their defaults (ceilings, durations, shares, delays).
     rules: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    # What its grants publish as open data (SCDL): the scheme's stable code (dispositifAide; the title may change),
+    # the nature of the aid, whether it was notified to the European Commission (State aid), its RAE number.
+    scheme_code: str | None = Field(default=None, max_length=60)
+    aid_nature: str = Field(default=AidNature.cash, max_length=8)
+    eu_notified: bool = Field(default=False)
+    rae_id: str | None = Field(default=None, max_length=5)
     created_by: str = Field(max_length=200)
 
 

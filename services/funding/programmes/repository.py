@@ -15,6 +15,12 @@ async def programme_by_id(session: AsyncSession, programme_id: uuid.UUID) -> Pro
     return await session.get(Programme, programme_id)
 
 
+async def locked_programme(session: AsyncSession, programme_id: uuid.UUID) -> Programme | None:
+    statement = select(Programme).where(col(Programme.id) == programme_id).with_for_update().execution_options(
+        populate_existing=True)
+    return (await session.execute(statement)).scalars().first()
+
+
 async def funders_of_programmes(
     session: AsyncSession, programme_ids: list[uuid.UUID]
 ) -> dict[uuid.UUID, list[uuid.UUID]]:

@@ -9,13 +9,13 @@ from common.db import SessionDep
 from common.idempotency import IdempotencyDep
 from common.pagination import CursorParam, LimitParam, Page
 from common.problems import problem_responses
-from common.resources import answer, with_etag
+from common.resources import answer, change_route, with_etag
 from services.funding.models.programme import Track
 from services.funding.peers import PeersDep
 from services.funding.programmes import service as programmes
 from services.funding.programmes.auth import ProgrammeCreator, ProgrammeReader
-from services.funding.programmes.dependencies import CurrentProgramme
-from services.funding.programmes.schemas import ProgrammeCreate, ProgrammePublic
+from services.funding.programmes.dependencies import CurrentProgramme, UpdatedProgramme
+from services.funding.programmes.schemas import ProgrammeCreate, ProgrammeOpenDataUpdate, ProgrammePublic
 
 router = APIRouter(prefix="/programmes", tags=["programmes"])
 
@@ -76,3 +76,22 @@ async def get_programme(
 ) -> ProgrammePublic:
     """One programme with its rules in force; any role may read it (404 `not_found` for an unknown id)."""
     return with_etag(response, (await programmes.to_public_many(session, [programme], clock.today()))[0])
+
+
+@router.patch(
+    "/{programme_id}",
+    summary="Changer ce que les subventions du programme publient en données ouvertes (guichet)",
+    description="Le guichet renseigne les champs SCDL du programme : `scheme_code` (`dispositifAide`, un code "
+    "stable), `aid_nature` (`nature` : cash, in_kind ou both), `eu_notified` (`notificationUE`), `rae_id` (`idRAE`, "
+    "5 caractères au plus). Chaque champ omis est gardé, null est refusé, If-Match est exigé. Les lignes des "
+    "subventions déjà notifiées gardent ce qu'elles ont publié ; les suivantes prennent les nouvelles valeurs.",
+    **change_route(ProgrammePublic),
+)
+async def update_programme(
+    programme: UpdatedProgramme, body: ProgrammeOpenDataUpdate, session: SessionDep, response: Response,
+    clock: ClockDep,
+) -> ProgrammePublic:
+    """The desk sets the programme's open-data fields (If-Match required; 428 without, 412 when stale); the same
+    values again keep its version. (The operation's description is the French text above.)"""
+    public = await programmes.update_open_data(session, programme=programme, request=body, today=clock.today())
+    return with_etag(response, public)

@@ -4,16 +4,56 @@ import uuid
 from datetime import date, datetime
 from typing import Annotated, Any
 
-from pydantic import BaseModel, Field, PrivateAttr, model_validator
+from pydantic import BaseModel, Field, PrivateAttr, StringConstraints, model_validator
 
 from common.money import IntegerCents
 from common.problems import bilingual
-from common.schemas import IsoDate, WholeNumber
+from common.schemas import IsoDate, PatchModel, WholeNumber
 from services.funding.fields import Input, PositiveCents, QpvCode, Title
-from services.funding.models.programme import Track
+from services.funding.models.programme import AidNature, Track
+
+# A code that stays the same when the title changes: letters, digits, dots, dashes and underscores.
+SchemeCode = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,59}$")]
+# The SCDL's idRAE: at most five characters (the schema's limit), letters and digits.
+RaeId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9]{1,5}$")]
 
 
-class ProgrammeCreate(Input):
+class OpenDataFields(BaseModel):
+    """What the programme's grants publish as open data (SCDL « subventions »), frozen in each row when a grant is
+    notified: a later change applies to the grants notified after it."""
+
+    scheme_code: SchemeCode | None = Field(
+        default=None, examples=["CDV-RENNES-AAP"],
+        description="Données ouvertes, `dispositifAide` : le code stable du dispositif (il ne change pas avec le "
+        "titre) ; sans code, l'identifiant du programme.",
+    )
+    aid_nature: AidNature = Field(
+        default=AidNature.cash,
+        description="Données ouvertes, `nature` : cash « aide en numéraire » (par défaut), in_kind « aide en "
+        "nature », both les deux.",
+    )
+    eu_notified: bool = Field(
+        default=False, strict=True,
+        description="Données ouvertes, `notificationUE` : l'aide a été notifiée à la Commission européenne (aide "
+        "d'État) ; non par défaut.",
+    )
+    rae_id: RaeId | None = Field(
+        default=None, examples=["A1234"],
+        description="Données ouvertes, `idRAE` : le numéro au registre des aides d'État, 5 caractères au plus "
+        "(lettres et chiffres).",
+    )
+
+
+class ProgrammeOpenDataUpdate(PatchModel):
+    """The open-data fields of a programme, each left out kept (If-Match required)."""
+
+    scheme_code: SchemeCode | None = Field(default=None, examples=["CDV-RENNES-AAP"])
+    aid_nature: AidNature | None = None
+    eu_notified: bool | None = Field(default=None, strict=True)
+    rae_id: RaeId | None = Field(default=None, examples=["A1234"])
+
+
+class ProgrammeCreate(Input, OpenDataFields):
     title: Title = Field(examples=["Appel à projets contrat de ville 2027"])
     track: Track
     year: Annotated[int, WholeNumber] = Field(strict=True, ge=2024, le=2100, examples=[2027])
@@ -100,6 +140,10 @@ class ProgrammePublic(BaseModel):
     qpv_codes: list[str]
     quorum_funder_ids: list[uuid.UUID]
     rules: dict[str, Any] = Field(description="Les règles du parcours en vigueur : plafond, délais, échéancier…")
+    scheme_code: str | None = Field(description="Données ouvertes : `dispositifAide` (sans code, l'identifiant).")
+    aid_nature: AidNature = Field(description="Données ouvertes : `nature`.")
+    eu_notified: bool = Field(description="Données ouvertes : `notificationUE`.")
+    rae_id: str | None = Field(description="Données ouvertes : `idRAE`.")
     is_open: bool
     created_at: datetime
     updated_at: datetime

@@ -6,13 +6,14 @@ from datetime import date
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from common.db import utcnow
 from common.pagination import split_page
 from common.problems import NotFound, Text, UnprocessableContent
 from common.tokens import Principal
 from services.funding.models.programme import Programme, ProgrammeFunder, Track
 from services.funding.peers import Peers
 from services.funding.programmes import repository
-from services.funding.programmes.schemas import ProgrammeCreate, ProgrammePublic
+from services.funding.programmes.schemas import ProgrammeCreate, ProgrammeOpenDataUpdate, ProgrammePublic
 from services.funding.programmes.track_rules import public_rules
 from services.vocabulary import OrganisationKind
 
@@ -66,6 +67,30 @@ async def create_programme(
     await session.flush()
     session.add_all(ProgrammeFunder(programme_id=programme.id, funder_id=fid) for fid in request.funder_ids)
     await session.flush()
+    return (await to_public_many(session, [programme], today))[0]
+
+
+async def programme_for_change(session: AsyncSession, principal: Principal, programme_id: uuid.UUID) -> Programme:
+    """A programme the desk edits, locked; 404 for an unknown id."""
+    programme = await repository.locked_programme(session, programme_id)
+    if programme is None:
+        raise NotFound(Text("Programme introuvable.", "Programme not found."))
+    return programme
+
+
+async def update_open_data(
+    session: AsyncSession, *, programme: Programme, request: ProgrammeOpenDataUpdate, today: date
+) -> ProgrammePublic:
+    """The fields its grants publish as open data; the same values again keep its version. The rows of grants
+    already notified keep what they froze."""
+    changes = request.model_dump(mode="json", exclude_unset=True)
+    changed = {name: value for name, value in changes.items() if getattr(programme, name) != value}
+    if changed:
+        for name, value in changed.items():
+            setattr(programme, name, value)
+        programme.version += 1
+        programme.updated_at = utcnow()
+        await session.flush()
     return (await to_public_many(session, [programme], today))[0]
 
 
