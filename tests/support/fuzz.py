@@ -197,6 +197,7 @@ CALLER_BY_OPERATION: dict[str, dict[str, str]] = {
         "list_webhooks": HOLDER,
         "get_webhook": HOLDER,
         "update_webhook": HOLDER,
+        "delete_webhook": HOLDER,
         "rotate_webhook_secret": HOLDER,
         "list_webhook_deliveries": HOLDER,
         "get_webhook_delivery": HOLDER,

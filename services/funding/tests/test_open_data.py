@@ -174,7 +174,7 @@ class TestALetter:
 
 
 MIGRATION = Path(__file__).parents[3] / "migrations" / "funding" / "versions" / (
-    "2026_12_08_0027-c9a22abc4884_open_data_rows_frozen_at_notification.py")
+    "2026_12_08_0107-c9a22abc4884_open_data_rows_frozen_at_notification.py")
 
 
 def _backfill_again(world: World) -> None:

@@ -6,7 +6,7 @@ names and identifiers cannot be asked from a migration, so they stay empty and t
 those rows.
 
 Revision ID: c9a22abc4884
-Revises: a7b8c9d0e1f2
+Revises: e5f6a7b8c9d0
 Create Date: 2026-12-08 00:27:23.384711+00:00
 """
 import uuid
@@ -21,7 +21,7 @@ from alembic import op
 import common.db
 
 revision: str = 'c9a22abc4884'
-down_revision: str | None = 'a7b8c9d0e1f2'
+down_revision: str | None = 'e5f6a7b8c9d0'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
