@@ -7,7 +7,9 @@ item is deferred and decided by a second session; the minutes and the holders' n
 """
 
 import asyncio
+import csv
 import email
+import io
 from collections import Counter
 from collections.abc import Iterator
 from datetime import timedelta
@@ -19,6 +21,7 @@ import pytest
 from scripts import demo_data
 from scripts.live_stack import LiveStack
 from services.funding.programmes.service import REQUIRED_DOCUMENTS
+from services.funding.tests.scdl_validation import scdl_problems
 from services.projects.models import PER_YEAR_KINDS
 from services.projects.tests.document_samples import pdf
 from tests.support.clock import TODAY
@@ -282,6 +285,13 @@ def test_a_whole_committee_through_the_gateway(desk: Desk, vaults: None, live: L
         "ville": "decision_letter", "prefecture": "decision_letter", "caf": "decision_letter"}
     letter = signed[org_id("caf")]
     assert desk.json(MANAGER["caf"], "POST", f"/api/v1/agreements/{letter['id']}/send", json={})["state"] == "active"
+    # Sent, the letter is published in the CAF's open data of the year, valid by the official validator; the
+    # others, not sent yet, are not.
+    for funder in ("caf", "ville"):
+        answer = httpx.get(f"{live.url()}/api/v1/exports/scdl", params={"funder": org_id(funder), "year": TODAY.year})
+        assert answer.status_code == 200 and scdl_problems(answer.text) == [], funder
+        numbers = [row["referenceDecision"] for row in csv.DictReader(io.StringIO(answer.text))]
+        assert (signed[org_id(funder)]["number"] in numbers) == (funder == "caf"), funder
     [payment] = desk.json(THIRD_HOLDER, "GET", "/api/v1/payments", params={"agreement_id": letter["id"]})["items"]
     assert payment["state"] == "due"
     desk.call(THIRD_HOLDER, "POST", f"/api/v1/payments/{payment['id']}/request", json={})

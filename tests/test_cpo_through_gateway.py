@@ -5,6 +5,8 @@ yearly review of the reports of the year before; in year 2 an amendment lowers t
 year 3's balance waits for a late financial report (the CPO suspended meanwhile); the final evaluation, and the
 renewal on the same thread. Then an annual call refuses a submission after its deadline."""
 
+import csv
+import io
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -12,6 +14,7 @@ from typing import Any
 import pytest
 
 from scripts.live_stack import LiveStack
+from services.funding.tests.scdl_validation import scdl_problems
 from tests.support.clock import TODAY
 from tests.support.documents import assert_inert
 from tests.support.world import CITY_MANAGER, DESK, PROJECT, org_id
@@ -213,6 +216,22 @@ def test_a_three_year_cpo_from_the_committee_to_its_renewal(
     evaluated = desk.json(DESK, "POST", f"{url}/cpo/final-evaluation", 201,
                           json={"outcome": "achieved", "comment": "300 familles accueillies chaque année."})
     assert evaluated["state"] == "completed"
+
+    # The open data: each funder's file of each year, valid by the official validator, publishes that year's
+    # amount of its convention (the State's 2029 as amended), and nothing of this CPO in the years around.
+    number = {agreement["funder_id"]: agreement["number"] for agreement in agreements}
+    for funder, yearly in YEARLY.items():
+        published = {}
+        for year in [2026, *YEARS, 2030]:
+            answer = desk.client.get("/api/v1/exports/scdl", params={"funder": funder, "year": year})
+            assert answer.status_code == 200 and scdl_problems(answer.text) == [], (funder, year)
+            rows = [row for row in csv.DictReader(io.StringIO(answer.text)) if row["referenceDecision"] ==
+                    number[funder]]
+            published[year] = [row["montant"] for row in rows]
+        expected = {year: [f"{yearly // 100}.00"] for year in YEARS} | {2026: [], 2030: []}
+        if funder == PREFECTURE:
+            expected[2029] = ["15000.00"]
+        assert published == expected, funder
     clock.set_clock(None)
     renewal = desk.json(DESK, "POST", "/api/v1/programmes", 201, json={
         "title": "CPO 2030-2032", "track": "cpo", "year": 2030, "funder_ids": list(YEARLY), **period})

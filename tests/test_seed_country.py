@@ -3,6 +3,8 @@ of the demo; the desk started on them (as `make run` starts it) reads every seed
 the way the scale benchmarks do."""
 
 import csv
+import io
+import json
 import os
 import re
 import subprocess
@@ -22,6 +24,7 @@ from scripts import demo_data
 from scripts.country.ids import Registry
 from scripts.live_stack import REPO, LiveStack, drop_schemas, launch_stack, live_environment, run_module
 from services.funding.dossiers.repository import tags_of
+from services.funding.tests.scdl_validation import scdl_problems
 from services.identifiers import LA_POSTE_SIREN, is_valid_siren, is_valid_siret
 from tests.support.clock import TEST_NOW
 from tests.support.world import CITY_MANAGER, DESK, HOLDER
@@ -174,6 +177,28 @@ def test_the_city_envelopes_hold_what_it_granted(country: Country, desk: Gateway
     assert all(e["paid_cents"] <= e["committed_cents"] <= e["total_cents"] for e in figures["envelopes"])
     board = desk.get(CITY_MANAGER, "/api/v1/dashboards/funder", year=year)
     assert board["figures"]["leverage"]["granted_cents"] == sum(granted.values())
+
+
+def test_the_city_open_data_publishes_its_notified_grants_valid_by_the_official_validator(
+    country: Country, desk: Gateway
+) -> None:
+    """The seed writes each notified grant's open-data rows as the desk does at the notification: the city's file
+    of a seeded year is valid by validata-core and publishes exactly its letters sent and its conventions signed by
+    both sides, one row per year of each grant."""
+    year, funding, city = LAST_YEAR - 1, SCHEMAS["funding"], demo_data.organisation("ville").id
+    answer = desk.client.get("/api/v1/exports/scdl", params={"funder": str(city), "year": year})
+    assert answer.status_code == 200, answer.text
+    assert scdl_problems(answer.text) == []
+    published = Counter(row["referenceDecision"] for row in csv.DictReader(io.StringIO(answer.text)))
+    notified = country.sql(f"""
+        SELECT a.number, a.terms FROM {funding}.agreements a JOIN {funding}.grants g ON g.id = a.grant_id
+        WHERE a.funder_id = '{city}' AND (
+            (a.kind = 'decision_letter' AND a.sent_at IS NOT NULL)
+            OR (a.kind = 'convention' AND a.funder_signed_at IS NOT NULL AND a.holder_signed_at IS NOT NULL))""")
+    years = {number: {entry["year"] for entry in (terms if isinstance(terms, dict) else json.loads(terms))["years"]
+                      if entry["amount_cents"] > 0} for number, terms in notified}
+    expected = Counter(number for number, of in years.items() if year in of)
+    assert published and published == expected
 
 
 def test_the_demo_contrat_de_ville_is_territory_one(country: Country, desk: Gateway) -> None:

@@ -9,7 +9,9 @@ their announcement, so that starting the desk on a seeded country does not annou
 """
 
 import random
+import uuid
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from scripts.country import MARKER
@@ -46,6 +48,10 @@ REPORTS = Table("funding", "financial_reports", (
 ENVELOPES = Table("funding", "envelopes", (
     "id", "funder_id", "programme_id", "year", "total_cents", "committed_cents", "paid_cents", "created_by",
     "version", "created_at", "updated_at"))
+OPEN_DATA = Table("funding", "open_data_rows", (
+    "id", "grant_id", "agreement_id", "funder_id", "organisation_id", "year", "notified_on", "reference_decision",
+    "object", "amount_cents", "nature", "notification_ue", "scheme", "scheduled_conditions", "scheduled_period",
+    "created_at"))
 MOVEMENTS = Table("funding", "envelope_movements", (
     "id", "envelope_id", "sequence", "kind", "amount_cents", "total_cents", "committed_cents", "paid_cents",
     "dossier_id", "actor", "created_at"))
@@ -70,6 +76,10 @@ class Paid:
     last: int
     first: int | None = None
     every: bool = True
+
+
+def agreement_number(d: Dossier, position: int, convention: bool) -> str:
+    return f"{'CONV' if convention else 'DEC'}-{d.reference.removeprefix('GU-')}-{position}"
 
 
 def between(rng: random.Random, start: int, end: int) -> int:
@@ -140,6 +150,7 @@ class Money:
                        "payments": payment_terms(instalments),
                        "financial_report_months": rules.financial_report_months, "conditions": None})
         self.agreement(d, position, funder, grant_id, agreement_id, convention, dates, ended, terms)
+        self.open_data(d, position, funder, grant_id, agreement_id, convention, dates, yearly, instalments)
         for year in yearly:
             self.report(d, funder, grant_id, year, rules, follow_up, money_in=paid.first)
 
@@ -207,12 +218,40 @@ class Money:
         moves += [at for at in (activated if convention else None, ended) if at is not None]
         state = ("ended" if ended else "active" if activated else "signed" if signed_funder and signed_holder
                  else "sent" if sent else "drafted")
-        number = f"{'CONV' if convention else 'DEC'}-{d.reference.removeprefix('GU-')}-{position}"
+        number = agreement_number(d, position, convention)
         self.batch.rows_of(AGREEMENTS).append((
             agreement_id, number, "convention" if convention else "decision_letter", grant_id, d.id, funder.id,
             d.association.id, state, d.project.title[:500], d.granted[funder], terms, sent, manager if sent else None,
             signed_funder, manager if signed_funder else None, signed_holder, holder if signed_holder else None,
             activated, ended, 1 + len(moves), d.decided_at, max(moves, default=d.decided_at)))
+
+    def open_data(self, d: Dossier, position: int, funder: Funder, grant_id: bytes, agreement_id: bytes,
+                  convention: bool, dates: Dates, yearly: dict[int, int], instalments: list) -> None:
+        """The grant's open-data rows, one per year, once notified by `as_of` (a letter sent, a convention signed by
+        both sides), as the desk writes them at the notification (exports/publication): the names and identifiers
+        are left to identity's live answer, as for the rows a migration wrote back."""
+        notified: int | None = dates.sent
+        if convention:
+            both = dates.signed_funder is not None and dates.signed_holder is not None
+            notified = max(dates.signed_funder or 0, dates.signed_holder or 0) if both else None
+        if notified is None or notified > self.as_of:
+            return
+        notified_day = date_of(day_of(notified))
+        rows = self.batch.rows_of(OPEN_DATA)
+        for year, amount in yearly.items():
+            if amount <= 0:
+                continue
+            days = sorted(
+                instalment.due_on or instalment.pay_by or (
+                    max(notified_day, date(year, 1, 1)) if instalment.condition == "on_activation"
+                    else date(year, 12, 31))
+                for instalment in instalments if instalment.year == year and instalment.amount_cents > 0)
+            conditions, period = ("unique", (days[0] if days else notified_day).isoformat()) if len(days) <= 1 else (
+                "échelonné", f"{days[0].isoformat()}/{days[-1].isoformat()}")
+            rows.append((
+                new_id(self.rng), grant_id, agreement_id, funder.id, d.association.id, year, day_of(notified),
+                agreement_number(d, position, convention), d.project.title[:500], amount, "aide en numéraire", False,
+                str(uuid.UUID(bytes=d.programme.id)), conditions, period, notified))
 
     def report(self, d: Dossier, funder: Funder, grant_id: bytes, year: int, rules: TrackRules,
                follow_up: FollowUp, money_in: int | None) -> None:

@@ -13,6 +13,8 @@ SEEDED_DOSSIERS = ("SELECT id FROM dossiers WHERE programme_id IN "
 
 # Children first; each statement deletes the rows of one table hanging off the seeded ones.
 FUNDING = (
+    "DELETE FROM open_data_rows WHERE grant_id IN (SELECT id FROM grants WHERE dossier_id IN "
+    "(SELECT id FROM seeded_dossiers))",
     "DELETE FROM agreement_parties WHERE agreement_id IN (SELECT id FROM agreements WHERE dossier_id IN "
     "(SELECT id FROM seeded_dossiers))",
     *(f"DELETE FROM {table} WHERE dossier_id IN (SELECT id FROM seeded_dossiers)" for table in (
