@@ -37,6 +37,7 @@ ROUTES: tuple[tuple[str, str], ...] = (
     ("/api/v1/webhooks", "funding"),
     ("/api/v1/exports", "funding"),
     ("/api/v1/stats", "funding"),
+    ("/api/v1/integrity", "funding"),
 )
 
 

@@ -191,6 +191,8 @@ ACCESS: dict[str, dict[tuple[str, str], str | set[str]]] = {
         ("GET", "/api/v1/exports/scdl"): PUBLIC,
         ("GET", "/api/v1/exports/scdl/excluded"): PUBLIC,
         ("GET", "/api/v1/exports/{kind}"): FUNDERS | DESK,
+        # The money's integrity check: the desk's.
+        ("GET", "/api/v1/integrity"): DESK,
         ("GET", "/api/v1/stats/funder"): FUNDERS | DESK,
         ("GET", "/api/v1/stats/funder/projects"): FUNDERS | DESK,
         # A territory's figures: every funder's money on it (the open data says as much), for every organisation

@@ -80,6 +80,17 @@ class Desk:
     def json(self, user: str, method: str, url: str, status: int = 200, **kwargs: Any) -> Any:
         return self.call(user, method, url, status, **kwargs).json()
 
+    def assert_integrity(self, funder_ids: list[str], years: list[int]) -> None:
+        """The desk's integrity check finds nothing to say of these funders' years (ledgers, decisions, grants,
+        schedules, open data: services/funding/integrity)."""
+        checked = 0
+        for funder_id in funder_ids:
+            for year in years:
+                report = self.json(DESK, "GET", "/api/v1/integrity", params={"funder_id": funder_id, "year": year})
+                assert report["ok"] and report["differences"] == [], (funder_id, year, report["differences"])
+                checked += report["grants"] + report["open_data_rows"]
+        assert checked, "the check went through nothing"
+
 
 @pytest.fixture
 def desk(live: LiveStack) -> Iterator[Desk]:
@@ -325,6 +336,7 @@ def test_a_whole_committee_through_the_gateway(desk: Desk, vaults: None, live: L
     assert {key: after[key] - before[key] for key in FUNDERS} == {
         "ville": 2_400_000, "prefecture": 1_800_000, "caf": 800_000, "metropole": 400_000, "departement": 0,
     }
+    desk.assert_integrity([org_id(key) for key in FUNDERS], [TODAY.year])
 
 
 def test_forty_decisions_at_once_through_the_gateway_commit_no_more_than_the_envelope(

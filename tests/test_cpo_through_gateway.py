@@ -232,6 +232,7 @@ def test_a_three_year_cpo_from_the_committee_to_its_renewal(
         if funder == PREFECTURE:
             expected[2029] = ["15000.00"]
         assert published == expected, funder
+    desk.assert_integrity(list(YEARLY), YEARS)
     clock.set_clock(None)
     renewal = desk.json(DESK, "POST", "/api/v1/programmes", 201, json={
         "title": "CPO 2030-2032", "track": "cpo", "year": 2030, "funder_ids": list(YEARLY), **period})

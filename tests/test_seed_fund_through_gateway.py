@@ -93,6 +93,7 @@ def test_a_seed_project_from_the_grid_to_its_graduation(desk: Desk, vaults: None
     desk.call(THIRD_HOLDER, "POST", f"{url}/learning-review/submit", json={})
     desk.call(DESK, "POST", f"{url}/learning-review/accept", json={})
     assert desk.json(manager, "POST", f"/api/v1/payments/{rest['id']}/pay", json={})["state"] == "paid"
+    desk.assert_integrity([METROPOLE, PREFECTURE], [today.year])
 
     # The verdict: graduate, towards a CPO, on the same thread.
     cpo = desk.json(DESK, "POST", "/api/v1/programmes", 201, json={

@@ -75,6 +75,7 @@ def test_a_small_project_from_rolling_submission_to_its_light_report(
     envelope = next(e for e in desk.json(CITY_MANAGER, "GET", "/api/v1/envelopes")["items"]
                     if e["programme_id"] == programme["id"])
     assert (envelope["committed_cents"], envelope["paid_cents"]) == (ASKED, ASKED)
+    desk.assert_integrity([org_id("ville")], [programme["year"]])
 
     # The light report, due three months after the party.
     [report] = desk.json(HOLDER, "GET", "/api/v1/financial-reports", params={"dossier_id": dossier["id"]})["items"]

@@ -18,6 +18,7 @@ from services.funding.financial_reports import routes as financial_reports_route
 from services.funding.grants import agreements_routes, payments_routes
 from services.funding.grants import routes as grants_routes
 from services.funding.instruction import admissibility_routes, opinions_routes, routing_routes
+from services.funding.integrity import routes as integrity_routes
 from services.funding.models import idempotency_keys
 from services.funding.notifications import routes as notifications_routes
 from services.funding.peers import Peers
@@ -70,7 +71,7 @@ def create_app(
             agreements_routes.router, payments_routes.router, financial_reports_routes.router,
             delegated_routes.router, support_routes.router, grants_routes.router, seed_fund_routes.router,
             cpo_routes.router, events_routes.router, webhooks_routes.router, exports_routes.router,
-            stats_routes.router, decisions_routes.router,
+            stats_routes.router, decisions_routes.router, integrity_routes.router,
         ],
         http=http,
         key_source=remote_jwks(http, settings),

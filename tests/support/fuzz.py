@@ -192,6 +192,7 @@ CALLER_BY_OPERATION: dict[str, dict[str, str]] = {
         "funder_projects": CITY_MANAGER,
         "territory_year": CITY_MANAGER,
         "association_figures": HOLDER,
+        "integrity": DESK,
         # Webhooks: the association's admin; the run's endpoint ids name none of its own (404).
         "register_webhook": HOLDER,
         "list_webhooks": HOLDER,

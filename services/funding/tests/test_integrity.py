@@ -1,0 +1,83 @@
+"""The integrity check (GET /integrity): quiet on a funder's year as the desk keeps it, and it names each
+difference when a fact is changed behind the desk's back (an envelope's balance, a grant's amount, an open-data
+row); the desk's only."""
+
+import uuid
+from typing import Any
+
+from sqlalchemy import text, update
+from sqlmodel import col
+
+from services.funding.models.agreement import Grant
+from services.funding.tests.committee_helpers import ok
+from services.funding.tests.helpers import PREFECTURE, VILLE
+from services.funding.tests.test_agreements import STATE_MANAGER, agreements_of, decided
+from services.funding.tests.test_exports import grant_year
+from tests.support.stack import problem
+from tests.support.world import CITY_MANAGER, DESK, HOLDER, World
+
+INTEGRITY = "/api/v1/integrity"
+
+
+def report(world: World, funder: str, year: int) -> dict[str, Any]:
+    return ok(world.as_("funding", DESK).get(INTEGRITY, params={"funder_id": funder, "year": year}))
+
+
+def behind_the_desk(world: World, statement: Any) -> None:
+    """A fact changed in the database itself, as a faulty script or a hand in psql would."""
+
+    async def change() -> None:
+        async with world.stack.apps["funding"].state.db.transaction() as session:
+            await session.execute(text(statement) if isinstance(statement, str) else statement)
+
+    world.stack.run(change)
+
+
+def checks(found: dict[str, Any]) -> set[str]:
+    return {difference["check"] for difference in found["differences"]}
+
+
+def test_a_year_kept_by_the_desk_has_nothing_to_say(world: World) -> None:
+    dossier = decided(world)
+    letter = agreements_of(world, dossier)[PREFECTURE]
+    ok(world.as_("funding", STATE_MANAGER).post(f"/api/v1/agreements/{letter['id']}/send"))
+    year = grant_year(world, dossier)
+    for funder in (VILLE, PREFECTURE):
+        found = report(world, funder, year)
+        assert (found["ok"], found["differences"]) == (True, []), found
+        assert found["grants"] == 1 and found["envelopes"] >= 1
+    assert report(world, PREFECTURE, year)["open_data_rows"] == 1  # the State's letter, sent
+
+
+def test_each_fact_changed_behind_the_desk_is_named(world: World) -> None:
+    dossier = decided(world)
+    letter = agreements_of(world, dossier)[PREFECTURE]
+    ok(world.as_("funding", STATE_MANAGER).post(f"/api/v1/agreements/{letter['id']}/send"))
+    year = grant_year(world, dossier)
+    behind_the_desk(world, update(Grant).where(col(Grant.funder_id) == uuid.UUID(VILLE))
+                    .values(amount_cents=col(Grant.amount_cents) + 100))
+    city = report(world, VILLE, year)
+    assert not city["ok"]
+    assert checks(city) == {"envelope_commitments", "decisions_grants", "payment_schedule"}, city
+    [decision] = [d for d in city["differences"] if d["check"] == "decisions_grants"]
+    assert (decision["expected"], decision["found"]) == (2_500_000, 2_500_100)
+    behind_the_desk(world, "DELETE FROM open_data_rows")
+    state = report(world, PREFECTURE, year)
+    assert checks(state) == {"open_data_rows"}
+    assert state["differences"][0]["expected"] == 1_000_000 and state["differences"][0]["found"] == "aucune ligne"
+
+
+def test_an_envelope_whose_balance_left_its_ledger_is_named(world: World) -> None:
+    dossier = decided(world)
+    year = grant_year(world, dossier)
+    behind_the_desk(world, "UPDATE envelopes SET paid_cents = paid_cents + 1, committed_cents = committed_cents + 1")
+    assert {"ledger_balances", "envelope_commitments", "envelope_payments"} <= checks(report(world, VILLE, year))
+
+
+def test_only_the_desk_reads_it_and_a_bad_query_writes_nothing(world: World) -> None:
+    for email in (CITY_MANAGER, HOLDER):
+        refused = world.as_("funding", email).get(INTEGRITY, params={"funder_id": VILLE, "year": 2027})
+        assert refused.status_code == 403 and problem(refused)["code"] == "forbidden"
+    for params in ({"funder_id": VILLE}, {"funder_id": "x", "year": 2027}, {"funder_id": VILLE, "year": 1999}):
+        answer = world.as_("funding", DESK).get(INTEGRITY, params=params)
+        assert answer.status_code == 422 and problem(answer)["code"] == "validation_failed", params
