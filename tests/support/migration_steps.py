@@ -5,11 +5,15 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine
+from sqlalchemy import Connection, Engine, create_engine, inspect
+from sqlalchemy import column as sa_column
+from sqlalchemy import table as sa_table
+from sqlalchemy.sql.expression import TableClause
 
 from common.db import connect_args_for, sync_url
 from scripts.live_stack import drop_schemas
@@ -55,3 +59,11 @@ def service_database(
         engine.dispose()
         if backend != "sqlite":
             drop_schemas(url, [schema])
+
+
+def as_it_was(connection: Connection, model: Any) -> TableClause:
+    """The model's table with only the columns the database has at this revision (later migrations add others,
+    some with defaults a plain insert of the model's table would send), typed as the model types them."""
+    table = model.__table__
+    present = {column["name"] for column in inspect(connection).get_columns(table.name)}
+    return sa_table(table.name, *(sa_column(c.name, c.type) for c in table.columns if c.name in present))

@@ -13,13 +13,13 @@ from services.funding.exports import repository
 from services.funding.exports.scdl import NO_BENEFICIARY_ID, beneficiary_ids, notified_on, payment_period
 from services.funding.models.agreement import Agreement, Grant
 from services.funding.models.open_data import OpenDataRow
-from services.funding.models.programme import AidNature
+from services.funding.models.programme import GrantNature
 
 Cards = dict[uuid.UUID, dict[str, Any] | None]
 
 # The programme's nature of aid in the schema's words.
-NATURES = {AidNature.cash: "aide en numéraire", AidNature.in_kind: "aide en nature",
-           AidNature.both: "aide en numéraire;aide en nature"}
+NATURES = {GrantNature.cash: "aide en numéraire", GrantNature.in_kind: "aide en nature",
+           GrantNature.both: "aide en numéraire;aide en nature"}
 
 
 def yearly_amounts(agreement: Agreement, grant: Grant) -> dict[int, int]:
@@ -61,7 +61,7 @@ async def _publish_grant(session: AsyncSession, agreement: Agreement, grant: Gra
             beneficiary_name=beneficiary.get("name"), beneficiary_siret=beneficiary.get("siret"),
             beneficiary_rna=beneficiary.get("rna"),
             excluded_reason=None if beneficiary_ids(beneficiary) is not None else NO_BENEFICIARY_ID,
-            object=agreement.object, amount_cents=amount_cents, nature=NATURES[AidNature(programme.aid_nature)],
+            object=agreement.object, amount_cents=amount_cents, nature=NATURES[GrantNature(programme.aid_nature)],
             notification_ue=programme.eu_notified, id_rae=programme.rae_id,
             scheme=programme.scheme_code or str(programme.id), scheduled_conditions=conditions,
             scheduled_period=period,

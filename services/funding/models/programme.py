@@ -18,7 +18,7 @@ class Track(StrEnum):
     cpo = "cpo"
 
 
-class AidNature(StrEnum):
+class GrantNature(StrEnum):
     """What the programme's grants give, as the SCDL `nature` says it."""
 
     cash = "cash"
@@ -47,7 +47,7 @@ class Programme(FundingTable, IdColumn, Versioned, Timestamps, table=True):
     # What its grants publish as open data (SCDL): the scheme's stable code (dispositifAide; the title may change),
     # the nature of the aid, whether it was notified to the European Commission (State aid), its RAE number.
     scheme_code: str | None = Field(default=None, max_length=60)
-    aid_nature: str = Field(default=AidNature.cash, max_length=8)
+    aid_nature: str = Field(default=GrantNature.cash, max_length=8)
     eu_notified: bool = Field(default=False)
     rae_id: str | None = Field(default=None, max_length=5)
     created_by: str = Field(max_length=200)

@@ -10,7 +10,7 @@ from common.money import IntegerCents
 from common.problems import bilingual
 from common.schemas import IsoDate, PatchModel, WholeNumber
 from services.funding.fields import Input, PositiveCents, QpvCode, Title
-from services.funding.models.programme import AidNature, Track
+from services.funding.models.programme import GrantNature, Track
 
 # A code that stays the same when the title changes: letters, digits, dots, dashes and underscores.
 SchemeCode = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,59}$")]
@@ -27,8 +27,8 @@ class OpenDataFields(BaseModel):
         description="Données ouvertes, `dispositifAide` : le code stable du dispositif (il ne change pas avec le "
         "titre) ; sans code, l'identifiant du programme.",
     )
-    aid_nature: AidNature = Field(
-        default=AidNature.cash,
+    aid_nature: GrantNature = Field(
+        default=GrantNature.cash,
         description="Données ouvertes, `nature` : cash « aide en numéraire » (par défaut), in_kind « aide en "
         "nature », both les deux.",
     )
@@ -48,7 +48,7 @@ class ProgrammeOpenDataUpdate(PatchModel):
     """The open-data fields of a programme, each left out kept (If-Match required)."""
 
     scheme_code: SchemeCode | None = Field(default=None, examples=["CDV-RENNES-AAP"])
-    aid_nature: AidNature | None = None
+    aid_nature: GrantNature | None = None
     eu_notified: bool | None = Field(default=None, strict=True)
     rae_id: RaeId | None = Field(default=None, examples=["A1234"])
 
@@ -141,7 +141,7 @@ class ProgrammePublic(BaseModel):
     quorum_funder_ids: list[uuid.UUID]
     rules: dict[str, Any] = Field(description="Les règles du parcours en vigueur : plafond, délais, échéancier…")
     scheme_code: str | None = Field(description="Données ouvertes : `dispositifAide` (sans code, l'identifiant).")
-    aid_nature: AidNature = Field(description="Données ouvertes : `nature`.")
+    aid_nature: GrantNature = Field(description="Données ouvertes : `nature`.")
     eu_notified: bool = Field(description="Données ouvertes : `notificationUE`.")
     rae_id: str | None = Field(description="Données ouvertes : `idRAE`.")
     is_open: bool

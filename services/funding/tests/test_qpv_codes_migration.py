@@ -12,7 +12,7 @@ from sqlmodel import Session, select
 
 from services.funding.models.dossier import Dossier, DossierTag
 from services.funding.models.programme import Programme
-from tests.support.migration_steps import ServiceDatabase, service_database
+from tests.support.migration_steps import ServiceDatabase, as_it_was, service_database
 
 BEFORE, AFTER = "a7b8c9d0e1f2", "3e7a9b1c5d20"
 ANNUAL, ANY_QPV = uuid.UUID(int=1), uuid.UUID(int=2)
@@ -24,11 +24,8 @@ CREATED = datetime(2026, 12, 1, tzinfo=UTC)
 def database(backend: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[ServiceDatabase]:
     with service_database("funding", backend, tmp_path, monkeypatch, os.environ.get("TEST_POSTGRES_URL")) as db:
         db.upgrade(BEFORE)
-        # Core statements on the columns of that revision: later migrations add columns the models know.
-        programmes, dossiers, tags = (
-            Programme.__table__, Dossier.__table__, DossierTag.__table__  # type: ignore[attr-defined]
-        )
         with db.engine.begin() as connection:
+            programmes, dossiers, tags = (as_it_was(connection, model) for model in (Programme, Dossier, DossierTag))
             for programme_id, codes in ((ANNUAL, ["QN03501M", "QN03502B", "QN04493C"]), (ANY_QPV, [])):
                 connection.execute(programmes.insert().values(
                     id=programme_id, title="Appel", track="annual", year=2027, opens_on=date(2027, 1, 1),

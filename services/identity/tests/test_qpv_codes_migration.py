@@ -3,6 +3,7 @@ invented codes to the real ones; run twice, it changes nothing more."""
 
 import os
 import uuid
+from datetime import UTC, datetime
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -10,9 +11,10 @@ import pytest
 from sqlmodel import Session, select
 
 from services.identity.models import Organisation
-from tests.support.migration_steps import ServiceDatabase, service_database
+from tests.support.migration_steps import ServiceDatabase, as_it_was, service_database
 
 BEFORE, AFTER = "dc449e5d26c0", "6b2d8f4a1e90"
+CREATED = datetime(2026, 12, 1, tzinfo=UTC)
 COUNCILS = {
     uuid.UUID(int=1): ["QN03502B"],
     uuid.UUID(int=2): ["QN03501M", "QN03504M", "QN02A91K"],  # old and new of Maurepas, and Ajaccio's
@@ -27,11 +29,12 @@ def database(backend: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> I
         db.upgrade(BEFORE)
         # The columns of that revision only: later migrations add others (the seat's département) that the
         # model already knows.
-        table = Organisation.__table__  # type: ignore[attr-defined]
         with db.engine.begin() as connection:
+            table = as_it_was(connection, Organisation)
             for number, (council_id, codes) in enumerate(COUNCILS.items()):
                 connection.execute(table.insert().values(
-                    id=council_id, kind="citizen_council", name=f"Conseil {number}", qpv_codes=codes))
+                    id=council_id, kind="citizen_council", name=f"Conseil {number}", qpv_codes=codes, version=1,
+                    created_at=CREATED, updated_at=CREATED))
         yield db
 
 
