@@ -3,8 +3,8 @@ invented codes to the real ones; run twice, it changes nothing more."""
 
 import os
 import uuid
-from datetime import UTC, datetime
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
