@@ -30,7 +30,7 @@ from services.funding.tests.test_cpo import (
 )
 from services.funding.tests.test_cpo import payments_of as cpo_payments
 from services.funding.tests.test_exports import STATE_MANAGER, export, grant_year, identity_says, on
-from services.funding.tests.test_small_projects import admitted, simplified
+from services.funding.tests.test_small_projects import admitted, simplified, small  # noqa: F401  (fixture)
 from services.funding.tests.test_small_projects import decide as decide_alone
 from tests.support.clock import TODAY
 from tests.support.world import CITY_MANAGER, HOLDER, World
@@ -48,17 +48,6 @@ def cpo_2027(world: World) -> dict[str, Any]:
     """test_cpo's programme: 2027 to 2029, every funder under a convention whatever its amount, and envelopes."""
     return with_envelopes(world, create_programme(world, title="CPO 2027-2029", track="cpo", year=2027,
                                                   funder_ids=[VILLE, CAF, PREFECTURE], convention_threshold_cents=0))
-
-
-@pytest.fixture
-def small_projects(world: World) -> dict[str, Any]:
-    """test_small_projects' programme: the city decides alone."""
-    programme = create_programme(world, title="Petits projets", track="small", funder_ids=[VILLE, PREFECTURE],
-                                 lead_funder_id=VILLE)
-    ok(world.as_("funding", CITY_MANAGER).post("/api/v1/envelopes", json={
-        "programme_id": programme["id"], "year": programme["year"], "total_cents": 1_000_000}), 201)
-    world.provide_required_documents(track="small")
-    return programme
 
 
 def cancel(world: World, email: str, payment: dict[str, Any]) -> None:
@@ -160,13 +149,13 @@ class TestALetter:
             "10000.00", "2026-06-20", "2026-06-20")
 
     def test_a_small_project_decided_alone_is_published_with_its_decision(
-        self, world: World, small_projects: dict[str, Any], clock: FixedClock
+        self, world: World, small: dict[str, Any], clock: FixedClock  # noqa: F811
     ) -> None:
-        dossier = admitted(world, simplified(world, small_projects))
-        assert export(world, VILLE, small_projects["year"]) == []
+        dossier = admitted(world, simplified(world, small))
+        assert export(world, VILLE, small["year"]) == []
         on(clock, date(2026, 6, 18))
         ok(decide_alone(world, dossier, 150_000))
-        [row] = export(world, VILLE, small_projects["year"])
+        [row] = export(world, VILLE, small["year"])
         assert (row["montant"], row["dateConvention"], row["conditionsVersement"]) == (
             "1500.00", "2026-06-18", "unique")
         assert row["referenceDecision"] == ok(world.as_("funding", CITY_MANAGER).get(
