@@ -17,6 +17,7 @@ from services.funding.committee import repository
 from services.funding.committee.conflicts import require_not_recused, require_present
 from services.funding.committee.schemas import (
     DecisionIn,
+    DecisionKind,
     DecisionListed,
     DecisionOutcome,
     Deferral,
@@ -253,8 +254,8 @@ async def listed_decisions(
     outcome: DecisionOutcome | None, updated_since: datetime | None, filters: dossiers_filters.DossierFilters,
     limit: int, cursor: str | None,
 ) -> Page[DecisionListed]:
-    """A page of one funder's decisions (None: every funder's, for the desk), in the keyset order, each with its
-    dossier, item and session."""
+    """A page of one funder's decisions (None: every funder's, for the desk), in session and delegated, in the
+    keyset order, each with its dossier, item and session (a delegated one has neither, and is final)."""
     rows = await repository.decisions_page(
         session, funder_id=funder_id, dossier_id=dossier_id,
         granted=None if outcome is None else outcome == DecisionOutcome.granted, updated_since=updated_since,
@@ -264,7 +265,8 @@ async def listed_decisions(
     return Page(next_cursor=next_cursor, items=[
         DecisionListed(
             **decision_public(decision).model_dump(), reference=reference, programme_id=programme_id,
-            session_id=session_id, final=state == SessionState.closed,
+            kind=DecisionKind.committee if decision.item_id else DecisionKind.delegated, session_id=session_id,
+            final=decision.item_id is None or state == SessionState.closed,
             outcome=DecisionOutcome.granted if decision.granted_cents > 0 else DecisionOutcome.refused,
         )
         for decision, reference, programme_id, session_id, state in page

@@ -21,12 +21,13 @@ router = APIRouter(prefix="/decisions", tags=["sessions"])
 
 @router.get(
     "",
-    summary="Décisions des financeurs en séance : les miennes (financeur) ; toutes, ou celles d'un financeur, pour "
-    "le guichet",
-    description="Une ligne par décision d'un financeur sur un point de l'ordre du jour, dans l'ordre de création, "
-    "paginée par curseur. Tant que la séance est ouverte (`final` faux) la décision peut changer, et le report du "
-    "point l'efface. Les petits projets, décidés hors séance par le financeur chef de file, n'y sont pas : leur "
-    "issue est celle du dossier (`outcome`), leur montant accordé dans `GET /grants`.",
+    summary="Décisions des financeurs, en séance et déléguées : les miennes (financeur) ; toutes, ou celles d'un "
+    "financeur, pour le guichet",
+    description="Une ligne par décision d'un financeur, dans l'ordre de création, paginée par curseur : sur un "
+    "point de l'ordre du jour d'une séance (`kind` committee), ou sur un petit projet, décidé hors séance par le "
+    "responsable du financeur chef de file (`kind` delegated : sans point ni séance, `final` dès qu'elle est "
+    "prise). Tant que la séance est ouverte (`final` faux) la décision peut changer, et le report du point "
+    "l'efface. Les filtres valent pour les deux sortes.",
     response_model=Page[DecisionListed],
     responses=problem_responses(400, 401, 403, 422),
 )
@@ -47,7 +48,8 @@ async def list_decisions(
     updated_since: UpdatedSinceParam = None,
 ) -> Page[DecisionListed]:
     """A funder's people and machine clients read their own funder's decisions (naming another funder is a 403);
-    the desk reads every funder's, or one's."""
+    the desk reads every funder's, or one's; in session and delegated alike. (The operation's description is the
+    French text above.)"""
     return await decisions.listed_decisions(
         session, funder_id=funder_of(caller, funder_id, desk_may_take_all=True), dossier_id=dossier_id,
         outcome=outcome, updated_since=updated_since, filters=replace(filters, year=year), limit=limit,

@@ -274,23 +274,25 @@ async def decision_of(session: AsyncSession, item_id: uuid.UUID, funder_id: uuid
     return rows.scalars().first()
 
 
-DecisionRow = tuple[FunderDecision, str, uuid.UUID, uuid.UUID, str]
+# A delegated decision (a small project's) has no item, so no session nor session state.
+DecisionRow = tuple[FunderDecision, str, uuid.UUID, uuid.UUID | None, str | None]
 
 
 async def decisions_page(
     session: AsyncSession, *, funder_id: uuid.UUID | None, dossier_id: uuid.UUID | None, granted: bool | None,
     updated_since: datetime | None, filters: DossierFilters, limit: int, cursor: str | None,
 ) -> list[DecisionRow]:
-    """The decisions (each with its dossier's reference and programme, its session and the session's state) in
-    the keyset order, one row more than `limit`; `granted` True for grants, False for refusals."""
+    """The decisions, in session and delegated alike (each with its dossier's reference and programme, its
+    session and the session's state, none for a delegated one) in the keyset order, one row more than `limit`;
+    `granted` True for grants, False for refusals."""
     statement = (
         select(
             FunderDecision, col(Dossier.reference), col(Dossier.programme_id), col(AgendaItem.session_id),
             col(CommitteeSession.state),
         )
         .join(Dossier, col(Dossier.id) == col(FunderDecision.dossier_id))
-        .join(AgendaItem, col(AgendaItem.id) == col(FunderDecision.item_id))
-        .join(CommitteeSession, col(CommitteeSession.id) == col(AgendaItem.session_id))
+        .outerjoin(AgendaItem, col(AgendaItem.id) == col(FunderDecision.item_id))
+        .outerjoin(CommitteeSession, col(CommitteeSession.id) == col(AgendaItem.session_id))
     )
     statement = where_given(statement, (FunderDecision.funder_id, funder_id), (FunderDecision.dossier_id, dossier_id))
     if granted is not None:  # a refusal grants nothing (the table's checks), a grant something
