@@ -172,9 +172,10 @@ ACCESS: dict[str, dict[tuple[str, str], str | set[str]]] = {
         ("POST", "/api/v1/sessions/{session_id}/items/{item_id}/raise-plan"): DESK,
         ("POST", "/api/v1/sessions/{session_id}/close"): DESK,
         ("GET", "/api/v1/sessions/{session_id}/minutes"): FUNDERS | DESK,
-        # The funders' decisions as a list: a funder's people read their own, the desk all; the association gets its
-        # answer with the committee's notification, never this list.
-        ("GET", "/api/v1/decisions"): FUNDERS | DESK,
+        # The funders' decisions as a list: a funder's people read their own, the desk all, a citizen council the
+        # final ones of the dossiers it gave its opinion on; the association gets its answer with the committee's
+        # notification, never this list.
+        ("GET", "/api/v1/decisions"): FUNDERS | DESK | {"citizen_reviewer"},
         # Agreements and payments: the parties and the desk read; the funder's manager sends, signs, activates,
         # ends, pays and cancels; the association's admin signs its side, its members ask for a payment due.
         ("GET", "/api/v1/agreements"): HOLDERS | FUNDERS | DESK,

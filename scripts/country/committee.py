@@ -2,6 +2,7 @@
 each funder's decision on each item, the seed fund's scores, and the minutes frozen at closing."""
 
 import random
+import uuid
 from types import SimpleNamespace
 from typing import Any, cast
 
@@ -45,6 +46,22 @@ def session_rows(territory: Territory, calendar: Calendar, dossiers: list[Dossie
             if session.created_at <= as_of:
                 _session(territory, session, as_of, desk, batch, rng)
             session.items.clear()  # the dossiers refer to their sessions: no cycle left once written
+    _delegated(dossiers, as_of, batch)
+
+
+def _delegated(dossiers: list[Dossier], as_of: int, batch: Batch) -> None:
+    """A small project's decision, as services/funding/committee/delegated.py keeps it: no item, its lead
+    funder's manager's, at the dossier's decision. Its id comes from the dossier's and the funder's, not from the
+    generator, so that the rest of the country stays as it was seeded before."""
+    decisions = batch.rows_of(DECISIONS)
+    for d in dossiers:
+        if d.programme.track != "small" or d.decided_in is not None or d.decided_at is None or d.decided_at > as_of:
+            continue
+        for funder, _, _ in d.lines:
+            granted = d.granted[funder]
+            decision_id = uuid.uuid5(uuid.NAMESPACE_OID, (d.id + funder.id).hex()).bytes
+            decisions.append((decision_id, None, d.id, funder.id, granted, None, None if granted else REFUSED,
+                              funder.subjects[1], 1, d.decided_at, d.decided_at))
 
 
 def _session(territory: Territory, session: Session, as_of: int, desk: str, batch: Batch, rng: random.Random) -> None:

@@ -32,7 +32,7 @@ from services.funding.programmes.track_rules import TrackRules, add_months, rule
 
 GRANTS = Table("funding", "grants", (
     "id", "dossier_id", "funder_id", "organisation_id", "programme_id", "session_id", "year", "amount_cents",
-    "conditions", "decided_at", "created_at"))
+    "conditions", "decided_at", "created_at", "updated_at"))
 AGREEMENTS = Table("funding", "agreements", (
     "id", "number", "kind", "grant_id", "dossier_id", "funder_id", "organisation_id", "state", "object",
     "amount_cents", "terms", "sent_at", "sent_by", "funder_signed_at", "funder_signed_by", "holder_signed_at",
@@ -127,7 +127,7 @@ class Money:
         grant_id, agreement_id = new_id(rng), new_id(rng)
         self.batch.rows_of(GRANTS).append((grant_id, d.id, funder.id, a.id, programme.id,
                                            d.decided_in.id if d.decided_in else None, programme.year, granted, None,
-                                           decided, decided))
+                                           decided, decided, decided))
         # A convention from the legal threshold, counting what this funder already gives this association that year.
         convention = any(self.given.get((funder.id, a.id, y), 0) + amount >= rules.convention_threshold_cents
                          for y, amount in yearly.items())

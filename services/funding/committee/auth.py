@@ -6,7 +6,7 @@ from fastapi import Depends
 
 from common.auth import Authorize
 from common.tokens import Principal
-from services.vocabulary import DESK_ROLES, FUNDER_ROLES, Role, Scope
+from services.vocabulary import COUNCIL_ROLES, DESK_ROLES, FUNDER_ROLES, Role, Scope
 
 # Who sits for a funder and speaks for it in session: its committee members, and its managers.
 MEMBER_ROLES = frozenset({Role.committee_member, Role.funder_manager})
@@ -19,7 +19,9 @@ SessionReader = Annotated[Principal, Depends(Authorize(roles=DESK_ROLES | FUNDER
 ScoreReader = Annotated[Principal, Depends(Authorize(roles=DESK_ROLES, scope=Scope.sessions_read))]
 # A member of a funder invited: declares its conflicts of interest, decides and scores in session.
 CommitteeMember = Annotated[Principal, Depends(Authorize(roles=MEMBER_ROLES, scope=Scope.sessions_write))]
-# Decisions are read with the sessions that hold them: a machine client that reads sessions reads them.
-DecisionReader = Annotated[Principal, Depends(Authorize(roles=FUNDER_ROLES | DESK_ROLES, scope=Scope.sessions_read))]
+# Decisions are read with the sessions that hold them: a machine client that reads sessions reads them. A citizen
+# council reads those of the dossiers it gave its opinion on (committee/decisions.py).
+DecisionReader = Annotated[Principal, Depends(Authorize(
+    roles=FUNDER_ROLES | DESK_ROLES | COUNCIL_ROLES, scope=Scope.sessions_read))]
 # The lead funder's manager decides a small project alone.
 SmallProjectDecider = Annotated[Principal, Depends(Authorize(roles={Role.funder_manager}, scope=Scope.dossiers_write))]

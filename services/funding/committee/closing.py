@@ -101,6 +101,7 @@ async def close(
     lines = await dossiers_repository.lines_of(session, list(locked))
     decided: dict[uuid.UUID, dict[uuid.UUID, FunderDecision]] = {item.id: {} for item in items}
     for decision in await repository.decisions_of(session, [item.id for item in items]):
+        assert decision.item_id is not None  # read by its item: a decision in session
         decided[decision.item_id][decision.funder_id] = decision
     gaps = _undecided(items, locked, lines, decided)
     if gaps:

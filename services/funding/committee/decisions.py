@@ -17,6 +17,7 @@ from services.funding.committee import repository
 from services.funding.committee.conflicts import require_not_recused, require_present
 from services.funding.committee.schemas import (
     DecisionIn,
+    DecisionKind,
     DecisionListed,
     DecisionOutcome,
     Deferral,
@@ -38,6 +39,7 @@ from services.funding.models.committee import AgendaItem, CommitteeSession, Fund
 from services.funding.models.dossier import Dossier, DossierState, FundingLine
 from services.funding.programmes import repository as programmes_repository
 from services.funding.programmes.track_rules import rules_of
+from services.vocabulary import COUNCIL_ROLES, DESK_ROLES, FUNDER_ROLES
 
 
 @dataclass
@@ -248,15 +250,24 @@ async def on_withdrawn(session: AsyncSession, *, dossier: Dossier, actor: str) -
 
 
 # The decisions list, for the funders' systems.
+def council_of(principal: Principal) -> uuid.UUID | None:
+    """The citizen council the caller reads for, when it reads as one (neither the desk nor a funder)."""
+    if principal.has_any_role(DESK_ROLES | FUNDER_ROLES) or not principal.has_any_role(COUNCIL_ROLES):
+        return None
+    # A council's person always belongs to it; an id nobody has stands for "no council" and matches nothing.
+    return principal.organisation_id or uuid.UUID(int=0)
+
+
 async def listed_decisions(
-    session: AsyncSession, *, funder_id: uuid.UUID | None, dossier_id: uuid.UUID | None,
+    session: AsyncSession, *, council_id: uuid.UUID | None = None, funder_id: uuid.UUID | None,
+    dossier_id: uuid.UUID | None,
     outcome: DecisionOutcome | None, updated_since: datetime | None, filters: dossiers_filters.DossierFilters,
     limit: int, cursor: str | None,
 ) -> Page[DecisionListed]:
-    """A page of one funder's decisions (None: every funder's, for the desk), in the keyset order, each with its
-    dossier, item and session."""
+    """A page of one funder's decisions (None: every funder's, for the desk), in session and delegated, in the
+    keyset order, each with its dossier, item and session (a delegated one has neither, and is final)."""
     rows = await repository.decisions_page(
-        session, funder_id=funder_id, dossier_id=dossier_id,
+        session, council_id=council_id, funder_id=funder_id, dossier_id=dossier_id,
         granted=None if outcome is None else outcome == DecisionOutcome.granted, updated_since=updated_since,
         filters=filters, limit=limit, cursor=cursor,
     )
@@ -264,7 +275,8 @@ async def listed_decisions(
     return Page(next_cursor=next_cursor, items=[
         DecisionListed(
             **decision_public(decision).model_dump(), reference=reference, programme_id=programme_id,
-            session_id=session_id, final=state == SessionState.closed,
+            kind=DecisionKind.committee if decision.item_id else DecisionKind.delegated, session_id=session_id,
+            final=decision.item_id is None or state == SessionState.closed,
             outcome=DecisionOutcome.granted if decision.granted_cents > 0 else DecisionOutcome.refused,
         )
         for decision, reference, programme_id, session_id, state in page

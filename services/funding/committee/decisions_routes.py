@@ -21,12 +21,14 @@ router = APIRouter(prefix="/decisions", tags=["sessions"])
 
 @router.get(
     "",
-    summary="Décisions des financeurs en séance : les miennes (financeur) ; toutes, ou celles d'un financeur, pour "
-    "le guichet",
-    description="Une ligne par décision d'un financeur sur un point de l'ordre du jour, dans l'ordre de création, "
-    "paginée par curseur. Tant que la séance est ouverte (`final` faux) la décision peut changer, et le report du "
-    "point l'efface. Les petits projets, décidés hors séance par le financeur chef de file, n'y sont pas : leur "
-    "issue est celle du dossier (`outcome`), leur montant accordé dans `GET /grants`.",
+    summary="Décisions des financeurs, en séance et déléguées : les miennes (financeur) ; toutes, ou celles d'un "
+    "financeur, pour le guichet",
+    description="Une ligne par décision d'un financeur, dans l'ordre de création, paginée par curseur : sur un "
+    "point de l'ordre du jour d'une séance (`kind` committee), ou sur un petit projet, décidé hors séance par le "
+    "responsable du financeur chef de file (`kind` delegated : sans point ni séance, `final` dès qu'elle est "
+    "prise). Tant que la séance est ouverte (`final` faux) la décision peut changer, et le report du point "
+    "l'efface. Les filtres valent pour les deux sortes. Un conseil citoyen lit les décisions définitives des "
+    "dossiers sur lesquels il a donné son avis, et elles seules (`funder_id` n'y fait que restreindre).",
     response_model=Page[DecisionListed],
     responses=problem_responses(400, 401, 403, 422),
 )
@@ -47,9 +49,14 @@ async def list_decisions(
     updated_since: UpdatedSinceParam = None,
 ) -> Page[DecisionListed]:
     """A funder's people and machine clients read their own funder's decisions (naming another funder is a 403);
-    the desk reads every funder's, or one's."""
+    the desk reads every funder's, or one's; in session and delegated alike; a citizen council the final ones on
+    the dossiers it gave its opinion on. (The operation's description is the
+    French text above.)"""
+    council = decisions.council_of(caller)
     return await decisions.listed_decisions(
-        session, funder_id=funder_of(caller, funder_id, desk_may_take_all=True), dossier_id=dossier_id,
+        session, council_id=council,
+        # A council's funder_id only narrows what it reads; a funder's is its own, the desk's any.
+        funder_id=funder_id if council else funder_of(caller, funder_id, desk_may_take_all=True), dossier_id=dossier_id,
         outcome=outcome, updated_since=updated_since, filters=replace(filters, year=year), limit=limit,
         cursor=cursor,
     )

@@ -19,7 +19,7 @@ from services.funding.dossiers.schemas import DossierPublic
 from services.funding.dossiers.service import DOSSIER_NOT_FOUND, moved, require_action, to_public, trace
 from services.funding.envelopes import money as envelopes_money
 from services.funding.grants import agreements
-from services.funding.models.committee import ItemState
+from services.funding.models.committee import FunderDecision, ItemState
 from services.funding.models.dossier import Dossier, DossierRouting, DossierState
 from services.funding.notifications import service as notifications
 from services.funding.programmes.service import get_programme
@@ -97,6 +97,13 @@ async def decide(
     service_clock.stop(dossier)
     moved(dossier)
     session.add(trace(dossier, principal, "decided", previous, outcome))
+    # The decision itself, as a committee's is kept (without an item): GET /decisions and the export list it.
+    session.add(FunderDecision(
+        item_id=None, dossier_id=dossier.id, funder_id=funder_id, decided_by=principal.subject,
+        granted_cents=granted, conditions=request.conditions,
+        refusal_reason=request.refusal_reason if granted == 0 else None,
+        decision_reference=request.decision_reference if granted > 0 else None,
+    ))
     await agreements.grant_shares(
         session, dossier=dossier, programme=programme, lines=lines,
         shares={funder_id: agreements.Share(granted, request.conditions, request.decision_reference)},

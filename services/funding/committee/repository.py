@@ -9,7 +9,7 @@ import uuid
 from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, Select, delete, false, select
+from sqlalchemy import ColumnElement, Select, delete, false, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -26,8 +26,9 @@ from services.funding.models.committee import (
     Score,
     SessionFunder,
     SessionProgramme,
+    SessionState,
 )
-from services.funding.models.dossier import Dossier, FundingLine
+from services.funding.models.dossier import Dossier, DossierOpinion, FundingLine
 from services.funding.models.programme import Programme, Track
 from services.vocabulary import DESK_ROLES, FUNDER_ROLES
 
@@ -274,25 +275,35 @@ async def decision_of(session: AsyncSession, item_id: uuid.UUID, funder_id: uuid
     return rows.scalars().first()
 
 
-DecisionRow = tuple[FunderDecision, str, uuid.UUID, uuid.UUID, str]
+# A delegated decision (a small project's) has no item, so no session nor session state.
+DecisionRow = tuple[FunderDecision, str, uuid.UUID, uuid.UUID | None, str | None]
 
 
 async def decisions_page(
     session: AsyncSession, *, funder_id: uuid.UUID | None, dossier_id: uuid.UUID | None, granted: bool | None,
     updated_since: datetime | None, filters: DossierFilters, limit: int, cursor: str | None,
+    council_id: uuid.UUID | None = None,
 ) -> list[DecisionRow]:
-    """The decisions (each with its dossier's reference and programme, its session and the session's state) in
-    the keyset order, one row more than `limit`; `granted` True for grants, False for refusals."""
+    """The decisions, in session and delegated alike (each with its dossier's reference and programme, its
+    session and the session's state, none for a delegated one) in the keyset order, one row more than `limit`;
+    `granted` True for grants, False for refusals. `council_id`: a citizen council's read, the final decisions
+    (session closed, or delegated) of the dossiers it gave its opinion on, nothing else."""
     statement = (
         select(
             FunderDecision, col(Dossier.reference), col(Dossier.programme_id), col(AgendaItem.session_id),
             col(CommitteeSession.state),
         )
         .join(Dossier, col(Dossier.id) == col(FunderDecision.dossier_id))
-        .join(AgendaItem, col(AgendaItem.id) == col(FunderDecision.item_id))
-        .join(CommitteeSession, col(CommitteeSession.id) == col(AgendaItem.session_id))
+        .outerjoin(AgendaItem, col(AgendaItem.id) == col(FunderDecision.item_id))
+        .outerjoin(CommitteeSession, col(CommitteeSession.id) == col(AgendaItem.session_id))
     )
     statement = where_given(statement, (FunderDecision.funder_id, funder_id), (FunderDecision.dossier_id, dossier_id))
+    if council_id is not None:
+        opined = select(col(DossierOpinion.dossier_id)).where(
+            col(DossierOpinion.organisation_id) == council_id, col(DossierOpinion.author_kind) == "citizen_council")
+        # Before the session closes a decision may still change: the council reads the answer, not the debate.
+        final = or_(col(FunderDecision.item_id).is_(None), col(CommitteeSession.state) == SessionState.closed)
+        statement = statement.where(col(FunderDecision.dossier_id).in_(opined), final)
     if granted is not None:  # a refusal grants nothing (the table's checks), a grant something
         some: ColumnElement[bool] = col(FunderDecision.granted_cents) > 0
         statement = statement.where(some if granted else ~some)

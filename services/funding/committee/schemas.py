@@ -163,7 +163,8 @@ class RecusalPublic(BaseModel):
 
 class DecisionPublic(BaseModel):
     id: uuid.UUID
-    item_id: uuid.UUID
+    item_id: uuid.UUID | None = Field(description="Le point de l'ordre du jour ; aucun pour une décision déléguée "
+                                                  "(petit projet).")
     dossier_id: uuid.UUID
     funder_id: uuid.UUID
     granted_amount_cents: int
@@ -181,15 +182,22 @@ class DecisionOutcome(StrEnum):
     refused = "refused"
 
 
+class DecisionKind(StrEnum):
+    committee = "committee"
+    delegated = "delegated"
+
+
 class DecisionListed(DecisionPublic):
     """A funder's decision as `GET /decisions` lists it: with its dossier, its programme and its session."""
 
     reference: str = Field(description="La référence du dossier.", examples=["GU-2026-000123"])
     programme_id: uuid.UUID
-    session_id: uuid.UUID
+    kind: DecisionKind = Field(description="committee : en séance ; delegated : un petit projet, décidé hors séance "
+                                           "par le responsable du financeur chef de file.")
+    session_id: uuid.UUID | None = Field(description="La séance ; aucune pour une décision déléguée.")
     outcome: DecisionOutcome = Field(description="granted : un montant accordé ; refused : rien, avec un motif.")
-    final: bool = Field(description="La séance est close : la décision ne change plus (avant, le financeur peut "
-                                     "la modifier, et un report du point l'efface).")
+    final: bool = Field(description="La décision ne change plus : sa séance est close, ou elle est déléguée (avant "
+                                     "la clôture, le financeur peut la modifier, et un report du point l'efface).")
 
 
 class ScorePublic(BaseModel):

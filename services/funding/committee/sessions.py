@@ -188,6 +188,7 @@ async def to_public(
     lines = await dossiers_repository.lines_of(session, list(dossiers))
     decisions: dict[uuid.UUID, list[DecisionPublic]] = {item.id: [] for item in items}
     for decision in await repository.decisions_of(session, [item.id for item in items]):
+        assert decision.item_id is not None  # read by its item: a decision in session
         decisions[decision.item_id].append(decision_public(decision))
     recusals: dict[uuid.UUID, list[RecusalPublic]] = {item.id: [] for item in items}
     for recusal in await repository.recusals_of(session, committee.id):

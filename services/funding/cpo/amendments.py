@@ -6,6 +6,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from common.db import utcnow
 from common.problems import Text, UnprocessableContent
 from common.tokens import Principal
 from services.funding.cpo import repository
@@ -92,6 +93,7 @@ async def _recut_year(
                         first=max(payment.sequence for payment in rows) + 1)
     session.add_all(fresh)
     grant.amount_cents += after - before
+    grant.updated_at = utcnow()  # the grant changed: GET /grants?updated_since= must list it again
     agreement.amount_cents += after - before
     await open_data.amended(session, grant, year, after - before)
     kept = sorted([p for p in rows if p.year != year] + fresh, key=lambda payment: payment.sequence)

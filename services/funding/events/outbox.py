@@ -57,7 +57,8 @@ def _drafts_of(session: Session) -> list[Draft]:
         if isinstance(instance, DossierHistory):
             drafts.append(Draft(f"dossier.{instance.action}", instance, {
                 "action": instance.action, "from_state": instance.from_state, "to_state": instance.to_state}))
-        elif isinstance(instance, FunderDecision):
+        elif isinstance(instance, FunderDecision) and instance.item_id is not None:
+            # A delegated decision (no item) is told by its dossier's `dossier.decided`, as before it was kept.
             drafts.append(Draft("decision.recorded", instance))
         elif isinstance(instance, Agreement | Payment | CommitteeSession):
             drafts.append(Draft(_state_type(instance, instance.state), instance))

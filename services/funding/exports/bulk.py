@@ -23,6 +23,16 @@ from services.funding.models.dossier import Dossier
 
 BATCH = 1_000
 
+# A column bears the name of the field the API gives the same value in (`GET /dossiers`, `/decisions`,
+# `/payments`), so that a funder's system reads both alike. A few columns are the export's own, flattened from
+# what the API nests: these, and what they hold.
+DERIVED_COLUMNS: dict[str, dict[str, str]] = {
+    "dossiers": {"title": "project_snapshot.title", "qpv_codes": "project_snapshot.qpv_codes, joined by ';'",
+                 "asked_cents": "the amount_cents of the funder's line in funding_plan"},
+    "decisions": {},
+    "payments": {"reference": "the dossier's reference, as in GET /decisions and GET /agreements"},
+}
+
 
 @dataclass(frozen=True)
 class Export:
@@ -46,11 +56,14 @@ def _dossier_values(row: AnyRow) -> dict[str, Any]:
 
 
 def _decision_values(row: AnyRow) -> dict[str, Any]:
-    decision, reference, session_id = row
+    decision, reference, session_id, state = row
     return {
-        "id": decision.id, "dossier_id": decision.dossier_id, "reference": reference, "session_id": session_id,
-        "funder_id": decision.funder_id, "granted_cents": decision.granted_cents, "conditions": decision.conditions,
-        "refusal_reason": decision.refusal_reason, "created_at": decision.created_at,
+        "id": decision.id, "dossier_id": decision.dossier_id, "reference": reference,
+        "kind": "committee" if decision.item_id else "delegated", "session_id": session_id,
+        "final": decision.item_id is None or state == "closed",
+        "funder_id": decision.funder_id, "granted_amount_cents": decision.granted_cents,
+        "conditions": decision.conditions, "refusal_reason": decision.refusal_reason,
+        "decision_reference": decision.decision_reference, "created_at": decision.created_at,
         "updated_at": decision.updated_at,
     }
 
@@ -71,9 +84,10 @@ EXPORTS: dict[str, Export] = {
     "dossiers": Export(("id", "reference", "programme_id", "organisation_id", "state", "title", "qpv_codes",
                         "asked_cents", "requested_total_cents", "outcome", "submitted_at", "decided_at",
                         "updated_at"), Dossier, repository.dossiers_export, _dossier_values),
-    "decisions": Export(("id", "dossier_id", "reference", "session_id", "funder_id", "granted_cents", "conditions",
-                         "refusal_reason", "created_at", "updated_at"), FunderDecision, repository.decisions_export,
-                        _decision_values),
+    "decisions": Export(("id", "dossier_id", "reference", "kind", "session_id", "final", "funder_id",
+                         "granted_amount_cents", "conditions", "refusal_reason", "decision_reference", "created_at",
+                         "updated_at"),
+                        FunderDecision, repository.decisions_export, _decision_values),
     "payments": Export(("id", "dossier_id", "reference", "grant_id", "agreement_id", "funder_id", "organisation_id",
                         "year", "sequence", "amount_cents", "condition", "state", "due_on", "pay_by", "paid_at",
                         "cancelled_at", "updated_at"), Payment, repository.payments_export, _payment_values),

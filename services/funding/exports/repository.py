@@ -12,7 +12,7 @@ from sqlmodel import col, select
 
 from common.pagination import keyset
 from services.funding.models.agreement import Agreement, AgreementParty, Grant, Payment, PaymentState
-from services.funding.models.committee import AgendaItem, FunderDecision
+from services.funding.models.committee import AgendaItem, CommitteeSession, FunderDecision
 from services.funding.models.dossier import Dossier, DossierRouting, RoutingState
 from services.funding.models.open_data import OpenDataRow
 from services.funding.models.programme import Programme
@@ -34,10 +34,13 @@ def dossiers_export(funder_id: uuid.UUID | None) -> AnySelect:
 
 
 def decisions_export(funder_id: uuid.UUID | None) -> AnySelect:
-    """Each decision in session with its dossier's reference and its session."""
-    statement = select(FunderDecision, col(Dossier.reference), col(AgendaItem.session_id)).join(
-        Dossier, col(Dossier.id) == col(FunderDecision.dossier_id)
-    ).join(AgendaItem, col(AgendaItem.id) == col(FunderDecision.item_id))
+    """Each decision, in session or delegated (no item, no session), with its dossier's reference, its session
+    and the session's state."""
+    statement = select(
+        FunderDecision, col(Dossier.reference), col(AgendaItem.session_id), col(CommitteeSession.state)
+    ).join(Dossier, col(Dossier.id) == col(FunderDecision.dossier_id)).outerjoin(
+        AgendaItem, col(AgendaItem.id) == col(FunderDecision.item_id)
+    ).outerjoin(CommitteeSession, col(CommitteeSession.id) == col(AgendaItem.session_id))
     return statement if funder_id is None else statement.where(col(FunderDecision.funder_id) == funder_id)
 
 

@@ -128,7 +128,9 @@ MEDIA = {"csv": "text/csv; charset=utf-8", "jsonl": "application/x-ndjson"}
     summary="Export en masse pour un financeur : ses dossiers, ses décisions ou ses versements (CSV ou JSON Lines)",
     description="Un financeur exporte les dossiers qui lui sont orientés, ses décisions en séance, ses versements ; "
     "le guichet, ceux d'un financeur (`funder_id`) ou de tous. Envoyé au fil de l'eau, par lots, dans l'ordre de "
-    "création ; `updated_since` ne garde que ce qui a changé depuis.",
+    "création ; `updated_since` ne garde que ce qui a changé depuis. Chaque colonne porte le nom du champ de l'API "
+    "qui donne la même valeur (`granted_amount_cents` d'une décision, comme `GET /decisions`) ; seules `title`, "
+    "`qpv_codes` et `asked_cents` (dossiers) et `reference` (la référence du dossier) sont propres à l'export.",
     response_class=StreamingResponse,
     responses={**problem_responses(400, 401, 403, 422), 200: {"content": {
         "text/csv": {"schema": {"type": "string"}}, "application/x-ndjson": {"schema": {"type": "string"}}}}},

@@ -41,7 +41,7 @@ async def list_grants(
         (Grant.year, year),
     )
     if updated_since:
-        statement = statement.where(col(Grant.created_at) >= updated_since)
+        statement = statement.where(col(Grant.updated_at) >= updated_since)
     if filters is not None:
         statement = filters.narrow_rows(statement, col(Grant.dossier_id))
     return list((await session.execute(keyset(statement, Grant, limit=limit, cursor=cursor))).scalars())

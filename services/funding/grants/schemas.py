@@ -94,6 +94,8 @@ class GrantPublic(BaseModel):
     conditions: str | None
     decided_at: datetime
     created_at: datetime
+    updated_at: datetime = Field(description="Sa dernière modification (un avenant de CPO change son montant) : "
+                                             "`updated_since` la compare.")
 
 
 class GrantTotals(BaseModel):

@@ -10,7 +10,7 @@ from sqlalchemy import JSON, BigInteger, CheckConstraint, Column, ForeignKey, In
 from sqlmodel import Field
 
 from common.db import UtcDateTime
-from services.funding.models.base import CreatedAt, FundingTable, IdColumn, SyncedTimestamps, Timestamps, Versioned
+from services.funding.models.base import FundingTable, IdColumn, SyncedTimestamps, Timestamps, Versioned
 
 
 class AgreementKind(StrEnum):
@@ -41,8 +41,9 @@ class PaymentCondition(StrEnum):
     after_review = "after_review"  # due once the review it waits for is accepted (seed fund, CPO balance)
 
 
-class Grant(FundingTable, IdColumn, CreatedAt, table=True):
-    """What one funder granted on one dossier; its money is committed on the funder's envelope."""
+class Grant(FundingTable, IdColumn, SyncedTimestamps, table=True):
+    """What one funder granted on one dossier; its money is committed on the funder's envelope. `updated_at`
+    moves when the grant changes (a CPO's amendment), for `GET /grants?updated_since=`."""
 
     __tablename__ = "grants"
     __table_args__ = (

@@ -125,7 +125,9 @@ class Recusal(FundingTable, IdColumn, table=True):
 
 
 class FunderDecision(FundingTable, IdColumn, Versioned, SyncedTimestamps, table=True):
-    """One funder's answer on one item: an amount granted (committed on its envelope), or none with a reason."""
+    """One funder's answer on one item: an amount granted (committed on its envelope), or none with a reason. A
+    small project's decision, taken outside any session by its lead funder (committee/delegated.py), has no
+    item: it is final when recorded."""
 
     __tablename__ = "committee_decisions"
     __table_args__ = (
@@ -139,8 +141,9 @@ class FunderDecision(FundingTable, IdColumn, Versioned, SyncedTimestamps, table=
         Index("ix_committee_decisions_funder_created", "funder_id", "created_at", "id"),
     )
 
-    item_id: uuid.UUID = Field(
-        sa_column=Column(ForeignKey("committee_agenda_items.id", ondelete="CASCADE"), index=True, nullable=False)
+    item_id: uuid.UUID | None = Field(
+        default=None,
+        sa_column=Column(ForeignKey("committee_agenda_items.id", ondelete="CASCADE"), index=True, nullable=True),
     )
     dossier_id: uuid.UUID = Field(sa_column=Column(ForeignKey("dossiers.id"), index=True, nullable=False))
     funder_id: uuid.UUID = Field(nullable=False)

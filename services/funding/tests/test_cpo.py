@@ -488,6 +488,30 @@ class TestTheYearlyReviews:
         assert world.as_("funding", HOLDER).post(f"{url_of(dossier)}/cpo/reviews",
                                                  json={"year": 2027, "outcome": "continue"}).status_code == 403
 
+    def test_an_amended_grant_is_listed_again_by_updated_since(
+        self, world: World, cpo_programme: dict, clock: FixedClock
+    ) -> None:
+        dossier = granted_cpo(world, cpo_programme)
+        desk = world.as_("funding", DESK)
+        before = ok(desk.get("/api/v1/grants", params={"dossier_id": dossier["id"]}))["items"]
+        assert len(before) == 3 and all(g["updated_at"] >= g["created_at"] for g in before)
+        at(clock, 2027, 6)
+        amended = review(world, dossier, 2027, "amend", comment="La CAF augmente 2028.", amendment={
+            "amounts": [{"funder_id": CAF, "year": 2028, "amount_cents": 3_500_000}]})
+        assert amended.status_code == 201, amended.text
+        after = {g["funder_id"]: g for g in ok(desk.get("/api/v1/grants", params={"dossier_id": dossier["id"]}))[
+            "items"]}
+        caf = after[CAF]
+        assert caf["amount_cents"] == 9_500_000 and caf["updated_at"] > caf["created_at"]
+        changed = datetime.fromisoformat(caf["updated_at"])
+        assert all(datetime.fromisoformat(g["updated_at"]) < changed for f, g in after.items() if f != CAF)
+        # T between the untouched grants' last change and the amendment (the server's times, no wall clock here):
+        # the amended grant is listed, the untouched ones are not.
+        untouched = max(datetime.fromisoformat(g["updated_at"]) for f, g in after.items() if f != CAF)
+        between = (untouched + (changed - untouched) / 2).isoformat()
+        listed = ok(desk.get("/api/v1/grants", params={"dossier_id": dossier["id"], "updated_since": between}))
+        assert [g["funder_id"] for g in listed["items"]] == [CAF]
+
     def test_who_reads_a_cpo(self, world: World, cpo_programme: dict) -> None:
         dossier = granted_cpo(world, cpo_programme)
         url = f"{url_of(dossier)}/cpo"

@@ -100,3 +100,36 @@ def test_a_malformed_filter_is_a_422_and_a_forged_cursor_a_400(world: World) -> 
         assert answer.status_code == 422 and problem(answer)["code"] == "validation_failed", (params, answer.text)
     forged = world.as_("funding", DESK).get(DECISIONS, params={"cursor": "bm90IGEgY3Vyc29y"})
     assert forged.status_code == 400 and problem(forged)["code"] == "invalid_cursor"
+
+
+def test_a_citizen_council_reads_the_final_decisions_of_the_dossiers_it_gave_its_opinion_on(world: World) -> None:
+    from services.funding.tests.test_opinions import CITIZEN, COUNCIL_OPINION, council_of, give
+
+    dossier = ready(world, plan=PLAN)
+    assert give(world, CITIZEN, dossier, COUNCIL_OPINION).status_code == 201
+    present = [VILLE, PREFECTURE, CAF]
+    session = ok(open_session(world, plan_session(world, [dossier], present), present))
+    ok(decide(world, session, dossier, VILLE, 2_500_000), 201)
+    ok(decide(world, session, dossier, PREFECTURE, 1_000_000), 201)
+    ok(decide(world, session, dossier, CAF, 0), 201)
+    other, other_session = in_session(world)  # the same QPV, but no opinion of the council on it
+    ok(world.as_("funding", DESK).post(f"{session_url(other_session)}/close", json={}))
+
+    # While its session is open, a decision may still change: the council reads none of it.
+    assert listed(world, CITIZEN) == []
+    ok(world.as_("funding", DESK).post(f"{session_url(session)}/close", json={}))
+    seen = listed(world, CITIZEN)
+    assert sorted((row["dossier_id"], row["funder_id"], row["granted_amount_cents"], row["final"]) for row in seen) == (
+        sorted([(dossier["id"], VILLE, 2_500_000, True), (dossier["id"], PREFECTURE, 1_000_000, True),
+                (dossier["id"], CAF, 0, True)]))
+    assert other["id"] in {row["dossier_id"] for row in listed(world, DESK) if row["final"]} - {
+        row["dossier_id"] for row in seen}
+    # Naming a funder only narrows what it reads; naming another dossier gives nothing.
+    assert [row["funder_id"] for row in listed(world, CITIZEN, funder_id=VILLE)] == [VILLE]
+    assert listed(world, CITIZEN, dossier_id=other["id"]) == []
+    assert listed(world, CITIZEN, outcome="refused")[0]["funder_id"] == CAF
+
+    # Another council, which gave no opinion, reads nothing, whatever it names.
+    maurepas = council_of(world, ["QN03504M"], "conseil@conseil-maurepas.example")
+    for params in ({}, {"funder_id": VILLE}, {"dossier_id": dossier["id"]}):
+        assert ok(maurepas.get(DECISIONS, params=params))["items"] == [], params

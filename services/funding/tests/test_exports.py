@@ -277,7 +277,7 @@ class TestBulkExports:
         assert (row["reference"], row["asked_cents"], row["state"]) == (dossier["reference"], "2500000", "decided")
         decisions = [json.loads(line) for line in city.get("/api/v1/exports/decisions",
                                                            params={"format": "jsonl"}).text.splitlines()]
-        assert [(d["funder_id"], d["granted_cents"], d["reference"]) for d in decisions] == [
+        assert [(d["funder_id"], d["granted_amount_cents"], d["reference"]) for d in decisions] == [
             (VILLE, 2_500_000, dossier["reference"])]
         payments = [json.loads(line) for line in city.get("/api/v1/exports/payments",
                                                           params={"format": "jsonl"}).text.splitlines()]
@@ -290,9 +290,34 @@ class TestBulkExports:
         assert {json.loads(line)["funder_id"] for line in everyone} == {VILLE, PREFECTURE}
         caf = world.as_("funding", "direction@caf35.example").get("/api/v1/exports/decisions",
                                                                   params={"format": "jsonl"})
-        assert [json.loads(line)["granted_cents"] for line in caf.text.splitlines()] == [0]
+        assert [json.loads(line)["granted_amount_cents"] for line in caf.text.splitlines()] == [0]
         assert world.as_("funding", "presidence@blosne-avenir.example").get(
             "/api/v1/exports/dossiers").status_code == 403
+
+    def test_columns_bear_the_api_fields_names_and_values(self, world: World) -> None:
+        from services.funding.committee.schemas import DecisionListed
+        from services.funding.dossiers.schemas import DossierSummary
+        from services.funding.exports.bulk import DERIVED_COLUMNS, EXPORTS
+        from services.funding.grants.schemas import PaymentPublic
+
+        # Every column is a field of the API's schema for the same rows, or one of the documented derived ones.
+        for kind, schema in (("dossiers", DossierSummary), ("decisions", DecisionListed), ("payments", PaymentPublic)):
+            unknown = set(EXPORTS[kind].columns) - set(schema.model_fields) - set(DERIVED_COLUMNS[kind])
+            assert unknown == set(), (kind, unknown)
+        # And the same value under the same name: each decision exported is the one GET /decisions lists.
+        decided(world)
+        desk = world.as_("funding", "coordination@guichet-rennes.example")
+        listed = {item["id"]: item for item in ok(desk.get("/api/v1/decisions"))["items"]}
+        exported = [json.loads(line) for line in desk.get("/api/v1/exports/decisions",
+                                                          params={"format": "jsonl"}).text.splitlines()]
+        assert len(exported) == len(listed) == 3
+        def same(name: str, value: Any) -> Any:  # the export writes times in ISO, as JSON does, maybe not alike
+            return datetime.fromisoformat(value) if name.endswith("_at") and value else value
+
+        for row in exported:
+            api = listed[row["id"]]
+            assert {name: same(name, value) for name, value in row.items()} == {
+                name: same(name, api[name]) for name in row}
 
     def test_batches_follow_each_other_without_loss(self, world: World, monkeypatch: Any) -> None:
         from services.funding.exports import bulk as bulk_exports
@@ -372,10 +397,10 @@ class TestFormulasAreNeutralised:
         [row] = list(csv.DictReader(io.StringIO(city.get("/api/v1/exports/dossiers").text)))
         assert (row["title"], row["asked_cents"], row["reference"]) == ("'-2+3", "2500000", dossier["reference"])
         [decision] = list(csv.DictReader(io.StringIO(city.get("/api/v1/exports/decisions").text)))
-        assert (decision["conditions"], decision["granted_cents"]) == ("'@SUM(A1)", "2500000")
+        assert (decision["conditions"], decision["granted_amount_cents"]) == ("'@SUM(A1)", "2500000")
         caf = world.as_("funding", "direction@caf35.example").get("/api/v1/exports/decisions")
         [refused] = list(csv.DictReader(io.StringIO(caf.text)))
-        assert (refused["refusal_reason"], refused["granted_cents"]) == ("'+1", "0")
+        assert (refused["refusal_reason"], refused["granted_amount_cents"]) == ("'+1", "0")
         assert '"\'+1"' in caf.text  # quoted, as OWASP asks (a leading tab never gets this far: inputs are trimmed)
         # JSON Lines is not a spreadsheet format: the text stays as typed there.
         [jsonl] = city.get("/api/v1/exports/dossiers", params={"format": "jsonl"}).text.splitlines()

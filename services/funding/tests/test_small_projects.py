@@ -2,6 +2,7 @@
 within its ceiling, a budget of ten lines at most; decided by that funder's manager alone, within a service clock
 that stops while supplements are awaited; one payment due at once and a light report after the project's end."""
 
+import json
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -259,3 +260,66 @@ class TestAdministrativeSupport:
                           headers={"If-Match": f'"{ended["version"]}"'})
         assert late.status_code == 409 and problem(late)["code"] == "not_the_helper"
         assert desk.post(f"{url_of(dossier)}/support/take", json={}).status_code == 409
+
+
+class TestTheDelegatedDecisionsListed:
+    """`GET /decisions` and the decisions export list a small project's decision beside the committee's."""
+
+    def test_beside_the_committees_with_the_same_filters_and_paging(self, world: World, small: dict) -> None:
+        from services.funding.tests.test_decisions_list import in_session, listed
+
+        committee, _ = in_session(world)
+        latest = max(datetime.fromisoformat(row["updated_at"]) for row in listed(world, limit=200))
+        since = (latest + timedelta(microseconds=1)).isoformat()
+        granted = admitted(world, simplified(world, small))
+        ok(decide(world, granted, 150_000, conditions="Photos de la fête.", decision_reference="DEL-2026-12"))
+        refused = admitted(world, simplified(world, small))
+        ok(decide(world, refused, 0, refusal_reason="Hors des priorités de l'année."))
+
+        every = listed(world, limit=200)
+        assert len(every) == 5
+        delegated = {row["dossier_id"]: row for row in every if row["kind"] == "delegated"}
+        assert set(delegated) == {granted["id"], refused["id"]}
+        given, none = delegated[granted["id"]], delegated[refused["id"]]
+        assert (given["funder_id"], given["item_id"], given["session_id"], given["final"], given["outcome"],
+                given["granted_amount_cents"], given["conditions"], given["decision_reference"],
+                given["programme_id"], given["reference"]) == (
+            VILLE, None, None, True, "granted", 150_000, "Photos de la fête.", "DEL-2026-12", small["id"],
+            granted["reference"])
+        assert given["decided_by"]
+        assert (none["outcome"], none["granted_amount_cents"], none["refusal_reason"]) == (
+            "refused", 0, "Hors des priorités de l'année.")
+        assert {row["kind"] for row in every if row["dossier_id"] == committee["id"]} == {"committee"}
+
+        # The same filters for both kinds.
+        city = [row["dossier_id"] for row in listed(world, CITY_MANAGER, limit=200)]
+        assert sorted(city) == sorted([committee["id"], granted["id"], refused["id"]])
+        assert all(row["kind"] == "committee" for row in listed(world, funder_id=PREFECTURE))
+        assert [row["dossier_id"] for row in listed(world, dossier_id=refused["id"])] == [refused["id"]]
+        assert sorted(row["dossier_id"] for row in listed(world, outcome="refused")) == sorted(
+            [committee["id"], refused["id"]])
+        assert {row["dossier_id"] for row in listed(world, track="small")} == {granted["id"], refused["id"]}
+        assert {row["dossier_id"] for row in listed(world, programme_id=small["id"], outcome="granted")} == {
+            granted["id"]}
+        assert {row["dossier_id"] for row in listed(world, updated_since=since)} == {granted["id"], refused["id"]}
+        assert listed(world, year=small["year"] + 1) == []
+
+        # One keyset across both kinds: a page at a time, the same rows in the same order.
+        walked, cursor = [], None
+        while True:
+            page = ok(world.as_("funding", DESK).get("/api/v1/decisions", params={
+                "limit": 2, **({"cursor": cursor} if cursor else {})}))
+            walked += [row["id"] for row in page["items"]]
+            cursor = page["next_cursor"]
+            if cursor is None:
+                break
+        assert walked == [row["id"] for row in every]
+
+        # The export lists them too, marked alike.
+        exported = [json.loads(line) for line in world.as_("funding", CITY_MANAGER).get(
+            "/api/v1/exports/decisions", params={"format": "jsonl"}).text.splitlines()]
+        rows = {row["dossier_id"]: row for row in exported if row["kind"] == "delegated"}
+        assert {(dossier_id, row["session_id"], row["final"], row["granted_amount_cents"])
+                for dossier_id, row in rows.items()} == {(granted["id"], None, True, 150_000),
+                                                         (refused["id"], None, True, 0)}
+        assert {row["kind"] for row in exported if row["dossier_id"] == committee["id"]} == {"committee"}
