@@ -110,3 +110,38 @@ def test_the_configuration_table_names_every_variable() -> None:
         if variable not in listed and f"<SERVICE>_{rest}" not in listed:
             missing.add(variable)
     assert not missing, f"variables missing from the README table: {sorted(missing)}"
+
+
+ROOT = Path(__file__).resolve().parent.parent
+# What the README names that is no path of a clone: files made or read at run time, a notation of the open data.
+NOT_IN_THE_CLONE = {"var/", "var/mail", "var/documents", "var/keys/signing.pem", "listeqp2024-cog2024.csv",
+                    "bench/results/scale.json", "date/date"}
+
+
+def named_paths() -> set[str]:
+    """Every relative link target, and every code span that looks like a file or folder (`1/minute` is a rate)."""
+    links = {target for target in re.findall(r"\]\(([^)#\s]+)", README) if "://" not in target}
+    spans = set()
+    for span in re.findall(r"`([^`\s]+)`", README):
+        if re.fullmatch(r"(\.\./)*\.?[A-Za-z_][\w.-]*(/[\w.*-]+)*/?", span) and (
+            "/" in span or re.search(r"\.(md|py|toml|json|csv|yml|txt|ini)$", span)
+        ):
+            spans.add(span)
+    return links | spans
+
+
+def in_the_repository(name: str) -> bool:
+    """A path from the root; else a bare name (`cpo/`, `routes.py`: a room, a room's module) inside a package."""
+    if name.startswith("../"):
+        return False  # beside the clone, not in it
+    if any(ROOT.glob(name.rstrip("/"))) or "/" in name.rstrip("/"):
+        return any(ROOT.glob(name.rstrip("/")))
+    return any(any(package.glob(f"**/{name.rstrip('/')}")) for package in (ROOT / "services", ROOT / "gateway"))
+
+
+def test_every_path_the_readme_names_is_in_the_repository() -> None:
+    names = named_paths()
+    assert {"docs/architecture.md", "migrations/projects/data/", "tests/access_matrix.py", "cpo/"} <= names
+    missing = {name for name in names - NOT_IN_THE_CLONE if not in_the_repository(name)}
+    assert not missing, f"the README names what a clone lacks: {sorted(missing)}"
+    assert "shared/" not in README, "the design notes beside the repository are not in a clone"
