@@ -7,6 +7,8 @@ import subprocess
 from datetime import timedelta
 from pathlib import Path
 
+import httpx
+
 from scripts.settings_table import every_variable
 from tests.support.clock import TODAY
 
@@ -104,6 +106,18 @@ def test_each_money_story_runs_again_on_the_same_desk(live, tmp_path: Path) -> N
     métropole, 24,000 €): both kinds of agreement are put in force."""
     for _ in range(2):
         check_curl_story(run(walkthrough(), live, tmp_path))
+    city = httpx.post(f"{live.url()}/api/v1/auth/token", data={
+        "grant_type": "password", "username": "direction@ville-rennes.example", "password": "demo-password-2026"})
+    token = {"Authorization": f"Bearer {city.json()['access_token']}"}
+    agreements, cursor = [], None
+    while True:  # every page, in creation order
+        page = httpx.get(f"{live.url()}/api/v1/agreements", headers=token,
+                         params={"limit": 200, **({"cursor": cursor} if cursor else {})}).json()
+        agreements += page["items"]
+        if (cursor := page["next_cursor"]) is None:
+            break
+    blosne = [a["kind"] for a in agreements if a["object"] == "Aide aux devoirs au Blosne"]
+    assert len(blosne) >= 2 and blosne[-1] == "convention", blosne  # the second run: 30,000 € that year
     for name, expected in (("readme-walkthrough-small", SMALL_STORY), ("readme-walkthrough-seed", SEED_STORY),
                            ("readme-walkthrough-cpo", CPO_STORY)):
         assert run(walkthrough(name), live, tmp_path) == expected, name
