@@ -1,8 +1,9 @@
 """The rules the integrity check recomputes, for one funder and one programme year (the envelopes' year):
 
 - an envelope's ledger adds up to its balances (commitments less releases, payments, total);
-- an envelope commits what its grants granted, less what their cancelled payments gave back, and has paid what
-  their paid payments came to;
+- an envelope commits what its grants granted, less what their cancelled payments gave back, plus what the
+  funder's decisions in sessions not closed yet committed (their grants come at the closing); it has paid what
+  its grants' paid payments came to;
 - a committee decision granted what its grant says, as the CPO's current version amends it (a delegated small
   project's decision is its grant);
 - a grant's payment schedule, cancelled payments included, adds up to the grant; what was paid never exceeds it;
@@ -14,31 +15,25 @@ import uuid
 from collections import defaultdict
 from typing import Any
 
-from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import col
 
+from services.funding.integrity import repository
 from services.funding.integrity.schemas import Difference, IntegrityReport
-from services.funding.models.agreement import Agreement, AgreementKind, AgreementParty, Grant, Payment, PaymentState
-from services.funding.models.committee import AgendaItem, CommitteeSession, FunderDecision, SessionState
-from services.funding.models.cpo import CpoVersion
-from services.funding.models.envelope import Envelope, EnvelopeMovement, MovementKind
-from services.funding.models.open_data import OpenDataRow
+from services.funding.models.agreement import Agreement, AgreementKind, Grant, Payment, PaymentState
+from services.funding.models.envelope import Envelope, MovementKind
 
 
 async def check(session: AsyncSession, *, funder_id: uuid.UUID, year: int) -> IntegrityReport:
-    differences: list[Difference] = []
-    envelopes = list((await session.execute(select(Envelope).where(
-        col(Envelope.funder_id) == funder_id, col(Envelope.year) == year))).scalars())
-    grants = list((await session.execute(select(Grant).where(
-        col(Grant.funder_id) == funder_id, col(Grant.year) == year))).scalars())
-    payments = await _payments_of(session, [grant.id for grant in grants])
+    envelopes = await repository.envelopes_of(session, funder_id, year)
+    grants = await repository.grants_of(session, funder_id, year)
+    payments = await repository.payments_of(session, [grant.id for grant in grants])
     amended = await _amended_yearly(session, grants)
-    differences += await _ledgers(session, envelopes)
-    differences += _envelopes(envelopes, grants, payments)
+    in_session = await repository.committed_in_open_sessions(session, funder_id, year)
+    differences = _ledgers(envelopes, await repository.ledger_sums(session, [e.id for e in envelopes]))
+    differences += _envelopes(envelopes, grants, payments, in_session)
     differences += await _decisions(session, grants, amended)
     differences += _schedules(grants, payments)
-    rows, open_data = await _open_data(session, funder_id=funder_id, year=year, amended=amended)
+    rows, open_data = await _open_data(session, funder_id=funder_id, year=year)
     differences += open_data
     return IntegrityReport(
         funder_id=funder_id, year=year, envelopes=len(envelopes), grants=len(grants), open_data_rows=rows,
@@ -46,42 +41,18 @@ async def check(session: AsyncSession, *, funder_id: uuid.UUID, year: int) -> In
     )
 
 
-async def _payments_of(session: AsyncSession, grant_ids: list[uuid.UUID]) -> dict[uuid.UUID, list[Payment]]:
-    found: dict[uuid.UUID, list[Payment]] = {grant_id: [] for grant_id in grant_ids}
-    if grant_ids:
-        for payment in (await session.execute(select(Payment).where(col(Payment.grant_id).in_(grant_ids)))).scalars():
-            found[payment.grant_id].append(payment)
-    return found
-
-
 async def _amended_yearly(session: AsyncSession, grants: list[Grant]) -> dict[uuid.UUID, dict[int, int]]:
     """Each CPO grant's yearly amounts as its dossier's current version says them (the committee's decision, as
     amended since); other grants are absent."""
-    dossier_ids = list({grant.dossier_id for grant in grants})
-    if not dossier_ids:
-        return {}
-    latest = select(col(CpoVersion.dossier_id), func.max(col(CpoVersion.number)).label("number")).where(
-        col(CpoVersion.dossier_id).in_(dossier_ids)).group_by(col(CpoVersion.dossier_id)).subquery()
-    versions = {version.dossier_id: version for version in (await session.execute(
-        select(CpoVersion).join(latest, (col(CpoVersion.dossier_id) == latest.c.dossier_id)
-                                & (col(CpoVersion.number) == latest.c.number)))).scalars()}
+    versions = await repository.current_versions(session, list({grant.dossier_id for grant in grants}))
     return {
-        grant.id: {int(y): int(cents) for y, cents in versions[grant.dossier_id].amounts.get(str(grant.funder_id),
-                                                                                             {}).items()}
+        grant.id: {int(y): int(cents) for y, cents in versions[grant.dossier_id].amounts.get(
+            str(grant.funder_id), {}).items()}
         for grant in grants if grant.dossier_id in versions
     }
 
 
-async def _ledgers(session: AsyncSession, envelopes: list[Envelope]) -> list[Difference]:
-    if not envelopes:
-        return []
-    sums: dict[tuple[uuid.UUID, str], int] = {
-        (envelope_id, kind): int(total) for envelope_id, kind, total in await session.execute(
-            select(col(EnvelopeMovement.envelope_id), col(EnvelopeMovement.kind),
-                   func.sum(col(EnvelopeMovement.amount_cents)))
-            .where(col(EnvelopeMovement.envelope_id).in_([e.id for e in envelopes]))
-            .group_by(col(EnvelopeMovement.envelope_id), col(EnvelopeMovement.kind)))
-    }
+def _ledgers(envelopes: list[Envelope], sums: dict[tuple[uuid.UUID, str], int]) -> list[Difference]:
     found = []
     for envelope in envelopes:
         def moved(*kinds: str, envelope_id: uuid.UUID = envelope.id) -> int:
@@ -99,29 +70,26 @@ async def _ledgers(session: AsyncSession, envelopes: list[Envelope]) -> list[Dif
     return found
 
 
-def _envelopes(envelopes: list[Envelope], grants: list[Grant], payments: dict[uuid.UUID, list[Payment]]
-               ) -> list[Difference]:
-    committed: dict[uuid.UUID, int] = defaultdict(int)
+def _envelopes(envelopes: list[Envelope], grants: list[Grant], payments: dict[uuid.UUID, list[Payment]],
+               in_session: dict[uuid.UUID, int]) -> list[Difference]:
+    committed: dict[uuid.UUID, int] = defaultdict(int, in_session)
     paid: dict[uuid.UUID, int] = defaultdict(int)
     for grant in grants:
         cancelled = sum(p.amount_cents for p in payments[grant.id] if p.state == PaymentState.cancelled)
         committed[grant.programme_id] += grant.amount_cents - cancelled
         paid[grant.programme_id] += sum(p.amount_cents for p in payments[grant.id] if p.state == PaymentState.paid)
     found = []
-    by_programme = {envelope.programme_id: envelope for envelope in envelopes}
-    for programme_id in set(committed) | set(by_programme):
-        envelope = by_programme.get(programme_id)
-        if envelope is None:
-            continue  # grants without an envelope cannot be: the commitment needs one (and would have failed)
-        if envelope.committed_cents != committed[programme_id]:
+    for envelope in envelopes:
+        if envelope.committed_cents != committed[envelope.programme_id]:
             found.append(Difference(
                 check="envelope_commitments", subject_kind="envelope", subject_id=envelope.id,
-                expected=committed[programme_id], found=envelope.committed_cents,
-                detail="L'enveloppe n'engage pas ce que ses subventions accordent, moins les versements annulés."))
-        if envelope.paid_cents != paid[programme_id]:
+                expected=committed[envelope.programme_id], found=envelope.committed_cents,
+                detail="L'enveloppe n'engage pas ce que ses subventions accordent (moins les versements annulés) "
+                       "et ce que les décisions des séances encore ouvertes engagent."))
+        if envelope.paid_cents != paid[envelope.programme_id]:
             found.append(Difference(
                 check="envelope_payments", subject_kind="envelope", subject_id=envelope.id,
-                expected=paid[programme_id], found=envelope.paid_cents,
+                expected=paid[envelope.programme_id], found=envelope.paid_cents,
                 detail="L'enveloppe n'a pas versé ce que les versements payés de ses subventions font."))
     return found
 
@@ -132,14 +100,8 @@ async def _decisions(session: AsyncSession, grants: list[Grant], amended: dict[u
     in_session = [grant for grant in grants if grant.session_id is not None]
     if not in_session:
         return []
-    decided: dict[tuple[uuid.UUID, uuid.UUID], FunderDecision] = {
-        (decision.dossier_id, decision.funder_id): decision for decision in (await session.execute(
-            select(FunderDecision).join(AgendaItem, col(AgendaItem.id) == col(FunderDecision.item_id))
-            .join(CommitteeSession, col(CommitteeSession.id) == col(AgendaItem.session_id))
-            .where(col(CommitteeSession.state) == SessionState.closed,
-                   col(FunderDecision.dossier_id).in_([grant.dossier_id for grant in in_session]),
-                   col(FunderDecision.funder_id).in_({grant.funder_id for grant in in_session})))).scalars()
-    }
+    decided = await repository.closed_decisions(
+        session, [grant.dossier_id for grant in in_session], {grant.funder_id for grant in in_session})
     found = []
     for grant in in_session:
         decision = decided.get((grant.dossier_id, grant.funder_id))
@@ -179,15 +141,13 @@ def _notified(agreement: Agreement) -> bool:
     return agreement.funder_signed_at is not None and agreement.holder_signed_at is not None
 
 
-async def _open_data(session: AsyncSession, *, funder_id: uuid.UUID, year: int,
-                     amended: dict[uuid.UUID, dict[int, int]]) -> tuple[int, list[Difference]]:
+async def _open_data(session: AsyncSession, *, funder_id: uuid.UUID, year: int) -> tuple[int, list[Difference]]:
     """The year's rows against the notified grants' amounts of that year, whatever their programme's year (a CPO
     decided in 2027 publishes in 2028 too)."""
-    rows = {(row.grant_id, row.year): row for row in (await session.execute(select(OpenDataRow).where(
-        col(OpenDataRow.funder_id) == funder_id, col(OpenDataRow.year) == year))).scalars()}
-    grants = list((await session.execute(select(Grant).where(col(Grant.funder_id) == funder_id))).scalars())
-    agreements = await _agreements_of(session, [grant.id for grant in grants])
-    cpo = await _amended_yearly(session, grants) | amended
+    rows = {(row.grant_id, row.year): row for row in await repository.open_data_rows(session, funder_id, year)}
+    grants = await repository.grants_of(session, funder_id)
+    agreements = await repository.agreements_of(session, [grant.id for grant in grants])
+    cpo = await _amended_yearly(session, grants)
     found = []
     expected: dict[uuid.UUID, int] = {}
     for grant in grants:
@@ -210,18 +170,6 @@ async def _open_data(session: AsyncSession, *, funder_id: uuid.UUID, year: int,
                 check="open_data_rows", subject_kind="grant", subject_id=grant_id, expected="aucune ligne",
                 found=row.amount_cents, detail="Une ligne SCDL sans subvention notifiée de cette année."))
     return len(rows), found
-
-
-async def _agreements_of(session: AsyncSession, grant_ids: list[uuid.UUID]) -> dict[uuid.UUID, Agreement]:
-    """The agreement each grant is notified by: its own, or the multi-party one it is a party to."""
-    if not grant_ids:
-        return {}
-    own = {agreement.grant_id: agreement for agreement in (await session.execute(
-        select(Agreement).where(col(Agreement.grant_id).in_(grant_ids)))).scalars()}
-    shared = (await session.execute(select(col(AgreementParty.grant_id), Agreement).join(
-        Agreement, col(Agreement.id) == col(AgreementParty.agreement_id)).where(
-        col(AgreementParty.grant_id).in_(grant_ids)))).all()
-    return own | {grant_id: agreement for grant_id, agreement in shared}
 
 
 def _yearly_of(agreement: Agreement, grant: Grant) -> dict[int, int]:

@@ -9,8 +9,8 @@ from sqlalchemy import text, update
 from sqlmodel import col
 
 from services.funding.models.agreement import Grant
-from services.funding.tests.committee_helpers import ok
-from services.funding.tests.helpers import PREFECTURE, VILLE
+from services.funding.tests.committee_helpers import decide, ok, open_session, plan_session, ready, session_url
+from services.funding.tests.helpers import PREFECTURE, PROGRAMME_ID, VILLE
 from services.funding.tests.test_agreements import STATE_MANAGER, agreements_of, decided
 from services.funding.tests.test_exports import grant_year
 from tests.support.stack import problem
@@ -47,6 +47,18 @@ def test_a_year_kept_by_the_desk_has_nothing_to_say(world: World) -> None:
         assert (found["ok"], found["differences"]) == (True, []), found
         assert found["grants"] == 1 and found["envelopes"] >= 1
     assert report(world, PREFECTURE, year)["open_data_rows"] == 1  # the State's letter, sent
+
+
+def test_a_decision_in_a_session_still_open_is_committed_without_a_grant_yet(world: World) -> None:
+    dossier = ready(world, plan=[{"funder_id": VILLE, "amount_cents": 500_000}])
+    session = ok(open_session(world, plan_session(world, [dossier], [VILLE, PREFECTURE]), [VILLE, PREFECTURE]))
+    ok(decide(world, session, dossier, VILLE, 400_000), 201)
+    year = ok(world.as_("funding", DESK).get(f"/api/v1/programmes/{PROGRAMME_ID}"))["year"]
+    found = report(world, VILLE, year)
+    assert (found["ok"], found["grants"]) == (True, 0), found  # committed on the envelope, granted at the close
+    ok(world.as_("funding", DESK).post(f"{session_url(session)}/close", json={}))
+    found = report(world, VILLE, year)
+    assert (found["ok"], found["grants"]) == (True, 1), found
 
 
 def test_each_fact_changed_behind_the_desk_is_named(world: World) -> None:
