@@ -13,13 +13,14 @@
 
 import uuid
 from collections import defaultdict
-from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.funding.exports.open_data import yearly_amounts
+from services.funding.exports.scdl import notified_on
 from services.funding.integrity import repository
 from services.funding.integrity.schemas import Difference, IntegrityReport
-from services.funding.models.agreement import Agreement, AgreementKind, Grant, Payment, PaymentState
+from services.funding.models.agreement import Grant, Payment, PaymentState
 from services.funding.models.envelope import Envelope, MovementKind
 
 
@@ -135,12 +136,6 @@ def _schedules(grants: list[Grant], payments: dict[uuid.UUID, list[Payment]]) ->
     return found
 
 
-def _notified(agreement: Agreement) -> bool:
-    if agreement.kind == AgreementKind.decision_letter:
-        return agreement.sent_at is not None
-    return agreement.funder_signed_at is not None and agreement.holder_signed_at is not None
-
-
 async def _open_data(session: AsyncSession, *, funder_id: uuid.UUID, year: int) -> tuple[int, list[Difference]]:
     """The year's rows against the notified grants' amounts of that year, whatever their programme's year (a CPO
     decided in 2027 publishes in 2028 too)."""
@@ -152,9 +147,9 @@ async def _open_data(session: AsyncSession, *, funder_id: uuid.UUID, year: int) 
     expected: dict[uuid.UUID, int] = {}
     for grant in grants:
         agreement = agreements.get(grant.id)
-        if agreement is None or not _notified(agreement):
+        if agreement is None or notified_on(agreement) is None:
             continue
-        yearly = cpo.get(grant.id) or _yearly_of(agreement, grant)
+        yearly = cpo.get(grant.id) or yearly_amounts(agreement, grant)
         if yearly.get(year, 0) > 0:
             expected[grant.id] = yearly[year]
     for grant_id, cents in expected.items():
@@ -170,10 +165,3 @@ async def _open_data(session: AsyncSession, *, funder_id: uuid.UUID, year: int) 
                 check="open_data_rows", subject_kind="grant", subject_id=grant_id, expected="aucune ligne",
                 found=row.amount_cents, detail="Une ligne SCDL sans subvention notifiée de cette année."))
     return len(rows), found
-
-
-def _yearly_of(agreement: Agreement, grant: Grant) -> dict[int, int]:
-    terms: dict[str, Any] = agreement.terms or {}
-    entry = next((p for p in terms.get("parties", []) if p.get("funder_id") == str(grant.funder_id)), terms)
-    yearly = {int(y["year"]): int(y["amount_cents"]) for y in entry.get("years", [])}
-    return yearly or {grant.year: grant.amount_cents}
