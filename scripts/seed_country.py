@@ -58,7 +58,7 @@ TABLES = (
     calendar.PROGRAMMES, calendar.PROGRAMME_FUNDERS, committee.SESSIONS, committee.SESSION_PROGRAMMES,
     committee.SESSION_FUNDERS, dossier_rows.DOSSIERS, dossier_rows.FUNDING_LINES, dossier_rows.TAGS,
     dossier_rows.HISTORY, dossier_rows.ROUTINGS, dossier_rows.OPINIONS, committee.ITEMS, committee.DECISIONS,
-    committee.SCORES, money.GRANTS, money.AGREEMENTS, money.OPEN_DATA, money.PAYMENTS, money.REPORTS,
+    committee.SCORES, money.GRANTS, money.GRANT_YEARS, money.AGREEMENTS, money.OPEN_DATA, money.PAYMENTS, money.REPORTS,
     followup.LEARNING_REVIEWS, followup.CPO_VERSIONS, followup.CPO_REVIEWS, money.ENVELOPES, money.MOVEMENTS,
 )
 # The big tables, filled with their indexes and foreign keys set aside (see bulk.py).
@@ -66,6 +66,7 @@ BIG_TABLES = {
     "projects": ("projects", "project_qpv", "project_priorities", "budgets", "budget_lines"),
     "funding": ("dossiers", "funding_lines", "dossier_tags", "dossier_history", "dossier_routings",
                 "dossier_opinions", "committee_agenda_items", "committee_decisions", "committee_scores", "grants",
+                "grant_years",
                 "agreements", "open_data_rows", "payments", "financial_reports", "envelope_movements", "cpo_versions",
                 "cpo_reviews", "learning_reviews"),
 }

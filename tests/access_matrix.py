@@ -149,6 +149,7 @@ ACCESS: dict[str, dict[tuple[str, str], str | set[str]]] = {
         ("POST", "/api/v1/dossiers/{dossier_id}/verdict"): DESK,
         ("GET", "/api/v1/dossiers/{dossier_id}/cpo"): HOLDERS | FUNDERS | DESK,
         ("POST", "/api/v1/dossiers/{dossier_id}/cpo/reviews"): DESK,
+        ("POST", "/api/v1/dossiers/{dossier_id}/cpo/years/{year}/commit"): DESK | {"funder_manager"},
         ("POST", "/api/v1/dossiers/{dossier_id}/cpo/final-evaluation"): DESK,
         ("POST", "/api/v1/dossiers/{dossier_id}/cpo/renewal"): DESK | {"holder_admin"},
         # A small project: its lead funder's manager decides alone.

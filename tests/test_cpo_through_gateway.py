@@ -52,6 +52,18 @@ def at(live: LiveStack, year: int, month: int, day: int = 15) -> None:
     live.set_clock(datetime(year, month, day, 10, tzinfo=UTC))
 
 
+def funder_envelope(gateway: Desk, funder: str, programme: dict[str, Any], year: int) -> dict[str, int]:
+    """The programme's line of the funder's dashboard for `year`: committed on its envelope, and awaiting it."""
+    board = gateway.json(MANAGERS[funder], "GET", "/api/v1/dashboards/funder", params={"year": year})
+    [line] = [e for e in board["figures"]["envelopes"] if e["programme_id"] == programme["id"]]
+    return {"committed_cents": line["committed_cents"], "awaiting_cents": line["awaiting_cents"]}
+
+
+def number_of(gateway: Desk, dossier: dict[str, Any], funder: str) -> str:
+    agreements = gateway.json(DESK, "GET", "/api/v1/agreements", params={"dossier_id": dossier["id"]})["items"]
+    return next(a["number"] for a in agreements if a["funder_id"] == funder)
+
+
 class Centre:
     """The social centre's CPO as the desk, the funders and the association see it through the gateway."""
 
@@ -108,9 +120,10 @@ def test_a_three_year_cpo_from_the_committee_to_its_renewal(
         "title": "CPO 2027-2029", "track": "cpo", "year": 2027, "funder_ids": list(YEARLY),
         "convention_threshold_cents": 0, **period})
     assert programme["rules"]["default_years"] == 3 and programme["rules"]["convention_threshold_cents"] == 0
-    for funder, amount in YEARLY.items():
-        desk.call(MANAGERS[funder], "POST", "/api/v1/envelopes", 201, json={
-            "programme_id": programme["id"], "year": 2027, "total_cents": amount * 3})
+    # Each funder's envelope of each year holds that year's amount, no more: a year commits on its own year's.
+    envelopes = {(funder, year): desk.json(MANAGERS[funder], "POST", "/api/v1/envelopes", 201, json={
+        "programme_id": programme["id"], "year": year, "total_cents": amount})
+        for funder, amount in YEARLY.items() for year in YEARS}
 
     # The file: amounts per funder per year, objectives, a target for each year.
     project = desk.json(OTHER_HOLDER, "POST", "/api/v1/projects", 201, json={
@@ -168,6 +181,19 @@ def test_a_three_year_cpo_from_the_committee_to_its_renewal(
     assert_inert(document)  # the policy and nosniff pass the gateway's hop
     assert "<th>À verser avant le</th>" in document.text and "2029-03-31" in document.text
 
+    # The decision committed 2027 on the 2027 envelopes; 2028 and 2029 wait for their budgets, as every side sees.
+    for reader in (DESK, OTHER_HOLDER, MANAGERS[CAF]):
+        cpo = desk.json(reader, "GET", f"{url}/cpo")
+        assert {(c["funder_id"], c["year"]): (c["state"], c["committed_cents"]) for c in cpo["commitments"]} == {
+            **{(funder, 2027): ("committed", amount) for funder, amount in YEARLY.items()},
+            **{(funder, year): ("awaiting", 0) for funder in YEARLY for year in (2028, 2029)}}, reader
+    decided = desk.json(MANAGERS[CAF], "GET", "/api/v1/decisions", params={"dossier_id": dossier["id"]})["items"]
+    assert [(d["granted_amount_cents"], d["yearly_amounts"]) for d in decided] == [
+        (9_000_000, [{"year": year, "amount_cents": 3_000_000} for year in YEARS])]
+    assert funder_envelope(desk, CAF, programme, 2028) == {"committed_cents": 0, "awaiting_cents": 3_000_000}
+    assert funder_envelope(desk, CAF, programme, 2027) == {"committed_cents": 3_000_000, "awaiting_cents": 0}
+    desk.assert_integrity(list(YEARLY), YEARS)
+
     centre = Centre(desk, dossier)
     # 2027: the advances before 31 March; the first review, without report, lets the balances fall due.
     at(clock, 2027, 2)
@@ -176,9 +202,26 @@ def test_a_three_year_cpo_from_the_committee_to_its_renewal(
     assert centre.review(2027, "continue")["reviews"][0]["outcome"] == "continue"
     assert len(centre.pay_due()) == 3
 
-    # 2028: the review needs the reports of 2027; it amends the State's 2029 down to 15,000 €.
+    # 2028: once the year opens, the CAF commits its own 2028, the desk the others'; then the advances are paid.
+    early = desk.call(MANAGERS[CAF], "POST", f"{url}/cpo/years/2028/commit", 409, json={}).json()
+    assert early["code"] == "year_not_open"
     at(clock, 2028, 2)
+    waiting = next(p for p in centre.payments() if p["funder_id"] == CAF and p["year"] == 2028)
+    refused = desk.call(MANAGERS[CAF], "POST", f"/api/v1/payments/{waiting['id']}/pay", 409, json={}).json()
+    assert refused["code"] == "year_not_committed" and refused["year"] == 2028
+    own = desk.json(MANAGERS[CAF], "POST", f"{url}/cpo/years/2028/commit", json={})
+    assert {(c["funder_id"], c["state"]) for c in own["commitments"] if c["year"] == 2028} == {
+        (CAF, "committed"), (VILLE, "awaiting"), (PREFECTURE, "awaiting")}
+    assert funder_envelope(desk, CAF, programme, 2028) == {"committed_cents": 3_000_000, "awaiting_cents": 0}
+    # The association reads each year's state on its grants too.
+    grants = desk.json(OTHER_HOLDER, "GET", "/api/v1/grants", params={"dossier_id": dossier["id"]})["items"]
+    assert {(g["funder_id"], y["year"]): y["state"] for g in grants for y in g["years"]} == {
+        **{(f, 2027): "committed" for f in YEARLY}, **{(f, 2029): "awaiting" for f in YEARLY},
+        (CAF, 2028): "committed", (VILLE, 2028): "awaiting", (PREFECTURE, 2028): "awaiting"}
+    desk.call(DESK, "POST", f"{url}/cpo/years/2028/commit", json={})
     assert len(centre.pay_due()) == 3
+    desk.assert_integrity(list(YEARLY), [2028])
+    # The review needs the reports of 2027; it amends the State's 2029 down to 15,000 €.
     missing = centre.review(2028, "continue", 409)
     assert missing["code"] == "reports_missing" and len(missing["missing"]) == 4
     centre.file_reports(2027, list(YEARLY))
@@ -190,9 +233,33 @@ def test_a_three_year_cpo_from_the_committee_to_its_renewal(
     assert {(a["funder_id"], a["year"], a["amount_cents"]) for a in amended["current"]["amounts"]} >= {
         (PREFECTURE, 2029, 1_500_000), (PREFECTURE, 2028, 2_000_000)}
     assert len(centre.pay_due()) == 3
+    # The State's decision in a new version, the committee's kept: in /decisions, its export, its dashboard.
+    [state] = desk.json(MANAGERS[PREFECTURE], "GET", "/api/v1/decisions",
+                        params={"dossier_id": dossier["id"]})["items"]
+    amendment_reference = f"{number_of(desk, dossier, PREFECTURE)}-AV1"
+    assert (state["granted_amount_cents"], state["decided_amount_cents"], state["amended_on"],
+            state["amendment_reference"]) == (5_500_000, 6_000_000, "2028-05-15", amendment_reference)
+    assert [a["number"] for a in state["amendments"]] == [2]
+    assert state["yearly_amounts"][-1] == {"year": 2029, "amount_cents": 1_500_000}
+    exported = desk.call(MANAGERS[PREFECTURE], "GET", "/api/v1/exports/decisions").text
+    [row] = [r for r in csv.DictReader(io.StringIO(exported)) if r["dossier_id"] == dossier["id"]]
+    assert (row["granted_amount_cents"], row["decided_amount_cents"], row["amended_on"],
+            row["amendment_reference"]) == ("5500000", "6000000", "2028-05-15", amendment_reference)
+    assert funder_envelope(desk, PREFECTURE, programme, 2029) == {"committed_cents": 0, "awaiting_cents": 1_500_000}
 
-    # 2029: the city's 2028 report is late; the balance waits, the CPO is suspended, then goes on.
+    # 2029: the State's 2029 budget is voted short; the year cannot be committed (nothing is, for anyone) until
+    # its envelope takes it.
     at(clock, 2029, 7)
+    state_envelope = f"/api/v1/envelopes/{envelopes[(PREFECTURE, 2029)]['id']}"
+    desk.call(MANAGERS[PREFECTURE], "PATCH", state_envelope, etag_of=state_envelope, json={"total_cents": 1_000_000})
+    short = desk.call(DESK, "POST", f"{url}/cpo/years/2029/commit", 409, json={}).json()
+    assert (short["code"], short["year"], short["funder_id"]) == ("envelope_exceeded", 2029, PREFECTURE)
+    assert "2029" in short["detail"]
+    assert funder_envelope(desk, VILLE, programme, 2029)["committed_cents"] == 0
+    desk.call(MANAGERS[PREFECTURE], "PATCH", state_envelope, etag_of=state_envelope, json={"total_cents": 2_000_000})
+    desk.call(DESK, "POST", f"{url}/cpo/years/2029/commit", json={})
+    assert funder_envelope(desk, PREFECTURE, programme, 2029) == {"committed_cents": 1_500_000, "awaiting_cents": 0}
+    # The city's 2028 report is late; the balance waits, the CPO is suspended, then goes on.
     centre.file_reports(2028, [CAF, PREFECTURE])
     centre.file_activity(2028)
     assert sorted(centre.pay_due()) == [(2029, 750_000), (2029, 1_500_000), (2029, 3_000_000)]
@@ -225,13 +292,15 @@ def test_a_three_year_cpo_from_the_committee_to_its_renewal(
         for year in [2026, *YEARS, 2030]:
             answer = desk.client.get("/api/v1/exports/scdl", params={"funder": funder, "year": year})
             assert answer.status_code == 200 and scdl_problems(answer.text) == [], (funder, year)
-            rows = [row for row in csv.DictReader(io.StringIO(answer.text)) if row["referenceDecision"] ==
-                    number[funder]]
-            published[year] = [row["montant"] for row in rows]
-        expected = {year: [f"{yearly // 100}.00"] for year in YEARS} | {2026: [], 2030: []}
+            rows = [row for row in csv.DictReader(io.StringIO(answer.text)) if row["referenceDecision"] in (
+                number[funder], amendment_reference)]
+            published[year] = [(row["montant"], row["referenceDecision"], row["dateConvention"]) for row in rows]
+        signed = {year: published[year][0][2] for year in YEARS if published[year]}
+        expected = {year: [(f"{yearly // 100}.00", number[funder], signed[year])] for year in YEARS}
+        # The year the amendment changed publishes it as its act: its amount, reference and date.
         if funder == PREFECTURE:
-            expected[2029] = ["15000.00"]
-        assert published == expected, funder
+            expected[2029] = [("15000.00", amendment_reference, "2028-05-15")]
+        assert published == expected | {2026: [], 2030: []}, funder
     desk.assert_integrity(list(YEARLY), YEARS)
     clock.set_clock(None)
     renewal = desk.json(DESK, "POST", "/api/v1/programmes", 201, json={

@@ -33,6 +33,11 @@ from services.funding.programmes.track_rules import TrackRules, add_months, rule
 GRANTS = Table("funding", "grants", (
     "id", "dossier_id", "funder_id", "organisation_id", "programme_id", "session_id", "year", "amount_cents",
     "conditions", "decided_at", "created_at", "updated_at"))
+# A seeded grant commits each of its years on its programme's year's envelope, as the desk did before each CPO
+# year waited for its own (migration 00a2b0f89ddd): the seeded envelopes are the programmes' years'.
+GRANT_YEARS = Table("funding", "grant_years", (
+    "id", "grant_id", "dossier_id", "funder_id", "programme_id", "year", "amount_cents", "state", "committed_cents",
+    "envelope_year", "committed_at", "committed_by", "version", "created_at", "updated_at"))
 AGREEMENTS = Table("funding", "agreements", (
     "id", "number", "kind", "grant_id", "dossier_id", "funder_id", "organisation_id", "state", "object",
     "amount_cents", "terms", "sent_at", "sent_by", "funder_signed_at", "funder_signed_by", "holder_signed_at",
@@ -128,6 +133,9 @@ class Money:
         self.batch.rows_of(GRANTS).append((grant_id, d.id, funder.id, a.id, programme.id,
                                            d.decided_in.id if d.decided_in else None, programme.year, granted, None,
                                            decided, decided, decided))
+        self.batch.rows_of(GRANT_YEARS).extend(
+            (new_id(rng), grant_id, d.id, funder.id, programme.id, year, amount, "committed", amount, programme.year,
+             decided, None, 1, decided, decided) for year, amount in yearly.items())
         # A convention from the legal threshold, counting what this funder already gives this association that year.
         convention = any(self.given.get((funder.id, a.id, y), 0) + amount >= rules.convention_threshold_cents
                          for y, amount in yearly.items())

@@ -18,7 +18,8 @@ FUNDING = (
     "DELETE FROM agreement_parties WHERE agreement_id IN (SELECT id FROM agreements WHERE dossier_id IN "
     "(SELECT id FROM seeded_dossiers))",
     *(f"DELETE FROM {table} WHERE dossier_id IN (SELECT id FROM seeded_dossiers)" for table in (
-        "payments", "financial_reports", "agreements", "grants", "committee_decisions", "learning_reviews",
+        "payments", "financial_reports", "agreements", "grant_years", "grants", "decision_amendments",
+        "committee_decisions", "learning_reviews",
         "cpo_reviews", "cpo_versions", "dossier_opinions", "dossier_routings", "dossier_history", "dossier_tags",
         "funding_lines", "notifications", "envelope_movements")),
     "DELETE FROM envelope_movements WHERE envelope_id IN (SELECT id FROM envelopes WHERE created_by = %(marker)s)",

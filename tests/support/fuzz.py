@@ -149,6 +149,7 @@ CALLER_BY_OPERATION: dict[str, dict[str, str]] = {
         # A CPO's life: the run's dossiers are the annual call's, no granted CPO (404), none evaluated (409).
         "get_cpo": HOLDER,
         "record_cpo_review": DESK,
+        "commit_cpo_year": DESK,
         "evaluate_cpo": DESK,
         "renew_cpo": DESK,
         # Administrative support: the holder asks and ends it, the desk takes it.
@@ -367,6 +368,9 @@ STATE_DEPENDENT_REJECTIONS: dict[str, str] = {
     "not_a_cpo_programme": "a CPO is renewed on a CPO programme (its track)",
     "follow_on_exists": "a dossier is followed by one dossier (409)",
     "cpo_suspended": "a suspended CPO's payments stop (409)",
+    "year_not_open": "a CPO's year is committed from 1 January of that year (409, depends on today)",
+    "year_not_committed": "a CPO year's payments wait for the year to be committed on its envelope (409)",
+    "not_your_share": "a funder commits its own share of a CPO's year",
     "webhook_target_refused": "a webhook target resolves to a public address, over https (SSRF)",
 }
 # 2. `validation_failed` on these fields only, per operation: a rule that ties a field to another one, or to rows.

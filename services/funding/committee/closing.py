@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from common.problems import Conflict, Text
 from common.tokens import Principal
 from services.funding.committee import repository, scores
+from services.funding.committee.decisions import yearly_of
 from services.funding.committee.schemas import (
     Minutes,
     MinutesAttendance,
@@ -130,7 +131,8 @@ async def close(
         assert programme is not None  # a foreign key
         await agreements.grant_shares(
             session, dossier=dossier, programme=programme, lines=lines[dossier.id],
-            shares={fid: agreements.Share(d.granted_cents, d.conditions, d.decision_reference)
+            shares={fid: agreements.Share(d.granted_cents, d.conditions, d.decision_reference,
+                                          yearly=yearly_of(d))
                     for fid, d in decided[item.id].items()},
             session_id=committee.id, decided_at=now, decided_by=principal.subject,
         )

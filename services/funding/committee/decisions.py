@@ -16,6 +16,7 @@ from common.tokens import Principal
 from services.funding.committee import repository
 from services.funding.committee.conflicts import require_not_recused, require_present
 from services.funding.committee.schemas import (
+    DecisionAmendmentPublic,
     DecisionIn,
     DecisionKind,
     DecisionListed,
@@ -30,12 +31,21 @@ from services.funding.committee.sessions import (
     require_state,
     to_public,
     touched,
+    year_amounts,
 )
+from services.funding.dossiers import cpo_plan
 from services.funding.dossiers import filters as dossiers_filters
 from services.funding.dossiers import repository as dossiers_repository
 from services.funding.dossiers.service import moved, trace
 from services.funding.envelopes import money as envelopes_money
-from services.funding.models.committee import AgendaItem, CommitteeSession, FunderDecision, ItemState, SessionState
+from services.funding.models.committee import (
+    AgendaItem,
+    CommitteeSession,
+    DecisionAmendment,
+    FunderDecision,
+    ItemState,
+    SessionState,
+)
 from services.funding.models.dossier import Dossier, DossierState, FundingLine
 from services.funding.programmes import repository as programmes_repository
 from services.funding.programmes.track_rules import rules_of
@@ -93,6 +103,20 @@ async def seat(
     return Seat(committee=committee, item=item, dossier=dossier, funder_id=funder_id, asked=asked, current=current)
 
 
+def yearly_of(decision: FunderDecision) -> dict[int, int] | None:
+    """A CPO decision's amount for each year; None for another track's (or a CPO decision recorded before
+    decisions kept their years, which committed them all at once)."""
+    if decision.yearly_cents is None:
+        return None
+    return {int(year): int(cents) for year, cents in decision.yearly_cents.items()}
+
+
+def committed_by(decision: FunderDecision) -> int:
+    """What the decision holds on its envelope before the closing: a CPO's first year, another's whole amount."""
+    yearly = yearly_of(decision)
+    return yearly[min(yearly)] if yearly else decision.granted_cents
+
+
 async def _move_money(
     session: AsyncSession, *, dossier: Dossier, funder_id: uuid.UUID, before: int, after: int, actor: str
 ) -> None:
@@ -113,6 +137,35 @@ async def _move_money(
         )
 
 
+async def _yearly(session: AsyncSession, place: Seat, request: DecisionIn) -> dict[str, int] | None:
+    """A CPO decision's amount for each of the CPO's years (as given, or along what was asked each year); 422 for
+    yearly amounts outside a CPO, or not one per year. None for another track, or for nothing granted."""
+    programme = await programmes_repository.programme_by_id(session, place.dossier.programme_id)
+    assert programme is not None  # a foreign key
+    given = request.yearly_amounts_cents
+    if not rules_of(programme).multi_year:
+        if given is not None:
+            raise UnprocessableContent(
+                Text("Seule une CPO a des montants annuels.", "Only a CPO has yearly amounts."),
+                errors=[("body.yearly_amounts_cents", Text("Réservé au parcours CPO.", "CPO track only."))],
+                code="not_a_cpo",
+            )
+        return None
+    years = cpo_plan.years_of(programme, place.dossier)
+    if given is not None and len(given) != len(years):
+        raise UnprocessableContent(
+            Text(f"Une CPO de {len(years)} ans : un montant pour chacune de ses années.",
+                 f"A {len(years)}-year CPO: one amount for each of its years."),
+            errors=[("body.yearly_amounts_cents", Text(f"{len(years)} montants.", f"{len(years)} amounts."))],
+            code="cpo_years_mismatch", extra={"years": years},
+        )
+    if request.granted_amount_cents == 0:
+        return None
+    amounts = given if given is not None else cpo_plan.granted_by_year(
+        place.asked, request.granted_amount_cents, len(years))
+    return {str(year): cents for year, cents in zip(years, amounts, strict=True)}
+
+
 async def record_decision(
     session: AsyncSession, *, principal: Principal, place: Seat, request: DecisionIn
 ) -> tuple[FunderDecision, bool]:
@@ -130,21 +183,24 @@ async def record_decision(
         )
     refusal_reason = request.refusal_reason if granted == 0 else None
     reference = request.decision_reference if granted > 0 else None  # a refusal publishes nothing
+    yearly = await _yearly(session, place, request)
     content = {"granted_cents": granted, "conditions": request.conditions, "refusal_reason": refusal_reason,
-               "decision_reference": reference}
+               "decision_reference": reference, "yearly_cents": yearly}
     current = place.current
     if current is not None and all(getattr(current, name) == value for name, value in content.items()):
         return current, False
+    # A CPO commits its first year now; each later year waits for that year's envelope (grants/grant_years.py).
     await _move_money(
         session, dossier=place.dossier, funder_id=place.funder_id,
-        before=current.granted_cents if current else 0, after=granted, actor=principal.subject,
+        before=committed_by(current) if current else 0, after=yearly[min(yearly)] if yearly else granted,
+        actor=principal.subject,
     )
     created = current is None
     if current is None:
         current = FunderDecision(
             item_id=place.item.id, dossier_id=place.dossier.id, funder_id=place.funder_id,
             decided_by=principal.subject, granted_cents=granted, conditions=request.conditions,
-            refusal_reason=refusal_reason, decision_reference=reference,
+            refusal_reason=refusal_reason, decision_reference=reference, yearly_cents=yearly,
         )
         session.add(current)
     else:
@@ -164,7 +220,7 @@ async def _void_decisions(session: AsyncSession, item: AgendaItem, dossier: Doss
     # Envelopes in the order of their funders, as every release does: two voids never wait on each other.
     for decision in sorted(await repository.decisions_of(session, [item.id]), key=lambda d: d.funder_id):
         await _move_money(session, dossier=dossier, funder_id=decision.funder_id,
-                          before=decision.granted_cents, after=0, actor=actor)
+                          before=committed_by(decision), after=0, actor=actor)
         await session.delete(decision)
     await session.flush()
 
@@ -272,12 +328,30 @@ async def listed_decisions(
         filters=filters, limit=limit, cursor=cursor,
     )
     page, next_cursor = split_page(rows, limit=limit, anchor=lambda row: row[0])
+    amendments = await repository.amendments_of(session, [row[0].id for row in page])
     return Page(next_cursor=next_cursor, items=[
-        DecisionListed(
-            **decision_public(decision).model_dump(), reference=reference, programme_id=programme_id,
-            kind=DecisionKind.committee if decision.item_id else DecisionKind.delegated, session_id=session_id,
-            final=decision.item_id is None or state == SessionState.closed,
-            outcome=DecisionOutcome.granted if decision.granted_cents > 0 else DecisionOutcome.refused,
-        )
+        listed(decision, amendments[decision.id], reference=reference, programme_id=programme_id,
+               session_id=session_id, closed=state == SessionState.closed)
         for decision, reference, programme_id, session_id, state in page
     ])
+
+
+def listed(decision: FunderDecision, amendments: list[DecisionAmendment], *, reference: str,
+           programme_id: uuid.UUID, session_id: uuid.UUID | None, closed: bool) -> DecisionListed:
+    """The decision as it stands: the last amendment's amounts, if any, the session's otherwise (kept beside)."""
+    public = decision_public(decision).model_dump()
+    last = amendments[-1] if amendments else None
+    if last is not None:
+        public |= {"granted_amount_cents": last.granted_cents, "yearly_amounts": year_amounts(last.yearly_cents)}
+    return DecisionListed(
+        **public, reference=reference, programme_id=programme_id,
+        kind=DecisionKind.committee if decision.item_id else DecisionKind.delegated, session_id=session_id,
+        final=decision.item_id is None or closed,
+        outcome=DecisionOutcome.granted if decision.granted_cents > 0 else DecisionOutcome.refused,
+        decided_amount_cents=decision.granted_cents, amended_on=last.amended_on if last else None,
+        amendment_reference=last.reference if last else None,
+        amendments=[DecisionAmendmentPublic(
+            number=a.number, granted_amount_cents=a.granted_cents, yearly_amounts=year_amounts(a.yearly_cents) or [],
+            reference=a.reference, amended_on=a.amended_on, reason=a.reason, review_id=a.review_id,
+        ) for a in amendments],
+    )

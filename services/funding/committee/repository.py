@@ -21,6 +21,7 @@ from services.funding.dossiers.filters import DossierFilters
 from services.funding.models.committee import (
     AgendaItem,
     CommitteeSession,
+    DecisionAmendment,
     FunderDecision,
     Recusal,
     Score,
@@ -333,3 +334,17 @@ async def score_of(session: AsyncSession, item_id: uuid.UUID, member: str) -> Sc
     """The member's scores on the item, if given."""
     rows = await session.execute(select(Score).where(col(Score.item_id) == item_id, col(Score.member) == member))
     return rows.scalars().first()
+
+
+async def amendments_of(session: AsyncSession, decision_ids: list[uuid.UUID]
+                        ) -> dict[uuid.UUID, list[DecisionAmendment]]:
+    """Each decision's later versions (a CPO's amendments), in order."""
+    found: dict[uuid.UUID, list[DecisionAmendment]] = {decision_id: [] for decision_id in decision_ids}
+    if decision_ids:
+        rows = await session.execute(
+            select(DecisionAmendment).where(col(DecisionAmendment.decision_id).in_(decision_ids))
+            .order_by(col(DecisionAmendment.decision_id), col(DecisionAmendment.number))
+        )
+        for amendment in rows.scalars():
+            found[amendment.decision_id].append(amendment)
+    return found

@@ -110,10 +110,22 @@ class DecisionIn(Input):
         "ouvertes comme `referenceDecision` ; sans elle, le numéro de la convention ou de la décision du guichet.",
     )
 
+    yearly_amounts_cents: list[GrantedCents] | None = Field(
+        default=None, min_length=2, max_length=4, examples=[None],
+        description="CPO : le montant accordé pour chacune de ses années, dans l'ordre (leur somme est "
+        "granted_amount_cents). Absent : le montant accordé suit la forme de la demande, année par année. Seule la "
+        "première année est engagée par la décision ; chaque année suivante l'est à son ouverture, sur l'enveloppe "
+        "de cette année-là.",
+    )
+
     @model_validator(mode="after")
     def _reason_when_nothing(self) -> "DecisionIn":
         if self.granted_amount_cents == 0 and self.refusal_reason is None:
             raise ValueError(bilingual("Le motif est obligatoire sans aide.", "A reason is required with no grant."))
+        if self.yearly_amounts_cents is not None and sum(self.yearly_amounts_cents) != self.granted_amount_cents:
+            raise ValueError(bilingual(
+                f"Les montants annuels font {sum(self.yearly_amounts_cents)} centimes, pas granted_amount_cents.",
+                f"The yearly amounts add up to {sum(self.yearly_amounts_cents)} cents, not granted_amount_cents."))
         return self
 
 
@@ -161,6 +173,11 @@ class RecusalPublic(BaseModel):
     declared_at: datetime
 
 
+class YearAmount(BaseModel):
+    year: int
+    amount_cents: int
+
+
 class DecisionPublic(BaseModel):
     id: uuid.UUID
     item_id: uuid.UUID | None = Field(description="Le point de l'ordre du jour ; aucun pour une décision déléguée "
@@ -172,9 +189,25 @@ class DecisionPublic(BaseModel):
     refusal_reason: str | None
     decision_reference: str | None
     decided_by: str
+    yearly_amounts: list[YearAmount] | None = Field(
+        description="CPO : le montant accordé pour chacune de ses années (seule la première est engagée par la "
+        "décision, chacune des suivantes à l'ouverture de son année) ; vide pour les autres parcours.")
     version: int
     created_at: datetime
     updated_at: datetime
+
+
+class DecisionAmendmentPublic(BaseModel):
+    """A version of the decision made by a CPO's amendment (avenant); the decision as the session took it is
+    version 1."""
+
+    number: int = Field(description="La version de la décision : 2 pour le premier avenant.")
+    granted_amount_cents: int
+    yearly_amounts: list[YearAmount]
+    reference: str = Field(description="La référence de l'avenant.", examples=["CONV-2027-000123-1-AV1"])
+    amended_on: date
+    reason: str | None
+    review_id: uuid.UUID | None = Field(description="La revue annuelle de la CPO qui l'a fait.")
 
 
 class DecisionOutcome(StrEnum):
@@ -198,6 +231,12 @@ class DecisionListed(DecisionPublic):
     outcome: DecisionOutcome = Field(description="granted : un montant accordé ; refused : rien, avec un motif.")
     final: bool = Field(description="La décision ne change plus : sa séance est close, ou elle est déléguée (avant "
                                      "la clôture, le financeur peut la modifier, et un report du point l'efface).")
+    decided_amount_cents: int = Field(description="Le montant tel que la séance l'a décidé ; granted_amount_cents "
+                                                  "et yearly_amounts sont ceux en vigueur, avenants compris.")
+    amended_on: date | None = Field(description="La date du dernier avenant ; vide sans avenant.")
+    amendment_reference: str | None = Field(description="La référence du dernier avenant.")
+    amendments: list[DecisionAmendmentPublic] = Field(
+        description="Les versions suivantes de la décision, faites par les avenants de la CPO, dans l'ordre.")
 
 
 class ScorePublic(BaseModel):

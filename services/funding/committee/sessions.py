@@ -24,6 +24,7 @@ from services.funding.committee.schemas import (
     SessionPublic,
     SessionSummary,
     ShareAsked,
+    YearAmount,
 )
 from services.funding.dossiers import repository as dossiers_repository
 from services.funding.models.committee import (
@@ -169,8 +170,16 @@ async def open_session(
     return await to_public(session, committee)
 
 
+def year_amounts(yearly: dict[str, int] | None) -> list[YearAmount] | None:
+    if yearly is None:
+        return None
+    return [YearAmount(year=int(year), amount_cents=cents) for year, cents in sorted(yearly.items())]
+
+
 def decision_public(decision: FunderDecision) -> DecisionPublic:
-    return DecisionPublic(**decision.model_dump(exclude={"granted_cents"}), granted_amount_cents=decision.granted_cents)
+    return DecisionPublic(**decision.model_dump(exclude={"granted_cents", "yearly_cents"}),
+                          granted_amount_cents=decision.granted_cents,
+                          yearly_amounts=year_amounts(decision.yearly_cents))
 
 
 def recusal_public(recusal: Recusal) -> RecusalPublic:

@@ -1,6 +1,7 @@
 """A CPO's amendment, made by a yearly review: a new version whose later years' amounts or objectives changed,
 each changed year's instalments cut again and the envelopes committed by the difference."""
 
+import uuid
 from datetime import datetime
 from typing import Any
 
@@ -13,10 +14,11 @@ from services.funding.cpo import repository
 from services.funding.cpo.schemas import CpoReviewIn
 from services.funding.cpo.service import refused, touched
 from services.funding.dossiers import cpo_plan
-from services.funding.envelopes import money as envelopes_money
 from services.funding.exports import open_data
+from services.funding.grants import grant_years
 from services.funding.grants.instalments import cpo_year, payment_terms, payments_of
 from services.funding.models.agreement import Agreement, Grant, PaymentState
+from services.funding.models.committee import DecisionAmendment
 from services.funding.models.cpo import CpoReview, CpoVersion
 from services.funding.models.dossier import Dossier
 from services.funding.models.programme import Programme
@@ -40,6 +42,7 @@ async def amend(
     by_grant |= {party.grant_id: by_id[party.agreement_id] for party in parties}
     later = [year for year in cpo_plan.years_of(programme, dossier) if year > request.year]
     rules = rules_of(programme)
+    changes: dict[uuid.UUID, list[tuple[int, int, int]]] = {}  # grant → (year, before, after)
     for index, change in enumerate(request.amendment.amounts):
         field = f"body.amendment.amounts.{index}"
         grant = grants.get(change.funder_id)
@@ -57,12 +60,29 @@ async def amend(
                 code="not_a_later_year",
             )
         before = amounts[str(grant.funder_id)][str(change.year)]
-        if change.amount_cents == before:
-            continue
-        await _recut_year(session, principal=principal, grant=grant, agreement=by_grant[grant.id],
-                          programme=programme, year=change.year, before=before, after=change.amount_cents,
-                          rules=rules, now=now)
-        amounts[str(grant.funder_id)][str(change.year)] = change.amount_cents
+        if change.amount_cents != before:
+            changes.setdefault(grant.id, []).append((change.year, before, change.amount_cents))
+    # Each funder in the same order (its grant's locks, its decision's): two amendments never wait on each other.
+    for grant in sorted((grants[f] for f in grants if grants[f].id in changes), key=lambda g: g.funder_id):
+        agreement = by_grant[grant.id]
+        decision = await repository.locked_decision(session, grant.dossier_id, grant.funder_id)
+        assert decision is not None, "a CPO is only ever granted by a committee's decision"
+        rank = await repository.amendments_count(session, decision.id) + 1
+        act = open_data.Amendment(on=now.date(), reference=request.amendment.reference
+                                  or f"{agreement.number}-AV{rank}")
+        yearly = amounts[str(grant.funder_id)]
+        for year, before, after in changes[grant.id]:
+            await _recut_year(session, principal=principal, grant=grant, agreement=agreement, programme=programme,
+                              year=year, before=before, after=after, rules=rules, now=now, act=act)
+            yearly[str(year)] = after
+        # The decision in a new version, the one before kept (the committee's own stays in its minutes).
+        session.add(DecisionAmendment(
+            decision_id=decision.id, dossier_id=grant.dossier_id, funder_id=grant.funder_id, number=rank + 1,
+            granted_cents=sum(yearly.values()), yearly_cents=dict(yearly), reference=act.reference,
+            amended_on=act.on, reason=request.comment, review_id=review.id, amended_by=principal.subject,
+        ))
+        decision.version += 1
+        decision.updated_at = utcnow()  # GET /decisions?updated_since= lists it again
     objectives = request.amendment.objectives
     session.add(CpoVersion(
         dossier_id=dossier.id, number=current.number + 1, amounts=amounts,
@@ -76,7 +96,7 @@ async def amend(
 
 async def _recut_year(
     session: AsyncSession, *, principal: Principal, grant: Grant, agreement: Agreement, programme: Programme,
-    year: int, before: int, after: int, rules: TrackRules, now: datetime,
+    year: int, before: int, after: int, rules: TrackRules, now: datetime, act: open_data.Amendment,
 ) -> None:
     rows = await repository.locked_payments_of_grant(session, grant.id)
     of_year = [payment for payment in rows if payment.year == year]
@@ -84,10 +104,9 @@ async def _recut_year(
         raise refused(Text(f"Des versements de {year} sont déjà demandés ou faits : l'année ne change plus.",
                            f"Payments of {year} are already asked for or made: the year no longer changes."),
                       "year_already_paid", year=year, funder_id=str(grant.funder_id))
-    # The envelope is committed by the difference: more when the year grows, back when it shrinks.
-    move = envelopes_money.commit if after > before else envelopes_money.release
-    await move(session, funder_id=grant.funder_id, programme_id=programme.id, year=programme.year,
-               amount_cents=abs(after - before), dossier_id=grant.dossier_id, actor=principal.subject)
+    # A year already committed moves its envelope by the difference; one awaiting its budget will commit the new
+    # amount when it opens.
+    await grant_years.amended(session, grant, year, after - before, actor=principal.subject)
     await repository.delete_payments(session, of_year)
     fresh = payments_of(grant, agreement, cpo_year(rules, year, after, first=False, decided_on=now.date()),
                         first=max(payment.sequence for payment in rows) + 1)
@@ -95,7 +114,7 @@ async def _recut_year(
     grant.amount_cents += after - before
     grant.updated_at = utcnow()  # the grant changed: GET /grants?updated_since= must list it again
     agreement.amount_cents += after - before
-    await open_data.amended(session, grant, year, after - before)
+    await open_data.amended(session, grant, year, after - before, act)
     kept = sorted([p for p in rows if p.year != year] + fresh, key=lambda payment: payment.sequence)
     agreement.terms = _restated(agreement.terms, grant, year, after - before, payment_terms(kept))
     touched(agreement)

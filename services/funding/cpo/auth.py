@@ -18,3 +18,7 @@ CpoReviewer = Annotated[Principal, Depends(Authorize(roles=DESK_ROLES, scope=Sco
 CpoRenewer = Annotated[
     Principal, Depends(Authorize(roles=DESK_ROLES | {Role.holder_admin}, scope=Scope.dossiers_write))
 ]
+# The desk, or a funder's manager for its own share, commits a CPO's year on that year's envelope.
+CpoYearCommitter = Annotated[
+    Principal, Depends(Authorize(roles=DESK_ROLES | {Role.funder_manager}, scope=Scope.envelopes_write))
+]

@@ -12,8 +12,8 @@ from common.db import Database
 from common.resources import locked_resource, resource, validated_body
 from common.tokens import Principal
 from services.funding.cpo import service as cpo
-from services.funding.cpo.auth import CpoReader, CpoRenewer, CpoReviewer
-from services.funding.cpo.schemas import CpoReviewIn, FinalEvaluationIn, RenewalIn
+from services.funding.cpo.auth import CpoReader, CpoRenewer, CpoReviewer, CpoYearCommitter
+from services.funding.cpo.schemas import CpoReviewIn, FinalEvaluationIn, RenewalIn, YearCommitIn
 from services.funding.models.dossier import Dossier
 from services.funding.peers import PeersDep
 
@@ -67,4 +67,9 @@ RenewedCpo = Annotated[
     Dossier,
     locked_resource(cpo.renewed_dossier, path="dossier_id", caller=CpoRenewer, if_match_required=False,
                     before=[validated_body(RenewalIn)]),
+]
+CommittedCpo = Annotated[
+    Dossier,
+    locked_resource(cpo.funded_dossier, path="dossier_id", caller=CpoYearCommitter, if_match_required=False,
+                    before=[validated_body(YearCommitIn, optional=True)]),
 ]

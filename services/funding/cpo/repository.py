@@ -15,6 +15,7 @@ from services.funding.models.agreement import (
     PaymentCondition,
     PaymentState,
 )
+from services.funding.models.committee import DecisionAmendment, FunderDecision
 from services.funding.models.cpo import CpoReview, CpoVersion, ReviewOutcome
 from services.funding.models.financial_report import FinancialReport, ReportState
 
@@ -134,3 +135,21 @@ async def delete_payments(session: AsyncSession, payments: list[Payment]) -> Non
     for payment in payments:
         await session.delete(payment)
     await session.flush()
+
+
+async def locked_decision(session: AsyncSession, dossier_id: uuid.UUID, funder_id: uuid.UUID) -> FunderDecision | None:
+    """The funder's committee decision on the dossier (a deferral or a withdrawal deleted any other), locked for
+    its amendment."""
+    rows = await session.execute(
+        select(FunderDecision).where(col(FunderDecision.dossier_id) == dossier_id,
+                                     col(FunderDecision.funder_id) == funder_id)
+        .order_by(col(FunderDecision.created_at).desc()).limit(1).with_for_update()
+    )
+    return rows.scalar_one_or_none()
+
+
+async def amendments_count(session: AsyncSession, decision_id: uuid.UUID) -> int:
+    total = await session.execute(
+        select(func.count()).select_from(DecisionAmendment).where(col(DecisionAmendment.decision_id) == decision_id)
+    )
+    return int(total.scalar_one())

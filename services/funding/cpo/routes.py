@@ -1,6 +1,8 @@
 """A CPO's life after the committee: read it, review each year, evaluate it at the end, renew it."""
 
-from fastapi import APIRouter, Response
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Response
 
 from common.clock import ClockDep
 from common.db import SessionDep
@@ -8,9 +10,10 @@ from common.idempotency import IdempotencyDep
 from common.problems import problem_responses
 from common.resources import answer, move_route, with_etag
 from services.funding.cpo import service as cpo
-from services.funding.cpo import yearly_review
-from services.funding.cpo.auth import CpoRenewer, CpoReviewer
+from services.funding.cpo import year_commitments, yearly_review
+from services.funding.cpo.auth import CpoRenewer, CpoReviewer, CpoYearCommitter
 from services.funding.cpo.dependencies import (
+    CommittedCpo,
     CpoDossier,
     EvaluatedCpo,
     EvaluationActivity,
@@ -18,7 +21,7 @@ from services.funding.cpo.dependencies import (
     ReviewActivity,
     ReviewedCpo,
 )
-from services.funding.cpo.schemas import CpoPublic, CpoReviewIn, FinalEvaluationIn, RenewalIn
+from services.funding.cpo.schemas import CpoPublic, CpoReviewIn, FinalEvaluationIn, RenewalIn, YearCommitIn
 from services.funding.dossiers import service as dossiers
 from services.funding.dossiers.schemas import DossierPublic
 
@@ -59,6 +62,28 @@ async def record_cpo_review(
         session, principal=caller, dossier=dossier, request=body, activity=activity, now=clock.now()
     )
     return await answer(session, call, await cpo.view(session, dossier), status_code=201)
+
+
+@router.post(
+    "/{dossier_id}/cpo/years/{year}/commit",
+    summary="Engager une année de la CPO sur l'enveloppe de cette année-là, à son ouverture (financeur : sa part ; "
+    "guichet : un financeur ou tous)",
+    **MOVE,
+)
+async def commit_cpo_year(
+    year: Annotated[int, Path(ge=2024, le=2100, description="L'année de la CPO à engager.")],
+    dossier: CommittedCpo, caller: CpoYearCommitter, clock: ClockDep, session: SessionDep, call: IdempotencyDep,
+    body: YearCommitIn | None = None,
+) -> Response:
+    """Each later year of a CPO is subject to that year's budget vote: from 1 January of the year (409
+    `year_not_open` before), its amount is committed on that year's envelope of each funder (the funder's own
+    share; the desk's for `funder_id`, or for every funder). 409 `envelope_missing` or `envelope_exceeded` (with
+    `year`, `funder_id` and the envelope's balances) when an envelope cannot take it: nothing is committed then.
+    A year already committed is left as it is (the same call again answers the same CPO). Its payments wait for
+    it (409 `year_not_committed`); the year's review commits it too."""
+    await year_commitments.open_year(session, principal=caller, dossier=dossier, year=year,
+                                     request=body or YearCommitIn(), now=clock.now())
+    return await answer(session, call, await cpo.view(session, dossier))
 
 
 @router.post(

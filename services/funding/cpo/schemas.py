@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field, PrivateAttr, model_validator
 
 from common.problems import bilingual
 from common.schemas import WholeNumber
+from services.funding.committee.schemas import DecisionReference
 from services.funding.dossiers.schemas import Objectives
 from services.funding.fields import Comment, Input, PositiveCents
 
@@ -26,6 +27,11 @@ class Amendment(Input):
 
     amounts: list[YearlyAmount] = Field(default_factory=list, max_length=40)
     objectives: Objectives | None = None
+    reference: DecisionReference | None = Field(
+        default=None, examples=["DEL-2028-0107"],
+        description="La référence de l'avenant chez le financeur (délibération, arrêté), publiée en données ouvertes "
+        "avec l'année qu'il change ; sans elle, le numéro de la convention suivi de AV et du rang de l'avenant.",
+    )
 
     @model_validator(mode="after")
     def _changes_something(self) -> "Amendment":
@@ -66,6 +72,26 @@ class RenewalIn(Input):
     programme_id: uuid.UUID = Field(description="Le programme CPO ouvert où la CPO suivante est déposée.")
 
 
+class YearCommitIn(Input):
+    funder_id: uuid.UUID | None = Field(
+        default=None, description="Le guichet : un financeur de la CPO (tous sans lui). Un financeur : le sien.")
+
+
+class YearCommitmentPublic(BaseModel):
+    """One funder's year of the CPO: decided (amended), and where its money stands on that year's envelope."""
+
+    funder_id: uuid.UUID
+    year: int
+    amount_cents: int = Field(description="Le montant de l'année, tel que décidé puis modifié par avenant.")
+    state: Literal["committed", "awaiting", "cancelled"] = Field(
+        description="committed : engagé sur l'enveloppe ; awaiting : décidé, sous réserve du vote du budget de "
+        "l'année (engagé à son ouverture) ; cancelled : la CPO a été résiliée avant.")
+    committed_cents: int = Field(description="Ce que l'année tient engagé sur l'enveloppe (versements annulés "
+                                             "déduits).")
+    envelope_year: int | None = Field(description="L'année de l'enveloppe qui porte l'engagement.")
+    committed_at: datetime | None
+
+
 class YearlyAmountPublic(BaseModel):
     funder_id: uuid.UUID
     year: int
@@ -104,6 +130,9 @@ class CpoPublic(BaseModel):
     current: CpoVersionPublic
     versions: list[CpoVersionPublic] = Field(description="Chaque version, la première accordée, puis les avenants.")
     reviews: list[CpoReviewPublic]
+    commitments: list[YearCommitmentPublic] = Field(
+        description="Chaque année de chaque financeur : la première engagée par la décision, chacune des suivantes "
+        "à l'ouverture de son année (POST …/cpo/years/{year}/commit, ou sa revue annuelle).")
     # The dossier's version: a CPO's ETag is its dossier's (not a field of the answer).
     _dossier_version: int = PrivateAttr(default=0)
 

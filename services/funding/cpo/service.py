@@ -18,12 +18,14 @@ from services.funding.cpo.schemas import (
     CpoStateName,
     CpoVersionPublic,
     FinalEvaluationIn,
+    YearCommitmentPublic,
     YearlyAmountPublic,
 )
 from services.funding.dossiers import cpo_plan, threads
 from services.funding.dossiers import service as dossiers_service
 from services.funding.dossiers import visibility as dossiers_visibility
 from services.funding.dossiers.service import moved, open_programme, trace
+from services.funding.grants import grant_years_repository
 from services.funding.models.agreement import Agreement, AgreementState, Payment
 from services.funding.models.cpo import CpoReview, CpoState, CpoVersion
 from services.funding.models.dossier import Dossier
@@ -57,6 +59,13 @@ async def renewed_dossier(session: AsyncSession, principal: Principal, dossier_i
     if not principal.has_any_role(DESK_ROLES) and dossier.organisation_id != principal.organisation_id:
         raise NotFound(dossiers_service.DOSSIER_NOT_FOUND)
     return dossier
+
+
+async def funded_dossier(session: AsyncSession, principal: Principal, dossier_id: uuid.UUID) -> Dossier:
+    """A dossier the caller may read (the desk any, a funder those routed to it), locked for the move; 404
+    otherwise."""
+    await dossiers_visibility.visible_dossier(session, principal=principal, dossier_id=dossier_id)
+    return await dossiers_service.any_dossier(session, dossier_id)
 
 
 async def cpo_years(session: AsyncSession, dossier: Dossier) -> list[int]:
@@ -96,6 +105,8 @@ async def view(session: AsyncSession, dossier: Dossier) -> CpoPublic:
         versions=[_version_public(v) for v in versions],
         reviews=[CpoReviewPublic.model_validate(r, from_attributes=True)
                  for r in await repository.reviews_of(session, dossier.id)],
+        commitments=[YearCommitmentPublic.model_validate(row, from_attributes=True)
+                     for row in await grant_years_repository.years_of_dossier(session, dossier.id)],
     )
     public._dossier_version = dossier.version
     return public

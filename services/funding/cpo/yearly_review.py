@@ -21,9 +21,10 @@ from services.funding.cpo.service import (
     require_running,
     touched,
 )
+from services.funding.cpo.year_commitments import commit_years
 from services.funding.dossiers import cpo_plan
 from services.funding.dossiers.service import moved, trace
-from services.funding.envelopes import money as envelopes_money
+from services.funding.grants import grant_years
 from services.funding.models.agreement import Agreement, AgreementState, PaymentState
 from services.funding.models.cpo import CpoReview, CpoState, ReviewOutcome
 from services.funding.models.dossier import Dossier
@@ -79,6 +80,8 @@ async def review(
             agreements=agreements, now=now,
         )
     if outcome in PASSING:
+        # The year goes on: what of it still waited for its budget is committed now, or the review is refused.
+        await commit_years(session, dossier.id, request.year, actor=principal.subject, now=now)
         await _release_balance(session, dossier.id, request.year, now)
         _set_suspension(agreements, None)
         dossier.cpo_state = CpoState.running
@@ -114,10 +117,7 @@ async def _terminate(
     """Every payment not made is cancelled (its money back to the envelope), every agreement ends, and the reports
     of the years no longer funded are no longer owed."""
     for payment in await repository.outstanding_payments(session, dossier.id):
-        await envelopes_money.release(
-            session, funder_id=payment.funder_id, programme_id=programme.id, year=programme.year,
-            amount_cents=payment.amount_cents, dossier_id=dossier.id, actor=principal.subject,
-        )
+        await grant_years.payment_cancelled(session, payment, actor=principal.subject)
         payment.state, payment.cancelled_at, payment.cancelled_by = PaymentState.cancelled, now, principal.subject
         payment.cancel_reason = reason
         touched(payment)
@@ -125,5 +125,6 @@ async def _terminate(
         if agreement.state != AgreementState.ended:
             agreement.state, agreement.ended_at, agreement.suspended_at = AgreementState.ended, now, None
             touched(agreement)
+    await grant_years.cancel_awaiting(session, dossier.id)
     await repository.drop_reports_after(session, dossier.id, after_year)
     dossier.cpo_state = CpoState.terminated

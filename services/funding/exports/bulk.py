@@ -56,12 +56,16 @@ def _dossier_values(row: AnyRow) -> dict[str, Any]:
 
 
 def _decision_values(row: AnyRow) -> dict[str, Any]:
-    decision, reference, session_id, state = row
+    decision, reference, session_id, state, amendment = row
     return {
         "id": decision.id, "dossier_id": decision.dossier_id, "reference": reference,
         "kind": "committee" if decision.item_id else "delegated", "session_id": session_id,
         "final": decision.item_id is None or state == "closed",
-        "funder_id": decision.funder_id, "granted_amount_cents": decision.granted_cents,
+        "funder_id": decision.funder_id,
+        "granted_amount_cents": amendment.granted_cents if amendment else decision.granted_cents,
+        "decided_amount_cents": decision.granted_cents,
+        "amended_on": amendment.amended_on if amendment else None,
+        "amendment_reference": amendment.reference if amendment else None,
         "conditions": decision.conditions, "refusal_reason": decision.refusal_reason,
         "decision_reference": decision.decision_reference, "created_at": decision.created_at,
         "updated_at": decision.updated_at,
@@ -85,8 +89,8 @@ EXPORTS: dict[str, Export] = {
                         "asked_cents", "requested_total_cents", "outcome", "submitted_at", "decided_at",
                         "updated_at"), Dossier, repository.dossiers_export, _dossier_values),
     "decisions": Export(("id", "dossier_id", "reference", "kind", "session_id", "final", "funder_id",
-                         "granted_amount_cents", "conditions", "refusal_reason", "decision_reference", "created_at",
-                         "updated_at"),
+                         "granted_amount_cents", "decided_amount_cents", "amended_on", "amendment_reference",
+                         "conditions", "refusal_reason", "decision_reference", "created_at", "updated_at"),
                         FunderDecision, repository.decisions_export, _decision_values),
     "payments": Export(("id", "dossier_id", "reference", "grant_id", "agreement_id", "funder_id", "organisation_id",
                         "year", "sequence", "amount_cents", "condition", "state", "due_on", "pay_by", "paid_at",

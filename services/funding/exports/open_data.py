@@ -4,6 +4,7 @@ of the parties then. The export reads these rows; a later rename, a cancelled pa
 year leaves them as they were."""
 
 import uuid
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -68,13 +69,22 @@ async def _publish_grant(session: AsyncSession, agreement: Agreement, grant: Gra
         ))
 
 
-async def amended(session: AsyncSession, grant: Grant, year: int, change: int) -> None:
-    """A CPO amendment changed the grant's amount for `year` by `change` cents: that year's row shows it (the
-    amendment shows in the year it changes; the other years' rows stay)."""
+@dataclass(frozen=True)
+class Amendment:
+    """The act that changed a year: its date and reference, which the year's row then publishes."""
+
+    on: date
+    reference: str
+
+
+async def amended(session: AsyncSession, grant: Grant, year: int, change: int, act: Amendment) -> None:
+    """A CPO amendment changed the grant's amount for `year` by `change` cents: that year's row shows it, as the
+    amendment's (the amendment shows in the year it changes; the other years' rows stay)."""
     row = await repository.row_of(session, grant.id, year)
     if row is None:
         return
     if row.amount_cents + change > 0:
         row.amount_cents += change
+        row.amended_on, row.amendment_reference = act.on, act.reference
     else:  # the year cut to nothing: no grant left to publish for it
         await session.delete(row)

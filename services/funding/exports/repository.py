@@ -6,13 +6,14 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, Select, func, or_
+from sqlalchemy import Row, Select, and_, func, or_
+from sqlalchemy import select as select_many
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from common.pagination import keyset
 from services.funding.models.agreement import Agreement, AgreementParty, Grant, Payment, PaymentState
-from services.funding.models.committee import AgendaItem, CommitteeSession, FunderDecision
+from services.funding.models.committee import AgendaItem, CommitteeSession, DecisionAmendment, FunderDecision
 from services.funding.models.dossier import Dossier, DossierRouting, RoutingState
 from services.funding.models.open_data import OpenDataRow
 from services.funding.models.programme import Programme
@@ -36,11 +37,21 @@ def dossiers_export(funder_id: uuid.UUID | None) -> AnySelect:
 def decisions_export(funder_id: uuid.UUID | None) -> AnySelect:
     """Each decision, in session or delegated (no item, no session), with its dossier's reference, its session
     and the session's state."""
-    statement = select(
-        FunderDecision, col(Dossier.reference), col(AgendaItem.session_id), col(CommitteeSession.state)
+    # Correlated on the decision only: the amendments joined outside are not the ones this counts.
+    latest = (select(func.max(col(DecisionAmendment.number)))
+              .where(col(DecisionAmendment.decision_id) == col(FunderDecision.id))
+              .correlate(FunderDecision).scalar_subquery())
+    # Five columns: past what sqlmodel's select types, SQLAlchemy's own.
+    statement = select_many(
+        FunderDecision, col(Dossier.reference), col(AgendaItem.session_id), col(CommitteeSession.state),
+        DecisionAmendment,
     ).join(Dossier, col(Dossier.id) == col(FunderDecision.dossier_id)).outerjoin(
         AgendaItem, col(AgendaItem.id) == col(FunderDecision.item_id)
-    ).outerjoin(CommitteeSession, col(CommitteeSession.id) == col(AgendaItem.session_id))
+    ).outerjoin(CommitteeSession, col(CommitteeSession.id) == col(AgendaItem.session_id)).outerjoin(
+        # The decision as it stands: its last amendment, when a CPO's avenant made one.
+        DecisionAmendment,
+        and_(col(DecisionAmendment.decision_id) == col(FunderDecision.id), col(DecisionAmendment.number) == latest),
+    )
     return statement if funder_id is None else statement.where(col(FunderDecision.funder_id) == funder_id)
 
 

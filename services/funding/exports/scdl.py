@@ -175,9 +175,11 @@ async def rows(
             frozen_siret = row.funder_siret if row.funder_siret and siret.is_valid(row.funder_siret) else None
             # Names, the object and the programme's identifier are text that people type: csv_line neutralises
             # the ones a spreadsheet would run as formulas. The amount and the percentage go as numbers, untouched.
+            # A year an amendment changed publishes the amendment as its act: its date and its reference.
             yield csv_line([
-                row.funder_name or funder.get("name") or "", frozen_siret or live_siret, row.notified_on,
-                row.reference_decision, beneficiary.get("name") or "", *ids, _object(row.object),
+                row.funder_name or funder.get("name") or "", frozen_siret or live_siret,
+                row.amended_on or row.notified_on, row.amendment_reference or row.reference_decision,
+                beneficiary.get("name") or "", *ids, _object(row.object),
                 Decimal(amount(row.amount_cents)), row.nature, conditions, period, row.id_rae or "",
                 "oui" if row.notification_ue else "non", Decimal("1.00"), row.scheme or "",
             ])

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.funding.dossiers import cpo_plan
 from services.funding.exports import open_data
 from services.funding.financial_reports import service as financial_reports
-from services.funding.grants import agreements_repository
+from services.funding.grants import agreements_repository, grant_years
 from services.funding.grants.instalments import Instalment, payment_terms, payments_of, schedule
 from services.funding.models.agreement import Agreement, AgreementKind, AgreementParty, AgreementState, Grant
 from services.funding.models.dossier import Dossier, FundingLine
@@ -35,6 +35,9 @@ class Share:
     conditions: str | None
     # The funder's own reference of its decision, when it gave one.
     decision_reference: str | None = None
+    # A CPO's amount for each year, as the decision recorded it (its first year committed by the decision); None
+    # for a decision taken before decisions kept them, which committed every year on the programme's year.
+    yearly: dict[int, int] | None = None
 
 
 @dataclass(frozen=True)
@@ -72,7 +75,12 @@ async def grant_shares(
         )
         session.add(grant)
         await session.flush()
-        yearly = dict(zip(years, cpo_plan.granted_by_year(line, share.granted_cents, len(years)), strict=True))
+        if share.yearly is not None and rules.multi_year:
+            yearly, committed = dict(share.yearly), {years[0]: years[0]}
+        else:
+            yearly = dict(zip(years, cpo_plan.granted_by_year(line, share.granted_cents, len(years)), strict=True))
+            committed = {year: programme.year for year in years}
+        grant_years.open_years(session, grant, yearly, committed=committed, at=decided_at, by=decided_by)
         session.add_all(financial_reports.owed_report(grant, dossier, rules, year) for year in yearly)
         granted.append(Granted(position, grant, yearly, schedule(rules, yearly, decided_at.date())))
     if rules.multi_party_agreement and len(granted) > 1:

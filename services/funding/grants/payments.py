@@ -12,7 +12,7 @@ from common.db import utcnow
 from common.problems import Conflict, Text
 from common.tokens import Principal
 from services.funding.envelopes import money as envelopes_money
-from services.funding.grants import payments_repository
+from services.funding.grants import grant_years
 from services.funding.grants.payments_repository import due_clause as due_clause  # stats and webhooks read it here
 from services.funding.grants.schemas import PaymentPublic
 from services.funding.models.agreement import Agreement, AgreementState, Payment, PaymentCondition, PaymentState
@@ -100,7 +100,7 @@ async def pay(
         raise _not_due(payment, agreement, today, "pay")
     await envelopes_money.pay(
         session, funder_id=payment.funder_id, programme_id=payment.programme_id,
-        year=await payments_repository.envelope_year(session, payment),
+        year=await grant_years.envelope_year_to_pay(session, payment),
         amount_cents=payment.amount_cents, dossier_id=payment.dossier_id, actor=principal.subject,
     )
     payment.state = PaymentState.paid
@@ -115,11 +115,7 @@ async def cancel(
     """The funder cancels a payment not yet made: what it committed goes back to the envelope."""
     if payment.state not in (PaymentState.scheduled, PaymentState.requested):
         raise _not_due(payment, agreement, today, "cancel")
-    await envelopes_money.release(
-        session, funder_id=payment.funder_id, programme_id=payment.programme_id,
-        year=await payments_repository.envelope_year(session, payment),
-        amount_cents=payment.amount_cents, dossier_id=payment.dossier_id, actor=principal.subject,
-    )
+    await grant_years.payment_cancelled(session, payment, actor=principal.subject)
     payment.state = PaymentState.cancelled
     payment.cancelled_at, payment.cancelled_by, payment.cancel_reason = now, principal.subject, reason
     _moved(payment)

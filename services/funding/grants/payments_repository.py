@@ -13,7 +13,6 @@ from common.problems import NotFound, Text
 from common.tokens import Principal
 from services.funding.dossiers.filters import DossierFilters
 from services.funding.models.agreement import Agreement, AgreementState, Payment, PaymentCondition, PaymentState
-from services.funding.models.programme import Programme
 from services.vocabulary import DESK_ROLES, FUNDER_ROLES, HOLDER_ROLES
 
 PAYMENT_NOT_FOUND = Text("Versement introuvable.", "Payment not found.")
@@ -92,11 +91,3 @@ async def list_payments(
         statement = filters.narrow_rows(statement, col(Payment.dossier_id))
     rows = await session.execute(keyset(statement, Payment, limit=limit, cursor=cursor))
     return [(payment, agreement) for payment, agreement in rows.tuples().all()]
-
-
-async def envelope_year(session: AsyncSession, payment: Payment) -> int:
-    """The year of the envelope the payment's money was committed on: its programme's (a CPO's later years
-    included)."""
-    programme = await session.get(Programme, payment.programme_id)
-    assert programme is not None  # a foreign key
-    return programme.year

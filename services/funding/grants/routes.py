@@ -43,7 +43,7 @@ async def list_grants(
         year=year, updated_since=updated_since, limit=limit, cursor=cursor, filters=filters,
     )
     page, next_cursor = split_page(rows, limit=limit)
-    return Page(items=[grants.to_public(row) for row in page], next_cursor=next_cursor)
+    return Page(items=await grants.page_public(session, list(page)), next_cursor=next_cursor)
 
 
 @router.get(

@@ -2,7 +2,7 @@
 
 import uuid
 from datetime import date, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, StringConstraints
 
@@ -82,6 +82,18 @@ class Cancellation(Input):
     reason: Comment = Field(examples=["Projet abandonné par l'association."])
 
 
+class GrantYearPublic(BaseModel):
+    """One year of the grant: its amount, and where it stands on that year's envelope."""
+
+    year: int
+    amount_cents: int
+    state: Literal["committed", "awaiting", "cancelled"] = Field(
+        description="committed : engagé sur une enveloppe ; awaiting : une année de CPO décidée, engagée à "
+        "l'ouverture de son année (sous réserve du vote de son budget) ; cancelled : la CPO a été résiliée avant.")
+    committed_cents: int
+    envelope_year: int | None = Field(description="L'année de l'enveloppe qui porte l'engagement.")
+
+
 class GrantPublic(BaseModel):
     id: uuid.UUID
     dossier_id: uuid.UUID
@@ -96,6 +108,7 @@ class GrantPublic(BaseModel):
     created_at: datetime
     updated_at: datetime = Field(description="Sa dernière modification (un avenant de CPO change son montant) : "
                                              "`updated_since` la compare.")
+    years: list[GrantYearPublic] = Field(description="Chaque année de la subvention (une seule hors CPO).")
 
 
 class GrantTotals(BaseModel):

@@ -7,8 +7,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from common.tokens import Principal
 from services.funding.funder_scope import association_of
-from services.funding.grants import grants_repository
-from services.funding.grants.schemas import GrantPublic, GrantTotals
+from services.funding.grants import grant_years_repository, grants_repository
+from services.funding.grants.schemas import GrantPublic, GrantTotals, GrantYearPublic
 from services.funding.models.agreement import Grant
 
 # Décret 2006-335 / article L612-4 du code de commerce: certified accounts above 153,000 € of public grants a year.
@@ -30,5 +30,8 @@ async def totals(
     )
 
 
-def to_public(grant: Grant) -> GrantPublic:
-    return GrantPublic(**grant.model_dump())
+async def page_public(session: AsyncSession, grants: list[Grant]) -> list[GrantPublic]:
+    """The grants with their years, read in one query."""
+    years = await grant_years_repository.years_of_grants(session, [grant.id for grant in grants])
+    return [GrantPublic(**grant.model_dump(), years=[GrantYearPublic.model_validate(row, from_attributes=True)
+                                                     for row in years[grant.id]]) for grant in grants]

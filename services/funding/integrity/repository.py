@@ -2,14 +2,19 @@
 open-data rows, each in one query."""
 
 import uuid
-from collections import defaultdict
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from services.funding.models.agreement import Agreement, AgreementParty, Grant, Payment
-from services.funding.models.committee import AgendaItem, CommitteeSession, FunderDecision, SessionState
+from services.funding.models.agreement import Agreement, AgreementParty, Grant, GrantYear, Payment
+from services.funding.models.committee import (
+    AgendaItem,
+    CommitteeSession,
+    DecisionAmendment,
+    FunderDecision,
+    SessionState,
+)
 from services.funding.models.cpo import CpoVersion
 from services.funding.models.dossier import Dossier
 from services.funding.models.envelope import Envelope, EnvelopeMovement
@@ -23,11 +28,35 @@ async def envelopes_of(session: AsyncSession, funder_id: uuid.UUID, year: int) -
 
 
 async def grants_of(session: AsyncSession, funder_id: uuid.UUID, year: int | None = None) -> list[Grant]:
-    """The funder's grants on the programmes of `year` (None: every year)."""
+    """The funder's grants on the programmes of `year`, and those with a year of their own or money on an
+    envelope of `year` (a CPO's later years); None: every grant of the funder."""
     statement = select(Grant).where(col(Grant.funder_id) == funder_id)
     if year is not None:
-        statement = statement.where(col(Grant.year) == year)
+        touching = select(col(GrantYear.grant_id)).where(
+            col(GrantYear.funder_id) == funder_id,
+            or_(col(GrantYear.year) == year, col(GrantYear.envelope_year) == year))
+        statement = statement.where(or_(col(Grant.year) == year, col(Grant.id).in_(touching)))
     return list((await session.execute(statement)).scalars())
+
+
+async def years_of(session: AsyncSession, grant_ids: list[uuid.UUID]) -> dict[uuid.UUID, list[GrantYear]]:
+    found: dict[uuid.UUID, list[GrantYear]] = {grant_id: [] for grant_id in grant_ids}
+    if grant_ids:
+        for row in (await session.execute(select(GrantYear).where(col(GrantYear.grant_id).in_(grant_ids))
+                                          .order_by(col(GrantYear.year)))).scalars():
+            found[row.grant_id].append(row)
+    return found
+
+
+async def last_amendments(session: AsyncSession, decision_ids: list[uuid.UUID]) -> dict[uuid.UUID, DecisionAmendment]:
+    """Each decision's last version made by an amendment, when it has one."""
+    found: dict[uuid.UUID, DecisionAmendment] = {}
+    if decision_ids:
+        rows = await session.execute(select(DecisionAmendment).where(
+            col(DecisionAmendment.decision_id).in_(decision_ids)).order_by(col(DecisionAmendment.number)))
+        for amendment in rows.scalars():
+            found[amendment.decision_id] = amendment
+    return found
 
 
 async def payments_of(session: AsyncSession, grant_ids: list[uuid.UUID]) -> dict[uuid.UUID, list[Payment]]:
@@ -75,23 +104,21 @@ async def closed_decisions(
     return {(d.dossier_id, d.funder_id): d for d in (await session.execute(statement)).scalars()}
 
 
-async def committed_in_open_sessions(session: AsyncSession, funder_id: uuid.UUID, year: int) -> dict[uuid.UUID, int]:
-    """By programme of `year`: what the funder's decisions in sessions not closed yet committed (a decision
-    commits on the envelope at once; its grant comes at the closing)."""
+async def decided_in_open_sessions(
+    session: AsyncSession, funder_id: uuid.UUID, year: int
+) -> list[tuple[uuid.UUID, FunderDecision]]:
+    """The funder's decisions in sessions not closed yet on the dossiers of `year`'s programmes, each with its
+    programme (a decision commits on the envelope at once; its grant comes at the closing)."""
     statement = (
-        select(col(Dossier.programme_id), func.sum(col(FunderDecision.granted_cents)))
+        select(col(Dossier.programme_id), FunderDecision)
         .join(AgendaItem, col(AgendaItem.id) == col(FunderDecision.item_id))
         .join(CommitteeSession, col(CommitteeSession.id) == col(AgendaItem.session_id))
         .join(Dossier, col(Dossier.id) == col(FunderDecision.dossier_id))
         .join(Programme, col(Programme.id) == col(Dossier.programme_id))
         .where(col(CommitteeSession.state) != SessionState.closed, col(FunderDecision.funder_id) == funder_id,
                col(Programme.year) == year)
-        .group_by(col(Dossier.programme_id))
     )
-    found: dict[uuid.UUID, int] = defaultdict(int)
-    for programme_id, total in await session.execute(statement):
-        found[programme_id] += int(total or 0)
-    return found
+    return [(programme_id, decision) for programme_id, decision in (await session.execute(statement)).tuples()]
 
 
 async def open_data_rows(session: AsyncSession, funder_id: uuid.UUID, year: int) -> list[OpenDataRow]:

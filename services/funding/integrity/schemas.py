@@ -7,7 +7,7 @@ from pydantic import BaseModel, Field
 
 CheckName = Literal[
     "ledger_balances", "envelope_commitments", "envelope_payments", "decisions_grants", "payment_schedule",
-    "paid_within_grant", "open_data_rows",
+    "paid_within_grant", "open_data_rows", "grant_years",
 ]
 
 

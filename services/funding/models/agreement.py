@@ -69,6 +69,44 @@ class Grant(FundingTable, IdColumn, SyncedTimestamps, table=True):
     decided_at: datetime = Field(sa_type=UtcDateTime, nullable=False)
 
 
+class GrantYearState(StrEnum):
+    committed = "committed"  # the year's money is committed on that year's envelope
+    awaiting = "awaiting"  # a CPO's later year, decided, waiting for that year's budget (its envelope)
+    cancelled = "cancelled"  # a CPO terminated before the year was committed
+
+
+class GrantYear(FundingTable, IdColumn, Versioned, SyncedTimestamps, table=True):
+    """One year of a grant: what it gives that year, and what of it is committed on which year's envelope. A
+    grant of one year has one, committed at the decision; a CPO has one per year, the first committed at the
+    decision and each later one when its year opens (each year's amount is subject to that year's budget vote)."""
+
+    __tablename__ = "grant_years"
+    __table_args__ = (
+        UniqueConstraint("grant_id", "year", name="uq_grant_years_year"),
+        CheckConstraint("state IN ('committed', 'awaiting', 'cancelled')", name="ck_grant_years_state"),
+        CheckConstraint("amount_cents >= 0 AND committed_cents >= 0", name="ck_grant_years_amounts"),
+        CheckConstraint("state = 'committed' OR committed_cents = 0", name="ck_grant_years_committed_only"),
+        # What a funder's envelope of a year has committed, and what waits for it.
+        Index("ix_grant_years_funder_year", "funder_id", "year", "programme_id"),
+    )
+
+    grant_id: uuid.UUID = Field(sa_column=Column(ForeignKey("grants.id"), nullable=False, index=True))
+    dossier_id: uuid.UUID = Field(sa_column=Column(ForeignKey("dossiers.id"), nullable=False, index=True))
+    funder_id: uuid.UUID = Field(nullable=False)
+    programme_id: uuid.UUID = Field(foreign_key="programmes.id")
+    year: int
+    # The year's amount as decided, then amended.
+    amount_cents: int = Field(sa_type=BigInteger, nullable=False)
+    state: str = Field(max_length=16)
+    # What the year holds on its envelope now: its amount, less its cancelled payments.
+    committed_cents: int = Field(default=0, sa_type=BigInteger, nullable=False)
+    # The year of the envelope its money is committed on: its own (a CPO granted before each year was
+    # committed on its own envelope committed all its years on the programme's year's).
+    envelope_year: int | None = None
+    committed_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    committed_by: str | None = Field(default=None, max_length=200)
+
+
 class Agreement(FundingTable, IdColumn, Versioned, SyncedTimestamps, table=True):
     __tablename__ = "agreements"
     __table_args__ = (

@@ -10,7 +10,15 @@ from sqlalchemy import JSON, BigInteger, CheckConstraint, Column, ForeignKey, In
 from sqlmodel import Field
 
 from common.db import UtcDateTime
-from services.funding.models.base import FundingTable, IdColumn, SyncedTimestamps, Timestamps, Versioned, created_column
+from services.funding.models.base import (
+    CreatedAt,
+    FundingTable,
+    IdColumn,
+    SyncedTimestamps,
+    Timestamps,
+    Versioned,
+    created_column,
+)
 
 
 class SessionState(StrEnum):
@@ -153,6 +161,36 @@ class FunderDecision(FundingTable, IdColumn, Versioned, SyncedTimestamps, table=
     # The funder's own reference of its decision (a deliberation, an order), published as open data.
     decision_reference: str | None = Field(default=None, max_length=100)
     decided_by: str = Field(max_length=200)
+    # A CPO's: the amount of each of its years ({year: cents}, years as strings: JSON keys), adding up to
+    # `granted_cents`. Only the first is committed at the decision; each later one when its year opens.
+    yearly_cents: dict[str, int] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+
+
+class DecisionAmendment(FundingTable, IdColumn, CreatedAt, table=True):
+    """A new version of a funder's decision, made by a CPO's amendment (avenant): what it grants from then on,
+    each year, with the amendment's reference and date. The decision as the committee took it stays as it was
+    (its minutes say it); the versions after it are these rows, numbered from 2."""
+
+    __tablename__ = "decision_amendments"
+    __table_args__ = (
+        UniqueConstraint("decision_id", "number", name="uq_decision_amendments_number"),
+        CheckConstraint("granted_cents >= 0", name="ck_decision_amendments_granted_not_negative"),
+    )
+
+    decision_id: uuid.UUID = Field(sa_column=Column(ForeignKey("committee_decisions.id"), nullable=False,
+                                                    index=True))
+    dossier_id: uuid.UUID = Field(sa_column=Column(ForeignKey("dossiers.id"), nullable=False))
+    funder_id: uuid.UUID = Field(nullable=False)
+    # The decision's version this row is: 2 for the first amendment.
+    number: int
+    granted_cents: int = Field(sa_type=BigInteger, nullable=False)
+    yearly_cents: dict[str, int] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    # The amendment's own reference (the funder's, or the desk's AV- number), published with the year it changes.
+    reference: str = Field(max_length=100)
+    amended_on: date
+    reason: str | None = Field(default=None, max_length=4000)
+    review_id: uuid.UUID | None = None
+    amended_by: str = Field(max_length=200)
 
 
 class Score(FundingTable, IdColumn, Versioned, Timestamps, table=True):

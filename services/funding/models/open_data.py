@@ -46,3 +46,6 @@ class OpenDataRow(FundingTable, IdColumn, CreatedAt, table=True):
     scheme: str | None = Field(default=None, max_length=200)
     scheduled_conditions: str = Field(max_length=16)
     scheduled_period: str = Field(max_length=21)
+    # A CPO amendment of this very year: its date and reference, which the row then publishes as its act.
+    amended_on: date | None = None
+    amendment_reference: str | None = Field(default=None, max_length=100)

@@ -9,7 +9,7 @@ from sqlalchemy import ColumnElement, Float, and_, cast, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from services.funding.models.agreement import Grant
+from services.funding.models.agreement import Grant, GrantYear, GrantYearState
 from services.funding.models.dossier import Dossier, DossierRouting, DossierTag, RoutingState
 from services.funding.models.envelope import Envelope
 from services.funding.models.programme import Programme
@@ -36,8 +36,20 @@ async def envelopes(session: AsyncSession, funder_id: uuid.UUID, year: int) -> l
         .join(Programme, col(Programme.id) == col(Envelope.programme_id))
         .where(col(Envelope.funder_id) == funder_id, col(Envelope.year) == year).order_by(col(Programme.title))
     )
+    awaiting = dict((await session.execute(
+        select(col(GrantYear.programme_id), func.sum(col(GrantYear.amount_cents))).where(
+            col(GrantYear.funder_id) == funder_id, col(GrantYear.year) == year,
+            col(GrantYear.state) == GrantYearState.awaiting).group_by(col(GrantYear.programme_id))
+    )).tuples().all())
     return [{"programme_id": r.programme_id, "title": r.title, "track": r.track, "total_cents": r.total_cents,
-             "committed_cents": r.committed_cents, "paid_cents": r.paid_cents} for r in rows]
+             "committed_cents": r.committed_cents, "paid_cents": r.paid_cents,
+             "awaiting_cents": int(awaiting.get(r.programme_id, 0))} for r in rows]
+
+
+def _granted_in(funder_id: uuid.UUID, year: int) -> list[ColumnElement[bool]]:
+    """SQL: the funder's grant years of `year` (a CPO gives each of its years its own), not cancelled."""
+    return [col(GrantYear.funder_id) == funder_id, col(GrantYear.year) == year,
+            col(GrantYear.state) != GrantYearState.cancelled]
 
 
 def _routed(funder_id: uuid.UUID, year: int) -> ColumnElement[bool]:
@@ -89,11 +101,11 @@ async def decision_delays(session: AsyncSession, funder_id: uuid.UUID, year: int
 async def granted_by_tag(session: AsyncSession, funder_id: uuid.UUID, year: int, kind: str) -> list[dict[str, Any]]:
     """The funder's grants of the year by the dossiers' tags of one kind (QPV, priority, size), the largest first."""
     rows = await session.execute(
-        select(col(DossierTag.value), func.count(), func.sum(col(Grant.amount_cents))).select_from(DossierTag)
-        .join(Grant, col(Grant.dossier_id) == col(DossierTag.dossier_id))
-        .where(col(DossierTag.kind) == kind, col(Grant.funder_id) == funder_id, col(Grant.year) == year)
+        select(col(DossierTag.value), func.count(), func.sum(col(GrantYear.amount_cents))).select_from(DossierTag)
+        .join(GrantYear, col(GrantYear.dossier_id) == col(DossierTag.dossier_id))
+        .where(col(DossierTag.kind) == kind, *_granted_in(funder_id, year))
         .group_by(col(DossierTag.value))
-        .order_by(func.sum(col(Grant.amount_cents)).desc(), col(DossierTag.value))
+        .order_by(func.sum(col(GrantYear.amount_cents)).desc(), col(DossierTag.value))
     )
     return [{"value": value, "grants": count, "granted_cents": int(total)} for value, count, total in rows]
 
@@ -101,9 +113,9 @@ async def granted_by_tag(session: AsyncSession, funder_id: uuid.UUID, year: int,
 async def granted_by_track(session: AsyncSession, funder_id: uuid.UUID, year: int) -> list[dict[str, Any]]:
     """The funder's grants of the year by the programmes' track."""
     rows = await session.execute(
-        select(col(Programme.track), func.count(), func.sum(col(Grant.amount_cents))).select_from(Grant)
-        .join(Programme, col(Programme.id) == col(Grant.programme_id))
-        .where(col(Grant.funder_id) == funder_id, col(Grant.year) == year)
+        select(col(Programme.track), func.count(), func.sum(col(GrantYear.amount_cents))).select_from(GrantYear)
+        .join(Programme, col(Programme.id) == col(GrantYear.programme_id))
+        .where(*_granted_in(funder_id, year))
         .group_by(col(Programme.track)).order_by(col(Programme.track))
     )
     return [{"value": track, "grants": count, "granted_cents": int(total)} for track, count, total in rows]
@@ -111,11 +123,12 @@ async def granted_by_track(session: AsyncSession, funder_id: uuid.UUID, year: in
 
 async def granted_with_others(session: AsyncSession, funder_id: uuid.UUID, year: int) -> tuple[int, int]:
     """What the funder granted that year, and what the other funders granted on the same dossiers."""
-    own_dossiers = select(col(Grant.dossier_id)).where(col(Grant.funder_id) == funder_id, col(Grant.year) == year)
-    own = (await session.execute(select(func.coalesce(func.sum(col(Grant.amount_cents)), 0)).where(
-        col(Grant.funder_id) == funder_id, col(Grant.year) == year))).scalar_one()
-    others = (await session.execute(select(func.coalesce(func.sum(col(Grant.amount_cents)), 0)).where(
-        col(Grant.dossier_id).in_(own_dossiers), col(Grant.funder_id) != funder_id))).scalar_one()
+    own_dossiers = select(col(GrantYear.dossier_id)).where(*_granted_in(funder_id, year))
+    own = (await session.execute(select(func.coalesce(func.sum(col(GrantYear.amount_cents)), 0)).where(
+        *_granted_in(funder_id, year)))).scalar_one()
+    others = (await session.execute(select(func.coalesce(func.sum(col(GrantYear.amount_cents)), 0)).where(
+        col(GrantYear.dossier_id).in_(own_dossiers), col(GrantYear.funder_id) != funder_id,
+        col(GrantYear.year) == year, col(GrantYear.state) != GrantYearState.cancelled))).scalar_one()
     return int(own), int(others)
 
 

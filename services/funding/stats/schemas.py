@@ -19,6 +19,8 @@ class EnvelopeLine(BaseModel):
     committed_cents: int
     paid_cents: int
     available_cents: int
+    awaiting_cents: int = Field(description="Les années de CPO décidées pour cette année et pas encore engagées sur "
+                                            "l'enveloppe (sous réserve du vote du budget de l'année).")
 
 
 class DecisionDelay(BaseModel):

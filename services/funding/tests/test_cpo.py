@@ -8,7 +8,16 @@ from typing import Any
 import pytest
 
 from common.clock import FixedClock
-from services.funding.tests.committee_helpers import INSTRUCTOR_OF, MEMBER_OF, decide, ok, open_session, plan_session
+from services.funding.tests.committee_helpers import (
+    INSTRUCTOR_OF,
+    MEMBER_OF,
+    decide,
+    decision_url,
+    item_of,
+    ok,
+    open_session,
+    plan_session,
+)
 from services.funding.tests.helpers import (
     BLOSNE_AVENIR,
     CAF,
@@ -36,14 +45,20 @@ INDICATOR = "qpv_residents_reached"
 REPORTS = "/api/v1/financial-reports"
 
 
+def open_envelopes(world: World, programme: dict[str, Any], years: list[int] = YEARS) -> None:
+    """Each funder's envelope of each year: its yearly amount and 10,000 € more."""
+    for funder, amount in YEARLY.items():
+        for year in years:
+            ok(world.as_("funding", MANAGER_OF[funder]).post("/api/v1/envelopes", json={
+                "programme_id": programme["id"], "year": year, "total_cents": amount + 1_000_000}), 201)
+
+
 @pytest.fixture
 def cpo_programme(world: World) -> dict[str, Any]:
-    """Year 2027, every funder under a convention whatever its amount, the three funders' envelopes."""
+    """Year 2027, every funder under a convention whatever its amount, the three funders' envelopes of each year."""
     programme = create_programme(world, title="CPO 2027-2029", track="cpo", year=2027,
                                  funder_ids=[VILLE, CAF, PREFECTURE], convention_threshold_cents=0)
-    for funder, amount in YEARLY.items():
-        ok(world.as_("funding", MANAGER_OF[funder]).post("/api/v1/envelopes", json={
-            "programme_id": programme["id"], "year": 2027, "total_cents": amount * 3 + 1_000_000}), 201)
+    open_envelopes(world, programme)
     return programme
 
 
@@ -145,6 +160,15 @@ def file_activity_report(world: World, dossier: dict[str, Any], year: int) -> No
 def review(world: World, dossier: dict[str, Any], year: int, outcome: str, **body: Any):  # noqa: ANN201
     return world.as_("funding", DESK).post(f"{url_of(dossier)}/cpo/reviews",
                                            json={"year": year, "outcome": outcome, **body})
+
+
+def commit_year(world: World, dossier: dict[str, Any], year: int, email: str = DESK, **body: Any):  # noqa: ANN201
+    return world.as_("funding", email).post(f"{url_of(dossier)}/cpo/years/{year}/commit", json=body)
+
+
+def commitments(cpo: dict[str, Any]) -> dict[tuple[str, int], tuple[str, int]]:
+    """(funder, year) → (state, committed cents), as the CPO shows them."""
+    return {(c["funder_id"], c["year"]): (c["state"], c["committed_cents"]) for c in cpo["commitments"]}
 
 
 def at(clock: FixedClock, year: int, month: int, day: int = 15) -> None:
@@ -276,15 +300,148 @@ class TestTheGrant:
                                                {"year": 2029, "amount_cents": 500_000}]
 
 
+class TestEachYearOnItsOwnEnvelope:
+    """Each later year is subject to that year's budget vote: the decision commits the first, each later one is
+    committed on that year's envelope when its year opens."""
+
+    def test_a_three_year_grant_fits_three_yearly_envelopes(self, world: World, cpo_programme: dict) -> None:
+        # The CAF's envelopes hold 40,000 € a year: 90,000 € over three years fit, year by year.
+        dossier = decided_cpo(world, cpo_programme)
+        caf = world.as_("funding", CAF_MANAGER)
+        envelopes = {e["year"]: e for e in ok(caf.get("/api/v1/envelopes", params={
+            "programme_id": cpo_programme["id"]}))["items"]}
+        assert {year: e["committed_cents"] for year, e in envelopes.items()} == {2027: 3_000_000, 2028: 0, 2029: 0}
+        [decision] = ok(caf.get("/api/v1/decisions", params={"dossier_id": dossier["id"]}))["items"]
+        assert decision["yearly_amounts"] == [{"year": year, "amount_cents": 3_000_000} for year in YEARS]
+        cpo = ok(world.as_("funding", HOLDER).get(f"{url_of(dossier)}/cpo"))
+        assert commitments(cpo)[(CAF, 2028)] == ("awaiting", 0)
+
+    def test_the_committee_may_shape_the_years_itself(self, world: World, cpo_programme: dict) -> None:
+        dossier = world.submit(cpo_draft(world, cpo_programme))
+        world.provide_required_documents(track="cpo")
+        desk = world.as_("funding", DESK)
+        ok(desk.post(f"{url_of(dossier)}/admissibility", json={"decision": "admissible"}))
+        ok(desk.post(f"{url_of(dossier)}/route", json={}))
+        for line in PLAN:
+            ok(world.as_("funding", INSTRUCTOR_OF[line["funder_id"]]).put(f"{url_of(dossier)}/opinions/mine", json={
+                "opinion": "favourable", "proposed_amount_cents": line["amount_cents"]}), 201)
+        session = ok(open_session(world, plan_session(world, [dossier], list(YEARLY), programme_ids=[
+            cpo_programme["id"]]), list(YEARLY)))
+        not_three = decide(world, session, dossier, VILLE, 9_000_000, yearly_amounts_cents=[4_500_000,
+                                                                                        4_500_000])
+        assert not_three.status_code == 422 and problem(not_three)["code"] == "cpo_years_mismatch"
+        wrong_sum = decide(world, session, dossier, VILLE, 9_000_000, yearly_amounts_cents=[1, 2, 3])
+        assert wrong_sum.status_code == 422
+        shaped = decide(world, session, dossier, VILLE, 9_000_000,
+                        yearly_amounts_cents=[5_000_000, 3_000_000, 1_000_000])
+        assert shaped.status_code == 201, shaped.text
+        city = world.as_("funding", CITY_MANAGER)
+        [envelope] = [e for e in ok(city.get("/api/v1/envelopes", params={"programme_id": cpo_programme["id"]}))[
+            "items"] if e["year"] == 2027]
+        assert envelope["committed_cents"] == 5_000_000  # the first year only
+        # A second answer moves the first year by the difference; a deferral gives it back.
+        member = world.as_("funding", MEMBER_OF[VILLE])
+        url = decision_url(session, item_of(session, dossier))
+        ok(member.put(url, json={"granted_amount_cents": 9_000_000, "yearly_amounts_cents": [3_000_000] * 3},
+                      headers={"If-Match": f'"{shaped.json()["version"]}"'}))
+        assert self.committed(world, cpo_programme, 2027) == 3_000_000
+        [item] = session["items"]
+        ok(desk.post(f"/api/v1/sessions/{session['id']}/items/{item['id']}/defer", json={"reason": "Budget."}))
+        assert self.committed(world, cpo_programme, 2027) == 0
+
+    def test_a_year_opens_on_1_january_and_each_funder_commits_its_own(
+        self, world: World, cpo_programme: dict, clock: FixedClock
+    ) -> None:
+        dossier = granted_cpo(world, cpo_programme)
+        at(clock, 2027, 12, 31)
+        early = commit_year(world, dossier, 2028, CAF_MANAGER)
+        assert early.status_code == 409 and problem(early)["code"] == "year_not_open"
+        at(clock, 2028, 1, 2)
+        assert commit_year(world, dossier, 2031).status_code == 422
+        foreign = commit_year(world, dossier, 2028, CAF_MANAGER, funder_id=VILLE)
+        assert foreign.status_code == 422 and problem(foreign)["code"] == "not_your_share"
+        for email in (HOLDER, INSTRUCTOR_OF[PREFECTURE]):
+            assert commit_year(world, dossier, 2028, email).status_code in (403, 404), email
+        assert commit_year(world, dossier, 2028, "direction@rennes-metropole.example").status_code in (403, 404)
+        assert commitments(ok(world.as_("funding", DESK).get(f"{url_of(dossier)}/cpo")))[(CAF, 2028)] == (
+            "awaiting", 0)  # nothing written by the refusals
+        own = commit_year(world, dossier, 2028, CAF_MANAGER)
+        assert own.status_code == 200, own.text
+        assert {f: state for (f, year), (state, _) in commitments(own.json()).items() if year == 2028} == {
+            CAF: "committed", VILLE: "awaiting", PREFECTURE: "awaiting"}
+        again = commit_year(world, dossier, 2028, CAF_MANAGER)
+        assert again.status_code == 200 and self.committed(world, cpo_programme, 2028, CAF_MANAGER) == 3_000_000
+
+    def test_an_envelope_short_or_missing_commits_nothing(
+        self, world: World, cpo_programme: dict, clock: FixedClock
+    ) -> None:
+        dossier = granted_cpo(world, cpo_programme)
+        at(clock, 2028, 2)
+        state = world.as_("funding", STATE_MANAGER)
+        [envelope] = [e for e in ok(state.get("/api/v1/envelopes", params={"programme_id": cpo_programme["id"]}))[
+            "items"] if e["year"] == 2028]
+        url = f"/api/v1/envelopes/{envelope['id']}"
+        ok(state.patch(url, json={"total_cents": 1_500_000}, headers={"If-Match": state.get(url).headers["etag"]}))
+        short = commit_year(world, dossier, 2028)
+        assert short.status_code == 409 and problem(short)["code"] == "envelope_exceeded"
+        assert (problem(short)["year"], problem(short)["funder_id"]) == (2028, PREFECTURE)
+        assert problem(short)["available_cents"] == 1_500_000
+        assert self.committed(world, cpo_programme, 2028) == 0  # the city's year was not committed either
+        english = world.as_("funding", DESK).post(f"{url_of(dossier)}/cpo/years/2028/commit", json={},
+                                                  headers={"Accept-Language": "en"})
+        assert problem(english)["detail"].startswith("Year 2028 of this CPO")
+        # The review of the year needs it committed: refused the same way, nothing written.
+        file_financial_reports(world, dossier, 2027)
+        file_activity_report(world, dossier, 2027)
+        at(clock, 2027, 6)
+        ok(review(world, dossier, 2027, "continue"), 201)
+        at(clock, 2028, 6)
+        refused = review(world, dossier, 2028, "continue")
+        assert refused.status_code == 409 and problem(refused)["code"] == "envelope_exceeded"
+        assert len(ok(world.as_("funding", DESK).get(f"{url_of(dossier)}/cpo"))["reviews"]) == 1
+        ok(state.patch(url, json={"total_cents": 2_000_000}, headers={"If-Match": state.get(url).headers["etag"]}))
+        passed = review(world, dossier, 2028, "continue")
+        assert passed.status_code == 201, passed.text
+        assert {state for (_, year), (state, _) in commitments(passed.json()).items() if year == 2028} == {
+            "committed"}
+
+    def test_a_year_without_its_envelope_says_so(self, world: World, clock: FixedClock) -> None:
+        programme = create_programme(world, title="CPO sans 2029", track="cpo", year=2027,
+                                     funder_ids=[VILLE, CAF, PREFECTURE], convention_threshold_cents=0)
+        open_envelopes(world, programme, [2027, 2028])
+        dossier = granted_cpo(world, programme)
+        at(clock, 2029, 1, 5)
+        missing = commit_year(world, dossier, 2029, CITY_MANAGER)
+        assert missing.status_code == 409 and problem(missing)["code"] == "envelope_missing"
+        assert problem(missing)["year"] == 2029
+
+    def test_a_termination_cancels_the_years_not_committed(
+        self, world: World, cpo_programme: dict, clock: FixedClock
+    ) -> None:
+        dossier = granted_cpo(world, cpo_programme)
+        at(clock, 2027, 9)
+        ended = review(world, dossier, 2027, "terminate", comment="Le centre social ferme.")
+        assert ended.status_code == 201
+        years = commitments(ended.json())
+        assert {years[(f, year)][0] for f in YEARLY for year in (2028, 2029)} == {"cancelled"}
+        assert self.committed(world, cpo_programme, 2028) == 0
+        at(clock, 2028, 2)
+        after = commit_year(world, dossier, 2028)
+        assert after.status_code == 409 and problem(after)["code"] == "cpo_not_running"
+
+    @staticmethod
+    def committed(world: World, programme: dict[str, Any], year: int, email: str = CITY_MANAGER) -> int:
+        listed = ok(world.as_("funding", email).get("/api/v1/envelopes", params={"programme_id": programme["id"]}))
+        return next(e["committed_cents"] for e in listed["items"] if e["year"] == year)
+
+
 class TestAMultiPartyAgreement:
     def test_one_convention_for_every_funder_each_signing_for_its_share(self, world: World, clock: FixedClock
                                                                          ) -> None:
         programme = create_programme(world, title="CPO commune", track="cpo", year=2027,
                                      funder_ids=[VILLE, CAF, PREFECTURE], multi_party_agreement=True)
         assert programme["rules"]["multi_party_agreement"] is True
-        for funder, amount in YEARLY.items():
-            ok(world.as_("funding", MANAGER_OF[funder]).post("/api/v1/envelopes", json={
-                "programme_id": programme["id"], "year": 2027, "total_cents": amount * 3 + 1_000_000}), 201)
+        open_envelopes(world, programme)
         dossier = decided_cpo(world, programme)
         [agreement] = agreements_of(world, dossier).values()
         number = dossier["reference"].removeprefix("GU-")
@@ -351,8 +508,17 @@ class TestTheYearlyReviews:
         assert [p["state"] for p in of_year(payments_of(world, dossier, VILLE), 2027)] == ["paid", "due"]
         assert pay_due(world, dossier) == 3
 
-        # 2028: the advances from 1 January; the review waits for the reports of 2027.
+        # 2028: the year opens; once the desk commits it on the 2028 envelopes, the advances are paid; the review
+        # waits for the reports of 2027.
         at(clock, 2028, 2)
+        waiting = [p for p in payments_of(world, dossier) if p["year"] == 2028 and p["state"] == "due"]
+        refused = world.as_("funding", MANAGER_OF[waiting[0]["funder_id"]]).post(
+            f"/api/v1/payments/{waiting[0]['id']}/pay")
+        assert refused.status_code == 409 and problem(refused)["code"] == "year_not_committed"
+        opened = commit_year(world, dossier, 2028)
+        assert opened.status_code == 200, opened.text
+        assert {key: value for key, value in commitments(opened.json()).items() if key[1] == 2028} == {
+            (funder, 2028): ("committed", amount) for funder, amount in YEARLY.items()}
         assert pay_due(world, dossier) == 3
         missing = review(world, dossier, 2028, "continue")
         assert missing.status_code == 409 and problem(missing)["code"] == "reports_missing"
@@ -361,7 +527,6 @@ class TestTheYearlyReviews:
         file_financial_reports(world, dossier, 2027)
         file_activity_report(world, dossier, 2027)
         at(clock, 2028, 5)
-        envelope_before = self.state_envelope(world, cpo_programme)
         amended = review(world, dossier, 2028, "amend", comment="Baisse de la dotation de l'État en 2029.",
                          amendment={"amounts": [{"funder_id": PREFECTURE, "year": 2029, "amount_cents": 1_500_000}]})
         assert amended.status_code == 201, amended.text
@@ -377,8 +542,11 @@ class TestTheYearlyReviews:
         state_payments = payments_of(world, dossier, PREFECTURE)
         assert [p["amount_cents"] for p in of_year(state_payments, 2029)] == [750_000, 750_000]
         assert sum(p["amount_cents"] for p in state_payments) == 5_500_000
-        assert self.state_envelope(world, cpo_programme)["committed_cents"] == envelope_before["committed_cents"] - \
-            500_000
+        # 2029 waits for its budget: the amendment changes what it will commit, no envelope yet.
+        assert commitments(cpo)[(PREFECTURE, 2029)] == ("awaiting", 0)
+        assert next(c for c in cpo["commitments"] if c["funder_id"] == PREFECTURE and c["year"] == 2029)[
+            "amount_cents"] == 1_500_000
+        assert self.state_envelope(world, cpo_programme, 2029)["committed_cents"] == 0
         assert pay_due(world, dossier) == 3  # the 2028 balances
         paid_year = review(world, dossier, 2029, "amend", comment="Trop tôt.", amendment={
             "amounts": [{"funder_id": VILLE, "year": 2028, "amount_cents": 1}]})
@@ -402,6 +570,9 @@ class TestTheYearlyReviews:
         file_financial_reports(world, dossier, 2028, funders=[VILLE])
         resumed = review(world, dossier, 2029, "continue")
         assert resumed.status_code == 201 and resumed.json()["state"] == "running"
+        # The review committed 2029 on the 2029 envelopes, the State's as amended.
+        assert commitments(resumed.json())[(PREFECTURE, 2029)] == ("committed", 1_500_000)
+        assert self.state_envelope(world, cpo_programme, 2029)["committed_cents"] == 1_500_000
         assert [r["outcome"] for r in resumed.json()["reviews"]] == ["continue", "amend", "suspend", "continue"]
         assert pay_due(world, dossier) == 6  # 2029's advances and balances
         assert all(p["state"] == "paid" for p in payments_of(world, dossier))
@@ -438,10 +609,10 @@ class TestTheYearlyReviews:
         assert again.status_code == 409 and problem(again)["code"] == "follow_on_exists"
 
     @staticmethod
-    def state_envelope(world: World, programme: dict[str, Any]) -> dict[str, Any]:
+    def state_envelope(world: World, programme: dict[str, Any], year: int = 2027) -> dict[str, Any]:
         listed = ok(world.as_("funding", STATE_MANAGER).get("/api/v1/envelopes",
                                                             params={"programme_id": programme["id"]}))
-        [envelope] = listed["items"]
+        [envelope] = [e for e in listed["items"] if e["year"] == year]
         return envelope
 
     def test_a_termination_cancels_what_is_left_and_ends_the_agreements(
@@ -480,9 +651,6 @@ class TestTheYearlyReviews:
         stranger = review(world, dossier, 2027, "amend", comment="Un financeur de plus.", amendment={
             "amounts": [{"funder_id": BLOSNE_AVENIR, "year": 2028, "amount_cents": 100}]})
         assert stranger.status_code == 422 and problem(stranger)["code"] == "not_a_cpo_funder"
-        too_much = review(world, dossier, 2027, "amend", comment="Au-delà de l'enveloppe.", amendment={
-            "amounts": [{"funder_id": VILLE, "year": 2028, "amount_cents": 50_000_000}]})
-        assert too_much.status_code == 409 and problem(too_much)["code"] == "envelope_exceeded"
         cpo = ok(world.as_("funding", DESK).get(f"{url_of(dossier)}/cpo"))
         assert cpo["reviews"] == [] and cpo["current"]["number"] == 1  # nothing written by the refusals
         assert world.as_("funding", HOLDER).post(f"{url_of(dossier)}/cpo/reviews",

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import text, update
 from sqlmodel import col
 
-from services.funding.models.agreement import Grant
+from services.funding.models.agreement import Grant, GrantYear
 from services.funding.tests.committee_helpers import decide, ok, open_session, plan_session, ready, session_url
 from services.funding.tests.helpers import PREFECTURE, PROGRAMME_ID, VILLE
 from services.funding.tests.test_agreements import STATE_MANAGER, agreements_of, decided
@@ -70,13 +70,25 @@ def test_each_fact_changed_behind_the_desk_is_named(world: World) -> None:
                     .values(amount_cents=col(Grant.amount_cents) + 100))
     city = report(world, VILLE, year)
     assert not city["ok"]
-    assert checks(city) == {"envelope_commitments", "decisions_grants", "payment_schedule"}, city
+    # The envelope is recomputed from the grant's years, which no longer add up to the grant.
+    assert checks(city) == {"grant_years", "decisions_grants", "payment_schedule"}, city
     [decision] = [d for d in city["differences"] if d["check"] == "decisions_grants"]
     assert (decision["expected"], decision["found"]) == (2_500_000, 2_500_100)
     behind_the_desk(world, "DELETE FROM open_data_rows")
     state = report(world, PREFECTURE, year)
     assert checks(state) == {"open_data_rows"}
     assert state["differences"][0]["expected"] == 1_000_000 and state["differences"][0]["found"] == "aucune ligne"
+
+
+def test_a_grant_year_holding_more_than_its_envelope_committed_is_named(world: World) -> None:
+    dossier = decided(world)
+    year = grant_year(world, dossier)
+    behind_the_desk(world, update(GrantYear).where(col(GrantYear.funder_id) == uuid.UUID(VILLE))
+                    .values(committed_cents=col(GrantYear.committed_cents) + 1))
+    city = report(world, VILLE, year)
+    assert checks(city) == {"grant_years"}, city
+    [difference] = city["differences"]
+    assert (difference["expected"], difference["found"]) == (2_500_000, 2_500_001)
 
 
 def test_an_envelope_whose_balance_left_its_ledger_is_named(world: World) -> None:

@@ -25,6 +25,7 @@ from services.funding.tests.test_cpo import (
     file_activity_report,
     file_financial_reports,
     granted_cpo,
+    open_envelopes,
     pay_due,
     review,
 )
@@ -37,9 +38,7 @@ from tests.support.world import CITY_MANAGER, HOLDER, World
 
 
 def with_envelopes(world: World, programme: dict[str, Any]) -> dict[str, Any]:
-    for funder, yearly in YEARLY.items():
-        ok(world.as_("funding", MANAGER_OF[funder]).post("/api/v1/envelopes", json={
-            "programme_id": programme["id"], "year": 2027, "total_cents": yearly * 3 + 1_000_000}), 201)
+    open_envelopes(world, programme)
     return programme
 
 
@@ -93,6 +92,10 @@ class TestACpo:
         assert amended.status_code == 201, amended.text
         state = by_year(world, PREFECTURE, [2027, 2028, 2029])
         assert [rows[0]["montant"] for rows in state.values()] == ["20000.00", "20000.00", "15000.00"]
+        # The year it changed publishes the amendment as its act; the others, the convention.
+        number = agreements_of(world, dossier)[PREFECTURE]["number"]
+        assert [(rows[0]["referenceDecision"], rows[0]["dateConvention"]) for rows in state.values()] == [
+            (number, TODAY.isoformat()), (number, TODAY.isoformat()), (f"{number}-AV1", "2028-05-15")]
         # 2027 was paid: its real dates, the advance on 15 February, the balance on 15 June.
         assert state[2027][0]["datesPeriodeVersement"] == "2027-02-15/2027-06-15"
         # The State cancels its 2029 balance: 2029's period loses it, 2027's and 2028's rows stay as they were.
