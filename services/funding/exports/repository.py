@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Row, Select, func, or_
+from sqlalchemy import select as select_columns  # sqlmodel's `select` types four columns at most
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
@@ -34,10 +35,11 @@ def dossiers_export(funder_id: uuid.UUID | None) -> AnySelect:
 
 
 def decisions_export(funder_id: uuid.UUID | None) -> AnySelect:
-    """Each decision, in session or delegated (no item, no session), with its dossier's reference, its session
+    """Each decision, in session or delegated (no item, no session), with its dossier's references, its session
     and the session's state."""
-    statement = select(
-        FunderDecision, col(Dossier.reference), col(AgendaItem.session_id), col(CommitteeSession.state)
+    statement = select_columns(
+        FunderDecision, col(Dossier.reference), col(Dossier.thread_reference), col(AgendaItem.session_id),
+        col(CommitteeSession.state),
     ).join(Dossier, col(Dossier.id) == col(FunderDecision.dossier_id)).outerjoin(
         AgendaItem, col(AgendaItem.id) == col(FunderDecision.item_id)
     ).outerjoin(CommitteeSession, col(CommitteeSession.id) == col(AgendaItem.session_id))
@@ -45,8 +47,9 @@ def decisions_export(funder_id: uuid.UUID | None) -> AnySelect:
 
 
 def payments_export(funder_id: uuid.UUID | None) -> AnySelect:
-    """Each payment with its dossier's reference."""
-    statement = select(Payment, col(Dossier.reference)).join(Dossier, col(Dossier.id) == col(Payment.dossier_id))
+    """Each payment with its dossier's references."""
+    statement = select(Payment, col(Dossier.reference), col(Dossier.thread_reference)).join(
+        Dossier, col(Dossier.id) == col(Payment.dossier_id))
     return statement if funder_id is None else statement.where(col(Payment.funder_id) == funder_id)
 
 

@@ -425,7 +425,7 @@ class TestDelivery:
 def test_render_says_first_of_the_month_in_french() -> None:
     notification = Notification(
         dossier_id=uuid.uuid4(), session_id=uuid.uuid4(), organisation_id=uuid.uuid4(), reference="GU-2027-000001",
-        kind="deferral", recipients=[],
+        thread_reference="GU-2027-000001", kind="deferral", recipients=[],
         content={"session": {"title": "Séance de juin", "held_on": "2027-06-01"}, "project_title": "Chorale",
                  "deferral_reason": "Devis à joindre."},
     )
