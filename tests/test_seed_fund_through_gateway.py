@@ -176,6 +176,8 @@ def graduation_keeps_the_thread(desk: Desk, first: dict[str, Any], draft: dict[s
     expected = {(p["reference"], p["thread_reference"]) for p in home["payments_expected"]["next"]
                 if p["dossier_id"] == draft["id"]}
     assert expected == {(own, thread)}
+    reports = desk.json(THIRD_HOLDER, "GET", "/api/v1/financial-reports", params={"dossier_id": draft["id"]})["items"]
+    assert len(reports) == 3 and {(r["reference"], r["thread_reference"]) for r in reports} == {(own, thread)}
 
     # The funder: the thread's reference finds both dossiers; its exports and its events name both references.
     threaded = desk.json(manager, "GET", "/api/v1/dossiers", params={"reference": thread, "view": "summary"})
