@@ -3,10 +3,12 @@ clock moved year by year: a social centre of Maurepas signs with the city (60,00
 and the State (20,000 €), one convention each; each year an advance before 31 March and the balance after the
 yearly review of the reports of the year before; in year 2 an amendment lowers the State's year 3 to 15,000 €;
 year 3's balance waits for a late financial report (the CPO suspended meanwhile); the final evaluation, and the
-renewal on the same thread. Then an annual call refuses a submission after its deadline."""
+renewal on the same thread: the association and the desk read the first CPO's reference as the reference, the
+renewal's own beside it. Then an annual call refuses a submission after its deadline."""
 
 import csv
 import io
+import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -309,6 +311,30 @@ def test_a_three_year_cpo_from_the_committee_to_its_renewal(
     assert (draft["thread_reference"], draft["previous_dossier_id"]) == (dossier["reference"], dossier["id"])
     assert {line["funder_id"]: line["yearly_amounts_cents"][0] for line in draft["funding_plan"]} == {
         VILLE: 6_000_000, CAF: 3_000_000, PREFECTURE: 1_500_000}
+    renewal_keeps_the_thread(desk, dossier, draft)
+
+
+def renewal_keeps_the_thread(desk: Desk, first: dict[str, Any], draft: dict[str, Any]) -> None:  # noqa: F811
+    """The renewal's draft: the association and the desk read the first CPO's reference as the reference, the
+    renewal's own beside it, and find both CPOs by it (its letter, agreements and open data: the graduation's story
+    in tests/test_seed_fund_through_gateway.py, through the same thread)."""
+    thread, own = first["reference"], draft["reference"]
+    assert own != thread
+    assert desk.json(OTHER_HOLDER, "GET", f"/api/v1/dossiers/{first['id']}")["thread_reference"] == thread
+    for reader in (OTHER_HOLDER, DESK):
+        threaded = desk.json(reader, "GET", "/api/v1/dossiers", params={"reference": thread})["items"]
+        assert {(d["id"], d["reference"], d["thread_reference"]) for d in threaded} == {
+            (first["id"], thread, thread), (draft["id"], own, thread)}, reader
+        alone = desk.json(reader, "GET", "/api/v1/dossiers", params={"reference": own, "view": "summary"})["items"]
+        assert [(d["id"], d["thread_reference"]) for d in alone] == [(draft["id"], thread)], reader
+    overview = desk.json(OTHER_HOLDER, "GET", f"/api/v1/dossiers/{draft['id']}/overview")
+    assert (overview["dossier"]["reference"], overview["dossier"]["thread_reference"]) == (own, thread)
+    events = desk.json(OTHER_HOLDER, "GET", "/api/v1/events", params={"dossier_id": draft["id"]})["items"]
+    assert events and {(e["reference"], e["thread_reference"]) for e in events} == {(own, thread)}
+    exported = [json.loads(line) for line in desk.call(
+        DESK, "GET", "/api/v1/exports/dossiers", params={"format": "jsonl"}).text.splitlines()]
+    assert {row["id"]: (row["reference"], row["thread_reference"]) for row in exported
+            if row["id"] in (first["id"], draft["id"])} == {first["id"]: (thread, thread), draft["id"]: (own, thread)}
 
 
 def test_an_annual_call_refuses_a_submission_after_its_deadline(

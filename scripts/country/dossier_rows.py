@@ -15,8 +15,9 @@ from scripts.country.territories import Association
 from services.funding.dossiers.repository import size_of
 
 DOSSIERS = Table("funding", "dossiers", (
-    "id", "reference", "programme_id", "project_id", "organisation_id", "state", "requested_total_cents",
-    "project_snapshot", "budget_snapshot", "association_budget_snapshot", "organisation_snapshot",
+    "id", "reference", "thread_reference", "programme_id", "project_id", "organisation_id", "state",
+    "requested_total_cents", "project_snapshot", "budget_snapshot", "association_budget_snapshot",
+    "organisation_snapshot",
     "document_version_ids", "submitted_at", "supplements_message", "supplements_due_on", "closing_reason",
     "agenda_session_id", "outcome", "decided_at", "decision_due_at", "clock_remaining_seconds", "partners",
     "learning_plan", "verdict", "verdict_comment", "verdict_at", "cpo_years", "objectives", "cpo_targets",
@@ -86,7 +87,7 @@ def emit(d: Dossier, batch: Batch, rng: random.Random, desk: str) -> None:
     verdict, verdict_comment, verdict_at = d.verdict or (None, None, None)
     last = d.trail[-1][0]
     batch.rows_of(DOSSIERS).append((
-        d.id, d.reference, d.programme.id, p.id, a.id, d.state, sum(amount for _, amount, _ in d.lines),
+        d.id, d.reference, d.reference, d.programme.id, p.id, a.id, d.state, sum(amount for _, amount, _ in d.lines),
         *snapshots, "[]", d.submitted_at, SUPPLEMENTS if waiting else None,
         day_of(d.supplements_asked_at or 0) + 15 if waiting else None, d.closing_reason,
         agenda.id if agenda else None, d.outcome, d.decided_at, d.decision_due_at, d.clock_remaining_seconds,

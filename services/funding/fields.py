@@ -26,3 +26,14 @@ class Input(InputModel):
 Comment = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, pattern=VISIBLE_CHARACTER, max_length=2000)
 ]
+
+# The two references of a dossier, and which one to quote: the thread's, the same from a first dossier to its
+# renewals and graduations, is THE reference the association, the funders and the open data see.
+THREAD_REFERENCE = (
+    "La référence à citer : celle du fil, la même d'un premier dossier à ses renouvellements (et essaimages), "
+    "année après année ; pour un premier dossier, sa propre référence."
+)
+OWN_REFERENCE = (
+    "La référence propre du dossier, unique, donnée à sa création : pour un premier dossier la même que "
+    "`thread_reference` ; pour un renouvellement ou un essaimage la sienne, montrée à côté de celle du fil."
+)

@@ -330,21 +330,22 @@ async def listed_decisions(
     page, next_cursor = split_page(rows, limit=limit, anchor=lambda row: row[0])
     amendments = await repository.amendments_of(session, [row[0].id for row in page])
     return Page(next_cursor=next_cursor, items=[
-        listed(decision, amendments[decision.id], reference=reference, programme_id=programme_id,
-               session_id=session_id, closed=state == SessionState.closed)
-        for decision, reference, programme_id, session_id, state in page
+        listed(decision, amendments[decision.id], reference=reference, thread_reference=thread,
+               programme_id=programme_id, session_id=session_id, closed=state == SessionState.closed)
+        for decision, reference, thread, programme_id, session_id, state in page
     ])
 
 
 def listed(decision: FunderDecision, amendments: list[DecisionAmendment], *, reference: str,
-           programme_id: uuid.UUID, session_id: uuid.UUID | None, closed: bool) -> DecisionListed:
+           thread_reference: str, programme_id: uuid.UUID, session_id: uuid.UUID | None, closed: bool
+           ) -> DecisionListed:
     """The decision as it stands: the last amendment's amounts, if any, the session's otherwise (kept beside)."""
     public = decision_public(decision).model_dump()
     last = amendments[-1] if amendments else None
     if last is not None:
         public |= {"granted_amount_cents": last.granted_cents, "yearly_amounts": year_amounts(last.yearly_cents)}
     return DecisionListed(
-        **public, reference=reference, programme_id=programme_id,
+        **public, reference=reference, thread_reference=thread_reference, programme_id=programme_id,
         kind=DecisionKind.committee if decision.item_id else DecisionKind.delegated, session_id=session_id,
         final=decision.item_id is None or closed,
         outcome=DecisionOutcome.granted if decision.granted_cents > 0 else DecisionOutcome.refused,

@@ -277,7 +277,8 @@ async def decision_of(session: AsyncSession, item_id: uuid.UUID, funder_id: uuid
 
 
 # A delegated decision (a small project's) has no item, so no session nor session state.
-DecisionRow = tuple[FunderDecision, str, uuid.UUID, uuid.UUID | None, str | None]
+# A decision, its dossier's reference and thread reference, its programme, its session and the session's state.
+DecisionRow = tuple[FunderDecision, str, str, uuid.UUID, uuid.UUID | None, str | None]
 
 
 async def decisions_page(
@@ -291,8 +292,8 @@ async def decisions_page(
     (session closed, or delegated) of the dossiers it gave its opinion on, nothing else."""
     statement = (
         select(
-            FunderDecision, col(Dossier.reference), col(Dossier.programme_id), col(AgendaItem.session_id),
-            col(CommitteeSession.state),
+            FunderDecision, col(Dossier.reference), col(Dossier.thread_reference), col(Dossier.programme_id),
+            col(AgendaItem.session_id), col(CommitteeSession.state),
         )
         .join(Dossier, col(Dossier.id) == col(FunderDecision.dossier_id))
         .outerjoin(AgendaItem, col(AgendaItem.id) == col(FunderDecision.item_id))
@@ -312,8 +313,8 @@ async def decisions_page(
         statement = statement.where(col(FunderDecision.updated_at) >= updated_since)
     statement = filters.narrow_rows(statement, col(FunderDecision.dossier_id))
     rows = await session.execute(keyset(statement, FunderDecision, limit=limit, cursor=cursor))
-    return [(decision, reference, programme_id, session_id, state)
-            for decision, reference, programme_id, session_id, state in rows.all()]
+    return [(decision, reference, thread, programme_id, session_id, state)
+            for decision, reference, thread, programme_id, session_id, state in rows.all()]
 
 
 # The seed fund's scores.

@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field, StringConstraints, model_validator
 from common.money import IntegerCents
 from common.problems import bilingual
 from common.schemas import VISIBLE_CHARACTER, IsoDate, PatchModel, WholeNumber
-from services.funding.fields import Comment, Input, Title
+from services.funding.fields import OWN_REFERENCE, THREAD_REFERENCE, Comment, Input, Title
 from services.funding.models.committee import ItemState, Outcome, SessionState
 
 Place = Annotated[
@@ -223,7 +223,8 @@ class DecisionKind(StrEnum):
 class DecisionListed(DecisionPublic):
     """A funder's decision as `GET /decisions` lists it: with its dossier, its programme and its session."""
 
-    reference: str = Field(description="La référence du dossier.", examples=["GU-2026-000123"])
+    reference: str = Field(description=OWN_REFERENCE, examples=["GU-2026-000123"])
+    thread_reference: str = Field(description=THREAD_REFERENCE, examples=["GU-2026-000123"])
     programme_id: uuid.UUID
     kind: DecisionKind = Field(description="committee : en séance ; delegated : un petit projet, décidé hors séance "
                                            "par le responsable du financeur chef de file.")

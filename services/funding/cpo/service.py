@@ -100,7 +100,7 @@ async def view(session: AsyncSession, dossier: Dossier) -> CpoPublic:
         raise NotFound(CPO_NOT_FOUND)
     public = CpoPublic(
         dossier_id=dossier.id, reference=dossier.reference,
-        thread_reference=dossier.thread_reference or dossier.reference, state=_state_name(dossier.cpo_state),
+        thread_reference=dossier.thread_reference, state=_state_name(dossier.cpo_state),
         years=cpo_plan.years_of(programme, dossier), current=_version_public(versions[-1]),
         versions=[_version_public(v) for v in versions],
         reviews=[CpoReviewPublic.model_validate(r, from_attributes=True)

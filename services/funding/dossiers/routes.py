@@ -92,6 +92,7 @@ async def list_dossiers(
     qpv: Annotated[QpvCode | None, Query(description="Un QPV du projet, tel qu'au dépôt.")] = None,
     priority: Annotated[str | None, Query(pattern=r"^[a-z_]{1,40}$",
                                           description="Une priorité du projet, telle qu'au dépôt.")] = None,
+    reference: filters.ReferenceParam = None,
     view: Annotated[Literal["full", "summary"], Query(
         description="full : chaque dossier entier ; summary : sans ce que le dépôt a figé (projet, budgets, fiche, "
         "documents, cibles), que donne GET /dossiers/{id} — une page bien plus légère pour qui parcourt tout."
@@ -103,7 +104,8 @@ async def list_dossiers(
     items, next_cursor = await visibility.visible_page(
         session, principal=caller, state=state, programme_id=programme_id, updated_since=updated_since,
         limit=limit, cursor=cursor, decision_overdue=decision_overdue, now=clock.now(),
-        filters=filters.DossierFilters(track=track, year=year, funder_id=funder_id, qpv=qpv, priority=priority),
+        filters=filters.DossierFilters(track=track, year=year, funder_id=funder_id, qpv=qpv, priority=priority,
+                                       reference=reference),
         summary=view == "summary", peers=peers,
     )
     # A partner walks every dossier through this list: its page goes out as pydantic writes it, without FastAPI's

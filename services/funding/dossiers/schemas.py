@@ -17,7 +17,7 @@ from pydantic import (
 from common.pagination import Page
 from common.problems import bilingual
 from common.schemas import VISIBLE_CHARACTER, PatchModel, WholeNumber
-from services.funding.fields import Comment, Input, PositiveCents, Title
+from services.funding.fields import OWN_REFERENCE, THREAD_REFERENCE, Comment, Input, PositiveCents, Title
 from services.funding.models.dossier import AidNature, DossierState, RequestKind, RequestObject
 from services.funding.models.programme import Track
 from services.identifiers import Rna, Siret
@@ -218,7 +218,8 @@ class DossierSummary(BaseModel):
     which its own page (`GET /dossiers/{id}`) or `?view=full` gives."""
 
     id: uuid.UUID
-    reference: str = Field(examples=["GU-2026-000123"])
+    reference: str = Field(examples=["GU-2029-000456"], description=OWN_REFERENCE)
+    thread_reference: str = Field(examples=["GU-2026-000123"], description=THREAD_REFERENCE)
     programme_id: uuid.UUID
     project_id: uuid.UUID
     organisation_id: uuid.UUID
@@ -254,9 +255,6 @@ class DossierSummary(BaseModel):
     )
     verdict_comment: str | None
     verdict_at: datetime | None
-    thread_reference: str | None = Field(
-        description="La référence du premier dossier du fil (essaimage, renouvellement) ; vide pour un premier."
-    )
     previous_dossier_id: uuid.UUID | None = Field(description="Le dossier que celui-ci prolonge.")
     partners: list[dict[str, Any]] = Field(description="Fonds d'amorçage : les organisations partenaires.")
     learning_plan: dict[str, Any] | None = Field(description="Fonds d'amorçage : ce qui est tenté, et comment on "

@@ -134,8 +134,10 @@ async def create_dossier(
     assert principal.organisation_id is not None  # _owned_project refused a caller of no organisation
     now = utcnow()
     number = await repository.next_reference_number(session, now.year)
+    reference = format_reference(now.year, number)
     dossier = Dossier(
-        reference=format_reference(now.year, number),
+        reference=reference,
+        thread_reference=reference,  # a first dossier opens its own thread
         programme_id=programme.id,
         project_id=request.project_id,
         organisation_id=principal.organisation_id,

@@ -39,7 +39,7 @@ async def open_follow_on(
         reference=format_reference(now.year, number), programme_id=target.id, project_id=previous.project_id,
         organisation_id=previous.organisation_id, requested_total_cents=sum(amount for _, amount, _ in asks),
         document_version_ids=list(previous.document_version_ids), cpo_years=years,
-        thread_reference=previous.thread_reference or previous.reference, previous_dossier_id=previous.id,
+        thread_reference=previous.thread_reference, previous_dossier_id=previous.id,
         # A renewal asks again what the dossier it renews asked; a graduation is a first request of a new kind.
         request_object=previous.request_object, aid_nature=list(previous.aid_nature),
         request_kind=RequestKind.renewal if action == "opened_by_renewal" else RequestKind.first,

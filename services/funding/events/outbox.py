@@ -7,8 +7,8 @@ a session, an agreement, a payment, a financial report or a webhook endpoint who
 decision recorded in session is `decision.recorded`. At commit each event takes the next number from the one
 counter row (its lock orders the numbers as the transactions commit) and is stored with the organisations that
 may see it: the association concerned, and the funders concerned (those a dossier is routed to, the deciding
-funder, the session's invited funders, an agreement's parties). The data carries ids, the reference, the state
-and amounts — never a comment or a reason.
+funder, the session's invited funders, an agreement's parties). The data carries ids, the references (the
+dossier's own and its thread's), the state and amounts — never a comment or a reason.
 """
 
 import uuid
@@ -111,7 +111,8 @@ def _write(session: Session) -> None:
         first = last - len(events) + 1
         rows, audience = [], []
         for sequence, (row, organisations) in enumerate(events, start=first):
-            rows.append({"dossier_id": None, "reference": None, "organisation_id": None, **row, "sequence": sequence})
+            rows.append({"dossier_id": None, "reference": None, "thread_reference": None, "organisation_id": None,
+                         **row, "sequence": sequence})
             audience += [{"event_sequence": sequence, "organisation_id": o} for o in sorted(organisations, key=str)]
         repository.insert_events(session, rows, audience)
 
@@ -182,6 +183,7 @@ def _with_dossier(
     dossier = repository.dossier_by_id(session, dossier_id)
     return row | {
         "dossier_id": dossier_id, "reference": dossier.reference if dossier else None,
+        "thread_reference": dossier.thread_reference if dossier else None,
         "organisation_id": dossier.organisation_id if dossier and holder else None,
         "data": {"dossier_id": str(dossier_id), **data},
     }

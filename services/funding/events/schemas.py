@@ -6,6 +6,8 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, Field, StringConstraints
 
+from services.funding.fields import OWN_REFERENCE, THREAD_REFERENCE
+
 
 class EventPublic(BaseModel):
     id: uuid.UUID = Field(description="Stable: a partner system drops an event it has already handled.")
@@ -15,7 +17,8 @@ class EventPublic(BaseModel):
                               description="dossier, decision, session, agreement, payment, report")
     subject_id: uuid.UUID
     dossier_id: uuid.UUID | None
-    reference: str | None = Field(examples=["GU-2027-000123"])
+    reference: str | None = Field(examples=["GU-2030-000456"], description=OWN_REFERENCE)
+    thread_reference: str | None = Field(examples=["GU-2027-000123"], description=THREAD_REFERENCE)
     organisation_id: uuid.UUID | None = Field(description="L'association concernée.")
     data: dict[str, Any] = Field(description="Identifiants, état, montants : jamais un commentaire ni un motif.")
     occurred_at: datetime

@@ -29,8 +29,9 @@ BATCH = 1_000
 DERIVED_COLUMNS: dict[str, dict[str, str]] = {
     "dossiers": {"title": "project_snapshot.title", "qpv_codes": "project_snapshot.qpv_codes, joined by ';'",
                  "asked_cents": "the amount_cents of the funder's line in funding_plan"},
-    "decisions": {},
-    "payments": {"reference": "the dossier's reference, as in GET /decisions and GET /agreements"},
+    "decisions": {"thread_reference": "the dossier's thread reference (the one to quote), as in GET /dossiers"},
+    "payments": {"reference": "the dossier's reference, as in GET /decisions and GET /agreements",
+                 "thread_reference": "the dossier's thread reference (the one to quote), as in GET /agreements"},
 }
 
 
@@ -47,7 +48,8 @@ def _dossier_values(row: AnyRow) -> dict[str, Any]:
     dossier, asked = row
     project = dossier.project_snapshot or {}
     return {
-        "id": dossier.id, "reference": dossier.reference, "programme_id": dossier.programme_id,
+        "id": dossier.id, "reference": dossier.reference, "thread_reference": dossier.thread_reference,
+        "programme_id": dossier.programme_id,
         "organisation_id": dossier.organisation_id, "state": dossier.state, "title": project.get("title"),
         "qpv_codes": ";".join(project.get("qpv_codes") or []), "asked_cents": asked,
         "requested_total_cents": dossier.requested_total_cents, "outcome": dossier.outcome,
@@ -56,9 +58,10 @@ def _dossier_values(row: AnyRow) -> dict[str, Any]:
 
 
 def _decision_values(row: AnyRow) -> dict[str, Any]:
-    decision, reference, session_id, state, amendment = row
+    decision, reference, thread_reference, session_id, state, amendment = row
     return {
         "id": decision.id, "dossier_id": decision.dossier_id, "reference": reference,
+        "thread_reference": thread_reference,
         "kind": "committee" if decision.item_id else "delegated", "session_id": session_id,
         "final": decision.item_id is None or state == "closed",
         "funder_id": decision.funder_id,
@@ -73,9 +76,10 @@ def _decision_values(row: AnyRow) -> dict[str, Any]:
 
 
 def _payment_values(row: AnyRow) -> dict[str, Any]:
-    payment, reference = row
+    payment, reference, thread_reference = row
     return {
-        "id": payment.id, "dossier_id": payment.dossier_id, "reference": reference, "grant_id": payment.grant_id,
+        "id": payment.id, "dossier_id": payment.dossier_id, "reference": reference,
+        "thread_reference": thread_reference, "grant_id": payment.grant_id,
         "agreement_id": payment.agreement_id, "funder_id": payment.funder_id,
         "organisation_id": payment.organisation_id, "year": payment.year, "sequence": payment.sequence,
         "amount_cents": payment.amount_cents, "condition": payment.condition, "state": payment.state,
@@ -85,16 +89,18 @@ def _payment_values(row: AnyRow) -> dict[str, Any]:
 
 
 EXPORTS: dict[str, Export] = {
-    "dossiers": Export(("id", "reference", "programme_id", "organisation_id", "state", "title", "qpv_codes",
-                        "asked_cents", "requested_total_cents", "outcome", "submitted_at", "decided_at",
+    "dossiers": Export(("id", "reference", "thread_reference", "programme_id", "organisation_id", "state", "title",
+                        "qpv_codes", "asked_cents", "requested_total_cents", "outcome", "submitted_at", "decided_at",
                         "updated_at"), Dossier, repository.dossiers_export, _dossier_values),
-    "decisions": Export(("id", "dossier_id", "reference", "kind", "session_id", "final", "funder_id",
-                         "granted_amount_cents", "decided_amount_cents", "amended_on", "amendment_reference",
-                         "conditions", "refusal_reason", "decision_reference", "created_at", "updated_at"),
+    "decisions": Export(("id", "dossier_id", "reference", "thread_reference", "kind", "session_id", "final",
+                         "funder_id", "granted_amount_cents", "decided_amount_cents", "amended_on",
+                         "amendment_reference", "conditions", "refusal_reason", "decision_reference", "created_at",
+                         "updated_at"),
                         FunderDecision, repository.decisions_export, _decision_values),
-    "payments": Export(("id", "dossier_id", "reference", "grant_id", "agreement_id", "funder_id", "organisation_id",
-                        "year", "sequence", "amount_cents", "condition", "state", "due_on", "pay_by", "paid_at",
-                        "cancelled_at", "updated_at"), Payment, repository.payments_export, _payment_values),
+    "payments": Export(("id", "dossier_id", "reference", "thread_reference", "grant_id", "agreement_id", "funder_id",
+                        "organisation_id", "year", "sequence", "amount_cents", "condition", "state", "due_on",
+                        "pay_by", "paid_at", "cancelled_at", "updated_at"),
+                       Payment, repository.payments_export, _payment_values),
 }
 
 

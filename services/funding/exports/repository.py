@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Row, Select, and_, func, or_
-from sqlalchemy import select as select_many
+from sqlalchemy import select as select_columns  # sqlmodel's `select` types four columns at most
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
@@ -35,16 +35,15 @@ def dossiers_export(funder_id: uuid.UUID | None) -> AnySelect:
 
 
 def decisions_export(funder_id: uuid.UUID | None) -> AnySelect:
-    """Each decision, in session or delegated (no item, no session), with its dossier's reference, its session
+    """Each decision, in session or delegated (no item, no session), with its dossier's references, its session
     and the session's state."""
     # Correlated on the decision only: the amendments joined outside are not the ones this counts.
     latest = (select(func.max(col(DecisionAmendment.number)))
               .where(col(DecisionAmendment.decision_id) == col(FunderDecision.id))
               .correlate(FunderDecision).scalar_subquery())
-    # Five columns: past what sqlmodel's select types, SQLAlchemy's own.
-    statement = select_many(
-        FunderDecision, col(Dossier.reference), col(AgendaItem.session_id), col(CommitteeSession.state),
-        DecisionAmendment,
+    statement = select_columns(
+        FunderDecision, col(Dossier.reference), col(Dossier.thread_reference), col(AgendaItem.session_id),
+        col(CommitteeSession.state), DecisionAmendment,
     ).join(Dossier, col(Dossier.id) == col(FunderDecision.dossier_id)).outerjoin(
         AgendaItem, col(AgendaItem.id) == col(FunderDecision.item_id)
     ).outerjoin(CommitteeSession, col(CommitteeSession.id) == col(AgendaItem.session_id)).outerjoin(
@@ -56,8 +55,9 @@ def decisions_export(funder_id: uuid.UUID | None) -> AnySelect:
 
 
 def payments_export(funder_id: uuid.UUID | None) -> AnySelect:
-    """Each payment with its dossier's reference."""
-    statement = select(Payment, col(Dossier.reference)).join(Dossier, col(Dossier.id) == col(Payment.dossier_id))
+    """Each payment with its dossier's references."""
+    statement = select(Payment, col(Dossier.reference), col(Dossier.thread_reference)).join(
+        Dossier, col(Dossier.id) == col(Payment.dossier_id))
     return statement if funder_id is None else statement.where(col(Payment.funder_id) == funder_id)
 
 

@@ -44,7 +44,8 @@ REPORT_HEADER = "X-SCDL-Excluded-Report"
     "l'adresse du rapport JSON qui les liste avec leur raison (`GET /api/v1/exports/scdl/excluded`). Un financeur "
     "sans SIRET valide reçoit un problème 409 `funder_without_siret` (aucune ligne ne serait valide sans "
     "`idAttribuant`). `referenceDecision` est la référence que le financeur a donnée à sa décision "
-    "(`decision_reference`), sinon le numéro de la convention ou de la décision au guichet ; `nature`, "
+    "(`decision_reference`), sinon le numéro de la convention ou de la décision au guichet, qui commence par la "
+    "référence du fil (celle d'une CPO et de son renouvellement) ; `nature`, "
     "`notificationUE`, `idRAE` et `dispositifAide` (le code stable du dispositif, sinon l'identifiant du "
     "programme) viennent du programme (`PATCH /api/v1/programmes/{id}`), tels qu'ils étaient à la notification. "
     "`pourcentageSubvention` vaut 1.00 (un seul bénéficiaire). CSV UTF-8, virgules, envoyé au fil de l'eau.",
@@ -130,7 +131,9 @@ MEDIA = {"csv": "text/csv; charset=utf-8", "jsonl": "application/x-ndjson"}
     "le guichet, ceux d'un financeur (`funder_id`) ou de tous. Envoyé au fil de l'eau, par lots, dans l'ordre de "
     "création ; `updated_since` ne garde que ce qui a changé depuis. Chaque colonne porte le nom du champ de l'API "
     "qui donne la même valeur (`granted_amount_cents` d'une décision, comme `GET /decisions`) ; seules `title`, "
-    "`qpv_codes` et `asked_cents` (dossiers) et `reference` (la référence du dossier) sont propres à l'export.",
+    "`qpv_codes` et `asked_cents` (dossiers) et `reference` (la référence du dossier) sont propres à l'export. "
+    "`thread_reference` est la référence à citer, celle du fil (la même d'une CPO à son renouvellement) ; "
+    "`reference` la référence propre du dossier, à côté.",
     response_class=StreamingResponse,
     responses={**problem_responses(400, 401, 403, 422), 200: {"content": {
         "text/csv": {"schema": {"type": "string"}}, "application/x-ndjson": {"schema": {"type": "string"}}}}},

@@ -9,7 +9,7 @@ from pydantic import BaseModel, Field, StringConstraints, field_validator, model
 from common.money import IntegerCents
 from common.problems import bilingual
 from common.schemas import VISIBLE_CHARACTER, IsoDate, WholeNumber, listed
-from services.funding.fields import Comment, Input, Title
+from services.funding.fields import OWN_REFERENCE, THREAD_REFERENCE, Comment, Input, Title
 from services.funding.models.financial_report import ReportKind, ReportState
 
 ActualCents = Annotated[int, Field(strict=True, ge=0, le=10_000_000_000), IntegerCents]
@@ -166,7 +166,8 @@ class FinancialReportPublic(BaseModel):
     id: uuid.UUID
     grant_id: uuid.UUID
     dossier_id: uuid.UUID
-    reference: str
+    reference: str = Field(description=OWN_REFERENCE)
+    thread_reference: str = Field(description=THREAD_REFERENCE)
     funder_id: uuid.UUID
     organisation_id: uuid.UUID
     kind: ReportKind = Field(description="financial (CERFA 15059) ; light : le bilan léger d'un petit projet.")

@@ -243,7 +243,8 @@ async def to_public(
 
     return FinancialReportPublic(
         **report.model_dump(exclude={"lines", "submitted_by", "reviewed_by"}),
-        reference=dossier.reference, overdue=await is_overdue(session, report, today),
+        reference=dossier.reference, thread_reference=dossier.thread_reference,
+        overdue=await is_overdue(session, report, today),
         lines=[_line_public(line, report.explained_gap_bp) for line in report.lines],
         totals=ReportTotals(
             planned_charges_cents=total("charge", "planned_cents"),

@@ -9,6 +9,8 @@ from services.funding.models.agreement import AgreementKind
 LABELS: dict[str, Text] = {
     "number": Text("n°", "no."),
     "reference": Text("Dossier", "Dossier"),
+    # A renewal's (a graduation's): the thread's reference, which the association quotes, and the dossier's own.
+    "thread_reference": Text("Référence", "Reference"),
     "parties": Text("Parties", "Parties"),
     "between": Text("Entre {funder} et {holder}.", "Between {funder} and {holder}."),
     "awards": Text(

@@ -180,7 +180,7 @@ async def to_public(session: AsyncSession, principal: Principal, agreement: Agre
     amounts = {entry["funder_id"]: entry["amount_cents"] for entry in agreement.terms.get("parties", [])}
     return AgreementPublic(
         **agreement.model_dump(exclude={"sent_by", "funder_signed_by", "holder_signed_by"}),
-        reference=dossier.reference, year=grant.year,
+        reference=dossier.reference, thread_reference=dossier.thread_reference, year=grant.year,
         allowed_actions=allowed_actions(principal, agreement, parties),
         parties=[PartyPublic(funder_id=party.funder_id, grant_id=party.grant_id,
                              amount_cents=amounts.get(str(party.funder_id), 0), signed_at=party.signed_at)

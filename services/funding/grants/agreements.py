@@ -20,11 +20,15 @@ from services.funding.models.programme import Programme
 from services.funding.programmes.track_rules import TrackRules, rules_of
 
 
-def agreement_number(kind: AgreementKind, dossier: Dossier, position: int) -> str:
-    """CONV- or DEC- and the dossier's reference number, then the funder's place in the plan: one thread of
-    identifiers from the dossier to its agreements."""
+def agreement_number(kind: AgreementKind, dossier: Dossier, position: int | None) -> str:
+    """CONV- or DEC- and the dossier's references, then the funder's place in the plan (none for the one
+    multi-party convention): one thread of identifiers from the dossier to its agreements. A renewal's (or a
+    graduation's) starts with its thread's reference, the one the association and the open data quote, and keeps
+    its own after it, which keeps the number unique: CONV-2027-000123-2030-000456-1."""
     prefix = "CONV" if kind == AgreementKind.convention else "DEC"
-    return f"{prefix}-{dossier.reference.removeprefix('GU-')}-{position}"
+    thread, own = dossier.thread_reference.removeprefix("GU-"), dossier.reference.removeprefix("GU-")
+    parts = [prefix, thread, *([own] if own != thread else []), *([str(position)] if position is not None else [])]
+    return "-".join(parts)
 
 
 @dataclass(frozen=True)
@@ -143,7 +147,8 @@ def _multi_party(dossier: Dossier, granted: list[Granted], rules: TrackRules) ->
     lead = granted[0].grant
     years = sorted({year for g in granted for year in g.yearly})
     return Agreement(
-        number=f"CONV-{dossier.reference.removeprefix('GU-')}", kind=AgreementKind.convention, grant_id=lead.id,
+        number=agreement_number(AgreementKind.convention, dossier, None), kind=AgreementKind.convention,
+        grant_id=lead.id,
         dossier_id=dossier.id, funder_id=lead.funder_id, organisation_id=lead.organisation_id,
         object=_title(dossier), amount_cents=sum(g.grant.amount_cents for g in granted),
         terms={

@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, Field, StringConstraints
 
 from common.schemas import VISIBLE_CHARACTER
-from services.funding.fields import Comment, Input
+from services.funding.fields import OWN_REFERENCE, THREAD_REFERENCE, Comment, Input
 from services.funding.models.agreement import AgreementKind, AgreementState, PaymentCondition, PaymentState, ReviewState
 
 
@@ -20,11 +20,14 @@ class PartyPublic(BaseModel):
 
 class AgreementPublic(BaseModel):
     id: uuid.UUID
-    number: str = Field(examples=["CONV-2027-000123-1"])
+    number: str = Field(examples=["CONV-2027-000123-1"], description="Unique : CONV- ou DEC-, la référence du fil, "
+                        "pour un renouvellement sa référence propre ensuite, puis la place du financeur dans le plan "
+                        "(CONV-2027-000123-2030-000456-1).")
     kind: AgreementKind = Field(description="convention (dès 23 000 € d'un financeur), sinon decision_letter.")
     grant_id: uuid.UUID
     dossier_id: uuid.UUID
-    reference: str = Field(description="La référence du dossier (GU-…).")
+    reference: str = Field(description=OWN_REFERENCE)
+    thread_reference: str = Field(description=THREAD_REFERENCE)
     funder_id: uuid.UUID
     organisation_id: uuid.UUID
     state: AgreementState

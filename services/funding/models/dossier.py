@@ -53,6 +53,12 @@ class OpinionKind(StrEnum):
     unfavourable = "unfavourable"
 
 
+def _own_reference(context: Any) -> str:
+    """A dossier written without its thread's reference (a first one, by a writer that left it out) is its own
+    thread."""
+    return str(context.get_current_parameters()["reference"])
+
+
 class ReferenceCounter(FundingTable, table=True):
     """Last number given per year, for the human references GU-YYYY-NNNNNN."""
 
@@ -130,9 +136,12 @@ class Dossier(FundingTable, IdColumn, Versioned, SyncedTimestamps, table=True):
     verdict: str | None = Field(default=None, max_length=16)
     verdict_comment: str | None = Field(default=None, max_length=2000)
     verdict_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
-    # One thread across the years: a dossier that follows another (a graduation, a renewal) keeps the first
-    # one's reference here, and names the one it follows.
-    thread_reference: str | None = Field(default=None, max_length=20, index=True)
+    # One thread across the years: the reference the association, the funders and the open data quote for the
+    # dossier. A first dossier's own; a dossier that follows another (a graduation, a renewal) keeps the first
+    # one's, and names the one it follows.
+    thread_reference: str = Field(
+        default=None, max_length=20, index=True, nullable=False, sa_column_kwargs={"default": _own_reference}
+    )
     previous_dossier_id: uuid.UUID | None = Field(
         default=None, sa_column=Column(ForeignKey("dossiers.id", name="fk_dossiers_previous_dossier"), nullable=True)
     )

@@ -26,6 +26,8 @@ class DomainEvent(FundingTable, table=True):
     subject_id: uuid.UUID
     dossier_id: uuid.UUID | None = Field(default=None, index=True)
     reference: str | None = Field(default=None, max_length=20)
+    # The dossier's thread (the reference to quote: the same from a CPO to its renewal).
+    thread_reference: str | None = Field(default=None, max_length=20)
     # The association concerned.
     organisation_id: uuid.UUID | None = None
     data: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))

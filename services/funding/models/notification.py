@@ -41,6 +41,8 @@ class Notification(FundingTable, IdColumn, SyncedTimestamps, table=True):
     # The holder: the association the dossier belongs to.
     organisation_id: uuid.UUID = Field(nullable=False)
     reference: str = Field(max_length=20)
+    # The dossier's thread, the reference the letter gives (the same from a CPO to its renewal).
+    thread_reference: str = Field(max_length=20)
     kind: str = Field(max_length=16)
     # What the notification says, as data (outcome, each funder's answer, next steps); rendered in the reader's
     # language when read, and in French then English in the mail.

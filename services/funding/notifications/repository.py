@@ -13,6 +13,7 @@ from sqlmodel.sql.expression import SelectOfScalar
 from common.db import where_given
 from common.pagination import keyset
 from common.tokens import Principal
+from services.funding.models.dossier import Dossier
 from services.funding.models.notification import DeliveryState, Notification
 from services.vocabulary import DESK_ROLES
 
@@ -57,6 +58,13 @@ async def list_notifications(
     if updated_since is not None:
         statement = statement.where(col(Notification.updated_at) >= updated_since)
     return list((await session.execute(keyset(statement, Notification, limit=limit, cursor=cursor))).scalars())
+
+
+async def thread_references(session: AsyncSession, dossier_ids: list[uuid.UUID]) -> dict[uuid.UUID, str]:
+    """Each dossier's thread reference, the one its letter quotes."""
+    rows = await session.execute(
+        select(col(Dossier.id), col(Dossier.thread_reference)).where(col(Dossier.id).in_(dossier_ids)))
+    return {dossier_id: thread for dossier_id, thread in rows}
 
 
 async def notification_by_id(session: AsyncSession, notification_id: uuid.UUID) -> Notification | None:

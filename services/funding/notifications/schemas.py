@@ -7,6 +7,7 @@ from typing import Any, Protocol
 
 from pydantic import BaseModel, Field
 
+from services.funding.fields import OWN_REFERENCE, THREAD_REFERENCE
 from services.funding.models.notification import DeliveryState, NotificationKind
 
 
@@ -19,7 +20,9 @@ class NotificationPublic(BaseModel):
         description="La séance du comité des financeurs qui a répondu ; aucune pour une décision déléguée."
     )
     organisation_id: uuid.UUID = Field(description="L'association porteuse du dossier.")
-    reference: str = Field(examples=["GU-2027-000123"])
+    reference: str = Field(examples=["GU-2030-000456"], description=OWN_REFERENCE)
+    thread_reference: str = Field(examples=["GU-2027-000123"], description=THREAD_REFERENCE + " L'objet du "
+                                  "courriel la cite ; pour un renouvellement, le texte donne les deux.")
     kind: NotificationKind = Field(description="decision : le comité a décidé ; deferral : il a reporté le dossier.")
     subject: str = Field(
         description="Objet, dans la langue de l'appelant (Accept-Language).",

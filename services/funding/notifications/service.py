@@ -52,6 +52,7 @@ async def notify_holders(
     sitting = {
         "id": str(session_id), "title": minutes.title, "held_on": minutes.held_on.isoformat(), "place": minutes.place,
     }
+    threads = await repository.thread_references(session, [item.dossier_id for item in minutes.items])
     for item in minutes.items:
         if item.state not in (ItemState.decided, ItemState.deferred):
             continue
@@ -61,6 +62,7 @@ async def notify_holders(
             session_id=session_id,
             organisation_id=item.organisation_id,
             reference=item.reference,
+            thread_reference=threads[item.dossier_id],
             kind=NotificationKind.deferral if deferred else NotificationKind.decision,
             content=_content(sitting, item),
             recipients=list(recipients.get(item.organisation_id, [])),
@@ -77,6 +79,7 @@ async def notify_delegated(
     """The one answer on a dossier one funder decided alone (small projects), addressed to its association."""
     notification = Notification(
         dossier_id=item.dossier_id, organisation_id=item.organisation_id, reference=item.reference,
+        thread_reference=(await repository.thread_references(session, [item.dossier_id]))[item.dossier_id],
         kind=NotificationKind.decision, recipients=list(recipients),
         content={**_content(None, item), "decided_on": decided_on.isoformat()},
     )
@@ -161,6 +164,15 @@ def _funder_line(funder: dict[str, Any]) -> Text:
     return line
 
 
+def _references(notification: Notification) -> list[Text]:
+    """A renewal's letter (or a graduation's) names the thread's reference, which the association quotes, and the
+    dossier's own beside it; a first dossier's has one reference, said in the subject."""
+    thread, own = notification.thread_reference, notification.reference
+    if thread == own:
+        return []
+    return [Text(f"Référence : {thread} (dossier {own})", f"Reference: {thread} (dossier {own})")]
+
+
 def _decision(content: dict[str, Any], reference: str, day: Text) -> tuple[Text, list[Text]]:
     project = content["project_title"]
     asked, granted = euros(content["asked_cents"]), euros(content["granted_cents"])
@@ -237,8 +249,8 @@ def render(notification: Notification, language: str) -> tuple[str, str]:
     content = notification.content
     day = _day(date.fromisoformat(content["session"]["held_on"] if content["session"] else content["decided_on"]))
     wording = _deferral if notification.kind == NotificationKind.deferral else _decision
-    subject, paragraphs = wording(content, notification.reference, day)
-    body = [GREETING, *paragraphs, SIGNATURE]
+    subject, paragraphs = wording(content, notification.thread_reference, day)
+    body = [*_references(notification), GREETING, *paragraphs, SIGNATURE]
     return subject.pick(language), "\n\n".join(part.pick(language) for part in body) + "\n"
 
 
@@ -345,6 +357,7 @@ def to_public(notification: Notification, *, principal: Principal, language: str
         session_id=notification.session_id,
         organisation_id=notification.organisation_id,
         reference=notification.reference,
+        thread_reference=notification.thread_reference,
         kind=NotificationKind(notification.kind),
         subject=subject,
         body=body,

@@ -29,12 +29,13 @@ async def supplements_asked(
     """The dossiers whose supplements are asked for, the soonest due first (undated last)."""
     due_on = col(Dossier.supplements_due_on)
     rows = await session.execute(
-        select(col(Dossier.id), col(Dossier.reference), due_on)
+        select(col(Dossier.id), col(Dossier.reference), col(Dossier.thread_reference), due_on)
         .where(col(Dossier.organisation_id) == organisation_id,
                col(Dossier.state) == DossierState.supplements_requested)
         .order_by(due_on.is_(None), due_on, col(Dossier.id)).limit(limit)
     )
-    return [{"kind": "supplements", "item_id": r.id, "dossier_id": r.id, "reference": r.reference, "funder_id": None,
+    return [{"kind": "supplements", "item_id": r.id, "dossier_id": r.id, "reference": r.reference,
+             "thread_reference": r.thread_reference, "funder_id": None,
              "due_on": r.supplements_due_on,
              "overdue": r.supplements_due_on is not None and r.supplements_due_on < today} for r in rows]
 
@@ -45,25 +46,28 @@ async def reports_owed(
     """The financial reports the association owes, the soonest due first."""
     rows = await session.execute(
         select(col(FinancialReport.id), col(FinancialReport.dossier_id), col(Dossier.reference),
-               col(FinancialReport.funder_id), col(FinancialReport.due_on))
+               col(Dossier.thread_reference), col(FinancialReport.funder_id), col(FinancialReport.due_on))
         .join(Dossier, col(Dossier.id) == col(FinancialReport.dossier_id))
         .where(col(FinancialReport.organisation_id) == organisation_id, owed_clause())
         .order_by(col(FinancialReport.due_on), col(FinancialReport.id)).limit(limit)
     )
     return [{"kind": "financial_report", "item_id": r.id, "dossier_id": r.dossier_id, "reference": r.reference,
+             "thread_reference": r.thread_reference,
              "funder_id": r.funder_id, "due_on": r.due_on, "overdue": r.due_on < today} for r in rows]
 
 
 async def signatures_awaited(session: AsyncSession, organisation_id: uuid.UUID, *, limit: int) -> list[dict[str, Any]]:
     """The agreements sent and waiting for the association's signature, the oldest sent first."""
     rows = await session.execute(
-        select(col(Agreement.id), col(Agreement.dossier_id), col(Dossier.reference), col(Agreement.funder_id))
+        select(col(Agreement.id), col(Agreement.dossier_id), col(Dossier.reference), col(Dossier.thread_reference),
+               col(Agreement.funder_id))
         .join(Dossier, col(Dossier.id) == col(Agreement.dossier_id))
         .where(col(Agreement.organisation_id) == organisation_id, col(Agreement.state) == AgreementState.sent,
                col(Agreement.holder_signed_at).is_(None))
         .order_by(col(Agreement.sent_at), col(Agreement.id)).limit(limit)
     )
     return [{"kind": "signature", "item_id": r.id, "dossier_id": r.dossier_id, "reference": r.reference,
+             "thread_reference": r.thread_reference,
              "funder_id": r.funder_id, "due_on": None, "overdue": False} for r in rows]
 
 
@@ -81,8 +85,9 @@ async def payments_expected(
     )).one()
     state = case((due_clause(today), literal(PaymentState.due.value)), else_=col(Payment.state))
     rows = await session.execute(
-        select(col(Payment.id), col(Payment.dossier_id), col(Dossier.reference), col(Payment.funder_id),
-               col(Payment.amount_cents), col(Payment.due_on), col(Payment.pay_by), state.label("state"))
+        select(col(Payment.id), col(Payment.dossier_id), col(Dossier.reference), col(Dossier.thread_reference),
+               col(Payment.funder_id), col(Payment.amount_cents), col(Payment.due_on), col(Payment.pay_by),
+               state.label("state"))
         .join(Agreement, col(Agreement.id) == col(Payment.agreement_id))
         .join(Dossier, col(Dossier.id) == col(Payment.dossier_id))
         .where(expected)

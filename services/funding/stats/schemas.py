@@ -7,6 +7,7 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from common.schemas import listed
+from services.funding.fields import OWN_REFERENCE, THREAD_REFERENCE
 from services.funding.models.programme import Track
 from services.shared_figures import SUPPRESSED_DESCRIPTION
 
@@ -110,7 +111,8 @@ class DueItem(BaseModel):
                           "dû ; signature : convention à signer.")
     item_id: uuid.UUID = Field(description="Le dossier, le compte rendu ou la convention concerné.")
     dossier_id: uuid.UUID
-    reference: str
+    reference: str = Field(description=OWN_REFERENCE)
+    thread_reference: str = Field(description=THREAD_REFERENCE)
     funder_id: uuid.UUID | None
     due_on: date | None
     overdue: bool
@@ -119,7 +121,8 @@ class DueItem(BaseModel):
 class ExpectedPayment(BaseModel):
     id: uuid.UUID
     dossier_id: uuid.UUID
-    reference: str
+    reference: str = Field(description=OWN_REFERENCE)
+    thread_reference: str = Field(description=THREAD_REFERENCE)
     funder_id: uuid.UUID
     amount_cents: int
     due_on: date | None

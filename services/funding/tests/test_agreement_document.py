@@ -23,7 +23,8 @@ def agreement(**fields: Any) -> AgreementPublic:
     values: dict[str, Any] = {
         "id": uuid.uuid4(), "number": "CONV-2027-000123-1", "kind": AgreementKind.convention,
         "grant_id": uuid.uuid4(), "dossier_id": uuid.uuid4(), "reference": "GU-2027-000123",
-        "funder_id": uuid.uuid4(), "organisation_id": uuid.uuid4(), "state": AgreementState.signed,
+        "thread_reference": "GU-2027-000123", "funder_id": uuid.uuid4(), "organisation_id": uuid.uuid4(),
+        "state": AgreementState.signed,
         "object": "Ateliers d'écriture au Blosne", "amount_cents": 3_000_000, "year": 2027,
         "terms": {"financial_report_months": 6, "conditions": "Bilan à mi-parcours"},
         "sent_at": datetime(2027, 4, 2, 9, 0, tzinfo=UTC), "funder_signed_at": datetime(2027, 4, 10, 15, 0, tzinfo=UTC),
@@ -131,6 +132,15 @@ def test_english_labels_and_lang() -> None:
                   '<dd class="state">Signed</dd>'):
         assert label in document
     assert "Modalités de versement" not in document and "Convention d&#39;attribution" not in document
+
+
+def test_a_renewal_gives_its_threads_reference_and_its_own_beside() -> None:
+    fields: dict[str, Any] = {"number": "CONV-2027-000123-2030-000456-1", "reference": "GU-2030-000456",
+                              "thread_reference": "GU-2027-000123"}
+    french, english = render("fr", **fields), render("en", **fields)
+    assert "<dt>Référence</dt><dd>GU-2027-000123 (dossier GU-2030-000456)</dd>" in french
+    assert "<dt>Reference</dt><dd>GU-2027-000123 (dossier GU-2030-000456)</dd>" in english
+    assert "<dt>Dossier</dt>" not in french
 
 
 def test_convention_has_parties_signatures_and_the_law() -> None:

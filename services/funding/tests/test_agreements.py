@@ -2,8 +2,12 @@
 letter below) and its payments; the agreement's life; payments asked for, paid (the envelope's `paid` moves) or
 cancelled (its money goes back); who sees what."""
 
+import uuid
 from typing import Any
 
+from services.funding.grants.agreements import agreement_number
+from services.funding.models.agreement import AgreementKind
+from services.funding.models.dossier import Dossier
 from services.funding.tests.committee_helpers import (
     decide,
     envelope_of,
@@ -238,3 +242,16 @@ class TestGrants:
         totals = ok(world.as_("funding", HOLDER).get("/api/v1/grants/totals", params={"year": TODAY.year}))
         assert (totals["granted_cents"], totals["threshold_cents"]) == (15_300_100, 15_300_000)
         assert totals["certified_accounts_required"] is True
+
+
+def test_a_renewals_agreement_number_starts_from_its_thread_and_stays_unique() -> None:
+    def dossier(reference: str, thread: str) -> Dossier:
+        return Dossier(reference=reference, thread_reference=thread, programme_id=uuid.uuid4(),
+                       project_id=uuid.uuid4(), organisation_id=uuid.uuid4(), created_by="test")
+
+    first, renewal = dossier("GU-2027-000123", "GU-2027-000123"), dossier("GU-2030-000456", "GU-2027-000123")
+    numbers = [agreement_number(kind, d, position) for d in (first, renewal)
+               for kind in AgreementKind for position in (1, 2, None)]
+    assert numbers[:3] == ["CONV-2027-000123-1", "CONV-2027-000123-2", "CONV-2027-000123"]
+    assert agreement_number(AgreementKind.decision_letter, renewal, 1) == "DEC-2027-000123-2030-000456-1"
+    assert len(set(numbers)) == len(numbers)

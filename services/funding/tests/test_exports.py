@@ -316,8 +316,8 @@ class TestBulkExports:
 
         for row in exported:
             api = listed[row["id"]]
-            assert {name: same(name, value) for name, value in row.items()} == {
-                name: same(name, api[name]) for name in row}
+            named = [name for name in row if name not in DERIVED_COLUMNS["decisions"]]
+            assert {name: same(name, row[name]) for name in named} == {name: same(name, api[name]) for name in named}
 
     def test_batches_follow_each_other_without_loss(self, world: World, monkeypatch: Any) -> None:
         from services.funding.exports import bulk as bulk_exports

@@ -425,13 +425,27 @@ class TestDelivery:
 def test_render_says_first_of_the_month_in_french() -> None:
     notification = Notification(
         dossier_id=uuid.uuid4(), session_id=uuid.uuid4(), organisation_id=uuid.uuid4(), reference="GU-2027-000001",
-        kind="deferral", recipients=[],
+        thread_reference="GU-2027-000001", kind="deferral", recipients=[],
         content={"session": {"title": "Séance de juin", "held_on": "2027-06-01"}, "project_title": "Chorale",
                  "deferral_reason": "Devis à joindre."},
     )
     assert notifications.render(notification, "fr")[0].endswith("du 1er juin 2027")
     assert notifications.render(notification, "en")[0].endswith("of 1 June 2027")
     assert notifications.render(notification, "de") == notifications.render(notification, "fr")
+
+
+def test_a_renewals_letter_quotes_its_thread_and_gives_its_own_reference_beside() -> None:
+    notification = Notification(
+        dossier_id=uuid.uuid4(), session_id=uuid.uuid4(), organisation_id=uuid.uuid4(), reference="GU-2030-000456",
+        thread_reference="GU-2027-000123", kind="deferral", recipients=[],
+        content={"session": {"title": "Séance de juin", "held_on": "2030-06-01"}, "project_title": "Centre social",
+                 "deferral_reason": "Devis à joindre."},
+    )
+    subject, body = notifications.render(notification, "fr")
+    assert subject.startswith("Dossier GU-2027-000123 : examen reporté")
+    assert body.startswith("Référence : GU-2027-000123 (dossier GU-2030-000456)\n\nBonjour,")
+    assert notifications.render(notification, "en")[1].startswith(
+        "Reference: GU-2027-000123 (dossier GU-2030-000456)\n\nHello,")
 
 
 def test_mailer_from_settings(tmp_path: Path) -> None:
