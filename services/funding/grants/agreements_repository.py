@@ -3,13 +3,14 @@ their parties, and the sums the granting and the moves read."""
 
 import uuid
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import ColumnElement, Select, false, func, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 from sqlmodel import col
 
-from common.pagination import keyset
+from common.pagination import keyset, keyset_on
 from common.problems import NotFound, Text
 from common.tokens import Principal
 from services.funding.dossiers.filters import DossierFilters
@@ -69,17 +70,42 @@ async def list_agreements(
     filters: DossierFilters | None = None,
 ) -> list[Agreement]:
     """A page of the agreements the caller may read; `funder_id`: a funder party to them."""
-    statement = readable_agreements(principal)
-    if state:
-        statement = statement.where(col(Agreement.state) == state)
-    if dossier_id:
-        statement = statement.where(col(Agreement.dossier_id) == dossier_id)
-    if funder_id:
-        statement = statement.where(party_to(funder_id))
-    if updated_since:
-        statement = statement.where(col(Agreement.updated_at) >= updated_since)
-    if filters is not None:
-        statement = filters.narrow_rows(statement, col(Agreement.dossier_id))
+
+    def narrowed(statement: Select[Any]) -> Select[Any]:
+        if state:
+            statement = statement.where(col(Agreement.state) == state)
+        if dossier_id:
+            statement = statement.where(col(Agreement.dossier_id) == dossier_id)
+        if updated_since:
+            statement = statement.where(col(Agreement.updated_at) >= updated_since)
+        if filters is not None:
+            statement = filters.narrow_rows(statement, col(Agreement.dossier_id))
+        return statement
+
+    party = (funder_id if principal.has_any_role(DESK_ROLES)
+             else principal.organisation_id if principal.has_any_role(FUNDER_ROLES) else None)
+    if party is None:
+        # The desk's whole list, an association's own (their indexes over (created_at, id) serve the order).
+        statement = narrowed(readable_agreements(principal))
+        if funder_id:
+            statement = statement.where(party_to(funder_id))
+        return list((await session.execute(keyset(statement, Agreement, limit=limit, cursor=cursor))).scalars())
+    # A funder's agreements (its own, or the desk's `funder_id`): a page of those it alone signs, by the index
+    # over (funder_id, created_at, id), and a page of those it is a party to, by the parties' copy of the
+    # agreement's (created_at, id); the page is the first `limit` of the two, read whatever the funder's number of
+    # agreements (a set of all their ids, then sorted: a page's cost grew with that number).
+    own = narrowed(select(col(Agreement.id)).where(col(Agreement.funder_id) == party))
+    shared = narrowed(
+        select(col(Agreement.id)).join(AgreementParty, col(AgreementParty.agreement_id) == col(Agreement.id))
+        .where(col(AgreementParty.funder_id) == party))
+    if funder_id and funder_id != party:  # a funder narrowing to the agreements it shares with another
+        own, shared = own.where(party_to(funder_id)), shared.where(party_to(funder_id))
+    ids = union_all(
+        select(keyset(own, Agreement, limit=limit, cursor=cursor).subquery().c.id),
+        select(keyset_on(shared, col(AgreementParty.agreement_created_at), col(AgreementParty.agreement_id),
+                         limit=limit, cursor=cursor).subquery().c.id),
+    )
+    statement = select(Agreement).where(col(Agreement.id).in_(ids))
     return list((await session.execute(keyset(statement, Agreement, limit=limit, cursor=cursor))).scalars())
 
 
