@@ -10,7 +10,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import exists, or_, select
+from sqlalchemy import event, exists, or_, select
 from sqlmodel import col
 
 from scripts import demo_data
@@ -189,3 +189,53 @@ def test_a_routing_carries_its_dossier_s_creation_whoever_routes_it(
     assert {instructed["id"], delegated["id"]} <= {str(dossier_id) for dossier_id, _, _ in rows}
     assert all(copied == created for _, copied, created in rows)
     assert {instructed["id"], delegated["id"]} <= set(listed_ids(world.as_("funding", CITY_MANAGER), DOSSIERS, limit=1))
+
+
+def _plans(world: World, backend: str, url: str, params: dict[str, Any], marker: str) -> list[str]:
+    """The plan of each statement naming `marker` that a funder's page ran (the city's, from a cursor), as the
+    backend makes it: PostgreSQL told to take no sequential scan, as it would not at a country's size."""
+    engine = world.stack.apps["funding"].state.db.engine.sync_engine
+    ran: list[tuple[str, Any]] = []
+
+    def seen(_connection: Any, _cursor: Any, statement: str, parameters: Any, *_args: Any) -> None:
+        if marker in statement:
+            ran.append((statement, parameters))
+
+    first = world.as_("funding", CITY_MANAGER).get(url, params={**params, "limit": 1}).json()
+    event.listen(engine, "before_cursor_execute", seen)
+    try:
+        assert world.as_("funding", CITY_MANAGER).get(url, params={
+            **params, "limit": 1, "cursor": first["next_cursor"]}).status_code == 200
+    finally:
+        event.remove(engine, "before_cursor_execute", seen)
+
+    async def explain() -> list[str]:
+        async with world.stack.apps["funding"].state.db.reader() as session:
+            connection = await session.connection()
+            if backend == "postgres":
+                await connection.exec_driver_sql("SET LOCAL enable_seqscan = off")
+            prefix = "EXPLAIN QUERY PLAN " if backend == "sqlite" else "EXPLAIN "
+            return [" ".join(str(row[-1]) for row in await connection.exec_driver_sql(prefix + statement, parameters))
+                    for statement, parameters in ran]
+
+    return world.stack.run(explain)
+
+
+def test_a_funder_s_page_from_a_cursor_starts_its_index_ranges_there(written: World, backend: str) -> None:
+    """What keeps a page's cost from growing with the funder's rows: each of its index scans starts at the cursor
+    (a row-value bound on the index's columns after the funder), none reads the funder's rows from the first."""
+    [dossiers] = _plans(written, backend, DOSSIERS, {"view": "summary"}, "dossier_routings.dossier_id) >")
+    [agreements] = _plans(written, backend, AGREEMENTS, {}, "agreement_parties.agreement_id) >")
+    if backend == "sqlite":
+        assert ("ix_dossier_routings_funder_dossier_created (funder_id=? AND state=? AND "
+                "(dossier_created_at,dossier_id)>(?,?))") in dossiers, dossiers
+        assert "ix_agreements_funder_created (funder_id=? AND (created_at,id)>(?,?))" in agreements, agreements
+        assert ("ix_agreement_parties_funder_created (funder_id=? AND "
+                "(agreement_created_at,agreement_id)>(?,?))") in agreements, agreements
+    else:
+        assert "ix_dossier_routings_funder_dossier_created on dossier_routings" in dossiers, dossiers
+        assert "AND (ROW(dossier_created_at, dossier_id) > ROW(" in dossiers, dossiers
+        assert "ix_agreements_funder_created on agreements" in agreements, agreements
+        assert "(funder_id = '" + VILLE + "'::uuid) AND (ROW(created_at, id) > ROW(" in agreements, agreements
+        assert "ix_agreement_parties_funder_created on agreement_parties" in agreements, agreements
+        assert "AND (ROW(agreement_created_at, agreement_id) > ROW(" in agreements, agreements
