@@ -168,6 +168,15 @@ async def dossier_by_id(session: AsyncSession, dossier_id: uuid.UUID, *, for_upd
     return dossier
 
 
+async def references_of(session: AsyncSession, dossier_ids: list[uuid.UUID]) -> dict[uuid.UUID, str]:
+    """The dossiers' references, without their rows (the snapshots they freeze are the bulk of a row)."""
+    if not dossier_ids:
+        return {}
+    rows = await session.execute(
+        select(col(Dossier.id), col(Dossier.reference)).where(col(Dossier.id).in_(set(dossier_ids))))
+    return {dossier_id: reference for dossier_id, reference in rows.tuples()}
+
+
 async def follower_reference(session: AsyncSession, dossier_id: uuid.UUID) -> str | None:
     """The reference of the dossier that follows this one across the years, if one does."""
     statement = select(col(Dossier.reference)).where(col(Dossier.previous_dossier_id) == dossier_id)

@@ -111,15 +111,31 @@ async def list_agreements(
 
 async def parties_of(session: AsyncSession, agreement_id: uuid.UUID) -> list[AgreementParty]:
     """A multi-party agreement's funders, in the plan's order; none for a one-funder agreement."""
+    return (await parties_of_many(session, [agreement_id]))[agreement_id]
+
+
+async def parties_of_many(
+    session: AsyncSession, agreement_ids: list[uuid.UUID]
+) -> dict[uuid.UUID, list[AgreementParty]]:
+    """`parties_of` for a page of agreements, in one query."""
+    parties: dict[uuid.UUID, list[AgreementParty]] = {agreement_id: [] for agreement_id in agreement_ids}
+    if not agreement_ids:
+        return parties
     rows = await session.execute(
         select(AgreementParty).join(Grant, col(Grant.id) == col(AgreementParty.grant_id))
-        .where(col(AgreementParty.agreement_id) == agreement_id).order_by(col(Grant.created_at), col(Grant.id))
+        .where(col(AgreementParty.agreement_id).in_(agreement_ids)).order_by(col(Grant.created_at), col(Grant.id))
     )
-    return list(rows.scalars())
+    for party in rows.scalars():
+        parties[party.agreement_id].append(party)
+    return parties
 
 
-async def grant_by_id(session: AsyncSession, grant_id: uuid.UUID) -> Grant | None:
-    return await session.get(Grant, grant_id)
+async def grant_years(session: AsyncSession, grant_ids: list[uuid.UUID]) -> dict[uuid.UUID, int]:
+    """Each grant's programme year, for a page of agreements."""
+    if not grant_ids:
+        return {}
+    rows = await session.execute(select(col(Grant.id), col(Grant.year)).where(col(Grant.id).in_(grant_ids)))
+    return {grant_id: year for grant_id, year in rows.tuples()}
 
 
 async def granted_that_year(session: AsyncSession, grant: Grant, year: int) -> int:
