@@ -63,7 +63,7 @@ def database(backend: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> I
         yield db
 
 
-def _indexes(db: ServiceDatabase, table: str) -> dict[str, list[str]]:
+def _indexes(db: ServiceDatabase, table: str) -> dict[str | None, list[str | None]]:
     with db.engine.connect() as connection:
         return {index["name"]: index["column_names"] for index in inspect(connection).get_indexes(table)}
 
