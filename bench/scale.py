@@ -7,6 +7,11 @@ reused, `--reseed` starts it again), then the desk started on it, as `make run` 
 - the funder dashboard (the demo city's, a past year) and the territory dashboard (the demo contrat de ville,
   by its EPCI) through the gateway: p50 and p95 of sequential calls, and the ratio between the sizes (aims:
   p95 under 150 ms at the largest size, the ratio under 2);
+- a funder's pages (the demo city's, through the gateway, 50 a page): of its agreements and of its dossiers
+  (GET /agreements, GET /dossiers), the first page and a deep one (the cursor 90 % of the way through its list,
+  or on a short list the deepest that gives a whole page; found by walking it), p50 and p95 of sequential calls
+  and the ratio between the sizes (aim: a page costs the same whatever the funder's number of rows, the ratio
+  under 2);
 - at the largest size: paging through 100,000 dossiers via the gateway, one client following the cursors, in
   the summary view a syncing partner uses (aim: over 5,000 dossiers/s), and 20,000 in the full view;
   submissions through the gateway, concurrent clients submitting dossiers drafted beforehand (each on its own
@@ -44,7 +49,9 @@ CITY_MANAGER = "direction@ville-rennes.example"
 HOLDER = "presidence@blosne-avenir.example"
 TERRITORY_EPCI = "Rennes Métropole"  # the demo contrat de ville: territory 1 of the seeded country
 SEED_TIMEOUT_SECONDS = 30 * 60
-PARTS = ("dashboards", "paging", "pass_through", "submissions")
+FUNDER_PAGES = ("agreements_first", "agreements_deep", "dossiers_first", "dossiers_deep")
+PARTS = ("dashboards", "funder_pages", "paging", "pass_through", "submissions")
+FUNDER_PAGE = 50
 
 
 def percentile(values: list[float], share: float) -> float:
@@ -128,6 +135,48 @@ def dashboards(stack: LiveStack, year: int, calls: int) -> dict[str, Any]:
         }
         return {"funder": latencies(funder, warmup=10, count=calls),
                 "territory": latencies(territory, warmup=10, count=calls), "volume": volume}
+
+
+def walk(client: httpx.Client, path: str, headers: dict[str, str], rows: float) -> tuple[int, str | None]:
+    """`rows` rows of the list read from its start, by pages of 200 at most: how many it read, and the cursor of
+    the row after them (None at the list's end)."""
+    read, cursor = 0, None
+    while read < rows:
+        answer = client.get(path, headers=headers, params={
+            "limit": int(min(200, rows - read)), **({"cursor": cursor} if cursor else {})})
+        answer.raise_for_status()
+        page = answer.json()
+        read += len(page["items"])
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    return read, cursor
+
+
+def deep_cursor(client: httpx.Client, path: str, headers: dict[str, str]) -> tuple[int, str | None]:
+    """The list's length, and the cursor 90 % of the way through it — or, on a short list, the deepest one that
+    still gives a whole page (None when the list fits one page)."""
+    total, _ = walk(client, path, headers, math.inf)
+    depth = min(int(0.9 * total), total - FUNDER_PAGE)
+    return total, walk(client, path, headers, depth)[1] if depth > 0 else None
+
+
+def funder_pages(stack: LiveStack, calls: int) -> dict[str, Any]:
+    """The demo city's first and deep pages of its agreements and of its dossiers (the full view)."""
+    figures: dict[str, Any] = {"volume": {}}
+    with httpx.Client(base_url=stack.url(), timeout=60) as client:
+        city = login(client, CITY_MANAGER)
+        for name, path in (("agreements", "/api/v1/agreements"), ("dossiers", "/api/v1/dossiers")):
+            total, deep = deep_cursor(client, path, city)
+            figures["volume"][f"funder_{name}"] = total
+            for depth, cursor in (("first", None), ("deep", deep)):
+                params: dict[str, Any] = {"limit": FUNDER_PAGE, **({"cursor": cursor} if cursor else {})}
+
+                def call(path: str = path, params: dict[str, Any] = params) -> httpx.Response:
+                    return client.get(path, params=params, headers=city)
+
+                figures[f"{name}_{depth}"] = latencies(call, warmup=10, count=calls)
+    return figures
 
 
 def paging(stack: LiveStack, dossiers: int, view: str) -> dict[str, Any]:
@@ -270,6 +319,8 @@ def main() -> int:
                 parts = args.parts.split(",")
                 if "dashboards" in parts:
                     figures["dashboards"] = dashboards(stack, args.year, args.calls)
+                if "funder_pages" in parts:
+                    figures["funder_pages"] = funder_pages(stack, args.calls)
                 if size == sizes[-1]:  # the rest at the largest size only
                     if "paging" in parts:
                         figures["paging"] = paging(stack, args.page_through, "summary")
@@ -288,6 +339,12 @@ def main() -> int:
                                  for name in ("funder", "territory")}
         print(f"p95 ratio {sizes[-1]:,} / {sizes[0]:,} dossiers (aim < 2): "
               + ", ".join(f"{k} {v}" for k, v in results["ratios_p95"].items()))
+    if len(sizes) > 1 and all("funder_pages" in results["sizes"][s] for s in sizes):
+        small, large = (results["sizes"][s]["funder_pages"] for s in (sizes[0], sizes[-1]))
+        results["funder_pages_ratios_p95"] = {name: round(large[name]["p95_ms"] / small[name]["p95_ms"], 2)
+                                              for name in FUNDER_PAGES}
+        print(f"funder pages, p95 ratio {sizes[-1]:,} / {sizes[0]:,} dossiers (aim < 2): "
+              + ", ".join(f"{k} {v}" for k, v in results["funder_pages_ratios_p95"].items()))
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "scale.json").write_text(json.dumps(results, indent=2))
     return 0
@@ -314,6 +371,13 @@ def report_size(size: int, figures: dict[str, Any]) -> None:
             print(f"{name} dashboard: p50 {boards[name]['p50_ms']} ms, p95 {boards[name]['p95_ms']} ms "
                   f"({boards[name]['calls']} sequential calls; aim p95 < 150 ms)")
         print("what they add up: " + ", ".join(f"{k} {v:,}" for k, v in boards["volume"].items()))
+    pages = figures.get("funder_pages")
+    if pages:
+        for name in FUNDER_PAGES:
+            seen = pages[name]
+            print(f"funder's {name.replace('_', ' ')} page: p50 {seen['p50_ms']} ms, p95 {seen['p95_ms']} ms "
+                  f"({seen['calls']} sequential calls of {FUNDER_PAGE})")
+        print("what they page through: " + ", ".join(f"{k} {v:,}" for k, v in pages["volume"].items()))
     for key in ("paging", "paging_full"):
         if key in figures:
             paged = figures[key]

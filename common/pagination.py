@@ -111,13 +111,20 @@ def decode_sequence(cursor: str, *, max_digits: int = 9) -> int:
 
 def keyset(statement: AnySelect, model: Any, *, limit: int, cursor: str | None) -> AnySelect:
     """Order by (created_at, id) and start after the cursor; fetches one row more to know if a page follows."""
+    return keyset_on(statement, model.created_at, model.id, limit=limit, cursor=cursor)
+
+
+def keyset_on(statement: AnySelect, created_at: Any, row_id: Any, *, limit: int, cursor: str | None) -> AnySelect:
+    """`keyset` over other columns holding the paged rows' (created_at, id): a copy of them on a row that joins
+    them (a routing's dossier, a party's agreement), beside that row's own filter column in one index, so that a
+    page walks that index from the cursor on whatever the caller's number of rows."""
     if cursor:
-        created_at, row_id = decode_cursor(cursor)
+        moment, identifier = decode_cursor(cursor)
         # A row-value comparison, not `a > x OR (a = x AND b > y)`: PostgreSQL (and SQLite) start the index range
         # there, where the OR form walks the index from its first entry — a page's cost growing with its depth.
-        statement = statement.where(tuple_(model.created_at, model.id) > tuple_(
-            literal(created_at, type_=model.created_at.type), literal(row_id, type_=model.id.type)))
-    return statement.order_by(model.created_at, model.id).limit(limit + 1)
+        statement = statement.where(tuple_(created_at, row_id) > tuple_(
+            literal(moment, type_=created_at.type), literal(identifier, type_=row_id.type)))
+    return statement.order_by(created_at, row_id).limit(limit + 1)
 
 
 def split_page(rows: list[Any], *, limit: int, anchor: Any = lambda row: row) -> tuple[list[Any], str | None]:

@@ -28,7 +28,7 @@ TAGS = Table("funding", "dossier_tags", ("dossier_id", "kind", "value", "year"))
 HISTORY = Table("funding", "dossier_history", (
     "id", "dossier_id", "action", "from_state", "to_state", "actor", "actor_organisation_id", "at", "comment"))
 ROUTINGS = Table("funding", "dossier_routings", (
-    "id", "dossier_id", "funder_id", "state", "amount_cents", "routed_by", "routed_at"))
+    "id", "dossier_id", "dossier_created_at", "funder_id", "state", "amount_cents", "routed_by", "routed_at"))
 OPINIONS = Table("funding", "dossier_opinions", (
     "id", "dossier_id", "organisation_id", "author_kind", "opinion", "proposed_amount_cents", "conditions",
     "comment", "author", "version", "created_at", "updated_at"))
@@ -104,10 +104,10 @@ def emit(d: Dossier, batch: Batch, rng: random.Random, desk: str) -> None:
     if d.routed_at is not None:
         routings = batch.rows_of(ROUTINGS)
         if d.programme.track == "small":
-            routings.append((new_id(rng), d.id, d.lines[0][0].id, "routed", sum(x for _, x, _ in d.lines), desk,
-                             d.routed_at))
+            routings.append((new_id(rng), d.id, d.created, d.lines[0][0].id, "routed",
+                             sum(x for _, x, _ in d.lines), desk, d.routed_at))
         else:
-            routings.extend((new_id(rng), d.id, funder.id, "routed", amount, desk, d.routed_at)
+            routings.extend((new_id(rng), d.id, d.created, funder.id, "routed", amount, desk, d.routed_at)
                             for funder, amount, _ in d.lines)
     asked = {funder: amount for funder, amount, _ in d.lines}
     opinions = batch.rows_of(OPINIONS)

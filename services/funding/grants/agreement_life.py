@@ -173,16 +173,30 @@ async def end(session: AsyncSession, principal: Principal, agreement: Agreement,
 
 
 async def to_public(session: AsyncSession, principal: Principal, agreement: Agreement) -> AgreementPublic:
-    dossier = await dossiers_repository.dossier_by_id(session, agreement.dossier_id)
-    grant = await agreements_repository.grant_by_id(session, agreement.grant_id)
-    assert dossier is not None and grant is not None  # foreign keys
-    parties = await agreements_repository.parties_of(session, agreement.id)
-    amounts = {entry["funder_id"]: entry["amount_cents"] for entry in agreement.terms.get("parties", [])}
-    return AgreementPublic(
-        **agreement.model_dump(exclude={"sent_by", "funder_signed_by", "holder_signed_by"}),
-        reference=dossier.reference, thread_reference=dossier.thread_reference, year=grant.year,
-        allowed_actions=allowed_actions(principal, agreement, parties),
-        parties=[PartyPublic(funder_id=party.funder_id, grant_id=party.grant_id,
-                             amount_cents=amounts.get(str(party.funder_id), 0), signed_at=party.signed_at)
-                 for party in parties],
-    )
+    [public] = await to_public_many(session, principal, [agreement])
+    return public
+
+
+async def to_public_many(
+    session: AsyncSession, principal: Principal, agreements: list[Agreement]
+) -> list[AgreementPublic]:
+    """Agreements as the caller reads them: three queries for a page (their dossiers' references, their grants'
+    programme years, their parties), not three for each agreement."""
+    references = await dossiers_repository.references_of(session, [a.dossier_id for a in agreements])
+    years = await agreements_repository.programme_years(session, [a.grant_id for a in agreements])
+    parties_by_agreement = await agreements_repository.parties_of_many(session, [a.id for a in agreements])
+    public = []
+    for agreement in agreements:
+        parties = parties_by_agreement[agreement.id]
+        amounts = {entry["funder_id"]: entry["amount_cents"] for entry in agreement.terms.get("parties", [])}
+        public.append(AgreementPublic(
+            **agreement.model_dump(exclude={"sent_by", "funder_signed_by", "holder_signed_by"}),
+            # Foreign keys: every agreement has its dossier and its grant.
+            reference=references[agreement.dossier_id][0], thread_reference=references[agreement.dossier_id][1],
+            year=years[agreement.grant_id],
+            allowed_actions=allowed_actions(principal, agreement, parties),
+            parties=[PartyPublic(funder_id=party.funder_id, grant_id=party.grant_id,
+                                 amount_cents=amounts.get(str(party.funder_id), 0), signed_at=party.signed_at)
+                     for party in parties],
+        ))
+    return public

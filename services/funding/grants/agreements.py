@@ -91,8 +91,8 @@ async def grant_shares(
         agreement = _multi_party(dossier, granted, rules)
         session.add(agreement)
         await session.flush()
-        session.add_all(AgreementParty(agreement_id=agreement.id, funder_id=g.grant.funder_id, grant_id=g.grant.id)
-                        for g in granted)
+        session.add_all(AgreementParty(agreement_id=agreement.id, agreement_created_at=agreement.created_at,
+                                       funder_id=g.grant.funder_id, grant_id=g.grant.id) for g in granted)
         for g in granted:
             session.add_all(payments_of(g.grant, agreement, g.instalments))
     else:

@@ -3,13 +3,14 @@ their parties, and the sums the granting and the moves read."""
 
 import uuid
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import ColumnElement, Select, false, func, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 from sqlmodel import col
 
-from common.pagination import keyset
+from common.pagination import keyset, keyset_on
 from common.problems import NotFound, Text
 from common.tokens import Principal
 from services.funding.dossiers.filters import DossierFilters
@@ -69,31 +70,72 @@ async def list_agreements(
     filters: DossierFilters | None = None,
 ) -> list[Agreement]:
     """A page of the agreements the caller may read; `funder_id`: a funder party to them."""
-    statement = readable_agreements(principal)
-    if state:
-        statement = statement.where(col(Agreement.state) == state)
-    if dossier_id:
-        statement = statement.where(col(Agreement.dossier_id) == dossier_id)
-    if funder_id:
-        statement = statement.where(party_to(funder_id))
-    if updated_since:
-        statement = statement.where(col(Agreement.updated_at) >= updated_since)
-    if filters is not None:
-        statement = filters.narrow_rows(statement, col(Agreement.dossier_id))
+
+    def narrowed(statement: Select[Any]) -> Select[Any]:
+        if state:
+            statement = statement.where(col(Agreement.state) == state)
+        if dossier_id:
+            statement = statement.where(col(Agreement.dossier_id) == dossier_id)
+        if updated_since:
+            statement = statement.where(col(Agreement.updated_at) >= updated_since)
+        if filters is not None:
+            statement = filters.narrow_rows(statement, col(Agreement.dossier_id))
+        return statement
+
+    party = (funder_id if principal.has_any_role(DESK_ROLES)
+             else principal.organisation_id if principal.has_any_role(FUNDER_ROLES) else None)
+    if party is None:
+        # The desk's whole list, an association's own (their indexes over (created_at, id) serve the order).
+        statement = narrowed(readable_agreements(principal))
+        if funder_id:
+            statement = statement.where(party_to(funder_id))
+        return list((await session.execute(keyset(statement, Agreement, limit=limit, cursor=cursor))).scalars())
+    # A funder's agreements (its own, or the desk's `funder_id`): a page of those it alone signs, by the index
+    # over (funder_id, created_at, id), and a page of those it is a party to, by the parties' copy of the
+    # agreement's (created_at, id); the page is the first `limit` of the two, read whatever the funder's number of
+    # agreements (a set of all their ids, then sorted: a page's cost grew with that number).
+    own = narrowed(select(col(Agreement.id)).where(col(Agreement.funder_id) == party))
+    shared = narrowed(
+        select(col(Agreement.id)).join(AgreementParty, col(AgreementParty.agreement_id) == col(Agreement.id))
+        .where(col(AgreementParty.funder_id) == party))
+    if funder_id and funder_id != party:  # a funder narrowing to the agreements it shares with another
+        own, shared = own.where(party_to(funder_id)), shared.where(party_to(funder_id))
+    ids = union_all(
+        select(keyset(own, Agreement, limit=limit, cursor=cursor).subquery().c.id),
+        select(keyset_on(shared, col(AgreementParty.agreement_created_at), col(AgreementParty.agreement_id),
+                         limit=limit, cursor=cursor).subquery().c.id),
+    )
+    statement = select(Agreement).where(col(Agreement.id).in_(ids))
     return list((await session.execute(keyset(statement, Agreement, limit=limit, cursor=cursor))).scalars())
 
 
 async def parties_of(session: AsyncSession, agreement_id: uuid.UUID) -> list[AgreementParty]:
     """A multi-party agreement's funders, in the plan's order; none for a one-funder agreement."""
+    return (await parties_of_many(session, [agreement_id]))[agreement_id]
+
+
+async def parties_of_many(
+    session: AsyncSession, agreement_ids: list[uuid.UUID]
+) -> dict[uuid.UUID, list[AgreementParty]]:
+    """`parties_of` for a page of agreements, in one query."""
+    parties: dict[uuid.UUID, list[AgreementParty]] = {agreement_id: [] for agreement_id in agreement_ids}
+    if not agreement_ids:
+        return parties
     rows = await session.execute(
         select(AgreementParty).join(Grant, col(Grant.id) == col(AgreementParty.grant_id))
-        .where(col(AgreementParty.agreement_id) == agreement_id).order_by(col(Grant.created_at), col(Grant.id))
+        .where(col(AgreementParty.agreement_id).in_(agreement_ids)).order_by(col(Grant.created_at), col(Grant.id))
     )
-    return list(rows.scalars())
+    for party in rows.scalars():
+        parties[party.agreement_id].append(party)
+    return parties
 
 
-async def grant_by_id(session: AsyncSession, grant_id: uuid.UUID) -> Grant | None:
-    return await session.get(Grant, grant_id)
+async def programme_years(session: AsyncSession, grant_ids: list[uuid.UUID]) -> dict[uuid.UUID, int]:
+    """Each grant's programme year, for a page of agreements."""
+    if not grant_ids:
+        return {}
+    rows = await session.execute(select(col(Grant.id), col(Grant.year)).where(col(Grant.id).in_(grant_ids)))
+    return {grant_id: year for grant_id, year in rows.tuples()}
 
 
 async def granted_that_year(session: AsyncSession, grant: Grant, year: int) -> int:

@@ -67,8 +67,7 @@ async def list_agreements(
         updated_since=updated_since, limit=limit, cursor=cursor, filters=replace(filters, year=year),
     )
     page, next_cursor = split_page(rows, limit=limit)
-    return Page(items=[await agreement_life.to_public(session, caller, row) for row in page],
-                next_cursor=next_cursor)
+    return Page(items=await agreement_life.to_public_many(session, caller, page), next_cursor=next_cursor)
 
 
 @router.get(

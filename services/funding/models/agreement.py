@@ -149,10 +149,13 @@ class AgreementParty(FundingTable, IdColumn, table=True):
     __tablename__ = "agreement_parties"
     __table_args__ = (
         UniqueConstraint("agreement_id", "funder_id", name="uq_agreement_parties_funder"),
-        Index("ix_agreement_parties_funder", "funder_id", "agreement_id"),
+        # A party's page of its agreements walks this index from the cursor on (`list_agreements`).
+        Index("ix_agreement_parties_funder_created", "funder_id", "agreement_created_at", "agreement_id"),
     )
 
     agreement_id: uuid.UUID = Field(sa_column=Column(ForeignKey("agreements.id"), nullable=False))
+    # The agreement's own `created_at` (it never changes): the order of the agreements' pages.
+    agreement_created_at: datetime = Field(sa_type=UtcDateTime, nullable=False)
     funder_id: uuid.UUID = Field(nullable=False)
     grant_id: uuid.UUID = Field(sa_column=Column(ForeignKey("grants.id"), unique=True, nullable=False))
     signed_at: datetime | None = Field(default=None, sa_type=UtcDateTime)

@@ -217,10 +217,14 @@ class DossierRouting(FundingTable, IdColumn, table=True):
     __table_args__ = (
         UniqueConstraint("dossier_id", "funder_id", name="uq_dossier_routings_funder"),
         CheckConstraint("state IN ('routed', 'declined')", name="ck_dossier_routings_state"),
-        Index("ix_dossier_routings_funder", "funder_id", "state"),
+        # A funder's page of its dossiers walks this index from the cursor on (`dossiers.repository.list_dossiers`).
+        Index("ix_dossier_routings_funder_dossier_created", "funder_id", "state", "dossier_created_at", "dossier_id"),
     )
 
     dossier_id: uuid.UUID = Field(sa_column=Column(ForeignKey("dossiers.id", ondelete="CASCADE"), nullable=False))
+    # The dossier's own `created_at` (it never changes), copied at insert by `dossiers.repository`: the order of
+    # the dossiers' pages, beside the funder in one index.
+    dossier_created_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime, nullable=False))
     funder_id: uuid.UUID = Field(nullable=False)
     state: str = Field(default=RoutingState.routed, max_length=16)
     amount_cents: int = Field(sa_type=BigInteger, nullable=False)
