@@ -106,10 +106,11 @@ async def _recut_year(
                       "year_already_paid", year=year, funder_id=str(grant.funder_id))
     # A year already committed moves its envelope by the difference; one awaiting its budget will commit the new
     # amount when it opens.
-    await grant_years.amended(session, grant, year, after - before, actor=principal.subject)
+    awaiting = await grant_years.amended(session, grant, year, after - before, actor=principal.subject)
     await repository.delete_payments(session, of_year)
     fresh = payments_of(grant, agreement, cpo_year(rules, year, after, first=False, decided_on=now.date()),
-                        first=max(payment.sequence for payment in rows) + 1)
+                        first=max(payment.sequence for payment in rows) + 1,
+                        awaiting=frozenset({year}) if awaiting else frozenset())
     session.add_all(fresh)
     grant.amount_cents += after - before
     grant.updated_at = utcnow()  # the grant changed: GET /grants?updated_since= must list it again

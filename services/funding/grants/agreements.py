@@ -52,6 +52,8 @@ class Granted:
     grant: Grant
     yearly: dict[int, int]
     instalments: list[Instalment]
+    # The years waiting for their budget (a CPO's later years): their instalments wait with them.
+    awaiting: frozenset[int] = frozenset()
 
 
 async def grant_shares(
@@ -86,7 +88,8 @@ async def grant_shares(
             committed = {year: programme.year for year in years}
         grant_years.open_years(session, grant, yearly, committed=committed, at=decided_at, by=decided_by)
         session.add_all(financial_reports.owed_report(grant, dossier, rules, year) for year in yearly)
-        granted.append(Granted(position, grant, yearly, schedule(rules, yearly, decided_at.date())))
+        granted.append(Granted(position, grant, yearly, schedule(rules, yearly, decided_at.date()),
+                               frozenset(yearly) - frozenset(committed)))
     if rules.multi_party_agreement and len(granted) > 1:
         agreement = _multi_party(dossier, granted, rules)
         session.add(agreement)
@@ -94,13 +97,13 @@ async def grant_shares(
         session.add_all(AgreementParty(agreement_id=agreement.id, agreement_created_at=agreement.created_at,
                                        funder_id=g.grant.funder_id, grant_id=g.grant.id) for g in granted)
         for g in granted:
-            session.add_all(payments_of(g.grant, agreement, g.instalments))
+            session.add_all(payments_of(g.grant, agreement, g.instalments, awaiting=g.awaiting))
     else:
         for g in granted:
             agreement = await _one_party(session, dossier, g, rules, decided_at, decided_by)
             session.add(agreement)
             await session.flush()
-            session.add_all(payments_of(g.grant, agreement, g.instalments))
+            session.add_all(payments_of(g.grant, agreement, g.instalments, awaiting=g.awaiting))
             if agreement.state == AgreementState.active:
                 await open_data.publish(session, agreement, cards or {})
     if rules.multi_year and granted:

@@ -57,6 +57,11 @@ async def commit_year(session: AsyncSession, row: GrantYear, *, actor: str, now:
     row.state, row.committed_cents, row.envelope_year = GrantYearState.committed, max(cents, 0), row.year
     row.committed_at, row.committed_by = now, actor
     _touched(row)
+    # Its instalments may fall due now, by their dates and conditions.
+    for payment in await repository.pending_payments(session, row.grant_id, row.year):
+        payment.budget_pending = False
+        payment.version += 1
+        payment.updated_at = now
     return True
 
 
@@ -104,9 +109,10 @@ async def payment_cancelled(session: AsyncSession, payment: Payment, *, actor: s
     _touched(row)
 
 
-async def amended(session: AsyncSession, grant: Grant, year: int, change: int, *, actor: str) -> None:
+async def amended(session: AsyncSession, grant: Grant, year: int, change: int, *, actor: str) -> bool:
     """An amendment moved the year's amount by `change` cents: a committed year's envelope moves with it (409
-    `envelope_exceeded` when it cannot take more), an awaiting one will commit the new amount."""
+    `envelope_exceeded` when it cannot take more), an awaiting one will commit the new amount. Whether the year
+    still waits for its budget."""
     row = await _row(session, grant.id, year)
     row.amount_cents += change
     if row.state == GrantYearState.committed and change:
@@ -116,6 +122,7 @@ async def amended(session: AsyncSession, grant: Grant, year: int, change: int, *
                    amount_cents=abs(change), dossier_id=grant.dossier_id, actor=actor)
         row.committed_cents += change
     _touched(row)
+    return row.state == GrantYearState.awaiting
 
 
 async def cancel_awaiting(session: AsyncSession, dossier_id: uuid.UUID) -> None:

@@ -37,6 +37,16 @@ async def years_of_grants(session: AsyncSession, grant_ids: list[uuid.UUID]) -> 
     return found
 
 
+async def pending_payments(session: AsyncSession, grant_id: uuid.UUID, year: int) -> list[Payment]:
+    """The year's instalments still waiting for its budget, locked."""
+    rows = await session.execute(
+        select(Payment).where(col(Payment.grant_id) == grant_id, col(Payment.year) == year,
+                              col(Payment.budget_pending).is_(True))
+        .order_by(col(Payment.sequence)).with_for_update()
+    )
+    return list(rows.scalars())
+
+
 async def cancelled_in_year(session: AsyncSession, grant_id: uuid.UUID, year: int) -> int:
     """What the year's cancelled payments came to (an awaiting year commits only the rest)."""
     total = await session.execute(

@@ -54,11 +54,14 @@ def payment_terms(instalments: Sequence[Instalment | Payment]) -> list[dict[str,
             for n, i in enumerate(instalments, start=1)]
 
 
-def payments_of(grant: Grant, agreement: Agreement, instalments: list[Instalment], first: int = 1) -> list[Payment]:
-    """The instalments as payments (an instalment of no cent — a tiny grant split in shares — is none)."""
+def payments_of(grant: Grant, agreement: Agreement, instalments: list[Instalment], first: int = 1, *,
+                awaiting: frozenset[int] = frozenset()) -> list[Payment]:
+    """The instalments as payments (an instalment of no cent — a tiny grant split in shares — is none); those of
+    the `awaiting` years wait for their year's budget."""
     return [
         Payment(grant_id=grant.id, agreement_id=agreement.id, dossier_id=grant.dossier_id, funder_id=grant.funder_id,
                 organisation_id=grant.organisation_id, programme_id=grant.programme_id, year=i.year, sequence=n,
-                amount_cents=i.amount_cents, condition=i.condition, due_on=i.due_on, pay_by=i.pay_by)
+                amount_cents=i.amount_cents, condition=i.condition, due_on=i.due_on, pay_by=i.pay_by,
+                budget_pending=i.year in awaiting)
         for n, i in enumerate(instalments, start=first) if i.amount_cents > 0
     ]

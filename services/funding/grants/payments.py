@@ -36,6 +36,12 @@ def _waiting_for(payment: Payment, agreement: Agreement, today: date) -> dict[st
         return {"code": "cpo_suspended", "suspended_at": agreement.suspended_at.isoformat(),
                 "text": Text("La CPO est suspendue par sa revue annuelle : ses versements sont arrêtés.",
                              "The CPO is suspended by its yearly review: its payments are stopped.")}
+    if payment.budget_pending:
+        return {"code": "year_not_committed", "year": payment.year,
+                "text": Text(f"L'année {payment.year} de cette CPO attend le vote de son budget : elle doit être "
+                             f"engagée sur l'enveloppe {payment.year} du financeur avant tout versement.",
+                             f"Year {payment.year} of this CPO waits for its budget vote: it must be committed on "
+                             f"the funder's {payment.year} envelope before any payment.")}
     if payment.condition == PaymentCondition.after_review and payment.released_at is None:
         return {"code": "review_pending",
                 "text": Text("Ce versement attend la validation du bilan.", "This payment waits for the review.")}

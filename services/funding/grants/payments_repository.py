@@ -26,6 +26,7 @@ def due_clause(today: date) -> ColumnElement[bool]:
         col(Payment.state) == PaymentState.scheduled,
         col(Agreement.state) == AgreementState.active,
         col(Agreement.suspended_at).is_(None),
+        col(Payment.budget_pending).is_(False),
         or_(col(Payment.condition) == PaymentCondition.on_activation, col(Payment.released_at).is_not(None)),
         or_(col(Payment.due_on).is_(None), col(Payment.due_on) <= today),
     )

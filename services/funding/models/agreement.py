@@ -6,7 +6,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, CheckConstraint, Column, ForeignKey, Index, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Boolean, CheckConstraint, Column, ForeignKey, Index, UniqueConstraint, false
 from sqlmodel import Field
 
 from common.db import UtcDateTime
@@ -204,6 +204,8 @@ class Payment(FundingTable, IdColumn, Versioned, SyncedTimestamps, table=True):
     cancelled_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
     cancelled_by: str | None = Field(default=None, max_length=200)
     cancel_reason: str | None = Field(default=None, max_length=2000)
+    # A CPO year's instalment while the year waits for its budget (grant_years): not due, whatever its date.
+    budget_pending: bool = Field(default=False, sa_column=Column(Boolean, nullable=False, server_default=false()))
 
 
 class ReviewState(StrEnum):

@@ -511,7 +511,9 @@ class TestTheYearlyReviews:
         # 2028: the year opens; once the desk commits it on the 2028 envelopes, the advances are paid; the review
         # waits for the reports of 2027.
         at(clock, 2028, 2)
-        waiting = [p for p in payments_of(world, dossier) if p["year"] == 2028 and p["state"] == "due"]
+        # Its advances are not due while the year waits for its budget, whatever their date.
+        waiting = [p for p in payments_of(world, dossier) if p["year"] == 2028 and p["condition"] == "on_activation"]
+        assert {p["state"] for p in waiting} == {"scheduled"}
         refused = world.as_("funding", MANAGER_OF[waiting[0]["funder_id"]]).post(
             f"/api/v1/payments/{waiting[0]['id']}/pay")
         assert refused.status_code == 409 and problem(refused)["code"] == "year_not_committed"
