@@ -4,8 +4,9 @@
 Same token check (common.tokens' verifier on identity's JWKS, then the same guard as the routes), same rows of the
 same database (funding's settings: FUNDING_DATABASE_URL, FUNDING_DB_SCHEMA, its pool), same JSON body and ETag;
 but Starlette without FastAPI's dependencies and models, prebuilt SQLAlchemy Core statements of only the columns
-the answer shows (no ORM objects, no session), and orjson writing the answer. `bench.quick` checks, before it
-measures, that both answer the same body; so does tests/test_bench.py.
+the answer shows (no ORM objects, no session), and orjson writing the answer. The engine is funding's own
+(common.db.Database): what it costs to read a JSON column, for one, moves both sides of the ratio alike.
+`bench.quick` checks, before it measures, that both answer the same body; so does tests/test_bench.py.
 
 Covers the desk (every dossier), a holder (its association's) and a funder (those routed to it); a citizen
 council, which funding asks identity about, gets 404 here (the benchmarks do not read as one).

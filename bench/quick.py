@@ -10,8 +10,8 @@ funding's database. Then:
   submission;
 - reads, with wrk at `--connections` connections: funding's GET /dossiers/{id} and GET /dossiers?limit=50 against
   the minimal app's same reads (same token check, rows and JSON: checked before measuring), and both through the
-  gateway against funding direct; each target `--rounds` times, alternated within each round, so that whatever
-  else the machine does hits both sides of a ratio alike.
+  gateway against funding direct; each target `--rounds` times, alternated within each round (forward, then
+  backward), so that whatever else the machine does hits both sides of a ratio alike.
 
 Every CPU figure is read from the OS (/proc/PID/stat, user + system) before and after a run, divided by the
 requests wrk counted: µs per request for each process (wrk's own CPU too, the load generator shares the cores).
@@ -263,8 +263,10 @@ def reads(
     for url in targets.values():  # token caches, pools and JWKS warm on every side before measuring
         run_wrk(url, token, seconds=1, connections=connections)
     runs: dict[str, list[dict[str, Any]]] = {name: [] for name in targets}
-    for _ in range(rounds):
-        for name, url in targets.items():
+    for number in range(rounds):
+        # Forward, then backward (A B C … C B A): a drift of the machine over the run hits every target alike.
+        order = list(targets.items())
+        for name, url in order if number % 2 == 0 else reversed(order):
             runs[name].append(measured(url, token, pids, seconds=seconds, connections=connections))
     figures = {
         "get_dossier": compared(runs["funding_get"], runs["minimal_get"], name="rps", baseline_name="minimal_rps"),
