@@ -230,10 +230,10 @@ def same_answer(token: str, real: str, minimal: str) -> int:
     return len(answers[0].content)
 
 
-def submissions(stack: LiveStack, pids: dict[str, int], count: int, concurrency: int) -> tuple[dict[str, Any], str,
+def submissions(stack: LiveStack, pids: dict[str, int], count: int, concurrency: int) -> tuple[dict[str, Any],
                                                                                                 list[str]]:
-    """Drafts made first (not measured), then all submitted through the gateway at once; the holder's token and
-    the dossiers' ids for the reads."""
+    """Drafts made first (not measured), then all submitted through the gateway at once; and the dossiers' ids,
+    for the reads."""
     holder, ids = scale._drafts(stack, count)
     before = {name: cpu_seconds(pid) for name, pid in pids.items()}
     made = asyncio.run(scale._submit_all(stack.url(), holder, ids, concurrency))
@@ -245,14 +245,21 @@ def submissions(stack: LiveStack, pids: dict[str, int], count: int, concurrency:
         "errors": sum(n for status, n in made["statuses"].items() if status != 200), "statuses": made["statuses"],
         "cpu_ms_per_submission": cpu,
     }
-    return figure, holder["Authorization"].removeprefix("Bearer "), ids
+    return figure, ids
+
+
+def holder_token(stack: LiveStack) -> str:
+    """A fresh access token of the drafts' holder: one per round, so that a long run never outlives one (10 min)."""
+    with httpx.Client(base_url=stack.url(), timeout=30) as client:
+        return scale.login(client, scale.HOLDER)["Authorization"].removeprefix("Bearer ")
 
 
 def reads(
-    stack: LiveStack, minimal: str, pids: dict[str, int], token: str, dossier_id: str, *, seconds: int,
-    rounds: int, connections: int,
+    stack: LiveStack, minimal: str, pids: dict[str, int], dossier_id: str, *, seconds: int, rounds: int,
+    connections: int,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """Each read target alternated within each round; the figures, and every round."""
+    token = holder_token(stack)
     one, page = f"/api/v1/dossiers/{dossier_id}", f"/api/v1/dossiers?limit={LIST_LIMIT}"
     targets = {
         "funding_get": stack.url("funding") + one, "minimal_get": minimal + one, "gateway_get": stack.url() + one,
@@ -264,6 +271,10 @@ def reads(
         run_wrk(url, token, seconds=1, connections=connections)
     runs: dict[str, list[dict[str, Any]]] = {name: [] for name in targets}
     for number in range(rounds):
+        if number:  # a fresh token, its first use unmeasured: each verifier checks it once, then caches it
+            token = holder_token(stack)
+            for url in targets.values():
+                httpx.get(url, headers={"Authorization": f"Bearer {token}"}, timeout=30).raise_for_status()
         # Forward, then backward (A B C … C B A): a drift of the machine over the run hits every target alike.
         order = list(targets.items())
         for name, url in order if number % 2 == 0 else reversed(order):
@@ -313,10 +324,10 @@ def run_backend(backend: str, args: argparse.Namespace) -> tuple[dict[str, Any],
             with minimal_server(env) as (minimal_url, minimal_pid):
                 pids = process_pids(stack) | {"minimal": minimal_pid}
                 print(f"{backend}: desk and minimal app up; {args.drafts} drafts, then their submissions", flush=True)
-                made, token, ids = submissions(stack, pids, args.drafts, args.connections)
+                made, ids = submissions(stack, pids, args.drafts, args.connections)
                 print(f"{backend}: submitted; reads, {args.rounds} rounds of 6 targets × {args.seconds} s", flush=True)
-                figures, runs = reads(stack, minimal_url, pids, token, ids[0], seconds=args.seconds,
-                                      rounds=args.rounds, connections=args.connections)
+                figures, runs = reads(stack, minimal_url, pids, ids[0], seconds=args.seconds, rounds=args.rounds,
+                                      connections=args.connections)
         finally:
             stack.stop()
             if live_backend == "postgres":
