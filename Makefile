@@ -55,10 +55,12 @@ lint: $(VENV)/.dev
 typecheck: $(VENV)/.dev
 	$(BIN)/mypy
 
-# Load generator: wrk, from Debian's packages.
+# The quick set (bench/quick.py): funding's reads against the minimal app of bench/, the gateway's pass-through,
+# submissions, on SQLite and on PostgreSQL (127.0.0.1:5432, a database of its own); ends with one `BENCH {json}`
+# line. ARGS="--backends sqlite --seconds 10" passes options. Load generator: wrk, from Debian's packages.
 bench: $(VENV)/.runtime
 	command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
-	$(BIN)/python -m bench.gateway_vs_direct
+	$(BIN)/python -m bench.quick $(ARGS)
 
 # A person's login while another address floods identity with logins to unknown emails (real argon2 cost).
 bench-login: $(VENV)/.runtime
