@@ -179,6 +179,20 @@ def test_a_three_year_cpo_from_the_committee_to_its_renewal(
         desk.call(manager, "POST", f"{agreement_url}/sign", json={})
         desk.call(OTHER_HOLDER, "POST", f"{agreement_url}/sign", json={})
         desk.call(manager, "POST", f"{agreement_url}/activate", json={})
+    # A funder's agreements and dossiers, paged one by one through the gateway (their index, from the cursor on):
+    # each once, in the order of the whole list.
+    for kind in ("agreements", "dossiers"):
+        whole = desk.json(MANAGERS[CAF], "GET", f"/api/v1/{kind}", params={"limit": 200})["items"]
+        paged, cursor = [], None
+        while True:
+            page = desk.json(MANAGERS[CAF], "GET", f"/api/v1/{kind}",
+                             params={"limit": 1, **({"cursor": cursor} if cursor else {})})
+            paged += [item["id"] for item in page["items"]]
+            cursor = page["next_cursor"]
+            if cursor is None:
+                break
+        assert paged == [item["id"] for item in whole] and dossier["id"] in (
+            paged if kind == "dossiers" else [a["dossier_id"] for a in whole]), kind
     document = desk.call(OTHER_HOLDER, "GET", f"/api/v1/agreements/{agreements[0]['id']}/document")
     assert_inert(document)  # the policy and nosniff pass the gateway's hop
     assert "<th>À verser avant le</th>" in document.text and "2029-03-31" in document.text

@@ -9,6 +9,7 @@ from typing import Annotated, Any
 from fastapi import Depends, Request
 
 from common.db import Database
+from common.problems import Text, UnprocessableContent
 from common.resources import locked_resource, resource, validated_body
 from common.tokens import Principal
 from services.funding.cpo import service as cpo
@@ -63,10 +64,28 @@ EvaluatedCpo = Annotated[
 ]
 
 
+async def _renewal_project(
+    dossier_id: uuid.UUID, body: RenewalIn, request: Request, caller: CpoRenewer, peers: PeersDep
+) -> dict[str, Any] | None:
+    """The project named to carry the next CPO, as projects holds it (None: the same project), asked before
+    anything is locked; `body` is the route's: an invalid one answers 422 first."""
+    if body.project_id is None:
+        return None
+    await _seen(request, caller, dossier_id)  # 404 for a dossier the caller may not read, before asking projects
+    project = await peers.project(body.project_id)
+    if project is None:
+        raise UnprocessableContent(
+            Text("Projet inconnu.", "Unknown project."),
+            errors=[("body.project_id", Text("Projet inconnu.", "Unknown project."))], code="unknown_project",
+        )
+    return project
+
+
+RenewalProject = Annotated[dict[str, Any] | None, Depends(_renewal_project)]
 RenewedCpo = Annotated[
     Dossier,
     locked_resource(cpo.renewed_dossier, path="dossier_id", caller=CpoRenewer, if_match_required=False,
-                    before=[validated_body(RenewalIn)]),
+                    before=[validated_body(RenewalIn), Depends(_renewal_project)]),
 ]
 CommittedCpo = Annotated[
     Dossier,

@@ -17,6 +17,7 @@ from services.funding.cpo.dependencies import (
     CpoDossier,
     EvaluatedCpo,
     EvaluationActivity,
+    RenewalProject,
     RenewedCpo,
     ReviewActivity,
     ReviewedCpo,
@@ -111,13 +112,15 @@ async def evaluate_cpo(
     **move_route(DossierPublic),
 )
 async def renew_cpo(
-    body: RenewalIn, dossier: RenewedCpo, caller: CpoRenewer, clock: ClockDep, session: SessionDep,
-    call: IdempotencyDep,
+    body: RenewalIn, dossier: RenewedCpo, project: RenewalProject, caller: CpoRenewer, clock: ClockDep,
+    session: SessionDep, call: IdempotencyDep,
 ) -> Response:
     """The desk, or the association's admin for its own, opens the next CPO as a draft on an open CPO programme,
-    on the same thread (its Location): each funder asked its last year's amount for each year. Refused (409
-    `not_evaluated`) before the final evaluation, (422 `not_a_cpo_programme`) on another programme."""
+    on the same thread (its Location): each funder asked its last year's amount for each year; on `project_id`, the
+    association's project for the new years (422 `unknown_project` for another's), else the same project. Refused
+    (409 `not_evaluated`) before the final evaluation, (422 `not_a_cpo_programme`) on another programme; 503 while
+    projects cannot be asked (504 when too slow)."""
     draft = await cpo.renew(session, principal=caller, dossier=dossier, programme_id=body.programme_id,
-                            now=clock.now())
+                            now=clock.now(), project=project)
     public = await dossiers.to_public(session, draft)
     return await answer(session, call, public, status_code=201, location=f"/api/v1/dossiers/{draft.id}")

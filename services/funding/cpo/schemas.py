@@ -70,6 +70,10 @@ class FinalEvaluationIn(Input):
 
 class RenewalIn(Input):
     programme_id: uuid.UUID = Field(description="Le programme CPO ouvert où la CPO suivante est déposée.")
+    project_id: uuid.UUID | None = Field(
+        default=None, description="Le projet de l'association qui porte la CPO suivante (ses dates et ses cibles "
+        "d'indicateurs pour les nouvelles années) ; sans lui, celui de la CPO renouvelée, dont les années sont "
+        "passées.")
 
 
 class YearCommitIn(Input):

@@ -197,10 +197,18 @@ async def evaluate(
 
 
 async def renew(
-    session: AsyncSession, *, principal: Principal, dossier: Dossier, programme_id: uuid.UUID, now: datetime
+    session: AsyncSession, *, principal: Principal, dossier: Dossier, programme_id: uuid.UUID, now: datetime,
+    project: dict[str, Any] | None = None,
 ) -> Dossier:
     """The next CPO, as a draft on an open CPO programme, on the same thread: each funder asked its last year's
-    amount for each year, the objectives carried over."""
+    amount for each year, the objectives carried over; on `project` (projects' card of another project of the
+    association, read beforehand) when one is named, else on the same project."""
+    if project is not None and project.get("organisation_id") != str(dossier.organisation_id):
+        raise UnprocessableContent(
+            Text("Un projet de l'association de la CPO.", "A project of the CPO's association."),
+            errors=[("body.project_id", Text("Projet inconnu de l'association.", "Unknown to the association."))],
+            code="unknown_project",
+        )
     if dossier.cpo_state != CpoState.completed:
         raise refused(Text("Le renouvellement suit l'évaluation finale.", "Renewal follows the final evaluation."),
                       "not_evaluated", state=dossier.cpo_state)
@@ -218,5 +226,5 @@ async def renew(
         asks.append((uuid.UUID(funder), last * years, [last] * years))
     return await threads.open_follow_on(
         session, principal=principal, previous=dossier, target=target, asks=asks, now=now, action="opened_by_renewal",
-        objectives=list(dossier.objectives),
+        project_id=uuid.UUID(project["id"]) if project is not None else None, objectives=list(dossier.objectives),
     )

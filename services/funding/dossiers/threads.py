@@ -18,11 +18,12 @@ from services.funding.programmes.track_rules import rules_of
 
 async def open_follow_on(
     session: AsyncSession, *, principal: Principal, previous: Dossier, target: Programme,
-    asks: list[tuple[uuid.UUID | None, int, list[int]]], now: datetime, action: str, **fields: Any,
+    asks: list[tuple[uuid.UUID | None, int, list[int]]], now: datetime, action: str,
+    project_id: uuid.UUID | None = None, **fields: Any,
 ) -> Dossier:
     """A draft on `target` for the same project and association, asking each funder what `asks` says (funder,
     amount, and for a CPO the amount of each year). A funder the new programme does not have leaves its share to
-    the desk to allocate."""
+    the desk to allocate. `project_id`: another project of the association to carry it (checked by the caller)."""
     already = await repository.follower_reference(session, previous.id)
     if already is not None:
         raise Conflict(Text(f"Le dossier {already} prolonge déjà celui-ci.", f"Dossier {already} already follows it."),
@@ -36,7 +37,8 @@ async def open_follow_on(
     left = sum(amount for _, amount, _ in asks) - sum(amount for _, amount, _ in kept)
     number = await repository.next_reference_number(session, now.year)
     draft = Dossier(
-        reference=format_reference(now.year, number), programme_id=target.id, project_id=previous.project_id,
+        reference=format_reference(now.year, number), programme_id=target.id,
+        project_id=project_id or previous.project_id,
         organisation_id=previous.organisation_id, requested_total_cents=sum(amount for _, amount, _ in asks),
         document_version_ids=list(previous.document_version_ids), cpo_years=years,
         thread_reference=previous.thread_reference, previous_dossier_id=previous.id,

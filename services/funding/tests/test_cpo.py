@@ -62,14 +62,14 @@ def cpo_programme(world: World) -> dict[str, Any]:
     return programme
 
 
-def cpo_project(world: World) -> dict[str, Any]:
-    """The social centre's project over the three years, with a target for each year."""
-    project = world.create_project(title="Centre social du Blosne", start_date="2027-01-01",
-                                   end_date="2029-12-31", total_cost_cents=60_000_000)
-    world.budget_matching(project, PLAN)
+def cpo_project(world: World, years: list[int] = YEARS, plan: list[dict[str, Any]] = PLAN) -> dict[str, Any]:
+    """The social centre's project over the CPO's years, with a target for each year."""
+    project = world.create_project(title="Centre social du Blosne", start_date=f"{years[0]}-01-01",
+                                   end_date=f"{years[-1]}-12-31", total_cost_cents=60_000_000)
+    world.budget_matching(project, plan)
     api = world.as_("projects", HOLDER)
     url = f"/api/v1/projects/{project['id']}/indicators"
-    targets = [{"indicator_code": INDICATOR, "period": str(year), "target": 300} for year in YEARS]
+    targets = [{"indicator_code": INDICATOR, "period": str(year), "target": 300} for year in years]
     ok(api.put(url, json={"targets": targets}, headers={"If-Match": api.get(url).headers["etag"]}))
     return project
 
@@ -597,8 +597,18 @@ class TestTheYearlyReviews:
         clock.at = TEST_NOW  # back when the next call is open
         renewal = create_programme(world, title="CPO 2030-2032", track="cpo", year=2030,
                                    funder_ids=[VILLE, CAF, PREFECTURE])
-        renewed = world.as_("funding", HOLDER).post(f"{url}/renewal", json={"programme_id": renewal["id"]})
+        # The next CPO runs on a project of its own years (the first one's have passed), the association's only.
+        foreign = world.create_project(email="presidence@maurepas-solidaire.example", title="Ailleurs")
+        refused = world.as_("funding", HOLDER).post(f"{url}/renewal", json={"programme_id": renewal["id"],
+                                                                             "project_id": foreign["id"]})
+        assert refused.status_code == 422 and problem(refused)["code"] == "unknown_project"
+        next_years = cpo_project(world, years=[2030, 2031, 2032], plan=[
+            {"funder_id": VILLE, "amount_cents": 18_000_000}, {"funder_id": CAF, "amount_cents": 9_000_000},
+            {"funder_id": PREFECTURE, "amount_cents": 4_500_000}])
+        renewed = world.as_("funding", HOLDER).post(f"{url}/renewal", json={"programme_id": renewal["id"],
+                                                                             "project_id": next_years["id"]})
         assert renewed.status_code == 201, renewed.text
+        assert renewed.json()["project_id"] == next_years["id"]
         draft = renewed.json()
         assert renewed.headers["location"] == f"/api/v1/dossiers/{draft['id']}"
         assert (draft["state"], draft["thread_reference"], draft["previous_dossier_id"]) == (
@@ -609,6 +619,9 @@ class TestTheYearlyReviews:
         assert asked == {VILLE: [6_000_000] * 3, CAF: [3_000_000] * 3, PREFECTURE: [1_500_000] * 3}
         again = world.as_("funding", HOLDER).post(f"{url}/renewal", json={"programme_id": renewal["id"]})
         assert again.status_code == 409 and problem(again)["code"] == "follow_on_exists"
+        # … and can be filed: its targets are those of its own years.
+        submitted = world.submit(draft)
+        assert submitted["state"] == "submitted" and sorted(submitted["cpo_targets"]) == ["2030", "2031", "2032"]
 
     @staticmethod
     def state_envelope(world: World, programme: dict[str, Any], year: int = 2027) -> dict[str, Any]:
