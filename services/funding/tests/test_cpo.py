@@ -95,8 +95,8 @@ def granted_cpo(world: World, programme: dict[str, Any]) -> dict[str, Any]:
     return ok(world.as_("funding", DESK).get(url_of(dossier)))
 
 
-def decided_cpo(world: World, programme: dict[str, Any]) -> dict[str, Any]:
-    """Submitted, admissible, routed, favourable, granted in full by the committee."""
+def in_session(world: World, programme: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Submitted, admissible, routed, favourable, on the agenda of an open session: the dossier and the session."""
     dossier = world.submit(cpo_draft(world, programme))
     world.provide_required_documents(track="cpo")
     desk = world.as_("funding", DESK)
@@ -106,8 +106,14 @@ def decided_cpo(world: World, programme: dict[str, Any]) -> dict[str, Any]:
         ok(world.as_("funding", INSTRUCTOR_OF[line["funder_id"]]).put(f"{url_of(dossier)}/opinions/mine", json={
             "opinion": "favourable", "proposed_amount_cents": line["amount_cents"]}), 201)
     funders = list(YEARLY)
-    session = ok(open_session(world, plan_session(world, [dossier], funders, programme_ids=[programme["id"]]),
-                              funders))
+    return dossier, ok(open_session(world, plan_session(world, [dossier], funders, programme_ids=[programme["id"]]),
+                                    funders))
+
+
+def decided_cpo(world: World, programme: dict[str, Any]) -> dict[str, Any]:
+    """Submitted, admissible, routed, favourable, granted in full by the committee."""
+    dossier, session = in_session(world, programme)
+    desk = world.as_("funding", DESK)
     for line in PLAN:
         ok(decide(world, session, dossier, line["funder_id"], line["amount_cents"]), 201)
     ok(desk.post(f"/api/v1/sessions/{session['id']}/close", json={}))
@@ -317,16 +323,8 @@ class TestEachYearOnItsOwnEnvelope:
         assert commitments(cpo)[(CAF, 2028)] == ("awaiting", 0)
 
     def test_the_committee_may_shape_the_years_itself(self, world: World, cpo_programme: dict) -> None:
-        dossier = world.submit(cpo_draft(world, cpo_programme))
-        world.provide_required_documents(track="cpo")
+        dossier, session = in_session(world, cpo_programme)
         desk = world.as_("funding", DESK)
-        ok(desk.post(f"{url_of(dossier)}/admissibility", json={"decision": "admissible"}))
-        ok(desk.post(f"{url_of(dossier)}/route", json={}))
-        for line in PLAN:
-            ok(world.as_("funding", INSTRUCTOR_OF[line["funder_id"]]).put(f"{url_of(dossier)}/opinions/mine", json={
-                "opinion": "favourable", "proposed_amount_cents": line["amount_cents"]}), 201)
-        session = ok(open_session(world, plan_session(world, [dossier], list(YEARLY), programme_ids=[
-            cpo_programme["id"]]), list(YEARLY)))
         not_three = decide(world, session, dossier, VILLE, 9_000_000, yearly_amounts_cents=[4_500_000,
                                                                                         4_500_000])
         assert not_three.status_code == 422 and problem(not_three)["code"] == "cpo_years_mismatch"
