@@ -104,8 +104,9 @@ async def seat(
 
 
 def yearly_of(decision: FunderDecision) -> dict[int, int] | None:
-    """A CPO decision's amount for each year; None for another track's (or a CPO decision recorded before
-    decisions kept their years, which committed them all at once)."""
+    """A CPO decision's amount for each year; None for another track's, or for a CPO decision recorded in a session
+    still open before decisions kept their years (it committed them all at once; those of closed sessions got
+    their first version's years with migration 00a2b0f89ddd, and are never moved again)."""
     if decision.yearly_cents is None:
         return None
     return {int(year): int(cents) for year, cents in decision.yearly_cents.items()}

@@ -88,10 +88,13 @@ async def balances_to_release(session: AsyncSession, dossier_id: uuid.UUID, year
 
 
 async def outstanding_payments(session: AsyncSession, dossier_id: uuid.UUID) -> list[Payment]:
-    """The dossier's payments still to be paid or cancelled, by funder and sequence."""
+    """The dossier's payments still to be paid or cancelled, by funder and sequence, locked and read afresh: a
+    payment cancelled meanwhile is not cancelled twice, and each is locked before its grant year (a payment's own
+    cancel takes that order)."""
     rows = await session.execute(
         select(Payment).where(col(Payment.dossier_id) == dossier_id, col(Payment.state).in_(list(OUTSTANDING)))
         .order_by(col(Payment.funder_id), col(Payment.sequence))
+        .with_for_update().execution_options(populate_existing=True)
     )
     return list(rows.scalars())
 

@@ -22,14 +22,18 @@ from services.vocabulary import DESK_ROLES
 async def commit_years(
     session: AsyncSession, dossier_id: uuid.UUID, year: int, *, actor: str, now: datetime,
     funder_id: uuid.UUID | None = None,
-) -> int:
+) -> tuple[int, int]:
     """Commit the CPO's `year` for each of its funders (or one) whose year still waits for its budget, each on
-    that year's envelope; 409 naming the year and the funder when one cannot take it. Returns how many were."""
-    committed = 0
+    that year's envelope; 409 naming the year and the funder when one cannot take it. Returns how many of the
+    funders' years it found, and how many it committed."""
+    # Payments first, then years, then envelopes: the order a payment's own moves take their locks in.
+    await grant_years_repository.lock_pending_payments(session, dossier_id, year)
+    found = committed = 0
     for row in await grant_years_repository.years_of_dossier(session, dossier_id, lock=True):
         if row.year == year and (funder_id is None or row.funder_id == funder_id):
+            found += 1
             committed += await grant_years.commit_year(session, row, actor=actor, now=now)
-    return committed
+    return found, committed
 
 
 async def open_year(
@@ -58,7 +62,14 @@ async def open_year(
                 code="not_your_share",
             )
         funder_id = principal.organisation_id
-    committed = await commit_years(session, dossier.id, year, actor=principal.subject, now=now, funder_id=funder_id)
+    found, committed = await commit_years(session, dossier.id, year, actor=principal.subject, now=now,
+                                          funder_id=funder_id)
+    if not found:
+        raise UnprocessableContent(
+            Text("Ce financeur n'est pas partie à la CPO.", "This funder is no party to the CPO."),
+            errors=[("body.funder_id", Text("Un financeur de la CPO.", "A funder of the CPO."))],
+            code="not_a_cpo_funder",
+        )
     if committed:
         moved(dossier)
         session.add(trace(dossier, principal, "cpo_year_committed", dossier.state, f"{year}"))

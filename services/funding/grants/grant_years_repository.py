@@ -37,6 +37,16 @@ async def years_of_grants(session: AsyncSession, grant_ids: list[uuid.UUID]) -> 
     return found
 
 
+async def lock_pending_payments(session: AsyncSession, dossier_id: uuid.UUID, year: int) -> None:
+    """Lock the dossier's instalments of `year` that wait for its budget, before its grant years: a payment's
+    cancel or pay locks the payment, then its year, and this keeps that order."""
+    await session.execute(
+        select(col(Payment.id)).where(col(Payment.dossier_id) == dossier_id, col(Payment.year) == year,
+                                      col(Payment.budget_pending).is_(True))
+        .order_by(col(Payment.id)).with_for_update()
+    )
+
+
 async def pending_payments(session: AsyncSession, grant_id: uuid.UUID, year: int) -> list[Payment]:
     """The year's instalments still waiting for its budget, locked."""
     rows = await session.execute(

@@ -114,6 +114,16 @@ def _grant_years(grants: list[Grant], years: Years, payments: Payments) -> list[
                 found=sum(row.amount_cents for row in rows),
                 detail="Les années de la subvention ne font pas la subvention."))
         for row in rows:
+            # A year waiting for its budget holds its instalments back; a committed one lets them fall due.
+            waiting = row.state == GrantYearState.awaiting
+            astray = [p for p in payments[grant.id] if p.year == row.year and p.state == PaymentState.scheduled
+                      and p.budget_pending != waiting]
+            if astray:
+                found.append(Difference(
+                    check="grant_years", subject_kind="grant", subject_id=grant.id,
+                    expected=f"{row.year} : {row.state}", found=f"{len(astray)} versement(s) à l'état contraire",
+                    detail=f"Les versements de {row.year} ne suivent pas l'état de l'année (en attente de son "
+                           "budget, ou engagée)."))
             expected = (row.amount_cents - _cancelled(payments[grant.id], row.year)
                         if row.state == GrantYearState.committed else 0)
             if row.committed_cents != expected:

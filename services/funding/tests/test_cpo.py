@@ -358,6 +358,8 @@ class TestEachYearOnItsOwnEnvelope:
         assert commit_year(world, dossier, 2031).status_code == 422
         foreign = commit_year(world, dossier, 2028, CAF_MANAGER, funder_id=VILLE)
         assert foreign.status_code == 422 and problem(foreign)["code"] == "not_your_share"
+        stranger = commit_year(world, dossier, 2028, funder_id=BLOSNE_AVENIR)
+        assert stranger.status_code == 422 and problem(stranger)["code"] == "not_a_cpo_funder"
         for email in (HOLDER, INSTRUCTOR_OF[PREFECTURE]):
             assert commit_year(world, dossier, 2028, email).status_code in (403, 404), email
         assert commit_year(world, dossier, 2028, "direction@rennes-metropole.example").status_code in (403, 404)

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import text, update
 from sqlmodel import col
 
-from services.funding.models.agreement import Grant, GrantYear
+from services.funding.models.agreement import Grant, GrantYear, Payment
 from services.funding.tests.committee_helpers import decide, ok, open_session, plan_session, ready, session_url
 from services.funding.tests.helpers import PREFECTURE, PROGRAMME_ID, VILLE
 from services.funding.tests.test_agreements import STATE_MANAGER, agreements_of, decided
@@ -89,6 +89,16 @@ def test_a_grant_year_holding_more_than_its_envelope_committed_is_named(world: W
     assert checks(city) == {"grant_years"}, city
     [difference] = city["differences"]
     assert (difference["expected"], difference["found"]) == (2_500_000, 2_500_001)
+
+
+def test_a_payment_held_back_in_a_committed_year_is_named(world: World) -> None:
+    dossier = decided(world)
+    year = grant_year(world, dossier)
+    behind_the_desk(world, update(Payment).where(col(Payment.funder_id) == uuid.UUID(VILLE))
+                    .values(budget_pending=True))
+    city = report(world, VILLE, year)
+    assert checks(city) == {"grant_years"}, city
+    assert city["differences"][0]["expected"] == f"{year} : committed"
 
 
 def test_an_envelope_whose_balance_left_its_ledger_is_named(world: World) -> None:
