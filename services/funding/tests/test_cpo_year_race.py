@@ -4,11 +4,13 @@ on another in a cycle (a PostgreSQL deadlock would be a 500), and the money adds
 finds nothing to say."""
 
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 from common.clock import FixedClock
 from services.funding.tests.helpers import CAF, PREFECTURE, VILLE, create_programme, url_of
 from services.funding.tests.test_cpo import MANAGER_OF, YEARS, at, granted_cpo, open_envelopes, payments_of
 from services.funding.tests.test_integrity import report
+from tests.support.stack import Api
 from tests.support.world import DESK, World
 
 
@@ -21,7 +23,8 @@ def test_a_year_committed_while_its_instalments_are_cancelled(world: World, cloc
     balances = [p for p in payments_of(world, dossier) if p["year"] == 2028 and p["condition"] == "after_review"]
     assert {p["funder_id"] for p in balances} == {VILLE, CAF, PREFECTURE}
     # Every caller's client is ready before the calls start together.
-    calls = [(world.as_("funding", DESK), "post", f"{url_of(dossier)}/cpo/years/2028/commit", {})]
+    calls: list[tuple[Api, str, str, dict[str, Any]]] = [
+        (world.as_("funding", DESK), "post", f"{url_of(dossier)}/cpo/years/2028/commit", {})]
     calls += [(world.as_("funding", MANAGER_OF[p["funder_id"]]), "post", f"/api/v1/payments/{p['id']}/cancel",
                {"reason": "Action réduite."}) for p in balances]
     with ThreadPoolExecutor(len(calls)) as pool:
