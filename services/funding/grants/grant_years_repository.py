@@ -1,5 +1,5 @@
 """The grant years' queries: a grant's years, one year locked for its move, what a year's cancelled payments gave
-back, what a funder's years wait for or hold on its envelopes."""
+back."""
 
 import uuid
 
@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from services.funding.models.agreement import GrantYear, GrantYearState, Payment, PaymentState
+from services.funding.models.agreement import GrantYear, Payment, PaymentState
 
 
 async def locked_year(session: AsyncSession, grant_id: uuid.UUID, year: int) -> GrantYear | None:
@@ -65,15 +65,3 @@ async def cancelled_in_year(session: AsyncSession, grant_id: uuid.UUID, year: in
             col(Payment.state) == PaymentState.cancelled)
     )
     return int(total.scalar_one())
-
-
-async def awaiting_by_programme(session: AsyncSession, funder_id: uuid.UUID, year: int) -> dict[uuid.UUID, int]:
-    """What the funder's CPO years of `year` decided and not yet committed come to, by programme: what waits for
-    that year's envelopes."""
-    rows = await session.execute(
-        select(col(GrantYear.programme_id), func.sum(col(GrantYear.amount_cents))).where(
-            col(GrantYear.funder_id) == funder_id, col(GrantYear.year) == year,
-            col(GrantYear.state) == GrantYearState.awaiting)
-        .group_by(col(GrantYear.programme_id))
-    )
-    return {programme_id: int(cents) for programme_id, cents in rows.tuples()}

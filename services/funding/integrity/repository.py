@@ -11,7 +11,6 @@ from services.funding.models.agreement import Agreement, AgreementParty, Grant, 
 from services.funding.models.committee import (
     AgendaItem,
     CommitteeSession,
-    DecisionAmendment,
     FunderDecision,
     SessionState,
 )
@@ -37,26 +36,6 @@ async def grants_of(session: AsyncSession, funder_id: uuid.UUID, year: int | Non
             or_(col(GrantYear.year) == year, col(GrantYear.envelope_year) == year))
         statement = statement.where(or_(col(Grant.year) == year, col(Grant.id).in_(touching)))
     return list((await session.execute(statement)).scalars())
-
-
-async def years_of(session: AsyncSession, grant_ids: list[uuid.UUID]) -> dict[uuid.UUID, list[GrantYear]]:
-    found: dict[uuid.UUID, list[GrantYear]] = {grant_id: [] for grant_id in grant_ids}
-    if grant_ids:
-        for row in (await session.execute(select(GrantYear).where(col(GrantYear.grant_id).in_(grant_ids))
-                                          .order_by(col(GrantYear.year)))).scalars():
-            found[row.grant_id].append(row)
-    return found
-
-
-async def last_amendments(session: AsyncSession, decision_ids: list[uuid.UUID]) -> dict[uuid.UUID, DecisionAmendment]:
-    """Each decision's last version made by an amendment, when it has one."""
-    found: dict[uuid.UUID, DecisionAmendment] = {}
-    if decision_ids:
-        rows = await session.execute(select(DecisionAmendment).where(
-            col(DecisionAmendment.decision_id).in_(decision_ids)).order_by(col(DecisionAmendment.number)))
-        for amendment in rows.scalars():
-            found[amendment.decision_id] = amendment
-    return found
 
 
 async def payments_of(session: AsyncSession, grant_ids: list[uuid.UUID]) -> dict[uuid.UUID, list[Payment]]:

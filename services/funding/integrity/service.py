@@ -20,8 +20,10 @@ from collections import defaultdict
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.funding.committee import repository as committee_repository
 from services.funding.committee.decisions import committed_by
 from services.funding.exports.scdl import notified_on
+from services.funding.grants import grant_years_repository
 from services.funding.integrity import repository
 from services.funding.integrity.schemas import Difference, IntegrityReport
 from services.funding.models.agreement import Grant, GrantYear, GrantYearState, Payment, PaymentState
@@ -36,7 +38,7 @@ async def check(session: AsyncSession, *, funder_id: uuid.UUID, year: int) -> In
     grants = await repository.grants_of(session, funder_id, year)
     grant_ids = [grant.id for grant in grants]
     payments = await repository.payments_of(session, grant_ids)
-    years = await repository.years_of(session, grant_ids)
+    years = await grant_years_repository.years_of_grants(session, grant_ids)
     in_session: dict[uuid.UUID, int] = defaultdict(int)
     for programme_id, decision in await repository.decided_in_open_sessions(session, funder_id, year):
         in_session[programme_id] += committed_by(decision)
@@ -141,7 +143,7 @@ async def _decisions(session: AsyncSession, grants: list[Grant], years: Years) -
         return []
     decided = await repository.closed_decisions(
         session, [grant.dossier_id for grant in in_session], {grant.funder_id for grant in in_session})
-    amended = await repository.last_amendments(session, [d.id for d in decided.values()])
+    amendments = await committee_repository.amendments_of(session, [d.id for d in decided.values()])
     versions = await repository.current_versions(session, list({grant.dossier_id for grant in in_session}))
     found = []
     for grant in in_session:
@@ -151,7 +153,7 @@ async def _decisions(session: AsyncSession, grants: list[Grant], years: Years) -
                 check="decisions_grants", subject_kind="grant", subject_id=grant.id, expected="une décision",
                 found="aucune", detail="Une subvention en séance sans la décision de son financeur."))
             continue
-        last = amended.get(decision.id)
+        last = amendments[decision.id][-1] if amendments[decision.id] else None
         granted = last.granted_cents if last else decision.granted_cents
         yearly = last.yearly_cents if last else decision.yearly_cents
         if granted != grant.amount_cents:
@@ -195,7 +197,7 @@ async def _open_data(session: AsyncSession, *, funder_id: uuid.UUID, year: int) 
     rows = {(row.grant_id, row.year): row for row in await repository.open_data_rows(session, funder_id, year)}
     grants = await repository.grants_of(session, funder_id)
     agreements = await repository.agreements_of(session, [grant.id for grant in grants])
-    years = await repository.years_of(session, [grant.id for grant in grants])
+    years = await grant_years_repository.years_of_grants(session, [grant.id for grant in grants])
     found = []
     expected: dict[uuid.UUID, int] = {}
     for grant in grants:
